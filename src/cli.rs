@@ -1,0 +1,66 @@
+//! Command-line interface (clap). Every flag says what it does in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// latchkey: an identity provider in the mould of authentik, in one binary.
+///
+/// With no command, starts the terminal admin console and the OAuth2/OpenID Connect server
+/// together, on an embedded SQLite store that is bootstrapped on first start.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The SQLite store: a file path (created when missing) or `:memory:` for a throwaway
+    /// instance. Default: $XDG_DATA_HOME/latchkey/latchkey.db.
+    #[arg(long, global = true, env = "LATCHKEY_DB", value_name = "PATH")]
+    pub db: Option<String>,
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LISTEN",
+        default_value = "127.0.0.1:9000",
+        value_name = "ADDR"
+    )]
+    pub listen: String,
+    /// The public base URL clients reach the server at (the issuer and every absolute URL are
+    /// built from it, never from the Host header). Default: http://<listen>.
+    #[arg(long, global = true, env = "LATCHKEY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Write logs to this file (console default: $XDG_STATE_HOME/latchkey/latchkey.log; `serve`
+    /// logs to stderr unless this is given).
+    #[arg(long, global = true, env = "LATCHKEY_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Open the console read-only: every action that would change the store is removed.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Colour theme: a name from themes/ (dark, light, high-contrast) or a path to a .toml file.
+    #[arg(long, global = true, env = "LATCHKEY_THEME", value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Console and server in one process (the default when no command is given).
+    Run,
+    /// The server alone, logging to stderr (containers, CI, tests). Stops on SIGTERM or Ctrl-C.
+    Serve,
+}
+
+impl Cli {
+    /// The command to run: `run` when none was given.
+    pub fn command(&self) -> Command {
+        self.command.unwrap_or(Command::Run)
+    }
+}

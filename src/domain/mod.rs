@@ -1,0 +1,21 @@
+//! Plain types and validation for every admin object. No I/O lives here, so the console, the HTTP
+//! server and the blueprint importer all share one definition of what a valid object is.
+
+pub mod duration;
+pub mod enums;
+pub mod objects;
+pub mod redirect;
+pub mod validate;
+
+pub use duration::Duration;
+pub use enums::*;
+pub use objects::*;
+pub use validate::{FieldError, FieldErrors};
+
+/// Seconds since the Unix epoch; the store keeps every time in this unit.
+pub type Timestamp = i64;
+
+/// A fresh time-ordered id (UUID v7), so ids sort by creation like authentik's listings.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,87 @@
+//! The only user of axum: the router, shared state, common headers and the server task.
+
+mod errors;
+mod health;
+mod wellknown;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use errors::json_error;
+
+use crate::oauth::SnapshotCache;
+use crate::service::Service;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub snapshot: Arc<SnapshotCache>,
+}
+
+impl AppState {
+    /// State over a service; the snapshot follows store changes once [`spawn_server`] runs.
+    pub fn new(service: Service) -> Self {
+        let snapshot = SnapshotCache::new(service.clone());
+        Self { service, snapshot }
+    }
+}
+
+/// Every route latchkey serves, at authentik's paths.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/-/health/live/", get(health::live))
+        .route("/-/health/ready/", get(health::ready))
+        .route(
+            "/application/o/{slug}/.well-known/openid-configuration",
+            get(wellknown::discovery),
+        )
+        .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
+        .fallback(errors::not_found)
+        .with_state(state)
+}
+
+/// Why the listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+}
+
+/// Binds the listener (separately, so a port in use is reported before the console starts).
+pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|e| ServeError::Bind {
+        addr: addr.to_string(),
+        reason: match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "the address is already in use; stop the other process or pass --listen with \
+                 another port"
+                    .into()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "permission denied; use a port above 1024 or run with the needed privileges".into()
+            }
+            _ => e.to_string(),
+        },
+    })
+}
+
+/// Runs the server on `listener` until `cancel` fires, then drains open connections.
+pub fn spawn_server(
+    listener: TcpListener,
+    state: AppState,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    state.snapshot.watch(cancel.clone());
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await
+    })
+}

@@ -1,0 +1,12 @@
+//! latchkey: an identity provider in the mould of authentik, in one binary, administered from
+//! the terminal. See DESIGN.md for the module map; `main.rs` only wires these together.
+
+pub mod cli;
+pub mod console;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod logging;
+pub mod oauth;
+pub mod service;
+pub mod store;

@@ -1,0 +1,178 @@
+//! The `latchkey` binary: parse the command line, open the store, bootstrap, start the server
+//! and the console. Errors end here as one line on stderr and exit code 2.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use latchkey::cli::{Cli, Command, GlobalArgs};
+use latchkey::console::{self, ConsoleContext};
+use latchkey::http::{self, AppState};
+use latchkey::logging;
+use latchkey::service::bootstrap::BootstrapOutcome;
+use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::store::{Store, StoreLocation};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("latchkey: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("latchkey: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
+    let command = cli.command();
+    let global = cli.global;
+    match command {
+        Command::Run => run_console(global).await,
+        Command::Serve => serve(global).await,
+    }
+}
+
+fn store_location(global: &GlobalArgs) -> StoreLocation {
+    global
+        .db
+        .as_deref()
+        .map(StoreLocation::parse)
+        .unwrap_or_else(StoreLocation::default_file)
+}
+
+/// Everything started before the console or the wait for a signal.
+struct Started {
+    service: Service,
+    public_url: String,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    generated_password: Option<String>,
+}
+
+async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Started> {
+    let location = store_location(global);
+    let store = Store::open(&location).await?;
+    let listener = http::bind(&global.listen).await?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let service = Service::new(
+        store.clone(),
+        ServiceConfig::new(&public_url),
+        Arc::new(SystemClock),
+    );
+    let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let generated_password = match service.bootstrap(password.as_deref()).await? {
+        BootstrapOutcome::Created { generated_password } => generated_password,
+        BootstrapOutcome::AlreadyBootstrapped => None,
+    };
+    store.spawn_external_change_poller(cancel.clone());
+    let server = http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
+    tracing::info!(%public_url, store = %location.display(), "server listening");
+    Ok(Started {
+        service,
+        public_url,
+        server,
+        generated_password,
+    })
+}
+
+async fn run_console(global: GlobalArgs) -> Result<()> {
+    let log_file = global
+        .log_file
+        .clone()
+        .unwrap_or_else(logging::default_log_file);
+    let logs = logging::init_file(&log_file).with_context(|| {
+        format!(
+            "cannot write the log file {}; pass --log-file",
+            log_file.display()
+        )
+    })?;
+    let cancel = CancellationToken::new();
+    let started = start(&global, &cancel).await?;
+    let ctx = ConsoleContext {
+        service: started.service.clone(),
+        server_url: started.public_url.clone(),
+        store_path: store_location(&global).display(),
+        readonly: global.readonly,
+        theme: global.theme.clone(),
+        logs,
+        startup_toast: started
+            .generated_password
+            .map(|p| format!("Bootstrapped: sign in as akadmin with password {p} (shown once)")),
+    };
+    let result = console::run(ctx, cancel.clone()).await;
+    cancel.cancel();
+    let _ = started.server.await;
+    started.service.store().close().await;
+    result.map_err(Into::into)
+}
+
+async fn serve(global: GlobalArgs) -> Result<()> {
+    match &global.log_file {
+        Some(path) => {
+            logging::init_file(path).with_context(|| {
+                format!(
+                    "cannot write the log file {}; pass another --log-file",
+                    path.display()
+                )
+            })?;
+        }
+        None => logging::init_stderr(),
+    }
+    let cancel = CancellationToken::new();
+    let started = start(&global, &cancel).await?;
+    if let Some(password) = &started.generated_password {
+        eprintln!(
+            "latchkey: bootstrapped a new instance; sign in as akadmin with password {password} \
+             (shown once; set LATCHKEY_BOOTSTRAP_PASSWORD to choose it)"
+        );
+    }
+    eprintln!("latchkey: serving on {}", started.public_url);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    let _ = started.server.await;
+    started.service.store().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,165 @@
+//! The in-memory view of providers, applications, keys and scope mappings that discovery, JWKS
+//! and the token endpoint read. Rebuilt lazily after any configuration change, so a console edit
+//! is visible on the next request, and signing keys are parsed once per rebuild, not per request.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::crypto::jwk::SigningKey;
+use crate::domain::{Application, Provider, ScopeMapping};
+use crate::service::{Service, ServiceResult};
+
+/// One OAuth2 provider with everything needed to serve it.
+#[derive(Debug, Clone)]
+pub struct ProviderEntry {
+    pub provider: Provider,
+    /// The application using this provider (authentik: no application, no issuer).
+    pub application: Option<Application>,
+    /// The parsed signing key; `None` means HS256 with the client secret.
+    pub signing_key: Option<Arc<SigningKey>>,
+    /// Why the configured signing key could not be loaded, if it could not.
+    pub signing_key_error: Option<String>,
+    /// The provider's scope mappings, by scope name.
+    pub scope_mappings: Vec<ScopeMapping>,
+}
+
+/// A consistent read-only view of the OAuth configuration.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    by_app_slug: HashMap<String, Arc<ProviderEntry>>,
+    by_client_id: HashMap<String, Arc<ProviderEntry>>,
+}
+
+impl Snapshot {
+    /// The provider behind the application with this slug.
+    pub fn by_application_slug(&self, slug: &str) -> Option<&Arc<ProviderEntry>> {
+        self.by_app_slug.get(slug)
+    }
+
+    /// The provider with this client id.
+    pub fn by_client_id(&self, client_id: &str) -> Option<&Arc<ProviderEntry>> {
+        self.by_client_id.get(client_id)
+    }
+
+    /// Loads a snapshot from the store.
+    pub async fn load(service: &Service) -> ServiceResult<Self> {
+        let providers = service.list_providers().await?;
+        let applications = service.list_applications().await?;
+        let certificates = service.list_certificates().await?;
+        let mappings = service.list_scope_mappings().await?;
+        let mut keys: HashMap<String, Result<Arc<SigningKey>, String>> = HashMap::new();
+        let mut snapshot = Snapshot::default();
+        for provider in providers {
+            let application = applications
+                .iter()
+                .find(|a| a.provider_id.as_deref() == Some(provider.id.as_str()))
+                .cloned();
+            let (signing_key, signing_key_error) = match provider.signing_key_id.clone() {
+                None => (None, None),
+                Some(key_id) => {
+                    let loaded = keys.entry(key_id.clone()).or_insert_with(|| {
+                        certificates
+                            .iter()
+                            .find(|c| c.id == key_id)
+                            .ok_or_else(|| "the signing key no longer exists".to_string())
+                            .and_then(|c| {
+                                SigningKey::from_keypair(c)
+                                    .map(Arc::new)
+                                    .map_err(|e| e.to_string())
+                            })
+                    });
+                    match loaded {
+                        Ok(k) => (Some(k.clone()), None),
+                        Err(e) => (None, Some(e.clone())),
+                    }
+                }
+            };
+            let scope_mappings = mappings
+                .iter()
+                .filter(|m| provider.scope_mapping_ids.contains(&m.id))
+                .cloned()
+                .collect();
+            let entry = Arc::new(ProviderEntry {
+                provider,
+                application,
+                signing_key,
+                signing_key_error,
+                scope_mappings,
+            });
+            if let Some(app) = &entry.application {
+                snapshot.by_app_slug.insert(app.slug.clone(), entry.clone());
+            }
+            if !entry.provider.client_id.is_empty() {
+                snapshot
+                    .by_client_id
+                    .insert(entry.provider.client_id.clone(), entry.clone());
+            }
+        }
+        Ok(snapshot)
+    }
+}
+
+/// Holds the current snapshot and drops it when the store reports a configuration change.
+pub struct SnapshotCache {
+    service: Service,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    generation: AtomicU64,
+}
+
+impl SnapshotCache {
+    /// A cache over `service`; call [`SnapshotCache::watch`] to follow changes.
+    pub fn new(service: Service) -> Arc<Self> {
+        Arc::new(Self {
+            service,
+            current: RwLock::new(None),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Forgets the current snapshot; the next request rebuilds it.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut cur) = self.current.write() {
+            *cur = None;
+        }
+    }
+
+    /// The current snapshot, rebuilt first if a change dropped it.
+    pub async fn get(&self) -> ServiceResult<Arc<Snapshot>> {
+        if let Some(s) = self.current.read().ok().and_then(|c| c.clone()) {
+            return Ok(s);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let fresh = Arc::new(Snapshot::load(&self.service).await?);
+        if let Ok(mut cur) = self.current.write() {
+            // Keep it only if no change arrived while it was being built.
+            if self.generation.load(Ordering::SeqCst) == generation {
+                *cur = Some(fresh.clone());
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Spawns the task that invalidates the snapshot on every configuration change.
+    pub fn watch(
+        self: &Arc<Self>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        let mut rx = self.service.store().subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    msg = rx.recv() => match msg {
+                        Ok(change) if change.topic.affects_config() => me.invalidate(),
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => me.invalidate(),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            }
+        })
+    }
+}

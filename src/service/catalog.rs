@@ -1,0 +1,51 @@
+//! Read-only listings of every admin object, for the console's lists and the server's snapshot.
+
+use super::{Service, ServiceResult};
+use crate::domain::*;
+use crate::store;
+
+/// Generates one listing method per aggregate, so each front end reads through the service.
+macro_rules! listings {
+    ($($(#[$m:meta])* $name:ident -> $ty:ty = $path:path;)+) => {
+        impl Service {
+            $(
+                $(#[$m])*
+                pub async fn $name(&self) -> ServiceResult<Vec<$ty>> {
+                    let mut conn = self.store().read().await?;
+                    Ok($path(&mut conn).await?)
+                }
+            )+
+        }
+    };
+}
+
+listings! {
+    /// Every flow.
+    list_flows -> Flow = store::flows::list;
+    /// Every stage binding.
+    list_flow_stage_bindings -> FlowStageBinding = store::flows::all_bindings;
+    /// Every stage.
+    list_stages -> Stage = store::stages::list;
+    /// Every prompt field.
+    list_prompts -> Prompt = store::stages::list_prompts;
+    /// Every policy.
+    list_policies -> Policy = store::policies::list;
+    /// Every policy binding.
+    list_policy_bindings -> PolicyBinding = store::policies::all_bindings;
+    /// Every application.
+    list_applications -> Application = store::applications::list;
+    /// Every provider.
+    list_providers -> Provider = store::providers::list;
+    /// Every scope mapping.
+    list_scope_mappings -> ScopeMapping = store::scope_mappings::list;
+    /// Every certificate keypair.
+    list_certificates -> CertificateKeypair = store::certificates::list;
+    /// Every brand.
+    list_brands -> Brand = store::brands::list;
+    /// Every connector.
+    list_connectors -> Connector = store::connectors::list;
+    /// Every user.
+    list_users -> User = store::users::list;
+    /// Every group.
+    list_groups -> Group = store::groups::list;
+}

@@ -1,0 +1,160 @@
+//! Brands.
+
+use sqlx::{AssertSqlSafe, SqliteConnection};
+
+use super::StoreResult;
+use super::rows::{check_updated, json_or_empty, parse_json, with_value};
+use crate::domain::Brand;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    domain: String,
+    is_default: bool,
+    branding_title: String,
+    branding_logo: String,
+    branding_favicon: String,
+    branding_custom_css: String,
+    flow_authentication_id: Option<String>,
+    flow_invalidation_id: Option<String>,
+    flow_recovery_id: Option<String>,
+    flow_unenrollment_id: Option<String>,
+    flow_user_settings_id: Option<String>,
+    flow_device_code_id: Option<String>,
+    web_certificate_id: Option<String>,
+    default_application_id: Option<String>,
+    attributes: String,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl Row {
+    fn into_domain(self) -> StoreResult<Brand> {
+        Ok(Brand {
+            attributes: parse_json(&format!("brand {}", self.domain), &self.attributes)?,
+            id: self.id,
+            domain: self.domain,
+            default: self.is_default,
+            branding_title: self.branding_title,
+            branding_logo: self.branding_logo,
+            branding_favicon: self.branding_favicon,
+            branding_custom_css: self.branding_custom_css,
+            flow_authentication_id: self.flow_authentication_id,
+            flow_invalidation_id: self.flow_invalidation_id,
+            flow_recovery_id: self.flow_recovery_id,
+            flow_unenrollment_id: self.flow_unenrollment_id,
+            flow_user_settings_id: self.flow_user_settings_id,
+            flow_device_code_id: self.flow_device_code_id,
+            web_certificate_id: self.web_certificate_id,
+            default_application_id: self.default_application_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+const COLS: &str = "id, domain, is_default, branding_title, branding_logo, branding_favicon, \
+    branding_custom_css, flow_authentication_id, flow_invalidation_id, flow_recovery_id, \
+    flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, web_certificate_id, \
+    default_application_id, attributes, created_at, updated_at, version";
+
+/// Every brand, by domain.
+pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Brand>> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM brands ORDER BY domain"
+    )))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// One brand by domain.
+pub async fn get_by_domain(
+    conn: &mut SqliteConnection,
+    domain: &str,
+) -> StoreResult<Option<Brand>> {
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM brands WHERE domain = ?"
+    )))
+    .bind(domain)
+    .fetch_optional(conn)
+    .await?;
+    row.map(Row::into_domain).transpose()
+}
+
+fn bind_all<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    b: &'q Brand,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    q.bind(&b.domain)
+        .bind(b.default)
+        .bind(&b.branding_title)
+        .bind(&b.branding_logo)
+        .bind(&b.branding_favicon)
+        .bind(&b.branding_custom_css)
+        .bind(&b.flow_authentication_id)
+        .bind(&b.flow_invalidation_id)
+        .bind(&b.flow_recovery_id)
+        .bind(&b.flow_unenrollment_id)
+        .bind(&b.flow_user_settings_id)
+        .bind(&b.flow_device_code_id)
+        .bind(&b.web_certificate_id)
+        .bind(&b.default_application_id)
+        .bind(json_or_empty(&b.attributes))
+}
+
+/// Inserts a brand.
+pub async fn insert(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO brands (domain, is_default, branding_title, branding_logo, branding_favicon, \
+         branding_custom_css, flow_authentication_id, flow_invalidation_id, flow_recovery_id, \
+         flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, web_certificate_id, \
+         default_application_id, attributes, id, created_at, updated_at, version) \
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    );
+    bind_all(sqlx::query(AssertSqlSafe(sql)), b)
+        .bind(&b.id)
+        .bind(b.created_at)
+        .bind(b.updated_at)
+        .bind(b.version)
+        .execute(conn)
+        .await
+        .map_err(|e| with_value(e.into(), |f| dup_value(b, f)))?;
+    Ok(())
+}
+
+fn dup_value(b: &Brand, field: &str) -> String {
+    if field == "is_default" {
+        "(another brand is already the default)".into()
+    } else {
+        b.domain.clone()
+    }
+}
+
+/// Updates a brand with an optimistic version check.
+pub async fn update(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
+    let sql = "UPDATE brands SET domain=?, is_default=?, branding_title=?, branding_logo=?, \
+         branding_favicon=?, branding_custom_css=?, flow_authentication_id=?, flow_invalidation_id=?, \
+         flow_recovery_id=?, flow_unenrollment_id=?, flow_user_settings_id=?, flow_device_code_id=?, \
+         web_certificate_id=?, default_application_id=?, attributes=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?";
+    let res = bind_all(sqlx::query(AssertSqlSafe(sql)), b)
+        .bind(b.updated_at)
+        .bind(&b.id)
+        .bind(b.version)
+        .execute(conn)
+        .await
+        .map_err(|e| with_value(e.into(), |f| dup_value(b, f)))?;
+    check_updated(res.rows_affected(), &format!("brand {}", b.domain))
+}
+
+/// Deletes a brand.
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM brands WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

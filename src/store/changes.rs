@@ -1,0 +1,42 @@
+//! What changed, so views refresh only what they show and the server drops its snapshot.
+
+/// A kind of stored object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Flows,
+    Stages,
+    Policies,
+    Applications,
+    Providers,
+    ScopeMappings,
+    Certificates,
+    Brands,
+    Connectors,
+    Users,
+    Groups,
+    Events,
+    Sessions,
+    Tokens,
+    /// Something changed outside this process: refresh everything.
+    All,
+}
+
+impl Topic {
+    /// True when a change of this topic can alter what the server serves from its snapshot.
+    pub fn affects_config(self) -> bool {
+        !matches!(self, Topic::Events | Topic::Sessions | Topic::Tokens)
+    }
+}
+
+/// One committed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub topic: Topic,
+}
+
+impl Change {
+    /// A change of `topic`.
+    pub fn new(topic: Topic) -> Self {
+        Self { topic }
+    }
+}

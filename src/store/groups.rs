@@ -1,0 +1,159 @@
+//! Groups and membership.
+
+use sqlx::{AssertSqlSafe, SqliteConnection};
+
+use super::StoreResult;
+use super::rows::{check_updated, json_or_empty, parse_json, with_value};
+use crate::domain::Group;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    is_superuser: bool,
+    parent_id: Option<String>,
+    attributes: String,
+    member_count: i64,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl Row {
+    fn into_domain(self) -> StoreResult<Group> {
+        Ok(Group {
+            attributes: parse_json(&format!("group {}", self.name), &self.attributes)?,
+            id: self.id,
+            name: self.name,
+            is_superuser: self.is_superuser,
+            parent_id: self.parent_id,
+            member_count: self.member_count,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT g.id, g.name, g.is_superuser, g.parent_id, g.attributes, \
+    (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS member_count, \
+    g.created_at, g.updated_at, g.version FROM groups g";
+
+/// Every group, by name.
+pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Group>> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} ORDER BY g.name")))
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// One group by name.
+pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Group>> {
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE g.name = ?")))
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    row.map(Row::into_domain).transpose()
+}
+
+/// The groups a user belongs to directly.
+pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<Vec<Group>> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} JOIN group_members gm ON gm.group_id = g.id WHERE gm.user_id = ? ORDER BY g.name"
+    )))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// True when the user is in a superuser group (directly or through a parent group).
+pub async fn is_superuser(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "WITH RECURSIVE g(id, parent_id, is_superuser) AS ( \
+           SELECT groups.id, groups.parent_id, groups.is_superuser FROM groups \
+           JOIN group_members m ON m.group_id = groups.id WHERE m.user_id = ? \
+           UNION SELECT p.id, p.parent_id, p.is_superuser FROM groups p JOIN g ON g.parent_id = p.id) \
+         SELECT 1 FROM g WHERE is_superuser = 1 LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Inserts a group.
+pub async fn insert(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO groups (id, name, is_superuser, parent_id, attributes, created_at, updated_at, \
+         version) VALUES (?,?,?,?,?,?,?,?)",
+    )
+    .bind(&g.id)
+    .bind(&g.name)
+    .bind(g.is_superuser)
+    .bind(&g.parent_id)
+    .bind(json_or_empty(&g.attributes))
+    .bind(g.created_at)
+    .bind(g.updated_at)
+    .bind(g.version)
+    .execute(conn)
+    .await
+    .map_err(|e| with_value(e.into(), |_| g.name.clone()))?;
+    Ok(())
+}
+
+/// Updates a group with an optimistic version check.
+pub async fn update(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
+    let res = sqlx::query(
+        "UPDATE groups SET name=?, is_superuser=?, parent_id=?, attributes=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?",
+    )
+    .bind(&g.name)
+    .bind(g.is_superuser)
+    .bind(&g.parent_id)
+    .bind(json_or_empty(&g.attributes))
+    .bind(g.updated_at)
+    .bind(&g.id)
+    .bind(g.version)
+    .execute(conn)
+    .await
+    .map_err(|e| with_value(e.into(), |_| g.name.clone()))?;
+    check_updated(res.rows_affected(), &format!("group {}", g.name))
+}
+
+/// Deletes a group.
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM groups WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds a user to a group (no-op when already a member).
+pub async fn add_member(
+    conn: &mut SqliteConnection,
+    group_id: &str,
+    user_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)")
+        .bind(group_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a user from a group.
+pub async fn remove_member(
+    conn: &mut SqliteConnection,
+    group_id: &str,
+    user_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+        .bind(group_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! OAuth2 providers and their scope mappings.
+
+use sqlx::{AssertSqlSafe, SqliteConnection};
+
+use super::StoreResult;
+use super::rows::{check_updated, parse_json, to_json, with_value};
+use crate::domain::Provider;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    name: String,
+    client_id: Option<String>,
+    authorization_flow_id: Option<String>,
+    authentication_flow_id: Option<String>,
+    invalidation_flow_id: Option<String>,
+    signing_key_id: Option<String>,
+    encryption_key_id: Option<String>,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+const COLS: &str = "id, name, client_id, authorization_flow_id, authentication_flow_id, \
+    invalidation_flow_id, signing_key_id, encryption_key_id, settings, created_at, updated_at, version";
+
+async fn into_domain(conn: &mut SqliteConnection, r: Row) -> StoreResult<Provider> {
+    let scope_mapping_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT psm.mapping_id FROM provider_scope_mappings psm \
+         JOIN scope_mappings sm ON sm.id = psm.mapping_id \
+         WHERE psm.provider_id = ? ORDER BY sm.scope_name",
+    )
+    .bind(&r.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Provider {
+        oauth2: parse_json(&format!("provider {}", r.name), &r.settings)?,
+        id: r.id,
+        name: r.name,
+        client_id: r.client_id.unwrap_or_default(),
+        authorization_flow_id: r.authorization_flow_id,
+        authentication_flow_id: r.authentication_flow_id,
+        invalidation_flow_id: r.invalidation_flow_id,
+        signing_key_id: r.signing_key_id,
+        encryption_key_id: r.encryption_key_id,
+        scope_mapping_ids,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        version: r.version,
+    })
+}
+
+/// Every provider, by name.
+pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Provider>> {
+    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM providers ORDER BY name"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(into_domain(conn, r).await?);
+    }
+    Ok(out)
+}
+
+/// One provider by id.
+pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Provider>> {
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM providers WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok(Some(into_domain(conn, r).await?)),
+        None => Ok(None),
+    }
+}
+
+/// One provider by name.
+pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Provider>> {
+    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLS} FROM providers WHERE name = ?"
+    )))
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => Ok(Some(into_domain(conn, r).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn set_mappings(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
+    sqlx::query("DELETE FROM provider_scope_mappings WHERE provider_id = ?")
+        .bind(&p.id)
+        .execute(&mut *conn)
+        .await?;
+    for m in &p.scope_mapping_ids {
+        sqlx::query("INSERT INTO provider_scope_mappings (provider_id, mapping_id) VALUES (?, ?)")
+            .bind(&p.id)
+            .bind(m)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn dup_value(p: &Provider, field: &str) -> String {
+    if field == "client_id" {
+        p.client_id.clone()
+    } else {
+        p.name.clone()
+    }
+}
+
+/// Inserts a provider with its scope mappings.
+pub async fn insert(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO providers ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    )))
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.client_id)
+    .bind(&p.authorization_flow_id)
+    .bind(&p.authentication_flow_id)
+    .bind(&p.invalidation_flow_id)
+    .bind(&p.signing_key_id)
+    .bind(&p.encryption_key_id)
+    .bind(to_json(&p.oauth2))
+    .bind(p.created_at)
+    .bind(p.updated_at)
+    .bind(p.version)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| with_value(e.into(), |f| dup_value(p, f)))?;
+    set_mappings(conn, p).await
+}
+
+/// Updates a provider with an optimistic version check, replacing its scope mappings.
+pub async fn update(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
+    let res = sqlx::query(
+        "UPDATE providers SET name=?, client_id=?, authorization_flow_id=?, authentication_flow_id=?, \
+         invalidation_flow_id=?, signing_key_id=?, encryption_key_id=?, settings=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?",
+    )
+    .bind(&p.name)
+    .bind(&p.client_id)
+    .bind(&p.authorization_flow_id)
+    .bind(&p.authentication_flow_id)
+    .bind(&p.invalidation_flow_id)
+    .bind(&p.signing_key_id)
+    .bind(&p.encryption_key_id)
+    .bind(to_json(&p.oauth2))
+    .bind(p.updated_at)
+    .bind(&p.id)
+    .bind(p.version)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| with_value(e.into(), |f| dup_value(p, f)))?;
+    check_updated(res.rows_affected(), &format!("provider {}", p.name))?;
+    set_mappings(conn, p).await
+}
+
+/// Deletes a provider (the application's reference is cleared).
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM providers WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

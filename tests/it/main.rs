@@ -1,0 +1,9 @@
+//! The one integration test binary (DESIGN.md §7): every suite is a module here, so the crate
+//! links once.
+
+mod support;
+
+mod binary;
+mod bootstrap;
+mod server;
+mod store;

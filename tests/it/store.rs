@@ -1,0 +1,261 @@
+//! The store: migrations, pragmas, concurrency, change notification.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey::domain::*;
+use latchkey::store::{self, Store, StoreError, StoreLocation, Topic};
+
+use crate::support::temp_store;
+
+fn flow(slug: &str) -> Flow {
+    Flow {
+        id: new_id(),
+        name: slug.into(),
+        slug: slug.into(),
+        title: slug.into(),
+        designation: FlowDesignation::Authentication,
+        authentication: FlowAuthentication::None,
+        denied_action: DeniedAction::default(),
+        policy_engine_mode: PolicyEngineMode::default(),
+        layout: FlowLayout::default(),
+        compatibility_mode: false,
+        background: String::new(),
+        created_at: 1,
+        updated_at: 1,
+        version: 1,
+    }
+}
+
+#[tokio::test]
+async fn migrations_create_every_table_on_an_empty_file() {
+    let (_dir, store) = temp_store().await;
+    let mut conn = store.read().await.expect("conn");
+    assert!(
+        store::flows::list(&mut conn)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store::users::list(&mut conn)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store::brands::list(&mut conn)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store::providers::list(&mut conn)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn reopening_a_migrated_file_keeps_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.db");
+    {
+        let store = Store::open(&StoreLocation::File(path.clone()))
+            .await
+            .expect("open");
+        let mut tx = store.write_tx().await.expect("tx");
+        store::flows::insert(tx.conn(), &flow("kept"))
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        store.close().await;
+    }
+    let store = Store::open(&StoreLocation::File(path))
+        .await
+        .expect("reopen");
+    let mut conn = store.read().await.expect("conn");
+    let flows = store::flows::list(&mut conn).await.expect("list");
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].slug, "kept");
+}
+
+#[tokio::test]
+async fn duplicate_slug_is_a_named_error_not_a_crash() {
+    let (_dir, store) = temp_store().await;
+    let mut tx = store.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &flow("same"))
+        .await
+        .expect("first");
+    let err = store::flows::insert(tx.conn(), &flow("same"))
+        .await
+        .expect_err("duplicate");
+    match err {
+        StoreError::Duplicate { field, value } => {
+            assert_eq!(field, "slug");
+            assert_eq!(value, "same");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stale_update_is_refused() {
+    let (_dir, store) = temp_store().await;
+    let f = flow("v");
+    let mut tx = store.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &f).await.expect("insert");
+    store::flows::update(
+        tx.conn(),
+        &Flow {
+            name: "first".into(),
+            ..f.clone()
+        },
+    )
+    .await
+    .expect("first update");
+    let err = store::flows::update(
+        tx.conn(),
+        &Flow {
+            name: "second".into(),
+            ..f
+        },
+    )
+    .await
+    .expect_err("stale");
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_writers_never_see_busy() {
+    let (_dir, store) = temp_store().await;
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.write_tx().await?;
+            // Read-then-write inside the transaction: the pattern that deadlocks with BEGIN DEFERRED.
+            let mut f = flow(&format!("flow-{i}"));
+            f.name = format!("{} existing", store::flows::list(tx.conn()).await?.len());
+            store::flows::insert(tx.conn(), &f).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("no SQLITE_BUSY");
+    }
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(store::flows::list(&mut conn).await.expect("list").len(), 50);
+}
+
+#[tokio::test]
+async fn commit_publishes_change_and_rollback_does_not() {
+    let (_dir, store) = temp_store().await;
+    let mut rx = store.subscribe();
+    {
+        let mut tx = store.write_tx().await.expect("tx");
+        store::flows::insert(tx.conn(), &flow("dropped"))
+            .await
+            .expect("insert");
+        tx.touch(Topic::Flows);
+        // dropped without commit: rolled back, nothing published
+    }
+    let mut tx = store.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &flow("committed"))
+        .await
+        .expect("insert");
+    tx.touch(Topic::Flows);
+    tx.commit().await.expect("commit");
+    let change = rx.recv().await.expect("change");
+    assert_eq!(change.topic, Topic::Flows);
+    let mut conn = store.read().await.expect("conn");
+    let slugs: Vec<String> = store::flows::list(&mut conn)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|f| f.slug)
+        .collect();
+    assert_eq!(slugs, vec!["committed".to_string()]);
+}
+
+#[tokio::test]
+async fn a_write_from_another_process_is_noticed_within_a_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("shared.db");
+    let watcher = Store::open(&StoreLocation::File(path.clone()))
+        .await
+        .expect("open");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut rx = watcher.subscribe();
+    watcher.spawn_external_change_poller(cancel.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A second, independent store on the same file stands in for another process: its
+    // broadcast channel is its own, so only the poller can tell the watcher.
+    let other = Store::open(&StoreLocation::File(path))
+        .await
+        .expect("open other");
+    let mut tx = other.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &flow("external"))
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let change = tokio::time::timeout(Duration::from_millis(1500), rx.recv())
+        .await
+        .expect("noticed within 1.5 s")
+        .expect("change");
+    assert_eq!(change.topic, Topic::All);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn pragmas_are_set() {
+    let (_dir, store) = temp_store().await;
+    let mut conn = store.read().await.expect("conn");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("journal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("fk");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("sync");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("busy");
+    assert_eq!(journal, "wal");
+    assert_eq!(fk, 1);
+    assert_eq!(sync, 1, "NORMAL");
+    assert_eq!(busy, 5000);
+}
+
+#[tokio::test]
+async fn corrupt_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("corrupt.db");
+    std::fs::write(&path, vec![0x42u8; 8192]).expect("write");
+    let err = match Store::open(&StoreLocation::File(path)).await {
+        Ok(_) => panic!("a corrupt file opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("not a latchkey/SQLite database"), "{err}");
+}
+
+#[tokio::test]
+async fn memory_store_works_for_a_throwaway_instance() {
+    let store = Store::open(&StoreLocation::Memory).await.expect("open");
+    let mut tx = store.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &flow("mem"))
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("conn");
+    assert_eq!(store::flows::list(&mut conn).await.expect("list").len(), 1);
+}

@@ -1,0 +1,70 @@
+//! Shared setup: real SQLite files in temp dirs, a real listener on 127.0.0.1:0.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use latchkey::http::{self, AppState};
+use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::store::{Store, StoreLocation};
+use tokio_util::sync::CancellationToken;
+
+/// The bootstrap password every test instance uses.
+pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
+
+/// A fresh store file in its own temp dir (kept alive by the returned guard).
+pub async fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StoreLocation::File(dir.path().join("latchkey.db")))
+        .await
+        .expect("open store");
+    (dir, store)
+}
+
+/// A service over a fresh, bootstrapped store.
+pub async fn bootstrapped_service(public_url: &str) -> (tempfile::TempDir, Service) {
+    let (dir, store) = temp_store().await;
+    let service = Service::new(store, ServiceConfig::new(public_url), Arc::new(SystemClock));
+    service
+        .bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    (dir, service)
+}
+
+/// A running server on 127.0.0.1:0 over a bootstrapped store.
+pub struct TestServer {
+    pub base_url: String,
+    pub service: Service,
+    pub cancel: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts a real server; the public URL is the bound address.
+pub async fn spawn_server() -> TestServer {
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (dir, service) = bootstrapped_service(&base_url).await;
+    let cancel = CancellationToken::new();
+    http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
+    TestServer {
+        base_url,
+        service,
+        cancel,
+        _dir: dir,
+    }
+}
+
+/// An HTTP client that does not follow redirects (tests look at each hop).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
