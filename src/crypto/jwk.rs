@@ -3,12 +3,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, OctetKeyPairParameters,
+    OctetKeyPairType, PublicKeyUse, ThumbprintHash,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
+use super::signer::KeptKeyPair;
 use super::{CryptoError, keys};
 use crate::domain::CertificateKeypair;
 
@@ -21,8 +27,8 @@ pub struct SigningKey {
     pub algorithm: Algorithm,
     /// The key id published in JWKS and set in every JWT header (RFC 7638 thumbprint).
     pub kid: String,
-    /// The private key, parsed.
-    pub encoding: EncodingKey,
+    /// The private key, parsed once and kept (see [`KeptKeyPair`]).
+    pub signer: Arc<KeptKeyPair>,
     /// The public key, for verifying our own tokens.
     pub decoding: DecodingKey,
     /// The public JWK (no private members).
@@ -62,7 +68,20 @@ impl SigningKey {
             Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(key_pem.as_bytes())?,
             _ => EncodingKey::from_ed_pem(key_pem.as_bytes())?,
         };
-        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm)?;
+        let mut jwk = if algorithm == Algorithm::EdDSA {
+            // jsonwebtoken only derives Ed25519 JWKs from v1 PKCS#8; take the public key from the
+            // certificate instead, which works for every encoding of the private key.
+            Jwk {
+                common: Default::default(),
+                algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                    key_type: OctetKeyPairType::OctetKeyPair,
+                    curve: EllipticCurve::Ed25519,
+                    x: URL_SAFE_NO_PAD.encode(keys::public_key_bits(&kp.certificate_pem)?),
+                }),
+            }
+        } else {
+            Jwk::from_encoding_key(&encoding, algorithm)?
+        };
         let kid = jwk.thumbprint(ThumbprintHash::SHA256)?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -72,13 +91,14 @@ impl SigningKey {
         jwk.common.x509_sha1_fingerprint = Some(URL_SAFE_NO_PAD.encode(Sha1::digest(&der)));
         jwk.common.x509_sha256_fingerprint = Some(URL_SAFE_NO_PAD.encode(Sha256::digest(&der)));
         let decoding = DecodingKey::from_jwk(&jwk)?;
+        let signer = Arc::new(KeptKeyPair::new(&encoding, algorithm)?);
         let public_jwk = serde_json::to_value(&jwk)
             .map_err(|e| CryptoError::Unsupported(format!("JWK encoding: {e}")))?;
         Ok(Self {
             keypair_id: kp.id.clone(),
             algorithm,
             kid,
-            encoding,
+            signer,
             decoding,
             public_jwk,
         })

@@ -165,6 +165,16 @@ pub fn inspect(certificate_pem: &str, key_pem: Option<&str>) -> Result<KeyFacts,
     })
 }
 
+/// The raw subject public key bits of a certificate (the Ed25519 point, the RSA/EC key).
+pub fn public_key_bits(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    Ok(cert.public_key().subject_public_key.data.to_vec())
+}
+
 /// The certificate's DER bytes (for `x5c` in JWKS).
 pub fn certificate_der(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())

@@ -5,6 +5,7 @@ pub mod jwk;
 pub mod keys;
 pub mod password;
 pub mod secrets;
+pub mod signer;
 
 /// Why a key, certificate or hash operation failed, in words an admin can act on.
 #[derive(Debug, thiserror::Error)]
