@@ -166,7 +166,12 @@ impl Default for OAuth2Settings {
             client_type: ClientType::Confidential,
             client_secret: String::new(),
             redirect_uris: Vec::new(),
-            grant_types: ALL_GRANT_TYPES.iter().map(|s| s.to_string()).collect(),
+            // Every grant but `password`, which stays off unless an admin enables it.
+            grant_types: ALL_GRANT_TYPES
+                .iter()
+                .filter(|g| **g != "password")
+                .map(|s| s.to_string())
+                .collect(),
             include_claims_in_id_token: true,
             access_code_validity: "minutes=1".into(),
             access_token_validity: "hours=1".into(),

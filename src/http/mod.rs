@@ -2,19 +2,21 @@
 
 mod errors;
 mod health;
+mod oauth;
 mod wellknown;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use errors::json_error;
 
 use crate::oauth::SnapshotCache;
+use crate::oauth::claims::ScopeEvaluator;
 use crate::service::Service;
 
 /// What every handler can reach.
@@ -22,13 +24,19 @@ use crate::service::Service;
 pub struct AppState {
     pub service: Service,
     pub snapshot: Arc<SnapshotCache>,
+    /// Runs scope mapping expressions for claims.
+    pub evaluator: Arc<dyn ScopeEvaluator>,
 }
 
 impl AppState {
     /// State over a service; the snapshot follows store changes once [`spawn_server`] runs.
     pub fn new(service: Service) -> Self {
         let snapshot = SnapshotCache::new(service.clone());
-        Self { service, snapshot }
+        Self {
+            service,
+            snapshot,
+            evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes),
+        }
     }
 }
 
@@ -42,6 +50,22 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::discovery),
         )
         .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
+        .route(
+            "/application/o/token/",
+            post(oauth::token).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/revoke/",
+            post(oauth::revoke).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/introspect/",
+            post(oauth::introspect).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/userinfo/",
+            get(oauth::userinfo_get).post(oauth::userinfo_post),
+        )
         .fallback(errors::not_found)
         .with_state(state)
 }

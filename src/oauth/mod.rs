@@ -1,8 +1,16 @@
 //! OAuth2 / OpenID Connect protocol logic, without axum: the snapshot the hot path reads,
 //! discovery documents, and (in later modules) authorize validation, grants and claims.
 
+pub mod claims;
+pub mod client_auth;
 pub mod discovery;
+pub mod errors;
+pub mod grants;
+pub mod pkce;
 pub mod redirect_uri;
+pub mod resource;
+pub mod scope_expr;
 pub mod snapshot;
+pub mod tokens;
 
 pub use snapshot::{ProviderEntry, Snapshot, SnapshotCache};

@@ -29,6 +29,7 @@ pub struct ProviderEntry {
 pub struct Snapshot {
     by_app_slug: HashMap<String, Arc<ProviderEntry>>,
     by_client_id: HashMap<String, Arc<ProviderEntry>>,
+    by_provider_id: HashMap<String, Arc<ProviderEntry>>,
 }
 
 impl Snapshot {
@@ -40,6 +41,11 @@ impl Snapshot {
     /// The provider with this client id.
     pub fn by_client_id(&self, client_id: &str) -> Option<&Arc<ProviderEntry>> {
         self.by_client_id.get(client_id)
+    }
+
+    /// The provider with this id.
+    pub fn by_provider_id(&self, id: &str) -> Option<&Arc<ProviderEntry>> {
+        self.by_provider_id.get(id)
     }
 
     /// Loads a snapshot from the store.
@@ -90,6 +96,9 @@ impl Snapshot {
             if let Some(app) = &entry.application {
                 snapshot.by_app_slug.insert(app.slug.clone(), entry.clone());
             }
+            snapshot
+                .by_provider_id
+                .insert(entry.provider.id.clone(), entry.clone());
             if !entry.provider.client_id.is_empty() {
                 snapshot
                     .by_client_id

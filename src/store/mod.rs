@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod connectors;
 pub mod events;
 pub mod flows;
+pub mod grants;
 pub mod groups;
 pub mod policies;
 pub mod providers;

@@ -5,5 +5,6 @@ mod support;
 
 mod binary;
 mod bootstrap;
+mod oauth_token;
 mod server;
 mod store;

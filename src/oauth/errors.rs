@@ -1,0 +1,70 @@
+//! OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 7009; RFC 8628 §3.5) with the HTTP status each
+//! one takes, so every endpoint answers the same way.
+
+/// An OAuth error, with a description safe to show the client (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {description}")]
+pub struct OAuthError {
+    /// The RFC error code (`invalid_request`, `invalid_client`, …).
+    pub code: &'static str,
+    /// A human description for `error_description`.
+    pub description: String,
+}
+
+impl OAuthError {
+    fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// The request is malformed.
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new("invalid_request", d)
+    }
+    /// Client authentication failed (answered with 401 and `WWW-Authenticate`).
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new("invalid_client", d)
+    }
+    /// The grant (code, refresh token, credentials) is invalid, expired, revoked or not ours.
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new("invalid_grant", d)
+    }
+    /// The client may not use this grant type.
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new("unauthorized_client", d)
+    }
+    /// The grant type is unknown.
+    pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_grant_type", d)
+    }
+    /// The scope is invalid or wider than allowed.
+    pub fn invalid_scope(d: impl Into<String>) -> Self {
+        Self::new("invalid_scope", d)
+    }
+    /// The token type is not supported (RFC 7009).
+    pub fn unsupported_token_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_token_type", d)
+    }
+    /// Something failed on our side; the client may retry.
+    pub fn server_error(d: impl Into<String>) -> Self {
+        Self::new("server_error", d)
+    }
+    /// Device flow: the user has not finished yet.
+    pub fn authorization_pending() -> Self {
+        Self::new(
+            "authorization_pending",
+            "the user has not approved the request yet",
+        )
+    }
+
+    /// The HTTP status this error is sent with.
+    pub fn status(&self) -> u16 {
+        match self.code {
+            "invalid_client" => 401,
+            "server_error" => 500,
+            _ => 400,
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6): every check happens
+//! before anything is consumed, tokens are signed outside the write transaction, and single-use
+//! grants are consumed with a conditional UPDATE so exactly one concurrent redemption wins.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::claims::{self, ClaimsUser, ScopeEvaluator};
+use super::errors::OAuthError;
+use super::snapshot::{ProviderEntry, Snapshot};
+use super::tokens::{self, IssueRequest, Issued};
+use super::{client_auth, discovery, pkce};
+use crate::crypto::secrets;
+use crate::domain::{ClientType, User, UserType, new_id};
+use crate::service::Service;
+use crate::service::events::EventSubject;
+use crate::store::{self, Topic};
+
+/// The device-code grant's URN (RFC 8628).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A token request, after duplicate parameters were refused.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub params: HashMap<String, String>,
+    pub authorization: Option<String>,
+    pub client_ip: String,
+}
+
+impl TokenRequest {
+    /// Builds a request from form pairs; a repeated parameter is `invalid_request`
+    /// (RFC 6749 §3.2: parameters must not be included more than once).
+    pub fn from_pairs(
+        pairs: Vec<(String, String)>,
+        authorization: Option<String>,
+        client_ip: String,
+    ) -> Result<Self, OAuthError> {
+        let mut params = HashMap::new();
+        for (k, v) in pairs {
+            if params.insert(k.clone(), v).is_some() {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter '{k}' repeated"
+                )));
+            }
+        }
+        Ok(Self {
+            params,
+            authorization,
+            client_ip,
+        })
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.params
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Everything a grant needs.
+pub struct GrantContext<'a> {
+    pub service: &'a Service,
+    pub snapshot: &'a Snapshot,
+    pub evaluator: &'a dyn ScopeEvaluator,
+}
+
+fn scopes_of(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The scopes a provider can grant.
+fn configured_scopes(entry: &ProviderEntry) -> Vec<String> {
+    let mut v: Vec<String> = entry
+        .scope_mappings
+        .iter()
+        .map(|m| m.scope_name.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn server_error<E: std::fmt::Display>(e: E) -> OAuthError {
+    tracing::error!(error = %e, "token endpoint failure");
+    OAuthError::server_error("the server could not complete the request; try again")
+}
+
+/// Handles `POST /application/o/token/` and returns the JSON body.
+pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let grant_type = req
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let known = [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+        DEVICE_CODE_GRANT,
+    ];
+    if !known.contains(&grant_type) {
+        return Err(OAuthError::unsupported_grant_type(format!(
+            "grant_type '{grant_type}' is not supported"
+        )));
+    }
+    let creds = client_auth::extract(
+        req.authorization.as_deref(),
+        req.get("client_id"),
+        req.params.get("client_secret").map(String::as_str),
+    )?;
+    let entry = client_auth::authenticate(ctx.snapshot, creds.as_ref())?;
+    if !entry
+        .provider
+        .oauth2
+        .grant_types
+        .iter()
+        .any(|g| g == grant_type)
+    {
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use the '{grant_type}' grant"
+        )));
+    }
+    let issued = match grant_type {
+        "authorization_code" => authorization_code(ctx, &entry, req).await?,
+        "refresh_token" => refresh_token(ctx, &entry, req).await?,
+        "client_credentials" => client_credentials(ctx, &entry, req).await?,
+        _ => {
+            return Err(OAuthError::unsupported_grant_type(format!(
+                "grant_type '{grant_type}' is not available on this server yet"
+            )));
+        }
+    };
+    Ok(tokens::response_body(&issued))
+}
+
+fn issuer(ctx: &GrantContext<'_>, entry: &ProviderEntry) -> Result<String, OAuthError> {
+    discovery::issuer(&ctx.service.config().public_url, entry)
+        .ok_or_else(|| OAuthError::invalid_grant("the provider is not attached to an application"))
+}
+
+async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUser, OAuthError> {
+    let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+    let user = store::users::get(&mut conn, user_id)
+        .await
+        .map_err(server_error)?
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+    if !user.is_active {
+        return Err(OAuthError::invalid_grant("the user is inactive"));
+    }
+    let groups = store::groups::of_user(&mut conn, user_id)
+        .await
+        .map_err(server_error)?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    Ok(ClaimsUser { user, groups })
+}
+
+struct Mint<'a> {
+    entry: &'a ProviderEntry,
+    user: &'a ClaimsUser,
+    scopes: &'a [String],
+    nonce: Option<&'a str>,
+    auth_time: i64,
+    session_id: Option<&'a str>,
+    family_id: &'a str,
+    with_refresh: bool,
+    amr: &'a [String],
+}
+
+fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
+    let issuer = issuer(ctx, m.entry)?;
+    let mapped = claims::mapped_claims(m.entry, m.scopes, m.user, ctx.evaluator);
+    tokens::issue(&IssueRequest {
+        entry: m.entry,
+        issuer: &issuer,
+        user_id: &m.user.user.id,
+        subject: claims::subject(m.entry.provider.oauth2.sub_mode, &m.user.user),
+        scopes: m.scopes,
+        nonce: m.nonce,
+        auth_time: m.auth_time,
+        session_id: m.session_id,
+        amr: m.amr,
+        mapped: &mapped,
+        family_id: m.family_id,
+        now: ctx.service.now(),
+        with_refresh: m.with_refresh,
+    })
+}
+
+async fn store_issued(tx: &mut store::WriteTx, issued: &Issued) -> Result<(), OAuthError> {
+    store::grants::insert_access_token(tx.conn(), &issued.access_record)
+        .await
+        .map_err(server_error)?;
+    if let Some((_, record)) = &issued.refresh {
+        store::grants::insert_refresh_token(tx.conn(), record)
+            .await
+            .map_err(server_error)?;
+    }
+    tx.touch(Topic::Tokens);
+    Ok(())
+}
+
+async fn suspicious(ctx: &GrantContext<'_>, req: &TokenRequest, what: &str, user_id: &str) {
+    let subject = EventSubject {
+        user_id: Some(user_id.to_string()),
+        client_ip: req.client_ip.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = ctx
+        .service
+        .record_event("suspicious_request", subject, json!({ "reason": what }))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record suspicious_request");
+    }
+}
+
+async fn authorization_code(
+    ctx: &GrantContext<'_>,
+    entry: &Arc<ProviderEntry>,
+    req: &TokenRequest,
+) -> Result<Issued, OAuthError> {
+    let code_value = req
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let code = {
+        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        store::grants::find_code(&mut conn, &secrets::digest(code_value))
+            .await
+            .map_err(server_error)?
+    }
+    .filter(|c| c.provider_id == entry.provider.id)
+    .ok_or_else(|| {
+        OAuthError::invalid_grant("the code is invalid or was issued to another client")
+    })?;
+    let now = ctx.service.now();
+    if code.consumed_at.is_some() {
+        // Replay: revoke everything the code produced (RFC 6749 §4.1.2).
+        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+        store::grants::revoke_family(tx.conn(), store::grants::family_of_code(&code), now)
+            .await
+            .map_err(server_error)?;
+        tx.touch(Topic::Tokens);
+        tx.commit().await.map_err(server_error)?;
+        suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
+        return Err(OAuthError::invalid_grant("the code was already used"));
+    }
+    if req.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri must be identical to the one used at the authorization endpoint",
+        ));
+    }
+    if now >= code.expires_at {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    let verifier = req.get("code_verifier");
+    match (&code.code_challenge, verifier) {
+        (Some(challenge), Some(v)) => {
+            let method = code.code_challenge_method.as_deref().unwrap_or("plain");
+            if !pkce::verify(challenge, method, v) {
+                return Err(OAuthError::invalid_grant("code_verifier does not match"));
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant("code_verifier is required"));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but no code_challenge was used",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = load_user(ctx, &code.user_id).await?;
+    let scopes = scopes_of(&code.scope);
+    let issued = mint(
+        ctx,
+        Mint {
+            entry,
+            user: &user,
+            scopes: &scopes,
+            nonce: code.nonce.as_deref(),
+            auth_time: code.auth_time,
+            session_id: code.session_id.as_deref(),
+            family_id: store::grants::family_of_code(&code),
+            with_refresh: scopes.iter().any(|s| s == "offline_access"),
+            amr: &["pwd".to_string()],
+        },
+    )?;
+    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    if !store::grants::consume_code(tx.conn(), &code.id, now)
+        .await
+        .map_err(server_error)?
+    {
+        store::grants::revoke_family(tx.conn(), &code.id, now)
+            .await
+            .map_err(server_error)?;
+        tx.touch(Topic::Tokens);
+        tx.commit().await.map_err(server_error)?;
+        suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
+        return Err(OAuthError::invalid_grant("the code was already used"));
+    }
+    store_issued(&mut tx, &issued).await?;
+    tx.commit().await.map_err(server_error)?;
+    Ok(issued)
+}
+
+async fn refresh_token(
+    ctx: &GrantContext<'_>,
+    entry: &Arc<ProviderEntry>,
+    req: &TokenRequest,
+) -> Result<Issued, OAuthError> {
+    let value = req
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let old = {
+        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        store::grants::find_refresh_token(&mut conn, &secrets::digest(value))
+            .await
+            .map_err(server_error)?
+    }
+    .filter(|t| t.provider_id == entry.provider.id)
+    .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let now = ctx.service.now();
+    let revoke_family = || async {
+        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+        store::grants::revoke_family(tx.conn(), &old.family_id, now)
+            .await
+            .map_err(server_error)?;
+        tx.touch(Topic::Tokens);
+        tx.commit().await.map_err(server_error)?;
+        suspicious(ctx, req, "refresh token reused", &old.user_id).await;
+        Err::<Issued, _>(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ))
+    };
+    if old.revoked_at.is_some() || old.consumed_at.is_some() {
+        return revoke_family().await;
+    }
+    if now >= old.expires_at {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let original = scopes_of(&old.scope);
+    let scopes = match req.get("scope") {
+        None => original.clone(),
+        Some(s) => {
+            let asked = scopes_of(s);
+            if let Some(extra) = asked.iter().find(|s| !original.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope '{extra}' was not granted originally"
+                )));
+            }
+            asked
+        }
+    };
+    if !scopes.iter().any(|s| s == "offline_access") {
+        return Err(OAuthError::invalid_scope(
+            "refreshing needs the offline_access scope",
+        ));
+    }
+    let user = load_user(ctx, &old.user_id).await?;
+    let issued = mint(
+        ctx,
+        Mint {
+            entry,
+            user: &user,
+            scopes: &scopes,
+            nonce: old.nonce.as_deref(),
+            auth_time: old.auth_time,
+            session_id: old.session_id.as_deref(),
+            family_id: &old.family_id,
+            with_refresh: true,
+            amr: &["pwd".to_string()],
+        },
+    )?;
+    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    if !store::grants::consume_refresh_token(tx.conn(), &old.id, now)
+        .await
+        .map_err(server_error)?
+    {
+        drop(tx);
+        return revoke_family().await;
+    }
+    store_issued(&mut tx, &issued).await?;
+    tx.commit().await.map_err(server_error)?;
+    Ok(issued)
+}
+
+async fn client_credentials(
+    ctx: &GrantContext<'_>,
+    entry: &Arc<ProviderEntry>,
+    req: &TokenRequest,
+) -> Result<Issued, OAuthError> {
+    if entry.provider.oauth2.client_type == ClientType::Public {
+        return Err(OAuthError::unauthorized_client(
+            "public clients cannot use client_credentials",
+        ));
+    }
+    let configured = configured_scopes(entry);
+    let scopes: Vec<String> = match req.get("scope") {
+        None => configured.clone(),
+        Some(s) => scopes_of(s)
+            .into_iter()
+            .filter(|s| configured.contains(s))
+            .collect(),
+    };
+    let user = service_account(ctx, entry).await?;
+    let user = ClaimsUser {
+        user,
+        groups: Vec::new(),
+    };
+    let now = ctx.service.now();
+    let family = new_id();
+    let issued = mint(
+        ctx,
+        Mint {
+            entry,
+            user: &user,
+            scopes: &scopes,
+            nonce: None,
+            auth_time: now,
+            session_id: None,
+            family_id: &family,
+            with_refresh: false,
+            amr: &[],
+        },
+    )?;
+    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    store_issued(&mut tx, &issued).await?;
+    tx.commit().await.map_err(server_error)?;
+    Ok(issued)
+}
+
+/// authentik's service account for a provider's client_credentials grant, created on first use.
+async fn service_account(
+    ctx: &GrantContext<'_>,
+    entry: &ProviderEntry,
+) -> Result<User, OAuthError> {
+    let username = format!("ak-{}-client_credentials", entry.provider.name);
+    {
+        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        if let Some(user) = store::users::get_by_username(&mut conn, &username)
+            .await
+            .map_err(server_error)?
+        {
+            if !user.is_active {
+                return Err(OAuthError::invalid_grant("the service account is inactive"));
+            }
+            return Ok(user);
+        }
+    }
+    let now = ctx.service.now();
+    let app = entry
+        .application
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    let user = User {
+        id: new_id(),
+        username: username.clone(),
+        name: format!("Autogenerated user from application {app} (client credentials)"),
+        email: String::new(),
+        is_active: true,
+        user_type: UserType::ServiceAccount,
+        path: format!(
+            "goauthentik.io/apps/{}",
+            entry
+                .application
+                .as_ref()
+                .map(|a| a.slug.as_str())
+                .unwrap_or("")
+        ),
+        attributes: json!({}),
+        has_password: false,
+        last_login: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    // Another request may have created it meanwhile; the write lock makes this check exact.
+    if let Some(existing) = store::users::get_by_username(tx.conn(), &username)
+        .await
+        .map_err(server_error)?
+    {
+        return Ok(existing);
+    }
+    store::users::insert(tx.conn(), &user, None)
+        .await
+        .map_err(server_error)?;
+    tx.touch(Topic::Users);
+    tx.commit().await.map_err(server_error)?;
+    Ok(user)
+}

@@ -1,0 +1,173 @@
+//! Minting tokens: ID tokens and access tokens are JWTs signed with the provider's kept key
+//! (authentik's layout: the access token carries the ID token's claims plus `azp` and `uid`),
+//! refresh tokens are opaque. Only digests of what is issued are stored.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Map, Value, json};
+
+use super::claims::{self, IdTokenInput};
+use super::errors::OAuthError;
+use super::snapshot::ProviderEntry;
+use crate::crypto::secrets;
+use crate::domain::Duration;
+use crate::store::grants::{AccessToken, RefreshToken};
+
+/// HS256 needs a client secret of at least this many bytes (RFC 7518 §3.2).
+pub const MIN_HS256_SECRET: usize = 32;
+
+/// Signs claims with the provider's key. A configured key that cannot be loaded is an error —
+/// never a silent fall back to HS256 — and HS256 needs a long enough client secret.
+pub fn sign(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
+    if let Some(key) = &entry.signing_key {
+        let mut header = Header::new(key.algorithm);
+        header.kid = Some(key.kid.clone());
+        header.typ = None;
+        return key
+            .signer
+            .sign_jwt(&header, claims)
+            .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")));
+    }
+    if let Some(err) = &entry.signing_key_error {
+        tracing::error!(provider = %entry.provider.name, %err, "signing key unusable");
+        return Err(OAuthError::server_error(
+            "the provider's signing key is unusable; an administrator must fix it",
+        ));
+    }
+    let secret = entry.provider.oauth2.client_secret.as_bytes();
+    if secret.len() < MIN_HS256_SECRET {
+        return Err(OAuthError::server_error(
+            "the provider has no signing key and its client secret is too short for HS256",
+        ));
+    }
+    let header = Header::new(Algorithm::HS256);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret))
+        .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")))
+}
+
+/// Parses one of the provider's validity settings, with the default when it is unreadable.
+pub fn validity(setting: &str, default_seconds: i64) -> i64 {
+    Duration::parse(setting)
+        .map(|d| d.seconds())
+        .unwrap_or(default_seconds)
+}
+
+/// What a grant wants issued.
+#[derive(Debug, Clone)]
+pub struct IssueRequest<'a> {
+    pub entry: &'a ProviderEntry,
+    pub issuer: &'a str,
+    pub user_id: &'a str,
+    pub subject: String,
+    pub scopes: &'a [String],
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    pub session_id: Option<&'a str>,
+    pub amr: &'a [String],
+    pub mapped: &'a Map<String, Value>,
+    pub family_id: &'a str,
+    pub now: i64,
+    pub with_refresh: bool,
+}
+
+/// Tokens ready to send, and the records to store for them.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub access_record: AccessToken,
+    pub id_token: String,
+    pub refresh: Option<(String, RefreshToken)>,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+/// Mints an access token, an ID token and (when asked) a refresh token.
+pub fn issue(req: &IssueRequest<'_>) -> Result<Issued, OAuthError> {
+    let settings = &req.entry.provider.oauth2;
+    let expires_in = validity(&settings.access_token_validity, 3600);
+    let expires_at = req.now + expires_in;
+    let include = settings.include_claims_in_id_token;
+    let base = IdTokenInput {
+        issuer: req.issuer,
+        client_id: &req.entry.provider.client_id,
+        subject: req.subject.clone(),
+        now: req.now,
+        expires_at,
+        auth_time: req.auth_time,
+        nonce: req.nonce,
+        session_id: req.session_id,
+        amr: req.amr,
+        at_hash: None,
+        c_hash: None,
+        extra: Some(req.mapped),
+    };
+    let mut access_claims = claims::id_token_claims(&base);
+    access_claims.insert("azp".into(), json!(req.entry.provider.client_id));
+    access_claims.insert("uid".into(), json!(secrets::random_alnum(40)));
+    access_claims.insert("scope".into(), json!(req.scopes.join(" ")));
+    let access_token = sign(req.entry, &access_claims)?;
+    let id_claims = claims::id_token_claims(&IdTokenInput {
+        at_hash: Some(claims::half_hash(&access_token)),
+        extra: include.then_some(req.mapped),
+        ..base
+    });
+    let id_token = sign(req.entry, &id_claims)?;
+    let claims_json = Value::Object(id_claims).to_string();
+    let scope = req.scopes.join(" ");
+    let access_record = AccessToken {
+        id: crate::domain::new_id(),
+        token_digest: secrets::digest(&access_token),
+        family_id: req.family_id.to_string(),
+        provider_id: req.entry.provider.id.clone(),
+        user_id: req.user_id.to_string(),
+        session_id: req.session_id.map(str::to_string),
+        scope: scope.clone(),
+        claims: claims_json.clone(),
+        auth_time: req.auth_time,
+        expires_at,
+        revoked_at: None,
+        created_at: req.now,
+    };
+    let refresh = req.with_refresh.then(|| {
+        let token = secrets::random_alnum(128);
+        let record = RefreshToken {
+            id: crate::domain::new_id(),
+            token_digest: secrets::digest(&token),
+            family_id: req.family_id.to_string(),
+            provider_id: req.entry.provider.id.clone(),
+            user_id: req.user_id.to_string(),
+            session_id: req.session_id.map(str::to_string),
+            scope: scope.clone(),
+            nonce: req.nonce.map(str::to_string),
+            claims: claims_json,
+            auth_time: req.auth_time,
+            expires_at: req.now + validity(&settings.refresh_token_validity, 30 * 86400),
+            consumed_at: None,
+            revoked_at: None,
+            created_at: req.now,
+        };
+        (token, record)
+    });
+    Ok(Issued {
+        access_token,
+        access_record,
+        id_token,
+        refresh,
+        expires_in,
+        scope,
+    })
+}
+
+/// The token response body (RFC 6749 §5.1).
+pub fn response_body(issued: &Issued) -> Value {
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
+        "id_token": issued.id_token,
+    });
+    if let (Some((token, _)), Some(obj)) = (&issued.refresh, body.as_object_mut()) {
+        obj.insert("refresh_token".into(), json!(token));
+    }
+    body
+}
