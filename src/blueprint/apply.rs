@@ -10,7 +10,6 @@ use super::document::{Blueprint, Entry, State};
 use super::error::{BlueprintError, Location};
 use super::models::{self, Ty};
 use super::resolve::{Cache, Scope, TagError, resolve};
-use crate::crypto::secrets;
 use crate::domain::new_id;
 use crate::service::ServiceError;
 use crate::service::objects::{self, Kind, truthy};
@@ -301,8 +300,11 @@ async fn apply_entry(
         (_, None) => {
             let mut full = spec.defaults();
             if spec.kind == Kind::Provider {
-                full.insert("client_id".into(), secrets::random_alnum(40).into());
-                full.insert("client_secret".into(), secrets::random_alnum(128).into());
+                full.insert("client_id".into(), objects::generate_client_id().into());
+                full.insert(
+                    "client_secret".into(),
+                    objects::generate_client_secret().into(),
+                );
             }
             full.extend(identifiers.into_iter().filter(|(k, _)| k != "pk"));
             full.extend(attrs);

@@ -17,7 +17,6 @@ pub use document::{Blueprint, Source};
 pub use error::{BlueprintError, Location};
 pub use export::ExportFilter;
 
-use crate::crypto::password;
 use crate::service::Service;
 use crate::service::objects::{self, Kind, Object};
 
@@ -139,10 +138,8 @@ impl Service {
                 None => None,
             };
             let plan = match stored {
-                Some(hash) if password::verify(&plain, &hash) => PasswordPlan::Keep,
-                _ => PasswordPlan::Set(
-                    password::hash(&plain).map_err(|e| BlueprintError::Service(e.into()))?,
-                ),
+                Some(hash) if objects::password_matches(&plain, &hash) => PasswordPlan::Keep,
+                _ => PasswordPlan::Set(objects::hash_password(&plain)?),
             };
             plans.insert(key, plan);
         }

@@ -8,20 +8,30 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::redirect::RedirectUri;
 use crate::domain::*;
-use crate::service::objects::{Kind, Object};
+use crate::service::objects::{self, Kind, Object};
 
 /// A field's type, which decides what values it accepts.
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
+    /// Text (numbers are accepted and kept as text).
     Str,
+    /// Text or null.
     OptStr,
+    /// true or false.
     Bool,
+    /// A whole number.
     Int,
+    /// One of an enum's authentik spellings: (is valid, the choices for messages).
     Enum(fn(&str) -> bool, fn() -> String),
+    /// Another object's id (from !KeyOf / !Find) or null.
     Ref,
+    /// A list of other objects' ids.
     RefList,
+    /// A list of strings.
     StrList,
+    /// A JSON mapping (attributes).
     Json,
+    /// OAuth2 redirect URIs: the list form or the older newline-separated string.
     RedirectUris,
     /// Write-only (a user's password): accepted, never exported.
     Secret,
@@ -38,8 +48,11 @@ pub struct Field {
 /// Which variant of a kind-with-settings a model is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
+    /// A kind without variants.
     None,
+    /// One stage kind.
     Stage(StageKind),
+    /// One policy kind.
     Policy(PolicyKind),
 }
 
@@ -982,33 +995,17 @@ pub fn from_attrs(
             version: 0,
         }),
         (Kind::Certificate, _) => {
-            let certificate_pem = a.s("certificate_data");
             let key_pem = a.os("key_data").filter(|k| !k.trim().is_empty());
-            let facts = crate::crypto::keys::inspect(&certificate_pem, key_pem.as_deref())
-                .map_err(|e| format!("certificate_data/key_data: {e}"))?;
-            let mut kp = CertificateKeypair {
-                id,
-                name: a.s("name"),
-                certificate_pem,
-                key_pem,
-                managed: a.os("managed"),
-                key_type: facts.key_type,
-                kid: String::new(),
-                fingerprint_sha256: facts.fingerprint_sha256,
-                fingerprint_sha1: facts.fingerprint_sha1,
-                subject: facts.subject,
-                not_before: facts.not_before,
-                not_after: facts.not_after,
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            };
-            if kp.key_pem.is_some() {
-                kp.kid = crate::crypto::jwk::SigningKey::from_keypair(&kp)
-                    .map_err(|e| format!("key_data: {e}"))?
-                    .kid;
-            }
-            Object::Certificate(kp)
+            Object::Certificate(
+                objects::certificate_from_pem(
+                    &id,
+                    &a.s("name"),
+                    &a.s("certificate_data"),
+                    key_pem.as_deref(),
+                    a.os("managed"),
+                )
+                .map_err(|e| format!("certificate_data/key_data: {e}"))?,
+            )
         }
         (Kind::Brand, _) => Object::Brand(Brand {
             id,

@@ -442,3 +442,56 @@ pub fn truthy(v: &Value) -> bool {
         Value::Object(o) => !o.is_empty(),
     }
 }
+
+/// Builds a certificate keypair from PEM text, deriving what authentik derives at save time
+/// (key type, fingerprints, subject, validity, kid). Timestamps and version are left at zero.
+pub fn certificate_from_pem(
+    id: &str,
+    name: &str,
+    certificate_pem: &str,
+    key_pem: Option<&str>,
+    managed: Option<String>,
+) -> ServiceResult<CertificateKeypair> {
+    let facts = crate::crypto::keys::inspect(certificate_pem, key_pem)?;
+    let mut kp = CertificateKeypair {
+        id: id.to_string(),
+        name: name.to_string(),
+        certificate_pem: certificate_pem.to_string(),
+        key_pem: key_pem.map(str::to_string),
+        managed,
+        key_type: facts.key_type,
+        kid: String::new(),
+        fingerprint_sha256: facts.fingerprint_sha256,
+        fingerprint_sha1: facts.fingerprint_sha1,
+        subject: facts.subject,
+        not_before: facts.not_before,
+        not_after: facts.not_after,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    };
+    if kp.key_pem.is_some() {
+        kp.kid = crate::crypto::jwk::SigningKey::from_keypair(&kp)?.kid;
+    }
+    Ok(kp)
+}
+
+/// Hashes a password with argon2id (slow: call before opening a transaction).
+pub fn hash_password(plain: &str) -> ServiceResult<String> {
+    Ok(crate::crypto::password::hash(plain)?)
+}
+
+/// True when `plain` matches the stored hash (slow: call outside a transaction).
+pub fn password_matches(plain: &str, hash: &str) -> bool {
+    crate::crypto::password::verify(plain, hash)
+}
+
+/// A new OAuth2 client id as authentik generates it (40 random letters and digits).
+pub fn generate_client_id() -> String {
+    crate::crypto::secrets::random_alnum(40)
+}
+
+/// A new OAuth2 client secret as authentik generates it (128 random letters and digits).
+pub fn generate_client_secret() -> String {
+    crate::crypto::secrets::random_alnum(128)
+}
