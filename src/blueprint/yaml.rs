@@ -11,6 +11,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// The most nodes one document may hold once aliases are expanded.
 pub const MAX_NODES: usize = 200_000;
+/// The deepest nesting of lists and mappings accepted (the tree is walked recursively).
+pub const MAX_DEPTH: usize = 128;
 
 /// One YAML node with its 1-based line and its custom tag (like `!KeyOf`), if any.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +163,17 @@ impl Builder {
         }
     }
 
+    fn push(&mut self, frame: Frame, line: usize) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(
+                line,
+                format!("lists and mappings are nested deeper than {MAX_DEPTH} levels; refused"),
+            );
+            return;
+        }
+        self.stack.push(frame);
+    }
+
     fn add_nodes(&mut self, n: usize, line: usize) -> bool {
         self.nodes += n;
         if self.nodes > MAX_NODES {
@@ -224,7 +237,7 @@ impl MarkedEventReceiver for Builder {
                     tag,
                     value: NodeValue::Seq(Vec::new()),
                 };
-                self.stack.push(Frame::Seq(node, anchor));
+                self.push(Frame::Seq(node, anchor), line);
             }
             Event::MappingStart(anchor, tag) => {
                 if !self.add_nodes(1, line) {
@@ -236,7 +249,7 @@ impl MarkedEventReceiver for Builder {
                     tag,
                     value: NodeValue::Map(Vec::new()),
                 };
-                self.stack.push(Frame::Map(node, anchor, None));
+                self.push(Frame::Map(node, anchor, None), line);
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq(node, anchor)) | Some(Frame::Map(node, anchor, _)) => {
@@ -280,6 +293,15 @@ mod tests {
             root.and_then(|r| r.get("a")).map(|a| a.value.clone()),
             Some(NodeValue::Int(1))
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("a: {}{}", "[".repeat(200), "]".repeat(200));
+        let err = parse(&text).err().map(|e| e.message).unwrap_or_default();
+        assert!(err.contains("nested deeper"), "{err}");
+        let text = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&text).is_err(), "the parser's own limit holds too");
     }
 
     #[test]
