@@ -47,20 +47,52 @@ pub struct GlobalArgs {
     /// Colour theme: a name from themes/ (dark, light, high-contrast) or a path to a .toml file.
     #[arg(long, global = true, env = "LATCHKEY_THEME", value_name = "NAME|PATH")]
     pub theme: Option<String>,
+    /// Apply this authentik blueprint (YAML) at start, before the server answers requests;
+    /// repeat for several (applied in order, in one transaction). Honoured by `run` and `serve`.
+    #[arg(long = "blueprint", global = true, value_name = "FILE")]
+    pub blueprints: Vec<PathBuf>,
 }
 
 /// The commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Console and server in one process (the default when no command is given).
     Run,
     /// The server alone, logging to stderr (containers, CI, tests). Stops on SIGTERM or Ctrl-C.
     Serve,
+    /// Apply authentik blueprints (YAML) to the store in one transaction: all or nothing.
+    /// Prints created/updated/deleted/unchanged counts; re-applying a file changes nothing.
+    Apply(ApplyArgs),
+    /// Write the store as an authentik blueprint that `apply` takes back unchanged
+    /// (passwords are never exported).
+    Export(ExportArgs),
+}
+
+/// Arguments of `latchkey apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ApplyArgs {
+    /// Blueprint files, applied in the order given.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `latchkey export`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only objects of this model (authentik's name, e.g. authentik_flows.flow).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Only objects whose name, slug, username or domain is exactly this.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 impl Cli {
     /// The command to run: `run` when none was given.
     pub fn command(&self) -> Command {
-        self.command.unwrap_or(Command::Run)
+        self.command.clone().unwrap_or(Command::Run)
     }
 }

@@ -1,6 +1,7 @@
 //! latchkey: an identity provider in the mould of authentik, in one binary, administered from
 //! the terminal. See DESIGN.md for the module map; `main.rs` only wires these together.
 
+pub mod blueprint;
 pub mod cli;
 pub mod console;
 pub mod crypto;

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use latchkey::cli::{Cli, Command, GlobalArgs};
+use latchkey::blueprint::{self, ExportFilter};
+use latchkey::cli::{ApplyArgs, Cli, Command, ExportArgs, GlobalArgs};
 use latchkey::console::{self, ConsoleContext};
 use latchkey::http::{self, AppState};
 use latchkey::logging;
@@ -43,6 +44,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
     match command {
         Command::Run => run_console(global).await,
         Command::Serve => serve(global).await,
+        Command::Apply(args) => apply(global, args).await,
+        Command::Export(args) => export(global, args).await,
     }
 }
 
@@ -85,6 +88,11 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         BootstrapOutcome::Created { generated_password } => generated_password,
         BootstrapOutcome::AlreadyBootstrapped => None,
     };
+    if !global.blueprints.is_empty() {
+        let sources = blueprint::read_sources(&global.blueprints)?;
+        let report = service.apply_blueprints(&sources).await?;
+        tracing::info!(%report, "applied --blueprint files");
+    }
     store.spawn_external_change_poller(cancel.clone());
     let server = http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
     tracing::info!(%public_url, store = %location.display(), "server listening");
@@ -153,6 +161,60 @@ async fn serve(global: GlobalArgs) -> Result<()> {
     cancel.cancel();
     let _ = started.server.await;
     started.service.store().close().await;
+    Ok(())
+}
+
+/// Opens the store and bootstraps it when empty (so default flows exist for blueprints that
+/// reference them), without starting the server.
+async fn open_service(global: &GlobalArgs) -> Result<Service> {
+    let store = Store::open(&store_location(global)).await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(
+        store,
+        ServiceConfig::new(&public_url),
+        Arc::new(SystemClock),
+    );
+    let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if let BootstrapOutcome::Created {
+        generated_password: Some(p),
+    } = service.bootstrap(password.as_deref()).await?
+    {
+        eprintln!(
+            "latchkey: bootstrapped a new instance; sign in as akadmin with password {p} (shown once)"
+        );
+    }
+    Ok(service)
+}
+
+async fn apply(global: GlobalArgs, args: ApplyArgs) -> Result<()> {
+    let service = open_service(&global).await?;
+    let sources = blueprint::read_sources(&args.files)?;
+    let result = service.apply_blueprints(&sources).await;
+    service.store().close().await;
+    let report = result?;
+    println!("{report}");
+    Ok(())
+}
+
+async fn export(global: GlobalArgs, args: ExportArgs) -> Result<()> {
+    let service = open_service(&global).await?;
+    let filter = ExportFilter {
+        model: args.model,
+        name: args.name,
+    };
+    let result = service.export_blueprint(&filter).await;
+    service.store().close().await;
+    let text = result?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
     Ok(())
 }
 

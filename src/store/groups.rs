@@ -157,3 +157,13 @@ pub async fn remove_member(
         .await?;
     Ok(())
 }
+
+/// The ids of a group's direct members, sorted (blueprint `users` and membership diffs).
+pub async fn member_ids(conn: &mut SqliteConnection, group_id: &str) -> StoreResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id")
+            .bind(group_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}

@@ -184,3 +184,37 @@ pub async fn insert_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResu
     .map_err(|e| with_value(e.into(), |_| p.name.clone()))?;
     Ok(())
 }
+
+/// Updates a prompt field with an optimistic version check.
+pub async fn update_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResult<()> {
+    let res = sqlx::query(
+        "UPDATE prompts SET name=?, field_key=?, label=?, field_type=?, required=?, placeholder=?, \
+         initial_value=?, sub_text=?, sort_order=?, updated_at=?, version=version+1 \
+         WHERE id=? AND version=?",
+    )
+    .bind(&p.name)
+    .bind(&p.field_key)
+    .bind(&p.label)
+    .bind(&p.field_type)
+    .bind(p.required)
+    .bind(&p.placeholder)
+    .bind(&p.initial_value)
+    .bind(&p.sub_text)
+    .bind(p.order)
+    .bind(p.updated_at)
+    .bind(&p.id)
+    .bind(p.version)
+    .execute(conn)
+    .await
+    .map_err(|e| with_value(e.into(), |_| p.name.clone()))?;
+    check_updated(res.rows_affected(), &format!("prompt {}", p.name))
+}
+
+/// Deletes a prompt field.
+pub async fn delete_prompt(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM prompts WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod binary;
+mod blueprint;
 mod bootstrap;
 mod oauth_token;
 mod server;

@@ -1,0 +1,303 @@
+//! Evaluates authentik's YAML tags (`!KeyOf`, `!Find`, `!Context`, `!Env`, `!Format`, `!If`,
+//! `!Condition`) into plain JSON values, against the objects the transaction sees so far.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::models::{self, ModelSpec};
+use super::yaml::{Node, NodeValue};
+use crate::service::objects::{Kind, Object, truthy};
+
+/// The objects visible to the transaction, by kind; kept current while entries are applied.
+#[derive(Debug, Default, Clone)]
+pub struct Cache {
+    pub objects: HashMap<Kind, Vec<Object>>,
+}
+
+impl Cache {
+    /// The objects of `spec`'s model whose attributes equal every `(field, value)` pair
+    /// (`pk` compares the id).
+    pub fn find<'a>(&'a self, spec: &ModelSpec, pairs: &Map<String, Value>) -> Option<&'a Object> {
+        self.objects.get(&spec.kind)?.iter().find(|obj| {
+            if !spec.matches(obj) {
+                return false;
+            }
+            let attrs = models::to_attrs(obj);
+            pairs.iter().all(|(k, v)| {
+                if k == "pk" {
+                    v.as_str() == Some(obj.id())
+                } else {
+                    attrs.get(k) == Some(v)
+                }
+            })
+        })
+    }
+}
+
+/// What tags are evaluated against.
+pub struct Scope<'a> {
+    /// `!KeyOf` targets: entry id → object id.
+    pub keys: &'a HashMap<String, Value>,
+    pub context: &'a Map<String, Value>,
+    pub cache: &'a Cache,
+}
+
+/// A tag that failed, with its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagError {
+    pub line: usize,
+    pub message: String,
+}
+
+fn err<T>(node: &Node, message: impl Into<String>) -> Result<T, TagError> {
+    Err(TagError {
+        line: node.line,
+        message: message.into(),
+    })
+}
+
+/// The value of a node with no tags anywhere inside; `None` when it has one.
+pub fn plain(node: &Node) -> Option<Value> {
+    if node.tag.is_some() {
+        return None;
+    }
+    Some(match &node.value {
+        NodeValue::Null => Value::Null,
+        NodeValue::Bool(b) => Value::Bool(*b),
+        NodeValue::Int(i) => Value::from(*i),
+        NodeValue::Float(f) => Value::from(*f),
+        NodeValue::Str(s) => Value::String(s.clone()),
+        NodeValue::Seq(items) => Value::Array(items.iter().map(plain).collect::<Option<_>>()?),
+        NodeValue::Map(pairs) => {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                m.insert(key_string(k)?, plain(v)?);
+            }
+            Value::Object(m)
+        }
+    })
+}
+
+fn key_string(k: &Node) -> Option<String> {
+    match &k.value {
+        NodeValue::Str(s) => Some(s.clone()),
+        NodeValue::Int(i) => Some(i.to_string()),
+        NodeValue::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Evaluates a node and every tag inside it.
+pub fn resolve(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    if let Some(tag) = &node.tag {
+        return resolve_tag(tag, node, scope);
+    }
+    Ok(match &node.value {
+        NodeValue::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| resolve(i, scope))
+                .collect::<Result<_, _>>()?,
+        ),
+        NodeValue::Map(pairs) => {
+            let mut m = Map::new();
+            for (k, v) in pairs {
+                let Some(key) = key_string(k) else {
+                    return err(k, "mapping keys must be plain strings");
+                };
+                m.insert(key, resolve(v, scope)?);
+            }
+            Value::Object(m)
+        }
+        _ => plain(node).unwrap_or(Value::Null),
+    })
+}
+
+fn args(node: &Node) -> Vec<&Node> {
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        other => other.to_string(),
+    }
+}
+
+fn resolve_tag(tag: &str, node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let untagged = Node {
+        tag: None,
+        ..node.clone()
+    };
+    match tag {
+        "!KeyOf" => {
+            let name = match &node.value {
+                NodeValue::Str(s) => s,
+                _ => return err(node, "!KeyOf takes the id of an earlier entry"),
+            };
+            match scope.keys.get(name) {
+                Some(v) => Ok(v.clone()),
+                None => err(
+                    node,
+                    format!(
+                        "!KeyOf {name}: no earlier entry with id '{name}' was applied (forward \
+                         reference, cycle, or its conditions were false)"
+                    ),
+                ),
+            }
+        }
+        "!Find" => {
+            let items = args(node);
+            let Some((model_node, pairs)) = items.split_first() else {
+                return err(node, "!Find takes [model, [field, value], ...]");
+            };
+            let model = resolve(model_node, scope)?;
+            let model = model.as_str().unwrap_or_default();
+            let Some(spec) = models::spec(model) else {
+                return err(model_node, format!("!Find: unknown model '{model}'"));
+            };
+            let mut query = Map::new();
+            for pair in pairs {
+                let kv = args(pair);
+                if kv.len() != 2 || pair.tag.is_some() {
+                    return err(pair, "!Find takes [model, [field, value], ...]");
+                }
+                let field = resolve(kv[0], scope)?;
+                let field = field.as_str().unwrap_or_default().to_string();
+                if field != "pk" && spec.field(&field).is_none() {
+                    return err(
+                        pair,
+                        format!(
+                            "!Find: {model} has no field '{field}'; known: {}",
+                            spec.field_names()
+                        ),
+                    );
+                }
+                query.insert(field, resolve(kv[1], scope)?);
+            }
+            match scope.cache.find(spec, &query) {
+                Some(obj) => Ok(Value::String(obj.id().to_string())),
+                None => {
+                    let what: Vec<String> = query
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {}", as_text(v)))
+                        .collect();
+                    err(
+                        node,
+                        format!("!Find: no {model} with {} exists", what.join(", ")),
+                    )
+                }
+            }
+        }
+        "!Context" => {
+            let items = args(&untagged);
+            let key = resolve(items[0], scope)?;
+            let default = match items.get(1) {
+                Some(d) => resolve(d, scope)?,
+                None => Value::Null,
+            };
+            Ok(scope
+                .context
+                .get(key.as_str().unwrap_or_default())
+                .cloned()
+                .unwrap_or(default))
+        }
+        "!Env" => {
+            let items = args(&untagged);
+            let key = resolve(items[0], scope)?;
+            let default = match items.get(1) {
+                Some(d) => resolve(d, scope)?,
+                None => Value::String(String::new()),
+            };
+            Ok(std::env::var(key.as_str().unwrap_or_default())
+                .map(Value::String)
+                .unwrap_or(default))
+        }
+        "!Format" => {
+            let items = args(&untagged);
+            let fmt = resolve(items[0], scope)?;
+            let Some(fmt) = fmt.as_str() else {
+                return err(node, "!Format takes [format, args...] with a string format");
+            };
+            let values = items[1..]
+                .iter()
+                .map(|i| resolve(i, scope))
+                .collect::<Result<Vec<_>, _>>()?;
+            percent_format(fmt, &values)
+                .map(Value::String)
+                .or_else(|m| err(node, m))
+        }
+        "!If" => {
+            let items = args(&untagged);
+            let cond = truthy(&resolve(items[0], scope)?);
+            match (cond, items.get(1), items.get(2)) {
+                (true, Some(t), _) => resolve(t, scope),
+                (false, _, Some(f)) => resolve(f, scope),
+                (c, None, _) | (c, _, None) => Ok(Value::Bool(c)),
+            }
+        }
+        "!Condition" => {
+            let items = args(&untagged);
+            let mode = resolve(items[0], scope)?;
+            let values = items[1..]
+                .iter()
+                .map(|i| resolve(i, scope).map(|v| truthy(&v)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let count = values.iter().filter(|v| **v).count();
+            let result = match mode.as_str().unwrap_or_default() {
+                "AND" => count == values.len(),
+                "NAND" => count != values.len(),
+                "OR" => count > 0,
+                "NOR" => count == 0,
+                "XOR" => count % 2 == 1,
+                "XNOR" => count % 2 == 0,
+                "NOT" if values.len() == 1 => count == 0,
+                other => {
+                    return err(
+                        node,
+                        format!(
+                            "!Condition mode '{other}' is not one of AND, OR, NOT, NAND, NOR, \
+                             XOR, XNOR"
+                        ),
+                    );
+                }
+            };
+            Ok(Value::Bool(result))
+        }
+        other => err(node, format!("unsupported tag {other}")),
+    }
+}
+
+/// Python's `%` formatting for `%s`, `%d` and `%%`.
+fn percent_format(fmt: &str, values: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut args = values.iter();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s') | Some('d') => match args.next() {
+                Some(v) => out.push_str(&as_text(v)),
+                None => return Err("!Format: not enough arguments for the format".into()),
+            },
+            other => {
+                return Err(format!(
+                    "!Format: unsupported conversion %{}",
+                    other.map(String::from).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
