@@ -5,5 +5,6 @@ mod support;
 
 mod binary;
 mod bootstrap;
+mod console;
 mod server;
 mod store;
