@@ -167,13 +167,13 @@ impl App {
                 }
             }
             None => {
-                if self.config.readonly {
-                    if let Some(b) = keymap::refused_in_readonly(self.mode, &ev) {
-                        self.set_status(
-                            &format!("read-only: '{}' ({}) is disabled", b.label, b.description),
-                            Tone::Warn,
-                        );
-                    }
+                if self.config.readonly
+                    && let Some(b) = keymap::refused_in_readonly(self.mode, &ev)
+                {
+                    self.set_status(
+                        &format!("read-only: '{}' ({}) is disabled", b.label, b.description),
+                        Tone::Warn,
+                    );
                 }
             }
         }
@@ -190,10 +190,10 @@ impl App {
             Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
             Action::JumpTab => {
-                if let KeyCode::Char(c) = ev.code {
-                    if let Some(i) = by_hotkey(c) {
-                        self.switch_tab(i);
-                    }
+                if let KeyCode::Char(c) = ev.code
+                    && let Some(i) = by_hotkey(c)
+                {
+                    self.switch_tab(i);
                 }
             }
             Action::Down => self.move_by(1),

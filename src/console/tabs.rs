@@ -431,11 +431,7 @@ fn provider_rows(d: &Data) -> Vec<ListRow> {
                 .unwrap_or_else(|| "HS256".into());
             ListRow::new(
                 &p.id,
-                vec![
-                    Cell::new(&p.name),
-                    Cell::new(&p.client_id),
-                    Cell::new(&key),
-                ],
+                vec![Cell::new(&p.name), Cell::new(&p.client_id), Cell::new(&key)],
                 vec![
                     ("name", p.name.clone()),
                     ("client id", p.client_id.clone()),
@@ -443,12 +439,15 @@ fn provider_rows(d: &Data) -> Vec<ListRow> {
                     ("signing key", key),
                     ("authorization flow", flow(&p.authorization_flow_id)),
                     ("invalidation flow", flow(&p.invalidation_flow_id)),
+                    ("redirect uris", p.oauth2.redirect_uris.len().to_string()),
                     (
-                        "redirect uris",
-                        p.oauth2.redirect_uris.len().to_string(),
+                        "access token validity",
+                        p.oauth2.access_token_validity.clone(),
                     ),
-                    ("access token validity", p.oauth2.access_token_validity.clone()),
-                    ("refresh token validity", p.oauth2.refresh_token_validity.clone()),
+                    (
+                        "refresh token validity",
+                        p.oauth2.refresh_token_validity.clone(),
+                    ),
                     ("subject mode", p.oauth2.sub_mode.label().into()),
                     ("issuer mode", p.oauth2.issuer_mode.label().into()),
                     ("id", p.id.clone()),

@@ -11,7 +11,10 @@ use super::ConsoleError;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// Every colour key a theme may set, so a typo is reported instead of silently ignored.
@@ -50,6 +53,12 @@ impl Theme {
     /// Resolves `--theme` (a built-in name or a path; `None` = dark) and honours `NO_COLOR`.
     pub fn load(choice: Option<&str>) -> Result<Self, ConsoleError> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self::resolve(choice, no_color)
+    }
+
+    /// [`Theme::load`] with the `NO_COLOR` decision passed in (tests must not touch the
+    /// process environment).
+    pub fn resolve(choice: Option<&str>, no_color: bool) -> Result<Self, ConsoleError> {
         let name = choice.unwrap_or("dark");
         let mut theme = match builtin(name) {
             Some(text) => Self::parse(text, &format!("built-in theme {name}"))?,
@@ -70,7 +79,8 @@ impl Theme {
     /// Parses theme TOML; `file` names the source in errors. Keys left out keep the terminal's
     /// default colour.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConsoleError> {
-        let bad = |key: &str, why: String| ConsoleError::Theme(format!("theme {file}: {key}: {why}"));
+        let bad =
+            |key: &str, why: String| ConsoleError::Theme(format!("theme {file}: {key}: {why}"));
         let table: toml::Table = toml::from_str(text)
             .map_err(|e| ConsoleError::Theme(format!("theme {file}: {}", e.message())))?;
         let mut colors = [Color::Reset; KEYS.len()];
@@ -84,13 +94,19 @@ impl Theme {
             for (key, value) in entries {
                 let full = format!("colors.{key}");
                 let Some(slot) = KEYS.iter().position(|k| k == key) else {
-                    return Err(bad(&full, format!("unknown key; known keys: {}", KEYS.join(", "))));
+                    return Err(bad(
+                        &full,
+                        format!("unknown key; known keys: {}", KEYS.join(", ")),
+                    ));
                 };
                 let Some(s) = value.as_str() else {
                     return Err(bad(&full, "expected a string".into()));
                 };
                 colors[slot] = parse_color(s).ok_or_else(|| {
-                    bad(&full, format!("'{s}' is not a colour (name, 0-255 or #rrggbb)"))
+                    bad(
+                        &full,
+                        format!("'{s}' is not a colour (name, 0-255 or #rrggbb)"),
+                    )
                 })?;
             }
         }
@@ -144,7 +160,11 @@ impl Theme {
     /// Things that need attention soon.
     pub fn warn(&self) -> Style {
         let s = self.fg("warn");
-        if self.mono { s.add_modifier(Modifier::UNDERLINED) } else { s }
+        if self.mono {
+            s.add_modifier(Modifier::UNDERLINED)
+        } else {
+            s
+        }
     }
 
     /// Healthy state.
@@ -213,11 +233,17 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("x.toml") && err.contains("colors.accnet"), "{err}");
+        assert!(
+            err.contains("x.toml") && err.contains("colors.accnet"),
+            "{err}"
+        );
         let err = Theme::parse("[colors]\naccent = \"purplish\"\n", "y.toml")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("y.toml") && err.contains("colors.accent"), "{err}");
+        assert!(
+            err.contains("y.toml") && err.contains("colors.accent"),
+            "{err}"
+        );
     }
 }

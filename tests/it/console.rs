@@ -12,10 +12,13 @@ use latchkey::console::keymap::{KEYMAP, Mode};
 use latchkey::console::tabs::{TABS, TabId};
 use latchkey::console::theme::Theme;
 use latchkey::console::view;
-use latchkey::domain::{User, UserType, new_id};
+use latchkey::domain::{
+    DeniedAction, Flow, FlowAuthentication, FlowDesignation, FlowLayout, PolicyEngineMode, User,
+    UserType, new_id,
+};
 use latchkey::service::Service;
 use latchkey::service::events::EventSubject;
-use latchkey::store::{self, Topic};
+use latchkey::store::{self, Store, StoreLocation, Topic};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -139,7 +142,11 @@ async fn filter_narrows_negates_alternates_and_clears() {
     press(&mut app, "/");
     assert_eq!(app.mode(), Mode::Filter);
     press(&mut app, "AUTHENTICATION");
-    assert_eq!(slugs(&app), ["default-authentication-flow"], "case-insensitive");
+    assert_eq!(
+        slugs(&app),
+        ["default-authentication-flow"],
+        "case-insensitive"
+    );
     app.handle_key(code(KeyCode::Enter));
     assert_eq!(app.mode(), Mode::List, "Enter keeps the filter");
     assert_eq!(app.filter(), "AUTHENTICATION");
@@ -196,7 +203,11 @@ async fn selection_moves_with_j_k_g_and_g() {
     press(&mut app, "G");
     assert_eq!(app.selected_index(), FLOW_SLUGS.len() - 1);
     press(&mut app, "j");
-    assert_eq!(app.selected_index(), FLOW_SLUGS.len() - 1, "stops at the end");
+    assert_eq!(
+        app.selected_index(),
+        FLOW_SLUGS.len() - 1,
+        "stops at the end"
+    );
     press(&mut app, "g");
     assert_eq!(app.selected_index(), 0);
     press(&mut app, "k");
@@ -219,6 +230,25 @@ fn user(username: &str) -> User {
         attributes: serde_json::json!({}),
         has_password: false,
         last_login: None,
+        created_at: FIXED_NOW,
+        updated_at: FIXED_NOW,
+        version: 1,
+    }
+}
+
+fn flow(slug: &str) -> Flow {
+    Flow {
+        id: new_id(),
+        name: slug.into(),
+        slug: slug.into(),
+        title: slug.into(),
+        designation: FlowDesignation::Enrollment,
+        authentication: FlowAuthentication::None,
+        denied_action: DeniedAction::default(),
+        policy_engine_mode: PolicyEngineMode::default(),
+        layout: FlowLayout::default(),
+        compatibility_mode: false,
+        background: String::new(),
         created_at: FIXED_NOW,
         updated_at: FIXED_NOW,
         version: 1,
@@ -249,7 +279,10 @@ fn paging_scrolls_and_draws_only_rows_in_view() {
 
     press(&mut app, "G");
     let screen = render(&mut app, 80, 24);
-    assert!(screen.contains("user-099") && screen.contains("100/100"), "{screen}");
+    assert!(
+        screen.contains("user-099") && screen.contains("100/100"),
+        "{screen}"
+    );
     app.handle_key(code(KeyCode::PageUp));
     assert_eq!(app.selected_index(), 99 - 17);
     press(&mut app, "g");
@@ -306,10 +339,22 @@ async fn readonly_hides_and_refuses_every_mutating_action() {
     for b in &mutating {
         let entry = (b.label, b.description);
         assert!(rw.help_entries().contains(&entry), "{} in rw help", b.label);
-        assert!(!ro.help_entries().contains(&entry), "{} hidden in ro help", b.label);
+        assert!(
+            !ro.help_entries().contains(&entry),
+            "{} hidden in ro help",
+            b.label
+        );
         if let Some(hint) = b.hint {
-            assert!(rw.hints().contains(&(b.label, hint)), "{} in rw footer", b.label);
-            assert!(!ro.hints().contains(&(b.label, hint)), "{} hidden in ro footer", b.label);
+            assert!(
+                rw.hints().contains(&(b.label, hint)),
+                "{} in rw footer",
+                b.label
+            );
+            assert!(
+                !ro.hints().contains(&(b.label, hint)),
+                "{} hidden in ro footer",
+                b.label
+            );
         }
     }
     let ro_screen = render(&mut ro, 120, 40);
@@ -324,7 +369,10 @@ async fn readonly_hides_and_refuses_every_mutating_action() {
     assert!(status.contains("read-only"), "{status}");
     press(&mut ro, "?");
     let screen = render(&mut ro, 120, 40);
-    assert!(screen.contains("read-only") && !screen.contains("Delete (not built yet)"), "{screen}");
+    assert!(
+        screen.contains("read-only") && !screen.contains("Delete (not built yet)"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -337,7 +385,10 @@ fn startup_toast_stays_until_a_key_is_pressed() {
     let screen = render(&mut app, 80, 24);
     assert!(line(&screen, 22).contains("password s3cret"), "{screen}");
     app.apply_data(Data::default());
-    assert!(render(&mut app, 80, 24).contains("s3cret"), "a reload keeps it");
+    assert!(
+        render(&mut app, 80, 24).contains("s3cret"),
+        "a reload keeps it"
+    );
     press(&mut app, "j");
     assert!(!render(&mut app, 80, 24).contains("s3cret"));
 }
@@ -393,11 +444,18 @@ async fn snapshot_too_small() {
     insta::assert_snapshot!("too_small_59x15", screen);
     assert!(screen.contains("terminal too small: 59x15, need 60x16"));
     press(&mut app, "2");
-    assert_eq!(app.current_tab(), TabId::Dashboard, "keys except quit are ignored");
+    assert_eq!(
+        app.current_tab(),
+        TabId::Dashboard,
+        "keys except quit are ignored"
+    );
     press(&mut app, "q");
     assert!(app.should_quit());
     let mut app = App::new(config(false));
-    assert!(!render(&mut app, 60, 16).contains("too small"), "60x16 is enough");
+    assert!(
+        !render(&mut app, 60, 16).contains("too small"),
+        "60x16 is enough"
+    );
 }
 
 #[tokio::test]
@@ -421,11 +479,21 @@ async fn narrow_terminal_collapses_tabs_and_columns() {
     press(&mut app, "2");
     let screen = render(&mut app, 70, 20);
     assert!(line(&screen, 1).contains("< 2 Flows (2/11) >"), "{screen}");
-    assert!(!screen.contains("DESIGNATION"), "low-value column dropped: {screen}");
+    assert!(
+        !screen.contains("DESIGNATION"),
+        "low-value column dropped: {screen}"
+    );
     assert!(screen.contains("SLUG") && screen.contains("STAGES"));
     let hints = line(&screen, 19);
-    assert_eq!(hints.split("  ").filter(|h| !h.trim().is_empty()).count(), 4, "{hints}");
-    assert!(hints.contains("? help") && hints.contains("q quit"), "{hints}");
+    assert_eq!(
+        hints.split("  ").filter(|h| !h.trim().is_empty()).count(),
+        4,
+        "{hints}"
+    );
+    assert!(
+        hints.contains("? help") && hints.contains("q quit"),
+        "{hints}"
+    );
 }
 
 // ---- live data and hostile text -----------------------------------------------------------
@@ -517,12 +585,99 @@ async fn control_and_bidi_characters_are_rendered_inert() {
     app.handle_key(code(KeyCode::Enter));
     let screen = render(&mut app, 120, 40);
     check(&screen);
-    assert!(line(&screen, 0).contains("evil^[[2Jname"), "breadcrumb: {screen}");
+    assert!(
+        line(&screen, 0).contains("evil^[[2Jname"),
+        "breadcrumb: {screen}"
+    );
     // The filter prompt is inert too.
     app.handle_key(code(KeyCode::Esc));
     press(&mut app, "/");
     app.handle_key(code(KeyCode::Char('\u{1b}')));
     check(&render(&mut app, 80, 24));
+}
+
+#[tokio::test]
+async fn events_tab_toggles_to_the_inert_server_log() {
+    let (_dir, _service, mut app) = loaded_app(false).await;
+    app.apply_logs(vec![
+        "INFO first line".into(),
+        "WARN injected \u{1b}]52;c;aGk=\u{7} end".into(),
+    ]);
+    app.handle_key(code(KeyCode::BackTab));
+    assert_eq!(app.current_tab(), TabId::Events);
+    assert!(app.hints().contains(&("L", "logs")));
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("No events yet"), "{screen}");
+    press(&mut app, "L");
+    assert!(app.showing_logs());
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("Server log (2 lines"), "{screen}");
+    assert!(screen.contains("INFO first line"));
+    assert!(screen.contains("injected ^[]52;c;aGk=^G end"), "{screen}");
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'));
+    // The dashboard shows the same tail on tall terminals.
+    press(&mut app, "1");
+    assert!(render(&mut app, 120, 40).contains("INFO first line"));
+    assert!(!render(&mut app, 80, 24).contains("INFO first line"));
+}
+
+#[test]
+fn themes_resolve_and_bad_files_name_the_key() {
+    for name in ["dark", "light", "high-contrast"] {
+        let theme = Theme::resolve(Some(name), false).expect(name);
+        assert!(!theme.is_mono());
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[colors]\naccent = \"red\"\nslection_bg = \"blue\"\n").expect("write");
+    let err = Theme::resolve(bad.to_str(), false)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("bad.toml") && err.contains("colors.slection_bg"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.toml");
+    let err = Theme::resolve(missing.to_str(), false)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("missing.toml") && err.contains("dark"),
+        "{err}"
+    );
+    let good = dir.path().join("mine.toml");
+    std::fs::write(&good, "[colors]\naccent = \"#ff8800\"\n").expect("write");
+    assert!(Theme::resolve(good.to_str(), false).is_ok());
+}
+
+/// Renders with `theme` and reports whether any cell carries a colour.
+fn any_colour(theme: Theme) -> bool {
+    use ratatui::style::Color;
+    let mut app = App::new(AppConfig {
+        theme,
+        ..config(false)
+    });
+    app.apply_data(Data::default());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    terminal.draw(|f| view::draw(&app, f)).expect("draw");
+    terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    assert!(any_colour(
+        Theme::resolve(Some("dark"), false).expect("dark")
+    ));
+    assert!(!any_colour(
+        Theme::resolve(Some("dark"), true).expect("dark")
+    ));
 }
 
 // ---- the real binary ----------------------------------------------------------------------
@@ -626,8 +781,29 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     assert!(line(&screen, 0).contains("latchkey") && line(&screen, 0).contains("RW"));
 
     tmux.run(&["send-keys", "-t", "console", "2"]);
-    let screen = tmux.wait_for("the Flows list", |s| s.contains("default-authentication-flow"));
+    let screen = tmux.wait_for("the Flows list", |s| {
+        s.contains("default-authentication-flow")
+    });
     assert!(screen.contains("Flows (5/5)"), "{screen}");
+
+    // A write from another process (this test) shows up in the running console.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let other = Store::open(&StoreLocation::File(db.clone()))
+            .await
+            .expect("open the same store");
+        let mut tx = other.write_tx().await.expect("tx");
+        store::flows::insert(tx.conn(), &flow("written-by-another-process"))
+            .await
+            .expect("insert");
+        tx.touch(Topic::Flows);
+        tx.commit().await.expect("commit");
+        other.close().await;
+    });
+    let screen = tmux.wait_for("the externally written flow", |s| {
+        s.contains("written-by-another-process")
+    });
+    assert!(screen.contains("Flows (6/6)"), "{screen}");
 
     tmux.run(&["send-keys", "-t", "console", "q"]);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -641,7 +817,13 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     }
     // tmux sees the pane close before it reaps the process; wait for the status too.
     let status = loop {
-        let status = tmux.run(&["display-message", "-p", "-t", "console", "#{pane_dead_status}"]);
+        let status = tmux.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "console",
+            "#{pane_dead_status}",
+        ]);
         if !status.trim().is_empty() || Instant::now() > deadline {
             break status;
         }
@@ -654,5 +836,8 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         "the alternate screen was left: {screen}"
     );
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(log_text.contains("server listening"), "logs went to the file: {log_text}");
+    assert!(
+        log_text.contains("server listening"),
+        "logs went to the file: {log_text}"
+    );
 }

@@ -42,11 +42,17 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
         ellipsize(&url, room)
     };
     let right = format!("{right_mid}  {flag} ");
-    let crumb = ellipsize(&crumb, width.saturating_sub(" latchkey  ".len() + right.chars().count() + 1));
-    let pad = width
-        .saturating_sub(" latchkey  ".len() + crumb.chars().count() + right.chars().count());
+    let crumb = ellipsize(
+        &crumb,
+        width.saturating_sub(" latchkey  ".len() + right.chars().count() + 1),
+    );
+    let pad =
+        width.saturating_sub(" latchkey  ".len() + crumb.chars().count() + right.chars().count());
     let line = Line::from(vec![
-        Span::styled(" latchkey  ", theme.header().add_modifier(ratatui::style::Modifier::BOLD)),
+        Span::styled(
+            " latchkey  ",
+            theme.header().add_modifier(ratatui::style::Modifier::BOLD),
+        ),
         Span::styled(crumb, theme.header()),
         Span::styled(" ".repeat(pad), theme.header()),
         Span::styled(right, theme.header()),
@@ -68,7 +74,9 @@ pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
         }
     };
     let total = |short: bool, sep: usize| -> usize {
-        (0..TABS.len()).map(|i| label(i, short).chars().count()).sum::<usize>()
+        (0..TABS.len())
+            .map(|i| label(i, short).chars().count())
+            .sum::<usize>()
             + sep * (TABS.len() - 1)
             + 1
     };
@@ -151,7 +159,10 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("   (text, !not, a|b)", theme.muted()),
         ])
     } else if let Some(s) = app.status() {
-        Line::from(Span::styled(format!(" {}", s.text), tone_style(theme, s.tone)))
+        Line::from(Span::styled(
+            format!(" {}", s.text),
+            tone_style(theme, s.tone),
+        ))
     } else if !app.is_loaded() {
         Line::from(Span::styled(" loading…", theme.muted()))
     } else {

@@ -24,8 +24,7 @@ fn block<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let d = app.data();
-    let [top, bottom] =
-        Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
+    let [top, bottom] = Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
     let [counts_area, certs_area] =
         Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(top);
 
@@ -95,6 +94,30 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         certs_area,
     );
 
+    // Tall terminals also get the server log tail, since the server runs in this process.
+    let (bottom, log_area) = if bottom.height >= 20 {
+        let [events, logs] =
+            Layout::vertical([Constraint::Min(8), Constraint::Length(10)]).areas(bottom);
+        (events, Some(logs))
+    } else {
+        (bottom, None)
+    };
+    if let Some(log_area) = log_area {
+        let lines = app.logs();
+        let shown = usize::from(log_area.height.saturating_sub(2));
+        let tail: Vec<Line> = if lines.is_empty() {
+            vec![Line::styled(" No log lines yet.", theme.muted())]
+        } else {
+            lines[lines.len().saturating_sub(shown)..]
+                .iter()
+                .map(|l| Line::styled(format!(" {}", inert(l)), theme.muted()))
+                .collect()
+        };
+        frame.render_widget(
+            Paragraph::new(tail).block(block(theme, " Server log ")),
+            log_area,
+        );
+    }
     let rows = usize::from(bottom.height.saturating_sub(2));
     let events: Vec<Line> = if d.events.is_empty() {
         vec![Line::styled(" No events yet.", theme.muted())]
@@ -111,8 +134,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 Line::from(vec![
                     Span::styled(format!(" {} ", datetime(e.created_at)), theme.muted()),
                     Span::styled(format!("{:<22}", ellipsize(&inert(&e.action), 21)), style),
-                    Span::styled(format!("{:<16}", ellipsize(&inert(&e.username), 15)), theme.text()),
-                    Span::styled(format!("{:<16}", ellipsize(&inert(&e.client_ip), 15)), theme.muted()),
+                    Span::styled(
+                        format!("{:<16}", ellipsize(&inert(&e.username), 15)),
+                        theme.text(),
+                    ),
+                    Span::styled(
+                        format!("{:<16}", ellipsize(&inert(&e.client_ip), 15)),
+                        theme.muted(),
+                    ),
                     Span::styled(inert(&e.app), theme.text()),
                 ])
             })

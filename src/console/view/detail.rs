@@ -24,7 +24,9 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     for (k, v) in row.detail.iter().skip(app.detail_scroll()) {
         let chars: Vec<char> = v.chars().collect();
-        let mut chunks = chars.chunks(value_width).map(|c| c.iter().collect::<String>());
+        let mut chunks = chars
+            .chunks(value_width)
+            .map(|c| c.iter().collect::<String>());
         let first = chunks.next().unwrap_or_default();
         lines.push(Line::from(vec![
             Span::styled(format!(" {k:<key_width$}  "), theme.muted()),
@@ -44,8 +46,5 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
             format!(" {} > {} ", TABS[app.tab_index()].name, row.title()),
             theme.title(),
         ));
-    frame.render_widget(
-        Paragraph::new(lines).block(block),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }

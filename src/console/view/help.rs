@@ -25,10 +25,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                     let desc_width = col_width.saturating_sub(key_width + 2);
                     let desc: String = desc.chars().take(desc_width).collect();
                     spans.push(Span::styled(format!(" {keys:<key_width$}"), theme.accent()));
-                    spans.push(Span::styled(
-                        format!(" {desc:<desc_width$}"),
-                        theme.text(),
-                    ));
+                    spans.push(Span::styled(format!(" {desc:<desc_width$}"), theme.text()));
                 }
             }
             Line::from(spans)

@@ -117,7 +117,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             )
         })
         .collect();
-    let mut state = TableState::default().with_selected(Some(app.selected_index().saturating_sub(offset)));
+    let mut state =
+        TableState::default().with_selected(Some(app.selected_index().saturating_sub(offset)));
     let table = Table::new(shown, widths)
         .header(header)
         .block(block)
@@ -125,8 +126,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .highlight_symbol("> ");
     frame.render_stateful_widget(table, area, &mut state);
     if rows.len() > inner_height && area.height > 4 {
-        let mut sb = ScrollbarState::new(rows.len().saturating_sub(inner_height))
-            .position(offset);
+        let mut sb = ScrollbarState::new(rows.len().saturating_sub(inner_height)).position(offset);
         let bar_area = Rect {
             y: area.y + 2,
             height: area.height.saturating_sub(3),
