@@ -105,6 +105,9 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
             _ = tick.tick() => app.apply_logs(ctx.logs.lines()),
         }
         if app.take_refresh_request() {
+            // `r` / Ctrl-L: reload and repaint every cell, in case something scribbled on
+            // the screen.
+            guard.terminal().clear()?;
             reload(&source, &mut app).await;
         }
     }

@@ -621,6 +621,68 @@ async fn events_tab_toggles_to_the_inert_server_log() {
     assert!(!render(&mut app, 80, 24).contains("INFO first line"));
 }
 
+#[tokio::test]
+async fn certificate_expiry_is_coloured_by_days_left() {
+    use latchkey::console::tabs::Tone;
+    use ratatui::style::Color;
+    let (_dir, service, _) = loaded_app(false).await;
+    let base = load(&service).await;
+    let not_after = base.certificates[0].not_after;
+    let cases = [
+        (not_after - 100 * 86_400, Tone::Ok, Color::Green),
+        (not_after - 10 * 86_400, Tone::Warn, Color::Yellow),
+        (not_after + 86_400, Tone::Error, Color::LightRed),
+    ];
+    for (now, tone, colour) in cases {
+        let mut app = App::new(AppConfig {
+            theme: Theme::resolve(Some("dark"), false).expect("dark"),
+            ..config(false)
+        });
+        // A second copy of the certificate sits unselected, so its own colour shows.
+        let mut certificates = base.certificates.clone();
+        let mut copy = certificates[0].clone();
+        copy.id = new_id();
+        copy.name = "zzz-copy".into();
+        certificates.push(copy);
+        app.apply_data(Data {
+            now,
+            certificates,
+            ..base.clone()
+        });
+        press(&mut app, "7");
+        let row = app
+            .visible_rows()
+            .last()
+            .map(|r| (*r).clone())
+            .expect("the copy");
+        assert_eq!(row.cells[2].tone, tone, "{}", row.cells[2].text);
+        app.resize(120, 40);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        terminal.draw(|f| view::draw(&app, f)).expect("draw");
+        let buffer = terminal.backend().buffer();
+        let y = (0..40)
+            .find(|&y| {
+                let line: String = (0..120).map(|x| buffer[(x, y)].symbol()).collect();
+                line.contains("zzz-copy")
+            })
+            .expect("the copy on screen");
+        let line: String = (0..120).map(|x| buffer[(x, y)].symbol()).collect();
+        let col = line.find(&row.cells[2].text).expect("expiry on screen");
+        let x = line[..col].chars().count() as u16;
+        assert_eq!(buffer[(x, y)].fg, colour, "{line}");
+        if tone == Tone::Warn {
+            let dash = render(&mut app, 120, 40);
+            press(&mut app, "1");
+            let dash_after = render(&mut app, 120, 40);
+            assert!(
+                !dash.contains("expires in"),
+                "the cert tab is not the dashboard"
+            );
+            assert!(dash_after.contains("expires in 10 days"), "{dash_after}");
+        }
+    }
+}
+
 #[test]
 fn themes_resolve_and_bad_files_name_the_key() {
     for name in ["dark", "light", "high-contrast"] {
