@@ -49,8 +49,12 @@ pub struct ConsoleContext {
 /// Why the console stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
-    #[error("terminal error: {0}")]
+    /// The terminal could not be set up, read or drawn on (the io error is the source).
+    #[error(
+        "the terminal cannot be used for the console (run it in a terminal, or use `latchkey serve`)"
+    )]
     Terminal(#[from] std::io::Error),
+    /// A bad `--theme`: the message names the file and the bad key.
     #[error("{0}")]
     Theme(String),
 }

@@ -742,7 +742,51 @@ fn no_color_draws_without_colours() {
     ));
 }
 
-// ---- the real binary ----------------------------------------------------------------------
+// ---- the real binary ------------------------------------------------------------------
+
+#[test]
+fn without_a_terminal_the_console_fails_with_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env("LATCHKEY_BOOTSTRAP_PASSWORD", "no-tty-password")
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["--listen", "127.0.0.1:0", "--log-file"])
+        .arg(dir.path().join("log"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("latchkey serve"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+#[test]
+fn a_bad_theme_file_stops_before_the_terminal_is_touched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let theme = dir.path().join("broken.toml");
+    std::fs::write(&theme, "[colors]\nwarn = \"not-a-colour\"\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env("LATCHKEY_BOOTSTRAP_PASSWORD", "theme-test-password")
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["--listen", "127.0.0.1:0", "--log-file"])
+        .arg(dir.path().join("log"))
+        .arg("--theme")
+        .arg(&theme)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("broken.toml") && stderr.contains("colors.warn"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no escape codes were written");
+}
 
 /// A tmux server of our own (its own socket), killed on drop.
 struct Tmux {
