@@ -36,7 +36,9 @@ pub struct AppConfig {
 /// A one-line message in the status line, cleared by the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
+    /// The message, already made inert.
     pub text: String,
+    /// How it is coloured.
     pub tone: Tone,
 }
 

@@ -17,16 +17,27 @@ pub const EVENT_LIMIT: i64 = 500;
 pub struct Data {
     /// "Now" when loaded (unix seconds), for expiry colours and relative times.
     pub now: i64,
+    /// Every flow.
     pub flows: Vec<Flow>,
+    /// Every stage binding (for stage counts).
     pub bindings: Vec<FlowStageBinding>,
+    /// Every stage.
     pub stages: Vec<Stage>,
+    /// Every policy.
     pub policies: Vec<Policy>,
+    /// Every application.
     pub applications: Vec<Application>,
+    /// Every provider.
     pub providers: Vec<Provider>,
+    /// Every certificate keypair.
     pub certificates: Vec<CertificateKeypair>,
+    /// Every brand.
     pub brands: Vec<Brand>,
+    /// Every connector.
     pub connectors: Vec<Connector>,
+    /// Every user.
     pub users: Vec<User>,
+    /// Every group.
     pub groups: Vec<Group>,
     /// Ids of users with superuser rights.
     pub superusers: HashSet<String>,

@@ -20,28 +20,51 @@ pub enum Mode {
 /// Everything a key can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Back out of a popup or view; quit from a list.
     Quit,
+    /// Quit from anywhere.
     ForceQuit,
+    /// Next tab, wrapping.
     NextTab,
+    /// Previous tab, wrapping.
     PrevTab,
+    /// The tab whose hotkey is the digit pressed.
     JumpTab,
+    /// Selection (or detail scroll) one down.
     Down,
+    /// Selection (or detail scroll) one up.
     Up,
+    /// First row.
     Top,
+    /// Last row.
     Bottom,
+    /// One page down.
     PageDown,
+    /// One page up.
     PageUp,
+    /// Open the selected row in the detail view.
     Open,
+    /// Close the view or popup, or clear the filter.
     Back,
+    /// Start typing a filter.
     StartFilter,
+    /// Stop typing, keep the filter.
     KeepFilter,
+    /// Stop typing, drop the filter.
     ClearFilter,
+    /// Delete the filter's last character.
     FilterBackspace,
+    /// Show or hide the help overlay.
     ToggleHelp,
+    /// Reload from the store and repaint.
     Refresh,
+    /// Events tab: switch between events and the server log.
     ToggleLogs,
+    /// Create an object (mutating).
     New,
+    /// Edit the selected object (mutating).
     Edit,
+    /// Delete the selected object (mutating).
     Delete,
 }
 

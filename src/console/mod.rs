@@ -4,6 +4,8 @@
 //! [`app::App`] holds all state and handles keys without I/O, [`view::draw`] renders it, and
 //! [`run`] is the thin async loop that feeds it terminal events, store changes and ticks.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod data;
 pub mod filter;
@@ -31,6 +33,7 @@ use theme::Theme;
 
 /// What the console needs from `main`.
 pub struct ConsoleContext {
+    /// The use-cases the console reads through.
     pub service: Service,
     /// The server's public URL, shown in the header.
     pub server_url: String,

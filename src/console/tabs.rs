@@ -9,17 +9,24 @@ use super::text::{date, datetime, inert, yes_no};
 /// How a cell should be coloured (a theme slot, chosen by meaning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
+    /// Ordinary text.
     Normal,
+    /// Secondary text.
     Muted,
+    /// Healthy.
     Ok,
+    /// Needs attention soon.
     Warn,
+    /// Failed or expired.
     Error,
 }
 
 /// One cell: inert text plus its tone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
+    /// The text, already inert.
     pub text: String,
+    /// How it is coloured.
     pub tone: Tone,
 }
 
@@ -42,8 +49,11 @@ impl Cell {
 /// key/value lines of its detail view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListRow {
+    /// The object's id.
     pub key: String,
+    /// One cell per column of the tab.
     pub cells: Vec<Cell>,
+    /// `(field, value)` lines for the detail view, values inert.
     pub detail: Vec<(String, String)>,
     /// Lower-cased text the `/` filter searches.
     pub haystack: String,
@@ -76,10 +86,13 @@ impl ListRow {
 /// A column: header, width and whether it survives on a narrow (60-79 column) terminal.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
+    /// Header text.
     pub title: &'static str,
     /// Minimum width; the remaining space is shared by columns with `fill`.
     pub width: u16,
+    /// Grows to share the spare width.
     pub fill: bool,
+    /// Kept below 80 columns.
     pub narrow: bool,
 }
 
@@ -95,21 +108,33 @@ const fn col(title: &'static str, width: u16, fill: bool, narrow: bool) -> Colum
 /// The tabs, in tab-bar order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TabId {
+    /// Counts, expiring certificates, recent events.
     Dashboard,
+    /// Flows.
     Flows,
+    /// Stages.
     Stages,
+    /// Policies.
     Policies,
+    /// Applications.
     Applications,
+    /// Providers.
     Providers,
+    /// Certificate keypairs.
     Certificates,
+    /// Brands.
     Brands,
+    /// Endpoint connectors.
     Connectors,
+    /// Users and groups.
     Users,
+    /// Audit events and the server log.
     Events,
 }
 
 /// One row of the tab table.
 pub struct TabSpec {
+    /// Which tab.
     pub id: TabId,
     /// Full name (tab bar at >= 120 columns, block titles, breadcrumbs).
     pub name: &'static str,
@@ -119,6 +144,7 @@ pub struct TabSpec {
     pub hotkey: Option<char>,
     /// Shown in the status line when nothing else is.
     pub description: &'static str,
+    /// The list's columns, in order.
     pub columns: &'static [Column],
     /// Builds the rows from a snapshot; `None` for tabs that are not a list (the dashboard).
     pub rows: Option<fn(&Data) -> Vec<ListRow>>,
