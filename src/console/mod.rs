@@ -16,6 +16,7 @@ pub mod text;
 pub mod theme;
 pub mod view;
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -69,6 +70,12 @@ const TICK: Duration = Duration::from_secs(1);
 pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), ConsoleError> {
     // Resolve the theme before touching the terminal, so its error prints on a normal screen.
     let theme = Theme::load(ctx.theme.as_deref())?;
+    // Escape codes piped into a file are useless, and crossterm would otherwise grab /dev/tty.
+    if !std::io::stdout().is_terminal() {
+        return Err(ConsoleError::Terminal(std::io::Error::other(
+            "standard output is not a terminal",
+        )));
+    }
     let source = DataSource::new(ctx.service.clone());
     let mut changes = ctx.service.store().subscribe();
     let mut app = App::new(AppConfig {

@@ -760,6 +760,7 @@ fn without_a_terminal_the_console_fails_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("latchkey serve"), "{stderr}");
+    assert!(stderr.contains("not a terminal"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing on stdout");
 }
 
@@ -791,6 +792,8 @@ fn a_bad_theme_file_stops_before_the_terminal_is_touched() {
 /// A tmux server of our own (its own socket), killed on drop.
 struct Tmux {
     socket: String,
+    /// The console's log file, shown when a wait times out.
+    log: std::path::PathBuf,
 }
 
 impl Tmux {
@@ -823,7 +826,8 @@ impl Tmux {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out after 20 s waiting for {what}; screen:\n{screen}"
+                "timed out after 20 s waiting for {what}; screen:\n{screen}\nlog:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -859,6 +863,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         .unwrap_or_default();
     let tmux = Tmux {
         socket: format!("latchkey-it-{}-{nanos}", std::process::id()),
+        log: log.clone(),
     };
     tmux.run(&[
         "new-session",
@@ -918,7 +923,11 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         if dead.trim() == "1" {
             break;
         }
-        assert!(Instant::now() < deadline, "latchkey did not exit after q");
+        assert!(
+            Instant::now() < deadline,
+            "latchkey did not exit within 20 s of q; screen:\n{}",
+            tmux.capture()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // tmux sees the pane close before it reaps the process; wait for the status too.
