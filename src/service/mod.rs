@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod catalog;
 pub mod clock;
+pub mod console_queries;
 pub mod events;
 pub mod objects;
 

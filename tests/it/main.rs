@@ -6,6 +6,7 @@ mod support;
 mod binary;
 mod blueprint;
 mod bootstrap;
+mod console;
 mod oauth_token;
 mod server;
 mod store;

@@ -1,0 +1,490 @@
+//! The console's state and key handling, free of I/O: the event loop feeds it keys, data
+//! snapshots and log lines, and `view::draw` renders it. Tests drive it directly.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use super::data::Data;
+use super::filter::Filter;
+use super::keymap::{self, Action, Binding, Mode};
+use super::tabs::{ListRow, TABS, TabId, Tone, by_hotkey};
+use super::text::inert;
+use super::theme::Theme;
+
+/// The smallest terminal the console draws a real screen on.
+pub const MIN_WIDTH: u16 = 60;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 16;
+/// Rows the chrome takes around a list's rows: header, tabs, status, footer, two borders and
+/// the column header.
+const CHROME_ROWS: u16 = 7;
+
+/// Fixed facts the console shows and obeys, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    /// Shown in the header.
+    pub store_path: String,
+    /// Shown in the header.
+    pub server_url: String,
+    /// `--readonly`: mutating actions are hidden and refused.
+    pub readonly: bool,
+    /// Shown in the status line until the first key press.
+    pub startup_toast: Option<String>,
+    /// Resolved colours.
+    pub theme: Theme,
+}
+
+/// A one-line message in the status line, cleared by the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The message, already made inert.
+    pub text: String,
+    /// How it is coloured.
+    pub tone: Tone,
+}
+
+/// Per-tab list state: the filter, the rows it lets through, selection and scroll.
+#[derive(Debug, Clone, Default)]
+struct TabState {
+    filter: String,
+    visible: Vec<usize>,
+    selected: usize,
+    offset: usize,
+}
+
+/// The whole console state.
+pub struct App {
+    config: AppConfig,
+    data: Data,
+    loaded: bool,
+    rows: Vec<Vec<ListRow>>,
+    tabs: Vec<TabState>,
+    tab: usize,
+    mode: Mode,
+    help_return: Mode,
+    detail: Option<ListRow>,
+    detail_scroll: usize,
+    status: Option<Status>,
+    logs: Vec<String>,
+    show_logs: bool,
+    width: u16,
+    height: u16,
+    quit: bool,
+    refresh_requested: bool,
+}
+
+impl App {
+    /// A console with no data yet, sized 80x24 until told otherwise.
+    pub fn new(config: AppConfig) -> Self {
+        let status = config.startup_toast.as_deref().map(|t| Status {
+            text: inert(t),
+            tone: Tone::Warn,
+        });
+        Self {
+            config,
+            data: Data::default(),
+            loaded: false,
+            rows: vec![Vec::new(); TABS.len()],
+            tabs: vec![TabState::default(); TABS.len()],
+            tab: 0,
+            mode: Mode::List,
+            help_return: Mode::List,
+            detail: None,
+            detail_scroll: 0,
+            status,
+            logs: Vec::new(),
+            show_logs: false,
+            width: 80,
+            height: 24,
+            quit: false,
+            refresh_requested: false,
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// Replaces the data, keeping each tab's selection on the same object where it still exists.
+    pub fn apply_data(&mut self, data: Data) {
+        let kept: Vec<Option<String>> = (0..TABS.len()).map(|i| self.selected_key(i)).collect();
+        self.rows = TABS
+            .iter()
+            .map(|t| t.rows.map(|build| build(&data)).unwrap_or_default())
+            .collect();
+        self.data = data;
+        self.loaded = true;
+        for (i, key) in kept.into_iter().enumerate() {
+            self.refilter(i, key);
+        }
+        if let Some(open) = &self.detail {
+            let key = open.key.clone();
+            if let Some(row) = self.rows[self.tab].iter().find(|r| r.key == key) {
+                self.detail = Some(row.clone());
+            }
+        }
+    }
+
+    /// Replaces the log lines shown by the Events tab's log view (oldest first).
+    pub fn apply_logs(&mut self, lines: Vec<String>) {
+        self.logs = lines;
+    }
+
+    /// Records the terminal size (draw uses the frame; paging and scrolling use this).
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.width = width;
+        self.height = height;
+        for i in 0..TABS.len() {
+            self.clamp(i);
+        }
+    }
+
+    /// Shows a message in the status line until the next key.
+    pub fn set_status(&mut self, text: &str, tone: Tone) {
+        self.status = Some(Status {
+            text: inert(text),
+            tone,
+        });
+    }
+
+    /// Handles one key press.
+    pub fn handle_key(&mut self, ev: KeyEvent) {
+        if ev.kind == KeyEventKind::Release {
+            return;
+        }
+        self.status = None;
+        if self.too_small() {
+            if matches!(
+                keymap::lookup(Mode::List, true, &ev).map(|b| b.action),
+                Some(Action::Quit | Action::ForceQuit)
+            ) {
+                self.quit = true;
+            }
+            return;
+        }
+        let binding = keymap::lookup(self.mode, self.config.readonly, &ev);
+        match binding {
+            Some(b) => self.dispatch(b, &ev),
+            None if self.mode == Mode::Filter => {
+                if let KeyCode::Char(c) = ev.code {
+                    self.tabs[self.tab].filter.push(c);
+                    self.refilter(self.tab, self.selected_key(self.tab));
+                }
+            }
+            None => {
+                if self.config.readonly
+                    && let Some(b) = keymap::refused_in_readonly(self.mode, &ev)
+                {
+                    self.set_status(
+                        &format!("read-only: '{}' ({}) is disabled", b.label, b.description),
+                        Tone::Warn,
+                    );
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
+        match b.action {
+            Action::ForceQuit => self.quit = true,
+            Action::Quit => match self.mode {
+                Mode::Detail => self.close_detail(),
+                Mode::Help => self.mode = self.help_return,
+                Mode::List | Mode::Filter => self.quit = true,
+            },
+            Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
+            Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
+            Action::JumpTab => {
+                if let KeyCode::Char(c) = ev.code
+                    && let Some(i) = by_hotkey(c)
+                {
+                    self.switch_tab(i);
+                }
+            }
+            Action::Down => self.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::PageDown => self.move_by(self.page() as isize),
+            Action::PageUp => self.move_by(-(self.page() as isize)),
+            Action::Top => self.move_by(isize::MIN / 2),
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::Open => {
+                if let Some(row) = self.selected_row().cloned() {
+                    self.detail = Some(row);
+                    self.detail_scroll = 0;
+                    self.mode = Mode::Detail;
+                }
+            }
+            Action::Back => match self.mode {
+                Mode::Detail => self.close_detail(),
+                Mode::Help => self.mode = self.help_return,
+                Mode::List | Mode::Filter => self.set_filter(String::new()),
+            },
+            Action::StartFilter => {
+                if TABS[self.tab].rows.is_some() && !self.showing_logs() {
+                    self.mode = Mode::Filter;
+                }
+            }
+            Action::KeepFilter => self.mode = Mode::List,
+            Action::ClearFilter => {
+                self.set_filter(String::new());
+                self.mode = Mode::List;
+            }
+            Action::FilterBackspace => {
+                let mut f = self.tabs[self.tab].filter.clone();
+                f.pop();
+                self.set_filter(f);
+            }
+            Action::ToggleHelp => {
+                if self.mode == Mode::Help {
+                    self.mode = self.help_return;
+                } else {
+                    self.help_return = self.mode;
+                    self.mode = Mode::Help;
+                }
+            }
+            Action::Refresh => {
+                self.refresh_requested = true;
+                self.set_status("reloading…", Tone::Muted);
+            }
+            Action::ToggleLogs => {
+                if TABS[self.tab].id == TabId::Events {
+                    self.show_logs = !self.show_logs;
+                }
+            }
+            Action::New | Action::Edit | Action::Delete => {
+                self.set_status(
+                    &format!("{}: forms and dialogs are not built yet", b.description),
+                    Tone::Warn,
+                );
+            }
+        }
+    }
+
+    fn close_detail(&mut self) {
+        self.detail = None;
+        self.mode = Mode::List;
+    }
+
+    fn switch_tab(&mut self, i: usize) {
+        self.tab = i;
+        self.mode = Mode::List;
+        self.detail = None;
+    }
+
+    fn set_filter(&mut self, filter: String) {
+        let key = self.selected_key(self.tab);
+        self.tabs[self.tab].filter = filter;
+        self.refilter(self.tab, key);
+    }
+
+    fn refilter(&mut self, i: usize, keep: Option<String>) {
+        let filter = Filter::parse(&self.tabs[i].filter);
+        let rows = &self.rows[i];
+        let visible: Vec<usize> = (0..rows.len())
+            .filter(|&r| filter.matches_lowercase(&rows[r].haystack))
+            .collect();
+        let state = &mut self.tabs[i];
+        let old = state.selected;
+        state.selected = keep
+            .and_then(|k| visible.iter().position(|&r| rows[r].key == k))
+            .unwrap_or(old.min(visible.len().saturating_sub(1)));
+        state.visible = visible;
+        self.clamp(i);
+    }
+
+    fn page(&self) -> usize {
+        usize::from(self.height.saturating_sub(CHROME_ROWS).max(1))
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if self.mode == Mode::Detail {
+            let lines = self.detail.as_ref().map_or(0, |d| d.detail.len());
+            self.detail_scroll = clamp_add(self.detail_scroll, delta, lines.saturating_sub(1));
+            return;
+        }
+        let i = self.tab;
+        let len = self.tabs[i].visible.len();
+        if len == 0 {
+            return;
+        }
+        self.tabs[i].selected = clamp_add(self.tabs[i].selected, delta, len - 1);
+        self.clamp(i);
+    }
+
+    /// Keeps the selection inside the list and the scroll offset around the selection.
+    fn clamp(&mut self, i: usize) {
+        let page = self.page();
+        let state = &mut self.tabs[i];
+        let len = state.visible.len();
+        state.selected = state.selected.min(len.saturating_sub(1));
+        if state.selected < state.offset {
+            state.offset = state.selected;
+        } else if state.selected >= state.offset + page {
+            state.offset = state.selected + 1 - page;
+        }
+        state.offset = state.offset.min(len.saturating_sub(page));
+    }
+
+    fn selected_key(&self, i: usize) -> Option<String> {
+        let state = &self.tabs[i];
+        state
+            .visible
+            .get(state.selected)
+            .and_then(|&r| self.rows[i].get(r))
+            .map(|r| r.key.clone())
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// True once the user asked to quit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Returns and clears a pending `r` reload request.
+    pub fn take_refresh_request(&mut self) -> bool {
+        std::mem::take(&mut self.refresh_requested)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// The colours.
+    pub fn theme(&self) -> &Theme {
+        &self.config.theme
+    }
+
+    /// The snapshot on screen.
+    pub fn data(&self) -> &Data {
+        &self.data
+    }
+
+    /// True after the first snapshot arrived.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// Index of the active tab in [`TABS`].
+    pub fn tab_index(&self) -> usize {
+        self.tab
+    }
+
+    /// The active tab.
+    pub fn current_tab(&self) -> TabId {
+        TABS[self.tab].id
+    }
+
+    /// What has focus.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The active tab's filter text.
+    pub fn filter(&self) -> &str {
+        &self.tabs[self.tab].filter
+    }
+
+    /// Every row of the active tab, before filtering.
+    pub fn total_rows(&self) -> usize {
+        self.rows[self.tab].len()
+    }
+
+    /// The active tab's rows that pass the filter, in order.
+    pub fn visible_rows(&self) -> Vec<&ListRow> {
+        let rows = &self.rows[self.tab];
+        self.tabs[self.tab]
+            .visible
+            .iter()
+            .filter_map(|&r| rows.get(r))
+            .collect()
+    }
+
+    /// Index of the selected row within [`App::visible_rows`].
+    pub fn selected_index(&self) -> usize {
+        self.tabs[self.tab].selected
+    }
+
+    /// The first visible row drawn (rows above it are scrolled off).
+    pub fn scroll_offset(&self) -> usize {
+        self.tabs[self.tab].offset
+    }
+
+    /// The selected row of the active tab.
+    pub fn selected_row(&self) -> Option<&ListRow> {
+        let state = &self.tabs[self.tab];
+        state
+            .visible
+            .get(state.selected)
+            .and_then(|&r| self.rows[self.tab].get(r))
+    }
+
+    /// The object open in the detail view.
+    pub fn detail(&self) -> Option<&ListRow> {
+        self.detail.as_ref()
+    }
+
+    /// Lines of the detail view scrolled past.
+    pub fn detail_scroll(&self) -> usize {
+        self.detail_scroll
+    }
+
+    /// The status line message, if any.
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// Log lines (oldest first).
+    pub fn logs(&self) -> &[String] {
+        &self.logs
+    }
+
+    /// True when the Events tab shows the server log.
+    pub fn showing_logs(&self) -> bool {
+        self.show_logs && TABS[self.tab].id == TabId::Events
+    }
+
+    /// True when the terminal is below the minimum size.
+    pub fn too_small(&self) -> bool {
+        self.width < MIN_WIDTH || self.height < MIN_HEIGHT
+    }
+
+    /// Footer hints for what has focus: `(keys, verb)`, from the keymap table; only the
+    /// essential ones below 80 columns.
+    pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        let narrow = self.width < 80;
+        keymap::bindings(self.mode, self.config.readonly)
+            .filter(|b| self.relevant(b) && (b.essential || !narrow))
+            .filter_map(|b| b.hint.map(|h| (b.label, h)))
+            .collect()
+    }
+
+    /// The help overlay's lines `(keys, description)`, from the keymap table.
+    pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+        for mode in [Mode::List, Mode::Detail, Mode::Filter, Mode::Help] {
+            for b in keymap::bindings(mode, self.config.readonly) {
+                let entry = (b.label, b.description);
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a binding means anything on the active tab (lists vs the dashboard).
+    fn relevant(&self, b: &Binding) -> bool {
+        let is_list = TABS[self.tab].rows.is_some();
+        match b.action {
+            Action::Open | Action::StartFilter | Action::New | Action::Edit | Action::Delete => {
+                is_list && !self.showing_logs()
+            }
+            Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
+            Action::Back => self.mode != Mode::List || !self.filter().is_empty(),
+            _ => true,
+        }
+    }
+}
+
+fn clamp_add(value: usize, delta: isize, max: usize) -> usize {
+    value.saturating_add_signed(delta).min(max)
+}

@@ -1,0 +1,80 @@
+//! What the console shows, loaded in one go through the service (never the store), so a
+//! refresh is one call and tests can build or tweak a snapshot by hand.
+
+use std::collections::HashSet;
+
+use crate::domain::{
+    Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
+    Policy, Provider, Stage, User,
+};
+use crate::service::{Service, ServiceResult};
+
+/// How many events the console keeps in view.
+pub const EVENT_LIMIT: i64 = 500;
+
+/// A snapshot of every list the console shows.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    /// "Now" when loaded (unix seconds), for expiry colours and relative times.
+    pub now: i64,
+    /// Every flow.
+    pub flows: Vec<Flow>,
+    /// Every stage binding (for stage counts).
+    pub bindings: Vec<FlowStageBinding>,
+    /// Every stage.
+    pub stages: Vec<Stage>,
+    /// Every policy.
+    pub policies: Vec<Policy>,
+    /// Every application.
+    pub applications: Vec<Application>,
+    /// Every provider.
+    pub providers: Vec<Provider>,
+    /// Every certificate keypair.
+    pub certificates: Vec<CertificateKeypair>,
+    /// Every brand.
+    pub brands: Vec<Brand>,
+    /// Every connector.
+    pub connectors: Vec<Connector>,
+    /// Every user.
+    pub users: Vec<User>,
+    /// Every group.
+    pub groups: Vec<Group>,
+    /// Ids of users with superuser rights.
+    pub superusers: HashSet<String>,
+    /// Newest first.
+    pub events: Vec<Event>,
+}
+
+/// Loads [`Data`] through the service.
+#[derive(Clone)]
+pub struct DataSource {
+    service: Service,
+}
+
+impl DataSource {
+    /// Reads through `service`.
+    pub fn new(service: Service) -> Self {
+        Self { service }
+    }
+
+    /// Everything the console shows, read now.
+    pub async fn load(&self) -> ServiceResult<Data> {
+        let s = &self.service;
+        Ok(Data {
+            now: s.now(),
+            flows: s.list_flows().await?,
+            bindings: s.list_flow_stage_bindings().await?,
+            stages: s.list_stages().await?,
+            policies: s.list_policies().await?,
+            applications: s.list_applications().await?,
+            providers: s.list_providers().await?,
+            certificates: s.list_certificates().await?,
+            brands: s.list_brands().await?,
+            connectors: s.list_connectors().await?,
+            users: s.list_users().await?,
+            groups: s.list_groups().await?,
+            superusers: s.superuser_ids().await?,
+            events: s.recent_events(EVENT_LIMIT).await?,
+        })
+    }
+}

@@ -1,0 +1,372 @@
+//! The one keymap table. Dispatch, the footer hints and the `?` help overlay are all generated
+//! from it, and `--readonly` removes mutating actions here and nowhere else, so no view can
+//! register a key that escapes read-only mode.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the console is focused on; decides which bindings apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A tab's list (or the dashboard).
+    List,
+    /// The read-only detail view of one object.
+    Detail,
+    /// The `?` overlay.
+    Help,
+    /// Typing a `/` filter: printable keys go to the filter, not to the keymap.
+    Filter,
+}
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Back out of a popup or view; quit from a list.
+    Quit,
+    /// Quit from anywhere.
+    ForceQuit,
+    /// Next tab, wrapping.
+    NextTab,
+    /// Previous tab, wrapping.
+    PrevTab,
+    /// The tab whose hotkey is the digit pressed.
+    JumpTab,
+    /// Selection (or detail scroll) one down.
+    Down,
+    /// Selection (or detail scroll) one up.
+    Up,
+    /// First row.
+    Top,
+    /// Last row.
+    Bottom,
+    /// One page down.
+    PageDown,
+    /// One page up.
+    PageUp,
+    /// Open the selected row in the detail view.
+    Open,
+    /// Close the view or popup, or clear the filter.
+    Back,
+    /// Start typing a filter.
+    StartFilter,
+    /// Stop typing, keep the filter.
+    KeepFilter,
+    /// Stop typing, drop the filter.
+    ClearFilter,
+    /// Delete the filter's last character.
+    FilterBackspace,
+    /// Show or hide the help overlay.
+    ToggleHelp,
+    /// Reload from the store and repaint.
+    Refresh,
+    /// Events tab: switch between events and the server log.
+    ToggleLogs,
+    /// Create an object (mutating).
+    New,
+    /// Edit the selected object (mutating).
+    Edit,
+    /// Delete the selected object (mutating).
+    Delete,
+}
+
+/// A key a binding answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character (Shift is implied by the character).
+    Char(char),
+    /// Ctrl plus a letter.
+    Ctrl(char),
+    /// A named key.
+    Code(KeyCode),
+    /// Any of `0`-`9`.
+    Digit,
+}
+
+impl Key {
+    fn matches(self, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match (self, ev.code) {
+            (Key::Char(c), KeyCode::Char(e)) => !ctrl && c == e,
+            (Key::Ctrl(c), KeyCode::Char(e)) => ctrl && c.eq_ignore_ascii_case(&e),
+            (Key::Digit, KeyCode::Char(e)) => !ctrl && e.is_ascii_digit(),
+            (Key::Code(c), code) => c == code,
+            _ => false,
+        }
+    }
+}
+
+/// One row of the keymap.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// Keys that trigger the action.
+    pub keys: &'static [Key],
+    /// How the keys are written in help and hints.
+    pub label: &'static str,
+    /// What happens.
+    pub action: Action,
+    /// The help overlay's description.
+    pub description: &'static str,
+    /// The footer's short verb; `None` keeps it out of the footer.
+    pub hint: Option<&'static str>,
+    /// True when the action would change the store (hidden and refused in read-only mode).
+    pub mutates: bool,
+    /// Kept in the footer on narrow (60-79 column) terminals, which show only 4 hints.
+    pub essential: bool,
+    /// Where the binding applies.
+    pub modes: &'static [Mode],
+}
+
+const LIST: &[Mode] = &[Mode::List];
+const LIST_DETAIL: &[Mode] = &[Mode::List, Mode::Detail];
+const ANYWHERE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+
+/// The keymap, in the order help lists it.
+pub const KEYMAP: &[Binding] = &[
+    Binding {
+        keys: &[Key::Code(KeyCode::Enter)],
+        label: "enter",
+        action: Action::Open,
+        description: "Open the selected object",
+        hint: Some("open"),
+        mutates: false,
+        essential: true,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Char('n')],
+        label: "n",
+        action: Action::New,
+        description: "New (not built yet)",
+        hint: Some("new"),
+        mutates: true,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Char('e')],
+        label: "e",
+        action: Action::Edit,
+        description: "Edit (not built yet)",
+        hint: Some("edit"),
+        mutates: true,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('D')],
+        label: "D",
+        action: Action::Delete,
+        description: "Delete (not built yet)",
+        hint: Some("delete"),
+        mutates: true,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('/')],
+        label: "/",
+        action: Action::StartFilter,
+        description: "Filter: text, !not, a|b",
+        hint: Some("filter"),
+        mutates: false,
+        essential: true,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Enter)],
+        label: "enter",
+        action: Action::KeepFilter,
+        description: "Filtering: keep the filter",
+        hint: Some("keep"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Filter],
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Esc)],
+        label: "esc",
+        action: Action::ClearFilter,
+        description: "Filtering: clear the filter",
+        hint: Some("clear"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Filter],
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Backspace)],
+        label: "bksp",
+        action: Action::FilterBackspace,
+        description: "Filtering: delete a char",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: &[Mode::Filter],
+    },
+    Binding {
+        keys: &[Key::Char('j'), Key::Code(KeyCode::Down)],
+        label: "j/down",
+        action: Action::Down,
+        description: "Move down",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('k'), Key::Code(KeyCode::Up)],
+        label: "k/up",
+        action: Action::Up,
+        description: "Move up",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
+        label: "g",
+        action: Action::Top,
+        description: "Go to the top",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
+        label: "G",
+        action: Action::Bottom,
+        description: "Go to the bottom",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::PageDown), Key::Ctrl('d')],
+        label: "pgdn",
+        action: Action::PageDown,
+        description: "Page down",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::PageUp), Key::Ctrl('u')],
+        label: "pgup",
+        action: Action::PageUp,
+        description: "Page up",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Digit],
+        label: "1-0",
+        action: Action::JumpTab,
+        description: "Jump to tab by number",
+        hint: Some("tabs"),
+        mutates: false,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Tab)],
+        label: "tab",
+        action: Action::NextTab,
+        description: "Next tab",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::BackTab)],
+        label: "S-tab",
+        action: Action::PrevTab,
+        description: "Previous tab",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Char('L')],
+        label: "L",
+        action: Action::ToggleLogs,
+        description: "Events: toggle server log",
+        hint: Some("logs"),
+        mutates: false,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
+        keys: &[Key::Char('r'), Key::Ctrl('l')],
+        label: "r",
+        action: Action::Refresh,
+        description: "Reload from the store",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Code(KeyCode::Esc)],
+        label: "esc",
+        action: Action::Back,
+        description: "Back / clear filter / close",
+        hint: Some("back"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Detail, Mode::Help, Mode::List],
+    },
+    Binding {
+        keys: &[Key::Char('?')],
+        label: "?",
+        action: Action::ToggleHelp,
+        description: "Show or hide this help",
+        hint: Some("help"),
+        mutates: false,
+        essential: true,
+        modes: ANYWHERE,
+    },
+    Binding {
+        keys: &[Key::Char('q')],
+        label: "q",
+        action: Action::Quit,
+        description: "Back; quit from a list",
+        hint: Some("quit"),
+        mutates: false,
+        essential: true,
+        modes: ANYWHERE,
+    },
+    Binding {
+        keys: &[Key::Ctrl('c')],
+        label: "^C",
+        action: Action::ForceQuit,
+        description: "Quit",
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes: &[Mode::List, Mode::Detail, Mode::Help, Mode::Filter],
+    },
+];
+
+/// The bindings usable in `mode`, with mutating ones removed in read-only mode.
+pub fn bindings(mode: Mode, readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    KEYMAP
+        .iter()
+        .filter(move |b| b.modes.contains(&mode) && !(readonly && b.mutates))
+}
+
+/// The binding a key press triggers in `mode`, if any.
+pub fn lookup(mode: Mode, readonly: bool, ev: &KeyEvent) -> Option<&'static Binding> {
+    bindings(mode, readonly).find(|b| b.keys.iter().any(|k| k.matches(ev)))
+}
+
+/// A mutating binding the key would have triggered if the console were writable (to explain
+/// why nothing happened).
+pub fn refused_in_readonly(mode: Mode, ev: &KeyEvent) -> Option<&'static Binding> {
+    bindings(mode, false).find(|b| b.mutates && b.keys.iter().any(|k| k.matches(ev)))
+}

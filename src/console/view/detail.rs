@@ -1,0 +1,50 @@
+//! The read-only detail view: one object's fields as `key: value` lines.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::console::app::App;
+use crate::console::tabs::{ListRow, TABS};
+
+/// Draws `row`'s fields, scrolled by the app's detail scroll.
+pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let key_width = row
+        .detail
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    // Values wrap under themselves, not under the keys, so long fingerprints stay readable.
+    let value_width = usize::from(area.width.saturating_sub(2))
+        .saturating_sub(key_width + 3)
+        .max(8);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, v) in row.detail.iter().skip(app.detail_scroll()) {
+        let chars: Vec<char> = v.chars().collect();
+        let mut chunks = chars
+            .chunks(value_width)
+            .map(|c| c.iter().collect::<String>());
+        let first = chunks.next().unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {k:<key_width$}  "), theme.muted()),
+            Span::styled(first, theme.text()),
+        ]));
+        for more in chunks {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(key_width + 3)),
+                Span::styled(more, theme.text()),
+            ]));
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(
+            format!(" {} > {} ", TABS[app.tab_index()].name, row.title()),
+            theme.title(),
+        ));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

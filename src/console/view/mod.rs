@@ -1,0 +1,78 @@
+//! Rendering: a pure function of [`App`] onto a frame, so snapshots test exactly what users see.
+
+mod chrome;
+mod dashboard;
+mod detail;
+mod help;
+mod list;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
+use super::keymap::Mode;
+use super::tabs::{TABS, Tone};
+use super::theme::Theme;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(app, frame, area);
+        return;
+    }
+    let [header, tabs, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    chrome::header(app, frame, header);
+    chrome::tab_bar(app, frame, tabs);
+    match (app.mode(), app.detail()) {
+        (Mode::Detail, Some(row)) => detail::draw(app, row, frame, body),
+        _ if TABS[app.tab_index()].rows.is_none() => dashboard::draw(app, frame, body),
+        _ if app.showing_logs() => list::logs(app, frame, body),
+        _ => list::draw(app, frame, body),
+    }
+    if app.mode() == Mode::Help {
+        help::draw(app, frame, body);
+    }
+    chrome::status(app, frame, status);
+    chrome::footer(app, frame, footer);
+}
+
+fn too_small(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let msg = format!(
+        "terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}",
+        area.width, area.height
+    );
+    let [_, mid, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(2),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let text = vec![
+        Line::styled(msg, theme.warn()),
+        Line::styled("q quits", theme.muted()),
+    ];
+    frame.render_widget(Paragraph::new(text).centered(), mid);
+}
+
+/// The theme style for a cell tone.
+fn tone_style(theme: &Theme, tone: Tone) -> Style {
+    match tone {
+        Tone::Normal => theme.text(),
+        Tone::Muted => theme.muted(),
+        Tone::Ok => theme.ok(),
+        Tone::Warn => theme.warn(),
+        Tone::Error => theme.error(),
+    }
+}
