@@ -47,7 +47,7 @@ pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Re
     let Some(entry) = snapshot.by_application_slug(&slug) else {
         return unknown_application(&slug);
     };
-    let keys: Vec<&jwk::SigningKey> = entry.signing_key.as_deref().into_iter().collect();
+    let keys = entry.published_keys();
     (
         [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
         Json(jwk::jwks(&keys)),

@@ -143,7 +143,8 @@ fn issuer(ctx: &GrantContext<'_>, entry: &ProviderEntry) -> Result<String, OAuth
         .ok_or_else(|| OAuthError::invalid_grant("the provider is not attached to an application"))
 }
 
-async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUser, OAuthError> {
+/// Loads an active user with their group names, for claims.
+pub async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUser, OAuthError> {
     let mut conn = ctx.service.store().read().await.map_err(server_error)?;
     let user = store::users::get(&mut conn, user_id)
         .await

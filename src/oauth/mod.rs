@@ -1,10 +1,12 @@
 //! OAuth2 / OpenID Connect protocol logic, without axum: the snapshot the hot path reads,
 //! discovery documents, and (in later modules) authorize validation, grants and claims.
 
+pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod errors;
+pub mod fulfil;
 pub mod grants;
 pub mod pkce;
 pub mod redirect_uri;

@@ -22,6 +22,21 @@ pub struct ProviderEntry {
     pub signing_key_error: Option<String>,
     /// The provider's scope mappings, by scope name.
     pub scope_mappings: Vec<ScopeMapping>,
+    /// Keys the provider signed with before a rotation, still within the longest token lifetime.
+    pub retired_keys: Vec<Arc<SigningKey>>,
+}
+
+impl ProviderEntry {
+    /// Every key JWKS must publish: the current one first, then recently retired ones.
+    pub fn published_keys(&self) -> Vec<&SigningKey> {
+        let mut keys: Vec<&SigningKey> = self.signing_key.as_deref().into_iter().collect();
+        for k in &self.retired_keys {
+            if !keys.iter().any(|p| p.kid == k.kid) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
 }
 
 /// A consistent read-only view of the OAuth configuration.
@@ -54,6 +69,8 @@ impl Snapshot {
         let applications = service.list_applications().await?;
         let certificates = service.list_certificates().await?;
         let mappings = service.list_scope_mappings().await?;
+        let retired = service.list_retired_keys().await?;
+        let now = service.now();
         let mut keys: HashMap<String, Result<Arc<SigningKey>, String>> = HashMap::new();
         let mut snapshot = Snapshot::default();
         for provider in providers {
@@ -86,7 +103,16 @@ impl Snapshot {
                 .filter(|m| provider.scope_mapping_ids.contains(&m.id))
                 .cloned()
                 .collect();
+            let lifetime =
+                crate::oauth::tokens::validity(&provider.oauth2.access_token_validity, 3600);
+            let retired_keys = retired
+                .iter()
+                .filter(|r| r.provider_id == provider.id && now < r.retired_at + lifetime)
+                .filter_map(|r| certificates.iter().find(|c| c.id == r.keypair_id))
+                .filter_map(|c| SigningKey::from_keypair(c).ok().map(Arc::new))
+                .collect();
             let entry = Arc::new(ProviderEntry {
+                retired_keys,
                 provider,
                 application,
                 signing_key,

@@ -48,4 +48,6 @@ listings! {
     list_users -> User = store::users::list;
     /// Every group.
     list_groups -> Group = store::groups::list;
+    /// Signing keys providers used before their current one.
+    list_retired_keys -> store::providers::RetiredKey = store::providers::retired_keys;
 }

@@ -172,3 +172,21 @@ pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
         .await?;
     Ok(())
 }
+
+/// A signing key a provider used before, and when it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RetiredKey {
+    pub provider_id: String,
+    pub keypair_id: String,
+    pub retired_at: i64,
+}
+
+/// Every retired signing key (JWKS keeps publishing them for a while).
+pub async fn retired_keys(conn: &mut SqliteConnection) -> StoreResult<Vec<RetiredKey>> {
+    Ok(sqlx::query_as(
+        "SELECT provider_id, keypair_id, retired_at FROM provider_retired_keys \
+         ORDER BY retired_at DESC",
+    )
+    .fetch_all(conn)
+    .await?)
+}

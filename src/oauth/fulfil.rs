@@ -1,0 +1,155 @@
+//! Completing an authorization once the user is authenticated and has consented: mint the code
+//! (bound to client, redirect URI, PKCE challenge and nonce) and, for implicit and hybrid
+//! responses, the tokens — then build the response to the client with `state` and `iss`.
+
+use serde_json::json;
+
+use super::authorize::{self, ClientResponse, ValidatedAuthorize};
+use super::claims;
+use super::errors::OAuthError;
+use super::grants::{self, GrantContext};
+use super::tokens::{self, IssueRequest};
+use crate::crypto::secrets;
+use crate::domain::new_id;
+use crate::service::events::EventSubject;
+use crate::store::{self, Topic, grants::AuthorizationCode};
+
+/// Who authorized, and when they authenticated.
+#[derive(Debug, Clone)]
+pub struct Authorizer<'a> {
+    pub user_id: &'a str,
+    pub session_id: Option<&'a str>,
+    pub auth_time: i64,
+    pub client_ip: &'a str,
+}
+
+fn storage<E: std::fmt::Display>(e: E) -> OAuthError {
+    tracing::error!(error = %e, "authorization storage failure");
+    OAuthError::server_error("the server could not complete the request; try again")
+}
+
+/// Mints what the response type asks for and returns where to send the browser.
+pub async fn complete(
+    ctx: &GrantContext<'_>,
+    req: &ValidatedAuthorize,
+    who: &Authorizer<'_>,
+) -> Result<ClientResponse, OAuthError> {
+    let now = ctx.service.now();
+    let settings = &req.entry.provider.oauth2;
+    let family = new_id();
+    let mut params: Vec<(String, String)> = Vec::new();
+    let mut code_value = None;
+    let mut code_record = None;
+    if req.response_type.code {
+        let code = secrets::random_token(32);
+        code_record = Some(AuthorizationCode {
+            id: family.clone(),
+            code_digest: secrets::digest(&code),
+            provider_id: req.entry.provider.id.clone(),
+            user_id: who.user_id.to_string(),
+            session_id: who.session_id.map(str::to_string),
+            redirect_uri: req.redirect_uri.clone(),
+            scope: req.scopes.join(" "),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.as_ref().map(|c| c.0.clone()),
+            code_challenge_method: req.code_challenge.as_ref().map(|c| c.1.clone()),
+            auth_time: who.auth_time,
+            expires_at: now + tokens::validity(&settings.access_code_validity, 60),
+            consumed_at: None,
+            created_at: now,
+        });
+        params.push(("code".into(), code.clone()));
+        code_value = Some(code);
+    }
+    let mut issued = None;
+    if req.response_type.id_token || req.response_type.token {
+        let user = grants::load_user(ctx, who.user_id).await?;
+        let mapped = claims::mapped_claims(&req.entry, &req.scopes, &user, ctx.evaluator);
+        let mut out = tokens::issue(&IssueRequest {
+            entry: &req.entry,
+            issuer: &req.issuer,
+            user_id: who.user_id,
+            subject: claims::subject(settings.sub_mode, &user.user),
+            scopes: &req.scopes,
+            nonce: req.nonce.as_deref(),
+            auth_time: who.auth_time,
+            session_id: who.session_id,
+            amr: &["pwd".to_string()],
+            mapped: &mapped,
+            family_id: &family,
+            now,
+            with_refresh: false,
+        })?;
+        if req.response_type.id_token {
+            // Re-sign the ID token with the hashes this response needs (OIDC Core §3.3.2.11).
+            let mut id_claims: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&out.access_record.claims).unwrap_or_default();
+            if req.response_type.token {
+                id_claims.insert(
+                    "at_hash".into(),
+                    json!(claims::half_hash(&out.access_token)),
+                );
+            } else {
+                id_claims.remove("at_hash");
+            }
+            if let Some(code) = &code_value {
+                id_claims.insert("c_hash".into(), json!(claims::half_hash(code)));
+            }
+            out.id_token = tokens::sign(&req.entry, &id_claims)?;
+            params.push(("id_token".into(), out.id_token.clone()));
+        }
+        if req.response_type.token {
+            params.push(("access_token".into(), out.access_token.clone()));
+            params.push(("token_type".into(), "Bearer".into()));
+            params.push(("expires_in".into(), out.expires_in.to_string()));
+        }
+        issued = Some(out);
+    }
+    if let Some(state) = &req.state {
+        params.push(("state".into(), state.clone()));
+    }
+    params.push(("iss".into(), req.issuer.clone()));
+
+    let mut tx = ctx.service.store().write_tx().await.map_err(storage)?;
+    if let Some(code) = &code_record {
+        store::grants::insert_code(tx.conn(), code)
+            .await
+            .map_err(storage)?;
+    }
+    if let Some(out) = issued.as_ref().filter(|_| req.response_type.token) {
+        store::grants::insert_access_token(tx.conn(), &out.access_record)
+            .await
+            .map_err(storage)?;
+    }
+    tx.touch(Topic::Tokens);
+    tx.commit().await.map_err(storage)?;
+
+    let app = req
+        .entry
+        .application
+        .as_ref()
+        .map(|a| a.slug.clone())
+        .unwrap_or_default();
+    let subject = EventSubject {
+        user_id: Some(who.user_id.to_string()),
+        client_ip: who.client_ip.to_string(),
+        app,
+        ..Default::default()
+    };
+    if let Err(e) = ctx
+        .service
+        .record_event(
+            "authorize_application",
+            subject,
+            json!({ "scopes": req.scopes, "response_type": req.response_type.grant() }),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record authorize_application");
+    }
+    Ok(authorize::respond(
+        &req.redirect_uri,
+        req.response_mode,
+        params,
+    ))
+}

@@ -1,0 +1,167 @@
+//! Signing keys: rotation keeps old keys published for the token lifetime; ES256 keys sign.
+
+use std::sync::Arc;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use latchkey::crypto::keys::{self, KeyAlgorithm};
+use latchkey::oauth::Snapshot;
+use latchkey::service::clock::ManualClock;
+use latchkey::service::{Service, ServiceConfig};
+use latchkey::store::{self, Topic};
+use serde_json::Value;
+
+use crate::server::create_oidc_app;
+use crate::support::{TestServer, client, spawn_server};
+
+async fn add_key(s: &TestServer, name: &str, alg: KeyAlgorithm) -> String {
+    let pair = keys::generate_self_signed(name, &[], 30, alg).expect("gen");
+    let kp = latchkey::service::objects::certificate_from_pem(
+        &latchkey::domain::new_id(),
+        name,
+        &pair.certificate_pem,
+        Some(&pair.key_pem),
+        None,
+    )
+    .expect("keypair");
+    let id = kp.id.clone();
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::certificates::insert(tx.conn(), &kp)
+        .await
+        .expect("insert");
+    tx.touch(Topic::Certificates);
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn switch_key(s: &TestServer, slug: &str, key_id: &str) {
+    let mut conn = s.service.store().read().await.expect("conn");
+    let app = store::applications::get_by_slug(&mut conn, slug)
+        .await
+        .expect("app")
+        .expect("exists");
+    let mut p = store::providers::get(&mut conn, app.provider_id.as_deref().expect("provider"))
+        .await
+        .expect("get")
+        .expect("exists");
+    drop(conn);
+    p.signing_key_id = Some(key_id.to_string());
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::providers::update(tx.conn(), &p)
+        .await
+        .expect("update");
+    tx.touch(Topic::Providers);
+    tx.commit().await.expect("commit");
+}
+
+async fn jwks(s: &TestServer, slug: &str) -> JwkSet {
+    client()
+        .get(format!("{}/application/o/{slug}/jwks/", s.base_url))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_key_published_for_the_token_lifetime() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "app").await;
+    let before = jwks(&s, "app").await;
+    assert_eq!(before.keys.len(), 1);
+    let old_kid = before.keys[0].common.key_id.clone().expect("kid");
+    // A token issued before the rotation…
+    let (_, _, body) = {
+        let res = client()
+            .post(format!("{}/application/o/token/", s.base_url))
+            .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token");
+        (res.status(), (), res.json::<Value>().await.expect("json"))
+    };
+    let old_token = body["access_token"].as_str().expect("at").to_string();
+
+    let new_key = add_key(&s, "rotated", KeyAlgorithm::EcdsaP256).await;
+    switch_key(&s, "app", &new_key).await;
+    let after = jwks(&s, "app").await;
+    let kids: Vec<String> = after
+        .keys
+        .iter()
+        .filter_map(|k| k.common.key_id.clone())
+        .collect();
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(kids.contains(&old_kid), "the old key stays published");
+    // …still verifies against the published set.
+    let header = jsonwebtoken::decode_header(&old_token).expect("header");
+    let jwk = after
+        .find(header.kid.as_deref().expect("kid"))
+        .expect("kid published");
+    let mut v = Validation::new(Algorithm::RS256);
+    v.validate_aud = false;
+    jsonwebtoken::decode::<Value>(&old_token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+        .expect("old token verifies");
+
+    // Once the longest token lifetime (1 h) has passed, the old key is dropped.
+    let later = Service::new(
+        s.service.store().clone(),
+        ServiceConfig::new(&s.base_url),
+        Arc::new(ManualClock::new(s.service.now() + 3601)),
+    );
+    let snapshot = Snapshot::load(&later).await.expect("snapshot");
+    let entry = snapshot.by_application_slug("app").expect("entry");
+    let published: Vec<&str> = entry
+        .published_keys()
+        .iter()
+        .map(|k| k.kid.as_str())
+        .collect();
+    assert_eq!(published.len(), 1);
+    assert!(!published.contains(&old_kid.as_str()));
+}
+
+#[tokio::test]
+async fn es256_provider_advertises_and_signs_es256() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "ec").await;
+    let key = add_key(&s, "ec-key", KeyAlgorithm::EcdsaP256).await;
+    switch_key(&s, "ec", &key).await;
+    let doc: Value = client()
+        .get(format!(
+            "{}/application/o/ec/.well-known/openid-configuration",
+            s.base_url
+        ))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    let body: Value = client()
+        .post(format!("{}/application/o/token/", s.base_url))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = body["id_token"].as_str().expect("id token");
+    let header = jsonwebtoken::decode_header(token).expect("header");
+    assert_eq!(header.alg, Algorithm::ES256);
+    let set = jwks(&s, "ec").await;
+    let jwk = set
+        .find(header.kid.as_deref().expect("kid"))
+        .expect("published");
+    let mut v = Validation::new(Algorithm::ES256);
+    v.set_audience(&[&p.client_id]);
+    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+        .expect("verifies");
+}
