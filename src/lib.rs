@@ -5,6 +5,8 @@ pub mod cli;
 pub mod console;
 pub mod crypto;
 pub mod domain;
+pub mod expr;
+pub mod flows;
 pub mod http;
 pub mod logging;
 pub mod oauth;
