@@ -1,6 +1,10 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod errors;
+mod flow_api;
+mod flow_common;
+mod flow_html;
+pub mod session;
 mod health;
 mod wellknown;
 
@@ -9,6 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +47,11 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::discovery),
         )
         .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
+        .route("/if/flow/{slug}/", get(flow_html::get_flow).post(flow_html::post_flow))
+        .route(
+            "/api/v3/flows/executor/{slug}/",
+            get(flow_api::get_challenge).post(flow_api::post_response),
+        )
         .fallback(errors::not_found)
         .with_state(state)
 }
