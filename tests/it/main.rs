@@ -7,3 +7,6 @@ mod binary;
 mod bootstrap;
 mod server;
 mod store;
+mod browser;
+mod flows;
+mod flows_support;
