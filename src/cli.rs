@@ -50,17 +50,42 @@ pub struct GlobalArgs {
 }
 
 /// The commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Console and server in one process (the default when no command is given).
     Run,
     /// The server alone, logging to stderr (containers, CI, tests). Stops on SIGTERM or Ctrl-C.
     Serve,
+    /// Create users and set passwords from the shell (bootstrap or recovery).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `latchkey user …`: passwords are read from the terminal without echo (or from stdin when it
+/// is not a terminal), never from a flag, so they stay out of shell history and `ps`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (without a password; set one with `user set-password`).
+    Create {
+        /// The username.
+        name: String,
+        /// The user's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
+        /// Add the user to the superuser group (authentik Admins).
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Set a user's password, read from the terminal (twice, no echo) or from stdin.
+    SetPassword {
+        /// The username.
+        name: String,
+    },
 }
 
 impl Cli {
     /// The command to run: `run` when none was given.
     pub fn command(&self) -> Command {
-        self.command.unwrap_or(Command::Run)
+        self.command.clone().unwrap_or(Command::Run)
     }
 }

@@ -2,6 +2,7 @@
 //! the terminal. See DESIGN.md for the module map; `main.rs` only wires these together.
 
 pub mod cli;
+pub mod cli_user;
 pub mod console;
 pub mod crypto;
 pub mod domain;

@@ -43,6 +43,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
     match command {
         Command::Run => run_console(global).await,
         Command::Serve => serve(global).await,
+        Command::User(cmd) => user_command(global, cmd).await,
     }
 }
 
@@ -175,4 +176,18 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Result<()> {
+    let store = Store::open(&store_location(&global)).await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(store, ServiceConfig::new(&public_url), Arc::new(SystemClock));
+    let result = latchkey::cli_user::run(&service, cmd).await;
+    service.store().close().await;
+    let message = result?;
+    eprintln!("latchkey: {message}");
+    Ok(())
 }
