@@ -10,3 +10,4 @@ mod store;
 mod browser;
 mod flows;
 mod flows_support;
+mod flows_stages;
