@@ -11,3 +11,4 @@ mod browser;
 mod flows;
 mod flows_support;
 mod flows_stages;
+mod flows_policies;
