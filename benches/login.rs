@@ -41,8 +41,14 @@ async fn login(base: &str) -> Result<Duration, String> {
         }
     };
     step(None).await?;
-    step(Some(json!({"component": "ak-stage-identification", "uid_field": "akadmin"}))).await?;
-    let done = step(Some(json!({"component": "ak-stage-password", "password": PASSWORD}))).await?;
+    step(Some(
+        json!({"component": "ak-stage-identification", "uid_field": "akadmin"}),
+    ))
+    .await?;
+    let done = step(Some(
+        json!({"component": "ak-stage-password", "password": PASSWORD}),
+    ))
+    .await?;
     if done["component"] != "xak-flow-redirect" {
         return Err(format!("login did not complete: {done}"));
     }
@@ -55,7 +61,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(40)
         .clamp(1, 10_000);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");

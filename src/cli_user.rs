@@ -27,10 +27,14 @@ pub enum UserCliError {
 
 fn read_password() -> Result<String, UserCliError> {
     let pw = if std::io::stdin().is_terminal() {
-        let a = rpassword::prompt_password("New password: ").map_err(|e| UserCliError::Read(e.to_string()))?;
-        let b = rpassword::prompt_password("Repeat it: ").map_err(|e| UserCliError::Read(e.to_string()))?;
+        let a = rpassword::prompt_password("New password: ")
+            .map_err(|e| UserCliError::Read(e.to_string()))?;
+        let b = rpassword::prompt_password("Repeat it: ")
+            .map_err(|e| UserCliError::Read(e.to_string()))?;
         if a != b {
-            return Err(UserCliError::Refused("the passwords differ; nothing was changed".into()));
+            return Err(UserCliError::Refused(
+                "the passwords differ; nothing was changed".into(),
+            ));
         }
         a
     } else {
@@ -42,7 +46,9 @@ fn read_password() -> Result<String, UserCliError> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     if pw.chars().count() < 8 {
-        return Err(UserCliError::Refused("use a password of at least 8 characters".into()));
+        return Err(UserCliError::Refused(
+            "use a password of at least 8 characters".into(),
+        ));
     }
     Ok(pw)
 }
@@ -51,9 +57,15 @@ fn read_password() -> Result<String, UserCliError> {
 pub async fn run(service: &Service, cmd: UserCommand) -> Result<String, UserCliError> {
     let now = service.now();
     match cmd {
-        UserCommand::Create { name, email, superuser } => {
+        UserCommand::Create {
+            name,
+            email,
+            superuser,
+        } => {
             if name.trim().is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(UserCliError::Refused("a username may not be empty or contain spaces".into()));
+                return Err(UserCliError::Refused(
+                    "a username may not be empty or contain spaces".into(),
+                ));
             }
             let user = User {
                 id: new_id(),
@@ -95,7 +107,9 @@ pub async fn run(service: &Service, cmd: UserCommand) -> Result<String, UserCliE
             }
             tx.touch(Topic::Users);
             tx.commit().await?;
-            Ok(format!("created user {name}; set a password with `latchkey user set-password {name}`"))
+            Ok(format!(
+                "created user {name}; set a password with `latchkey user set-password {name}`"
+            ))
         }
         UserCommand::SetPassword { name } => {
             let user = {

@@ -184,7 +184,11 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(store, ServiceConfig::new(&public_url), Arc::new(SystemClock));
+    let service = Service::new(
+        store,
+        ServiceConfig::new(&public_url),
+        Arc::new(SystemClock),
+    );
     let result = latchkey::cli_user::run(&service, cmd).await;
     service.store().close().await;
     let message = result?;

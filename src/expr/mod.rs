@@ -70,10 +70,10 @@ fn engine(limits: Limits, messages: Arc<Mutex<Vec<String>>>) -> Engine {
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     engine.register_fn("ak_message", move |text: &str| {
-        if let Ok(mut m) = messages.lock() {
-            if m.len() < 32 {
-                m.push(text.chars().take(1000).collect());
-            }
+        if let Ok(mut m) = messages.lock()
+            && m.len() < 32
+        {
+            m.push(text.chars().take(1000).collect());
         }
     });
     engine.register_fn("ak_is_group_member", |user: Map, name: &str| -> bool {
@@ -140,12 +140,32 @@ mod tests {
             evaluate_bool("ak_message(\"hi\"); false", &req, l),
             Ok((false, vec!["hi".into()]))
         );
-        assert!(evaluate_bool("ak_user_has_authenticator(request.user)", &req, l).is_ok_and(|r| r.0));
-        assert!(matches!(evaluate_bool("loop {}", &req, l), Err(ExprError::Runtime(_))));
-        let short = Limits { max_operations: u64::MAX, deadline: Duration::from_millis(50) };
-        assert!(matches!(evaluate_bool("loop {}", &req, short), Err(ExprError::Runtime(_))));
-        assert!(matches!(evaluate_bool("1", &req, l), Err(ExprError::NotBool(_))));
-        assert!(matches!(evaluate_bool("(", &req, l), Err(ExprError::Compile(_))));
-        assert!(matches!(evaluate_bool("let s = \"a\"; loop { s += s; }", &req, short), Err(ExprError::Runtime(_))));
+        assert!(
+            evaluate_bool("ak_user_has_authenticator(request.user)", &req, l).is_ok_and(|r| r.0)
+        );
+        assert!(matches!(
+            evaluate_bool("loop {}", &req, l),
+            Err(ExprError::Runtime(_))
+        ));
+        let short = Limits {
+            max_operations: u64::MAX,
+            deadline: Duration::from_millis(50),
+        };
+        assert!(matches!(
+            evaluate_bool("loop {}", &req, short),
+            Err(ExprError::Runtime(_))
+        ));
+        assert!(matches!(
+            evaluate_bool("1", &req, l),
+            Err(ExprError::NotBool(_))
+        ));
+        assert!(matches!(
+            evaluate_bool("(", &req, l),
+            Err(ExprError::Compile(_))
+        ));
+        assert!(matches!(
+            evaluate_bool("let s = \"a\"; loop { s += s; }", &req, short),
+            Err(ExprError::Runtime(_))
+        ));
     }
 }

@@ -118,7 +118,16 @@ mod tests {
     #[test]
     fn next_only_same_origin() {
         assert_eq!(safe_next("/a?b=c").as_deref(), Some("/a?b=c"));
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "", "/a\nb", "/\tx", "/a\\b"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\nb",
+            "/\tx",
+            "/a\\b",
+        ] {
             assert_eq!(safe_next(bad), None, "{bad}");
         }
     }

@@ -64,7 +64,7 @@ async fn start(
     let redirect = context.redirect.clone();
     match plan(env, flow, context).await? {
         PlanOutcome::Planned(p) => {
-            *slot = Some(p);
+            *slot = Some(*p);
             Ok(None)
         }
         PlanOutcome::Denied(messages) => {
@@ -80,7 +80,12 @@ fn usable(slot: &Option<Plan>, flow: &Flow) -> bool {
 }
 
 /// GET: the current challenge, planning the flow first when no plan is in the session.
-pub async fn get(env: &Env, slug: &str, slot: &mut Option<Plan>, start_with: Start) -> FlowResult<Step> {
+pub async fn get(
+    env: &Env,
+    slug: &str,
+    slot: &mut Option<Plan>,
+    start_with: Start,
+) -> FlowResult<Step> {
     let flow = load_flow(env, slug).await?;
     let mut effects = Vec::new();
     if !usable(slot, &flow) {
@@ -91,7 +96,10 @@ pub async fn get(env: &Env, slug: &str, slot: &mut Option<Plan>, start_with: Sta
             ..Default::default()
         };
         if let Some(c) = start(env, &flow, slot, ctx).await? {
-            return Ok(Step { challenge: c, effects });
+            return Ok(Step {
+                challenge: c,
+                effects,
+            });
         }
     }
     let challenge = advance(env, &flow, slot, &mut effects).await?;
@@ -99,15 +107,21 @@ pub async fn get(env: &Env, slug: &str, slot: &mut Option<Plan>, start_with: Sta
 }
 
 /// POST: applies the response to the current stage and moves on.
-pub async fn post(env: &Env, slug: &str, slot: &mut Option<Plan>, response: Response) -> FlowResult<Step> {
+pub async fn post(
+    env: &Env,
+    slug: &str,
+    slot: &mut Option<Plan>,
+    response: Response,
+) -> FlowResult<Step> {
     let flow = load_flow(env, slug).await?;
     let mut effects = Vec::new();
     if !usable(slot, &flow) {
         // No plan: the response answers nothing. Plan and show the first challenge.
         let mut step = get(env, slug, slot, Start::default()).await?;
-        step.challenge = step
-            .challenge
-            .with_error("non_field_errors", "The flow was restarted; please try again.");
+        step.challenge = step.challenge.with_error(
+            "non_field_errors",
+            "The flow was restarted; please try again.",
+        );
         return Ok(step);
     }
     let current = advance(env, &flow, slot, &mut effects).await?;
@@ -116,7 +130,10 @@ pub async fn post(env: &Env, slug: &str, slot: &mut Option<Plan>, response: Resp
         ChallengeKind::Redirect { .. } | ChallengeKind::AccessDenied { .. }
     );
     if terminal || slot.is_none() {
-        return Ok(Step { challenge: current, effects });
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
     }
     if response.component.as_deref() != Some(current.kind.component()) {
         return Ok(Step {
@@ -125,14 +142,26 @@ pub async fn post(env: &Env, slug: &str, slot: &mut Option<Plan>, response: Resp
         });
     }
     let Some(plan_ref) = slot.as_mut() else {
-        return Ok(Step { challenge: current, effects });
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
     };
     let Some(ps) = plan_ref.current().cloned() else {
-        return Ok(Step { challenge: current, effects });
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
     };
     let stage = stages::load(env, &ps.stage_id).await?;
     let reply = {
-        let mut sc = StageCtx { env, flow: &flow, stage: &stage, plan: plan_ref, effects: &mut effects };
+        let mut sc = StageCtx {
+            env,
+            flow: &flow,
+            stage: &stage,
+            plan: plan_ref,
+            effects: &mut effects,
+        };
         stages::respond(&mut sc, &response).await?
     };
     match reply {
@@ -144,7 +173,10 @@ pub async fn post(env: &Env, slug: &str, slot: &mut Option<Plan>, response: Resp
         Reply::Invalid { field, message } => match ps.invalid_response_action {
             InvalidResponseAction::Retry => {
                 let challenge = advance(env, &flow, slot, &mut effects).await?;
-                Ok(Step { challenge: challenge.with_error(&field, &message), effects })
+                Ok(Step {
+                    challenge: challenge.with_error(&field, &message),
+                    effects,
+                })
             }
             action => {
                 let ctx = if action == InvalidResponseAction::Restart {
@@ -153,16 +185,27 @@ pub async fn post(env: &Env, slug: &str, slot: &mut Option<Plan>, response: Resp
                     plan_ref.context.clone()
                 };
                 if let Some(c) = start(env, &flow, slot, ctx).await? {
-                    return Ok(Step { challenge: c, effects });
+                    return Ok(Step {
+                        challenge: c,
+                        effects,
+                    });
                 }
                 let challenge = advance(env, &flow, slot, &mut effects).await?;
-                Ok(Step { challenge: challenge.with_error(&field, &message), effects })
+                Ok(Step {
+                    challenge: challenge.with_error(&field, &message),
+                    effects,
+                })
             }
         },
         Reply::Deny(message) => {
             *slot = None;
-            let kind = ChallengeKind::AccessDenied { error_message: message };
-            Ok(Step { challenge: Challenge::new(kind, &title(&flow), &flow.slug), effects })
+            let kind = ChallengeKind::AccessDenied {
+                error_message: message,
+            };
+            Ok(Step {
+                challenge: Challenge::new(kind, &title(&flow), &flow.slug),
+                effects,
+            })
         }
     }
 }
@@ -186,13 +229,23 @@ async fn advance(
     env.session_user = session_user;
     loop {
         let Some(plan_ref) = slot.as_mut() else {
-            let kind = ChallengeKind::AccessDenied { error_message: "No flow in progress.".into() };
+            let kind = ChallengeKind::AccessDenied {
+                error_message: "No flow in progress.".into(),
+            };
             return Ok(Challenge::new(kind, &title(flow), &flow.slug));
         };
         let Some(ps) = plan_ref.current().cloned() else {
-            let to = plan_ref.context.redirect.clone().unwrap_or_else(|| "/".into());
+            let to = plan_ref
+                .context
+                .redirect
+                .clone()
+                .unwrap_or_else(|| "/".into());
             *slot = None;
-            return Ok(Challenge::new(ChallengeKind::Redirect { to }, &title(flow), &flow.slug));
+            return Ok(Challenge::new(
+                ChallengeKind::Redirect { to },
+                &title(flow),
+                &flow.slug,
+            ));
         };
         if !ps.admitted {
             if ps.re_evaluate_policies && !ps.binding_id.is_empty() {
@@ -214,13 +267,23 @@ async fn advance(
         }
         let stage = stages::load(&env, &ps.stage_id).await?;
         let show = {
-            let mut sc = StageCtx { env: &env, flow, stage: &stage, plan: plan_ref, effects };
+            let mut sc = StageCtx {
+                env: &env,
+                flow,
+                stage: &stage,
+                plan: plan_ref,
+                effects,
+            };
             stages::challenge(&mut sc).await?
         };
         match show {
             Show::Challenge(ChallengeKind::Redirect { to }) => {
                 *slot = None;
-                return Ok(Challenge::new(ChallengeKind::Redirect { to }, &title(flow), &flow.slug));
+                return Ok(Challenge::new(
+                    ChallengeKind::Redirect { to },
+                    &title(flow),
+                    &flow.slug,
+                ));
             }
             Show::Challenge(kind) => return Ok(Challenge::new(kind, &title(flow), &flow.slug)),
             Show::Next => {
@@ -234,7 +297,9 @@ async fn advance(
             }
             Show::Deny(message) => {
                 *slot = None;
-                let kind = ChallengeKind::AccessDenied { error_message: message };
+                let kind = ChallengeKind::AccessDenied {
+                    error_message: message,
+                };
                 return Ok(Challenge::new(kind, &title(flow), &flow.slug));
             }
         }

@@ -1,10 +1,10 @@
 //! The planner: checks who may start the flow, evaluates the flow's policies, and walks the
 //! stage bindings in order (`evaluate_on_plan` now, `re_evaluate_policies` marked for later).
 
+use super::FlowResult;
 use super::context::{FlowContext, PLAN_VERSION, Plan, PlannedStage};
 use super::env::Env;
 use super::policy::{PolicyRequest, evaluate_target};
-use super::FlowResult;
 use crate::domain::{Flow, FlowAuthentication};
 use crate::store;
 
@@ -12,7 +12,7 @@ use crate::store;
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanOutcome {
     /// A plan to execute.
-    Planned(Plan),
+    Planned(Box<Plan>),
     /// The flow does not apply; messages say why.
     Denied(Vec<String>),
 }
@@ -61,7 +61,7 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
             "Flow does not apply to current user.".into(),
         ]));
     }
-    Ok(PlanOutcome::Planned(Plan {
+    Ok(PlanOutcome::Planned(Box::new(Plan {
         version: PLAN_VERSION,
         flow_id: flow.id.clone(),
         flow_slug: flow.slug.clone(),
@@ -70,7 +70,7 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
         initial_context: context.clone(),
         context,
         scratch: Default::default(),
-    }))
+    })))
 }
 
 /// authentik's `_check_authentication`: `Some(reason)` when the flow may not start.

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
-use axum::Extension;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -24,7 +24,11 @@ fn flow_error(state: &AppState, err: &FlowError) -> HttpResponse {
         FlowError::NotFound(_) => json_error(StatusCode::NOT_FOUND, "not_found", "no such flow"),
         other => {
             tracing::error!(error = %other, "flow step failed");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "flow step failed")
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "flow step failed",
+            )
         }
     };
     security_headers(state, None, &mut resp);
@@ -51,7 +55,10 @@ pub async fn get_challenge(
         Ok(s) => s,
         Err(e) => return flow_error(&state, &e.into()),
     };
-    let start = Start { next: next_from_query(&q), application: None };
+    let start = Start {
+        next: next_from_query(&q),
+        application: None,
+    };
     match execute(&state, &mut sess, &ip, &slug, Action::Get(start)).await {
         Ok(step) => {
             let mut resp = Json(step.challenge.to_json()).into_response();
@@ -73,7 +80,11 @@ pub async fn post_response(
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !is_json {
         let mut resp = json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -91,9 +91,9 @@ pub fn security_headers(state: &AppState, sess: Option<&Session>, resp: &mut Htt
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::CACHE_CONTROL, "no-store");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if let Some(s) = sess.filter(|s| s.set_cookie) {
-        if let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.service, s)) {
-            h.append(header::SET_COOKIE, v);
-        }
+    if let Some(s) = sess.filter(|s| s.set_cookie)
+        && let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.service, s))
+    {
+        h.append(header::SET_COOKIE, v);
     }
 }

@@ -4,8 +4,8 @@ mod errors;
 mod flow_api;
 mod flow_common;
 mod flow_html;
-pub mod session;
 mod health;
+pub mod session;
 mod wellknown;
 
 use std::net::SocketAddr;
@@ -47,7 +47,10 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::discovery),
         )
         .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
-        .route("/if/flow/{slug}/", get(flow_html::get_flow).post(flow_html::post_flow))
+        .route(
+            "/if/flow/{slug}/",
+            get(flow_html::get_flow).post(flow_html::post_flow),
+        )
         .route(
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),

@@ -130,7 +130,14 @@ pub async fn load(service: &Service, headers: &HeaderMap, client_ip: &str) -> St
             });
         }
     }
-    create(service, None, SessionData::fresh(), DEFAULT_LIFETIME, client_ip).await
+    create(
+        service,
+        None,
+        SessionData::fresh(),
+        DEFAULT_LIFETIME,
+        client_ip,
+    )
+    .await
 }
 
 /// Saves the data and slides the idle expiry.
@@ -153,7 +160,11 @@ pub async fn login(
     terminate_other_sessions: bool,
     client_ip: &str,
 ) -> StoreResult<()> {
-    let lifetime = if session_duration > 0 { session_duration } else { DEFAULT_LIFETIME };
+    let lifetime = if session_duration > 0 {
+        session_duration
+    } else {
+        DEFAULT_LIFETIME
+    };
     let mut data = session.data.clone();
     data.csrf = secrets::random_token(32);
     {
@@ -161,7 +172,14 @@ pub async fn login(
         sessions::delete(tx.conn(), &session.row_id).await?;
         tx.commit().await?;
     }
-    let mut fresh = create(service, Some(user_id.to_string()), data, lifetime, client_ip).await?;
+    let mut fresh = create(
+        service,
+        Some(user_id.to_string()),
+        data,
+        lifetime,
+        client_ip,
+    )
+    .await?;
     if session_duration > 0 {
         fresh.max_age = Some(session_duration);
     }
@@ -181,7 +199,14 @@ pub async fn logout(service: &Service, session: &mut Session, client_ip: &str) -
         sessions::delete(tx.conn(), &session.row_id).await?;
         tx.commit().await?;
     }
-    *session = create(service, None, SessionData::fresh(), DEFAULT_LIFETIME, client_ip).await?;
+    *session = create(
+        service,
+        None,
+        SessionData::fresh(),
+        DEFAULT_LIFETIME,
+        client_ip,
+    )
+    .await?;
     Ok(())
 }
 

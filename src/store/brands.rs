@@ -107,12 +107,12 @@ fn bind_all<'q>(
 
 /// Inserts a brand.
 pub async fn insert(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
-    let sql = format!(
+    let sql = String::from(
         "INSERT INTO brands (domain, is_default, branding_title, branding_logo, branding_favicon, \
          branding_custom_css, flow_authentication_id, flow_invalidation_id, flow_recovery_id, \
          flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, web_certificate_id, \
          default_application_id, attributes, id, created_at, updated_at, version) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     );
     bind_all(sqlx::query(AssertSqlSafe(sql)), b)
         .bind(&b.id)

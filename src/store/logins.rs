@@ -14,18 +14,27 @@ pub async fn find_user_id(
 ) -> StoreResult<Option<String>> {
     let sql = match (field, case_insensitive) {
         ("username", false) => "SELECT id FROM users WHERE username = ? LIMIT 1",
-        ("username", true) => "SELECT id FROM users WHERE lower(username) = lower(?) ORDER BY username LIMIT 1",
+        ("username", true) => {
+            "SELECT id FROM users WHERE lower(username) = lower(?) ORDER BY username LIMIT 1"
+        }
         ("email", false) => "SELECT id FROM users WHERE email = ? AND email <> '' LIMIT 1",
         ("email", true) => {
             "SELECT id FROM users WHERE lower(email) = lower(?) AND email <> '' ORDER BY username LIMIT 1"
         }
         _ => return Ok(None),
     };
-    Ok(sqlx::query_scalar(sql).bind(value).fetch_optional(conn).await?)
+    Ok(sqlx::query_scalar(sql)
+        .bind(value)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Records a successful login time.
-pub async fn set_last_login(conn: &mut SqliteConnection, user_id: &str, now: i64) -> StoreResult<()> {
+pub async fn set_last_login(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    now: i64,
+) -> StoreResult<()> {
     sqlx::query("UPDATE users SET last_login = ? WHERE id = ?")
         .bind(now)
         .bind(user_id)
@@ -49,7 +58,11 @@ pub async fn group_names(conn: &mut SqliteConnection, user_id: &str) -> StoreRes
 }
 
 /// True when the user is a member of the group with `group_id` (directly or via a child group).
-pub async fn in_group(conn: &mut SqliteConnection, user_id: &str, group_id: &str) -> StoreResult<bool> {
+pub async fn in_group(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    group_id: &str,
+) -> StoreResult<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "WITH RECURSIVE g(id, parent_id) AS ( \
            SELECT groups.id, groups.parent_id FROM groups \

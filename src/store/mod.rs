@@ -323,15 +323,15 @@ fn ensure_parent(path: &Path) -> StoreResult<()> {
     }
     // Checked explicitly: SQLite would open a read-only file and fail only at the first write,
     // and permission bits do not stop root.
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().readonly() {
-            return Err(StoreError::Open {
-                path: path.display().to_string(),
-                reason: "the file is read-only; make it writable (chmod u+w) or point --db at \
-                         another file"
-                    .into(),
-            });
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().readonly()
+    {
+        return Err(StoreError::Open {
+            path: path.display().to_string(),
+            reason: "the file is read-only; make it writable (chmod u+w) or point --db at \
+                     another file"
+                .into(),
+        });
     }
     Ok(())
 }

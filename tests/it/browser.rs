@@ -34,18 +34,24 @@ async fn start_chromedriver() -> (Driver, u16) {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let child = std::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
+    let driver = Driver(
+        std::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (Driver(child), port);
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (driver, port);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    drop(driver);
     panic!("chromedriver did not start listening on port {port}");
 }
 
@@ -78,10 +84,26 @@ async fn browser_headless_chromium_logs_in() {
             srv.base_url
         );
         client.goto(&start).await?;
-        client.find(Locator::Css("input[name=uid_field]")).await?.send_keys("akadmin").await?;
-        client.find(Locator::Css("button[type=submit]")).await?.click().await?;
-        client.find(Locator::Css("input[name=password]")).await?.send_keys(ADMIN_PASSWORD).await?;
-        client.find(Locator::Css("button[type=submit]")).await?.click().await?;
+        client
+            .find(Locator::Css("input[name=uid_field]"))
+            .await?
+            .send_keys("akadmin")
+            .await?;
+        client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        client
+            .find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
         let mut url = client.current_url().await?;
         for _ in 0..50 {
             if url.path() == "/api/v3/flows/executor/whoami/" {

@@ -12,7 +12,11 @@ async fn flows_html_login_sets_new_session_cookie() {
     let srv = spawn_server().await;
     add_whoami(&srv.service).await;
     let c = jar();
-    let r = c.get(flow_url(&srv.base_url, AUTH_FLOW)).send().await.unwrap();
+    let r = c
+        .get(flow_url(&srv.base_url, AUTH_FLOW))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let first_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let page = r.text().await.unwrap();
@@ -40,11 +44,26 @@ async fn flows_json_executor_login() {
     assert_eq!(v["component"], "ak-stage-identification");
     assert_eq!(v["user_fields"], json!(["email", "username"]));
     assert_eq!(v["flow_info"]["title"], "Welcome to latchkey!");
-    let v = api_post(&c, &srv.base_url, AUTH_FLOW, json!({"component": "ak-stage-identification", "uid_field": "AKADMIN"})).await;
+    let v = api_post(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-identification", "uid_field": "AKADMIN"}),
+    )
+    .await;
     assert_eq!(v["component"], "ak-stage-password", "{v}");
     assert_eq!(v["pending_user"], "AKADMIN");
-    let v = api_post(&c, &srv.base_url, AUTH_FLOW, json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD})).await;
-    assert_eq!(v, json!({"component": "xak-flow-redirect", "type": "redirect", "to": "/"}));
+    let v = api_post(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"component": "xak-flow-redirect", "type": "redirect", "to": "/"})
+    );
     assert!(logged_in(&c, &srv.base_url).await);
 }
 
@@ -56,10 +75,25 @@ fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
 async fn timed_wrong_password(base: &str, user: &str) -> (serde_json::Value, std::time::Duration) {
     let c = jar();
     api_get(&c, base, AUTH_FLOW).await;
-    let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-identification", "uid_field": user})).await;
-    assert_eq!(v["component"], "ak-stage-password", "unknown users must get the same next challenge: {v}");
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-identification", "uid_field": user}),
+    )
+    .await;
+    assert_eq!(
+        v["component"], "ak-stage-password",
+        "unknown users must get the same next challenge: {v}"
+    );
     let t = std::time::Instant::now();
-    let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": "wrong-password"})).await;
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": "wrong-password"}),
+    )
+    .await;
     (v, t.elapsed())
 }
 
@@ -73,12 +107,18 @@ async fn flows_wrong_password_and_unknown_user_look_the_same() {
         let (b, tb) = timed_wrong_password(&srv.base_url, "nobody-here").await;
         assert_eq!(a["component"], "ak-stage-password");
         assert_eq!(a["response_errors"], b["response_errors"]);
-        assert_eq!(a["response_errors"]["password"][0]["string"], "Failed to authenticate.");
+        assert_eq!(
+            a["response_errors"]["password"][0]["string"],
+            "Failed to authenticate."
+        );
         known.push(ta);
         unknown.push(tb);
     }
     let (k, u) = (median(known), median(unknown));
-    assert!(u * 3 > k && k * 3 > u, "known {k:?} vs unknown {u:?} must be comparable");
+    assert!(
+        u * 3 > k && k * 3 > u,
+        "known {k:?} vs unknown {u:?} must be comparable"
+    );
     assert_eq!(events_of(&srv.service, "login_failed").await.len(), 6);
 }
 
@@ -89,25 +129,62 @@ async fn flows_empty_malformed_and_out_of_order_posts_never_advance() {
     let c = jar();
     let base = &srv.base_url;
     // Out of order: a password before identification, on a fresh session.
-    let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD})).await;
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
+    )
+    .await;
     assert_eq!(v["component"], "ak-stage-identification", "{v}");
-    for body in [json!({}), json!([]), json!("x"), json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}), json!({"component": "ak-stage-identification"})] {
+    for body in [
+        json!({}),
+        json!([]),
+        json!("x"),
+        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
+        json!({"component": "ak-stage-identification"}),
+    ] {
         let v = api_post(&c, base, AUTH_FLOW, body.clone()).await;
-        assert_eq!(v["component"], "ak-stage-identification", "{body} advanced: {v}");
-        assert!(v["response_errors"].as_object().is_some_and(|m| !m.is_empty()), "{v}");
+        assert_eq!(
+            v["component"], "ak-stage-identification",
+            "{body} advanced: {v}"
+        );
+        assert!(
+            v["response_errors"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
     }
-    let r = c.post(api_url(base, AUTH_FLOW)).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = c
+        .post(api_url(base, AUTH_FLOW))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["component"], "ak-stage-identification");
     // Empty HTML POST: refused (no CSRF), no 500, still at identification.
-    let r = c.post(flow_url(base, AUTH_FLOW)).header("content-type", "application/x-www-form-urlencoded").body("").send().await.unwrap();
+    let r = c
+        .post(flow_url(base, AUTH_FLOW))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("name=\"uid_field\""));
     // Garbage form with a valid CSRF token: no advance.
     let (_, page) = get_page(&c, base, AUTH_FLOW).await;
-    let r = c.post(flow_url(base, AUTH_FLOW)).header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={}&%ZZ=%&&==", hidden(&page, "csrf").unwrap())).send().await.unwrap();
+    let r = c
+        .post(flow_url(base, AUTH_FLOW))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&%ZZ=%&&==", hidden(&page, "csrf").unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("name=\"uid_field\""));
     assert!(!logged_in(&c, base).await);
@@ -120,20 +197,47 @@ async fn flows_csrf_missing_or_wrong_is_refused() {
     let base = &srv.base_url;
     let (_, page) = get_page(&c, base, AUTH_FLOW).await;
     let comp = ("component", "ak-stage-identification");
-    let r = c.post(flow_url(base, AUTH_FLOW)).form(&[("uid_field", "akadmin"), comp]).send().await.unwrap();
+    let r = c
+        .post(flow_url(base, AUTH_FLOW))
+        .form(&[("uid_field", "akadmin"), comp])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "missing CSRF");
-    let r = c.post(flow_url(base, AUTH_FLOW)).form(&[("uid_field", "akadmin"), comp, ("csrf", "wrong")]).send().await.unwrap();
+    let r = c
+        .post(flow_url(base, AUTH_FLOW))
+        .form(&[("uid_field", "akadmin"), comp, ("csrf", "wrong")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "wrong CSRF");
     // Another session's token does not work either.
     let other = jar();
     let (_, other_page) = get_page(&other, base, AUTH_FLOW).await;
-    let r = c.post(flow_url(base, AUTH_FLOW)).form(&[("uid_field", "akadmin"), comp, ("csrf", &hidden(&other_page, "csrf").unwrap())]).send().await.unwrap();
+    let r = c
+        .post(flow_url(base, AUTH_FLOW))
+        .form(&[
+            ("uid_field", "akadmin"),
+            comp,
+            ("csrf", &hidden(&other_page, "csrf").unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "foreign CSRF");
     let r = post_form(&c, base, AUTH_FLOW, &page, &[("uid_field", "akadmin")]).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("name=\"password\""));
     // The JSON API refuses non-JSON bodies (cross-site forms cannot send JSON).
-    let r = c.post(api_url(base, AUTH_FLOW)).form(&[("component", "ak-stage-password"), ("password", ADMIN_PASSWORD)]).send().await.unwrap();
+    let r = c
+        .post(api_url(base, AUTH_FLOW))
+        .form(&[
+            ("component", "ak-stage-password"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
 }
 
@@ -145,7 +249,13 @@ async fn flows_reputation_50_concurrent_wrong_passwords_count_exactly() {
     for _ in 0..50 {
         let c = jar();
         api_get(&c, &base, AUTH_FLOW).await;
-        api_post(&c, &base, AUTH_FLOW, json!({"component": "ak-stage-identification", "uid_field": "akadmin"})).await;
+        api_post(
+            &c,
+            &base,
+            AUTH_FLOW,
+            json!({"component": "ak-stage-identification", "uid_field": "akadmin"}),
+        )
+        .await;
         clients.push(c);
     }
     let tasks: Vec<_> = clients
@@ -153,7 +263,13 @@ async fn flows_reputation_50_concurrent_wrong_passwords_count_exactly() {
         .map(|c| {
             let base = base.clone();
             tokio::spawn(async move {
-                api_post(&c, &base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": "nope"})).await
+                api_post(
+                    &c,
+                    &base,
+                    AUTH_FLOW,
+                    json!({"component": "ak-stage-password", "password": "nope"}),
+                )
+                .await
             })
         })
         .collect();
@@ -163,10 +279,25 @@ async fn flows_reputation_50_concurrent_wrong_passwords_count_exactly() {
     }
     let mut conn = srv.service.store().read().await.unwrap();
     let now = srv.service.now();
-    assert_eq!(store::reputation::score_for_identifier(&mut conn, "akadmin", now).await.unwrap(), -50);
-    assert_eq!(store::reputation::score_for_ip(&mut conn, "127.0.0.1", now).await.unwrap(), -50);
+    assert_eq!(
+        store::reputation::score_for_identifier(&mut conn, "akadmin", now)
+            .await
+            .unwrap(),
+        -50
+    );
+    assert_eq!(
+        store::reputation::score_for_ip(&mut conn, "127.0.0.1", now)
+            .await
+            .unwrap(),
+        -50
+    );
     // Expired entries restart from zero.
-    assert_eq!(store::reputation::score_for_ip(&mut conn, "127.0.0.1", now + 2 * 86_400).await.unwrap(), 0);
+    assert_eq!(
+        store::reputation::score_for_ip(&mut conn, "127.0.0.1", now + 2 * 86_400)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -175,12 +306,30 @@ async fn flows_password_stage_cancels_after_failed_attempts() {
     let c = jar();
     let base = &srv.base_url;
     api_get(&c, base, AUTH_FLOW).await;
-    api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-identification", "uid_field": "akadmin"})).await;
+    api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-identification", "uid_field": "akadmin"}),
+    )
+    .await;
     for _ in 0..4 {
-        let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": "x"})).await;
+        let v = api_post(
+            &c,
+            base,
+            AUTH_FLOW,
+            json!({"component": "ak-stage-password", "password": "x"}),
+        )
+        .await;
         assert_eq!(v["component"], "ak-stage-password");
     }
-    let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": "x"})).await;
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": "x"}),
+    )
+    .await;
     assert_eq!(v["component"], "ak-stage-access-denied", "{v}");
     // The plan is gone: the right password now does not log in; a new GET starts over.
     let v = api_get(&c, base, AUTH_FLOW).await;
@@ -202,7 +351,10 @@ async fn flows_deactivated_user_and_deleted_session_take_effect_next_request() {
         store::users::update(tx.conn(), &u).await.unwrap();
         tx.commit().await.unwrap();
     }
-    assert!(!logged_in(&c, base).await, "a deactivated user's session must be refused");
+    assert!(
+        !logged_in(&c, base).await,
+        "a deactivated user's session must be refused"
+    );
     // Reactivate, log in again, then delete the session server-side.
     let mut u = admin(&srv.service).await;
     u.is_active = true;
@@ -221,7 +373,10 @@ async fn flows_deactivated_user_and_deleted_session_take_effect_next_request() {
         }
         tx.commit().await.unwrap();
     }
-    assert!(!logged_in(&c, base).await, "a deleted session must be refused");
+    assert!(
+        !logged_in(&c, base).await,
+        "a deleted session must be refused"
+    );
 }
 
 #[tokio::test]
@@ -245,17 +400,45 @@ async fn flows_next_only_same_origin_relative() {
     }
     // The JSON executor takes next inside `query`.
     let c = jar();
-    let v: serde_json::Value = c.get(format!("{}?query={}", api_url(base, AUTH_FLOW), urlencode("next=https://evil.example")))
-        .send().await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = c
+        .get(format!(
+            "{}?query={}",
+            api_url(base, AUTH_FLOW),
+            urlencode("next=https://evil.example")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["component"], "ak-stage-identification");
-    api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-identification", "uid_field": "akadmin"})).await;
-    let v = api_post(&c, base, AUTH_FLOW, json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD})).await;
+    api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-identification", "uid_field": "akadmin"}),
+    )
+    .await;
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
+    )
+    .await;
     assert_eq!(v["to"], "/");
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -263,34 +446,70 @@ fn urlencode(s: &str) -> String {
 async fn flows_cookie_attributes_and_security_headers() {
     let srv = spawn_server().await;
     let c = jar();
-    let r = c.get(flow_url(&srv.base_url, AUTH_FLOW)).send().await.unwrap();
+    let r = c
+        .get(flow_url(&srv.base_url, AUTH_FLOW))
+        .send()
+        .await
+        .unwrap();
     let h = r.headers();
     let cookie = h["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("latchkey_session="), "{cookie}");
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(cookie.split("; ").any(|p| p == attr), "{attr} missing: {cookie}");
+        assert!(
+            cookie.split("; ").any(|p| p == attr),
+            "{attr} missing: {cookie}"
+        );
     }
-    assert!(!cookie.contains("Secure"), "no Secure over plain http: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure over plain http: {cookie}"
+    );
     assert_eq!(h["x-frame-options"], "DENY");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
-    let r = c.get(api_url(&srv.base_url, AUTH_FLOW)).send().await.unwrap();
+    let r = c
+        .get(api_url(&srv.base_url, AUTH_FLOW))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     // https public URL: Secure.
     let tls = spawn_clock_server(Some("https://id.example")).await;
-    let r = jar().get(flow_url(&tls.base_url, AUTH_FLOW)).send().await.unwrap();
+    let r = jar()
+        .get(flow_url(&tls.base_url, AUTH_FLOW))
+        .send()
+        .await
+        .unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.split("; ").any(|p| p == "Secure"), "{cookie}");
     // The cookie value is not stored raw.
-    let value = cookie.split(';').next().unwrap().trim_start_matches("latchkey_session=").to_string();
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("latchkey_session=")
+        .to_string();
     let mut conn = tls.service.store().read().await.unwrap();
     let digest = latchkey::crypto::secrets::digest(&value);
     let now = tls.service.now();
-    assert!(store::sessions::get_live(&mut conn, &digest, now).await.unwrap().is_some());
-    assert!(store::sessions::get_live(&mut conn, &value, now).await.unwrap().is_none());
+    assert!(
+        store::sessions::get_live(&mut conn, &digest, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store::sessions::get_live(&mut conn, &value, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -298,7 +517,12 @@ async fn flows_brand_title_and_user_input_are_escaped() {
     let srv = spawn_server().await;
     {
         let mut tx = srv.service.store().write_tx().await.unwrap();
-        let mut b = store::brands::list(tx.conn()).await.unwrap().into_iter().find(|b| b.default).unwrap();
+        let mut b = store::brands::list(tx.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|b| b.default)
+            .unwrap();
         b.branding_title = "<script>alert(1)</script>".into();
         b.branding_custom_css = "body{color:red}</style><script>alert(2)</script>".into();
         store::brands::update(tx.conn(), &b).await.unwrap();
@@ -308,7 +532,14 @@ async fn flows_brand_title_and_user_input_are_escaped() {
     let (_, page) = get_page(&c, &srv.base_url, AUTH_FLOW).await;
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    let r = post_form(&c, &srv.base_url, AUTH_FLOW, &page, &[("uid_field", "<script>x</script>\"'")]).await;
+    let r = post_form(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        &page,
+        &[("uid_field", "<script>x</script>\"'")],
+    )
+    .await;
     let page = r.text().await.unwrap();
     assert!(page.contains("name=\"password\""));
     assert!(!page.contains("<script>"), "{page}");
@@ -324,7 +555,10 @@ async fn flows_session_idle_and_absolute_expiry_follow_the_clock() {
     html_login(&c, base, "akadmin", ADMIN_PASSWORD).await;
     assert!(logged_in(&c, base).await);
     srv.clock.advance(latchkey::http::session::IDLE_TIMEOUT - 1);
-    assert!(logged_in(&c, base).await, "activity within the idle timeout keeps the session");
+    assert!(
+        logged_in(&c, base).await,
+        "activity within the idle timeout keeps the session"
+    );
     srv.clock.advance(latchkey::http::session::IDLE_TIMEOUT);
     assert!(!logged_in(&c, base).await, "idle expiry");
     let c = jar();
@@ -337,7 +571,10 @@ async fn flows_session_idle_and_absolute_expiry_follow_the_clock() {
         assert!(logged_in(&c, base).await, "still live after {elapsed}s");
     }
     srv.clock.advance(lifetime - elapsed);
-    assert!(!logged_in(&c, base).await, "absolute expiry despite activity");
+    assert!(
+        !logged_in(&c, base).await,
+        "absolute expiry despite activity"
+    );
 }
 
 #[tokio::test]
@@ -346,7 +583,10 @@ async fn flows_login_stage_session_duration_and_terminate_other_sessions() {
     add_whoami(&srv.service).await;
     {
         let mut tx = srv.service.store().write_tx().await.unwrap();
-        let mut s = store::stages::get_by_name(tx.conn(), "default-authentication-login").await.unwrap().unwrap();
+        let mut s = store::stages::get_by_name(tx.conn(), "default-authentication-login")
+            .await
+            .unwrap()
+            .unwrap();
         s.settings = json!({"session_duration": "hours=1", "remember_me_offset": "seconds=0", "terminate_other_sessions": true});
         store::stages::update(tx.conn(), &s).await.unwrap();
         tx.commit().await.unwrap();
@@ -360,5 +600,8 @@ async fn flows_login_stage_session_duration_and_terminate_other_sessions() {
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("Max-Age=3600"), "{cookie}");
     assert!(logged_in(&second, base).await);
-    assert!(!logged_in(&first, base).await, "terminate_other_sessions ends the first session");
+    assert!(
+        !logged_in(&first, base).await,
+        "terminate_other_sessions ends the first session"
+    );
 }

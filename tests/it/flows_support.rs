@@ -43,10 +43,19 @@ pub async fn spawn_clock_server(public_url: Option<&str>) -> ClockServer {
         ServiceConfig::new(public_url.unwrap_or(&base_url)),
         clock.clone(),
     );
-    service.bootstrap(Some(ADMIN_PASSWORD)).await.expect("bootstrap");
+    service
+        .bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
     let cancel = CancellationToken::new();
     http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
-    ClockServer { base_url, service, clock, cancel, _dir: dir }
+    ClockServer {
+        base_url,
+        service,
+        clock,
+        cancel,
+        _dir: dir,
+    }
 }
 
 /// A client with a cookie jar that does not follow redirects.
@@ -94,12 +103,24 @@ pub async fn post_form(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     form.push(("csrf".into(), hidden(page, "csrf").unwrap_or_default()));
-    form.push(("component".into(), hidden(page, "component").unwrap_or_default()));
-    c.post(flow_url(base, slug)).form(&form).send().await.expect("post")
+    form.push((
+        "component".into(),
+        hidden(page, "component").unwrap_or_default(),
+    ));
+    c.post(flow_url(base, slug))
+        .form(&form)
+        .send()
+        .await
+        .expect("post")
 }
 
 /// Logs in through the HTML forms; returns the final response (a 303).
-pub async fn html_login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> reqwest::Response {
+pub async fn html_login(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    pw: &str,
+) -> reqwest::Response {
     let (_, page) = get_page(c, base, AUTH_FLOW).await;
     let r = post_form(c, base, AUTH_FLOW, &page, &[("uid_field", user)]).await;
     let page = r.text().await.expect("body");
@@ -108,12 +129,25 @@ pub async fn html_login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -
 
 /// GET on the JSON executor.
 pub async fn api_get(c: &reqwest::Client, base: &str, slug: &str) -> Value {
-    c.get(api_url(base, slug)).send().await.expect("get").json().await.expect("json")
+    c.get(api_url(base, slug))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// POST on the JSON executor.
 pub async fn api_post(c: &reqwest::Client, base: &str, slug: &str, body: Value) -> Value {
-    c.post(api_url(base, slug)).json(&body).send().await.expect("post").json().await.expect("json")
+    c.post(api_url(base, slug))
+        .json(&body)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// A flow with the given stages (kind, settings) in order 10, 20, …; returns (flow id, binding ids, stage ids).
@@ -154,7 +188,9 @@ pub async fn add_flow(
             updated_at: now,
             version: 1,
         };
-        store::stages::insert(tx.conn(), &stage).await.expect("stage");
+        store::stages::insert(tx.conn(), &stage)
+            .await
+            .expect("stage");
         let b = FlowStageBinding {
             id: new_id(),
             flow_id: flow.id.clone(),
@@ -168,7 +204,9 @@ pub async fn add_flow(
             updated_at: now,
             version: 1,
         };
-        store::flows::insert_binding(tx.conn(), &b).await.expect("binding");
+        store::flows::insert_binding(tx.conn(), &b)
+            .await
+            .expect("binding");
         bindings.push(b.id);
         stage_ids.push(stage.id);
     }
@@ -180,14 +218,24 @@ pub async fn add_flow(
 /// Updates a flow in place.
 pub async fn edit_flow(service: &Service, slug: &str, f: impl FnOnce(&mut Flow)) {
     let mut tx = service.store().write_tx().await.expect("tx");
-    let mut flow = store::flows::get_by_slug(tx.conn(), slug).await.expect("get").expect("flow");
+    let mut flow = store::flows::get_by_slug(tx.conn(), slug)
+        .await
+        .expect("get")
+        .expect("flow");
     f(&mut flow);
-    store::flows::update(tx.conn(), &flow).await.expect("update");
+    store::flows::update(tx.conn(), &flow)
+        .await
+        .expect("update");
     tx.commit().await.expect("commit");
 }
 
 /// Updates a stage binding in place.
-pub async fn edit_binding(service: &Service, flow_id: &str, id: &str, f: impl FnOnce(&mut FlowStageBinding)) {
+pub async fn edit_binding(
+    service: &Service,
+    flow_id: &str,
+    id: &str,
+    f: impl FnOnce(&mut FlowStageBinding),
+) {
     let mut tx = service.store().write_tx().await.expect("tx");
     let mut b = store::flows::bindings_of(tx.conn(), flow_id)
         .await
@@ -196,12 +244,19 @@ pub async fn edit_binding(service: &Service, flow_id: &str, id: &str, f: impl Fn
         .find(|b| b.id == id)
         .expect("binding");
     f(&mut b);
-    store::flows::update_binding(tx.conn(), &b).await.expect("update");
+    store::flows::update_binding(tx.conn(), &b)
+        .await
+        .expect("update");
     tx.commit().await.expect("commit");
 }
 
 /// A policy; returns its id.
-pub async fn add_policy(service: &Service, name: &str, kind: PolicyKind, settings: Value) -> String {
+pub async fn add_policy(
+    service: &Service,
+    name: &str,
+    kind: PolicyKind,
+    settings: Value,
+) -> String {
     let now = service.now();
     let p = Policy {
         id: new_id(),
@@ -214,7 +269,9 @@ pub async fn add_policy(service: &Service, name: &str, kind: PolicyKind, setting
         version: 1,
     };
     let mut tx = service.store().write_tx().await.expect("tx");
-    store::policies::insert(tx.conn(), &p).await.expect("policy");
+    store::policies::insert(tx.conn(), &p)
+        .await
+        .expect("policy");
     tx.commit().await.expect("commit");
     p.id
 }
@@ -231,7 +288,13 @@ pub struct Opts {
 
 impl Default for Opts {
     fn default() -> Self {
-        Self { order: 0, enabled: true, negate: false, timeout: 30, failure_result: false }
+        Self {
+            order: 0,
+            enabled: true,
+            negate: false,
+            timeout: 30,
+            failure_result: false,
+        }
     }
 }
 
@@ -252,7 +315,9 @@ pub async fn bind(service: &Service, target: &str, subject: BindingSubject, o: O
         version: 1,
     };
     let mut tx = service.store().write_tx().await.expect("tx");
-    store::policies::insert_binding(tx.conn(), &b).await.expect("binding");
+    store::policies::insert_binding(tx.conn(), &b)
+        .await
+        .expect("binding");
     tx.commit().await.expect("commit");
 }
 
@@ -271,7 +336,10 @@ pub async fn add_whoami(service: &Service) {
 pub async fn logged_in(c: &reqwest::Client, base: &str) -> bool {
     let v = api_get(c, base, "whoami").await;
     let msg = v["error_message"].as_str().unwrap_or("").to_string();
-    assert!(msg == "logged-in" || msg == "Flow requires authentication.", "{v}");
+    assert!(
+        msg == "logged-in" || msg == "Flow requires authentication.",
+        "{v}"
+    );
     msg == "logged-in"
 }
 
@@ -289,7 +357,10 @@ pub async fn events_of(service: &Service, action: &str) -> Vec<Event> {
 /// The admin user.
 pub async fn admin(service: &Service) -> User {
     let mut conn = service.store().read().await.expect("conn");
-    store::users::get_by_username(&mut conn, "akadmin").await.expect("get").expect("admin")
+    store::users::get_by_username(&mut conn, "akadmin")
+        .await
+        .expect("get")
+        .expect("admin")
 }
 
 /// Creates a user with a password.
@@ -312,7 +383,9 @@ pub async fn add_user(service: &Service, username: &str, email: &str, password: 
         version: 1,
     };
     let mut tx = service.store().write_tx().await.expect("tx");
-    store::users::insert(tx.conn(), &u, Some(&hash)).await.expect("user");
+    store::users::insert(tx.conn(), &u, Some(&hash))
+        .await
+        .expect("user");
     tx.commit().await.expect("commit");
     u
 }

@@ -5,10 +5,10 @@ mod support;
 
 mod binary;
 mod bootstrap;
-mod server;
-mod store;
 mod browser;
 mod flows;
-mod flows_support;
-mod flows_stages;
 mod flows_policies;
+mod flows_stages;
+mod flows_support;
+mod server;
+mod store;

@@ -11,8 +11,8 @@ pub async fn passes(
     policy: &Policy,
     req: &PolicyRequest,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    let wanted = setting_str(policy, "group")
-        .ok_or_else(|| PolicyError::Settings("no group".into()))?;
+    let wanted =
+        setting_str(policy, "group").ok_or_else(|| PolicyError::Settings("no group".into()))?;
     let Some(user) = &req.user else {
         return Ok((false, Vec::new()));
     };
@@ -21,5 +21,8 @@ pub async fn passes(
         Some(g) => g.id,
         None => wanted.to_string(),
     };
-    Ok((logins::in_group(&mut conn, &user.id, &group_id).await?, Vec::new()))
+    Ok((
+        logins::in_group(&mut conn, &user.id, &group_id).await?,
+        Vec::new(),
+    ))
 }

@@ -167,13 +167,15 @@ pub async fn evaluate_target(
                     continue;
                 };
                 let timeout = Duration::from_secs(b.timeout.clamp(1, 300) as u64);
-                let outcome =
-                    match tokio::time::timeout(timeout, evaluate_policy(env, &policy, req, timeout))
-                        .await
-                    {
-                        Ok(r) => r,
-                        Err(_) => Err(PolicyError::Timeout),
-                    };
+                let outcome = match tokio::time::timeout(
+                    timeout,
+                    evaluate_policy(env, &policy, req, timeout),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(PolicyError::Timeout),
+                };
                 match outcome {
                     Ok((p, msgs)) => {
                         messages.extend(msgs);

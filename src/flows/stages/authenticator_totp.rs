@@ -47,7 +47,11 @@ pub fn matching_step(t: &Totp, code: &str, now: i64) -> Option<i64> {
 }
 
 fn digits(sc: &StageCtx<'_>) -> u8 {
-    if sc.setting_i64("digits", 6) == 8 { 8 } else { 6 }
+    if sc.setting_i64("digits", 6) == 8 {
+        8
+    } else {
+        6
+    }
 }
 
 async fn account(sc: &StageCtx<'_>) -> FlowResult<Option<(String, String)>> {
@@ -55,7 +59,9 @@ async fn account(sc: &StageCtx<'_>) -> FlowResult<Option<(String, String)>> {
         return Ok(None);
     };
     let mut conn = sc.env.store.read().await?;
-    Ok(store::users::get(&mut conn, &id).await?.map(|u| (id, u.username)))
+    Ok(store::users::get(&mut conn, &id)
+        .await?
+        .map(|u| (id, u.username)))
 }
 
 /// Shows the secret, URI and QR code.
@@ -94,9 +100,15 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
 /// Confirms the device when the code matches.
 pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     let Some((user_id, username)) = account(sc).await? else {
-        return Ok(Reply::Deny("No user to set up an authenticator for.".into()));
+        return Ok(Reply::Deny(
+            "No user to set up an authenticator for.".into(),
+        ));
     };
-    let Some(secret) = sc.scratch("secret").and_then(Value::as_str).map(str::to_string) else {
+    let Some(secret) = sc
+        .scratch("secret")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
         return Ok(Reply::invalid("code", "Reload the page to get a secret."));
     };
     let code = r.get("code").unwrap_or("");

@@ -26,28 +26,30 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?
     };
     if devices.is_empty() {
-        return Ok(match sc.setting_str("not_configured_action", "skip").as_str() {
-            "deny" => Show::Deny("No (allowed) MFA authenticator configured.".into()),
-            "configure" => {
-                let stage_id = sc
-                    .setting("configuration_stages")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.first())
-                    .and_then(Value::as_str)
-                    .unwrap_or(BUILTIN_TOTP_SETUP)
-                    .to_string();
-                sc.plan.insert_next(PlannedStage {
-                    binding_id: String::new(),
-                    stage_id,
-                    re_evaluate_policies: false,
-                    invalid_response_action: InvalidResponseAction::Retry,
-                    policy_engine_mode: PolicyEngineMode::Any,
-                    admitted: true,
-                });
-                Show::Next
-            }
-            _ => Show::Next,
-        });
+        return Ok(
+            match sc.setting_str("not_configured_action", "skip").as_str() {
+                "deny" => Show::Deny("No (allowed) MFA authenticator configured.".into()),
+                "configure" => {
+                    let stage_id = sc
+                        .setting("configuration_stages")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.first())
+                        .and_then(Value::as_str)
+                        .unwrap_or(BUILTIN_TOTP_SETUP)
+                        .to_string();
+                    sc.plan.insert_next(PlannedStage {
+                        binding_id: String::new(),
+                        stage_id,
+                        re_evaluate_policies: false,
+                        invalid_response_action: InvalidResponseAction::Retry,
+                        policy_engine_mode: PolicyEngineMode::Any,
+                        admitted: true,
+                    });
+                    Show::Next
+                }
+                _ => Show::Next,
+            },
+        );
     }
     Ok(Show::Challenge(ChallengeKind::AuthenticatorValidate {
         pending_user: sc.display_user(),
@@ -70,16 +72,32 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
         (
             authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?,
             authenticators::failures(&mut conn, &user_id, env.now, WINDOW).await?,
-            store::users::get(&mut conn, &user_id).await?.map(|u| u.username).unwrap_or_default(),
+            store::users::get(&mut conn, &user_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
         )
     };
     if failures >= MAX_FAILURES {
-        env.event(actions::SUSPICIOUS_REQUEST, &username, Some(&user_id), json!({"reason": "otp throttled"}))
-            .await?;
-        return Ok(Reply::invalid("code", "Too many attempts; wait a few minutes and try again."));
+        env.event(
+            actions::SUSPICIOUS_REQUEST,
+            &username,
+            Some(&user_id),
+            json!({"reason": "otp throttled"}),
+        )
+        .await?;
+        return Ok(Reply::invalid(
+            "code",
+            "Too many attempts; wait a few minutes and try again.",
+        ));
     }
     for d in &devices {
-        let Some(t) = totp(&d.secret, code.len().clamp(6, 8) as u8, "latchkey", &username) else {
+        let Some(t) = totp(
+            &d.secret,
+            code.len().clamp(6, 8) as u8,
+            "latchkey",
+            &username,
+        ) else {
             continue;
         };
         if let Some(step) = matching_step(&t, &code, env.now) {
@@ -90,8 +108,13 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
                 sc.plan.context.auth_methods.push("otp".into());
                 return Ok(Reply::Next);
             }
-            env.event(actions::SUSPICIOUS_REQUEST, &username, Some(&user_id), json!({"reason": "otp code replayed"}))
-                .await?;
+            env.event(
+                actions::SUSPICIOUS_REQUEST,
+                &username,
+                Some(&user_id),
+                json!({"reason": "otp code replayed"}),
+            )
+            .await?;
             break;
         }
     }

@@ -16,7 +16,12 @@ fn permissions(sc: &StageCtx<'_>) -> Vec<String> {
         .extra
         .get("oauth_scopes")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -56,7 +61,11 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
 
 /// Records the consent (unless always_require) when the token matches.
 pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
-    let expected = sc.scratch("token").and_then(Value::as_str).unwrap_or("").to_string();
+    let expected = sc
+        .scratch("token")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let given = r.get("token").unwrap_or("");
     if expected.is_empty() || !secrets::constant_time_eq(&expected, given) {
         return Ok(Reply::invalid("token", "Invalid consent token."));
@@ -77,7 +86,16 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     };
     let perms = permissions(sc).join(" ");
     let mut tx = sc.env.store.write_tx().await?;
-    consents::upsert(tx.conn(), &new_id(), &user, &app_id, &perms, expires, sc.env.now).await?;
+    consents::upsert(
+        tx.conn(),
+        &new_id(),
+        &user,
+        &app_id,
+        &perms,
+        expires,
+        sc.env.now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Reply::Next)
 }

@@ -13,7 +13,12 @@ fn user_fields(sc: &StageCtx<'_>) -> Vec<String> {
     let fields: Vec<String> = sc
         .setting("user_fields")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if fields.is_empty() {
         vec!["username".into()]
@@ -41,8 +46,11 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     {
         let mut conn = sc.env.store.read().await?;
         for field in user_fields(sc) {
-            if let Some(id) = logins::find_user_id(&mut conn, &field, uid, case_insensitive).await? {
-                let active = store::users::get(&mut conn, &id).await?.is_some_and(|u| u.is_active);
+            if let Some(id) = logins::find_user_id(&mut conn, &field, uid, case_insensitive).await?
+            {
+                let active = store::users::get(&mut conn, &id)
+                    .await?
+                    .is_some_and(|u| u.is_active);
                 if active {
                     found = Some(id);
                 }

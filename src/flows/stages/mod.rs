@@ -15,10 +15,10 @@ mod user_write;
 
 use serde_json::{Value, json};
 
+use super::FlowResult;
 use super::challenge::{ChallengeKind, Response};
 use super::context::Plan;
 use super::env::{Effect, Env};
-use super::FlowResult;
 use crate::domain::{Flow, Stage, StageKind};
 use crate::store;
 
@@ -50,7 +50,9 @@ impl StageCtx<'_> {
             .to_string()
     }
     fn setting_bool(&self, key: &str, default: bool) -> bool {
-        self.setting(key).and_then(Value::as_bool).unwrap_or(default)
+        self.setting(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
     }
     fn setting_i64(&self, key: &str, default: i64) -> i64 {
         self.setting(key).and_then(Value::as_i64).unwrap_or(default)
@@ -167,6 +169,9 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageKind::Consent => consent::respond(sc, response).await,
         StageKind::Prompt => prompt::respond(sc, response).await,
         // Stages without a form accept no response.
-        _ => Ok(Reply::invalid("non_field_errors", "This stage takes no input.")),
+        _ => Ok(Reply::invalid(
+            "non_field_errors",
+            "This stage takes no input.",
+        )),
     }
 }

@@ -39,16 +39,16 @@ pub async fn verify_user_password(
     .await
     .map_err(|e| FlowError::Task(e.to_string()))?;
     if ok {
-        if let (Some(id), Some(h)) = (user_id, stored) {
-            if password::needs_rehash(&h) {
-                let pw = password.to_string();
-                let new_hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-                    .await
-                    .map_err(|e| FlowError::Task(e.to_string()))??;
-                let mut tx = env.store.write_tx().await?;
-                users::set_password_hash(tx.conn(), id, &new_hash, env.now).await?;
-                tx.commit().await?;
-            }
+        if let (Some(id), Some(h)) = (user_id, stored)
+            && password::needs_rehash(&h)
+        {
+            let pw = password.to_string();
+            let new_hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+                .await
+                .map_err(|e| FlowError::Task(e.to_string()))??;
+            let mut tx = env.store.write_tx().await?;
+            users::set_password_hash(tx.conn(), id, &new_hash, env.now).await?;
+            tx.commit().await?;
         }
         return Ok(true);
     }

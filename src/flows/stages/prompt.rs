@@ -13,7 +13,12 @@ async fn fields(sc: &StageCtx<'_>) -> FlowResult<Vec<PromptField>> {
     let wanted: Vec<String> = sc
         .setting("fields")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let all = {
         let mut conn = sc.env.store.read().await?;
@@ -39,7 +44,9 @@ async fn fields(sc: &StageCtx<'_>) -> FlowResult<Vec<PromptField>> {
 
 /// Shows the fields.
 pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
-    Ok(Show::Challenge(ChallengeKind::Prompt { fields: fields(sc).await? }))
+    Ok(Show::Challenge(ChallengeKind::Prompt {
+        fields: fields(sc).await?,
+    }))
 }
 
 fn check(f: &PromptField, raw: Option<&str>) -> Result<Option<Value>, String> {
@@ -51,7 +58,11 @@ fn check(f: &PromptField, raw: Option<&str>) -> Result<Option<Value>, String> {
         _ => {}
     }
     if empty {
-        return if f.required { Err("This field is required.".into()) } else { Ok(None) };
+        return if f.required {
+            Err("This field is required.".into())
+        } else {
+            Ok(None)
+        };
     }
     if v.len() > 4096 {
         return Err("This value is too long.".into());
@@ -67,7 +78,9 @@ fn check(f: &PromptField, raw: Option<&str>) -> Result<Option<Value>, String> {
             .filter(|n| n.is_finite())
             .map(|n| Some(json!(n)))
             .ok_or_else(|| "Enter a number.".into()),
-        "username" if v.chars().any(char::is_whitespace) => Err("Usernames may not contain spaces.".into()),
+        "username" if v.chars().any(char::is_whitespace) => {
+            Err("Usernames may not contain spaces.".into())
+        }
         _ => Ok(Some(json!(v))),
     }
 }
@@ -85,10 +98,10 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
             Err(msg) => return Ok(Reply::invalid(&f.field_key, &msg)),
         }
     }
-    if let (Some(a), Some(b)) = (data.get("password"), data.get("password_repeat")) {
-        if a != b {
-            return Ok(Reply::invalid("password_repeat", "Passwords don't match."));
-        }
+    if let (Some(a), Some(b)) = (data.get("password"), data.get("password_repeat"))
+        && a != b
+    {
+        return Ok(Reply::invalid("password_repeat", "Passwords don't match."));
     }
     let mut ctx = sc.plan.context.clone();
     for (k, v) in &data {
@@ -97,7 +110,12 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     let policy_ids: Vec<String> = sc
         .setting("validation_policies")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if !policy_ids.is_empty() {
         let user = sc.user_id();
@@ -112,7 +130,11 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
                 Ok((true, _)) => {}
                 Ok((false, msgs)) => {
                     let msg = msgs.join(" ");
-                    let msg = if msg.is_empty() { "Invalid input.".to_string() } else { msg };
+                    let msg = if msg.is_empty() {
+                        "Invalid input.".to_string()
+                    } else {
+                        msg
+                    };
                     return Ok(Reply::invalid("non_field_errors", &msg));
                 }
                 Err(_) => return Ok(Reply::invalid("non_field_errors", "Validation failed.")),

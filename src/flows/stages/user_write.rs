@@ -40,9 +40,15 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     let mut tx = sc.env.store.write_tx().await?;
     let user = match existing {
         Some(mut u) => {
-            if let Some(v) = text(&data, "username") { u.username = v; }
-            if let Some(v) = text(&data, "name") { u.name = v; }
-            if let Some(v) = text(&data, "email") { u.email = v; }
+            if let Some(v) = text(&data, "username") {
+                u.username = v;
+            }
+            if let Some(v) = text(&data, "name") {
+                u.name = v;
+            }
+            if let Some(v) = text(&data, "email") {
+                u.email = v;
+            }
             u.updated_at = now;
             if let Err(e) = users::update(tx.conn(), &u).await {
                 return Ok(Show::Deny(format!("Cannot save the user: {e}")));
@@ -51,7 +57,9 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         }
         None => {
             let Some(username) = text(&data, "username") else {
-                return Ok(Show::Deny("A username is required to create a user.".into()));
+                return Ok(Show::Deny(
+                    "A username is required to create a user.".into(),
+                ));
             };
             let u = User {
                 id: new_id(),
@@ -88,9 +96,23 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     tx.commit().await?;
     sc.plan.context.pending_user = Some(user.id.clone());
     sc.plan.context.pending_user_identifier = Some(user.username.clone());
-    sc.env.event(actions::USER_WRITE, &user.username, Some(&user.id), json!({})).await?;
+    sc.env
+        .event(
+            actions::USER_WRITE,
+            &user.username,
+            Some(&user.id),
+            json!({}),
+        )
+        .await?;
     if hash.is_some() {
-        sc.env.event(actions::PASSWORD_SET, &user.username, Some(&user.id), json!({})).await?;
+        sc.env
+            .event(
+                actions::PASSWORD_SET,
+                &user.username,
+                Some(&user.id),
+                json!({}),
+            )
+            .await?;
     }
     Ok(Show::Next)
 }
