@@ -605,3 +605,136 @@ async fn flows_login_stage_session_duration_and_terminate_other_sessions() {
         "terminate_other_sessions ends the first session"
     );
 }
+
+#[tokio::test]
+async fn flows_login_rehashes_passwords_with_old_parameters() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let srv = spawn_server().await;
+    let params = argon2::Params::new(4096, 3, 1, None).unwrap();
+    let weak = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(
+            b"old-params-password",
+            &SaltString::encode_b64(b"0123456789abcdef").unwrap(),
+        )
+        .unwrap()
+        .to_string();
+    let u = admin(&srv.service).await;
+    {
+        let mut tx = srv.service.store().write_tx().await.unwrap();
+        store::users::set_password_hash(tx.conn(), &u.id, &weak, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let r = html_login(&jar(), &srv.base_url, "akadmin", "old-params-password").await;
+    assert_eq!(r.status(), 303);
+    let mut conn = srv.service.store().read().await.unwrap();
+    let stored = store::users::password_hash(&mut conn, &u.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    assert!(latchkey::crypto::password::verify(
+        "old-params-password",
+        &stored
+    ));
+}
+
+#[tokio::test]
+async fn flows_cli_user_create_and_set_password_from_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let bin = env!("CARGO_BIN_EXE_latchkey");
+    let out = Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "user",
+            "create",
+            "bob",
+            "--email",
+            "bob@example.org",
+            "--superuser",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let set = |password: &str| {
+        let mut child = Command::new(bin)
+            .args(["--db", db.to_str().unwrap(), "user", "set-password", "bob"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = set("short");
+    assert!(!out.status.success(), "short passwords are refused");
+    let out = set("bobs-long-password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("bobs-long-password"),
+        "the password is never echoed: {all}"
+    );
+    let st = store::Store::open(&store::StoreLocation::File(db))
+        .await
+        .unwrap();
+    let mut conn = st.read().await.unwrap();
+    let bob = store::users::get_by_username(&mut conn, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.email, "bob@example.org");
+    assert!(
+        store::groups::is_superuser(&mut conn, &bob.id)
+            .await
+            .unwrap()
+    );
+    let hash = store::users::password_hash(&mut conn, &bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(latchkey::crypto::password::verify(
+        "bobs-long-password",
+        &hash
+    ));
+    // Unknown user: an error, not a crash.
+    let out = Command::new(bin)
+        .args([
+            "--db",
+            dir.path().join("cli.db").to_str().unwrap(),
+            "user",
+            "set-password",
+            "nobody",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user named nobody"));
+}
