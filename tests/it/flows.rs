@@ -738,3 +738,91 @@ async fn flows_cli_user_create_and_set_password_from_stdin() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user named nobody"));
 }
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn flows_logs_never_contain_passwords_tokens_or_session_ids() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // tokio::test runs on one thread, so the server's tasks log into this subscriber.
+    let srv = spawn_server().await;
+    let c = jar();
+    let r = c
+        .get(flow_url(&srv.base_url, AUTH_FLOW))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let page = r.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    // A wrong CSRF token, a wrong password, a right password, a policy error.
+    c.post(flow_url(&srv.base_url, AUTH_FLOW))
+        .form(&[("uid_field", "akadmin"), ("csrf", "forged-csrf-value")])
+        .send()
+        .await
+        .unwrap();
+    let r = post_form(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        &page,
+        &[("uid_field", "akadmin")],
+    )
+    .await;
+    let page = r.text().await.unwrap();
+    post_form(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        &page,
+        &[("password", "wrong-secret-pw")],
+    )
+    .await;
+    let r = post_form(
+        &c,
+        &srv.base_url,
+        AUTH_FLOW,
+        &page,
+        &[("password", ADMIN_PASSWORD)],
+    )
+    .await;
+    let new_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("CSRF"), "the CSRF refusal is logged: {logs}");
+    let session_id = |c: &str| {
+        c.split(';')
+            .next()
+            .unwrap()
+            .split('=')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    for secret in [
+        ADMIN_PASSWORD.to_string(),
+        "wrong-secret-pw".to_string(),
+        "forged-csrf-value".to_string(),
+        csrf,
+        session_id(&cookie),
+        session_id(&new_cookie),
+    ] {
+        assert!(!logs.contains(&secret), "a secret reached the logs");
+    }
+}
