@@ -36,6 +36,8 @@ pub enum ChallengeKind {
         user_fields: Vec<String>,
         /// Whether a password field is embedded.
         password_fields: bool,
+        /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
+        enable_remember_me: bool,
     },
     /// `ak-stage-password`.
     Password {
@@ -153,13 +155,14 @@ impl Challenge {
             ChallengeKind::Identification {
                 user_fields,
                 password_fields,
+                enable_remember_me,
             } => {
                 m.insert("user_fields".into(), json!(user_fields));
                 m.insert("password_fields".into(), json!(password_fields));
                 m.insert("primary_action".into(), json!("Log in"));
                 m.insert("sources".into(), json!([]));
                 m.insert("show_source_labels".into(), json!(false));
-                m.insert("enable_remember_me".into(), json!(false));
+                m.insert("enable_remember_me".into(), json!(enable_remember_me));
             }
             ChallengeKind::Password {
                 pending_user,

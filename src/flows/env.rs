@@ -7,6 +7,9 @@ use super::FlowResult;
 use crate::domain::{Event, new_id};
 use crate::store::{Store, Topic, events};
 
+/// Absolute session lifetime when the login stage sets none (seconds).
+pub const DEFAULT_SESSION_LIFETIME: i64 = 24 * 3600;
+
 /// The environment of one request.
 #[derive(Clone)]
 pub struct Env {

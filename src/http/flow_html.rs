@@ -55,6 +55,7 @@ fn form_body(c: &Challenge) -> String {
         ChallengeKind::Identification {
             user_fields,
             password_fields,
+            enable_remember_me,
         } => {
             let label = user_fields
                 .iter()
@@ -85,6 +86,12 @@ fn form_body(c: &Challenge) -> String {
                     "Password",
                     "password",
                     "autocomplete=\"current-password\"",
+                );
+            }
+            if *enable_remember_me {
+                o.push_str(
+                    "<label><input type=\"checkbox\" name=\"remember_me\" value=\"true\"> \
+                     Stay signed in</label>",
                 );
             }
             o.push_str("<button type=\"submit\">Log in</button>");

@@ -20,7 +20,7 @@ pub const COOKIE_NAME: &str = "latchkey_session";
 /// A session unused this long (seconds) is gone.
 pub const IDLE_TIMEOUT: i64 = 2 * 3600;
 /// Absolute lifetime when the login stage sets none (seconds).
-pub const DEFAULT_LIFETIME: i64 = 24 * 3600;
+pub const DEFAULT_LIFETIME: i64 = crate::flows::env::DEFAULT_SESSION_LIFETIME;
 /// Version of [`SessionData`]; other versions are discarded.
 pub const DATA_VERSION: u32 = 1;
 

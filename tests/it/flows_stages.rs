@@ -494,3 +494,48 @@ async fn flows_prompt_user_write_and_password_policy_enrol_a_user() {
     let v = api_get(&c, base, "enrol").await;
     assert_eq!(v["error_message"], "Flow requires unauthenticated user.");
 }
+
+#[tokio::test]
+async fn flows_remember_me_extends_the_session_by_the_offset() {
+    let srv = spawn_server().await;
+    let base = &srv.base_url;
+    set_stage(
+        &srv.service,
+        "default-authentication-identification",
+        json!({"user_fields": ["username"], "enable_remember_me": true}),
+    )
+    .await;
+    set_stage(
+        &srv.service,
+        "default-authentication-login",
+        json!({"session_duration": "seconds=0", "remember_me_offset": "days=30"}),
+    )
+    .await;
+    let login = |remember: bool| {
+        let base = base.clone();
+        async move {
+            let c = jar();
+            let (_, page) = get_page(&c, &base, AUTH_FLOW).await;
+            assert!(page.contains("name=\"remember_me\""));
+            let fields: Vec<(&str, &str)> = if remember {
+                vec![("uid_field", "akadmin"), ("remember_me", "true")]
+            } else {
+                vec![("uid_field", "akadmin")]
+            };
+            let r = post_form(&c, &base, AUTH_FLOW, &page, &fields).await;
+            let page = r.text().await.unwrap();
+            let r = post_form(&c, &base, AUTH_FLOW, &page, &[("password", ADMIN_PASSWORD)]).await;
+            r.headers()["set-cookie"].to_str().unwrap().to_string()
+        }
+    };
+    let plain = login(false).await;
+    assert!(
+        !plain.contains("Max-Age"),
+        "browser session without remember me: {plain}"
+    );
+    let remembered = login(true).await;
+    assert!(
+        remembered.contains(&format!("Max-Age={}", 86_400 + 30 * 86_400)),
+        "{remembered}"
+    );
+}

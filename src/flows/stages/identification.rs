@@ -32,6 +32,7 @@ pub fn challenge(sc: &mut StageCtx<'_>) -> Show {
     Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(sc),
         password_fields: sc.setting("password_stage").is_some(),
+        enable_remember_me: sc.setting_bool("enable_remember_me", false),
     })
 }
 
@@ -62,6 +63,12 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     if found.is_none() && !sc.setting_bool("pretend_user_exists", true) && !embedded {
         return Ok(Reply::invalid("uid_field", "Failed to authenticate."));
     }
+    let remember = sc.setting_bool("enable_remember_me", false)
+        && matches!(r.get("remember_me"), Some("true" | "on" | "1"));
+    sc.plan
+        .context
+        .extra
+        .insert("remember_me".into(), serde_json::Value::Bool(remember));
     sc.plan.context.pending_user = found.clone();
     sc.plan.context.pending_user_identifier = Some(uid.to_string());
     if embedded {

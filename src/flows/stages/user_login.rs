@@ -26,9 +26,22 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
             .map(|d| d.seconds().max(0))
             .unwrap_or(0)
     };
+    // "Stay signed in" (ticked at identification) extends the session by remember_me_offset.
+    let remembered = sc
+        .plan
+        .context
+        .extra
+        .get("remember_me")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let mut duration = secs("session_duration");
+    if remembered && secs("remember_me_offset") > 0 {
+        duration =
+            duration.max(crate::flows::env::DEFAULT_SESSION_LIFETIME) + secs("remember_me_offset");
+    }
     sc.effects.push(Effect::Login {
         user_id: user.id.clone(),
-        session_duration: secs("session_duration"),
+        session_duration: duration,
         terminate_other_sessions: sc.setting_bool("terminate_other_sessions", false),
     });
     let mut tx = sc.env.store.write_tx().await?;
