@@ -66,6 +66,9 @@ pub enum Command {
     /// Write the store as an authentik blueprint that `apply` takes back unchanged
     /// (passwords are never exported).
     Export(ExportArgs),
+    /// Create users and set passwords from the shell (bootstrap or recovery).
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// Arguments of `latchkey apply`.
@@ -88,6 +91,28 @@ pub struct ExportArgs {
     /// Only objects whose name, slug, username or domain is exactly this.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+}
+
+/// `latchkey user …`: passwords are read from the terminal without echo (or from stdin when it
+/// is not a terminal), never from a flag, so they stay out of shell history and `ps`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (without a password; set one with `user set-password`).
+    Create {
+        /// The username.
+        name: String,
+        /// The user's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
+        /// Add the user to the superuser group (authentik Admins).
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Set a user's password, read from the terminal (twice, no echo) or from stdin.
+    SetPassword {
+        /// The username.
+        name: String,
+    },
 }
 
 impl Cli {

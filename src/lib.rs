@@ -3,10 +3,12 @@
 
 pub mod blueprint;
 pub mod cli;
+pub mod cli_user;
 pub mod console;
 pub mod crypto;
 pub mod domain;
 pub mod expr;
+pub mod flows;
 pub mod http;
 pub mod logging;
 pub mod oauth;

@@ -46,6 +46,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Serve => serve(global).await,
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
+        Command::User(cmd) => user_command(global, cmd).await,
     }
 }
 
@@ -237,4 +238,22 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Result<()> {
+    let store = Store::open(&store_location(&global)).await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(
+        store,
+        ServiceConfig::new(&public_url),
+        Arc::new(SystemClock),
+    );
+    let result = latchkey::cli_user::run(&service, cmd).await;
+    service.store().close().await;
+    let message = result?;
+    eprintln!("latchkey: {message}");
+    Ok(())
 }

@@ -1,8 +1,12 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod errors;
+mod flow_api;
+mod flow_common;
+mod flow_html;
 mod health;
 mod oauth;
+pub mod session;
 mod wellknown;
 
 use std::net::SocketAddr;
@@ -65,6 +69,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/application/o/userinfo/",
             get(oauth::userinfo_get).post(oauth::userinfo_post),
+        )
+        .route(
+            "/if/flow/{slug}/",
+            get(flow_html::get_flow).post(flow_html::post_flow),
+        )
+        .route(
+            "/api/v3/flows/executor/{slug}/",
+            get(flow_api::get_challenge).post(flow_api::post_response),
         )
         .fallback(errors::not_found)
         .with_state(state)

@@ -18,6 +18,12 @@ pub mod scope_mappings;
 pub mod stages;
 pub mod users;
 
+pub mod authenticators;
+pub mod consents;
+pub mod logins;
+pub mod reputation;
+pub mod sessions;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration as StdDuration;

@@ -1,0 +1,297 @@
+//! Challenges (what a stage asks) and responses (what the user sent), as plain data. The HTML
+//! view and the JSON view render the same values; component names and field names are
+//! authentik's.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+/// One field of a prompt challenge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptField {
+    /// The response key.
+    pub field_key: String,
+    /// Human label.
+    pub label: String,
+    /// authentik's prompt type (text, email, password, number, checkbox, hidden, …).
+    pub field_type: String,
+    /// Must be non-empty.
+    pub required: bool,
+    /// Placeholder text.
+    pub placeholder: String,
+    /// Pre-filled value.
+    pub initial_value: String,
+    /// Help text.
+    pub sub_text: String,
+    /// Order.
+    pub order: i64,
+}
+
+/// What a stage asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChallengeKind {
+    /// `ak-stage-identification`.
+    Identification {
+        /// Which fields identify a user (username, email).
+        user_fields: Vec<String>,
+        /// Whether a password field is embedded.
+        password_fields: bool,
+        /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
+        enable_remember_me: bool,
+    },
+    /// `ak-stage-password`.
+    Password {
+        /// Who is logging in, as typed.
+        pending_user: String,
+        /// Offer a show-password toggle.
+        allow_show_password: bool,
+    },
+    /// `ak-stage-authenticator-validate` (TOTP).
+    AuthenticatorValidate {
+        /// Who is logging in.
+        pending_user: String,
+        /// Device classes offered.
+        device_classes: Vec<String>,
+    },
+    /// `ak-stage-authenticator-totp`: set up a TOTP device.
+    AuthenticatorTotpSetup {
+        /// The otpauth:// URI.
+        config_url: String,
+        /// The secret in base32, for manual entry.
+        secret: String,
+        /// The QR code as an SVG document.
+        qr_svg: String,
+    },
+    /// `ak-stage-consent`.
+    Consent {
+        /// Who consents.
+        pending_user: String,
+        /// Header text (names the application).
+        header_text: String,
+        /// Permissions asked for.
+        permissions: Vec<String>,
+        /// Echoed back by the response.
+        token: String,
+    },
+    /// `ak-stage-prompt`.
+    Prompt {
+        /// The fields.
+        fields: Vec<PromptField>,
+    },
+    /// `ak-stage-access-denied`.
+    AccessDenied {
+        /// Why.
+        error_message: String,
+    },
+    /// `xak-flow-redirect`: the flow is done (or leaves).
+    Redirect {
+        /// Where to.
+        to: String,
+    },
+}
+
+impl ChallengeKind {
+    /// authentik's component name.
+    pub fn component(&self) -> &'static str {
+        match self {
+            ChallengeKind::Identification { .. } => "ak-stage-identification",
+            ChallengeKind::Password { .. } => "ak-stage-password",
+            ChallengeKind::AuthenticatorValidate { .. } => "ak-stage-authenticator-validate",
+            ChallengeKind::AuthenticatorTotpSetup { .. } => "ak-stage-authenticator-totp",
+            ChallengeKind::Consent { .. } => "ak-stage-consent",
+            ChallengeKind::Prompt { .. } => "ak-stage-prompt",
+            ChallengeKind::AccessDenied { .. } => "ak-stage-access-denied",
+            ChallengeKind::Redirect { .. } => "xak-flow-redirect",
+        }
+    }
+}
+
+/// A challenge plus what every challenge carries: flow info and errors from the last response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Challenge {
+    /// The stage's question.
+    pub kind: ChallengeKind,
+    /// The flow's title.
+    pub title: String,
+    /// The flow slug.
+    pub flow_slug: String,
+    /// Errors per field (`non_field_errors` for the whole form).
+    pub errors: BTreeMap<String, Vec<String>>,
+    /// Messages from policies (ak_message).
+    pub messages: Vec<String>,
+}
+
+impl Challenge {
+    /// A challenge without errors.
+    pub fn new(kind: ChallengeKind, title: &str, flow_slug: &str) -> Self {
+        Self {
+            kind,
+            title: title.to_string(),
+            flow_slug: flow_slug.to_string(),
+            errors: BTreeMap::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// Adds an error on `field`.
+    pub fn with_error(mut self, field: &str, message: &str) -> Self {
+        self.errors
+            .entry(field.to_string())
+            .or_default()
+            .push(message.to_string());
+        self
+    }
+
+    /// authentik's JSON shape.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("component".into(), json!(self.kind.component()));
+        match &self.kind {
+            ChallengeKind::Redirect { to } => {
+                m.insert("type".into(), json!("redirect"));
+                m.insert("to".into(), json!(to));
+                return Value::Object(m);
+            }
+            ChallengeKind::Identification {
+                user_fields,
+                password_fields,
+                enable_remember_me,
+            } => {
+                m.insert("user_fields".into(), json!(user_fields));
+                m.insert("password_fields".into(), json!(password_fields));
+                m.insert("primary_action".into(), json!("Log in"));
+                m.insert("sources".into(), json!([]));
+                m.insert("show_source_labels".into(), json!(false));
+                m.insert("enable_remember_me".into(), json!(enable_remember_me));
+            }
+            ChallengeKind::Password {
+                pending_user,
+                allow_show_password,
+            } => {
+                m.insert("pending_user".into(), json!(pending_user));
+                m.insert("pending_user_avatar".into(), json!(""));
+                m.insert("allow_show_password".into(), json!(allow_show_password));
+            }
+            ChallengeKind::AuthenticatorValidate {
+                pending_user,
+                device_classes,
+            } => {
+                m.insert("pending_user".into(), json!(pending_user));
+                m.insert("pending_user_avatar".into(), json!(""));
+                let devices: Vec<Value> = device_classes
+                    .iter()
+                    .map(|c| json!({"device_class": c, "device_uid": "", "challenge": {}, "last_used": null}))
+                    .collect();
+                m.insert("device_challenges".into(), json!(devices));
+                m.insert("configuration_stages".into(), json!([]));
+            }
+            ChallengeKind::AuthenticatorTotpSetup { config_url, .. } => {
+                m.insert("config_url".into(), json!(config_url));
+            }
+            ChallengeKind::Consent {
+                pending_user,
+                header_text,
+                permissions,
+                token,
+            } => {
+                m.insert("pending_user".into(), json!(pending_user));
+                m.insert("header_text".into(), json!(header_text));
+                let perms: Vec<Value> = permissions
+                    .iter()
+                    .map(|p| json!({"id": p, "name": p}))
+                    .collect();
+                m.insert("permissions".into(), json!(perms));
+                m.insert("additional_permissions".into(), json!([]));
+                m.insert("token".into(), json!(token));
+            }
+            ChallengeKind::Prompt { fields } => {
+                let fields: Vec<Value> = fields
+                    .iter()
+                    .map(|f| {
+                        json!({
+                            "field_key": f.field_key, "label": f.label, "type": f.field_type,
+                            "required": f.required, "placeholder": f.placeholder,
+                            "initial_value": f.initial_value, "order": f.order,
+                            "sub_text": f.sub_text, "choices": null,
+                        })
+                    })
+                    .collect();
+                m.insert("fields".into(), json!(fields));
+            }
+            ChallengeKind::AccessDenied { error_message } => {
+                m.insert("error_message".into(), json!(error_message));
+            }
+        }
+        m.insert(
+            "flow_info".into(),
+            json!({"title": self.title, "background": "", "cancel_url": "/flows/-/cancel/", "layout": "stacked"}),
+        );
+        let errors: Map<String, Value> = self
+            .errors
+            .iter()
+            .map(|(k, v)| {
+                let list: Vec<Value> = v
+                    .iter()
+                    .map(|s| json!({"string": s, "code": "invalid"}))
+                    .collect();
+                (k.clone(), json!(list))
+            })
+            .collect();
+        m.insert("response_errors".into(), Value::Object(errors));
+        if !self.messages.is_empty() {
+            m.insert("messages".into(), json!(self.messages));
+        }
+        Value::Object(m)
+    }
+}
+
+/// What the user sent: the component they answered and the fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response {
+    /// The component the client thinks it answers.
+    pub component: Option<String>,
+    /// Field values.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Response {
+    /// Builds a response from a JSON object; non-object bodies give an empty response.
+    pub fn from_json(value: &Value) -> Self {
+        let mut out = Response::default();
+        let Value::Object(map) = value else {
+            return out;
+        };
+        for (k, v) in map {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                _ => continue,
+            };
+            if k == "component" {
+                out.component = Some(s);
+            } else {
+                out.fields.insert(k.clone(), s);
+            }
+        }
+        out
+    }
+
+    /// Builds a response from form pairs (the first value of a repeated key wins).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut out = Response::default();
+        for (k, v) in pairs {
+            if k == "component" {
+                out.component.get_or_insert(v);
+            } else {
+                out.fields.entry(k).or_insert(v);
+            }
+        }
+        out
+    }
+
+    /// A field's value, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).map(String::as_str)
+    }
+}

@@ -1,0 +1,70 @@
+//! What a flow step runs against: the store, the time, the client and the session, plus the
+//! effects the HTTP layer must apply (it owns cookies).
+
+use serde_json::Value;
+
+use super::FlowResult;
+use crate::domain::{Event, new_id};
+use crate::store::{Store, Topic, events};
+
+/// Absolute session lifetime when the login stage sets none (seconds).
+pub const DEFAULT_SESSION_LIFETIME: i64 = 24 * 3600;
+
+/// The environment of one request.
+#[derive(Clone)]
+pub struct Env {
+    /// The store.
+    pub store: Store,
+    /// Now (injected clock), unix seconds.
+    pub now: i64,
+    /// The client IP.
+    pub client_ip: String,
+    /// The session's user, if logged in.
+    pub session_user: Option<String>,
+    /// The public URL (issuer for otpauth URIs).
+    pub public_url: String,
+}
+
+/// Something the HTTP layer must do after the step (the flow never touches cookies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Log the user in: new session id, bound to the user.
+    Login {
+        /// The user.
+        user_id: String,
+        /// Absolute session lifetime in seconds; 0 = the default browser session.
+        session_duration: i64,
+        /// End the user's other sessions.
+        terminate_other_sessions: bool,
+    },
+    /// End the session.
+    Logout,
+}
+
+impl Env {
+    /// Records an audit event in its own short write transaction.
+    pub async fn event(
+        &self,
+        action: &str,
+        username: &str,
+        user_id: Option<&str>,
+        context: Value,
+    ) -> FlowResult<()> {
+        let event = Event {
+            id: new_id(),
+            action: action.to_string(),
+            username: username.to_string(),
+            user_id: user_id.map(str::to_string),
+            app: String::new(),
+            client_ip: self.client_ip.clone(),
+            context,
+            brand: String::new(),
+            created_at: self.now,
+        };
+        let mut tx = self.store.write_tx().await?;
+        events::insert(tx.conn(), &event).await?;
+        tx.touch(Topic::Events);
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! The executor: a state machine over the plan kept in the session. GET returns the current
+//! challenge (planning when needed); POST hands the response to the current stage only when it
+//! answers the current challenge, so an empty, malformed or out-of-order POST never advances.
+
+use super::challenge::{Challenge, ChallengeKind, Response};
+use super::context::{FlowContext, PLAN_VERSION, Plan, safe_next};
+use super::env::{Effect, Env};
+use super::planner::{PlanOutcome, plan};
+use super::policy::{PolicyRequest, evaluate_target};
+use super::stages::{self, Reply, Show, StageCtx};
+use super::{FlowError, FlowResult};
+use crate::domain::{DeniedAction, Flow, InvalidResponseAction};
+use crate::store;
+
+/// The result of one request: the challenge to show and what the HTTP layer must do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// What to render.
+    pub challenge: Challenge,
+    /// Session effects (login, logout).
+    pub effects: Vec<Effect>,
+}
+
+/// What a client asks to start a flow with.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    /// The `next` parameter (kept only if it is a same-origin relative path).
+    pub next: Option<String>,
+    /// The application being accessed, by id.
+    pub application: Option<String>,
+}
+
+async fn load_flow(env: &Env, slug: &str) -> FlowResult<Flow> {
+    let mut conn = env.store.read().await?;
+    store::flows::get_by_slug(&mut conn, slug)
+        .await?
+        .ok_or_else(|| FlowError::NotFound(slug.to_string()))
+}
+
+fn title(flow: &Flow) -> String {
+    flow.title.replace("%(app)s", "")
+}
+
+fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Challenge {
+    let kind = match (flow.denied_action, redirect) {
+        (DeniedAction::Continue, r) => ChallengeKind::Redirect {
+            to: r.unwrap_or_else(|| "/".into()),
+        },
+        (DeniedAction::MessageContinue, Some(to)) => ChallengeKind::Redirect { to },
+        _ => ChallengeKind::AccessDenied {
+            error_message: messages.join(" "),
+        },
+    };
+    Challenge::new(kind, &title(flow), &flow.slug)
+}
+
+/// Starts a fresh plan into `slot`; returns a challenge instead when the flow is denied.
+async fn start(
+    env: &Env,
+    flow: &Flow,
+    slot: &mut Option<Plan>,
+    context: FlowContext,
+) -> FlowResult<Option<Challenge>> {
+    let redirect = context.redirect.clone();
+    match plan(env, flow, context).await? {
+        PlanOutcome::Planned(p) => {
+            *slot = Some(*p);
+            Ok(None)
+        }
+        PlanOutcome::Denied(messages) => {
+            *slot = None;
+            Ok(Some(denied(flow, messages, redirect)))
+        }
+    }
+}
+
+fn usable(slot: &Option<Plan>, flow: &Flow) -> bool {
+    slot.as_ref()
+        .is_some_and(|p| p.version == PLAN_VERSION && p.flow_id == flow.id)
+}
+
+/// GET: the current challenge, planning the flow first when no plan is in the session.
+pub async fn get(
+    env: &Env,
+    slug: &str,
+    slot: &mut Option<Plan>,
+    start_with: Start,
+) -> FlowResult<Step> {
+    let flow = load_flow(env, slug).await?;
+    let mut effects = Vec::new();
+    if !usable(slot, &flow) {
+        let ctx = FlowContext {
+            redirect: start_with.next.as_deref().and_then(safe_next),
+            application: start_with.application,
+            client_ip: env.client_ip.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = start(env, &flow, slot, ctx).await? {
+            return Ok(Step {
+                challenge: c,
+                effects,
+            });
+        }
+    }
+    let challenge = advance(env, &flow, slot, &mut effects).await?;
+    Ok(Step { challenge, effects })
+}
+
+/// POST: applies the response to the current stage and moves on.
+pub async fn post(
+    env: &Env,
+    slug: &str,
+    slot: &mut Option<Plan>,
+    response: Response,
+) -> FlowResult<Step> {
+    let flow = load_flow(env, slug).await?;
+    let mut effects = Vec::new();
+    if !usable(slot, &flow) {
+        // No plan: the response answers nothing. Plan and show the first challenge.
+        let mut step = get(env, slug, slot, Start::default()).await?;
+        step.challenge = step.challenge.with_error(
+            "non_field_errors",
+            "The flow was restarted; please try again.",
+        );
+        return Ok(step);
+    }
+    let current = advance(env, &flow, slot, &mut effects).await?;
+    let terminal = matches!(
+        current.kind,
+        ChallengeKind::Redirect { .. } | ChallengeKind::AccessDenied { .. }
+    );
+    if terminal || slot.is_none() {
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
+    }
+    if response.component.as_deref() != Some(current.kind.component()) {
+        return Ok(Step {
+            challenge: current.with_error("non_field_errors", "Invalid response for this stage."),
+            effects,
+        });
+    }
+    let Some(plan_ref) = slot.as_mut() else {
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
+    };
+    let Some(ps) = plan_ref.current().cloned() else {
+        return Ok(Step {
+            challenge: current,
+            effects,
+        });
+    };
+    let stage = stages::load(env, &ps.stage_id).await?;
+    let reply = {
+        let mut sc = StageCtx {
+            env,
+            flow: &flow,
+            stage: &stage,
+            plan: plan_ref,
+            effects: &mut effects,
+        };
+        stages::respond(&mut sc, &response).await?
+    };
+    match reply {
+        Reply::Next => {
+            plan_ref.index += 1;
+            let challenge = advance(env, &flow, slot, &mut effects).await?;
+            Ok(Step { challenge, effects })
+        }
+        Reply::Invalid { field, message } => match ps.invalid_response_action {
+            InvalidResponseAction::Retry => {
+                let challenge = advance(env, &flow, slot, &mut effects).await?;
+                Ok(Step {
+                    challenge: challenge.with_error(&field, &message),
+                    effects,
+                })
+            }
+            action => {
+                let ctx = if action == InvalidResponseAction::Restart {
+                    plan_ref.initial_context.clone()
+                } else {
+                    plan_ref.context.clone()
+                };
+                if let Some(c) = start(env, &flow, slot, ctx).await? {
+                    return Ok(Step {
+                        challenge: c,
+                        effects,
+                    });
+                }
+                let challenge = advance(env, &flow, slot, &mut effects).await?;
+                Ok(Step {
+                    challenge: challenge.with_error(&field, &message),
+                    effects,
+                })
+            }
+        },
+        Reply::Deny(message) => {
+            *slot = None;
+            let kind = ChallengeKind::AccessDenied {
+                error_message: message,
+            };
+            Ok(Step {
+                challenge: Challenge::new(kind, &title(&flow), &flow.slug),
+                effects,
+            })
+        }
+    }
+}
+
+/// Moves past stages that need no input (re-evaluating policies first) and returns the first
+/// challenge, or the final redirect when the plan is done.
+async fn advance(
+    env: &Env,
+    flow: &Flow,
+    slot: &mut Option<Plan>,
+    effects: &mut Vec<Effect>,
+) -> FlowResult<Challenge> {
+    let mut session_user = env.session_user.clone();
+    for effect in effects.iter() {
+        match effect {
+            Effect::Login { user_id, .. } => session_user = Some(user_id.clone()),
+            Effect::Logout => session_user = None,
+        }
+    }
+    let mut env = env.clone();
+    env.session_user = session_user;
+    loop {
+        let Some(plan_ref) = slot.as_mut() else {
+            let kind = ChallengeKind::AccessDenied {
+                error_message: "No flow in progress.".into(),
+            };
+            return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+        };
+        let Some(ps) = plan_ref.current().cloned() else {
+            let to = plan_ref
+                .context
+                .redirect
+                .clone()
+                .unwrap_or_else(|| "/".into());
+            *slot = None;
+            return Ok(Challenge::new(
+                ChallengeKind::Redirect { to },
+                &title(flow),
+                &flow.slug,
+            ));
+        };
+        if !ps.admitted {
+            if ps.re_evaluate_policies && !ps.binding_id.is_empty() {
+                let user = plan_ref
+                    .context
+                    .pending_user
+                    .clone()
+                    .or_else(|| env.session_user.clone());
+                let req = PolicyRequest::load(&env, user.as_deref(), &plan_ref.context).await?;
+                let r = evaluate_target(&env, &ps.binding_id, ps.policy_engine_mode, &req).await?;
+                if !r.passing {
+                    plan_ref.index += 1;
+                    continue;
+                }
+            }
+            if let Some(s) = plan_ref.stages.get_mut(plan_ref.index) {
+                s.admitted = true;
+            }
+        }
+        let stage = stages::load(&env, &ps.stage_id).await?;
+        let show = {
+            let mut sc = StageCtx {
+                env: &env,
+                flow,
+                stage: &stage,
+                plan: plan_ref,
+                effects,
+            };
+            stages::challenge(&mut sc).await?
+        };
+        match show {
+            Show::Challenge(ChallengeKind::Redirect { to }) => {
+                *slot = None;
+                return Ok(Challenge::new(
+                    ChallengeKind::Redirect { to },
+                    &title(flow),
+                    &flow.slug,
+                ));
+            }
+            Show::Challenge(kind) => return Ok(Challenge::new(kind, &title(flow), &flow.slug)),
+            Show::Next => {
+                plan_ref.index += 1;
+                for effect in effects.iter() {
+                    match effect {
+                        Effect::Login { user_id, .. } => env.session_user = Some(user_id.clone()),
+                        Effect::Logout => env.session_user = None,
+                    }
+                }
+            }
+            Show::Deny(message) => {
+                *slot = None;
+                let kind = ChallengeKind::AccessDenied {
+                    error_message: message,
+                };
+                return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+            }
+        }
+    }
+}

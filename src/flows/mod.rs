@@ -1,0 +1,56 @@
+//! Flows that log people in: the planner (bindings + policies → plan), the executor (a state
+//! machine over the plan kept in the session), one module per stage kind, and the policy engine.
+//! Nothing here knows about HTTP: stages produce [`challenge::Challenge`]s and consume
+//! [`challenge::Response`]s; `http/` renders them as HTML or authentik's JSON.
+
+pub mod challenge;
+pub mod context;
+pub mod env;
+pub mod executor;
+pub mod planner;
+pub mod policy;
+pub mod stages;
+
+pub use challenge::{Challenge, ChallengeKind, Response};
+pub use context::{FlowContext, Plan, PlannedStage};
+pub use env::{Effect, Env};
+
+use crate::store::StoreError;
+
+/// Why a flow step failed for reasons other than the user's input.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// No flow has this slug.
+    #[error("flow {0} not found")]
+    NotFound(String),
+    /// A blocking task panicked or was cancelled.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+/// Result alias for flow operations.
+pub type FlowResult<T> = Result<T, FlowError>;
+
+/// Events the flow engine records (authentik's action names).
+pub mod actions {
+    /// A user logged in.
+    pub const LOGIN: &str = "login";
+    /// A login attempt failed.
+    pub const LOGIN_FAILED: &str = "login_failed";
+    /// A user logged out.
+    pub const LOGOUT: &str = "logout";
+    /// A password was set.
+    pub const PASSWORD_SET: &str = "password_set";
+    /// A policy errored.
+    pub const POLICY_EXCEPTION: &str = "policy_exception";
+    /// Something looked like an attack (replayed code, throttled attempts).
+    pub const SUSPICIOUS_REQUEST: &str = "suspicious_request";
+    /// A user was written by user_write.
+    pub const USER_WRITE: &str = "user_write";
+}

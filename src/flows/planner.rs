@@ -1,0 +1,109 @@
+//! The planner: checks who may start the flow, evaluates the flow's policies, and walks the
+//! stage bindings in order (`evaluate_on_plan` now, `re_evaluate_policies` marked for later).
+
+use super::FlowResult;
+use super::context::{FlowContext, PLAN_VERSION, Plan, PlannedStage};
+use super::env::Env;
+use super::policy::{PolicyRequest, evaluate_target};
+use crate::domain::{Flow, FlowAuthentication};
+use crate::store;
+
+/// The planner's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanOutcome {
+    /// A plan to execute.
+    Planned(Box<Plan>),
+    /// The flow does not apply; messages say why.
+    Denied(Vec<String>),
+}
+
+/// Plans `flow` for the context (the user is `pending_user`, else the session's user).
+pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<PlanOutcome> {
+    if let Some(reason) = check_authentication(env, flow, &context).await? {
+        return Ok(PlanOutcome::Denied(vec![reason]));
+    }
+    let user_id = context
+        .pending_user
+        .clone()
+        .or_else(|| env.session_user.clone());
+    let req = PolicyRequest::load(env, user_id.as_deref(), &context).await?;
+    let flow_result = evaluate_target(env, &flow.id, flow.policy_engine_mode, &req).await?;
+    if !flow_result.passing {
+        let mut messages = flow_result.messages;
+        if messages.is_empty() {
+            messages.push("Flow does not apply to current user.".into());
+        }
+        return Ok(PlanOutcome::Denied(messages));
+    }
+    let bindings = {
+        let mut conn = env.store.read().await?;
+        store::flows::bindings_of(&mut conn, &flow.id).await?
+    };
+    let mut stages = Vec::new();
+    for b in bindings {
+        if b.evaluate_on_plan {
+            let r = evaluate_target(env, &b.id, b.policy_engine_mode, &req).await?;
+            if !r.passing {
+                continue;
+            }
+        }
+        stages.push(PlannedStage {
+            binding_id: b.id,
+            stage_id: b.stage_id,
+            re_evaluate_policies: b.re_evaluate_policies,
+            invalid_response_action: b.invalid_response_action,
+            policy_engine_mode: b.policy_engine_mode,
+            admitted: false,
+        });
+    }
+    if stages.is_empty() {
+        return Ok(PlanOutcome::Denied(vec![
+            "Flow does not apply to current user.".into(),
+        ]));
+    }
+    Ok(PlanOutcome::Planned(Box::new(Plan {
+        version: PLAN_VERSION,
+        flow_id: flow.id.clone(),
+        flow_slug: flow.slug.clone(),
+        stages,
+        index: 0,
+        initial_context: context.clone(),
+        context,
+        scratch: Default::default(),
+    })))
+}
+
+/// authentik's `_check_authentication`: `Some(reason)` when the flow may not start.
+async fn check_authentication(
+    env: &Env,
+    flow: &Flow,
+    context: &FlowContext,
+) -> FlowResult<Option<String>> {
+    let reason = match flow.authentication {
+        FlowAuthentication::None => None,
+        FlowAuthentication::RequireAuthenticated => env
+            .session_user
+            .is_none()
+            .then(|| "Flow requires authentication.".to_string()),
+        FlowAuthentication::RequireUnauthenticated => env
+            .session_user
+            .is_some()
+            .then(|| "Flow requires unauthenticated user.".to_string()),
+        FlowAuthentication::RequireSuperuser => {
+            let is_super = match &env.session_user {
+                Some(id) => {
+                    let mut conn = env.store.read().await?;
+                    store::groups::is_superuser(&mut conn, id).await?
+                }
+                None => false,
+            };
+            (!is_super).then(|| "Flow requires superuser.".to_string())
+        }
+        FlowAuthentication::RequireRedirect => context
+            .redirect
+            .is_none()
+            .then(|| "Flow requires redirect.".to_string()),
+        FlowAuthentication::RequireOutpost => Some("Flow requires an outpost.".to_string()),
+    };
+    Ok(reason)
+}

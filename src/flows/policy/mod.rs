@@ -1,0 +1,231 @@
+//! The policy engine: evaluates the bindings on a target (flow, stage binding, application) for
+//! a user and a context. Each binding has order, enabled, negate (messages are not negated),
+//! timeout and failure_result; a policy that errors or times out yields `failure_result` (false
+//! by default: fail closed) and records `policy_exception`.
+
+mod dummy;
+mod expression;
+mod group;
+mod password;
+mod reputation;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::context::FlowContext;
+use super::env::Env;
+use super::{FlowResult, actions};
+use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicyKind, User};
+use crate::store::{self, authenticators, logins};
+
+pub use reputation::{REPUTATION_TTL, record_failed_login};
+
+/// Why one policy could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The settings are unusable.
+    #[error("policy settings are invalid: {0}")]
+    Settings(String),
+    /// An expression failed.
+    #[error(transparent)]
+    Expr(#[from] crate::expr::ExprError),
+    /// The store failed.
+    #[error("store error: {0}")]
+    Store(String),
+    /// The binding's timeout passed.
+    #[error("policy timed out")]
+    Timeout,
+}
+
+impl From<store::StoreError> for PolicyError {
+    fn from(e: store::StoreError) -> Self {
+        PolicyError::Store(e.to_string())
+    }
+}
+
+/// The outcome of evaluating a target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyResult {
+    /// Access granted.
+    pub passing: bool,
+    /// Messages for the user.
+    pub messages: Vec<String>,
+}
+
+/// What a policy looks at.
+#[derive(Debug, Clone)]
+pub struct PolicyRequest {
+    /// The user (pending user, else the session's user).
+    pub user: Option<User>,
+    /// Group names of the user (for expressions).
+    pub groups: Vec<String>,
+    /// Confirmed authenticators of the user.
+    pub authenticators: i64,
+    /// The flow context.
+    pub context: FlowContext,
+}
+
+impl PolicyRequest {
+    /// Loads the user facts policies need.
+    pub async fn load(env: &Env, user_id: Option<&str>, context: &FlowContext) -> FlowResult<Self> {
+        let mut conn = env.store.read().await?;
+        let (user, groups, authenticators) = match user_id {
+            Some(id) => (
+                store::users::get(&mut conn, id).await?,
+                logins::group_names(&mut conn, id).await?,
+                authenticators::count_confirmed(&mut conn, id).await?,
+            ),
+            None => (None, Vec::new(), 0),
+        };
+        Ok(Self {
+            user,
+            groups,
+            authenticators,
+            context: context.clone(),
+        })
+    }
+
+    /// `request` as expressions see it.
+    pub fn to_expr_value(&self) -> Value {
+        let user = match &self.user {
+            Some(u) => json!({
+                "pk": u.id, "username": u.username, "name": u.name, "email": u.email,
+                "is_active": u.is_active, "groups": self.groups, "attributes": u.attributes,
+                "authenticators": self.authenticators, "is_authenticated": true,
+            }),
+            None => json!({
+                "pk": "", "username": "AnonymousUser", "name": "", "email": "", "is_active": false,
+                "groups": [], "attributes": {}, "authenticators": 0, "is_authenticated": false,
+            }),
+        };
+        let ctx = &self.context;
+        json!({
+            "user": user,
+            "context": {
+                "pending_user_identifier": ctx.pending_user_identifier,
+                "application": ctx.application,
+                "client_ip": ctx.client_ip,
+                "prompt_data": ctx.prompt_data,
+                "auth_methods": ctx.auth_methods,
+                "extra": ctx.extra,
+            },
+            "http_request": { "client_ip": ctx.client_ip },
+        })
+    }
+}
+
+/// Evaluates one policy (no binding options applied).
+pub async fn evaluate_policy(
+    env: &Env,
+    policy: &Policy,
+    req: &PolicyRequest,
+    timeout: Duration,
+) -> Result<(bool, Vec<String>), PolicyError> {
+    match policy.kind {
+        PolicyKind::Expression => expression::passes(policy, req, timeout).await,
+        PolicyKind::GroupMembership => group::passes(env, policy, req).await,
+        PolicyKind::Password => password::passes(policy, req),
+        PolicyKind::Reputation => reputation::passes(env, policy, req).await,
+        PolicyKind::Dummy => dummy::passes(policy).await,
+        // Event matchers match events for notifications; in a flow there is no event.
+        PolicyKind::EventMatcher => Ok((false, Vec::new())),
+    }
+}
+
+/// Evaluates every enabled binding of `target_id` in order and combines them by `mode`.
+/// No enabled bindings means pass (authentik's rule for flows and stages).
+pub async fn evaluate_target(
+    env: &Env,
+    target_id: &str,
+    mode: PolicyEngineMode,
+    req: &PolicyRequest,
+) -> FlowResult<PolicyResult> {
+    let bindings = {
+        let mut conn = env.store.read().await?;
+        store::policies::bindings_of(&mut conn, target_id).await?
+    };
+    let mut results = Vec::new();
+    let mut messages = Vec::new();
+    for b in bindings.iter().filter(|b| b.enabled) {
+        let passing = match &b.subject {
+            BindingSubject::User(id) => req.user.as_ref().is_some_and(|u| &u.id == id),
+            BindingSubject::Group(id) => match &req.user {
+                Some(u) => {
+                    let mut conn = env.store.read().await?;
+                    logins::in_group(&mut conn, &u.id, id).await?
+                }
+                None => false,
+            },
+            BindingSubject::Policy(id) => {
+                let policy = {
+                    let mut conn = env.store.read().await?;
+                    store::policies::get(&mut conn, id).await?
+                };
+                let Some(policy) = policy else {
+                    results.push(b.failure_result != b.negate);
+                    continue;
+                };
+                let timeout = Duration::from_secs(b.timeout.clamp(1, 300) as u64);
+                let outcome = match tokio::time::timeout(
+                    timeout,
+                    evaluate_policy(env, &policy, req, timeout),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(PolicyError::Timeout),
+                };
+                match outcome {
+                    Ok((p, msgs)) => {
+                        messages.extend(msgs);
+                        p
+                    }
+                    Err(err) => {
+                        tracing::warn!(policy = %policy.name, error = %err, "policy failed");
+                        let username = req.user.as_ref().map(|u| u.username.as_str()).unwrap_or("");
+                        env.event(
+                            actions::POLICY_EXCEPTION,
+                            username,
+                            req.user.as_ref().map(|u| u.id.as_str()),
+                            json!({"policy": policy.name, "binding": b.id, "message": err.to_string()}),
+                        )
+                        .await?;
+                        // failure_result is the result before negation, like authentik.
+                        b.failure_result
+                    }
+                }
+            }
+        };
+        results.push(if b.negate { !passing } else { passing });
+    }
+    let passing = if results.is_empty() {
+        true
+    } else {
+        match mode {
+            PolicyEngineMode::Any => results.iter().any(|r| *r),
+            PolicyEngineMode::All => results.iter().all(|r| *r),
+        }
+    };
+    Ok(PolicyResult { passing, messages })
+}
+
+fn setting_str<'a>(policy: &'a Policy, key: &str) -> Option<&'a str> {
+    policy.settings.get(key).and_then(Value::as_str)
+}
+
+fn setting_i64(policy: &Policy, key: &str, default: i64) -> i64 {
+    policy
+        .settings
+        .get(key)
+        .and_then(Value::as_i64)
+        .unwrap_or(default)
+}
+
+fn setting_bool(policy: &Policy, key: &str, default: bool) -> bool {
+    policy
+        .settings
+        .get(key)
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
+}

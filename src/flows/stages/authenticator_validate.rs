@@ -1,0 +1,125 @@
+//! Authenticator validation (TOTP): codes are single use within their window (one conditional
+//! UPDATE of `last_used_step`) and attempts are throttled per user.
+
+use serde_json::{Value, json};
+
+use super::authenticator_totp::{BUILTIN_TOTP_SETUP, matching_step, totp};
+use super::{Reply, Show, StageCtx};
+use crate::domain::{InvalidResponseAction, PolicyEngineMode};
+use crate::flows::challenge::{ChallengeKind, Response};
+use crate::flows::context::PlannedStage;
+use crate::flows::{FlowResult, actions};
+use crate::store::{self, authenticators};
+
+/// Failed attempts allowed per user per window.
+pub const MAX_FAILURES: i64 = 5;
+/// The throttling window in seconds.
+pub const WINDOW: i64 = 300;
+
+/// Asks for a code, or applies `not_configured_action` when the user has no device.
+pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+    let Some(user_id) = sc.user_id() else {
+        return Ok(Show::Deny("No pending user.".into()));
+    };
+    let devices = {
+        let mut conn = sc.env.store.read().await?;
+        authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?
+    };
+    if devices.is_empty() {
+        return Ok(
+            match sc.setting_str("not_configured_action", "skip").as_str() {
+                "deny" => Show::Deny("No (allowed) MFA authenticator configured.".into()),
+                "configure" => {
+                    let stage_id = sc
+                        .setting("configuration_stages")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.first())
+                        .and_then(Value::as_str)
+                        .unwrap_or(BUILTIN_TOTP_SETUP)
+                        .to_string();
+                    sc.plan.insert_next(PlannedStage {
+                        binding_id: String::new(),
+                        stage_id,
+                        re_evaluate_policies: false,
+                        invalid_response_action: InvalidResponseAction::Retry,
+                        policy_engine_mode: PolicyEngineMode::Any,
+                        admitted: true,
+                    });
+                    Show::Next
+                }
+                _ => Show::Next,
+            },
+        );
+    }
+    Ok(Show::Challenge(ChallengeKind::AuthenticatorValidate {
+        pending_user: sc.display_user(),
+        device_classes: vec!["totp".into()],
+    }))
+}
+
+/// Checks the code against the user's devices.
+pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+    let Some(user_id) = sc.user_id() else {
+        return Ok(Reply::Deny("No pending user.".into()));
+    };
+    let code = r.get("code").unwrap_or("").trim().to_string();
+    if code.is_empty() {
+        return Ok(Reply::invalid("code", "This field is required."));
+    }
+    let env = sc.env;
+    let (devices, failures, username) = {
+        let mut conn = env.store.read().await?;
+        (
+            authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?,
+            authenticators::failures(&mut conn, &user_id, env.now, WINDOW).await?,
+            store::users::get(&mut conn, &user_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
+        )
+    };
+    if failures >= MAX_FAILURES {
+        env.event(
+            actions::SUSPICIOUS_REQUEST,
+            &username,
+            Some(&user_id),
+            json!({"reason": "otp throttled"}),
+        )
+        .await?;
+        return Ok(Reply::invalid(
+            "code",
+            "Too many attempts; wait a few minutes and try again.",
+        ));
+    }
+    for d in &devices {
+        let Some(t) = totp(
+            &d.secret,
+            code.len().clamp(6, 8) as u8,
+            "latchkey",
+            &username,
+        ) else {
+            continue;
+        };
+        if let Some(step) = matching_step(&t, &code, env.now) {
+            let mut tx = env.store.write_tx().await?;
+            let won = authenticators::consume_step(tx.conn(), &d.id, step).await?;
+            tx.commit().await?;
+            if won {
+                sc.plan.context.auth_methods.push("otp".into());
+                return Ok(Reply::Next);
+            }
+            env.event(
+                actions::SUSPICIOUS_REQUEST,
+                &username,
+                Some(&user_id),
+                json!({"reason": "otp code replayed"}),
+            )
+            .await?;
+            break;
+        }
+    }
+    let mut tx = env.store.write_tx().await?;
+    authenticators::record_failure(tx.conn(), &user_id, env.now, WINDOW).await?;
+    tx.commit().await?;
+    Ok(Reply::invalid("code", "Invalid code."))
+}

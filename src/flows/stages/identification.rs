@@ -1,0 +1,82 @@
+//! Identification: who is logging in, by username and/or email (case-insensitive by default).
+//! With `pretend_user_exists` an unknown user gets the same next challenge, and an embedded
+//! password check costs the same time (`verify_dummy`), so accounts cannot be enumerated.
+
+use serde_json::Value;
+
+use super::{Reply, Show, StageCtx, password};
+use crate::flows::FlowResult;
+use crate::flows::challenge::{ChallengeKind, Response};
+use crate::store::{self, logins};
+
+fn user_fields(sc: &StageCtx<'_>) -> Vec<String> {
+    let fields: Vec<String> = sc
+        .setting("user_fields")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if fields.is_empty() {
+        vec!["username".into()]
+    } else {
+        fields
+    }
+}
+
+/// Asks for the identifier (and the password when a password stage is embedded).
+pub fn challenge(sc: &mut StageCtx<'_>) -> Show {
+    Show::Challenge(ChallengeKind::Identification {
+        user_fields: user_fields(sc),
+        password_fields: sc.setting("password_stage").is_some(),
+        enable_remember_me: sc.setting_bool("enable_remember_me", false),
+    })
+}
+
+/// Matches the identifier; an unknown or inactive user continues anonymously when pretending.
+pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+    let uid = r.get("uid_field").map(str::trim).unwrap_or("");
+    if uid.is_empty() || uid.len() > 256 {
+        return Ok(Reply::invalid("uid_field", "This field is required."));
+    }
+    let case_insensitive = sc.setting_bool("case_insensitive_matching", true);
+    let mut found = None;
+    {
+        let mut conn = sc.env.store.read().await?;
+        for field in user_fields(sc) {
+            if let Some(id) = logins::find_user_id(&mut conn, &field, uid, case_insensitive).await?
+            {
+                let active = store::users::get(&mut conn, &id)
+                    .await?
+                    .is_some_and(|u| u.is_active);
+                if active {
+                    found = Some(id);
+                }
+                break;
+            }
+        }
+    }
+    let embedded = sc.setting("password_stage").is_some();
+    if found.is_none() && !sc.setting_bool("pretend_user_exists", true) && !embedded {
+        return Ok(Reply::invalid("uid_field", "Failed to authenticate."));
+    }
+    let remember = sc.setting_bool("enable_remember_me", false)
+        && matches!(r.get("remember_me"), Some("true" | "on" | "1"));
+    sc.plan
+        .context
+        .extra
+        .insert("remember_me".into(), serde_json::Value::Bool(remember));
+    sc.plan.context.pending_user = found.clone();
+    sc.plan.context.pending_user_identifier = Some(uid.to_string());
+    if embedded {
+        let pw = r.get("password").unwrap_or("");
+        if !password::verify_user_password(sc.env, found.as_deref(), uid, pw).await? {
+            return Ok(Reply::invalid("password", "Failed to authenticate."));
+        }
+        sc.plan.context.auth_methods.push("password".into());
+    }
+    Ok(Reply::Next)
+}

@@ -1,0 +1,99 @@
+//! What the HTML view and the JSON view share: loading the session, running one executor step
+//! against the plan kept in it, applying login/logout effects, saving, and the security headers.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response as HttpResponse;
+
+use super::AppState;
+use super::session::{self, Session};
+use crate::flows::executor::{self, Start, Step};
+use crate::flows::{Effect, Env, FlowError, Response};
+
+/// One executor call.
+pub enum Action {
+    /// Show the current challenge (planning when needed).
+    Get(Start),
+    /// Submit a response.
+    Post(Response),
+}
+
+/// The client's IP from the socket (forwarded headers are not trusted: no proxy is configured).
+pub fn client_ip(info: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    info.map(|Extension(ConnectInfo(a))| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs one step for `slug` on the session's plan and applies its effects.
+pub async fn execute(
+    state: &AppState,
+    sess: &mut Session,
+    client_ip: &str,
+    slug: &str,
+    action: Action,
+) -> Result<Step, FlowError> {
+    let service = &state.service;
+    let env = Env {
+        store: service.store().clone(),
+        now: service.now(),
+        client_ip: client_ip.to_string(),
+        session_user: sess.user_id.clone(),
+        public_url: service.config().public_url.clone(),
+    };
+    let mut slot = sess.data.plans.remove(slug);
+    let step = match action {
+        Action::Get(start) => executor::get(&env, slug, &mut slot, start).await?,
+        Action::Post(resp) => executor::post(&env, slug, &mut slot, resp).await?,
+    };
+    if let Some(plan) = slot {
+        sess.data.plans.insert(slug.to_string(), plan);
+    }
+    for effect in &step.effects {
+        match effect {
+            Effect::Login {
+                user_id,
+                session_duration,
+                terminate_other_sessions,
+            } => {
+                session::login(
+                    service,
+                    sess,
+                    user_id,
+                    *session_duration,
+                    *terminate_other_sessions,
+                    client_ip,
+                )
+                .await?;
+            }
+            Effect::Logout => session::logout(service, sess, client_ip).await?,
+        }
+    }
+    session::save(service, sess).await?;
+    Ok(step)
+}
+
+/// Adds the headers every flow page and API answer carries.
+pub fn security_headers(state: &AppState, sess: Option<&Session>, resp: &mut HttpResponse) {
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::CACHE_CONTROL, "no-store");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if let Some(s) = sess.filter(|s| s.set_cookie)
+        && let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.service, s))
+    {
+        h.append(header::SET_COOKIE, v);
+    }
+}

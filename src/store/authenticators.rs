@@ -1,0 +1,120 @@
+//! Authenticator devices (TOTP) and per-user throttling of code attempts.
+
+use sqlx::SqliteConnection;
+
+use super::StoreResult;
+
+/// A stored authenticator device.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub name: String,
+    pub secret: String,
+    pub confirmed: bool,
+    pub last_used_step: Option<i64>,
+    pub created_at: i64,
+}
+
+/// The confirmed devices of a user of one kind.
+pub async fn confirmed_of_user(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    kind: &str,
+) -> StoreResult<Vec<DeviceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+         FROM authenticator_devices WHERE user_id = ? AND kind = ? AND confirmed = 1 ORDER BY created_at",
+    )
+    .bind(user_id)
+    .bind(kind)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Number of confirmed devices of a user (any kind).
+pub async fn count_confirmed(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM authenticator_devices WHERE user_id = ? AND confirmed = 1",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Inserts a device.
+pub async fn insert(conn: &mut SqliteConnection, d: &DeviceRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO authenticator_devices (id, user_id, kind, name, secret, confirmed, \
+         last_used_step, created_at) VALUES (?,?,?,?,?,?,?,?)",
+    )
+    .bind(&d.id)
+    .bind(&d.user_id)
+    .bind(&d.kind)
+    .bind(&d.name)
+    .bind(&d.secret)
+    .bind(d.confirmed)
+    .bind(d.last_used_step)
+    .bind(d.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks time step `step` used, only if no later-or-equal step was used: one conditional UPDATE,
+/// so a code is accepted at most once even under concurrency. True when this call won.
+pub async fn consume_step(conn: &mut SqliteConnection, id: &str, step: i64) -> StoreResult<bool> {
+    let res = sqlx::query(
+        "UPDATE authenticator_devices SET last_used_step = ? \
+         WHERE id = ? AND (last_used_step IS NULL OR last_used_step < ?)",
+    )
+    .bind(step)
+    .bind(id)
+    .bind(step)
+    .execute(conn)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Counts one failed code attempt for a user in a window of `window` seconds (atomic UPSERT);
+/// returns the failures in the current window.
+pub async fn record_failure(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    now: i64,
+    window: i64,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO otp_throttle (user_id, failures, window_start) VALUES (?, 1, ?) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+           failures = CASE WHEN window_start + ? <= excluded.window_start THEN 1 ELSE failures + 1 END, \
+           window_start = CASE WHEN window_start + ? <= excluded.window_start \
+             THEN excluded.window_start ELSE window_start END \
+         RETURNING failures",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(window)
+    .bind(window)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Failures of a user in the window that is live at `now`.
+pub async fn failures(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    now: i64,
+    window: i64,
+) -> StoreResult<i64> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT failures FROM otp_throttle WHERE user_id = ? AND window_start + ? > ?",
+    )
+    .bind(user_id)
+    .bind(window)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
