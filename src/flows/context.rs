@@ -30,6 +30,9 @@ pub struct FlowContext {
     pub auth_methods: Vec<String>,
     /// Anything else (expressions may read it).
     pub extra: BTreeMap<String, Value>,
+    /// A plan with no stages completes at once instead of being refused (authentik's
+    /// `allow_empty_flows`, set by the OAuth endpoints for implicit-consent flows).
+    pub allow_empty: bool,
 }
 
 /// One stage in a plan.

@@ -26,7 +26,7 @@ pub struct Env {
 }
 
 /// Something the HTTP layer must do after the step (the flow never touches cookies).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Log the user in: new session id, bound to the user.
     Login {
@@ -39,6 +39,8 @@ pub enum Effect {
     },
     /// End the session.
     Logout,
+    /// The plan ran to its end (not denied); carries the final context.
+    Completed(Box<super::FlowContext>),
 }
 
 impl Env {

@@ -28,6 +28,10 @@ pub struct Start {
     pub next: Option<String>,
     /// The application being accessed, by id.
     pub application: Option<String>,
+    /// Extra context keys (the OAuth authorize endpoint marks its request here).
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Complete at once when no stage applies, instead of refusing.
+    pub allow_empty: bool,
 }
 
 async fn load_flow(env: &Env, slug: &str) -> FlowResult<Flow> {
@@ -92,6 +96,8 @@ pub async fn get(
         let ctx = FlowContext {
             redirect: start_with.next.as_deref().and_then(safe_next),
             application: start_with.application,
+            extra: start_with.extra,
+            allow_empty: start_with.allow_empty,
             client_ip: env.client_ip.clone(),
             ..Default::default()
         };
@@ -223,6 +229,7 @@ async fn advance(
         match effect {
             Effect::Login { user_id, .. } => session_user = Some(user_id.clone()),
             Effect::Logout => session_user = None,
+            Effect::Completed(_) => {}
         }
     }
     let mut env = env.clone();
@@ -240,6 +247,7 @@ async fn advance(
                 .redirect
                 .clone()
                 .unwrap_or_else(|| "/".into());
+            effects.push(Effect::Completed(Box::new(plan_ref.context.clone())));
             *slot = None;
             return Ok(Challenge::new(
                 ChallengeKind::Redirect { to },
@@ -292,6 +300,7 @@ async fn advance(
                     match effect {
                         Effect::Login { user_id, .. } => env.session_user = Some(user_id.clone()),
                         Effect::Logout => env.session_user = None,
+                        Effect::Completed(_) => {}
                     }
                 }
             }

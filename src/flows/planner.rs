@@ -56,7 +56,7 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
             admitted: false,
         });
     }
-    if stages.is_empty() {
+    if stages.is_empty() && !context.allow_empty {
         return Ok(PlanOutcome::Denied(vec![
             "Flow does not apply to current user.".into(),
         ]));

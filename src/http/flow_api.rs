@@ -58,6 +58,8 @@ pub async fn get_challenge(
     let start = Start {
         next: next_from_query(&q),
         application: None,
+        extra: Default::default(),
+        allow_empty: false,
     };
     match execute(&state, &mut sess, &ip, &slug, Action::Get(start)).await {
         Ok(step) => {

@@ -13,6 +13,9 @@ use super::session::{self, Session};
 use crate::flows::executor::{self, Start, Step};
 use crate::flows::{Effect, Env, FlowError, Response};
 
+/// The flow context key under which the authorize endpoint marks its parked request.
+pub const OAUTH_REQUEST_KEY: &str = "goauthentik.io/providers/oauth2/request";
+
 /// One executor call.
 pub enum Action {
     /// Show the current challenge (planning when needed).
@@ -69,6 +72,15 @@ pub async fn execute(
                 .await?;
             }
             Effect::Logout => session::logout(service, sess, client_ip).await?,
+            Effect::Completed(context) => {
+                if let Some(id) = context
+                    .extra
+                    .get(OAUTH_REQUEST_KEY)
+                    .and_then(serde_json::Value::as_str)
+                {
+                    sess.data.oauth_done.insert(id.to_string());
+                }
+            }
         }
     }
     session::save(service, sess).await?;

@@ -353,6 +353,8 @@ pub async fn get_flow(
     let start = Start {
         next: q.get("next").cloned(),
         application: None,
+        extra: Default::default(),
+        allow_empty: false,
     };
     match execute(&state, &mut sess, &ip, &slug, Action::Get(start)).await {
         Ok(step) => respond(&state, Some(&sess), StatusCode::OK, &slug, &step.challenge).await,

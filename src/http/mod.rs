@@ -1,5 +1,6 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
+mod authorize;
 mod errors;
 mod flow_api;
 mod flow_common;
@@ -54,6 +55,14 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::discovery),
         )
         .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
+        .route(
+            "/application/o/authorize/",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(
+            "/application/o/authorize/done/",
+            get(authorize::authorize_done),
+        )
         .route(
             "/application/o/token/",
             post(oauth::token).get(oauth::post_only),

@@ -33,6 +33,24 @@ pub struct SessionData {
     pub csrf: String,
     /// Flow plans in progress, keyed by flow slug.
     pub plans: BTreeMap<String, Plan>,
+    /// When the user last authenticated (OIDC `auth_time`, `max_age`).
+    #[serde(default)]
+    pub auth_time: Option<i64>,
+    /// OAuth authorization requests waiting for their authorization flow, by request id.
+    #[serde(default)]
+    pub oauth_pending: BTreeMap<String, PendingAuthorization>,
+    /// Request ids whose authorization flow completed (consumed once by the authorize endpoint).
+    #[serde(default)]
+    pub oauth_done: std::collections::BTreeSet<String>,
+}
+
+/// An authorization request parked while the user goes through the provider's flow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    /// The original request parameters, validated again when the flow completes.
+    pub params: Vec<(String, String)>,
+    /// When it was parked (pending requests older than the session's idle time are dropped).
+    pub created_at: i64,
 }
 
 impl SessionData {
@@ -41,6 +59,9 @@ impl SessionData {
             v: DATA_VERSION,
             csrf: secrets::random_token(32),
             plans: BTreeMap::new(),
+            auth_time: None,
+            oauth_pending: BTreeMap::new(),
+            oauth_done: Default::default(),
         }
     }
 }
@@ -167,6 +188,7 @@ pub async fn login(
     };
     let mut data = session.data.clone();
     data.csrf = secrets::random_token(32);
+    data.auth_time = Some(service.now());
     {
         let mut tx = service.store().write_tx().await?;
         sessions::delete(tx.conn(), &session.row_id).await?;

@@ -718,6 +718,8 @@ async fn consent_round(env: &Env, app_id: &str, answer: bool) -> Value {
     let start = Start {
         next: None,
         application: Some(app_id.to_string()),
+        extra: Default::default(),
+        allow_empty: false,
     };
     let step = executor::get(env, "consent", &mut slot, start)
         .await
