@@ -1,5 +1,6 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
+mod device;
 mod errors;
 mod health;
 mod oauth;
@@ -53,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/application/o/token/",
             post(oauth::token).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/device/",
+            post(device::authorize).get(oauth::post_only),
         )
         .route(
             "/application/o/revoke/",
