@@ -3,6 +3,7 @@
 
 pub mod blueprint;
 pub mod cli;
+pub mod client;
 pub mod console;
 pub mod crypto;
 pub mod domain;

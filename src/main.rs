@@ -46,6 +46,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Serve => serve(global).await,
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
+        Command::Login(args) => Ok(latchkey::client::login(&args).await?),
+        Command::Token => Ok(latchkey::client::token().await?),
+        Command::Logout => Ok(latchkey::client::logout().await?),
     }
 }
 
