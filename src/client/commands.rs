@@ -235,7 +235,7 @@ pub async fn logout() -> Result<(), ClientError> {
             .await
             .map_err(|e| ClientError::Unreachable {
                 url: url.clone(),
-                reason: one_line(&e),
+                reason: one_line(&e.without_url()),
             })?;
         if !response.status().is_success() {
             let status = response.status().as_u16();

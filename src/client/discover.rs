@@ -68,7 +68,7 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Clie
         .await
         .map_err(|e| ClientError::Unreachable {
             url: url.clone(),
-            reason: one_line(&e),
+            reason: one_line(&e.without_url()),
         })?;
     if !response.status().is_success() {
         return Err(ClientError::BadResponse {
