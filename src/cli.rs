@@ -93,7 +93,11 @@ pub struct LoginArgs {
     pub client_id: String,
     /// Scopes to ask for, space- or comma-separated (the server keeps those its provider maps);
     /// `offline_access` gives a refresh token so `latchkey token` can renew.
-    #[arg(long, default_value = "openid profile email offline_access", value_name = "SCOPES")]
+    #[arg(
+        long,
+        default_value = "openid profile email offline_access",
+        value_name = "SCOPES"
+    )]
     pub scope: String,
 }
 

@@ -74,15 +74,13 @@ fn stored(
         token_endpoint: token_endpoint.to_string(),
         revocation_endpoint,
         access_token: t.access_token().secret().clone(),
-        refresh_token: t.refresh_token().map(|r| r.secret().clone()).or(old_refresh),
+        refresh_token: t
+            .refresh_token()
+            .map(|r| r.secret().clone())
+            .or(old_refresh),
         scope: t
             .scopes()
-            .map(|s| {
-                s.iter()
-                    .map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" "))
             .unwrap_or_default(),
         expires_at: now() + t.expires_in().map(|d| d.as_secs() as i64).unwrap_or(3600),
     }
@@ -100,12 +98,13 @@ pub async fn login(args: &LoginArgs) -> Result<(), ClientError> {
     let http = http()?;
     let issuer = issuer_url(&args.url, args.app.as_deref(), &args.client_id)?;
     let endpoints = discover::discover(&http, &issuer).await?;
-    let device_url = endpoints.device_authorization_endpoint.clone().ok_or_else(|| {
-        ClientError::BadResponse {
+    let device_url = endpoints
+        .device_authorization_endpoint
+        .clone()
+        .ok_or_else(|| ClientError::BadResponse {
             url: issuer.clone(),
             reason: "the server does not offer the device code grant".into(),
-        }
-    })?;
+        })?;
     let client = BasicClient::new(ClientId::new(args.client_id.clone()))
         .set_auth_type(AuthType::RequestBody)
         .set_device_authorization_url(
@@ -178,7 +177,9 @@ pub async fn token() -> Result<(), ClientError> {
     let mut tokens = token_file::load(&path)?;
     if tokens.expires_at - EXPIRY_SKEW <= now() {
         let refresh = tokens.refresh_token.clone().ok_or_else(|| {
-            ClientError::SessionEnded("the access token expired and there is no refresh token".into())
+            ClientError::SessionEnded(
+                "the access token expired and there is no refresh token".into(),
+            )
         })?;
         let http = http()?;
         let client = BasicClient::new(ClientId::new(tokens.client_id.clone()))

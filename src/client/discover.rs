@@ -96,13 +96,18 @@ mod tests {
     fn issuer_from_url_forms() {
         let i = |u: &str, a: Option<&str>| issuer_url(u, a, "authentik-cli");
         assert_eq!(
-            i("https://idp.example/application/o/cli/", None).ok().as_deref(),
+            i("https://idp.example/application/o/cli/", None)
+                .ok()
+                .as_deref(),
             Some("https://idp.example/application/o/cli/")
         );
         assert_eq!(
-            i("https://idp.example/application/o/cli/.well-known/openid-configuration", None)
-                .ok()
-                .as_deref(),
+            i(
+                "https://idp.example/application/o/cli/.well-known/openid-configuration",
+                None
+            )
+            .ok()
+            .as_deref(),
             Some("https://idp.example/application/o/cli/")
         );
         assert_eq!(

@@ -253,7 +253,9 @@ pub async fn token(
         .map_err(server_error)?
     {
         // A parallel poll redeemed it between our read and this write.
-        return Err(OAuthError::invalid_grant("the device code was already used"));
+        return Err(OAuthError::invalid_grant(
+            "the device code was already used",
+        ));
     }
     grants::store_issued(&mut tx, &issued).await?;
     tx.commit().await.map_err(server_error)?;

@@ -144,7 +144,10 @@ fn issuer(ctx: &GrantContext<'_>, entry: &ProviderEntry) -> Result<String, OAuth
         .ok_or_else(|| OAuthError::invalid_grant("the provider is not attached to an application"))
 }
 
-pub(crate) async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUser, OAuthError> {
+pub(crate) async fn load_user(
+    ctx: &GrantContext<'_>,
+    user_id: &str,
+) -> Result<ClaimsUser, OAuthError> {
     let mut conn = ctx.service.store().read().await.map_err(server_error)?;
     let user = store::users::get(&mut conn, user_id)
         .await
@@ -194,7 +197,10 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
     })
 }
 
-pub(crate) async fn store_issued(tx: &mut store::WriteTx, issued: &Issued) -> Result<(), OAuthError> {
+pub(crate) async fn store_issued(
+    tx: &mut store::WriteTx,
+    issued: &Issued,
+) -> Result<(), OAuthError> {
     store::grants::insert_access_token(tx.conn(), &issued.access_record)
         .await
         .map_err(server_error)?;
@@ -207,7 +213,12 @@ pub(crate) async fn store_issued(tx: &mut store::WriteTx, issued: &Issued) -> Re
     Ok(())
 }
 
-pub(crate) async fn suspicious(ctx: &GrantContext<'_>, req: &TokenRequest, what: &str, user_id: &str) {
+pub(crate) async fn suspicious(
+    ctx: &GrantContext<'_>,
+    req: &TokenRequest,
+    what: &str,
+    user_id: &str,
+) {
     let subject = EventSubject {
         user_id: Some(user_id.to_string()),
         client_ip: req.client_ip.clone(),

@@ -42,9 +42,7 @@ async fn post(
     auth: Option<(&str, &str)>,
     form: &[(&str, &str)],
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = client()
-        .post(format!("{}{path}", s.base_url))
-        .form(form);
+    let mut req = client().post(format!("{}{path}", s.base_url)).form(form);
     if let Some((id, secret)) = auth {
         req = req.basic_auth(id, Some(secret));
     }
@@ -121,7 +119,11 @@ async fn device_code_has_256_random_bits_and_is_stored_only_as_digest() {
     let b = start(&s, None).await;
     let code = field(&a, "device_code");
     let raw = URL_SAFE_NO_PAD.decode(code).expect("base64url");
-    assert!(raw.len() * 8 >= 128, "device_code carries {} bits", raw.len() * 8);
+    assert!(
+        raw.len() * 8 >= 128,
+        "device_code carries {} bits",
+        raw.len() * 8
+    );
     assert_ne!(code, field(&b, "device_code"));
     assert_eq!(a["interval"], 5);
     assert_eq!(a["expires_in"], 600, "device_code_validity minutes=10");
@@ -154,12 +156,20 @@ async fn user_code_alphabet_format_and_normalisation() {
     for i in 0..5 {
         let body = start(&s, None).await;
         let shown = field(&body, "user_code");
-        let re = regex::Regex::new(&format!("^[{USER_CODE_ALPHABET}]{{4}}-[{USER_CODE_ALPHABET}]{{4}}$"))
-            .expect("re");
+        let re = regex::Regex::new(&format!(
+            "^[{USER_CODE_ALPHABET}]{{4}}-[{USER_CODE_ALPHABET}]{{4}}$"
+        ))
+        .expect("re");
         assert!(re.is_match(shown), "user code {shown:?}");
         let messy = format!(" {}. {} ", shown[..4].to_lowercase(), &shown[5..]);
         let found = seam
-            .lookup_user_code(&messy, Requester { ip: &format!("10.0.0.{i}"), session_id: None })
+            .lookup_user_code(
+                &messy,
+                Requester {
+                    ip: &format!("10.0.0.{i}"),
+                    session_id: None,
+                },
+            )
             .await
             .expect("lookup normalises");
         assert_eq!(found.user_code, shown);
@@ -168,9 +178,18 @@ async fn user_code_alphabet_format_and_normalisation() {
         assert!(found.scopes.contains(&"openid".to_string()));
     }
     let err = seam
-        .lookup_user_code("BCDF-GHJK", Requester { ip: "10.1.0.1", session_id: None })
+        .lookup_user_code(
+            "BCDF-GHJK",
+            Requester {
+                ip: "10.1.0.1",
+                session_id: None,
+            },
+        )
         .await;
-    assert!(matches!(err, Err(DeviceError::InvalidCode)), "unknown code: {err:?}");
+    assert!(
+        matches!(err, Err(DeviceError::InvalidCode)),
+        "unknown code: {err:?}"
+    );
 }
 
 #[tokio::test]
@@ -233,8 +252,14 @@ async fn expiry_is_checked_inline_the_second_it_passes() {
     let seam = DeviceVerification::new(s.service.clone());
     let user = admin_id(&s).await;
     assert!(matches!(
-        seam.lookup_user_code(field(&body, "user_code"), Requester { ip: "10.0.0.1", session_id: None })
-            .await,
+        seam.lookup_user_code(
+            field(&body, "user_code"),
+            Requester {
+                ip: "10.0.0.1",
+                session_id: None
+            }
+        )
+        .await,
         Err(DeviceError::InvalidCode)
     ));
     assert!(matches!(
@@ -286,7 +311,10 @@ async fn replayed_device_code_is_invalid_grant_and_revokes_its_tokens() {
     .await
     .expect("q")
     .expect("access token");
-    assert!(at.revoked_at.is_some(), "replay must revoke the access token");
+    assert!(
+        at.revoked_at.is_some(),
+        "replay must revoke the access token"
+    );
     let rt = store::grants::find_refresh_token(
         &mut conn,
         &secrets::digest(field(&tokens, "refresh_token")),
@@ -294,7 +322,10 @@ async fn replayed_device_code_is_invalid_grant_and_revokes_its_tokens() {
     .await
     .expect("q")
     .expect("refresh token");
-    assert!(rt.revoked_at.is_some(), "replay must revoke the refresh token");
+    assert!(
+        rt.revoked_at.is_some(),
+        "replay must revoke the refresh token"
+    );
 }
 
 #[tokio::test]
@@ -327,16 +358,25 @@ async fn user_code_lookups_are_throttled_per_ip_and_per_session() {
     let clock = Arc::new(ManualClock::new(T0));
     let s = server_at(clock.clone()).await;
     let seam = DeviceVerification::new(s.service.clone());
-    let who = |ip: &'static str, sess: Option<&'static str>| Requester { ip, session_id: sess };
+    let who = |ip: &'static str, sess: Option<&'static str>| Requester {
+        ip,
+        session_id: sess,
+    };
     for _ in 0..10 {
-        let r = seam.lookup_user_code("BCDF-GHJK", who("10.0.0.1", Some("s1"))).await;
+        let r = seam
+            .lookup_user_code("BCDF-GHJK", who("10.0.0.1", Some("s1")))
+            .await;
         assert!(matches!(r, Err(DeviceError::InvalidCode)), "{r:?}");
     }
     // Per IP: a new session from the same IP is still throttled.
-    let r = seam.lookup_user_code("BCDF-GHJK", who("10.0.0.1", Some("s2"))).await;
+    let r = seam
+        .lookup_user_code("BCDF-GHJK", who("10.0.0.1", Some("s2")))
+        .await;
     assert!(matches!(r, Err(DeviceError::Throttled { .. })), "{r:?}");
     // Per session: the same session from another IP is still throttled.
-    let r = seam.lookup_user_code("BCDF-GHJK", who("10.0.0.2", Some("s1"))).await;
+    let r = seam
+        .lookup_user_code("BCDF-GHJK", who("10.0.0.2", Some("s1")))
+        .await;
     assert!(matches!(r, Err(DeviceError::Throttled { .. })), "{r:?}");
     // Even a correct code is refused while throttled.
     let body = start(&s, None).await;
@@ -345,10 +385,14 @@ async fn user_code_lookups_are_throttled_per_ip_and_per_session() {
         .await;
     assert!(matches!(r, Err(DeviceError::Throttled { .. })), "{r:?}");
     // Another IP and session are unaffected; the bucket refills with time.
-    let r = seam.lookup_user_code(field(&body, "user_code"), who("10.0.0.3", Some("s3"))).await;
+    let r = seam
+        .lookup_user_code(field(&body, "user_code"), who("10.0.0.3", Some("s3")))
+        .await;
     assert!(r.is_ok(), "{r:?}");
     clock.advance(60);
-    let r = seam.lookup_user_code(field(&body, "user_code"), who("10.0.0.1", Some("s1"))).await;
+    let r = seam
+        .lookup_user_code(field(&body, "user_code"), who("10.0.0.1", Some("s1")))
+        .await;
     assert!(r.is_ok(), "{r:?}");
 }
 
@@ -366,10 +410,22 @@ async fn public_client_must_not_send_a_secret_confidential_must() {
     assert!(headers.contains_key("www-authenticate"));
     let (st, _, _) = post(&s, "/application/o/device/", None, &[("client_id", CLI)]).await;
     assert_eq!(st, 200);
-    let (st, _, r) = post(&s, "/application/o/device/", None, &[("client_id", "nobody")]).await;
+    let (st, _, r) = post(
+        &s,
+        "/application/o/device/",
+        None,
+        &[("client_id", "nobody")],
+    )
+    .await;
     assert_eq!((st, field(&r, "error")), (401, "invalid_client"));
     let p = create_oidc_app(&s, "conf").await;
-    let (st, _, r) = post(&s, "/application/o/device/", None, &[("client_id", &p.client_id)]).await;
+    let (st, _, r) = post(
+        &s,
+        "/application/o/device/",
+        None,
+        &[("client_id", &p.client_id)],
+    )
+    .await;
     assert_eq!((st, field(&r, "error")), (401, "invalid_client"));
     let (st, _, r) = post(
         &s,
@@ -401,7 +457,13 @@ async fn client_without_the_device_grant_is_unauthorized_client() {
     let no_device = renamed("web-only").replace(&format!("        - {GRANT}\n"), "");
     assert!(!no_device.contains(GRANT));
     let s = spawn_server_with(Arc::new(SystemClock), &[no_device]).await;
-    let (st, _, r) = post(&s, "/application/o/device/", None, &[("client_id", "web-only")]).await;
+    let (st, _, r) = post(
+        &s,
+        "/application/o/device/",
+        None,
+        &[("client_id", "web-only")],
+    )
+    .await;
     assert_eq!((st, field(&r, "error")), (400, "unauthorized_client"));
 }
 
@@ -453,14 +515,23 @@ async fn bad_input_never_500_and_discovery_points_at_the_endpoint() {
         .await
         .expect("req");
     assert_eq!(res.status().as_u16(), 405);
-    let (st, _, _) = post(&s, "/application/o/device/", None, &[("client_id", CLI), ("client_id", CLI)]).await;
+    let (st, _, _) = post(
+        &s,
+        "/application/o/device/",
+        None,
+        &[("client_id", CLI), ("client_id", CLI)],
+    )
+    .await;
     assert_eq!(st, 400);
     let (st, r) = poll(&s, "").await;
     assert_eq!((st, field(&r, "error")), (400, "invalid_request"));
     let (st, r) = poll(&s, "not-a-code").await;
     assert_eq!((st, field(&r, "error")), (400, "invalid_grant"));
     let doc: Value = client()
-        .get(format!("{}/application/o/{CLI}/.well-known/openid-configuration", s.base_url))
+        .get(format!(
+            "{}/application/o/{CLI}/.well-known/openid-configuration",
+            s.base_url
+        ))
         .send()
         .await
         .expect("req")
@@ -500,7 +571,11 @@ async fn latchkey_login_token_logout_end_to_end() {
     let s = server().await;
     let home = tempfile::tempdir().expect("tempdir");
     let mut child = cli(home.path())
-        .args(["login", "--url", &format!("{}/application/o/{CLI}/", s.base_url)])
+        .args([
+            "login",
+            "--url",
+            &format!("{}/application/o/{CLI}/", s.base_url),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -534,13 +609,20 @@ async fn latchkey_login_token_logout_end_to_end() {
         .expect("join")
         .expect("wait");
     let out = reader.join().expect("reader");
-    assert!(status.status.success(), "login failed: {out}\n{}", String::from_utf8_lossy(&status.stderr));
-    assert!(out.contains('█') || out.contains('▀') || out.contains('▄'), "QR drawn: {out}");
+    assert!(
+        status.status.success(),
+        "login failed: {out}\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        out.contains('█') || out.contains('▀') || out.contains('▄'),
+        "QR drawn: {out}"
+    );
     let path = home.path().join("latchkey/tokens.json");
     let meta = std::fs::metadata(&path).expect("tokens.json");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
-        .expect("json");
+    let mut saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
     let first_access = field(&saved, "access_token").to_string();
     let first_refresh = field(&saved, "refresh_token").to_string();
     assert!(!first_refresh.is_empty());
@@ -554,13 +636,21 @@ async fn latchkey_login_token_logout_end_to_end() {
     saved["expires_at"] = Value::from(0);
     std::fs::write(&path, saved.to_string()).expect("write");
     let out = run(cmd(home.path(), "token")).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_ne!(printed, first_access);
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
-        .expect("json");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
     assert_eq!(field(&saved, "access_token"), printed);
-    assert_ne!(field(&saved, "refresh_token"), first_refresh, "rotated refresh token saved");
+    assert_ne!(
+        field(&saved, "refresh_token"),
+        first_refresh,
+        "rotated refresh token saved"
+    );
     assert_eq!(
         std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
         0o600
@@ -568,7 +658,11 @@ async fn latchkey_login_token_logout_end_to_end() {
 
     // Logout revokes at the server and deletes the file.
     let out = run(cmd(home.path(), "logout")).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!path.exists());
     let mut conn = s.service.store().read().await.expect("conn");
     let at = store::grants::find_access_token(&mut conn, &secrets::digest(&printed))

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use latchkey::http::{self, AppState};
 use latchkey::blueprint::Source;
+use latchkey::http::{self, AppState};
 use latchkey::service::{Clock, Service, ServiceConfig, SystemClock};
 use latchkey::store::{Store, StoreLocation};
 use tokio_util::sync::CancellationToken;
@@ -82,7 +82,10 @@ pub async fn spawn_server_with(clock: Arc<dyn Clock>, blueprints: &[String]) -> 
                 text: text.clone(),
             })
             .collect();
-        service.apply_blueprints(&sources).await.expect("blueprints");
+        service
+            .apply_blueprints(&sources)
+            .await
+            .expect("blueprints");
     }
     let cancel = CancellationToken::new();
     http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
