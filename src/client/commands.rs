@@ -17,6 +17,15 @@ use super::qr;
 use super::token_file::{self, StoredTokens, token_file_path};
 use crate::cli::LoginArgs;
 
+/// Prints a progress line; a closed stdout (the user piped us into `head`) must not stop the
+/// sign-in, so write errors are ignored here.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Refresh this many seconds before the access token's stated expiry.
 const EXPIRY_SKEW: i64 = 30;
 
@@ -128,18 +137,18 @@ pub async fn login(args: &LoginArgs) -> Result<(), ClientError> {
     let complete = details
         .verification_uri_complete()
         .map(|u| u.secret().clone());
-    println!(
+    say!(
         "To sign in, open {} and enter the code below.",
         details.verification_uri().as_str()
     );
-    println!("User code: {}", details.user_code().secret());
+    say!("User code: {}", details.user_code().secret());
     if let Some(link) = &complete {
-        println!("Or open {link}, or scan:");
+        say!("Or open {link}, or scan:");
         if let Some(code) = qr::render(link) {
-            println!("{code}");
+            say!("{code}");
         }
     }
-    println!("Waiting for approval…");
+    say!("Waiting for approval…");
     let token = client
         .exchange_device_access_token(&details)
         .request_async(&http, tokio::time::sleep, None)
@@ -158,7 +167,7 @@ pub async fn login(args: &LoginArgs) -> Result<(), ClientError> {
     );
     let path = token_file_path()?;
     token_file::save(&path, &tokens)?;
-    println!("Logged in; tokens saved to {}", path.display());
+    say!("Logged in; tokens saved to {}", path.display());
     Ok(())
 }
 
@@ -252,6 +261,6 @@ pub async fn logout() -> Result<(), ClientError> {
         }
     }
     token_file::delete(&path)?;
-    println!("Logged out.");
+    say!("Logged out.");
     Ok(())
 }

@@ -118,17 +118,20 @@ pub async fn authorize(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Val
     let device_code = secrets::random_token(DEVICE_CODE_BYTES);
     let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
     // The write lock is held, so a user code checked free here stays free until commit.
-    let mut user_code = new_user_code();
+    let mut free = None;
     for _ in 0..8 {
-        if device_codes::find_by_user_code(tx.conn(), &user_code)
+        let candidate = new_user_code();
+        if device_codes::find_by_user_code(tx.conn(), &candidate)
             .await
             .map_err(server_error)?
             .is_none()
         {
+            free = Some(candidate);
             break;
         }
-        user_code = new_user_code();
     }
+    // Never let a duplicate-key error (which names the value) reach the logs.
+    let user_code = free.ok_or_else(|| server_error("no free user code after 8 tries"))?;
     let id = new_id();
     let record = device_codes::DeviceCode {
         id: id.clone(),

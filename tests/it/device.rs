@@ -689,6 +689,77 @@ async fn latchkey_login_token_logout_end_to_end() {
     assert!(err.contains("not logged in"), "{err}");
 }
 
+/// Starts `latchkey login` against `s`, returning the child and the user code it printed.
+async fn login_child(s: &TestServer, home: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = cli(home)
+        .args(["login", "--url", &s.base_url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn login");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Keep draining stdout after the code so the child never writes into a closed pipe.
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(code) = line.strip_prefix("User code: ")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(code.trim().to_string());
+            }
+        }
+    });
+    let code = tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .expect("user code printed in time")
+        .expect("user code");
+    (child, code)
+}
+
+async fn failed_one_line(child: std::process::Child) -> String {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    err
+}
+
+#[tokio::test]
+async fn latchkey_login_denied_fails_in_one_line() {
+    let s = server().await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let (child, code) = login_child(&s, home.path()).await;
+    DeviceVerification::new(s.service.clone())
+        .deny(&code)
+        .await
+        .expect("deny");
+    let err = failed_one_line(child).await;
+    assert!(err.contains("denied"), "{err}");
+    assert!(!home.path().join("latchkey/tokens.json").exists());
+}
+
+#[tokio::test]
+async fn latchkey_login_expired_fails_in_one_line() {
+    let short = FIXTURE.replace(
+        "      client_type: public\n",
+        "      client_type: public\n      device_code_validity: seconds=1\n",
+    );
+    assert_ne!(short, FIXTURE);
+    let s = spawn_server_with(Arc::new(SystemClock), &[short]).await;
+    let home = tempfile::tempdir().expect("tempdir");
+    let (child, _code) = login_child(&s, home.path()).await;
+    let err = failed_one_line(child).await;
+    assert!(err.contains("expired"), "{err}");
+    assert!(!home.path().join("latchkey/tokens.json").exists());
+}
+
 #[tokio::test]
 async fn latchkey_login_against_an_unreachable_server_fails_in_one_line() {
     let home = tempfile::tempdir().expect("tempdir");
