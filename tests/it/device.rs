@@ -328,13 +328,13 @@ async fn replayed_device_code_is_invalid_grant_and_revokes_its_tokens() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_polls_of_an_approved_code_yield_exactly_one_success() {
     let s = Arc::new(server().await);
     let body = start(&s, None).await;
     approve(&s, field(&body, "user_code")).await;
     let code = field(&body, "device_code").to_string();
-    let tasks: Vec<_> = (0..20)
+    let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();
             let code = code.clone();
