@@ -9,9 +9,13 @@ use super::http::HttpClient;
 /// The endpoints the client uses, from the discovery document.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Endpoints {
+    /// The issuer, exactly as the server names itself.
     pub issuer: String,
+    /// RFC 6749 token endpoint.
     pub token_endpoint: String,
+    /// RFC 8628 device authorization endpoint.
     pub device_authorization_endpoint: Option<String>,
+    /// RFC 7009 revocation endpoint.
     pub revocation_endpoint: Option<String>,
 }
 

@@ -11,12 +11,19 @@ use super::error::ClientError;
 /// What `latchkey login` stores.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredTokens {
+    /// The issuer the tokens came from.
     pub issuer: String,
+    /// The client they were issued to (needed to refresh and revoke).
     pub client_id: String,
+    /// Where to refresh.
     pub token_endpoint: String,
+    /// Where to revoke (RFC 7009), when the server has one.
     pub revocation_endpoint: Option<String>,
+    /// The current access token.
     pub access_token: String,
+    /// The current refresh token (rotated on every refresh).
     pub refresh_token: Option<String>,
+    /// The granted scopes, space-separated.
     pub scope: String,
     /// Unix time the access token expires at.
     pub expires_at: i64,
