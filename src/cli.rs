@@ -69,6 +69,39 @@ pub enum Command {
     /// Create users and set passwords from the shell (bootstrap or recovery).
     #[command(subcommand)]
     User(UserCommand),
+    /// Sign in to a latchkey (or authentik) server with the OAuth2 device code grant: prints a
+    /// URL, a user code and a QR code, waits for approval in a browser, then stores the tokens
+    /// in $XDG_CONFIG_HOME/latchkey/tokens.json (mode 0600).
+    Login(LoginArgs),
+    /// Print a valid access token from `latchkey login`, refreshing it first when expired.
+    Token,
+    /// Revoke the stored tokens at the server (RFC 7009) and delete them.
+    Logout,
+}
+
+/// Arguments of `latchkey login`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct LoginArgs {
+    /// The server: either an application's issuer URL
+    /// (`https://idp.example.com/application/o/<slug>/`), or the server's base URL
+    /// (`https://idp.example.com`), in which case the application is `--app`, defaulting to the
+    /// client id.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The application slug, when --url is a base URL (default: the client id).
+    #[arg(long, value_name = "SLUG")]
+    pub app: Option<String>,
+    /// The public OAuth2 client to sign in as.
+    #[arg(long, default_value = "authentik-cli", value_name = "ID")]
+    pub client_id: String,
+    /// Scopes to ask for, space- or comma-separated (the server keeps those its provider maps);
+    /// `offline_access` gives a refresh token so `latchkey token` can renew.
+    #[arg(
+        long,
+        default_value = "openid profile email offline_access",
+        value_name = "SCOPES"
+    )]
+    pub scope: String,
 }
 
 /// Arguments of `latchkey apply`.

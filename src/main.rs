@@ -47,6 +47,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
         Command::User(cmd) => user_command(global, cmd).await,
+        Command::Login(args) => Ok(latchkey::client::login(&args).await?),
+        Command::Token => Ok(latchkey::client::token().await?),
+        Command::Logout => Ok(latchkey::client::logout().await?),
     }
 }
 

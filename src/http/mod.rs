@@ -1,6 +1,7 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod authorize;
+mod device;
 mod errors;
 mod flow_api;
 mod flow_common;
@@ -66,6 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/application/o/token/",
             post(oauth::token).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/device/",
+            post(device::authorize).get(oauth::post_only),
         )
         .route(
             "/application/o/revoke/",

@@ -18,14 +18,14 @@ use crate::oauth::grants::{self, GrantContext, TokenRequest};
 use crate::oauth::resource;
 use crate::oauth::snapshot::Snapshot;
 
-fn no_store(mut res: Response) -> Response {
+pub(super) fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
-fn oauth_error(err: &OAuthError) -> Response {
+pub(super) fn oauth_error(err: &OAuthError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut res = (
         status,
@@ -41,12 +41,12 @@ fn oauth_error(err: &OAuthError) -> Response {
     no_store(res)
 }
 
-fn ok_json(body: Value) -> Response {
+pub(super) fn ok_json(body: Value) -> Response {
     no_store((StatusCode::OK, Json(body)).into_response())
 }
 
 /// Parses a form body, refusing other content types and repeated parameters.
-fn form_request(
+pub(super) fn form_request(
     headers: &HeaderMap,
     body: &Bytes,
     peer: SocketAddr,
@@ -75,7 +75,7 @@ fn form_request(
     TokenRequest::from_pairs(pairs, authorization, peer.ip().to_string())
 }
 
-async fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, OAuthError> {
+pub(super) async fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, OAuthError> {
     state.snapshot.get().await.map_err(|e| {
         tracing::error!(error = %e, "configuration unavailable");
         OAuthError::server_error("the configuration could not be loaded; try again")

@@ -59,6 +59,25 @@ impl OAuthError {
         )
     }
 
+    /// Device flow: the client polls faster than allowed; it must add 5 s to its interval.
+    pub fn slow_down() -> Self {
+        Self::new(
+            "slow_down",
+            "polling too fast: wait 5 more seconds between requests from now on",
+        )
+    }
+    /// Device flow: the user refused the request.
+    pub fn access_denied() -> Self {
+        Self::new("access_denied", "the user denied the request")
+    }
+    /// Device flow: the device code expired before the user approved it.
+    pub fn expired_token() -> Self {
+        Self::new(
+            "expired_token",
+            "the device code has expired; start the device flow again",
+        )
+    }
+
     /// The HTTP status this error is sent with.
     pub fn status(&self) -> u16 {
         match self.code {

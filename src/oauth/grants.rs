@@ -67,7 +67,7 @@ pub struct GrantContext<'a> {
     pub evaluator: &'a dyn ScopeEvaluator,
 }
 
-fn scopes_of(s: &str) -> Vec<String> {
+pub(crate) fn scopes_of(s: &str) -> Vec<String> {
     s.split(' ')
         .filter(|x| !x.is_empty())
         .map(str::to_string)
@@ -75,7 +75,7 @@ fn scopes_of(s: &str) -> Vec<String> {
 }
 
 /// The scopes a provider can grant.
-fn configured_scopes(entry: &ProviderEntry) -> Vec<String> {
+pub(crate) fn configured_scopes(entry: &ProviderEntry) -> Vec<String> {
     let mut v: Vec<String> = entry
         .scope_mappings
         .iter()
@@ -86,7 +86,7 @@ fn configured_scopes(entry: &ProviderEntry) -> Vec<String> {
     v
 }
 
-fn server_error<E: std::fmt::Display>(e: E) -> OAuthError {
+pub(crate) fn server_error<E: std::fmt::Display>(e: E) -> OAuthError {
     tracing::error!(error = %e, "token endpoint failure");
     OAuthError::server_error("the server could not complete the request; try again")
 }
@@ -129,6 +129,7 @@ pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, 
         "authorization_code" => authorization_code(ctx, &entry, req).await?,
         "refresh_token" => refresh_token(ctx, &entry, req).await?,
         "client_credentials" => client_credentials(ctx, &entry, req).await?,
+        DEVICE_CODE_GRANT => super::device::token(ctx, &entry, req).await?,
         _ => {
             return Err(OAuthError::unsupported_grant_type(format!(
                 "grant_type '{grant_type}' is not available on this server yet"
@@ -162,19 +163,19 @@ pub async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUs
     Ok(ClaimsUser { user, groups })
 }
 
-struct Mint<'a> {
-    entry: &'a ProviderEntry,
-    user: &'a ClaimsUser,
-    scopes: &'a [String],
-    nonce: Option<&'a str>,
-    auth_time: i64,
-    session_id: Option<&'a str>,
-    family_id: &'a str,
-    with_refresh: bool,
-    amr: &'a [String],
+pub(crate) struct Mint<'a> {
+    pub(crate) entry: &'a ProviderEntry,
+    pub(crate) user: &'a ClaimsUser,
+    pub(crate) scopes: &'a [String],
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) auth_time: i64,
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) family_id: &'a str,
+    pub(crate) with_refresh: bool,
+    pub(crate) amr: &'a [String],
 }
 
-fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
+pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
     let issuer = issuer(ctx, m.entry)?;
     let mapped = claims::mapped_claims(m.entry, m.scopes, m.user, ctx.evaluator);
     tokens::issue(&IssueRequest {
@@ -194,7 +195,10 @@ fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
     })
 }
 
-async fn store_issued(tx: &mut store::WriteTx, issued: &Issued) -> Result<(), OAuthError> {
+pub(crate) async fn store_issued(
+    tx: &mut store::WriteTx,
+    issued: &Issued,
+) -> Result<(), OAuthError> {
     store::grants::insert_access_token(tx.conn(), &issued.access_record)
         .await
         .map_err(server_error)?;
@@ -207,7 +211,12 @@ async fn store_issued(tx: &mut store::WriteTx, issued: &Issued) -> Result<(), OA
     Ok(())
 }
 
-async fn suspicious(ctx: &GrantContext<'_>, req: &TokenRequest, what: &str, user_id: &str) {
+pub(crate) async fn suspicious(
+    ctx: &GrantContext<'_>,
+    req: &TokenRequest,
+    what: &str,
+    user_id: &str,
+) {
     let subject = EventSubject {
         user_id: Some(user_id.to_string()),
         client_ip: req.client_ip.clone(),

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod errors;
 pub mod fulfil;
@@ -13,6 +14,7 @@ pub mod redirect_uri;
 pub mod resource;
 pub mod scope_expr;
 pub mod snapshot;
+pub mod throttle;
 pub mod tokens;
 
 pub use snapshot::{ProviderEntry, Snapshot, SnapshotCache};

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod clock;
 pub mod console_queries;
+pub mod device;
 pub mod events;
 pub mod objects;
 

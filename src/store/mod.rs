@@ -8,6 +8,7 @@ pub mod applications;
 pub mod brands;
 pub mod certificates;
 pub mod connectors;
+pub mod device_codes;
 pub mod events;
 pub mod flows;
 pub mod grants;

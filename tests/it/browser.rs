@@ -85,7 +85,9 @@ async fn browser_headless_chromium_logs_in() {
         );
         client.goto(&start).await?;
         client
-            .find(Locator::Css("input[name=uid_field]"))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[name=uid_field]"))
             .await?
             .send_keys("akadmin")
             .await?;
@@ -94,8 +96,11 @@ async fn browser_headless_chromium_logs_in() {
             .await?
             .click()
             .await?;
+        // The click navigates; wait for the next page instead of racing it.
         client
-            .find(Locator::Css("input[name=password]"))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("input[name=password]"))
             .await?
             .send_keys(ADMIN_PASSWORD)
             .await?;

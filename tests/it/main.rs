@@ -8,6 +8,7 @@ mod blueprint;
 mod bootstrap;
 mod browser;
 mod console;
+mod device;
 mod flows;
 mod flows_policies;
 mod flows_stages;

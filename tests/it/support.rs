@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use latchkey::blueprint::Source;
 use latchkey::http::{self, AppState};
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::{Clock, Service, ServiceConfig, SystemClock};
 use latchkey::store::{Store, StoreLocation};
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +52,41 @@ pub async fn spawn_server() -> TestServer {
     let listener = http::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (dir, service) = bootstrapped_service(&base_url).await;
+    let cancel = CancellationToken::new();
+    http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
+    TestServer {
+        base_url,
+        service,
+        cancel,
+        _dir: dir,
+    }
+}
+
+/// Starts a real server over a bootstrapped store with an injected clock (a `ManualClock` for
+/// expiry tests), after applying `blueprints` (YAML texts) so the first request sees them.
+pub async fn spawn_server_with(clock: Arc<dyn Clock>, blueprints: &[String]) -> TestServer {
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (dir, store) = temp_store().await;
+    let service = Service::new(store, ServiceConfig::new(&base_url), clock);
+    service
+        .bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    if !blueprints.is_empty() {
+        let sources: Vec<Source> = blueprints
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Source {
+                file: format!("test-{i}.yaml"),
+                text: text.clone(),
+            })
+            .collect();
+        service
+            .apply_blueprints(&sources)
+            .await
+            .expect("blueprints");
+    }
     let cancel = CancellationToken::new();
     http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
     TestServer {

@@ -1,0 +1,40 @@
+//! `POST /application/o/device/`: the device authorization endpoint (RFC 8628 §3.1). JSON with
+//! `Cache-Control: no-store`, RFC error bodies; the logic is in [`crate::oauth::device`].
+//! The user-code entry page (`/device`) is not served yet: it needs the login-flow engine and
+//! will call [`crate::service::device::DeviceVerification`].
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::AppState;
+use super::oauth::{form_request, oauth_error, ok_json, snapshot};
+use crate::oauth::device;
+use crate::oauth::grants::GrantContext;
+
+/// `POST /application/o/device/`
+pub async fn authorize(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let req = form_request(&headers, &body, peer)?;
+        let snapshot = snapshot(&state).await?;
+        let ctx = GrantContext {
+            service: &state.service,
+            snapshot: &snapshot,
+            evaluator: state.evaluator.as_ref(),
+        };
+        device::authorize(&ctx, &req).await
+    }
+    .await;
+    match result {
+        Ok(body) => ok_json(body),
+        Err(e) => oauth_error(&e),
+    }
+}

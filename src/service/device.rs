@@ -1,0 +1,161 @@
+//! The user side of the device authorization grant (RFC 8628 §3.3): the seam the `/device`
+//! user-code entry page calls once the login-flow engine lands.
+//!
+//! The page is expected to:
+//! 1. take the code from `?code=` or a form field and call [`DeviceVerification::lookup_user_code`]
+//!    with the client IP and the browser session id (lookups are throttled per IP and per
+//!    session: 10 per minute each; a throttled lookup is [`DeviceError::Throttled`], answer 429);
+//! 2. show the returned application name and scopes and ask for a POST (with CSRF token) to
+//!    approve or deny, after the application's policy bindings were evaluated for the user;
+//! 3. call [`DeviceVerification::approve`] with the logged-in user and session, or
+//!    [`DeviceVerification::deny`]. Each is a single transition out of `pending` (a conditional
+//!    UPDATE), so a code is approved or denied at most once.
+
+use std::sync::Arc;
+
+use crate::oauth::device::{display_user_code, normalize_user_code};
+use crate::oauth::throttle::Throttle;
+use crate::service::Service;
+use crate::store::{self, StoreError, Topic, device_codes};
+
+/// User-code lookups allowed per IP and per session in [`LOOKUP_PERIOD`] seconds.
+pub const LOOKUP_TRIES: u32 = 10;
+/// The throttle window for user-code lookups, in seconds.
+pub const LOOKUP_PERIOD: u32 = 60;
+
+/// Why a user-code operation failed; every variant is safe to show (no code is echoed).
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// Too many lookups from this IP or session.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    Throttled { retry_after: u64 },
+    /// Unknown, malformed, expired or already used code ("Invalid code" on the page).
+    #[error("invalid code")]
+    InvalidCode,
+    /// The approving user does not exist or is inactive.
+    #[error("the user cannot approve device codes")]
+    UserNotAllowed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who is typing the code, for throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct Requester<'a> {
+    /// The client IP (as trusted by the server's forwarded-header rules).
+    pub ip: &'a str,
+    /// The browser session id, when there is one.
+    pub session_id: Option<&'a str>,
+}
+
+/// What the approval page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDevice {
+    /// The code as shown to people (`XXXX-XXXX`), to carry into the approve/deny POST.
+    pub user_code: String,
+    /// The application the device wants to sign in to.
+    pub application_name: String,
+    /// Its slug.
+    pub application_slug: String,
+    /// The scopes that approval grants (fixed when the device asked).
+    pub scopes: Vec<String>,
+    /// Unix time the code expires at.
+    pub expires_at: i64,
+}
+
+/// The user-code seam: lookups (throttled), approval and denial.
+#[derive(Clone)]
+pub struct DeviceVerification {
+    service: Service,
+    throttle: Arc<Throttle>,
+}
+
+impl DeviceVerification {
+    /// A seam over the service, with its own lookup throttle (keep one per server).
+    pub fn new(service: Service) -> Self {
+        Self {
+            service,
+            throttle: Arc::new(Throttle::new(LOOKUP_TRIES, LOOKUP_PERIOD)),
+        }
+    }
+
+    /// Finds a pending, unexpired code from what the user typed (any case, spaces or
+    /// punctuation) and names its application and scopes.
+    pub async fn lookup_user_code(
+        &self,
+        typed: &str,
+        who: Requester<'_>,
+    ) -> Result<PendingDevice, DeviceError> {
+        let mut keys = vec![format!("ip:{}", who.ip)];
+        if let Some(s) = who.session_id {
+            keys.push(format!("session:{s}"));
+        }
+        self.throttle
+            .try_acquire(&keys, self.service.now())
+            .map_err(|retry_after| DeviceError::Throttled { retry_after })?;
+        let code = normalize_user_code(typed).ok_or(DeviceError::InvalidCode)?;
+        let mut conn = self.service.store().read().await?;
+        let row = device_codes::find_by_user_code(&mut conn, &code)
+            .await?
+            .filter(|d| {
+                d.status == device_codes::PENDING
+                    && d.consumed_at.is_none()
+                    && self.service.now() < d.expires_at
+            })
+            .ok_or(DeviceError::InvalidCode)?;
+        let app = store::applications::list(&mut conn)
+            .await?
+            .into_iter()
+            .find(|a| a.provider_id.as_deref() == Some(row.provider_id.as_str()))
+            .ok_or(DeviceError::InvalidCode)?;
+        Ok(PendingDevice {
+            user_code: display_user_code(&row.user_code),
+            application_name: app.name,
+            application_slug: app.slug,
+            scopes: row
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Approves a pending code for a logged-in, active user and their session.
+    pub async fn approve(
+        &self,
+        user_code: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<(), DeviceError> {
+        let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
+        let mut tx = self.service.store().write_tx().await?;
+        let active = store::users::get(tx.conn(), user_id)
+            .await?
+            .is_some_and(|u| u.is_active);
+        if !active {
+            return Err(DeviceError::UserNotAllowed);
+        }
+        let now = self.service.now();
+        if !device_codes::approve(tx.conn(), &code, user_id, session_id, now).await? {
+            return Err(DeviceError::InvalidCode);
+        }
+        tx.touch(Topic::Tokens);
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Denies a pending code: the device's next poll gets `access_denied`.
+    pub async fn deny(&self, user_code: &str) -> Result<(), DeviceError> {
+        let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
+        let mut tx = self.service.store().write_tx().await?;
+        if !device_codes::deny(tx.conn(), &code, self.service.now()).await? {
+            return Err(DeviceError::InvalidCode);
+        }
+        tx.touch(Topic::Tokens);
+        tx.commit().await?;
+        Ok(())
+    }
+}
