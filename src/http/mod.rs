@@ -2,6 +2,7 @@
 
 mod authorize;
 mod device;
+mod end_session;
 mod errors;
 mod flow_api;
 mod flow_common;
@@ -56,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::discovery),
         )
         .route("/application/o/{slug}/jwks/", get(wellknown::jwks))
+        .route(
+            "/application/o/{slug}/end-session/",
+            get(end_session::end_session_get).post(end_session::end_session_post),
+        )
         .route(
             "/application/o/authorize/",
             get(authorize::authorize_get).post(authorize::authorize_post),

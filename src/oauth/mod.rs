@@ -6,6 +6,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod device;
 pub mod discovery;
+pub mod end_session;
 pub mod errors;
 pub mod fulfil;
 pub mod grants;
