@@ -193,11 +193,13 @@ async fn main() -> BenchResult<()> {
         let codes = Arc::new(insert_codes(&service, clients * per).await?);
         let url = token_url.clone();
         let ac = hammer(clients, per, move |http, i| {
-            http.post(&url).basic_auth("example-app", Some(SECRET)).form(&[
-                ("grant_type", "authorization_code"),
-                ("code", codes[i].as_str()),
-                ("redirect_uri", REDIRECT),
-            ])
+            http.post(&url)
+                .basic_auth("example-app", Some(SECRET))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", codes[i].as_str()),
+                    ("redirect_uri", REDIRECT),
+                ])
         })
         .await?;
         println!(
@@ -206,7 +208,10 @@ async fn main() -> BenchResult<()> {
         );
     }
     for (name, path) in [
-        ("discovery", "/application/o/example-app/.well-known/openid-configuration"),
+        (
+            "discovery",
+            "/application/o/example-app/.well-known/openid-configuration",
+        ),
         ("JWKS", "/application/o/example-app/jwks/"),
     ] {
         let url = format!("{base}{path}");
@@ -214,7 +219,10 @@ async fn main() -> BenchResult<()> {
         println!("| {name} | - | {} | {rate:.0} | - |", clients * per * 4);
     }
     println!();
-    println!("RSS after the run: {:.1} MB (server and load generator in one process)", rss_mb());
+    println!(
+        "RSS after the run: {:.1} MB (server and load generator in one process)",
+        rss_mb()
+    );
     cancel.cancel();
     Ok(())
 }

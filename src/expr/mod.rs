@@ -89,25 +89,47 @@ fn engine(limits: Limits, messages: Arc<Mutex<Vec<String>>>) -> Engine {
     engine
 }
 
-/// Runs `source` with `request` bound as a map (`request.user`, `request.context`, …).
-/// Blocking: call it from `spawn_blocking`.
-pub fn evaluate(source: &str, request: &Value, limits: Limits) -> Result<Outcome, ExprError> {
+/// A compiled expression, reusable across evaluations: the token endpoint evaluates scope
+/// mappings on every request and must not re-parse them.
+#[derive(Clone)]
+pub struct Program(Arc<rhai::AST>);
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Program")
+    }
+}
+
+/// Parses `source` once (with the same nesting limits evaluation applies).
+pub fn compile(source: &str) -> Result<Program, ExprError> {
+    let engine = engine(Limits::default(), Arc::new(Mutex::new(Vec::new())));
+    engine
+        .compile(source)
+        .map(|ast| Program(Arc::new(ast)))
+        .map_err(|e| ExprError::Compile(e.to_string()))
+}
+
+/// Runs a compiled program with `request` bound as a map (`request.user`, `request.context`, …).
+/// Blocking: call it from `spawn_blocking` when the script may be slow.
+pub fn run(program: &Program, request: &Value, limits: Limits) -> Result<Outcome, ExprError> {
     let messages = Arc::new(Mutex::new(Vec::new()));
     let engine = engine(limits, messages.clone());
-    let ast = engine
-        .compile(source)
-        .map_err(|e| ExprError::Compile(e.to_string()))?;
     let mut scope = Scope::new();
     let request: Dynamic =
         rhai::serde::to_dynamic(request).map_err(|e| ExprError::Runtime(e.to_string()))?;
     scope.push_constant("request", request);
     let result: Dynamic = engine
-        .eval_ast_with_scope(&mut scope, &ast)
+        .eval_ast_with_scope(&mut scope, &program.0)
         .map_err(|e| ExprError::Runtime(e.to_string()))?;
     let value: Value =
         rhai::serde::from_dynamic(&result).map_err(|e| ExprError::Runtime(e.to_string()))?;
     let messages = messages.lock().map(|m| m.clone()).unwrap_or_default();
     Ok(Outcome { value, messages })
+}
+
+/// Compiles and runs `source` (policies, which are evaluated far less often than scopes).
+pub fn evaluate(source: &str, request: &Value, limits: Limits) -> Result<Outcome, ExprError> {
+    run(&compile(source)?, request, limits)
 }
 
 /// Runs a policy expression: it must return a boolean.

@@ -42,7 +42,7 @@ impl AppState {
         Self {
             service,
             snapshot,
-            evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes),
+            evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes::default()),
         }
     }
 }
