@@ -375,6 +375,8 @@ async fn refresh_token(
         ));
     }
     let user = load_user(ctx, &old.user_id).await?;
+    // Access removed since the grant (a policy now denies): no more tokens.
+    check_application_access(ctx, entry, &old.user_id, &req.client_ip).await?;
     let issued = mint(
         ctx,
         Mint {
@@ -421,6 +423,7 @@ async fn client_credentials(
             .collect(),
     };
     let user = service_account(ctx, entry).await?;
+    check_application_access(ctx, entry, &user.id, &req.client_ip).await?;
     let user = ClaimsUser {
         user,
         groups: Vec::new(),
@@ -445,6 +448,42 @@ async fn client_credentials(
     store_issued(&mut tx, &issued).await?;
     tx.commit().await.map_err(server_error)?;
     Ok(issued)
+}
+
+/// The application's policy bindings decide whether this user may get tokens (authentik evaluates
+/// them for client_credentials too); an error in a policy denies.
+pub(crate) async fn check_application_access(
+    ctx: &GrantContext<'_>,
+    entry: &ProviderEntry,
+    user_id: &str,
+    client_ip: &str,
+) -> Result<(), OAuthError> {
+    let Some(app) = &entry.application else {
+        return Err(OAuthError::invalid_grant(
+            "the provider is not attached to an application",
+        ));
+    };
+    let env = crate::flows::Env {
+        store: ctx.service.store().clone(),
+        now: ctx.service.now(),
+        client_ip: client_ip.to_string(),
+        session_user: Some(user_id.to_string()),
+        public_url: ctx.service.config().public_url.clone(),
+    };
+    let context = crate::flows::FlowContext::default();
+    let req = crate::flows::policy::PolicyRequest::load(&env, Some(user_id), &context)
+        .await
+        .map_err(server_error)?;
+    let result = crate::flows::policy::evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
+        .await
+        .map_err(server_error)?;
+    if result.passing {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_grant(
+            "access to this application was denied by its policies",
+        ))
+    }
 }
 
 /// authentik's service account for a provider's client_credentials grant, created on first use.

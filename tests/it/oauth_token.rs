@@ -739,3 +739,117 @@ async fn no_silent_hs256_fallback() {
         jsonwebtoken::decode_header(body["access_token"].as_str().expect("at")).expect("h");
     assert_eq!(header.alg, Algorithm::HS256);
 }
+
+#[tokio::test]
+async fn client_credentials_obeys_application_policies_and_account_state() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "svc").await;
+    let ask = || async {
+        post(
+            &token_url(&s),
+            Some((&p.client_id, &p.oauth2.client_secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await
+    };
+    assert_eq!(ask().await.0, 200, "creates the service account");
+    // Bind the application to the admin group: the service account is not a member.
+    let admins = s
+        .service
+        .list_groups()
+        .await
+        .expect("groups")
+        .into_iter()
+        .find(|g| g.name == "authentik Admins")
+        .expect("group");
+    let app = s
+        .service
+        .list_applications()
+        .await
+        .expect("apps")
+        .into_iter()
+        .find(|a| a.slug == "svc")
+        .expect("app");
+    crate::flows_support::bind(
+        &s.service,
+        &app.id,
+        BindingSubject::Group(admins.id),
+        crate::flows_support::Opts::default(),
+    )
+    .await;
+    let (st, _, body) = ask().await;
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Deactivated service account: refused too.
+    let s2 = spawn_server().await;
+    let p2 = create_oidc_app(&s2, "svc").await;
+    let first = post(
+        &token_url(&s2),
+        Some((&p2.client_id, &p2.oauth2.client_secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(first.0, 200);
+    let mut sa = s2
+        .service
+        .list_users()
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.user_type == UserType::ServiceAccount)
+        .expect("service account");
+    sa.is_active = false;
+    let mut tx = s2.service.store().write_tx().await.expect("tx");
+    store::users::update(tx.conn(), &sa).await.expect("update");
+    tx.commit().await.expect("commit");
+    let (st, _, body) = post(
+        &token_url(&s2),
+        Some((&p2.client_id, &p2.oauth2.client_secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")));
+}
+
+#[tokio::test]
+async fn refresh_stops_when_access_is_removed() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "app").await;
+    let code = issue_code(&s, &p, "openid offline_access", None, 60).await;
+    let rt = exchange(&s, &p, &code, None).await.1["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    let app = s
+        .service
+        .list_applications()
+        .await
+        .expect("apps")
+        .into_iter()
+        .find(|a| a.slug == "app")
+        .expect("app");
+    let nobody =
+        crate::flows_support::add_user(&s.service, "nobody", "n@example.com", "nobody-pass-1")
+            .await;
+    crate::flows_support::bind(
+        &s.service,
+        &app.id,
+        BindingSubject::User(nobody.id),
+        crate::flows_support::Opts::default(),
+    )
+    .await;
+    let (st, _, body) = post(
+        &token_url(&s),
+        Some((&p.client_id, &p.oauth2.client_secret)),
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+}
