@@ -15,6 +15,12 @@ pub enum Mode {
     Help,
     /// Typing a `/` filter: printable keys go to the filter, not to the keymap.
     Filter,
+    /// A create/edit form: keys go to the form widget.
+    Form,
+    /// Picking what `n` creates (stage type, policy type, …).
+    Choose,
+    /// The delete confirmation dialog.
+    Delete,
 }
 
 /// Everything a key can do.
@@ -66,6 +72,14 @@ pub enum Action {
     Edit,
     /// Delete the selected object (mutating).
     Delete,
+    /// Flow detail: bind a stage to the flow (mutating).
+    BindStage,
+    /// Users: set the selected user's password (mutating).
+    SetPassword,
+    /// Copy the selected URL / client id / secret via OSC 52.
+    Copy,
+    /// Handled by the form, picker or dialog widget itself (listed for hints and help).
+    Widget,
 }
 
 /// A key a binding answers to.
@@ -135,7 +149,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[Key::Char('n')],
         label: "n",
         action: Action::New,
-        description: "New (not built yet)",
+        description: "Create an object (type picker first where there are kinds)",
         hint: Some("new"),
         mutates: true,
         essential: false,
@@ -145,7 +159,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[Key::Char('e')],
         label: "e",
         action: Action::Edit,
-        description: "Edit (not built yet)",
+        description: "Edit the selected object",
         hint: Some("edit"),
         mutates: true,
         essential: false,
@@ -155,11 +169,101 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[Key::Char('D')],
         label: "D",
         action: Action::Delete,
-        description: "Delete (not built yet)",
+        description: "Delete: shows what uses it first",
         hint: Some("delete"),
         mutates: true,
         essential: false,
         modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('b')],
+        label: "b",
+        action: Action::BindStage,
+        description: "Flow detail: bind a stage",
+        hint: Some("bind stage"),
+        mutates: true,
+        essential: false,
+        modes: &[Mode::Detail],
+    },
+    Binding {
+        keys: &[Key::Char('P')],
+        label: "P",
+        action: Action::SetPassword,
+        description: "Users: set password",
+        hint: Some("password"),
+        mutates: true,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Char('y')],
+        label: "y",
+        action: Action::Copy,
+        description: "Provider detail: copy the selected URL (OSC 52)",
+        hint: Some("copy"),
+        mutates: false,
+        essential: false,
+        modes: &[Mode::Detail],
+    },
+    Binding {
+        keys: &[],
+        label: "tab",
+        action: Action::Widget,
+        description: "Form: next field (S-tab previous)",
+        hint: Some("next"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Form],
+    },
+    Binding {
+        keys: &[],
+        label: "enter",
+        action: Action::Widget,
+        description: "Form: pick (selects), Space toggles",
+        hint: Some("pick"),
+        mutates: false,
+        essential: false,
+        modes: &[Mode::Form, Mode::Choose],
+    },
+    Binding {
+        keys: &[],
+        label: "^T/^G",
+        action: Action::Widget,
+        description: "Form: reveal / generate a secret",
+        hint: Some("reveal/gen"),
+        mutates: false,
+        essential: false,
+        modes: &[Mode::Form],
+    },
+    Binding {
+        keys: &[],
+        label: "^S",
+        action: Action::Widget,
+        description: "Form: save (only when valid)",
+        hint: Some("save"),
+        mutates: true,
+        essential: true,
+        modes: &[Mode::Form],
+    },
+    Binding {
+        keys: &[],
+        label: "esc",
+        action: Action::Widget,
+        description: "Form, picker, dialog: cancel",
+        hint: Some("cancel"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Form, Mode::Choose, Mode::Delete],
+    },
+    Binding {
+        keys: &[],
+        label: "tab",
+        action: Action::Widget,
+        description: "Delete dialog: Cancel / Delete",
+        hint: Some("switch"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Delete],
     },
     Binding {
         keys: &[Key::Char('/')],

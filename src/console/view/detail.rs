@@ -39,6 +39,21 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
             ]));
         }
     }
+    let copy = app.copy_lines();
+    if !copy.is_empty() {
+        let w = copy.iter().map(|c| c.label.chars().count()).max().unwrap_or(0);
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(" URLs and credentials (j/k select, y copy)", theme.accent()));
+        for (i, c) in copy.iter().enumerate() {
+            let marker = if i == app.copy_cursor() { ">" } else { " " };
+            let text = format!("{marker} {:<w$}  {}", c.label, crate::console::text::inert(&c.shown));
+            lines.push(if i == app.copy_cursor() {
+                Line::styled(text, theme.selection())
+            } else {
+                Line::styled(text, theme.text())
+            });
+        }
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border())
