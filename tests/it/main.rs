@@ -7,6 +7,7 @@ mod binary;
 mod blueprint;
 mod bootstrap;
 mod console;
+mod console_forms;
 mod oauth_token;
 mod server;
 mod store;

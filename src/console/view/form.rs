@@ -17,7 +17,7 @@ use crate::console::text::{ellipsize, inert};
 use crate::console::theme::Theme;
 use crate::service::admin::Effect;
 
-const LABEL: u16 = 22;
+const LABEL: u16 = 24;
 
 fn height(f: &FieldState, focused: bool) -> u16 {
     let body: u16 = match f.spec.kind {
@@ -266,7 +266,7 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
                 Effect::Cleared => theme.text(),
             };
             lines.push(Line::styled(
-                format!("  {} {} ({}): {}", u.kind, inert(&u.name), u.field, u.effect.label()),
+                format!("  {:<18} {} {} ({})", u.effect.label(), u.kind, inert(&u.name), u.field),
                 style,
             ));
         }
