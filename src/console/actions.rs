@@ -10,8 +10,8 @@ use crate::service::{Service, ServiceError};
 pub enum Request {
     /// Insert or update one object.
     Save {
-        /// The object.
-        obj: Object,
+        /// The object (boxed: it is by far the largest variant).
+        obj: Box<Object>,
         /// Insert rather than update.
         is_new: bool,
     },
@@ -94,18 +94,37 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
         Request::Save { obj, is_new } => {
             let what = describe(&obj);
             match service.save(&obj, is_new).await {
-                Ok(()) => Outcome::Saved(format!("{} {what}", if is_new { "created" } else { "saved" })),
+                Ok(()) => Outcome::Saved(format!(
+                    "{} {what}",
+                    if is_new { "created" } else { "saved" }
+                )),
                 Err(e) => Outcome::Failed(e),
             }
         }
-        Request::GenerateCertificate { name, common_name, sans, days, algorithm } => {
-            match service.generate_certificate(&name, &common_name, &sans, days, algorithm).await {
+        Request::GenerateCertificate {
+            name,
+            common_name,
+            sans,
+            days,
+            algorithm,
+        } => {
+            match service
+                .generate_certificate(&name, &common_name, &sans, days, algorithm)
+                .await
+            {
                 Ok(_) => Outcome::Saved(format!("generated certificate {name}")),
                 Err(e) => Outcome::Failed(e),
             }
         }
-        Request::ImportCertificate { name, certificate, key } => {
-            match service.import_certificate(&name, &certificate, key.as_deref()).await {
+        Request::ImportCertificate {
+            name,
+            certificate,
+            key,
+        } => {
+            match service
+                .import_certificate(&name, &certificate, key.as_deref())
+                .await
+            {
                 Ok(_) => Outcome::Saved(format!("imported certificate {name}")),
                 Err(e) => Outcome::Failed(e),
             }
@@ -119,7 +138,9 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
         Request::Usages { kind, id, name } => {
             let refused = if kind == Kind::User {
                 match service.is_last_superuser(&id).await {
-                    Ok(true) => Some("this is the last active superuser: it cannot be deleted".into()),
+                    Ok(true) => {
+                        Some("this is the last active superuser: it cannot be deleted".into())
+                    }
                     Ok(false) => None,
                     Err(e) => return Outcome::Failed(e),
                 }
@@ -127,7 +148,13 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 None
             };
             match service.usages(kind, &id).await {
-                Ok(usages) => Outcome::Usages { kind, id, name, usages, refused },
+                Ok(usages) => Outcome::Usages {
+                    kind,
+                    id,
+                    name,
+                    usages,
+                    refused,
+                },
                 Err(e) => Outcome::Failed(e),
             }
         }

@@ -40,8 +40,23 @@ pub enum DialogOutcome {
 
 impl DeleteDialog {
     /// Opens with Cancel focused.
-    pub fn new(kind: Kind, id: String, name: String, usages: Vec<Usage>, refused: Option<String>) -> Self {
-        Self { kind, id, name, usages, refused, on_delete: false, typed: String::new(), error: None }
+    pub fn new(
+        kind: Kind,
+        id: String,
+        name: String,
+        usages: Vec<Usage>,
+        refused: Option<String>,
+    ) -> Self {
+        Self {
+            kind,
+            id,
+            name,
+            usages,
+            refused,
+            on_delete: false,
+            typed: String::new(),
+            error: None,
+        }
     }
 
     /// Why Delete cannot be pressed yet, if it cannot.
@@ -50,7 +65,10 @@ impl DeleteDialog {
             return Some(r.clone());
         }
         if let Some(b) = self.usages.iter().find(|u| u.effect == Effect::Blocks) {
-            return Some(format!("refused: {} '{}' uses it as {}", b.kind, b.name, b.field));
+            return Some(format!(
+                "refused: {} '{}' uses it as {}",
+                b.kind, b.name, b.field
+            ));
         }
         None
     }

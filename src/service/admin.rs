@@ -171,7 +171,12 @@ impl Service {
                             .iter()
                             .find(|s| s.id == b.stage_id)
                             .map_or(b.stage_id.as_str(), |s| s.name.as_str());
-                        push("stage binding", &format!("{} {stage}", b.order), "flow", Effect::BindingRemoved);
+                        push(
+                            "stage binding",
+                            &format!("{} {stage}", b.order),
+                            "flow",
+                            Effect::BindingRemoved,
+                        );
                     }
                 }
                 for p in self.list_providers().await? {
@@ -214,7 +219,12 @@ impl Service {
                             .iter()
                             .find(|f| f.id == b.flow_id)
                             .map_or(b.flow_id.as_str(), |f| f.slug.as_str());
-                        push("stage binding", &format!("{flow} #{}", b.order), "stage", Effect::BindingRemoved);
+                        push(
+                            "stage binding",
+                            &format!("{flow} #{}", b.order),
+                            "stage",
+                            Effect::BindingRemoved,
+                        );
                     }
                 }
             }
@@ -256,7 +266,12 @@ impl Service {
             Kind::ScopeMapping => {
                 for p in self.list_providers().await? {
                     if p.scope_mapping_ids.iter().any(|m| m == id) {
-                        push("provider", &p.name, "scope mappings", Effect::BindingRemoved);
+                        push(
+                            "provider",
+                            &p.name,
+                            "scope mappings",
+                            Effect::BindingRemoved,
+                        );
                     }
                 }
             }
@@ -356,13 +371,17 @@ pub fn check_redirect_uri(mode: crate::domain::MatchingMode, url: &str) -> UriCh
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let host = host.rsplit('@').next().unwrap_or_default();
         let bare_host = if host.starts_with('[') {
-            host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+            host.split(']')
+                .next()
+                .map(|h| format!("{h}]"))
+                .unwrap_or_default()
         } else {
             host.split(':').next().unwrap_or_default().to_string()
         };
         let loopback = matches!(bare_host.as_str(), "127.0.0.1" | "[::1]" | "localhost")
             || (mode == MatchingMode::Regex
-                && (bare_host.starts_with("127\\.0\\.0\\.1") || bare_host.starts_with("localhost")));
+                && (bare_host.starts_with("127\\.0\\.0\\.1")
+                    || bare_host.starts_with("localhost")));
         if !loopback {
             out.error = Some("http:// is only allowed for loopback hosts (127.0.0.1, [::1], localhost): use https://".into());
         }
@@ -424,12 +443,8 @@ impl Service {
         validity_days: i64,
         algorithm: KeyAlgorithm,
     ) -> ServiceResult<String> {
-        let pair = crate::crypto::keys::generate_self_signed(
-            common_name,
-            sans,
-            validity_days,
-            algorithm,
-        )?;
+        let pair =
+            crate::crypto::keys::generate_self_signed(common_name, sans, validity_days, algorithm)?;
         self.import_certificate(name, &pair.certificate_pem, Some(&pair.key_pem))
             .await
     }

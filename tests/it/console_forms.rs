@@ -114,7 +114,13 @@ fn select_row(app: &mut App, first_cell: &str) {
 }
 
 async fn flow_slugs(service: &Service) -> Vec<String> {
-    service.list_flows().await.expect("flows").into_iter().map(|f| f.slug).collect()
+    service
+        .list_flows()
+        .await
+        .expect("flows")
+        .into_iter()
+        .map(|f| f.slug)
+        .collect()
 }
 
 /// Opens "new flow" and fills name, title and slug.
@@ -152,11 +158,21 @@ async fn a_bad_slug_is_shown_at_the_field_and_nothing_is_written() {
     let before = service.list_flows().await.expect("flows");
     new_flow(&mut app, "has space");
     let form = app.form().expect("form");
-    assert!(form.error("slug").is_some_and(|e| e.contains("no spaces")), "{:?}", form.error("slug"));
+    assert!(
+        form.error("slug").is_some_and(|e| e.contains("no spaces")),
+        "{:?}",
+        form.error("slug")
+    );
     assert_eq!(form.invalid_count(), 1);
     app.handle_key(ctrl('s'));
-    assert!(app.take_request().is_none(), "an invalid form never asks to save");
-    assert_eq!(app.form().expect("form").focused().map(|f| f.spec.key), Some("slug"));
+    assert!(
+        app.take_request().is_none(),
+        "an invalid form never asks to save"
+    );
+    assert_eq!(
+        app.form().expect("form").focused().map(|f| f.spec.key),
+        Some("slug")
+    );
     settle(&mut app, &service).await;
     assert_eq!(service.list_flows().await.expect("flows"), before);
     // Required fields left empty are counted too.
@@ -195,7 +211,12 @@ async fn esc_asks_before_dropping_edits() {
     assert!(app.form().is_some_and(|f| f.confirm_discard));
     typ(&mut app, "n");
     assert_eq!(app.mode(), Mode::Form, "anything but y keeps editing");
-    assert_eq!(app.form().and_then(|f| f.value("name")).map(|v| v.text().to_string()), Some("x".into()));
+    assert_eq!(
+        app.form()
+            .and_then(|f| f.value("name"))
+            .map(|v| v.text().to_string()),
+        Some("x".into())
+    );
     app.handle_key(key(KeyCode::Esc));
     typ(&mut app, "y");
     assert_eq!(app.mode(), Mode::List);
@@ -207,7 +228,12 @@ async fn single_letter_keys_type_into_fields_instead_of_acting() {
     typ(&mut app, "2n");
     typ(&mut app, "q?Dn123");
     assert_eq!(app.mode(), Mode::Form);
-    assert_eq!(app.form().and_then(|f| f.value("name")).map(|v| v.text().to_string()), Some("q?Dn123".into()));
+    assert_eq!(
+        app.form()
+            .and_then(|f| f.value("name"))
+            .map(|v| v.text().to_string()),
+        Some("q?Dn123".into())
+    );
     assert!(!app.should_quit());
 }
 
@@ -219,24 +245,42 @@ async fn selects_open_a_filterable_picker_and_toggles_flip() {
     app.handle_key(key(KeyCode::Enter));
     assert!(app.form().is_some_and(|f| f.picker.is_some()));
     typ(&mut app, "enrol");
-    let visible: Vec<String> =
-        app.form().and_then(|f| f.picker.as_ref()).map(|p| p.visible().iter().map(|c| c.label.clone()).collect()).unwrap_or_default();
-    assert_eq!(visible, vec!["Enrollment".to_string(), "Unenrollment".to_string()]);
+    let visible: Vec<String> = app
+        .form()
+        .and_then(|f| f.picker.as_ref())
+        .map(|p| p.visible().iter().map(|c| c.label.clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        visible,
+        vec!["Enrollment".to_string(), "Unenrollment".to_string()]
+    );
     app.handle_key(key(KeyCode::Enter));
     let form = app.form().expect("form");
     assert!(form.picker.is_none());
-    assert_eq!(form.value("designation"), Some(&FieldValue::One(Some("enrollment".into()))));
+    assert_eq!(
+        form.value("designation"),
+        Some(&FieldValue::One(Some("enrollment".into())))
+    );
     // Esc in a picker cancels without changing the value.
     app.handle_key(key(KeyCode::Enter));
     typ(&mut app, "recov");
     app.handle_key(key(KeyCode::Esc));
-    assert_eq!(app.form().and_then(|f| f.value("designation")), Some(&FieldValue::One(Some("enrollment".into()))));
+    assert_eq!(
+        app.form().and_then(|f| f.value("designation")),
+        Some(&FieldValue::One(Some("enrollment".into())))
+    );
     focus_field(&mut app, "compatibility_mode");
     app.handle_key(key(KeyCode::Char(' ')));
-    assert_eq!(app.form().and_then(|f| f.value("compatibility_mode")), Some(&FieldValue::Bool(true)));
+    assert_eq!(
+        app.form().and_then(|f| f.value("compatibility_mode")),
+        Some(&FieldValue::Bool(true))
+    );
     // Shift-Tab goes back.
     app.handle_key(key(KeyCode::BackTab));
-    assert_eq!(app.form().and_then(|f| f.focused()).map(|f| f.spec.key), Some("layout"));
+    assert_eq!(
+        app.form().and_then(|f| f.focused()).map(|f| f.spec.key),
+        Some("layout")
+    );
 }
 
 /// Opens the new-provider form (Providers tab, first choice).
@@ -261,21 +305,40 @@ async fn secrets_are_masked_revealed_and_regenerated() {
     let (_d, _service, mut app) = fresh().await;
     new_provider(&mut app, "p");
     focus_field(&mut app, "client_secret");
-    let before = app.form().and_then(|f| f.value("client_secret")).map(|v| v.text().to_string()).unwrap_or_default();
+    let before = app
+        .form()
+        .and_then(|f| f.value("client_secret"))
+        .map(|v| v.text().to_string())
+        .unwrap_or_default();
     assert_eq!(before.len(), 128);
     let screen = render(&mut app, 120, 40);
     assert!(!screen.contains(&before[..16]), "masked on screen");
     app.handle_key(ctrl('t'));
     let screen = render(&mut app, 120, 40);
-    assert!(screen.contains(&before[before.len() - 16..]), "Ctrl-T reveals");
+    assert!(
+        screen.contains(&before[before.len() - 16..]),
+        "Ctrl-T reveals"
+    );
     app.handle_key(ctrl('g'));
-    let after = app.form().and_then(|f| f.value("client_secret")).map(|v| v.text().to_string()).unwrap_or_default();
+    let after = app
+        .form()
+        .and_then(|f| f.value("client_secret"))
+        .map(|v| v.text().to_string())
+        .unwrap_or_default();
     assert_eq!(after.len(), 128);
     assert_ne!(before, after, "Ctrl-G generates a new secret");
     focus_field(&mut app, "client_id");
-    let id = app.form().and_then(|f| f.value("client_id")).map(|v| v.text().to_string()).unwrap_or_default();
+    let id = app
+        .form()
+        .and_then(|f| f.value("client_id"))
+        .map(|v| v.text().to_string())
+        .unwrap_or_default();
     app.handle_key(ctrl('g'));
-    let id2 = app.form().and_then(|f| f.value("client_id")).map(|v| v.text().to_string()).unwrap_or_default();
+    let id2 = app
+        .form()
+        .and_then(|f| f.value("client_id"))
+        .map(|v| v.text().to_string())
+        .unwrap_or_default();
     assert_eq!(id2.len(), 40);
     assert_ne!(id, id2);
 }
@@ -290,11 +353,19 @@ async fn durations_are_checked_live_with_a_preview() {
         app.handle_key(key(KeyCode::Backspace));
     }
     typ(&mut app, "hours=1;minutes=2");
-    assert!(app.form().and_then(|f| f.error("access_token_validity")).is_none());
+    assert!(
+        app.form()
+            .and_then(|f| f.error("access_token_validity"))
+            .is_none()
+    );
     let screen = render(&mut app, 120, 40);
     assert!(screen.contains("= 1h 2m"), "{screen}");
     typ(&mut app, ";fortnights=3");
-    let err = app.form().and_then(|f| f.error("access_token_validity")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("access_token_validity"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("hours=1;minutes=2"), "{err}");
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
@@ -308,7 +379,11 @@ async fn redirect_uris_are_checked_before_anything_is_written() {
     // A regex that does not compile names the position.
     new_provider(&mut app, "p");
     set_redirect(&mut app, "https://app\\.example/(cb", true);
-    let err = app.form().and_then(|f| f.error("redirect_uris")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("redirect_uris"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("invalid regex at position"), "{err}");
     app.handle_key(ctrl('s'));
     assert!(app.take_request().is_none());
@@ -316,7 +391,11 @@ async fn redirect_uris_are_checked_before_anything_is_written() {
     let mut app = app_over(&service).await;
     new_provider(&mut app, "p");
     set_redirect(&mut app, "http://app.example/cb", false);
-    let err = app.form().and_then(|f| f.error("redirect_uris")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("redirect_uris"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("loopback"), "{err}");
     for _ in 0.."http://app.example/cb".len() {
         app.handle_key(key(KeyCode::Backspace));
@@ -334,7 +413,10 @@ async fn redirect_uris_are_checked_before_anything_is_written() {
     set_redirect(&mut app, ".*", true);
     assert!(app.form().and_then(|f| f.error("redirect_uris")).is_none());
     app.handle_key(ctrl('s'));
-    let warn = app.form().and_then(|f| f.confirm_warnings.clone()).unwrap_or_default();
+    let warn = app
+        .form()
+        .and_then(|f| f.confirm_warnings.clone())
+        .unwrap_or_default();
     assert!(warn.contains("matches any URL"), "{warn}");
     typ(&mut app, "n");
     assert!(app.take_request().is_none());
@@ -343,7 +425,10 @@ async fn redirect_uris_are_checked_before_anything_is_written() {
     new_provider(&mut app, "p");
     set_redirect(&mut app, "https://app.example/cb", true);
     app.handle_key(ctrl('s'));
-    let warn = app.form().and_then(|f| f.confirm_warnings.clone()).unwrap_or_default();
+    let warn = app
+        .form()
+        .and_then(|f| f.confirm_warnings.clone())
+        .unwrap_or_default();
     assert!(warn.contains("unescaped '.'"), "{warn}");
     app.handle_key(key(KeyCode::Esc));
     assert!(app.take_request().is_none());
@@ -366,7 +451,10 @@ async fn the_redirect_uri_list_adds_removes_and_switches_rows() {
     typ(&mut app, "https://b\\.example/.*");
     app.handle_key(ctrl('o'));
     let uris = |app: &App| match app.form().and_then(|f| f.value("redirect_uris")) {
-        Some(FieldValue::Uris(u)) => u.iter().map(|r| (r.matching_mode, r.url.clone())).collect::<Vec<_>>(),
+        Some(FieldValue::Uris(u)) => u
+            .iter()
+            .map(|r| (r.matching_mode, r.url.clone()))
+            .collect::<Vec<_>>(),
         _ => Vec::new(),
     };
     assert_eq!(
@@ -379,7 +467,10 @@ async fn the_redirect_uri_list_adds_removes_and_switches_rows() {
     app.handle_key(key(KeyCode::Up));
     typ(&mut app, "2");
     app.handle_key(ctrl('x'));
-    assert_eq!(uris(&app), vec![(MatchingMode::Regex, "https://b\\.example/.*".to_string())]);
+    assert_eq!(
+        uris(&app),
+        vec![(MatchingMode::Regex, "https://b\\.example/.*".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -387,12 +478,24 @@ async fn multi_select_checklist_toggles_with_space() {
     let (_d, _service, mut app) = fresh().await;
     new_provider(&mut app, "p");
     focus_field(&mut app, "scope_mappings");
-    let before = app.form().and_then(|f| f.value("scope_mappings")).map(|v| v.many().len()).unwrap_or(0);
+    let before = app
+        .form()
+        .and_then(|f| f.value("scope_mappings"))
+        .map(|v| v.many().len())
+        .unwrap_or(0);
     app.handle_key(key(KeyCode::Enter));
     app.handle_key(key(KeyCode::Char(' ')));
     app.handle_key(key(KeyCode::Enter));
-    let after = app.form().and_then(|f| f.value("scope_mappings")).map(|v| v.many().len()).unwrap_or(0);
-    assert_eq!(after + 1, before, "space unticked the first (preselected) mapping");
+    let after = app
+        .form()
+        .and_then(|f| f.value("scope_mappings"))
+        .map(|v| v.many().len())
+        .unwrap_or(0);
+    assert_eq!(
+        after + 1,
+        before,
+        "space unticked the first (preselected) mapping"
+    );
 }
 
 #[tokio::test]
@@ -412,7 +515,10 @@ async fn certificates_generate_and_bad_imports_say_exactly_why() {
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
     let certs = service.list_certificates().await.expect("certs");
-    let c = certs.iter().find(|c| c.name == "gen-cert").expect("generated");
+    let c = certs
+        .iter()
+        .find(|c| c.name == "gen-cert")
+        .expect("generated");
     assert_eq!(c.key_type, latchkey::domain::KeyType::Ed25519);
 
     let before = service.list_certificates().await.expect("certs");
@@ -421,28 +527,52 @@ async fn certificates_generate_and_bad_imports_say_exactly_why() {
     app.handle_key(key(KeyCode::Enter)); // Import
     typ(&mut app, "bad");
     tab(&mut app, 1);
-    typ(&mut app, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----");
+    typ(
+        &mut app,
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+    );
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let err = app.form().and_then(|f| f.error("certificate_data")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("certificate_data"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("not valid PEM"), "{err}");
     // A key that belongs to another certificate.
-    let other = latchkey::crypto::keys::generate_self_signed("x", &[], 30, latchkey::crypto::keys::KeyAlgorithm::EcdsaP256).expect("gen");
+    let other = latchkey::crypto::keys::generate_self_signed(
+        "x",
+        &[],
+        30,
+        latchkey::crypto::keys::KeyAlgorithm::EcdsaP256,
+    )
+    .expect("gen");
     if let Some(f) = app.form_mut() {
         f.set_text("certificate_data", &c.certificate_pem);
         f.set_text("key_data", &other.key_pem);
     }
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let err = app.form().and_then(|f| f.error("key_data")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("key_data"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("does not belong"), "{err}");
     // An encrypted key.
     if let Some(f) = app.form_mut() {
-        f.set_text("key_data", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----");
+        f.set_text(
+            "key_data",
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----",
+        );
     }
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let err = app.form().and_then(|f| f.error("key_data")).unwrap_or_default().to_string();
+    let err = app
+        .form()
+        .and_then(|f| f.error("key_data"))
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("encrypted"), "{err}");
     assert_eq!(service.list_certificates().await.expect("certs"), before);
 }
@@ -461,7 +591,10 @@ async fn editing_saves_and_a_stale_version_says_reload() {
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
     let flows = service.list_flows().await.expect("flows");
-    let f = flows.iter().find(|f| f.slug == "default-invalidation-flow").expect("flow");
+    let f = flows
+        .iter()
+        .find(|f| f.slug == "default-invalidation-flow")
+        .expect("flow");
     assert!(f.title.ends_with('!'), "{}", f.title);
 
     // Someone else saves meanwhile.
@@ -470,18 +603,26 @@ async fn editing_saves_and_a_stale_version_says_reload() {
     typ(&mut app, "?");
     let mut other = f.clone();
     other.title = "changed elsewhere".into();
-    service.save(&latchkey::service::objects::Object::Flow(other), false).await.expect("save");
+    service
+        .save(&latchkey::service::objects::Object::Flow(other), false)
+        .await
+        .expect("save");
     app.handle_key(ctrl('s'));
     while let Some(req) = app.take_request() {
         let out = execute(&service, req).await;
         app.apply_outcome(out);
     }
     let form = app.form().expect("form stays");
-    assert_eq!(form.banner.as_deref(), Some("changed by someone else meanwhile: r to reload"));
+    assert_eq!(
+        form.banner.as_deref(),
+        Some("changed by someone else meanwhile: r to reload")
+    );
     app.apply_data(load(&service).await);
     typ(&mut app, "r");
     assert_eq!(
-        app.form().and_then(|f| f.value("title")).map(|v| v.text().to_string()),
+        app.form()
+            .and_then(|f| f.value("title"))
+            .map(|v| v.text().to_string()),
         Some("changed elsewhere".into())
     );
 }
@@ -497,21 +638,35 @@ async fn the_last_superuser_cannot_be_deactivated_or_deleted() {
     app.handle_key(key(KeyCode::Char(' ')));
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let banner = app.form().and_then(|f| f.banner.clone()).unwrap_or_default();
+    let banner = app
+        .form()
+        .and_then(|f| f.banner.clone())
+        .unwrap_or_default();
     assert!(banner.contains("last active superuser"), "{banner}");
     app.handle_key(key(KeyCode::Esc));
     typ(&mut app, "y");
     typ(&mut app, "D");
     settle(&mut app, &service).await;
     let d = app.dialog().expect("dialog");
-    assert!(d.blocked().is_some_and(|b| b.contains("last active superuser")));
+    assert!(
+        d.blocked()
+            .is_some_and(|b| b.contains("last active superuser"))
+    );
     app.handle_key(key(KeyCode::Tab));
     app.handle_key(key(KeyCode::Enter));
     assert!(app.take_request().is_none());
     assert_eq!(service.list_users().await.expect("users"), before);
     // The service refuses it too, whatever the caller.
-    let admin = before.iter().find(|u| u.username == "akadmin").expect("admin");
-    assert!(service.delete_object(latchkey::service::objects::Kind::User, &admin.id).await.is_err());
+    let admin = before
+        .iter()
+        .find(|u| u.username == "akadmin")
+        .expect("admin");
+    assert!(
+        service
+            .delete_object(latchkey::service::objects::Kind::User, &admin.id)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -527,8 +682,20 @@ async fn users_get_groups_and_passwords() {
     app.handle_key(key(KeyCode::Enter));
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let alice = service.list_users().await.expect("users").into_iter().find(|u| u.username == "alice").expect("alice");
-    assert!(service.superuser_ids().await.expect("su").contains(&alice.id));
+    let alice = service
+        .list_users()
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == "alice")
+        .expect("alice");
+    assert!(
+        service
+            .superuser_ids()
+            .await
+            .expect("su")
+            .contains(&alice.id)
+    );
     select_row(&mut app, "alice");
     typ(&mut app, "P");
     typ(&mut app, "short");
@@ -544,7 +711,13 @@ async fn users_get_groups_and_passwords() {
     app.handle_key(key(KeyCode::Tab));
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let alice = service.list_users().await.expect("users").into_iter().find(|u| u.username == "alice").expect("alice");
+    let alice = service
+        .list_users()
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == "alice")
+        .expect("alice");
     assert!(alice.has_password);
 }
 
@@ -560,8 +733,18 @@ async fn deleting_a_flow_lists_what_happens_and_needs_the_slug_typed() {
     assert_eq!(app.mode(), Mode::Delete);
     let d = app.dialog().expect("dialog");
     assert!(!d.on_delete, "Cancel is focused");
-    assert!(d.usages.iter().any(|u| u.kind == "brand" && u.effect.label() == "reference cleared"), "{:?}", d.usages);
-    assert!(d.usages.iter().any(|u| u.kind == "stage binding" && u.effect.label() == "binding removed"));
+    assert!(
+        d.usages
+            .iter()
+            .any(|u| u.kind == "brand" && u.effect.label() == "reference cleared"),
+        "{:?}",
+        d.usages
+    );
+    assert!(
+        d.usages
+            .iter()
+            .any(|u| u.kind == "stage binding" && u.effect.label() == "binding removed")
+    );
     // Enter on Cancel cancels.
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.mode(), Mode::List);
@@ -569,11 +752,18 @@ async fn deleting_a_flow_lists_what_happens_and_needs_the_slug_typed() {
     settle(&mut app, &service).await;
     app.handle_key(key(KeyCode::Tab));
     app.handle_key(key(KeyCode::Enter));
-    assert!(app.take_request().is_none(), "not armed before the slug is typed");
+    assert!(
+        app.take_request().is_none(),
+        "not armed before the slug is typed"
+    );
     typ(&mut app, "default-authentication-flow");
     app.handle_key(key(KeyCode::Enter));
     settle(&mut app, &service).await;
-    assert!(!flow_slugs(&service).await.contains(&"default-authentication-flow".to_string()));
+    assert!(
+        !flow_slugs(&service)
+            .await
+            .contains(&"default-authentication-flow".to_string())
+    );
     let brands = service.list_brands().await.expect("brands");
     assert!(brands.iter().all(|b| b.flow_authentication_id.is_none()));
 }
@@ -606,7 +796,10 @@ async fn deletes_that_a_restrict_reference_forbids_are_refused() {
     let blocked = app.dialog().and_then(|d| d.blocked()).unwrap_or_default();
     assert!(blocked.contains("signing key"), "{blocked}");
     assert_eq!(service.list_flows().await.expect("flows"), before_flows);
-    assert_eq!(service.list_certificates().await.expect("certs"), before_certs);
+    assert_eq!(
+        service.list_certificates().await.expect("certs"),
+        before_certs
+    );
 }
 
 #[tokio::test]
@@ -616,11 +809,20 @@ async fn stage_bindings_are_created_from_the_flow_detail() {
     assert!(app.chooser().is_some());
     typ(&mut app, "deny");
     app.handle_key(key(KeyCode::Enter));
-    assert_eq!(app.form().map(|f| f.title.as_str()), Some("Create Deny Stage"));
+    assert_eq!(
+        app.form().map(|f| f.title.as_str()),
+        Some("Create Deny Stage")
+    );
     typ(&mut app, "no-entry");
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let stage = service.list_stages().await.expect("stages").into_iter().find(|s| s.name == "no-entry").expect("stage");
+    let stage = service
+        .list_stages()
+        .await
+        .expect("stages")
+        .into_iter()
+        .find(|s| s.name == "no-entry")
+        .expect("stage");
     assert_eq!(stage.settings["deny_message"], "");
     typ(&mut app, "2");
     select_row(&mut app, "default-invalidation-flow");
@@ -712,7 +914,11 @@ async fn build_client(app: &mut App, service: &Service) {
     app.handle_key(key(KeyCode::Enter));
     app.handle_key(ctrl('s'));
     settle(app, service).await;
-    assert!(app.form().is_none(), "application saved: {:?}", app.status());
+    assert!(
+        app.form().is_none(),
+        "application saved: {:?}",
+        app.status()
+    );
 }
 
 #[tokio::test]
@@ -724,13 +930,29 @@ async fn snapshot_provider_detail_lists_urls_and_copies() {
     app.handle_key(key(KeyCode::Enter));
     let lines = app.copy_lines();
     let labels: Vec<&str> = lines.iter().map(|l| l.label.as_str()).collect();
-    assert!(labels.contains(&"Issuer") && labels.contains(&"JWKS URL") && labels.contains(&"Device URL"));
-    assert_eq!(lines[0].value, format!("{SERVER_URL}/application/o/kbd-app/"));
+    assert!(
+        labels.contains(&"Issuer")
+            && labels.contains(&"JWKS URL")
+            && labels.contains(&"Device URL")
+    );
+    assert_eq!(
+        lines[0].value,
+        format!("{SERVER_URL}/application/o/kbd-app/")
+    );
     typ(&mut app, "y");
-    assert_eq!(app.take_clipboard().as_deref(), Some(lines[0].value.as_str()));
+    assert_eq!(
+        app.take_clipboard().as_deref(),
+        Some(lines[0].value.as_str())
+    );
     app.handle_key(key(KeyCode::Char('G')));
     typ(&mut app, "y");
-    let p = service.list_providers().await.expect("p").into_iter().find(|p| p.name == "kbd-provider").expect("p");
+    let p = service
+        .list_providers()
+        .await
+        .expect("p")
+        .into_iter()
+        .find(|p| p.name == "kbd-provider")
+        .expect("p");
     assert_eq!(app.take_clipboard(), Some(p.oauth2.client_secret.clone()));
     app.handle_key(key(KeyCode::Char('g')));
     // The detail never shows the random client id or secret.
@@ -742,7 +964,10 @@ async fn snapshot_provider_detail_lists_urls_and_copies() {
             .replace(&p.id, &format!("{:<36}", "<id>"))
     };
     let screen = render(&mut app, 120, 40);
-    assert!(!screen.contains(&p.oauth2.client_secret[..20]), "the secret is never drawn");
+    assert!(
+        !screen.contains(&p.oauth2.client_secret[..20]),
+        "the secret is never drawn"
+    );
     insta::assert_snapshot!("provider_detail_120x40", scrub(screen));
     app.handle_key(key(KeyCode::Down));
     let screen = render(&mut app, 80, 24);
@@ -760,16 +985,37 @@ async fn a_client_built_from_the_keyboard_gets_tokens_over_http() {
     build_client(&mut app, &service).await;
     let http = client();
     let res = http
-        .get(format!("{}/application/o/kbd-app/.well-known/openid-configuration", server.base_url))
+        .get(format!(
+            "{}/application/o/kbd-app/.well-known/openid-configuration",
+            server.base_url
+        ))
         .send()
         .await
         .expect("discovery");
     assert_eq!(res.status().as_u16(), 200);
-    let p = service.list_providers().await.expect("p").into_iter().find(|p| p.name == "kbd-provider").expect("p");
-    assert_eq!(p.oauth2.redirect_uris[0].url, "https://kbd.example/callback");
-    assert_eq!(p.oauth2.redirect_uris[0].matching_mode, MatchingMode::Strict);
+    let p = service
+        .list_providers()
+        .await
+        .expect("p")
+        .into_iter()
+        .find(|p| p.name == "kbd-provider")
+        .expect("p");
+    assert_eq!(
+        p.oauth2.redirect_uris[0].url,
+        "https://kbd.example/callback"
+    );
+    assert_eq!(
+        p.oauth2.redirect_uris[0].matching_mode,
+        MatchingMode::Strict
+    );
     let certs = service.list_certificates().await.expect("certs");
-    assert_eq!(p.signing_key_id.as_deref(), certs.iter().find(|c| c.name == "kbd-cert").map(|c| c.id.as_str()));
+    assert_eq!(
+        p.signing_key_id.as_deref(),
+        certs
+            .iter()
+            .find(|c| c.name == "kbd-cert")
+            .map(|c| c.id.as_str())
+    );
     let res = http
         .post(format!("{}/application/o/token/", server.base_url))
         .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
@@ -790,8 +1036,17 @@ async fn a_client_built_from_the_keyboard_gets_tokens_over_http() {
     typ(&mut app, "/v2");
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let p = service.list_providers().await.expect("p").into_iter().find(|p| p.name == "kbd-provider").expect("p");
-    assert_eq!(p.oauth2.redirect_uris[0].url, "https://kbd.example/callback/v2");
+    let p = service
+        .list_providers()
+        .await
+        .expect("p")
+        .into_iter()
+        .find(|p| p.name == "kbd-provider")
+        .expect("p");
+    assert_eq!(
+        p.oauth2.redirect_uris[0].url,
+        "https://kbd.example/callback/v2"
+    );
 }
 
 #[tokio::test]

@@ -23,16 +23,34 @@ impl App {
         if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Providers {
             return Vec::new();
         }
-        let Some(row) = &self.detail else { return Vec::new() };
+        let Some(row) = &self.detail else {
+            return Vec::new();
+        };
         let Some(p) = self.data.providers.iter().find(|p| p.id == row.key) else {
             return Vec::new();
         };
-        let app = self.data.applications.iter().find(|a| a.provider_id.as_deref() == Some(p.id.as_str()));
-        let mut out: Vec<CopyLine> = provider_urls(&self.config.server_url, app.map(|a| a.slug.as_str()), p.oauth2.issuer_mode)
-            .into_iter()
-            .map(|(label, url)| CopyLine { label: label.into(), shown: url.clone(), value: url })
-            .collect();
-        out.push(CopyLine { label: "Client ID".into(), shown: mask(&p.client_id), value: p.client_id.clone() });
+        let app = self
+            .data
+            .applications
+            .iter()
+            .find(|a| a.provider_id.as_deref() == Some(p.id.as_str()));
+        let mut out: Vec<CopyLine> = provider_urls(
+            &self.config.server_url,
+            app.map(|a| a.slug.as_str()),
+            p.oauth2.issuer_mode,
+        )
+        .into_iter()
+        .map(|(label, url)| CopyLine {
+            label: label.into(),
+            shown: url.clone(),
+            value: url,
+        })
+        .collect();
+        out.push(CopyLine {
+            label: "Client ID".into(),
+            shown: mask(&p.client_id),
+            value: p.client_id.clone(),
+        });
         if !p.oauth2.client_secret.is_empty() {
             out.push(CopyLine {
                 label: "Client Secret".into(),
@@ -52,7 +70,10 @@ impl App {
         let lines = self.copy_lines();
         if let Some(line) = lines.get(self.detail_cursor) {
             self.clipboard = Some(line.value.clone());
-            self.set_status(&format!("copied {} to the clipboard (OSC 52)", line.label), Tone::Ok);
+            self.set_status(
+                &format!("copied {} to the clipboard (OSC 52)", line.label),
+                Tone::Ok,
+            );
         }
     }
 

@@ -40,7 +40,11 @@ impl App {
 
     fn open_form(&mut self, form: Form) {
         if self.mode != Mode::Form {
-            self.form_return = if self.mode == Mode::Detail { Mode::Detail } else { Mode::List };
+            self.form_return = if self.mode == Mode::Detail {
+                Mode::Detail
+            } else {
+                Mode::List
+            };
         }
         self.form = Some(form);
         self.mode = Mode::Form;
@@ -57,7 +61,10 @@ impl App {
             let labels = choices
                 .iter()
                 .enumerate()
-                .map(|(i, (_, label))| Choice { id: i.to_string(), label: label.clone() })
+                .map(|(i, (_, label))| Choice {
+                    id: i.to_string(),
+                    label: label.clone(),
+                })
                 .collect();
             let picker = Picker::open(0, false, false, labels, &FieldValue::One(None));
             self.chooser = Some((picker, choices.into_iter().map(|(c, _)| c).collect()));
@@ -81,7 +88,10 @@ impl App {
                 self.mode = Mode::List;
             }
             PickerOutcome::Pick(v) => {
-                let choice = v.one().and_then(|i| i.parse::<usize>().ok()).and_then(|i| choices.get(i).copied());
+                let choice = v
+                    .one()
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| choices.get(i).copied());
                 self.chooser = None;
                 self.mode = Mode::List;
                 if let Some(choice) = choice {
@@ -189,7 +199,11 @@ impl App {
                 self.mode = Mode::List;
             }
             DialogOutcome::Delete => {
-                self.pending = Some(Request::Delete { kind: d.kind, id: d.id.clone(), name: d.name.clone() });
+                self.pending = Some(Request::Delete {
+                    kind: d.kind,
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                });
             }
         }
     }
@@ -214,7 +228,13 @@ impl App {
                 self.mode = Mode::List;
                 self.set_status(&msg, Tone::Ok);
             }
-            Outcome::Usages { kind, id, name, usages, refused } => {
+            Outcome::Usages {
+                kind,
+                id,
+                name,
+                usages,
+                refused,
+            } => {
                 self.dialog = Some(DeleteDialog::new(kind, id, name, usages, refused));
                 self.mode = Mode::Delete;
             }
@@ -225,7 +245,10 @@ impl App {
                 } else if let (Mode::Delete, Some(d)) = (self.mode, &mut self.dialog) {
                     d.error = Some(inert(&err.to_string()));
                 } else {
-                    self.status = Some(Status { text: inert(&err.to_string()), tone: Tone::Error });
+                    self.status = Some(Status {
+                        text: inert(&err.to_string()),
+                        tone: Tone::Error,
+                    });
                 }
             }
         }
@@ -254,10 +277,20 @@ impl App {
 
 /// The request a valid form saves with.
 fn request_for(form: &Form) -> Option<Request> {
-    let text = |k: &str| form.value(k).map(|v| v.text().trim().to_string()).unwrap_or_default();
+    let text = |k: &str| {
+        form.value(k)
+            .map(|v| v.text().trim().to_string())
+            .unwrap_or_default()
+    };
     Some(match &form.purpose {
-        Purpose::Create => Request::Save { obj: form.build(), is_new: true },
-        Purpose::Update => Request::Save { obj: form.build(), is_new: false },
+        Purpose::Create => Request::Save {
+            obj: Box::new(form.build()),
+            is_new: true,
+        },
+        Purpose::Update => Request::Save {
+            obj: Box::new(form.build()),
+            is_new: false,
+        },
         Purpose::GenerateCertificate => Request::GenerateCertificate {
             name: text("name"),
             common_name: text("common_name"),
@@ -285,7 +318,10 @@ fn request_for(form: &Form) -> Option<Request> {
         }
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
-            password: form.value("password").map(|v| v.text().to_string()).unwrap_or_default(),
+            password: form
+                .value("password")
+                .map(|v| v.text().to_string())
+                .unwrap_or_default(),
         },
     })
 }

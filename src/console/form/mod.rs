@@ -106,7 +106,13 @@ fn editor(text: &str, spec: &FieldSpec) -> TextArea<'static> {
 
 impl Form {
     /// Opens a form over `base` with `specs`, reading every value from the object.
-    pub fn new(title: &str, base: Object, purpose: Purpose, specs: Vec<FieldSpec>, data: &Data) -> Self {
+    pub fn new(
+        title: &str,
+        base: Object,
+        purpose: Purpose,
+        specs: Vec<FieldSpec>,
+        data: &Data,
+    ) -> Self {
         let fields = specs
             .into_iter()
             .map(|spec| {
@@ -122,7 +128,15 @@ impl Form {
                 } else {
                     None
                 };
-                FieldState { spec, value, editor: ed, error: None, warning: None, revealed: false, row: 0 }
+                FieldState {
+                    spec,
+                    value,
+                    editor: ed,
+                    error: None,
+                    warning: None,
+                    revealed: false,
+                    row: 0,
+                }
             })
             .collect();
         let mut form = Self {
@@ -160,12 +174,18 @@ impl Form {
 
     /// A field's value by key.
     pub fn value(&self, key: &str) -> Option<&FieldValue> {
-        self.fields.iter().find(|f| f.spec.key == key).map(|f| &f.value)
+        self.fields
+            .iter()
+            .find(|f| f.spec.key == key)
+            .map(|f| &f.value)
     }
 
     /// A field's error by key.
     pub fn error(&self, key: &str) -> Option<&str> {
-        self.fields.iter().find(|f| f.spec.key == key).and_then(|f| f.error.as_deref())
+        self.fields
+            .iter()
+            .find(|f| f.spec.key == key)
+            .and_then(|f| f.error.as_deref())
     }
 
     /// How many fields are invalid.
@@ -290,8 +310,11 @@ impl Form {
                     ));
                     return FormOutcome::Stay;
                 }
-                let warnings: Vec<String> =
-                    self.fields.iter().filter_map(|f| f.warning.clone()).collect();
+                let warnings: Vec<String> = self
+                    .fields
+                    .iter()
+                    .filter_map(|f| f.warning.clone())
+                    .collect();
                 if !warnings.is_empty() {
                     self.confirm_warnings = Some(warnings.join("; "));
                     return FormOutcome::Stay;
@@ -331,7 +354,13 @@ impl Form {
             FieldKind::Select | FieldKind::MultiSelect => match ev.code {
                 KeyCode::Enter | KeyCode::Char(' ') => {
                     let choices = (f.spec.choices)(data);
-                    self.picker = Some(Picker::open(self.focus, kind == FieldKind::MultiSelect, !f.spec.required, choices, &f.value));
+                    self.picker = Some(Picker::open(
+                        self.focus,
+                        kind == FieldKind::MultiSelect,
+                        !f.spec.required,
+                        choices,
+                        &f.value,
+                    ));
                     false
                 }
                 KeyCode::Down => {
@@ -405,7 +434,9 @@ impl Form {
 
 /// Feeds a key to a text editor with our own table (no emacs shortcuts); true when it changed.
 fn text_input(f: &mut FieldState, ev: &KeyEvent) -> bool {
-    let Some(ed) = &mut f.editor else { return false };
+    let Some(ed) = &mut f.editor else {
+        return false;
+    };
     let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
     let changed = if ctrl {
         match ev.code {
@@ -443,7 +474,9 @@ fn text_input(f: &mut FieldState, ev: &KeyEvent) -> bool {
 
 fn handle_uris(f: &mut FieldState, ev: &KeyEvent) -> bool {
     let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-    let FieldValue::Uris(rows) = &mut f.value else { return false };
+    let FieldValue::Uris(rows) = &mut f.value else {
+        return false;
+    };
     let load = |f: &mut FieldState| {
         let url = match &f.value {
             FieldValue::Uris(rows) => rows.get(f.row).map(|r| r.url.clone()).unwrap_or_default(),
@@ -483,7 +516,11 @@ fn handle_uris(f: &mut FieldState, ev: &KeyEvent) -> bool {
         KeyCode::Down | KeyCode::Up => {
             let n = rows.len();
             if n > 0 {
-                f.row = if ev.code == KeyCode::Down { (f.row + 1).min(n - 1) } else { f.row.saturating_sub(1) };
+                f.row = if ev.code == KeyCode::Down {
+                    (f.row + 1).min(n - 1)
+                } else {
+                    f.row.saturating_sub(1)
+                };
                 load(f);
             }
             false
@@ -513,10 +550,8 @@ fn check_field(f: &mut FieldState) {
                 return;
             }
             match kind {
-                FieldKind::Number if !t.trim().is_empty() => {
-                    if t.trim().parse::<i64>().is_err() {
-                        f.error = Some(format!("'{t}' is not a whole number"));
-                    }
+                FieldKind::Number if !t.trim().is_empty() && t.trim().parse::<i64>().is_err() => {
+                    f.error = Some(format!("'{t}' is not a whole number"));
                 }
                 FieldKind::Duration => {
                     if let Err(e) = Duration::parse(t) {
@@ -531,7 +566,9 @@ fn check_field(f: &mut FieldState) {
                 _ => {}
             }
         }
-        (FieldValue::One(None), _) if spec.required => f.error = Some("required: Enter to pick".into()),
+        (FieldValue::One(None), _) if spec.required => {
+            f.error = Some("required: Enter to pick".into())
+        }
         (FieldValue::Uris(rows), _) => {
             let mut warnings = Vec::new();
             for (i, r) in rows.iter().enumerate() {
@@ -555,5 +592,7 @@ fn check_field(f: &mut FieldState) {
 
 /// The "= 1h 2m" preview of a duration field.
 pub fn duration_preview(text: &str) -> Option<String> {
-    Duration::parse(text).ok().map(|d| format!("= {}", d.human()))
+    Duration::parse(text)
+        .ok()
+        .map(|d| format!("= {}", d.human()))
 }

@@ -34,13 +34,28 @@ pub enum NewChoice {
 /// The choices `n` offers on a tab before a form, or `None` when it opens a form directly.
 pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
     Some(match tab {
-        TabId::Stages => StageKind::ALL.iter().map(|k| (NewChoice::Stage(*k), format!("{} Stage", k.label()))).collect(),
-        TabId::Policies => PolicyKind::ALL.iter().map(|k| (NewChoice::Policy(*k), format!("{} Policy", k.label()))).collect(),
+        TabId::Stages => StageKind::ALL
+            .iter()
+            .map(|k| (NewChoice::Stage(*k), format!("{} Stage", k.label())))
+            .collect(),
+        TabId::Policies => PolicyKind::ALL
+            .iter()
+            .map(|k| (NewChoice::Policy(*k), format!("{} Policy", k.label())))
+            .collect(),
         TabId::Certificates => vec![
-            (NewChoice::GenerateCertificate, "Generate a self-signed certificate".into()),
-            (NewChoice::ImportCertificate, "Import a PEM certificate and key".into()),
+            (
+                NewChoice::GenerateCertificate,
+                "Generate a self-signed certificate".into(),
+            ),
+            (
+                NewChoice::ImportCertificate,
+                "Import a PEM certificate and key".into(),
+            ),
         ],
-        TabId::Users => vec![(NewChoice::User, "User".into()), (NewChoice::Group, "Group".into())],
+        TabId::Users => vec![
+            (NewChoice::User, "User".into()),
+            (NewChoice::Group, "Group".into()),
+        ],
         TabId::Providers => vec![
             (NewChoice::Provider, "OAuth2/OpenID Provider".into()),
             (NewChoice::ScopeMapping, "Scope Mapping".into()),
@@ -52,10 +67,26 @@ pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
 /// The form `n` opens on a tab without choices.
 pub fn new_form(tab: TabId, data: &Data) -> Option<Form> {
     let (title, obj, fields) = match tab {
-        TabId::Flows => ("Create Flow", Object::Flow(blank_flow()), specs::flow_fields()),
-        TabId::Applications => ("Create Application", Object::Application(blank_app()), specs::application_fields()),
-        TabId::Brands => ("Create Brand", Object::Brand(blank_brand()), specs::brand_fields()),
-        TabId::Connectors => ("Create Connector", Object::Connector(blank_connector()), specs::connector_fields()),
+        TabId::Flows => (
+            "Create Flow",
+            Object::Flow(blank_flow()),
+            specs::flow_fields(),
+        ),
+        TabId::Applications => (
+            "Create Application",
+            Object::Application(blank_app()),
+            specs::application_fields(),
+        ),
+        TabId::Brands => (
+            "Create Brand",
+            Object::Brand(blank_brand()),
+            specs::brand_fields(),
+        ),
+        TabId::Connectors => (
+            "Create Connector",
+            Object::Connector(blank_connector()),
+            specs::connector_fields(),
+        ),
         _ => return None,
     };
     Some(Form::new(title, obj, Purpose::Create, fields, data))
@@ -63,7 +94,8 @@ pub fn new_form(tab: TabId, data: &Data) -> Option<Form> {
 
 /// The form after a [`NewChoice`].
 pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
-    let create = |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields, data);
+    let create =
+        |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields, data);
     match choice {
         NewChoice::Stage(kind) => create(
             &format!("Create {} Stage", kind.label()),
@@ -96,17 +128,47 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             specs::policy_fields(kind),
         ),
         NewChoice::GenerateCertificate => {
-            let mut f = Form::new("Generate Certificate", Object::Certificate(blank_cert()), Purpose::GenerateCertificate, specs::certificate_generate_fields(), data);
+            let mut f = Form::new(
+                "Generate Certificate",
+                Object::Certificate(blank_cert()),
+                Purpose::GenerateCertificate,
+                specs::certificate_generate_fields(),
+                data,
+            );
             f.set_text("validity_days", "365");
             f.set_one("alg", Some("rsa4096"));
             f.validate(data);
             f.dirty = false;
             f
         }
-        NewChoice::ImportCertificate => Form::new("Import Certificate", Object::Certificate(blank_cert()), Purpose::ImportCertificate, specs::certificate_import_fields(), data),
-        NewChoice::User => create("Create User", Object::User { user: blank_user(), groups: Vec::new() }, specs::user_fields()),
-        NewChoice::Group => create("Create Group", Object::Group { group: blank_group(), users: Vec::new() }, specs::group_fields()),
-        NewChoice::Provider => create("Create OAuth2/OpenID Provider", Object::Provider(blank_provider(data)), specs::provider_fields()),
+        NewChoice::ImportCertificate => Form::new(
+            "Import Certificate",
+            Object::Certificate(blank_cert()),
+            Purpose::ImportCertificate,
+            specs::certificate_import_fields(),
+            data,
+        ),
+        NewChoice::User => create(
+            "Create User",
+            Object::User {
+                user: blank_user(),
+                groups: Vec::new(),
+            },
+            specs::user_fields(),
+        ),
+        NewChoice::Group => create(
+            "Create Group",
+            Object::Group {
+                group: blank_group(),
+                users: Vec::new(),
+            },
+            specs::group_fields(),
+        ),
+        NewChoice::Provider => create(
+            "Create OAuth2/OpenID Provider",
+            Object::Provider(blank_provider(data)),
+            specs::provider_fields(),
+        ),
         NewChoice::ScopeMapping => create(
             "Create Scope Mapping",
             Object::ScopeMapping(ScopeMapping {
@@ -127,7 +189,13 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
 
 /// The stage binding form for a flow (opened from the flow's detail).
 pub fn new_binding_form(flow_id: &str, data: &Data) -> Form {
-    let order = data.bindings.iter().filter(|b| b.flow_id == flow_id).map(|b| b.order).max().map_or(10, |o| o + 10);
+    let order = data
+        .bindings
+        .iter()
+        .filter(|b| b.flow_id == flow_id)
+        .map(|b| b.order)
+        .max()
+        .map_or(10, |o| o + 10);
     let b = FlowStageBinding {
         id: new_id(),
         flow_id: flow_id.to_string(),
@@ -141,28 +209,96 @@ pub fn new_binding_form(flow_id: &str, data: &Data) -> Form {
         updated_at: 0,
         version: 0,
     };
-    Form::new("Create Stage Binding", Object::FlowStageBinding(b), Purpose::Create, specs::binding_fields(), data)
+    Form::new(
+        "Create Stage Binding",
+        Object::FlowStageBinding(b),
+        Purpose::Create,
+        specs::binding_fields(),
+        data,
+    )
 }
 
 /// The object behind a row of a tab, for edit and delete: (kind, object, name to confirm).
 pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, String)> {
     Some(match tab {
-        TabId::Flows => data.flows.iter().find(|x| x.id == id).map(|x| (Kind::Flow, Object::Flow(x.clone()), x.slug.clone()))?,
-        TabId::Stages => data.stages.iter().find(|x| x.id == id).map(|x| (Kind::Stage, Object::Stage(x.clone()), x.name.clone()))?,
-        TabId::Policies => data.policies.iter().find(|x| x.id == id).map(|x| (Kind::Policy, Object::Policy(x.clone()), x.name.clone()))?,
-        TabId::Applications => data.applications.iter().find(|x| x.id == id).map(|x| (Kind::Application, Object::Application(x.clone()), x.slug.clone()))?,
-        TabId::Providers => data.providers.iter().find(|x| x.id == id).map(|x| (Kind::Provider, Object::Provider(x.clone()), x.name.clone()))?,
-        TabId::Certificates => data.certificates.iter().find(|x| x.id == id).map(|x| (Kind::Certificate, Object::Certificate(x.clone()), x.name.clone()))?,
-        TabId::Brands => data.brands.iter().find(|x| x.id == id).map(|x| (Kind::Brand, Object::Brand(x.clone()), x.domain.clone()))?,
-        TabId::Connectors => data.connectors.iter().find(|x| x.id == id).map(|x| (Kind::Connector, Object::Connector(x.clone()), x.name.clone()))?,
+        TabId::Flows => data
+            .flows
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Flow, Object::Flow(x.clone()), x.slug.clone()))?,
+        TabId::Stages => data
+            .stages
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Stage, Object::Stage(x.clone()), x.name.clone()))?,
+        TabId::Policies => data
+            .policies
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Policy, Object::Policy(x.clone()), x.name.clone()))?,
+        TabId::Applications => data.applications.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Application,
+                Object::Application(x.clone()),
+                x.slug.clone(),
+            )
+        })?,
+        TabId::Providers => data
+            .providers
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Provider, Object::Provider(x.clone()), x.name.clone()))?,
+        TabId::Certificates => data.certificates.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Certificate,
+                Object::Certificate(x.clone()),
+                x.name.clone(),
+            )
+        })?,
+        TabId::Brands => data
+            .brands
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Brand, Object::Brand(x.clone()), x.domain.clone()))?,
+        TabId::Connectors => data.connectors.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Connector,
+                Object::Connector(x.clone()),
+                x.name.clone(),
+            )
+        })?,
         TabId::Users => {
             if let Some(u) = data.users.iter().find(|x| x.id == id) {
-                let groups = data.memberships.iter().filter(|(uid, _)| *uid == u.id).map(|(_, g)| g.clone()).collect();
-                (Kind::User, Object::User { user: u.clone(), groups }, u.username.clone())
+                let groups = data
+                    .memberships
+                    .iter()
+                    .filter(|(uid, _)| *uid == u.id)
+                    .map(|(_, g)| g.clone())
+                    .collect();
+                (
+                    Kind::User,
+                    Object::User {
+                        user: u.clone(),
+                        groups,
+                    },
+                    u.username.clone(),
+                )
             } else {
                 let g = data.groups.iter().find(|x| x.id == id)?;
-                let users = data.memberships.iter().filter(|(_, gid)| *gid == g.id).map(|(u, _)| u.clone()).collect();
-                (Kind::Group, Object::Group { group: g.clone(), users }, g.name.clone())
+                let users = data
+                    .memberships
+                    .iter()
+                    .filter(|(_, gid)| *gid == g.id)
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                (
+                    Kind::Group,
+                    Object::Group {
+                        group: g.clone(),
+                        users,
+                    },
+                    g.name.clone(),
+                )
             }
         }
         _ => return None,
@@ -197,7 +333,10 @@ pub fn edit_form(obj: Object, data: &Data) -> Form {
 pub fn password_form(user: &User, data: &Data) -> Form {
     Form::new(
         &format!("Set password of {}", user.username),
-        Object::User { user: user.clone(), groups: Vec::new() },
+        Object::User {
+            user: user.clone(),
+            groups: Vec::new(),
+        },
         Purpose::SetPassword(user.id.clone()),
         specs::password_fields(),
         data,
@@ -334,7 +473,12 @@ fn blank_group() -> Group {
 }
 
 fn blank_provider(data: &Data) -> Provider {
-    let first = |d: FlowDesignation| data.flows.iter().find(|f| f.designation == d).map(|f| f.id.clone());
+    let first = |d: FlowDesignation| {
+        data.flows
+            .iter()
+            .find(|f| f.designation == d)
+            .map(|f| f.id.clone())
+    };
     Provider {
         id: new_id(),
         name: String::new(),
@@ -342,10 +486,22 @@ fn blank_provider(data: &Data) -> Provider {
         authorization_flow_id: first(FlowDesignation::Authorization),
         authentication_flow_id: None,
         invalidation_flow_id: first(FlowDesignation::Invalidation),
-        signing_key_id: data.certificates.iter().find(|c| c.key_pem.is_some()).map(|c| c.id.clone()),
+        signing_key_id: data
+            .certificates
+            .iter()
+            .find(|c| c.key_pem.is_some())
+            .map(|c| c.id.clone()),
         encryption_key_id: None,
-        scope_mapping_ids: data.scope_mappings.iter().filter(|m| m.managed.is_some()).map(|m| m.id.clone()).collect(),
-        oauth2: OAuth2Settings { client_secret: generate_client_secret(), ..OAuth2Settings::default() },
+        scope_mapping_ids: data
+            .scope_mappings
+            .iter()
+            .filter(|m| m.managed.is_some())
+            .map(|m| m.id.clone())
+            .collect(),
+        oauth2: OAuth2Settings {
+            client_secret: generate_client_secret(),
+            ..OAuth2Settings::default()
+        },
         created_at: 0,
         updated_at: 0,
         version: 0,

@@ -37,21 +37,43 @@ pub enum PickerOutcome {
 
 impl Picker {
     /// Opens over `choices`, selecting the current value; optional selects get a "(none)" row.
-    pub fn open(field: usize, multi: bool, optional: bool, mut choices: Vec<Choice>, current: &FieldValue) -> Self {
+    pub fn open(
+        field: usize,
+        multi: bool,
+        optional: bool,
+        mut choices: Vec<Choice>,
+        current: &FieldValue,
+    ) -> Self {
         if optional && !multi {
-            choices.insert(0, Choice { id: NONE_ID.into(), label: "(none)".into() });
+            choices.insert(
+                0,
+                Choice {
+                    id: NONE_ID.into(),
+                    label: "(none)".into(),
+                },
+            );
         }
         let selected = current
             .one()
             .and_then(|id| choices.iter().position(|c| c.id == id))
             .unwrap_or(0);
-        Self { field, multi, choices, query: String::new(), selected, checked: current.many().to_vec() }
+        Self {
+            field,
+            multi,
+            choices,
+            query: String::new(),
+            selected,
+            checked: current.many().to_vec(),
+        }
     }
 
     /// The choices the filter lets through.
     pub fn visible(&self) -> Vec<&Choice> {
         let q = self.query.to_lowercase();
-        self.choices.iter().filter(|c| c.label.to_lowercase().contains(&q)).collect()
+        self.choices
+            .iter()
+            .filter(|c| c.label.to_lowercase().contains(&q))
+            .collect()
     }
 
     /// Handles one key.
@@ -78,7 +100,11 @@ impl Picker {
                 let Some(c) = self.visible().get(self.selected).map(|c| c.id.clone()) else {
                     return PickerOutcome::Stay;
                 };
-                return PickerOutcome::Pick(FieldValue::One(if c.is_empty() { None } else { Some(c) }));
+                return PickerOutcome::Pick(FieldValue::One(if c.is_empty() {
+                    None
+                } else {
+                    Some(c)
+                }));
             }
             KeyCode::Backspace => {
                 self.query.pop();

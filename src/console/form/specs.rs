@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::field::{Choice, FieldKind, FieldSpec, FieldValue, Generate, no_choices, no_get, no_set};
+use super::field::{
+    Choice, FieldKind, FieldSpec, FieldValue, Generate, no_choices, no_get, no_set,
+};
 use crate::console::data::Data;
 use crate::domain::*;
 use crate::service::objects::Object;
@@ -162,12 +164,22 @@ macro_rules! j {
 macro_rules! setting {
     ($kind:expr, $proj:ident, $name:literal, $label:literal, $help:literal, $req:expr) => {
         FieldSpec {
-            key: $name, label: $label, help: $help, required: $req, kind: $kind, choices: no_choices,
+            key: $name,
+            label: $label,
+            help: $help,
+            required: $req,
+            kind: $kind,
+            choices: no_choices,
             get: |o| {
                 let mut o = o.clone();
                 FieldValue::Text(
                     $proj(&mut o)
-                        .and_then(|x| x.settings.get($name).and_then(Value::as_str).map(str::to_string))
+                        .and_then(|x| {
+                            x.settings
+                                .get($name)
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
                         .unwrap_or_default(),
                 )
             },
@@ -205,14 +217,21 @@ pub fn parse_json(text: &str) -> Result<Value, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(v) if v.is_object() => Ok(v),
         Ok(_) => Err("must be a JSON object: { \"key\": value }".into()),
-        Err(e) => Err(format!("invalid JSON at line {} column {}", e.line(), e.column())),
+        Err(e) => Err(format!(
+            "invalid JSON at line {} column {}",
+            e.line(),
+            e.column()
+        )),
     }
 }
 
 fn flows(d: &Data) -> Vec<Choice> {
     d.flows
         .iter()
-        .map(|f| Choice { id: f.id.clone(), label: format!("{} ({})", f.slug, f.designation.label()) })
+        .map(|f| Choice {
+            id: f.id.clone(),
+            label: format!("{} ({})", f.slug, f.designation.label()),
+        })
         .collect()
 }
 
@@ -220,7 +239,10 @@ fn flows_of(d: &Data, want: FlowDesignation) -> Vec<Choice> {
     d.flows
         .iter()
         .filter(|f| f.designation == want)
-        .map(|f| Choice { id: f.id.clone(), label: f.slug.clone() })
+        .map(|f| Choice {
+            id: f.id.clone(),
+            label: f.slug.clone(),
+        })
         .collect()
 }
 
@@ -228,37 +250,70 @@ fn certs(d: &Data) -> Vec<Choice> {
     d.certificates
         .iter()
         .filter(|c| c.key_pem.is_some())
-        .map(|c| Choice { id: c.id.clone(), label: format!("{} ({})", c.name, c.key_type.label()) })
+        .map(|c| Choice {
+            id: c.id.clone(),
+            label: format!("{} ({})", c.name, c.key_type.label()),
+        })
         .collect()
 }
 
 fn providers(d: &Data) -> Vec<Choice> {
-    d.providers.iter().map(|p| Choice { id: p.id.clone(), label: p.name.clone() }).collect()
+    d.providers
+        .iter()
+        .map(|p| Choice {
+            id: p.id.clone(),
+            label: p.name.clone(),
+        })
+        .collect()
 }
 
 fn applications(d: &Data) -> Vec<Choice> {
-    d.applications.iter().map(|a| Choice { id: a.id.clone(), label: a.name.clone() }).collect()
+    d.applications
+        .iter()
+        .map(|a| Choice {
+            id: a.id.clone(),
+            label: a.name.clone(),
+        })
+        .collect()
 }
 
 fn stages(d: &Data) -> Vec<Choice> {
     d.stages
         .iter()
-        .map(|s| Choice { id: s.id.clone(), label: format!("{} ({})", s.name, s.kind.label()) })
+        .map(|s| Choice {
+            id: s.id.clone(),
+            label: format!("{} ({})", s.name, s.kind.label()),
+        })
         .collect()
 }
 
 fn groups(d: &Data) -> Vec<Choice> {
-    d.groups.iter().map(|g| Choice { id: g.id.clone(), label: g.name.clone() }).collect()
+    d.groups
+        .iter()
+        .map(|g| Choice {
+            id: g.id.clone(),
+            label: g.name.clone(),
+        })
+        .collect()
 }
 
 fn users(d: &Data) -> Vec<Choice> {
-    d.users.iter().map(|u| Choice { id: u.id.clone(), label: u.username.clone() }).collect()
+    d.users
+        .iter()
+        .map(|u| Choice {
+            id: u.id.clone(),
+            label: u.username.clone(),
+        })
+        .collect()
 }
 
 fn mappings(d: &Data) -> Vec<Choice> {
     d.scope_mappings
         .iter()
-        .map(|m| Choice { id: m.id.clone(), label: format!("{} (scope {})", m.name, m.scope_name) })
+        .map(|m| Choice {
+            id: m.id.clone(),
+            label: format!("{} (scope {})", m.name, m.scope_name),
+        })
         .collect()
 }
 
@@ -329,7 +384,11 @@ pub fn binding_fields() -> Vec<FieldSpec> {
             choices: stages,
             get: |o| {
                 let mut o = o.clone();
-                FieldValue::One(binding(&mut o).map(|b| b.stage_id.clone()).filter(|s| !s.is_empty()))
+                FieldValue::One(
+                    binding(&mut o)
+                        .map(|b| b.stage_id.clone())
+                        .filter(|s| !s.is_empty()),
+                )
             },
             set: |o, v| {
                 if let Some(b) = binding(o) {
@@ -418,7 +477,11 @@ pub fn provider_fields() -> Vec<FieldSpec> {
             choices: no_choices,
             get: |o| {
                 let mut o = o.clone();
-                FieldValue::Uris(prov(&mut o).map(|p| p.oauth2.redirect_uris.clone()).unwrap_or_default())
+                FieldValue::Uris(
+                    prov(&mut o)
+                        .map(|p| p.oauth2.redirect_uris.clone())
+                        .unwrap_or_default(),
+                )
             },
             set: |o, v| {
                 if let (Some(p), FieldValue::Uris(u)) = (prov(o), v) {
@@ -442,7 +505,11 @@ pub fn provider_fields() -> Vec<FieldSpec> {
             choices: mappings,
             get: |o| {
                 let mut o = o.clone();
-                FieldValue::Many(prov(&mut o).map(|p| p.scope_mapping_ids.clone()).unwrap_or_default())
+                FieldValue::Many(
+                    prov(&mut o)
+                        .map(|p| p.scope_mapping_ids.clone())
+                        .unwrap_or_default(),
+                )
             },
             set: |o, v| {
                 if let Some(p) = prov(o) {
@@ -475,25 +542,75 @@ pub fn certificate_edit_fields() -> Vec<FieldSpec> {
 }
 
 fn algorithms(_: &Data) -> Vec<Choice> {
-    [("rsa2048", "RSA 2048"), ("rsa4096", "RSA 4096"), ("ecdsa_p256", "ECDSA P-256"),
-     ("ecdsa_p384", "ECDSA P-384"), ("ed25519", "Ed25519")]
-        .iter()
-        .map(|(id, label)| Choice { id: (*id).into(), label: (*label).into() })
-        .collect()
+    [
+        ("rsa2048", "RSA 2048"),
+        ("rsa4096", "RSA 4096"),
+        ("ecdsa_p256", "ECDSA P-256"),
+        ("ecdsa_p384", "ECDSA P-384"),
+        ("ed25519", "Ed25519"),
+    ]
+    .iter()
+    .map(|(id, label)| Choice {
+        id: (*id).into(),
+        label: (*label).into(),
+    })
+    .collect()
 }
 
-fn aux(key: &'static str, label: &'static str, help: &'static str, required: bool, kind: FieldKind) -> FieldSpec {
-    FieldSpec { key, label, help, required, kind, choices: no_choices, get: no_get, set: no_set }
+fn aux(
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    required: bool,
+    kind: FieldKind,
+) -> FieldSpec {
+    FieldSpec {
+        key,
+        label,
+        help,
+        required,
+        kind,
+        choices: no_choices,
+        get: no_get,
+        set: no_set,
+    }
 }
 
 /// The fields of the "generate a certificate" form.
 pub fn certificate_generate_fields() -> Vec<FieldSpec> {
     vec![
         aux("name", "Name", "", true, FieldKind::Text),
-        aux("common_name", "Common Name", "Subject-alt name", true, FieldKind::Text),
-        aux("subject_alt_name", "Subject-alt names", "Optional, comma-separated SubjectAlt Names.", false, FieldKind::Text),
-        aux("validity_days", "Validity days", "", true, FieldKind::Number),
-        FieldSpec { choices: algorithms, ..aux("alg", "Private key Algorithm", "Algorithm used to generate the private key.", true, FieldKind::Select) },
+        aux(
+            "common_name",
+            "Common Name",
+            "Subject-alt name",
+            true,
+            FieldKind::Text,
+        ),
+        aux(
+            "subject_alt_name",
+            "Subject-alt names",
+            "Optional, comma-separated SubjectAlt Names.",
+            false,
+            FieldKind::Text,
+        ),
+        aux(
+            "validity_days",
+            "Validity days",
+            "",
+            true,
+            FieldKind::Number,
+        ),
+        FieldSpec {
+            choices: algorithms,
+            ..aux(
+                "alg",
+                "Private key Algorithm",
+                "Algorithm used to generate the private key.",
+                true,
+                FieldKind::Select,
+            )
+        },
     ]
 }
 
@@ -501,8 +618,20 @@ pub fn certificate_generate_fields() -> Vec<FieldSpec> {
 pub fn certificate_import_fields() -> Vec<FieldSpec> {
     vec![
         aux("name", "Name", "", true, FieldKind::Text),
-        aux("certificate_data", "Certificate", "PEM-encoded Certificate data.", true, FieldKind::Multiline),
-        aux("key_data", "Private Key", "Optional Private Key. If this is set, you can use this keypair for encryption.", false, FieldKind::Multiline),
+        aux(
+            "certificate_data",
+            "Certificate",
+            "PEM-encoded Certificate data.",
+            true,
+            FieldKind::Multiline,
+        ),
+        aux(
+            "key_data",
+            "Private Key",
+            "Optional Private Key. If this is set, you can use this keypair for encryption.",
+            false,
+            FieldKind::Multiline,
+        ),
     ]
 }
 
@@ -572,8 +701,20 @@ pub fn user_fields() -> Vec<FieldSpec> {
 /// The fields of the "set password" form.
 pub fn password_fields() -> Vec<FieldSpec> {
     vec![
-        aux("password", "Password", "At least 8 characters. Ctrl-T reveals.", true, FieldKind::Secret(Generate::Nothing)),
-        aux("password_repeat", "Password (repeat)", "", true, FieldKind::Secret(Generate::Nothing)),
+        aux(
+            "password",
+            "Password",
+            "At least 8 characters. Ctrl-T reveals.",
+            true,
+            FieldKind::Secret(Generate::Nothing),
+        ),
+        aux(
+            "password_repeat",
+            "Password (repeat)",
+            "",
+            true,
+            FieldKind::Secret(Generate::Nothing),
+        ),
     ]
 }
 

@@ -167,16 +167,31 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
         ])
     } else if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
         if f.confirm_discard {
-            Line::styled(" drop your edits? y drops them, any other key keeps editing", theme.warn())
+            Line::styled(
+                " drop your edits? y drops them, any other key keeps editing",
+                theme.warn(),
+            )
         } else if let Some(w) = &f.confirm_warnings {
-            Line::styled(format!(" {}: y saves anyway, any other key goes back", inert(w)), theme.warn())
+            Line::styled(
+                format!(" {}: y saves anyway, any other key goes back", inert(w)),
+                theme.warn(),
+            )
         } else if f.saving {
             Line::styled(" saving…", theme.muted())
         } else if let Some(s) = app.status() {
-            Line::from(Span::styled(format!(" {}", s.text), tone_style(theme, s.tone)))
+            Line::from(Span::styled(
+                format!(" {}", s.text),
+                tone_style(theme, s.tone),
+            ))
         } else {
             let help = f.focused().map_or("", |x| x.spec.help);
-            Line::styled(format!(" {}", ellipsize(help, usize::from(area.width).saturating_sub(2))), theme.muted())
+            Line::styled(
+                format!(
+                    " {}",
+                    ellipsize(help, usize::from(area.width).saturating_sub(2))
+                ),
+                theme.muted(),
+            )
         }
     } else if let Some(s) = app.status() {
         Line::from(Span::styled(

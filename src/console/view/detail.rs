@@ -52,12 +52,23 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
         let cursor_line = lines.len() + 2 + app.copy_cursor();
         let height = usize::from(area.height.saturating_sub(2));
         scroll = scroll.max((cursor_line + 1).saturating_sub(height));
-        let w = copy.iter().map(|c| c.label.chars().count()).max().unwrap_or(0);
+        let w = copy
+            .iter()
+            .map(|c| c.label.chars().count())
+            .max()
+            .unwrap_or(0);
         lines.push(Line::raw(""));
-        lines.push(Line::styled(" URLs and credentials (j/k select, y copy)", theme.accent()));
+        lines.push(Line::styled(
+            " URLs and credentials (j/k select, y copy)",
+            theme.accent(),
+        ));
         for (i, c) in copy.iter().enumerate() {
             let marker = if i == app.copy_cursor() { ">" } else { " " };
-            let text = format!("{marker} {:<w$}  {}", c.label, crate::console::text::inert(&c.shown));
+            let text = format!(
+                "{marker} {:<w$}  {}",
+                c.label,
+                crate::console::text::inert(&c.shown)
+            );
             lines.push(if i == app.copy_cursor() {
                 Line::styled(text, theme.selection())
             } else {

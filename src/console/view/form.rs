@@ -55,12 +55,21 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
     if let Some(b) = &form.banner {
         frame.render_widget(
             Paragraph::new(Line::styled(format!(" {}", inert(b)), theme.error())),
-            Rect { height: 1, y, ..inner },
+            Rect {
+                height: 1,
+                y,
+                ..inner
+            },
         );
         y += 1;
     }
     // Scroll so the focused field is in view.
-    let heights: Vec<u16> = form.fields.iter().enumerate().map(|(i, f)| height(f, i == form.focus)).collect();
+    let heights: Vec<u16> = form
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| height(f, i == form.focus))
+        .collect();
     let mut first = 0;
     let room = bottom.saturating_sub(y);
     while first < form.focus && heights[first..=form.focus].iter().sum::<u16>() > room {
@@ -71,7 +80,12 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
         if y + h > bottom {
             break;
         }
-        let rect = Rect { x: inner.x, y, width: inner.width, height: h };
+        let rect = Rect {
+            x: inner.x,
+            y,
+            width: inner.width,
+            height: h,
+        };
         field(theme, app.data(), f, i == form.focus, frame, rect);
         y += h;
     }
@@ -85,10 +99,21 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
     let req = if f.spec.required { " *" } else { "" };
     let marker = if focused { ">" } else { " " };
     let label = format!("{marker} {}{req}", f.spec.label);
-    let label_style = if focused { theme.accent() } else { theme.text() };
+    let label_style = if focused {
+        theme.accent()
+    } else {
+        theme.text()
+    };
     frame.render_widget(
-        Paragraph::new(Line::styled(ellipsize(&label, usize::from(LABEL)), label_style)),
-        Rect { width: LABEL.min(rect.width), height: 1, ..rect },
+        Paragraph::new(Line::styled(
+            ellipsize(&label, usize::from(LABEL)),
+            label_style,
+        )),
+        Rect {
+            width: LABEL.min(rect.width),
+            height: 1,
+            ..rect
+        },
     );
     let help_h = u16::from(focused && !f.spec.help.is_empty());
     let value_rect = Rect {
@@ -99,24 +124,42 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
     };
     if help_h == 1 {
         frame.render_widget(
-            Paragraph::new(Line::styled(ellipsize(f.spec.help, usize::from(value_rect.width)), theme.muted())),
-            Rect { y: rect.y + rect.height - 1, height: 1, ..value_rect },
+            Paragraph::new(Line::styled(
+                ellipsize(f.spec.help, usize::from(value_rect.width)),
+                theme.muted(),
+            )),
+            Rect {
+                y: rect.y + rect.height - 1,
+                height: 1,
+                ..value_rect
+            },
         );
     }
     let boxed = f.error.is_some() || f.spec.kind.is_multiline() || f.spec.kind == FieldKind::Uris;
     let inner = if boxed {
         let mut b = Block::default().borders(Borders::ALL);
         if let Some(e) = &f.error {
-            b = b
-                .border_style(theme.error())
-                .title(Span::styled(ellipsize(&format!(" ERROR: {} ", inert(e)), usize::from(value_rect.width.saturating_sub(2))), theme.error()));
+            b = b.border_style(theme.error()).title(Span::styled(
+                ellipsize(
+                    &format!(" ERROR: {} ", inert(e)),
+                    usize::from(value_rect.width.saturating_sub(2)),
+                ),
+                theme.error(),
+            ));
         } else if let Some(w) = &f.warning {
             b = b.border_style(theme.warn()).title(Span::styled(
-                ellipsize(&format!(" WARNING: {} ", inert(w)), usize::from(value_rect.width.saturating_sub(2))),
+                ellipsize(
+                    &format!(" WARNING: {} ", inert(w)),
+                    usize::from(value_rect.width.saturating_sub(2)),
+                ),
                 theme.warn(),
             ));
         } else {
-            b = b.border_style(if focused { theme.accent() } else { theme.border() });
+            b = b.border_style(if focused {
+                theme.accent()
+            } else {
+                theme.border()
+            });
         }
         let inner = b.inner(value_rect);
         frame.render_widget(b, value_rect);
@@ -127,7 +170,13 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
     match (&f.value, f.spec.kind) {
         (FieldValue::Uris(rows), _) => {
             if rows.is_empty() {
-                frame.render_widget(Paragraph::new(Line::styled("(none: type a URL, ^N adds a row)", theme.muted())), inner);
+                frame.render_widget(
+                    Paragraph::new(Line::styled(
+                        "(none: type a URL, ^N adds a row)",
+                        theme.muted(),
+                    )),
+                    inner,
+                );
             }
             for (i, r) in rows.iter().enumerate() {
                 let y = inner.y + i as u16;
@@ -135,15 +184,32 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
                     break;
                 }
                 let mode = format!("{:<7}", r.matching_mode.as_str());
-                let row = Rect { y, height: 1, ..inner };
-                frame.render_widget(Paragraph::new(Line::styled(mode, theme.muted())), Rect { width: 7.min(row.width), ..row });
-                let url_rect = Rect { x: row.x + 7, width: row.width.saturating_sub(7), ..row };
+                let row = Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                };
+                frame.render_widget(
+                    Paragraph::new(Line::styled(mode, theme.muted())),
+                    Rect {
+                        width: 7.min(row.width),
+                        ..row
+                    },
+                );
+                let url_rect = Rect {
+                    x: row.x + 7,
+                    width: row.width.saturating_sub(7),
+                    ..row
+                };
                 if focused && i == f.row {
                     if let Some(ed) = &f.editor {
                         frame.render_widget(ed, url_rect);
                     }
                 } else {
-                    frame.render_widget(Paragraph::new(Line::styled(inert(&r.url), theme.text())), url_rect);
+                    frame.render_widget(
+                        Paragraph::new(Line::styled(inert(&r.url), theme.text())),
+                        url_rect,
+                    );
                 }
             }
         }
@@ -153,11 +219,18 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
             } else {
                 let text = f.value.text();
                 let shown = if matches!(kind, FieldKind::Secret(_)) && !f.revealed {
-                    if text.is_empty() { String::new() } else { "•".repeat(text.chars().count().min(24)) }
+                    if text.is_empty() {
+                        String::new()
+                    } else {
+                        "•".repeat(text.chars().count().min(24))
+                    }
                 } else {
                     inert(text)
                 };
-                let lines: Vec<Line> = shown.lines().map(|l| Line::styled(l.to_string(), theme.text())).collect();
+                let lines: Vec<Line> = shown
+                    .lines()
+                    .map(|l| Line::styled(l.to_string(), theme.text()))
+                    .collect();
                 frame.render_widget(Paragraph::new(lines), inner);
             }
             if kind == FieldKind::Duration
@@ -167,18 +240,29 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
                 if len + 2 < inner.width {
                     frame.render_widget(
                         Paragraph::new(Line::styled(p, theme.muted())),
-                        Rect { x: inner.x + len, width: inner.width - len, height: 1, ..inner },
+                        Rect {
+                            x: inner.x + len,
+                            width: inner.width - len,
+                            height: 1,
+                            ..inner
+                        },
                     );
                 }
             }
         }
         (FieldValue::Bool(b), _) => {
-            frame.render_widget(Paragraph::new(Line::styled(if *b { "[x]" } else { "[ ]" }, theme.text())), inner);
+            frame.render_widget(
+                Paragraph::new(Line::styled(if *b { "[x]" } else { "[ ]" }, theme.text())),
+                inner,
+            );
         }
         (FieldValue::One(v), _) => {
             let choices = (f.spec.choices)(data);
             let label = match v {
-                Some(id) => choices.iter().find(|c| c.id == *id).map_or_else(|| format!("(missing {id})"), |c| c.label.clone()),
+                Some(id) => choices
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .map_or_else(|| format!("(missing {id})"), |c| c.label.clone()),
                 None => "(none)".into(),
             };
             let w = usize::from(inner.width.saturating_sub(6));
@@ -189,11 +273,23 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
             let choices = (f.spec.choices)(data);
             let names: Vec<String> = ids
                 .iter()
-                .map(|id| choices.iter().find(|c| c.id == *id).map_or_else(|| id.clone(), |c| c.label.clone()))
+                .map(|id| {
+                    choices
+                        .iter()
+                        .find(|c| c.id == *id)
+                        .map_or_else(|| id.clone(), |c| c.label.clone())
+                })
                 .collect();
-            let text = if names.is_empty() { "(none)".to_string() } else { format!("{}: {}", names.len(), names.join(", ")) };
+            let text = if names.is_empty() {
+                "(none)".to_string()
+            } else {
+                format!("{}: {}", names.len(), names.join(", "))
+            };
             frame.render_widget(
-                Paragraph::new(Line::styled(ellipsize(&inert(&text), usize::from(inner.width)), theme.text())),
+                Paragraph::new(Line::styled(
+                    ellipsize(&inert(&text), usize::from(inner.width)),
+                    theme.text(),
+                )),
                 inner,
             );
         }
@@ -204,7 +300,12 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 /// Draws a picker (or checklist) popup.
@@ -217,10 +318,17 @@ pub fn picker(theme: &Theme, p: &Picker, title: &str, frame: &mut Frame, area: R
         .borders(Borders::ALL)
         .border_style(theme.accent())
         .title(Span::styled(format!(" {title} "), theme.title()))
-        .title_bottom(Line::styled(
-            if p.multi { " space toggle  enter done  esc cancel " } else { " type to filter  enter pick  esc cancel " },
-            theme.muted(),
-        ).alignment(Alignment::Right));
+        .title_bottom(
+            Line::styled(
+                if p.multi {
+                    " space toggle  enter done  esc cancel "
+                } else {
+                    " type to filter  enter pick  esc cancel "
+                },
+                theme.muted(),
+            )
+            .alignment(Alignment::Right),
+        );
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let [q, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
@@ -240,13 +348,28 @@ pub fn picker(theme: &Theme, p: &Picker, title: &str, frame: &mut Frame, area: R
         .skip(start)
         .take(rows)
         .map(|(i, c)| {
-            let tick = if p.multi { if p.checked.contains(&c.id) { "[x] " } else { "[ ] " } } else { "" };
+            let tick = if p.multi {
+                if p.checked.contains(&c.id) {
+                    "[x] "
+                } else {
+                    "[ ] "
+                }
+            } else {
+                ""
+            };
             let text = format!(" {tick}{}", inert(&c.label));
-            if i == p.selected { Line::styled(text, theme.selection()) } else { Line::styled(text, theme.text()) }
+            if i == p.selected {
+                Line::styled(text, theme.selection())
+            } else {
+                Line::styled(text, theme.text())
+            }
         })
         .collect();
     if lines.is_empty() {
-        frame.render_widget(Paragraph::new(Line::styled(" no match", theme.muted())), list);
+        frame.render_widget(
+            Paragraph::new(Line::styled(" no match", theme.muted())),
+            list,
+        );
     } else {
         frame.render_widget(Paragraph::new(lines), list);
     }
@@ -266,7 +389,13 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
                 Effect::Cleared => theme.text(),
             };
             lines.push(Line::styled(
-                format!("  {:<18} {} {} ({})", u.effect.label(), u.kind, inert(&u.name), u.field),
+                format!(
+                    "  {:<18} {} {} ({})",
+                    u.effect.label(),
+                    u.kind,
+                    inert(&u.name),
+                    u.field
+                ),
                 style,
             ));
         }
@@ -276,7 +405,10 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
         lines.push(Line::styled(format!(" {}", inert(&b)), theme.error()));
     } else if d.needs_typing() {
         lines.push(Line::from(vec![
-            Span::styled(format!(" Type '{}' to confirm: ", inert(&d.name)), theme.text()),
+            Span::styled(
+                format!(" Type '{}' to confirm: ", inert(&d.name)),
+                theme.text(),
+            ),
             Span::styled(inert(&d.typed), theme.accent()),
             Span::styled("_", theme.accent()),
         ]));
@@ -290,18 +422,30 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.error())
-        .title(Span::styled(format!(" Delete {} ", inert(&d.name)), theme.title()));
+        .title(Span::styled(
+            format!(" Delete {} ", inert(&d.name)),
+            theme.title(),
+        ));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [body, buttons] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let [body, buttons] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), body);
-    let cancel = if d.on_delete { theme.text() } else { theme.selection() };
+    let cancel = if d.on_delete {
+        theme.text()
+    } else {
+        theme.selection()
+    };
     let delete = if !d.on_delete {
         theme.muted()
     } else if d.armed() {
-        theme.error().add_modifier(ratatui::style::Modifier::REVERSED)
+        theme
+            .error()
+            .add_modifier(ratatui::style::Modifier::REVERSED)
     } else {
-        theme.muted().add_modifier(ratatui::style::Modifier::REVERSED)
+        theme
+            .muted()
+            .add_modifier(ratatui::style::Modifier::REVERSED)
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
