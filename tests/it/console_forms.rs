@@ -1075,3 +1075,225 @@ async fn the_type_chooser_and_forms_exist_for_every_list_tab() {
         assert_eq!(app.mode(), Mode::List);
     }
 }
+
+// ---- the real binary under tmux --------------------------------------------------------------
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+    log: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "console", k]);
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "console", "-l", text]);
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let screen = self.run(&["capture-pane", "-p", "-t", "console"]);
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}\nlog:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+async fn stored_provider(db: &std::path::Path, name: &str) -> latchkey::domain::Provider {
+    let store =
+        latchkey::store::Store::open(&latchkey::store::StoreLocation::File(db.to_path_buf()))
+            .await
+            .expect("open the console's store");
+    let mut conn = store.read().await.expect("conn");
+    let p = latchkey::store::providers::list(&mut conn)
+        .await
+        .expect("providers")
+        .into_iter()
+        .find(|p| p.name == name)
+        .expect("the provider made in the console");
+    drop(conn);
+    store.close().await;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_binary_under_tmux_builds_an_oauth2_client_from_the_keyboard() {
+    let available = std::process::Command::new("tmux").arg("-V").output();
+    assert!(
+        available.is_ok_and(|o| o.status.success()),
+        "tmux is not installed"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("x.db");
+    let log = dir.path().join("log");
+    let command = format!(
+        "'{}' --db '{}' --listen 127.0.0.1:{port} --log-file '{}'",
+        env!("CARGO_BIN_EXE_latchkey"),
+        db.display(),
+        log.display()
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let tmux = Tmux {
+        socket: format!("latchkey-forms-{}-{nanos}", std::process::id()),
+        log,
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-e",
+        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
+        "-e",
+        "NO_COLOR=1",
+        &command,
+    ]);
+    tmux.wait_for("the tab bar", |s| {
+        s.contains("1 Dashboard") && s.contains("0 Users")
+    });
+
+    // A certificate: Certificates, n, Generate.
+    tmux.keys(&["7", "n"]);
+    tmux.wait_for("the type chooser", |s| s.contains("Generate a self-signed"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the certificate form", |s| {
+        s.contains("Generate Certificate")
+    });
+    tmux.text("tmux-cert");
+    tmux.keys(&["Tab"]);
+    tmux.text("tmux.example");
+    tmux.keys(&["Tab", "Tab", "Tab", "Enter"]);
+    tmux.text("P-256");
+    tmux.keys(&["Enter", "C-s"]);
+    tmux.wait_for("the certificate", |s| {
+        s.contains("generated certificate tmux-cert")
+    });
+
+    // A provider with a strict redirect URI, signed with the new certificate.
+    tmux.keys(&["6", "n"]);
+    tmux.wait_for("the provider chooser", |s| {
+        s.contains("OAuth2/OpenID Provider")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the provider form", |s| {
+        s.contains("Create OAuth2/OpenID Provider")
+    });
+    tmux.text("tmux-provider");
+    for _ in 0..6 {
+        tmux.keys(&["Tab"]);
+    }
+    tmux.text("https://tmux.example/callback");
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.text("tmux-cert");
+    tmux.keys(&["Enter", "C-s"]);
+    tmux.wait_for("the provider", |s| {
+        s.contains("created provider tmux-provider")
+    });
+
+    // An application using it.
+    tmux.keys(&["5", "n"]);
+    tmux.wait_for("the application form", |s| s.contains("Create Application"));
+    tmux.text("Tmux app");
+    tmux.keys(&["Tab"]);
+    tmux.text("tmux-app");
+    tmux.keys(&["Tab", "Enter"]);
+    tmux.text("tmux-provider");
+    tmux.keys(&["Enter", "C-s"]);
+    tmux.wait_for("the application", |s| {
+        s.contains("created application tmux-app")
+    });
+
+    // The instance serves it.
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let res = http
+        .get(format!(
+            "{base}/application/o/tmux-app/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .expect("discovery");
+    assert_eq!(res.status().as_u16(), 200);
+    let p = stored_provider(&db, "tmux-provider").await;
+    assert_eq!(
+        p.oauth2.redirect_uris[0].url,
+        "https://tmux.example/callback"
+    );
+    let res = http
+        .post(format!("{base}/application/o/token/"))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token");
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+
+    // Edit the redirect URI in the console.
+    tmux.keys(&["6", "/"]);
+    tmux.text("tmux-provider");
+    tmux.keys(&["Enter", "e"]);
+    tmux.wait_for("the edit form", |s| {
+        s.contains("Update OAuth2/OpenID Provider")
+    });
+    for _ in 0..6 {
+        tmux.keys(&["Tab"]);
+    }
+    tmux.text("/v2");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("the save", |s| s.contains("saved provider tmux-provider"));
+    let p = stored_provider(&db, "tmux-provider").await;
+    assert_eq!(
+        p.oauth2.redirect_uris[0].url,
+        "https://tmux.example/callback/v2"
+    );
+    tmux.keys(&["q"]);
+}
