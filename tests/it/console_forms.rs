@@ -1297,3 +1297,60 @@ async fn real_binary_under_tmux_builds_an_oauth2_client_from_the_keyboard() {
     );
     tmux.keys(&["q"]);
 }
+
+#[tokio::test]
+async fn hostile_names_render_inert_in_forms_and_dialogs() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "2n");
+    typ(&mut app, "evil\u{1b}[31mred\u{202e}rtl\u{7}");
+    tab(&mut app, 1);
+    typ(&mut app, "t");
+    tab(&mut app, 1);
+    typ(&mut app, "evil-flow");
+    for focused in [false, true] {
+        if focused {
+            app.handle_key(key(KeyCode::BackTab));
+            app.handle_key(key(KeyCode::BackTab));
+        }
+        let screen = render(&mut app, 120, 40);
+        assert!(
+            !screen.contains('\u{1b}') && !screen.contains('\u{202e}') && !screen.contains('\u{7}'),
+            "focused={focused}: {screen:?}"
+        );
+    }
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    select_row(&mut app, "evil-flow");
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    let screen = render(&mut app, 120, 40);
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+}
+
+#[tokio::test]
+async fn duplicate_usernames_and_domains_are_messages_at_the_field() {
+    let (_d, service, mut app) = fresh().await;
+    let users = service.list_users().await.expect("users");
+    typ(&mut app, "0n");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "akadmin");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    assert_eq!(
+        app.form().and_then(|f| f.error("username")),
+        Some("already taken: choose another")
+    );
+    assert_eq!(service.list_users().await.expect("users"), users);
+
+    let brands = service.list_brands().await.expect("brands");
+    let mut app = app_over(&service).await;
+    typ(&mut app, "8n");
+    typ(&mut app, &brands[0].domain);
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    assert_eq!(
+        app.form().and_then(|f| f.error("domain")),
+        Some("already taken: choose another")
+    );
+    assert_eq!(service.list_brands().await.expect("brands"), brands);
+}
