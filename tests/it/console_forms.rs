@@ -1354,3 +1354,78 @@ async fn duplicate_usernames_and_domains_are_messages_at_the_field() {
     );
     assert_eq!(service.list_brands().await.expect("brands"), brands);
 }
+
+#[tokio::test]
+async fn stage_kinds_have_their_own_fields_under_authentik_names() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "3");
+    select_row(&mut app, "default-authentication-password");
+    typ(&mut app, "e");
+    let keys: Vec<&str> = app
+        .form()
+        .expect("form")
+        .fields
+        .iter()
+        .map(|f| f.spec.key)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "name",
+            "backends",
+            "failed_attempts_before_cancel",
+            "allow_show_password"
+        ]
+    );
+    focus_field(&mut app, "failed_attempts_before_cancel");
+    app.handle_key(key(KeyCode::Backspace));
+    typ(&mut app, "x");
+    assert!(
+        app.form()
+            .and_then(|f| f.error("failed_attempts_before_cancel"))
+            .is_some()
+    );
+    app.handle_key(key(KeyCode::Backspace));
+    typ(&mut app, "3");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let stage = service
+        .list_stages()
+        .await
+        .expect("stages")
+        .into_iter()
+        .find(|s| s.name == "default-authentication-password")
+        .expect("stage");
+    assert_eq!(stage.settings["failed_attempts_before_cancel"], 3);
+    assert_eq!(
+        stage.settings["backends"][0],
+        "authentik.core.auth.InbuiltBackend"
+    );
+
+    // A new consent stage: a duration field checked live.
+    typ(&mut app, "n");
+    typ(&mut app, "Consent");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "my-consent");
+    focus_field(&mut app, "consent_expire_in");
+    typ(&mut app, ";x=1");
+    assert!(
+        app.form()
+            .and_then(|f| f.error("consent_expire_in"))
+            .is_some()
+    );
+    for _ in 0..4 {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let stage = service
+        .list_stages()
+        .await
+        .expect("stages")
+        .into_iter()
+        .find(|s| s.name == "my-consent")
+        .expect("stage");
+    assert_eq!(stage.settings["mode"], "expiring");
+    assert_eq!(stage.settings["consent_expire_in"], "weeks=4");
+}

@@ -5,6 +5,7 @@ pub mod field;
 pub mod open;
 pub mod picker;
 pub mod specs;
+pub mod stage_specs;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;

@@ -108,7 +108,7 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
                 updated_at: 0,
                 version: 0,
             }),
-            specs::stage_fields(),
+            specs::stage_fields(kind),
         ),
         NewChoice::Policy(kind) => create(
             &format!("Create {} Policy", kind.label()),
@@ -309,7 +309,7 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
 pub fn edit_form(obj: Object, data: &Data) -> Form {
     let (title, fields) = match &obj {
         Object::Flow(_) => ("Update Flow", specs::flow_fields()),
-        Object::Stage(s) => (s.kind.label(), specs::stage_fields()),
+        Object::Stage(s) => (s.kind.label(), specs::stage_fields(s.kind)),
         Object::Policy(p) => (p.kind.label(), specs::policy_fields(p.kind)),
         Object::Application(_) => ("Update Application", specs::application_fields()),
         Object::Provider(_) => ("Update OAuth2/OpenID Provider", specs::provider_fields()),

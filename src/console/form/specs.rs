@@ -355,6 +355,7 @@ pub fn stage_defaults(kind: StageKind) -> Value {
             "terminate_other_sessions": false
         }),
         StageKind::Deny => json!({ "deny_message": "" }),
+        StageKind::UserLogout => json!({}),
         StageKind::AuthenticatorValidate => json!({
             "device_classes": ["static", "totp", "webauthn"], "not_configured_action": "skip",
             "last_auth_threshold": "seconds=0"
@@ -363,13 +364,16 @@ pub fn stage_defaults(kind: StageKind) -> Value {
     }
 }
 
-/// The fields of a stage (the kind is chosen before the form opens).
-pub fn stage_fields() -> Vec<FieldSpec> {
-    vec![
-        s!(FieldKind::Text, stage => name, "name", "Name", "", true),
-        j!(stage => settings, "settings", "Settings (JSON)",
-            "This stage kind's fields, with authentik's names (e.g. user_fields, backends, deny_message)."),
-    ]
+/// The fields of a stage (the kind is chosen before the form opens): typed fields for the
+/// kinds that have them, the settings as JSON for the rest.
+pub fn stage_fields(kind: StageKind) -> Vec<FieldSpec> {
+    let mut out = vec![s!(FieldKind::Text, stage => name, "name", "Name", "", true)];
+    match super::stage_specs::fields(kind) {
+        Some(typed) => out.extend(typed),
+        None => out.push(j!(stage => settings, "settings", "Settings (JSON)",
+            "This stage kind's fields, with authentik's names (as in blueprints).")),
+    }
+    out
 }
 
 /// The fields of a stage binding (the flow comes from the flow it is opened on).
