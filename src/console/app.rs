@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+mod commands;
 mod copy;
 mod forms;
 
@@ -87,6 +88,9 @@ pub struct App {
     pending: Option<Request>,
     clipboard: Option<String>,
     detail_cursor: usize,
+    command: String,
+    palette: Option<(Picker, Vec<&'static Binding>)>,
+    command_return: Mode,
 }
 
 impl App {
@@ -121,6 +125,9 @@ impl App {
             pending: None,
             clipboard: None,
             detail_cursor: 0,
+            command: String::new(),
+            palette: None,
+            command_return: Mode::List,
         }
     }
 
@@ -208,14 +215,14 @@ impl App {
         }
     }
 
-    fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
+    pub(crate) fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
         match b.action {
             Action::ForceQuit => self.quit = true,
             Action::Quit => match self.mode {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.quit = true,
-                Mode::Form | Mode::Choose | Mode::Delete => {}
+                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
             },
             Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
@@ -244,7 +251,7 @@ impl App {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.set_filter(String::new()),
-                Mode::Form | Mode::Choose | Mode::Delete => {}
+                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
             },
             Action::StartFilter => {
                 if TABS[self.tab].rows.is_some() && !self.showing_logs() {
@@ -285,6 +292,12 @@ impl App {
             Action::SetPassword => self.start_set_password(),
             Action::Copy => self.copy_selected(),
             Action::Widget => {}
+            Action::StartCommand => {
+                self.command.clear();
+                self.command_return = self.mode;
+                self.mode = Mode::Command;
+            }
+            Action::Palette => self.open_palette(),
         }
     }
 
@@ -502,6 +515,8 @@ impl App {
             Mode::Form,
             Mode::Choose,
             Mode::Delete,
+            Mode::Command,
+            Mode::Palette,
         ] {
             for b in keymap::bindings(mode, self.config.readonly) {
                 let entry = (b.label, b.description);

@@ -21,6 +21,10 @@ pub enum Mode {
     Choose,
     /// The delete confirmation dialog.
     Delete,
+    /// Typing a `:` command.
+    Command,
+    /// The Ctrl-P palette over this keymap.
+    Palette,
 }
 
 /// Everything a key can do.
@@ -80,6 +84,10 @@ pub enum Action {
     Copy,
     /// Handled by the form, picker or dialog widget itself (listed for hints and help).
     Widget,
+    /// Start typing a `:` command.
+    StartCommand,
+    /// Open the Ctrl-P palette.
+    Palette,
 }
 
 /// A key a binding answers to.
@@ -264,6 +272,56 @@ pub const KEYMAP: &[Binding] = &[
         mutates: false,
         essential: true,
         modes: &[Mode::Delete],
+    },
+    Binding {
+        keys: &[Key::Char(':')],
+        label: ":",
+        action: Action::StartCommand,
+        description: "Command line: :flows, :flow <slug>, :q",
+        hint: Some("command"),
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[Key::Ctrl('p')],
+        label: "^P",
+        action: Action::Palette,
+        description: "Palette: every action by name",
+        hint: Some("palette"),
+        mutates: false,
+        essential: false,
+        modes: LIST_DETAIL,
+    },
+    Binding {
+        keys: &[],
+        label: "tab",
+        action: Action::Widget,
+        description: "Command line: complete",
+        hint: Some("complete"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Command],
+    },
+    Binding {
+        keys: &[],
+        label: "enter",
+        action: Action::Widget,
+        description: "Command line, palette: run",
+        hint: Some("run"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Command, Mode::Palette],
+    },
+    Binding {
+        keys: &[],
+        label: "esc",
+        action: Action::Widget,
+        description: "Command line, palette: cancel",
+        hint: Some("cancel"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Command, Mode::Palette],
     },
     Binding {
         keys: &[Key::Char('/')],

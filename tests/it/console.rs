@@ -860,11 +860,15 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("x.db");
     let log = dir.path().join("log");
+    // tmux sometimes loses a pane's exit status when the pty closes before the child is
+    // reaped, so the shell tmux runs the command with records it in a file as well.
+    let status_file = dir.path().join("status");
     let command = format!(
-        "'{}' --db '{}' --listen 127.0.0.1:0 --log-file '{}'",
+        "'{}' --db '{}' --listen 127.0.0.1:0 --log-file '{}'; echo $? > '{}'",
         env!("CARGO_BIN_EXE_latchkey"),
         db.display(),
-        log.display()
+        log.display(),
+        status_file.display()
     );
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -939,15 +943,9 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // tmux sees the pane close before it reaps the process; wait for the status too.
+    // The shell wrote latchkey's exit status once it exited.
     let status = loop {
-        let status = tmux.run(&[
-            "display-message",
-            "-p",
-            "-t",
-            "console",
-            "#{pane_dead_status}",
-        ]);
+        let status = std::fs::read_to_string(&status_file).unwrap_or_default();
         if !status.trim().is_empty() || Instant::now() > deadline {
             break status;
         }

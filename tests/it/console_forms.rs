@@ -1429,3 +1429,85 @@ async fn stage_kinds_have_their_own_fields_under_authentik_names() {
     assert_eq!(stage.settings["mode"], "expiring");
     assert_eq!(stage.settings["consent_expire_in"], "weeks=4");
 }
+
+// ---- command line and palette --------------------------------------------------------------
+
+#[tokio::test]
+async fn the_command_line_completes_switches_tabs_opens_flows_and_quits() {
+    let (_d, _service, mut app) = fresh().await;
+    typ(&mut app, ":");
+    assert_eq!(app.mode(), Mode::Command);
+    typ(&mut app, "fl");
+    assert_eq!(
+        app.completions(),
+        vec!["flows".to_string(), "flow ".to_string()]
+    );
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command(), "flow", "completes the common prefix");
+    typ(&mut app, "s");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.current_tab(), TabId::Flows);
+    assert_eq!(app.mode(), Mode::List);
+
+    typ(&mut app, ":flow default-inv");
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.command(), "flow default-invalidation-flow");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Detail);
+    assert_eq!(
+        app.detail().map(|r| r.cells[0].text.as_str()),
+        Some("default-invalidation-flow")
+    );
+
+    app.handle_key(key(KeyCode::Esc));
+    typ(&mut app, ":nonsense");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(
+        app.status()
+            .is_some_and(|s| s.text.contains("unknown command"))
+    );
+    typ(&mut app, ":certs");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.current_tab(), TabId::Certificates);
+    typ(&mut app, ":q");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(app.should_quit());
+}
+
+#[tokio::test]
+async fn the_palette_lists_the_keymap_and_runs_the_pick() {
+    let (_d, _service, mut app) = fresh().await;
+    typ(&mut app, "2");
+    app.handle_key(ctrl('p'));
+    assert_eq!(app.mode(), Mode::Palette);
+    let labels: Vec<String> = app
+        .palette()
+        .map(|p| p.visible().iter().map(|c| c.label.clone()).collect())
+        .unwrap_or_default();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.contains("Edit the selected object")),
+        "{labels:?}"
+    );
+    typ(&mut app, "new object");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Form, "the palette ran `n`");
+    assert_eq!(app.form().map(|f| f.title.as_str()), Some("Create Flow"));
+    app.handle_key(key(KeyCode::Esc));
+    let mut ro = App::new(AppConfig {
+        readonly: true,
+        ..config()
+    });
+    ro.apply_data(app.data().clone());
+    typ(&mut ro, "2");
+    ro.handle_key(ctrl('p'));
+    let labels: Vec<String> = ro
+        .palette()
+        .map(|p| p.visible().iter().map(|c| c.label.clone()).collect())
+        .unwrap_or_default();
+    assert!(
+        !labels.iter().any(|l| l.contains("New object")),
+        "read-only hides mutating actions"
+    );
+}

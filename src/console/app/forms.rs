@@ -34,6 +34,14 @@ impl App {
                 self.dialog_key(ev);
                 true
             }
+            Mode::Command => {
+                self.command_key(ev);
+                true
+            }
+            Mode::Palette => {
+                self.palette_key(ev);
+                true
+            }
             _ => false,
         }
     }

@@ -165,6 +165,19 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("_", theme.accent()),
             Span::styled("   (text, !not, a|b)", theme.muted()),
         ])
+    } else if app.mode() == Mode::Command {
+        let hint = app
+            .completions()
+            .into_iter()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("  ");
+        Line::from(vec![
+            Span::styled(" :", theme.accent()),
+            Span::styled(inert(app.command()), theme.text()),
+            Span::styled("_", theme.accent()),
+            Span::styled(format!("   {}", inert(&hint)), theme.muted()),
+        ])
     } else if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
         if f.confirm_discard {
             Line::styled(

@@ -48,6 +48,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     if let (Mode::Choose, Some(p)) = (app.mode(), app.chooser()) {
         form::picker(app.theme(), p, "New: pick a type", frame, body);
     }
+    if let (Mode::Palette, Some(p)) = (app.mode(), app.palette()) {
+        form::picker(app.theme(), p, "Palette", frame, body);
+    }
     if let (Mode::Delete, Some(d)) = (app.mode(), app.dialog()) {
         form::dialog(app.theme(), d, frame, body);
     }
