@@ -654,7 +654,7 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
             } else {
                 Tone::Normal
             };
-            ListRow::new(
+            let mut row = ListRow::new(
                 &e.id,
                 vec![
                     Cell::toned(&datetime(e.created_at), Tone::Muted),
@@ -670,10 +670,22 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
                     ("client ip", e.client_ip.clone()),
                     ("app", e.app.clone()),
                     ("brand", e.brand.clone()),
-                    ("context", e.context.to_string()),
                     ("id", e.id.clone()),
                 ],
-            )
+            );
+            // The context, one line per key (nested values as compact JSON), so an event's
+            // detail reads like authentik's event view.
+            match e.context.as_object() {
+                Some(map) if !map.is_empty() => {
+                    row.detail.push(("context".into(), String::new()));
+                    for (k, v) in map {
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        row.detail.push((format!("  {}", inert(k)), inert(&text)));
+                    }
+                }
+                _ => row.detail.push(("context".into(), "-".into())),
+            }
+            row
         })
         .collect()
 }

@@ -113,19 +113,6 @@ impl Service {
         Ok(())
     }
 
-    /// Group ids of every user, for the user form's group checklist.
-    pub async fn user_groups(&self, user_id: &str) -> ServiceResult<Vec<String>> {
-        let mut conn = self.store().read().await?;
-        for o in objects::list(&mut conn, Kind::User).await? {
-            if let Object::User { user, groups } = o
-                && user.id == user_id
-            {
-                return Ok(groups);
-            }
-        }
-        Ok(Vec::new())
-    }
-
     async fn groups_grant_superuser(&self, groups: &[String]) -> ServiceResult<bool> {
         Ok(self
             .list_groups()

@@ -1511,3 +1511,42 @@ async fn the_palette_lists_the_keymap_and_runs_the_pick() {
         "read-only hides mutating actions"
     );
 }
+
+#[tokio::test]
+async fn an_event_detail_shows_its_context_line_by_line_and_inert() {
+    let (_d, service, mut app) = fresh().await;
+    service
+        .record_event(
+            "login_failed",
+            latchkey::service::events::EventSubject { username: "mallory".into(), ..Default::default() },
+            serde_json::json!({ "stage": "password", "reason": "bad\u{1b}[2Jpassword", "attempts": 3 }),
+        )
+        .await
+        .expect("event");
+    app.apply_data(load(&service).await);
+    app.handle_key(key(KeyCode::BackTab)); // Events is the last tab
+    assert_eq!(app.current_tab(), TabId::Events);
+    let time = app
+        .visible_rows()
+        .iter()
+        .find(|r| r.cells[1].text == "login_failed")
+        .map(|r| r.cells[0].text.clone())
+        .unwrap_or_default();
+    select_row(&mut app, &time);
+    app.handle_key(key(KeyCode::Enter));
+    let detail = app.detail().expect("detail").detail.clone();
+    assert!(
+        detail.contains(&("  stage".to_string(), "password".to_string())),
+        "{detail:?}"
+    );
+    assert!(detail.contains(&("  attempts".to_string(), "3".to_string())));
+    let reason = detail
+        .iter()
+        .find(|(k, _)| k == "  reason")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    assert!(
+        !reason.contains('\u{1b}') && reason.contains("password"),
+        "{reason:?}"
+    );
+}
