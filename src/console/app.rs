@@ -289,6 +289,8 @@ impl App {
             Action::Edit => self.start_edit(),
             Action::Delete => self.start_delete(),
             Action::BindStage => self.start_bind_stage(),
+            Action::EditBinding => self.edit_binding(),
+            Action::RemoveBinding => self.remove_binding(),
             Action::SetPassword => self.start_set_password(),
             Action::Copy => self.copy_selected(),
             Action::Widget => {}
@@ -536,7 +538,9 @@ impl App {
                 is_list && !self.showing_logs()
             }
             Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
-            Action::BindStage => TABS[self.tab].id == TabId::Flows,
+            Action::BindStage | Action::EditBinding | Action::RemoveBinding => {
+                TABS[self.tab].id == TabId::Flows
+            }
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Copy => TABS[self.tab].id == TabId::Providers,
             Action::Back => self.mode != Mode::List || !self.filter().is_empty(),

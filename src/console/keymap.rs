@@ -84,6 +84,10 @@ pub enum Action {
     Copy,
     /// Handled by the form, picker or dialog widget itself (listed for hints and help).
     Widget,
+    /// Flow detail: edit the selected stage binding (mutating).
+    EditBinding,
+    /// Flow detail: remove the selected stage binding (mutating).
+    RemoveBinding,
     /// Start typing a `:` command.
     StartCommand,
     /// Open the Ctrl-P palette.
@@ -189,6 +193,26 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::BindStage,
         description: "Flow detail: bind a stage",
         hint: Some("bind stage"),
+        mutates: true,
+        essential: false,
+        modes: &[Mode::Detail],
+    },
+    Binding {
+        keys: &[Key::Char('E')],
+        label: "E",
+        action: Action::EditBinding,
+        description: "Flow detail: edit the binding",
+        hint: Some("edit binding"),
+        mutates: true,
+        essential: false,
+        modes: &[Mode::Detail],
+    },
+    Binding {
+        keys: &[Key::Char('X')],
+        label: "X",
+        action: Action::RemoveBinding,
+        description: "Flow detail: remove the binding",
+        hint: Some("unbind"),
         mutates: true,
         essential: false,
         modes: &[Mode::Detail],

@@ -1550,3 +1550,77 @@ async fn an_event_detail_shows_its_context_line_by_line_and_inert() {
         "{reason:?}"
     );
 }
+
+#[tokio::test]
+async fn stage_bindings_are_edited_and_removed_from_the_flow_detail() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "2");
+    select_row(&mut app, "default-authentication-flow");
+    app.handle_key(key(KeyCode::Enter));
+    let lines = app.binding_lines();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines[1].1.contains("default-authentication-password"),
+        "{lines:?}"
+    );
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("Stage bindings (4)"), "{screen}");
+    app.handle_key(key(KeyCode::Down));
+    typ(&mut app, "E");
+    assert_eq!(
+        app.form().map(|f| f.title.as_str()),
+        Some("Update Stage Binding")
+    );
+    focus_field(&mut app, "order");
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(key(KeyCode::Backspace));
+    typ(&mut app, "25");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    assert_eq!(app.mode(), Mode::Detail, "back to the flow detail");
+    let id = lines[1].0.clone();
+    let b = service
+        .list_flow_stage_bindings()
+        .await
+        .expect("b")
+        .into_iter()
+        .find(|b| b.id == id)
+        .expect("binding");
+    assert_eq!(b.order, 25);
+    // Remove it: the dialog (nothing else uses a binding) needs no typing.
+    let at = app
+        .binding_lines()
+        .iter()
+        .position(|(i, _)| *i == id)
+        .expect("listed");
+    while app.copy_cursor() > at {
+        app.handle_key(key(KeyCode::Up));
+    }
+    while app.copy_cursor() < at {
+        app.handle_key(key(KeyCode::Down));
+    }
+    typ(&mut app, "X");
+    settle(&mut app, &service).await;
+    assert_eq!(app.mode(), Mode::Delete);
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    assert_eq!(app.mode(), Mode::Detail);
+    assert!(
+        service
+            .list_flow_stage_bindings()
+            .await
+            .expect("b")
+            .iter()
+            .all(|b| b.id != id)
+    );
+    assert!(
+        service
+            .list_stages()
+            .await
+            .expect("s")
+            .iter()
+            .any(|s| s.name == "default-authentication-password"),
+        "the stage stays"
+    );
+}

@@ -61,7 +61,37 @@ impl App {
         out
     }
 
-    /// The selected copyable line.
+    /// The flow detail's stage bindings, in order: `(binding id, "order  stage (kind)")`.
+    pub fn binding_lines(&self) -> Vec<(String, String)> {
+        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Flows {
+            return Vec::new();
+        }
+        let Some(row) = &self.detail else {
+            return Vec::new();
+        };
+        let mut bindings: Vec<_> = self
+            .data
+            .bindings
+            .iter()
+            .filter(|b| b.flow_id == row.key)
+            .collect();
+        bindings.sort_by_key(|b| b.order);
+        bindings
+            .into_iter()
+            .map(|b| {
+                let stage = self.data.stages.iter().find(|s| s.id == b.stage_id);
+                let text = format!(
+                    "{:>4}  {} ({})",
+                    b.order,
+                    stage.map_or(b.stage_id.as_str(), |s| s.name.as_str()),
+                    stage.map_or("?", |s| s.kind.label())
+                );
+                (b.id.clone(), text)
+            })
+            .collect()
+    }
+
+    /// The selected copyable line (provider detail) or binding (flow detail).
     pub fn copy_cursor(&self) -> usize {
         self.detail_cursor
     }
@@ -79,7 +109,7 @@ impl App {
 
     /// Moves the provider detail's cursor; false when there is no such detail.
     pub(super) fn move_copy_cursor(&mut self, delta: isize) -> bool {
-        let n = self.copy_lines().len();
+        let n = self.copy_lines().len().max(self.binding_lines().len());
         if n == 0 {
             return false;
         }

@@ -148,6 +148,39 @@ impl App {
         }
     }
 
+    fn selected_binding(&self) -> Option<crate::domain::FlowStageBinding> {
+        let lines = self.binding_lines();
+        let (id, _) = lines.get(self.detail_cursor)?;
+        self.data.bindings.iter().find(|b| b.id == *id).cloned()
+    }
+
+    pub(super) fn edit_binding(&mut self) {
+        match self.selected_binding() {
+            Some(b) => {
+                let form = open::edit_form(
+                    crate::service::objects::Object::FlowStageBinding(b),
+                    &self.data,
+                );
+                self.open_form(form);
+            }
+            None => self.set_status("no stage binding selected", Tone::Muted),
+        }
+    }
+
+    pub(super) fn remove_binding(&mut self) {
+        let lines = self.binding_lines();
+        match (self.selected_binding(), lines.get(self.detail_cursor)) {
+            (Some(b), Some((_, text))) => {
+                self.pending = Some(Request::Usages {
+                    kind: crate::service::objects::Kind::FlowStageBinding,
+                    id: b.id,
+                    name: format!("binding {}", text.trim()),
+                });
+            }
+            _ => self.set_status("no stage binding selected", Tone::Muted),
+        }
+    }
+
     pub(super) fn start_set_password(&mut self) {
         if TABS[self.tab].id != TabId::Users {
             return;
@@ -204,7 +237,11 @@ impl App {
             DialogOutcome::Stay => {}
             DialogOutcome::Cancel => {
                 self.dialog = None;
-                self.mode = Mode::List;
+                self.mode = if self.detail.is_some() {
+                    Mode::Detail
+                } else {
+                    Mode::List
+                };
             }
             DialogOutcome::Delete => {
                 self.pending = Some(Request::Delete {
@@ -231,9 +268,18 @@ impl App {
                 self.set_status(&msg, Tone::Ok);
             }
             Outcome::Deleted(msg) => {
+                let binding = self
+                    .dialog
+                    .as_ref()
+                    .is_some_and(|d| d.kind == crate::service::objects::Kind::FlowStageBinding);
                 self.dialog = None;
-                self.detail = None;
-                self.mode = Mode::List;
+                if binding && self.detail.is_some() {
+                    self.mode = Mode::Detail;
+                    self.detail_cursor = 0;
+                } else {
+                    self.detail = None;
+                    self.mode = Mode::List;
+                }
                 self.set_status(&msg, Tone::Ok);
             }
             Outcome::Usages {

@@ -47,6 +47,28 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
         .take(app.detail_scroll())
         .map(|(_, v)| v.chars().count().div_ceil(value_width).max(1))
         .sum();
+    let bindings = app.binding_lines();
+    if !bindings.is_empty()
+        || crate::console::tabs::TABS[app.tab_index()].id == crate::console::tabs::TabId::Flows
+    {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                " Stage bindings ({}): j/k select, b bind, E edit, X remove",
+                bindings.len()
+            ),
+            theme.accent(),
+        ));
+        for (i, (_, text)) in bindings.iter().enumerate() {
+            let marker = if i == app.copy_cursor() { ">" } else { " " };
+            let text = format!("{marker} {}", crate::console::text::inert(text));
+            lines.push(if i == app.copy_cursor() {
+                Line::styled(text, theme.selection())
+            } else {
+                Line::styled(text, theme.text())
+            });
+        }
+    }
     let copy = app.copy_lines();
     if !copy.is_empty() {
         let cursor_line = lines.len() + 2 + app.copy_cursor();
