@@ -480,6 +480,29 @@ fn provider_rows(d: &Data) -> Vec<ListRow> {
                 ],
             )
         })
+        .chain(d.scope_mappings.iter().map(|m| {
+            // Scope mappings belong to providers in authentik's menu; listed after them so
+            // `e` and `D` reach them too.
+            ListRow::new(
+                &m.id,
+                vec![
+                    Cell::toned(&format!("[scope] {}", m.name), Tone::Muted),
+                    Cell::toned(&format!("scope {}", m.scope_name), Tone::Muted),
+                    Cell::toned(
+                        if m.managed.is_some() { "managed" } else { "" },
+                        Tone::Muted,
+                    ),
+                ],
+                vec![
+                    ("name", m.name.clone()),
+                    ("scope name", m.scope_name.clone()),
+                    ("description", m.description.clone()),
+                    ("managed", m.managed.clone().unwrap_or_else(|| "-".into())),
+                    ("expression", m.expression.clone()),
+                    ("id", m.id.clone()),
+                ],
+            )
+        }))
         .collect()
 }
 

@@ -104,6 +104,7 @@ fn focus_field(app: &mut App, field: &str) {
 }
 
 fn select_row(app: &mut App, first_cell: &str) {
+    app.handle_key(key(KeyCode::Home));
     for _ in 0..200 {
         if app.selected_row().map(|r| r.cells[0].text.as_str()) == Some(first_cell) {
             return;
@@ -1622,5 +1623,77 @@ async fn stage_bindings_are_edited_and_removed_from_the_flow_detail() {
             .iter()
             .any(|s| s.name == "default-authentication-password"),
         "the stage stays"
+    );
+}
+
+#[tokio::test]
+async fn scope_mappings_are_listed_under_providers_and_edited_and_deleted() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "6n");
+    typ(&mut app, "Scope");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        app.form().map(|f| f.title.as_str()),
+        Some("Create Scope Mapping")
+    );
+    typ(&mut app, "groups-claim");
+    tab(&mut app, 1);
+    typ(&mut app, "groups");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    select_row(&mut app, "[scope] groups-claim");
+    typ(&mut app, "e");
+    assert_eq!(
+        app.form().map(|f| f.title.as_str()),
+        Some("Update Scope Mapping")
+    );
+    focus_field(&mut app, "description");
+    typ(&mut app, "Your groups");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let m = service
+        .list_scope_mappings()
+        .await
+        .expect("m")
+        .into_iter()
+        .find(|m| m.name == "groups-claim")
+        .expect("mapping");
+    assert_eq!(m.description, "Your groups");
+    // A mapping a provider uses: the dialog says the provider loses it.
+    let mapping = service
+        .list_scope_mappings()
+        .await
+        .expect("m")
+        .into_iter()
+        .find(|m| m.managed.is_some())
+        .expect("managed");
+    new_provider(&mut app, "uses-mappings");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    select_row(&mut app, &format!("[scope] {}", mapping.name));
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    let d = app.dialog().expect("dialog");
+    assert!(
+        d.usages
+            .iter()
+            .any(|u| u.kind == "provider" && u.name == "uses-mappings"),
+        "{:?}",
+        d.usages
+    );
+    app.handle_key(key(KeyCode::Esc));
+    select_row(&mut app, "[scope] groups-claim");
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    assert!(
+        service
+            .list_scope_mappings()
+            .await
+            .expect("m")
+            .iter()
+            .all(|m| m.name != "groups-claim")
     );
 }

@@ -243,11 +243,16 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
                 x.slug.clone(),
             )
         })?,
-        TabId::Providers => data
-            .providers
-            .iter()
-            .find(|x| x.id == id)
-            .map(|x| (Kind::Provider, Object::Provider(x.clone()), x.name.clone()))?,
+        TabId::Providers => match data.providers.iter().find(|x| x.id == id) {
+            Some(x) => (Kind::Provider, Object::Provider(x.clone()), x.name.clone()),
+            None => data.scope_mappings.iter().find(|x| x.id == id).map(|x| {
+                (
+                    Kind::ScopeMapping,
+                    Object::ScopeMapping(x.clone()),
+                    x.name.clone(),
+                )
+            })?,
+        },
         TabId::Certificates => data.certificates.iter().find(|x| x.id == id).map(|x| {
             (
                 Kind::Certificate,
