@@ -1697,3 +1697,23 @@ async fn scope_mappings_are_listed_under_providers_and_edited_and_deleted() {
             .all(|m| m.name != "groups-claim")
     );
 }
+
+#[tokio::test]
+async fn left_and_right_cycle_a_select_like_radio_buttons() {
+    let (_d, _service, mut app) = fresh().await;
+    typ(&mut app, "2n");
+    focus_field(&mut app, "policy_engine_mode");
+    let v = |app: &App| {
+        app.form()
+            .and_then(|f| f.value("policy_engine_mode"))
+            .cloned()
+    };
+    assert_eq!(v(&app), Some(FieldValue::One(Some("any".into()))));
+    app.handle_key(key(KeyCode::Right));
+    assert_eq!(v(&app), Some(FieldValue::One(Some("all".into()))));
+    app.handle_key(key(KeyCode::Right));
+    assert_eq!(v(&app), Some(FieldValue::One(Some("any".into()))), "wraps");
+    app.handle_key(key(KeyCode::Left));
+    assert_eq!(v(&app), Some(FieldValue::One(Some("all".into()))));
+    assert!(app.form().is_some_and(|f| f.dirty));
+}

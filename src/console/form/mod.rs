@@ -352,6 +352,30 @@ impl Form {
                 }
                 _ => false,
             },
+            FieldKind::Select if matches!(ev.code, KeyCode::Left | KeyCode::Right) => {
+                // Left/Right cycle through the options like radio buttons.
+                let mut ids: Vec<Option<String>> = (f.spec.choices)(data)
+                    .into_iter()
+                    .map(|c| Some(c.id))
+                    .collect();
+                if !f.spec.required {
+                    ids.insert(0, None);
+                }
+                let current = f.value.one().map(str::to_string);
+                let at = ids.iter().position(|i| *i == current);
+                let n = ids.len();
+                if n == 0 {
+                    false
+                } else {
+                    let next = match (at, ev.code) {
+                        (Some(i), KeyCode::Right) => (i + 1) % n,
+                        (Some(i), _) => (i + n - 1) % n,
+                        (None, _) => 0,
+                    };
+                    f.value = FieldValue::One(ids[next].clone());
+                    true
+                }
+            }
             FieldKind::Select | FieldKind::MultiSelect => match ev.code {
                 KeyCode::Enter | KeyCode::Char(' ') => {
                     let choices = (f.spec.choices)(data);
