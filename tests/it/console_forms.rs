@@ -1717,3 +1717,31 @@ async fn left_and_right_cycle_a_select_like_radio_buttons() {
     assert_eq!(v(&app), Some(FieldValue::One(Some("all".into()))));
     assert!(app.form().is_some_and(|f| f.dirty));
 }
+
+/// A self-signed RSA-1024 certificate and key (openssl req -x509 -newkey rsa:1024): too weak.
+const WEAK_CERT: &str = "-----BEGIN CERTIFICATE-----\nMIICCjCCAXOgAwIBAgIUVbkLgOYPX4EHL3XcDmqOlbPDPIowDQYJKoZIhvcNAQEL\nBQAwFzEVMBMGA1UEAwwMd2Vhay5leGFtcGxlMB4XDTI2MTEyMjIyNTAzMVoXDTM2\nMTExOTIyNTAzMVowFzEVMBMGA1UEAwwMd2Vhay5leGFtcGxlMIGfMA0GCSqGSIb3\nDQEBAQUAA4GNADCBiQKBgQCsiSuxJJXoYPiB9+zhTNO76PoH6ZMxusc5AErO4SAX\n6eoqsSdc2uOXsT8J4aiEer9r73NAt/JIB+xKDM2nPVbze+vXK15zFgc69O4brN7t\nPeHMAlPeQnmhtKQcpKdhk+Nhd1OXMJ1k73ovQCbNWXSf9yPQt6DY63izn9Tv1bbR\nBwIDAQABo1MwUTAdBgNVHQ4EFgQUZ/v9Tqaa3k8NdyT1WKr4lFxLhOQwHwYDVR0j\nBBgwFoAUZ/v9Tqaa3k8NdyT1WKr4lFxLhOQwDwYDVR0TAQH/BAUwAwEB/zANBgkq\nhkiG9w0BAQsFAAOBgQCcnYVE3lU16GIfA9qd3QwHl9eRRHtu2d/JcxgClvXym5Uk\nOZ8VRAI4LJ5n3CIC5/TYb2P4Cbdt8VRbOnGg6QEyLixFJdGS5tLqD5aIG+SgJaeX\nKXXB+WY8ys0SuF7r9KB8a0uKFoHAuEPoSWaVwHjz+65uxqZLA7RpdQN+gHXiSA==\n-----END CERTIFICATE-----\n";
+const WEAK_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAKyJK7Eklehg+IH3\n7OFM07vo+gfpkzG6xzkASs7hIBfp6iqxJ1za45exPwnhqIR6v2vvc0C38kgH7EoM\nzac9VvN769crXnMWBzr07hus3u094cwCU95CeaG0pBykp2GT42F3U5cwnWTvei9A\nJs1ZdJ/3I9C3oNjreLOf1O/VttEHAgMBAAECgYAFsGw5ZhxvUis/ld5Au5jLvG3q\nLuCEpkUFcyYEVlYJk9P93mOO40TX7qdGeyNkYuvG8llZi/c4OtKmym9JkXM5fDXs\nzVeBjAcXYXU7MrVr/SPLC/9mCNqFHzYCgqOdtnd+LDRGQU9/aMFVOgGgcnNitHwv\nSEzWC6UDGLO4SbPosQJBAOVOnioLiEAZ32InnX1ZvXHTQFIwngwg3BDh/uQG4hZG\nDVpdz397NUAhKxg4YSRRC8gtPALRlHfBlHqL2KJSeG8CQQDAnsLdguiFiH8qdHA2\nyqRq0u+yN59tXd5uMnPqyPiM/ZBUHHaX7hhvpRJzLFNSLrIrinN6oUM13tZxXGbC\nHgzpAkBzscjnWc4y2Vr1wRsa5a5JwdZQIat8Xw/pjLz3++kSZ+HQ2Ega/+UMKDAA\nFmIc2q9hHkGLAocwLQFnGywAKjANAkALogr2wc81MVcswzd7t6VSZkbfpohUXJTw\nZs+lYFnSegXbbpSi/FgxdfC1T/oAPp24D3aF83NRr5GX6xKxqorxAkEAl7rQt2Ym\nUc7jQ40Glqro76E82Y3fhVp6fh6xJfIAOUOluJru+9nqMyJPNSGRyXaQNs2W2mXG\n3GboaDZGXh7Wjg==\n-----END PRIVATE KEY-----\n";
+
+#[tokio::test]
+async fn a_weak_rsa_import_is_refused_at_the_field() {
+    let (_d, service, mut app) = fresh().await;
+    let before = service.list_certificates().await.expect("certs");
+    typ(&mut app, "7n");
+    app.handle_key(key(KeyCode::Down));
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "weak");
+    if let Some(f) = app.form_mut() {
+        f.set_text("certificate_data", WEAK_CERT);
+        f.set_text("key_data", WEAK_KEY);
+    }
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let err = app
+        .form()
+        .and_then(|f| f.error("certificate_data"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains("at least 2048 bits"), "{err}");
+    assert_eq!(service.list_certificates().await.expect("certs"), before);
+}
