@@ -77,7 +77,7 @@ impl App {
             let picker = Picker::open(0, false, false, labels, &FieldValue::One(None));
             self.chooser = Some((picker, choices.into_iter().map(|(c, _)| c).collect()));
             self.mode = Mode::Choose;
-        } else if let Some(form) = open::new_form(tab, &self.data) {
+        } else if let Some(form) = open::new_form(tab) {
             self.open_form(form);
         } else {
             self.set_status("nothing to create on this tab", Tone::Muted);
@@ -122,7 +122,7 @@ impl App {
         let Some(id) = self.selected_id() else { return };
         match open::object_for(tab, &id, &self.data) {
             Some((_, obj, _)) => {
-                let form = open::edit_form(obj, &self.data);
+                let form = open::edit_form(obj);
                 self.open_form(form);
             }
             None => self.set_status("nothing to edit here", Tone::Muted),
@@ -157,10 +157,7 @@ impl App {
     pub(super) fn edit_binding(&mut self) {
         match self.selected_binding() {
             Some(b) => {
-                let form = open::edit_form(
-                    crate::service::objects::Object::FlowStageBinding(b),
-                    &self.data,
-                );
+                let form = open::edit_form(crate::service::objects::Object::FlowStageBinding(b));
                 self.open_form(form);
             }
             None => self.set_status("no stage binding selected", Tone::Muted),
@@ -188,7 +185,7 @@ impl App {
         let Some(id) = self.selected_id() else { return };
         match self.data.users.iter().find(|u| u.id == id) {
             Some(user) => {
-                let form = open::password_form(user, &self.data);
+                let form = open::password_form(user);
                 self.open_form(form);
             }
             None => self.set_status("groups have no password", Tone::Muted),
@@ -206,7 +203,7 @@ impl App {
             let fresh = open::object_for(tab, obj.id(), &self.data).map(|(_, o, _)| o);
             match fresh {
                 Some(o) => {
-                    let f = open::edit_form(o, &self.data);
+                    let f = open::edit_form(o);
                     self.form = Some(f);
                 }
                 None => self.close_form(),

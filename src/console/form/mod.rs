@@ -107,13 +107,7 @@ fn editor(text: &str, spec: &FieldSpec) -> TextArea<'static> {
 
 impl Form {
     /// Opens a form over `base` with `specs`, reading every value from the object.
-    pub fn new(
-        title: &str,
-        base: Object,
-        purpose: Purpose,
-        specs: Vec<FieldSpec>,
-        data: &Data,
-    ) -> Self {
+    pub fn new(title: &str, base: Object, purpose: Purpose, specs: Vec<FieldSpec>) -> Self {
         let fields = specs
             .into_iter()
             .map(|spec| {
@@ -154,7 +148,7 @@ impl Form {
             saving: false,
             stale: false,
         };
-        form.validate(data);
+        form.validate();
         form
     }
 
@@ -220,8 +214,7 @@ impl Form {
     }
 
     /// Re-checks every field (required, numbers, durations, JSON, redirect URIs).
-    pub fn validate(&mut self, data: &Data) {
-        let _ = data;
+    pub fn validate(&mut self) {
         for f in &mut self.fields {
             f.error = None;
             f.warning = None;
@@ -288,7 +281,7 @@ impl Form {
                         f.value = v;
                         self.dirty = true;
                     }
-                    self.validate(data);
+                    self.validate();
                 }
             }
             return FormOutcome::Stay;
@@ -302,7 +295,7 @@ impl Form {
                 return FormOutcome::Close;
             }
             KeyCode::Char('s') if ctrl => {
-                self.validate(data);
+                self.validate();
                 if let Some(i) = self.fields.iter().position(|f| f.error.is_some()) {
                     self.focus = i;
                     self.banner = Some(format!(
@@ -443,7 +436,7 @@ impl Form {
         if changed {
             self.dirty = true;
             self.banner = None;
-            self.validate(data);
+            self.validate();
         }
         FormOutcome::Stay
     }

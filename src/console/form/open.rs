@@ -65,7 +65,7 @@ pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
 }
 
 /// The form `n` opens on a tab without choices.
-pub fn new_form(tab: TabId, data: &Data) -> Option<Form> {
+pub fn new_form(tab: TabId) -> Option<Form> {
     let (title, obj, fields) = match tab {
         TabId::Flows => (
             "Create Flow",
@@ -89,13 +89,12 @@ pub fn new_form(tab: TabId, data: &Data) -> Option<Form> {
         ),
         _ => return None,
     };
-    Some(Form::new(title, obj, Purpose::Create, fields, data))
+    Some(Form::new(title, obj, Purpose::Create, fields))
 }
 
 /// The form after a [`NewChoice`].
 pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
-    let create =
-        |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields, data);
+    let create = |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields);
     match choice {
         NewChoice::Stage(kind) => create(
             &format!("Create {} Stage", kind.label()),
@@ -133,11 +132,10 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
                 Object::Certificate(blank_cert()),
                 Purpose::GenerateCertificate,
                 specs::certificate_generate_fields(),
-                data,
             );
             f.set_text("validity_days", "365");
             f.set_one("alg", Some("rsa4096"));
-            f.validate(data);
+            f.validate();
             f.dirty = false;
             f
         }
@@ -146,7 +144,6 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             Object::Certificate(blank_cert()),
             Purpose::ImportCertificate,
             specs::certificate_import_fields(),
-            data,
         ),
         NewChoice::User => create(
             "Create User",
@@ -214,7 +211,6 @@ pub fn new_binding_form(flow_id: &str, data: &Data) -> Form {
         Object::FlowStageBinding(b),
         Purpose::Create,
         specs::binding_fields(),
-        data,
     )
 }
 
@@ -311,7 +307,7 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
 }
 
 /// The edit form of an object.
-pub fn edit_form(obj: Object, data: &Data) -> Form {
+pub fn edit_form(obj: Object) -> Form {
     let (title, fields) = match &obj {
         Object::Flow(_) => ("Update Flow", specs::flow_fields()),
         Object::Stage(s) => (s.kind.label(), specs::stage_fields(s.kind)),
@@ -331,11 +327,11 @@ pub fn edit_form(obj: Object, data: &Data) -> Form {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),
         _ => title.to_string(),
     };
-    Form::new(&title, obj, Purpose::Update, fields, data)
+    Form::new(&title, obj, Purpose::Update, fields)
 }
 
 /// The "set password" form of a user.
-pub fn password_form(user: &User, data: &Data) -> Form {
+pub fn password_form(user: &User) -> Form {
     Form::new(
         &format!("Set password of {}", user.username),
         Object::User {
@@ -344,7 +340,6 @@ pub fn password_form(user: &User, data: &Data) -> Form {
         },
         Purpose::SetPassword(user.id.clone()),
         specs::password_fields(),
-        data,
     )
 }
 
