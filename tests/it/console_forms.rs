@@ -1745,3 +1745,20 @@ async fn a_weak_rsa_import_is_refused_at_the_field() {
     assert!(err.contains("at least 2048 bits"), "{err}");
     assert_eq!(service.list_certificates().await.expect("certs"), before);
 }
+
+#[tokio::test]
+async fn snapshot_provider_form_with_a_redirect_uri_error() {
+    let (_d, _service, mut app) = fresh().await;
+    new_provider(&mut app, "grafana");
+    set_redirect(
+        &mut app,
+        "https://grafana.example/login/generic_oauth",
+        false,
+    );
+    app.handle_key(ctrl('n'));
+    typ(&mut app, "http://grafana.example/(");
+    app.handle_key(ctrl('o'));
+    // Secrets and the random client id are masked, so the screen is deterministic.
+    insta::assert_snapshot!("provider_form_80x24", render(&mut app, 80, 24));
+    insta::assert_snapshot!("provider_form_120x40", render(&mut app, 120, 40));
+}

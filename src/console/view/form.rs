@@ -106,7 +106,7 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
     };
     frame.render_widget(
         Paragraph::new(Line::styled(
-            ellipsize(&label, usize::from(LABEL)),
+            ellipsize(&label, usize::from(LABEL - 1)),
             label_style,
         )),
         Rect {
