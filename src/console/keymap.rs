@@ -535,7 +535,17 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: &[Mode::List, Mode::Detail, Mode::Help, Mode::Filter],
+        modes: &[
+            Mode::List,
+            Mode::Detail,
+            Mode::Help,
+            Mode::Filter,
+            Mode::Form,
+            Mode::Choose,
+            Mode::Delete,
+            Mode::Command,
+            Mode::Palette,
+        ],
     },
 ];
 

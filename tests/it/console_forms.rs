@@ -1762,3 +1762,12 @@ async fn snapshot_provider_form_with_a_redirect_uri_error() {
     insta::assert_snapshot!("provider_form_80x24", render(&mut app, 80, 24));
     insta::assert_snapshot!("provider_form_120x40", render(&mut app, 120, 40));
 }
+
+#[tokio::test]
+async fn ctrl_c_quits_even_from_a_form() {
+    let (_d, _service, mut app) = fresh().await;
+    typ(&mut app, "2n");
+    typ(&mut app, "half typed");
+    app.handle_key(ctrl('c'));
+    assert!(app.should_quit());
+}

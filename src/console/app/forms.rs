@@ -21,6 +21,14 @@ use crate::store::StoreError;
 impl App {
     /// Routes a key to an open form, chooser or dialog; true when it was consumed.
     pub(super) fn handle_widget_key(&mut self, ev: &KeyEvent) -> bool {
+        // Ctrl-C quits from anywhere, even with a form open (the one key that never types).
+        if matches!(
+            crate::console::keymap::lookup(self.mode, self.config.readonly, ev).map(|b| b.action),
+            Some(crate::console::keymap::Action::ForceQuit)
+        ) {
+            self.quit = true;
+            return true;
+        }
         match self.mode {
             Mode::Form => {
                 self.form_key(ev);
