@@ -44,30 +44,46 @@ pub struct Usage {
     pub effect: Effect,
 }
 
+/// How many active users hold superuser rights, as seen inside `tx`.
+async fn active_superusers(tx: &mut crate::store::WriteTx) -> ServiceResult<usize> {
+    let conn = tx.conn();
+    let mut n = 0;
+    for user in crate::store::users::list(conn).await? {
+        if user.is_active && crate::store::groups::is_superuser(conn, &user.id).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Refuses (rolling the transaction back when it is dropped) a write that leaves no active
+/// superuser where there was one: deleting or deactivating the last one, taking it out of its
+/// superuser group, or deleting or demoting that group.
+async fn keep_a_superuser(tx: &mut crate::store::WriteTx, before: usize) -> ServiceResult<()> {
+    if before > 0 && active_superusers(tx).await? == 0 {
+        return Err(ServiceError::Refused(
+            "this would leave no active superuser: the last active superuser cannot be deleted, \
+             deactivated or lose its superuser group"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 impl Service {
     /// Validates and writes one object (insert when `is_new`, else an optimistic update), in
     /// its own transaction. Deactivating the last active superuser is refused.
     pub async fn save(&self, obj: &Object, is_new: bool) -> ServiceResult<()> {
         objects::validate(obj)?;
-        if let Object::User { user, groups } = obj
-            && !is_new
-        {
-            let loses = !user.is_active || !self.groups_grant_superuser(groups).await?;
-            if loses && self.is_last_superuser(&user.id).await? {
-                return Err(ServiceError::Refused(
-                    "this is the last active superuser: it cannot be deactivated or lose its \
-                     superuser group"
-                        .into(),
-                ));
-            }
-        }
         let now = self.now();
         let mut tx = self.store().write_tx().await?;
+        let before = active_superusers(&mut tx).await?;
         if is_new {
             objects::insert(&mut tx, obj, now).await?;
         } else {
             objects::update(&mut tx, obj, now).await?;
         }
+        keep_a_superuser(&mut tx, before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -93,7 +109,9 @@ impl Service {
             )));
         }
         let mut tx = self.store().write_tx().await?;
+        let before = active_superusers(&mut tx).await?;
         objects::delete(&mut tx, kind, id).await?;
+        keep_a_superuser(&mut tx, before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -111,14 +129,6 @@ impl Service {
         objects::set_password_hash(&mut tx, user_id, &hash, now).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn groups_grant_superuser(&self, groups: &[String]) -> ServiceResult<bool> {
-        Ok(self
-            .list_groups()
-            .await?
-            .iter()
-            .any(|g| g.is_superuser && groups.contains(&g.id)))
     }
 
     /// True when `user_id` is the only active user with superuser rights.

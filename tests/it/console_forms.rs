@@ -1771,3 +1771,40 @@ async fn ctrl_c_quits_even_from_a_form() {
     app.handle_key(ctrl('c'));
     assert!(app.should_quit());
 }
+
+#[tokio::test]
+async fn the_last_superuser_cannot_lose_its_group_either() {
+    let (_d, service, mut app) = fresh().await;
+    let groups = service.list_groups().await.expect("groups");
+    let members = service.memberships().await.expect("m");
+    typ(&mut app, "0");
+    select_row(&mut app, "[group] authentik Admins");
+    // Demoting the group.
+    typ(&mut app, "e");
+    focus_field(&mut app, "is_superuser");
+    app.handle_key(key(KeyCode::Char(' ')));
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let banner = app
+        .form()
+        .and_then(|f| f.banner.clone())
+        .unwrap_or_default();
+    assert!(banner.contains("no active superuser"), "{banner}");
+    app.handle_key(key(KeyCode::Esc));
+    typ(&mut app, "y");
+    // Deleting the group.
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    let name = app.dialog().map(|d| d.name.clone()).unwrap_or_default();
+    typ(&mut app, &name);
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    let err = app
+        .dialog()
+        .and_then(|d| d.error.clone())
+        .unwrap_or_default();
+    assert!(err.contains("no active superuser"), "{err}");
+    assert_eq!(service.list_groups().await.expect("groups"), groups);
+    assert_eq!(service.memberships().await.expect("m"), members);
+}
