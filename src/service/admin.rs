@@ -288,6 +288,35 @@ impl Service {
                         });
                     }
                 }
+                if matches!(kind, Kind::User | Kind::Group) {
+                    let users = self.list_users().await?;
+                    let groups = self.list_groups().await?;
+                    for (u, g) in self.memberships().await? {
+                        let (hit, name) = if kind == Kind::User {
+                            (
+                                u == id,
+                                groups.iter().find(|x| x.id == g).map(|x| x.name.clone()),
+                            )
+                        } else {
+                            (
+                                g == id,
+                                users.iter().find(|x| x.id == u).map(|x| x.username.clone()),
+                            )
+                        };
+                        if hit {
+                            out.push(Usage {
+                                kind: if kind == Kind::User {
+                                    "group"
+                                } else {
+                                    "member"
+                                },
+                                name: name.unwrap_or_default(),
+                                field: "membership",
+                                effect: Effect::BindingRemoved,
+                            });
+                        }
+                    }
+                }
                 if kind == Kind::Group {
                     for g in self.list_groups().await? {
                         if g.parent_id.as_deref() == Some(id) {

@@ -1808,3 +1808,41 @@ async fn the_last_superuser_cannot_lose_its_group_either() {
     assert_eq!(service.list_groups().await.expect("groups"), groups);
     assert_eq!(service.memberships().await.expect("m"), members);
 }
+
+#[tokio::test]
+async fn deleting_a_user_lists_its_memberships_and_needs_the_username() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "0n");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "bob");
+    focus_field(&mut app, "groups");
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Char(' ')));
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    select_row(&mut app, "bob");
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    let d = app.dialog().expect("dialog");
+    assert!(
+        d.usages
+            .iter()
+            .any(|u| u.kind == "group" && u.field == "membership"),
+        "{:?}",
+        d.usages
+    );
+    assert!(d.needs_typing());
+    typ(&mut app, "bob");
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    assert!(
+        service
+            .list_users()
+            .await
+            .expect("users")
+            .iter()
+            .all(|u| u.username != "bob")
+    );
+}
