@@ -1846,3 +1846,68 @@ async fn deleting_a_user_lists_its_memberships_and_needs_the_username() {
             .all(|u| u.username != "bob")
     );
 }
+
+#[tokio::test]
+async fn expression_and_group_membership_policies_are_created() {
+    let (_d, service, mut app) = fresh().await;
+    typ(&mut app, "4n");
+    typ(&mut app, "Expression");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "only-admins");
+    focus_field(&mut app, "expression");
+    for _ in 0.."return True".len() {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    typ(&mut app, "if request.user.is_superuser:");
+    app.handle_key(key(KeyCode::Enter)); // a new line, not the next field
+    typ(&mut app, "    return True");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "return False");
+    assert_eq!(
+        app.form().and_then(|f| f.focused()).map(|f| f.spec.key),
+        Some("expression")
+    );
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let p = service
+        .list_policies()
+        .await
+        .expect("p")
+        .into_iter()
+        .find(|p| p.name == "only-admins")
+        .expect("policy");
+    assert_eq!(
+        p.settings["expression"],
+        "if request.user.is_superuser:\n    return True\nreturn False"
+    );
+
+    typ(&mut app, "n");
+    typ(&mut app, "Group membership");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "admins-group");
+    app.handle_key(ctrl('s'));
+    assert!(
+        app.form().and_then(|f| f.error("group")).is_some(),
+        "the group is required"
+    );
+    assert!(app.take_request().is_none());
+    focus_field(&mut app, "group");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "Admins");
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let groups = service.list_groups().await.expect("g");
+    let admins = groups
+        .iter()
+        .find(|g| g.name == "authentik Admins")
+        .expect("admins");
+    let p = service
+        .list_policies()
+        .await
+        .expect("p")
+        .into_iter()
+        .find(|p| p.name == "admins-group")
+        .expect("policy");
+    assert_eq!(p.settings["group"], admins.id.as_str());
+}
