@@ -1911,3 +1911,48 @@ async fn expression_and_group_membership_policies_are_created() {
         .expect("policy");
     assert_eq!(p.settings["group"], admins.id.as_str());
 }
+
+#[tokio::test]
+async fn brands_take_flows_including_the_device_code_flow_and_bad_json_is_refused() {
+    let (_d, service, mut app) = fresh().await;
+    let before = service.list_brands().await.expect("b");
+    typ(&mut app, "8n");
+    typ(&mut app, "login.example");
+    focus_field(&mut app, "flow_device_code");
+    app.handle_key(key(KeyCode::Enter));
+    typ(&mut app, "device-code");
+    app.handle_key(key(KeyCode::Enter));
+    focus_field(&mut app, "attributes");
+    typ(&mut app, "{ nope");
+    let err = app
+        .form()
+        .and_then(|f| f.error("attributes"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(err.contains("invalid JSON at line"), "{err}");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    assert_eq!(service.list_brands().await.expect("b"), before);
+    if let Some(f) = app.form_mut() {
+        f.set_text(
+            "attributes",
+            "{\"settings\": {\"theme\": {\"base\": \"dark\"}}}",
+        );
+    }
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    let flows = service.list_flows().await.expect("f");
+    let device = flows
+        .iter()
+        .find(|f| f.slug == "device-code")
+        .expect("device flow");
+    let b = service
+        .list_brands()
+        .await
+        .expect("b")
+        .into_iter()
+        .find(|b| b.domain == "login.example")
+        .expect("brand");
+    assert_eq!(b.flow_device_code_id.as_deref(), Some(device.id.as_str()));
+    assert_eq!(b.attributes["settings"]["theme"]["base"], "dark");
+}
