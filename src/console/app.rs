@@ -3,8 +3,19 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+mod commands;
+mod copy;
+mod forms;
+
+pub use copy::{CopyLine, osc52};
+
+use super::actions::Request;
 use super::data::Data;
+use super::dialog::DeleteDialog;
 use super::filter::Filter;
+use super::form::Form;
+use super::form::open::NewChoice;
+use super::form::picker::Picker;
 use super::keymap::{self, Action, Binding, Mode};
 use super::tabs::{ListRow, TABS, TabId, Tone, by_hotkey};
 use super::text::inert;
@@ -70,6 +81,16 @@ pub struct App {
     height: u16,
     quit: bool,
     refresh_requested: bool,
+    form: Option<Form>,
+    form_return: Mode,
+    chooser: Option<(Picker, Vec<NewChoice>)>,
+    dialog: Option<DeleteDialog>,
+    pending: Option<Request>,
+    clipboard: Option<String>,
+    detail_cursor: usize,
+    command: String,
+    palette: Option<(Picker, Vec<&'static Binding>)>,
+    command_return: Mode,
 }
 
 impl App {
@@ -97,6 +118,16 @@ impl App {
             height: 24,
             quit: false,
             refresh_requested: false,
+            form: None,
+            form_return: Mode::List,
+            chooser: None,
+            dialog: None,
+            pending: None,
+            clipboard: None,
+            detail_cursor: 0,
+            command: String::new(),
+            palette: None,
+            command_return: Mode::List,
         }
     }
 
@@ -159,6 +190,9 @@ impl App {
             }
             return;
         }
+        if self.handle_widget_key(&ev) {
+            return;
+        }
         let binding = keymap::lookup(self.mode, self.config.readonly, &ev);
         match binding {
             Some(b) => self.dispatch(b, &ev),
@@ -181,13 +215,14 @@ impl App {
         }
     }
 
-    fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
+    pub(crate) fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
         match b.action {
             Action::ForceQuit => self.quit = true,
             Action::Quit => match self.mode {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.quit = true,
+                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
             },
             Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
@@ -208,6 +243,7 @@ impl App {
                 if let Some(row) = self.selected_row().cloned() {
                     self.detail = Some(row);
                     self.detail_scroll = 0;
+                    self.detail_cursor = 0;
                     self.mode = Mode::Detail;
                 }
             }
@@ -215,6 +251,7 @@ impl App {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.set_filter(String::new()),
+                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
             },
             Action::StartFilter => {
                 if TABS[self.tab].rows.is_some() && !self.showing_logs() {
@@ -248,12 +285,21 @@ impl App {
                     self.show_logs = !self.show_logs;
                 }
             }
-            Action::New | Action::Edit | Action::Delete => {
-                self.set_status(
-                    &format!("{}: forms and dialogs are not built yet", b.description),
-                    Tone::Warn,
-                );
+            Action::New => self.start_new(),
+            Action::Edit => self.start_edit(),
+            Action::Delete => self.start_delete(),
+            Action::BindStage => self.start_bind_stage(),
+            Action::EditBinding => self.edit_binding(),
+            Action::RemoveBinding => self.remove_binding(),
+            Action::SetPassword => self.start_set_password(),
+            Action::Copy => self.copy_selected(),
+            Action::Widget => {}
+            Action::StartCommand => {
+                self.command.clear();
+                self.command_return = self.mode;
+                self.mode = Mode::Command;
             }
+            Action::Palette => self.open_palette(),
         }
     }
 
@@ -294,6 +340,9 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
+        if self.mode == Mode::Detail && self.move_copy_cursor(delta) {
+            return;
+        }
         if self.mode == Mode::Detail {
             let lines = self.detail.as_ref().map_or(0, |d| d.detail.len());
             self.detail_scroll = clamp_add(self.detail_scroll, delta, lines.saturating_sub(1));
@@ -460,7 +509,17 @@ impl App {
     /// The help overlay's lines `(keys, description)`, from the keymap table.
     pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-        for mode in [Mode::List, Mode::Detail, Mode::Filter, Mode::Help] {
+        for mode in [
+            Mode::List,
+            Mode::Detail,
+            Mode::Filter,
+            Mode::Help,
+            Mode::Form,
+            Mode::Choose,
+            Mode::Delete,
+            Mode::Command,
+            Mode::Palette,
+        ] {
             for b in keymap::bindings(mode, self.config.readonly) {
                 let entry = (b.label, b.description);
                 if !out.contains(&entry) {
@@ -479,6 +538,11 @@ impl App {
                 is_list && !self.showing_logs()
             }
             Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
+            Action::BindStage | Action::EditBinding | Action::RemoveBinding => {
+                TABS[self.tab].id == TabId::Flows
+            }
+            Action::SetPassword => TABS[self.tab].id == TabId::Users,
+            Action::Copy => TABS[self.tab].id == TabId::Providers,
             Action::Back => self.mode != Mode::List || !self.filter().is_empty(),
             _ => true,
         }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
-    Policy, Provider, Stage, User,
+    Policy, Provider, ScopeMapping, Stage, User,
 };
 use crate::service::{Service, ServiceResult};
 
@@ -43,6 +43,10 @@ pub struct Data {
     pub superusers: HashSet<String>,
     /// Newest first.
     pub events: Vec<Event>,
+    /// Every scope mapping (for the provider form's checklist).
+    pub scope_mappings: Vec<ScopeMapping>,
+    /// Every (user id, group id) membership (for the user and group forms).
+    pub memberships: Vec<(String, String)>,
 }
 
 /// Loads [`Data`] through the service.
@@ -75,6 +79,8 @@ impl DataSource {
             groups: s.list_groups().await?,
             superusers: s.superuser_ids().await?,
             events: s.recent_events(EVENT_LIMIT).await?,
+            scope_mappings: s.list_scope_mappings().await?,
+            memberships: s.memberships().await?,
         })
     }
 }

@@ -6,9 +6,12 @@
 
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod app;
 pub mod data;
+pub mod dialog;
 pub mod filter;
+pub mod form;
 pub mod keymap;
 pub mod tabs;
 pub mod terminal;
@@ -117,6 +120,17 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
                 Err(RecvError::Closed) => changes_open = false,
             },
             _ = tick.tick() => app.apply_logs(ctx.logs.lines()),
+        }
+        while let Some(request) = app.take_request() {
+            let outcome = actions::execute(&ctx.service, request).await;
+            app.apply_outcome(outcome);
+        }
+        if let Some(text) = app.take_clipboard() {
+            use std::io::Write;
+            let seq = app::osc52(&text, std::env::var_os("TMUX").is_some());
+            let backend = guard.terminal().backend_mut();
+            backend.write_all(seq.as_bytes())?;
+            backend.flush()?;
         }
         if app.take_refresh_request() {
             // `r` / Ctrl-L: reload and repaint every cell, in case something scribbled on

@@ -480,6 +480,29 @@ fn provider_rows(d: &Data) -> Vec<ListRow> {
                 ],
             )
         })
+        .chain(d.scope_mappings.iter().map(|m| {
+            // Scope mappings belong to providers in authentik's menu; listed after them so
+            // `e` and `D` reach them too.
+            ListRow::new(
+                &m.id,
+                vec![
+                    Cell::toned(&format!("[scope] {}", m.name), Tone::Muted),
+                    Cell::toned(&format!("scope {}", m.scope_name), Tone::Muted),
+                    Cell::toned(
+                        if m.managed.is_some() { "managed" } else { "" },
+                        Tone::Muted,
+                    ),
+                ],
+                vec![
+                    ("name", m.name.clone()),
+                    ("scope name", m.scope_name.clone()),
+                    ("description", m.description.clone()),
+                    ("managed", m.managed.clone().unwrap_or_else(|| "-".into())),
+                    ("expression", m.expression.clone()),
+                    ("id", m.id.clone()),
+                ],
+            )
+        }))
         .collect()
 }
 
@@ -654,7 +677,7 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
             } else {
                 Tone::Normal
             };
-            ListRow::new(
+            let mut row = ListRow::new(
                 &e.id,
                 vec![
                     Cell::toned(&datetime(e.created_at), Tone::Muted),
@@ -670,10 +693,22 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
                     ("client ip", e.client_ip.clone()),
                     ("app", e.app.clone()),
                     ("brand", e.brand.clone()),
-                    ("context", e.context.to_string()),
                     ("id", e.id.clone()),
                 ],
-            )
+            );
+            // The context, one line per key (nested values as compact JSON), so an event's
+            // detail reads like authentik's event view.
+            match e.context.as_object() {
+                Some(map) if !map.is_empty() => {
+                    row.detail.push(("context".into(), String::new()));
+                    for (k, v) in map {
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        row.detail.push((format!("  {}", inert(k)), inert(&text)));
+                    }
+                }
+                _ => row.detail.push(("context".into(), "-".into())),
+            }
+            row
         })
         .collect()
 }

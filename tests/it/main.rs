@@ -16,6 +16,7 @@ mod flows_support;
 mod oauth_authorize;
 mod oauth_end_session;
 mod oauth_keys;
+mod console_forms;
 mod oauth_token;
 mod oidc_flow;
 mod server;

@@ -20,6 +20,13 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
         crumb.push_str(" > ");
         crumb.push_str(row.title());
     }
+    if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+        crumb.push_str(" > ");
+        crumb.push_str(&f.title);
+        if f.dirty {
+            crumb.push_str("  [modified]");
+        }
+    }
     if app.mode() == Mode::Help {
         crumb.push_str(" > Help");
     }
@@ -158,6 +165,47 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("_", theme.accent()),
             Span::styled("   (text, !not, a|b)", theme.muted()),
         ])
+    } else if app.mode() == Mode::Command {
+        let hint = app
+            .completions()
+            .into_iter()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("  ");
+        Line::from(vec![
+            Span::styled(" :", theme.accent()),
+            Span::styled(inert(app.command()), theme.text()),
+            Span::styled("_", theme.accent()),
+            Span::styled(format!("   {}", inert(&hint)), theme.muted()),
+        ])
+    } else if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+        if f.confirm_discard {
+            Line::styled(
+                " drop your edits? y drops them, any other key keeps editing",
+                theme.warn(),
+            )
+        } else if let Some(w) = &f.confirm_warnings {
+            Line::styled(
+                format!(" {}: y saves anyway, any other key goes back", inert(w)),
+                theme.warn(),
+            )
+        } else if f.saving {
+            Line::styled(" saving…", theme.muted())
+        } else if let Some(s) = app.status() {
+            Line::from(Span::styled(
+                format!(" {}", s.text),
+                tone_style(theme, s.tone),
+            ))
+        } else {
+            let help = f.focused().map_or("", |x| x.spec.help);
+            Line::styled(
+                format!(
+                    " {}",
+                    ellipsize(help, usize::from(area.width).saturating_sub(2))
+                ),
+                theme.muted(),
+            )
+        }
     } else if let Some(s) = app.status() {
         Line::from(Span::styled(
             format!(" {}", s.text),

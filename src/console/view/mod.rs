@@ -3,6 +3,7 @@
 mod chrome;
 mod dashboard;
 mod detail;
+mod form;
 mod help;
 mod list;
 
@@ -36,9 +37,22 @@ pub fn draw(app: &App, frame: &mut Frame) {
     chrome::tab_bar(app, frame, tabs);
     match (app.mode(), app.detail()) {
         (Mode::Detail, Some(row)) => detail::draw(app, row, frame, body),
+        (Mode::Form, _) if app.form().is_some() => {}
         _ if TABS[app.tab_index()].rows.is_none() => dashboard::draw(app, frame, body),
         _ if app.showing_logs() => list::logs(app, frame, body),
         _ => list::draw(app, frame, body),
+    }
+    if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+        form::draw(app, f, frame, body);
+    }
+    if let (Mode::Choose, Some(p)) = (app.mode(), app.chooser()) {
+        form::picker(app.theme(), p, "New: pick a type", frame, body);
+    }
+    if let (Mode::Palette, Some(p)) = (app.mode(), app.palette()) {
+        form::picker(app.theme(), p, "Palette", frame, body);
+    }
+    if let (Mode::Delete, Some(d)) = (app.mode(), app.dialog()) {
+        form::dialog(app.theme(), d, frame, body);
     }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);

@@ -1,0 +1,185 @@
+//! What the I/O-free app asks the event loop to do through the service, and what came back.
+//! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
+
+use crate::service::admin::{KeyAlgorithm, Usage};
+use crate::service::objects::{Kind, Object};
+use crate::service::{Service, ServiceError};
+
+/// A use-case call the app wants made.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Insert or update one object.
+    Save {
+        /// The object (boxed: it is by far the largest variant).
+        obj: Box<Object>,
+        /// Insert rather than update.
+        is_new: bool,
+    },
+    /// Generate and store a self-signed certificate.
+    GenerateCertificate {
+        /// Keypair name.
+        name: String,
+        /// Subject common name.
+        common_name: String,
+        /// Subject alternative names.
+        sans: Vec<String>,
+        /// Validity in days.
+        days: i64,
+        /// Key algorithm.
+        algorithm: KeyAlgorithm,
+    },
+    /// Import a PEM certificate and optional key.
+    ImportCertificate {
+        /// Keypair name.
+        name: String,
+        /// Certificate PEM.
+        certificate: String,
+        /// Key PEM, if any.
+        key: Option<String>,
+    },
+    /// Set a user's password.
+    SetPassword {
+        /// The user.
+        user_id: String,
+        /// The new password.
+        password: String,
+    },
+    /// Find what uses an object, to open the delete dialog.
+    Usages {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: String,
+        /// What the admin types to confirm.
+        name: String,
+    },
+    /// Delete an object.
+    Delete {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: String,
+        /// For the message.
+        name: String,
+    },
+}
+
+/// What a request came back with.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Saved; the message goes to the status line.
+    Saved(String),
+    /// The use-case refused or failed; the form or dialog shows why.
+    Failed(ServiceError),
+    /// The objects using a delete target.
+    Usages {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: String,
+        /// What the admin types to confirm.
+        name: String,
+        /// Who uses it and how.
+        usages: Vec<Usage>,
+        /// Why it cannot be deleted at all (the last superuser).
+        refused: Option<String>,
+    },
+    /// Deleted.
+    Deleted(String),
+}
+
+/// Runs one request against the service.
+pub async fn execute(service: &Service, request: Request) -> Outcome {
+    match request {
+        Request::Save { obj, is_new } => {
+            let what = describe(&obj);
+            match service.save(&obj, is_new).await {
+                Ok(()) => Outcome::Saved(format!(
+                    "{} {what}",
+                    if is_new { "created" } else { "saved" }
+                )),
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::GenerateCertificate {
+            name,
+            common_name,
+            sans,
+            days,
+            algorithm,
+        } => {
+            match service
+                .generate_certificate(&name, &common_name, &sans, days, algorithm)
+                .await
+            {
+                Ok(_) => Outcome::Saved(format!("generated certificate {name}")),
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::ImportCertificate {
+            name,
+            certificate,
+            key,
+        } => {
+            match service
+                .import_certificate(&name, &certificate, key.as_deref())
+                .await
+            {
+                Ok(_) => Outcome::Saved(format!("imported certificate {name}")),
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::SetPassword { user_id, password } => {
+            match service.set_user_password(&user_id, &password).await {
+                Ok(()) => Outcome::Saved("password set".into()),
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::Usages { kind, id, name } => {
+            let refused = if kind == Kind::User {
+                match service.is_last_superuser(&id).await {
+                    Ok(true) => {
+                        Some("this is the last active superuser: it cannot be deleted".into())
+                    }
+                    Ok(false) => None,
+                    Err(e) => return Outcome::Failed(e),
+                }
+            } else {
+                None
+            };
+            match service.usages(kind, &id).await {
+                Ok(usages) => Outcome::Usages {
+                    kind,
+                    id,
+                    name,
+                    usages,
+                    refused,
+                },
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
+            Ok(()) => Outcome::Deleted(format!("deleted {name}")),
+            Err(e) => Outcome::Failed(e),
+        },
+    }
+}
+
+fn describe(obj: &Object) -> String {
+    match obj {
+        Object::Flow(f) => format!("flow {}", f.slug),
+        Object::Stage(s) => format!("stage {}", s.name),
+        Object::FlowStageBinding(b) => format!("binding #{}", b.order),
+        Object::Prompt(p) => format!("prompt {}", p.name),
+        Object::Policy(p) => format!("policy {}", p.name),
+        Object::PolicyBinding(b) => format!("policy binding #{}", b.order),
+        Object::Application(a) => format!("application {}", a.slug),
+        Object::Provider(p) => format!("provider {}", p.name),
+        Object::ScopeMapping(m) => format!("scope mapping {}", m.name),
+        Object::Certificate(c) => format!("certificate {}", c.name),
+        Object::Brand(b) => format!("brand {}", b.domain),
+        Object::Connector(c) => format!("connector {}", c.name),
+        Object::User { user, .. } => format!("user {}", user.username),
+        Object::Group { group, .. } => format!("group {}", group.name),
+    }
+}

@@ -1,0 +1,142 @@
+//! The provider detail's copyable lines (every URL an application needs, the client id and
+//! the secret) and `y`, which hands the chosen value to the loop to send as OSC 52.
+
+use super::App;
+use crate::console::keymap::Mode;
+use crate::console::tabs::{TABS, TabId, Tone};
+use crate::service::admin::provider_urls;
+
+/// One copyable line of the provider detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyLine {
+    /// What it is.
+    pub label: String,
+    /// What is shown (secrets masked).
+    pub shown: String,
+    /// What `y` copies.
+    pub value: String,
+}
+
+impl App {
+    /// The provider detail's copyable lines (empty elsewhere).
+    pub fn copy_lines(&self) -> Vec<CopyLine> {
+        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Providers {
+            return Vec::new();
+        }
+        let Some(row) = &self.detail else {
+            return Vec::new();
+        };
+        let Some(p) = self.data.providers.iter().find(|p| p.id == row.key) else {
+            return Vec::new();
+        };
+        let app = self
+            .data
+            .applications
+            .iter()
+            .find(|a| a.provider_id.as_deref() == Some(p.id.as_str()));
+        let mut out: Vec<CopyLine> = provider_urls(
+            &self.config.server_url,
+            app.map(|a| a.slug.as_str()),
+            p.oauth2.issuer_mode,
+        )
+        .into_iter()
+        .map(|(label, url)| CopyLine {
+            label: label.into(),
+            shown: url.clone(),
+            value: url,
+        })
+        .collect();
+        out.push(CopyLine {
+            label: "Client ID".into(),
+            shown: mask(&p.client_id),
+            value: p.client_id.clone(),
+        });
+        if !p.oauth2.client_secret.is_empty() {
+            out.push(CopyLine {
+                label: "Client Secret".into(),
+                shown: mask(&p.oauth2.client_secret),
+                value: p.oauth2.client_secret.clone(),
+            });
+        }
+        out
+    }
+
+    /// The flow detail's stage bindings, in order: `(binding id, "order  stage (kind)")`.
+    pub fn binding_lines(&self) -> Vec<(String, String)> {
+        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Flows {
+            return Vec::new();
+        }
+        let Some(row) = &self.detail else {
+            return Vec::new();
+        };
+        let mut bindings: Vec<_> = self
+            .data
+            .bindings
+            .iter()
+            .filter(|b| b.flow_id == row.key)
+            .collect();
+        bindings.sort_by_key(|b| b.order);
+        bindings
+            .into_iter()
+            .map(|b| {
+                let stage = self.data.stages.iter().find(|s| s.id == b.stage_id);
+                let text = format!(
+                    "{:>4}  {} ({})",
+                    b.order,
+                    stage.map_or(b.stage_id.as_str(), |s| s.name.as_str()),
+                    stage.map_or("?", |s| s.kind.label())
+                );
+                (b.id.clone(), text)
+            })
+            .collect()
+    }
+
+    /// The selected copyable line (provider detail) or binding (flow detail).
+    pub fn copy_cursor(&self) -> usize {
+        self.detail_cursor
+    }
+
+    pub(super) fn copy_selected(&mut self) {
+        let lines = self.copy_lines();
+        if let Some(line) = lines.get(self.detail_cursor) {
+            self.clipboard = Some(line.value.clone());
+            self.set_status(
+                &format!("copied {} to the clipboard (OSC 52)", line.label),
+                Tone::Ok,
+            );
+        }
+    }
+
+    /// Moves the provider detail's cursor; false when there is no such detail.
+    pub(super) fn move_copy_cursor(&mut self, delta: isize) -> bool {
+        let n = self.copy_lines().len().max(self.binding_lines().len());
+        if n == 0 {
+            return false;
+        }
+        self.detail_cursor = self.detail_cursor.saturating_add_signed(delta).min(n - 1);
+        true
+    }
+
+    /// Returns and clears the text `y` asked to copy.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take()
+    }
+}
+
+/// Shows only that a secret or random id is there, never its value.
+fn mask(s: &str) -> String {
+    format!("{} ({} chars, y copies)", "•".repeat(8), s.chars().count())
+}
+
+/// The OSC 52 escape that puts `text` on the clipboard, wrapped for tmux's passthrough when
+/// running inside tmux.
+pub fn osc52(text: &str, in_tmux: bool) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let seq = format!("\x1b]52;c;{b64}\x07");
+    if in_tmux {
+        format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
+    } else {
+        seq
+    }
+}

@@ -1,0 +1,424 @@
+//! The app's side of forms, the type chooser and the delete dialog: opening them from the
+//! selected row, routing keys to them, turning a valid form into a [`Request`] and showing
+//! the [`Outcome`] where it belongs (at the field, in the dialog, or in the status line).
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{App, Status};
+use crate::console::actions::{Outcome, Request};
+use crate::console::dialog::{DeleteDialog, DialogOutcome};
+use crate::console::form::field::{Choice, FieldValue};
+use crate::console::form::open;
+use crate::console::form::picker::{Picker, PickerOutcome};
+use crate::console::form::{Form, FormOutcome, Purpose};
+use crate::console::keymap::Mode;
+use crate::console::tabs::{TABS, TabId, Tone};
+use crate::console::text::inert;
+use crate::service::ServiceError;
+use crate::service::admin::KeyAlgorithm;
+use crate::store::StoreError;
+
+impl App {
+    /// Routes a key to an open form, chooser or dialog; true when it was consumed.
+    pub(super) fn handle_widget_key(&mut self, ev: &KeyEvent) -> bool {
+        // Ctrl-C quits from anywhere, even with a form open (the one key that never types).
+        if matches!(
+            crate::console::keymap::lookup(self.mode, self.config.readonly, ev).map(|b| b.action),
+            Some(crate::console::keymap::Action::ForceQuit)
+        ) {
+            self.quit = true;
+            return true;
+        }
+        match self.mode {
+            Mode::Form => {
+                self.form_key(ev);
+                true
+            }
+            Mode::Choose => {
+                self.chooser_key(ev);
+                true
+            }
+            Mode::Delete => {
+                self.dialog_key(ev);
+                true
+            }
+            Mode::Command => {
+                self.command_key(ev);
+                true
+            }
+            Mode::Palette => {
+                self.palette_key(ev);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn open_form(&mut self, form: Form) {
+        if self.mode != Mode::Form {
+            self.form_return = if self.mode == Mode::Detail {
+                Mode::Detail
+            } else {
+                Mode::List
+            };
+        }
+        self.form = Some(form);
+        self.mode = Mode::Form;
+    }
+
+    fn close_form(&mut self) {
+        self.form = None;
+        self.mode = self.form_return;
+    }
+
+    pub(super) fn start_new(&mut self) {
+        let tab = TABS[self.tab].id;
+        if let Some(choices) = open::new_choices(tab) {
+            let labels = choices
+                .iter()
+                .enumerate()
+                .map(|(i, (_, label))| Choice {
+                    id: i.to_string(),
+                    label: label.clone(),
+                })
+                .collect();
+            let picker = Picker::open(0, false, false, labels, &FieldValue::One(None));
+            self.chooser = Some((picker, choices.into_iter().map(|(c, _)| c).collect()));
+            self.mode = Mode::Choose;
+        } else if let Some(form) = open::new_form(tab) {
+            self.open_form(form);
+        } else {
+            self.set_status("nothing to create on this tab", Tone::Muted);
+        }
+    }
+
+    fn chooser_key(&mut self, ev: &KeyEvent) {
+        let Some((picker, choices)) = &mut self.chooser else {
+            self.mode = Mode::List;
+            return;
+        };
+        match picker.handle_key(ev) {
+            PickerOutcome::Stay => {}
+            PickerOutcome::Cancel => {
+                self.chooser = None;
+                self.mode = Mode::List;
+            }
+            PickerOutcome::Pick(v) => {
+                let choice = v
+                    .one()
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| choices.get(i).copied());
+                self.chooser = None;
+                self.mode = Mode::List;
+                if let Some(choice) = choice {
+                    let form = open::chosen_form(choice, &self.data);
+                    self.open_form(form);
+                }
+            }
+        }
+    }
+
+    fn selected_id(&self) -> Option<String> {
+        match (&self.detail, self.mode) {
+            (Some(row), Mode::Detail) => Some(row.key.clone()),
+            _ => self.selected_row().map(|r| r.key.clone()),
+        }
+    }
+
+    pub(super) fn start_edit(&mut self) {
+        let tab = TABS[self.tab].id;
+        let Some(id) = self.selected_id() else { return };
+        match open::object_for(tab, &id, &self.data) {
+            Some((_, obj, _)) => {
+                let form = open::edit_form(obj);
+                self.open_form(form);
+            }
+            None => self.set_status("nothing to edit here", Tone::Muted),
+        }
+    }
+
+    pub(super) fn start_delete(&mut self) {
+        let tab = TABS[self.tab].id;
+        let Some(id) = self.selected_id() else { return };
+        match open::object_for(tab, &id, &self.data) {
+            Some((kind, _, name)) => self.pending = Some(Request::Usages { kind, id, name }),
+            None => self.set_status("nothing to delete here", Tone::Muted),
+        }
+    }
+
+    pub(super) fn start_bind_stage(&mut self) {
+        if TABS[self.tab].id != TabId::Flows {
+            return;
+        }
+        if let Some(id) = self.selected_id() {
+            let form = open::new_binding_form(&id, &self.data);
+            self.open_form(form);
+        }
+    }
+
+    fn selected_binding(&self) -> Option<crate::domain::FlowStageBinding> {
+        let lines = self.binding_lines();
+        let (id, _) = lines.get(self.detail_cursor)?;
+        self.data.bindings.iter().find(|b| b.id == *id).cloned()
+    }
+
+    pub(super) fn edit_binding(&mut self) {
+        match self.selected_binding() {
+            Some(b) => {
+                let form = open::edit_form(crate::service::objects::Object::FlowStageBinding(b));
+                self.open_form(form);
+            }
+            None => self.set_status("no stage binding selected", Tone::Muted),
+        }
+    }
+
+    pub(super) fn remove_binding(&mut self) {
+        let lines = self.binding_lines();
+        match (self.selected_binding(), lines.get(self.detail_cursor)) {
+            (Some(b), Some((_, text))) => {
+                self.pending = Some(Request::Usages {
+                    kind: crate::service::objects::Kind::FlowStageBinding,
+                    id: b.id,
+                    name: format!("binding {}", text.trim()),
+                });
+            }
+            _ => self.set_status("no stage binding selected", Tone::Muted),
+        }
+    }
+
+    pub(super) fn start_set_password(&mut self) {
+        if TABS[self.tab].id != TabId::Users {
+            return;
+        }
+        let Some(id) = self.selected_id() else { return };
+        match self.data.users.iter().find(|u| u.id == id) {
+            Some(user) => {
+                let form = open::password_form(user);
+                self.open_form(form);
+            }
+            None => self.set_status("groups have no password", Tone::Muted),
+        }
+    }
+
+    fn form_key(&mut self, ev: &KeyEvent) {
+        let Some(form) = &mut self.form else {
+            self.mode = Mode::List;
+            return;
+        };
+        if form.stale && ev.code == KeyCode::Char('r') {
+            let obj = form.base.clone();
+            let tab = TABS[self.tab].id;
+            let fresh = open::object_for(tab, obj.id(), &self.data).map(|(_, o, _)| o);
+            match fresh {
+                Some(o) => {
+                    let f = open::edit_form(o);
+                    self.form = Some(f);
+                }
+                None => self.close_form(),
+            }
+            return;
+        }
+        if form.saving {
+            return;
+        }
+        match form.handle_key(ev, &self.data) {
+            FormOutcome::Stay => {}
+            FormOutcome::Close => self.close_form(),
+            FormOutcome::Save => {
+                if let Some(req) = request_for(form) {
+                    form.saving = true;
+                    self.pending = Some(req);
+                }
+            }
+        }
+    }
+
+    fn dialog_key(&mut self, ev: &KeyEvent) {
+        let Some(d) = &mut self.dialog else {
+            self.mode = Mode::List;
+            return;
+        };
+        match d.handle_key(ev) {
+            DialogOutcome::Stay => {}
+            DialogOutcome::Cancel => {
+                self.dialog = None;
+                self.mode = if self.detail.is_some() {
+                    Mode::Detail
+                } else {
+                    Mode::List
+                };
+            }
+            DialogOutcome::Delete => {
+                self.pending = Some(Request::Delete {
+                    kind: d.kind,
+                    id: d.id.clone(),
+                    name: d.name.clone(),
+                });
+            }
+        }
+    }
+
+    /// Returns and clears the use-case call the last key asked for.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.pending.take()
+    }
+
+    /// Shows what a request came back with.
+    pub fn apply_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Saved(msg) => {
+                if self.form.is_some() {
+                    self.close_form();
+                }
+                self.set_status(&msg, Tone::Ok);
+            }
+            Outcome::Deleted(msg) => {
+                let binding = self
+                    .dialog
+                    .as_ref()
+                    .is_some_and(|d| d.kind == crate::service::objects::Kind::FlowStageBinding);
+                self.dialog = None;
+                if binding && self.detail.is_some() {
+                    self.mode = Mode::Detail;
+                    self.detail_cursor = 0;
+                } else {
+                    self.detail = None;
+                    self.mode = Mode::List;
+                }
+                self.set_status(&msg, Tone::Ok);
+            }
+            Outcome::Usages {
+                kind,
+                id,
+                name,
+                usages,
+                refused,
+            } => {
+                self.dialog = Some(DeleteDialog::new(kind, id, name, usages, refused));
+                self.mode = Mode::Delete;
+            }
+            Outcome::Failed(err) => {
+                if let (Mode::Form, Some(form)) = (self.mode, &mut self.form) {
+                    form.saving = false;
+                    show_in_form(form, &err);
+                } else if let (Mode::Delete, Some(d)) = (self.mode, &mut self.dialog) {
+                    d.error = Some(inert(&err.to_string()));
+                } else {
+                    self.status = Some(Status {
+                        text: inert(&err.to_string()),
+                        tone: Tone::Error,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The open form.
+    pub fn form(&self) -> Option<&Form> {
+        self.form.as_ref()
+    }
+
+    /// The open form, for tests that fill fields directly.
+    pub fn form_mut(&mut self) -> Option<&mut Form> {
+        self.form.as_mut()
+    }
+
+    /// The type chooser `n` opened.
+    pub fn chooser(&self) -> Option<&Picker> {
+        self.chooser.as_ref().map(|(p, _)| p)
+    }
+
+    /// The open delete dialog.
+    pub fn dialog(&self) -> Option<&DeleteDialog> {
+        self.dialog.as_ref()
+    }
+}
+
+/// The request a valid form saves with.
+fn request_for(form: &Form) -> Option<Request> {
+    let text = |k: &str| {
+        form.value(k)
+            .map(|v| v.text().trim().to_string())
+            .unwrap_or_default()
+    };
+    Some(match &form.purpose {
+        Purpose::Create => Request::Save {
+            obj: Box::new(form.build()),
+            is_new: true,
+        },
+        Purpose::Update => Request::Save {
+            obj: Box::new(form.build()),
+            is_new: false,
+        },
+        Purpose::GenerateCertificate => Request::GenerateCertificate {
+            name: text("name"),
+            common_name: text("common_name"),
+            sans: text("subject_alt_name")
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            days: text("validity_days").parse().unwrap_or(365),
+            algorithm: match form.value("alg").and_then(|v| v.one()) {
+                Some("rsa2048") => KeyAlgorithm::Rsa2048,
+                Some("ecdsa_p256") => KeyAlgorithm::EcdsaP256,
+                Some("ecdsa_p384") => KeyAlgorithm::EcdsaP384,
+                Some("ed25519") => KeyAlgorithm::Ed25519,
+                _ => KeyAlgorithm::Rsa4096,
+            },
+        },
+        Purpose::ImportCertificate => {
+            let key = text("key_data");
+            Request::ImportCertificate {
+                name: text("name"),
+                certificate: text("certificate_data"),
+                key: if key.is_empty() { None } else { Some(key) },
+            }
+        }
+        Purpose::SetPassword(user_id) => Request::SetPassword {
+            user_id: user_id.clone(),
+            password: form
+                .value("password")
+                .map(|v| v.text().to_string())
+                .unwrap_or_default(),
+        },
+    })
+}
+
+/// Puts a failed save's reason at the field it concerns, or in the form's banner.
+fn show_in_form(form: &mut Form, err: &ServiceError) {
+    use crate::crypto::CryptoError as C;
+    let at = |form: &mut Form, key: &str, msg: &str| {
+        if !form.set_error(key, msg) {
+            form.banner = Some(msg.to_string());
+        }
+    };
+    match err {
+        ServiceError::Invalid(errors) => {
+            for e in &errors.0 {
+                at(form, &e.field, &e.message);
+            }
+        }
+        ServiceError::Store(StoreError::Duplicate { field, .. }) => {
+            for f in field.split(", ") {
+                let key = match f {
+                    "sort_order" => "order",
+                    k => k,
+                };
+                at(form, key, "already taken: choose another");
+            }
+        }
+        ServiceError::Store(StoreError::Stale { .. }) => {
+            form.stale = true;
+            form.banner = Some("changed by someone else meanwhile: r to reload".into());
+        }
+        ServiceError::Crypto(c) => {
+            let key = match c {
+                C::BadKey(_) | C::EncryptedKey | C::KeyMismatch => "key_data",
+                _ => "certificate_data",
+            };
+            at(form, key, &c.to_string());
+        }
+        other => form.banner = Some(inert(&other.to_string())),
+    }
+}

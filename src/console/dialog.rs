@@ -1,0 +1,115 @@
+//! The delete dialog: who uses the target and what happens to each, Cancel focused, and the
+//! target's name typed to confirm anything that cascades.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::service::admin::{Effect, Usage};
+use crate::service::objects::Kind;
+
+/// An open delete dialog.
+#[derive(Debug, Clone)]
+pub struct DeleteDialog {
+    /// The target's kind.
+    pub kind: Kind,
+    /// The target's id.
+    pub id: String,
+    /// The target's name/slug (typed to confirm).
+    pub name: String,
+    /// Who uses it.
+    pub usages: Vec<Usage>,
+    /// Why it cannot be deleted at all.
+    pub refused: Option<String>,
+    /// Focus on the Delete button (Cancel otherwise).
+    pub on_delete: bool,
+    /// What was typed to confirm.
+    pub typed: String,
+    /// The last failure.
+    pub error: Option<String>,
+}
+
+/// What a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogOutcome {
+    /// Still open.
+    Stay,
+    /// Closed, nothing deleted.
+    Cancel,
+    /// Confirmed.
+    Delete,
+}
+
+impl DeleteDialog {
+    /// Opens with Cancel focused.
+    pub fn new(
+        kind: Kind,
+        id: String,
+        name: String,
+        usages: Vec<Usage>,
+        refused: Option<String>,
+    ) -> Self {
+        Self {
+            kind,
+            id,
+            name,
+            usages,
+            refused,
+            on_delete: false,
+            typed: String::new(),
+            error: None,
+        }
+    }
+
+    /// Why Delete cannot be pressed yet, if it cannot.
+    pub fn blocked(&self) -> Option<String> {
+        if let Some(r) = &self.refused {
+            return Some(r.clone());
+        }
+        if let Some(b) = self.usages.iter().find(|u| u.effect == Effect::Blocks) {
+            return Some(format!(
+                "refused: {} '{}' uses it as {}",
+                b.kind, b.name, b.field
+            ));
+        }
+        None
+    }
+
+    /// True when the target's name must be typed (the delete cascades to other objects).
+    pub fn needs_typing(&self) -> bool {
+        !self.usages.is_empty()
+    }
+
+    /// True when Enter on Delete would delete.
+    pub fn armed(&self) -> bool {
+        self.blocked().is_none() && (!self.needs_typing() || self.typed == self.name)
+    }
+
+    /// Handles one key.
+    pub fn handle_key(&mut self, ev: &KeyEvent) -> DialogOutcome {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        match ev.code {
+            KeyCode::Esc => DialogOutcome::Cancel,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                self.on_delete = !self.on_delete;
+                DialogOutcome::Stay
+            }
+            KeyCode::Enter => {
+                if !self.on_delete {
+                    DialogOutcome::Cancel
+                } else if self.armed() {
+                    DialogOutcome::Delete
+                } else {
+                    DialogOutcome::Stay
+                }
+            }
+            KeyCode::Backspace => {
+                self.typed.pop();
+                DialogOutcome::Stay
+            }
+            KeyCode::Char(c) if !ctrl && self.needs_typing() => {
+                self.typed.push(c);
+                DialogOutcome::Stay
+            }
+            _ => DialogOutcome::Stay,
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! Which form `n` and `e` open on each tab: new objects with authentik's defaults, and
+//! existing ones loaded from the snapshot.
+
+use serde_json::json;
+
+use super::specs;
+use super::{Form, Purpose};
+use crate::console::data::Data;
+use crate::console::tabs::TabId;
+use crate::domain::*;
+use crate::service::objects::{Kind, Object, generate_client_id, generate_client_secret};
+
+/// A choice `n` asks for before the form (stage type, policy type, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewChoice {
+    /// A stage of this kind.
+    Stage(StageKind),
+    /// A policy of this kind.
+    Policy(PolicyKind),
+    /// Generate a certificate.
+    GenerateCertificate,
+    /// Import a certificate.
+    ImportCertificate,
+    /// A user.
+    User,
+    /// A group.
+    Group,
+    /// An OAuth2 provider.
+    Provider,
+    /// A scope mapping.
+    ScopeMapping,
+}
+
+/// The choices `n` offers on a tab before a form, or `None` when it opens a form directly.
+pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
+    Some(match tab {
+        TabId::Stages => StageKind::ALL
+            .iter()
+            .map(|k| (NewChoice::Stage(*k), format!("{} Stage", k.label())))
+            .collect(),
+        TabId::Policies => PolicyKind::ALL
+            .iter()
+            .map(|k| (NewChoice::Policy(*k), format!("{} Policy", k.label())))
+            .collect(),
+        TabId::Certificates => vec![
+            (
+                NewChoice::GenerateCertificate,
+                "Generate a self-signed certificate".into(),
+            ),
+            (
+                NewChoice::ImportCertificate,
+                "Import a PEM certificate and key".into(),
+            ),
+        ],
+        TabId::Users => vec![
+            (NewChoice::User, "User".into()),
+            (NewChoice::Group, "Group".into()),
+        ],
+        TabId::Providers => vec![
+            (NewChoice::Provider, "OAuth2/OpenID Provider".into()),
+            (NewChoice::ScopeMapping, "Scope Mapping".into()),
+        ],
+        _ => return None,
+    })
+}
+
+/// The form `n` opens on a tab without choices.
+pub fn new_form(tab: TabId) -> Option<Form> {
+    let (title, obj, fields) = match tab {
+        TabId::Flows => (
+            "Create Flow",
+            Object::Flow(blank_flow()),
+            specs::flow_fields(),
+        ),
+        TabId::Applications => (
+            "Create Application",
+            Object::Application(blank_app()),
+            specs::application_fields(),
+        ),
+        TabId::Brands => (
+            "Create Brand",
+            Object::Brand(blank_brand()),
+            specs::brand_fields(),
+        ),
+        TabId::Connectors => (
+            "Create Connector",
+            Object::Connector(blank_connector()),
+            specs::connector_fields(),
+        ),
+        _ => return None,
+    };
+    Some(Form::new(title, obj, Purpose::Create, fields))
+}
+
+/// The form after a [`NewChoice`].
+pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
+    let create = |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields);
+    match choice {
+        NewChoice::Stage(kind) => create(
+            &format!("Create {} Stage", kind.label()),
+            Object::Stage(Stage {
+                id: new_id(),
+                name: String::new(),
+                kind,
+                settings: specs::stage_defaults(kind),
+                created_at: 0,
+                updated_at: 0,
+                version: 0,
+            }),
+            specs::stage_fields(kind),
+        ),
+        NewChoice::Policy(kind) => create(
+            &format!("Create {} Policy", kind.label()),
+            Object::Policy(Policy {
+                id: new_id(),
+                name: String::new(),
+                kind,
+                settings: match kind {
+                    PolicyKind::Expression => json!({ "expression": "return True" }),
+                    _ => json!({}),
+                },
+                execution_logging: false,
+                created_at: 0,
+                updated_at: 0,
+                version: 0,
+            }),
+            specs::policy_fields(kind),
+        ),
+        NewChoice::GenerateCertificate => {
+            let mut f = Form::new(
+                "Generate Certificate",
+                Object::Certificate(blank_cert()),
+                Purpose::GenerateCertificate,
+                specs::certificate_generate_fields(),
+            );
+            f.set_text("validity_days", "365");
+            f.set_one("alg", Some("rsa4096"));
+            f.validate();
+            f.dirty = false;
+            f
+        }
+        NewChoice::ImportCertificate => Form::new(
+            "Import Certificate",
+            Object::Certificate(blank_cert()),
+            Purpose::ImportCertificate,
+            specs::certificate_import_fields(),
+        ),
+        NewChoice::User => create(
+            "Create User",
+            Object::User {
+                user: blank_user(),
+                groups: Vec::new(),
+            },
+            specs::user_fields(),
+        ),
+        NewChoice::Group => create(
+            "Create Group",
+            Object::Group {
+                group: blank_group(),
+                users: Vec::new(),
+            },
+            specs::group_fields(),
+        ),
+        NewChoice::Provider => create(
+            "Create OAuth2/OpenID Provider",
+            Object::Provider(blank_provider(data)),
+            specs::provider_fields(),
+        ),
+        NewChoice::ScopeMapping => create(
+            "Create Scope Mapping",
+            Object::ScopeMapping(ScopeMapping {
+                id: new_id(),
+                name: String::new(),
+                managed: None,
+                scope_name: String::new(),
+                description: String::new(),
+                expression: "return {}".into(),
+                created_at: 0,
+                updated_at: 0,
+                version: 0,
+            }),
+            specs::mapping_fields(),
+        ),
+    }
+}
+
+/// The stage binding form for a flow (opened from the flow's detail).
+pub fn new_binding_form(flow_id: &str, data: &Data) -> Form {
+    let order = data
+        .bindings
+        .iter()
+        .filter(|b| b.flow_id == flow_id)
+        .map(|b| b.order)
+        .max()
+        .map_or(10, |o| o + 10);
+    let b = FlowStageBinding {
+        id: new_id(),
+        flow_id: flow_id.to_string(),
+        stage_id: String::new(),
+        order,
+        evaluate_on_plan: false,
+        re_evaluate_policies: true,
+        invalid_response_action: InvalidResponseAction::Retry,
+        policy_engine_mode: PolicyEngineMode::Any,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    };
+    Form::new(
+        "Create Stage Binding",
+        Object::FlowStageBinding(b),
+        Purpose::Create,
+        specs::binding_fields(),
+    )
+}
+
+/// The object behind a row of a tab, for edit and delete: (kind, object, name to confirm).
+pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, String)> {
+    Some(match tab {
+        TabId::Flows => data
+            .flows
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Flow, Object::Flow(x.clone()), x.slug.clone()))?,
+        TabId::Stages => data
+            .stages
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Stage, Object::Stage(x.clone()), x.name.clone()))?,
+        TabId::Policies => data
+            .policies
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Policy, Object::Policy(x.clone()), x.name.clone()))?,
+        TabId::Applications => data.applications.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Application,
+                Object::Application(x.clone()),
+                x.slug.clone(),
+            )
+        })?,
+        TabId::Providers => match data.providers.iter().find(|x| x.id == id) {
+            Some(x) => (Kind::Provider, Object::Provider(x.clone()), x.name.clone()),
+            None => data.scope_mappings.iter().find(|x| x.id == id).map(|x| {
+                (
+                    Kind::ScopeMapping,
+                    Object::ScopeMapping(x.clone()),
+                    x.name.clone(),
+                )
+            })?,
+        },
+        TabId::Certificates => data.certificates.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Certificate,
+                Object::Certificate(x.clone()),
+                x.name.clone(),
+            )
+        })?,
+        TabId::Brands => data
+            .brands
+            .iter()
+            .find(|x| x.id == id)
+            .map(|x| (Kind::Brand, Object::Brand(x.clone()), x.domain.clone()))?,
+        TabId::Connectors => data.connectors.iter().find(|x| x.id == id).map(|x| {
+            (
+                Kind::Connector,
+                Object::Connector(x.clone()),
+                x.name.clone(),
+            )
+        })?,
+        TabId::Users => {
+            if let Some(u) = data.users.iter().find(|x| x.id == id) {
+                let groups = data
+                    .memberships
+                    .iter()
+                    .filter(|(uid, _)| *uid == u.id)
+                    .map(|(_, g)| g.clone())
+                    .collect();
+                (
+                    Kind::User,
+                    Object::User {
+                        user: u.clone(),
+                        groups,
+                    },
+                    u.username.clone(),
+                )
+            } else {
+                let g = data.groups.iter().find(|x| x.id == id)?;
+                let users = data
+                    .memberships
+                    .iter()
+                    .filter(|(_, gid)| *gid == g.id)
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                (
+                    Kind::Group,
+                    Object::Group {
+                        group: g.clone(),
+                        users,
+                    },
+                    g.name.clone(),
+                )
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// The edit form of an object.
+pub fn edit_form(obj: Object) -> Form {
+    let (title, fields) = match &obj {
+        Object::Flow(_) => ("Update Flow", specs::flow_fields()),
+        Object::Stage(s) => (s.kind.label(), specs::stage_fields(s.kind)),
+        Object::Policy(p) => (p.kind.label(), specs::policy_fields(p.kind)),
+        Object::Application(_) => ("Update Application", specs::application_fields()),
+        Object::Provider(_) => ("Update OAuth2/OpenID Provider", specs::provider_fields()),
+        Object::ScopeMapping(_) => ("Update Scope Mapping", specs::mapping_fields()),
+        Object::Certificate(_) => ("Update Certificate", specs::certificate_edit_fields()),
+        Object::Brand(_) => ("Update Brand", specs::brand_fields()),
+        Object::Connector(_) => ("Update Connector", specs::connector_fields()),
+        Object::User { .. } => ("Update User", specs::user_fields()),
+        Object::Group { .. } => ("Update Group", specs::group_fields()),
+        Object::FlowStageBinding(_) => ("Update Stage Binding", specs::binding_fields()),
+        Object::Prompt(_) | Object::PolicyBinding(_) => ("Update", Vec::new()),
+    };
+    let title = match &obj {
+        Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),
+        _ => title.to_string(),
+    };
+    Form::new(&title, obj, Purpose::Update, fields)
+}
+
+/// The "set password" form of a user.
+pub fn password_form(user: &User) -> Form {
+    Form::new(
+        &format!("Set password of {}", user.username),
+        Object::User {
+            user: user.clone(),
+            groups: Vec::new(),
+        },
+        Purpose::SetPassword(user.id.clone()),
+        specs::password_fields(),
+    )
+}
+
+fn blank_flow() -> Flow {
+    Flow {
+        id: new_id(),
+        name: String::new(),
+        slug: String::new(),
+        title: String::new(),
+        designation: FlowDesignation::Authentication,
+        authentication: FlowAuthentication::None,
+        denied_action: DeniedAction::MessageContinue,
+        policy_engine_mode: PolicyEngineMode::Any,
+        layout: FlowLayout::Stacked,
+        compatibility_mode: false,
+        background: String::new(),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_app() -> Application {
+    Application {
+        id: new_id(),
+        name: String::new(),
+        slug: String::new(),
+        provider_id: None,
+        group: String::new(),
+        policy_engine_mode: PolicyEngineMode::Any,
+        meta_launch_url: String::new(),
+        open_in_new_tab: false,
+        meta_icon: String::new(),
+        meta_publisher: String::new(),
+        meta_description: String::new(),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_brand() -> Brand {
+    Brand {
+        id: new_id(),
+        domain: String::new(),
+        default: false,
+        branding_title: "authentik".into(),
+        branding_logo: String::new(),
+        branding_favicon: String::new(),
+        branding_custom_css: String::new(),
+        flow_authentication_id: None,
+        flow_invalidation_id: None,
+        flow_recovery_id: None,
+        flow_unenrollment_id: None,
+        flow_user_settings_id: None,
+        flow_device_code_id: None,
+        web_certificate_id: None,
+        default_application_id: None,
+        attributes: json!({}),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_connector() -> Connector {
+    Connector {
+        id: new_id(),
+        name: String::new(),
+        kind: ConnectorKind::Agent,
+        enabled: true,
+        authorization_flow_id: None,
+        challenge_key_id: None,
+        settings: json!({}),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_cert() -> CertificateKeypair {
+    CertificateKeypair {
+        id: new_id(),
+        name: String::new(),
+        certificate_pem: String::new(),
+        key_pem: None,
+        managed: None,
+        key_type: KeyType::Rsa,
+        kid: String::new(),
+        fingerprint_sha256: String::new(),
+        fingerprint_sha1: String::new(),
+        subject: String::new(),
+        not_before: 0,
+        not_after: 0,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_user() -> User {
+    User {
+        id: new_id(),
+        username: String::new(),
+        name: String::new(),
+        email: String::new(),
+        is_active: true,
+        user_type: UserType::Internal,
+        path: "users".into(),
+        attributes: json!({}),
+        has_password: false,
+        last_login: None,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_group() -> Group {
+    Group {
+        id: new_id(),
+        name: String::new(),
+        is_superuser: false,
+        parent_id: None,
+        attributes: json!({}),
+        member_count: 0,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_provider(data: &Data) -> Provider {
+    let first = |d: FlowDesignation| {
+        data.flows
+            .iter()
+            .find(|f| f.designation == d)
+            .map(|f| f.id.clone())
+    };
+    Provider {
+        id: new_id(),
+        name: String::new(),
+        client_id: generate_client_id(),
+        authorization_flow_id: first(FlowDesignation::Authorization),
+        authentication_flow_id: None,
+        invalidation_flow_id: first(FlowDesignation::Invalidation),
+        signing_key_id: data
+            .certificates
+            .iter()
+            .find(|c| c.key_pem.is_some())
+            .map(|c| c.id.clone()),
+        encryption_key_id: None,
+        scope_mapping_ids: data
+            .scope_mappings
+            .iter()
+            .filter(|m| m.managed.is_some())
+            .map(|m| m.id.clone())
+            .collect(),
+        oauth2: OAuth2Settings {
+            client_secret: generate_client_secret(),
+            ..OAuth2Settings::default()
+        },
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}

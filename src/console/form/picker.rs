@@ -1,0 +1,121 @@
+//! The filterable picker a select opens (and the checklist of a multi-select).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::field::{Choice, FieldValue};
+
+/// The id of the "(none)" row of an optional select.
+const NONE_ID: &str = "";
+
+/// An open picker.
+#[derive(Debug, Clone)]
+pub struct Picker {
+    /// The field it belongs to.
+    pub field: usize,
+    /// Checklist (Space toggles) rather than pick-one.
+    pub multi: bool,
+    /// Every choice.
+    pub choices: Vec<Choice>,
+    /// Typed filter.
+    pub query: String,
+    /// Selected row among the filtered ones.
+    pub selected: usize,
+    /// Ticked ids (multi).
+    pub checked: Vec<String>,
+}
+
+/// What a key did to the picker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PickerOutcome {
+    /// Still open.
+    Stay,
+    /// Closed without a change.
+    Cancel,
+    /// Closed with this value.
+    Pick(FieldValue),
+}
+
+impl Picker {
+    /// Opens over `choices`, selecting the current value; optional selects get a "(none)" row.
+    pub fn open(
+        field: usize,
+        multi: bool,
+        optional: bool,
+        mut choices: Vec<Choice>,
+        current: &FieldValue,
+    ) -> Self {
+        if optional && !multi {
+            choices.insert(
+                0,
+                Choice {
+                    id: NONE_ID.into(),
+                    label: "(none)".into(),
+                },
+            );
+        }
+        let selected = current
+            .one()
+            .and_then(|id| choices.iter().position(|c| c.id == id))
+            .unwrap_or(0);
+        Self {
+            field,
+            multi,
+            choices,
+            query: String::new(),
+            selected,
+            checked: current.many().to_vec(),
+        }
+    }
+
+    /// The choices the filter lets through.
+    pub fn visible(&self) -> Vec<&Choice> {
+        let q = self.query.to_lowercase();
+        self.choices
+            .iter()
+            .filter(|c| c.label.to_lowercase().contains(&q))
+            .collect()
+    }
+
+    /// Handles one key.
+    pub fn handle_key(&mut self, ev: &KeyEvent) -> PickerOutcome {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let n = self.visible().len();
+        match ev.code {
+            KeyCode::Esc => return PickerOutcome::Cancel,
+            KeyCode::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
+            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char(' ') if self.multi => {
+                if let Some(id) = self.visible().get(self.selected).map(|c| c.id.clone()) {
+                    if let Some(i) = self.checked.iter().position(|c| *c == id) {
+                        self.checked.remove(i);
+                    } else {
+                        self.checked.push(id);
+                    }
+                }
+            }
+            KeyCode::Enter => {
+                if self.multi {
+                    return PickerOutcome::Pick(FieldValue::Many(self.checked.clone()));
+                }
+                let Some(c) = self.visible().get(self.selected).map(|c| c.id.clone()) else {
+                    return PickerOutcome::Stay;
+                };
+                return PickerOutcome::Pick(FieldValue::One(if c.is_empty() {
+                    None
+                } else {
+                    Some(c)
+                }));
+            }
+            KeyCode::Backspace => {
+                self.query.pop();
+                self.selected = 0;
+            }
+            KeyCode::Char(c) if !ctrl => {
+                self.query.push(c);
+                self.selected = 0;
+            }
+            _ => {}
+        }
+        PickerOutcome::Stay
+    }
+}

@@ -1,0 +1,750 @@
+//! Every object kind's fields, declared once: label, kind, authentik's helper text, whether it
+//! is required, and how it reads from and writes onto the domain object.
+
+use serde_json::{Value, json};
+
+use super::field::{
+    Choice, FieldKind, FieldSpec, FieldValue, Generate, no_choices, no_get, no_set,
+};
+use crate::console::data::Data;
+use crate::domain::*;
+use crate::service::objects::Object;
+
+macro_rules! projection {
+    ($name:ident, $variant:ident, $ty:ty) => {
+        fn $name(o: &mut Object) -> Option<&mut $ty> {
+            match o {
+                Object::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+    };
+}
+projection!(flow, Flow, Flow);
+projection!(stage, Stage, Stage);
+projection!(binding, FlowStageBinding, FlowStageBinding);
+projection!(policy, Policy, Policy);
+projection!(app, Application, Application);
+projection!(prov, Provider, Provider);
+projection!(mapping, ScopeMapping, ScopeMapping);
+projection!(cert, Certificate, CertificateKeypair);
+projection!(brand, Brand, Brand);
+projection!(conn, Connector, Connector);
+
+fn user(o: &mut Object) -> Option<&mut User> {
+    match o {
+        Object::User { user, .. } => Some(user),
+        _ => None,
+    }
+}
+
+fn group(o: &mut Object) -> Option<&mut Group> {
+    match o {
+        Object::Group { group, .. } => Some(group),
+        _ => None,
+    }
+}
+
+/// A String-backed field (text, secret, multi-line, duration).
+macro_rules! s {
+    ($kind:expr, $proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal, $req:expr) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: $req, kind: $kind, choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Text($proj(&mut o).map(|x| x.$($p).+.clone()).unwrap_or_default())
+            },
+            set: |o, v| {
+                if let Some(x) = $proj(o) {
+                    x.$($p).+ = v.text().to_string();
+                }
+            },
+        }
+    };
+}
+
+/// A bool field.
+macro_rules! b {
+    ($proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: false, kind: FieldKind::Toggle,
+            choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Bool($proj(&mut o).is_some_and(|x| x.$($p).+))
+            },
+            set: |o, v| {
+                if let Some(x) = $proj(o) {
+                    x.$($p).+ = v.flag();
+                }
+            },
+        }
+    };
+}
+
+/// An enum field, picked from the enum's `ALL`.
+macro_rules! e {
+    ($ty:ident, $proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: true, kind: FieldKind::Select,
+            choices: |_| {
+                $ty::ALL.iter().map(|v| Choice { id: v.as_str().into(), label: v.label().into() }).collect()
+            },
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One($proj(&mut o).map(|x| x.$($p).+.as_str().to_string()))
+            },
+            set: |o, v| {
+                if let (Some(x), Some(parsed)) = ($proj(o), v.one().and_then($ty::parse)) {
+                    x.$($p).+ = parsed;
+                }
+            },
+        }
+    };
+}
+
+/// A reference (`Option<String>` id), picked by name.
+macro_rules! r {
+    ($choices:expr, $proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal, $req:expr) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: $req, kind: FieldKind::Select,
+            choices: $choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One($proj(&mut o).and_then(|x| x.$($p).+.clone()))
+            },
+            set: |o, v| {
+                if let Some(x) = $proj(o) {
+                    x.$($p).+ = v.one().map(str::to_string);
+                }
+            },
+        }
+    };
+}
+
+/// An i64 field.
+macro_rules! n {
+    ($proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: true, kind: FieldKind::Number,
+            choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Text($proj(&mut o).map(|x| x.$($p).+.to_string()).unwrap_or_default())
+            },
+            set: |o, v| {
+                if let (Some(x), Ok(n)) = ($proj(o), v.text().trim().parse()) {
+                    x.$($p).+ = n;
+                }
+            },
+        }
+    };
+}
+
+/// A JSON object field, edited as pretty-printed text.
+macro_rules! j {
+    ($proj:ident => $($p:ident).+, $key:literal, $label:literal, $help:literal) => {
+        FieldSpec {
+            key: $key, label: $label, help: $help, required: false, kind: FieldKind::Json,
+            choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Text($proj(&mut o).map(|x| pretty(&x.$($p).+)).unwrap_or_default())
+            },
+            set: |o, v| {
+                if let (Some(x), Ok(parsed)) = ($proj(o), parse_json(v.text())) {
+                    x.$($p).+ = parsed;
+                }
+            },
+        }
+    };
+}
+
+/// A string inside a `settings` JSON object.
+macro_rules! setting {
+    ($kind:expr, $proj:ident, $name:literal, $label:literal, $help:literal, $req:expr) => {
+        FieldSpec {
+            key: $name,
+            label: $label,
+            help: $help,
+            required: $req,
+            kind: $kind,
+            choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Text(
+                    $proj(&mut o)
+                        .and_then(|x| {
+                            x.settings
+                                .get($name)
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let Some(x) = $proj(o) {
+                    set_setting(&mut x.settings, $name, json!(v.text()));
+                }
+            },
+        }
+    };
+}
+
+fn set_setting(settings: &mut Value, key: &str, value: Value) {
+    if !settings.is_object() {
+        *settings = json!({});
+    }
+    if let Some(map) = settings.as_object_mut() {
+        map.insert(key.to_string(), value);
+    }
+}
+
+/// Pretty JSON for the editor ("{}" for null).
+pub fn pretty(v: &Value) -> String {
+    if v.is_null() {
+        return "{}".into();
+    }
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
+}
+
+/// Parses a JSON field: an object, or empty for `{}`.
+pub fn parse_json(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err("must be a JSON object: { \"key\": value }".into()),
+        Err(e) => Err(format!(
+            "invalid JSON at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+    }
+}
+
+fn flows(d: &Data) -> Vec<Choice> {
+    d.flows
+        .iter()
+        .map(|f| Choice {
+            id: f.id.clone(),
+            label: format!("{} ({})", f.slug, f.designation.label()),
+        })
+        .collect()
+}
+
+fn flows_of(d: &Data, want: FlowDesignation) -> Vec<Choice> {
+    d.flows
+        .iter()
+        .filter(|f| f.designation == want)
+        .map(|f| Choice {
+            id: f.id.clone(),
+            label: f.slug.clone(),
+        })
+        .collect()
+}
+
+fn certs(d: &Data) -> Vec<Choice> {
+    d.certificates
+        .iter()
+        .filter(|c| c.key_pem.is_some())
+        .map(|c| Choice {
+            id: c.id.clone(),
+            label: format!("{} ({})", c.name, c.key_type.label()),
+        })
+        .collect()
+}
+
+fn providers(d: &Data) -> Vec<Choice> {
+    d.providers
+        .iter()
+        .map(|p| Choice {
+            id: p.id.clone(),
+            label: p.name.clone(),
+        })
+        .collect()
+}
+
+fn applications(d: &Data) -> Vec<Choice> {
+    d.applications
+        .iter()
+        .map(|a| Choice {
+            id: a.id.clone(),
+            label: a.name.clone(),
+        })
+        .collect()
+}
+
+fn stages(d: &Data) -> Vec<Choice> {
+    d.stages
+        .iter()
+        .map(|s| Choice {
+            id: s.id.clone(),
+            label: format!("{} ({})", s.name, s.kind.label()),
+        })
+        .collect()
+}
+
+fn groups(d: &Data) -> Vec<Choice> {
+    d.groups
+        .iter()
+        .map(|g| Choice {
+            id: g.id.clone(),
+            label: g.name.clone(),
+        })
+        .collect()
+}
+
+fn users(d: &Data) -> Vec<Choice> {
+    d.users
+        .iter()
+        .map(|u| Choice {
+            id: u.id.clone(),
+            label: u.username.clone(),
+        })
+        .collect()
+}
+
+fn mappings(d: &Data) -> Vec<Choice> {
+    d.scope_mappings
+        .iter()
+        .map(|m| Choice {
+            id: m.id.clone(),
+            label: format!("{} (scope {})", m.name, m.scope_name),
+        })
+        .collect()
+}
+
+/// The fields of a flow.
+pub fn flow_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, flow => name, "name", "Name", "", true),
+        s!(FieldKind::Text, flow => title, "title", "Title", "Shown as the Title in Flow pages.", true),
+        s!(FieldKind::Text, flow => slug, "slug", "Slug", "Visible in the URL.", true),
+        e!(FlowDesignation, flow => designation, "designation", "Designation",
+            "Decides what this Flow is used for. For example, the Authentication flow is redirect to when an un-authenticated user visits authentik."),
+        e!(FlowAuthentication, flow => authentication, "authentication", "Authentication",
+            "Required authentication level for this flow."),
+        e!(DeniedAction, flow => denied_action, "denied_action", "Denied action",
+            "Configure what should happen when a flow denies access to a user."),
+        e!(PolicyEngineMode, flow => policy_engine_mode, "policy_engine_mode", "Policy engine mode", ""),
+        e!(FlowLayout, flow => layout, "layout", "Layout", ""),
+        b!(flow => compatibility_mode, "compatibility_mode", "Compatibility mode",
+            "Enable compatibility mode, increases compatibility with password managers on mobile devices."),
+        s!(FieldKind::Text, flow => background, "background", "Background", "Background shown during execution.", false),
+    ]
+}
+
+/// The default settings of a new stage of `kind` (authentik's field names and defaults).
+pub fn stage_defaults(kind: StageKind) -> Value {
+    match kind {
+        StageKind::Identification => json!({
+            "user_fields": ["username", "email"], "password_stage": null,
+            "case_insensitive_matching": true, "show_matched_user": true,
+            "pretend_user_exists": true, "enable_remember_me": false
+        }),
+        StageKind::Password => json!({
+            "backends": ["authentik.core.auth.InbuiltBackend"],
+            "failed_attempts_before_cancel": 5, "allow_show_password": false
+        }),
+        StageKind::Consent => json!({ "mode": "expiring", "consent_expire_in": "weeks=4" }),
+        StageKind::UserLogin => json!({
+            "session_duration": "seconds=0", "remember_me_offset": "seconds=0",
+            "terminate_other_sessions": false
+        }),
+        StageKind::Deny => json!({ "deny_message": "" }),
+        StageKind::UserLogout => json!({}),
+        StageKind::AuthenticatorValidate => json!({
+            "device_classes": ["static", "totp", "webauthn"], "not_configured_action": "skip",
+            "last_auth_threshold": "seconds=0"
+        }),
+        _ => json!({}),
+    }
+}
+
+/// The fields of a stage (the kind is chosen before the form opens): typed fields for the
+/// kinds that have them, the settings as JSON for the rest.
+pub fn stage_fields(kind: StageKind) -> Vec<FieldSpec> {
+    let mut out = vec![s!(FieldKind::Text, stage => name, "name", "Name", "", true)];
+    match super::stage_specs::fields(kind) {
+        Some(typed) => out.extend(typed),
+        None => out.push(j!(stage => settings, "settings", "Settings (JSON)",
+            "This stage kind's fields, with authentik's names (as in blueprints).")),
+    }
+    out
+}
+
+/// The fields of a stage binding (the flow comes from the flow it is opened on).
+pub fn binding_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec {
+            key: "stage",
+            label: "Stage",
+            help: "",
+            required: true,
+            kind: FieldKind::Select,
+            choices: stages,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One(
+                    binding(&mut o)
+                        .map(|b| b.stage_id.clone())
+                        .filter(|s| !s.is_empty()),
+                )
+            },
+            set: |o, v| {
+                if let Some(b) = binding(o) {
+                    b.stage_id = v.one().unwrap_or_default().to_string();
+                }
+            },
+        },
+        n!(binding => order, "order", "Order", ""),
+        b!(binding => evaluate_on_plan, "evaluate_on_plan", "Evaluate when flow is planned",
+            "Evaluate policies during the Flow planning process."),
+        b!(binding => re_evaluate_policies, "re_evaluate_policies", "Evaluate when stage is run",
+            "Evaluate policies before the Stage is presented to the user."),
+        e!(InvalidResponseAction, binding => invalid_response_action, "invalid_response_action",
+            "Invalid response behavior", "Configure how the flow executor should handle an invalid response to a challenge given by this bound stage."),
+        e!(PolicyEngineMode, binding => policy_engine_mode, "policy_engine_mode", "Policy engine mode", ""),
+    ]
+}
+
+/// The fields of a policy, by its kind.
+pub fn policy_fields(kind: PolicyKind) -> Vec<FieldSpec> {
+    let mut out = vec![
+        s!(FieldKind::Text, policy => name, "name", "Name", "", true),
+        b!(policy => execution_logging, "execution_logging", "Execution logging",
+            "When this option is enabled, all executions of this policy will be logged."),
+    ];
+    match kind {
+        PolicyKind::Expression => out.push(setting!(FieldKind::Multiline, policy, "expression",
+            "Expression", "Expression using Python-like syntax: return True to pass.", true)),
+        PolicyKind::GroupMembership => out.push(FieldSpec {
+            key: "group",
+            label: "Group",
+            help: "The user passes when they are a member of this group.",
+            required: true,
+            kind: FieldKind::Select,
+            choices: groups,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One(policy(&mut o).and_then(|p| {
+                    p.settings.get("group").and_then(Value::as_str).map(str::to_string)
+                }))
+            },
+            set: |o, v| {
+                if let Some(p) = policy(o) {
+                    set_setting(&mut p.settings, "group", v.one().map_or(Value::Null, |g| json!(g)));
+                }
+            },
+        }),
+        _ => out.push(j!(policy => settings, "settings", "Settings (JSON)", "This policy kind's fields, with authentik's names.")),
+    }
+    out
+}
+
+/// The fields of an application.
+pub fn application_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, app => name, "name", "Name", "Application's display Name.", true),
+        s!(FieldKind::Text, app => slug, "slug", "Slug", "Internal application name used in URLs.", true),
+        r!(providers, app => provider_id, "provider", "Provider", "Select a provider that this application should use.", false),
+        s!(FieldKind::Text, app => group, "group", "Group", "Optionally enter a group name. Applications with identical groups are shown grouped together.", false),
+        e!(PolicyEngineMode, app => policy_engine_mode, "policy_engine_mode", "Policy engine mode", ""),
+        s!(FieldKind::Text, app => meta_launch_url, "meta_launch_url", "Launch URL", "If left empty, authentik will try to extract the launch URL based on the selected provider.", false),
+        b!(app => open_in_new_tab, "open_in_new_tab", "Open in new tab", "If checked, the launch URL will open in a new browser tab or window from the user's application library."),
+        s!(FieldKind::Text, app => meta_publisher, "meta_publisher", "Publisher", "", false),
+        s!(FieldKind::Multiline, app => meta_description, "meta_description", "Description", "", false),
+    ]
+}
+
+/// The fields of an OAuth2 provider.
+pub fn provider_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, prov => name, "name", "Name", "", true),
+        r!(|d| flows_of(d, FlowDesignation::Authorization), prov => authorization_flow_id,
+            "authorization_flow", "Authorization flow", "Flow used when authorizing this provider.", true),
+        r!(|d| flows_of(d, FlowDesignation::Invalidation), prov => invalidation_flow_id,
+            "invalidation_flow", "Invalidation flow", "Flow used when logging out of this provider.", true),
+        e!(ClientType, prov => oauth2.client_type, "client_type", "Client type",
+            "Confidential clients are capable of maintaining the confidentiality of their credentials such as client secrets"),
+        s!(FieldKind::Secret(Generate::ClientId), prov => client_id, "client_id", "Client ID", "Ctrl-G generates a new one.", true),
+        s!(FieldKind::Secret(Generate::ClientSecret), prov => oauth2.client_secret, "client_secret", "Client Secret", "Ctrl-T reveals, Ctrl-G generates a new one.", false),
+        FieldSpec {
+            key: "redirect_uris",
+            label: "Redirect URIs",
+            help: "Valid redirect URIs after a successful authorization flow. ^N add, ^X remove, ^O strict/regex.",
+            required: false,
+            kind: FieldKind::Uris,
+            choices: no_choices,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Uris(
+                    prov(&mut o)
+                        .map(|p| p.oauth2.redirect_uris.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let (Some(p), FieldValue::Uris(u)) = (prov(o), v) {
+                    p.oauth2.redirect_uris = u.clone();
+                }
+            },
+        },
+        r!(certs, prov => signing_key_id, "signing_key", "Signing Key", "Key used to sign the tokens.", false),
+        s!(FieldKind::Duration, prov => oauth2.access_code_validity, "access_code_validity", "Access code validity",
+            "Configure how long access codes are valid for.", true),
+        s!(FieldKind::Duration, prov => oauth2.access_token_validity, "access_token_validity", "Access Token validity",
+            "Configure how long access tokens are valid for.", true),
+        s!(FieldKind::Duration, prov => oauth2.refresh_token_validity, "refresh_token_validity", "Refresh Token validity",
+            "Configure how long refresh tokens are valid for.", true),
+        FieldSpec {
+            key: "scope_mappings",
+            label: "Scopes",
+            help: "Select which scopes can be used by the client. The client still has to specify the scope to access the data.",
+            required: false,
+            kind: FieldKind::MultiSelect,
+            choices: mappings,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Many(
+                    prov(&mut o)
+                        .map(|p| p.scope_mapping_ids.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let Some(p) = prov(o) {
+                    p.scope_mapping_ids = v.many().to_vec();
+                }
+            },
+        },
+        e!(SubMode, prov => oauth2.sub_mode, "sub_mode", "Subject mode",
+            "Configure what data should be used as unique User Identifier. For most cases, the default should be fine."),
+        b!(prov => oauth2.include_claims_in_id_token, "include_claims_in_id_token", "Include claims in id_token",
+            "Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint."),
+        e!(IssuerMode, prov => oauth2.issuer_mode, "issuer_mode", "Issuer mode",
+            "Configure how the issuer field of the ID Token should be filled."),
+    ]
+}
+
+/// The fields of a scope mapping.
+pub fn mapping_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, mapping => name, "name", "Name", "", true),
+        s!(FieldKind::Text, mapping => scope_name, "scope_name", "Scope name", "Scope name requested by the client", true),
+        s!(FieldKind::Text, mapping => description, "description", "Description", "Description shown to the user when consenting. If left empty, the user won't be informed.", false),
+        s!(FieldKind::Multiline, mapping => expression, "expression", "Expression", "Expression using Python-like syntax: return a dict of claims.", false),
+    ]
+}
+
+/// The fields of an existing certificate (only the name can change).
+pub fn certificate_edit_fields() -> Vec<FieldSpec> {
+    vec![s!(FieldKind::Text, cert => name, "name", "Name", "", true)]
+}
+
+fn algorithms(_: &Data) -> Vec<Choice> {
+    [
+        ("rsa2048", "RSA 2048"),
+        ("rsa4096", "RSA 4096"),
+        ("ecdsa_p256", "ECDSA P-256"),
+        ("ecdsa_p384", "ECDSA P-384"),
+        ("ed25519", "Ed25519"),
+    ]
+    .iter()
+    .map(|(id, label)| Choice {
+        id: (*id).into(),
+        label: (*label).into(),
+    })
+    .collect()
+}
+
+fn aux(
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    required: bool,
+    kind: FieldKind,
+) -> FieldSpec {
+    FieldSpec {
+        key,
+        label,
+        help,
+        required,
+        kind,
+        choices: no_choices,
+        get: no_get,
+        set: no_set,
+    }
+}
+
+/// The fields of the "generate a certificate" form.
+pub fn certificate_generate_fields() -> Vec<FieldSpec> {
+    vec![
+        aux("name", "Name", "", true, FieldKind::Text),
+        aux(
+            "common_name",
+            "Common Name",
+            "Subject-alt name",
+            true,
+            FieldKind::Text,
+        ),
+        aux(
+            "subject_alt_name",
+            "Subject-alt names",
+            "Optional, comma-separated SubjectAlt Names.",
+            false,
+            FieldKind::Text,
+        ),
+        aux(
+            "validity_days",
+            "Validity days",
+            "",
+            true,
+            FieldKind::Number,
+        ),
+        FieldSpec {
+            choices: algorithms,
+            ..aux(
+                "alg",
+                "Private key Algorithm",
+                "Algorithm used to generate the private key.",
+                true,
+                FieldKind::Select,
+            )
+        },
+    ]
+}
+
+/// The fields of the "import a certificate" form.
+pub fn certificate_import_fields() -> Vec<FieldSpec> {
+    vec![
+        aux("name", "Name", "", true, FieldKind::Text),
+        aux(
+            "certificate_data",
+            "Certificate",
+            "PEM-encoded Certificate data.",
+            true,
+            FieldKind::Multiline,
+        ),
+        aux(
+            "key_data",
+            "Private Key",
+            "Optional Private Key. If this is set, you can use this keypair for encryption.",
+            false,
+            FieldKind::Multiline,
+        ),
+    ]
+}
+
+/// The fields of a brand.
+pub fn brand_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, brand => domain, "domain", "Domain", "Matching is done based on suffix, so if you enter domain.tld, foo.domain.tld will still match.", true),
+        b!(brand => default, "default", "Default", "Use this brand for each domain that doesn't have a dedicated brand."),
+        s!(FieldKind::Text, brand => branding_title, "branding_title", "Title", "Branding shown in page title and several other places.", false),
+        s!(FieldKind::Text, brand => branding_logo, "branding_logo", "Logo", "Icon shown in sidebar/header and flow executor.", false),
+        s!(FieldKind::Text, brand => branding_favicon, "branding_favicon", "Favicon", "Icon shown in the browser tab.", false),
+        r!(|d| flows_of(d, FlowDesignation::Authentication), brand => flow_authentication_id, "flow_authentication", "Authentication flow", "Flow used to authenticate users. If left empty, the first applicable flow sorted by the slug is used.", false),
+        r!(|d| flows_of(d, FlowDesignation::Invalidation), brand => flow_invalidation_id, "flow_invalidation", "Invalidation flow", "Flow used to logout. If left empty, the first applicable flow sorted by the slug is used.", false),
+        r!(|d| flows_of(d, FlowDesignation::Recovery), brand => flow_recovery_id, "flow_recovery", "Recovery flow", "Recovery flow. If left empty, the first applicable flow sorted by the slug is used.", false),
+        r!(|d| flows_of(d, FlowDesignation::Unenrollment), brand => flow_unenrollment_id, "flow_unenrollment", "Unenrollment flow", "If set, users are able to unenroll themselves using this flow.", false),
+        r!(|d| flows_of(d, FlowDesignation::StageConfiguration), brand => flow_user_settings_id, "flow_user_settings", "User settings flow", "If set, users are able to configure details of their profile.", false),
+        r!(flows, brand => flow_device_code_id, "flow_device_code", "Device code flow", "If set, the OAuth Device Code profile can be used, and the selected flow will be used to enter the code.", false),
+        r!(certs, brand => web_certificate_id, "web_certificate", "Web Certificate", "", false),
+        r!(applications, brand => default_application_id, "default_application", "Default application", "When configured, external users will automatically be redirected to this application when not attempting to access a different application", false),
+        s!(FieldKind::Multiline, brand => branding_custom_css, "branding_custom_css", "Custom CSS", "Custom CSS to apply to pages when this brand is active.", false),
+        j!(brand => attributes, "attributes", "Attributes", "Set custom attributes using JSON."),
+    ]
+}
+
+/// The fields of a connector.
+pub fn connector_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, conn => name, "name", "Name", "", true),
+        e!(ConnectorKind, conn => kind, "kind", "Type", ""),
+        b!(conn => enabled, "enabled", "Enabled", ""),
+        r!(flows, conn => authorization_flow_id, "authorization_flow", "Authorization flow", "", false),
+        r!(certs, conn => challenge_key_id, "challenge_key", "Challenge key", "", false),
+        j!(conn => settings, "settings", "Settings (JSON)", ""),
+    ]
+}
+
+/// The fields of a user.
+pub fn user_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, user => username, "username", "Username", "User's primary identifier. 150 characters or fewer.", true),
+        s!(FieldKind::Text, user => name, "name", "Display name", "User's display name.", false),
+        s!(FieldKind::Text, user => email, "email", "Email", "", false),
+        b!(user => is_active, "is_active", "Is active", "Designates whether this user should be treated as active. Unselect this instead of deleting accounts."),
+        e!(UserType, user => user_type, "user_type", "User type", ""),
+        s!(FieldKind::Text, user => path, "path", "Path", "", true),
+        FieldSpec {
+            key: "groups",
+            label: "Groups",
+            help: "Groups this user is a member of.",
+            required: false,
+            kind: FieldKind::MultiSelect,
+            choices: groups,
+            get: |o| match o {
+                Object::User { groups, .. } => FieldValue::Many(groups.clone()),
+                _ => FieldValue::Many(Vec::new()),
+            },
+            set: |o, v| {
+                if let Object::User { groups, .. } = o {
+                    *groups = v.many().to_vec();
+                }
+            },
+        },
+        j!(user => attributes, "attributes", "Attributes", "Set custom attributes using JSON."),
+    ]
+}
+
+/// The fields of the "set password" form.
+pub fn password_fields() -> Vec<FieldSpec> {
+    vec![
+        aux(
+            "password",
+            "Password",
+            "At least 8 characters. Ctrl-T reveals.",
+            true,
+            FieldKind::Secret(Generate::Nothing),
+        ),
+        aux(
+            "password_repeat",
+            "Password (repeat)",
+            "",
+            true,
+            FieldKind::Secret(Generate::Nothing),
+        ),
+    ]
+}
+
+/// The fields of a group.
+pub fn group_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, group => name, "name", "Name", "", true),
+        b!(group => is_superuser, "is_superuser", "Is superuser", "Users added to this group will be superusers."),
+        r!(groups, group => parent_id, "parent", "Parent", "", false),
+        FieldSpec {
+            key: "users",
+            label: "Members",
+            help: "",
+            required: false,
+            kind: FieldKind::MultiSelect,
+            choices: users,
+            get: |o| match o {
+                Object::Group { users, .. } => FieldValue::Many(users.clone()),
+                _ => FieldValue::Many(Vec::new()),
+            },
+            set: |o, v| {
+                if let Object::Group { users, .. } = o {
+                    *users = v.many().to_vec();
+                }
+            },
+        },
+        j!(group => attributes, "attributes", "Attributes", "Set custom attributes using JSON."),
+    ]
+}
