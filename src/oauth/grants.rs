@@ -128,6 +128,11 @@ pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, 
     let issued = match grant_type {
         "authorization_code" => authorization_code(ctx, &entry, req).await?,
         "refresh_token" => refresh_token(ctx, &entry, req).await?,
+        // authentik: a username plus an app password works with either grant.
+        "password" => app_password(ctx, &entry, req).await?,
+        "client_credentials" if req.get("username").is_some() => {
+            app_password(ctx, &entry, req).await?
+        }
         "client_credentials" => client_credentials(ctx, &entry, req).await?,
         DEVICE_CODE_GRANT => super::device::token(ctx, &entry, req).await?,
         _ => {
@@ -447,6 +452,81 @@ async fn client_credentials(
     let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
     store_issued(&mut tx, &issued).await?;
     tx.commit().await.map_err(server_error)?;
+    Ok(issued)
+}
+
+/// `username` + an app password (never the user's login password): tokens for that user.
+async fn app_password(
+    ctx: &GrantContext<'_>,
+    entry: &Arc<ProviderEntry>,
+    req: &TokenRequest,
+) -> Result<Issued, OAuthError> {
+    let (Some(username), Some(password)) = (req.get("username"), req.get("password")) else {
+        return Err(OAuthError::invalid_request(
+            "username and password are required",
+        ));
+    };
+    let now = ctx.service.now();
+    let token = {
+        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        match store::users::get_by_username(&mut conn, username)
+            .await
+            .map_err(server_error)?
+        {
+            Some(user) => store::tokens::find_valid(
+                &mut conn,
+                &user.id,
+                store::tokens::INTENT_APP_PASSWORD,
+                &secrets::digest(password),
+                now,
+            )
+            .await
+            .map_err(server_error)?,
+            None => None,
+        }
+    };
+    let token = token.ok_or_else(|| OAuthError::invalid_grant("wrong username or app password"))?;
+    let user = load_user(ctx, &token.user_id).await?;
+    check_application_access(ctx, entry, &token.user_id, &req.client_ip).await?;
+    let configured = configured_scopes(entry);
+    let scopes: Vec<String> = match req.get("scope") {
+        None => configured.clone(),
+        Some(s) => scopes_of(s)
+            .into_iter()
+            .filter(|s| configured.contains(s))
+            .collect(),
+    };
+    let family = new_id();
+    let issued = mint(
+        ctx,
+        Mint {
+            entry,
+            user: &user,
+            scopes: &scopes,
+            nonce: None,
+            auth_time: now,
+            session_id: None,
+            family_id: &family,
+            with_refresh: false,
+            amr: &["pwd".to_string()],
+        },
+    )?;
+    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    store_issued(&mut tx, &issued).await?;
+    tx.commit().await.map_err(server_error)?;
+    let subject = EventSubject {
+        username: user.user.username.clone(),
+        user_id: Some(user.user.id.clone()),
+        client_ip: req.client_ip.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = ctx
+        .service
+        .record_event("login", subject, json!({ "method": "app_password" }))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record login");
+    }
     Ok(issued)
 }
 

@@ -17,6 +17,7 @@ pub mod policies;
 pub mod providers;
 pub mod scope_mappings;
 pub mod stages;
+pub mod tokens;
 pub mod users;
 
 pub mod authenticators;

@@ -853,3 +853,89 @@ async fn refresh_stops_when_access_is_removed() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn password_grant_takes_app_passwords_only_and_only_when_enabled() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    let user =
+        crate::flows_support::add_user(&s.service, "bob", "bob@example.com", "bob-login-password")
+            .await;
+    let key = secrets::random_alnum(40);
+    let now = s.service.now();
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    for (identifier, digest, expires) in [
+        ("bob-app", secrets::digest(&key), None),
+        (
+            "bob-old",
+            secrets::digest("expired-app-password"),
+            Some(now - 1),
+        ),
+    ] {
+        store::tokens::insert(
+            tx.conn(),
+            &store::tokens::Token {
+                id: new_id(),
+                identifier: identifier.into(),
+                key_digest: digest,
+                intent: store::tokens::INTENT_APP_PASSWORD.into(),
+                user_id: user.id.clone(),
+                description: String::new(),
+                expires_at: expires,
+                created_at: now,
+            },
+        )
+        .await
+        .expect("token");
+    }
+    tx.commit().await.expect("commit");
+    let ask = |grant: &'static str, password: String| {
+        let (url, id, secret) = (
+            token_url(&s),
+            p.client_id.clone(),
+            p.oauth2.client_secret.clone(),
+        );
+        async move {
+            post(
+                &url,
+                Some((&id, &secret)),
+                &[
+                    ("grant_type", grant),
+                    ("username", "bob"),
+                    ("password", &password),
+                ],
+            )
+            .await
+        }
+    };
+    // Off by default.
+    let (st, _, body) = ask("password", key.clone()).await;
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    p.oauth2.grant_types.push("password".into());
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::providers::update(tx.conn(), &p)
+        .await
+        .expect("update");
+    tx.touch(Topic::Providers);
+    tx.commit().await.expect("commit");
+    let (st, _, body) = ask("password", key.clone()).await;
+    assert_eq!(st, 200, "{body}");
+    assert!(body.get("refresh_token").is_none());
+    // authentik also accepts username + app password on client_credentials.
+    assert_eq!(ask("client_credentials", key.clone()).await.0, 200);
+    for bad in [
+        "bob-login-password".to_string(),
+        "expired-app-password".to_string(),
+        "x".repeat(40),
+    ] {
+        let (st, _, body) = ask("password", bad.clone()).await;
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{bad}"
+        );
+    }
+}

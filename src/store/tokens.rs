@@ -1,0 +1,60 @@
+//! API tokens and app passwords (authentik's Token). Only a SHA-256 digest of the key is stored.
+
+use sqlx::SqliteConnection;
+
+use super::StoreResult;
+
+/// authentik's intent for app passwords (usable with the password grant).
+pub const INTENT_APP_PASSWORD: &str = "app_password";
+
+/// A stored token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Token {
+    pub id: String,
+    pub identifier: String,
+    pub key_digest: String,
+    pub intent: String,
+    pub user_id: String,
+    pub description: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Records a token.
+pub async fn insert(conn: &mut SqliteConnection, t: &Token) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tokens (id, identifier, key_digest, intent, user_id, description, expires_at, \
+         created_at) VALUES (?,?,?,?,?,?,?,?)",
+    )
+    .bind(&t.id)
+    .bind(&t.identifier)
+    .bind(&t.key_digest)
+    .bind(&t.intent)
+    .bind(&t.user_id)
+    .bind(&t.description)
+    .bind(t.expires_at)
+    .bind(t.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The user's unexpired token of `intent` whose key has this digest.
+pub async fn find_valid(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    intent: &str,
+    key_digest: &str,
+    now: i64,
+) -> StoreResult<Option<Token>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM tokens WHERE user_id = ? AND intent = ? AND key_digest = ? \
+         AND (expires_at IS NULL OR expires_at > ?)",
+    )
+    .bind(user_id)
+    .bind(intent)
+    .bind(key_digest)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
