@@ -70,6 +70,17 @@ pub fn router(state: AppState) -> Router {
             get(authorize::authorize_done),
         )
         .route(
+            "/login/oauth/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(
+            "/login/oauth/access_token",
+            post(oauth::token).get(oauth::post_only),
+        )
+        .route("/user", get(oauth::github_user))
+        .route("/user/emails", get(oauth::github_emails))
+        .route("/user/teams", get(oauth::github_teams))
+        .route(
             "/application/o/token/",
             post(oauth::token).get(oauth::post_only),
         )

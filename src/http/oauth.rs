@@ -240,3 +240,56 @@ pub async fn userinfo_post(
         Err(e) => bearer_error(&e),
     }
 }
+
+/// GitHub clients send `Authorization: token …` as well as `Bearer …`.
+fn github_token(headers: &HeaderMap) -> Option<String> {
+    let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = h.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then(|| rest.trim().to_string())
+}
+
+/// Which GitHub-compatible resource.
+#[derive(Clone, Copy)]
+enum GitHubResource {
+    User,
+    Emails,
+    Teams,
+}
+
+async fn github(state: &AppState, headers: &HeaderMap, which: GitHubResource) -> Response {
+    let snapshot = match state.snapshot.get().await {
+        Ok(s) => s,
+        Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
+    };
+    let ctx = GrantContext {
+        service: &state.service,
+        snapshot: &snapshot,
+        evaluator: state.evaluator.as_ref(),
+    };
+    let token = github_token(headers);
+    let result = match which {
+        GitHubResource::User => crate::oauth::github::user(&ctx, token.as_deref()).await,
+        GitHubResource::Emails => crate::oauth::github::emails(&ctx, token.as_deref()).await,
+        GitHubResource::Teams => crate::oauth::github::teams(&ctx, token.as_deref()).await,
+    };
+    match result {
+        Ok(body) => ok_json(body),
+        Err(e) => bearer_error(&e),
+    }
+}
+
+/// `GET /user` (GitHub compatibility).
+pub async fn github_user(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    github(&state, &headers, GitHubResource::User).await
+}
+
+/// `GET /user/emails` (GitHub compatibility).
+pub async fn github_emails(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    github(&state, &headers, GitHubResource::Emails).await
+}
+
+/// `GET /user/teams` (GitHub compatibility).
+pub async fn github_teams(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    github(&state, &headers, GitHubResource::Teams).await
+}

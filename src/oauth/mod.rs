@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod end_session;
 pub mod errors;
 pub mod fulfil;
+pub mod github;
 pub mod grants;
 pub mod pkce;
 pub mod redirect_uri;

@@ -16,6 +16,7 @@ mod flows_stages;
 mod flows_support;
 mod oauth_authorize;
 mod oauth_end_session;
+mod oauth_github;
 mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
