@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use super::client_auth;
 use super::errors::OAuthError;
 use super::grants::{
-    self, DEVICE_CODE_GRANT, GrantContext, Mint, TokenRequest, configured_scopes, scopes_of,
-    server_error,
+    self, DEVICE_CODE_GRANT, GrantContext, Mint, TokenRequest, scopes_of, server_error,
 };
 use super::snapshot::ProviderEntry;
 use super::tokens::{self, Issued};
@@ -65,21 +64,9 @@ pub fn normalize_user_code(input: &str) -> Option<String> {
         .then_some(code)
 }
 
-/// The scopes a device request gets: requested ∩ the provider's mappings, all of them when none
-/// were requested.
+/// The scopes a device request gets (the token endpoint's rule).
 pub fn granted_scopes(entry: &ProviderEntry, requested: Option<&str>) -> Vec<String> {
-    let configured = configured_scopes(entry);
-    match requested.filter(|s| !s.trim().is_empty()) {
-        None => configured,
-        Some(s) => {
-            let mut v: Vec<String> = scopes_of(s)
-                .into_iter()
-                .filter(|s| configured.contains(s))
-                .collect();
-            v.dedup();
-            v
-        }
-    }
+    super::grants::granted_scopes(entry, requested)
 }
 
 /// `POST /application/o/device/` (RFC 8628 §3.1–3.2): authenticates the client as the token

@@ -91,6 +91,23 @@ pub(crate) fn server_error<E: std::fmt::Display>(e: E) -> OAuthError {
     OAuthError::server_error("the server could not complete the request; try again")
 }
 
+/// The scopes a request gets: requested ∩ the provider's mappings, all of them when none were
+/// requested (authentik's rule, shared by the token and device endpoints).
+pub(crate) fn granted_scopes(entry: &ProviderEntry, requested: Option<&str>) -> Vec<String> {
+    let configured = configured_scopes(entry);
+    match requested.filter(|s| !s.trim().is_empty()) {
+        None => configured,
+        Some(s) => {
+            let mut v: Vec<String> = scopes_of(s)
+                .into_iter()
+                .filter(|s| configured.contains(s))
+                .collect();
+            v.dedup();
+            v
+        }
+    }
+}
+
 /// Handles `POST /application/o/token/` and returns the JSON body.
 pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
     let grant_type = req
@@ -419,14 +436,7 @@ async fn client_credentials(
             "public clients cannot use client_credentials",
         ));
     }
-    let configured = configured_scopes(entry);
-    let scopes: Vec<String> = match req.get("scope") {
-        None => configured.clone(),
-        Some(s) => scopes_of(s)
-            .into_iter()
-            .filter(|s| configured.contains(s))
-            .collect(),
-    };
+    let scopes = granted_scopes(entry, req.get("scope"));
     let user = service_account(ctx, entry).await?;
     check_application_access(ctx, entry, &user.id, &req.client_ip).await?;
     let user = ClaimsUser {
@@ -488,14 +498,7 @@ async fn app_password(
     let token = token.ok_or_else(|| OAuthError::invalid_grant("wrong username or app password"))?;
     let user = load_user(ctx, &token.user_id).await?;
     check_application_access(ctx, entry, &token.user_id, &req.client_ip).await?;
-    let configured = configured_scopes(entry);
-    let scopes: Vec<String> = match req.get("scope") {
-        None => configured.clone(),
-        Some(s) => scopes_of(s)
-            .into_iter()
-            .filter(|s| configured.contains(s))
-            .collect(),
-    };
+    let scopes = granted_scopes(entry, req.get("scope"));
     let family = new_id();
     let issued = mint(
         ctx,
