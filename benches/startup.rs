@@ -10,14 +10,18 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn ready(port: u16) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
-    if s.write_all(b"GET /-/health/ready/ HTTP/1.0\r\n\r\n").is_err() {
+    if s.write_all(b"GET /-/health/ready/ HTTP/1.0\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = String::new();
@@ -57,7 +61,9 @@ fn one(db: &std::path::Path) -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     std::thread::sleep(Duration::from_secs(2));
     let rss = rss_kb(child.id()) as f64 / 1024.0;
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     Ok((ms, rss))
 }
@@ -86,8 +92,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("| measurement | median of {runs} |");
     println!("|---|---|");
-    println!("| cold start, fresh store (bootstrap) → ready | {:.0} ms |", median(&mut fresh));
-    println!("| cold start, existing store → ready | {:.0} ms |", median(&mut warm));
+    println!(
+        "| cold start, fresh store (bootstrap) → ready | {:.0} ms |",
+        median(&mut fresh)
+    );
+    println!(
+        "| cold start, existing store → ready | {:.0} ms |",
+        median(&mut warm)
+    );
     println!("| idle RSS 2 s after ready | {:.1} MB |", median(&mut rss));
     Ok(())
 }
