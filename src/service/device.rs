@@ -131,6 +131,11 @@ impl DeviceVerification {
         session_id: &str,
     ) -> Result<(), DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
+        // The application's policy bindings apply to the approving user (checked before the
+        // write transaction: policies may run expressions).
+        if !self.application_allows(&code, user_id).await? {
+            return Err(DeviceError::UserNotAllowed);
+        }
         let mut tx = self.service.store().write_tx().await?;
         let active = store::users::get(tx.conn(), user_id)
             .await?
@@ -145,6 +150,41 @@ impl DeviceVerification {
         tx.touch(Topic::Tokens);
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether the application behind a pending code admits `user_id` (its policy bindings;
+    /// no bindings admit everyone, as in authentik). A policy error denies.
+    async fn application_allows(&self, code: &str, user_id: &str) -> Result<bool, DeviceError> {
+        let app = {
+            let mut conn = self.service.store().read().await?;
+            let Some(row) = device_codes::find_by_user_code(&mut conn, code).await? else {
+                return Err(DeviceError::InvalidCode);
+            };
+            store::applications::list(&mut conn)
+                .await?
+                .into_iter()
+                .find(|a| a.provider_id.as_deref() == Some(row.provider_id.as_str()))
+                .ok_or(DeviceError::InvalidCode)?
+        };
+        let env = crate::flows::Env {
+            store: self.service.store().clone(),
+            now: self.service.now(),
+            client_ip: String::new(),
+            session_user: Some(user_id.to_string()),
+            public_url: self.service.config().public_url.clone(),
+        };
+        let context = crate::flows::FlowContext::default();
+        let Ok(req) =
+            crate::flows::policy::PolicyRequest::load(&env, Some(user_id), &context).await
+        else {
+            return Ok(false);
+        };
+        Ok(
+            crate::flows::policy::evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
+                .await
+                .map(|r| r.passing)
+                .unwrap_or(false),
+        )
     }
 
     /// Denies a pending code: the device's next poll gets `access_denied`.

@@ -776,3 +776,44 @@ async fn latchkey_login_against_an_unreachable_server_fails_in_one_line() {
     assert!(err.contains("cannot reach"), "{err}");
     assert!(!home.path().join("latchkey/tokens.json").exists());
 }
+
+#[tokio::test]
+async fn application_policies_apply_to_the_approving_user() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let app = s
+        .service
+        .list_applications()
+        .await
+        .expect("apps")
+        .into_iter()
+        .find(|a| a.provider_id.is_some())
+        .expect("app");
+    // Only `allowed` may use the application.
+    let allowed =
+        crate::flows_support::add_user(&s.service, "allowed", "a@example.com", "allowed-pass-1")
+            .await;
+    crate::flows_support::bind(
+        &s.service,
+        &app.id,
+        latchkey::domain::BindingSubject::User(allowed.id.clone()),
+        crate::flows_support::Opts::default(),
+    )
+    .await;
+    let seam = DeviceVerification::new(s.service.clone());
+    let admin = admin_id(&s).await;
+    assert!(matches!(
+        seam.approve(field(&body, "user_code"), &admin, "sess")
+            .await,
+        Err(DeviceError::UserNotAllowed)
+    ));
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!(
+        (st, field(&r, "error")),
+        (400, "authorization_pending"),
+        "nothing approved"
+    );
+    seam.approve(field(&body, "user_code"), &allowed.id, "sess")
+        .await
+        .expect("an allowed user approves");
+}
