@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::AppState;
 use super::oauth::{form_request, oauth_error, ok_json, snapshot};
 use crate::oauth::device;
+use crate::oauth::errors::OAuthError;
 use crate::oauth::grants::GrantContext;
 
 /// `POST /application/o/device/`
@@ -22,6 +23,17 @@ pub async fn authorize(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(retry_after) = state
+        .device_throttle
+        .try_acquire(&[format!("ip:{}", peer.ip())], state.service.now())
+    {
+        let mut res = oauth_error(&OAuthError::slow_down());
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
     let result = async {
         let req = form_request(&headers, &body, peer)?;
         let snapshot = snapshot(&state).await?;

@@ -26,6 +26,9 @@ use crate::oauth::SnapshotCache;
 use crate::oauth::claims::ScopeEvaluator;
 use crate::service::Service;
 
+/// Device authorization requests one client IP may start per minute.
+pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 30;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +36,8 @@ pub struct AppState {
     pub snapshot: Arc<SnapshotCache>,
     /// Runs scope mapping expressions for claims.
     pub evaluator: Arc<dyn ScopeEvaluator>,
+    /// Device authorization requests per client IP (authentik throttles this endpoint too).
+    pub device_throttle: Arc<crate::oauth::throttle::Throttle>,
 }
 
 impl AppState {
@@ -43,6 +48,10 @@ impl AppState {
             service,
             snapshot,
             evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes::default()),
+            device_throttle: Arc::new(crate::oauth::throttle::Throttle::new(
+                DEVICE_REQUESTS_PER_MINUTE,
+                60,
+            )),
         }
     }
 }

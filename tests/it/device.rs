@@ -817,3 +817,26 @@ async fn application_policies_apply_to_the_approving_user() {
         .await
         .expect("an allowed user approves");
 }
+
+#[tokio::test]
+async fn device_authorization_is_throttled_per_ip() {
+    let s = server().await;
+    let limit = latchkey::http::DEVICE_REQUESTS_PER_MINUTE as usize;
+    let mut throttled = None;
+    for i in 0..=limit {
+        let (st, headers, body) =
+            post(&s, "/application/o/device/", None, &[("client_id", CLI)]).await;
+        if st == 429 {
+            assert_eq!(field(&body, "error"), "slow_down");
+            assert!(headers.contains_key("retry-after"));
+            throttled = Some(i);
+            break;
+        }
+        assert_eq!(st, 200, "{body}");
+    }
+    assert_eq!(
+        throttled,
+        Some(limit),
+        "the request after the limit is refused"
+    );
+}
