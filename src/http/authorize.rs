@@ -10,12 +10,13 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::json;
 
 use super::AppState;
-use super::flow_common::{Action, OAUTH_REQUEST_KEY, execute, security_headers};
+use super::flow_common::{Action, OAUTH_REQUEST_KEY, execute};
+use super::pages::{page, redirect};
 use super::session::{self, PendingAuthorization, Session};
 use crate::crypto::secrets;
 use crate::flows::executor::Start;
@@ -32,29 +33,6 @@ use crate::store;
 const PENDING_LIFETIME: i64 = 3600;
 const AUTHORIZE_PATH: &str = "/application/o/authorize/";
 
-fn page(
-    state: &AppState,
-    sess: Option<&Session>,
-    status: StatusCode,
-    title: &str,
-    body: &str,
-) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head><body><main>\
-         <h1>{t}</h1>{body}</main></body></html>",
-        t = text(title),
-    );
-    let mut res = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    security_headers(state, sess, &mut res);
-    res
-}
-
 fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Response {
     page(
         state,
@@ -63,18 +41,6 @@ fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Respon
         "Authorization failed",
         &format!("<p class=\"error\" role=\"alert\">{}</p>", text(message)),
     )
-}
-
-fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response {
-    let mut res = StatusCode::FOUND.into_response();
-    match HeaderValue::from_str(to) {
-        Ok(v) => {
-            res.headers_mut().insert(header::LOCATION, v);
-        }
-        Err(_) => return error_page(state, sess, "the redirect URI cannot be used"),
-    }
-    security_headers(state, sess, &mut res);
-    res
 }
 
 fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse) -> Response {

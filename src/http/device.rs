@@ -1,7 +1,6 @@
 //! `POST /application/o/device/`: the device authorization endpoint (RFC 8628 §3.1). JSON with
 //! `Cache-Control: no-store`, RFC error bodies; the logic is in [`crate::oauth::device`].
-//! The user-code entry page (`/device`) is not served yet: it needs the login-flow engine and
-//! will call [`crate::service::device::DeviceVerification`].
+//! The user-code entry pages (`/device`) are in `device_page`.
 
 use std::net::SocketAddr;
 

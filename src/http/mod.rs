@@ -2,6 +2,7 @@
 
 mod authorize;
 mod device;
+mod device_page;
 mod end_session;
 mod errors;
 mod flow_api;
@@ -9,6 +10,7 @@ mod flow_common;
 mod flow_html;
 mod health;
 mod oauth;
+mod pages;
 pub mod session;
 mod wellknown;
 
@@ -38,13 +40,17 @@ pub struct AppState {
     pub evaluator: Arc<dyn ScopeEvaluator>,
     /// Device authorization requests per client IP (authentik throttles this endpoint too).
     pub device_throttle: Arc<crate::oauth::throttle::Throttle>,
+    /// The `/device` pages' user-code lookups (one lookup throttle per server).
+    pub device: crate::service::device::DeviceVerification,
 }
 
 impl AppState {
     /// State over a service; the snapshot follows store changes once [`spawn_server`] runs.
     pub fn new(service: Service) -> Self {
         let snapshot = SnapshotCache::new(service.clone());
+        let device = crate::service::device::DeviceVerification::new(service.clone());
         Self {
+            device,
             service,
             snapshot,
             evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes::default()),
@@ -97,6 +103,12 @@ pub fn router(state: AppState) -> Router {
             "/application/o/device/",
             post(device::authorize).get(oauth::post_only),
         )
+        .route(
+            "/device",
+            get(device_page::entry_get).post(device_page::entry_post),
+        )
+        .route("/device/continue/", get(device_page::continue_get))
+        .route("/device/decide/", post(device_page::decide_post))
         .route(
             "/application/o/revoke/",
             post(oauth::revoke).get(oauth::post_only),

@@ -1,7 +1,5 @@
-//! The user side of the device authorization grant (RFC 8628 §3.3): the seam the `/device`
-//! user-code entry page calls once the login-flow engine lands.
-//!
-//! The page is expected to:
+//! The user side of the device authorization grant (RFC 8628 §3.3), as the `/device` pages
+//! ([`crate::http`]) use it:
 //! 1. take the code from `?code=` or a form field and call [`DeviceVerification::lookup_user_code`]
 //!    with the client IP and the browser session id (lookups are throttled per IP and per
 //!    session: 10 per minute each; a throttled lookup is [`DeviceError::Throttled`], answer 429);
@@ -58,6 +56,12 @@ pub struct PendingDevice {
     pub application_name: String,
     /// Its slug.
     pub application_slug: String,
+    /// Its id (the policy target, and the flow context's application).
+    pub application_id: String,
+    /// The provider's authorization flow (consent), by id.
+    pub authorization_flow_id: Option<String>,
+    /// The provider's own authentication flow, by id (else the brand's applies).
+    pub authentication_flow_id: Option<String>,
     /// The scopes that approval grants (fixed when the device asked).
     pub scopes: Vec<String>,
     /// Unix time the code expires at.
@@ -81,7 +85,7 @@ impl DeviceVerification {
     }
 
     /// Finds a pending, unexpired code from what the user typed (any case, spaces or
-    /// punctuation) and names its application and scopes.
+    /// punctuation) and names its application and scopes. Throttled per IP and session.
     pub async fn lookup_user_code(
         &self,
         typed: &str,
@@ -94,7 +98,13 @@ impl DeviceVerification {
         self.throttle
             .try_acquire(&keys, self.service.now())
             .map_err(|retry_after| DeviceError::Throttled { retry_after })?;
-        let code = normalize_user_code(typed).ok_or(DeviceError::InvalidCode)?;
+        self.pending(typed).await
+    }
+
+    /// The pending code a session already entered through [`Self::lookup_user_code`], read
+    /// again on a later page. Not throttled: never call it with what a user typed.
+    pub async fn pending(&self, user_code: &str) -> Result<PendingDevice, DeviceError> {
+        let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         let mut conn = self.service.store().read().await?;
         let row = device_codes::find_by_user_code(&mut conn, &code)
             .await?
@@ -109,10 +119,16 @@ impl DeviceVerification {
             .into_iter()
             .find(|a| a.provider_id.as_deref() == Some(row.provider_id.as_str()))
             .ok_or(DeviceError::InvalidCode)?;
+        let provider = store::providers::get(&mut conn, &row.provider_id)
+            .await?
+            .ok_or(DeviceError::InvalidCode)?;
         Ok(PendingDevice {
             user_code: display_user_code(&row.user_code),
             application_name: app.name,
             application_slug: app.slug,
+            application_id: app.id,
+            authorization_flow_id: provider.authorization_flow_id,
+            authentication_flow_id: provider.authentication_flow_id,
             scopes: row
                 .scope
                 .split(' ')
@@ -133,7 +149,7 @@ impl DeviceVerification {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         // The application's policy bindings apply to the approving user (checked before the
         // write transaction: policies may run expressions).
-        if !self.application_allows(&code, user_id).await? {
+        if !self.application_allows(user_code, user_id).await? {
             return Err(DeviceError::UserNotAllowed);
         }
         let mut tx = self.service.store().write_tx().await?;
@@ -153,11 +169,17 @@ impl DeviceVerification {
     }
 
     /// Whether the application behind a pending code admits `user_id` (its policy bindings;
-    /// no bindings admit everyone, as in authentik). A policy error denies.
-    async fn application_allows(&self, code: &str, user_id: &str) -> Result<bool, DeviceError> {
+    /// no bindings admit everyone, as in authentik). A policy error denies. The pages ask
+    /// before the consent step; [`Self::approve`] asks again.
+    pub async fn application_allows(
+        &self,
+        user_code: &str,
+        user_id: &str,
+    ) -> Result<bool, DeviceError> {
+        let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         let app = {
             let mut conn = self.service.store().read().await?;
-            let Some(row) = device_codes::find_by_user_code(&mut conn, code).await? else {
+            let Some(row) = device_codes::find_by_user_code(&mut conn, &code).await? else {
                 return Err(DeviceError::InvalidCode);
             };
             store::applications::list(&mut conn)

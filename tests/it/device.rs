@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::server::create_oidc_app;
 use crate::support::{TestServer, client, spawn_server_with};
 
-const CLI: &str = "authentik-cli";
+pub const CLI: &str = "authentik-cli";
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const FIXTURE: &str = include_str!("../../fixtures/blueprints/examples/authentik-cli.yaml");
 const T0: i64 = 1_900_000_000;
@@ -27,7 +27,7 @@ fn renamed(name: &str) -> String {
     FIXTURE.replace(CLI, name)
 }
 
-async fn server() -> TestServer {
+pub async fn server() -> TestServer {
     spawn_server_with(Arc::new(SystemClock), &[FIXTURE.to_string()]).await
 }
 
@@ -53,7 +53,7 @@ async fn post(
 }
 
 /// Starts a device flow for the public CLI client.
-async fn start(s: &TestServer, scope: Option<&str>) -> Value {
+pub async fn start(s: &TestServer, scope: Option<&str>) -> Value {
     let mut form = vec![("client_id", CLI)];
     if let Some(sc) = scope {
         form.push(("scope", sc));
@@ -63,7 +63,7 @@ async fn start(s: &TestServer, scope: Option<&str>) -> Value {
     body
 }
 
-async fn poll(s: &TestServer, device_code: &str) -> (u16, Value) {
+pub async fn poll(s: &TestServer, device_code: &str) -> (u16, Value) {
     let (st, _, body) = post(
         s,
         "/application/o/token/",
@@ -78,7 +78,7 @@ async fn poll(s: &TestServer, device_code: &str) -> (u16, Value) {
     (st, body)
 }
 
-fn field<'a>(v: &'a Value, k: &str) -> &'a str {
+pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or_default()
 }
 
@@ -93,7 +93,8 @@ async fn admin_id(s: &TestServer) -> String {
         .id
 }
 
-/// Approves through the service seam, the stand-in for the `/device` page until flows land.
+/// Approves through the service seam the `/device` pages call (the page path is in
+/// `device_page`; these tests are about the token endpoint).
 async fn approve(s: &TestServer, user_code: &str) {
     let seam = DeviceVerification::new(s.service.clone());
     let user = admin_id(s).await;
@@ -601,9 +602,9 @@ async fn latchkey_login_token_logout_end_to_end() {
         .await
         .expect("user code printed in time")
         .expect("user code");
-    // Stand-in for the HTML /device page (not built until the flows engine lands): approve
-    // through the same service seam the page will call.
-    approve(&s, &user_code).await;
+    // A second client (plain HTTP, cookie jar) signs in and approves on the /device pages.
+    let page = crate::device_page::sign_in_device(&s, &user_code, "approve").await;
+    assert!(page.body.contains("Device signed in"), "{}", page.body);
     let status = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .expect("join")
@@ -736,10 +737,8 @@ async fn latchkey_login_denied_fails_in_one_line() {
     let s = server().await;
     let home = tempfile::tempdir().expect("tempdir");
     let (child, code) = login_child(&s, home.path()).await;
-    DeviceVerification::new(s.service.clone())
-        .deny(&code)
-        .await
-        .expect("deny");
+    let page = crate::device_page::sign_in_device(&s, &code, "deny").await;
+    assert!(page.body.contains("denied"), "{}", page.body);
     let err = failed_one_line(child).await;
     assert!(err.contains("denied"), "{err}");
     assert!(!home.path().join("latchkey/tokens.json").exists());

@@ -10,6 +10,7 @@ mod browser;
 mod console;
 mod console_forms;
 mod device;
+mod device_page;
 mod flows;
 mod flows_policies;
 mod flows_stages;

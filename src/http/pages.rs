@@ -1,0 +1,55 @@
+//! The plain pages the OAuth endpoints show themselves (errors, redirects, form_post, the
+//! device pages): one layout, the flow pages' security headers and session cookie.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use html_escape::encode_text as text;
+
+use super::AppState;
+use super::flow_common::security_headers;
+use super::session::Session;
+
+/// A small HTML page with a title and an already-escaped body.
+pub fn page(
+    state: &AppState,
+    sess: Option<&Session>,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head><body><main>\
+         <h1>{t}</h1>{body}</main></body></html>",
+        t = text(title),
+    );
+    let mut res = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    security_headers(state, sess, &mut res);
+    res
+}
+
+/// A 302 to `to`, or an error page when `to` cannot be a header value.
+pub fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response {
+    let mut res = StatusCode::FOUND.into_response();
+    match HeaderValue::from_str(to) {
+        Ok(v) => {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        Err(_) => {
+            return page(
+                state,
+                sess,
+                StatusCode::BAD_REQUEST,
+                "Redirect failed",
+                "<p class=\"error\" role=\"alert\">The redirect URI cannot be used.</p>",
+            );
+        }
+    }
+    security_headers(state, sess, &mut res);
+    res
+}

@@ -1,0 +1,460 @@
+//! The `/device` HTML pages on a real listener, driven like a browser (cookie jar, redirects
+//! followed by hand, every form posted with the page's CSRF token): sign-in, code entry,
+//! the brand's device-code flow, Approve / Deny, the provider's consent, and their rules.
+
+use latchkey::store::{self, Topic};
+
+use crate::device::{CLI, field, poll, server, start};
+use crate::flows_support::{hidden, jar};
+use crate::support::{ADMIN_PASSWORD, TestServer};
+
+/// What a visitor ends on: status, URL and page.
+pub struct Landed {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+    /// The flow stages filled on the way.
+    pub stages: Vec<String>,
+}
+
+fn absolute(s: &TestServer, loc: &str) -> String {
+    if loc.starts_with('/') {
+        format!("{}{loc}", s.base_url)
+    } else {
+        loc.to_string()
+    }
+}
+
+/// Follows redirects and fills the login and consent stages (as `user`) until a page that is
+/// not a flow stage.
+async fn drive(
+    s: &TestServer,
+    c: &reqwest::Client,
+    mut res: reqwest::Response,
+    mut url: String,
+    user: (&str, &str),
+) -> Landed {
+    let mut stages = Vec::new();
+    for _ in 0..30 {
+        let status = res.status().as_u16();
+        if (300..400).contains(&status) {
+            let loc = res.headers()["location"]
+                .to_str()
+                .expect("ascii")
+                .to_string();
+            url = absolute(s, &loc);
+            res = c.get(&url).send().await.expect("get");
+            continue;
+        }
+        let body = res.text().await.expect("body");
+        let Some(component) = hidden(&body, "component") else {
+            return Landed {
+                status,
+                url,
+                body,
+                stages,
+            };
+        };
+        let mut form = vec![
+            (
+                "csrf".to_string(),
+                hidden(&body, "csrf").unwrap_or_default(),
+            ),
+            ("component".to_string(), component.clone()),
+        ];
+        match component.as_str() {
+            "ak-stage-identification" => form.push(("uid_field".into(), user.0.into())),
+            "ak-stage-password" => form.push(("password".into(), user.1.into())),
+            "ak-stage-consent" => form.push((
+                "token".into(),
+                hidden(&body, "token").expect("consent token"),
+            )),
+            _ => {
+                return Landed {
+                    status,
+                    url,
+                    body,
+                    stages,
+                };
+            }
+        }
+        stages.push(component);
+        res = c.post(&url).form(&form).send().await.expect("post");
+    }
+    panic!("too many steps");
+}
+
+/// Opens `/device?code=…` as a fresh browser, signs in as `user` and lands on the code form.
+pub async fn open_entry(
+    s: &TestServer,
+    c: &reqwest::Client,
+    code: &str,
+    user: (&str, &str),
+) -> Landed {
+    let url = format!("{}/device?code={code}", s.base_url);
+    let res = c.get(&url).send().await.expect("get");
+    drive(s, c, res, url, user).await
+}
+
+/// Posts the code form.
+async fn enter_code(
+    s: &TestServer,
+    c: &reqwest::Client,
+    entry: &Landed,
+    code: &str,
+    user: (&str, &str),
+) -> Landed {
+    let csrf = hidden(&entry.body, "csrf").expect("csrf on the entry form");
+    let url = format!("{}/device", s.base_url);
+    let res = c
+        .post(&url)
+        .form(&[("csrf", csrf.as_str()), ("code", code)])
+        .send()
+        .await
+        .expect("post");
+    drive(s, c, res, url, user).await
+}
+
+/// Posts Approve or Deny on the confirmation page.
+async fn decide(
+    s: &TestServer,
+    c: &reqwest::Client,
+    confirm: &Landed,
+    decision: &str,
+    user: (&str, &str),
+) -> Landed {
+    let url = format!("{}/device/decide/", s.base_url);
+    let res = c
+        .post(&url)
+        .form(&[
+            ("csrf", hidden(&confirm.body, "csrf").expect("csrf")),
+            ("rid", hidden(&confirm.body, "rid").expect("rid")),
+            ("decision", decision.to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    drive(s, c, res, url, user).await
+}
+
+const ADMIN: (&str, &str) = ("akadmin", ADMIN_PASSWORD);
+
+/// The whole page path for `user_code` as the admin: sign in, enter, decide; the last page.
+pub async fn sign_in_device(s: &TestServer, user_code: &str, decision: &str) -> Landed {
+    let c = jar();
+    let entry = open_entry(s, &c, user_code, ADMIN).await;
+    assert_eq!(entry.status, 200, "{}", entry.body);
+    let confirm = enter_code(s, &c, &entry, user_code, ADMIN).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    decide(s, &c, &confirm, decision, ADMIN).await
+}
+
+async fn use_authorization_flow(s: &TestServer, slug: &str) {
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    let flow = store::flows::get_by_slug(tx.conn(), slug)
+        .await
+        .expect("q")
+        .expect("flow");
+    let mut p = store::providers::list(tx.conn())
+        .await
+        .expect("providers")
+        .into_iter()
+        .find(|p| p.client_id == CLI)
+        .expect("cli provider");
+    p.authorization_flow_id = Some(flow.id);
+    store::providers::update(tx.conn(), &p)
+        .await
+        .expect("update");
+    tx.touch(Topic::Providers);
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn device_page_signs_in_confirms_consents_and_the_device_gets_tokens() {
+    let s = server().await;
+    use_authorization_flow(&s, "default-provider-authorization-explicit-consent").await;
+    let body = start(&s, Some("openid email offline_access")).await;
+    let code = field(&body, "user_code").to_string();
+    let c = jar();
+
+    // Anonymous: sent to the authentication flow, and back to /device with the code.
+    let first = c
+        .get(format!("{}/device?code={code}", s.base_url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(first.status().as_u16(), 302);
+    let loc = first.headers()["location"].to_str().expect("ascii");
+    assert!(
+        loc.starts_with("/if/flow/default-authentication-flow/?next=%2Fdevice%3Fcode%3D"),
+        "{loc}"
+    );
+
+    let entry = open_entry(&s, &c, &code, ADMIN).await;
+    assert_eq!(entry.status, 200, "{}", entry.body);
+    assert!(entry.url.contains("/device?code="), "{}", entry.url);
+    assert!(
+        entry.body.contains(&format!("value=\"{code}\"")),
+        "verification_uri_complete fills the code in: {}",
+        entry.body
+    );
+
+    // Lower case, no dash: accepted.
+    let typed = code.replace('-', "").to_lowercase();
+    let confirm = enter_code(&s, &c, &entry, &typed, ADMIN).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    for shown in [
+        "authentik CLI",
+        "akadmin",
+        "openid",
+        "email",
+        "offline_access",
+        &code,
+    ] {
+        assert!(
+            confirm.body.contains(shown),
+            "{shown} named: {}",
+            confirm.body
+        );
+    }
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "authorization_pending"));
+
+    // Approve runs the explicit consent stage (filled by `drive`), then approves.
+    let done = decide(&s, &c, &confirm, "approve", ADMIN).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Device signed in"), "{}", done.body);
+    assert_eq!(
+        done.stages,
+        ["ak-stage-consent"],
+        "the explicit consent stage ran"
+    );
+    let (st, tokens) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!(st, 200, "{tokens}");
+    assert!(!field(&tokens, "access_token").is_empty());
+    assert!(!field(&tokens, "refresh_token").is_empty());
+}
+
+#[tokio::test]
+async fn deny_on_the_page_answers_access_denied_to_the_device() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let last = sign_in_device(&s, field(&body, "user_code"), "deny").await;
+    assert_eq!(last.status, 200, "{}", last.body);
+    assert!(last.body.contains("denied"), "{}", last.body);
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "access_denied"));
+}
+
+#[tokio::test]
+async fn a_code_is_approved_once_then_the_page_says_it_was_used() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let code = field(&body, "user_code").to_string();
+    let last = sign_in_device(&s, &code, "approve").await;
+    assert!(last.body.contains("Device signed in"), "{}", last.body);
+    let c = jar();
+    let entry = open_entry(&s, &c, &code, ADMIN).await;
+    let again = enter_code(&s, &c, &entry, &code, ADMIN).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("Invalid code"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn wrong_codes_say_invalid_code_then_are_throttled_with_retry_after() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let c = jar();
+    let entry = open_entry(&s, &c, "", ADMIN).await;
+    assert_eq!(entry.status, 200, "{}", entry.body);
+    let csrf = hidden(&entry.body, "csrf").expect("csrf");
+    let tries = latchkey::service::device::LOOKUP_TRIES;
+    for i in 0..=tries {
+        let res = c
+            .post(format!("{}/device", s.base_url))
+            .form(&[("csrf", csrf.as_str()), ("code", "BBBB-BBBB")])
+            .send()
+            .await
+            .expect("post");
+        let status = res.status().as_u16();
+        let retry = res.headers().get("retry-after").cloned();
+        let page = res.text().await.expect("body");
+        if i < tries {
+            assert_eq!(status, 400, "try {i}: {page}");
+            assert!(page.contains("Invalid code"), "{page}");
+        } else {
+            assert_eq!(status, 429, "{page}");
+            assert!(retry.is_some(), "Retry-After on 429");
+            assert!(page.contains("Too many attempts"), "{page}");
+        }
+    }
+    // Even the right code is refused while throttled.
+    let res = c
+        .post(format!("{}/device", s.base_url))
+        .form(&[("csrf", csrf.as_str()), ("code", field(&body, "user_code"))])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 429);
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_token_are_refused_and_change_nothing() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let code = field(&body, "user_code").to_string();
+    let c = jar();
+    let entry = open_entry(&s, &c, &code, ADMIN).await;
+    let res = c
+        .post(format!("{}/device", s.base_url))
+        .form(&[("csrf", "forged"), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 403);
+    let confirm = enter_code(&s, &c, &entry, &code, ADMIN).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let rid = hidden(&confirm.body, "rid").expect("rid");
+    for decision in ["approve", "deny"] {
+        let res = c
+            .post(format!("{}/device/decide/", s.base_url))
+            .form(&[
+                ("csrf", "forged"),
+                ("rid", rid.as_str()),
+                ("decision", decision),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status().as_u16(), 403);
+    }
+    // Approval needs a POST: a GET (a link, an image) decides nothing.
+    let res = c
+        .get(format!(
+            "{}/device/decide/?rid={rid}&decision=approve",
+            s.base_url
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 405);
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "authorization_pending"));
+}
+
+#[tokio::test]
+async fn another_sessions_decision_id_is_refused() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let code = field(&body, "user_code").to_string();
+    let alice = jar();
+    let entry = open_entry(&s, &alice, &code, ADMIN).await;
+    let confirm = enter_code(&s, &alice, &entry, &code, ADMIN).await;
+    let rid = hidden(&confirm.body, "rid").expect("rid");
+    // A second browser, signed in too, replays the decision id with its own CSRF token.
+    let mallory = jar();
+    let other = open_entry(&s, &mallory, "", ADMIN).await;
+    let res = mallory
+        .post(format!("{}/device/decide/", s.base_url))
+        .form(&[
+            ("csrf", hidden(&other.body, "csrf").expect("csrf")),
+            ("rid", rid),
+            ("decision", "approve".to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 400);
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "authorization_pending"));
+}
+
+#[tokio::test]
+async fn application_policies_deny_on_the_page_before_consent() {
+    let s = server().await;
+    let body = start(&s, None).await;
+    let app = s
+        .service
+        .list_applications()
+        .await
+        .expect("apps")
+        .into_iter()
+        .find(|a| a.slug == CLI)
+        .expect("app");
+    let allowed =
+        crate::flows_support::add_user(&s.service, "allowed", "a@example.com", "allowed-pass-1")
+            .await;
+    crate::flows_support::bind(
+        &s.service,
+        &app.id,
+        latchkey::domain::BindingSubject::User(allowed.id.clone()),
+        crate::flows_support::Opts::default(),
+    )
+    .await;
+    let code = field(&body, "user_code").to_string();
+    let c = jar();
+    let entry = open_entry(&s, &c, &code, ADMIN).await;
+    let refused = enter_code(&s, &c, &entry, &code, ADMIN).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("do not have access"),
+        "{}",
+        refused.body
+    );
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "authorization_pending"));
+    // The allowed user gets through.
+    let c = jar();
+    let user = ("allowed", "allowed-pass-1");
+    let entry = open_entry(&s, &c, &code, user).await;
+    let confirm = enter_code(&s, &c, &entry, &code, user).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let done = decide(&s, &c, &confirm, "approve", user).await;
+    assert!(done.body.contains("Device signed in"), "{}", done.body);
+    let (st, _) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn without_a_brand_device_flow_the_page_says_what_to_configure() {
+    let s = server().await;
+    {
+        let mut tx = s.service.store().write_tx().await.expect("tx");
+        for mut b in store::brands::list(tx.conn()).await.expect("brands") {
+            b.flow_device_code_id = None;
+            store::brands::update(tx.conn(), &b).await.expect("update");
+        }
+        tx.touch(Topic::Brands);
+        tx.commit().await.expect("commit");
+    }
+    let res = jar()
+        .get(format!("{}/device", s.base_url))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 404);
+    let page = res.text().await.expect("body");
+    assert!(page.contains("Device code flow"), "{page}");
+    assert!(page.contains("flow-device-code.yaml"), "{page}");
+}
+
+#[tokio::test]
+async fn device_pages_carry_the_flow_security_headers() {
+    let s = server().await;
+    let c = jar();
+    let entry = c
+        .get(format!("{}/device", s.base_url))
+        .send()
+        .await
+        .expect("get");
+    let h = entry.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let cookie = h
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join(";");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+}
