@@ -56,6 +56,9 @@ pub struct Blueprint {
     pub name: String,
     pub context: Map<String, Value>,
     pub entries: Vec<Entry>,
+    /// Bundled blueprints its `authentik_blueprints.metaapplyblueprint` entries name, by their
+    /// key in [`super::DEFAULT_BLUEPRINTS`]: applied before it.
+    pub requires: Vec<&'static str>,
 }
 
 /// Parses and checks one source.
@@ -126,6 +129,7 @@ pub fn parse(source: &Source) -> Result<Blueprint, BlueprintError> {
         }
     }
     let mut entries = Vec::new();
+    let mut requires = Vec::new();
     let mut declared: HashSet<String> = HashSet::new();
     if let Some(list) = root.get("entries") {
         let items = match &list.value {
@@ -139,6 +143,19 @@ pub fn parse(source: &Source) -> Result<Blueprint, BlueprintError> {
             }
         };
         for (n, item) in items.iter().enumerate() {
+            if item.get("model").and_then(Node::as_str) == Some(META_APPLY_BLUEPRINT) {
+                let at = Location {
+                    file: file.clone(),
+                    line: item.line,
+                    entry: Some((n + 1, META_APPLY_BLUEPRINT.to_string())),
+                };
+                if let Some(key) = meta_apply(item, &at)?
+                    && !requires.contains(&key)
+                {
+                    requires.push(key);
+                }
+                continue;
+            }
             let entry = parse_entry(&file, n + 1, item, &declared)?;
             if let Some(id) = &entry.id {
                 declared.insert(id.clone());
@@ -151,7 +168,66 @@ pub fn parse(source: &Source) -> Result<Blueprint, BlueprintError> {
         name,
         context,
         entries,
+        requires,
     })
+}
+
+/// An `authentik_blueprints.metaapplyblueprint` entry: names another blueprint (attrs
+/// `identifiers: {name | path}`) to apply first. latchkey knows the blueprints it bundles; an
+/// unknown one is skipped when `required: false`, else an error.
+fn meta_apply(item: &Node, at: &Location) -> Result<Option<&'static str>, BlueprintError> {
+    let attrs = item.get("attrs");
+    let ids = attrs.and_then(|a| a.get("identifiers"));
+    let name = ids.and_then(|i| i.get("name")).and_then(Node::as_str);
+    let path = ids.and_then(|i| i.get("path")).and_then(Node::as_str);
+    let required = match attrs.and_then(|a| a.get("required")) {
+        None => true,
+        Some(n) => match n.value {
+            NodeValue::Bool(b) => b,
+            _ => return Err(BlueprintError::at(at, "`required` must be true or false")),
+        },
+    };
+    if name.is_none() && path.is_none() {
+        return Err(BlueprintError::at(
+            at,
+            "attrs.identifiers must name the blueprint to apply (`name` or `path`)",
+        ));
+    }
+    let found = super::DEFAULT_BLUEPRINTS.iter().find(|(key, text)| {
+        path.is_some_and(|p| p == *key)
+            || name.is_some_and(|n| bundled_name(text).as_deref() == Some(n))
+    });
+    match found {
+        Some((key, _)) => Ok(Some(key)),
+        None if !required => Ok(None),
+        None => {
+            let known: Vec<String> = super::DEFAULT_BLUEPRINTS
+                .iter()
+                .filter_map(|(_, text)| bundled_name(text))
+                .collect();
+            Err(BlueprintError::at(
+                at,
+                format!(
+                    "the blueprint {} is not one latchkey bundles (it has: {}); apply that file \
+                     with `latchkey apply` first and remove this entry, or mark it \
+                     `required: false`",
+                    name.or(path).unwrap_or_default(),
+                    known.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// The `metadata.name` of a bundled blueprint.
+fn bundled_name(text: &str) -> Option<String> {
+    yaml::parse(text)
+        .ok()
+        .flatten()?
+        .get("metadata")?
+        .get("name")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Best effort for errors found before the tree exists (bad YAML, alias bombs): the entry whose
@@ -198,18 +274,6 @@ fn parse_entry(
         .as_str()
         .ok_or_else(|| BlueprintError::at(&at, "`model` must be a plain string"))?;
     at.entry = Some((n, model.to_string()));
-    if model == META_APPLY_BLUEPRINT {
-        return Err(BlueprintError::at(
-            &Location {
-                line: model_node.line,
-                ..at
-            },
-            format!(
-                "{META_APPLY_BLUEPRINT} is not supported by latchkey: pass the blueprint it \
-                 names to `latchkey apply` before this one instead"
-            ),
-        ));
-    }
     let spec = models::spec(model).ok_or_else(|| {
         BlueprintError::at(
             &Location {

@@ -39,6 +39,10 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
         include_str!("../../fixtures/blueprints/default/system-providers-oauth2.yaml"),
     ),
     (
+        "default/flow-default-user-settings-flow.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-default-user-settings-flow.yaml"),
+    ),
+    (
         "default/default-brand.yaml",
         include_str!("../../fixtures/blueprints/default/default-brand.yaml"),
     ),
@@ -79,9 +83,31 @@ pub fn read_sources(paths: &[impl AsRef<Path>]) -> Result<Vec<Source>, Blueprint
     Ok(out)
 }
 
-/// Parses and checks every source; the first problem is returned.
+/// Parses and checks every source; the first problem is returned. A bundled blueprint that a
+/// source names in a `metaapplyblueprint` entry comes just before it (once).
 pub fn parse_all(sources: &[Source]) -> Result<Vec<Blueprint>, BlueprintError> {
-    sources.iter().map(document::parse).collect()
+    let mut out: Vec<Blueprint> = Vec::new();
+    for source in sources {
+        let bp = document::parse(source)?;
+        for key in &bp.requires {
+            let file = bundled_file(key);
+            if out.iter().any(|b| b.file == file) {
+                continue;
+            }
+            if let Some((_, text)) = DEFAULT_BLUEPRINTS.iter().find(|(k, _)| k == key) {
+                out.push(document::parse(&Source {
+                    file,
+                    text: (*text).to_string(),
+                })?);
+            }
+        }
+        out.push(bp);
+    }
+    Ok(out)
+}
+
+fn bundled_file(key: &str) -> String {
+    format!("fixtures/blueprints/{key}")
 }
 
 /// The embedded default blueprints, checked.
@@ -89,7 +115,7 @@ pub fn defaults() -> Result<Vec<Blueprint>, BlueprintError> {
     let sources: Vec<Source> = DEFAULT_BLUEPRINTS
         .iter()
         .map(|(file, text)| Source {
-            file: format!("fixtures/blueprints/{file}"),
+            file: bundled_file(file),
             text: (*text).to_string(),
         })
         .collect();

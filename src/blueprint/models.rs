@@ -180,7 +180,7 @@ fn policy(name: &'static str, kind: PolicyKind, settings: Vec<Field>) -> ModelSp
     )
 }
 
-/// The model name of `authentik_blueprints.metaapplyblueprint`, which latchkey refuses.
+/// The model name of `authentik_blueprints.metaapplyblueprint` (applies a bundled blueprint).
 pub const META_APPLY_BLUEPRINT: &str = "authentik_blueprints.metaapplyblueprint";
 
 /// Every model, in the order export writes them (dependencies first).

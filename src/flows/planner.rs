@@ -61,6 +61,12 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
             "Flow does not apply to current user.".into(),
         ]));
     }
+    // As authentik's planner: a signed-in user is the pending user unless the caller set one
+    // (a user settings flow writes to the user who runs it).
+    let mut context = context;
+    if context.pending_user.is_none() {
+        context.pending_user = user_id;
+    }
     Ok(PlanOutcome::Planned(Box::new(Plan {
         version: PLAN_VERSION,
         flow_id: flow.id.clone(),

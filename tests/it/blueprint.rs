@@ -657,17 +657,108 @@ async fn unsupported_tag_is_named() {
 }
 
 #[tokio::test]
-async fn meta_apply_blueprint_is_refused_by_name() {
+async fn meta_apply_of_a_blueprint_latchkey_does_not_bundle_is_named() {
     let text = format!(
         "{GOOD_HEAD}  - model: authentik_blueprints.metaapplyblueprint\n    attrs: {{identifiers: {{name: x}}}}\n"
     );
-    fails_cleanly(
+    let msg = fails_cleanly(
         &text,
         9,
-        "authentik_blueprints.metaapplyblueprint is not supported",
+        "the blueprint x is not one latchkey bundles",
         Some(3),
     )
     .await;
+    assert!(msg.contains("Default - Authentication flow"), "{msg}");
+}
+
+#[tokio::test]
+async fn meta_apply_not_required_and_unknown_is_skipped() {
+    let (_dir, service) = bootstrapped_service("http://x").await;
+    let text = format!(
+        "{GOOD_HEAD}  - model: authentik_blueprints.metaapplyblueprint\n    attrs:\n      identifiers: {{name: Not bundled}}\n      required: false\n"
+    );
+    let report = service.apply_blueprints(&src(&text)).await.expect("apply");
+    assert_eq!(report.created, 2);
+}
+
+/// The shape of the device-code blueprint in authentik's platform repository (the one its
+/// Agent documentation links to): meta-apply entries for the default flows (not required),
+/// the device-code flow, and the default brand pointing at all of them by `!Find`.
+const PLATFORM_STYLE_DEVICE_CODE: &str = "version: 1
+metadata:
+  name: CLI device code
+entries:
+  - id: flow
+    model: authentik_flows.flow
+    identifiers:
+      slug: device-code
+    attrs:
+      designation: stage_configuration
+      name: Device code
+      title: Device code
+  - model: authentik_blueprints.metaapplyblueprint
+    attrs:
+      identifiers:
+        name: Default - Authentication flow
+      required: false
+  - model: authentik_blueprints.metaapplyblueprint
+    attrs:
+      identifiers:
+        name: Default - Invalidation flow
+      required: false
+  - model: authentik_blueprints.metaapplyblueprint
+    attrs:
+      identifiers:
+        name: Default - User settings flow
+      required: false
+  - model: authentik_brands.brand
+    identifiers:
+      domain: authentik-default
+    attrs:
+      default: true
+      flow_authentication: !Find [authentik_flows.flow, [slug, default-authentication-flow]]
+      flow_invalidation: !Find [authentik_flows.flow, [slug, default-invalidation-flow]]
+      flow_user_settings: !Find [authentik_flows.flow, [slug, default-user-settings-flow]]
+      flow_device_code: !KeyOf flow
+";
+
+#[tokio::test]
+async fn platform_style_device_code_blueprint_applies_to_empty_and_bootstrapped_stores() {
+    // An empty store: the meta-apply entries bring the bundled default flows first.
+    let (_dir, store) = temp_store().await;
+    let empty = Service::new(store, ServiceConfig::new("http://x"), Arc::new(SystemClock));
+    let report = empty
+        .apply_blueprints(&src(PLATFORM_STYLE_DEVICE_CODE))
+        .await
+        .expect("apply to an empty store");
+    assert!(report.created > 5, "{report:?}");
+    let flows: Vec<String> = empty
+        .list_flows()
+        .await
+        .expect("flows")
+        .into_iter()
+        .map(|f| f.slug)
+        .collect();
+    for slug in [
+        "device-code",
+        "default-authentication-flow",
+        "default-invalidation-flow",
+        "default-user-settings-flow",
+    ] {
+        assert!(flows.iter().any(|f| f == slug), "{slug} in {flows:?}");
+    }
+    let again = empty
+        .apply_blueprints(&src(PLATFORM_STYLE_DEVICE_CODE))
+        .await
+        .expect("re-apply");
+    assert!(again.is_noop(), "{again:?}");
+    // A bootstrapped store already has all of it.
+    let (_dir, service) = bootstrapped_service("http://x").await;
+    let report = service
+        .apply_blueprints(&src(PLATFORM_STYLE_DEVICE_CODE))
+        .await
+        .expect("apply");
+    assert!(report.is_noop(), "{report:?}");
 }
 
 #[tokio::test]

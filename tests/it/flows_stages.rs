@@ -539,3 +539,27 @@ async fn flows_remember_me_extends_the_session_by_the_offset() {
         "{remembered}"
     );
 }
+
+#[tokio::test]
+async fn default_user_settings_flow_changes_only_the_filled_in_fields() {
+    let srv = spawn_server().await;
+    let c = jar();
+    html_login(&c, &srv.base_url, "akadmin", ADMIN_PASSWORD).await;
+    let slug = "default-user-settings-flow";
+    let v = api_get(&c, &srv.base_url, slug).await;
+    assert_eq!(v["component"], "ak-stage-prompt", "{v}");
+    let v = api_post(
+        &c,
+        &srv.base_url,
+        slug,
+        json!({"component": "ak-stage-prompt", "name": "Renamed Admin"}),
+    )
+    .await;
+    assert_eq!(v["component"], "xak-flow-redirect", "{v}");
+    let me = admin(&srv.service).await;
+    assert_eq!(me.name, "Renamed Admin");
+    assert_eq!(me.username, "akadmin", "an empty field keeps the value");
+    // Anonymous visitors are refused (the flow requires authentication).
+    let v = api_get(&jar(), &srv.base_url, slug).await;
+    assert_eq!(v["component"], "ak-stage-access-denied", "{v}");
+}
