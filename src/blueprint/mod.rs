@@ -144,6 +144,20 @@ impl Service {
         Ok(report)
     }
 
+    /// What [`Self::apply_blueprints`] would do, without writing: the same checks and the same
+    /// transaction, always rolled back. The console's Import shows this before asking.
+    pub async fn preview_blueprints(
+        &self,
+        sources: &[Source],
+    ) -> Result<ApplyReport, BlueprintError> {
+        let blueprints = parse_all(sources)?;
+        let passwords = self.plan_passwords(&blueprints).await?;
+        let mut tx = self.store().write_tx().await?;
+        let report = apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
+        drop(tx);
+        Ok(report)
+    }
+
     /// Hashes (or verifies against the stored hash) every password a user entry carries, before
     /// any transaction is opened.
     async fn plan_passwords(&self, blueprints: &[Blueprint]) -> Result<Passwords, BlueprintError> {

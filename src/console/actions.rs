@@ -1,6 +1,7 @@
 //! What the I/O-free app asks the event loop to do through the service, and what came back.
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
+use crate::blueprint::{ApplyReport, Source};
 use crate::service::admin::{KeyAlgorithm, Usage};
 use crate::service::objects::{Kind, Object};
 use crate::service::{Service, ServiceError};
@@ -53,6 +54,18 @@ pub enum Request {
         /// What the admin types to confirm.
         name: String,
     },
+    /// Read a blueprint file and work out what applying it would change (nothing is written).
+    PreviewBlueprint {
+        /// The path the admin typed.
+        path: String,
+    },
+    /// Apply blueprint text read by a preview, in one transaction.
+    ApplyBlueprint {
+        /// The path, for the message.
+        file: String,
+        /// The text that was previewed.
+        sources: Vec<Source>,
+    },
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -86,6 +99,17 @@ pub enum Outcome {
     },
     /// Deleted.
     Deleted(String),
+    /// What importing a blueprint would change.
+    Preview {
+        /// The path the admin typed.
+        file: String,
+        /// The text read.
+        sources: Vec<Source>,
+        /// The counts.
+        report: ApplyReport,
+    },
+    /// A blueprint could not be read, checked or applied (file, line and entry named).
+    BlueprintFailed(String),
 }
 
 /// Runs one request against the service.
@@ -156,6 +180,26 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                     refused,
                 },
                 Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::PreviewBlueprint { path } => {
+            let sources = match crate::blueprint::read_sources(&[path.as_str()]) {
+                Ok(s) => s,
+                Err(e) => return Outcome::BlueprintFailed(e.to_string()),
+            };
+            match service.preview_blueprints(&sources).await {
+                Ok(report) => Outcome::Preview {
+                    file: path,
+                    sources,
+                    report,
+                },
+                Err(e) => Outcome::BlueprintFailed(e.to_string()),
+            }
+        }
+        Request::ApplyBlueprint { file, sources } => {
+            match service.apply_blueprints(&sources).await {
+                Ok(report) => Outcome::Saved(format!("imported {file}: {report}")),
+                Err(e) => Outcome::BlueprintFailed(e.to_string()),
             }
         }
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {

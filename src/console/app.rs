@@ -6,12 +6,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 mod commands;
 mod copy;
 mod forms;
+mod import;
 
 pub use copy::{CopyLine, osc52};
 
 use super::actions::Request;
 use super::data::Data;
-use super::dialog::DeleteDialog;
+use super::dialog::{DeleteDialog, ImportDialog};
 use super::filter::Filter;
 use super::form::Form;
 use super::form::open::NewChoice;
@@ -72,6 +73,7 @@ pub struct App {
     tab: usize,
     mode: Mode,
     help_return: Mode,
+    help_scroll: usize,
     detail: Option<ListRow>,
     detail_scroll: usize,
     status: Option<Status>,
@@ -85,6 +87,7 @@ pub struct App {
     form_return: Mode,
     chooser: Option<(Picker, Vec<NewChoice>)>,
     dialog: Option<DeleteDialog>,
+    import: Option<ImportDialog>,
     pending: Option<Request>,
     clipboard: Option<String>,
     detail_cursor: usize,
@@ -109,6 +112,7 @@ impl App {
             tab: 0,
             mode: Mode::List,
             help_return: Mode::List,
+            help_scroll: 0,
             detail: None,
             detail_scroll: 0,
             status,
@@ -122,6 +126,7 @@ impl App {
             form_return: Mode::List,
             chooser: None,
             dialog: None,
+            import: None,
             pending: None,
             clipboard: None,
             detail_cursor: 0,
@@ -222,7 +227,12 @@ impl App {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.quit = true,
-                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
+                Mode::Form
+                | Mode::Choose
+                | Mode::Delete
+                | Mode::Import
+                | Mode::Command
+                | Mode::Palette => {}
             },
             Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
@@ -251,7 +261,12 @@ impl App {
                 Mode::Detail => self.close_detail(),
                 Mode::Help => self.mode = self.help_return,
                 Mode::List | Mode::Filter => self.set_filter(String::new()),
-                Mode::Form | Mode::Choose | Mode::Delete | Mode::Command | Mode::Palette => {}
+                Mode::Form
+                | Mode::Choose
+                | Mode::Delete
+                | Mode::Import
+                | Mode::Command
+                | Mode::Palette => {}
             },
             Action::StartFilter => {
                 if TABS[self.tab].rows.is_some() && !self.showing_logs() {
@@ -273,6 +288,7 @@ impl App {
                     self.mode = self.help_return;
                 } else {
                     self.help_return = self.mode;
+                    self.help_scroll = 0;
                     self.mode = Mode::Help;
                 }
             }
@@ -300,6 +316,7 @@ impl App {
                 self.mode = Mode::Command;
             }
             Action::Palette => self.open_palette(),
+            Action::Import => self.start_import(),
         }
     }
 
@@ -340,6 +357,11 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
+        if self.mode == Mode::Help {
+            let max = self.help_entries().len();
+            self.help_scroll = clamp_add(self.help_scroll, delta, max);
+            return;
+        }
         if self.mode == Mode::Detail && self.move_copy_cursor(delta) {
             return;
         }
@@ -506,6 +528,11 @@ impl App {
             .collect()
     }
 
+    /// How far the help overlay is scrolled (the view clamps it to what fits).
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
     /// The help overlay's lines `(keys, description)`, from the keymap table.
     pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
@@ -517,6 +544,7 @@ impl App {
             Mode::Form,
             Mode::Choose,
             Mode::Delete,
+            Mode::Import,
             Mode::Command,
             Mode::Palette,
         ] {
@@ -542,6 +570,7 @@ impl App {
                 TABS[self.tab].id == TabId::Flows
             }
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
+            Action::Import => TABS[self.tab].id == TabId::Flows,
             Action::Copy => TABS[self.tab].id == TabId::Providers,
             Action::Back => self.mode != Mode::List || !self.filter().is_empty(),
             _ => true,

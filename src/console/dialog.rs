@@ -113,3 +113,66 @@ impl DeleteDialog {
         }
     }
 }
+
+/// The blueprint import confirmation: what applying the file would change, Cancel focused.
+#[derive(Debug, Clone)]
+pub struct ImportDialog {
+    /// The file as the admin named it.
+    pub file: String,
+    /// The text read at preview time: exactly what Apply applies.
+    pub sources: Vec<crate::blueprint::Source>,
+    /// What applying would do.
+    pub report: crate::blueprint::ApplyReport,
+    /// Focus on the Apply button (Cancel otherwise).
+    pub on_apply: bool,
+    /// The last failure.
+    pub error: Option<String>,
+    /// Apply was pressed and the request is running.
+    pub applying: bool,
+}
+
+/// What a key did in the import dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Still open.
+    Stay,
+    /// Closed, nothing applied.
+    Cancel,
+    /// Confirmed.
+    Apply,
+}
+
+impl ImportDialog {
+    /// Opens with Cancel focused.
+    pub fn new(
+        file: String,
+        sources: Vec<crate::blueprint::Source>,
+        report: crate::blueprint::ApplyReport,
+    ) -> Self {
+        Self {
+            file,
+            sources,
+            report,
+            on_apply: false,
+            error: None,
+            applying: false,
+        }
+    }
+
+    /// Handles one key: Tab/arrows switch, Enter presses the focused button, Esc cancels.
+    pub fn handle_key(&mut self, ev: &KeyEvent) -> ImportOutcome {
+        if self.applying {
+            return ImportOutcome::Stay;
+        }
+        match ev.code {
+            KeyCode::Esc => ImportOutcome::Cancel,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                self.on_apply = !self.on_apply;
+                ImportOutcome::Stay
+            }
+            KeyCode::Enter if self.on_apply => ImportOutcome::Apply,
+            KeyCode::Enter => ImportOutcome::Cancel,
+            _ => ImportOutcome::Stay,
+        }
+    }
+}

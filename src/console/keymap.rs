@@ -21,6 +21,8 @@ pub enum Mode {
     Choose,
     /// The delete confirmation dialog.
     Delete,
+    /// The blueprint import confirmation (what would change).
+    Import,
     /// Typing a `:` command.
     Command,
     /// The Ctrl-P palette over this keymap.
@@ -92,6 +94,8 @@ pub enum Action {
     StartCommand,
     /// Open the Ctrl-P palette.
     Palette,
+    /// Flows: import a blueprint file (mutating).
+    Import,
 }
 
 /// A key a binding answers to.
@@ -143,6 +147,8 @@ pub struct Binding {
 
 const LIST: &[Mode] = &[Mode::List];
 const LIST_DETAIL: &[Mode] = &[Mode::List, Mode::Detail];
+/// Moving: lists, detail views, and scrolling the help overlay.
+const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
 const ANYWHERE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
 
 /// The keymap, in the order help lists it.
@@ -228,6 +234,16 @@ pub const KEYMAP: &[Binding] = &[
         modes: LIST_DETAIL,
     },
     Binding {
+        keys: &[Key::Char('I')],
+        label: "I",
+        action: Action::Import,
+        description: "Flows: import a blueprint file",
+        hint: Some("import"),
+        mutates: true,
+        essential: false,
+        modes: LIST,
+    },
+    Binding {
         keys: &[Key::Char('y')],
         label: "y",
         action: Action::Copy,
@@ -285,7 +301,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: Some("cancel"),
         mutates: false,
         essential: true,
-        modes: &[Mode::Form, Mode::Choose, Mode::Delete],
+        modes: &[Mode::Form, Mode::Choose, Mode::Delete, Mode::Import],
     },
     Binding {
         keys: &[],
@@ -296,6 +312,16 @@ pub const KEYMAP: &[Binding] = &[
         mutates: false,
         essential: true,
         modes: &[Mode::Delete],
+    },
+    Binding {
+        keys: &[],
+        label: "tab",
+        action: Action::Widget,
+        description: "Import dialog: Cancel / Apply",
+        hint: Some("switch"),
+        mutates: false,
+        essential: true,
+        modes: &[Mode::Import],
     },
     Binding {
         keys: &[Key::Char(':')],
@@ -395,7 +421,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Char('k'), Key::Code(KeyCode::Up)],
@@ -405,7 +431,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
@@ -415,7 +441,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
@@ -425,7 +451,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Code(KeyCode::PageDown), Key::Ctrl('d')],
@@ -435,7 +461,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Code(KeyCode::PageUp), Key::Ctrl('u')],
@@ -445,7 +471,7 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         mutates: false,
         essential: false,
-        modes: LIST_DETAIL,
+        modes: MOVE,
     },
     Binding {
         keys: &[Key::Digit],
@@ -543,6 +569,7 @@ pub const KEYMAP: &[Binding] = &[
             Mode::Form,
             Mode::Choose,
             Mode::Delete,
+            Mode::Import,
             Mode::Command,
             Mode::Palette,
         ],

@@ -41,7 +41,7 @@ fn src(text: &str) -> Vec<Source> {
 }
 
 /// Every listing, so "unchanged" means exactly unchanged (ids, versions, timestamps).
-async fn snapshot(s: &Service) -> String {
+pub(crate) async fn snapshot(s: &Service) -> String {
     format!(
         "{:?}",
         (

@@ -446,6 +446,15 @@ async fn snapshot_help_overlay() {
     for (keys, desc) in app.help_entries() {
         assert!(big.contains(desc), "{keys}: {desc} in help");
     }
+    // 80x24 cannot show every key at once: the overlay says so and scrolls to the rest.
+    assert!(small.contains("j/k scroll: 1-"), "{small}");
+    let last = app.help_entries().last().map(|(_, d)| *d).expect("entries");
+    let cut: String = last.chars().take(20).collect();
+    assert!(!small.contains(&cut), "{cut} hidden at first");
+    press(&mut app, "G");
+    assert_eq!(app.mode(), Mode::Help, "scrolling keeps the overlay open");
+    let scrolled = render(&mut app, 80, 24);
+    assert!(scrolled.contains(&cut), "{scrolled}");
 }
 
 #[tokio::test]

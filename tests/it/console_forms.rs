@@ -21,7 +21,7 @@ use crate::support::{bootstrapped_service, client, spawn_server};
 const FIXED_NOW: i64 = 1_767_225_600;
 const SERVER_URL: &str = "http://127.0.0.1:9000";
 
-fn config() -> AppConfig {
+pub(crate) fn config() -> AppConfig {
     AppConfig {
         store_path: "/srv/latchkey/latchkey.db".into(),
         server_url: SERVER_URL.into(),
@@ -31,33 +31,33 @@ fn config() -> AppConfig {
     }
 }
 
-async fn load(service: &Service) -> Data {
+pub(crate) async fn load(service: &Service) -> Data {
     let mut data = DataSource::new(service.clone()).load().await.expect("load");
     data.now = FIXED_NOW;
     data
 }
 
-async fn app_over(service: &Service) -> App {
+pub(crate) async fn app_over(service: &Service) -> App {
     let mut app = App::new(config());
     app.apply_data(load(service).await);
     app
 }
 
-async fn fresh() -> (tempfile::TempDir, Service, App) {
+pub(crate) async fn fresh() -> (tempfile::TempDir, Service, App) {
     let (dir, service) = bootstrapped_service(SERVER_URL).await;
     let app = app_over(&service).await;
     (dir, service, app)
 }
 
-fn key(c: KeyCode) -> KeyEvent {
+pub(crate) fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
 }
 
-fn ctrl(c: char) -> KeyEvent {
+pub(crate) fn ctrl(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
 }
 
-fn typ(app: &mut App, text: &str) {
+pub(crate) fn typ(app: &mut App, text: &str) {
     for c in text.chars() {
         app.handle_key(key(KeyCode::Char(c)));
     }
@@ -70,7 +70,7 @@ fn tab(app: &mut App, n: usize) {
 }
 
 /// Runs every request the app made against the service, then reloads like the event loop.
-async fn settle(app: &mut App, service: &Service) {
+pub(crate) async fn settle(app: &mut App, service: &Service) {
     while let Some(req) = app.take_request() {
         let out = execute(service, req).await;
         app.apply_outcome(out);
@@ -78,7 +78,7 @@ async fn settle(app: &mut App, service: &Service) {
     app.apply_data(load(service).await);
 }
 
-fn render(app: &mut App, w: u16, h: u16) -> String {
+pub(crate) fn render(app: &mut App, w: u16, h: u16) -> String {
     app.resize(w, h);
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     terminal.draw(|f| view::draw(app, f)).expect("draw");

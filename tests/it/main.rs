@@ -9,6 +9,7 @@ mod bootstrap;
 mod browser;
 mod console;
 mod console_forms;
+mod console_import;
 mod device;
 mod device_page;
 mod flows;

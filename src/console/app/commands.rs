@@ -1,4 +1,4 @@
-//! The `:` command line (tab names, `:flow <slug>`, `:q`, with Tab completion) and the Ctrl-P
+//! The `:` command line (tab names, `:flow <slug>`, `:import PATH`, `:q`, with Tab completion) and the Ctrl-P
 //! palette, which lists the keymap table itself so it can never offer a key that does not exist.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -10,7 +10,7 @@ use crate::console::keymap::{self, Action, Key, Mode};
 use crate::console::tabs::{TABS, TabId, Tone};
 
 /// Every word `:` understands besides tab names.
-const VERBS: &[&str] = &["flow ", "q", "quit"];
+const VERBS: &[&str] = &["flow ", "import ", "q", "quit"];
 
 impl App {
     /// The command being typed after `:`.
@@ -37,7 +37,12 @@ impl App {
         }
         TABS.iter()
             .map(|t| t.name.to_lowercase())
-            .chain(VERBS.iter().map(|v| v.to_string()))
+            .chain(
+                VERBS
+                    .iter()
+                    .filter(|v| **v != "import " || self.import_allowed())
+                    .map(|v| v.to_string()),
+            )
             .filter(|c| c.starts_with(&typed))
             .collect()
     }
@@ -77,6 +82,12 @@ impl App {
         let lower = cmd.to_lowercase();
         if lower == "q" || lower == "quit" {
             self.quit = true;
+            return;
+        }
+        if lower == "import" || lower.starts_with("import ") {
+            // The path keeps its case.
+            let path = cmd.get("import".len()..).unwrap_or_default().trim();
+            self.command_import(path);
             return;
         }
         if let Some(slug) = lower.strip_prefix("flow ") {

@@ -42,6 +42,10 @@ impl App {
                 self.dialog_key(ev);
                 true
             }
+            Mode::Import => {
+                self.import_key(ev);
+                true
+            }
             Mode::Command => {
                 self.command_key(ev);
                 true
@@ -54,7 +58,7 @@ impl App {
         }
     }
 
-    fn open_form(&mut self, form: Form) {
+    pub(super) fn open_form(&mut self, form: Form) {
         if self.mode != Mode::Form {
             self.form_return = if self.mode == Mode::Detail {
                 Mode::Detail
@@ -66,7 +70,7 @@ impl App {
         self.mode = Mode::Form;
     }
 
-    fn close_form(&mut self) {
+    pub(super) fn close_form(&mut self) {
         self.form = None;
         self.mode = self.form_return;
     }
@@ -270,6 +274,9 @@ impl App {
                 if self.form.is_some() {
                     self.close_form();
                 }
+                if self.import.take().is_some() {
+                    self.mode = Mode::List;
+                }
                 self.set_status(&msg, Tone::Ok);
             }
             Outcome::Deleted(msg) => {
@@ -297,6 +304,12 @@ impl App {
                 self.dialog = Some(DeleteDialog::new(kind, id, name, usages, refused));
                 self.mode = Mode::Delete;
             }
+            Outcome::Preview {
+                file,
+                sources,
+                report,
+            } => self.show_preview(file, sources, report),
+            Outcome::BlueprintFailed(msg) => self.show_import_error(&msg),
             Outcome::Failed(err) => {
                 if let (Mode::Form, Some(form)) = (self.mode, &mut self.form) {
                     form.saving = false;
@@ -375,6 +388,7 @@ fn request_for(form: &Form) -> Option<Request> {
                 key: if key.is_empty() { None } else { Some(key) },
             }
         }
+        Purpose::ImportBlueprint => Request::PreviewBlueprint { path: text("path") },
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
             password: form

@@ -31,6 +31,8 @@ pub enum Purpose {
     ImportCertificate,
     /// Set the password of the user with this id.
     SetPassword(String),
+    /// Name a blueprint file to import (a preview comes first).
+    ImportBlueprint,
 }
 
 /// One field's live state.

@@ -343,6 +343,16 @@ pub fn password_form(user: &User) -> Form {
     )
 }
 
+/// The Flows tab's Import form (the base object is unused: nothing is built from it).
+pub fn import_form() -> Form {
+    Form::new(
+        "Import blueprint",
+        Object::Flow(blank_flow()),
+        Purpose::ImportBlueprint,
+        specs::import_fields(),
+    )
+}
+
 fn blank_flow() -> Flow {
     Flow {
         id: new_id(),

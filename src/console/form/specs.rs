@@ -722,6 +722,18 @@ pub fn password_fields() -> Vec<FieldSpec> {
     ]
 }
 
+/// The blueprint import form: one path.
+pub fn import_fields() -> Vec<FieldSpec> {
+    vec![aux(
+        "path",
+        "Blueprint file",
+        "A YAML blueprint in authentik's format, e.g. fixtures/blueprints/examples/example-app.yaml. \
+         What it would change is shown before anything is written.",
+        true,
+        FieldKind::Text,
+    )]
+}
+
 /// The fields of a group.
 pub fn group_fields() -> Vec<FieldSpec> {
     vec![

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::console::app::App;
 use crate::console::data::Data;
-use crate::console::dialog::DeleteDialog;
+use crate::console::dialog::{DeleteDialog, ImportDialog};
 use crate::console::form::field::{FieldKind, FieldValue};
 use crate::console::form::picker::Picker;
 use crate::console::form::{FieldState, Form, duration_preview};
@@ -53,15 +53,20 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
     let mut y = inner.y;
     let bottom = inner.y + inner.height;
     if let Some(b) = &form.banner {
+        // Long messages (a blueprint's file:line: entry …) wrap onto up to four lines.
+        let text = format!(" {}", inert(b));
+        let width = usize::from(inner.width.max(1));
+        let rows = (text.chars().count().div_ceil(width)).clamp(1, 4) as u16;
         frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {}", inert(b)), theme.error())),
+            Paragraph::new(Line::styled(text, theme.error()))
+                .wrap(ratatui::widgets::Wrap { trim: false }),
             Rect {
-                height: 1,
+                height: rows.min(bottom.saturating_sub(y)),
                 y,
                 ..inner
             },
         );
-        y += 1;
+        y += rows;
     }
     // Scroll so the focused field is in view.
     let heights: Vec<u16> = form
@@ -452,6 +457,78 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
             Span::styled(" [ Cancel ] ", cancel),
             Span::raw("  "),
             Span::styled(" [ Delete ] ", delete),
+        ]))
+        .alignment(Alignment::Center),
+        buttons,
+    );
+}
+
+/// Draws the blueprint import confirmation: what applying would change, Cancel focused.
+pub fn import_dialog(theme: &Theme, d: &ImportDialog, frame: &mut Frame, area: Rect) {
+    let r = &d.report;
+    let count = |n: usize, what: &str, style| {
+        Line::styled(
+            format!("  {n:>6}  {what}"),
+            if n > 0 { style } else { theme.muted() },
+        )
+    };
+    let mut lines: Vec<Line> = vec![
+        Line::styled(format!(" {}", inert(&d.file)), theme.accent()),
+        Line::raw(""),
+        Line::styled(" Applying it would:", theme.text()),
+        count(r.created, "create", theme.ok()),
+        count(r.updated, "update", theme.warn()),
+        count(r.deleted, "delete", theme.error()),
+        count(r.unchanged, "leave unchanged", theme.muted()),
+    ];
+    if r.skipped > 0 {
+        lines.push(count(r.skipped, "skip (conditions false)", theme.muted()));
+    }
+    lines.push(Line::raw(""));
+    if r.is_noop() {
+        lines.push(Line::styled(
+            " Nothing would change: the store already matches.",
+            theme.muted(),
+        ));
+    } else {
+        lines.push(Line::styled(
+            " All of it in one transaction, or nothing.",
+            theme.muted(),
+        ));
+    }
+    if d.applying {
+        lines.push(Line::styled(" applying…", theme.muted()));
+    }
+    if let Some(e) = &d.error {
+        lines.push(Line::styled(format!(" {e}"), theme.error()));
+    }
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let rect = centered(area, area.width.saturating_sub(8).min(70), h);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.accent())
+        .title(Span::styled(" Import blueprint ", theme.title()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, buttons] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), body);
+    let (cancel, apply) = if d.on_apply {
+        (
+            theme.text(),
+            theme
+                .accent()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        )
+    } else {
+        (theme.selection(), theme.muted())
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" [ Cancel ] ", cancel),
+            Span::raw("  "),
+            Span::styled(" [ Apply ] ", apply),
         ]))
         .alignment(Alignment::Center),
         buttons,

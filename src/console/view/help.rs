@@ -43,10 +43,32 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         " Keys — esc closes "
     };
-    let block = Block::default()
+    // On short terminals the overlay scrolls (j/k, pgdn/pgup) and says how much is hidden.
+    let visible = usize::from(height.saturating_sub(2));
+    let total = lines.len();
+    let offset = app.help_scroll().min(total.saturating_sub(visible));
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.accent())
         .title(Span::styled(title, theme.title()));
+    if total > visible {
+        block = block.title_bottom(
+            Line::styled(
+                format!(
+                    " j/k scroll: {}-{} of {total} ",
+                    offset + 1,
+                    (offset + visible).min(total)
+                ),
+                theme.muted(),
+            )
+            .alignment(ratatui::layout::Alignment::Right),
+        );
+    }
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((u16::try_from(offset).unwrap_or(u16::MAX), 0)),
+        popup,
+    );
 }

@@ -54,6 +54,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     if let (Mode::Delete, Some(d)) = (app.mode(), app.dialog()) {
         form::dialog(app.theme(), d, frame, body);
     }
+    if let (Mode::Import, Some(d)) = (app.mode(), app.import_dialog()) {
+        form::import_dialog(app.theme(), d, frame, body);
+    }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);
     }

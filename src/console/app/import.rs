@@ -1,0 +1,110 @@
+//! The Flows tab's blueprint Import: a path (form or `:import PATH`) → a preview of what would
+//! change (nothing written) → Apply or Cancel → one transaction. Read-only consoles refuse it
+//! through the keymap table like every other mutating action.
+
+use crossterm::event::KeyEvent;
+
+use super::App;
+use crate::blueprint::{ApplyReport, Source};
+use crate::console::actions::Request;
+use crate::console::dialog::{ImportDialog, ImportOutcome};
+use crate::console::form::open;
+use crate::console::keymap::{self, Action, Mode};
+use crate::console::tabs::{TABS, TabId, Tone};
+use crate::console::text::inert;
+
+impl App {
+    /// Whether Import is allowed (the keymap table decides, so read-only removes it here too).
+    pub(super) fn import_allowed(&self) -> bool {
+        keymap::bindings(Mode::List, self.config.readonly).any(|b| b.action == Action::Import)
+    }
+
+    /// `I` on the Flows tab: asks for the file.
+    pub(super) fn start_import(&mut self) {
+        if TABS[self.tab].id != TabId::Flows {
+            return;
+        }
+        self.open_form(open::import_form());
+    }
+
+    /// `:import PATH`: straight to the preview (`:import` alone opens the form).
+    pub(super) fn command_import(&mut self, path: &str) {
+        if !self.import_allowed() {
+            self.set_status("read-only: import is disabled", Tone::Warn);
+            return;
+        }
+        if let Some(flows) = TABS.iter().position(|t| t.id == TabId::Flows)
+            && self.tab != flows
+        {
+            self.tab = flows;
+            self.detail = None;
+        }
+        self.mode = Mode::List;
+        if path.is_empty() {
+            self.start_import();
+        } else {
+            self.set_status(&format!("reading {path}…"), Tone::Muted);
+            self.pending = Some(Request::PreviewBlueprint {
+                path: path.to_string(),
+            });
+        }
+    }
+
+    /// The preview came back: open the confirmation.
+    pub(super) fn show_preview(&mut self, file: String, sources: Vec<Source>, report: ApplyReport) {
+        if self.form.is_some() {
+            self.close_form();
+        }
+        self.import = Some(ImportDialog::new(file, sources, report));
+        self.mode = Mode::Import;
+    }
+
+    /// A blueprint failed: at the path field, in the dialog, or on the status line.
+    pub(super) fn show_import_error(&mut self, msg: &str) {
+        let msg = inert(msg);
+        match self.mode {
+            Mode::Form => {
+                if let Some(form) = &mut self.form {
+                    form.saving = false;
+                    // At the field (marked), and whole in the banner (the field's title is short).
+                    form.set_error("path", &msg);
+                    form.banner = Some(msg);
+                }
+            }
+            Mode::Import => {
+                if let Some(d) = &mut self.import {
+                    d.applying = false;
+                    d.error = Some(msg);
+                }
+            }
+            _ => self.set_status(&msg, Tone::Error),
+        }
+    }
+
+    pub(super) fn import_key(&mut self, ev: &KeyEvent) {
+        let Some(d) = &mut self.import else {
+            self.mode = Mode::List;
+            return;
+        };
+        match d.handle_key(ev) {
+            ImportOutcome::Stay => {}
+            ImportOutcome::Cancel => {
+                self.import = None;
+                self.mode = Mode::List;
+                self.set_status("import cancelled: nothing changed", Tone::Muted);
+            }
+            ImportOutcome::Apply => {
+                d.applying = true;
+                self.pending = Some(Request::ApplyBlueprint {
+                    file: d.file.clone(),
+                    sources: d.sources.clone(),
+                });
+            }
+        }
+    }
+
+    /// The open import confirmation.
+    pub fn import_dialog(&self) -> Option<&ImportDialog> {
+        self.import.as_ref()
+    }
+}
