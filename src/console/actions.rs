@@ -54,6 +54,13 @@ pub enum Request {
         /// What the admin types to confirm.
         name: String,
     },
+    /// End a session and revoke the tokens issued in it.
+    RevokeSession {
+        /// The session's id.
+        id: String,
+        /// For the message (its client IP).
+        label: String,
+    },
     /// Read a blueprint file and work out what applying it would change (nothing is written).
     PreviewBlueprint {
         /// The path the admin typed.
@@ -182,6 +189,13 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 Err(e) => Outcome::Failed(e),
             }
         }
+        Request::RevokeSession { id, label } => match service.revoke_session(&id).await {
+            Ok(n) => Outcome::Saved(format!(
+                "revoked the session from {label} and {n} token{} issued in it",
+                if n == 1 { "" } else { "s" }
+            )),
+            Err(e) => Outcome::Failed(e),
+        },
         Request::PreviewBlueprint { path } => {
             let sources = match crate::blueprint::read_sources(&[path.as_str()]) {
                 Ok(s) => s,

@@ -317,6 +317,7 @@ impl App {
             }
             Action::Palette => self.open_palette(),
             Action::Import => self.start_import(),
+            Action::RevokeSession => self.revoke_selected_session(),
         }
     }
 
@@ -571,6 +572,9 @@ impl App {
             }
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,
+            Action::RevokeSession => {
+                TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
+            }
             Action::Copy => TABS[self.tab].id == TabId::Providers,
             Action::Back => self.mode != Mode::List || !self.filter().is_empty(),
             _ => true,

@@ -7,6 +7,7 @@ use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
     Policy, Provider, ScopeMapping, Stage, User,
 };
+use crate::service::console_queries::SessionSummary;
 use crate::service::{Service, ServiceResult};
 
 /// How many events the console keeps in view.
@@ -47,6 +48,8 @@ pub struct Data {
     pub scope_mappings: Vec<ScopeMapping>,
     /// Every (user id, group id) membership (for the user and group forms).
     pub memberships: Vec<(String, String)>,
+    /// Live signed-in sessions, most recently seen first (the users detail).
+    pub sessions: Vec<SessionSummary>,
 }
 
 /// Loads [`Data`] through the service.
@@ -81,6 +84,7 @@ impl DataSource {
             events: s.recent_events(EVENT_LIMIT).await?,
             scope_mappings: s.list_scope_mappings().await?,
             memberships: s.memberships().await?,
+            sessions: s.list_sessions().await?,
         })
     }
 }

@@ -96,6 +96,8 @@ pub enum Action {
     Palette,
     /// Flows: import a blueprint file (mutating).
     Import,
+    /// User detail: end the selected session and revoke its tokens (mutating).
+    RevokeSession,
 }
 
 /// A key a binding answers to.
@@ -234,6 +236,16 @@ pub const KEYMAP: &[Binding] = &[
         modes: LIST_DETAIL,
     },
     Binding {
+        keys: &[Key::Char('R')],
+        label: "R",
+        action: Action::RevokeSession,
+        description: "User detail: revoke the session",
+        hint: Some("revoke"),
+        mutates: true,
+        essential: false,
+        modes: &[Mode::Detail],
+    },
+    Binding {
         keys: &[Key::Char('I')],
         label: "I",
         action: Action::Import,
@@ -327,7 +339,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[Key::Char(':')],
         label: ":",
         action: Action::StartCommand,
-        description: "Command line: :flows, :flow <slug>, :q",
+        description: "Command line: :flows, :flow <slug>, :import F, :q",
         hint: Some("command"),
         mutates: false,
         essential: false,

@@ -5,6 +5,7 @@
 use super::objects::{self, Kind, Object};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::BindingSubject;
+use crate::store;
 
 /// What deleting the target does to an object that uses it (the schema's ON DELETE rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,6 +332,23 @@ impl Service {
                 }
             }
             _ => {}
+        }
+        let owner = match kind {
+            Kind::User => Some(store::dependents::Owner::User),
+            Kind::Provider => Some(store::dependents::Owner::Provider),
+            Kind::Application => Some(store::dependents::Owner::Application),
+            _ => None,
+        };
+        if let Some(owner) = owner {
+            let mut conn = self.store().read().await?;
+            for (what, n) in store::dependents::count(&mut conn, owner, id, self.now()).await? {
+                out.push(Usage {
+                    kind: what,
+                    name: n.to_string(),
+                    field: "in force",
+                    effect: Effect::Deleted,
+                });
+            }
         }
         Ok(out)
     }

@@ -250,3 +250,20 @@ pub async fn revoke_access_token(
 pub fn family_of_code(code: &AuthorizationCode) -> &str {
     &code.id
 }
+
+/// Revokes every unrevoked access and refresh token issued in a session (`sid` is the digest
+/// tokens record). Returns how many tokens changed.
+pub async fn revoke_session(conn: &mut SqliteConnection, sid: &str, now: i64) -> StoreResult<u64> {
+    let mut n = 0;
+    for table in ["access_tokens", "refresh_tokens"] {
+        let res = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL"
+        )))
+        .bind(now)
+        .bind(sid)
+        .execute(&mut *conn)
+        .await?;
+        n += res.rows_affected();
+    }
+    Ok(n)
+}

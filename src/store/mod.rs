@@ -22,6 +22,7 @@ pub mod users;
 
 pub mod authenticators;
 pub mod consents;
+pub mod dependents;
 pub mod logins;
 pub mod reputation;
 pub mod sessions;

@@ -115,3 +115,15 @@ pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<
     .fetch_all(conn)
     .await?)
 }
+
+/// Every live signed-in session, most recently seen first (the console's users detail).
+pub async fn live_signed_in(conn: &mut SqliteConnection, now: i64) -> StoreResult<Vec<SessionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM sessions WHERE user_id IS NOT NULL AND idle_expires_at > ? \
+         AND expires_at > ? ORDER BY last_seen DESC"
+    )))
+    .bind(now)
+    .bind(now)
+    .fetch_all(conn)
+    .await?)
+}

@@ -10,6 +10,7 @@ mod browser;
 mod console;
 mod console_forms;
 mod console_import;
+mod console_sessions;
 mod device;
 mod device_page;
 mod flows;

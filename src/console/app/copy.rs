@@ -91,6 +91,56 @@ impl App {
             .collect()
     }
 
+    /// The user detail's live sessions: `(session id, "ip  agent  since  last seen")`.
+    pub fn session_lines(&self) -> Vec<(String, String)> {
+        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Users {
+            return Vec::new();
+        }
+        let Some(row) = &self.detail else {
+            return Vec::new();
+        };
+        let now = self.data.now;
+        self.data
+            .sessions
+            .iter()
+            .filter(|s| s.user_id == row.key)
+            .map(|s| {
+                let agent: String = s.user_agent.chars().take(40).collect();
+                let text = format!(
+                    "{:<15}  signed in {} ago, last seen {} ago, ends in {}  {}",
+                    if s.client_ip.is_empty() {
+                        "?"
+                    } else {
+                        &s.client_ip
+                    },
+                    ago(now - s.created_at),
+                    ago(now - s.last_seen),
+                    ago(s.expires_at - now),
+                    if agent.is_empty() {
+                        "(no user agent)".into()
+                    } else {
+                        agent
+                    },
+                );
+                (s.id.clone(), text)
+            })
+            .collect()
+    }
+
+    /// `R` in a user's detail: end the selected session and revoke what it issued.
+    pub(super) fn revoke_selected_session(&mut self) {
+        let lines = self.session_lines();
+        match lines.get(self.detail_cursor) {
+            Some((id, text)) => {
+                self.pending = Some(crate::console::actions::Request::RevokeSession {
+                    id: id.clone(),
+                    label: text.split_whitespace().next().unwrap_or("").to_string(),
+                });
+            }
+            None => self.set_status("no session selected", Tone::Muted),
+        }
+    }
+
     /// The selected copyable line (provider detail) or binding (flow detail).
     pub fn copy_cursor(&self) -> usize {
         self.detail_cursor
@@ -109,7 +159,11 @@ impl App {
 
     /// Moves the provider detail's cursor; false when there is no such detail.
     pub(super) fn move_copy_cursor(&mut self, delta: isize) -> bool {
-        let n = self.copy_lines().len().max(self.binding_lines().len());
+        let n = self
+            .copy_lines()
+            .len()
+            .max(self.binding_lines().len())
+            .max(self.session_lines().len());
         if n == 0 {
             return false;
         }
@@ -120,6 +174,17 @@ impl App {
     /// Returns and clears the text `y` asked to copy.
     pub fn take_clipboard(&mut self) -> Option<String> {
         self.clipboard.take()
+    }
+}
+
+/// A duration in seconds as "3d", "5h", "12m" or "40s".
+fn ago(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
     }
 }
 

@@ -69,6 +69,34 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
             });
         }
     }
+    let is_user = app.data().users.iter().any(|u| u.id == row.key);
+    if crate::console::tabs::TABS[app.tab_index()].id == crate::console::tabs::TabId::Users
+        && is_user
+    {
+        let sessions = app.session_lines();
+        if !sessions.is_empty() {
+            let cursor_line = lines.len() + 2 + app.copy_cursor();
+            let height = usize::from(area.height.saturating_sub(2));
+            scroll = scroll.max((cursor_line + 1).saturating_sub(height));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                " Sessions ({}): j/k select, R revoke (signs out, revokes its tokens)",
+                sessions.len()
+            ),
+            theme.accent(),
+        ));
+        for (i, (_, text)) in sessions.iter().enumerate() {
+            let marker = if i == app.copy_cursor() { ">" } else { " " };
+            let text = format!("{marker} {}", crate::console::text::inert(text));
+            lines.push(if i == app.copy_cursor() {
+                Line::styled(text, theme.selection())
+            } else {
+                Line::styled(text, theme.text())
+            });
+        }
+    }
     let copy = app.copy_lines();
     if !copy.is_empty() {
         let cursor_line = lines.len() + 2 + app.copy_cursor();
