@@ -339,7 +339,7 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[Key::Char(':')],
         label: ":",
         action: Action::StartCommand,
-        description: "Command line: :flows, :flow <slug>, :import F, :q",
+        description: "Command line: :flow S, :import F, :q",
         hint: Some("command"),
         mutates: false,
         essential: false,
