@@ -54,6 +54,15 @@ pub enum Request {
         /// What the admin types to confirm.
         name: String,
     },
+    /// Write a certificate (and its key) to files.
+    ExportCertificate {
+        /// The keypair.
+        id: String,
+        /// Where the certificate goes.
+        certificate_path: String,
+        /// Where the key goes (empty: not exported).
+        key_path: String,
+    },
     /// End a session and revoke the tokens issued in it.
     RevokeSession {
         /// The session's id.
@@ -186,6 +195,23 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                     usages,
                     refused,
                 },
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::ExportCertificate {
+            id,
+            certificate_path,
+            key_path,
+        } => {
+            let key = (!key_path.is_empty()).then(|| std::path::Path::new(&key_path));
+            match service
+                .export_certificate(&id, std::path::Path::new(&certificate_path), key)
+                .await
+            {
+                Ok(()) if key.is_some() => Outcome::Saved(format!(
+                    "exported the certificate to {certificate_path} and the key to {key_path} (0600)"
+                )),
+                Ok(()) => Outcome::Saved(format!("exported the certificate to {certificate_path}")),
                 Err(e) => Outcome::Failed(e),
             }
         }

@@ -318,6 +318,7 @@ impl App {
             Action::Palette => self.open_palette(),
             Action::Import => self.start_import(),
             Action::RevokeSession => self.revoke_selected_session(),
+            Action::ExportCertificate => self.start_export(),
         }
     }
 
@@ -572,6 +573,7 @@ impl App {
             }
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,
+            Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,
             Action::RevokeSession => {
                 TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
             }

@@ -98,6 +98,8 @@ pub enum Action {
     Import,
     /// User detail: end the selected session and revoke its tokens (mutating).
     RevokeSession,
+    /// Certificates: write the certificate and key to files (refused read-only: key material).
+    ExportCertificate,
 }
 
 /// A key a binding answers to.
@@ -244,6 +246,17 @@ pub const KEYMAP: &[Binding] = &[
         mutates: true,
         essential: false,
         modes: &[Mode::Detail],
+    },
+    Binding {
+        keys: &[Key::Char('x')],
+        label: "x",
+        action: Action::ExportCertificate,
+        description: "Certificates: export to files",
+        hint: Some("export"),
+        // Writes key material to disk: a read-only console does not.
+        mutates: true,
+        essential: false,
+        modes: LIST_DETAIL,
     },
     Binding {
         keys: &[Key::Char('I')],

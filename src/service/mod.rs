@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bootstrap;
 pub mod catalog;
+pub mod cert_export;
 pub mod clock;
 pub mod console_queries;
 pub mod device;

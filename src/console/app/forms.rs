@@ -190,6 +190,18 @@ impl App {
         }
     }
 
+    /// `x` on a certificate: the export form.
+    pub(super) fn start_export(&mut self) {
+        if TABS[self.tab].id != TabId::Certificates {
+            return;
+        }
+        let Some(id) = self.selected_id() else { return };
+        if let Some(cert) = self.data.certificates.iter().find(|c| c.id == id) {
+            let form = open::export_form(cert);
+            self.open_form(form);
+        }
+    }
+
     pub(super) fn start_set_password(&mut self) {
         if TABS[self.tab].id != TabId::Users {
             return;
@@ -388,6 +400,11 @@ fn request_for(form: &Form) -> Option<Request> {
                 key: if key.is_empty() { None } else { Some(key) },
             }
         }
+        Purpose::ExportCertificate(id) => Request::ExportCertificate {
+            id: id.clone(),
+            certificate_path: text("certificate_path"),
+            key_path: text("key_path"),
+        },
         Purpose::ImportBlueprint => Request::PreviewBlueprint { path: text("path") },
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),

@@ -33,6 +33,8 @@ pub enum Purpose {
     SetPassword(String),
     /// Name a blueprint file to import (a preview comes first).
     ImportBlueprint,
+    /// Write the certificate keypair with this id to files.
+    ExportCertificate(String),
 }
 
 /// One field's live state.

@@ -343,6 +343,33 @@ pub fn password_form(user: &User) -> Form {
     )
 }
 
+/// The certificate export form, with `<name>.pem` / `<name>.key` in the working directory
+/// filled in (the key only when the keypair has one).
+pub fn export_form(cert: &crate::domain::CertificateKeypair) -> Form {
+    let mut form = Form::new(
+        &format!("Export {}", cert.name),
+        Object::Certificate(cert.clone()),
+        Purpose::ExportCertificate(cert.id.clone()),
+        specs::export_fields(),
+    );
+    let stem: String = cert
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    form.set_text("certificate_path", &format!("{stem}.pem"));
+    if cert.key_pem.is_some() {
+        form.set_text("key_path", &format!("{stem}.key"));
+    }
+    form
+}
+
 /// The Flows tab's Import form (the base object is unused: nothing is built from it).
 pub fn import_form() -> Form {
     Form::new(

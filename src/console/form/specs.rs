@@ -722,6 +722,26 @@ pub fn password_fields() -> Vec<FieldSpec> {
     ]
 }
 
+/// Where a certificate (and its key) are exported to.
+pub fn export_fields() -> Vec<FieldSpec> {
+    vec![
+        aux(
+            "certificate_path",
+            "Certificate file",
+            "Where to write the certificate (PEM). An existing file is never overwritten.",
+            true,
+            FieldKind::Text,
+        ),
+        aux(
+            "key_path",
+            "Private key file",
+            "Where to write the private key (PEM, mode 0600). Empty: the certificate only.",
+            false,
+            FieldKind::Text,
+        ),
+    ]
+}
+
 /// The blueprint import form: one path.
 pub fn import_fields() -> Vec<FieldSpec> {
     vec![aux(

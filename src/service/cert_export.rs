@@ -1,0 +1,96 @@
+//! Exporting a certificate keypair to files the admin names: the certificate world-readable
+//! (0644), the private key 0600 from the moment it exists, neither overwriting a file, and no
+//! certificate left behind when the key cannot be written.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::validate::{FieldError, FieldErrors};
+use crate::store;
+
+/// The form keys the errors are attached to.
+pub const CERTIFICATE_PATH: &str = "certificate_path";
+/// The form key of the private key's path.
+pub const KEY_PATH: &str = "key_path";
+
+fn field_error(field: &str, message: String) -> ServiceError {
+    ServiceError::Invalid(FieldErrors(vec![FieldError {
+        field: field.to_string(),
+        message,
+    }]))
+}
+
+fn write_new(path: &Path, mode: u32, data: &str, field: &str) -> ServiceResult<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    "exists already: choose another path (nothing is overwritten)".to_string()
+                }
+                std::io::ErrorKind::NotFound => "its directory does not exist".to_string(),
+                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            field_error(field, format!("{}: {why}", path.display()))
+        })?;
+    file.write_all(data.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| field_error(field, format!("{}: {e}", path.display())))
+}
+
+impl Service {
+    /// Writes the keypair's certificate to `certificate_path` and, when given, its private key
+    /// to `key_path` (mode 0600). Errors name the field and the path.
+    pub async fn export_certificate(
+        &self,
+        id: &str,
+        certificate_path: &Path,
+        key_path: Option<&Path>,
+    ) -> ServiceResult<()> {
+        let cert = {
+            let mut conn = self.store().read().await?;
+            store::certificates::get(&mut conn, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("certificate {id}")))?
+        };
+        if certificate_path.as_os_str().is_empty() {
+            return Err(field_error(CERTIFICATE_PATH, "a path is required".into()));
+        }
+        let key = match (key_path, cert.key_pem.as_deref()) {
+            (Some(p), Some(k)) => Some((p, k)),
+            (Some(_), None) => {
+                return Err(field_error(
+                    KEY_PATH,
+                    "this keypair has no private key: leave the key path empty".into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        if key.is_some_and(|(p, _)| p == certificate_path) {
+            return Err(field_error(
+                KEY_PATH,
+                "use a different file than the certificate".into(),
+            ));
+        }
+        write_new(
+            certificate_path,
+            0o644,
+            &cert.certificate_pem,
+            CERTIFICATE_PATH,
+        )?;
+        if let Some((path, pem)) = key
+            && let Err(e) = write_new(path, 0o600, pem, KEY_PATH)
+        {
+            let _ = std::fs::remove_file(certificate_path);
+            return Err(e);
+        }
+        tracing::info!(certificate = %cert.name, key = key.is_some(), "certificate exported");
+        Ok(())
+    }
+}
