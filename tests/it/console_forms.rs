@@ -63,7 +63,7 @@ pub(crate) fn typ(app: &mut App, text: &str) {
     }
 }
 
-fn tab(app: &mut App, n: usize) {
+pub(crate) fn tab(app: &mut App, n: usize) {
     for _ in 0..n {
         app.handle_key(key(KeyCode::Tab));
     }
@@ -103,7 +103,7 @@ fn focus_field(app: &mut App, field: &str) {
     panic!("no field {field}");
 }
 
-fn select_row(app: &mut App, first_cell: &str) {
+pub(crate) fn select_row(app: &mut App, first_cell: &str) {
     app.handle_key(key(KeyCode::Home));
     for _ in 0..200 {
         if app.selected_row().map(|r| r.cells[0].text.as_str()) == Some(first_cell) {
