@@ -45,6 +45,15 @@ pub struct AppConfig {
     pub theme: Theme,
 }
 
+/// A multi-line field's text handed to `$EDITOR` (Ctrl-E).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalEdit {
+    /// The field's key.
+    pub key: &'static str,
+    /// The text to edit.
+    pub text: String,
+}
+
 /// A one-line message in the status line, cleared by the next key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -88,6 +97,7 @@ pub struct App {
     chooser: Option<(Picker, Vec<NewChoice>)>,
     dialog: Option<DeleteDialog>,
     import: Option<ImportDialog>,
+    external_edit: Option<ExternalEdit>,
     pending: Option<Request>,
     clipboard: Option<String>,
     detail_cursor: usize,
@@ -127,6 +137,7 @@ impl App {
             chooser: None,
             dialog: None,
             import: None,
+            external_edit: None,
             pending: None,
             clipboard: None,
             detail_cursor: 0,

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod app;
 pub mod data;
 pub mod dialog;
+pub mod external_edit;
 pub mod filter;
 pub mod form;
 pub mod keymap;
@@ -124,6 +125,16 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
         while let Some(request) = app.take_request() {
             let outcome = actions::execute(&ctx.service, request).await;
             app.apply_outcome(outcome);
+        }
+        if let Some(edit) = app.take_external_edit() {
+            // Hand the terminal to the editor: stop reading keys (the event stream would
+            // steal the editor's input), leave the alternate screen, and take it all back.
+            drop(events);
+            guard.suspend()?;
+            let result = external_edit::edit(edit.key, &edit.text);
+            guard.resume()?;
+            events = EventStream::new();
+            app.finish_external_edit(edit.key, result);
         }
         if let Some(text) = app.take_clipboard() {
             use std::io::Write;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -40,6 +40,29 @@ impl TerminalGuard {
                 Err(e)
             }
         }
+    }
+
+    /// Gives the terminal back for a child program (`$EDITOR`): normal screen, cooked mode.
+    pub fn suspend(&mut self) -> io::Result<()> {
+        execute!(io::stdout(), LeaveAlternateScreen, Show)?;
+        disable_raw_mode()
+    }
+
+    /// Takes the terminal again after [`Self::suspend`] and repaints every cell on the next
+    /// draw. (Not `Terminal::clear`: it asks the terminal for the cursor position, an answer
+    /// nobody reads while the key reader is being replaced.)
+    pub fn resume(&mut self) -> io::Result<()> {
+        enable_raw_mode()?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Hide,
+            Clear(ClearType::All)
+        )?;
+        // Both buffers reset: the next frame is drawn in full.
+        self.terminal.swap_buffers();
+        self.terminal.swap_buffers();
+        Ok(())
     }
 
     /// The ratatui terminal to draw on.

@@ -860,20 +860,20 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
+/// Starts the real binary in a detached 120x40 tmux session named `console` over a fresh store
+/// in `dir`, with `env` (`NAME=value`) added; the exit status lands in `dir/status`.
+fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
     let available = Command::new("tmux").arg("-V").output();
     assert!(
         available.is_ok_and(|o| o.status.success()),
         "tmux is not installed: install it (e.g. `apt-get install tmux`) to run the console \
          smoke test"
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("x.db");
-    let log = dir.path().join("log");
+    let db = dir.join("x.db");
+    let log = dir.join("log");
     // tmux sometimes loses a pane's exit status when the pty closes before the child is
     // reaped, so the shell tmux runs the command with records it in a file as well.
-    let status_file = dir.path().join("status");
+    let status_file = dir.join("status");
     let command = format!(
         "'{}' --db '{}' --listen 127.0.0.1:0 --log-file '{}'; echo $? > '{}'",
         env!("CARGO_BIN_EXE_latchkey"),
@@ -889,7 +889,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         socket: format!("latchkey-it-{}-{nanos}", std::process::id()),
         log: log.clone(),
     };
-    tmux.run(&[
+    let mut args = vec![
         "new-session",
         "-d",
         "-s",
@@ -898,11 +898,19 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         "120",
         "-y",
         "40",
-        "-e",
+    ];
+    for e in [
         "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
-        "-e",
         "NO_COLOR=1",
-        &command,
+    ]
+    .iter()
+    .chain(env)
+    {
+        args.push("-e");
+        args.push(e);
+    }
+    args.extend([
+        command.as_str(),
         ";",
         "set-option",
         "-t",
@@ -910,6 +918,17 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         "remain-on-exit",
         "on",
     ]);
+    tmux.run(&args);
+    tmux
+}
+
+#[test]
+fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("x.db");
+    let status_file = dir.path().join("status");
+    let log = dir.path().join("log");
+    let tmux = start_console(dir.path(), &[]);
     let screen = tmux.wait_for("the tab bar", |s| {
         s.contains("1 Dashboard") && s.contains("0 Users") && s.contains("Events")
     });
@@ -973,4 +992,54 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
         log_text.contains("server listening"),
         "logs went to the file: {log_text}"
     );
+}
+
+#[test]
+fn ctrl_e_edits_a_multiline_field_in_the_editor_and_the_console_comes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A non-interactive "editor": rewrites the file it is given.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'return request.user.username == \"edited\"\\n' > \"$1\"\n",
+    )
+    .expect("write editor");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let env = format!("EDITOR={}", editor.display());
+    let tmux = start_console(dir.path(), &["VISUAL=", &env]);
+    tmux.wait_for("the tab bar", |s| s.contains("1 Dashboard"));
+    // Policies tab, new expression policy.
+    tmux.run(&["send-keys", "-t", "console", "4", "n"]);
+    let screen = tmux.wait_for("the policy type picker", |s| s.contains("Expression"));
+    let down = screen
+        .lines()
+        .skip_while(|l| !l.contains("New: pick a type"))
+        .skip(1)
+        .take_while(|l| !l.contains("Expression"))
+        .count();
+    for _ in 0..down.saturating_sub(1) {
+        tmux.run(&["send-keys", "-t", "console", "Down"]);
+    }
+    tmux.run(&["send-keys", "-t", "console", "Enter"]);
+    tmux.wait_for("the policy form", |s| s.contains("Expression *"));
+    tmux.run(&["send-keys", "-t", "console", "Tab", "Tab"]);
+    tmux.wait_for("the expression focused", |s| s.contains("> Expression *"));
+    tmux.run(&["send-keys", "-t", "console", "C-e"]);
+    let screen = tmux.wait_for("the edited text back in the form", |s| {
+        s.contains("request.user.username == \"edited\"")
+    });
+    assert!(screen.contains("[modified]"), "{screen}");
+    // The console reads keys again: Tab moves on, Ctrl-C quits.
+    tmux.run(&["send-keys", "-t", "console", "Tab"]);
+    tmux.wait_for("the focus moved", |s| s.contains("> Name *"));
+    tmux.run(&["send-keys", "-t", "console", "C-c"]);
+    let status = dir.path().join("status");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !status.exists() {
+        assert!(Instant::now() < deadline, "{}", tmux.capture());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let code = std::fs::read_to_string(&status).unwrap_or_default();
+    assert_eq!(code.trim(), "0", "{}", tmux.capture());
 }

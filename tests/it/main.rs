@@ -12,6 +12,7 @@ mod console_export;
 mod console_forms;
 mod console_import;
 mod console_sessions;
+mod console_textarea;
 mod console_themes;
 mod device;
 mod device_page;

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::{App, Status};
+use super::{App, ExternalEdit, Status};
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DialogOutcome};
 use crate::console::form::field::{Choice, FieldValue};
@@ -240,6 +240,9 @@ impl App {
         match form.handle_key(ev, &self.data) {
             FormOutcome::Stay => {}
             FormOutcome::Close => self.close_form(),
+            FormOutcome::EditExternally { key, text } => {
+                self.external_edit = Some(ExternalEdit { key, text });
+            }
             FormOutcome::Save => {
                 if let Some(req) = request_for(form) {
                     form.saving = true;
@@ -270,6 +273,24 @@ impl App {
                     id: d.id.clone(),
                     name: d.name.clone(),
                 });
+            }
+        }
+    }
+
+    /// Returns and clears a Ctrl-E request: the loop suspends the terminal, runs `$EDITOR` on
+    /// the text and calls [`App::finish_external_edit`].
+    pub fn take_external_edit(&mut self) -> Option<ExternalEdit> {
+        self.external_edit.take()
+    }
+
+    /// Puts what the editor left into the field (or shows why it failed).
+    pub fn finish_external_edit(&mut self, key: &str, result: Result<String, String>) {
+        match &mut self.form {
+            Some(form) => form.finish_external_edit(key, result),
+            None => {
+                if let Err(why) = result {
+                    self.set_status(&why, Tone::Error);
+                }
             }
         }
     }

@@ -64,6 +64,14 @@ pub enum FormOutcome {
     Close,
     /// Every field is valid: save this.
     Save,
+    /// Ctrl-E on a multi-line field: edit `text` in `$EDITOR`, then hand it back with
+    /// [`Form::finish_external_edit`].
+    EditExternally {
+        /// The field's key.
+        key: &'static str,
+        /// Its current text.
+        text: String,
+    },
 }
 
 /// An open form.
@@ -92,6 +100,8 @@ pub struct Form {
     pub saving: bool,
     /// The stored object changed since the form opened: `r` reloads it.
     pub stale: bool,
+    /// Ctrl-F: the text being searched for in the focused field (Enter finds the next match).
+    pub find: Option<String>,
 }
 
 fn editor(text: &str, spec: &FieldSpec) -> TextArea<'static> {
@@ -151,6 +161,7 @@ impl Form {
             banner: None,
             saving: false,
             stale: false,
+            find: None,
         };
         form.validate();
         form
@@ -162,6 +173,67 @@ impl Form {
             f.value = FieldValue::Text(text.to_string());
             f.editor = Some(editor(text, &f.spec));
         }
+    }
+
+    /// Takes the text `$EDITOR` left for field `key` (or why it could not run).
+    pub fn finish_external_edit(&mut self, key: &str, result: Result<String, String>) {
+        match result {
+            Ok(text) => {
+                let unchanged = self.value(key).is_some_and(|v| v.text() == text);
+                if !unchanged {
+                    self.set_text(key, &text);
+                    self.dirty = true;
+                    self.validate();
+                }
+                self.banner = None;
+            }
+            Err(why) => self.banner = Some(why),
+        }
+    }
+
+    /// Ctrl-F's keys: typing searches as you type (case-insensitive, literal), Enter finds the
+    /// next match, Esc closes the search.
+    fn find_key(&mut self, ev: &KeyEvent) {
+        let Some(pattern) = &mut self.find else {
+            return;
+        };
+        let Some(ed) = self
+            .fields
+            .get_mut(self.focus)
+            .and_then(|f| f.editor.as_mut())
+        else {
+            self.find = None;
+            return;
+        };
+        let mut retype = false;
+        match ev.code {
+            KeyCode::Esc => {
+                let _ = ed.set_search_pattern("");
+                self.find = None;
+                self.banner = None;
+                return;
+            }
+            KeyCode::Enter => {}
+            KeyCode::Backspace => {
+                pattern.pop();
+                retype = true;
+            }
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                pattern.push(c);
+                retype = true;
+            }
+            _ => return,
+        }
+        if pattern.is_empty() {
+            let _ = ed.set_search_pattern("");
+            self.banner = None;
+            return;
+        }
+        if retype {
+            let _ = ed.set_search_pattern(format!("(?i){}", regex::escape(pattern)));
+        }
+        let found = ed.search_forward(retype);
+        self.banner = (!found).then(|| format!("no match for '{pattern}'"));
     }
 
     /// Sets a select's value.
@@ -273,6 +345,31 @@ impl Form {
                 return FormOutcome::Save;
             }
             return FormOutcome::Stay;
+        }
+        if self.find.is_some() {
+            self.find_key(ev);
+            return FormOutcome::Stay;
+        }
+        if ctrl && ev.code == KeyCode::Char('f') {
+            if self
+                .fields
+                .get(self.focus)
+                .is_some_and(|f| f.spec.kind.is_text() && f.editor.is_some())
+            {
+                self.find = Some(String::new());
+            }
+            return FormOutcome::Stay;
+        }
+        if ctrl
+            && ev.code == KeyCode::Char('e')
+            && self.picker.is_none()
+            && let Some(f) = self.fields.get(self.focus)
+            && f.spec.kind.is_multiline()
+        {
+            return FormOutcome::EditExternally {
+                key: f.spec.key,
+                text: f.value.text().to_string(),
+            };
         }
         if let Some(p) = &mut self.picker {
             match p.handle_key(ev) {

@@ -52,6 +52,21 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let mut y = inner.y;
     let bottom = inner.y + inner.height;
+    if let Some(p) = &form.find {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" find: ", theme.accent()),
+                Span::styled(format!("{}_", inert(p)), theme.text()),
+                Span::styled("   enter next match, esc close", theme.muted()),
+            ])),
+            Rect {
+                height: 1,
+                y,
+                ..inner
+            },
+        );
+        y += 1;
+    }
     if let Some(b) = &form.banner {
         // Long messages (a blueprint's file:line: entry …) wrap onto up to four lines.
         let text = format!(" {}", inert(b));
