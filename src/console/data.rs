@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
-    Policy, Provider, ScopeMapping, Stage, User,
+    Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage, User,
 };
 use crate::service::console_queries::SessionSummary;
 use crate::service::{Service, ServiceResult};
@@ -48,6 +48,10 @@ pub struct Data {
     pub scope_mappings: Vec<ScopeMapping>,
     /// Every (user id, group id) membership (for the user and group forms).
     pub memberships: Vec<(String, String)>,
+    /// Every prompt (listed under Stages, picked by prompt stages).
+    pub prompts: Vec<Prompt>,
+    /// Every policy binding (listed under Policies).
+    pub policy_bindings: Vec<PolicyBinding>,
     /// Live signed-in sessions, most recently seen first (the users detail).
     pub sessions: Vec<SessionSummary>,
 }
@@ -84,6 +88,8 @@ impl DataSource {
             events: s.recent_events(EVENT_LIMIT).await?,
             scope_mappings: s.list_scope_mappings().await?,
             memberships: s.memberships().await?,
+            prompts: s.list_prompts().await?,
+            policy_bindings: s.list_policy_bindings().await?,
             sessions: s.list_sessions().await?,
         })
     }

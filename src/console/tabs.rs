@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::data::Data;
 use super::text::{date, datetime, inert, yes_no};
+use crate::domain::BindingSubject;
 
 /// How a cell should be coloured (a theme slot, chosen by meaning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,6 +381,45 @@ fn stage_rows(d: &Data) -> Vec<ListRow> {
                 ],
             )
         })
+        .chain(d.prompts.iter().map(|p| {
+            // Prompts sit under Flows & Stages in authentik's menu; listed after the stages so
+            // `e` and `D` reach them too.
+            let used_by: Vec<&str> = d
+                .stages
+                .iter()
+                .filter(|s| {
+                    s.settings
+                        .get("fields")
+                        .and_then(|f| f.as_array())
+                        .is_some_and(|f| {
+                            f.iter()
+                                .any(|v| v.as_str() == Some(&p.id) || v.as_str() == Some(&p.name))
+                        })
+                })
+                .map(|s| s.name.as_str())
+                .collect();
+            ListRow::new(
+                &p.id,
+                vec![
+                    Cell::toned(&format!("[prompt] {}", p.name), Tone::Muted),
+                    Cell::toned(&format!("{} ({})", p.field_key, p.field_type), Tone::Muted),
+                    Cell::toned(&used_by.len().to_string(), Tone::Muted),
+                ],
+                vec![
+                    ("name", p.name.clone()),
+                    ("field key", p.field_key.clone()),
+                    ("label", p.label.clone()),
+                    ("type", p.field_type.clone()),
+                    ("required", yes_no(p.required)),
+                    ("placeholder", p.placeholder.clone()),
+                    ("initial value", p.initial_value.clone()),
+                    ("help text", p.sub_text.clone()),
+                    ("order", p.order.to_string()),
+                    ("used by stages", used_by.join(", ")),
+                    ("id", p.id.clone()),
+                ],
+            )
+        }))
         .collect()
 }
 
@@ -399,6 +439,58 @@ fn policy_rows(d: &Data) -> Vec<ListRow> {
                 ],
             )
         })
+        .chain(d.policy_bindings.iter().map(|b| {
+            let target = d
+                .flows
+                .iter()
+                .find(|f| f.id == b.target_id)
+                .map(|f| format!("flow {}", f.slug))
+                .or_else(|| {
+                    d.applications
+                        .iter()
+                        .find(|a| a.id == b.target_id)
+                        .map(|a| format!("application {}", a.slug))
+                })
+                .unwrap_or_else(|| b.target_id.clone());
+            let subject = match &b.subject {
+                BindingSubject::Policy(id) => d
+                    .policies
+                    .iter()
+                    .find(|p| p.id == *id)
+                    .map_or_else(|| format!("policy {id}"), |p| format!("policy {}", p.name)),
+                BindingSubject::Group(id) => d
+                    .groups
+                    .iter()
+                    .find(|g| g.id == *id)
+                    .map_or_else(|| format!("group {id}"), |g| format!("group {}", g.name)),
+                BindingSubject::User(id) => d
+                    .users
+                    .iter()
+                    .find(|u| u.id == *id)
+                    .map_or_else(|| format!("user {id}"), |u| format!("user {}", u.username)),
+            };
+            let tone = if b.enabled { Tone::Muted } else { Tone::Warn };
+            ListRow::new(
+                &b.id,
+                vec![
+                    Cell::toned(&format!("[binding] {target} #{}", b.order), tone),
+                    Cell::toned(
+                        &format!("{}{subject}", if b.negate { "not " } else { "" }),
+                        tone,
+                    ),
+                ],
+                vec![
+                    ("target", target.clone()),
+                    ("subject", subject.clone()),
+                    ("order", b.order.to_string()),
+                    ("enabled", yes_no(b.enabled)),
+                    ("negate", yes_no(b.negate)),
+                    ("timeout", format!("{} s", b.timeout)),
+                    ("failure result", yes_no(b.failure_result)),
+                    ("id", b.id.clone()),
+                ],
+            )
+        }))
         .collect()
 }
 

@@ -226,6 +226,28 @@ impl Service {
                     }
                 }
             }
+            Kind::Prompt => {
+                let name = self
+                    .list_prompts()
+                    .await?
+                    .into_iter()
+                    .find(|p| p.id == id)
+                    .map(|p| p.name);
+                for st in self.list_stages().await? {
+                    let uses = st
+                        .settings
+                        .get("fields")
+                        .and_then(serde_json::Value::as_array)
+                        .is_some_and(|f| {
+                            f.iter()
+                                .filter_map(serde_json::Value::as_str)
+                                .any(|f| f == id || Some(f) == name.as_deref())
+                        });
+                    if uses {
+                        push("prompt stage", &st.name, "fields", Effect::BindingRemoved);
+                    }
+                }
+            }
             Kind::Certificate => {
                 for p in self.list_providers().await? {
                     if is(&p.signing_key_id) {

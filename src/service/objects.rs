@@ -391,7 +391,33 @@ pub async fn delete(tx: &mut WriteTx, kind: Kind, id: &str) -> ServiceResult<()>
         Kind::Flow => store::flows::delete(conn, id).await?,
         Kind::Stage => store::stages::delete(conn, id).await?,
         Kind::FlowStageBinding => store::flows::delete_binding(conn, id).await?,
-        Kind::Prompt => store::stages::delete_prompt(conn, id).await?,
+        Kind::Prompt => {
+            // Prompt stages list their fields by id (or name) in settings: drop it there too,
+            // so no stage keeps a dangling field.
+            let name = store::stages::list_prompts(conn)
+                .await?
+                .into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.name);
+            for mut stage in store::stages::list(conn).await? {
+                let Some(fields) = stage
+                    .settings
+                    .get_mut("fields")
+                    .and_then(serde_json::Value::as_array_mut)
+                else {
+                    continue;
+                };
+                let before = fields.len();
+                fields.retain(|v| {
+                    v.as_str()
+                        .is_none_or(|f| f != id && Some(f) != name.as_deref())
+                });
+                if fields.len() != before {
+                    store::stages::update(conn, &stage).await?;
+                }
+            }
+            store::stages::delete_prompt(conn, id).await?
+        }
         Kind::Policy => store::policies::delete(conn, id).await?,
         Kind::PolicyBinding => store::policies::delete_binding(conn, id).await?,
         Kind::Application => store::applications::delete(conn, id).await?,

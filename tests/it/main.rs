@@ -11,6 +11,7 @@ mod console;
 mod console_export;
 mod console_forms;
 mod console_import;
+mod console_prompts;
 mod console_sessions;
 mod console_textarea;
 mod console_themes;

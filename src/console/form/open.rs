@@ -29,6 +29,10 @@ pub enum NewChoice {
     Provider,
     /// A scope mapping.
     ScopeMapping,
+    /// A prompt (a field for prompt stages).
+    Prompt,
+    /// A policy binding.
+    PolicyBinding,
 }
 
 /// The choices `n` offers on a tab before a form, or `None` when it opens a form directly.
@@ -37,10 +41,15 @@ pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
         TabId::Stages => StageKind::ALL
             .iter()
             .map(|k| (NewChoice::Stage(*k), format!("{} Stage", k.label())))
+            .chain([(NewChoice::Prompt, "Prompt (a prompt stage's field)".into())])
             .collect(),
         TabId::Policies => PolicyKind::ALL
             .iter()
             .map(|k| (NewChoice::Policy(*k), format!("{} Policy", k.label())))
+            .chain([(
+                NewChoice::PolicyBinding,
+                "Policy / Group / User binding".into(),
+            )])
             .collect(),
         TabId::Certificates => vec![
             (
@@ -166,6 +175,47 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             Object::Provider(blank_provider(data)),
             specs::provider_fields(),
         ),
+        NewChoice::Prompt => create(
+            "Create Prompt",
+            Object::Prompt(Prompt {
+                id: new_id(),
+                name: String::new(),
+                field_key: String::new(),
+                label: String::new(),
+                field_type: "text".into(),
+                required: true,
+                placeholder: String::new(),
+                initial_value: String::new(),
+                sub_text: String::new(),
+                order: data
+                    .prompts
+                    .iter()
+                    .map(|p| p.order)
+                    .max()
+                    .map_or(0, |o| o + 1),
+                created_at: 0,
+                updated_at: 0,
+                version: 0,
+            }),
+            specs::prompt_fields(),
+        ),
+        NewChoice::PolicyBinding => create(
+            "Create Policy Binding",
+            Object::PolicyBinding(PolicyBinding {
+                id: new_id(),
+                target_id: String::new(),
+                subject: BindingSubject::Policy(String::new()),
+                order: 0,
+                enabled: true,
+                negate: false,
+                timeout: 30,
+                failure_result: false,
+                created_at: 0,
+                updated_at: 0,
+                version: 0,
+            }),
+            specs::policy_binding_fields(),
+        ),
         NewChoice::ScopeMapping => create(
             "Create Scope Mapping",
             Object::ScopeMapping(ScopeMapping {
@@ -222,16 +272,24 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
             .iter()
             .find(|x| x.id == id)
             .map(|x| (Kind::Flow, Object::Flow(x.clone()), x.slug.clone()))?,
-        TabId::Stages => data
-            .stages
-            .iter()
-            .find(|x| x.id == id)
-            .map(|x| (Kind::Stage, Object::Stage(x.clone()), x.name.clone()))?,
-        TabId::Policies => data
-            .policies
-            .iter()
-            .find(|x| x.id == id)
-            .map(|x| (Kind::Policy, Object::Policy(x.clone()), x.name.clone()))?,
+        TabId::Stages => match data.stages.iter().find(|x| x.id == id) {
+            Some(x) => (Kind::Stage, Object::Stage(x.clone()), x.name.clone()),
+            None => data
+                .prompts
+                .iter()
+                .find(|x| x.id == id)
+                .map(|x| (Kind::Prompt, Object::Prompt(x.clone()), x.name.clone()))?,
+        },
+        TabId::Policies => match data.policies.iter().find(|x| x.id == id) {
+            Some(x) => (Kind::Policy, Object::Policy(x.clone()), x.name.clone()),
+            None => data.policy_bindings.iter().find(|x| x.id == id).map(|x| {
+                (
+                    Kind::PolicyBinding,
+                    Object::PolicyBinding(x.clone()),
+                    format!("binding {}", x.order),
+                )
+            })?,
+        },
         TabId::Applications => data.applications.iter().find(|x| x.id == id).map(|x| {
             (
                 Kind::Application,
@@ -321,7 +379,8 @@ pub fn edit_form(obj: Object) -> Form {
         Object::User { .. } => ("Update User", specs::user_fields()),
         Object::Group { .. } => ("Update Group", specs::group_fields()),
         Object::FlowStageBinding(_) => ("Update Stage Binding", specs::binding_fields()),
-        Object::Prompt(_) | Object::PolicyBinding(_) => ("Update", Vec::new()),
+        Object::Prompt(_) => ("Update Prompt", specs::prompt_fields()),
+        Object::PolicyBinding(_) => ("Update Policy Binding", specs::policy_binding_fields()),
     };
     let title = match &obj {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),

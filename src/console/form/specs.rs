@@ -30,6 +30,8 @@ projection!(mapping, ScopeMapping, ScopeMapping);
 projection!(cert, Certificate, CertificateKeypair);
 projection!(brand, Brand, Brand);
 projection!(conn, Connector, Connector);
+projection!(prompt, Prompt, Prompt);
+projection!(pbinding, PolicyBinding, PolicyBinding);
 
 fn user(o: &mut Object) -> Option<&mut User> {
     match o {
@@ -315,6 +317,177 @@ fn mappings(d: &Data) -> Vec<Choice> {
             label: format!("{} (scope {})", m.name, m.scope_name),
         })
         .collect()
+}
+
+/// authentik's prompt field types that the prompt stage renders.
+pub const PROMPT_TYPES: &[(&str, &str)] = &[
+    ("text", "Text: simple text input"),
+    ("text_area", "Text area: multi-line text input"),
+    ("text_read_only", "Text (read-only)"),
+    (
+        "username",
+        "Username: same as text, checks that the username is unique",
+    ),
+    ("email", "Email: text field with email validation"),
+    ("password", "Password: masked input"),
+    ("number", "Number"),
+    ("checkbox", "Checkbox"),
+    ("date", "Date"),
+    ("date-time", "Date Time"),
+    ("hidden", "Hidden: a hidden field, e.g. to inject data"),
+    ("static", "Static: a static value, shown as is"),
+    ("separator", "Separator: a static separator line"),
+];
+
+/// The fields of a prompt (authentik's Flows & Stages > Prompts form).
+pub fn prompt_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, prompt => name, "name", "Name", "", true),
+        s!(FieldKind::Text, prompt => field_key, "field_key", "Field key",
+            "Name of the form field, also used to store the value.", true),
+        s!(FieldKind::Text, prompt => label, "label", "Label",
+            "Label shown next to/above the prompt.", true),
+        FieldSpec {
+            key: "type",
+            label: "Type",
+            help: "",
+            required: true,
+            kind: FieldKind::Select,
+            choices: |_| {
+                PROMPT_TYPES
+                    .iter()
+                    .map(|(id, label)| Choice {
+                        id: (*id).into(),
+                        label: (*label).into(),
+                    })
+                    .collect()
+            },
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One(prompt(&mut o).map(|p| p.field_type.clone()))
+            },
+            set: |o, v| {
+                if let (Some(p), Some(t)) = (prompt(o), v.one()) {
+                    p.field_type = t.to_string();
+                }
+            },
+        },
+        b!(prompt => required, "required", "Required", ""),
+        s!(FieldKind::Text, prompt => placeholder, "placeholder", "Placeholder",
+            "Optionally provide a short hint that describes the expected input value.", false),
+        s!(FieldKind::Multiline, prompt => initial_value, "initial_value", "Initial value",
+            "Optionally pre-fill the input with an initial value.", false),
+        s!(FieldKind::Multiline, prompt => sub_text, "sub_text", "Help text",
+            "Any HTML can be used.", false),
+        n!(prompt => order, "order", "Order", ""),
+    ]
+}
+
+/// What a policy binding can target: flows and applications, as in authentik's bindings tabs.
+fn binding_targets(d: &Data) -> Vec<Choice> {
+    d.flows
+        .iter()
+        .map(|f| Choice {
+            id: f.id.clone(),
+            label: format!("flow {}", f.slug),
+        })
+        .chain(d.applications.iter().map(|a| Choice {
+            id: a.id.clone(),
+            label: format!("application {}", a.slug),
+        }))
+        .collect()
+}
+
+/// What a policy binding binds: a policy, a group or a user, one list with prefixed ids.
+fn binding_subjects(d: &Data) -> Vec<Choice> {
+    let policies = d.policies.iter().map(|p| Choice {
+        id: format!("policy:{}", p.id),
+        label: format!("policy {} ({})", p.name, p.kind.label()),
+    });
+    let groups = d.groups.iter().map(|g| Choice {
+        id: format!("group:{}", g.id),
+        label: format!("group {}", g.name),
+    });
+    let users = d.users.iter().map(|u| Choice {
+        id: format!("user:{}", u.id),
+        label: format!("user {}", u.username),
+    });
+    policies.chain(groups).chain(users).collect()
+}
+
+/// A binding subject as the prefixed id [`binding_subjects`] lists.
+pub fn subject_id(s: &BindingSubject) -> String {
+    match s {
+        BindingSubject::Policy(id) => format!("policy:{id}"),
+        BindingSubject::Group(id) => format!("group:{id}"),
+        BindingSubject::User(id) => format!("user:{id}"),
+    }
+}
+
+fn parse_subject(v: &str) -> Option<BindingSubject> {
+    let (kind, id) = v.split_once(':')?;
+    let id = id.to_string();
+    match kind {
+        "policy" => Some(BindingSubject::Policy(id)),
+        "group" => Some(BindingSubject::Group(id)),
+        "user" => Some(BindingSubject::User(id)),
+        _ => None,
+    }
+}
+
+/// The fields of a policy binding (authentik's "Create Binding" form).
+pub fn policy_binding_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec {
+            key: "target",
+            label: "Target",
+            help: "The flow or application the binding applies to.",
+            required: true,
+            kind: FieldKind::Select,
+            choices: binding_targets,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One(
+                    pbinding(&mut o)
+                        .map(|b| b.target_id.clone())
+                        .filter(|t| !t.is_empty()),
+                )
+            },
+            set: |o, v| {
+                if let Some(b) = pbinding(o) {
+                    b.target_id = v.one().unwrap_or_default().to_string();
+                }
+            },
+        },
+        FieldSpec {
+            key: "subject",
+            label: "Policy / Group / User",
+            help: "A policy to evaluate, or a group or user that passes.",
+            required: true,
+            kind: FieldKind::Select,
+            choices: binding_subjects,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::One(
+                    pbinding(&mut o)
+                        .map(|b| subject_id(&b.subject))
+                        .filter(|s| !s.ends_with(':')),
+                )
+            },
+            set: |o, v| {
+                if let (Some(b), Some(s)) = (pbinding(o), v.one().and_then(parse_subject)) {
+                    b.subject = s;
+                }
+            },
+        },
+        n!(pbinding => order, "order", "Order", ""),
+        b!(pbinding => enabled, "enabled", "Enabled", ""),
+        b!(pbinding => negate, "negate", "Negate result",
+            "Negates the outcome of the binding. Messages are unaffected."),
+        n!(pbinding => timeout, "timeout", "Timeout", "Timeout after which Policy execution is terminated."),
+        b!(pbinding => failure_result, "failure_result", "Failure result",
+            "Result used when policy execution fails."),
+    ]
 }
 
 /// The fields of a flow.
