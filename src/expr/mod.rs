@@ -49,8 +49,16 @@ pub struct Outcome {
     pub messages: Vec<String>,
 }
 
+/// rhai's standard library, built once: `Engine::new` rebuilds it for every engine, which
+/// dominated a scope mapping's cost on the token endpoint.
+static STANDARD: std::sync::LazyLock<rhai::Shared<rhai::Module>> = std::sync::LazyLock::new(|| {
+    use rhai::packages::Package;
+    rhai::packages::StandardPackage::new().as_shared_module()
+});
+
 fn engine(limits: Limits, messages: Arc<Mutex<Vec<String>>>) -> Engine {
-    let mut engine = Engine::new();
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(STANDARD.clone());
     engine.set_max_operations(limits.max_operations);
     engine.set_max_call_levels(32);
     engine.set_max_expr_depths(64, 32);

@@ -546,6 +546,10 @@ pub(crate) async fn check_application_access(
             "the provider is not attached to an application",
         ));
     };
+    if !entry.application_has_bindings {
+        // No bindings: everyone passes, nothing to load.
+        return Ok(());
+    }
     let env = crate::flows::Env {
         store: ctx.service.store().clone(),
         now: ctx.service.now(),
@@ -574,7 +578,13 @@ async fn service_account(
     ctx: &GrantContext<'_>,
     entry: &ProviderEntry,
 ) -> Result<User, OAuthError> {
-    let username = format!("ak-{}-client_credentials", entry.provider.name);
+    if let Some(user) = &entry.service_account {
+        if !user.is_active {
+            return Err(OAuthError::invalid_grant("the service account is inactive"));
+        }
+        return Ok(user.clone());
+    }
+    let username = crate::oauth::snapshot::service_account_name(&entry.provider);
     {
         let mut conn = ctx.service.store().read().await.map_err(server_error)?;
         if let Some(user) = store::users::get_by_username(&mut conn, &username)

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::crypto::jwk::SigningKey;
-use crate::domain::{Application, Provider, ScopeMapping};
+use crate::domain::{Application, Provider, ScopeMapping, User};
 use crate::service::{Service, ServiceResult};
 
 /// One OAuth2 provider with everything needed to serve it.
@@ -24,6 +24,12 @@ pub struct ProviderEntry {
     pub scope_mappings: Vec<ScopeMapping>,
     /// Keys the provider signed with before a rotation, still within the longest token lifetime.
     pub retired_keys: Vec<Arc<SigningKey>>,
+    /// True when the application has enabled policy bindings; without any, everyone passes
+    /// (authentik's rule), so the token endpoint skips loading the user for policies.
+    pub application_has_bindings: bool,
+    /// The provider's client_credentials service account, once it exists (the snapshot is
+    /// rebuilt on every user change, so an edit or deactivation is seen at once).
+    pub service_account: Option<User>,
 }
 
 impl ProviderEntry {
@@ -70,6 +76,7 @@ impl Snapshot {
         let certificates = service.list_certificates().await?;
         let mappings = service.list_scope_mappings().await?;
         let retired = service.list_retired_keys().await?;
+        let bindings = service.list_policy_bindings().await?;
         let now = service.now();
         let mut keys: HashMap<String, Result<Arc<SigningKey>, String>> = HashMap::new();
         let mut snapshot = Snapshot::default();
@@ -111,8 +118,16 @@ impl Snapshot {
                 .filter_map(|r| certificates.iter().find(|c| c.id == r.keypair_id))
                 .filter_map(|c| SigningKey::from_keypair(c).ok().map(Arc::new))
                 .collect();
+            let application_has_bindings = application
+                .as_ref()
+                .is_some_and(|a| bindings.iter().any(|b| b.target_id == a.id && b.enabled));
+            let service_account = service
+                .find_user_by_username(&service_account_name(&provider))
+                .await?;
             let entry = Arc::new(ProviderEntry {
                 retired_keys,
+                application_has_bindings,
+                service_account,
                 provider,
                 application,
                 signing_key,
@@ -135,15 +150,21 @@ impl Snapshot {
     }
 }
 
-/// Holds the current snapshot and drops it when the store reports a configuration change.
+/// authentik's username for a provider's client_credentials service account.
+pub fn service_account_name(provider: &Provider) -> String {
+    format!("ak-{}-client_credentials", provider.name)
+}
+
+/// Holds the current snapshot, rebuilt when the store's configuration generation moved (a
+/// commit bumps it before returning, so an edit is seen by the very next request).
 pub struct SnapshotCache {
     service: Service,
-    current: RwLock<Option<Arc<Snapshot>>>,
+    current: RwLock<Option<(u64, Arc<Snapshot>)>>,
     generation: AtomicU64,
 }
 
 impl SnapshotCache {
-    /// A cache over `service`; call [`SnapshotCache::watch`] to follow changes.
+    /// A cache over `service`; [`SnapshotCache::watch`] also follows the change channel.
     pub fn new(service: Service) -> Arc<Self> {
         Arc::new(Self {
             service,
@@ -160,17 +181,22 @@ impl SnapshotCache {
         }
     }
 
-    /// The current snapshot, rebuilt first if a change dropped it.
+    /// The current snapshot, rebuilt first if configuration changed since it was built.
     pub async fn get(&self) -> ServiceResult<Arc<Snapshot>> {
-        if let Some(s) = self.current.read().ok().and_then(|c| c.clone()) {
+        let wanted = self.service.store().config_generation();
+        if let Some((built, s)) = self.current.read().ok().and_then(|c| c.clone())
+            && built == wanted
+        {
             return Ok(s);
         }
-        let generation = self.generation.load(Ordering::SeqCst);
+        let local = self.generation.load(Ordering::SeqCst);
         let fresh = Arc::new(Snapshot::load(&self.service).await?);
         if let Ok(mut cur) = self.current.write() {
-            // Keep it only if no change arrived while it was being built.
-            if self.generation.load(Ordering::SeqCst) == generation {
-                *cur = Some(fresh.clone());
+            // Keep it only if nothing changed while it was being built.
+            if self.generation.load(Ordering::SeqCst) == local
+                && self.service.store().config_generation() == wanted
+            {
+                *cur = Some((wanted, fresh.clone()));
             }
         }
         Ok(fresh)

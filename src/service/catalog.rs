@@ -51,3 +51,11 @@ listings! {
     /// Signing keys providers used before their current one.
     list_retired_keys -> store::providers::RetiredKey = store::providers::retired_keys;
 }
+
+impl Service {
+    /// One user by username (the snapshot's service accounts), without listing them all.
+    pub async fn find_user_by_username(&self, username: &str) -> ServiceResult<Option<User>> {
+        let mut conn = self.store().read().await?;
+        Ok(store::users::get_by_username(&mut conn, username).await?)
+    }
+}

@@ -29,6 +29,8 @@ pub mod sessions;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
 use sqlx::sqlite::{
@@ -146,6 +148,12 @@ pub struct Store {
     pool: SqlitePool,
     changes: broadcast::Sender<Change>,
     location: StoreLocation,
+    /// In-process writers take this before `BEGIN IMMEDIATE`, so they queue in order instead
+    /// of spinning in SQLite's busy handler (which sleeps in growing steps under contention).
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Bumped synchronously by every commit that changed configuration (and by the external
+    /// change poller): caches compare it on each read instead of waiting for the broadcast.
+    config_generation: Arc<AtomicU64>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
@@ -207,6 +215,8 @@ impl Store {
             pool,
             changes,
             location: location.clone(),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+            config_generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -223,12 +233,21 @@ impl Store {
     /// Starts a write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up front and
     /// concurrent writers queue on the busy timeout instead of failing with SQLITE_BUSY.
     pub async fn write_tx(&self) -> StoreResult<WriteTx> {
+        let writer = self.writer.clone().lock_owned().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(WriteTx {
             tx,
             topics: Vec::new(),
             changes: self.changes.clone(),
+            config_generation: self.config_generation.clone(),
+            _writer: writer,
         })
+    }
+
+    /// Changes whenever configuration changed (see [`Topic::affects_config`]); a cache built at
+    /// generation `g` is current while this still returns `g`.
+    pub fn config_generation(&self) -> u64 {
+        self.config_generation.load(Ordering::SeqCst)
     }
 
     /// Subscribes to changes committed in this process and, via polling, by other processes.
@@ -238,6 +257,9 @@ impl Store {
 
     /// Publishes a change (used by the external-change poller).
     pub fn publish(&self, change: Change) {
+        if change.topic.affects_config() {
+            self.config_generation.fetch_add(1, Ordering::SeqCst);
+        }
         let _ = self.changes.send(change);
     }
 
@@ -358,9 +380,12 @@ fn describe_open_error(err: &sqlx::Error) -> String {
 /// A write transaction. Record what it touched with [`WriteTx::touch`]; [`WriteTx::commit`]
 /// publishes those topics once the commit succeeded. Dropping it rolls back.
 pub struct WriteTx {
+    // Field order matters: the transaction rolls back (drops) before the writer lock is freed.
     tx: Transaction<'static, Sqlite>,
     topics: Vec<Topic>,
     changes: broadcast::Sender<Change>,
+    config_generation: Arc<AtomicU64>,
+    _writer: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
@@ -379,6 +404,9 @@ impl WriteTx {
     /// Commits and then publishes every touched topic.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
+        if self.topics.iter().any(|t| t.affects_config()) {
+            self.config_generation.fetch_add(1, Ordering::SeqCst);
+        }
         for topic in self.topics {
             let _ = self.changes.send(Change::new(topic));
         }

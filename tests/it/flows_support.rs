@@ -318,6 +318,7 @@ pub async fn bind(service: &Service, target: &str, subject: BindingSubject, o: O
     store::policies::insert_binding(tx.conn(), &b)
         .await
         .expect("binding");
+    tx.touch(Topic::Policies);
     tx.commit().await.expect("commit");
 }
 

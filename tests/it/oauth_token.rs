@@ -793,6 +793,14 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     )
     .await;
     assert_eq!(first.0, 200);
+    // Served from the snapshot's copy of the account now.
+    let again = post(
+        &token_url(&s2),
+        Some((&p2.client_id, &p2.oauth2.client_secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(again.0, 200);
     let mut sa = s2
         .service
         .list_users()
@@ -804,7 +812,9 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     sa.is_active = false;
     let mut tx = s2.service.store().write_tx().await.expect("tx");
     store::users::update(tx.conn(), &sa).await.expect("update");
+    tx.touch(Topic::Users);
     tx.commit().await.expect("commit");
+    // The very next request sees it (no wait for a background refresh).
     let (st, _, body) = post(
         &token_url(&s2),
         Some((&p2.client_id, &p2.oauth2.client_secret)),

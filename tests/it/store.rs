@@ -182,6 +182,39 @@ async fn commit_publishes_change_and_rollback_does_not() {
 }
 
 #[tokio::test]
+async fn configuration_generation_moves_at_commit_and_only_for_configuration() {
+    let (_dir, store) = temp_store().await;
+    let g0 = store.config_generation();
+    {
+        let mut tx = store.write_tx().await.expect("tx");
+        store::flows::insert(tx.conn(), &flow("rolled-back"))
+            .await
+            .expect("insert");
+        tx.touch(Topic::Flows);
+    }
+    assert_eq!(store.config_generation(), g0, "a rollback changes nothing");
+    let mut tx = store.write_tx().await.expect("tx");
+    tx.touch(Topic::Tokens);
+    tx.touch(Topic::Sessions);
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.config_generation(),
+        g0,
+        "tokens and sessions are not configuration"
+    );
+    let mut tx = store.write_tx().await.expect("tx");
+    store::flows::insert(tx.conn(), &flow("kept"))
+        .await
+        .expect("insert");
+    tx.touch(Topic::Flows);
+    tx.commit().await.expect("commit");
+    assert!(
+        store.config_generation() > g0,
+        "visible as soon as commit returns, before any listener runs"
+    );
+}
+
+#[tokio::test]
 async fn a_write_from_another_process_is_noticed_within_a_second() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("shared.db");
