@@ -1,0 +1,266 @@
+//! What a token costs the server alone: the real binary (`latchkey serve`) in its own process
+//! over a SQLite file, driven over loopback by concurrent keep-alive clients in this process,
+//! with the server's own CPU time read from /proc before and after. "Per core" is requests
+//! per CPU-second of the server process, so the load generator's share of the two cores does
+//! not count against it. Every token is recorded in SQLite; client_credentials with `openid`
+//! carries two signatures (access token and ID token), as in authentik.
+//!
+//! Run: `cargo bench --bench token_server` (args: CLIENTS REQUESTS_PER_CLIENT; default 32 250).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::Header;
+use latchkey::blueprint::Source;
+use latchkey::crypto::keys::{self, KeyAlgorithm};
+use latchkey::oauth::Snapshot;
+use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::store::{self, Store, StoreLocation, Topic};
+
+const FIXTURE: &str = include_str!("../fixtures/blueprints/examples/example-app.yaml");
+const SECRET: &str = "example-app-secret-change-me";
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn arg(n: usize, default: usize) -> usize {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .nth(n)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+/// User + system CPU seconds the process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let ticks_per_s: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / ticks_per_s
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Prepares the store: bootstrap, the example application, and the key for `alg`.
+async fn prepare(db: &std::path::Path, alg: Option<KeyAlgorithm>) -> BenchResult<f64> {
+    let store = Store::open(&StoreLocation::File(db.to_path_buf())).await?;
+    let service = Service::new(
+        store.clone(),
+        ServiceConfig::new("http://127.0.0.1"),
+        Arc::new(SystemClock),
+    );
+    service.bootstrap(Some("bench-admin-password")).await?;
+    service
+        .apply_blueprints(&[Source {
+            file: "example-app.yaml".into(),
+            text: FIXTURE.into(),
+        }])
+        .await?;
+    if let Some(alg) = alg {
+        let pair = keys::generate_self_signed("bench", &[], 30, alg)?;
+        let kp = latchkey::service::objects::certificate_from_pem(
+            &latchkey::domain::new_id(),
+            &format!("bench-{alg:?}"),
+            &pair.certificate_pem,
+            Some(&pair.key_pem),
+            None,
+        )?;
+        let mut conn = store.read().await?;
+        let mut p = store::providers::get_by_name(&mut conn, "Example app provider")
+            .await?
+            .ok_or("no provider")?;
+        drop(conn);
+        p.signing_key_id = Some(kp.id.clone());
+        let mut tx = store.write_tx().await?;
+        store::certificates::insert(tx.conn(), &kp).await?;
+        store::providers::update(tx.conn(), &p).await?;
+        tx.touch(Topic::Providers);
+        tx.commit().await?;
+    }
+    // The bare signing rate of the provider's key, one core, in this process.
+    let snapshot = Snapshot::load(&service).await?;
+    let entry = snapshot.by_client_id("example-app").ok_or("no provider")?;
+    let key = entry.signing_key.as_ref().ok_or("no signing key")?;
+    let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 1, "iat": 1});
+    let mut header = Header::new(key.algorithm);
+    header.kid = Some(key.kid.clone());
+    let n = 2000;
+    let started = Instant::now();
+    for _ in 0..n {
+        key.signer.sign_jwt(&header, &claims)?;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(rate)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(db: &std::path::Path) -> BenchResult<Server> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--db"])
+        .arg(db)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("LATCHKEY_BOOTSTRAP_PASSWORD", "bench-admin-password")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http
+            .get(format!("{}/-/health/ready/", server.base))
+            .send()
+            .await
+            && r.status().as_u16() == 204
+        {
+            return Ok(server);
+        }
+        if Instant::now() > deadline {
+            return Err("the server did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `clients` keep-alive loops of `per_client` requests; returns (req/s wall, req per server
+/// CPU-second).
+async fn hammer<F>(
+    server: &Server,
+    clients: usize,
+    per_client: usize,
+    make: F,
+) -> BenchResult<(f64, f64)>
+where
+    F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let pid = server.child.id();
+    let cpu0 = cpu_seconds(pid);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let make = make.clone();
+        let base = server.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for _ in 0..per_client {
+                let res = make(&http, &base).send().await?;
+                if !res.status().is_success() {
+                    return Err(format!("status {}: {}", res.status(), res.text().await?).into());
+                }
+                res.bytes().await?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds(pid) - cpu0).max(1e-9);
+    let n = (clients * per_client) as f64;
+    Ok((n / wall, n / cpu))
+}
+
+fn client_credentials(http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+    http.post(format!("{base}/application/o/token/"))
+        .basic_auth("example-app", Some(SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+}
+
+async fn run() -> BenchResult<()> {
+    let clients = arg(0, 32);
+    let per_client = arg(1, 250);
+    let n = clients * per_client;
+    println!(
+        "| scenario | alg | requests | req/s (wall, 2 cores shared with the load generator) | req/s per server core | bare signatures/s (1 core, same run) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut last_rss = 0.0;
+    for (name, alg) in [("RS256", None), ("ES256", Some(KeyAlgorithm::EcdsaP256))] {
+        let dir =
+            std::env::temp_dir().join(format!("latchkey-bench-{}-{}", std::process::id(), name));
+        std::fs::create_dir_all(&dir)?;
+        let db = dir.join("bench.db");
+        let bare = prepare(&db, alg).await?;
+        let server = start(&db).await?;
+        // Warm up: the snapshot, the service account, connections.
+        hammer(&server, 4, 50, client_credentials).await?;
+        let (wall, per_core) = hammer(&server, clients, per_client, client_credentials).await?;
+        println!(
+            "| client_credentials (2 signatures) | {name} | {n} | {wall:.0} | {per_core:.0} | {bare:.0} |"
+        );
+        if alg.is_none() {
+            for (what, path) in [
+                (
+                    "discovery",
+                    "/application/o/example-app/.well-known/openid-configuration",
+                ),
+                ("JWKS", "/application/o/example-app/jwks/"),
+            ] {
+                let path = path.to_string();
+                let (wall, per_core) = hammer(&server, clients, per_client * 4, move |h, b| {
+                    h.get(format!("{b}{path}"))
+                })
+                .await?;
+                println!("| {what} | - | {} | {wall:.0} | {per_core:.0} | - |", n * 4);
+            }
+        }
+        last_rss = rss_mb(server.child.id());
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!("\nServer RSS after the ES256 run: {last_rss:.1} MB (the server process alone).");
+    Ok(())
+}
+
+fn main() -> BenchResult<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
