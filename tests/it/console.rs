@@ -1043,3 +1043,71 @@ fn ctrl_e_edits_a_multiline_field_in_the_editor_and_the_console_comes_back() {
     let code = std::fs::read_to_string(&status).unwrap_or_default();
     assert_eq!(code.trim(), "0", "{}", tmux.capture());
 }
+
+/// Every list tab and every create form, at both sizes (timestamps pinned so the snapshots are
+/// stable: events and certificate validity come from the bootstrap's real clock).
+#[tokio::test]
+async fn snapshot_every_list_and_every_create_form() {
+    use latchkey::console::form::open;
+    let (_dir, service, _) = loaded_app(false).await;
+    let mut data = load(&service).await;
+    for (i, e) in data.events.iter_mut().enumerate() {
+        e.created_at = data.now - 60 * i as i64;
+    }
+    for c in &mut data.certificates {
+        c.not_before = data.now - 86_400;
+        c.not_after = data.now + 365 * 86_400;
+        c.fingerprint_sha256 = "AB:".repeat(31) + "AB";
+        c.fingerprint_sha1 = "CD:".repeat(19) + "CD";
+        c.kid = "pinned-kid".into();
+    }
+    for u in &mut data.users {
+        u.last_login = None;
+    }
+    for spec in TABS.iter().filter(|t| t.rows.is_some()) {
+        let mut app = App::new(config(false));
+        app.apply_data(data.clone());
+        while app.current_tab() != spec.id {
+            app.handle_key(code(KeyCode::Tab));
+        }
+        let name = spec.name.to_lowercase();
+        insta::assert_snapshot!(format!("list_{name}_80x24"), render(&mut app, 80, 24));
+        insta::assert_snapshot!(format!("list_{name}_120x40"), render(&mut app, 120, 40));
+        let forms: Vec<(String, latchkey::console::form::Form)> = match open::new_choices(spec.id) {
+            Some(choices) => choices
+                .into_iter()
+                .map(|(c, label)| (label, open::chosen_form(c, &data)))
+                .collect(),
+            None => open::new_form(spec.id)
+                .map(|f| (spec.name.to_string(), f))
+                .into_iter()
+                .collect(),
+        };
+        for (label, mut form) in forms {
+            // Generated values (client id and secret) are pinned for the snapshot.
+            for key in ["client_id", "client_secret"] {
+                if form.value(key).is_some() {
+                    form.set_text(key, &format!("pinned-{key}"));
+                }
+            }
+            let mut app = App::new(config(false));
+            app.apply_data(data.clone());
+            while app.current_tab() != spec.id {
+                app.handle_key(code(KeyCode::Tab));
+            }
+            app.open_form_for_test(form);
+            let slug: String = label
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let big = render(&mut app, 120, 40);
+            assert!(big.contains(" *"), "{label}: required fields are marked");
+            insta::assert_snapshot!(format!("form_{name}_{slug}_120x40"), big);
+            insta::assert_snapshot!(
+                format!("form_{name}_{slug}_80x24"),
+                render(&mut app, 80, 24)
+            );
+        }
+    }
+}

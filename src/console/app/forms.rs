@@ -58,6 +58,11 @@ impl App {
         }
     }
 
+    /// Opens `form` as `n` or `e` would (tests render every declared form this way).
+    pub fn open_form_for_test(&mut self, form: Form) {
+        self.open_form(form);
+    }
+
     pub(super) fn open_form(&mut self, form: Form) {
         if self.mode != Mode::Form {
             self.form_return = if self.mode == Mode::Detail {
