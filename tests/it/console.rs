@@ -810,20 +810,20 @@ fn a_bad_theme_file_stops_before_the_terminal_is_touched() {
 }
 
 /// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
     /// The console's log file, shown when a wait times out.
     log: std::path::PathBuf,
 }
 
 impl Tmux {
-    fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
         c.args(["-L", &self.socket]);
         c
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().expect("run tmux");
         assert!(
             out.status.success(),
@@ -833,11 +833,11 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "console"])
     }
 
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let screen = self.capture();
@@ -862,7 +862,7 @@ impl Drop for Tmux {
 
 /// Starts the real binary in a detached 120x40 tmux session named `console` over a fresh store
 /// in `dir`, with `env` (`NAME=value`) added; the exit status lands in `dir/status`.
-fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
+pub(crate) fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
     let available = Command::new("tmux").arg("-V").output();
     assert!(
         available.is_ok_and(|o| o.status.success()),

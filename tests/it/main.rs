@@ -8,6 +8,7 @@ mod blueprint;
 mod bootstrap;
 mod browser;
 mod console;
+mod console_e2e;
 mod console_export;
 mod console_forms;
 mod console_import;

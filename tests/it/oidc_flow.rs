@@ -20,7 +20,7 @@ use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
 const REDIRECT: &str = "http://localhost:8080/cb";
 
 /// openidconnect's HTTP seam, served by reqwest 0.13 (no redirects followed, per the spec).
-async fn http_client(
+pub(crate) async fn http_client(
     req: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
@@ -84,6 +84,17 @@ async fn use_key(s: &TestServer, provider: &mut Provider, alg: KeyAlgorithm) {
 /// Follows the browser's way: authorize → login flow → consent → back to the client.
 /// Returns the final redirect to the client.
 async fn browse(s: &TestServer, authorize_url: &str) -> String {
+    browse_as(&s.base_url, authorize_url, REDIRECT, ADMIN_PASSWORD).await
+}
+
+/// A browser (cookie jar, redirects by hand) that signs in as akadmin with `password`, consents,
+/// and returns the redirect back to the client (the first Location starting with `redirect`).
+pub(crate) async fn browse_as(
+    base_url: &str,
+    authorize_url: &str,
+    redirect: &str,
+    password: &str,
+) -> String {
     let browser = jar();
     let mut url = authorize_url.to_string();
     for _ in 0..20 {
@@ -94,11 +105,11 @@ async fn browse(s: &TestServer, authorize_url: &str) -> String {
                 .to_str()
                 .expect("ascii")
                 .to_string();
-            if loc.starts_with(REDIRECT) {
+            if loc.starts_with(redirect) {
                 return loc;
             }
             url = if loc.starts_with('/') {
-                format!("{}{loc}", s.base_url)
+                format!("{}{loc}", base_url)
             } else {
                 loc
             };
@@ -116,7 +127,7 @@ async fn browse(s: &TestServer, authorize_url: &str) -> String {
         ];
         match component.as_str() {
             "ak-stage-identification" => form.push(("uid_field".into(), "akadmin".into())),
-            "ak-stage-password" => form.push(("password".into(), ADMIN_PASSWORD.into())),
+            "ak-stage-password" => form.push(("password".into(), password.into())),
             "ak-stage-consent" => form.push((
                 "token".into(),
                 hidden(&page, "token").expect("consent token"),
@@ -131,11 +142,11 @@ async fn browse(s: &TestServer, authorize_url: &str) -> String {
                 .to_str()
                 .expect("ascii")
                 .to_string();
-            if loc.starts_with(REDIRECT) {
+            if loc.starts_with(redirect) {
                 return loc;
             }
             url = if loc.starts_with('/') {
-                format!("{}{loc}", s.base_url)
+                format!("{}{loc}", base_url)
             } else {
                 loc
             };
