@@ -459,10 +459,20 @@ async fn client_credentials(
             amr: &[],
         },
     )?;
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
-    store_issued(&mut tx, &issued).await?;
-    tx.commit().await.map_err(server_error)?;
+    record_alone(ctx, &issued).await?;
     Ok(issued)
+}
+
+/// Records tokens that need no other row changed with them, through the group commit.
+async fn record_alone(ctx: &GrantContext<'_>, issued: &Issued) -> Result<(), OAuthError> {
+    ctx.service
+        .store()
+        .record_tokens(
+            issued.access_record.clone(),
+            issued.refresh.as_ref().map(|(_, r)| r.clone()),
+        )
+        .await
+        .map_err(server_error)
 }
 
 /// `username` + an app password (never the user's login password): tokens for that user.
@@ -514,9 +524,7 @@ async fn app_password(
             amr: &["pwd".to_string()],
         },
     )?;
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
-    store_issued(&mut tx, &issued).await?;
-    tx.commit().await.map_err(server_error)?;
+    record_alone(ctx, &issued).await?;
     let subject = EventSubject {
         username: user.user.username.clone(),
         user_id: Some(user.user.id.clone()),

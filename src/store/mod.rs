@@ -26,6 +26,7 @@ pub mod dependents;
 pub mod logins;
 pub mod reputation;
 pub mod sessions;
+pub mod token_batch;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -72,6 +73,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Sqlx(sqlx::Error),
+    /// The grouped token write failed (the message of the underlying error).
+    #[error("database error: {0}")]
+    Batch(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -154,6 +158,8 @@ pub struct Store {
     /// Bumped synchronously by every commit that changed configuration (and by the external
     /// change poller): caches compare it on each read instead of waiting for the broadcast.
     config_generation: Arc<AtomicU64>,
+    /// The token recorder's queue, started on first use (see [`token_batch`]).
+    token_batch: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<token_batch::Job>>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
@@ -217,7 +223,17 @@ impl Store {
             location: location.clone(),
             writer: Arc::new(tokio::sync::Mutex::new(())),
             config_generation: Arc::new(AtomicU64::new(0)),
+            token_batch: Arc::new(std::sync::OnceLock::new()),
         })
+    }
+
+    /// This store without the token recorder's queue (what the recorder task itself holds, so
+    /// it does not keep its own queue open).
+    fn without_token_batch(&self) -> Store {
+        Store {
+            token_batch: Arc::new(std::sync::OnceLock::new()),
+            ..self.clone()
+        }
     }
 
     /// Where this store lives.

@@ -11,7 +11,11 @@ use crate::support::{TestServer, client, spawn_server};
 
 /// Creates an application with an OAuth2 provider signed by the bootstrapped key.
 pub async fn create_oidc_app(server: &TestServer, slug: &str) -> Provider {
-    let service = &server.service;
+    create_oidc_app_on(&server.service, slug).await
+}
+
+/// [`create_oidc_app`] on a service without a running server.
+pub async fn create_oidc_app_on(service: &latchkey::service::Service, slug: &str) -> Provider {
     let now = service.now();
     let flows = service.list_flows().await.expect("flows");
     let flow_id = |slug: &str| flows.iter().find(|f| f.slug == slug).map(|f| f.id.clone());

@@ -292,3 +292,63 @@ async fn memory_store_works_for_a_throwaway_instance() {
     let mut conn = store.read().await.expect("conn");
     assert_eq!(store::flows::list(&mut conn).await.expect("list").len(), 1);
 }
+
+fn access_token(i: usize, provider_id: &str, user_id: &str) -> store::grants::AccessToken {
+    store::grants::AccessToken {
+        id: new_id(),
+        token_digest: format!("digest-{i}"),
+        family_id: new_id(),
+        provider_id: provider_id.into(),
+        user_id: user_id.into(),
+        session_id: None,
+        scope: "openid".into(),
+        claims: "{}".into(),
+        auth_time: 1,
+        expires_at: 2_000_000_000,
+        revoked_at: None,
+        created_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn grouped_token_records_are_committed_before_each_caller_returns() {
+    let (_dir, service) = crate::support::bootstrapped_service("http://x").await;
+    let s = crate::server::create_oidc_app_on(&service, "batch").await;
+    let admin = crate::flows_support::admin(&service).await;
+    let store = service.store().clone();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = store.clone();
+        let t = access_token(i, &s.id, &admin.id);
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_tokens(t.clone(), None)
+                .await
+                .expect("recorded");
+            // Visible the moment the call returns: the commit held this row.
+            let mut conn = store.read().await.expect("conn");
+            store::grants::find_access_token(&mut conn, &t.token_digest)
+                .await
+                .expect("query")
+                .is_some()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.expect("join"), "recorded before the caller went on");
+    }
+    // A failing batch reports the failure to its callers (an unknown provider breaks the
+    // foreign key), and nothing of it is written.
+    let bad = access_token(1000, "no-such-provider", &admin.id);
+    let err = store.record_tokens(bad.clone(), None).await;
+    assert!(
+        err.is_err(),
+        "a foreign-key failure is an error, not a silent loss"
+    );
+    let mut conn = store.read().await.expect("conn");
+    assert!(
+        store::grants::find_access_token(&mut conn, &bad.token_digest)
+            .await
+            .expect("query")
+            .is_none()
+    );
+}
