@@ -53,7 +53,20 @@ impl Theme {
     /// Resolves `--theme` (a built-in name or a path; `None` = dark) and honours `NO_COLOR`.
     pub fn load(choice: Option<&str>) -> Result<Self, ConsoleError> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self::resolve(choice, no_color)
+        let depth = ColorDepth::detect(
+            std::env::var("COLORTERM").ok().as_deref(),
+            std::env::var("TERM").ok().as_deref(),
+        );
+        Ok(Self::resolve(choice, no_color)?.limited_to(depth))
+    }
+
+    /// Maps every colour the terminal cannot show to the nearest one it can, so a theme with
+    /// `#rrggbb` or 256-colour indexes stays readable on a 16-colour terminal.
+    pub fn limited_to(mut self, depth: ColorDepth) -> Self {
+        for c in &mut self.colors {
+            *c = depth.fit(*c);
+        }
+        self
     }
 
     /// [`Theme::load`] with the `NO_COLOR` decision passed in (tests must not touch the
@@ -204,6 +217,99 @@ impl Theme {
     }
 }
 
+/// How many colours the terminal can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorDepth {
+    /// The 16 ANSI colours (the safe default for an unknown terminal).
+    Ansi16,
+    /// The xterm 256-colour palette.
+    Indexed256,
+    /// 24-bit colour.
+    TrueColor,
+}
+
+/// xterm's default RGB values of the 16 ANSI colours, in ratatui's named order.
+const ANSI16: [(Color, (u8, u8, u8)); 16] = [
+    (Color::Black, (0, 0, 0)),
+    (Color::Red, (205, 0, 0)),
+    (Color::Green, (0, 205, 0)),
+    (Color::Yellow, (205, 205, 0)),
+    (Color::Blue, (0, 0, 238)),
+    (Color::Magenta, (205, 0, 205)),
+    (Color::Cyan, (0, 205, 205)),
+    (Color::Gray, (229, 229, 229)),
+    (Color::DarkGray, (127, 127, 127)),
+    (Color::LightRed, (255, 0, 0)),
+    (Color::LightGreen, (0, 255, 0)),
+    (Color::LightYellow, (255, 255, 0)),
+    (Color::LightBlue, (92, 92, 255)),
+    (Color::LightMagenta, (255, 0, 255)),
+    (Color::LightCyan, (0, 255, 255)),
+    (Color::White, (255, 255, 255)),
+];
+
+const CUBE: [u8; 6] = [0, 95, 135, 175, 215, 255];
+
+fn indexed_rgb(n: u8) -> (u8, u8, u8) {
+    match n {
+        0..16 => ANSI16[usize::from(n)].1,
+        16..232 => {
+            let i = n - 16;
+            (
+                CUBE[usize::from(i / 36)],
+                CUBE[usize::from(i / 6 % 6)],
+                CUBE[usize::from(i % 6)],
+            )
+        }
+        _ => {
+            let v = 8 + 10 * (n - 232);
+            (v, v, v)
+        }
+    }
+}
+
+fn distance(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
+    let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).unsigned_abs();
+    d(a.0, b.0).pow(2) + d(a.1, b.1).pow(2) + d(a.2, b.2).pow(2)
+}
+
+impl ColorDepth {
+    /// What the terminal advertises: `COLORTERM=truecolor|24bit`, else a `TERM` with
+    /// `256color`, else 16 colours.
+    pub fn detect(colorterm: Option<&str>, term: Option<&str>) -> Self {
+        let ct = colorterm.unwrap_or("").to_ascii_lowercase();
+        if ct == "truecolor" || ct == "24bit" {
+            ColorDepth::TrueColor
+        } else if term.is_some_and(|t| t.contains("256color") || t.contains("direct")) {
+            ColorDepth::Indexed256
+        } else {
+            ColorDepth::Ansi16
+        }
+    }
+
+    /// The nearest colour this depth can show.
+    pub fn fit(self, c: Color) -> Color {
+        let rgb = match c {
+            Color::Rgb(r, g, b) => (r, g, b),
+            Color::Indexed(n) => indexed_rgb(n),
+            named => return named,
+        };
+        match (self, c) {
+            (ColorDepth::TrueColor, _) | (ColorDepth::Indexed256, Color::Indexed(_)) => c,
+            (ColorDepth::Indexed256, _) => {
+                let best = (16..=255u8)
+                    .min_by_key(|n| distance(indexed_rgb(*n), rgb))
+                    .unwrap_or(16);
+                Color::Indexed(best)
+            }
+            (ColorDepth::Ansi16, _) => ANSI16
+                .iter()
+                .min_by_key(|(_, p)| distance(*p, rgb))
+                .map_or(Color::Reset, |(named, _)| *named),
+        }
+    }
+}
+
 fn builtin(name: &str) -> Option<&'static str> {
     BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
@@ -224,6 +330,39 @@ mod tests {
         for (name, text) in BUILTIN {
             let theme = Theme::parse(text, name).unwrap_or_default();
             assert!(!theme.is_mono(), "{name} failed to parse");
+        }
+    }
+
+    #[test]
+    fn colour_depth_is_detected_and_colours_fit_it() {
+        assert_eq!(
+            ColorDepth::detect(Some("truecolor"), Some("xterm")),
+            ColorDepth::TrueColor
+        );
+        assert_eq!(
+            ColorDepth::detect(None, Some("screen-256color")),
+            ColorDepth::Indexed256
+        );
+        assert_eq!(ColorDepth::detect(None, Some("linux")), ColorDepth::Ansi16);
+        assert_eq!(ColorDepth::detect(None, None), ColorDepth::Ansi16);
+        let d16 = ColorDepth::Ansi16;
+        assert_eq!(d16.fit(Color::Rgb(250, 10, 5)), Color::LightRed);
+        assert_eq!(d16.fit(Color::Indexed(21)), Color::Blue);
+        assert_eq!(d16.fit(Color::Indexed(244)), Color::DarkGray);
+        assert_eq!(d16.fit(Color::Cyan), Color::Cyan, "named colours stay");
+        let d256 = ColorDepth::Indexed256;
+        assert_eq!(d256.fit(Color::Rgb(255, 0, 0)), Color::Indexed(196));
+        assert_eq!(d256.fit(Color::Indexed(33)), Color::Indexed(33));
+        let tc = ColorDepth::TrueColor;
+        assert_eq!(tc.fit(Color::Rgb(1, 2, 3)), Color::Rgb(1, 2, 3));
+        let theme = Theme::parse("[colors]\naccent = \"#ff8800\"\ntext = \"208\"\n", "t.toml")
+            .unwrap_or_default()
+            .limited_to(ColorDepth::Ansi16);
+        for style in [theme.accent(), theme.text()] {
+            assert!(
+                !matches!(style.fg, Some(Color::Rgb(..)) | Some(Color::Indexed(_))),
+                "{style:?}"
+            );
         }
     }
 
