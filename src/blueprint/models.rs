@@ -486,6 +486,7 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                 f("sub_mode", en!(SubMode), json!("hashed_user_id")),
                 f("issuer_mode", en!(IssuerMode), json!("per_provider")),
                 s("logout_uri", ""),
+                f("logout_method", en!(LogoutMethod), json!("backchannel")),
                 b("allow_plain_pkce", false),
             ],
             vec![],

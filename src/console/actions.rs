@@ -216,10 +216,14 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             }
         }
         Request::RevokeSession { id, label } => match service.revoke_session(&id).await {
-            Ok(n) => Outcome::Saved(format!(
-                "revoked the session from {label} and {n} token{} issued in it",
-                if n == 1 { "" } else { "s" }
-            )),
+            Ok(n) => {
+                crate::oauth::logout::session_ended(service, &crate::crypto::secrets::digest(&id))
+                    .await;
+                Outcome::Saved(format!(
+                    "revoked the session from {label} and {n} token{} issued in it",
+                    if n == 1 { "" } else { "s" }
+                ))
+            }
             Err(e) => Outcome::Failed(e),
         },
         Request::PreviewBlueprint { path } => {

@@ -169,6 +169,15 @@ string_enum!(
 );
 
 string_enum!(
+    /// How relying parties are told a session ended (OpenID Connect Back-Channel / Front-Channel
+    /// Logout), as authentik's provider setting.
+    LogoutMethod {
+        Backchannel => ("backchannel", "Back-channel"),
+        Frontchannel => ("frontchannel", "Front-channel"),
+    } default Backchannel
+);
+
+string_enum!(
     /// Whether the issuer is per provider or global.
     IssuerMode {
         PerProvider => ("per_provider", "Per provider"),

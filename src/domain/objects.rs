@@ -146,6 +146,8 @@ pub struct OAuth2Settings {
     pub sub_mode: SubMode,
     pub issuer_mode: IssuerMode,
     pub logout_uri: String,
+    /// How `logout_uri` is called when a session that used this provider ends.
+    pub logout_method: LogoutMethod,
     pub allow_plain_pkce: bool,
 }
 
@@ -181,6 +183,7 @@ impl Default for OAuth2Settings {
             sub_mode: SubMode::HashedUserId,
             issuer_mode: IssuerMode::PerProvider,
             logout_uri: String::new(),
+            logout_method: LogoutMethod::Backchannel,
             allow_plain_pkce: false,
         }
     }

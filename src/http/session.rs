@@ -221,6 +221,10 @@ pub async fn logout(service: &Service, session: &mut Session, client_ip: &str) -
         sessions::delete(tx.conn(), &session.row_id).await?;
         tx.commit().await?;
     }
+    if session.user_id.is_some() {
+        // Relying parties with a back-channel logout URI learn that this session ended.
+        crate::oauth::logout::session_ended(service, &secrets::digest(&session.row_id)).await;
+    }
     *session = create(
         service,
         None,

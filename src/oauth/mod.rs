@@ -11,6 +11,7 @@ pub mod errors;
 pub mod fulfil;
 pub mod github;
 pub mod grants;
+pub mod logout;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod resource;

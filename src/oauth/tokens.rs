@@ -18,10 +18,19 @@ pub const MIN_HS256_SECRET: usize = 32;
 /// Signs claims with the provider's key. A configured key that cannot be loaded is an error —
 /// never a silent fall back to HS256 — and HS256 needs a long enough client secret.
 pub fn sign(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
+    sign_with_typ(entry, claims, None)
+}
+
+/// [`sign`] with an explicit `typ` header (Logout Tokens are `logout+jwt`).
+pub fn sign_with_typ(
+    entry: &ProviderEntry,
+    claims: &Map<String, Value>,
+    typ: Option<&str>,
+) -> Result<String, OAuthError> {
     if let Some(key) = &entry.signing_key {
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
-        header.typ = None;
+        header.typ = typ.map(str::to_string);
         return key
             .signer
             .sign_jwt(&header, claims)
@@ -39,7 +48,10 @@ pub fn sign(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String
             "the provider has no signing key and its client secret is too short for HS256",
         ));
     }
-    let header = Header::new(Algorithm::HS256);
+    let mut header = Header::new(Algorithm::HS256);
+    if let Some(t) = typ {
+        header.typ = Some(t.to_string());
+    }
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret))
         .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")))
 }

@@ -267,3 +267,19 @@ pub async fn revoke_session(conn: &mut SqliteConnection, sid: &str, now: i64) ->
     }
     Ok(n)
 }
+
+/// Every (provider, user) that tokens were issued to in a session (`sid` digest), for
+/// back-channel logout.
+pub async fn parties_of_session(
+    conn: &mut SqliteConnection,
+    sid: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT provider_id, user_id FROM access_tokens WHERE session_id = ? \
+         UNION SELECT provider_id, user_id FROM refresh_tokens WHERE session_id = ?",
+    )
+    .bind(sid)
+    .bind(sid)
+    .fetch_all(conn)
+    .await?)
+}

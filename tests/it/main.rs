@@ -23,6 +23,7 @@ mod flows_policies;
 mod flows_stages;
 mod flows_support;
 mod oauth_authorize;
+mod oauth_backchannel_logout;
 mod oauth_end_session;
 mod oauth_github;
 mod oauth_keys;

@@ -700,6 +700,10 @@ pub fn provider_fields() -> Vec<FieldSpec> {
             "Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint."),
         e!(IssuerMode, prov => oauth2.issuer_mode, "issuer_mode", "Issuer mode",
             "Configure how the issuer field of the ID Token should be filled."),
+        s!(FieldKind::Text, prov => oauth2.logout_uri, "logout_uri", "Logout URI",
+            "URI to send logout notifications to when users log out. Required for OpenID Connect Logout functionality.", false),
+        e!(LogoutMethod, prov => oauth2.logout_method, "logout_method", "Logout Method",
+            "The logout method determines how the logout URI is called: back-channel (server to server) or front-channel."),
     ]
 }
 

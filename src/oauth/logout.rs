@@ -1,0 +1,130 @@
+//! OpenID Connect Back-Channel Logout 1.0: when a session ends (logout, end-session, a session
+//! revoked in the console), every provider that issued tokens in it and has a back-channel
+//! `logout_uri` gets a signed Logout Token by POST. Sent in the background with a short
+//! timeout; a relying party that is down never delays or breaks the logout itself.
+
+use std::time::Duration;
+
+use serde_json::{Map, json};
+
+use super::claims;
+use super::discovery;
+use super::snapshot::{ProviderEntry, Snapshot};
+use crate::crypto::secrets;
+use crate::domain::LogoutMethod;
+use crate::service::Service;
+use crate::store;
+
+/// The `events` member that makes a JWT a Logout Token (spec §2.4).
+pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// How long a relying party gets to answer.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A Logout Token for `entry`: `iss`, `aud`, `iat`, `exp`, `jti`, `sub`, `sid` and `events`,
+/// never a `nonce`, typed `logout+jwt` (spec §2.4).
+pub fn logout_token(
+    entry: &ProviderEntry,
+    issuer: &str,
+    subject: &str,
+    sid: &str,
+    now: i64,
+) -> Result<String, super::errors::OAuthError> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(issuer));
+    claims.insert("aud".into(), json!(entry.provider.client_id));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + 120));
+    claims.insert("jti".into(), json!(secrets::random_token(24)));
+    claims.insert("sub".into(), json!(subject));
+    claims.insert("sid".into(), json!(sid));
+    claims.insert("events".into(), json!({ BACKCHANNEL_EVENT: {} }));
+    super::tokens::sign_with_typ(entry, &claims, Some("logout+jwt"))
+}
+
+/// Notifies the relying parties of the session whose `sid` (the digest its tokens carry)
+/// ended. Returns once the requests are started; each is sent on its own task.
+pub async fn session_ended(service: &Service, sid: &str) {
+    let parties = {
+        let Ok(mut conn) = service.store().read().await else {
+            return;
+        };
+        match store::grants::parties_of_session(&mut conn, sid).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "back-channel logout: cannot read the session's tokens");
+                return;
+            }
+        }
+    };
+    if parties.is_empty() {
+        return;
+    }
+    let snapshot = match Snapshot::load(service).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "back-channel logout: cannot load providers");
+            return;
+        }
+    };
+    let public_url = service.config().public_url.clone();
+    for (provider_id, user_id) in parties {
+        let Some(entry) = snapshot.by_provider_id(&provider_id) else {
+            continue;
+        };
+        let settings = &entry.provider.oauth2;
+        if settings.logout_uri.is_empty() || settings.logout_method != LogoutMethod::Backchannel {
+            continue;
+        }
+        let Some(issuer) = discovery::issuer(&public_url, entry) else {
+            continue;
+        };
+        let user = {
+            let Ok(mut conn) = service.store().read().await else {
+                continue;
+            };
+            match store::users::get(&mut conn, &user_id).await {
+                Ok(Some(u)) => u,
+                _ => continue,
+            }
+        };
+        let subject = claims::subject(settings.sub_mode, &user);
+        let token = match logout_token(entry, &issuer, &subject, sid, service.now()) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(provider = %entry.provider.name, error = %e.description, "back-channel logout: cannot sign");
+                continue;
+            }
+        };
+        let uri = settings.logout_uri.clone();
+        let name = entry.provider.name.clone();
+        tokio::spawn(async move { send(&name, &uri, &token).await });
+    }
+}
+
+async fn send(provider: &str, uri: &str, token: &str) {
+    let client = match reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "back-channel logout: no HTTP client");
+            return;
+        }
+    };
+    match client
+        .post(uri)
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+    {
+        Ok(res) if res.status().is_success() => {
+            tracing::info!(%provider, "back-channel logout delivered");
+        }
+        Ok(res) => {
+            tracing::warn!(%provider, status = %res.status(), "back-channel logout refused by the relying party");
+        }
+        Err(e) => tracing::warn!(%provider, error = %e, "back-channel logout not delivered"),
+    }
+}

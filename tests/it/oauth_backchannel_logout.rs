@@ -1,0 +1,245 @@
+//! OpenID Connect Back-Channel Logout 1.0 against a relying party listening on 127.0.0.1:0:
+//! a session that got tokens ends (end-session, or revoked in the console) and the provider's
+//! `logout_uri` receives a Logout Token that verifies against JWKS and names the session.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::post;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use latchkey::domain::*;
+use latchkey::store::{self, Topic};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::flows_support::{html_login, jar};
+use crate::server::create_oidc_app;
+use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
+
+const REDIRECT: &str = "http://localhost:8080/cb";
+
+/// A relying party's back-channel endpoint: every POSTed `logout_token` arrives on the channel.
+async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new()
+        .route(
+            "/backchannel",
+            post(
+                |State(tx): State<mpsc::UnboundedSender<String>>,
+                 axum::extract::Form(form): axum::extract::Form<
+                    std::collections::HashMap<String, String>,
+                >| async move {
+                    if let Some(t) = form.get("logout_token") {
+                        let _ = tx.send(t.clone());
+                    }
+                    axum::http::StatusCode::OK
+                },
+            ),
+        )
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/backchannel"), rx)
+}
+
+async fn set_logout(s: &TestServer, p: &mut Provider, uri: &str, method: LogoutMethod) {
+    p.oauth2.logout_uri = uri.into();
+    p.oauth2.logout_method = method;
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::providers::update(tx.conn(), p)
+        .await
+        .expect("update");
+    tx.touch(Topic::Providers);
+    tx.commit().await.expect("commit");
+    p.version += 1;
+}
+
+/// A browser signed in as the admin.
+async fn signed_in(s: &TestServer) -> reqwest::Client {
+    let b = jar();
+    assert!(
+        html_login(&b, &s.base_url, "akadmin", ADMIN_PASSWORD)
+            .await
+            .status()
+            .is_redirection()
+    );
+    b
+}
+
+/// Runs the code flow for `p` in the browser's session; returns the ID token's claims (the
+/// session's `sid` among them).
+async fn tokens_in(s: &TestServer, b: &reqwest::Client, p: &Provider, slug: &str) -> Value {
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", &p.client_id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .finish();
+    let res = b
+        .get(format!("{}/application/o/authorize/?{q}", s.base_url))
+        .send()
+        .await
+        .expect("authorize");
+    let loc = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let code = url::Url::parse(&loc)
+        .expect("redirect")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code (implicit consent)");
+    let body: Value = client()
+        .post(format!("{}/application/o/token/", s.base_url))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let id_token = body["id_token"].as_str().expect("id_token");
+    verify(s, p, slug, id_token, None).await
+}
+
+/// Verifies a JWT against the application's JWKS; returns its claims.
+async fn verify(s: &TestServer, p: &Provider, slug: &str, jwt: &str, typ: Option<&str>) -> Value {
+    let jwks: JwkSet = client()
+        .get(format!("{}/application/o/{slug}/jwks/", s.base_url))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let header = jsonwebtoken::decode_header(jwt).expect("header");
+    assert_eq!(header.typ.as_deref(), typ, "typ header");
+    let kid = header.kid.clone().expect("kid");
+    let jwk = jwks.find(&kid).expect("the kid is published");
+    let mut v = Validation::new(header.alg);
+    v.set_audience(&[p.client_id.as_str()]);
+    v.set_issuer(&[format!("{}/application/o/{slug}/", s.base_url)]);
+    jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+        .expect("the token verifies")
+        .claims
+}
+
+async fn next_token(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a logout token within 10 s")
+        .expect("token")
+}
+
+fn check_logout_claims(claims: &Value, id_claims: &Value) {
+    assert_eq!(claims["sid"], id_claims["sid"], "the ended session");
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(
+        claims["events"]
+            .get("http://schemas.openid.net/event/backchannel-logout")
+            .is_some_and(Value::is_object),
+        "{claims}"
+    );
+    assert!(
+        claims.get("nonce").is_none(),
+        "a Logout Token never has a nonce"
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert!(claims["iat"].as_i64() <= claims["exp"].as_i64());
+}
+
+#[tokio::test]
+async fn end_session_sends_a_verifiable_logout_token_to_the_relying_party() {
+    let s = spawn_server().await;
+    let (rp, mut rx) = relying_party().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    set_logout(&s, &mut p, &rp, LogoutMethod::Backchannel).await;
+    let doc: Value = client()
+        .get(format!(
+            "{}/application/o/app/.well-known/openid-configuration",
+            s.base_url
+        ))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["backchannel_logout_supported"], true);
+    assert_eq!(doc["backchannel_logout_session_supported"], true);
+
+    let browser = signed_in(&s).await;
+    let id_claims = tokens_in(&s, &browser, &p, "app").await;
+    assert!(id_claims["sid"].as_str().is_some_and(|x| !x.is_empty()));
+    let res = browser
+        .get(format!("{}/application/o/app/end-session/", s.base_url))
+        .send()
+        .await
+        .expect("end session");
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let token = next_token(&mut rx).await;
+    let claims = verify(&s, &p, "app", &token, Some("logout+jwt")).await;
+    check_logout_claims(&claims, &id_claims);
+}
+
+#[tokio::test]
+async fn a_session_revoked_in_the_console_is_announced_and_others_are_not() {
+    let s = spawn_server().await;
+    let (rp, mut rx) = relying_party().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    set_logout(&s, &mut p, &rp, LogoutMethod::Backchannel).await;
+    // A second provider with a front-channel URI and a third with none: neither is POSTed to.
+    let (rp_front, mut rx_front) = relying_party().await;
+    let mut front = create_oidc_app(&s, "front").await;
+    set_logout(&s, &mut front, &rp_front, LogoutMethod::Frontchannel).await;
+
+    // Both providers issue tokens in the same session.
+    let browser = signed_in(&s).await;
+    let id_claims = tokens_in(&s, &browser, &p, "app").await;
+    let front_claims = tokens_in(&s, &browser, &front, "front").await;
+    assert_eq!(front_claims["sid"], id_claims["sid"], "one session");
+    let sessions = s.service.list_sessions().await.expect("sessions");
+    let target = sessions
+        .iter()
+        .find(|x| {
+            latchkey::crypto::secrets::digest(&x.id) == id_claims["sid"].as_str().unwrap_or("")
+        })
+        .expect("the session the tokens were issued in");
+    let outcome = latchkey::console::actions::execute(
+        &s.service,
+        latchkey::console::actions::Request::RevokeSession {
+            id: target.id.clone(),
+            label: "test".into(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(outcome, latchkey::console::actions::Outcome::Saved(_)),
+        "{outcome:?}"
+    );
+    let token = next_token(&mut rx).await;
+    check_logout_claims(
+        &verify(&s, &p, "app", &token, Some("logout+jwt")).await,
+        &id_claims,
+    );
+    // Only this session's back-channel party: nothing else arrives.
+    let extra = tokio::time::timeout(Duration::from_millis(800), rx.recv()).await;
+    assert!(extra.is_err(), "one token for one session");
+    let front_got = tokio::time::timeout(Duration::from_millis(800), rx_front.recv()).await;
+    assert!(
+        front_got.is_err(),
+        "front-channel and other sessions get no POST"
+    );
+}
