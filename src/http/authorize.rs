@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::flow_common::{Action, OAUTH_REQUEST_KEY, execute};
-use super::pages::{page, redirect};
+use super::pages::{origin_of, page, redirect};
 use super::session::{self, PendingAuthorization, Session};
 use crate::crypto::secrets;
 use crate::flows::executor::Start;
@@ -73,15 +73,6 @@ fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse)
             res
         }
     }
-}
-
-fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map(|i| after_scheme + i)
-        .unwrap_or(url.len());
-    url[..end].to_string()
 }
 
 fn client_error(state: &AppState, sess: Option<&Session>, e: &ErrorRedirect) -> Response {

@@ -7,11 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use html_escape::encode_text as text;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::json;
 
 use super::AppState;
 use super::flow_common::security_headers;
+use super::pages;
 use super::session::{self, Session};
 use crate::oauth::end_session;
 use crate::service::events::EventSubject;
@@ -23,19 +24,54 @@ fn page(
     title: &str,
     msg: &str,
 ) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><main><h1>{t}</h1><p>{m}</p></main></body></html>",
-        t = text(title),
-        m = text(msg)
+    pages::page(state, sess, status, title, &format!("<p>{}</p>", text(msg)))
+}
+
+/// The sign-out page when front-channel relying parties must be told: each logout URL in a
+/// hidden iframe (the CSP allows exactly their origins as frame sources), then a link on to the
+/// client when it gave one.
+fn frontchannel_page(
+    state: &AppState,
+    sess: &Session,
+    app: &str,
+    frames: &[String],
+    next: Option<&str>,
+) -> Response {
+    let iframes: String = frames
+        .iter()
+        .map(|u| {
+            format!(
+                "<iframe src=\"{}\" title=\"sign-out\" width=\"0\" height=\"0\" \
+                 style=\"border:0;display:none\"></iframe>",
+                attr(u)
+            )
+        })
+        .collect();
+    let next = next
+        .map(|n| {
+            format!(
+                "<p><a class=\"continue\" href=\"{}\">Continue</a></p>",
+                attr(n)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<p>You have signed out of {}.</p>{iframes}{next}",
+        text(app)
     );
-    let mut res = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    security_headers(state, sess, &mut res);
+    let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body);
+    let mut origins: Vec<String> = frames.iter().map(|u| pages::origin_of(u)).collect();
+    origins.sort();
+    origins.dedup();
+    let csp = format!(
+        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: https:; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; frame-src {}",
+        origins.join(" ")
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     res
 }
 
@@ -143,6 +179,14 @@ async fn end_session(
             );
         }
     };
+    // Front-channel parties are found before the session is gone (by the tokens it holds).
+    let frames = match &sess.user_id {
+        Some(_) => {
+            let sid = crate::crypto::secrets::digest(&sess.row_id);
+            crate::oauth::logout::frontchannel_urls(&state.service, &snapshot, &sid).await
+        }
+        None => Vec::new(),
+    };
     if let Some(user_id) = sess.user_id.clone() {
         if session::logout(&state.service, &mut sess, ip)
             .await
@@ -170,16 +214,26 @@ async fn end_session(
             tracing::warn!(error = %e, "cannot record logout");
         }
     }
+    let target = target.map(|uri| match get("state") {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let enc: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", s)
+                .finish();
+            format!("{uri}{sep}{enc}")
+        }
+        None => uri,
+    });
+    if !frames.is_empty() {
+        let app = entry
+            .application
+            .as_ref()
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        return frontchannel_page(state, &sess, &app, &frames, target.as_deref());
+    }
     match target {
-        Some(uri) => {
-            let mut to = uri;
-            if let Some(s) = get("state") {
-                let sep = if to.contains('?') { '&' } else { '?' };
-                let enc: String = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("state", s)
-                    .finish();
-                to = format!("{to}{sep}{enc}");
-            }
+        Some(to) => {
             let mut res = StatusCode::FOUND.into_response();
             match HeaderValue::from_str(&to) {
                 Ok(v) => {

@@ -53,3 +53,13 @@ pub fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response 
     security_headers(state, sess, &mut res);
     res
 }
+
+/// `scheme://host[:port]` of a URL, for CSP source lists.
+pub fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map(|i| after_scheme + i)
+        .unwrap_or(url.len());
+    url[..end].to_string()
+}

@@ -88,7 +88,8 @@ pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
         ],
         "code_challenge_methods_supported": pkce,
         "authorization_response_iss_parameter_supported": true,
-        "frontchannel_logout_supported": false,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
     }))

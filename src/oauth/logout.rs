@@ -1,4 +1,4 @@
-//! OpenID Connect Back-Channel Logout 1.0: when a session ends (logout, end-session, a session
+//! OpenID Connect Back- and Front-Channel Logout 1.0. Back-channel: when a session ends (logout, end-session, a session
 //! revoked in the console), every provider that issued tokens in it and has a back-channel
 //! `logout_uri` gets a signed Logout Token by POST. Sent in the background with a short
 //! timeout; a relying party that is down never delays or breaks the logout itself.
@@ -41,21 +41,57 @@ pub fn logout_token(
     super::tokens::sign_with_typ(entry, &claims, Some("logout+jwt"))
 }
 
+/// Every (provider, user) that tokens were issued to in the session `sid`.
+async fn parties(service: &Service, sid: &str) -> Vec<(String, String)> {
+    let Ok(mut conn) = service.store().read().await else {
+        return Vec::new();
+    };
+    store::grants::parties_of_session(&mut conn, sid)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "logout: cannot read the session's tokens");
+            Vec::new()
+        })
+}
+
+/// OpenID Connect Front-Channel Logout 1.0 §2: the `logout_uri` of every front-channel
+/// provider that issued tokens in the session, with `iss` and `sid` added, for the sign-out
+/// page to load in iframes.
+pub async fn frontchannel_urls(service: &Service, snapshot: &Snapshot, sid: &str) -> Vec<String> {
+    let public_url = service.config().public_url.clone();
+    let mut out = Vec::new();
+    for (provider_id, _) in parties(service, sid).await {
+        let Some(entry) = snapshot.by_provider_id(&provider_id) else {
+            continue;
+        };
+        let settings = &entry.provider.oauth2;
+        if settings.logout_uri.is_empty() || settings.logout_method != LogoutMethod::Frontchannel {
+            continue;
+        }
+        let Some(issuer) = discovery::issuer(&public_url, entry) else {
+            continue;
+        };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("iss", &issuer)
+            .append_pair("sid", sid)
+            .finish();
+        let sep = if settings.logout_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let url = format!("{}{sep}{query}", settings.logout_uri);
+        if !out.contains(&url) {
+            out.push(url);
+        }
+    }
+    out
+}
+
 /// Notifies the relying parties of the session whose `sid` (the digest its tokens carry)
 /// ended. Returns once the requests are started; each is sent on its own task.
 pub async fn session_ended(service: &Service, sid: &str) {
-    let parties = {
-        let Ok(mut conn) = service.store().read().await else {
-            return;
-        };
-        match store::grants::parties_of_session(&mut conn, sid).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "back-channel logout: cannot read the session's tokens");
-                return;
-            }
-        }
-    };
+    let parties = parties(service, sid).await;
     if parties.is_empty() {
         return;
     }

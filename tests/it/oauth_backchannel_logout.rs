@@ -1,6 +1,8 @@
-//! OpenID Connect Back-Channel Logout 1.0 against a relying party listening on 127.0.0.1:0:
-//! a session that got tokens ends (end-session, or revoked in the console) and the provider's
-//! `logout_uri` receives a Logout Token that verifies against JWKS and names the session.
+//! OpenID Connect logout towards relying parties. Back-Channel Logout 1.0, against a relying
+//! party listening on 127.0.0.1:0: a session that got tokens ends (end-session, or revoked in
+//! the console) and the provider's `logout_uri` receives a Logout Token that verifies against
+//! JWKS and names the session. Front-Channel Logout 1.0: the sign-out page loads the logout
+//! URI with `iss` and `sid` in an iframe that its CSP allows.
 
 use std::time::Duration;
 
@@ -242,4 +244,77 @@ async fn a_session_revoked_in_the_console_is_announced_and_others_are_not() {
         front_got.is_err(),
         "front-channel and other sessions get no POST"
     );
+}
+
+#[tokio::test]
+async fn end_session_loads_front_channel_logout_uris_in_iframes_with_iss_and_sid() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "front").await;
+    set_logout(
+        &s,
+        &mut p,
+        "https://rp.example/fc-logout?x=1",
+        LogoutMethod::Frontchannel,
+    )
+    .await;
+    let doc: Value = client()
+        .get(format!(
+            "{}/application/o/front/.well-known/openid-configuration",
+            s.base_url
+        ))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["frontchannel_logout_supported"], true);
+    assert_eq!(doc["frontchannel_logout_session_supported"], true);
+
+    let browser = signed_in(&s).await;
+    let claims = tokens_in(&s, &browser, &p, "front").await;
+    let sid = claims["sid"].as_str().expect("sid").to_string();
+    let res = browser
+        .get(format!("{}/application/o/front/end-session/", s.base_url))
+        .send()
+        .await
+        .expect("end session");
+    assert_eq!(res.status().as_u16(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(csp.contains("frame-src https://rp.example"), "{csp}");
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    let page = res.text().await.expect("page");
+    let iss = form_urlencoded::Serializer::new(String::new())
+        .append_pair("iss", &format!("{}/application/o/front/", s.base_url))
+        .append_pair("sid", &sid)
+        .finish();
+    let expected = format!(
+        "https://rp.example/fc-logout?x=1&amp;{}",
+        iss.replace('&', "&amp;")
+    );
+    assert!(
+        page.contains(&format!("<iframe src=\"{expected}\"")),
+        "{page}"
+    );
+    assert!(
+        s.service
+            .list_sessions()
+            .await
+            .expect("sessions")
+            .is_empty(),
+        "the session ended"
+    );
+    // Signed out already: no session, no iframes.
+    let again = browser
+        .get(format!("{}/application/o/front/end-session/", s.base_url))
+        .send()
+        .await
+        .expect("again")
+        .text()
+        .await
+        .expect("page");
+    assert!(!again.contains("<iframe"), "{again}");
 }
