@@ -133,7 +133,8 @@ fn serve_becomes_ready_and_stops_on_sigterm() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let exit = wait_with_timeout(&mut child, Duration::from_secs(10));
+    // Generous: on a loaded 2-core machine the drain and the runtime shutdown can take a while.
+    let exit = wait_with_timeout(&mut child, Duration::from_secs(30));
     assert_eq!(exit, Some(0), "clean exit on SIGTERM");
 }
 
