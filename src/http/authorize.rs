@@ -15,7 +15,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::json;
 
 use super::AppState;
-use super::flow_common::{Action, OAUTH_REQUEST_KEY, execute};
+use super::flow_common::{Action, OAUTH_REQUEST_KEY, authentication_flow, execute, flow_slug};
 use super::pages::{origin_of, page, redirect};
 use super::session::{self, PendingAuthorization, Session};
 use crate::crypto::secrets;
@@ -27,10 +27,9 @@ use crate::oauth::authorize::{
 };
 use crate::oauth::fulfil::{self, Authorizer};
 use crate::oauth::grants::GrantContext;
-use crate::store;
 
 /// How long a parked authorization request waits for its flow.
-const PENDING_LIFETIME: i64 = 3600;
+const PENDING_LIFETIME: i64 = session::PARKED_LIFETIME;
 const AUTHORIZE_PATH: &str = "/application/o/authorize/";
 
 fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Response {
@@ -102,27 +101,6 @@ fn env(state: &AppState, sess: &Session, ip: &str) -> Env {
         session_user: sess.user_id.clone(),
         public_url: state.service.config().public_url.clone(),
     }
-}
-
-async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
-    let id = id?;
-    let mut conn = state.service.store().read().await.ok()?;
-    store::flows::get(&mut conn, id).await.ok()?.map(|f| f.slug)
-}
-
-async fn authentication_flow(state: &AppState, v: &ValidatedAuthorize) -> Option<String> {
-    if let Some(slug) = flow_slug(state, v.entry.provider.authentication_flow_id.as_deref()).await {
-        return Some(slug);
-    }
-    let brand = {
-        let mut conn = state.service.store().read().await.ok()?;
-        store::brands::list(&mut conn)
-            .await
-            .ok()?
-            .into_iter()
-            .find(|b| b.default)?
-    };
-    flow_slug(state, brand.flow_authentication_id.as_deref()).await
 }
 
 fn encode(pairs: &[(String, String)]) -> String {
@@ -246,7 +224,9 @@ async fn run(
                 return error_page(state, None, "The session could not be reset; try again.");
             }
         }
-        let Some(slug) = authentication_flow(state, &v).await else {
+        let Some(slug) =
+            authentication_flow(state, v.entry.provider.authentication_flow_id.as_deref()).await
+        else {
             return error_page(
                 state,
                 Some(&sess),
@@ -306,7 +286,7 @@ async fn run(
         let rid = secrets::random_token(24);
         sess.data
             .oauth_pending
-            .retain(|_, p| now - p.created_at < PENDING_LIFETIME);
+            .retain(|_, p| now - p.created_at < session::PARKED_LIFETIME);
         sess.data.oauth_pending.insert(
             rid.clone(),
             PendingAuthorization {

@@ -1,6 +1,6 @@
 //! `/device`: the user side of the device authorization grant (RFC 8628 §3.3) as HTML pages.
 //!
-//! Sign in (the provider's or brand's authentication flow) → enter the user code → the brand's
+//! Sign in (the brand's authentication flow) → enter the user code → the brand's
 //! device-code flow → a page naming the application, the scopes and the user, with Approve and
 //! Deny → the provider's authorization flow (its consent stage) → the code is approved. Each
 //! step is parked in the session under a random id, as the authorize endpoint parks its
@@ -17,7 +17,9 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::json;
 
 use super::AppState;
-use super::flow_common::{Action, OAUTH_REQUEST_KEY, execute};
+use super::flow_common::{
+    Action, OAUTH_REQUEST_KEY, authentication_flow, default_brand, execute, flow_slug,
+};
 use super::pages::{page, redirect};
 use super::session::{self, PendingAuthorization, Session};
 use crate::crypto::secrets;
@@ -91,7 +93,7 @@ impl Parked {
         let now = state.service.now();
         sess.data
             .oauth_pending
-            .retain(|_, p| now - p.created_at < PENDING_LIFETIME.max(3600));
+            .retain(|_, p| now - p.created_at < session::PARKED_LIFETIME);
         let created_at = sess
             .data
             .oauth_pending
@@ -158,21 +160,6 @@ fn internal(
     )
 }
 
-async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
-    let id = id?;
-    let mut conn = state.service.store().read().await.ok()?;
-    store::flows::get(&mut conn, id).await.ok()?.map(|f| f.slug)
-}
-
-async fn default_brand(state: &AppState) -> Option<crate::domain::objects::Brand> {
-    let mut conn = state.service.store().read().await.ok()?;
-    store::brands::list(&mut conn)
-        .await
-        .ok()?
-        .into_iter()
-        .find(|b| b.default)
-}
-
 /// The brand's device-code flow, or the page that says how to configure one.
 async fn device_flow(state: &AppState, sess: &Session) -> Result<String, Response> {
     let brand = default_brand(state).await;
@@ -190,23 +177,10 @@ async fn device_flow(state: &AppState, sess: &Session) -> Result<String, Respons
     }
 }
 
-/// Sends an anonymous visitor through the authentication flow and back to `back`.
-async fn to_login(
-    state: &AppState,
-    sess: &Session,
-    provider_flow: Option<&str>,
-    back: &str,
-) -> Response {
-    let mut slug = flow_slug(state, provider_flow).await;
-    if slug.is_none() {
-        let brand = default_brand(state).await;
-        slug = flow_slug(
-            state,
-            brand.and_then(|b| b.flow_authentication_id).as_deref(),
-        )
-        .await;
-    }
-    let Some(slug) = slug else {
+/// Sends an anonymous visitor through the brand's authentication flow and back to `back`
+/// (the provider is not known before the code is entered).
+async fn to_login(state: &AppState, sess: &Session, back: &str) -> Response {
+    let Some(slug) = authentication_flow(state, None).await else {
         return failed(
             state,
             Some(sess),
@@ -218,6 +192,20 @@ async fn to_login(
         .finish();
     let _ = session::save(&state.service, sess).await;
     redirect(state, Some(sess), &format!("/if/flow/{slug}/?{q}"))
+}
+
+/// What every device page starts with: the session, and the brand's device-code flow (or the
+/// page that says how to configure one).
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+) -> Result<(Session, String), Response> {
+    let sess = session::load(&state.service, headers, ip)
+        .await
+        .map_err(|e| internal(state, None, "session", &e))?;
+    let flow = device_flow(state, &sess).await?;
+    Ok((sess, flow))
 }
 
 fn session_id(sess: &Session) -> String {
@@ -256,13 +244,10 @@ pub async fn entry_get(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let ip = peer.ip().to_string();
-    let sess = match session::load(&state.service, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, None, "session", &e),
+    let (sess, _) = match begin(&state, &headers, &ip).await {
+        Ok(b) => b,
+        Err(page) => return page,
     };
-    if let Err(page) = device_flow(&state, &sess).await {
-        return page;
-    }
     let code = q.get("code").map(String::as_str).unwrap_or("");
     if sess.user_id.is_none() {
         let back = if code.is_empty() {
@@ -273,7 +258,7 @@ pub async fn entry_get(
                 .finish();
             format!("{DEVICE_PATH}?{q}")
         };
-        return to_login(&state, &sess, None, &back).await;
+        return to_login(&state, &sess, &back).await;
     }
     let _ = session::save(&state.service, &sess).await;
     entry_form(&state, &sess, StatusCode::OK, code, None)
@@ -293,18 +278,14 @@ pub async fn entry_post(
     body: Bytes,
 ) -> Response {
     let ip = peer.ip().to_string();
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, None, "session", &e),
-    };
-    let flow = match device_flow(&state, &sess).await {
-        Ok(f) => f,
+    let (mut sess, flow) = match begin(&state, &headers, &ip).await {
+        Ok(b) => b,
         Err(page) => return page,
     };
     let f = form(&body);
     let typed = f.get("code").map(String::as_str).unwrap_or("");
     if sess.user_id.is_none() {
-        return to_login(&state, &sess, None, DEVICE_PATH).await;
+        return to_login(&state, &sess, DEVICE_PATH).await;
     }
     if !session::csrf_ok(&sess, f.get("csrf").map(String::as_str)) {
         tracing::warn!("device code POST with a missing or wrong CSRF token");
@@ -358,12 +339,8 @@ pub async fn continue_get(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let ip = peer.ip().to_string();
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, None, "session", &e),
-    };
-    let flow = match device_flow(&state, &sess).await {
-        Ok(f) => f,
+    let (mut sess, flow) = match begin(&state, &headers, &ip).await {
+        Ok(b) => b,
         Err(page) => return page,
     };
     let parked = q
@@ -406,12 +383,8 @@ pub async fn decide_post(
     body: Bytes,
 ) -> Response {
     let ip = peer.ip().to_string();
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return internal(&state, None, "session", &e),
-    };
-    let flow = match device_flow(&state, &sess).await {
-        Ok(f) => f,
+    let (mut sess, flow) = match begin(&state, &headers, &ip).await {
+        Ok(b) => b,
         Err(page) => return page,
     };
     let f = form(&body);

@@ -13,6 +13,36 @@ use super::session::{self, Session};
 use crate::flows::executor::{self, Start, Step};
 use crate::flows::{Effect, Env, FlowError, Response};
 
+/// A flow's slug by id (pages redirect to `/if/flow/<slug>/`).
+pub async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
+    let id = id?;
+    let mut conn = state.service.store().read().await.ok()?;
+    crate::store::flows::get(&mut conn, id)
+        .await
+        .ok()?
+        .map(|f| f.slug)
+}
+
+/// The brand used for every host (latchkey serves one brand per instance).
+pub async fn default_brand(state: &AppState) -> Option<crate::domain::Brand> {
+    let mut conn = state.service.store().read().await.ok()?;
+    crate::store::brands::list(&mut conn)
+        .await
+        .ok()?
+        .into_iter()
+        .find(|b| b.default)
+}
+
+/// Where an anonymous visitor signs in: the provider's own authentication flow when it has one,
+/// else the default brand's.
+pub async fn authentication_flow(state: &AppState, provider_flow: Option<&str>) -> Option<String> {
+    if let Some(slug) = flow_slug(state, provider_flow).await {
+        return Some(slug);
+    }
+    let brand = default_brand(state).await?;
+    flow_slug(state, brand.flow_authentication_id.as_deref()).await
+}
+
 /// The flow context key under which the authorize endpoint marks its parked request.
 pub const OAUTH_REQUEST_KEY: &str = "goauthentik.io/providers/oauth2/request";
 

@@ -19,16 +19,6 @@ use super::session::{self, Session};
 use crate::domain::Brand;
 use crate::flows::executor::Start;
 use crate::flows::{Challenge, ChallengeKind, FlowError, Response};
-use crate::store;
-
-async fn brand(state: &AppState) -> Option<Brand> {
-    let mut conn = state.service.store().read().await.ok()?;
-    store::brands::list(&mut conn)
-        .await
-        .ok()?
-        .into_iter()
-        .find(|b| b.default)
-}
 
 fn field_errors(out: &mut String, c: &Challenge, field: &str) {
     if let Some(list) = c.errors.get(field) {
@@ -294,7 +284,7 @@ async fn respond(
     let mut resp = if let ChallengeKind::Redirect { to } = &challenge.kind {
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.clone())]).into_response()
     } else {
-        let brand = brand(state).await;
+        let brand = super::flow_common::default_brand(state).await;
         let csrf = sess.map(|s| s.data.csrf.as_str()).unwrap_or("");
         let html = render(brand.as_ref(), challenge, csrf, &action_url(slug));
         (

@@ -23,6 +23,9 @@ pub const IDLE_TIMEOUT: i64 = 2 * 3600;
 pub const DEFAULT_LIFETIME: i64 = crate::flows::env::DEFAULT_SESSION_LIFETIME;
 /// Version of [`SessionData`]; other versions are discarded.
 pub const DATA_VERSION: u32 = 1;
+/// How long anything parked in `oauth_pending` is kept (authorize requests and device
+/// sign-ins share the map; each kind may expire its own sooner).
+pub const PARKED_LIFETIME: i64 = 3600;
 
 /// What a session holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -114,11 +114,7 @@ impl DeviceVerification {
                     && self.service.now() < d.expires_at
             })
             .ok_or(DeviceError::InvalidCode)?;
-        let app = store::applications::list(&mut conn)
-            .await?
-            .into_iter()
-            .find(|a| a.provider_id.as_deref() == Some(row.provider_id.as_str()))
-            .ok_or(DeviceError::InvalidCode)?;
+        let app = application_of(&mut conn, &row.provider_id).await?;
         let provider = store::providers::get(&mut conn, &row.provider_id)
             .await?
             .ok_or(DeviceError::InvalidCode)?;
@@ -182,11 +178,7 @@ impl DeviceVerification {
             let Some(row) = device_codes::find_by_user_code(&mut conn, &code).await? else {
                 return Err(DeviceError::InvalidCode);
             };
-            store::applications::list(&mut conn)
-                .await?
-                .into_iter()
-                .find(|a| a.provider_id.as_deref() == Some(row.provider_id.as_str()))
-                .ok_or(DeviceError::InvalidCode)?
+            application_of(&mut conn, &row.provider_id).await?
         };
         let env = crate::flows::Env {
             store: self.service.store().clone(),
@@ -220,4 +212,16 @@ impl DeviceVerification {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The application a device code's provider serves (a code without one is invalid).
+async fn application_of(
+    conn: &mut sqlx::SqliteConnection,
+    provider_id: &str,
+) -> Result<crate::domain::Application, DeviceError> {
+    store::applications::list(conn)
+        .await?
+        .into_iter()
+        .find(|a| a.provider_id.as_deref() == Some(provider_id))
+        .ok_or(DeviceError::InvalidCode)
 }

@@ -60,8 +60,8 @@ fn save(tmux: &Tmux, then: &str) {
     tmux.wait_for(then, |s| !s.contains("[modified]") && s.contains(then));
 }
 
-/// The provider's client id and secret, read from the store file the console wrote.
-async fn credentials(db: &std::path::Path) -> (String, String) {
+/// The provider made in the console, read from the store file the running binary writes.
+async fn provider_in(db: &std::path::Path) -> latchkey::domain::Provider {
     let store = Store::open(&StoreLocation::File(db.to_path_buf()))
         .await
         .expect("open the console's store");
@@ -78,31 +78,7 @@ async fn credentials(db: &std::path::Path) -> (String, String) {
         .find(|p| p.name == "kbd-provider")
         .expect("the provider made in the console");
     store.close().await;
-    (p.client_id, p.oauth2.client_secret)
-}
-
-async fn redirect_uris(db: &std::path::Path) -> Vec<String> {
-    let store = Store::open(&StoreLocation::File(db.to_path_buf()))
-        .await
-        .expect("open");
-    let service = Service::new(
-        store.clone(),
-        ServiceConfig::new("http://x"),
-        Arc::new(SystemClock),
-    );
-    let p = service
-        .list_providers()
-        .await
-        .expect("providers")
-        .into_iter()
-        .find(|p| p.name == "kbd-provider")
-        .expect("provider");
-    store.close().await;
-    p.oauth2
-        .redirect_uris
-        .iter()
-        .map(|u| u.url.clone())
-        .collect()
+    p
 }
 
 #[test]
@@ -162,7 +138,8 @@ fn keyboard_built_client_signs_in_with_a_real_oidc_library_and_redirect_edits_ap
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let (client_id, secret) = credentials(&db).await;
+        let p = provider_in(&db).await;
+        let (client_id, secret) = (p.client_id, p.oauth2.client_secret);
         let issuer = IssuerUrl::new(format!("{base}/application/o/kbd-app/")).expect("issuer");
         let metadata = CoreProviderMetadata::discover_async(issuer, &http_client)
             .await
@@ -223,8 +200,15 @@ fn keyboard_built_client_signs_in_with_a_real_oidc_library_and_redirect_edits_ap
     tmux.wait_for("the save", |s| !s.contains("Update OAuth2/OpenID Provider"));
 
     runtime.block_on(async {
-        assert_eq!(redirect_uris(&db).await, vec![NEW_REDIRECT.to_string()]);
-        let (client_id, _) = credentials(&db).await;
+        let p = provider_in(&db).await;
+        let uris: Vec<&str> = p
+            .oauth2
+            .redirect_uris
+            .iter()
+            .map(|u| u.url.as_str())
+            .collect();
+        assert_eq!(uris, vec![NEW_REDIRECT]);
+        let client_id = p.client_id.clone();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

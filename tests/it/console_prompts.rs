@@ -37,6 +37,20 @@ fn pick(app: &mut App, field: &str, text: &str) {
     app.handle_key(key(KeyCode::Enter));
 }
 
+/// `D` on the row, the name typed when the dialog asks for it, Tab to Delete, Enter.
+async fn delete_row(app: &mut App, service: &Service, row: &str, confirm: Option<&str>) {
+    select_row(app, row);
+    typ(app, "D");
+    settle(app, service).await;
+    assert_eq!(app.mode(), Mode::Delete);
+    if let Some(name) = confirm {
+        typ(app, name);
+    }
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(app, service).await;
+}
+
 async fn save(app: &mut App, service: &Service) {
     app.handle_key(ctrl('s'));
     settle(app, service).await;
@@ -92,13 +106,7 @@ async fn prompts_are_created_edited_and_deleted_from_the_stages_tab() {
     );
 
     // Delete: nothing uses it, Tab to Delete, Enter.
-    select_row(&mut app, "[prompt] favourite-colour");
-    typ(&mut app, "D");
-    settle(&mut app, &service).await;
-    assert_eq!(app.mode(), Mode::Delete);
-    app.handle_key(key(KeyCode::Tab));
-    app.handle_key(key(KeyCode::Enter));
-    settle(&mut app, &service).await;
+    delete_row(&mut app, &service, "[prompt] favourite-colour", None).await;
     assert!(
         !service
             .list_prompts()
@@ -247,12 +255,13 @@ async fn policy_bindings_are_made_edited_and_deleted_from_the_keyboard() {
         .find(|x| x.target_id == flow.id)
         .expect("kept");
     assert!(!b.enabled);
-    select_row(&mut app, "[binding] flow default-authentication-flow #0");
-    typ(&mut app, "D");
-    settle(&mut app, &service).await;
-    app.handle_key(key(KeyCode::Tab));
-    app.handle_key(key(KeyCode::Enter));
-    settle(&mut app, &service).await;
+    delete_row(
+        &mut app,
+        &service,
+        "[binding] flow default-authentication-flow #0",
+        None,
+    )
+    .await;
     assert!(
         !service
             .list_policy_bindings()

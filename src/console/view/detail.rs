@@ -47,84 +47,43 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
         .take(app.detail_scroll())
         .map(|(_, v)| v.chars().count().div_ceil(value_width).max(1))
         .sum();
+    let tab = crate::console::tabs::TABS[app.tab_index()].id;
+    let height = usize::from(area.height.saturating_sub(2));
     let bindings = app.binding_lines();
-    if !bindings.is_empty()
-        || crate::console::tabs::TABS[app.tab_index()].id == crate::console::tabs::TabId::Flows
-    {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!(
-                " Stage bindings ({}): j/k select, b bind, E edit, X remove",
-                bindings.len()
-            ),
-            theme.accent(),
-        ));
-        for (i, (_, text)) in bindings.iter().enumerate() {
-            let marker = if i == app.copy_cursor() { ">" } else { " " };
-            let text = format!("{marker} {}", crate::console::text::inert(text));
-            lines.push(if i == app.copy_cursor() {
-                Line::styled(text, theme.selection())
-            } else {
-                Line::styled(text, theme.text())
-            });
-        }
+    if !bindings.is_empty() || tab == crate::console::tabs::TabId::Flows {
+        let title = format!(
+            " Stage bindings ({}): j/k select, b bind, E edit, X remove",
+            bindings.len()
+        );
+        selectable(app, &mut lines, title, bindings.into_iter().map(|(_, t)| t));
     }
     let is_user = app.data().users.iter().any(|u| u.id == row.key);
-    if crate::console::tabs::TABS[app.tab_index()].id == crate::console::tabs::TabId::Users
-        && is_user
-    {
+    if tab == crate::console::tabs::TabId::Users && is_user {
         let sessions = app.session_lines();
         if !sessions.is_empty() {
-            let cursor_line = lines.len() + 2 + app.copy_cursor();
-            let height = usize::from(area.height.saturating_sub(2));
-            scroll = scroll.max((cursor_line + 1).saturating_sub(height));
+            scroll = scroll.max(cursor_scroll(lines.len(), app.copy_cursor(), height));
         }
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            format!(
-                " Sessions ({}): j/k select, R revoke (signs out, revokes its tokens)",
-                sessions.len()
-            ),
-            theme.accent(),
-        ));
-        for (i, (_, text)) in sessions.iter().enumerate() {
-            let marker = if i == app.copy_cursor() { ">" } else { " " };
-            let text = format!("{marker} {}", crate::console::text::inert(text));
-            lines.push(if i == app.copy_cursor() {
-                Line::styled(text, theme.selection())
-            } else {
-                Line::styled(text, theme.text())
-            });
-        }
+        let title = format!(
+            " Sessions ({}): j/k select, R revoke (signs out, revokes its tokens)",
+            sessions.len()
+        );
+        selectable(app, &mut lines, title, sessions.into_iter().map(|(_, t)| t));
     }
     let copy = app.copy_lines();
     if !copy.is_empty() {
-        let cursor_line = lines.len() + 2 + app.copy_cursor();
-        let height = usize::from(area.height.saturating_sub(2));
-        scroll = scroll.max((cursor_line + 1).saturating_sub(height));
+        scroll = scroll.max(cursor_scroll(lines.len(), app.copy_cursor(), height));
         let w = copy
             .iter()
             .map(|c| c.label.chars().count())
             .max()
             .unwrap_or(0);
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
-            " URLs and credentials (j/k select, y copy)",
-            theme.accent(),
-        ));
-        for (i, c) in copy.iter().enumerate() {
-            let marker = if i == app.copy_cursor() { ">" } else { " " };
-            let text = format!(
-                "{marker} {:<w$}  {}",
-                c.label,
-                crate::console::text::inert(&c.shown)
-            );
-            lines.push(if i == app.copy_cursor() {
-                Line::styled(text, theme.selection())
-            } else {
-                Line::styled(text, theme.text())
-            });
-        }
+        let items = copy.iter().map(|c| format!("{:<w$}  {}", c.label, c.shown));
+        selectable(
+            app,
+            &mut lines,
+            " URLs and credentials (j/k select, y copy)".into(),
+            items,
+        );
     }
     let block = Block::default()
         .borders(Borders::ALL)
@@ -135,4 +94,39 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
         ));
     let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The scroll that keeps the cursor's line of a section starting after `before` lines in view.
+fn cursor_scroll(before: usize, cursor: usize, height: usize) -> usize {
+    // A blank line and the section title come before the items.
+    (before + 2 + cursor + 1).saturating_sub(height)
+}
+
+/// A titled list of the detail's selectable lines (bindings, sessions, URLs), the one under
+/// the detail cursor highlighted. Item text is made inert here.
+fn selectable(
+    app: &App,
+    lines: &mut Vec<Line<'static>>,
+    title: String,
+    items: impl Iterator<Item = String>,
+) {
+    let theme = app.theme();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(title, theme.accent()));
+    for (i, text) in items.enumerate() {
+        let selected = i == app.copy_cursor();
+        let text = format!(
+            "{} {}",
+            if selected { ">" } else { " " },
+            crate::console::text::inert(&text)
+        );
+        lines.push(Line::styled(
+            text,
+            if selected {
+                theme.selection()
+            } else {
+                theme.text()
+            },
+        ));
+    }
 }
