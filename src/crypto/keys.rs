@@ -175,6 +175,43 @@ pub fn public_key_bits(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
     Ok(cert.public_key().subject_public_key.data.to_vec())
 }
 
+/// The certificate's SubjectPublicKeyInfo, DER (what aws-lc-rs takes as a public key).
+pub fn subject_public_key_info_der(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
+/// The RSA modulus and public exponent of a certificate's key (big-endian, no leading zeros),
+/// for a JWK's `n` and `e`; an error when the key is not RSA.
+pub fn rsa_public_numbers(certificate_pem: &str) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
+    match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            let trim = |b: &[u8]| {
+                let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+                b[start..].to_vec()
+            };
+            Ok((trim(rsa.modulus), trim(rsa.exponent)))
+        }
+        _ => Err(CryptoError::Unsupported("not an RSA key".into())),
+    }
+}
+
+/// A private key PEM (any form [`inspect`] accepts) as PKCS#8 DER.
+pub fn private_key_pkcs8_der(key_pem: &str) -> Result<Vec<u8>, CryptoError> {
+    KeyPair::from_pem(key_pem)
+        .map(|k| k.serialize_der())
+        .map_err(|e| CryptoError::BadKey(e.to_string()))
+}
+
 /// The certificate's DER bytes (for `x5c` in JWKS).
 pub fn certificate_der(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())

@@ -48,9 +48,9 @@ pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Re
         return unknown_application(&slug);
     };
     let keys = entry.published_keys();
-    (
-        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
-        Json(jwk::jwks(&keys)),
-    )
-        .into_response()
+    let mut doc = jwk::jwks(&keys);
+    if let (Some(enc), Some(list)) = (&entry.encryption_key, doc["keys"].as_array_mut()) {
+        list.push(enc.public_jwk.clone());
+    }
+    ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(doc)).into_response()
 }

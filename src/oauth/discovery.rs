@@ -58,7 +58,7 @@ pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
     if entry.provider.oauth2.allow_plain_pkce {
         pkce.push("plain");
     }
-    Some(json!({
+    let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{base}/authorize/"),
         "token_endpoint": format!("{base}/token/"),
@@ -92,5 +92,16 @@ pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
         "frontchannel_logout_session_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
-    }))
+    });
+    if let (Some(_), Some(obj)) = (&entry.encryption_key, doc.as_object_mut()) {
+        obj.insert(
+            "id_token_encryption_alg_values_supported".into(),
+            json!([crate::crypto::jwe::ALG]),
+        );
+        obj.insert(
+            "id_token_encryption_enc_values_supported".into(),
+            json!([crate::crypto::jwe::ENC]),
+        );
+    }
+    Some(doc)
 }

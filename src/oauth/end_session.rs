@@ -25,6 +25,19 @@ pub fn verify_hint(
     hint: &str,
 ) -> Result<Value, EndSessionError> {
     let issuer = discovery::issuer(public_url, entry).ok_or(EndSessionError::BadHint)?;
+    // An encrypted provider's ID tokens are JWEs (five parts): open it with our own key first.
+    let opened;
+    let hint = match &entry.encryption_key {
+        Some(key) if hint.split('.').count() == 5 => {
+            opened = key
+                .decrypt(hint)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or(EndSessionError::BadHint)?;
+            opened.as_str()
+        }
+        _ => hint,
+    };
     let header = jsonwebtoken::decode_header(hint).map_err(|_| EndSessionError::BadHint)?;
     let (key, alg) = match header.alg {
         Algorithm::HS256 if entry.signing_key.is_none() && entry.signing_key_error.is_none() => (

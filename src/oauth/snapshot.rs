@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::crypto::jwe::EncryptionKey;
 use crate::crypto::jwk::SigningKey;
 use crate::domain::{Application, Provider, ScopeMapping, User};
 use crate::service::{Service, ServiceResult};
@@ -20,6 +21,11 @@ pub struct ProviderEntry {
     pub signing_key: Option<Arc<SigningKey>>,
     /// Why the configured signing key could not be loaded, if it could not.
     pub signing_key_error: Option<String>,
+    /// The key every JWT is encrypted to (authentik's `encryption_key`), when one is set.
+    pub encryption_key: Option<Arc<EncryptionKey>>,
+    /// Why the configured encryption key could not be loaded, if it could not. Tokens are then
+    /// refused rather than sent unencrypted.
+    pub encryption_key_error: Option<String>,
     /// The provider's scope mappings, by scope name.
     pub scope_mappings: Vec<ScopeMapping>,
     /// Keys the provider signed with before a rotation, still within the longest token lifetime.
@@ -105,6 +111,19 @@ impl Snapshot {
                     }
                 }
             };
+            let (encryption_key, encryption_key_error) = match &provider.encryption_key_id {
+                None => (None, None),
+                Some(key_id) => match certificates.iter().find(|c| &c.id == key_id) {
+                    None => (
+                        None,
+                        Some("the encryption key no longer exists".to_string()),
+                    ),
+                    Some(c) => match EncryptionKey::from_keypair(c) {
+                        Ok(k) => (Some(Arc::new(k)), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    },
+                },
+            };
             let scope_mappings = mappings
                 .iter()
                 .filter(|m| provider.scope_mapping_ids.contains(&m.id))
@@ -132,6 +151,8 @@ impl Snapshot {
                 application,
                 signing_key,
                 signing_key_error,
+                encryption_key,
+                encryption_key_error,
                 scope_mappings,
             });
             if let Some(app) = &entry.application {

@@ -15,14 +15,37 @@ use crate::store::grants::{AccessToken, RefreshToken};
 /// HS256 needs a client secret of at least this many bytes (RFC 7518 §3.2).
 pub const MIN_HS256_SECRET: usize = 32;
 
-/// Signs claims with the provider's key. A configured key that cannot be loaded is an error —
-/// never a silent fall back to HS256 — and HS256 needs a long enough client secret.
+/// Signs claims with the provider's key and, when the provider has an encryption key, wraps the
+/// JWS in a JWE (authentik encrypts every JWT it issues for such a provider). A configured key
+/// that cannot be loaded is an error — never a silent fall back to HS256 or to plaintext — and
+/// HS256 needs a long enough client secret.
 pub fn sign(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
     sign_with_typ(entry, claims, None)
 }
 
 /// [`sign`] with an explicit `typ` header (Logout Tokens are `logout+jwt`).
 pub fn sign_with_typ(
+    entry: &ProviderEntry,
+    claims: &Map<String, Value>,
+    typ: Option<&str>,
+) -> Result<String, OAuthError> {
+    if let Some(err) = &entry.encryption_key_error {
+        tracing::error!(provider = %entry.provider.name, %err, "encryption key unusable");
+        return Err(OAuthError::server_error(
+            "the provider's encryption key is unusable; an administrator must fix it",
+        ));
+    }
+    let jws = sign_jws(entry, claims, typ)?;
+    match &entry.encryption_key {
+        Some(key) => key
+            .encrypt(jws.as_bytes())
+            .map_err(|e| OAuthError::server_error(format!("cannot encrypt: {e}"))),
+        None => Ok(jws),
+    }
+}
+
+/// The signed (never encrypted) JWT.
+fn sign_jws(
     entry: &ProviderEntry,
     claims: &Map<String, Value>,
     typ: Option<&str>,

@@ -26,6 +26,7 @@ mod oauth_authorize;
 mod oauth_backchannel_logout;
 mod oauth_end_session;
 mod oauth_github;
+mod oauth_jwe;
 mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;

@@ -259,6 +259,18 @@ fn certs(d: &Data) -> Vec<Choice> {
         .collect()
 }
 
+/// RSA certificates, the only keys RSA-OAEP-256 can encrypt to (a private key is not needed).
+fn rsa_certs(d: &Data) -> Vec<Choice> {
+    d.certificates
+        .iter()
+        .filter(|c| c.key_type == crate::domain::KeyType::Rsa)
+        .map(|c| Choice {
+            id: c.id.clone(),
+            label: format!("{} ({})", c.name, c.key_type.label()),
+        })
+        .collect()
+}
+
 fn providers(d: &Data) -> Vec<Choice> {
     d.providers
         .iter()
@@ -667,6 +679,8 @@ pub fn provider_fields() -> Vec<FieldSpec> {
             },
         },
         r!(certs, prov => signing_key_id, "signing_key", "Signing Key", "Key used to sign the tokens.", false),
+        r!(rsa_certs, prov => encryption_key_id, "encryption_key", "Encryption Key",
+            "Key used to encrypt the tokens (RSA only). When set, every token is sent as a JWE that only the holder of this key's private key can read.", false),
         s!(FieldKind::Duration, prov => oauth2.access_code_validity, "access_code_validity", "Access code validity",
             "Configure how long access codes are valid for.", true),
         s!(FieldKind::Duration, prov => oauth2.access_token_validity, "access_token_validity", "Access Token validity",
