@@ -88,6 +88,22 @@ pub enum ChallengeKind {
         /// Where to.
         to: String,
     },
+    /// `ak-provider-iframe-logout`: front-channel relying parties whose logout URLs the browser
+    /// loads (OpenID Connect Front-Channel Logout 1.0) before the flow goes on; shown after a
+    /// logout that ended a session they had tokens in.
+    ProviderIframeLogout {
+        /// What to load.
+        logout_urls: Vec<LogoutFrame>,
+    },
+}
+
+/// One relying party's front-channel logout URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutFrame {
+    /// The URL with `iss` and `sid` added.
+    pub url: String,
+    /// Which provider it belongs to (shown to the user, and in authentik's JSON).
+    pub provider_name: String,
 }
 
 impl ChallengeKind {
@@ -102,6 +118,7 @@ impl ChallengeKind {
             ChallengeKind::Prompt { .. } => "ak-stage-prompt",
             ChallengeKind::AccessDenied { .. } => "ak-stage-access-denied",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
+            ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
         }
     }
 }
@@ -220,6 +237,13 @@ impl Challenge {
             }
             ChallengeKind::AccessDenied { error_message } => {
                 m.insert("error_message".into(), json!(error_message));
+            }
+            ChallengeKind::ProviderIframeLogout { logout_urls } => {
+                let list: Vec<Value> = logout_urls
+                    .iter()
+                    .map(|f| json!({"url": f.url, "provider_name": f.provider_name, "binding": "redirect"}))
+                    .collect();
+                m.insert("logout_urls".into(), json!(list));
             }
         }
         m.insert(

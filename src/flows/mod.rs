@@ -11,7 +11,7 @@ pub mod planner;
 pub mod policy;
 pub mod stages;
 
-pub use challenge::{Challenge, ChallengeKind, Response};
+pub use challenge::{Challenge, ChallengeKind, LogoutFrame, Response};
 pub use context::{FlowContext, Plan, PlannedStage};
 pub use env::{Effect, Env};
 

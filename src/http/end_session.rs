@@ -37,16 +37,7 @@ fn frontchannel_page(
     frames: &[String],
     next: Option<&str>,
 ) -> Response {
-    let iframes: String = frames
-        .iter()
-        .map(|u| {
-            format!(
-                "<iframe src=\"{}\" title=\"sign-out\" width=\"0\" height=\"0\" \
-                 style=\"border:0;display:none\"></iframe>",
-                attr(u)
-            )
-        })
-        .collect();
+    let iframes = pages::logout_iframes(frames.iter().map(String::as_str));
     let next = next
         .map(|n| {
             format!(
@@ -60,17 +51,9 @@ fn frontchannel_page(
         text(app)
     );
     let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body);
-    let mut origins: Vec<String> = frames.iter().map(|u| pages::origin_of(u)).collect();
-    origins.sort();
-    origins.dedup();
-    let csp = format!(
-        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data: https:; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'; frame-src {}",
-        origins.join(" ")
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    if let Some(csp) = pages::frame_csp(frames.iter().map(String::as_str)) {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     res
 }
@@ -183,7 +166,11 @@ async fn end_session(
     let frames = match &sess.user_id {
         Some(_) => {
             let sid = crate::crypto::secrets::digest(&sess.row_id);
-            crate::oauth::logout::frontchannel_urls(&state.service, &snapshot, &sid).await
+            crate::oauth::logout::frontchannel_urls(&state.service, &snapshot, &sid)
+                .await
+                .into_iter()
+                .map(|f| f.url)
+                .collect()
         }
         None => Vec::new(),
     };

@@ -11,7 +11,10 @@ use axum::response::Response as HttpResponse;
 use super::AppState;
 use super::session::{self, Session};
 use crate::flows::executor::{self, Start, Step};
-use crate::flows::{Effect, Env, FlowError, Response};
+use crate::flows::{Challenge, ChallengeKind, Effect, Env, FlowError, Response};
+
+/// The component of the front-channel logout page (authentik's injected logout stage).
+const IFRAME_LOGOUT: &str = "ak-provider-iframe-logout";
 
 /// A flow's slug by id (pages redirect to `/if/flow/<slug>/`).
 pub async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
@@ -76,11 +79,26 @@ pub async fn execute(
         session_user: sess.user_id.clone(),
         public_url: service.config().public_url.clone(),
     };
+    // Answering the front-channel logout page goes on to where the flow was going.
+    let action = match action {
+        Action::Post(resp) if resp.component.as_deref() == Some(IFRAME_LOGOUT) => {
+            if let Some(to) = sess.data.logout_continue.take() {
+                session::save(service, sess).await?;
+                return Ok(Step {
+                    challenge: Challenge::new(ChallengeKind::Redirect { to }, "", slug),
+                    effects: Vec::new(),
+                });
+            }
+            Action::Get(Start::default())
+        }
+        other => other,
+    };
     let mut slot = sess.data.plans.remove(slug);
-    let step = match action {
+    let mut step = match action {
         Action::Get(start) => executor::get(&env, slug, &mut slot, start).await?,
         Action::Post(resp) => executor::post(&env, slug, &mut slot, resp).await?,
     };
+    let mut logout_frames = Vec::new();
     if let Some(plan) = slot {
         sess.data.plans.insert(slug.to_string(), plan);
     }
@@ -101,7 +119,17 @@ pub async fn execute(
                 )
                 .await?;
             }
-            Effect::Logout => session::logout(service, sess, client_ip).await?,
+            Effect::Logout => {
+                // Front-channel parties are found by the session's tokens, so before it ends.
+                if sess.user_id.is_some()
+                    && let Ok(snapshot) = state.snapshot.get().await
+                {
+                    let sid = crate::crypto::secrets::digest(&sess.row_id);
+                    logout_frames =
+                        crate::oauth::logout::frontchannel_urls(service, &snapshot, &sid).await;
+                }
+                session::logout(service, sess, client_ip).await?
+            }
             Effect::Completed(context) => {
                 if let Some(id) = context
                     .extra
@@ -112,6 +140,25 @@ pub async fn execute(
                 }
             }
         }
+    }
+    if !logout_frames.is_empty() {
+        // authentik injects its iframe logout stage here; the page then goes on to where the
+        // flow was going (its redirect), or back to the flow.
+        sess.data.logout_continue = match &step.challenge.kind {
+            ChallengeKind::Redirect { to } => Some(to.clone()),
+            _ => None,
+        };
+        let title = match step.challenge.title.as_str() {
+            "" => "Signing out".to_string(),
+            t => t.to_string(),
+        };
+        step.challenge = Challenge::new(
+            ChallengeKind::ProviderIframeLogout {
+                logout_urls: logout_frames,
+            },
+            &title,
+            slug,
+        );
     }
     session::save(service, sess).await?;
     Ok(step)

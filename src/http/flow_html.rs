@@ -203,6 +203,17 @@ fn form_body(c: &Challenge) -> String {
             }
             o.push_str("<button type=\"submit\">Continue</button>");
         }
+        ChallengeKind::ProviderIframeLogout { logout_urls } => {
+            o.push_str("<p>Signing you out of:</p><ul>");
+            for f in logout_urls {
+                let _ = write!(o, "<li>{}</li>", text(&f.provider_name));
+            }
+            o.push_str("</ul>");
+            o.push_str(&super::pages::logout_iframes(
+                logout_urls.iter().map(|f| f.url.as_str()),
+            ));
+            o.push_str("<button type=\"submit\">Continue</button>");
+        }
         ChallengeKind::AccessDenied { .. } | ChallengeKind::Redirect { .. } => {}
     }
     o
@@ -295,6 +306,12 @@ async fn respond(
             .into_response()
     };
     security_headers(state, sess, &mut resp);
+    if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind
+        && let Some(csp) = super::pages::frame_csp(logout_urls.iter().map(|f| f.url.as_str()))
+    {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     resp
 }
 

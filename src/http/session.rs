@@ -45,6 +45,9 @@ pub struct SessionData {
     /// Request ids whose authorization flow completed (consumed once by the authorize endpoint).
     #[serde(default)]
     pub oauth_done: std::collections::BTreeSet<String>,
+    /// Where a flow that ended in a logout goes once the front-channel logout page is answered.
+    #[serde(default)]
+    pub logout_continue: Option<String>,
 }
 
 /// An authorization request parked while the user goes through the provider's flow.
@@ -65,6 +68,7 @@ impl SessionData {
             auth_time: None,
             oauth_pending: BTreeMap::new(),
             oauth_done: Default::default(),
+            logout_continue: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `logout_uri` gets a signed Logout Token by POST. Sent in the background with a short
 //! timeout; a relying party that is down never delays or breaks the logout itself.
 
+use crate::flows::LogoutFrame;
 use std::time::Duration;
 
 use serde_json::{Map, json};
@@ -57,7 +58,11 @@ async fn parties(service: &Service, sid: &str) -> Vec<(String, String)> {
 /// OpenID Connect Front-Channel Logout 1.0 §2: the `logout_uri` of every front-channel
 /// provider that issued tokens in the session, with `iss` and `sid` added, for the sign-out
 /// page to load in iframes.
-pub async fn frontchannel_urls(service: &Service, snapshot: &Snapshot, sid: &str) -> Vec<String> {
+pub async fn frontchannel_urls(
+    service: &Service,
+    snapshot: &Snapshot,
+    sid: &str,
+) -> Vec<LogoutFrame> {
     let public_url = service.config().public_url.clone();
     let mut out = Vec::new();
     for (provider_id, _) in parties(service, sid).await {
@@ -81,8 +86,11 @@ pub async fn frontchannel_urls(service: &Service, snapshot: &Snapshot, sid: &str
             '?'
         };
         let url = format!("{}{sep}{query}", settings.logout_uri);
-        if !out.contains(&url) {
-            out.push(url);
+        if !out.iter().any(|f: &LogoutFrame| f.url == url) {
+            out.push(LogoutFrame {
+                url,
+                provider_name: entry.provider.name.clone(),
+            });
         }
     }
     out

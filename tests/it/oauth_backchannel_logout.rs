@@ -15,7 +15,9 @@ use latchkey::store::{self, Topic};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::flows_support::{html_login, jar};
+use crate::flows_support::{
+    api_get, api_post, flow_url, get_page, hidden, html_login, jar, post_form,
+};
 use crate::server::create_oidc_app;
 use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
 
@@ -317,4 +319,106 @@ async fn end_session_loads_front_channel_logout_uris_in_iframes_with_iss_and_sid
         .await
         .expect("page");
     assert!(!again.contains("<iframe"), "{again}");
+}
+
+const LOGOUT_FLOW: &str = "default-invalidation-flow";
+
+/// The front-channel URL the relying party must be sent for `sid` (raw, not HTML-escaped).
+fn front_url(s: &TestServer, slug: &str, sid: &str) -> String {
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("iss", &format!("{}/application/o/{slug}/", s.base_url))
+        .append_pair("sid", sid)
+        .finish();
+    format!("https://rp.example/fc-logout?x=1&{q}")
+}
+
+#[tokio::test]
+async fn a_logout_flow_shows_front_channel_iframes_then_goes_on() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "front").await;
+    set_logout(
+        &s,
+        &mut p,
+        "https://rp.example/fc-logout?x=1",
+        LogoutMethod::Frontchannel,
+    )
+    .await;
+
+    // Without front-channel tokens in the session, the logout flow redirects at once.
+    let plain = signed_in(&s).await;
+    let (status, _) = get_page(&plain, &s.base_url, LOGOUT_FLOW).await;
+    assert_eq!(
+        status, 303,
+        "no iframe page when no relying party needs one"
+    );
+
+    // HTML: the iframe page (CSP allows exactly the RP's origin), then Continue goes on.
+    let browser = signed_in(&s).await;
+    let claims = tokens_in(&s, &browser, &p, "front").await;
+    let sid = claims["sid"].as_str().expect("sid").to_string();
+    let res = browser
+        .get(flow_url(&s.base_url, LOGOUT_FLOW))
+        .send()
+        .await
+        .expect("logout flow");
+    assert_eq!(res.status().as_u16(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(csp.ends_with("frame-src https://rp.example"), "{csp}");
+    assert!(csp.contains("script-src 'none'"), "{csp}");
+    let page = res.text().await.expect("page");
+    let expected = front_url(&s, "front", &sid).replace('&', "&amp;");
+    assert!(
+        page.contains(&format!("<iframe src=\"{expected}\"")),
+        "{page}"
+    );
+    assert!(page.contains(&p.name), "names the provider: {page}");
+    assert_eq!(
+        hidden(&page, "component").as_deref(),
+        Some("ak-provider-iframe-logout")
+    );
+    assert!(
+        s.service
+            .list_sessions()
+            .await
+            .expect("sessions")
+            .is_empty(),
+        "both browsers are signed out (the first by its own logout flow)"
+    );
+    let next = post_form(&browser, &s.base_url, LOGOUT_FLOW, &page, &[]).await;
+    assert_eq!(next.status().as_u16(), 303);
+    let to = next.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let plain_again = plain
+        .get(flow_url(&s.base_url, LOGOUT_FLOW))
+        .send()
+        .await
+        .expect("plain logout");
+    assert_eq!(
+        plain_again.headers()["location"].to_str().expect("ascii"),
+        to,
+        "Continue goes where the logout flow goes"
+    );
+
+    // JSON executor: authentik's ak-provider-iframe-logout challenge, then the redirect.
+    let api = signed_in(&s).await;
+    let claims = tokens_in(&s, &api, &p, "front").await;
+    let sid = claims["sid"].as_str().expect("sid").to_string();
+    let c = api_get(&api, &s.base_url, LOGOUT_FLOW).await;
+    assert_eq!(c["component"], "ak-provider-iframe-logout", "{c}");
+    assert_eq!(c["logout_urls"][0]["url"], front_url(&s, "front", &sid));
+    assert_eq!(c["logout_urls"][0]["provider_name"], p.name);
+    let done = api_post(
+        &api,
+        &s.base_url,
+        LOGOUT_FLOW,
+        serde_json::json!({"component": "ak-provider-iframe-logout"}),
+    )
+    .await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    assert_eq!(done["to"], to);
 }
