@@ -235,6 +235,7 @@ pub async fn token(
             family_id: &family,
             with_refresh: scopes.iter().any(|s| s == "offline_access"),
             amr: &["pwd".to_string()],
+            id_token_at_hash: true,
         },
     )?;
     let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;

@@ -79,6 +79,7 @@ pub async fn complete(
             family_id: &family,
             now,
             with_refresh: false,
+            id_token_at_hash: true,
         })?;
         if req.response_type.id_token {
             // Re-sign the ID token with the hashes this response needs (OIDC Core §3.3.2.11).

@@ -195,6 +195,8 @@ pub(crate) struct Mint<'a> {
     pub(crate) family_id: &'a str,
     pub(crate) with_refresh: bool,
     pub(crate) amr: &'a [String],
+    /// See [`IssueRequest::id_token_at_hash`].
+    pub(crate) id_token_at_hash: bool,
 }
 
 pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
@@ -214,6 +216,7 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
         family_id: m.family_id,
         now: ctx.service.now(),
         with_refresh: m.with_refresh,
+        id_token_at_hash: m.id_token_at_hash,
     })
 }
 
@@ -323,6 +326,7 @@ async fn authorization_code(
             family_id: store::grants::family_of_code(&code),
             with_refresh: scopes.iter().any(|s| s == "offline_access"),
             amr: &["pwd".to_string()],
+            id_token_at_hash: true,
         },
     )?;
     let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
@@ -411,6 +415,7 @@ async fn refresh_token(
             family_id: &old.family_id,
             with_refresh: true,
             amr: &["pwd".to_string()],
+            id_token_at_hash: true,
         },
     )?;
     let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
@@ -457,6 +462,7 @@ async fn client_credentials(
             family_id: &family,
             with_refresh: false,
             amr: &[],
+            id_token_at_hash: false,
         },
     )?;
     record_alone(ctx, &issued).await?;
@@ -522,6 +528,7 @@ async fn app_password(
             family_id: &family,
             with_refresh: false,
             amr: &["pwd".to_string()],
+            id_token_at_hash: false,
         },
     )?;
     record_alone(ctx, &issued).await?;

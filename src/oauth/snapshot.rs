@@ -36,6 +36,9 @@ pub struct ProviderEntry {
     /// The provider's client_credentials service account, once it exists (the snapshot is
     /// rebuilt on every user change, so an edit or deactivation is seen at once).
     pub service_account: Option<User>,
+    /// The last unbound ID token signed, for reuse by identical claims (rebuilt with the
+    /// snapshot, so a key change never reuses an old signature).
+    pub signature_memo: Arc<crate::oauth::tokens::SignatureMemo>,
 }
 
 impl ProviderEntry {
@@ -154,6 +157,7 @@ impl Snapshot {
                 encryption_key,
                 encryption_key_error,
                 scope_mappings,
+                signature_memo: Default::default(),
             });
             if let Some(app) = &entry.application {
                 snapshot.by_app_slug.insert(app.slug.clone(), entry.clone());

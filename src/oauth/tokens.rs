@@ -36,11 +36,69 @@ pub fn sign_with_typ(
         ));
     }
     let jws = sign_jws(entry, claims, typ)?;
+    seal(entry, jws)
+}
+
+/// Wraps a signed JWT in the provider's JWE when it has an encryption key.
+fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
     match &entry.encryption_key {
         Some(key) => key
             .encrypt(jws.as_bytes())
             .map_err(|e| OAuthError::server_error(format!("cannot encrypt: {e}"))),
         None => Ok(jws),
+    }
+}
+
+/// [`sign`] for tokens whose claims are not bound to anything unique (an ID token without
+/// `at_hash`, as authentik issues for client_credentials): claims identical to the last ones
+/// this provider signed that way reuse that signature. Claims carry `iat`/`exp` in seconds, so
+/// this only saves work for the same subject and scopes within one second — a busy service
+/// account — and the token is exactly what signing again would give (RS256 and EdDSA are
+/// deterministic; an ECDSA signature is as valid as a fresh one).
+fn sign_memoized(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
+    if let Some(err) = &entry.encryption_key_error {
+        tracing::error!(provider = %entry.provider.name, %err, "encryption key unusable");
+        return Err(OAuthError::server_error(
+            "the provider's encryption key is unusable; an administrator must fix it",
+        ));
+    }
+    let key = serde_json::to_vec(claims)
+        .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
+    let jws = match entry.signature_memo.get(&key) {
+        Some(jws) => jws,
+        None => {
+            let jws = sign_jws(entry, claims, None)?;
+            entry.signature_memo.put(key, jws.clone());
+            jws
+        }
+    };
+    seal(entry, jws)
+}
+
+/// The last signed JWT of a provider whose claims bind it to nothing unique, by its exact
+/// claims (see [`sign_memoized`]). One entry: a provider's hot caller is one service account.
+#[derive(Default)]
+pub struct SignatureMemo(std::sync::Mutex<Option<(Vec<u8>, String)>>);
+
+impl std::fmt::Debug for SignatureMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignatureMemo(..)")
+    }
+}
+
+impl SignatureMemo {
+    fn get(&self, claims: &[u8]) -> Option<String> {
+        let guard = self.0.lock().ok()?;
+        match guard.as_ref() {
+            Some((k, v)) if k.as_slice() == claims => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, claims: Vec<u8>, jws: String) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = Some((claims, jws));
+        }
     }
 }
 
@@ -102,6 +160,10 @@ pub struct IssueRequest<'a> {
     pub family_id: &'a str,
     pub now: i64,
     pub with_refresh: bool,
+    /// Put `at_hash` in the ID token. authentik leaves it out for client_credentials and the
+    /// password grant; without it the ID token is a pure function of its claims and can reuse
+    /// a signature (see [`sign_memoized`]).
+    pub id_token_at_hash: bool,
 }
 
 /// Tokens ready to send, and the records to store for them.
@@ -141,11 +203,17 @@ pub fn issue(req: &IssueRequest<'_>) -> Result<Issued, OAuthError> {
     access_claims.insert("scope".into(), json!(req.scopes.join(" ")));
     let access_token = sign(req.entry, &access_claims)?;
     let id_claims = claims::id_token_claims(&IdTokenInput {
-        at_hash: Some(claims::half_hash(&access_token)),
+        at_hash: req
+            .id_token_at_hash
+            .then(|| claims::half_hash(&access_token)),
         extra: include.then_some(req.mapped),
         ..base
     });
-    let id_token = sign(req.entry, &id_claims)?;
+    let id_token = if req.id_token_at_hash {
+        sign(req.entry, &id_claims)?
+    } else {
+        sign_memoized(req.entry, &id_claims)?
+    };
     let claims_json = Value::Object(id_claims).to_string();
     let scope = req.scopes.join(" ");
     let access_record = AccessToken {

@@ -3,11 +3,11 @@
 //! round trips each. Every caller still waits for the commit that holds its row, so no token is
 //! answered before it is recorded (revocation and introspection stay authoritative).
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Connection, Executor, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::grants::{AccessToken, RefreshToken, insert_refresh_token};
-use super::{Store, StoreError, StoreResult, Topic};
+use super::{Change, Store, StoreError, StoreLocation, StoreResult, Topic};
 
 /// Rows per transaction at most (12 bound values each, far below SQLite's variable limit).
 const MAX_BATCH: usize = 256;
@@ -24,7 +24,12 @@ pub(crate) struct Job {
 pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
+        let mut own: Option<SqliteConnection> = None;
         while let Some(first) = rx.recv().await {
+            // Let the tasks that are ready now (requests being signed) run first, so their
+            // tokens join this batch: one commit then serves them all. With nothing else ready
+            // this returns at once, so a lone request waits for nothing.
+            tokio::task::yield_now().await;
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -32,7 +37,9 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
                     Err(_) => break,
                 }
             }
-            let result = write(&store, &batch).await.map_err(|e| e.to_string());
+            let result = write(&store, &mut own, &batch)
+                .await
+                .map_err(|e| e.to_string());
             if let Err(e) = &result {
                 tracing::error!(error = %e, tokens = batch.len(), "recording tokens failed");
             }
@@ -44,14 +51,54 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
     tx
 }
 
-async fn write(store: &Store, batch: &[Job]) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    insert_access_tokens(tx.conn(), batch.iter().map(|j| &j.access)).await?;
-    for refresh in batch.iter().filter_map(|j| j.refresh.as_ref()) {
-        insert_refresh_token(tx.conn(), refresh).await?;
+/// Writes one batch. A file store gets the recorder's own connection, kept open: pool
+/// connections are handed out in turn, so each batch would otherwise land on a connection whose
+/// page cache the previous write made stale and re-read its pages (a `perf` profile showed ~8 %
+/// of the server's cycles in those reads). The in-process writer lock is taken as by
+/// [`Store::write_tx`], and the commit is published the same way.
+async fn write(
+    store: &Store,
+    own: &mut Option<SqliteConnection>,
+    batch: &[Job],
+) -> StoreResult<()> {
+    if !matches!(store.location, StoreLocation::File(_)) {
+        // An in-memory store is one connection: there is nothing else to use.
+        let mut tx = store.write_tx().await?;
+        insert_batch(tx.conn(), batch).await?;
+        tx.touch(Topic::Tokens);
+        return tx.commit().await;
     }
-    tx.touch(Topic::Tokens);
-    tx.commit().await
+    let _writer = store.writer.clone().lock_owned().await;
+    let conn = match own {
+        Some(c) => c,
+        None => own.insert(SqliteConnection::connect_with(&store.pool.connect_options()).await?),
+    };
+    conn.execute("BEGIN IMMEDIATE").await?;
+    let written = insert_batch(conn, batch).await;
+    let finished = match written {
+        Ok(()) => conn.execute("COMMIT").await.map(|_| ()),
+        Err(e) => {
+            if conn.execute("ROLLBACK").await.is_err() {
+                *own = None;
+            }
+            return Err(e);
+        }
+    };
+    if let Err(e) = finished {
+        // A connection in an unknown state is not reused.
+        *own = None;
+        return Err(e.into());
+    }
+    store.publish(Change::new(Topic::Tokens));
+    Ok(())
+}
+
+async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<()> {
+    insert_access_tokens(conn, batch.iter().map(|j| &j.access)).await?;
+    for refresh in batch.iter().filter_map(|j| j.refresh.as_ref()) {
+        insert_refresh_token(conn, refresh).await?;
+    }
+    Ok(())
 }
 
 /// One INSERT for many access tokens.

@@ -165,3 +165,72 @@ async fn es256_provider_advertises_and_signs_es256() {
     jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("key"), &v)
         .expect("verifies");
 }
+
+async fn client_credentials(s: &TestServer, p: &latchkey::domain::Provider, scope: &str) -> Value {
+    client()
+        .post(format!("{}/application/o/token/", s.base_url))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Verifies an ID token against the application's JWKS; returns its kid and claims.
+async fn verified(s: &TestServer, slug: &str, client_id: &str, token: &str) -> (String, Value) {
+    let header = jsonwebtoken::decode_header(token).expect("header");
+    let kid = header.kid.clone().expect("kid");
+    let set = jwks(s, slug).await;
+    let jwk = set.find(&kid).expect("published");
+    let mut v = Validation::new(header.alg);
+    v.set_audience(&[client_id]);
+    let claims = jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("k"), &v)
+        .expect("verifies")
+        .claims;
+    (kid, claims)
+}
+
+#[tokio::test]
+async fn client_credentials_id_tokens_are_unbound_and_follow_a_key_change_at_once() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "cc").await;
+    let first = client_credentials(&s, &p, "openid").await;
+    let second = client_credentials(&s, &p, "openid").await;
+    assert_ne!(
+        first["access_token"], second["access_token"],
+        "every access token is its own"
+    );
+    let (old_kid, claims) = verified(
+        &s,
+        "cc",
+        &p.client_id,
+        second["id_token"].as_str().expect("id"),
+    )
+    .await;
+    // authentik's client_credentials ID token has no at_hash (the access token is not bound).
+    assert!(claims.get("at_hash").is_none(), "{claims}");
+    // Different claims are signed afresh, not answered from the last signature.
+    let email = client_credentials(&s, &p, "openid email").await;
+    let (_, email_claims) = verified(
+        &s,
+        "cc",
+        &p.client_id,
+        email["id_token"].as_str().expect("id"),
+    )
+    .await;
+    assert!(email_claims.get("email").is_some(), "{email_claims}");
+    // A new signing key is used by the very next token, even within the same second.
+    let key = add_key(&s, "cc-ec", KeyAlgorithm::EcdsaP256).await;
+    switch_key(&s, "cc", &key).await;
+    let third = client_credentials(&s, &p, "openid").await;
+    let token = third["id_token"].as_str().expect("id");
+    assert_eq!(
+        jsonwebtoken::decode_header(token).expect("header").alg,
+        Algorithm::ES256
+    );
+    let (new_kid, _) = verified(&s, "cc", &p.client_id, token).await;
+    assert_ne!(new_kid, old_kid);
+}
