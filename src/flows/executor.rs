@@ -45,6 +45,25 @@ fn title(flow: &Flow) -> String {
     flow.title.replace("%(app)s", "")
 }
 
+/// The title with authentik's `%(app)s` filled in with the application being accessed (the
+/// default authorization flows are titled "Redirecting to %(app)s").
+async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<String> {
+    if !flow.title.contains("%(app)s") {
+        return Ok(flow.title.clone());
+    }
+    let name = match &context.application {
+        Some(id) => {
+            let mut conn = env.store.read().await?;
+            store::applications::get(&mut conn, id)
+                .await?
+                .map(|a| a.name)
+                .unwrap_or_default()
+        }
+        None => String::new(),
+    };
+    Ok(flow.title.replace("%(app)s", &name))
+}
+
 fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Challenge {
     let kind = match (flow.denied_action, redirect) {
         (DeniedAction::Continue, r) => ChallengeKind::Redirect {
@@ -293,7 +312,10 @@ async fn advance(
                     &flow.slug,
                 ));
             }
-            Show::Challenge(kind) => return Ok(Challenge::new(kind, &title(flow), &flow.slug)),
+            Show::Challenge(kind) => {
+                let title = title_for(&env, flow, &plan_ref.context).await?;
+                return Ok(Challenge::new(kind, &title, &flow.slug));
+            }
             Show::Next => {
                 plan_ref.index += 1;
                 for effect in effects.iter() {
