@@ -25,6 +25,7 @@ mod flows_support;
 mod oauth_authorize;
 mod oauth_backchannel_logout;
 mod oauth_checklist_authorize;
+mod oauth_checklist_token;
 mod oauth_end_session;
 mod oauth_github;
 mod oauth_jwe;
