@@ -64,6 +64,33 @@ impl AppState {
 
 /// Every route latchkey serves, at authentik's paths.
 pub fn router(state: AppState) -> Router {
+    // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 405/413.
+    let oauth_json = Router::new()
+        .route(
+            "/login/oauth/access_token",
+            post(oauth::token).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/token/",
+            post(oauth::token).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/device/",
+            post(device::authorize).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/revoke/",
+            post(oauth::revoke).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/introspect/",
+            post(oauth::introspect).get(oauth::post_only),
+        )
+        .route(
+            "/application/o/userinfo/",
+            get(oauth::userinfo_get).post(oauth::userinfo_post),
+        )
+        .layer(axum::middleware::map_response(errors::oauth_json_answers));
     Router::new()
         .route("/-/health/live/", get(health::live))
         .route("/-/health/ready/", get(health::ready))
@@ -88,39 +115,15 @@ pub fn router(state: AppState) -> Router {
             "/login/oauth/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route(
-            "/login/oauth/access_token",
-            post(oauth::token).get(oauth::post_only),
-        )
         .route("/user", get(oauth::github_user))
         .route("/user/emails", get(oauth::github_emails))
         .route("/user/teams", get(oauth::github_teams))
-        .route(
-            "/application/o/token/",
-            post(oauth::token).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/device/",
-            post(device::authorize).get(oauth::post_only),
-        )
         .route(
             "/device",
             get(device_page::entry_get).post(device_page::entry_post),
         )
         .route("/device/continue/", get(device_page::continue_get))
         .route("/device/decide/", post(device_page::decide_post))
-        .route(
-            "/application/o/revoke/",
-            post(oauth::revoke).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/introspect/",
-            post(oauth::introspect).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/userinfo/",
-            get(oauth::userinfo_get).post(oauth::userinfo_post),
-        )
         .route(
             "/if/flow/{slug}/",
             get(flow_html::get_flow).post(flow_html::post_flow),
@@ -129,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),
         )
+        .merge(oauth_json)
         .fallback(errors::not_found)
         .with_state(state)
 }
