@@ -37,60 +37,108 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
                     Err(_) => break,
                 }
             }
-            let result = write(&store, &mut own, &batch)
-                .await
-                .map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                tracing::error!(error = %e, tokens = batch.len(), "recording tokens failed");
+            let results = match write(&store, &mut own, &batch).await {
+                Ok(per_job) => per_job,
+                Err(e) => vec![Err(e.to_string()); batch.len()],
+            };
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+                tracing::error!(error = %e, failed, tokens = batch.len(), "recording tokens failed");
             }
-            for job in batch {
-                let _ = job.done.send(result.clone());
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.done.send(result);
             }
         }
     });
     tx
 }
 
-/// Writes one batch. A file store gets the recorder's own connection, kept open: pool
-/// connections are handed out in turn, so each batch would otherwise land on a connection whose
-/// page cache the previous write made stale and re-read its pages (a `perf` profile showed ~8 %
-/// of the server's cycles in those reads). The in-process writer lock is taken as by
-/// [`Store::write_tx`], and the commit is published the same way.
+/// What one batch's callers are told, in batch order.
+type Outcomes = Vec<Result<(), String>>;
+
+/// Writes one batch: one multi-row INSERT in one transaction. When that fails (a provider or
+/// user deleted meanwhile breaks a foreign key), the transaction is undone and the jobs are
+/// written again one by one, each under its own savepoint, so only the bad ones fail.
+///
+/// A file store gets the recorder's own connection, kept open: pool connections are handed out
+/// in turn, so each batch would otherwise land on a connection whose page cache the previous
+/// write made stale and re-read its pages (a `perf` profile showed ~8 % of the server's cycles
+/// in those reads). The in-process writer lock is taken as by [`Store::write_tx`], and the
+/// commit is published the same way.
 async fn write(
     store: &Store,
     own: &mut Option<SqliteConnection>,
     batch: &[Job],
-) -> StoreResult<()> {
+) -> StoreResult<Outcomes> {
     if !matches!(store.location, StoreLocation::File(_)) {
         // An in-memory store is one connection: there is nothing else to use.
         let mut tx = store.write_tx().await?;
-        insert_batch(tx.conn(), batch).await?;
+        if insert_batch(tx.conn(), batch).await.is_ok() {
+            tx.touch(Topic::Tokens);
+            tx.commit().await?;
+            return Ok(vec![Ok(()); batch.len()]);
+        }
+        drop(tx); // rolls back
+        let mut tx = store.write_tx().await?;
+        let outcomes = insert_each(tx.conn(), batch).await?;
         tx.touch(Topic::Tokens);
-        return tx.commit().await;
+        tx.commit().await?;
+        return Ok(outcomes);
     }
     let _writer = store.writer.clone().lock_owned().await;
     let conn = match own {
         Some(c) => c,
         None => own.insert(SqliteConnection::connect_with(&store.pool.connect_options()).await?),
     };
-    conn.execute("BEGIN IMMEDIATE").await?;
-    let written = insert_batch(conn, batch).await;
-    let finished = match written {
-        Ok(()) => conn.execute("COMMIT").await.map(|_| ()),
+    let outcomes = match in_transaction(conn, batch).await {
+        Ok(outcomes) => outcomes,
         Err(e) => {
-            if conn.execute("ROLLBACK").await.is_err() {
-                *own = None;
-            }
+            // A connection in an unknown state is not reused.
+            *own = None;
             return Err(e);
         }
     };
-    if let Err(e) = finished {
-        // A connection in an unknown state is not reused.
-        *own = None;
-        return Err(e.into());
-    }
     store.publish(Change::new(Topic::Tokens));
-    Ok(())
+    Ok(outcomes)
+}
+
+/// [`write`]'s transaction on the recorder's own connection.
+async fn in_transaction(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Outcomes> {
+    conn.execute("BEGIN IMMEDIATE").await?;
+    if insert_batch(conn, batch).await.is_ok() {
+        conn.execute("COMMIT").await?;
+        return Ok(vec![Ok(()); batch.len()]);
+    }
+    conn.execute("ROLLBACK").await?;
+    conn.execute("BEGIN IMMEDIATE").await?;
+    let outcomes = insert_each(conn, batch).await;
+    match outcomes {
+        Ok(o) => {
+            conn.execute("COMMIT").await?;
+            Ok(o)
+        }
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Writes each job under its own savepoint inside the open transaction.
+async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Outcomes> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        conn.execute("SAVEPOINT token_job").await?;
+        match insert_batch(conn, std::slice::from_ref(job)).await {
+            Ok(()) => outcomes.push(Ok(())),
+            Err(e) => {
+                conn.execute("ROLLBACK TO token_job").await?;
+                outcomes.push(Err(e.to_string()));
+            }
+        }
+        conn.execute("RELEASE token_job").await?;
+    }
+    Ok(outcomes)
 }
 
 async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<()> {

@@ -352,3 +352,36 @@ async fn grouped_token_records_are_committed_before_each_caller_returns() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_bad_token_row_fails_only_its_own_caller_in_a_batch() {
+    let (_dir, service) = crate::support::bootstrapped_service("http://x").await;
+    let s = crate::server::create_oidc_app_on(&service, "batch").await;
+    let admin = crate::flows_support::admin(&service).await;
+    let store = service.store().clone();
+    // Polled together on this test's single thread, all eleven are queued before the recorder
+    // task first runs, so they share one batch; the tenth breaks a foreign key.
+    let tokens: Vec<_> = (0..11)
+        .map(|i| match i {
+            9 => access_token(2000 + i, "no-such-provider", &admin.id),
+            _ => access_token(2000 + i, &s.id, &admin.id),
+        })
+        .collect();
+    let results =
+        futures::future::join_all(tokens.iter().map(|t| store.record_tokens(t.clone(), None)))
+            .await;
+    let mut conn = store.read().await.expect("conn");
+    for (i, (t, r)) in tokens.iter().zip(&results).enumerate() {
+        let stored = store::grants::find_access_token(&mut conn, &t.token_digest)
+            .await
+            .expect("query")
+            .is_some();
+        if i == 9 {
+            assert!(r.is_err(), "the bad row is refused");
+            assert!(!stored, "and not written");
+        } else {
+            assert!(r.is_ok(), "token {i} is not failed by its neighbour: {r:?}");
+            assert!(stored, "token {i} is recorded");
+        }
+    }
+}
