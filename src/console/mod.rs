@@ -70,6 +70,11 @@ pub enum ConsoleError {
 /// How often logs and "now" are refreshed without any other event.
 const TICK: Duration = Duration::from_secs(1);
 
+/// Activity (tokens, sessions, events) reloads the console at most this often: a busy token
+/// endpoint commits a batch every few milliseconds, and every reload rebuilds all rows.
+/// Configuration changes still reload at once.
+const ACTIVITY_RELOAD: Duration = Duration::from_secs(1);
+
 /// Runs the console on the current terminal until the user quits or `cancel` fires.
 pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), ConsoleError> {
     // Resolve the theme before touching the terminal, so its error prints on a normal screen.
@@ -98,6 +103,7 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let mut changes_open = true;
+    let mut pacing = ReloadPacing::new();
     loop {
         guard.terminal().draw(|f| view::draw(&app, f))?;
         if app.should_quit() {
@@ -113,14 +119,35 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
                 None => break,
             },
             change = changes.recv(), if changes_open => match change {
-                Ok(_) | Err(RecvError::Lagged(_)) => {
+                Ok(first) => {
                     // Coalesce a burst of commits into one reload.
+                    let mut config = first.topic.affects_config();
+                    while let Ok(c) = changes.try_recv() {
+                        config |= c.topic.affects_config();
+                    }
+                    if pacing.note(config) {
+                        reload(&source, &mut app).await;
+                        pacing.reloaded();
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Too many commits to tell what they were: reload as for activity (the
+                    // tick catches up within ACTIVITY_RELOAD + TICK at the latest).
                     while changes.try_recv().is_ok() {}
-                    reload(&source, &mut app).await;
+                    if pacing.note(false) {
+                        reload(&source, &mut app).await;
+                        pacing.reloaded();
+                    }
                 }
                 Err(RecvError::Closed) => changes_open = false,
             },
-            _ = tick.tick() => app.apply_logs(ctx.logs.lines()),
+            _ = tick.tick() => {
+                app.apply_logs(ctx.logs.lines());
+                if pacing.due() {
+                    reload(&source, &mut app).await;
+                    pacing.reloaded();
+                }
+            }
         }
         while let Some(request) = app.take_request() {
             let outcome = actions::execute(&ctx.service, request).await;
@@ -154,6 +181,38 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
     Ok(())
 }
 
+/// When store changes reload the console: configuration at once, activity (tokens, sessions,
+/// events) at most every [`ACTIVITY_RELOAD`], with a pending one caught up by the tick.
+struct ReloadPacing {
+    last: tokio::time::Instant,
+    pending: bool,
+}
+
+impl ReloadPacing {
+    fn new() -> Self {
+        Self {
+            last: tokio::time::Instant::now(),
+            pending: false,
+        }
+    }
+
+    /// Notes changes; true when they should reload now.
+    fn note(&mut self, config: bool) -> bool {
+        self.pending = true;
+        config || self.last.elapsed() >= ACTIVITY_RELOAD
+    }
+
+    /// True when noted activity has waited long enough.
+    fn due(&self) -> bool {
+        self.pending && self.last.elapsed() >= ACTIVITY_RELOAD
+    }
+
+    fn reloaded(&mut self) {
+        self.last = tokio::time::Instant::now();
+        self.pending = false;
+    }
+}
+
 /// Loads a fresh snapshot; a failure becomes a status message, the old data stays on screen.
 async fn reload(source: &DataSource, app: &mut App) {
     match source.load().await {
@@ -162,5 +221,34 @@ async fn reload(source: &DataSource, app: &mut App) {
             tracing::warn!(error = %e, "console reload failed");
             app.set_status(&format!("cannot read the store: {e}"), Tone::Error);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn configuration_reloads_at_once_and_activity_at_most_once_a_second() {
+        let mut p = ReloadPacing::new();
+        assert!(p.note(true), "a configuration change reloads at once");
+        p.reloaded();
+        assert!(!p.note(false), "activity right after a reload waits");
+        assert!(!p.due());
+        tokio::time::advance(ACTIVITY_RELOAD / 2).await;
+        assert!(!p.note(false), "more activity still waits");
+        assert!(p.note(true), "but a configuration change does not");
+        p.reloaded();
+        assert!(!p.due(), "nothing pending after a reload");
+        assert!(!p.note(false));
+        tokio::time::advance(ACTIVITY_RELOAD).await;
+        assert!(p.due(), "the tick catches up with pending activity");
+        p.reloaded();
+        tokio::time::advance(ACTIVITY_RELOAD * 3).await;
+        assert!(!p.due(), "no activity, no reload");
+        assert!(
+            p.note(false),
+            "activity long after the last reload reloads at once"
+        );
     }
 }
