@@ -385,3 +385,38 @@ async fn a_bad_token_row_fails_only_its_own_caller_in_a_batch() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_login_stamp_is_not_a_configuration_change_but_a_user_edit_is() {
+    let (_dir, service) = crate::support::bootstrapped_service("http://x").await;
+    let store = service.store().clone();
+    let version = || {
+        let store = store.clone();
+        async move {
+            let mut conn = store.read().await.expect("conn");
+            sqlx::query_scalar::<_, i64>("SELECT config_version FROM meta WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("meta")
+        }
+    };
+    let mut admin = crate::flows_support::admin(&service).await;
+    let before = version().await;
+    let mut tx = store.write_tx().await.expect("tx");
+    store::logins::set_last_login(tx.conn(), &admin.id, 1_900_000_000)
+        .await
+        .expect("stamp");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        version().await,
+        before,
+        "a login does not rebuild the configuration"
+    );
+    admin.name = "Renamed Admin".into();
+    let mut tx = store.write_tx().await.expect("tx");
+    store::users::update(tx.conn(), &admin)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    assert!(version().await > before, "editing a user does");
+}
