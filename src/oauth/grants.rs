@@ -329,11 +329,22 @@ async fn authorization_code(
             id_token_at_hash: true,
         },
     )?;
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
-    if !store::grants::consume_code(tx.conn(), &code.id, now)
+    // The code is consumed in the same (group-committed) transaction that records the tokens,
+    // and only an unused code gets them.
+    let recorded = ctx
+        .service
+        .store()
+        .record_code_exchange(
+            &code.id,
+            now,
+            issued.access_record.clone(),
+            issued.refresh.as_ref().map(|(_, r)| r.clone()),
+        )
         .await
-        .map_err(server_error)?
-    {
+        .map_err(server_error)?;
+    if recorded == store::token_batch::Recorded::CodeAlreadyUsed {
+        // Lost a race with another redemption: a replay, so the family goes.
+        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
         store::grants::revoke_family(tx.conn(), &code.id, now)
             .await
             .map_err(server_error)?;
@@ -342,8 +353,6 @@ async fn authorization_code(
         suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
-    store_issued(&mut tx, &issued).await?;
-    tx.commit().await.map_err(server_error)?;
     Ok(issued)
 }
 

@@ -1,12 +1,14 @@
-//! Group commit for tokens recorded on their own (client_credentials, app passwords): requests
-//! that arrive together share one write transaction and one multi-row INSERT instead of three
-//! round trips each. Every caller still waits for the commit that holds its row, so no token is
+//! Group commit for issued tokens (client_credentials, app passwords, authorization-code
+//! exchanges): requests that arrive together share one write transaction and one multi-row
+//! INSERT instead of a transaction each. An exchange's code is consumed in that same
+//! transaction, and its tokens are written only if the code was still unused, so a code still
+//! yields tokens once. Every caller waits for the commit that holds its rows, so no token is
 //! answered before it is recorded (revocation and introspection stay authoritative).
 
 use sqlx::{Connection, Executor, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::grants::{AccessToken, RefreshToken, insert_refresh_token};
+use super::grants::{AccessToken, RefreshToken, consume_code, insert_refresh_token};
 use super::{Change, Store, StoreError, StoreLocation, StoreResult, Topic};
 
 /// Rows per transaction at most (12 bound values each, far below SQLite's variable limit).
@@ -16,7 +18,18 @@ const MAX_BATCH: usize = 256;
 pub(crate) struct Job {
     pub(crate) access: AccessToken,
     pub(crate) refresh: Option<RefreshToken>,
-    pub(crate) done: oneshot::Sender<Result<(), String>>,
+    /// The authorization code (id, time) these tokens are exchanged for, if any.
+    pub(crate) consume: Option<(String, i64)>,
+    pub(crate) done: oneshot::Sender<Result<Recorded, String>>,
+}
+
+/// What became of a job whose transaction committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The tokens are stored (and the code, if any, consumed).
+    Stored,
+    /// The code had already been used: nothing was stored.
+    CodeAlreadyUsed,
 }
 
 /// Starts the recorder task over `store` (which must not itself hold the recorder's sender,
@@ -54,7 +67,7 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
 }
 
 /// What one batch's callers are told, in batch order.
-type Outcomes = Vec<Result<(), String>>;
+type Outcomes = Vec<Result<Recorded, String>>;
 
 /// Writes one batch: one multi-row INSERT in one transaction. When that fails (a provider or
 /// user deleted meanwhile breaks a foreign key), the transaction is undone and the jobs are
@@ -73,10 +86,10 @@ async fn write(
     if !matches!(store.location, StoreLocation::File(_)) {
         // An in-memory store is one connection: there is nothing else to use.
         let mut tx = store.write_tx().await?;
-        if insert_batch(tx.conn(), batch).await.is_ok() {
+        if let Ok(recorded) = insert_batch(tx.conn(), batch).await {
             tx.touch(Topic::Tokens);
             tx.commit().await?;
-            return Ok(vec![Ok(()); batch.len()]);
+            return Ok(recorded.into_iter().map(Ok).collect());
         }
         drop(tx); // rolls back
         let mut tx = store.write_tx().await?;
@@ -105,9 +118,9 @@ async fn write(
 /// [`write`]'s transaction on the recorder's own connection.
 async fn in_transaction(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Outcomes> {
     conn.execute("BEGIN IMMEDIATE").await?;
-    if insert_batch(conn, batch).await.is_ok() {
+    if let Ok(recorded) = insert_batch(conn, batch).await {
         conn.execute("COMMIT").await?;
-        return Ok(vec![Ok(()); batch.len()]);
+        return Ok(recorded.into_iter().map(Ok).collect());
     }
     conn.execute("ROLLBACK").await?;
     conn.execute("BEGIN IMMEDIATE").await?;
@@ -130,7 +143,10 @@ async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<
     for job in batch {
         conn.execute("SAVEPOINT token_job").await?;
         match insert_batch(conn, std::slice::from_ref(job)).await {
-            Ok(()) => outcomes.push(Ok(())),
+            Ok(recorded) => outcomes.push(Ok(recorded
+                .first()
+                .copied()
+                .unwrap_or(Recorded::CodeAlreadyUsed))),
             Err(e) => {
                 conn.execute("ROLLBACK TO token_job").await?;
                 outcomes.push(Err(e.to_string()));
@@ -141,12 +157,31 @@ async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<
     Ok(outcomes)
 }
 
-async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<()> {
-    insert_access_tokens(conn, batch.iter().map(|j| &j.access)).await?;
-    for refresh in batch.iter().filter_map(|j| j.refresh.as_ref()) {
+/// Consumes the batch's codes (in batch order, so of two exchanges of one code the first wins),
+/// then writes the tokens of every job whose code was still unused, or that had none.
+async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Vec<Recorded>> {
+    let mut recorded = Vec::with_capacity(batch.len());
+    for job in batch {
+        recorded.push(match &job.consume {
+            Some((code_id, now)) if !consume_code(conn, code_id, *now).await? => {
+                Recorded::CodeAlreadyUsed
+            }
+            _ => Recorded::Stored,
+        });
+    }
+    let stored: Vec<&Job> = batch
+        .iter()
+        .zip(&recorded)
+        .filter(|(_, r)| **r == Recorded::Stored)
+        .map(|(j, _)| j)
+        .collect();
+    if !stored.is_empty() {
+        insert_access_tokens(conn, stored.iter().map(|j| &j.access)).await?;
+    }
+    for refresh in stored.iter().filter_map(|j| j.refresh.as_ref()) {
         insert_refresh_token(conn, refresh).await?;
     }
-    Ok(())
+    Ok(recorded)
 }
 
 /// One INSERT for many access tokens.
@@ -184,6 +219,29 @@ impl Store {
         access: AccessToken,
         refresh: Option<RefreshToken>,
     ) -> StoreResult<()> {
+        self.submit(access, refresh, None).await.map(|_| ())
+    }
+
+    /// Consumes the authorization code `code_id` and records the tokens issued for it, in one
+    /// group-committed transaction; returns [`Recorded::CodeAlreadyUsed`] (and stores nothing)
+    /// when the code had already been consumed.
+    pub async fn record_code_exchange(
+        &self,
+        code_id: &str,
+        now: i64,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+    ) -> StoreResult<Recorded> {
+        self.submit(access, refresh, Some((code_id.to_string(), now)))
+            .await
+    }
+
+    async fn submit(
+        &self,
+        access: AccessToken,
+        refresh: Option<RefreshToken>,
+        consume: Option<(String, i64)>,
+    ) -> StoreResult<Recorded> {
         let sender = self
             .token_batch
             .get_or_init(|| spawn(self.without_token_batch()));
@@ -192,6 +250,7 @@ impl Store {
             .send(Job {
                 access,
                 refresh,
+                consume,
                 done,
             })
             .map_err(|_| StoreError::Batch("the token recorder stopped".into()))?;

@@ -420,3 +420,86 @@ async fn a_login_stamp_is_not_a_configuration_change_but_a_user_edit_is() {
     tx.commit().await.expect("commit");
     assert!(version().await > before, "editing a user does");
 }
+
+#[tokio::test]
+async fn code_exchanges_in_one_batch_consume_each_code_once() {
+    use store::token_batch::Recorded;
+    let (_dir, service) = crate::support::bootstrapped_service("http://x").await;
+    let p = crate::server::create_oidc_app_on(&service, "batch").await;
+    let admin = crate::flows_support::admin(&service).await;
+    let store = service.store().clone();
+    let code = |digest: &str| store::grants::AuthorizationCode {
+        id: new_id(),
+        code_digest: digest.into(),
+        provider_id: p.id.clone(),
+        user_id: admin.id.clone(),
+        session_id: None,
+        redirect_uri: "http://localhost:8080/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        auth_time: 1,
+        expires_at: 2_000_000_000,
+        consumed_at: None,
+        created_at: 1,
+    };
+    let (a, b) = (code("code-a"), code("code-b"));
+    let mut tx = store.write_tx().await.expect("tx");
+    for c in [&a, &b] {
+        store::grants::insert_code(tx.conn(), c)
+            .await
+            .expect("code");
+    }
+    tx.commit().await.expect("commit");
+    // One batch (polled together before the recorder runs): code A twice, then code B with a
+    // token that breaks a foreign key.
+    let tokens = [
+        access_token(3000, &p.id, &admin.id),
+        access_token(3001, &p.id, &admin.id),
+        access_token(3002, "no-such-provider", &admin.id),
+    ];
+    let results = futures::future::join_all([
+        store.record_code_exchange(&a.id, 10, tokens[0].clone(), None),
+        store.record_code_exchange(&a.id, 10, tokens[1].clone(), None),
+        store.record_code_exchange(&b.id, 10, tokens[2].clone(), None),
+    ])
+    .await;
+    assert_eq!(results[0].as_ref().ok(), Some(&Recorded::Stored));
+    assert_eq!(
+        results[1].as_ref().ok(),
+        Some(&Recorded::CodeAlreadyUsed),
+        "the second exchange of one code gets nothing"
+    );
+    assert!(results[2].is_err(), "a failed write is an error");
+    let mut conn = store.read().await.expect("conn");
+    let mut stored = Vec::new();
+    for t in &tokens {
+        stored.push(
+            store::grants::find_access_token(&mut conn, &t.token_digest)
+                .await
+                .expect("query")
+                .is_some(),
+        );
+    }
+    assert_eq!(
+        stored,
+        [true, false, false],
+        "only the first exchange's token"
+    );
+    let mut consumed = Vec::new();
+    for digest in ["code-a", "code-b"] {
+        consumed.push(
+            store::grants::find_code(&mut conn, digest)
+                .await
+                .expect("query")
+                .expect("code")
+                .consumed_at,
+        );
+    }
+    assert_eq!(
+        consumed,
+        [Some(10), None],
+        "code A is used; code B, whose tokens could not be written, is not"
+    );
+}
