@@ -61,22 +61,15 @@ impl EncryptionKey {
             ))
         })?;
         let spki = keys::subject_public_key_info_der(&kp.certificate_pem)?;
-        let public = PublicEncryptingKey::from_der(&spki)
-            .map_err(|e| CryptoError::BadCertificate(e.to_string()))
-            .and_then(|k| {
-                OaepPublicEncryptingKey::new(k)
-                    .map_err(|e| CryptoError::BadCertificate(e.to_string()))
-            })?;
+        let bad_cert = |e: &dyn std::fmt::Display| CryptoError::BadCertificate(e.to_string());
+        let public = PublicEncryptingKey::from_der(&spki).map_err(|e| bad_cert(&e))?;
+        let public = OaepPublicEncryptingKey::new(public).map_err(|e| bad_cert(&e))?;
         let private = match kp.key_pem.as_deref() {
             Some(pem) => {
+                let bad_key = |e: &dyn std::fmt::Display| CryptoError::BadKey(e.to_string());
                 let der = keys::private_key_pkcs8_der(pem)?;
-                let key = PrivateDecryptingKey::from_pkcs8(&der)
-                    .map_err(|e| CryptoError::BadKey(e.to_string()))
-                    .and_then(|k| {
-                        OaepPrivateDecryptingKey::new(k)
-                            .map_err(|e| CryptoError::BadKey(e.to_string()))
-                    })?;
-                Some(key)
+                let key = PrivateDecryptingKey::from_pkcs8(&der).map_err(|e| bad_key(&e))?;
+                Some(OaepPrivateDecryptingKey::new(key).map_err(|e| bad_key(&e))?)
             }
             None => None,
         };

@@ -165,35 +165,35 @@ pub fn inspect(certificate_pem: &str, key_pem: Option<&str>) -> Result<KeyFacts,
     })
 }
 
-/// The raw subject public key bits of a certificate (the Ed25519 point, the RSA/EC key).
-pub fn public_key_bits(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
+/// Parses a certificate PEM and hands the certificate to `read`.
+fn with_certificate<T>(
+    certificate_pem: &str,
+    read: impl FnOnce(&x509_parser::certificate::X509Certificate<'_>) -> Result<T, CryptoError>,
+) -> Result<T, CryptoError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
         .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
     let cert = pem
         .parse_x509()
         .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-    Ok(cert.public_key().subject_public_key.data.to_vec())
+    read(&cert)
+}
+
+/// The raw subject public key bits of a certificate (the Ed25519 point, the RSA/EC key).
+pub fn public_key_bits(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
+    with_certificate(certificate_pem, |cert| {
+        Ok(cert.public_key().subject_public_key.data.to_vec())
+    })
 }
 
 /// The certificate's SubjectPublicKeyInfo, DER (what aws-lc-rs takes as a public key).
 pub fn subject_public_key_info_der(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
-        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-    let cert = pem
-        .parse_x509()
-        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-    Ok(cert.public_key().raw.to_vec())
+    with_certificate(certificate_pem, |cert| Ok(cert.public_key().raw.to_vec()))
 }
 
 /// The RSA modulus and public exponent of a certificate's key (big-endian, no leading zeros),
 /// for a JWK's `n` and `e`; an error when the key is not RSA.
 pub fn rsa_public_numbers(certificate_pem: &str) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
-        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-    let cert = pem
-        .parse_x509()
-        .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
-    match cert.public_key().parsed() {
+    with_certificate(certificate_pem, |cert| match cert.public_key().parsed() {
         Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
             let trim = |b: &[u8]| {
                 let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
@@ -202,7 +202,7 @@ pub fn rsa_public_numbers(certificate_pem: &str) -> Result<(Vec<u8>, Vec<u8>), C
             Ok((trim(rsa.modulus), trim(rsa.exponent)))
         }
         _ => Err(CryptoError::Unsupported("not an RSA key".into())),
-    }
+    })
 }
 
 /// A private key PEM (any form [`inspect`] accepts) as PKCS#8 DER.

@@ -66,26 +66,11 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 405/413.
     let oauth_json = Router::new()
-        .route(
-            "/login/oauth/access_token",
-            post(oauth::token).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/token/",
-            post(oauth::token).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/device/",
-            post(device::authorize).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/revoke/",
-            post(oauth::revoke).get(oauth::post_only),
-        )
-        .route(
-            "/application/o/introspect/",
-            post(oauth::introspect).get(oauth::post_only),
-        )
+        .route("/login/oauth/access_token", post(oauth::token))
+        .route("/application/o/token/", post(oauth::token))
+        .route("/application/o/device/", post(device::authorize))
+        .route("/application/o/revoke/", post(oauth::revoke))
+        .route("/application/o/introspect/", post(oauth::introspect))
         .route(
             "/application/o/userinfo/",
             get(oauth::userinfo_get).post(oauth::userinfo_post),

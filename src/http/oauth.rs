@@ -148,13 +148,6 @@ pub async fn introspect(
     handle_form(&state, FormEndpoint::Introspect, &headers, &body, peer).await
 }
 
-/// Only POST is allowed on the token-taking endpoints.
-pub async fn post_only() -> Response {
-    let mut res = oauth_error(&OAuthError::invalid_request("use POST"));
-    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    res
-}
-
 fn bearer_error(err: &resource::BearerError) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut res = no_store(status.into_response());

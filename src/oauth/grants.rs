@@ -276,15 +276,7 @@ async fn authorization_code(
     })?;
     let now = ctx.service.now();
     if code.consumed_at.is_some() {
-        // Replay: revoke everything the code produced (RFC 6749 §4.1.2).
-        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
-        store::grants::revoke_family(tx.conn(), store::grants::family_of_code(&code), now)
-            .await
-            .map_err(server_error)?;
-        tx.touch(Topic::Tokens);
-        tx.commit().await.map_err(server_error)?;
-        suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
-        return Err(OAuthError::invalid_grant("the code was already used"));
+        return Err(code_replayed(ctx, req, &code, now).await);
     }
     if req.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
@@ -343,17 +335,31 @@ async fn authorization_code(
         .await
         .map_err(server_error)?;
     if recorded == store::token_batch::Recorded::CodeAlreadyUsed {
-        // Lost a race with another redemption: a replay, so the family goes.
-        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
-        store::grants::revoke_family(tx.conn(), &code.id, now)
-            .await
-            .map_err(server_error)?;
-        tx.touch(Topic::Tokens);
-        tx.commit().await.map_err(server_error)?;
-        suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
-        return Err(OAuthError::invalid_grant("the code was already used"));
+        // Lost a race with another redemption: that is a replay too.
+        return Err(code_replayed(ctx, req, &code, now).await);
     }
     Ok(issued)
+}
+
+/// A used code presented again: everything it produced is revoked (RFC 6749 §4.1.2) and the
+/// attempt is recorded as suspicious. Returns the error to answer with.
+async fn code_replayed(
+    ctx: &GrantContext<'_>,
+    req: &TokenRequest,
+    code: &store::grants::AuthorizationCode,
+    now: i64,
+) -> OAuthError {
+    let revoked = async {
+        let mut tx = ctx.service.store().write_tx().await?;
+        store::grants::revoke_family(tx.conn(), store::grants::family_of_code(code), now).await?;
+        tx.touch(Topic::Tokens);
+        tx.commit().await
+    };
+    if let Err(e) = revoked.await {
+        return server_error(e);
+    }
+    suspicious(ctx, req, "authorization code replayed", &code.user_id).await;
+    OAuthError::invalid_grant("the code was already used")
 }
 
 async fn refresh_token(

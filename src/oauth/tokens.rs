@@ -29,18 +29,20 @@ pub fn sign_with_typ(
     claims: &Map<String, Value>,
     typ: Option<&str>,
 ) -> Result<String, OAuthError> {
-    if let Some(err) = &entry.encryption_key_error {
-        tracing::error!(provider = %entry.provider.name, %err, "encryption key unusable");
-        return Err(OAuthError::server_error(
-            "the provider's encryption key is unusable; an administrator must fix it",
-        ));
-    }
     let jws = sign_jws(entry, claims, typ)?;
     seal(entry, jws)
 }
 
-/// Wraps a signed JWT in the provider's JWE when it has an encryption key.
+/// Wraps a signed JWT in the provider's JWE when it has an encryption key; a configured key
+/// that could not be loaded refuses, never sends the token in clear.
 fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
+    if let Some(err) = &entry.encryption_key_error {
+        tracing::error!(provider = %entry.provider.name, %err, "encryption key unusable");
+        return Err(OAuthError::server_error(
+            "the provider's encryption key cannot be used (the server log says why); an \
+             administrator must choose an RSA certificate as its Encryption Key or clear it",
+        ));
+    }
     match &entry.encryption_key {
         Some(key) => key
             .encrypt(jws.as_bytes())
@@ -56,12 +58,6 @@ fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
 /// account — and the token is exactly what signing again would give (RS256 and EdDSA are
 /// deterministic; an ECDSA signature is as valid as a fresh one).
 fn sign_memoized(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
-    if let Some(err) = &entry.encryption_key_error {
-        tracing::error!(provider = %entry.provider.name, %err, "encryption key unusable");
-        return Err(OAuthError::server_error(
-            "the provider's encryption key is unusable; an administrator must fix it",
-        ));
-    }
     let key = serde_json::to_vec(claims)
         .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
     let jws = match entry.signature_memo.get(&key) {
