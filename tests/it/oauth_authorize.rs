@@ -2,10 +2,10 @@
 //! endpoint": pages before the client is trusted, redirects with `error`, `state` and `iss` after.
 
 use latchkey::domain::*;
-use latchkey::store::{self, Topic};
+use latchkey::store::{self};
 
 use crate::flows_support::{Opts, add_user, bind, html_login, jar};
-use crate::server::create_oidc_app;
+use crate::server::{create_oidc_app, flow_id, save_provider};
 use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
 
 const REDIRECT: &str = "http://localhost:8080/cb";
@@ -41,26 +41,8 @@ async fn use_implicit_consent(s: &TestServer, p: &mut Provider) {
 }
 
 async fn use_flow(s: &TestServer, p: &mut Provider, slug: &str) {
-    let flow = s
-        .service
-        .list_flows()
-        .await
-        .expect("flows")
-        .into_iter()
-        .find(|f| f.slug == slug)
-        .expect("flow");
-    p.authorization_flow_id = Some(flow.id);
-    save(s, p).await;
-}
-
-async fn save(s: &TestServer, p: &mut Provider) {
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
-    p.version += 1;
+    p.authorization_flow_id = Some(flow_id(s, slug).await);
+    save_provider(s, p).await;
 }
 
 #[tokio::test]
@@ -178,7 +160,7 @@ async fn public_clients_must_use_pkce() {
     let s = spawn_server().await;
     let mut p = create_oidc_app(&s, "app").await;
     p.oauth2.client_type = ClientType::Public;
-    save(&s, &mut p).await;
+    save_provider(&s, &mut p).await;
     let res = jar()
         .get(authorize(
             &s,

@@ -8,20 +8,15 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
 use latchkey::domain::*;
-use latchkey::store::{self, Topic};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::flows_support::{
     api_get, api_post, flow_url, get_page, hidden, html_login, jar, post_form,
 };
-use crate::server::create_oidc_app;
+use crate::server::{browser_code_flow, create_oidc_app, save_provider, verify_jwt};
 use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
-
-const REDIRECT: &str = "http://localhost:8080/cb";
 
 /// A relying party's back-channel endpoint: every POSTed `logout_token` arrives on the channel.
 async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
@@ -55,13 +50,7 @@ async fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
 async fn set_logout(s: &TestServer, p: &mut Provider, uri: &str, method: LogoutMethod) {
     p.oauth2.logout_uri = uri.into();
     p.oauth2.logout_method = method;
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
-    p.version += 1;
+    save_provider(s, p).await;
 }
 
 /// A browser signed in as the admin.
@@ -79,65 +68,16 @@ async fn signed_in(s: &TestServer) -> reqwest::Client {
 /// Runs the code flow for `p` in the browser's session; returns the ID token's claims (the
 /// session's `sid` among them).
 async fn tokens_in(s: &TestServer, b: &reqwest::Client, p: &Provider, slug: &str) -> Value {
-    let q = form_urlencoded::Serializer::new(String::new())
-        .append_pair("client_id", &p.client_id)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
-        .finish();
-    let res = b
-        .get(format!("{}/application/o/authorize/?{q}", s.base_url))
-        .send()
-        .await
-        .expect("authorize");
-    let loc = res.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_string();
-    let code = url::Url::parse(&loc)
-        .expect("redirect")
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("a code (implicit consent)");
-    let body: Value = client()
-        .post(format!("{}/application/o/token/", s.base_url))
-        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let body = browser_code_flow(s, b, p, &[("scope", "openid")]).await;
     let id_token = body["id_token"].as_str().expect("id_token");
     verify(s, p, slug, id_token, None).await
 }
 
-/// Verifies a JWT against the application's JWKS; returns its claims.
+/// Verifies a JWT against the application's JWKS and checks its `typ`; returns its claims.
 async fn verify(s: &TestServer, p: &Provider, slug: &str, jwt: &str, typ: Option<&str>) -> Value {
-    let jwks: JwkSet = client()
-        .get(format!("{}/application/o/{slug}/jwks/", s.base_url))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
     let header = jsonwebtoken::decode_header(jwt).expect("header");
     assert_eq!(header.typ.as_deref(), typ, "typ header");
-    let kid = header.kid.clone().expect("kid");
-    let jwk = jwks.find(&kid).expect("the kid is published");
-    let mut v = Validation::new(header.alg);
-    v.set_audience(&[p.client_id.as_str()]);
-    v.set_issuer(&[format!("{}/application/o/{slug}/", s.base_url)]);
-    jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("key"), &v)
-        .expect("the token verifies")
-        .claims
+    verify_jwt(s, slug, &p.client_id, jwt).await.1
 }
 
 async fn next_token(rx: &mut mpsc::UnboundedReceiver<String>) -> String {

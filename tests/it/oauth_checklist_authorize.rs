@@ -5,42 +5,21 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
-use latchkey::crypto::keys::{self, KeyAlgorithm};
+use jsonwebtoken::{EncodingKey, Header};
+use latchkey::crypto::keys::KeyAlgorithm;
 use latchkey::domain::redirect::RedirectUri;
 use latchkey::domain::*;
-use latchkey::store::{self, Topic};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::flows_support::{hidden, html_login, jar, post_form};
-use crate::server::create_oidc_app;
+use crate::server::{
+    add_keypair, browser_code_flow, create_oidc_app, flow_id, save_provider, verify_jwt,
+};
 use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
 
 const REDIRECT: &str = "http://localhost:8080/cb";
 const LOGGED_OUT: &str = "https://app.example.com/logged-out";
-
-async fn save(s: &TestServer, p: &mut Provider) {
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
-    p.version += 1;
-}
-
-async fn flow_id(s: &TestServer, slug: &str) -> String {
-    s.service
-        .list_flows()
-        .await
-        .expect("flows")
-        .into_iter()
-        .find(|f| f.slug == slug)
-        .map(|f| f.id)
-        .expect("flow")
-}
 
 async fn signed_in(s: &TestServer) -> reqwest::Client {
     let b = jar();
@@ -72,58 +51,6 @@ fn authorize_url(s: &TestServer, p: &Provider, extra: &[(&str, &str)]) -> String
         q.append_pair(k, v);
     }
     format!("{}/application/o/authorize/?{}", s.base_url, q.finish())
-}
-
-/// Code flow in `b`'s session (implicit consent); returns the token response.
-async fn code_tokens(s: &TestServer, b: &reqwest::Client, p: &Provider) -> Value {
-    let res = b
-        .get(authorize_url(
-            s,
-            p,
-            &[
-                ("response_type", "code"),
-                ("scope", "openid email"),
-                ("nonce", "n-1"),
-            ],
-        ))
-        .send()
-        .await
-        .expect("authorize");
-    let code = param(&location(&res), "code").expect("a code");
-    client()
-        .post(format!("{}/application/o/token/", s.base_url))
-        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json")
-}
-
-/// Verifies a JWT against the application's JWKS; returns its claims.
-async fn verify(s: &TestServer, slug: &str, p: &Provider, jwt: &str) -> Value {
-    let jwks: JwkSet = client()
-        .get(format!("{}/application/o/{slug}/jwks/", s.base_url))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    let header = jsonwebtoken::decode_header(jwt).expect("header");
-    let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid");
-    let mut v = Validation::new(header.alg);
-    v.set_audience(&[p.client_id.as_str()]);
-    v.set_issuer(&[format!("{}/application/o/{slug}/", s.base_url)]);
-    jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("key"), &v)
-        .expect("verifies")
-        .claims
 }
 
 #[tokio::test]
@@ -161,7 +88,7 @@ async fn consent_is_a_post_bound_to_the_session_that_saw_the_page() {
     let mut p = create_oidc_app(&s, "app").await;
     p.authorization_flow_id =
         Some(flow_id(&s, "default-provider-authorization-explicit-consent").await);
-    save(&s, &mut p).await;
+    save_provider(&s, &mut p).await;
     let url = authorize_url(&s, &p, &[("response_type", "code"), ("scope", "openid")]);
 
     // Browser A is sent to the consent page.
@@ -284,9 +211,16 @@ async fn sub_follows_the_subject_mode_and_claims_carry_amr_acr_and_lifetimes() {
     ];
     for (mode, want) in cases {
         p.oauth2.sub_mode = mode;
-        save(&s, &mut p).await;
-        let body = code_tokens(&s, &b, &p).await;
-        let id = verify(&s, "app", &p, body["id_token"].as_str().expect("id")).await;
+        save_provider(&s, &mut p).await;
+        let body =
+            browser_code_flow(&s, &b, &p, &[("scope", "openid email"), ("nonce", "n-1")]).await;
+        let (_, id) = verify_jwt(
+            &s,
+            "app",
+            &p.client_id,
+            body["id_token"].as_str().expect("id"),
+        )
+        .await;
         assert_eq!(id["sub"], want, "{mode:?}");
         assert_eq!(id["amr"], json!(["pwd"]), "{id}");
         assert_eq!(id["acr"], "goauthentik.io/providers/oauth2/default");
@@ -311,7 +245,7 @@ async fn hybrid_id_tokens_carry_c_hash_and_at_hash_of_what_they_travel_with() {
     let s = spawn_server().await;
     let mut p = create_oidc_app(&s, "app").await;
     p.oauth2.grant_types.push("hybrid".into());
-    save(&s, &mut p).await;
+    save_provider(&s, &mut p).await;
     let b = signed_in(&s).await;
     let half = |v: &str| URL_SAFE_NO_PAD.encode(&Sha256::digest(v.as_bytes())[..16]);
     for (rt, with_token) in [("code id_token", false), ("code id_token token", true)] {
@@ -327,7 +261,13 @@ async fn hybrid_id_tokens_carry_c_hash_and_at_hash_of_what_they_travel_with() {
         let to = location(&res);
         assert!(to.contains('#'), "hybrid answers in the fragment: {to}");
         let code = param(&to, "code").expect("code");
-        let id = verify(&s, "app", &p, &param(&to, "id_token").expect("id_token")).await;
+        let (_, id) = verify_jwt(
+            &s,
+            "app",
+            &p.client_id,
+            &param(&to, "id_token").expect("id_token"),
+        )
+        .await;
         assert_eq!(id["c_hash"], half(&code), "{rt}");
         assert_eq!(id["nonce"], "n-2");
         match with_token {
@@ -350,7 +290,7 @@ async fn id_token_hints_with_alg_none_or_a_confused_algorithm_are_refused() {
         url: LOGGED_OUT.into(),
         redirect_uri_type: RedirectUriType::Logout,
     });
-    save(&s, &mut p).await;
+    save_provider(&s, &mut p).await;
     let claims = json!({
         "iss": format!("{}/application/o/app/", s.base_url),
         "aud": p.client_id,
@@ -428,7 +368,7 @@ async fn plain_pkce_works_only_where_the_provider_allows_it() {
         Some("invalid_request")
     );
     p.oauth2.allow_plain_pkce = true;
-    save(&s, &mut p).await;
+    save_provider(&s, &mut p).await;
     let res = b.get(ask(&p)).send().await.expect("authorize");
     let code = param(&location(&res), "code").expect("a code with plain PKCE");
     let exchange = |v: &'static str, code: String| {
@@ -468,23 +408,8 @@ async fn no_jwk_of_any_key_type_carries_private_members() {
     ] {
         let mut p = create_oidc_app(&s, slug).await;
         if let Some(alg) = alg {
-            let pair = keys::generate_self_signed(slug, &[], 30, alg).expect("gen");
-            let kp = latchkey::service::objects::certificate_from_pem(
-                &new_id(),
-                slug,
-                &pair.certificate_pem,
-                Some(&pair.key_pem),
-                None,
-            )
-            .expect("keypair");
-            let mut tx = s.service.store().write_tx().await.expect("tx");
-            store::certificates::insert(tx.conn(), &kp)
-                .await
-                .expect("insert");
-            tx.touch(Topic::Certificates);
-            tx.commit().await.expect("commit");
-            p.signing_key_id = Some(kp.id);
-            save(&s, &mut p).await;
+            p.signing_key_id = Some(add_keypair(&s, slug, alg).await.0);
+            save_provider(&s, &mut p).await;
         }
         let jwks: Value = client()
             .get(format!("{}/application/o/{slug}/jwks/", s.base_url))

@@ -20,30 +20,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::flows_support::{add_user, add_whoami, admin, api_url, html_login, jar, logged_in};
 use crate::server::{create_oidc_app, create_oidc_app_on};
-use crate::support::{ADMIN_PASSWORD, client, spawn_server};
+use crate::support::{ADMIN_PASSWORD, client, oauth_post, spawn_server};
 
 const REDIRECT: &str = "http://localhost:8080/cb";
 
 fn token_url(base: &str) -> String {
     format!("{base}/application/o/token/")
-}
-
-/// POSTs a form, with Basic client authentication when given; returns status, headers and the
-/// JSON body (`Null` when the body is not JSON).
-async fn post(
-    url: &str,
-    auth: Option<(&str, &str)>,
-    form: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = client().post(url).form(form);
-    if let Some((id, secret)) = auth {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, headers, body)
 }
 
 /// Stores a code for `user_id` as the authorization endpoint would; returns the raw code.
@@ -76,7 +58,7 @@ async fn issue_code(service: &Service, provider: &Provider, user_id: &str, scope
 
 /// Redeems a code at the token endpoint; returns (status, body).
 async fn exchange(base: &str, p: &Provider, code: &str) -> (u16, Value) {
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(base),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[
@@ -91,7 +73,7 @@ async fn exchange(base: &str, p: &Provider, code: &str) -> (u16, Value) {
 
 /// A refresh-token grant; returns (status, body).
 async fn refresh(base: &str, p: &Provider, rt: &str) -> (u16, Value) {
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(base),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("grant_type", "refresh_token"), ("refresh_token", rt)],
@@ -101,7 +83,7 @@ async fn refresh(base: &str, p: &Provider, rt: &str) -> (u16, Value) {
 }
 
 async fn introspect(base: &str, p: &Provider, token: &str) -> Value {
-    post(
+    oauth_post(
         &format!("{base}/application/o/introspect/"),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("token", token)],
@@ -111,7 +93,7 @@ async fn introspect(base: &str, p: &Provider, token: &str) -> Value {
 }
 
 async fn revoke(base: &str, p: &Provider, token: &str) -> (u16, Value) {
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &format!("{base}/application/o/revoke/"),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("token", token)],
@@ -478,14 +460,14 @@ async fn every_token_endpoint_answer_is_no_store_json() {
     let url = token_url(&s.base_url);
     let auth = Some((p.client_id.as_str(), p.oauth2.client_secret.as_str()));
 
-    let (st, h, body) = post(&url, auth, &[("grant_type", "magic")]).await;
+    let (st, h, body) = oauth_post(&url, auth, &[("grant_type", "magic")]).await;
     assert_eq!(
         (st, body["error"].as_str()),
         (400, Some("unsupported_grant_type"))
     );
     assert_no_store("400 unsupported_grant_type", &h);
 
-    let (st, h, body) = post(
+    let (st, h, body) = oauth_post(
         &url,
         auth,
         &[
@@ -508,7 +490,7 @@ async fn every_token_endpoint_answer_is_no_store_json() {
     assert_eq!(res.status(), 400, "JSON bodies are refused");
     assert_no_store("400 not a form", res.headers());
 
-    let (st, h, body) = post(
+    let (st, h, body) = oauth_post(
         &url,
         Some((&p.client_id, "wrong")),
         &[("grant_type", "client_credentials")],
@@ -521,7 +503,7 @@ async fn every_token_endpoint_answer_is_no_store_json() {
     assert_eq!(res.status(), 405);
     assert_no_store("GET", res.headers());
 
-    let (st, h, body) = post(&url, auth, &[("grant_type", "client_credentials")]).await;
+    let (st, h, body) = oauth_post(&url, auth, &[("grant_type", "client_credentials")]).await;
     assert_eq!(st, 200, "{body}");
     assert_no_store("200", &h);
 }

@@ -3,11 +3,10 @@
 
 use latchkey::domain::redirect::RedirectUri;
 use latchkey::domain::*;
-use latchkey::store::{self, Topic};
 use serde_json::Value;
 
 use crate::flows_support::{add_whoami, html_login, jar, logged_in};
-use crate::server::create_oidc_app;
+use crate::server::{client_credentials, create_oidc_app, save_provider};
 use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
 
 const LOGGED_OUT: &str = "https://app.example.com/logged-out";
@@ -19,24 +18,13 @@ async fn with_logout_uri(s: &TestServer, slug: &str) -> Provider {
         url: LOGGED_OUT.into(),
         redirect_uri_type: RedirectUriType::Logout,
     });
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), &p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
-    p.version += 1;
+    save_provider(s, &mut p).await;
     p
 }
 
 async fn id_token(s: &TestServer, p: &Provider) -> String {
-    let body: Value = client()
-        .post(format!("{}/application/o/token/", s.base_url))
-        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
-        .send()
+    let body: Value = client_credentials(s, p, "openid")
         .await
-        .expect("token")
         .json()
         .await
         .expect("json");

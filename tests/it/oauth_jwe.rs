@@ -3,72 +3,29 @@
 //! (josekit) opens with the key's private half, holding a JWS that verifies against JWKS.
 
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
-use latchkey::crypto::keys::{self, KeyAlgorithm};
+use latchkey::crypto::keys::KeyAlgorithm;
 use latchkey::domain::redirect::RedirectUri;
 use latchkey::domain::*;
-use latchkey::store::{self, Topic};
 use serde_json::Value;
 
-use crate::server::create_oidc_app;
+use crate::server::{add_keypair, client_credentials, create_oidc_app, save_provider, verify_jwt};
 use crate::support::{TestServer, client, spawn_server};
 
 const LOGGED_OUT: &str = "https://app.example.com/logged-out";
-
-/// Stores a new keypair; returns its id and private key PEM.
-async fn add_key(s: &TestServer, name: &str, alg: KeyAlgorithm) -> (String, String) {
-    let pair = keys::generate_self_signed(name, &[], 30, alg).expect("gen");
-    let kp = latchkey::service::objects::certificate_from_pem(
-        &new_id(),
-        name,
-        &pair.certificate_pem,
-        Some(&pair.key_pem),
-        None,
-    )
-    .expect("keypair");
-    let id = kp.id.clone();
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::certificates::insert(tx.conn(), &kp)
-        .await
-        .expect("insert");
-    tx.touch(Topic::Certificates);
-    tx.commit().await.expect("commit");
-    (id, pair.key_pem)
-}
-
-async fn save(s: &TestServer, p: &mut Provider) {
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
-    p.version += 1;
-}
 
 /// An application whose provider encrypts to a fresh RSA key; returns the provider and the
 /// encryption key's private PEM (what the relying party would hold).
 async fn encrypted_app(s: &TestServer, slug: &str) -> (Provider, String) {
     let mut p = create_oidc_app(s, slug).await;
-    let (key_id, key_pem) = add_key(s, &format!("{slug}-enc"), KeyAlgorithm::Rsa2048).await;
+    let (key_id, key_pem) = add_keypair(s, &format!("{slug}-enc"), KeyAlgorithm::Rsa2048).await;
     p.encryption_key_id = Some(key_id);
     p.oauth2.redirect_uris.push(RedirectUri {
         matching_mode: MatchingMode::Strict,
         url: LOGGED_OUT.into(),
         redirect_uri_type: RedirectUriType::Logout,
     });
-    save(s, &mut p).await;
+    save_provider(s, &mut p).await;
     (p, key_pem)
-}
-
-async fn client_credentials(s: &TestServer, p: &Provider) -> reqwest::Response {
-    client()
-        .post(format!("{}/application/o/token/", s.base_url))
-        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
-        .send()
-        .await
-        .expect("token")
 }
 
 async fn get_json(url: String) -> Value {
@@ -121,10 +78,10 @@ async fn an_encryption_key_turns_every_token_into_a_jwe_josekit_opens() {
     assert_eq!(enc_jwk["kty"], "RSA");
     assert!(enc_jwk.get("d").is_none(), "no private members");
 
-    let res = client_credentials(&s, &p).await;
+    let res = client_credentials(&s, &p, "openid").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.expect("json");
-    let jwks: JwkSet = serde_json::from_value(jwks_doc.clone()).expect("jwks");
+    let _jwks: JwkSet = serde_json::from_value(jwks_doc.clone()).expect("jwks");
     for name in ["id_token", "access_token"] {
         let token = body[name].as_str().expect(name);
         assert_eq!(token.split('.').count(), 5, "{name} is a compact JWE");
@@ -133,16 +90,7 @@ async fn an_encryption_key_turns_every_token_into_a_jwe_josekit_opens() {
         assert_eq!(header["enc"], "A256CBC-HS512", "{name}");
         assert_eq!(header["typ"], "JWE", "{name}");
         assert_eq!(header["kid"], enc_jwk["kid"], "{name}");
-        let jws_header = jsonwebtoken::decode_header(&jws).expect("inner JWS");
-        let kid = jws_header.kid.expect("kid");
-        let key = jwks.find(&kid).expect("signing key published");
-        let mut v = Validation::new(jws_header.alg);
-        v.set_audience(&[p.client_id.as_str()]);
-        v.set_issuer(&[format!("{base}/")]);
-        let claims =
-            jsonwebtoken::decode::<Value>(&jws, &DecodingKey::from_jwk(key).expect("k"), &v)
-                .unwrap_or_else(|e| panic!("{name}: the inner JWS verifies: {e}"))
-                .claims;
+        let (_, claims) = verify_jwt(&s, "enc", &p.client_id, &jws).await;
         assert!(claims["sub"].is_string(), "{name}");
     }
 
@@ -191,7 +139,11 @@ async fn without_an_encryption_key_tokens_stay_plain_jws_and_nothing_is_advertis
             .iter()
             .all(|k| k["use"] != "enc")
     );
-    let body: Value = client_credentials(&s, &p).await.json().await.expect("json");
+    let body: Value = client_credentials(&s, &p, "openid")
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(body["id_token"].as_str().expect("id").split('.').count(), 3);
 }
 
@@ -199,10 +151,10 @@ async fn without_an_encryption_key_tokens_stay_plain_jws_and_nothing_is_advertis
 async fn a_non_rsa_encryption_key_refuses_tokens_instead_of_sending_them_in_clear() {
     let s = spawn_server().await;
     let mut p = create_oidc_app(&s, "ec").await;
-    let (key_id, _) = add_key(&s, "ec-enc", KeyAlgorithm::EcdsaP256).await;
+    let (key_id, _) = add_keypair(&s, "ec-enc", KeyAlgorithm::EcdsaP256).await;
     p.encryption_key_id = Some(key_id);
-    save(&s, &mut p).await;
-    let res = client_credentials(&s, &p).await;
+    save_provider(&s, &mut p).await;
+    let res = client_credentials(&s, &p, "openid").await;
     assert_eq!(res.status(), 500);
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["error"], "server_error");

@@ -4,35 +4,15 @@ use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use latchkey::crypto::keys::{self, KeyAlgorithm};
+use latchkey::crypto::keys::KeyAlgorithm;
 use latchkey::oauth::Snapshot;
 use latchkey::service::clock::ManualClock;
 use latchkey::service::{Service, ServiceConfig};
-use latchkey::store::{self, Topic};
+use latchkey::store::{self};
 use serde_json::Value;
 
-use crate::server::create_oidc_app;
+use crate::server::{add_keypair, client_credentials, create_oidc_app, save_provider, verify_jwt};
 use crate::support::{TestServer, client, spawn_server};
-
-async fn add_key(s: &TestServer, name: &str, alg: KeyAlgorithm) -> String {
-    let pair = keys::generate_self_signed(name, &[], 30, alg).expect("gen");
-    let kp = latchkey::service::objects::certificate_from_pem(
-        &latchkey::domain::new_id(),
-        name,
-        &pair.certificate_pem,
-        Some(&pair.key_pem),
-        None,
-    )
-    .expect("keypair");
-    let id = kp.id.clone();
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::certificates::insert(tx.conn(), &kp)
-        .await
-        .expect("insert");
-    tx.touch(Topic::Certificates);
-    tx.commit().await.expect("commit");
-    id
-}
 
 async fn switch_key(s: &TestServer, slug: &str, key_id: &str) {
     let mut conn = s.service.store().read().await.expect("conn");
@@ -46,12 +26,7 @@ async fn switch_key(s: &TestServer, slug: &str, key_id: &str) {
         .expect("exists");
     drop(conn);
     p.signing_key_id = Some(key_id.to_string());
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::providers::update(tx.conn(), &p)
-        .await
-        .expect("update");
-    tx.touch(Topic::Providers);
-    tx.commit().await.expect("commit");
+    save_provider(s, &mut p).await;
 }
 
 async fn jwks(s: &TestServer, slug: &str) -> JwkSet {
@@ -85,7 +60,7 @@ async fn rotation_keeps_the_old_key_published_for_the_token_lifetime() {
     };
     let old_token = body["access_token"].as_str().expect("at").to_string();
 
-    let new_key = add_key(&s, "rotated", KeyAlgorithm::EcdsaP256).await;
+    let new_key = add_keypair(&s, "rotated", KeyAlgorithm::EcdsaP256).await.0;
     switch_key(&s, "app", &new_key).await;
     let after = jwks(&s, "app").await;
     let kids: Vec<String> = after
@@ -126,7 +101,7 @@ async fn rotation_keeps_the_old_key_published_for_the_token_lifetime() {
 async fn es256_provider_advertises_and_signs_es256() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "ec").await;
-    let key = add_key(&s, "ec-key", KeyAlgorithm::EcdsaP256).await;
+    let key = add_keypair(&s, "ec-key", KeyAlgorithm::EcdsaP256).await.0;
     switch_key(&s, "ec", &key).await;
     let doc: Value = client()
         .get(format!(
@@ -166,44 +141,25 @@ async fn es256_provider_advertises_and_signs_es256() {
         .expect("verifies");
 }
 
-async fn client_credentials(s: &TestServer, p: &latchkey::domain::Provider, scope: &str) -> Value {
-    client()
-        .post(format!("{}/application/o/token/", s.base_url))
-        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json")
-}
-
-/// Verifies an ID token against the application's JWKS; returns its kid and claims.
-async fn verified(s: &TestServer, slug: &str, client_id: &str, token: &str) -> (String, Value) {
-    let header = jsonwebtoken::decode_header(token).expect("header");
-    let kid = header.kid.clone().expect("kid");
-    let set = jwks(s, slug).await;
-    let jwk = set.find(&kid).expect("published");
-    let mut v = Validation::new(header.alg);
-    v.set_audience(&[client_id]);
-    let claims = jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).expect("k"), &v)
-        .expect("verifies")
-        .claims;
-    (kid, claims)
-}
-
 #[tokio::test]
 async fn client_credentials_id_tokens_are_unbound_and_follow_a_key_change_at_once() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "cc").await;
-    let first = client_credentials(&s, &p, "openid").await;
-    let second = client_credentials(&s, &p, "openid").await;
+    let first = client_credentials(&s, &p, "openid")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    let second = client_credentials(&s, &p, "openid")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
     assert_ne!(
         first["access_token"], second["access_token"],
         "every access token is its own"
     );
-    let (old_kid, claims) = verified(
+    let (old_kid, claims) = verify_jwt(
         &s,
         "cc",
         &p.client_id,
@@ -213,8 +169,12 @@ async fn client_credentials_id_tokens_are_unbound_and_follow_a_key_change_at_onc
     // authentik's client_credentials ID token has no at_hash (the access token is not bound).
     assert!(claims.get("at_hash").is_none(), "{claims}");
     // Different claims are signed afresh, not answered from the last signature.
-    let email = client_credentials(&s, &p, "openid email").await;
-    let (_, email_claims) = verified(
+    let email = client_credentials(&s, &p, "openid email")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
+    let (_, email_claims) = verify_jwt(
         &s,
         "cc",
         &p.client_id,
@@ -223,14 +183,18 @@ async fn client_credentials_id_tokens_are_unbound_and_follow_a_key_change_at_onc
     .await;
     assert!(email_claims.get("email").is_some(), "{email_claims}");
     // A new signing key is used by the very next token, even within the same second.
-    let key = add_key(&s, "cc-ec", KeyAlgorithm::EcdsaP256).await;
+    let key = add_keypair(&s, "cc-ec", KeyAlgorithm::EcdsaP256).await.0;
     switch_key(&s, "cc", &key).await;
-    let third = client_credentials(&s, &p, "openid").await;
+    let third = client_credentials(&s, &p, "openid")
+        .await
+        .json::<Value>()
+        .await
+        .expect("json");
     let token = third["id_token"].as_str().expect("id");
     assert_eq!(
         jsonwebtoken::decode_header(token).expect("header").alg,
         Algorithm::ES256
     );
-    let (new_kid, _) = verified(&s, "cc", &p.client_id, token).await;
+    let (new_kid, _) = verify_jwt(&s, "cc", &p.client_id, token).await;
     assert_ne!(new_kid, old_kid);
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::server::create_oidc_app;
-use crate::support::{TestServer, client, spawn_server};
+use crate::support::{TestServer, client, oauth_post, spawn_server};
 
 const REDIRECT: &str = "http://localhost:8080/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -20,22 +20,6 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn token_url(s: &TestServer) -> String {
     format!("{}/application/o/token/", s.base_url)
-}
-
-async fn post(
-    url: &str,
-    auth: Option<(&str, &str)>,
-    form: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = client().post(url).form(form);
-    if let Some((id, secret)) = auth {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, headers, body)
 }
 
 async fn admin_id(s: &TestServer) -> String {
@@ -97,7 +81,7 @@ async fn exchange(
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &form,
@@ -107,7 +91,7 @@ async fn exchange(
 }
 
 async fn introspect(s: &TestServer, p: &Provider, token: &str) -> Value {
-    post(
+    oauth_post(
         &format!("{}/application/o/introspect/", s.base_url),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("token", token)],
@@ -132,7 +116,7 @@ async fn jwks_key(s: &TestServer, slug: &str) -> DecodingKey {
 async fn client_credentials_issues_a_verifiable_recorded_token() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "svc").await;
-    let (st, headers, body) = post(
+    let (st, headers, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[
@@ -169,7 +153,7 @@ async fn bad_client_credentials_get_401_with_challenge() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "app").await;
     for auth in [(p.client_id.as_str(), "wrong"), ("unknown-client", "x")] {
-        let (st, headers, body) = post(
+        let (st, headers, body) = oauth_post(
             &token_url(&s),
             Some(auth),
             &[("grant_type", "client_credentials")],
@@ -181,7 +165,7 @@ async fn bad_client_credentials_get_401_with_challenge() {
         assert_eq!(headers["cache-control"], "no-store");
     }
     // Secret in the body works too; both at once is refused.
-    let (st, _, _) = post(
+    let (st, _, _) = oauth_post(
         &token_url(&s),
         None,
         &[
@@ -192,7 +176,7 @@ async fn bad_client_credentials_get_401_with_challenge() {
     )
     .await;
     assert_eq!(st, 200);
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[
@@ -238,19 +222,19 @@ async fn malformed_requests_get_rfc_errors_never_500() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "app").await;
     let auth = Some((p.client_id.as_str(), p.oauth2.client_secret.as_str()));
-    let (st, _, body) = post(&token_url(&s), auth, &[]).await;
+    let (st, _, body) = oauth_post(&token_url(&s), auth, &[]).await;
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_request")));
-    let (st, _, body) = post(&token_url(&s), auth, &[("grant_type", "magic")]).await;
+    let (st, _, body) = oauth_post(&token_url(&s), auth, &[("grant_type", "magic")]).await;
     assert_eq!(
         (st, body["error"].as_str()),
         (400, Some("unsupported_grant_type"))
     );
-    let (st, _, body) = post(&token_url(&s), auth, &[("grant_type", "password")]).await;
+    let (st, _, body) = oauth_post(&token_url(&s), auth, &[("grant_type", "password")]).await;
     assert_eq!(
         (st, body["error"].as_str()),
         (400, Some("unauthorized_client"))
     );
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         auth,
         &[
@@ -274,7 +258,7 @@ async fn malformed_requests_get_rfc_errors_never_500() {
     assert_eq!(res.status(), 400, "JSON bodies are refused");
     let res = client().get(token_url(&s)).send().await.expect("request");
     assert_eq!(res.status(), 405);
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         auth,
         &[("grant_type", "authorization_code")],
@@ -285,7 +269,7 @@ async fn malformed_requests_get_rfc_errors_never_500() {
         (400, Some("invalid_request")),
         "missing code"
     );
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         auth,
         &[
@@ -376,7 +360,7 @@ async fn fifty_parallel_redemptions_yield_exactly_one_success() {
             code.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            post(
+            oauth_post(
                 &url,
                 Some((&id, &secret)),
                 &[
@@ -431,7 +415,7 @@ async fn code_is_bound_to_redirect_uri_client_and_expiry() {
     let p = create_oidc_app(&s, "app").await;
     let other = create_oidc_app(&s, "other").await;
     let code = issue_code(&s, &p, "openid", None, 60).await;
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[
@@ -476,7 +460,7 @@ async fn refresh_rotates_and_reuse_kills_the_family() {
             if let Some(sc) = scope {
                 form.push(("scope", sc));
             }
-            let (st, _, body) = post(&url, Some((&id, &secret)), &form).await;
+            let (st, _, body) = oauth_post(&url, Some((&id, &secret)), &form).await;
             (st, body)
         }
     };
@@ -517,14 +501,14 @@ async fn revocation_is_own_tokens_only_and_200_for_garbage() {
         .as_str()
         .expect("at")
         .to_string();
-    let (st, _, _) = post(
+    let (st, _, _) = oauth_post(
         &url,
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("token", "garbage")],
     )
     .await;
     assert_eq!(st, 200);
-    let (st, _, _) = post(
+    let (st, _, _) = oauth_post(
         &url,
         Some((&other.client_id, &other.oauth2.client_secret)),
         &[("token", &at)],
@@ -536,9 +520,9 @@ async fn revocation_is_own_tokens_only_and_200_for_garbage() {
         true,
         "another client cannot revoke it"
     );
-    let (st, _, body) = post(&url, Some((&p.client_id, "wrong")), &[("token", &at)]).await;
+    let (st, _, body) = oauth_post(&url, Some((&p.client_id, "wrong")), &[("token", &at)]).await;
     assert_eq!((st, body["error"].as_str()), (401, Some("invalid_client")));
-    let (st, _, _) = post(
+    let (st, _, _) = oauth_post(
         &url,
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("token", &at)],
@@ -559,7 +543,7 @@ async fn introspection_needs_authentication_and_hides_other_providers_tokens() {
         .expect("at")
         .to_string();
     let url = format!("{}/application/o/introspect/", s.base_url);
-    let (st, _, _) = post(&url, None, &[("token", &at)]).await;
+    let (st, _, _) = oauth_post(&url, None, &[("token", &at)]).await;
     assert_eq!(st, 401);
     assert_eq!(
         introspect(&s, &other, &at).await,
@@ -668,14 +652,14 @@ async fn public_clients_never_send_secrets_and_cannot_use_client_credentials() {
         .expect("update");
     tx.touch(Topic::Providers);
     tx.commit().await.expect("commit");
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("grant_type", "client_credentials")],
     )
     .await;
     assert_eq!((st, body["error"].as_str()), (401, Some("invalid_client")));
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         None,
         &[
@@ -712,7 +696,7 @@ async fn no_silent_hs256_fallback() {
         .expect("update");
     tx.touch(Topic::Providers);
     tx.commit().await.expect("commit");
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, "short-secret")),
         &[("grant_type", "client_credentials")],
@@ -728,7 +712,7 @@ async fn no_silent_hs256_fallback() {
         .expect("update");
     tx.touch(Topic::Providers);
     tx.commit().await.expect("commit");
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("grant_type", "client_credentials")],
@@ -745,7 +729,7 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     let s = spawn_server().await;
     let p = create_oidc_app(&s, "svc").await;
     let ask = || async {
-        post(
+        oauth_post(
             &token_url(&s),
             Some((&p.client_id, &p.oauth2.client_secret)),
             &[("grant_type", "client_credentials")],
@@ -786,7 +770,7 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     // Deactivated service account: refused too.
     let s2 = spawn_server().await;
     let p2 = create_oidc_app(&s2, "svc").await;
-    let first = post(
+    let first = oauth_post(
         &token_url(&s2),
         Some((&p2.client_id, &p2.oauth2.client_secret)),
         &[("grant_type", "client_credentials")],
@@ -794,7 +778,7 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     .await;
     assert_eq!(first.0, 200);
     // Served from the snapshot's copy of the account now.
-    let again = post(
+    let again = oauth_post(
         &token_url(&s2),
         Some((&p2.client_id, &p2.oauth2.client_secret)),
         &[("grant_type", "client_credentials")],
@@ -815,7 +799,7 @@ async fn client_credentials_obeys_application_policies_and_account_state() {
     tx.touch(Topic::Users);
     tx.commit().await.expect("commit");
     // The very next request sees it (no wait for a background refresh).
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s2),
         Some((&p2.client_id, &p2.oauth2.client_secret)),
         &[("grant_type", "client_credentials")],
@@ -851,7 +835,7 @@ async fn refresh_stops_when_access_is_removed() {
         crate::flows_support::Opts::default(),
     )
     .await;
-    let (st, _, body) = post(
+    let (st, _, body) = oauth_post(
         &token_url(&s),
         Some((&p.client_id, &p.oauth2.client_secret)),
         &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
@@ -906,7 +890,7 @@ async fn password_grant_takes_app_passwords_only_and_only_when_enabled() {
             p.oauth2.client_secret.clone(),
         );
         async move {
-            post(
+            oauth_post(
                 &url,
                 Some((&id, &secret)),
                 &[

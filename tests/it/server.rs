@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::support::{TestServer, client, spawn_server};
 
+/// The redirect URI [`create_oidc_app`] registers.
+pub const APP_REDIRECT: &str = "http://localhost:8080/cb";
+
 /// Creates an application with an OAuth2 provider signed by the bootstrapped key.
 pub async fn create_oidc_app(server: &TestServer, slug: &str) -> Provider {
     create_oidc_app_on(&server.service, slug).await
@@ -33,7 +36,7 @@ pub async fn create_oidc_app_on(service: &latchkey::service::Service, slug: &str
         scope_mapping_ids: mappings.iter().map(|m| m.id.clone()).collect(),
         oauth2: OAuth2Settings {
             client_secret: secrets::random_alnum(128),
-            redirect_uris: vec![redirect::RedirectUri::strict("http://localhost:8080/cb")],
+            redirect_uris: vec![redirect::RedirectUri::strict(APP_REDIRECT)],
             ..Default::default()
         },
         created_at: now,
@@ -67,6 +70,138 @@ pub async fn create_oidc_app_on(service: &latchkey::service::Service, slug: &str
     tx.touch(Topic::Applications);
     tx.commit().await.expect("commit");
     provider
+}
+
+/// Saves an edited provider (and notes the change, as the console would).
+pub async fn save_provider(s: &TestServer, p: &mut Provider) {
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::providers::update(tx.conn(), p)
+        .await
+        .expect("update");
+    tx.touch(Topic::Providers);
+    tx.commit().await.expect("commit");
+    p.version += 1;
+}
+
+/// The id of the flow with this slug.
+pub async fn flow_id(s: &TestServer, slug: &str) -> String {
+    s.service
+        .list_flows()
+        .await
+        .expect("flows")
+        .into_iter()
+        .find(|f| f.slug == slug)
+        .map(|f| f.id)
+        .expect("flow")
+}
+
+/// Generates and stores a keypair; returns its id and private key PEM.
+pub async fn add_keypair(
+    s: &TestServer,
+    name: &str,
+    alg: latchkey::crypto::keys::KeyAlgorithm,
+) -> (String, String) {
+    let pair = latchkey::crypto::keys::generate_self_signed(name, &[], 30, alg).expect("gen");
+    let kp = latchkey::service::objects::certificate_from_pem(
+        &new_id(),
+        name,
+        &pair.certificate_pem,
+        Some(&pair.key_pem),
+        None,
+    )
+    .expect("keypair");
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::certificates::insert(tx.conn(), &kp)
+        .await
+        .expect("insert");
+    tx.touch(Topic::Certificates);
+    tx.commit().await.expect("commit");
+    (kp.id, pair.key_pem)
+}
+
+/// Verifies a JWS against the application's JWKS, with the key its `kid` names and that key's
+/// own algorithm, audience `client_id` and the application's issuer; returns (kid, claims).
+pub async fn verify_jwt(s: &TestServer, slug: &str, client_id: &str, jwt: &str) -> (String, Value) {
+    let jwks: JwkSet = client()
+        .get(format!("{}/application/o/{slug}/jwks/", s.base_url))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    let header = jsonwebtoken::decode_header(jwt).expect("header");
+    let kid = header.kid.clone().expect("kid");
+    let jwk = jwks.find(&kid).expect("the kid is published");
+    let mut v = Validation::new(header.alg);
+    v.set_audience(&[client_id]);
+    v.set_issuer(&[format!("{}/application/o/{slug}/", s.base_url)]);
+    let claims = jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_jwk(jwk).expect("key"), &v)
+        .unwrap_or_else(|e| panic!("the token verifies: {e}"))
+        .claims;
+    (kid, claims)
+}
+
+/// A client_credentials request with the provider's own secret.
+pub async fn client_credentials(s: &TestServer, p: &Provider, scope: &str) -> reqwest::Response {
+    client()
+        .post(format!("{}/application/o/token/", s.base_url))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .expect("token")
+}
+
+/// The code flow in `browser`'s session (the provider must consent implicitly, as
+/// [`create_oidc_app`]'s does): authorize with `extra` parameters, then redeem the code;
+/// returns the token response.
+pub async fn browser_code_flow(
+    s: &TestServer,
+    browser: &reqwest::Client,
+    p: &Provider,
+    extra: &[(&str, &str)],
+) -> Value {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &p.client_id)
+        .append_pair("redirect_uri", APP_REDIRECT)
+        .append_pair("response_type", "code");
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    let res = browser
+        .get(format!(
+            "{}/application/o/authorize/?{}",
+            s.base_url,
+            q.finish()
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    let loc = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let code = url::Url::parse(&loc)
+        .expect("redirect")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code (implicit consent)");
+    client()
+        .post(format!("{}/application/o/token/", s.base_url))
+        .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", APP_REDIRECT),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json")
 }
 
 #[tokio::test]

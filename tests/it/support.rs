@@ -104,3 +104,21 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// POSTs a form to an OAuth endpoint, with Basic client authentication when given; returns the
+/// status, the headers and the JSON body (`Null` when the body is not JSON).
+pub async fn oauth_post(
+    url: &str,
+    auth: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut req = client().post(url).form(form);
+    if let Some((id, secret)) = auth {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.json().await.unwrap_or(serde_json::Value::Null);
+    (status, headers, body)
+}
