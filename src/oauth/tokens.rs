@@ -57,14 +57,19 @@ fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
 /// this only saves work for the same subject and scopes within one second — a busy service
 /// account — and the token is exactly what signing again would give (RS256 and EdDSA are
 /// deterministic; an ECDSA signature is as valid as a fresh one).
-fn sign_memoized(entry: &ProviderEntry, claims: &Map<String, Value>) -> Result<String, OAuthError> {
-    let key = serde_json::to_vec(claims)
-        .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
-    let jws = match entry.signature_memo.get(&key) {
+/// `encoded` is `claims` serialised (the caller stores it anyway): the memo's key.
+fn sign_memoized(
+    entry: &ProviderEntry,
+    claims: &Map<String, Value>,
+    encoded: &str,
+) -> Result<String, OAuthError> {
+    let jws = match entry.signature_memo.get(encoded.as_bytes()) {
         Some(jws) => jws,
         None => {
             let jws = sign_jws(entry, claims, None)?;
-            entry.signature_memo.put(key, jws.clone());
+            entry
+                .signature_memo
+                .put(encoded.as_bytes().to_vec(), jws.clone());
             jws
         }
     };
@@ -205,12 +210,13 @@ pub fn issue(req: &IssueRequest<'_>) -> Result<Issued, OAuthError> {
         extra: include.then_some(req.mapped),
         ..base
     });
+    let claims_json = serde_json::to_string(&id_claims)
+        .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
     let id_token = if req.id_token_at_hash {
         sign(req.entry, &id_claims)?
     } else {
-        sign_memoized(req.entry, &id_claims)?
+        sign_memoized(req.entry, &id_claims, &claims_json)?
     };
-    let claims_json = Value::Object(id_claims).to_string();
     let scope = req.scopes.join(" ");
     let access_record = AccessToken {
         id: crate::domain::new_id(),
