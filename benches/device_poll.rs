@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use latchkey::blueprint::Source;
+use latchkey::context::{Clock, Config};
 use latchkey::http::{self, AppState};
-use latchkey::service::{Clock, Service, ServiceConfig};
+use latchkey::service::Service;
 use latchkey::store::{Store, StoreLocation};
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = http::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let clock = Arc::new(SteppingClock(AtomicI64::new(1_900_000_000)));
-    let service = Service::new(store, ServiceConfig::new(&base), clock);
+    let service = Service::new(store, Config::new(&base), clock);
     service.bootstrap(Some("bench-password-1")).await?;
     let text = FIXTURE.replace(
         "      client_type: public\n",

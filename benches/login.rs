@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use latchkey::context::{Config, SystemClock};
 use latchkey::http::{self, AppState};
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{Store, StoreLocation};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -78,7 +79,7 @@ fn main() {
             .expect("store");
         let listener = http::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let service = Service::new(store, ServiceConfig::new(&base), Arc::new(SystemClock));
+        let service = Service::new(store, Config::new(&base), Arc::new(SystemClock));
         service.bootstrap(Some(PASSWORD)).await.expect("bootstrap");
         let cancel = CancellationToken::new();
         http::spawn_server(listener, AppState::new(service), cancel.clone());

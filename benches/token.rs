@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use jsonwebtoken::Header;
 use latchkey::blueprint::Source;
+use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::keys::{self, KeyAlgorithm};
 use latchkey::crypto::secrets;
 use latchkey::http::{self, AppState};
 use latchkey::oauth::Snapshot;
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{self, Store, StoreLocation, Topic, grants::AuthorizationCode};
 use tokio_util::sync::CancellationToken;
 
@@ -63,7 +64,7 @@ where
 
 async fn use_key(service: &Service, alg: KeyAlgorithm) -> BenchResult<()> {
     let pair = keys::generate_self_signed("bench", &[], 30, alg)?;
-    let kp = latchkey::service::objects::certificate_from_pem(
+    let kp = latchkey::crypto::keys::keypair_from_pem(
         &latchkey::domain::new_id(),
         &format!("bench-{alg:?}"),
         &pair.certificate_pem,
@@ -86,7 +87,7 @@ async fn use_key(service: &Service, alg: KeyAlgorithm) -> BenchResult<()> {
 
 /// Bare signing rate of the provider's kept key, one core, no I/O.
 async fn bare_signing_rate(service: &Service) -> BenchResult<f64> {
-    let snapshot = Snapshot::load(service).await?;
+    let snapshot = Snapshot::load(service.context()).await?;
     let entry = snapshot.by_client_id("example-app").ok_or("no provider")?;
     let key = entry.signing_key.as_ref().ok_or("no signing key")?;
     let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 1, "iat": 1});
@@ -161,7 +162,7 @@ async fn main() -> BenchResult<()> {
     let store = Store::open(&StoreLocation::File(dir.path().join("bench.db"))).await?;
     let listener = http::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let service = Service::new(store, ServiceConfig::new(&base), Arc::new(SystemClock));
+    let service = Service::new(store, Config::new(&base), Arc::new(SystemClock));
     service.bootstrap(Some("bench-password-1")).await?;
     service
         .apply_blueprints(&[Source {

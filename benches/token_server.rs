@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Header;
 use latchkey::blueprint::Source;
+use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::keys::{self, KeyAlgorithm};
 use latchkey::oauth::Snapshot;
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{self, Store, StoreLocation, Topic};
 
 const FIXTURE: &str = include_str!("../fixtures/blueprints/examples/example-app.yaml");
@@ -74,7 +75,7 @@ async fn prepare(db: &std::path::Path, alg: Option<KeyAlgorithm>) -> BenchResult
     let store = Store::open(&StoreLocation::File(db.to_path_buf())).await?;
     let service = Service::new(
         store.clone(),
-        ServiceConfig::new("http://127.0.0.1"),
+        Config::new("http://127.0.0.1"),
         Arc::new(SystemClock),
     );
     service.bootstrap(Some("bench-admin-password")).await?;
@@ -86,7 +87,7 @@ async fn prepare(db: &std::path::Path, alg: Option<KeyAlgorithm>) -> BenchResult
         .await?;
     if let Some(alg) = alg {
         let pair = keys::generate_self_signed("bench", &[], 30, alg)?;
-        let kp = latchkey::service::objects::certificate_from_pem(
+        let kp = latchkey::crypto::keys::keypair_from_pem(
             &latchkey::domain::new_id(),
             &format!("bench-{alg:?}"),
             &pair.certificate_pem,
@@ -106,7 +107,7 @@ async fn prepare(db: &std::path::Path, alg: Option<KeyAlgorithm>) -> BenchResult
         tx.commit().await?;
     }
     // The bare signing rate of the provider's key, one core, in this process.
-    let snapshot = Snapshot::load(&service).await?;
+    let snapshot = Snapshot::load(service.context()).await?;
     let entry = snapshot.by_client_id("example-app").ok_or("no provider")?;
     let key = entry.signing_key.as_ref().ok_or("no signing key")?;
     let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 1, "iat": 1});

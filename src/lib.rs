@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cli_user;
 pub mod client;
 pub mod console;
+pub mod context;
 pub mod crypto;
 pub mod domain;
 pub mod expr;

@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use latchkey::blueprint::{self, ExportFilter};
 use latchkey::cli::{ApplyArgs, Cli, Command, ExportArgs, GlobalArgs};
 use latchkey::console::{self, ConsoleContext};
+use latchkey::context::{Config, SystemClock};
 use latchkey::http::{self, AppState};
 use latchkey::logging;
+use latchkey::service::Service;
 use latchkey::service::bootstrap::BootstrapOutcome;
-use latchkey::service::{Service, ServiceConfig, SystemClock};
 use latchkey::store::{Store, StoreLocation};
 
 fn main() -> ExitCode {
@@ -82,7 +83,7 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         .unwrap_or_else(|| format!("http://{bound}"));
     let service = Service::new(
         store.clone(),
-        ServiceConfig::new(&public_url),
+        Config::new(&public_url),
         Arc::new(SystemClock),
     );
     let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
@@ -176,11 +177,7 @@ async fn open_service(global: &GlobalArgs) -> Result<Service> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(
-        store,
-        ServiceConfig::new(&public_url),
-        Arc::new(SystemClock),
-    );
+    let service = Service::new(store, Config::new(&public_url), Arc::new(SystemClock));
     let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
@@ -249,11 +246,7 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(
-        store,
-        ServiceConfig::new(&public_url),
-        Arc::new(SystemClock),
-    );
+    let service = Service::new(store, Config::new(&public_url), Arc::new(SystemClock));
     let result = latchkey::cli_user::run(&service, cmd).await;
     service.store().close().await;
     let message = result?;

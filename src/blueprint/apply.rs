@@ -11,8 +11,8 @@ use super::error::{BlueprintError, Location};
 use super::models::{self, Ty};
 use super::resolve::{Cache, Scope, TagError, resolve};
 use crate::domain::new_id;
-use crate::service::ServiceError;
-use crate::service::objects::{self, Kind, truthy};
+use crate::domain::{Kind, truthy};
+use crate::store::objects;
 use crate::store::{Conn, WriteTx};
 
 /// What an apply did.
@@ -272,7 +272,7 @@ async fn apply_entry(
         ));
     }
     let existing = cache.find(entry.spec, &identifiers).cloned();
-    let fail = |e: ServiceError| BlueprintError::at(&entry.at, e.to_string());
+    let fail = |e: &dyn std::fmt::Display| BlueprintError::at(&entry.at, e.to_string());
     let spec = entry.spec;
     let result_id = match (entry.state, existing) {
         (State::Absent, None) => {
@@ -282,7 +282,7 @@ async fn apply_entry(
         (State::Absent, Some(obj)) => {
             objects::delete(tx, obj.kind(), obj.id())
                 .await
-                .map_err(fail)?;
+                .map_err(|e| fail(&e))?;
             report.deleted += 1;
             *cache = load_cache(tx.conn()).await?;
             None
@@ -300,21 +300,25 @@ async fn apply_entry(
         (_, None) => {
             let mut full = spec.defaults();
             if spec.kind == Kind::Provider {
-                full.insert("client_id".into(), objects::generate_client_id().into());
+                full.insert(
+                    "client_id".into(),
+                    crate::crypto::secrets::new_client_id().into(),
+                );
                 full.insert(
                     "client_secret".into(),
-                    objects::generate_client_secret().into(),
+                    crate::crypto::secrets::new_client_secret().into(),
                 );
             }
             full.extend(identifiers.into_iter().filter(|(k, _)| k != "pk"));
             full.extend(attrs);
             let obj = models::from_attrs(spec, &full, &new_id())
                 .map_err(|m| BlueprintError::at(&entry.at, m))?;
-            objects::insert(tx, &obj, now).await.map_err(fail)?;
+            crate::domain::validate_object(&obj).map_err(|e| fail(&e))?;
+            objects::insert(tx, &obj, now).await.map_err(|e| fail(&e))?;
             if let Some(PasswordPlan::Set(hash)) = password {
                 objects::set_password_hash(tx, obj.id(), hash, now)
                     .await
-                    .map_err(fail)?;
+                    .map_err(|e| fail(&e))?;
             }
             report.created += 1;
             refresh(tx, cache, spec.kind).await?;
@@ -330,13 +334,14 @@ async fn apply_entry(
             obj.adopt_meta(&old);
             let mut changed = false;
             if !obj.same_content(&old) {
-                objects::update(tx, &obj, now).await.map_err(fail)?;
+                crate::domain::validate_object(&obj).map_err(|e| fail(&e))?;
+                objects::update(tx, &obj, now).await.map_err(|e| fail(&e))?;
                 changed = true;
             }
             if let Some(PasswordPlan::Set(hash)) = password {
                 objects::set_password_hash(tx, obj.id(), hash, now)
                     .await
-                    .map_err(fail)?;
+                    .map_err(|e| fail(&e))?;
                 changed = true;
             }
             if changed {

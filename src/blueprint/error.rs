@@ -1,8 +1,6 @@
 //! Blueprint errors: every one names the file, the line and (when there is one) the entry, so a
 //! failed import can be fixed without guessing.
 
-use crate::service::ServiceError;
-
 /// Where in a blueprint something went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -33,7 +31,11 @@ pub enum BlueprintError {
     At { at: Location, message: String },
     /// The store failed outside any entry.
     #[error(transparent)]
-    Service(#[from] ServiceError),
+    Store(#[from] crate::store::StoreError),
+    /// A request the importer cannot serve (an unknown model to export, a password that cannot
+    /// be hashed).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl BlueprintError {
@@ -43,11 +45,5 @@ impl BlueprintError {
             at: at.clone(),
             message: message.into(),
         }
-    }
-}
-
-impl From<crate::store::StoreError> for BlueprintError {
-    fn from(e: crate::store::StoreError) -> Self {
-        BlueprintError::Service(e.into())
     }
 }

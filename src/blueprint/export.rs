@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::models::{self, MODELS, ModelSpec, Ty};
 use super::resolve::Cache;
-use crate::service::objects::Object;
+use crate::domain::Object;
 
 /// Which objects to export.
 #[derive(Debug, Clone, Default)]
@@ -144,7 +144,7 @@ fn entry(index: &Index<'_>, spec: &'static ModelSpec, obj: &Object) -> Out {
     let mut rest = Vec::new();
     for field in &spec.fields {
         if matches!(field.ty, Ty::Secret)
-            || (spec.kind == crate::service::objects::Kind::Group && field.name == "users")
+            || (spec.kind == crate::domain::Kind::Group && field.name == "users")
         {
             continue;
         }

@@ -17,9 +17,6 @@ pub use document::{Blueprint, Source};
 pub use error::{BlueprintError, Location};
 pub use export::ExportFilter;
 
-use crate::service::Service;
-use crate::service::objects::{self, Kind, Object};
-
 /// The blueprints bootstrap applies, in order (embedded so the binary needs no files).
 pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
     (
@@ -120,83 +117,4 @@ pub fn defaults() -> Result<Vec<Blueprint>, BlueprintError> {
         })
         .collect();
     parse_all(&sources)
-}
-
-impl Service {
-    /// Checks and applies blueprints in one transaction: everything or nothing is written.
-    pub async fn apply_blueprints(
-        &self,
-        sources: &[Source],
-    ) -> Result<ApplyReport, BlueprintError> {
-        let blueprints = parse_all(sources)?;
-        let passwords = self.plan_passwords(&blueprints).await?;
-        let mut tx = self.store().write_tx().await?;
-        let report = apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
-        if report.is_noop() {
-            // Dropping the transaction rolls back: nothing to commit, no change published.
-            drop(tx);
-        } else {
-            tx.commit().await?;
-        }
-        for bp in &blueprints {
-            tracing::info!(file = %bp.file, name = %bp.name, "blueprint applied");
-        }
-        Ok(report)
-    }
-
-    /// What [`Self::apply_blueprints`] would do, without writing: the same checks and the same
-    /// transaction, always rolled back. The console's Import shows this before asking.
-    pub async fn preview_blueprints(
-        &self,
-        sources: &[Source],
-    ) -> Result<ApplyReport, BlueprintError> {
-        let blueprints = parse_all(sources)?;
-        let passwords = self.plan_passwords(&blueprints).await?;
-        let mut tx = self.store().write_tx().await?;
-        let report = apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
-        drop(tx);
-        Ok(report)
-    }
-
-    /// Hashes (or verifies against the stored hash) every password a user entry carries, before
-    /// any transaction is opened.
-    async fn plan_passwords(&self, blueprints: &[Blueprint]) -> Result<Passwords, BlueprintError> {
-        let wanted = apply::user_passwords(blueprints)?;
-        let mut plans = Passwords::new();
-        if wanted.is_empty() {
-            return Ok(plans);
-        }
-        let mut conn = self.store().read().await?;
-        let users = objects::list(&mut conn, Kind::User).await?;
-        for (key, username, plain) in wanted {
-            let existing = users.iter().find_map(|o| match o {
-                Object::User { user, .. } if user.username == username => Some(user.id.clone()),
-                _ => None,
-            });
-            let stored = match existing {
-                Some(id) => objects::password_hash(&mut conn, &id).await?,
-                None => None,
-            };
-            let plan = match stored {
-                Some(hash) if objects::password_matches(&plain, &hash) => PasswordPlan::Keep,
-                _ => PasswordPlan::Set(objects::hash_password(&plain)?),
-            };
-            plans.insert(key, plan);
-        }
-        Ok(plans)
-    }
-
-    /// The store (or the filtered part of it) as a blueprint.
-    pub async fn export_blueprint(&self, filter: &ExportFilter) -> Result<String, BlueprintError> {
-        if let Some(model) = &filter.model
-            && models::spec(model).is_none()
-        {
-            return Err(BlueprintError::Service(
-                crate::service::ServiceError::Refused(format!("unknown model '{model}'")),
-            ));
-        }
-        let mut conn = self.store().read().await?;
-        let cache = apply::load_cache(&mut conn).await?;
-        Ok(export::render(&cache, filter))
-    }
 }

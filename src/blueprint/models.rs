@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::redirect::RedirectUri;
 use crate::domain::*;
-use crate::service::objects::{self, Kind, Object};
+use crate::domain::{Kind, Object};
 
 /// A field's type, which decides what values it accepts.
 #[derive(Debug, Clone, Copy)]
@@ -998,7 +998,7 @@ pub fn from_attrs(
         (Kind::Certificate, _) => {
             let key_pem = a.os("key_data").filter(|k| !k.trim().is_empty());
             Object::Certificate(
-                objects::certificate_from_pem(
+                crate::crypto::keys::keypair_from_pem(
                     &id,
                     &a.s("name"),
                     &a.s("certificate_data"),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::models::{self, ModelSpec};
 use super::yaml::{Node, NodeValue};
-use crate::service::objects::{Kind, Object, truthy};
+use crate::domain::{Kind, Object, truthy};
 
 /// The objects visible to the transaction, by kind; kept current while entries are applied.
 #[derive(Debug, Default, Clone)]

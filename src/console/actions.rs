@@ -1,9 +1,9 @@
 //! What the I/O-free app asks the event loop to do through the service, and what came back.
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
-use crate::blueprint::{ApplyReport, Source};
+use crate::domain::{Kind, Object};
 use crate::service::admin::{KeyAlgorithm, Usage};
-use crate::service::objects::{Kind, Object};
+use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::{Service, ServiceError};
 
 /// A use-case call the app wants made.
@@ -170,7 +170,10 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             }
         }
         Request::SetPassword { user_id, password } => {
-            match service.set_user_password(&user_id, &password).await {
+            match service
+                .set_user_password(&user_id, &password, "console")
+                .await
+            {
                 Ok(()) => Outcome::Saved("password set".into()),
                 Err(e) => Outcome::Failed(e),
             }
@@ -216,18 +219,14 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             }
         }
         Request::RevokeSession { id, label } => match service.revoke_session(&id).await {
-            Ok(n) => {
-                crate::oauth::logout::session_ended(service, &crate::crypto::secrets::digest(&id))
-                    .await;
-                Outcome::Saved(format!(
-                    "revoked the session from {label} and {n} token{} issued in it",
-                    if n == 1 { "" } else { "s" }
-                ))
-            }
+            Ok(n) => Outcome::Saved(format!(
+                "revoked the session from {label} and {n} token{} issued in it",
+                if n == 1 { "" } else { "s" }
+            )),
             Err(e) => Outcome::Failed(e),
         },
         Request::PreviewBlueprint { path } => {
-            let sources = match crate::blueprint::read_sources(&[path.as_str()]) {
+            let sources = match crate::service::blueprints::read_sources(&[path.as_str()]) {
                 Ok(s) => s,
                 Err(e) => return Outcome::BlueprintFailed(e.to_string()),
             };

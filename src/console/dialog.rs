@@ -3,8 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::domain::Kind;
 use crate::service::admin::{Effect, Usage};
-use crate::service::objects::Kind;
 
 /// An open delete dialog.
 #[derive(Debug, Clone)]
@@ -120,9 +120,9 @@ pub struct ImportDialog {
     /// The file as the admin named it.
     pub file: String,
     /// The text read at preview time: exactly what Apply applies.
-    pub sources: Vec<crate::blueprint::Source>,
+    pub sources: Vec<crate::service::blueprints::Source>,
     /// What applying would do.
-    pub report: crate::blueprint::ApplyReport,
+    pub report: crate::service::blueprints::ApplyReport,
     /// Focus on the Apply button (Cancel otherwise).
     pub on_apply: bool,
     /// The last failure.
@@ -146,8 +146,8 @@ impl ImportDialog {
     /// Opens with Cancel focused.
     pub fn new(
         file: String,
-        sources: Vec<crate::blueprint::Source>,
-        report: crate::blueprint::ApplyReport,
+        sources: Vec<crate::service::blueprints::Source>,
+        report: crate::service::blueprints::ApplyReport,
     ) -> Self {
         Self {
             file,

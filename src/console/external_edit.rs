@@ -30,7 +30,7 @@ fn extension(key: &str) -> &'static str {
 fn temp_path(key: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
         "latchkey-{}.{}",
-        crate::crypto::secrets::random_token(12),
+        crate::domain::new_id(),
         extension(key)
     ))
 }

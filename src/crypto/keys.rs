@@ -6,7 +6,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::CryptoError;
-use crate::domain::KeyType;
+use crate::domain::{CertificateKeypair, KeyType};
 
 /// Which key to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +217,39 @@ pub fn certificate_der(certificate_pem: &str) -> Result<Vec<u8>, CryptoError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem.as_bytes())
         .map_err(|e| CryptoError::BadCertificate(e.to_string()))?;
     Ok(pem.contents)
+}
+
+/// Builds a certificate keypair from PEM text, deriving what authentik derives at save time
+/// (key type, fingerprints, subject, validity, kid). Timestamps and version are left at zero.
+pub fn keypair_from_pem(
+    id: &str,
+    name: &str,
+    certificate_pem: &str,
+    key_pem: Option<&str>,
+    managed: Option<String>,
+) -> Result<CertificateKeypair, CryptoError> {
+    let facts = inspect(certificate_pem, key_pem)?;
+    let mut kp = CertificateKeypair {
+        id: id.to_string(),
+        name: name.to_string(),
+        certificate_pem: certificate_pem.to_string(),
+        key_pem: key_pem.map(str::to_string),
+        managed,
+        key_type: facts.key_type,
+        kid: String::new(),
+        fingerprint_sha256: facts.fingerprint_sha256,
+        fingerprint_sha1: facts.fingerprint_sha1,
+        subject: facts.subject,
+        not_before: facts.not_before,
+        not_after: facts.not_after,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    };
+    if kp.key_pem.is_some() {
+        kp.kid = super::jwk::SigningKey::from_keypair(&kp)?.kid;
+    }
+    Ok(kp)
 }
 
 #[cfg(test)]

@@ -39,6 +39,16 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     ha.ct_eq(&hb).into()
 }
 
+/// A new OAuth2 client id as authentik generates it (40 random letters and digits).
+pub fn new_client_id() -> String {
+    random_alnum(40)
+}
+
+/// A new OAuth2 client secret as authentik generates it (128 random letters and digits).
+pub fn new_client_secret() -> String {
+    random_alnum(128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,12 +3,14 @@
 
 pub mod duration;
 pub mod enums;
+pub mod object;
 pub mod objects;
 pub mod redirect;
 pub mod validate;
 
 pub use duration::Duration;
 pub use enums::*;
+pub use object::{Kind, Object, truthy, validate as validate_object};
 pub use objects::*;
 pub use validate::{FieldError, FieldErrors};
 

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::FlowResult;
+use crate::context::Context;
 use crate::domain::{Event, new_id};
 use crate::store::{Store, Topic, events};
 
@@ -44,6 +45,17 @@ pub enum Effect {
 }
 
 impl Env {
+    /// The environment of one request over the handle, at the handle's "now".
+    pub fn new(ctx: &Context, client_ip: &str, session_user: Option<String>) -> Self {
+        Self {
+            store: ctx.store().clone(),
+            now: ctx.now(),
+            client_ip: client_ip.to_string(),
+            session_user,
+            public_url: ctx.public_url().to_string(),
+        }
+    }
+
     /// Records an audit event in its own short write transaction.
     pub async fn event(
         &self,

@@ -94,13 +94,7 @@ fn error_for(v: &ValidatedAuthorize, error: &'static str, description: &str) -> 
 }
 
 fn env(state: &AppState, sess: &Session, ip: &str) -> Env {
-    Env {
-        store: state.service.store().clone(),
-        now: state.service.now(),
-        client_ip: ip.to_string(),
-        session_user: sess.user_id.clone(),
-        public_url: state.service.config().public_url.clone(),
-    }
+    Env::new(&state.ctx, ip, sess.user_id.clone())
 }
 
 fn encode(pairs: &[(String, String)]) -> String {
@@ -146,15 +140,15 @@ pub async fn authorize_done(
     let Some(rid) = q.get("rid") else {
         return error_page(&state, None, "This authorization request is incomplete.");
     };
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
+    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
         Ok(s) => s,
         Err(_) => return error_page(&state, None, "The session could not be loaded; try again."),
     };
     let pending = sess.data.oauth_pending.remove(rid);
     let done = sess.data.oauth_done.remove(rid);
-    let _ = session::save(&state.service, &sess).await;
+    let _ = session::save(&state.ctx, &sess).await;
     match pending {
-        Some(p) if done && state.service.now() - p.created_at < PENDING_LIFETIME => {
+        Some(p) if done && state.ctx.now() - p.created_at < PENDING_LIFETIME => {
             run(&state, &headers, &ip, p.params, Some(rid.clone())).await
         }
         _ => error_page(
@@ -190,7 +184,7 @@ async fn run(
             );
         }
     };
-    let public_url = state.service.config().public_url.clone();
+    let public_url = state.ctx.config().public_url.clone();
     let v = match authorize::validate(
         &snapshot,
         &public_url,
@@ -200,11 +194,11 @@ async fn run(
         Err(AuthorizeError::Page { message }) => return error_page(state, None, &message),
         Err(AuthorizeError::Redirect(e)) => return client_error(state, None, &e),
     };
-    let mut sess = match session::load(&state.service, headers, ip).await {
+    let mut sess = match session::load(&state.ctx, headers, ip).await {
         Ok(s) => s,
         Err(_) => return error_page(state, None, "The session could not be loaded; try again."),
     };
-    let now = state.service.now();
+    let now = state.ctx.now();
     let auth_time = sess.data.auth_time.unwrap_or(now);
     let too_old = v.max_age.is_some_and(|m| now - auth_time > m);
     if sess.user_id.is_none() || (v.prompt_login && completed.is_none()) || too_old {
@@ -217,10 +211,7 @@ async fn run(
         }
         if sess.user_id.is_some() {
             // prompt=login or max_age: authenticate again.
-            if session::logout(&state.service, &mut sess, ip)
-                .await
-                .is_err()
-            {
+            if session::logout(&state.ctx, &mut sess, ip).await.is_err() {
                 return error_page(state, None, "The session could not be reset; try again.");
             }
         }
@@ -240,7 +231,7 @@ async fn run(
             .collect();
         let next = format!("{AUTHORIZE_PATH}?{}", encode(&back));
         let to = format!("/if/flow/{slug}/?{}", encode(&[("next".to_string(), next)]));
-        let _ = session::save(&state.service, &sess).await;
+        let _ = session::save(&state.ctx, &sess).await;
         return redirect(state, Some(&sess), &to);
     }
     let Some(user_id) = sess.user_id.clone() else {
@@ -323,7 +314,7 @@ async fn run(
             if v.prompt_none || denied {
                 sess.data.oauth_pending.remove(&rid);
                 sess.data.plans.remove(&authz);
-                let _ = session::save(&state.service, &sess).await;
+                let _ = session::save(&state.ctx, &sess).await;
                 let err = if denied {
                     error_for(&v, "access_denied", "the authorization flow denied access")
                 } else {
@@ -335,7 +326,7 @@ async fn run(
                 };
                 return client_error(state, Some(&sess), &err);
             }
-            let _ = session::save(&state.service, &sess).await;
+            let _ = session::save(&state.ctx, &sess).await;
             return redirect(state, Some(&sess), &format!("/if/flow/{authz}/"));
         }
     }
@@ -346,9 +337,9 @@ async fn run(
             "The authorization flow did not complete.",
         );
     }
-    let _ = session::save(&state.service, &sess).await;
+    let _ = session::save(&state.ctx, &sess).await;
     let ctx = GrantContext {
-        service: &state.service,
+        context: &state.ctx,
         snapshot: &snapshot,
         evaluator: state.evaluator.as_ref(),
     };

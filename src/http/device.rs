@@ -24,7 +24,7 @@ pub async fn authorize(
 ) -> Response {
     if let Err(retry_after) = state
         .device_throttle
-        .try_acquire(&[format!("ip:{}", peer.ip())], state.service.now())
+        .try_acquire(&[format!("ip:{}", peer.ip())], state.ctx.now())
     {
         let mut res = oauth_error(&OAuthError::slow_down());
         *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -37,7 +37,7 @@ pub async fn authorize(
         let req = form_request(&headers, &body, peer)?;
         let snapshot = snapshot(&state).await?;
         let ctx = GrantContext {
-            service: &state.service,
+            context: &state.ctx,
             snapshot: &snapshot,
             evaluator: state.evaluator.as_ref(),
         };

@@ -73,7 +73,7 @@ struct Parked {
 impl Parked {
     fn load(state: &AppState, sess: &Session, rid: &str) -> Option<Self> {
         let p = sess.data.oauth_pending.get(rid)?;
-        if state.service.now() - p.created_at >= PENDING_LIFETIME {
+        if state.ctx.now() - p.created_at >= PENDING_LIFETIME {
             return None;
         }
         let get = |k: &str| {
@@ -90,7 +90,7 @@ impl Parked {
     }
 
     fn store(&self, state: &AppState, sess: &mut Session) {
-        let now = state.service.now();
+        let now = state.ctx.now();
         sess.data
             .oauth_pending
             .retain(|_, p| now - p.created_at < session::PARKED_LIFETIME);
@@ -190,7 +190,7 @@ async fn to_login(state: &AppState, sess: &Session, back: &str) -> Response {
     let q = form_urlencoded::Serializer::new(String::new())
         .append_pair("next", back)
         .finish();
-    let _ = session::save(&state.service, sess).await;
+    let _ = session::save(&state.ctx, sess).await;
     redirect(state, Some(sess), &format!("/if/flow/{slug}/?{q}"))
 }
 
@@ -201,7 +201,7 @@ async fn begin(
     headers: &HeaderMap,
     ip: &str,
 ) -> Result<(Session, String), Response> {
-    let sess = session::load(&state.service, headers, ip)
+    let sess = session::load(&state.ctx, headers, ip)
         .await
         .map_err(|e| internal(state, None, "session", &e))?;
     let flow = device_flow(state, &sess).await?;
@@ -260,7 +260,7 @@ pub async fn entry_get(
         };
         return to_login(&state, &sess, &back).await;
     }
-    let _ = session::save(&state.service, &sess).await;
+    let _ = session::save(&state.ctx, &sess).await;
     entry_form(&state, &sess, StatusCode::OK, code, None)
 }
 
@@ -412,7 +412,7 @@ pub async fn decide_post(
     match f.get("decision").map(String::as_str) {
         Some("deny") => {
             parked.forget(&mut sess);
-            let _ = session::save(&state.service, &sess).await;
+            let _ = session::save(&state.ctx, &sess).await;
             match state.device.deny(&parked.user_code).await {
                 Ok(()) => message(
                     &state,
@@ -440,7 +440,7 @@ async fn code_gone(
     err: &DeviceError,
 ) -> Response {
     parked.forget(sess);
-    let _ = session::save(&state.service, sess).await;
+    let _ = session::save(&state.ctx, sess).await;
     match err {
         DeviceError::InvalidCode => failed(
             state,
@@ -523,13 +523,13 @@ async fn advance(
                     Ok(true) => {}
                     Ok(false) => {
                         parked.forget(sess);
-                        let _ = session::save(&state.service, sess).await;
+                        let _ = session::save(&state.ctx, sess).await;
                         return denied(state, sess);
                     }
                     Err(e) => return code_gone(state, sess, &parked, &e).await,
                 }
                 parked.store(state, sess);
-                let _ = session::save(&state.service, sess).await;
+                let _ = session::save(&state.ctx, sess).await;
                 return confirm_page(state, sess, &parked, device, &user_id).await;
             }
             Step::DeviceFlow => device_flow.to_string(),
@@ -550,12 +550,12 @@ async fn advance(
             Ok(FlowRun::Done) if parked.step == Step::DeviceFlow => parked.step = Step::Confirm,
             Ok(FlowRun::Done) => return finish(state, sess, &parked, device).await,
             Ok(FlowRun::Waiting) => {
-                let _ = session::save(&state.service, sess).await;
+                let _ = session::save(&state.ctx, sess).await;
                 return redirect(state, Some(sess), &format!("/if/flow/{slug}/"));
             }
             Ok(FlowRun::Denied(msg)) => {
                 parked.forget(sess);
-                let _ = session::save(&state.service, sess).await;
+                let _ = session::save(&state.ctx, sess).await;
                 return message(
                     state,
                     Some(sess),
@@ -577,7 +577,7 @@ async fn confirm_page(
     device: &PendingDevice,
     user_id: &str,
 ) -> Response {
-    let username = match state.service.store().read().await {
+    let username = match state.ctx.store().read().await {
         Ok(mut conn) => store::users::get(&mut conn, user_id)
             .await
             .ok()
@@ -631,7 +631,7 @@ async fn finish(
     {
         Ok(()) => {
             parked.forget(sess);
-            let _ = session::save(&state.service, sess).await;
+            let _ = session::save(&state.ctx, sess).await;
             message(
                 state,
                 Some(sess),

@@ -14,8 +14,8 @@ use super::AppState;
 use super::flow_common::security_headers;
 use super::pages;
 use super::session::{self, Session};
+use crate::context::EventSubject;
 use crate::oauth::end_session;
-use crate::service::events::EventSubject;
 
 fn page(
     state: &AppState,
@@ -123,7 +123,7 @@ async fn end_session(
             "No such application.",
         );
     };
-    let public_url = state.service.config().public_url.clone();
+    let public_url = state.ctx.config().public_url.clone();
     if let Some(hint) = get("id_token_hint")
         && let Err(e) = end_session::verify_hint(&public_url, entry, hint)
     {
@@ -150,7 +150,7 @@ async fn end_session(
         },
         None => None,
     };
-    let mut sess = match session::load(&state.service, headers, ip).await {
+    let mut sess = match session::load(&state.ctx, headers, ip).await {
         Ok(s) => s,
         Err(_) => {
             return page(
@@ -166,7 +166,7 @@ async fn end_session(
     let frames = match &sess.user_id {
         Some(_) => {
             let sid = crate::crypto::secrets::digest(&sess.row_id);
-            crate::oauth::logout::frontchannel_urls(&state.service, &snapshot, &sid)
+            crate::oauth::logout::frontchannel_urls(&state.ctx, &snapshot, &sid)
                 .await
                 .into_iter()
                 .map(|f| f.url)
@@ -175,10 +175,7 @@ async fn end_session(
         None => Vec::new(),
     };
     if let Some(user_id) = sess.user_id.clone() {
-        if session::logout(&state.service, &mut sess, ip)
-            .await
-            .is_err()
-        {
+        if session::logout(&state.ctx, &mut sess, ip).await.is_err() {
             return page(
                 state,
                 None,
@@ -194,7 +191,7 @@ async fn end_session(
             ..Default::default()
         };
         if let Err(e) = state
-            .service
+            .ctx
             .record_event("logout", subject, json!({ "via": "end_session" }))
             .await
         {

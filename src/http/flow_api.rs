@@ -51,7 +51,7 @@ pub async fn get_challenge(
     headers: HeaderMap,
 ) -> HttpResponse {
     let ip = client_ip(info);
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
+    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
         Ok(s) => s,
         Err(e) => return flow_error(&state, &e.into()),
     };
@@ -97,7 +97,7 @@ pub async fn post_response(
         return resp;
     }
     let ip = client_ip(info);
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
+    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
         Ok(s) => s,
         Err(e) => return flow_error(&state, &e.into()),
     };

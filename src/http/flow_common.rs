@@ -19,7 +19,7 @@ const IFRAME_LOGOUT: &str = "ak-provider-iframe-logout";
 /// A flow's slug by id (pages redirect to `/if/flow/<slug>/`).
 pub async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
     let id = id?;
-    let mut conn = state.service.store().read().await.ok()?;
+    let mut conn = state.ctx.store().read().await.ok()?;
     crate::store::flows::get(&mut conn, id)
         .await
         .ok()?
@@ -28,7 +28,7 @@ pub async fn flow_slug(state: &AppState, id: Option<&str>) -> Option<String> {
 
 /// The brand used for every host (latchkey serves one brand per instance).
 pub async fn default_brand(state: &AppState) -> Option<crate::domain::Brand> {
-    let mut conn = state.service.store().read().await.ok()?;
+    let mut conn = state.ctx.store().read().await.ok()?;
     crate::store::brands::list(&mut conn)
         .await
         .ok()?
@@ -71,19 +71,13 @@ pub async fn execute(
     slug: &str,
     action: Action,
 ) -> Result<Step, FlowError> {
-    let service = &state.service;
-    let env = Env {
-        store: service.store().clone(),
-        now: service.now(),
-        client_ip: client_ip.to_string(),
-        session_user: sess.user_id.clone(),
-        public_url: service.config().public_url.clone(),
-    };
+    let ctx = &state.ctx;
+    let env = Env::new(&state.ctx, client_ip, sess.user_id.clone());
     // Answering the front-channel logout page goes on to where the flow was going.
     let action = match action {
         Action::Post(resp) if resp.component.as_deref() == Some(IFRAME_LOGOUT) => {
             if let Some(to) = sess.data.logout_continue.take() {
-                session::save(service, sess).await?;
+                session::save(ctx, sess).await?;
                 return Ok(Step {
                     challenge: Challenge::new(ChallengeKind::Redirect { to }, "", slug),
                     effects: Vec::new(),
@@ -110,7 +104,7 @@ pub async fn execute(
                 terminate_other_sessions,
             } => {
                 session::login(
-                    service,
+                    ctx,
                     sess,
                     user_id,
                     *session_duration,
@@ -126,9 +120,9 @@ pub async fn execute(
                 {
                     let sid = crate::crypto::secrets::digest(&sess.row_id);
                     logout_frames =
-                        crate::oauth::logout::frontchannel_urls(service, &snapshot, &sid).await;
+                        crate::oauth::logout::frontchannel_urls(ctx, &snapshot, &sid).await;
                 }
-                session::logout(service, sess, client_ip).await?
+                session::logout(ctx, sess, client_ip).await?
             }
             Effect::Completed(context) => {
                 if let Some(id) = context
@@ -160,7 +154,7 @@ pub async fn execute(
             slug,
         );
     }
-    session::save(service, sess).await?;
+    session::save(ctx, sess).await?;
     Ok(step)
 }
 
@@ -181,7 +175,7 @@ pub fn security_headers(state: &AppState, sess: Option<&Session>, resp: &mut Htt
     set(h, header::CACHE_CONTROL, "no-store");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     if let Some(s) = sess.filter(|s| s.set_cookie)
-        && let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.service, s))
+        && let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.ctx, s))
     {
         h.append(header::SET_COOKIE, v);
     }

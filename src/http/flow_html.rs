@@ -353,7 +353,7 @@ pub async fn get_flow(
     headers: HeaderMap,
 ) -> HttpResponse {
     let ip = client_ip(info);
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
+    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
         Ok(s) => s,
         Err(e) => return error_page(&state, &e.into()),
     };
@@ -379,7 +379,7 @@ pub async fn post_flow(
     body: Bytes,
 ) -> HttpResponse {
     let ip = client_ip(info);
-    let mut sess = match session::load(&state.service, &headers, &ip).await {
+    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
         Ok(s) => s,
         Err(e) => return error_page(&state, &e.into()),
     };

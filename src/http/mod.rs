@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use errors::json_error;
 
+use crate::context::Context;
 use crate::oauth::SnapshotCache;
 use crate::oauth::claims::ScopeEvaluator;
 use crate::service::Service;
@@ -34,6 +35,9 @@ pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 30;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The handle the protocol layers take (store, clock, configuration).
+    pub ctx: Context,
+    /// The admin use-cases the pages call (device approval).
     pub service: Service,
     pub snapshot: Arc<SnapshotCache>,
     /// Runs scope mapping expressions for claims.
@@ -47,9 +51,11 @@ pub struct AppState {
 impl AppState {
     /// State over a service; the snapshot follows store changes once [`spawn_server`] runs.
     pub fn new(service: Service) -> Self {
-        let snapshot = SnapshotCache::new(service.clone());
-        let device = crate::service::device::DeviceVerification::new(service.clone());
+        let ctx = service.context().clone();
+        let snapshot = SnapshotCache::new(ctx.clone());
+        let device = crate::service::device::DeviceVerification::new(ctx.clone());
         Self {
+            ctx,
             device,
             service,
             snapshot,

@@ -101,7 +101,7 @@ async fn handle_form(
         let req = form_request(headers, body, peer)?;
         let snapshot = snapshot(state).await?;
         let ctx = GrantContext {
-            service: &state.service,
+            context: &state.ctx,
             snapshot: &snapshot,
             evaluator: state.evaluator.as_ref(),
         };
@@ -199,7 +199,7 @@ async fn userinfo_inner(state: &AppState, token: Option<String>) -> Response {
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
     let ctx = GrantContext {
-        service: &state.service,
+        context: &state.ctx,
         snapshot: &snapshot,
         evaluator: state.evaluator.as_ref(),
     };
@@ -256,7 +256,7 @@ async fn github(state: &AppState, headers: &HeaderMap, which: GitHubResource) ->
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
     let ctx = GrantContext {
-        service: &state.service,
+        context: &state.ctx,
         snapshot: &snapshot,
         evaluator: state.evaluator.as_ref(),
     };

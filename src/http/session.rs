@@ -9,10 +9,10 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::crypto::secrets;
 use crate::domain::new_id;
 use crate::flows::Plan;
-use crate::service::Service;
 use crate::store::{StoreResult, sessions};
 
 /// The session cookie's name.
@@ -103,13 +103,13 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn create(
-    service: &Service,
+    ctx: &Context,
     user_id: Option<String>,
     data: SessionData,
     lifetime: i64,
     client_ip: &str,
 ) -> StoreResult<Session> {
-    let now = service.now();
+    let now = ctx.now();
     let raw = secrets::random_token(32);
     let row = sessions::SessionRow {
         id: new_id(),
@@ -123,7 +123,7 @@ async fn create(
         idle_expires_at: (now + IDLE_TIMEOUT).min(now + lifetime),
         expires_at: now + lifetime,
     };
-    let mut tx = service.store().write_tx().await?;
+    let mut tx = ctx.store().write_tx().await?;
     sessions::insert(tx.conn(), &row).await?;
     tx.commit().await?;
     Ok(Session {
@@ -137,11 +137,11 @@ async fn create(
 }
 
 /// Loads the request's session, or starts a new anonymous one (not yet stored data).
-pub async fn load(service: &Service, headers: &HeaderMap, client_ip: &str) -> StoreResult<Session> {
+pub async fn load(ctx: &Context, headers: &HeaderMap, client_ip: &str) -> StoreResult<Session> {
     if let Some(raw) = cookie_value(headers) {
         let row = {
-            let mut conn = service.store().read().await?;
-            sessions::get_live(&mut conn, &secrets::digest(&raw), service.now()).await?
+            let mut conn = ctx.store().read().await?;
+            sessions::get_live(&mut conn, &secrets::digest(&raw), ctx.now()).await?
         };
         if let Some(row) = row {
             let data = serde_json::from_str::<SessionData>(&row.data)
@@ -158,21 +158,14 @@ pub async fn load(service: &Service, headers: &HeaderMap, client_ip: &str) -> St
             });
         }
     }
-    create(
-        service,
-        None,
-        SessionData::fresh(),
-        DEFAULT_LIFETIME,
-        client_ip,
-    )
-    .await
+    create(ctx, None, SessionData::fresh(), DEFAULT_LIFETIME, client_ip).await
 }
 
 /// Saves the data and slides the idle expiry.
-pub async fn save(service: &Service, session: &Session) -> StoreResult<()> {
-    let now = service.now();
+pub async fn save(ctx: &Context, session: &Session) -> StoreResult<()> {
+    let now = ctx.now();
     let data = serde_json::to_string(&session.data).unwrap_or_else(|_| "{}".into());
-    let mut tx = service.store().write_tx().await?;
+    let mut tx = ctx.store().write_tx().await?;
     sessions::save(tx.conn(), &session.row_id, &data, now, now + IDLE_TIMEOUT).await?;
     tx.commit().await?;
     Ok(())
@@ -181,7 +174,7 @@ pub async fn save(service: &Service, session: &Session) -> StoreResult<()> {
 /// Logs `user_id` in: the old session is deleted and a new id issued (no session fixation);
 /// flow plans carry over, the CSRF token is renewed.
 pub async fn login(
-    service: &Service,
+    ctx: &Context,
     session: &mut Session,
     user_id: &str,
     session_duration: i64,
@@ -195,25 +188,18 @@ pub async fn login(
     };
     let mut data = session.data.clone();
     data.csrf = secrets::random_token(32);
-    data.auth_time = Some(service.now());
+    data.auth_time = Some(ctx.now());
     {
-        let mut tx = service.store().write_tx().await?;
+        let mut tx = ctx.store().write_tx().await?;
         sessions::delete(tx.conn(), &session.row_id).await?;
         tx.commit().await?;
     }
-    let mut fresh = create(
-        service,
-        Some(user_id.to_string()),
-        data,
-        lifetime,
-        client_ip,
-    )
-    .await?;
+    let mut fresh = create(ctx, Some(user_id.to_string()), data, lifetime, client_ip).await?;
     if session_duration > 0 {
         fresh.max_age = Some(session_duration);
     }
     if terminate_other_sessions {
-        let mut tx = service.store().write_tx().await?;
+        let mut tx = ctx.store().write_tx().await?;
         sessions::delete_other_of_user(tx.conn(), user_id, &fresh.row_id).await?;
         tx.commit().await?;
     }
@@ -222,34 +208,27 @@ pub async fn login(
 }
 
 /// Ends the session and starts a fresh anonymous one.
-pub async fn logout(service: &Service, session: &mut Session, client_ip: &str) -> StoreResult<()> {
+pub async fn logout(ctx: &Context, session: &mut Session, client_ip: &str) -> StoreResult<()> {
     {
-        let mut tx = service.store().write_tx().await?;
+        let mut tx = ctx.store().write_tx().await?;
         sessions::delete(tx.conn(), &session.row_id).await?;
         tx.commit().await?;
     }
     if session.user_id.is_some() {
         // Relying parties with a back-channel logout URI learn that this session ended.
-        crate::oauth::logout::session_ended(service, &secrets::digest(&session.row_id)).await;
+        crate::oauth::logout::session_ended(ctx, &secrets::digest(&session.row_id)).await;
     }
-    *session = create(
-        service,
-        None,
-        SessionData::fresh(),
-        DEFAULT_LIFETIME,
-        client_ip,
-    )
-    .await?;
+    *session = create(ctx, None, SessionData::fresh(), DEFAULT_LIFETIME, client_ip).await?;
     Ok(())
 }
 
 /// The Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure when the public URL is https.
-pub fn set_cookie_header(service: &Service, session: &Session) -> String {
+pub fn set_cookie_header(ctx: &Context, session: &Session) -> String {
     let mut c = format!(
         "{COOKIE_NAME}={}; HttpOnly; SameSite=Lax; Path=/",
         session.cookie_value
     );
-    if service.config().public_url.starts_with("https://") {
+    if ctx.config().public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
     if let Some(age) = session.max_age {

@@ -33,7 +33,7 @@ pub async fn discovery(State(state): State<AppState>, Path(slug): Path<String>) 
     let Some(entry) = snapshot.by_application_slug(&slug) else {
         return unknown_application(&slug);
     };
-    match discovery::document(&state.service.config().public_url, entry) {
+    match discovery::document(&state.ctx.config().public_url, entry) {
         Some(doc) => ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(doc)).into_response(),
         None => unknown_application(&slug),
     }

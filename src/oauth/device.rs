@@ -99,11 +99,11 @@ pub async fn authorize(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Val
         ));
     }
     let scopes = granted_scopes(&entry, req.params.get("scope").map(String::as_str));
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let expires_in =
         tokens::validity(&entry.provider.oauth2.device_code_validity, 600).clamp(1, 86_400);
     let device_code = secrets::random_token(DEVICE_CODE_BYTES);
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
     // The write lock is held, so a user code checked free here stays free until commit.
     let mut free = None;
     for _ in 0..8 {
@@ -143,7 +143,7 @@ pub async fn authorize(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Val
     tx.touch(Topic::Tokens);
     tx.commit().await.map_err(server_error)?;
     let shown = display_user_code(&user_code);
-    let verification_uri = format!("{}/device", ctx.service.config().public_url);
+    let verification_uri = format!("{}/device", ctx.context.config().public_url);
     Ok(json!({
         "device_code": device_code,
         "user_code": shown,
@@ -160,10 +160,10 @@ async fn revoke_replayed(
     req: &TokenRequest,
     code: &device_codes::DeviceCode,
 ) -> OAuthError {
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let family = code.family_id.as_deref().unwrap_or(&code.id);
     let result = async {
-        let mut tx = ctx.service.store().write_tx().await?;
+        let mut tx = ctx.context.store().write_tx().await?;
         store::grants::revoke_family(tx.conn(), family, now).await?;
         tx.touch(Topic::Tokens);
         tx.commit().await
@@ -195,7 +195,7 @@ pub async fn token(
         .filter(|v| !v.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
     let code = {
-        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
         device_codes::find_by_digest(&mut conn, &secrets::digest(value))
             .await
             .map_err(server_error)?
@@ -207,7 +207,7 @@ pub async fn token(
     if code.consumed_at.is_some() {
         return Err(revoke_replayed(ctx, req, &code).await);
     }
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     if now >= code.expires_at {
         return Err(OAuthError::expired_token());
     }
@@ -238,7 +238,7 @@ pub async fn token(
             id_token_at_hash: true,
         },
     )?;
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
     if !device_codes::consume(tx.conn(), &code.id, now)
         .await
         .map_err(server_error)?
@@ -269,7 +269,7 @@ async fn pending_poll(
         code.poll_interval
     };
     let result = async {
-        let mut tx = ctx.service.store().write_tx().await?;
+        let mut tx = ctx.context.store().write_tx().await?;
         device_codes::record_poll(tx.conn(), &code.id, now, interval).await?;
         tx.commit().await
     }

@@ -9,9 +9,9 @@ use super::claims;
 use super::errors::OAuthError;
 use super::grants::{self, GrantContext};
 use super::tokens::{self, IssueRequest};
+use crate::context::EventSubject;
 use crate::crypto::secrets;
 use crate::domain::new_id;
-use crate::service::events::EventSubject;
 use crate::store::{self, Topic, grants::AuthorizationCode};
 
 /// Who authorized, and when they authenticated.
@@ -34,7 +34,7 @@ pub async fn complete(
     req: &ValidatedAuthorize,
     who: &Authorizer<'_>,
 ) -> Result<ClientResponse, OAuthError> {
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let settings = &req.entry.provider.oauth2;
     let family = new_id();
     let mut params: Vec<(String, String)> = Vec::new();
@@ -111,7 +111,7 @@ pub async fn complete(
     }
     params.push(("iss".into(), req.issuer.clone()));
 
-    let mut tx = ctx.service.store().write_tx().await.map_err(storage)?;
+    let mut tx = ctx.context.store().write_tx().await.map_err(storage)?;
     if let Some(code) = &code_record {
         store::grants::insert_code(tx.conn(), code)
             .await
@@ -138,7 +138,7 @@ pub async fn complete(
         ..Default::default()
     };
     if let Err(e) = ctx
-        .service
+        .context
         .record_event(
             "authorize_application",
             subject,

@@ -36,12 +36,12 @@ async fn token_user(
     };
     let token =
         token.ok_or_else(|| invalid("send the access token in the Authorization header"))?;
-    let mut conn = ctx.service.store().read().await.map_err(internal)?;
+    let mut conn = ctx.context.store().read().await.map_err(internal)?;
     let at = store::grants::find_access_token(&mut conn, &secrets::digest(token))
         .await
         .map_err(internal)?
         .ok_or_else(|| invalid("unknown token"))?;
-    if at.revoked_at.is_some() || ctx.service.now() >= at.expires_at {
+    if at.revoked_at.is_some() || ctx.context.now() >= at.expires_at {
         return Err(invalid("the token is expired or revoked"));
     }
     let user = store::users::get(&mut conn, &at.user_id)

@@ -12,10 +12,9 @@ use super::errors::OAuthError;
 use super::snapshot::{ProviderEntry, Snapshot};
 use super::tokens::{self, IssueRequest, Issued};
 use super::{client_auth, discovery, pkce};
+use crate::context::{Context, EventSubject};
 use crate::crypto::secrets;
 use crate::domain::{ClientType, User, UserType, new_id};
-use crate::service::Service;
-use crate::service::events::EventSubject;
 use crate::store::{self, Topic};
 
 /// The device-code grant's URN (RFC 8628).
@@ -62,7 +61,7 @@ impl TokenRequest {
 
 /// Everything a grant needs.
 pub struct GrantContext<'a> {
-    pub service: &'a Service,
+    pub context: &'a Context,
     pub snapshot: &'a Snapshot,
     pub evaluator: &'a dyn ScopeEvaluator,
 }
@@ -162,13 +161,13 @@ pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, 
 }
 
 fn issuer(ctx: &GrantContext<'_>, entry: &ProviderEntry) -> Result<String, OAuthError> {
-    discovery::issuer(&ctx.service.config().public_url, entry)
+    discovery::issuer(&ctx.context.config().public_url, entry)
         .ok_or_else(|| OAuthError::invalid_grant("the provider is not attached to an application"))
 }
 
 /// Loads an active user with their group names, for claims.
 pub async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUser, OAuthError> {
-    let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+    let mut conn = ctx.context.store().read().await.map_err(server_error)?;
     let user = store::users::get(&mut conn, user_id)
         .await
         .map_err(server_error)?
@@ -214,7 +213,7 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
         amr: m.amr,
         mapped: &mapped,
         family_id: m.family_id,
-        now: ctx.service.now(),
+        now: ctx.context.now(),
         with_refresh: m.with_refresh,
         id_token_at_hash: m.id_token_at_hash,
     })
@@ -248,7 +247,7 @@ pub(crate) async fn suspicious(
         ..Default::default()
     };
     if let Err(e) = ctx
-        .service
+        .context
         .record_event("suspicious_request", subject, json!({ "reason": what }))
         .await
     {
@@ -265,7 +264,7 @@ async fn authorization_code(
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let code = {
-        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
         store::grants::find_code(&mut conn, &secrets::digest(code_value))
             .await
             .map_err(server_error)?
@@ -274,7 +273,7 @@ async fn authorization_code(
     .ok_or_else(|| {
         OAuthError::invalid_grant("the code is invalid or was issued to another client")
     })?;
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     if code.consumed_at.is_some() {
         return Err(code_replayed(ctx, req, &code, now).await);
     }
@@ -324,7 +323,7 @@ async fn authorization_code(
     // The code is consumed in the same (group-committed) transaction that records the tokens,
     // and only an unused code gets them.
     let recorded = ctx
-        .service
+        .context
         .store()
         .record_code_exchange(
             &code.id,
@@ -350,7 +349,7 @@ async fn code_replayed(
     now: i64,
 ) -> OAuthError {
     let revoked = async {
-        let mut tx = ctx.service.store().write_tx().await?;
+        let mut tx = ctx.context.store().write_tx().await?;
         store::grants::revoke_family(tx.conn(), store::grants::family_of_code(code), now).await?;
         tx.touch(Topic::Tokens);
         tx.commit().await
@@ -371,16 +370,16 @@ async fn refresh_token(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let old = {
-        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
         store::grants::find_refresh_token(&mut conn, &secrets::digest(value))
             .await
             .map_err(server_error)?
     }
     .filter(|t| t.provider_id == entry.provider.id)
     .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let revoke_family = || async {
-        let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+        let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
         store::grants::revoke_family(tx.conn(), &old.family_id, now)
             .await
             .map_err(server_error)?;
@@ -433,7 +432,7 @@ async fn refresh_token(
             id_token_at_hash: true,
         },
     )?;
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
     if !store::grants::consume_refresh_token(tx.conn(), &old.id, now)
         .await
         .map_err(server_error)?
@@ -463,7 +462,7 @@ async fn client_credentials(
         user,
         groups: Vec::new(),
     };
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let family = new_id();
     let issued = mint(
         ctx,
@@ -486,7 +485,7 @@ async fn client_credentials(
 
 /// Records tokens that need no other row changed with them, through the group commit.
 async fn record_alone(ctx: &GrantContext<'_>, issued: &Issued) -> Result<(), OAuthError> {
-    ctx.service
+    ctx.context
         .store()
         .record_tokens(
             issued.access_record.clone(),
@@ -507,9 +506,9 @@ async fn app_password(
             "username and password are required",
         ));
     };
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let token = {
-        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
         match store::users::get_by_username(&mut conn, username)
             .await
             .map_err(server_error)?
@@ -554,7 +553,7 @@ async fn app_password(
         ..Default::default()
     };
     if let Err(e) = ctx
-        .service
+        .context
         .record_event("login", subject, json!({ "method": "app_password" }))
         .await
     {
@@ -580,13 +579,7 @@ pub(crate) async fn check_application_access(
         // No bindings: everyone passes, nothing to load.
         return Ok(());
     }
-    let env = crate::flows::Env {
-        store: ctx.service.store().clone(),
-        now: ctx.service.now(),
-        client_ip: client_ip.to_string(),
-        session_user: Some(user_id.to_string()),
-        public_url: ctx.service.config().public_url.clone(),
-    };
+    let env = crate::flows::Env::new(ctx.context, client_ip, Some(user_id.to_string()));
     let context = crate::flows::FlowContext::default();
     let req = crate::flows::policy::PolicyRequest::load(&env, Some(user_id), &context)
         .await
@@ -616,7 +609,7 @@ async fn service_account(
     }
     let username = crate::oauth::snapshot::service_account_name(&entry.provider);
     {
-        let mut conn = ctx.service.store().read().await.map_err(server_error)?;
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
         if let Some(user) = store::users::get_by_username(&mut conn, &username)
             .await
             .map_err(server_error)?
@@ -627,7 +620,7 @@ async fn service_account(
             return Ok(user);
         }
     }
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let app = entry
         .application
         .as_ref()
@@ -655,7 +648,7 @@ async fn service_account(
         updated_at: now,
         version: 1,
     };
-    let mut tx = ctx.service.store().write_tx().await.map_err(server_error)?;
+    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
     // Another request may have created it meanwhile; the write lock makes this check exact.
     if let Some(existing) = store::users::get_by_username(tx.conn(), &username)
         .await

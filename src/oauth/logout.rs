@@ -11,9 +11,9 @@ use serde_json::{Map, json};
 use super::claims;
 use super::discovery;
 use super::snapshot::{ProviderEntry, Snapshot};
+use crate::context::Context;
 use crate::crypto::secrets;
 use crate::domain::LogoutMethod;
-use crate::service::Service;
 use crate::store;
 
 /// The `events` member that makes a JWT a Logout Token (spec §2.4).
@@ -43,8 +43,8 @@ pub fn logout_token(
 }
 
 /// Every (provider, user) that tokens were issued to in the session `sid`.
-async fn parties(service: &Service, sid: &str) -> Vec<(String, String)> {
-    let Ok(mut conn) = service.store().read().await else {
+async fn parties(ctx: &Context, sid: &str) -> Vec<(String, String)> {
+    let Ok(mut conn) = ctx.store().read().await else {
         return Vec::new();
     };
     store::grants::parties_of_session(&mut conn, sid)
@@ -58,14 +58,10 @@ async fn parties(service: &Service, sid: &str) -> Vec<(String, String)> {
 /// OpenID Connect Front-Channel Logout 1.0 §2: the `logout_uri` of every front-channel
 /// provider that issued tokens in the session, with `iss` and `sid` added, for the sign-out
 /// page to load in iframes.
-pub async fn frontchannel_urls(
-    service: &Service,
-    snapshot: &Snapshot,
-    sid: &str,
-) -> Vec<LogoutFrame> {
-    let public_url = service.config().public_url.clone();
+pub async fn frontchannel_urls(ctx: &Context, snapshot: &Snapshot, sid: &str) -> Vec<LogoutFrame> {
+    let public_url = ctx.config().public_url.clone();
     let mut out = Vec::new();
-    for (provider_id, _) in parties(service, sid).await {
+    for (provider_id, _) in parties(ctx, sid).await {
         let Some(entry) = snapshot.by_provider_id(&provider_id) else {
             continue;
         };
@@ -98,19 +94,19 @@ pub async fn frontchannel_urls(
 
 /// Notifies the relying parties of the session whose `sid` (the digest its tokens carry)
 /// ended. Returns once the requests are started; each is sent on its own task.
-pub async fn session_ended(service: &Service, sid: &str) {
-    let parties = parties(service, sid).await;
+pub async fn session_ended(ctx: &Context, sid: &str) {
+    let parties = parties(ctx, sid).await;
     if parties.is_empty() {
         return;
     }
-    let snapshot = match Snapshot::load(service).await {
+    let snapshot = match Snapshot::load(ctx).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "back-channel logout: cannot load providers");
             return;
         }
     };
-    let public_url = service.config().public_url.clone();
+    let public_url = ctx.config().public_url.clone();
     for (provider_id, user_id) in parties {
         let Some(entry) = snapshot.by_provider_id(&provider_id) else {
             continue;
@@ -123,7 +119,7 @@ pub async fn session_ended(service: &Service, sid: &str) {
             continue;
         };
         let user = {
-            let Ok(mut conn) = service.store().read().await else {
+            let Ok(mut conn) = ctx.store().read().await else {
                 continue;
             };
             match store::users::get(&mut conn, &user_id).await {
@@ -132,7 +128,7 @@ pub async fn session_ended(service: &Service, sid: &str) {
             }
         };
         let subject = claims::subject(settings.sub_mode, &user);
-        let token = match logout_token(entry, &issuer, &subject, sid, service.now()) {
+        let token = match logout_token(entry, &issuer, &subject, sid, ctx.now()) {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(provider = %entry.provider.name, error = %e.description, "back-channel logout: cannot sign");

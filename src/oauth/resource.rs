@@ -31,9 +31,9 @@ pub async fn revoke(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value,
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let digest = secrets::digest(token);
-    let now = ctx.service.now();
+    let now = ctx.context.now();
     let mut tx = ctx
-        .service
+        .context
         .store()
         .write_tx()
         .await
@@ -75,8 +75,8 @@ pub async fn introspect(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Va
         return Ok(inactive);
     };
     let digest = secrets::digest(token);
-    let now = ctx.service.now();
-    let mut conn = ctx.service.store().read().await.map_err(storage_error)?;
+    let now = ctx.context.now();
+    let mut conn = ctx.context.store().read().await.map_err(storage_error)?;
     let (claims_json, scope, active, user_id) = if let Some(at) =
         store::grants::find_access_token(&mut conn, &digest)
             .await
@@ -160,12 +160,12 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         error: "server_error",
         description: "try again".into(),
     };
-    let mut conn = ctx.service.store().read().await.map_err(internal)?;
+    let mut conn = ctx.context.store().read().await.map_err(internal)?;
     let at = store::grants::find_access_token(&mut conn, &secrets::digest(token))
         .await
         .map_err(internal)?
         .ok_or_else(|| BearerError::invalid_token("unknown token"))?;
-    if at.revoked_at.is_some() || ctx.service.now() >= at.expires_at {
+    if at.revoked_at.is_some() || ctx.context.now() >= at.expires_at {
         return Err(BearerError::invalid_token(
             "the token is expired or revoked",
         ));

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::context::Context;
 use crate::crypto::jwe::EncryptionKey;
 use crate::crypto::jwk::SigningKey;
 use crate::domain::{Application, Provider, ScopeMapping, User};
-use crate::service::{Service, ServiceResult};
+use crate::store::{self, StoreResult};
 
 /// One OAuth2 provider with everything needed to serve it.
 #[derive(Debug, Clone)]
@@ -79,14 +80,15 @@ impl Snapshot {
     }
 
     /// Loads a snapshot from the store.
-    pub async fn load(service: &Service) -> ServiceResult<Self> {
-        let providers = service.list_providers().await?;
-        let applications = service.list_applications().await?;
-        let certificates = service.list_certificates().await?;
-        let mappings = service.list_scope_mappings().await?;
-        let retired = service.list_retired_keys().await?;
-        let bindings = service.list_policy_bindings().await?;
-        let now = service.now();
+    pub async fn load(ctx: &Context) -> StoreResult<Self> {
+        let mut conn = ctx.store().read().await?;
+        let providers = store::providers::list(&mut conn).await?;
+        let applications = store::applications::list(&mut conn).await?;
+        let certificates = store::certificates::list(&mut conn).await?;
+        let mappings = store::scope_mappings::list(&mut conn).await?;
+        let retired = store::providers::retired_keys(&mut conn).await?;
+        let bindings = store::policies::all_bindings(&mut conn).await?;
+        let now = ctx.now();
         let mut keys: HashMap<String, Result<Arc<SigningKey>, String>> = HashMap::new();
         let mut snapshot = Snapshot::default();
         for provider in providers {
@@ -143,9 +145,8 @@ impl Snapshot {
             let application_has_bindings = application
                 .as_ref()
                 .is_some_and(|a| bindings.iter().any(|b| b.target_id == a.id && b.enabled));
-            let service_account = service
-                .find_user_by_username(&service_account_name(&provider))
-                .await?;
+            let service_account =
+                store::users::get_by_username(&mut conn, &service_account_name(&provider)).await?;
             let entry = Arc::new(ProviderEntry {
                 retired_keys,
                 application_has_bindings,
@@ -183,16 +184,16 @@ pub fn service_account_name(provider: &Provider) -> String {
 /// Holds the current snapshot, rebuilt when the store's configuration generation moved (a
 /// commit bumps it before returning, so an edit is seen by the very next request).
 pub struct SnapshotCache {
-    service: Service,
+    ctx: Context,
     current: RwLock<Option<(u64, Arc<Snapshot>)>>,
     generation: AtomicU64,
 }
 
 impl SnapshotCache {
-    /// A cache over `service`; [`SnapshotCache::watch`] also follows the change channel.
-    pub fn new(service: Service) -> Arc<Self> {
+    /// A cache over the store; [`SnapshotCache::watch`] also follows the change channel.
+    pub fn new(ctx: Context) -> Arc<Self> {
         Arc::new(Self {
-            service,
+            ctx,
             current: RwLock::new(None),
             generation: AtomicU64::new(0),
         })
@@ -207,19 +208,19 @@ impl SnapshotCache {
     }
 
     /// The current snapshot, rebuilt first if configuration changed since it was built.
-    pub async fn get(&self) -> ServiceResult<Arc<Snapshot>> {
-        let wanted = self.service.store().config_generation();
+    pub async fn get(&self) -> StoreResult<Arc<Snapshot>> {
+        let wanted = self.ctx.store().config_generation();
         if let Some((built, s)) = self.current.read().ok().and_then(|c| c.clone())
             && built == wanted
         {
             return Ok(s);
         }
         let local = self.generation.load(Ordering::SeqCst);
-        let fresh = Arc::new(Snapshot::load(&self.service).await?);
+        let fresh = Arc::new(Snapshot::load(&self.ctx).await?);
         if let Ok(mut cur) = self.current.write() {
             // Keep it only if nothing changed while it was being built.
             if self.generation.load(Ordering::SeqCst) == local
-                && self.service.store().config_generation() == wanted
+                && self.ctx.store().config_generation() == wanted
             {
                 *cur = Some((wanted, fresh.clone()));
             }
@@ -233,7 +234,7 @@ impl SnapshotCache {
         cancel: tokio_util::sync::CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        let mut rx = self.service.store().subscribe();
+        let mut rx = self.ctx.store().subscribe();
         tokio::spawn(async move {
             loop {
                 tokio::select! {

@@ -2,9 +2,9 @@
 //! this", each in its own write transaction, with the reference rules of the schema spelled out
 //! so the delete dialog can tell the admin what will happen before anything is written.
 
-use super::objects::{self, Kind, Object};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::BindingSubject;
+use crate::domain::{Kind, Object};
 use crate::store;
 
 /// What deleting the target does to an object that uses it (the schema's ON DELETE rule).
@@ -75,14 +75,14 @@ impl Service {
     /// Validates and writes one object (insert when `is_new`, else an optimistic update), in
     /// its own transaction. Deactivating the last active superuser is refused.
     pub async fn save(&self, obj: &Object, is_new: bool) -> ServiceResult<()> {
-        objects::validate(obj)?;
+        crate::domain::validate_object(obj)?;
         let now = self.now();
         let mut tx = self.store().write_tx().await?;
         let before = active_superusers(&mut tx).await?;
         if is_new {
-            objects::insert(&mut tx, obj, now).await?;
+            store::objects::insert(&mut tx, obj, now).await?;
         } else {
-            objects::update(&mut tx, obj, now).await?;
+            store::objects::update(&mut tx, obj, now).await?;
         }
         keep_a_superuser(&mut tx, before).await?;
         tx.commit().await?;
@@ -111,23 +111,8 @@ impl Service {
         }
         let mut tx = self.store().write_tx().await?;
         let before = active_superusers(&mut tx).await?;
-        objects::delete(&mut tx, kind, id).await?;
+        store::objects::delete(&mut tx, kind, id).await?;
         keep_a_superuser(&mut tx, before).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Sets a user's password (hashed before the transaction opens).
-    pub async fn set_user_password(&self, user_id: &str, plain: &str) -> ServiceResult<()> {
-        if plain.chars().count() < 8 {
-            return Err(ServiceError::Refused(
-                "a password needs at least 8 characters".into(),
-            ));
-        }
-        let hash = objects::hash_password(plain)?;
-        let now = self.now();
-        let mut tx = self.store().write_tx().await?;
-        objects::set_password_hash(&mut tx, user_id, &hash, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -524,7 +509,7 @@ impl Service {
         key_pem: Option<&str>,
     ) -> ServiceResult<String> {
         let id = crate::domain::new_id();
-        let kp = objects::certificate_from_pem(&id, name, certificate_pem, key_pem, None)?;
+        let kp = crate::crypto::keys::keypair_from_pem(&id, name, certificate_pem, key_pem, None)?;
         self.save(&Object::Certificate(kp), true).await?;
         Ok(id)
     }
@@ -533,7 +518,7 @@ impl Service {
     pub async fn memberships(&self) -> ServiceResult<Vec<(String, String)>> {
         let mut conn = self.store().read().await?;
         let mut out = Vec::new();
-        for o in objects::list(&mut conn, Kind::Group).await? {
+        for o in store::objects::list(&mut conn, Kind::Group).await? {
             if let Object::Group { group, users } = o {
                 out.extend(users.into_iter().map(|u| (u, group.id.clone())));
             }

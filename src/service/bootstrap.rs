@@ -4,8 +4,6 @@
 //! (`fixtures/blueprints/default/`); only what a blueprint cannot express stays here: the
 //! generated signing key and the admin user with its password.
 
-use serde_json::json;
-
 use super::{Service, ServiceError, ServiceResult};
 use crate::crypto::{keys, password, secrets};
 use crate::domain::*;
@@ -13,8 +11,6 @@ use crate::store::{self, Topic};
 
 /// The bootstrap admin's username (authentik's).
 pub const ADMIN_USERNAME: &str = "akadmin";
-/// The bootstrap admin group (authentik's).
-pub const ADMIN_GROUP: &str = "authentik Admins";
 /// The bootstrapped signing keypair.
 pub const SELF_SIGNED_NAME: &str = "latchkey Self-signed Certificate";
 /// The default brand's domain (authentik's).
@@ -91,32 +87,15 @@ impl Service {
             .map_err(|e| ServiceError::Refused(format!("default blueprints: {e}")))?;
         let conn = tx.conn();
 
-        let group = Group {
-            id: new_id(),
-            name: ADMIN_GROUP.into(),
-            is_superuser: true,
-            parent_id: None,
-            attributes: json!({}),
-            member_count: 0,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        store::groups::insert(conn, &group).await?;
+        let group = super::users::admin_group(conn, now).await?;
         let admin = User {
-            id: new_id(),
-            username: ADMIN_USERNAME.into(),
-            name: "latchkey Default Admin".into(),
-            email: "root@localhost".into(),
-            is_active: true,
-            user_type: UserType::Internal,
-            path: "users".into(),
-            attributes: json!({}),
             has_password: true,
-            last_login: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
+            ..super::users::new_internal_user(
+                ADMIN_USERNAME,
+                "latchkey Default Admin",
+                "root@localhost",
+                now,
+            )
         };
         store::users::insert(conn, &admin, Some(&password_hash)).await?;
         store::groups::add_member(conn, &group.id, &admin.id).await?;

@@ -61,20 +61,21 @@ impl Service {
             .collect())
     }
 
-    /// Ends a session (its next request is anonymous) and revokes the tokens issued in it.
-    /// Returns how many tokens were revoked.
+    /// Ends a session (its next request is anonymous), revokes the tokens issued in it and
+    /// tells the relying parties with a back-channel logout URI. Returns how many tokens were
+    /// revoked.
     pub async fn revoke_session(&self, id: &str) -> ServiceResult<u64> {
         let now = self.now();
+        let sid = crate::crypto::secrets::digest(id);
         let mut tx = self.store().write_tx().await?;
         store::sessions::delete(tx.conn(), id).await?;
-        let revoked =
-            store::grants::revoke_session(tx.conn(), &crate::crypto::secrets::digest(id), now)
-                .await?;
+        let revoked = store::grants::revoke_session(tx.conn(), &sid, now).await?;
         tx.touch(store::Topic::Sessions);
         if revoked > 0 {
             tx.touch(store::Topic::Tokens);
         }
         tx.commit().await?;
+        crate::oauth::logout::session_ended(self.context(), &sid).await;
         tracing::info!(revoked, "session revoked from the console");
         Ok(revoked)
     }

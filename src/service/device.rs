@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
+use crate::context::Context;
 use crate::oauth::device::{display_user_code, normalize_user_code};
 use crate::oauth::throttle::Throttle;
-use crate::service::Service;
 use crate::store::{self, StoreError, Topic, device_codes};
 
 /// User-code lookups allowed per IP and per session in [`LOOKUP_PERIOD`] seconds.
@@ -71,15 +71,15 @@ pub struct PendingDevice {
 /// The user-code seam: lookups (throttled), approval and denial.
 #[derive(Clone)]
 pub struct DeviceVerification {
-    service: Service,
+    ctx: Context,
     throttle: Arc<Throttle>,
 }
 
 impl DeviceVerification {
-    /// A seam over the service, with its own lookup throttle (keep one per server).
-    pub fn new(service: Service) -> Self {
+    /// A seam over the handle, with its own lookup throttle (keep one per server).
+    pub fn new(ctx: Context) -> Self {
         Self {
-            service,
+            ctx,
             throttle: Arc::new(Throttle::new(LOOKUP_TRIES, LOOKUP_PERIOD)),
         }
     }
@@ -96,7 +96,7 @@ impl DeviceVerification {
             keys.push(format!("session:{s}"));
         }
         self.throttle
-            .try_acquire(&keys, self.service.now())
+            .try_acquire(&keys, self.ctx.now())
             .map_err(|retry_after| DeviceError::Throttled { retry_after })?;
         self.pending(typed).await
     }
@@ -105,13 +105,13 @@ impl DeviceVerification {
     /// again on a later page. Not throttled: never call it with what a user typed.
     pub async fn pending(&self, user_code: &str) -> Result<PendingDevice, DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
-        let mut conn = self.service.store().read().await?;
+        let mut conn = self.ctx.store().read().await?;
         let row = device_codes::find_by_user_code(&mut conn, &code)
             .await?
             .filter(|d| {
                 d.status == device_codes::PENDING
                     && d.consumed_at.is_none()
-                    && self.service.now() < d.expires_at
+                    && self.ctx.now() < d.expires_at
             })
             .ok_or(DeviceError::InvalidCode)?;
         let app = application_of(&mut conn, &row.provider_id).await?;
@@ -148,14 +148,14 @@ impl DeviceVerification {
         if !self.application_allows(user_code, user_id).await? {
             return Err(DeviceError::UserNotAllowed);
         }
-        let mut tx = self.service.store().write_tx().await?;
+        let mut tx = self.ctx.store().write_tx().await?;
         let active = store::users::get(tx.conn(), user_id)
             .await?
             .is_some_and(|u| u.is_active);
         if !active {
             return Err(DeviceError::UserNotAllowed);
         }
-        let now = self.service.now();
+        let now = self.ctx.now();
         if !device_codes::approve(tx.conn(), &code, user_id, session_id, now).await? {
             return Err(DeviceError::InvalidCode);
         }
@@ -174,19 +174,13 @@ impl DeviceVerification {
     ) -> Result<bool, DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         let app = {
-            let mut conn = self.service.store().read().await?;
+            let mut conn = self.ctx.store().read().await?;
             let Some(row) = device_codes::find_by_user_code(&mut conn, &code).await? else {
                 return Err(DeviceError::InvalidCode);
             };
             application_of(&mut conn, &row.provider_id).await?
         };
-        let env = crate::flows::Env {
-            store: self.service.store().clone(),
-            now: self.service.now(),
-            client_ip: String::new(),
-            session_user: Some(user_id.to_string()),
-            public_url: self.service.config().public_url.clone(),
-        };
+        let env = crate::flows::Env::new(&self.ctx, "", Some(user_id.to_string()));
         let context = crate::flows::FlowContext::default();
         let Ok(req) =
             crate::flows::policy::PolicyRequest::load(&env, Some(user_id), &context).await
@@ -204,8 +198,8 @@ impl DeviceVerification {
     /// Denies a pending code: the device's next poll gets `access_denied`.
     pub async fn deny(&self, user_code: &str) -> Result<(), DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
-        let mut tx = self.service.store().write_tx().await?;
-        if !device_codes::deny(tx.conn(), &code, self.service.now()).await? {
+        let mut tx = self.ctx.store().write_tx().await?;
+        if !device_codes::deny(tx.conn(), &code, self.ctx.now()).await? {
             return Err(DeviceError::InvalidCode);
         }
         tx.touch(Topic::Tokens);

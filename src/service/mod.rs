@@ -2,39 +2,23 @@
 //! through here, so both front ends apply the same validation and publish the same changes.
 
 pub mod admin;
+pub mod blueprints;
 pub mod bootstrap;
 pub mod catalog;
 pub mod cert_export;
-pub mod clock;
 pub mod console_queries;
 pub mod device;
 pub mod events;
 pub mod objects;
+pub mod users;
 
 use std::sync::Arc;
 
-pub use clock::{Clock, SystemClock};
+use crate::context::{Clock, Config, Context};
 
 use crate::crypto::CryptoError;
-use crate::domain::FieldErrors;
+use crate::domain::{FieldError, FieldErrors};
 use crate::store::{Store, StoreError};
-
-/// Settings the use-cases need from the command line.
-#[derive(Debug, Clone)]
-pub struct ServiceConfig {
-    /// The public base URL (no trailing slash): the issuer and every absolute URL derive from it,
-    /// never from a Host header.
-    pub public_url: String,
-}
-
-impl ServiceConfig {
-    /// Normalises the public URL (drops a trailing slash).
-    pub fn new(public_url: &str) -> Self {
-        Self {
-            public_url: public_url.trim_end_matches('/').to_string(),
-        }
-    }
-}
 
 /// Why a use-case failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,39 +35,77 @@ pub enum ServiceError {
     Refused(String),
 }
 
+impl ServiceError {
+    /// True when the object was saved by someone else since it was loaded (reload, then retry).
+    pub fn is_stale(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Stale { .. }))
+    }
+
+    /// The fields this failure concerns, each with what to do, so a form can mark them in
+    /// place; empty when the failure concerns no one field.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        let at = |field: &str, message: String| FieldError {
+            field: field.to_string(),
+            message,
+        };
+        match self {
+            ServiceError::Invalid(errors) => errors.0.clone(),
+            ServiceError::Store(StoreError::Duplicate { field, .. }) => field
+                .split(", ")
+                .map(|f| at(f, "already taken: choose another".into()))
+                .collect(),
+            ServiceError::Crypto(c) => {
+                use CryptoError as C;
+                let field = match c {
+                    C::BadKey(_) | C::EncryptedKey | C::KeyMismatch => "key_data",
+                    _ => "certificate_data",
+                };
+                vec![at(field, c.to_string())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Result alias for use-cases.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// The use-case layer: the store, configuration and injected clock, cheap to clone.
+/// The admin use-cases, over the [`Context`] handle; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
-    store: Store,
-    config: Arc<ServiceConfig>,
-    clock: Arc<dyn Clock>,
+    ctx: Context,
 }
 
 impl Service {
     /// Wires a service over an open store.
-    pub fn new(store: Store, config: ServiceConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         Self {
-            store,
-            config: Arc::new(config),
-            clock,
+            ctx: Context::new(store, config, clock),
         }
+    }
+
+    /// The use-cases over an existing handle.
+    pub fn from_context(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// The handle the protocol layers take.
+    pub fn context(&self) -> &Context {
+        &self.ctx
     }
 
     /// The store (for subscribing to changes).
     pub fn store(&self) -> &Store {
-        &self.store
+        self.ctx.store()
     }
 
     /// The configuration.
-    pub fn config(&self) -> &ServiceConfig {
-        &self.config
+    pub fn config(&self) -> &Config {
+        self.ctx.config()
     }
 
     /// Now, from the injected clock.
     pub fn now(&self) -> i64 {
-        self.clock.now()
+        self.ctx.now()
     }
 }

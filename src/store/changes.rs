@@ -1,5 +1,7 @@
 //! What changed, so views refresh only what they show and the server drops its snapshot.
 
+use crate::domain::Kind;
+
 /// A kind of stored object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
@@ -38,5 +40,24 @@ impl Change {
     /// A change of `topic`.
     pub fn new(topic: Topic) -> Self {
         Self { topic }
+    }
+}
+
+impl Topic {
+    /// The change topic a write of `kind` publishes.
+    pub fn of_kind(kind: Kind) -> Topic {
+        match kind {
+            Kind::Flow | Kind::FlowStageBinding => Topic::Flows,
+            Kind::Stage | Kind::Prompt => Topic::Stages,
+            Kind::Policy | Kind::PolicyBinding => Topic::Policies,
+            Kind::Application => Topic::Applications,
+            Kind::Provider => Topic::Providers,
+            Kind::ScopeMapping => Topic::ScopeMappings,
+            Kind::Certificate => Topic::Certificates,
+            Kind::Brand => Topic::Brands,
+            Kind::Connector => Topic::Connectors,
+            Kind::User => Topic::Users,
+            Kind::Group => Topic::Groups,
+        }
     }
 }

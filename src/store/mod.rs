@@ -13,6 +13,7 @@ pub mod events;
 pub mod flows;
 pub mod grants;
 pub mod groups;
+pub mod objects;
 pub mod policies;
 pub mod providers;
 pub mod scope_mappings;
@@ -85,7 +86,7 @@ impl From<sqlx::Error> for StoreError {
             if let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ") {
                 let field = cols
                     .split(',')
-                    .map(|c| c.trim().rsplit('.').next().unwrap_or(c).to_string())
+                    .map(|c| field_of_column(c.trim().rsplit('.').next().unwrap_or(c)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 return StoreError::Duplicate {
@@ -102,6 +103,14 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Sqlx(err)
+    }
+}
+
+/// The object field a column stores, for messages that name what the admin typed.
+fn field_of_column(column: &str) -> String {
+    match column {
+        "sort_order" => "order".into(),
+        other => other.to_string(),
     }
 }
 

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use latchkey::blueprint::{BlueprintError, ExportFilter, Source, read_sources};
+use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::password;
 use latchkey::domain::{BindingSubject, MatchingMode};
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store;
 
 use crate::support::{bootstrapped_service, temp_store};
@@ -239,11 +240,7 @@ async fn export_applies_to_an_empty_store_and_exports_identically() {
         .expect("export");
 
     let (_dir2, store2) = temp_store().await;
-    let other = Service::new(
-        store2,
-        ServiceConfig::new("http://y"),
-        Arc::new(SystemClock),
-    );
+    let other = Service::new(store2, Config::new("http://y"), Arc::new(SystemClock));
     other
         .apply_blueprints(&src(&text))
         .await
@@ -726,7 +723,7 @@ entries:
 async fn platform_style_device_code_blueprint_applies_to_empty_and_bootstrapped_stores() {
     // An empty store: the meta-apply entries bring the bundled default flows first.
     let (_dir, store) = temp_store().await;
-    let empty = Service::new(store, ServiceConfig::new("http://x"), Arc::new(SystemClock));
+    let empty = Service::new(store, Config::new("http://x"), Arc::new(SystemClock));
     let report = empty
         .apply_blueprints(&src(PLATFORM_STYLE_DEVICE_CODE))
         .await

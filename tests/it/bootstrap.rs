@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::{jwk::SigningKey, password};
+use latchkey::service::Service;
 use latchkey::service::bootstrap::{self, BootstrapOutcome};
-use latchkey::service::{Service, ServiceConfig, SystemClock};
 use latchkey::store;
 
 use crate::support::{ADMIN_PASSWORD, bootstrapped_service, temp_store};
@@ -139,7 +140,7 @@ async fn second_bootstrap_changes_nothing() {
 #[tokio::test]
 async fn generated_password_is_returned_once_and_works() {
     let (_dir, store) = temp_store().await;
-    let service = Service::new(store, ServiceConfig::new("http://x"), Arc::new(SystemClock));
+    let service = Service::new(store, Config::new("http://x"), Arc::new(SystemClock));
     let BootstrapOutcome::Created {
         generated_password: Some(generated),
     } = service.bootstrap(None).await.expect("bootstrap")

@@ -12,12 +12,12 @@ use latchkey::console::keymap::{Action, KEYMAP, Mode};
 use latchkey::console::tabs::{TABS, TabId};
 use latchkey::console::theme::Theme;
 use latchkey::console::view;
+use latchkey::context::EventSubject;
 use latchkey::domain::{
     DeniedAction, Flow, FlowAuthentication, FlowDesignation, FlowLayout, PolicyEngineMode, User,
     UserType, new_id,
 };
 use latchkey::service::Service;
-use latchkey::service::events::EventSubject;
 use latchkey::store::{self, Store, StoreLocation, Topic};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -549,6 +549,7 @@ async fn store_changes_refresh_the_list_and_keep_the_selection() {
 
     // An event recorded through the service shows in the Events tab.
     service
+        .context()
         .record_event(
             "login",
             EventSubject {

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::context::{Config, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{Store, StoreLocation};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
@@ -67,7 +68,7 @@ async fn provider_in(db: &std::path::Path) -> latchkey::domain::Provider {
         .expect("open the console's store");
     let service = Service::new(
         store.clone(),
-        ServiceConfig::new("http://x"),
+        Config::new("http://x"),
         Arc::new(SystemClock),
     );
     let p = service

@@ -605,7 +605,7 @@ async fn editing_saves_and_a_stale_version_says_reload() {
     let mut other = f.clone();
     other.title = "changed elsewhere".into();
     service
-        .save(&latchkey::service::objects::Object::Flow(other), false)
+        .save(&latchkey::domain::Object::Flow(other), false)
         .await
         .expect("save");
     app.handle_key(ctrl('s'));
@@ -664,7 +664,7 @@ async fn the_last_superuser_cannot_be_deactivated_or_deleted() {
         .expect("admin");
     assert!(
         service
-            .delete_object(latchkey::service::objects::Kind::User, &admin.id)
+            .delete_object(latchkey::domain::Kind::User, &admin.id)
             .await
             .is_err()
     );
@@ -1517,9 +1517,10 @@ async fn the_palette_lists_the_keymap_and_runs_the_pick() {
 async fn an_event_detail_shows_its_context_line_by_line_and_inert() {
     let (_d, service, mut app) = fresh().await;
     service
+        .context()
         .record_event(
             "login_failed",
-            latchkey::service::events::EventSubject { username: "mallory".into(), ..Default::default() },
+            latchkey::context::EventSubject { username: "mallory".into(), ..Default::default() },
             serde_json::json!({ "stage": "password", "reason": "bad\u{1b}[2Jpassword", "attempts": 3 }),
         )
         .await

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey::context::ManualClock;
+use latchkey::context::{Clock, SystemClock};
 use latchkey::crypto::secrets;
 use latchkey::oauth::device::USER_CODE_ALPHABET;
-use latchkey::service::clock::ManualClock;
 use latchkey::service::device::{DeviceError, DeviceVerification, Requester};
-use latchkey::service::{Clock, SystemClock};
 use latchkey::store::{self, device_codes};
 use serde_json::Value;
 
@@ -96,7 +96,7 @@ async fn admin_id(s: &TestServer) -> String {
 /// Approves through the service seam the `/device` pages call (the page path is in
 /// `device_page`; these tests are about the token endpoint).
 async fn approve(s: &TestServer, user_code: &str) {
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     let user = admin_id(s).await;
     seam.approve(user_code, &user, "test-session")
         .await
@@ -153,7 +153,7 @@ async fn device_code_has_256_random_bits_and_is_stored_only_as_digest() {
 #[tokio::test]
 async fn user_code_alphabet_format_and_normalisation() {
     let s = server().await;
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     for i in 0..5 {
         let body = start(&s, None).await;
         let shown = field(&body, "user_code");
@@ -226,7 +226,7 @@ async fn pending_then_slow_down_keeps_the_raised_interval_then_tokens_after_appr
 async fn denied_code_answers_access_denied() {
     let s = server().await;
     let body = start(&s, None).await;
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     seam.deny(field(&body, "user_code")).await.expect("deny");
     let (st, r) = poll(&s, field(&body, "device_code")).await;
     assert_eq!((st, field(&r, "error")), (400, "access_denied"));
@@ -250,7 +250,7 @@ async fn expiry_is_checked_inline_the_second_it_passes() {
     clock.advance(1);
     let (st, r) = poll(&s, code).await;
     assert_eq!((st, field(&r, "error")), (400, "expired_token"));
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     let user = admin_id(&s).await;
     assert!(matches!(
         seam.lookup_user_code(
@@ -358,7 +358,7 @@ async fn parallel_polls_of_an_approved_code_yield_exactly_one_success() {
 async fn user_code_lookups_are_throttled_per_ip_and_per_session() {
     let clock = Arc::new(ManualClock::new(T0));
     let s = server_at(clock.clone()).await;
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     let who = |ip: &'static str, sess: Option<&'static str>| Requester {
         ip,
         session_id: sess,
@@ -799,7 +799,7 @@ async fn application_policies_apply_to_the_approving_user() {
         crate::flows_support::Opts::default(),
     )
     .await;
-    let seam = DeviceVerification::new(s.service.clone());
+    let seam = DeviceVerification::new(s.service.context().clone());
     let admin = admin_id(&s).await;
     assert!(matches!(
         seam.approve(field(&body, "user_code"), &admin, "sess")

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use latchkey::context::Config;
+use latchkey::context::ManualClock;
 use latchkey::domain::*;
 use latchkey::flows::executor::{self, Start};
 use latchkey::flows::{Env, Plan, Response};
 use latchkey::service::Service;
-use latchkey::service::ServiceConfig;
-use latchkey::service::clock::ManualClock;
 use latchkey::store;
 use serde_json::{Value, json};
 
@@ -757,7 +757,7 @@ async fn consent_round(env: &Env, app_id: &str, answer: bool) -> Value {
 async fn flows_consent_modes() {
     let (_dir, st) = support::temp_store().await;
     let clock = Arc::new(ManualClock::new(1_800_000_000));
-    let service = Service::new(st, ServiceConfig::new("http://localhost"), clock.clone());
+    let service = Service::new(st, Config::new("http://localhost"), clock.clone());
     service.bootstrap(Some(ADMIN_PASSWORD)).await.unwrap();
     let app_id = app(&service).await;
     let admin = admin(&service).await;
@@ -819,6 +819,6 @@ async fn flows_consent_modes() {
 }
 
 fn clock_now(clock: &ManualClock) -> i64 {
-    use latchkey::service::Clock;
+    use latchkey::context::Clock;
     clock.now()
 }

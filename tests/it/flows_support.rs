@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
+use latchkey::context::Config;
+use latchkey::context::ManualClock;
 use latchkey::domain::*;
 use latchkey::http::{self, AppState};
-use latchkey::service::clock::ManualClock;
-use latchkey::service::{Service, ServiceConfig};
+use latchkey::service::Service;
 use latchkey::store::{self, Topic};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -40,7 +41,7 @@ pub async fn spawn_clock_server(public_url: Option<&str>) -> ClockServer {
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let service = Service::new(
         st,
-        ServiceConfig::new(public_url.unwrap_or(&base_url)),
+        Config::new(public_url.unwrap_or(&base_url)),
         clock.clone(),
     );
     service

@@ -9,11 +9,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::secrets;
 use latchkey::domain::*;
 use latchkey::http::session::COOKIE_NAME;
 use latchkey::http::{self, AppState};
-use latchkey::service::{Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{self, Store, StoreLocation, Topic, grants::AuthorizationCode};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -207,7 +208,7 @@ impl FileServer {
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
         let service = Service::new(
             store,
-            ServiceConfig::new(public_url.unwrap_or(&base_url)),
+            Config::new(public_url.unwrap_or(&base_url)),
             Arc::new(SystemClock),
         );
         service

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use latchkey::context::Config;
+use latchkey::context::ManualClock;
 use latchkey::crypto::keys::KeyAlgorithm;
 use latchkey::oauth::Snapshot;
-use latchkey::service::clock::ManualClock;
-use latchkey::service::{Service, ServiceConfig};
+use latchkey::service::Service;
 use latchkey::store::{self};
 use serde_json::Value;
 
@@ -83,10 +84,10 @@ async fn rotation_keeps_the_old_key_published_for_the_token_lifetime() {
     // Once the longest token lifetime (1 h) has passed, the old key is dropped.
     let later = Service::new(
         s.service.store().clone(),
-        ServiceConfig::new(&s.base_url),
+        Config::new(&s.base_url),
         Arc::new(ManualClock::new(s.service.now() + 3601)),
     );
-    let snapshot = Snapshot::load(&later).await.expect("snapshot");
+    let snapshot = Snapshot::load(later.context()).await.expect("snapshot");
     let entry = snapshot.by_application_slug("app").expect("entry");
     let published: Vec<&str> = entry
         .published_keys()

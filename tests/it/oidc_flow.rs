@@ -60,7 +60,7 @@ async fn use_flow(s: &TestServer, provider: &mut Provider, flow_slug: &str) {
 
 async fn use_key(s: &TestServer, provider: &mut Provider, alg: KeyAlgorithm) {
     let pair = keys::generate_self_signed("rp-test", &[], 30, alg).expect("gen");
-    let kp = latchkey::service::objects::certificate_from_pem(
+    let kp = latchkey::crypto::keys::keypair_from_pem(
         &new_id(),
         &format!("key-{}", new_id()),
         &pair.certificate_pem,

@@ -102,7 +102,7 @@ pub async fn add_keypair(
     alg: latchkey::crypto::keys::KeyAlgorithm,
 ) -> (String, String) {
     let pair = latchkey::crypto::keys::generate_self_signed(name, &[], 30, alg).expect("gen");
-    let kp = latchkey::service::objects::certificate_from_pem(
+    let kp = latchkey::crypto::keys::keypair_from_pem(
         &new_id(),
         name,
         &pair.certificate_pem,

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use latchkey::blueprint::Source;
+use latchkey::context::{Clock, Config, SystemClock};
 use latchkey::http::{self, AppState};
-use latchkey::service::{Clock, Service, ServiceConfig, SystemClock};
+use latchkey::service::Service;
 use latchkey::store::{Store, StoreLocation};
 use tokio_util::sync::CancellationToken;
 
@@ -25,7 +26,7 @@ pub async fn temp_store() -> (tempfile::TempDir, Store) {
 /// A service over a fresh, bootstrapped store.
 pub async fn bootstrapped_service(public_url: &str) -> (tempfile::TempDir, Service) {
     let (dir, store) = temp_store().await;
-    let service = Service::new(store, ServiceConfig::new(public_url), Arc::new(SystemClock));
+    let service = Service::new(store, Config::new(public_url), Arc::new(SystemClock));
     service
         .bootstrap(Some(ADMIN_PASSWORD))
         .await
@@ -68,7 +69,7 @@ pub async fn spawn_server_with(clock: Arc<dyn Clock>, blueprints: &[String]) -> 
     let listener = http::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (dir, store) = temp_store().await;
-    let service = Service::new(store, ServiceConfig::new(&base_url), clock);
+    let service = Service::new(store, Config::new(&base_url), clock);
     service
         .bootstrap(Some(ADMIN_PASSWORD))
         .await

@@ -16,7 +16,6 @@ use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::service::ServiceError;
 use crate::service::admin::KeyAlgorithm;
-use crate::store::StoreError;
 
 impl App {
     /// Routes a key to an open form, chooser or dialog; true when it was consumed.
@@ -174,7 +173,7 @@ impl App {
     pub(super) fn edit_binding(&mut self) {
         match self.selected_binding() {
             Some(b) => {
-                let form = open::edit_form(crate::service::objects::Object::FlowStageBinding(b));
+                let form = open::edit_form(crate::domain::Object::FlowStageBinding(b));
                 self.open_form(form);
             }
             None => self.set_status("no stage binding selected", Tone::Muted),
@@ -186,7 +185,7 @@ impl App {
         match (self.selected_binding(), lines.get(self.detail_cursor)) {
             (Some(b), Some((_, text))) => {
                 self.pending = Some(Request::Usages {
-                    kind: crate::service::objects::Kind::FlowStageBinding,
+                    kind: crate::domain::Kind::FlowStageBinding,
                     id: b.id,
                     name: format!("binding {}", text.trim()),
                 });
@@ -321,7 +320,7 @@ impl App {
                 let binding = self
                     .dialog
                     .as_ref()
-                    .is_some_and(|d| d.kind == crate::service::objects::Kind::FlowStageBinding);
+                    .is_some_and(|d| d.kind == crate::domain::Kind::FlowStageBinding);
                 self.dialog = None;
                 if binding && self.detail.is_some() {
                     self.mode = Mode::Detail;
@@ -444,38 +443,18 @@ fn request_for(form: &Form) -> Option<Request> {
 
 /// Puts a failed save's reason at the field it concerns, or in the form's banner.
 fn show_in_form(form: &mut Form, err: &ServiceError) {
-    use crate::crypto::CryptoError as C;
-    let at = |form: &mut Form, key: &str, msg: &str| {
-        if !form.set_error(key, msg) {
-            form.banner = Some(msg.to_string());
+    if err.is_stale() {
+        form.stale = true;
+        form.banner = Some("changed by someone else meanwhile: r to reload".into());
+        return;
+    }
+    let fields = err.field_errors();
+    if fields.is_empty() {
+        form.banner = Some(inert(&err.to_string()));
+    }
+    for e in fields {
+        if !form.set_error(&e.field, &e.message) {
+            form.banner = Some(e.message.clone());
         }
-    };
-    match err {
-        ServiceError::Invalid(errors) => {
-            for e in &errors.0 {
-                at(form, &e.field, &e.message);
-            }
-        }
-        ServiceError::Store(StoreError::Duplicate { field, .. }) => {
-            for f in field.split(", ") {
-                let key = match f {
-                    "sort_order" => "order",
-                    k => k,
-                };
-                at(form, key, "already taken: choose another");
-            }
-        }
-        ServiceError::Store(StoreError::Stale { .. }) => {
-            form.stale = true;
-            form.banner = Some("changed by someone else meanwhile: r to reload".into());
-        }
-        ServiceError::Crypto(c) => {
-            let key = match c {
-                C::BadKey(_) | C::EncryptedKey | C::KeyMismatch => "key_data",
-                _ => "certificate_data",
-            };
-            at(form, key, &c.to_string());
-        }
-        other => form.banner = Some(inert(&other.to_string())),
     }
 }

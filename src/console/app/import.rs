@@ -5,13 +5,13 @@
 use crossterm::event::KeyEvent;
 
 use super::App;
-use crate::blueprint::{ApplyReport, Source};
 use crate::console::actions::Request;
 use crate::console::dialog::{ImportDialog, ImportOutcome};
 use crate::console::form::open;
 use crate::console::keymap::{self, Action, Mode};
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
+use crate::service::blueprints::{ApplyReport, Source};
 
 impl App {
     /// Whether Import is allowed (the keymap table decides, so read-only removes it here too).

@@ -1,8 +1,8 @@
 //! What one form field is (declared once per object kind) and the value it edits.
 
 use crate::console::data::Data;
+use crate::domain::Object;
 use crate::domain::redirect::RedirectUri;
-use crate::service::objects::Object;
 
 /// What a field's secret generator makes on Ctrl-G.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

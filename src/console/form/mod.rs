@@ -11,10 +11,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
 use super::data::Data;
+use crate::domain::Object;
 use crate::domain::redirect::RedirectUri;
 use crate::domain::{Duration, MatchingMode};
 use crate::service::admin::check_redirect_uri;
-use crate::service::objects::{Object, generate_client_id, generate_client_secret};
+use crate::service::objects::{generate_client_id, generate_client_secret};
 use field::{FieldKind, FieldSpec, FieldValue, Generate};
 use picker::Picker;
 
@@ -308,7 +309,7 @@ impl Form {
         }
         if matches!(self.purpose, Purpose::Create | Purpose::Update) {
             let obj = self.build();
-            if let Err(errs) = crate::service::objects::validate(&obj) {
+            if let Err(errs) = crate::domain::validate_object(&obj) {
                 for e in errs.0 {
                     let key = e.field.as_str();
                     let key = match key {

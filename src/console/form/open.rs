@@ -8,7 +8,8 @@ use super::{Form, Purpose};
 use crate::console::data::Data;
 use crate::console::tabs::TabId;
 use crate::domain::*;
-use crate::service::objects::{Kind, Object, generate_client_id, generate_client_secret};
+use crate::domain::{Kind, Object};
+use crate::service::objects::{generate_client_id, generate_client_secret};
 
 /// A choice `n` asks for before the form (stage type, policy type, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

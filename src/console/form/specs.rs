@@ -7,8 +7,8 @@ use super::field::{
     Choice, FieldKind, FieldSpec, FieldValue, Generate, no_choices, no_get, no_set,
 };
 use crate::console::data::Data;
+use crate::domain::Object;
 use crate::domain::*;
-use crate::service::objects::Object;
 
 macro_rules! projection {
     ($name:ident, $variant:ident, $ty:ty) => {

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::field::{Choice, FieldKind, FieldSpec, FieldValue, no_choices};
 use crate::console::data::Data;
+use crate::domain::Object;
 use crate::domain::{Stage, StageKind};
-use crate::service::objects::Object;
 
 fn stage(o: &mut Object) -> Option<&mut Stage> {
     match o {

@@ -1,0 +1,74 @@
+//! The handle every layer below the front ends takes: the store, the injected clock, the
+//! configuration and the audit-event recorder. It sits under `flows`, `oauth` and `service`, so
+//! protocol code never reaches up into the admin use-cases to get at the store or the time.
+
+pub mod clock;
+mod events;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use events::EventSubject;
+
+use crate::store::Store;
+
+/// Settings every layer reads, from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public base URL (no trailing slash): the issuer and every absolute URL derive from it,
+    /// never from a Host header.
+    pub public_url: String,
+}
+
+impl Config {
+    /// Normalises the public URL (drops a trailing slash).
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+}
+
+/// Store + clock + configuration, cheap to clone (everything inside is shared).
+#[derive(Clone)]
+pub struct Context {
+    store: Store,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    /// A handle over an open store.
+    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            clock,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The public base URL (no trailing slash).
+    pub fn public_url(&self) -> &str {
+        &self.config.public_url
+    }
+
+    /// Now, from the injected clock, in unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The injected clock itself (for helpers that outlive one call).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+}

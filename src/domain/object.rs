@@ -1,0 +1,234 @@
+//! One enum over every kind of admin object, so the console's forms, the blueprint importer and
+//! the generic store writes share one notion of "an object" and of when two are the same.
+
+use serde_json::Value;
+
+use super::validate::{check_required, check_slug};
+use super::*;
+
+/// Every kind of admin object this layer can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Flow,
+    Stage,
+    FlowStageBinding,
+    Prompt,
+    Policy,
+    PolicyBinding,
+    Application,
+    Provider,
+    ScopeMapping,
+    Certificate,
+    Brand,
+    Connector,
+    User,
+    Group,
+}
+
+/// One admin object of any kind. Users and groups carry their memberships (sorted ids) so a
+/// write can set them together with the object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Flow(Flow),
+    Stage(Stage),
+    FlowStageBinding(FlowStageBinding),
+    Prompt(Prompt),
+    Policy(Policy),
+    PolicyBinding(PolicyBinding),
+    Application(Application),
+    Provider(Provider),
+    ScopeMapping(ScopeMapping),
+    Certificate(CertificateKeypair),
+    Brand(Brand),
+    Connector(Connector),
+    User { user: User, groups: Vec<String> },
+    Group { group: Group, users: Vec<String> },
+}
+
+/// Applies `$body` to the common bookkeeping fields of whatever object `$obj` holds.
+macro_rules! each {
+    ($obj:expr, $o:ident => $body:expr) => {
+        match $obj {
+            Object::Flow($o) => $body,
+            Object::Stage($o) => $body,
+            Object::FlowStageBinding($o) => $body,
+            Object::Prompt($o) => $body,
+            Object::Policy($o) => $body,
+            Object::PolicyBinding($o) => $body,
+            Object::Application($o) => $body,
+            Object::Provider($o) => $body,
+            Object::ScopeMapping($o) => $body,
+            Object::Certificate($o) => $body,
+            Object::Brand($o) => $body,
+            Object::Connector($o) => $body,
+            Object::User { user: $o, .. } => $body,
+            Object::Group { group: $o, .. } => $body,
+        }
+    };
+}
+
+impl Object {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Flow(_) => Kind::Flow,
+            Object::Stage(_) => Kind::Stage,
+            Object::FlowStageBinding(_) => Kind::FlowStageBinding,
+            Object::Prompt(_) => Kind::Prompt,
+            Object::Policy(_) => Kind::Policy,
+            Object::PolicyBinding(_) => Kind::PolicyBinding,
+            Object::Application(_) => Kind::Application,
+            Object::Provider(_) => Kind::Provider,
+            Object::ScopeMapping(_) => Kind::ScopeMapping,
+            Object::Certificate(_) => Kind::Certificate,
+            Object::Brand(_) => Kind::Brand,
+            Object::Connector(_) => Kind::Connector,
+            Object::User { .. } => Kind::User,
+            Object::Group { .. } => Kind::Group,
+        }
+    }
+
+    /// The object's id.
+    pub fn id(&self) -> &str {
+        each!(self, o => o.id.as_str())
+    }
+
+    /// The version used for the optimistic check on update.
+    pub fn version(&self) -> i64 {
+        each!(self, o => o.version)
+    }
+
+    pub(crate) fn set_meta(&mut self, id: &str, created: i64, updated: i64, version: i64) {
+        each!(self, o => {
+            o.id = id.to_string();
+            o.created_at = created;
+            o.updated_at = updated;
+            o.version = version;
+        })
+    }
+
+    pub(crate) fn meta(&self) -> (String, i64, i64, i64) {
+        each!(self, o => (o.id.clone(), o.created_at, o.updated_at, o.version))
+    }
+
+    /// Makes `self` carry `other`'s id, timestamps and version (so content can be compared).
+    pub fn adopt_meta(&mut self, other: &Object) {
+        let (id, c, u, v) = other.meta();
+        self.set_meta(&id, c, u, v);
+    }
+
+    /// True when both hold the same content, ignoring id, timestamps, version and derived
+    /// counters; set-like lists compare in any order.
+    pub fn same_content(&self, other: &Object) -> bool {
+        let mut a = self.clone();
+        let mut b = other.clone();
+        a.normalise();
+        b.normalise();
+        b.adopt_meta(&a);
+        a == b
+    }
+
+    fn normalise(&mut self) {
+        match self {
+            Object::Provider(p) => p.scope_mapping_ids.sort(),
+            Object::User { user, groups } => {
+                user.has_password = false;
+                user.last_login = None;
+                groups.sort();
+                groups.dedup();
+            }
+            Object::Group { group, users } => {
+                group.member_count = 0;
+                users.sort();
+                users.dedup();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Checks the fields of an object that the type system cannot (required text, slugs, one
+/// subject per policy binding, redirect URI schemes, durations).
+pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
+    let mut e = FieldErrors::default();
+    match obj {
+        Object::Flow(f) => {
+            check_required(&mut e, "name", &f.name);
+            check_slug(&mut e, "slug", &f.slug);
+        }
+        Object::Stage(s) => check_required(&mut e, "name", &s.name),
+        Object::FlowStageBinding(b) => {
+            check_required(&mut e, "target", &b.flow_id);
+            check_required(&mut e, "stage", &b.stage_id);
+        }
+        Object::Prompt(p) => {
+            check_required(&mut e, "name", &p.name);
+            check_required(&mut e, "field_key", &p.field_key);
+        }
+        Object::Policy(p) => check_required(&mut e, "name", &p.name),
+        Object::PolicyBinding(b) => check_required(&mut e, "target", &b.target_id),
+        Object::Application(a) => {
+            check_required(&mut e, "name", &a.name);
+            check_slug(&mut e, "slug", &a.slug);
+        }
+        Object::Provider(p) => {
+            check_required(&mut e, "name", &p.name);
+            check_required(&mut e, "client_id", &p.client_id);
+            for uri in &p.oauth2.redirect_uris {
+                if super::redirect::is_forbidden_scheme(&uri.url) {
+                    e.add(
+                        "redirect_uris",
+                        format!("'{}' uses a forbidden scheme", uri.url),
+                    );
+                }
+            }
+            for (field, value) in [
+                ("access_code_validity", &p.oauth2.access_code_validity),
+                ("access_token_validity", &p.oauth2.access_token_validity),
+                ("refresh_token_validity", &p.oauth2.refresh_token_validity),
+                ("refresh_token_threshold", &p.oauth2.refresh_token_threshold),
+                ("device_code_validity", &p.oauth2.device_code_validity),
+            ] {
+                if Duration::parse(value).is_err() {
+                    e.add(
+                        field,
+                        format!("'{value}' is not in the format 'hours=3;minutes=1'"),
+                    );
+                }
+            }
+            for grant in &p.oauth2.grant_types {
+                if !ALL_GRANT_TYPES.contains(&grant.as_str()) {
+                    e.add(
+                        "grant_types",
+                        format!("'{grant}' is not one of: {}", ALL_GRANT_TYPES.join(", ")),
+                    );
+                }
+            }
+        }
+        Object::ScopeMapping(m) => {
+            check_required(&mut e, "name", &m.name);
+            check_required(&mut e, "scope_name", &m.scope_name);
+        }
+        Object::Certificate(c) => {
+            check_required(&mut e, "name", &c.name);
+            check_required(&mut e, "certificate_data", &c.certificate_pem);
+        }
+        Object::Brand(b) => check_required(&mut e, "domain", &b.domain),
+        Object::Connector(c) => check_required(&mut e, "name", &c.name),
+        Object::User { user, .. } => check_required(&mut e, "username", &user.username),
+        Object::Group { group, .. } => check_required(&mut e, "name", &group.name),
+    }
+    e.into_result()
+}
+
+/// True for `null`, `false`, `0`, empty strings, lists and maps (authentik's truthiness).
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}

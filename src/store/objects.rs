@@ -1,0 +1,212 @@
+//! The generic writes behind every admin object: list, insert, update and delete any [`Object`]
+//! inside a caller's transaction, dispatching to each aggregate's own file. The console's saves,
+//! the blueprint importer and bootstrap all write through here.
+
+use super::{Conn, StoreResult, Topic, WriteTx};
+use crate::domain::{Kind, Object};
+
+/// Every stored object of `kind` (users and groups with their memberships).
+pub async fn list(conn: &mut Conn, kind: Kind) -> StoreResult<Vec<Object>> {
+    Ok(match kind {
+        Kind::Flow => wrap(super::flows::list(conn).await?, Object::Flow),
+        Kind::Stage => wrap(super::stages::list(conn).await?, Object::Stage),
+        Kind::FlowStageBinding => wrap(
+            super::flows::all_bindings(conn).await?,
+            Object::FlowStageBinding,
+        ),
+        Kind::Prompt => wrap(super::stages::list_prompts(conn).await?, Object::Prompt),
+        Kind::Policy => wrap(super::policies::list(conn).await?, Object::Policy),
+        Kind::PolicyBinding => wrap(
+            super::policies::all_bindings(conn).await?,
+            Object::PolicyBinding,
+        ),
+        Kind::Application => wrap(super::applications::list(conn).await?, Object::Application),
+        Kind::Provider => wrap(super::providers::list(conn).await?, Object::Provider),
+        Kind::ScopeMapping => wrap(
+            super::scope_mappings::list(conn).await?,
+            Object::ScopeMapping,
+        ),
+        Kind::Certificate => wrap(super::certificates::list(conn).await?, Object::Certificate),
+        Kind::Brand => wrap(super::brands::list(conn).await?, Object::Brand),
+        Kind::Connector => wrap(super::connectors::list(conn).await?, Object::Connector),
+        Kind::User => {
+            let mut out = Vec::new();
+            for user in super::users::list(conn).await? {
+                let mut groups: Vec<String> = super::groups::of_user(conn, &user.id)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.id)
+                    .collect();
+                groups.sort();
+                out.push(Object::User { user, groups });
+            }
+            out
+        }
+        Kind::Group => {
+            let mut out = Vec::new();
+            for group in super::groups::list(conn).await? {
+                let users = super::groups::member_ids(conn, &group.id).await?;
+                out.push(Object::Group { group, users });
+            }
+            out
+        }
+    })
+}
+
+fn wrap<T>(items: Vec<T>, f: fn(T) -> Object) -> Vec<Object> {
+    items.into_iter().map(f).collect()
+}
+
+/// Inserts `obj` (validated by the caller with [`crate::domain::validate_object`]) (created/updated set to `now`, version 1); records its topic.
+pub async fn insert(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()> {
+    let mut obj = obj.clone();
+    let id = obj.id().to_string();
+    obj.set_meta(&id, now, now, 1);
+    let conn = tx.conn();
+    match &obj {
+        Object::Flow(o) => super::flows::insert(conn, o).await?,
+        Object::Stage(o) => super::stages::insert(conn, o).await?,
+        Object::FlowStageBinding(o) => super::flows::insert_binding(conn, o).await?,
+        Object::Prompt(o) => super::stages::insert_prompt(conn, o).await?,
+        Object::Policy(o) => super::policies::insert(conn, o).await?,
+        Object::PolicyBinding(o) => super::policies::insert_binding(conn, o).await?,
+        Object::Application(o) => super::applications::insert(conn, o).await?,
+        Object::Provider(o) => super::providers::insert(conn, o).await?,
+        Object::ScopeMapping(o) => super::scope_mappings::insert(conn, o).await?,
+        Object::Certificate(o) => super::certificates::insert(conn, o).await?,
+        Object::Brand(o) => super::brands::insert(conn, o).await?,
+        Object::Connector(o) => super::connectors::insert(conn, o).await?,
+        Object::User { user, groups } => {
+            super::users::insert(conn, user, None).await?;
+            for g in groups {
+                super::groups::add_member(conn, g, &user.id).await?;
+            }
+        }
+        Object::Group { group, users } => {
+            super::groups::insert(conn, group).await?;
+            for u in users {
+                super::groups::add_member(conn, &group.id, u).await?;
+            }
+        }
+    }
+    tx.touch(Topic::of_kind(obj.kind()));
+    Ok(())
+}
+
+/// Updates `obj` (validated by the caller) (its `version` must be the stored one); memberships are set to
+/// exactly the listed ones. Records its topic.
+pub async fn update(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()> {
+    let mut obj = obj.clone();
+    let (id, created, _, version) = obj.meta();
+    obj.set_meta(&id, created, now, version);
+    let conn = tx.conn();
+    match &obj {
+        Object::Flow(o) => super::flows::update(conn, o).await?,
+        Object::Stage(o) => super::stages::update(conn, o).await?,
+        Object::FlowStageBinding(o) => super::flows::update_binding(conn, o).await?,
+        Object::Prompt(o) => super::stages::update_prompt(conn, o).await?,
+        Object::Policy(o) => super::policies::update(conn, o).await?,
+        Object::PolicyBinding(o) => super::policies::update_binding(conn, o).await?,
+        Object::Application(o) => super::applications::update(conn, o).await?,
+        Object::Provider(o) => super::providers::update(conn, o).await?,
+        Object::ScopeMapping(o) => super::scope_mappings::update(conn, o).await?,
+        Object::Certificate(o) => super::certificates::update(conn, o).await?,
+        Object::Brand(o) => super::brands::update(conn, o).await?,
+        Object::Connector(o) => super::connectors::update(conn, o).await?,
+        Object::User { user, groups } => {
+            super::users::update(conn, user).await?;
+            let current: Vec<String> = super::groups::of_user(conn, &user.id)
+                .await?
+                .into_iter()
+                .map(|g| g.id)
+                .collect();
+            for g in current.iter().filter(|g| !groups.contains(g)) {
+                super::groups::remove_member(conn, g, &user.id).await?;
+            }
+            for g in groups.iter().filter(|g| !current.contains(g)) {
+                super::groups::add_member(conn, g, &user.id).await?;
+            }
+            tx.touch(Topic::Groups);
+        }
+        Object::Group { group, users } => {
+            super::groups::update(conn, group).await?;
+            let current = super::groups::member_ids(conn, &group.id).await?;
+            for u in current.iter().filter(|u| !users.contains(u)) {
+                super::groups::remove_member(conn, &group.id, u).await?;
+            }
+            for u in users.iter().filter(|u| !current.contains(u)) {
+                super::groups::add_member(conn, &group.id, u).await?;
+            }
+            tx.touch(Topic::Users);
+        }
+    }
+    tx.touch(Topic::of_kind(obj.kind()));
+    Ok(())
+}
+
+/// Deletes the object of `kind` with `id`. Records its topic.
+pub async fn delete(tx: &mut WriteTx, kind: Kind, id: &str) -> StoreResult<()> {
+    let conn = tx.conn();
+    match kind {
+        Kind::Flow => super::flows::delete(conn, id).await?,
+        Kind::Stage => super::stages::delete(conn, id).await?,
+        Kind::FlowStageBinding => super::flows::delete_binding(conn, id).await?,
+        Kind::Prompt => {
+            // Prompt stages list their fields by id (or name) in settings: drop it there too,
+            // so no stage keeps a dangling field.
+            let name = super::stages::list_prompts(conn)
+                .await?
+                .into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.name);
+            for mut stage in super::stages::list(conn).await? {
+                let Some(fields) = stage
+                    .settings
+                    .get_mut("fields")
+                    .and_then(serde_json::Value::as_array_mut)
+                else {
+                    continue;
+                };
+                let before = fields.len();
+                fields.retain(|v| {
+                    v.as_str()
+                        .is_none_or(|f| f != id && Some(f) != name.as_deref())
+                });
+                if fields.len() != before {
+                    super::stages::update(conn, &stage).await?;
+                }
+            }
+            super::stages::delete_prompt(conn, id).await?
+        }
+        Kind::Policy => super::policies::delete(conn, id).await?,
+        Kind::PolicyBinding => super::policies::delete_binding(conn, id).await?,
+        Kind::Application => super::applications::delete(conn, id).await?,
+        Kind::Provider => super::providers::delete(conn, id).await?,
+        Kind::ScopeMapping => super::scope_mappings::delete(conn, id).await?,
+        Kind::Certificate => super::certificates::delete(conn, id).await?,
+        Kind::Brand => super::brands::delete(conn, id).await?,
+        Kind::Connector => super::connectors::delete(conn, id).await?,
+        Kind::User => super::users::delete(conn, id).await?,
+        Kind::Group => super::groups::delete(conn, id).await?,
+    }
+    tx.touch(Topic::of_kind(kind));
+    Ok(())
+}
+
+/// Sets a user's password hash (hashed by the caller, before the transaction).
+pub async fn set_password_hash(
+    tx: &mut WriteTx,
+    user_id: &str,
+    hash: &str,
+    now: i64,
+) -> StoreResult<()> {
+    super::users::set_password_hash(tx.conn(), user_id, hash, now).await?;
+    tx.touch(Topic::Users);
+    Ok(())
+}
+
+/// The stored password hash of a user, read outside any transaction (to decide before writing
+/// whether a blueprint's password differs).
+pub async fn password_hash(conn: &mut Conn, user_id: &str) -> StoreResult<Option<String>> {
+    super::users::password_hash(conn, user_id).await
+}
