@@ -2,8 +2,9 @@
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
 use crate::domain::{Kind, Object};
-use crate::service::admin::{KeyAlgorithm, Usage};
 use crate::service::blueprints::{ApplyReport, Source};
+use crate::service::certificates::KeyAlgorithm;
+use crate::service::usages::Usage;
 use crate::service::{Service, ServiceError};
 
 /// A use-case call the app wants made.

@@ -7,7 +7,7 @@ use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
     Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage, User,
 };
-use crate::service::console_queries::SessionSummary;
+use crate::service::sessions::SessionSummary;
 use crate::service::{Service, ServiceResult};
 
 /// How many events the console keeps in view.

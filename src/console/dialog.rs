@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::domain::Kind;
-use crate::service::admin::{Effect, Usage};
+use crate::service::usages::{OnDelete, Usage};
 
 /// An open delete dialog.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl DeleteDialog {
         if let Some(r) = &self.refused {
             return Some(r.clone());
         }
-        if let Some(b) = self.usages.iter().find(|u| u.effect == Effect::Blocks) {
+        if let Some(b) = self.usages.iter().find(|u| u.effect == OnDelete::Blocks) {
             return Some(format!(
                 "refused: {} '{}' uses it as {}",
                 b.kind, b.name, b.field

@@ -1,4 +1,7 @@
-//! Read-only listings of every admin object, for the console's lists and the server's snapshot.
+//! Read-only listings of every admin object and the small queries the console's lists need
+//! beyond them (who is a superuser, who is in which group).
+
+use std::collections::HashSet;
 
 use super::{Service, ServiceResult};
 use crate::domain::*;
@@ -57,5 +60,35 @@ impl Service {
     pub async fn find_user_by_username(&self, username: &str) -> ServiceResult<Option<User>> {
         let mut conn = self.store().read().await?;
         Ok(store::users::get_by_username(&mut conn, username).await?)
+    }
+}
+
+impl Service {
+    /// Ids of the users with admin rights through a superuser group (directly or inherited), so
+    /// the users list can flag them without the console knowing how groups nest.
+    pub async fn superuser_ids(&self) -> ServiceResult<HashSet<String>> {
+        let mut conn = self.store().read().await?;
+        let users = store::users::list(&mut conn).await?;
+        let mut ids = HashSet::new();
+        for user in users {
+            if store::groups::is_superuser(&mut conn, &user.id).await? {
+                ids.insert(user.id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+impl Service {
+    /// Every (user id, group id) membership, for the user and group forms' checklists.
+    pub async fn memberships(&self) -> ServiceResult<Vec<(String, String)>> {
+        let mut conn = self.store().read().await?;
+        let mut out = Vec::new();
+        for o in store::objects::list(&mut conn, Kind::Group).await? {
+            if let Object::Group { group, users } = o {
+                out.extend(users.into_iter().map(|u| (u, group.id.clone())));
+            }
+        }
+        Ok(out)
     }
 }

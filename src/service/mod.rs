@@ -1,15 +1,16 @@
 //! Use-cases shared by the console and the HTTP server: every create, update and delete goes
 //! through here, so both front ends apply the same validation and publish the same changes.
 
-pub mod admin;
 pub mod blueprints;
 pub mod bootstrap;
 pub mod catalog;
-pub mod cert_export;
-pub mod console_queries;
+pub mod certificates;
 pub mod device;
 pub mod events;
 pub mod objects;
+pub mod providers;
+pub mod sessions;
+pub mod usages;
 pub mod users;
 
 use std::sync::Arc;

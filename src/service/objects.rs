@@ -1,7 +1,100 @@
-//! Small helpers the admin use-cases share: password hashing outside transactions and the
-//! client credentials authentik generates.
+//! Saving and deleting admin objects for the console's forms and dialogs, each in its own write
+//! transaction, with the one rule the schema cannot hold: an instance never loses its last
+//! active superuser. Plus the small helpers other use-cases share (hashing outside
+//! transactions, authentik's generated client credentials).
 
-use super::{ServiceError, ServiceResult};
+use super::usages::{OnDelete, Usage};
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::{Kind, Object};
+use crate::store;
+
+/// How many active users hold superuser rights, as seen inside `tx`.
+async fn active_superusers(tx: &mut store::WriteTx) -> ServiceResult<usize> {
+    let conn = tx.conn();
+    let mut n = 0;
+    for user in store::users::list(conn).await? {
+        if user.is_active && store::groups::is_superuser(conn, &user.id).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Refuses (rolling the transaction back when it is dropped) a write that leaves no active
+/// superuser where there was one: deleting or deactivating the last one, taking it out of its
+/// superuser group, or deleting or demoting that group.
+async fn keep_a_superuser(tx: &mut store::WriteTx, before: usize) -> ServiceResult<()> {
+    if before > 0 && active_superusers(tx).await? == 0 {
+        return Err(ServiceError::Refused(
+            "this would leave no active superuser: the last active superuser cannot be deleted, \
+             deactivated or lose its superuser group"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Service {
+    /// Validates and writes one object (insert when `is_new`, else an optimistic update), in
+    /// its own transaction. Deactivating the last active superuser is refused.
+    pub async fn save(&self, obj: &Object, is_new: bool) -> ServiceResult<()> {
+        crate::domain::validate_object(obj)?;
+        let now = self.now();
+        let mut tx = self.store().write_tx().await?;
+        let before = active_superusers(&mut tx).await?;
+        if is_new {
+            store::objects::insert(&mut tx, obj, now).await?;
+        } else {
+            store::objects::update(&mut tx, obj, now).await?;
+        }
+        keep_a_superuser(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes one object after checking the references that would refuse it, in its own
+    /// transaction; the schema cascades or clears the rest.
+    pub async fn delete_object(&self, kind: Kind, id: &str) -> ServiceResult<()> {
+        if kind == Kind::User && self.is_last_superuser(id).await? {
+            return Err(ServiceError::Refused(
+                "this is the last active superuser: it cannot be deleted".into(),
+            ));
+        }
+        let blockers: Vec<Usage> = self
+            .usages(kind, id)
+            .await?
+            .into_iter()
+            .filter(|u| u.effect == OnDelete::Blocks)
+            .collect();
+        if let Some(b) = blockers.first() {
+            return Err(ServiceError::Refused(format!(
+                "still used by {} '{}' as {}: change that first",
+                b.kind, b.name, b.field
+            )));
+        }
+        let mut tx = self.store().write_tx().await?;
+        let before = active_superusers(&mut tx).await?;
+        store::objects::delete(&mut tx, kind, id).await?;
+        keep_a_superuser(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// True when `user_id` is the only active user with superuser rights.
+    pub async fn is_last_superuser(&self, user_id: &str) -> ServiceResult<bool> {
+        let supers = self.superuser_ids().await?;
+        if !supers.contains(user_id) {
+            return Ok(false);
+        }
+        let active = self
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.is_active && supers.contains(&u.id))
+            .count();
+        Ok(active <= 1)
+    }
+}
 
 /// Turns a JSON value into a [`ServiceError::Refused`] naming `what` (for callers mapping
 /// settings that fail to decode).

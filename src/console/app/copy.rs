@@ -4,7 +4,7 @@
 use super::App;
 use crate::console::keymap::Mode;
 use crate::console::tabs::{TABS, TabId, Tone};
-use crate::service::admin::provider_urls;
+use crate::service::providers::provider_urls;
 
 /// One copyable line of the provider detail.
 #[derive(Debug, Clone, PartialEq, Eq)]

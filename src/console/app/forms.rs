@@ -15,7 +15,7 @@ use crate::console::keymap::Mode;
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::service::ServiceError;
-use crate::service::admin::KeyAlgorithm;
+use crate::service::certificates::KeyAlgorithm;
 
 impl App {
     /// Routes a key to an open form, chooser or dialog; true when it was consumed.

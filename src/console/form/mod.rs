@@ -14,8 +14,8 @@ use super::data::Data;
 use crate::domain::Object;
 use crate::domain::redirect::RedirectUri;
 use crate::domain::{Duration, MatchingMode};
-use crate::service::admin::check_redirect_uri;
 use crate::service::objects::{generate_client_id, generate_client_secret};
+use crate::service::providers::check_redirect_uri;
 use field::{FieldKind, FieldSpec, FieldValue, Generate};
 use picker::Picker;
 

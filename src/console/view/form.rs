@@ -15,7 +15,7 @@ use crate::console::form::picker::Picker;
 use crate::console::form::{FieldState, Form, duration_preview};
 use crate::console::text::{ellipsize, inert};
 use crate::console::theme::Theme;
-use crate::service::admin::Effect;
+use crate::service::usages::OnDelete;
 
 const LABEL: u16 = 24;
 
@@ -404,9 +404,9 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
         lines.push(Line::styled(" Used by:", theme.text()));
         for u in &d.usages {
             let style = match u.effect {
-                Effect::Blocks => theme.error(),
-                Effect::Deleted | Effect::BindingRemoved => theme.warn(),
-                Effect::Cleared => theme.text(),
+                OnDelete::Blocks => theme.error(),
+                OnDelete::Deleted | OnDelete::BindingRemoved => theme.warn(),
+                OnDelete::Cleared => theme.text(),
             };
             lines.push(Line::styled(
                 format!(

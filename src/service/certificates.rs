@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::{Service, ServiceError, ServiceResult};
+use crate::domain::Object;
 use crate::domain::validate::{FieldError, FieldErrors};
 use crate::store;
 
@@ -92,5 +93,39 @@ impl Service {
         }
         tracing::info!(certificate = %cert.name, key = key.is_some(), "certificate exported");
         Ok(())
+    }
+}
+
+/// How a new certificate's key is generated.
+pub use crate::crypto::keys::KeyAlgorithm;
+
+impl Service {
+    /// Generates a self-signed certificate keypair and stores it under `name`.
+    pub async fn generate_certificate(
+        &self,
+        name: &str,
+        common_name: &str,
+        sans: &[String],
+        validity_days: i64,
+        algorithm: KeyAlgorithm,
+    ) -> ServiceResult<String> {
+        let pair =
+            crate::crypto::keys::generate_self_signed(common_name, sans, validity_days, algorithm)?;
+        self.import_certificate(name, &pair.certificate_pem, Some(&pair.key_pem))
+            .await
+    }
+
+    /// Imports a PEM certificate (and key) under `name`, refusing invalid PEM, encrypted or
+    /// weak keys and mismatched pairs with specific messages. Returns the new id.
+    pub async fn import_certificate(
+        &self,
+        name: &str,
+        certificate_pem: &str,
+        key_pem: Option<&str>,
+    ) -> ServiceResult<String> {
+        let id = crate::domain::new_id();
+        let kp = crate::crypto::keys::keypair_from_pem(&id, name, certificate_pem, key_pem, None)?;
+        self.save(&Object::Certificate(kp), true).await?;
+        Ok(id)
     }
 }
