@@ -51,6 +51,26 @@ pub struct GlobalArgs {
     /// repeat for several (applied in order, in one transaction). Honoured by `run` and `serve`.
     #[arg(long = "blueprint", global = true, value_name = "FILE")]
     pub blueprints: Vec<PathBuf>,
+    /// How often `run` and `serve` delete expired codes, tokens, device codes and sessions and
+    /// events past their retention (authentik's duration syntax).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_MAINTENANCE_INTERVAL",
+        default_value = "minutes=10",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub maintenance_interval: std::time::Duration,
+}
+
+/// Parses authentik's duration syntax (`hours=1;minutes=30`) into a positive duration.
+pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::domain::Duration::parse(s).map_err(|e| e.to_string())?;
+    if d.seconds() <= 0 {
+        return Err(format!("'{s}' must be longer than zero, e.g. minutes=10"));
+    }
+    Ok(std::time::Duration::from_secs(d.seconds() as u64))
 }
 
 /// The commands.

@@ -99,6 +99,11 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         tracing::info!(%report, "applied --blueprint files");
     }
     store.spawn_external_change_poller(cancel.clone());
+    service.context().spawn_maintenance(
+        global.maintenance_interval,
+        latchkey::store::maintenance::Retention::default(),
+        cancel.clone(),
+    );
     let server = http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
     tracing::info!(%public_url, store = %location.display(), "server listening");
     Ok(Started {

@@ -63,3 +63,24 @@ pub fn with_value(err: StoreError, value: impl Fn(&str) -> String) -> StoreError
         other => other,
     }
 }
+
+/// Rows in `table` (for the dashboard, maintenance reports and tests that prove nothing was
+/// written). Only latchkey's own tables are accepted.
+pub async fn count_rows(conn: &mut super::Conn, table: &str) -> StoreResult<i64> {
+    let known: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name NOT LIKE '_sqlx_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if !known.iter().any(|t| t == table) {
+        return Err(StoreError::NotFound {
+            what: format!("table {table}"),
+        });
+    }
+    Ok(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{table}\"")))
+            .fetch_one(conn)
+            .await?,
+    )
+}

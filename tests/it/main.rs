@@ -34,3 +34,4 @@ mod oauth_token;
 mod oidc_flow;
 mod server;
 mod store;
+mod store_maintenance;
