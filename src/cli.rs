@@ -62,6 +62,49 @@ pub struct GlobalArgs {
         value_parser = positive_duration
     )]
     pub maintenance_interval: std::time::Duration,
+    /// A request head must arrive within this (new, slow and idle keep-alive connections are
+    /// closed after it).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_HEADER_TIMEOUT",
+        default_value = "seconds=10",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub header_timeout: std::time::Duration,
+    /// A whole request, body included, must be answered within this (else 408).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_REQUEST_TIMEOUT",
+        default_value = "seconds=30",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub request_timeout: std::time::Duration,
+    /// Connections served at once; one more is answered 503 with Retry-After.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+}
+
+impl GlobalArgs {
+    /// The connection limits the server runs with.
+    pub fn limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            header_timeout: self.header_timeout,
+            request_timeout: self.request_timeout,
+            max_connections: self.max_connections as usize,
+            ..Default::default()
+        }
+    }
 }
 
 /// Parses authentik's duration syntax (`hours=1;minutes=30`) into a positive duration.

@@ -104,7 +104,12 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         latchkey::store::maintenance::Retention::default(),
         cancel.clone(),
     );
-    let server = http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
+    let server = http::spawn_server_with_limits(
+        listener,
+        AppState::new(service.clone()),
+        global.limits(),
+        cancel.clone(),
+    );
     tracing::info!(%public_url, store = %location.display(), "server listening");
     Ok(Started {
         service,

@@ -9,9 +9,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use argon2::password_hash::{
-    Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use super::CryptoError;
@@ -210,7 +208,11 @@ mod tests {
             assert!(!verify_with_memory("px", &stored, &mut blocks), "{stored}");
         }
         let mut blocks = Vec::new();
-        for bad in ["", "not a hash", "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ"] {
+        for bad in [
+            "",
+            "not a hash",
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ",
+        ] {
             assert!(!verify_with_memory("pw", bad, &mut blocks), "{bad}");
         }
     }
@@ -218,8 +220,16 @@ mod tests {
     #[tokio::test]
     async fn bounded_entry_points() {
         let h = hash_bounded("pw-123456".into()).await.expect("hash");
-        assert!(verify_bounded("pw-123456".into(), Some(h.clone())).await.expect("ok"));
-        assert!(!verify_bounded("pw-654321".into(), Some(h)).await.expect("ok"));
+        assert!(
+            verify_bounded("pw-123456".into(), Some(h.clone()))
+                .await
+                .expect("ok")
+        );
+        assert!(
+            !verify_bounded("pw-654321".into(), Some(h))
+                .await
+                .expect("ok")
+        );
         assert!(!verify_bounded("pw-123456".into(), None).await.expect("ok"));
     }
 }

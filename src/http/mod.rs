@@ -11,10 +11,10 @@ mod flow_html;
 mod health;
 mod oauth;
 mod pages;
+mod serve;
 pub mod session;
 mod wellknown;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use errors::json_error;
+pub use serve::Limits;
 
 use crate::context::Context;
 use crate::oauth::SnapshotCache;
@@ -153,17 +154,23 @@ pub async fn bind(addr: &str) -> Result<TcpListener, ServeError> {
     })
 }
 
-/// Runs the server on `listener` until `cancel` fires, then drains open connections.
+/// Runs the server on `listener` with the default [`Limits`] until `cancel` fires, then drains
+/// open connections.
 pub fn spawn_server(
     listener: TcpListener,
     state: AppState,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    spawn_server_with_limits(listener, state, Limits::default(), cancel)
+}
+
+/// [`spawn_server`] with explicit connection limits.
+pub fn spawn_server_with_limits(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
     state.snapshot.watch(cancel.clone());
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { cancel.cancelled().await })
-            .await
-    })
+    tokio::spawn(serve::serve(listener, router(state), limits, cancel))
 }

@@ -78,9 +78,9 @@ pub async fn count_rows(conn: &mut super::Conn, table: &str) -> StoreResult<i64>
             what: format!("table {table}"),
         });
     }
-    Ok(
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{table}\"")))
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{table}\""
+    )))
+    .fetch_one(conn)
+    .await?)
 }

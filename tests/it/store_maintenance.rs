@@ -64,19 +64,38 @@ async fn maintenance_sweeps_what_expired_and_keeps_what_is_live() {
     assert_eq!(count(&s, "access_tokens").await, 3);
 
     // Nothing has expired yet: nothing goes.
-    let swept = s.service.store().sweep(clock_now(&clock), retention).await.expect("sweep");
+    let swept = s
+        .service
+        .store()
+        .sweep(clock_now(&clock), retention)
+        .await
+        .expect("sweep");
     assert_eq!(swept.total(), 0, "{swept:?}");
 
     // Past the access tokens' hour but within the grace: they stay (a replay is still known).
     clock.advance(3600 + 60);
-    let swept = s.service.store().sweep(clock_now(&clock), retention).await.expect("sweep");
+    let swept = s
+        .service
+        .store()
+        .sweep(clock_now(&clock), retention)
+        .await
+        .expect("sweep");
     assert_eq!(swept.count("access_tokens"), 0);
-    assert_eq!(swept.count("sessions"), 0, "the short session is within its grace");
+    assert_eq!(
+        swept.count("sessions"),
+        0,
+        "the short session is within its grace"
+    );
 
     // Past expiry plus grace: the tokens and the short session go, the rest stays.
     clock.advance(retention.grace);
     assert_eq!(client_credentials(&s, &p, "openid").await.status(), 200);
-    let swept = s.service.store().sweep(clock_now(&clock), retention).await.expect("sweep");
+    let swept = s
+        .service
+        .store()
+        .sweep(clock_now(&clock), retention)
+        .await
+        .expect("sweep");
     assert_eq!(swept.count("access_tokens"), 3, "{swept:?}");
     assert_eq!(swept.count("sessions"), 1, "{swept:?}");
     assert_eq!(count(&s, "access_tokens").await, 1, "the fresh token stays");
@@ -85,7 +104,12 @@ async fn maintenance_sweeps_what_expired_and_keeps_what_is_live() {
 
     // A year later the event goes too.
     clock.advance(366 * 86400);
-    let swept = s.service.store().sweep(clock_now(&clock), retention).await.expect("sweep");
+    let swept = s
+        .service
+        .store()
+        .sweep(clock_now(&clock), retention)
+        .await
+        .expect("sweep");
     assert_eq!(swept.count("events"), 1, "{swept:?}");
     assert_eq!(count(&s, "events").await, 0);
 }

@@ -123,3 +123,23 @@ pub async fn oauth_post(
     let body = res.json().await.unwrap_or(serde_json::Value::Null);
     (status, headers, body)
 }
+
+/// [`spawn_server`] with explicit connection limits (small timeouts for the abuse tests).
+pub async fn spawn_server_limited(limits: http::Limits) -> TestServer {
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (dir, service) = bootstrapped_service(&base_url).await;
+    let cancel = CancellationToken::new();
+    http::spawn_server_with_limits(
+        listener,
+        AppState::new(service.clone()),
+        limits,
+        cancel.clone(),
+    );
+    TestServer {
+        base_url,
+        service,
+        cancel,
+        _dir: dir,
+    }
+}
