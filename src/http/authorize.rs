@@ -26,7 +26,7 @@ use crate::oauth::authorize::{
     self, AuthorizeError, ClientResponse, ErrorRedirect, ValidatedAuthorize,
 };
 use crate::oauth::fulfil::{self, Authorizer};
-use crate::oauth::grants::GrantContext;
+use crate::oauth::grant::GrantContext;
 
 /// How long a parked authorization request waits for its flow.
 const PENDING_LIFETIME: i64 = session::PARKED_LIFETIME;

@@ -13,7 +13,7 @@ use super::AppState;
 use super::oauth::{form_request, oauth_error, ok_json, snapshot};
 use crate::oauth::device;
 use crate::oauth::errors::OAuthError;
-use crate::oauth::grants::GrantContext;
+use crate::oauth::grant::GrantContext;
 
 /// `POST /application/o/device/`
 pub async fn authorize(

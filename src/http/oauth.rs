@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::oauth::errors::OAuthError;
-use crate::oauth::grants::{self, GrantContext, TokenRequest};
+use crate::oauth::grant::{self, GrantContext, TokenRequest};
 use crate::oauth::resource;
 use crate::oauth::snapshot::Snapshot;
 
@@ -106,7 +106,7 @@ async fn handle_form(
             evaluator: state.evaluator.as_ref(),
         };
         match endpoint {
-            FormEndpoint::Token => grants::token(&ctx, &req).await,
+            FormEndpoint::Token => grant::token(&ctx, &req).await,
             FormEndpoint::Revoke => resource::revoke(&ctx, &req).await,
             FormEndpoint::Introspect => resource::introspect(&ctx, &req).await,
         }

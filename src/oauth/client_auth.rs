@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::errors::OAuthError;
-use super::snapshot::{ProviderEntry, Snapshot};
+use super::snapshot::{ClientEntry, Snapshot};
 use crate::crypto::secrets::constant_time_eq;
 use crate::domain::ClientType;
 
@@ -69,16 +69,16 @@ pub fn extract(
 
 /// Finds and authenticates the client: confidential clients must present their secret, public
 /// clients must not present one.
-pub fn authenticate(
-    snapshot: &Snapshot,
+pub fn authenticate<'s>(
+    snapshot: &'s Snapshot,
     creds: Option<&PresentedCredentials>,
-) -> Result<std::sync::Arc<ProviderEntry>, OAuthError> {
+) -> Result<&'s ClientEntry, OAuthError> {
     let creds =
         creds.ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
-    let entry = snapshot
-        .by_client_id(&creds.client_id)
+    let client = snapshot
+        .client(&creds.client_id)
         .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong secret"))?;
-    let settings = &entry.provider.oauth2;
+    let settings = &client.entry.provider.oauth2;
     let presented = creds.client_secret.as_deref().filter(|s| !s.is_empty());
     match settings.client_type {
         ClientType::Confidential => {
@@ -97,7 +97,7 @@ pub fn authenticate(
             }
         }
     }
-    Ok(entry.clone())
+    Ok(client)
 }
 
 #[cfg(test)]

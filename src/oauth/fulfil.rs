@@ -7,7 +7,7 @@ use serde_json::json;
 use super::authorize::{self, ClientResponse, ValidatedAuthorize};
 use super::claims;
 use super::errors::OAuthError;
-use super::grants::{self, GrantContext};
+use super::grant::{self, GrantContext};
 use super::tokens::{self, IssueRequest};
 use crate::context::EventSubject;
 use crate::crypto::secrets;
@@ -63,7 +63,7 @@ pub async fn complete(
     }
     let mut issued = None;
     if req.response_type.id_token || req.response_type.token {
-        let user = grants::load_user(ctx, who.user_id).await?;
+        let user = grant::load_user(ctx, who.user_id).await?;
         let mapped = claims::mapped_claims(&req.entry, &req.scopes, &user, ctx.evaluator);
         let mut out = tokens::issue(&IssueRequest {
             entry: &req.entry,

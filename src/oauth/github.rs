@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::grants::GrantContext;
+use super::grant::GrantContext;
 use super::resource::BearerError;
 use crate::crypto::secrets;
 use crate::domain::User;

@@ -1,5 +1,6 @@
 //! OAuth2 / OpenID Connect protocol logic, without axum: the snapshot the hot path reads,
-//! discovery documents, and (in later modules) authorize validation, grants and claims.
+//! discovery documents, authorize validation, the token endpoint's grants (one file each, under
+//! [`grant`]) and claims.
 
 pub mod authorize;
 pub mod claims;
@@ -10,12 +11,14 @@ pub mod end_session;
 pub mod errors;
 pub mod fulfil;
 pub mod github;
-pub mod grants;
+pub mod grant;
+pub mod lifetimes;
 pub mod logout;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod resource;
 pub mod scope_expr;
+pub mod signature_memo;
 pub mod snapshot;
 pub mod throttle;
 pub mod tokens;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::claims::{self, ClaimsUser};
 use super::client_auth;
 use super::errors::OAuthError;
-use super::grants::{GrantContext, TokenRequest};
+use super::grant::{GrantContext, TokenRequest};
 use crate::crypto::secrets;
 use crate::store::{self, Topic};
 
@@ -24,7 +24,7 @@ pub async fn revoke(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value,
         req.params.get("client_id").map(String::as_str),
         req.params.get("client_secret").map(String::as_str),
     )?;
-    let entry = client_auth::authenticate(ctx.snapshot, creds.as_ref())?;
+    let entry = &client_auth::authenticate(ctx.snapshot, creds.as_ref())?.entry;
     let token = req
         .params
         .get("token")
@@ -69,7 +69,7 @@ pub async fn introspect(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Va
         req.params.get("client_id").map(String::as_str),
         req.params.get("client_secret").map(String::as_str),
     )?;
-    let entry = client_auth::authenticate(ctx.snapshot, creds.as_ref())?;
+    let entry = &client_auth::authenticate(ctx.snapshot, creds.as_ref())?.entry;
     let inactive = json!({ "active": false });
     let Some(token) = req.params.get("token").filter(|t| !t.is_empty()) else {
         return Ok(inactive);

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use super::lifetimes::validity;
+use super::signature_memo::SignatureMemo;
 use crate::context::Context;
 use crate::crypto::jwe::EncryptionKey;
 use crate::crypto::jwk::SigningKey;
-use crate::domain::{Application, Provider, ScopeMapping, User};
+use crate::domain::{Application, CertificateKeypair, Provider, ScopeMapping, User};
 use crate::store::{self, StoreResult};
 
 /// One OAuth2 provider with everything needed to serve it.
@@ -37,9 +39,6 @@ pub struct ProviderEntry {
     /// The provider's client_credentials service account, once it exists (the snapshot is
     /// rebuilt on every user change, so an edit or deactivation is seen at once).
     pub service_account: Option<User>,
-    /// The last unbound ID token signed, for reuse by identical claims (rebuilt with the
-    /// snapshot, so a key change never reuses an old signature).
-    pub signature_memo: Arc<crate::oauth::tokens::SignatureMemo>,
 }
 
 impl ProviderEntry {
@@ -55,11 +54,22 @@ impl ProviderEntry {
     }
 }
 
+/// A provider as a client authenticating by its client id sees it: the entry, and the memo of
+/// the last signature it was issued that binds to nothing unique. The memo lives and dies with
+/// the snapshot (it is never carried into a rebuilt one), so a key or configuration change
+/// never reuses an old signature; it is found by the same lookup that authenticates the client,
+/// so the token endpoint pays nothing extra for it.
+#[derive(Debug)]
+pub struct ClientEntry {
+    pub entry: Arc<ProviderEntry>,
+    pub signature_memo: SignatureMemo,
+}
+
 /// A consistent read-only view of the OAuth configuration.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     by_app_slug: HashMap<String, Arc<ProviderEntry>>,
-    by_client_id: HashMap<String, Arc<ProviderEntry>>,
+    by_client_id: HashMap<String, ClientEntry>,
     by_provider_id: HashMap<String, Arc<ProviderEntry>>,
 }
 
@@ -71,6 +81,11 @@ impl Snapshot {
 
     /// The provider with this client id.
     pub fn by_client_id(&self, client_id: &str) -> Option<&Arc<ProviderEntry>> {
+        self.by_client_id.get(client_id).map(|c| &c.entry)
+    }
+
+    /// The client with this client id, with its signature memo (see [`ClientEntry`]).
+    pub fn client(&self, client_id: &str) -> Option<&ClientEntry> {
         self.by_client_id.get(client_id)
     }
 
@@ -116,26 +131,13 @@ impl Snapshot {
                     }
                 }
             };
-            let (encryption_key, encryption_key_error) = match &provider.encryption_key_id {
-                None => (None, None),
-                Some(key_id) => match certificates.iter().find(|c| &c.id == key_id) {
-                    None => (
-                        None,
-                        Some("the encryption key no longer exists".to_string()),
-                    ),
-                    Some(c) => match EncryptionKey::from_keypair(c) {
-                        Ok(k) => (Some(Arc::new(k)), None),
-                        Err(e) => (None, Some(e.to_string())),
-                    },
-                },
-            };
+            let (encryption_key, encryption_key_error) = encryption_key(&provider, &certificates);
             let scope_mappings = mappings
                 .iter()
                 .filter(|m| provider.scope_mapping_ids.contains(&m.id))
                 .cloned()
                 .collect();
-            let lifetime =
-                crate::oauth::tokens::validity(&provider.oauth2.access_token_validity, 3600);
+            let lifetime = validity(&provider.oauth2.access_token_validity, 3600);
             let retired_keys = retired
                 .iter()
                 .filter(|r| r.provider_id == provider.id && now < r.retired_at + lifetime)
@@ -158,21 +160,48 @@ impl Snapshot {
                 encryption_key,
                 encryption_key_error,
                 scope_mappings,
-                signature_memo: Default::default(),
             });
-            if let Some(app) = &entry.application {
-                snapshot.by_app_slug.insert(app.slug.clone(), entry.clone());
-            }
-            snapshot
-                .by_provider_id
-                .insert(entry.provider.id.clone(), entry.clone());
-            if !entry.provider.client_id.is_empty() {
-                snapshot
-                    .by_client_id
-                    .insert(entry.provider.client_id.clone(), entry.clone());
-            }
+            snapshot.index(entry);
         }
         Ok(snapshot)
+    }
+
+    /// Makes an entry findable by application slug, provider id and client id; a client gets
+    /// a fresh signature memo.
+    fn index(&mut self, entry: Arc<ProviderEntry>) {
+        if let Some(app) = &entry.application {
+            self.by_app_slug.insert(app.slug.clone(), entry.clone());
+        }
+        self.by_provider_id
+            .insert(entry.provider.id.clone(), entry.clone());
+        if !entry.provider.client_id.is_empty() {
+            let client_id = entry.provider.client_id.clone();
+            let client = ClientEntry {
+                entry,
+                signature_memo: SignatureMemo::default(),
+            };
+            self.by_client_id.insert(client_id, client);
+        }
+    }
+}
+
+/// The provider's encryption key, or why the configured one cannot be used.
+fn encryption_key(
+    provider: &Provider,
+    certificates: &[CertificateKeypair],
+) -> (Option<Arc<EncryptionKey>>, Option<String>) {
+    let Some(key_id) = &provider.encryption_key_id else {
+        return (None, None);
+    };
+    match certificates.iter().find(|c| &c.id == key_id) {
+        None => (
+            None,
+            Some("the encryption key no longer exists".to_string()),
+        ),
+        Some(c) => match EncryptionKey::from_keypair(c) {
+            Ok(k) => (Some(Arc::new(k)), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
     }
 }
 

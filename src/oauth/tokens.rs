@@ -7,10 +7,13 @@ use serde_json::{Map, Value, json};
 
 use super::claims::{self, IdTokenInput};
 use super::errors::OAuthError;
+use super::signature_memo::SignatureMemo;
 use super::snapshot::ProviderEntry;
 use crate::crypto::secrets;
-use crate::domain::Duration;
 use crate::store::grants::{AccessToken, RefreshToken};
+
+/// The provider's validity settings in seconds (see [`super::lifetimes`]).
+pub use super::lifetimes::validity;
 
 /// HS256 needs a client secret of at least this many bytes (RFC 7518 §3.2).
 pub const MIN_HS256_SECRET: usize = 32;
@@ -53,54 +56,26 @@ fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
 
 /// [`sign`] for tokens whose claims are not bound to anything unique (an ID token without
 /// `at_hash`, as authentik issues for client_credentials): claims identical to the last ones
-/// this provider signed that way reuse that signature. Claims carry `iat`/`exp` in seconds, so
+/// this client signed that way reuse that signature. Claims carry `iat`/`exp` in seconds, so
 /// this only saves work for the same subject and scopes within one second — a busy service
 /// account — and the token is exactly what signing again would give (RS256 and EdDSA are
 /// deterministic; an ECDSA signature is as valid as a fresh one).
 /// `encoded` is `claims` serialised (the caller stores it anyway): the memo's key.
 fn sign_memoized(
     entry: &ProviderEntry,
+    memo: &SignatureMemo,
     claims: &Map<String, Value>,
     encoded: &str,
 ) -> Result<String, OAuthError> {
-    let jws = match entry.signature_memo.get(encoded.as_bytes()) {
+    let jws = match memo.get(encoded.as_bytes()) {
         Some(jws) => jws,
         None => {
             let jws = sign_jws(entry, claims, None)?;
-            entry
-                .signature_memo
-                .put(encoded.as_bytes().to_vec(), jws.clone());
+            memo.put(encoded.as_bytes().to_vec(), jws.clone());
             jws
         }
     };
     seal(entry, jws)
-}
-
-/// The last signed JWT of a provider whose claims bind it to nothing unique, by its exact
-/// claims (see [`sign_memoized`]). One entry: a provider's hot caller is one service account.
-#[derive(Default)]
-pub struct SignatureMemo(std::sync::Mutex<Option<(Vec<u8>, String)>>);
-
-impl std::fmt::Debug for SignatureMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SignatureMemo(..)")
-    }
-}
-
-impl SignatureMemo {
-    fn get(&self, claims: &[u8]) -> Option<String> {
-        let guard = self.0.lock().ok()?;
-        match guard.as_ref() {
-            Some((k, v)) if k.as_slice() == claims => Some(v.clone()),
-            _ => None,
-        }
-    }
-
-    fn put(&self, claims: Vec<u8>, jws: String) {
-        if let Ok(mut guard) = self.0.lock() {
-            *guard = Some((claims, jws));
-        }
-    }
 }
 
 /// The signed (never encrypted) JWT.
@@ -138,13 +113,6 @@ fn sign_jws(
         .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")))
 }
 
-/// Parses one of the provider's validity settings, with the default when it is unreadable.
-pub fn validity(setting: &str, default_seconds: i64) -> i64 {
-    Duration::parse(setting)
-        .map(|d| d.seconds())
-        .unwrap_or(default_seconds)
-}
-
 /// What a grant wants issued.
 #[derive(Debug, Clone)]
 pub struct IssueRequest<'a> {
@@ -163,7 +131,7 @@ pub struct IssueRequest<'a> {
     pub with_refresh: bool,
     /// Put `at_hash` in the ID token. authentik leaves it out for client_credentials and the
     /// password grant; without it the ID token is a pure function of its claims and can reuse
-    /// a signature (see [`sign_memoized`]).
+    /// a signature (see [`issue_with_memo`]).
     pub id_token_at_hash: bool,
 }
 
@@ -180,6 +148,16 @@ pub struct Issued {
 
 /// Mints an access token, an ID token and (when asked) a refresh token.
 pub fn issue(req: &IssueRequest<'_>) -> Result<Issued, OAuthError> {
+    issue_with_memo(req, None)
+}
+
+/// [`issue`], where an ID token without `at_hash` reuses the signature `memo` holds for the same
+/// claims (and leaves its own there): the client's memo from the snapshot, so a key change,
+/// which builds a new snapshot, never meets an old signature.
+pub fn issue_with_memo(
+    req: &IssueRequest<'_>,
+    memo: Option<&SignatureMemo>,
+) -> Result<Issued, OAuthError> {
     let settings = &req.entry.provider.oauth2;
     let expires_in = validity(&settings.access_token_validity, 3600);
     let expires_at = req.now + expires_in;
@@ -212,10 +190,9 @@ pub fn issue(req: &IssueRequest<'_>) -> Result<Issued, OAuthError> {
     });
     let claims_json = serde_json::to_string(&id_claims)
         .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
-    let id_token = if req.id_token_at_hash {
-        sign(req.entry, &id_claims)?
-    } else {
-        sign_memoized(req.entry, &id_claims, &claims_json)?
+    let id_token = match memo.filter(|_| !req.id_token_at_hash) {
+        Some(memo) => sign_memoized(req.entry, memo, &id_claims, &claims_json)?,
+        None => sign(req.entry, &id_claims)?,
     };
     let scope = req.scopes.join(" ");
     let access_record = AccessToken {
