@@ -93,9 +93,27 @@ pub struct GlobalArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_connections: u32,
+    /// How long a write waits for another process's write lock (an `apply`, a console in
+    /// another process) before the request is answered 503 with Retry-After.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_BUSY_TIMEOUT",
+        default_value = "seconds=10",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub busy_timeout: std::time::Duration,
 }
 
 impl GlobalArgs {
+    /// How the store waits for other writers.
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            busy_timeout: self.busy_timeout,
+        }
+    }
+
     /// The connection limits the server runs with.
     pub fn limits(&self) -> crate::http::Limits {
         crate::http::Limits {

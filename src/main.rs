@@ -72,7 +72,7 @@ struct Started {
 
 async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Started> {
     let location = store_location(global);
-    let store = Store::open(&location).await?;
+    let store = Store::open_with(&location, global.store_options()).await?;
     let listener = http::bind(&global.listen).await?;
     let bound = listener
         .local_addr()
@@ -182,7 +182,7 @@ async fn serve(global: GlobalArgs) -> Result<()> {
 /// Opens the store and bootstraps it when empty (so default flows exist for blueprints that
 /// reference them), without starting the server.
 async fn open_service(global: &GlobalArgs) -> Result<Service> {
-    let store = Store::open(&store_location(global)).await?;
+    let store = Store::open_with(&store_location(global), global.store_options()).await?;
     let public_url = global
         .public_url
         .clone()
@@ -251,7 +251,7 @@ async fn shutdown_signal() {
 }
 
 async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Result<()> {
-    let store = Store::open(&store_location(&global)).await?;
+    let store = Store::open_with(&store_location(&global), global.store_options()).await?;
     let public_url = global
         .public_url
         .clone()

@@ -38,6 +38,10 @@ pub(super) fn oauth_error(err: &OAuthError) -> Response {
             HeaderValue::from_static("Basic realm=\"latchkey\""),
         );
     }
+    if let Some(secs) = err.retry_after() {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     no_store(res)
 }
 

@@ -51,6 +51,31 @@ impl OAuthError {
     pub fn server_error(d: impl Into<String>) -> Self {
         Self::new("server_error", d)
     }
+    /// The server cannot answer now (the store was busy past its deadline); retry shortly.
+    /// Answered with 503 and `Retry-After` (RFC 6749 §4.1.2.1's `temporarily_unavailable`).
+    pub fn temporarily_unavailable(d: impl Into<String>) -> Self {
+        Self::new("temporarily_unavailable", d)
+    }
+
+    /// A failure of ours, logged with its details and answered without them: a busy store is
+    /// `temporarily_unavailable` (retry), anything else `server_error`.
+    pub fn internal<E: std::fmt::Display + 'static>(what: &str, e: E) -> Self {
+        let busy = (&e as &dyn std::any::Any)
+            .downcast_ref::<crate::store::StoreError>()
+            .is_some_and(crate::store::StoreError::is_busy);
+        if busy {
+            tracing::warn!(error = %e, "{what}: store busy");
+            return Self::temporarily_unavailable("the server is busy; retry in a second");
+        }
+        tracing::error!(error = %e, "{what}");
+        Self::server_error("the server could not complete the request; try again")
+    }
+
+    /// Seconds the client should wait before retrying, for answers that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.code == "temporarily_unavailable").then_some(1)
+    }
+
     /// Device flow: the user has not finished yet.
     pub fn authorization_pending() -> Self {
         Self::new(
@@ -83,6 +108,7 @@ impl OAuthError {
         match self.code {
             "invalid_client" => 401,
             "server_error" => 500,
+            "temporarily_unavailable" => 503,
             _ => 400,
         }
     }

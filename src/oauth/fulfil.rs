@@ -23,9 +23,8 @@ pub struct Authorizer<'a> {
     pub client_ip: &'a str,
 }
 
-fn storage<E: std::fmt::Display>(e: E) -> OAuthError {
-    tracing::error!(error = %e, "authorization storage failure");
-    OAuthError::server_error("the server could not complete the request; try again")
+fn storage<E: std::fmt::Display + 'static>(e: E) -> OAuthError {
+    OAuthError::internal("authorization storage failure", e)
 }
 
 /// Mints what the response type asks for and returns where to send the browser.

@@ -11,9 +11,8 @@ use super::grant::{GrantContext, TokenRequest};
 use crate::crypto::secrets;
 use crate::store::{self, Topic};
 
-fn storage_error<E: std::fmt::Display>(e: E) -> OAuthError {
-    tracing::error!(error = %e, "token storage failure");
-    OAuthError::server_error("the server could not complete the request; try again")
+fn storage_error<E: std::fmt::Display + 'static>(e: E) -> OAuthError {
+    OAuthError::internal("token storage failure", e)
 }
 
 /// `POST /application/o/revoke/`: revokes one of the calling client's tokens. Unknown tokens and

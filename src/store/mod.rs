@@ -78,12 +78,31 @@ pub enum StoreError {
     /// The grouped token write failed (the message of the underlying error).
     #[error("database error: {0}")]
     Batch(String),
+    /// Another connection (another process) held the write lock past the busy deadline; the
+    /// caller may retry (HTTP answers 503 with `Retry-After`).
+    #[error("the store is busy: another process held its write lock too long; try again")]
+    Busy,
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (the write lock was held past the deadline).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy)
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &err {
             let msg = db.message();
+            // SQLITE_BUSY (5) and its extended codes (261, 517, 773…): the busy timeout ran out.
+            let busy = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5);
+            if busy || msg.contains("database is locked") {
+                return StoreError::Busy;
+            }
             if let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ") {
                 let field = cols
                     .split(',')
@@ -156,6 +175,22 @@ impl StoreLocation {
     }
 }
 
+/// How the store waits for other writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's write lock before it fails with
+    /// [`StoreError::Busy`] (HTTP answers 503 with `Retry-After`).
+    pub busy_timeout: StdDuration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: StdDuration::from_secs(10),
+        }
+    }
+}
+
 /// The store: one pool over one SQLite file, plus the change channel every view listens to.
 #[derive(Clone)]
 pub struct Store {
@@ -175,9 +210,15 @@ pub struct Store {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
 
 impl Store {
-    /// Opens (creating if needed) and migrates the store. Pragmas are set explicitly: WAL,
-    /// synchronous=NORMAL, foreign keys on, 5 s busy timeout.
+    /// Opens (creating if needed) and migrates the store with the default [`StoreOptions`].
     pub async fn open(location: &StoreLocation) -> StoreResult<Self> {
+        Self::open_with(location, StoreOptions::default()).await
+    }
+
+    /// Opens (creating if needed) and migrates the store. Pragmas are set explicitly: WAL,
+    /// synchronous=NORMAL, foreign keys on, the busy timeout from `options`.
+    pub async fn open_with(location: &StoreLocation, options: StoreOptions) -> StoreResult<Self> {
+        let busy_timeout = options.busy_timeout;
         let (options, max) = match location {
             StoreLocation::File(path) => {
                 ensure_parent(path)?;
@@ -200,7 +241,7 @@ impl Store {
         };
         let options = options
             .foreign_keys(true)
-            .busy_timeout(StdDuration::from_secs(5))
+            .busy_timeout(busy_timeout)
             .pragma("temp_store", "memory");
         let mut pool_opts = SqlitePoolOptions::new()
             .max_connections(max)

@@ -20,7 +20,35 @@ pub(crate) struct Job {
     pub(crate) refresh: Option<RefreshToken>,
     /// The authorization code (id, time) these tokens are exchanged for, if any.
     pub(crate) consume: Option<(String, i64)>,
-    pub(crate) done: oneshot::Sender<Result<Recorded, String>>,
+    pub(crate) done: oneshot::Sender<Result<Recorded, JobError>>,
+}
+
+/// Why a job was not recorded, cloneable so one failed batch can tell each of its callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JobError {
+    /// The store stayed busy past its deadline: the caller may retry.
+    Busy,
+    /// Any other failure (its message).
+    Failed(String),
+}
+
+impl From<&StoreError> for JobError {
+    fn from(e: &StoreError) -> Self {
+        if e.is_busy() {
+            JobError::Busy
+        } else {
+            JobError::Failed(e.to_string())
+        }
+    }
+}
+
+impl From<JobError> for StoreError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Busy => StoreError::Busy,
+            JobError::Failed(m) => StoreError::Batch(m),
+        }
+    }
 }
 
 /// What became of a job whose transaction committed.
@@ -52,11 +80,11 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
             }
             let results = match write(&store, &mut own, &batch).await {
                 Ok(per_job) => per_job,
-                Err(e) => vec![Err(e.to_string()); batch.len()],
+                Err(e) => vec![Err(JobError::from(&e)); batch.len()],
             };
             let failed = results.iter().filter(|r| r.is_err()).count();
             if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
-                tracing::error!(error = %e, failed, tokens = batch.len(), "recording tokens failed");
+                tracing::error!(error = ?e, failed, tokens = batch.len(), "recording tokens failed");
             }
             for (job, result) in batch.into_iter().zip(results) {
                 let _ = job.done.send(result);
@@ -67,7 +95,7 @@ pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
 }
 
 /// What one batch's callers are told, in batch order.
-type Outcomes = Vec<Result<Recorded, String>>;
+type Outcomes = Vec<Result<Recorded, JobError>>;
 
 /// Writes one batch: one multi-row INSERT in one transaction. When that fails (a provider or
 /// user deleted meanwhile breaks a foreign key), the transaction is undone and the jobs are
@@ -149,7 +177,7 @@ async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<
                 .unwrap_or(Recorded::CodeAlreadyUsed))),
             Err(e) => {
                 conn.execute("ROLLBACK TO token_job").await?;
-                outcomes.push(Err(e.to_string()));
+                outcomes.push(Err(JobError::from(&e)));
             }
         }
         conn.execute("RELEASE token_job").await?;
@@ -256,6 +284,6 @@ impl Store {
             .map_err(|_| StoreError::Batch("the token recorder stopped".into()))?;
         wait.await
             .map_err(|_| StoreError::Batch("the token recorder stopped".into()))?
-            .map_err(StoreError::Batch)
+            .map_err(StoreError::from)
     }
 }

@@ -36,3 +36,4 @@ mod oidc_flow;
 mod server;
 mod store;
 mod store_maintenance;
+mod store_neighbours;

@@ -42,6 +42,23 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+impl TestServer {
+    /// A server a test started itself (with its own store options), kept like the others.
+    pub fn from_parts(
+        base_url: String,
+        service: Service,
+        cancel: CancellationToken,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        Self {
+            base_url,
+            service,
+            cancel,
+            _dir: dir,
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.cancel.cancel();

@@ -209,9 +209,8 @@ pub(crate) fn granted_scopes(entry: &ProviderEntry, requested: Option<&str>) -> 
 }
 
 /// Logs a failure of ours and answers `server_error` without its details.
-pub(crate) fn server_error<E: std::fmt::Display>(e: E) -> OAuthError {
-    tracing::error!(error = %e, "token endpoint failure");
-    OAuthError::server_error("the server could not complete the request; try again")
+pub(crate) fn server_error<E: std::fmt::Display + 'static>(e: E) -> OAuthError {
+    OAuthError::internal("token endpoint failure", e)
 }
 
 fn issuer(ctx: &GrantContext<'_>, entry: &ProviderEntry) -> Result<String, OAuthError> {

@@ -1,0 +1,136 @@
+//! Another process writing the same store (`latchkey apply`, `latchkey user create`, a console
+//! in another process) never makes a request fail: writes queue behind its lock, and only a lock
+//! held past the busy deadline is answered — with a retryable 503, never a 500.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latchkey::context::{Config, SystemClock};
+use latchkey::http::{self, AppState};
+use latchkey::service::Service;
+use latchkey::store::{Store, StoreLocation, StoreOptions};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use tokio_util::sync::CancellationToken;
+
+use crate::server::{client_credentials, create_oidc_app};
+use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
+
+/// A connection of its own to the store's file: to SQLite it is another process.
+async fn neighbour(s: &TestServer) -> SqliteConnection {
+    let StoreLocation::File(path) = s.service.store().location().clone() else {
+        panic!("a file store");
+    };
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(Duration::from_secs(30));
+    SqliteConnection::connect_with(&opts)
+        .await
+        .expect("neighbour")
+}
+
+/// Holds the write lock for `hold`, writing an event row, then commits.
+async fn write_while_holding(conn: &mut SqliteConnection, hold: Duration) {
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .expect("begin");
+    sqlx::query(
+        "INSERT INTO events (id, action, created_at, expires_at) VALUES (?, 'neighbour', 0, 0)",
+    )
+    .bind(latchkey::domain::new_id())
+    .execute(&mut *conn)
+    .await
+    .expect("insert");
+    tokio::time::sleep(hold).await;
+    sqlx::query("COMMIT")
+        .execute(&mut *conn)
+        .await
+        .expect("commit");
+}
+
+#[tokio::test]
+async fn a_neighbour_writing_all_the_time_never_fails_a_token_request() {
+    let s = spawn_server().await;
+    let p = create_oidc_app(&s, "neighbours").await;
+    let mut other = neighbour(&s).await;
+    let until = Instant::now() + Duration::from_secs(3);
+    let writer = async {
+        let mut n = 0;
+        while Instant::now() < until {
+            // A transaction of 150 ms every ~170 ms: the lock is free only briefly.
+            write_while_holding(&mut other, Duration::from_millis(150)).await;
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        n
+    };
+    let requests = async {
+        let mut statuses = Vec::new();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (s, p) = (&s, &p);
+            tasks.push(async move {
+                let mut got = Vec::new();
+                while Instant::now() < until {
+                    got.push(client_credentials(s, p, "openid").await.status().as_u16());
+                }
+                got
+            });
+        }
+        for got in futures::future::join_all(tasks).await {
+            statuses.extend(got);
+        }
+        statuses
+    };
+    let (written, statuses) = tokio::join!(writer, requests);
+    assert!(written >= 10, "the neighbour wrote {written} times");
+    assert!(statuses.len() >= 10, "{} requests", statuses.len());
+    let failed: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
+}
+
+#[tokio::test]
+async fn a_lock_held_past_the_deadline_is_a_retryable_503_not_a_500() {
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_with(
+        &StoreLocation::File(dir.path().join("latchkey.db")),
+        StoreOptions {
+            busy_timeout: Duration::from_millis(300),
+        },
+    )
+    .await
+    .expect("open");
+    let service = Service::new(store, Config::new(&base_url), Arc::new(SystemClock));
+    service
+        .bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    let cancel = CancellationToken::new();
+    http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
+    let s = TestServer::from_parts(base_url, service, cancel, dir);
+    let p = create_oidc_app(&s, "held").await;
+    assert_eq!(client_credentials(&s, &p, "openid").await.status(), 200);
+
+    let mut other = neighbour(&s).await;
+    let holder = write_while_holding(&mut other, Duration::from_secs(2));
+    let request = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        client_credentials(&s, &p, "openid").await
+    };
+    let ((), res) = tokio::join!(holder, request);
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    // Once the neighbour committed, the very next request succeeds.
+    assert_eq!(client_credentials(&s, &p, "openid").await.status(), 200);
+}
