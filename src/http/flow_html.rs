@@ -4,21 +4,22 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
-use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
-use super::flow_common::{Action, client_ip, execute, security_headers};
+use super::errors::HttpError;
+use super::extract::{ClientIp, form_pairs};
+use super::headers::security_headers;
 use super::session::{self, Session};
 use crate::domain::Brand;
 use crate::flows::executor::Start;
-use crate::flows::{Challenge, ChallengeKind, FlowError, Response};
+use crate::flows::{Challenge, ChallengeKind, Response, lookup};
+use crate::oauth::session_step::{StepRequest, run_step};
 
 fn field_errors(out: &mut String, c: &Challenge, field: &str) {
     if let Some(list) = c.errors.get(field) {
@@ -287,7 +288,7 @@ fn action_url(slug: &str) -> String {
 
 async fn respond(
     state: &AppState,
-    sess: Option<&Session>,
+    sess: &Session,
     status: StatusCode,
     slug: &str,
     challenge: &Challenge,
@@ -295,9 +296,14 @@ async fn respond(
     let mut resp = if let ChallengeKind::Redirect { to } = &challenge.kind {
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.clone())]).into_response()
     } else {
-        let brand = super::flow_common::default_brand(state).await;
-        let csrf = sess.map(|s| s.data.csrf.as_str()).unwrap_or("");
-        let html = render(brand.as_ref(), challenge, csrf, &action_url(slug));
+        // An unreadable brand degrades to the unbranded page rather than failing the step.
+        let brand = lookup::default_brand(&state.ctx)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the default brand");
+                None
+            });
+        let html = render(brand.as_ref(), challenge, &sess.data.csrf, &action_url(slug));
         (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -305,7 +311,7 @@ async fn respond(
         )
             .into_response()
     };
-    security_headers(state, sess, &mut resp);
+    security_headers(state, Some(sess), &mut resp);
     if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind
         && let Some(csp) = super::pages::frame_csp(logout_urls.iter().map(|f| f.url.as_str()))
     {
@@ -315,58 +321,23 @@ async fn respond(
     resp
 }
 
-fn error_page(state: &AppState, err: &FlowError) -> HttpResponse {
-    let (status, msg) = match err {
-        FlowError::NotFound(_) => (StatusCode::NOT_FOUND, "This flow does not exist."),
-        other => {
-            tracing::error!(error = %other, "flow step failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong; try again.",
-            )
-        }
-    };
-    let c = Challenge::new(
-        ChallengeKind::AccessDenied {
-            error_message: msg.into(),
-        },
-        "Error",
-        "",
-    );
-    let html = render(None, &c, "", "/");
-    let mut resp = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    security_headers(state, None, &mut resp);
-    resp
-}
-
 /// GET: the current challenge. `next` is kept only when it is a same-origin relative path.
 pub async fn get_flow(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-) -> HttpResponse {
-    let ip = client_ip(info);
-    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return error_page(&state, &e.into()),
-    };
+    ClientIp(ip): ClientIp,
+    mut sess: Session,
+) -> Result<HttpResponse, HttpError> {
     let start = Start {
         next: q.get("next").cloned(),
         application: None,
         extra: Default::default(),
         allow_empty: false,
     };
-    match execute(&state, &mut sess, &ip, &slug, Action::Get(start)).await {
-        Ok(step) => respond(&state, Some(&sess), StatusCode::OK, &slug, &step.challenge).await,
-        Err(e) => error_page(&state, &e),
-    }
+    let request = StepRequest::Show(start);
+    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }
 
 /// POST: a form submission. A missing or wrong CSRF token is refused (403) without touching
@@ -374,33 +345,23 @@ pub async fn get_flow(
 pub async fn post_flow(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    info: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    mut sess: Session,
     body: Bytes,
-) -> HttpResponse {
-    let ip = client_ip(info);
-    let mut sess = match session::load(&state.ctx, &headers, &ip).await {
-        Ok(s) => s,
-        Err(e) => return error_page(&state, &e.into()),
-    };
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let mut response = Response::from_pairs(pairs);
+) -> Result<HttpResponse, HttpError> {
+    let mut response = Response::from_pairs(form_pairs(&body));
     let csrf = response.fields.remove("csrf");
     if !session::csrf_ok(&sess, csrf.as_deref()) {
         tracing::warn!(flow = %slug, "flow POST with a missing or wrong CSRF token");
-        return match execute(&state, &mut sess, &ip, &slug, Action::Get(Start::default())).await {
-            Ok(step) => {
-                let c = step.challenge.with_error(
-                    "non_field_errors",
-                    "Your session expired or the form was stale; please try again.",
-                );
-                respond(&state, Some(&sess), StatusCode::FORBIDDEN, &slug, &c).await
-            }
-            Err(e) => error_page(&state, &e),
-        };
+        let request = StepRequest::Show(Start::default());
+        let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+        let c = step.challenge.with_error(
+            "non_field_errors",
+            "Your session expired or the form was stale; please try again.",
+        );
+        return Ok(respond(&state, &sess, StatusCode::FORBIDDEN, &slug, &c).await);
     }
-    match execute(&state, &mut sess, &ip, &slug, Action::Post(response)).await {
-        Ok(step) => respond(&state, Some(&sess), StatusCode::OK, &slug, &step.challenge).await,
-        Err(e) => error_page(&state, &e),
-    }
+    let request = StepRequest::Answer(response);
+    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use html_escape::encode_text as text;
 
 use super::AppState;
-use super::flow_common::security_headers;
+use super::headers::security_headers;
 use super::session::Session;
 
 /// A small HTML page with a title and an already-escaped body.

@@ -2,6 +2,7 @@
 //! discovery documents, and (in later modules) authorize validation, grants and claims.
 
 pub mod authorize;
+pub mod authorize_flow;
 pub mod claims;
 pub mod client_auth;
 pub mod device;
@@ -16,6 +17,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod resource;
 pub mod scope_expr;
+pub mod session_step;
 pub mod snapshot;
 pub mod throttle;
 pub mod tokens;
