@@ -268,7 +268,13 @@ mod tests {
         let mut s = load(&ctx, None, "10.0.0.1").await.expect("load");
         assert!(!s.set_cookie, "nothing written, no cookie yet");
         let raw = s.cookie_value().to_string();
-        assert!(load(&ctx, Some(&raw), "10.0.0.1").await.expect("load").row_id != s.row_id);
+        assert!(
+            load(&ctx, Some(&raw), "10.0.0.1")
+                .await
+                .expect("load")
+                .row_id
+                != s.row_id
+        );
         s.data.logout_continue = Some("/x".into());
         save(&ctx, &mut s).await.expect("save");
         assert!(s.set_cookie);
@@ -285,7 +291,9 @@ mod tests {
         save(&ctx, &mut s).await.expect("first save");
         {
             let mut tx = ctx.store().write_tx().await.expect("tx");
-            sessions::delete(tx.conn(), &s.row_id).await.expect("delete");
+            sessions::delete(tx.conn(), &s.row_id)
+                .await
+                .expect("delete");
             tx.commit().await.expect("commit");
         }
         let err = save(&ctx, &mut s).await.expect_err("the write is lost");

@@ -28,7 +28,13 @@ const NOT_CONFIGURED: &str = "No device-code flow is set on the default brand. A
      can set one in the console (Brands tab, field \"Device code flow\") or apply \
      fixtures/blueprints/default/flow-device-code.yaml.";
 
-fn message(state: &AppState, sess: &Session, status: StatusCode, title: &str, msg: &str) -> Response {
+fn message(
+    state: &AppState,
+    sess: &Session,
+    status: StatusCode,
+    title: &str,
+    msg: &str,
+) -> Response {
     let class = if status.is_success() { "info" } else { "error" };
     page(
         state,
@@ -40,7 +46,13 @@ fn message(state: &AppState, sess: &Session, status: StatusCode, title: &str, ms
 }
 
 fn failed(state: &AppState, sess: &Session, msg: &str) -> Response {
-    message(state, sess, StatusCode::BAD_REQUEST, "Device sign-in failed", msg)
+    message(
+        state,
+        sess,
+        StatusCode::BAD_REQUEST,
+        "Device sign-in failed",
+        msg,
+    )
 }
 
 /// The code entry form, optionally with an error under the title.
@@ -219,13 +231,15 @@ pub async fn entry_post(
     let typed = f.get("code").map(String::as_str).unwrap_or("");
     let csrf_ok = session::csrf_ok(&sess, f.get("csrf").map(String::as_str));
     let machine = state.device_sign_in();
-    Ok(match machine.submit_code(&mut sess, &ip, typed, csrf_ok).await? {
-        DeviceNext::Stale => {
-            tracing::warn!("device code POST with a missing or wrong CSRF token");
-            entry_form(&state, &sess, StatusCode::FORBIDDEN, typed, Some(STALE))
-        }
-        next => render(&state, &sess, next, typed),
-    })
+    Ok(
+        match machine.submit_code(&mut sess, &ip, typed, csrf_ok).await? {
+            DeviceNext::Stale => {
+                tracing::warn!("device code POST with a missing or wrong CSRF token");
+                entry_form(&state, &sess, StatusCode::FORBIDDEN, typed, Some(STALE))
+            }
+            next => render(&state, &sess, next, typed),
+        },
+    )
 }
 
 /// `GET /device/continue/?rid=…`: where the device-code and authorization flows return.

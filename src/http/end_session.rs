@@ -115,7 +115,13 @@ async fn end_session(
         Ok(t) => t,
         Err(e) => {
             let status = StatusCode::BAD_REQUEST;
-            return Ok(page(state, None, status, "Sign-out refused", &e.to_string()));
+            return Ok(page(
+                state,
+                None,
+                status,
+                "Sign-out refused",
+                &e.to_string(),
+            ));
         }
     };
     let frames =

@@ -297,13 +297,16 @@ async fn respond(
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.clone())]).into_response()
     } else {
         // An unreadable brand degrades to the unbranded page rather than failing the step.
-        let brand = lookup::default_brand(&state.ctx)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot read the default brand");
-                None
-            });
-        let html = render(brand.as_ref(), challenge, &sess.data.csrf, &action_url(slug));
+        let brand = lookup::default_brand(&state.ctx).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the default brand");
+            None
+        });
+        let html = render(
+            brand.as_ref(),
+            challenge,
+            &sess.data.csrf,
+            &action_url(slug),
+        );
         (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -8,13 +8,13 @@
 
 use serde_json::json;
 
+pub use super::authorize::ClientResponse;
 use super::authorize::{self, AuthorizeError, ErrorRedirect, ValidatedAuthorize};
 use super::claims::ScopeEvaluator;
 use super::fulfil::{self, Authorizer};
 use super::grants::GrantContext;
 use super::session_step::{OAUTH_REQUEST_KEY, StepContext, StepRequest, run_step, sign_out};
 use super::snapshot::Snapshot;
-pub use super::authorize::ClientResponse;
 use crate::context::Context;
 use crate::crypto::secrets;
 use crate::domain::Application;
@@ -129,7 +129,9 @@ async fn run(
     completed: bool,
 ) -> Result<AuthorizeNext, FlowError> {
     if pairs.is_empty() {
-        return Ok(page("No authorization request: start from the application."));
+        return Ok(page(
+            "No authorization request: start from the application.",
+        ));
     }
     let Ok(snapshot) = ac.step.snapshots.get().await else {
         return Ok(page("The configuration could not be loaded; try again."));

@@ -140,7 +140,11 @@ pub async fn live_signed_in(conn: &mut SqliteConnection, now: i64) -> StoreResul
 
 /// The live session whose cookie digest is `key_digest` (see [`get_live`]), on a read
 /// connection.
-pub async fn find_live(store: &Store, key_digest: &str, now: i64) -> StoreResult<Option<SessionRow>> {
+pub async fn find_live(
+    store: &Store,
+    key_digest: &str,
+    now: i64,
+) -> StoreResult<Option<SessionRow>> {
     let mut conn = store.read().await?;
     get_live(&mut conn, key_digest, now).await
 }

@@ -33,4 +33,5 @@ mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
 mod server;
+mod session_writes;
 mod store;

@@ -260,7 +260,9 @@ impl DeviceSignIn<'_> {
         let device = match self.verification.lookup_user_code(typed, who).await {
             Ok(d) => d,
             Err(DeviceError::Throttled { retry_after }) => {
-                return Ok(DeviceNext::CodeRefused(CodeRefusal::Throttled { retry_after }));
+                return Ok(DeviceNext::CodeRefused(CodeRefusal::Throttled {
+                    retry_after,
+                }));
             }
             Err(DeviceError::InvalidCode | DeviceError::UserNotAllowed) => {
                 return Ok(DeviceNext::CodeRefused(CodeRefusal::Invalid));
@@ -348,7 +350,12 @@ impl DeviceSignIn<'_> {
     }
 
     /// The code was used, expired or denied meanwhile (or the store failed).
-    async fn code_gone(&self, sess: &mut Session, parked: &Parked, err: DeviceError) -> SignInResult {
+    async fn code_gone(
+        &self,
+        sess: &mut Session,
+        parked: &Parked,
+        err: DeviceError,
+    ) -> SignInResult {
         parked.forget(sess);
         session::save(self.step.ctx, sess).await?;
         match err {
@@ -449,7 +456,10 @@ impl DeviceSignIn<'_> {
                 }
             };
             parked.park(sess, self.now());
-            match self.run_flow(sess, client_ip, &slug, &parked, device).await? {
+            match self
+                .run_flow(sess, client_ip, &slug, &parked, device)
+                .await?
+            {
                 FlowRun::Done if parked.stage == Stage::DeviceFlow => parked.stage = Stage::Confirm,
                 FlowRun::Done => return self.finish(sess, &parked, device).await,
                 FlowRun::Waiting => {
