@@ -35,7 +35,7 @@ fn frontchannel_page(
     frames: &[String],
     next: Option<&str>,
 ) -> Response {
-    let iframes = pages::logout_iframes(frames.iter().map(String::as_str));
+    let iframes = super::challenge_html::logout_iframes(frames.iter().map(String::as_str));
     let next = next
         .map(|n| {
             format!(

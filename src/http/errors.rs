@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::flow_html;
+use super::challenge_html;
 use super::headers::base_security_headers;
 use crate::flows::{Challenge, ChallengeKind, FlowError};
 use crate::service::device::DeviceError;
@@ -62,7 +62,7 @@ impl IntoResponse for HttpError {
             "Error",
             "",
         );
-        let html = flow_html::render(None, &c, "", "/");
+        let html = challenge_html::render(None, &c, "", "/");
         let mut resp = (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

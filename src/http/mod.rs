@@ -1,6 +1,7 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod authorize;
+mod challenge_html;
 mod device;
 mod device_page;
 mod end_session;

@@ -64,19 +64,6 @@ pub fn origin_of(url: &str) -> String {
     url[..end].to_string()
 }
 
-/// Hidden iframes loading each front-channel logout URL.
-pub fn logout_iframes<'a>(urls: impl IntoIterator<Item = &'a str>) -> String {
-    urls.into_iter()
-        .map(|u| {
-            format!(
-                "<iframe src=\"{}\" title=\"sign-out\" width=\"0\" height=\"0\" \
-                 style=\"border:0;display:none\"></iframe>",
-                html_escape::encode_double_quoted_attribute(u)
-            )
-        })
-        .collect()
-}
-
 /// The pages' Content-Security-Policy, letting frames load from exactly these URLs' origins.
 pub fn frame_csp<'a>(urls: impl IntoIterator<Item = &'a str>) -> Option<HeaderValue> {
     let mut origins: Vec<String> = urls.into_iter().map(origin_of).collect();

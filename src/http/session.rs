@@ -1,27 +1,19 @@
-//! The session cookie, the CSRF check and the session extractor. What a session holds and how
-//! it is stored is [`crate::flows::session`]; HTTP only reads the cookie, sends `Set-Cookie` and
-//! compares CSRF tokens.
+//! The session cookie and the CSRF check. What a session holds and how it is stored is
+//! [`crate::flows::session`]; HTTP only reads the cookie (the session extractor is in
+//! [`super::extract`]), sends `Set-Cookie` and compares CSRF tokens.
 
-use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
-use axum::http::request::Parts;
 
-use super::AppState;
-use super::errors::HttpError;
-use super::extract::ClientIp;
 use crate::context::Context;
 use crate::crypto::secrets;
-pub use crate::flows::session::{
-    DATA_VERSION, DEFAULT_LIFETIME, IDLE_TIMEOUT, PARKED_LIFETIME, PendingAuthorization, Session,
-    SessionData,
-};
+pub use crate::flows::session::{DEFAULT_LIFETIME, IDLE_TIMEOUT, Session};
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "latchkey_session";
 
 /// The session cookie's value, when the request carries a plausible one.
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+pub(super) fn cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -31,18 +23,6 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .find(|(k, _)| *k == COOKIE_NAME)
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
-}
-
-/// The request's browser session: the live one its cookie names, or a fresh anonymous one
-/// (stored on its first save). Loading only reads; a store failure is an error page.
-impl FromRequestParts<AppState> for Session {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
-        let ClientIp(ip) = ClientIp::from_parts(parts);
-        let cookie = cookie_value(&parts.headers);
-        Ok(crate::flows::session::load(&state.ctx, cookie.as_deref(), &ip).await?)
-    }
 }
 
 /// The Set-Cookie value: HttpOnly, SameSite=Lax, Path=/, Secure when the public URL is https.

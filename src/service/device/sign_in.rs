@@ -202,7 +202,7 @@ impl DeviceSignIn<'_> {
 
     /// Sends an anonymous visitor through the brand's authentication flow and back to `back`
     /// (the provider is not known before the code is entered).
-    async fn to_login(&self, sess: &mut Session, back: &str) -> SignInResult {
+    async fn send_to_sign_in(&self, sess: &mut Session, back: &str) -> SignInResult {
         let Some(slug) = lookup::authentication_flow(self.step.ctx, None).await? else {
             return Ok(DeviceNext::NoAuthenticationFlow);
         };
@@ -228,7 +228,7 @@ impl DeviceSignIn<'_> {
                     .finish();
                 format!("{DEVICE_PATH}?{q}")
             };
-            return self.to_login(sess, &back).await;
+            return self.send_to_sign_in(sess, &back).await;
         }
         session::save(self.step.ctx, sess).await?;
         Ok(DeviceNext::EnterCode)
@@ -247,7 +247,7 @@ impl DeviceSignIn<'_> {
             return Ok(DeviceNext::NotConfigured);
         };
         if sess.user_id.is_none() {
-            return self.to_login(sess, DEVICE_PATH).await;
+            return self.send_to_sign_in(sess, DEVICE_PATH).await;
         }
         if !csrf_ok {
             return Ok(DeviceNext::Stale);
