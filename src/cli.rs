@@ -99,7 +99,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "LATCHKEY_BUSY_TIMEOUT",
-        default_value = "seconds=10",
+        default_value = "seconds=5",
         value_name = "DURATION",
         value_parser = positive_duration
     )]

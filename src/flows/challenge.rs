@@ -163,93 +163,25 @@ impl Challenge {
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("component".into(), json!(self.kind.component()));
-        match &self.kind {
-            ChallengeKind::Redirect { to } => {
-                m.insert("type".into(), json!("redirect"));
-                m.insert("to".into(), json!(to));
-                return Value::Object(m);
-            }
-            ChallengeKind::Identification {
-                user_fields,
-                password_fields,
-                enable_remember_me,
-            } => {
-                m.insert("user_fields".into(), json!(user_fields));
-                m.insert("password_fields".into(), json!(password_fields));
-                m.insert("primary_action".into(), json!("Log in"));
-                m.insert("sources".into(), json!([]));
-                m.insert("show_source_labels".into(), json!(false));
-                m.insert("enable_remember_me".into(), json!(enable_remember_me));
-            }
-            ChallengeKind::Password {
-                pending_user,
-                allow_show_password,
-            } => {
-                m.insert("pending_user".into(), json!(pending_user));
-                m.insert("pending_user_avatar".into(), json!(""));
-                m.insert("allow_show_password".into(), json!(allow_show_password));
-            }
-            ChallengeKind::AuthenticatorValidate {
-                pending_user,
-                device_classes,
-            } => {
-                m.insert("pending_user".into(), json!(pending_user));
-                m.insert("pending_user_avatar".into(), json!(""));
-                let devices: Vec<Value> = device_classes
-                    .iter()
-                    .map(|c| json!({"device_class": c, "device_uid": "", "challenge": {}, "last_used": null}))
-                    .collect();
-                m.insert("device_challenges".into(), json!(devices));
-                m.insert("configuration_stages".into(), json!([]));
-            }
-            ChallengeKind::AuthenticatorTotpSetup { config_url, .. } => {
-                m.insert("config_url".into(), json!(config_url));
-            }
-            ChallengeKind::Consent {
-                pending_user,
-                header_text,
-                permissions,
-                token,
-            } => {
-                m.insert("pending_user".into(), json!(pending_user));
-                m.insert("header_text".into(), json!(header_text));
-                let perms: Vec<Value> = permissions
-                    .iter()
-                    .map(|p| json!({"id": p, "name": p}))
-                    .collect();
-                m.insert("permissions".into(), json!(perms));
-                m.insert("additional_permissions".into(), json!([]));
-                m.insert("token".into(), json!(token));
-            }
-            ChallengeKind::Prompt { fields } => {
-                let fields: Vec<Value> = fields
-                    .iter()
-                    .map(|f| {
-                        json!({
-                            "field_key": f.field_key, "label": f.label, "type": f.field_type,
-                            "required": f.required, "placeholder": f.placeholder,
-                            "initial_value": f.initial_value, "order": f.order,
-                            "sub_text": f.sub_text, "choices": null,
-                        })
-                    })
-                    .collect();
-                m.insert("fields".into(), json!(fields));
-            }
-            ChallengeKind::AccessDenied { error_message } => {
-                m.insert("error_message".into(), json!(error_message));
-            }
-            ChallengeKind::ProviderIframeLogout { logout_urls } => {
-                let list: Vec<Value> = logout_urls
-                    .iter()
-                    .map(|f| json!({"url": f.url, "provider_name": f.provider_name, "binding": "redirect"}))
-                    .collect();
-                m.insert("logout_urls".into(), json!(list));
-            }
+        if let ChallengeKind::Redirect { to } = &self.kind {
+            m.insert("type".into(), json!("redirect"));
+            m.insert("to".into(), json!(to));
+            return Value::Object(m);
         }
+        self.kind.insert_fields(&mut m);
         m.insert(
             "flow_info".into(),
             json!({"title": self.title, "background": "", "cancel_url": "/flows/-/cancel/", "layout": "stacked"}),
         );
+        m.insert("response_errors".into(), self.errors_json());
+        if !self.messages.is_empty() {
+            m.insert("messages".into(), json!(self.messages));
+        }
+        Value::Object(m)
+    }
+
+    /// `response_errors`: per field, authentik's `{string, code}` list.
+    fn errors_json(&self) -> Value {
         let errors: Map<String, Value> = self
             .errors
             .iter()
@@ -261,11 +193,97 @@ impl Challenge {
                 (k.clone(), json!(list))
             })
             .collect();
-        m.insert("response_errors".into(), Value::Object(errors));
-        if !self.messages.is_empty() {
-            m.insert("messages".into(), json!(self.messages));
+        Value::Object(errors)
+    }
+}
+
+impl ChallengeKind {
+    /// Adds the kind's own members of authentik's JSON shape (a redirect has none here).
+    fn insert_fields(&self, m: &mut Map<String, Value>) {
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.into(), v);
+        };
+        match self {
+            ChallengeKind::Redirect { .. } => {}
+            ChallengeKind::Identification {
+                user_fields,
+                password_fields,
+                enable_remember_me,
+            } => {
+                put("user_fields", json!(user_fields));
+                put("password_fields", json!(password_fields));
+                put("primary_action", json!("Log in"));
+                put("sources", json!([]));
+                put("show_source_labels", json!(false));
+                put("enable_remember_me", json!(enable_remember_me));
+            }
+            ChallengeKind::Password {
+                pending_user,
+                allow_show_password,
+            } => {
+                put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
+                put("allow_show_password", json!(allow_show_password));
+            }
+            ChallengeKind::AuthenticatorValidate {
+                pending_user,
+                device_classes,
+            } => {
+                put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
+                let devices: Vec<Value> = device_classes
+                    .iter()
+                    .map(|c| json!({"device_class": c, "device_uid": "", "challenge": {}, "last_used": null}))
+                    .collect();
+                put("device_challenges", json!(devices));
+                put("configuration_stages", json!([]));
+            }
+            ChallengeKind::AuthenticatorTotpSetup { config_url, .. } => {
+                put("config_url", json!(config_url));
+            }
+            ChallengeKind::Consent {
+                pending_user,
+                header_text,
+                permissions,
+                token,
+            } => {
+                put("pending_user", json!(pending_user));
+                put("header_text", json!(header_text));
+                let perms: Vec<Value> = permissions
+                    .iter()
+                    .map(|p| json!({"id": p, "name": p}))
+                    .collect();
+                put("permissions", json!(perms));
+                put("additional_permissions", json!([]));
+                put("token", json!(token));
+            }
+            ChallengeKind::Prompt { fields } => {
+                let fields: Vec<Value> = fields.iter().map(PromptField::to_json).collect();
+                put("fields", json!(fields));
+            }
+            ChallengeKind::AccessDenied { error_message } => {
+                put("error_message", json!(error_message));
+            }
+            ChallengeKind::ProviderIframeLogout { logout_urls } => {
+                let list: Vec<Value> = logout_urls
+                    .iter()
+                    .map(|f| json!({"url": f.url, "provider_name": f.provider_name, "binding": "redirect"}))
+                    .collect();
+                put("logout_urls", json!(list));
+            }
         }
-        Value::Object(m)
+    }
+}
+
+impl PromptField {
+    /// authentik's JSON shape of a prompt field.
+    fn to_json(&self) -> Value {
+        json!({
+            "field_key": self.field_key, "label": self.label, "type": self.field_type,
+            "required": self.required, "placeholder": self.placeholder,
+            "initial_value": self.initial_value, "order": self.order,
+            "sub_text": self.sub_text, "choices": null,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! What a flow step runs against: the store, the time, the client and the session, plus the
-//! effects the HTTP layer must apply (it owns cookies).
+//! What a flow step runs against: the store, the time, the client and the session's user, plus
+//! the effects the caller applies to the browser session afterwards
+//! (`oauth::session_step` does: the flow never touches the session itself).
 
 use serde_json::Value;
 
@@ -26,7 +27,8 @@ pub struct Env {
     pub public_url: String,
 }
 
-/// Something the HTTP layer must do after the step (the flow never touches cookies).
+/// Something the caller must do to the browser session after the step (see
+/// [`crate::flows::session`]: login and logout issue a new session id).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Log the user in: new session id, bound to the user.

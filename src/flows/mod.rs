@@ -7,8 +7,10 @@ pub mod challenge;
 pub mod context;
 pub mod env;
 pub mod executor;
+pub mod lookup;
 pub mod planner;
 pub mod policy;
+pub mod session;
 pub mod stages;
 
 pub use challenge::{Challenge, ChallengeKind, LogoutFrame, Response};

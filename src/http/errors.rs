@@ -1,9 +1,118 @@
-//! JSON error bodies for API routes.
+//! How failures are answered: [`HttpError`] for the browser pages (an HTML error page) and
+//! [`ApiError`], the same failures for the flow executor's JSON API; JSON error bodies for the
+//! other API routes. The OAuth JSON endpoints answer RFC 6749 errors
+//! ([`crate::oauth::errors::OAuthError`]) instead.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+use super::challenge_html;
+use super::headers::base_security_headers;
+use crate::flows::{Challenge, ChallengeKind, FlowError};
+use crate::service::device::DeviceError;
+use crate::store::StoreError;
+
+/// Why a page or a flow API call could not be answered: the store or the flow engine failed
+/// (a session that could not be loaded or saved included), or there is no such flow. Handlers
+/// return it with `?`; refusals the user can act on are pages the handler renders itself.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The store failed (a lost session write included).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A flow step failed.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// A device sign-in step failed (the store or a flow).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+}
+
+impl HttpError {
+    /// No such flow: 404. Anything else is the server's fault: logged, 500 "try again".
+    fn is_not_found(&self) -> bool {
+        matches!(self, HttpError::Flow(FlowError::NotFound(_)))
+    }
+
+    fn log(&self) {
+        if !self.is_not_found() {
+            tracing::error!(error = %self, "request failed");
+        }
+    }
+}
+
+/// An error page in the flow pages' layout, with the security headers and no session cookie.
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        self.log();
+        let (status, msg) = if self.is_not_found() {
+            (StatusCode::NOT_FOUND, "This flow does not exist.")
+        } else {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong; try again.",
+            )
+        };
+        let c = Challenge::new(
+            ChallengeKind::AccessDenied {
+                error_message: msg.into(),
+            },
+            "Error",
+            "",
+        );
+        let html = challenge_html::render(None, &c, "", "/");
+        let mut resp = (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response();
+        base_security_headers(&mut resp);
+        resp
+    }
+}
+
+/// [`HttpError`] answered as JSON, for the flow executor API.
+#[derive(Debug)]
+pub struct ApiError(pub HttpError);
+
+impl From<HttpError> for ApiError {
+    fn from(e: HttpError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self(e.into())
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
+        Self(e.into())
+    }
+}
+
+/// `not_found` (404) or `server_error` (500), with the security headers.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let mut resp = if self.0.is_not_found() {
+            json_error(StatusCode::NOT_FOUND, "not_found", "no such flow")
+        } else {
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "flow step failed",
+            )
+        };
+        base_security_headers(&mut resp);
+        resp
+    }
+}
 
 /// A JSON error response with an error code and a human description.
 pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {

@@ -1,13 +1,15 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod authorize;
+mod challenge_html;
 mod device;
 mod device_page;
 mod end_session;
 mod errors;
+mod extract;
 mod flow_api;
-mod flow_common;
 mod flow_html;
+mod headers;
 mod health;
 mod oauth;
 mod pages;
@@ -22,13 +24,17 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use errors::json_error;
+pub use errors::{ApiError, HttpError, json_error};
+pub use extract::ClientIp;
 pub use serve::Limits;
 
 use crate::context::Context;
 use crate::oauth::SnapshotCache;
+use crate::oauth::authorize_flow::AuthorizeContext;
 use crate::oauth::claims::ScopeEvaluator;
+use crate::oauth::session_step::StepContext;
 use crate::service::Service;
+use crate::service::device::sign_in::DeviceSignIn;
 
 /// Device authorization requests one client IP may start per minute.
 pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 30;
@@ -65,6 +71,30 @@ impl AppState {
                 DEVICE_REQUESTS_PER_MINUTE,
                 60,
             )),
+        }
+    }
+
+    /// What a flow step on a browser session runs with.
+    pub fn step_context(&self) -> StepContext<'_> {
+        StepContext {
+            ctx: &self.ctx,
+            snapshots: &self.snapshot,
+        }
+    }
+
+    /// What the authorization endpoint's state machine runs with.
+    pub fn authorize_context(&self) -> AuthorizeContext<'_> {
+        AuthorizeContext {
+            step: self.step_context(),
+            evaluator: self.evaluator.as_ref(),
+        }
+    }
+
+    /// The `/device` pages' state machine.
+    pub fn device_sign_in(&self) -> DeviceSignIn<'_> {
+        DeviceSignIn {
+            verification: &self.device,
+            step: self.step_context(),
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use html_escape::encode_text as text;
 
 use super::AppState;
-use super::flow_common::security_headers;
+use super::headers::security_headers;
 use super::session::Session;
 
 /// A small HTML page with a title and an already-escaped body.
@@ -62,19 +62,6 @@ pub fn origin_of(url: &str) -> String {
         .map(|i| after_scheme + i)
         .unwrap_or(url.len());
     url[..end].to_string()
-}
-
-/// Hidden iframes loading each front-channel logout URL.
-pub fn logout_iframes<'a>(urls: impl IntoIterator<Item = &'a str>) -> String {
-    urls.into_iter()
-        .map(|u| {
-            format!(
-                "<iframe src=\"{}\" title=\"sign-out\" width=\"0\" height=\"0\" \
-                 style=\"border:0;display:none\"></iframe>",
-                html_escape::encode_double_quoted_attribute(u)
-            )
-        })
-        .collect()
 }
 
 /// The pages' Content-Security-Policy, letting frames load from exactly these URLs' origins.

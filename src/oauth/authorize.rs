@@ -131,8 +131,44 @@ pub fn group_params(pairs: Vec<(String, String)>) -> HashMap<String, Vec<String>
     map
 }
 
-fn unreserved_43_128(s: &str) -> bool {
-    super::pkce::verifier_syntax_ok(s)
+/// The request's parameters, read one name at a time.
+struct Params<'a>(&'a HashMap<String, Vec<String>>);
+
+impl<'a> Params<'a> {
+    /// The one value of `k` (`None` when absent or empty); `Err` when it is repeated.
+    fn single(&self, k: &str) -> Result<Option<&'a str>, ()> {
+        match self.0.get(k).map(Vec::as_slice) {
+            None => Ok(None),
+            Some([v]) => Ok(Some(v.as_str()).filter(|v| !v.is_empty())),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The one non-empty value of `k`; repeats were refused before this is asked.
+    fn value(&self, k: &str) -> Option<&'a str> {
+        self.single(k).ok().flatten()
+    }
+}
+
+/// Where errors go once the client and redirect URI are trusted.
+struct ErrorTarget {
+    redirect_uri: String,
+    response_mode: ResponseMode,
+    state: Option<String>,
+    issuer: String,
+}
+
+impl ErrorTarget {
+    fn err(&self, error: &'static str, description: &str) -> AuthorizeError {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: self.redirect_uri.clone(),
+            response_mode: self.response_mode,
+            error,
+            description: description.to_string(),
+            state: self.state.clone(),
+            issuer: self.issuer.clone(),
+        })
+    }
 }
 
 /// Validates an authorization request in authentik's order, then the checks the security
@@ -142,14 +178,70 @@ pub fn validate(
     public_url: &str,
     params: &HashMap<String, Vec<String>>,
 ) -> Result<ValidatedAuthorize, AuthorizeError> {
-    let single = |k: &str| -> Result<Option<&str>, ()> {
-        match params.get(k).map(Vec::as_slice) {
-            None => Ok(None),
-            Some([v]) => Ok(Some(v.as_str()).filter(|v| !v.is_empty())),
-            Some(_) => Err(()),
-        }
+    let p = Params(params);
+    let (entry, issuer, redirect_uri) = trusted_client(snapshot, public_url, &p)?;
+    // From here on errors go back to the client.
+    let parsed_type = p.value("response_type").and_then(ResponseType::parse);
+    let target = ErrorTarget {
+        redirect_uri,
+        response_mode: response_mode(&p, parsed_type),
+        state: params.get("state").and_then(|v| v.first()).cloned(),
+        issuer,
     };
-    let client_id = single("client_id")
+    refuse_unsupported_shapes(params, &target)?;
+    let response_type = response_type(&p, &entry, &target)?;
+    let scopes = scopes(&p, &entry, response_type, &target)?;
+    let nonce = p.value("nonce").map(str::to_string);
+    if response_type.id_token && nonce.is_none() {
+        return Err(target.err(
+            "invalid_request",
+            "nonce is required when an id_token is returned",
+        ));
+    }
+    let code_challenge = code_challenge(&p, &entry, &target)?;
+    if response_type.code
+        && code_challenge.is_none()
+        && entry.provider.oauth2.client_type == ClientType::Public
+    {
+        return Err(target.err(
+            "invalid_request",
+            "public clients must use PKCE (code_challenge)",
+        ));
+    }
+    let max_age = max_age(&p, &target)?;
+    let prompts: Vec<&str> = p
+        .value("prompt")
+        .map(|p| p.split(' ').filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(target.err("invalid_request", "prompt=none cannot be combined"));
+    }
+    Ok(ValidatedAuthorize {
+        entry,
+        redirect_uri: target.redirect_uri,
+        response_type,
+        response_mode: target.response_mode,
+        scopes,
+        state: target.state,
+        nonce,
+        code_challenge,
+        prompt_none: prompts.contains(&"none"),
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        max_age,
+        issuer: target.issuer,
+    })
+}
+
+/// The client and its redirect URI, before anything may be sent to it (failures are pages):
+/// the provider entry, the issuer and the redirect URI.
+fn trusted_client(
+    snapshot: &Snapshot,
+    public_url: &str,
+    p: &Params<'_>,
+) -> Result<(Arc<ProviderEntry>, String, String), AuthorizeError> {
+    let client_id = p
+        .single("client_id")
         .map_err(|_| page("client_id is repeated"))?
         .ok_or_else(|| page("client_id is missing: the application's login link is broken"))?;
     let entry = snapshot
@@ -158,7 +250,9 @@ pub fn validate(
         .clone();
     let issuer = discovery::issuer(public_url, &entry)
         .ok_or_else(|| page("this provider is not attached to an application"))?;
-    let redirect = single("redirect_uri").map_err(|_| page("redirect_uri is repeated"))?;
+    let redirect = p
+        .single("redirect_uri")
+        .map_err(|_| page("redirect_uri is repeated"))?;
     redirect_uri::check(
         &entry.provider.oauth2.redirect_uris,
         RedirectUriType::Authorization,
@@ -169,87 +263,86 @@ pub fn validate(
             "{e}: the application's redirect URI must be registered exactly"
         ))
     })?;
-    let redirect_uri = redirect.unwrap_or_default().to_string();
+    Ok((entry, issuer, redirect.unwrap_or_default().to_string()))
+}
 
-    // From here on errors go back to the client.
-    let state = params.get("state").and_then(|v| v.first()).cloned();
-    let response_type_raw = single("response_type").ok().flatten();
-    let parsed_type = response_type_raw.and_then(ResponseType::parse);
-    let default_mode = match parsed_type {
-        Some(rt) if rt.id_token || rt.token => ResponseMode::Fragment,
-        _ => ResponseMode::Query,
-    };
-    let response_mode = match single("response_mode").ok().flatten() {
+/// `response_mode`, defaulting to the fragment when tokens are returned.
+fn response_mode(p: &Params<'_>, parsed_type: Option<ResponseType>) -> ResponseMode {
+    match p.value("response_mode") {
         Some("query") => ResponseMode::Query,
         Some("fragment") => ResponseMode::Fragment,
         Some("form_post") => ResponseMode::FormPost,
-        _ => default_mode,
-    };
-    let err = |error: &'static str, description: &str| {
-        AuthorizeError::Redirect(ErrorRedirect {
-            redirect_uri: redirect_uri.clone(),
-            response_mode,
-            error,
-            description: description.to_string(),
-            state: state.clone(),
-            issuer: issuer.clone(),
-        })
-    };
+        _ => match parsed_type {
+            Some(rt) if rt.id_token || rt.token => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        },
+    }
+}
+
+/// Repeated parameters, request objects and `request_uri` are refused.
+fn refuse_unsupported_shapes(
+    params: &HashMap<String, Vec<String>>,
+    target: &ErrorTarget,
+) -> Result<(), AuthorizeError> {
     if let Some((k, _)) = params.iter().find(|(_, v)| v.len() > 1) {
-        return Err(err(
-            "invalid_request",
-            &format!("parameter '{k}' is repeated"),
-        ));
+        return Err(target.err("invalid_request", &format!("parameter '{k}' is repeated")));
     }
     if params.contains_key("request") {
-        return Err(err(
-            "request_not_supported",
-            "request objects are not supported",
-        ));
+        return Err(target.err("request_not_supported", "request objects are not supported"));
     }
     if params.contains_key("request_uri") {
-        return Err(err(
-            "request_uri_not_supported",
-            "request_uri is not supported",
-        ));
+        return Err(target.err("request_uri_not_supported", "request_uri is not supported"));
     }
-    let response_type = match (response_type_raw, parsed_type) {
-        (None, _) => return Err(err("invalid_request", "response_type is required")),
-        (Some(_), None) => {
-            return Err(err(
-                "unsupported_response_type",
-                "this response_type is not supported",
-            ));
-        }
-        (Some(_), Some(rt)) => rt,
+    Ok(())
+}
+
+/// `response_type`: present, supported, allowed for the client, and never tokens in a query.
+fn response_type(
+    p: &Params<'_>,
+    entry: &ProviderEntry,
+    target: &ErrorTarget,
+) -> Result<ResponseType, AuthorizeError> {
+    let Some(raw) = p.value("response_type") else {
+        return Err(target.err("invalid_request", "response_type is required"));
     };
-    if !entry
-        .provider
-        .oauth2
-        .grant_types
-        .iter()
-        .any(|g| g == response_type.grant())
-    {
-        return Err(err(
+    let Some(response_type) = ResponseType::parse(raw) else {
+        return Err(target.err(
+            "unsupported_response_type",
+            "this response_type is not supported",
+        ));
+    };
+    let grant = response_type.grant();
+    if !entry.provider.oauth2.grant_types.iter().any(|g| g == grant) {
+        return Err(target.err(
             "unauthorized_client",
-            &format!(
-                "this client may not use the {} grant",
-                response_type.grant()
-            ),
+            &format!("this client may not use the {grant} grant"),
         ));
     }
-    if (response_type.id_token || response_type.token) && response_mode == ResponseMode::Query {
-        return Err(err(
+    if (response_type.id_token || response_type.token)
+        && target.response_mode == ResponseMode::Query
+    {
+        return Err(target.err(
             "invalid_request",
             "tokens are never sent in a query string: use response_mode fragment or form_post",
         ));
     }
+    Ok(response_type)
+}
+
+/// The requested scopes the provider has mappings for (all of them when none are named);
+/// an ID token needs `openid`, and `offline_access` needs a code.
+fn scopes(
+    p: &Params<'_>,
+    entry: &ProviderEntry,
+    response_type: ResponseType,
+    target: &ErrorTarget,
+) -> Result<Vec<String>, AuthorizeError> {
     let configured: Vec<String> = entry
         .scope_mappings
         .iter()
         .map(|m| m.scope_name.clone())
         .collect();
-    let mut scopes: Vec<String> = match single("scope").ok().flatten() {
+    let mut scopes: Vec<String> = match p.value("scope") {
         None => configured.clone(),
         Some(s) => s
             .split(' ')
@@ -260,92 +353,51 @@ pub fn validate(
     scopes.sort();
     scopes.dedup();
     if response_type.id_token && !scopes.iter().any(|s| s == "openid") {
-        return Err(err("invalid_scope", "an id_token needs the openid scope"));
+        return Err(target.err("invalid_scope", "an id_token needs the openid scope"));
     }
     if !response_type.code {
         scopes.retain(|s| s != "offline_access");
     }
-    let nonce = single("nonce").ok().flatten().map(str::to_string);
-    if response_type.id_token && nonce.is_none() {
-        return Err(err(
-            "invalid_request",
-            "nonce is required when an id_token is returned",
-        ));
-    }
-    let code_challenge = match (
-        single("code_challenge").ok().flatten(),
-        single("code_challenge_method").ok().flatten(),
-    ) {
+    Ok(scopes)
+}
+
+/// The PKCE challenge and method (RFC 7636); `plain` only where the provider allows it.
+fn code_challenge(
+    p: &Params<'_>,
+    entry: &ProviderEntry,
+    target: &ErrorTarget,
+) -> Result<Option<(String, String)>, AuthorizeError> {
+    let (challenge, method) = match (p.value("code_challenge"), p.value("code_challenge_method")) {
         (None, Some(_)) => {
-            return Err(err(
+            return Err(target.err(
                 "invalid_request",
                 "code_challenge_method without code_challenge",
             ));
         }
-        (None, None) => None,
-        (Some(challenge), method) => {
-            let method = method.unwrap_or("plain");
-            match method {
-                "S256" => {}
-                "plain" if entry.provider.oauth2.allow_plain_pkce => {}
-                "plain" => {
-                    return Err(err("invalid_request", "use code_challenge_method=S256"));
-                }
-                _ => return Err(err("invalid_request", "unknown code_challenge_method")),
-            }
-            if !unreserved_43_128(challenge) {
-                return Err(err(
-                    "invalid_request",
-                    "code_challenge has the wrong syntax",
-                ));
-            }
-            Some((challenge.to_string(), method.to_string()))
-        }
+        (None, None) => return Ok(None),
+        (Some(challenge), method) => (challenge, method.unwrap_or("plain")),
     };
-    if response_type.code
-        && code_challenge.is_none()
-        && entry.provider.oauth2.client_type == ClientType::Public
-    {
-        return Err(err(
-            "invalid_request",
-            "public clients must use PKCE (code_challenge)",
-        ));
+    match method {
+        "S256" => {}
+        "plain" if entry.provider.oauth2.allow_plain_pkce => {}
+        "plain" => return Err(target.err("invalid_request", "use code_challenge_method=S256")),
+        _ => return Err(target.err("invalid_request", "unknown code_challenge_method")),
     }
-    let max_age = match single("max_age").ok().flatten() {
-        None => None,
+    if !super::pkce::verifier_syntax_ok(challenge) {
+        return Err(target.err("invalid_request", "code_challenge has the wrong syntax"));
+    }
+    Ok(Some((challenge.to_string(), method.to_string())))
+}
+
+/// `max_age`: a non-negative integer of seconds.
+fn max_age(p: &Params<'_>, target: &ErrorTarget) -> Result<Option<i64>, AuthorizeError> {
+    match p.value("max_age") {
+        None => Ok(None),
         Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return Err(err(
-                    "invalid_request",
-                    "max_age must be a non-negative integer",
-                ));
-            }
+            Ok(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(target.err("invalid_request", "max_age must be a non-negative integer")),
         },
-    };
-    let prompts: Vec<&str> = single("prompt")
-        .ok()
-        .flatten()
-        .map(|p| p.split(' ').filter(|x| !x.is_empty()).collect())
-        .unwrap_or_default();
-    if prompts.contains(&"none") && prompts.len() > 1 {
-        return Err(err("invalid_request", "prompt=none cannot be combined"));
     }
-    Ok(ValidatedAuthorize {
-        entry,
-        redirect_uri,
-        response_type,
-        response_mode,
-        scopes,
-        state,
-        nonce,
-        code_challenge,
-        prompt_none: prompts.contains(&"none"),
-        prompt_login: prompts.contains(&"login"),
-        prompt_consent: prompts.contains(&"consent"),
-        max_age,
-        issuer,
-    })
 }
 
 /// Where the browser goes next.

@@ -3,11 +3,15 @@
 //! `post_logout_redirect_uri` must match a registered logout URI exactly.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::snapshot::ProviderEntry;
-use super::{discovery, redirect_uri};
+use super::session_step::sign_out;
+use super::snapshot::{ProviderEntry, Snapshot};
+use super::{discovery, logout, redirect_uri};
+use crate::context::{Context, EventSubject};
 use crate::domain::RedirectUriType;
+use crate::flows::session::Session;
+use crate::store::StoreResult;
 
 /// Why a logout request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,4 +77,66 @@ pub fn check_redirect(entry: &ProviderEntry, uri: &str) -> Result<(), EndSession
         Some(uri),
     )
     .map_err(|_| EndSessionError::BadRedirect)
+}
+
+/// Checks a logout request's parameters (`id_token_hint`, `post_logout_redirect_uri`) and
+/// returns where the browser goes afterwards, with the client's `state` appended, if anywhere.
+/// `get` reads one non-empty parameter.
+pub fn logout_target<'a>(
+    public_url: &str,
+    entry: &ProviderEntry,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Option<String>, EndSessionError> {
+    if let Some(hint) = get("id_token_hint") {
+        verify_hint(public_url, entry, hint)?;
+    }
+    let Some(uri) = get("post_logout_redirect_uri") else {
+        return Ok(None);
+    };
+    check_redirect(entry, uri)?;
+    Ok(Some(match get("state") {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let enc: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", s)
+                .finish();
+            format!("{uri}{sep}{enc}")
+        }
+        None => uri.to_string(),
+    }))
+}
+
+/// Ends the browser session of an RP-initiated logout for real: the front-channel relying
+/// parties are found first (by the tokens the session holds), then the session ends (the
+/// back-channel parties are told) and `logout` is recorded. Returns the front-channel logout
+/// URLs for the sign-out page to load; an anonymous session just stays as it is.
+pub async fn end_browser_session(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    sess: &mut Session,
+    client_ip: &str,
+    app_slug: &str,
+) -> StoreResult<Vec<String>> {
+    let Some(user_id) = sess.user_id.clone() else {
+        return Ok(Vec::new());
+    };
+    let frames = logout::frontchannel_urls(ctx, snapshot, &sess.sid())
+        .await
+        .into_iter()
+        .map(|f| f.url)
+        .collect();
+    sign_out(ctx, sess).await?;
+    let subject = EventSubject {
+        user_id: Some(user_id),
+        client_ip: client_ip.to_string(),
+        app: app_slug.to_string(),
+        ..Default::default()
+    };
+    if let Err(e) = ctx
+        .record_event("logout", subject, json!({ "via": "end_session" }))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record logout");
+    }
+    Ok(frames)
 }

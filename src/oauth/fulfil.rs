@@ -34,68 +34,20 @@ pub async fn complete(
     who: &Authorizer<'_>,
 ) -> Result<ClientResponse, OAuthError> {
     let now = ctx.context.now();
-    let settings = &req.entry.provider.oauth2;
     let family = new_id();
     let mut params: Vec<(String, String)> = Vec::new();
-    let mut code_value = None;
-    let mut code_record = None;
-    if req.response_type.code {
-        let code = secrets::random_token(32);
-        code_record = Some(AuthorizationCode {
-            id: family.clone(),
-            code_digest: secrets::digest(&code),
-            provider_id: req.entry.provider.id.clone(),
-            user_id: who.user_id.to_string(),
-            session_id: who.session_id.map(str::to_string),
-            redirect_uri: req.redirect_uri.clone(),
-            scope: req.scopes.join(" "),
-            nonce: req.nonce.clone(),
-            code_challenge: req.code_challenge.as_ref().map(|c| c.0.clone()),
-            code_challenge_method: req.code_challenge.as_ref().map(|c| c.1.clone()),
-            auth_time: who.auth_time,
-            expires_at: now + tokens::validity(&settings.access_code_validity, 60),
-            consumed_at: None,
-            created_at: now,
-        });
-        params.push(("code".into(), code.clone()));
-        code_value = Some(code);
+    let code = req
+        .response_type
+        .code
+        .then(|| authorization_code(req, who, &family, now));
+    if let Some((value, _)) = &code {
+        params.push(("code".into(), value.clone()));
     }
     let mut issued = None;
     if req.response_type.id_token || req.response_type.token {
-        let user = grant::load_user(ctx, who.user_id).await?;
-        let mapped = claims::mapped_claims(&req.entry, &req.scopes, &user, ctx.evaluator);
-        let mut out = tokens::issue(&IssueRequest {
-            entry: &req.entry,
-            issuer: &req.issuer,
-            user_id: who.user_id,
-            subject: claims::subject(settings.sub_mode, &user.user),
-            scopes: &req.scopes,
-            nonce: req.nonce.as_deref(),
-            auth_time: who.auth_time,
-            session_id: who.session_id,
-            amr: &["pwd".to_string()],
-            mapped: &mapped,
-            family_id: &family,
-            now,
-            with_refresh: false,
-            id_token_at_hash: true,
-        })?;
+        let code_value = code.as_ref().map(|(value, _)| value.as_str());
+        let out = front_channel_tokens(ctx, req, who, &family, now, code_value).await?;
         if req.response_type.id_token {
-            // Re-sign the ID token with the hashes this response needs (OIDC Core §3.3.2.11).
-            let mut id_claims: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&out.access_record.claims).unwrap_or_default();
-            if req.response_type.token {
-                id_claims.insert(
-                    "at_hash".into(),
-                    json!(claims::half_hash(&out.access_token)),
-                );
-            } else {
-                id_claims.remove("at_hash");
-            }
-            if let Some(code) = &code_value {
-                id_claims.insert("c_hash".into(), json!(claims::half_hash(code)));
-            }
-            out.id_token = tokens::sign(&req.entry, &id_claims)?;
             params.push(("id_token".into(), out.id_token.clone()));
         }
         if req.response_type.token {
@@ -109,21 +61,122 @@ pub async fn complete(
         params.push(("state".into(), state.clone()));
     }
     params.push(("iss".into(), req.issuer.clone()));
+    let access = issued
+        .as_ref()
+        .filter(|_| req.response_type.token)
+        .map(|out| &out.access_record);
+    store_grants(ctx, code.as_ref().map(|(_, record)| record), access).await?;
+    record_authorization(ctx, req, who).await;
+    Ok(authorize::respond(
+        &req.redirect_uri,
+        req.response_mode,
+        params,
+    ))
+}
 
+/// A new authorization code (the raw value for the response, the record to store), bound to
+/// client, redirect URI, PKCE challenge and nonce.
+fn authorization_code(
+    req: &ValidatedAuthorize,
+    who: &Authorizer<'_>,
+    family: &str,
+    now: i64,
+) -> (String, AuthorizationCode) {
+    let code = secrets::random_token(32);
+    let record = AuthorizationCode {
+        id: family.to_string(),
+        code_digest: secrets::digest(&code),
+        provider_id: req.entry.provider.id.clone(),
+        user_id: who.user_id.to_string(),
+        session_id: who.session_id.map(str::to_string),
+        redirect_uri: req.redirect_uri.clone(),
+        scope: req.scopes.join(" "),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.as_ref().map(|c| c.0.clone()),
+        code_challenge_method: req.code_challenge.as_ref().map(|c| c.1.clone()),
+        auth_time: who.auth_time,
+        expires_at: now + tokens::validity(&req.entry.provider.oauth2.access_code_validity, 60),
+        consumed_at: None,
+        created_at: now,
+    };
+    (code, record)
+}
+
+/// The tokens of an implicit or hybrid response; the ID token is signed again with the hashes
+/// this response needs (`at_hash`, `c_hash`: OIDC Core §3.3.2.11).
+async fn front_channel_tokens(
+    ctx: &GrantContext<'_>,
+    req: &ValidatedAuthorize,
+    who: &Authorizer<'_>,
+    family: &str,
+    now: i64,
+    code: Option<&str>,
+) -> Result<tokens::Issued, OAuthError> {
+    let settings = &req.entry.provider.oauth2;
+    let user = grant::load_user(ctx, who.user_id).await?;
+    let mapped = claims::mapped_claims(&req.entry, &req.scopes, &user, ctx.evaluator);
+    let mut out = tokens::issue(&IssueRequest {
+        entry: &req.entry,
+        issuer: &req.issuer,
+        user_id: who.user_id,
+        subject: claims::subject(settings.sub_mode, &user.user),
+        scopes: &req.scopes,
+        nonce: req.nonce.as_deref(),
+        auth_time: who.auth_time,
+        session_id: who.session_id,
+        amr: &["pwd".to_string()],
+        mapped: &mapped,
+        family_id: family,
+        now,
+        with_refresh: false,
+        id_token_at_hash: true,
+    })?;
+    if req.response_type.id_token {
+        let mut id_claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&out.access_record.claims).unwrap_or_default();
+        if req.response_type.token {
+            id_claims.insert(
+                "at_hash".into(),
+                json!(claims::half_hash(&out.access_token)),
+            );
+        } else {
+            id_claims.remove("at_hash");
+        }
+        if let Some(code) = code {
+            id_claims.insert("c_hash".into(), json!(claims::half_hash(code)));
+        }
+        out.id_token = tokens::sign(&req.entry, &id_claims)?;
+    }
+    Ok(out)
+}
+
+/// Stores the code and the front-channel access token in one write transaction.
+async fn store_grants(
+    ctx: &GrantContext<'_>,
+    code: Option<&AuthorizationCode>,
+    access: Option<&store::grants::AccessToken>,
+) -> Result<(), OAuthError> {
     let mut tx = ctx.context.store().write_tx().await.map_err(storage)?;
-    if let Some(code) = &code_record {
+    if let Some(code) = code {
         store::grants::insert_code(tx.conn(), code)
             .await
             .map_err(storage)?;
     }
-    if let Some(out) = issued.as_ref().filter(|_| req.response_type.token) {
-        store::grants::insert_access_token(tx.conn(), &out.access_record)
+    if let Some(access) = access {
+        store::grants::insert_access_token(tx.conn(), access)
             .await
             .map_err(storage)?;
     }
     tx.touch(Topic::Tokens);
-    tx.commit().await.map_err(storage)?;
+    tx.commit().await.map_err(storage)
+}
 
+/// Records `authorize_application` (a failure to record is logged, not fatal).
+async fn record_authorization(
+    ctx: &GrantContext<'_>,
+    req: &ValidatedAuthorize,
+    who: &Authorizer<'_>,
+) {
     let app = req
         .entry
         .application
@@ -147,9 +200,4 @@ pub async fn complete(
     {
         tracing::warn!(error = %e, "cannot record authorize_application");
     }
-    Ok(authorize::respond(
-        &req.redirect_uri,
-        req.response_mode,
-        params,
-    ))
 }

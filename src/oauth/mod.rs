@@ -3,6 +3,7 @@
 //! [`grant`]) and claims.
 
 pub mod authorize;
+pub mod authorize_flow;
 pub mod claims;
 pub mod client_auth;
 pub mod device;
@@ -18,6 +19,7 @@ pub mod pkce;
 pub mod redirect_uri;
 pub mod resource;
 pub mod scope_expr;
+pub mod session_step;
 pub mod signature_memo;
 pub mod snapshot;
 pub mod throttle;

@@ -186,7 +186,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            busy_timeout: StdDuration::from_secs(10),
+            busy_timeout: StdDuration::from_secs(5),
         }
     }
 }

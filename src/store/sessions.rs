@@ -1,8 +1,11 @@
 //! Server-side sessions: the cookie holds a random id, this table only its SHA-256 digest.
+//! The connection-level queries are below; [`find_live`], [`create`], [`update_data`] and
+//! [`replace`] are what the browser-session layer ([`crate::flows::session`]) calls, each one
+//! read or one short write transaction.
 
 use sqlx::SqliteConnection;
 
-use super::StoreResult;
+use super::{Store, StoreError, StoreResult};
 
 /// A stored session (the raw id is never stored).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -62,7 +65,9 @@ pub async fn insert(conn: &mut SqliteConnection, s: &SessionRow) -> StoreResult<
     Ok(())
 }
 
-/// Saves a session's data and sliding idle expiry (never past its absolute expiry).
+/// Saves a session's data and sliding idle expiry (never past its absolute expiry). A session
+/// that is gone (ended, revoked or expired meanwhile) is [`StoreError::NotFound`]: the write
+/// would be lost, and the caller must say so rather than answer as if it were kept.
 pub async fn save(
     conn: &mut SqliteConnection,
     id: &str,
@@ -70,7 +75,7 @@ pub async fn save(
     now: i64,
     idle_expires_at: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let res = sqlx::query(
         "UPDATE sessions SET data = ?, last_seen = ?, idle_expires_at = min(?, expires_at) \
          WHERE id = ?",
     )
@@ -80,6 +85,11 @@ pub async fn save(
     .bind(id)
     .execute(conn)
     .await?;
+    if res.rows_affected() != 1 {
+        return Err(StoreError::NotFound {
+            what: "the session".into(),
+        });
+    }
     Ok(())
 }
 
@@ -126,4 +136,54 @@ pub async fn live_signed_in(conn: &mut SqliteConnection, now: i64) -> StoreResul
     .bind(now)
     .fetch_all(conn)
     .await?)
+}
+
+/// The live session whose cookie digest is `key_digest` (see [`get_live`]), on a read
+/// connection.
+pub async fn find_live(
+    store: &Store,
+    key_digest: &str,
+    now: i64,
+) -> StoreResult<Option<SessionRow>> {
+    let mut conn = store.read().await?;
+    get_live(&mut conn, key_digest, now).await
+}
+
+/// Stores a new session in its own write transaction.
+pub async fn create(store: &Store, row: &SessionRow) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    insert(tx.conn(), row).await?;
+    tx.commit().await
+}
+
+/// Saves a session's data and idle expiry in its own write transaction ([`save`]: a session
+/// that is gone is an error).
+pub async fn update_data(
+    store: &Store,
+    id: &str,
+    data: &str,
+    now: i64,
+    idle_expires_at: i64,
+) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    save(tx.conn(), id, data, now, idle_expires_at).await?;
+    tx.commit().await
+}
+
+/// Replaces session `old_id` by `new` in one write transaction (login and logout issue a new
+/// id, so a session id is never reused across a change of user); with `end_others`, every other
+/// session of the new session's user ends too (the login stage's terminate_other_sessions).
+pub async fn replace(
+    store: &Store,
+    old_id: &str,
+    new: &SessionRow,
+    end_others: bool,
+) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    delete(tx.conn(), old_id).await?;
+    insert(tx.conn(), new).await?;
+    if end_others && let Some(user_id) = &new.user_id {
+        delete_other_of_user(tx.conn(), user_id, &new.id).await?;
+    }
+    tx.commit().await
 }

@@ -34,6 +34,7 @@ mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
 mod server;
+mod session_writes;
 mod store;
 mod store_maintenance;
 mod store_neighbours;

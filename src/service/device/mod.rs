@@ -8,6 +8,11 @@
 //! 3. call [`DeviceVerification::approve`] with the logged-in user and session, or
 //!    [`DeviceVerification::deny`]. Each is a single transition out of `pending` (a conditional
 //!    UPDATE), so a code is approved or denied at most once.
+//!
+//! [`sign_in`] is the pages' state machine over these steps (sign-in, the brand's device-code
+//! flow, Approve / Deny, the provider's consent), parked in the browser session.
+
+pub mod sign_in;
 
 use std::sync::Arc;
 
@@ -36,6 +41,9 @@ pub enum DeviceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A flow the sign-in runs failed (the store, hashing, a missing flow).
+    #[error(transparent)]
+    Flow(#[from] crate::flows::FlowError),
 }
 
 /// Who is typing the code, for throttling.

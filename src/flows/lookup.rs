@@ -1,0 +1,48 @@
+//! The flow and brand lookups the pages need before they run a flow: a flow's slug by id, the
+//! default brand (latchkey serves one brand per instance), and which flow signs a visitor in or
+//! runs the device-code sign-in.
+
+use crate::context::Context;
+use crate::domain::Brand;
+use crate::store::{self, StoreResult};
+
+/// A flow's slug by id (pages redirect to `/if/flow/<slug>/`); `None` for no id or no such flow.
+pub async fn flow_slug(ctx: &Context, id: Option<&str>) -> StoreResult<Option<String>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let mut conn = ctx.store().read().await?;
+    Ok(store::flows::get(&mut conn, id).await?.map(|f| f.slug))
+}
+
+/// The brand used for every host.
+pub async fn default_brand(ctx: &Context) -> StoreResult<Option<Brand>> {
+    let mut conn = ctx.store().read().await?;
+    Ok(store::brands::list(&mut conn)
+        .await?
+        .into_iter()
+        .find(|b| b.default))
+}
+
+/// Where an anonymous visitor signs in: the provider's own authentication flow when it has one,
+/// else the default brand's.
+pub async fn authentication_flow(
+    ctx: &Context,
+    provider_flow: Option<&str>,
+) -> StoreResult<Option<String>> {
+    if let Some(slug) = flow_slug(ctx, provider_flow).await? {
+        return Ok(Some(slug));
+    }
+    let Some(brand) = default_brand(ctx).await? else {
+        return Ok(None);
+    };
+    flow_slug(ctx, brand.flow_authentication_id.as_deref()).await
+}
+
+/// The default brand's device-code flow (the `/device` pages run it after the code is entered).
+pub async fn device_code_flow(ctx: &Context) -> StoreResult<Option<String>> {
+    let Some(brand) = default_brand(ctx).await? else {
+        return Ok(None);
+    };
+    flow_slug(ctx, brand.flow_device_code_id.as_deref()).await
+}

@@ -1,0 +1,327 @@
+//! The authorization endpoint's state machine, without HTTP: validate the request, send an
+//! unauthenticated user (or one `prompt=login` / `max_age` asks to authenticate again) through
+//! the provider's or brand's authentication flow, check the application's policies, run the
+//! provider's authorization flow (consent) with the request parked in the session, and only when
+//! that flow completed mint the code or tokens. Each call returns the typed next step
+//! ([`AuthorizeNext`]) the endpoint renders; errors before the client and redirect URI are trusted
+//! are pages, after that they go back to the client.
+
+use serde_json::json;
+
+pub use super::authorize::ClientResponse;
+use super::authorize::{self, AuthorizeError, ErrorRedirect, ValidatedAuthorize};
+use super::claims::ScopeEvaluator;
+use super::fulfil::{self, Authorizer};
+use super::grant::GrantContext;
+use super::session_step::{OAUTH_REQUEST_KEY, StepContext, StepRequest, run_step, sign_out};
+use super::snapshot::Snapshot;
+use crate::context::Context;
+use crate::crypto::secrets;
+use crate::domain::Application;
+use crate::flows::executor::Start;
+use crate::flows::policy::{PolicyRequest, evaluate_target};
+use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
+use crate::flows::{ChallengeKind, Env, FlowContext, FlowError, lookup};
+
+/// The authorization endpoint's path (the flows come back to it).
+pub const AUTHORIZE_PATH: &str = "/application/o/authorize/";
+/// How long a parked authorization request waits for its flow.
+const PENDING_LIFETIME: i64 = PARKED_LIFETIME;
+
+/// What the authorization endpoint answers next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeNext {
+    /// An error page, never a redirect: the client or redirect URI cannot be trusted, or the
+    /// provider is not set up to serve the request.
+    ErrorPage(String),
+    /// The browser goes to a page on this server (the sign-in or the authorization flow).
+    Redirect(String),
+    /// The answer goes back to the client at its redirect URI: code, tokens or an error.
+    Client(ClientResponse),
+}
+
+/// What the state machine runs with.
+#[derive(Clone, Copy)]
+pub struct AuthorizeContext<'a> {
+    /// The handle and the provider snapshot.
+    pub step: StepContext<'a>,
+    /// Runs scope mapping expressions for claims.
+    pub evaluator: &'a dyn ScopeEvaluator,
+}
+
+impl AuthorizeContext<'_> {
+    fn ctx(&self) -> &Context {
+        self.step.ctx
+    }
+}
+
+fn page(message: &str) -> AuthorizeNext {
+    AuthorizeNext::ErrorPage(message.to_string())
+}
+
+fn to_client(e: &ErrorRedirect) -> AuthorizeNext {
+    AuthorizeNext::Client(authorize::respond(
+        &e.redirect_uri,
+        e.response_mode,
+        e.params(),
+    ))
+}
+
+fn client_error(v: &ValidatedAuthorize, error: &'static str, description: &str) -> AuthorizeNext {
+    to_client(&ErrorRedirect {
+        redirect_uri: v.redirect_uri.clone(),
+        response_mode: v.response_mode,
+        error,
+        description: description.into(),
+        state: v.state.clone(),
+        issuer: v.issuer.clone(),
+    })
+}
+
+fn encode(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish()
+}
+
+/// A new authorization request (`GET`/`POST /application/o/authorize/`), as its parameters.
+pub async fn authorize(
+    ac: AuthorizeContext<'_>,
+    sess: &mut Session,
+    client_ip: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<AuthorizeNext, FlowError> {
+    run(ac, sess, client_ip, pairs, false).await
+}
+
+/// Where the authorization flow returns (`…/done/?rid=…`): the parked request is taken out of
+/// the session, and answered when its flow completed.
+pub async fn resume(
+    ac: AuthorizeContext<'_>,
+    sess: &mut Session,
+    client_ip: &str,
+    rid: Option<&str>,
+) -> Result<AuthorizeNext, FlowError> {
+    let Some(rid) = rid else {
+        return Ok(page("This authorization request is incomplete."));
+    };
+    let pending = sess.data.oauth_pending.remove(rid);
+    let done = sess.data.oauth_done.remove(rid);
+    session::save(ac.ctx(), sess).await?;
+    match pending {
+        Some(p) if done && ac.ctx().now() - p.created_at < PENDING_LIFETIME => {
+            run(ac, sess, client_ip, p.params, true).await
+        }
+        _ => Ok(page(
+            "This authorization is not complete or has expired: go back to the application and \
+             sign in again.",
+        )),
+    }
+}
+
+/// Validates the request, then signs in, checks access, runs the authorization flow (unless
+/// it `completed` already) and mints.
+async fn run(
+    ac: AuthorizeContext<'_>,
+    sess: &mut Session,
+    client_ip: &str,
+    pairs: Vec<(String, String)>,
+    completed: bool,
+) -> Result<AuthorizeNext, FlowError> {
+    if pairs.is_empty() {
+        return Ok(page(
+            "No authorization request: start from the application.",
+        ));
+    }
+    let Ok(snapshot) = ac.step.snapshots.get().await else {
+        return Ok(page("The configuration could not be loaded; try again."));
+    };
+    let grouped = authorize::group_params(pairs.clone());
+    let v = match authorize::validate(&snapshot, ac.ctx().public_url(), &grouped) {
+        Ok(v) => v,
+        Err(AuthorizeError::Page { message }) => return Ok(AuthorizeNext::ErrorPage(message)),
+        Err(AuthorizeError::Redirect(e)) => return Ok(to_client(&e)),
+    };
+    let now = ac.ctx().now();
+    let auth_time = sess.data.auth_time.unwrap_or(now);
+    let too_old = v.max_age.is_some_and(|m| now - auth_time > m);
+    if sess.user_id.is_none() || (v.prompt_login && !completed) || too_old {
+        return sign_in_first(ac.ctx(), sess, &v, pairs).await;
+    }
+    let Some(user_id) = sess.user_id.clone() else {
+        return Ok(page("Not signed in."));
+    };
+    // The application's policy bindings decide access before anything is minted.
+    let Some(app) = v.entry.application.clone() else {
+        return Ok(page("This provider is not attached to an application."));
+    };
+    if !application_admits(ac.ctx(), client_ip, &user_id, &app).await {
+        let why = "you do not have access to this application";
+        return Ok(client_error(&v, "access_denied", why));
+    }
+    if !completed
+        && let Some(next) = run_authorization_flow(ac, sess, client_ip, &v, &app, pairs).await?
+    {
+        return Ok(next);
+    }
+    session::save(ac.ctx(), sess).await?;
+    let who = Minting {
+        user_id: &user_id,
+        auth_time,
+        client_ip,
+    };
+    Ok(mint(ac, &snapshot, sess, &v, who).await)
+}
+
+/// Sends the browser through the authentication flow and back here (without `prompt=login` /
+/// `max_age`, so the fresh login is not asked for again); `prompt=none` answers
+/// `login_required` instead.
+async fn sign_in_first(
+    ctx: &Context,
+    sess: &mut Session,
+    v: &ValidatedAuthorize,
+    pairs: Vec<(String, String)>,
+) -> Result<AuthorizeNext, FlowError> {
+    if v.prompt_none {
+        return Ok(client_error(
+            v,
+            "login_required",
+            "the user is not signed in",
+        ));
+    }
+    if sess.user_id.is_some() {
+        // prompt=login or max_age: authenticate again.
+        sign_out(ctx, sess).await?;
+    }
+    let provider_flow = v.entry.provider.authentication_flow_id.as_deref();
+    let Some(slug) = lookup::authentication_flow(ctx, provider_flow).await? else {
+        return Ok(page(
+            "No authentication flow is configured: set one on the provider or the default brand.",
+        ));
+    };
+    let back: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, _)| k != "prompt" && k != "max_age")
+        .collect();
+    let next = format!("{AUTHORIZE_PATH}?{}", encode(&back));
+    let to = format!("/if/flow/{slug}/?{}", encode(&[("next".to_string(), next)]));
+    session::save(ctx, sess).await?;
+    Ok(AuthorizeNext::Redirect(to))
+}
+
+/// Whether the application's policy bindings admit the user (a policy error denies).
+async fn application_admits(
+    ctx: &Context,
+    client_ip: &str,
+    user_id: &str,
+    app: &Application,
+) -> bool {
+    let env = Env::new(ctx, client_ip, Some(user_id.to_string()));
+    match PolicyRequest::load(&env, Some(user_id), &FlowContext::default()).await {
+        Ok(req) => evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
+            .await
+            .map(|r| r.passing)
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Parks the request and runs the provider's authorization flow. `None` when it completed at
+/// once (no stage needed the user: implicit consent); else where the browser goes.
+async fn run_authorization_flow(
+    ac: AuthorizeContext<'_>,
+    sess: &mut Session,
+    client_ip: &str,
+    v: &ValidatedAuthorize,
+    app: &Application,
+    pairs: Vec<(String, String)>,
+) -> Result<Option<AuthorizeNext>, FlowError> {
+    let ctx = ac.ctx();
+    let authorization_flow = v.entry.provider.authorization_flow_id.as_deref();
+    let Some(authz) = lookup::flow_slug(ctx, authorization_flow).await? else {
+        return Ok(Some(page(
+            "The provider has no authorization flow configured.",
+        )));
+    };
+    let now = ctx.now();
+    let rid = secrets::random_token(24);
+    sess.data
+        .oauth_pending
+        .retain(|_, p| now - p.created_at < PARKED_LIFETIME);
+    let parked = PendingAuthorization {
+        params: pairs,
+        created_at: now,
+    };
+    sess.data.oauth_pending.insert(rid.clone(), parked);
+    sess.data.plans.remove(&authz);
+    let start = Start {
+        next: Some(format!("{AUTHORIZE_PATH}done/?rid={rid}")),
+        application: Some(app.id.clone()),
+        extra: [(OAUTH_REQUEST_KEY.to_string(), json!(rid))]
+            .into_iter()
+            .collect(),
+        allow_empty: true,
+    };
+    let request = StepRequest::Show(start);
+    let step = match run_step(ac.step, sess, client_ip, &authz, request).await {
+        Ok(step) => step,
+        Err(err) => {
+            tracing::error!(error = %err, "authorization flow failed");
+            return Ok(Some(page("The authorization flow failed; try again.")));
+        }
+    };
+    if sess.data.oauth_done.remove(&rid) {
+        sess.data.oauth_pending.remove(&rid);
+        return Ok(None);
+    }
+    let denied = matches!(step.challenge.kind, ChallengeKind::AccessDenied { .. });
+    if v.prompt_none || denied {
+        sess.data.oauth_pending.remove(&rid);
+        sess.data.plans.remove(&authz);
+        session::save(ctx, sess).await?;
+        return Ok(Some(if denied {
+            client_error(v, "access_denied", "the authorization flow denied access")
+        } else {
+            client_error(
+                v,
+                "consent_required",
+                "the user must approve this application",
+            )
+        }));
+    }
+    session::save(ctx, sess).await?;
+    Ok(Some(AuthorizeNext::Redirect(format!("/if/flow/{authz}/"))))
+}
+
+/// Who the code or tokens are minted for.
+struct Minting<'a> {
+    user_id: &'a str,
+    auth_time: i64,
+    client_ip: &'a str,
+}
+
+/// Mints the code or tokens; a failure goes back to the client as its RFC 6749 error.
+async fn mint(
+    ac: AuthorizeContext<'_>,
+    snapshot: &Snapshot,
+    sess: &Session,
+    v: &ValidatedAuthorize,
+    who: Minting<'_>,
+) -> AuthorizeNext {
+    let grant = GrantContext {
+        context: ac.ctx(),
+        snapshot,
+        evaluator: ac.evaluator,
+    };
+    let sid = sess.sid();
+    let authorizer = Authorizer {
+        user_id: who.user_id,
+        session_id: Some(&sid),
+        auth_time: who.auth_time,
+        client_ip: who.client_ip,
+    };
+    match fulfil::complete(&grant, v, &authorizer).await {
+        Ok(resp) => AuthorizeNext::Client(resp),
+        Err(err) => client_error(v, err.code, &err.description),
+    }
+}

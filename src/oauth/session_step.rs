@@ -1,0 +1,155 @@
+//! One flow executor step on a browser session, as the flow pages, the flow JSON API, the
+//! authorize endpoint and the `/device` pages run it: the plan kept in the session goes one step,
+//! the step's effects are applied to the session (login under a new id; logout, which first
+//! finds the front-channel relying parties and then tells the back-channel ones), a parked
+//! authorization request whose flow completed is marked done, and the session is saved. Every
+//! session write's error is returned.
+
+use serde_json::Value;
+
+use super::SnapshotCache;
+use super::logout;
+use crate::context::Context;
+use crate::flows::executor::{self, Start, Step};
+use crate::flows::session::{self, Login, Session};
+use crate::flows::{Challenge, ChallengeKind, Effect, Env, FlowError, LogoutFrame, Response};
+use crate::store::StoreResult;
+
+/// The flow context key under which the authorize endpoint and the device pages mark their
+/// parked request (its id), so the step that completes the flow can mark it done.
+pub const OAUTH_REQUEST_KEY: &str = "goauthentik.io/providers/oauth2/request";
+
+/// The component of the front-channel logout page (authentik's injected logout stage).
+const IFRAME_LOGOUT: &str = "ak-provider-iframe-logout";
+
+/// One executor call.
+#[derive(Debug, Clone)]
+pub enum StepRequest {
+    /// Show the current challenge (planning when needed).
+    Show(Start),
+    /// Submit a response to the current challenge.
+    Answer(Response),
+}
+
+/// What a step runs against: the handle and the provider snapshot (for front-channel logout).
+#[derive(Clone, Copy)]
+pub struct StepContext<'a> {
+    /// Store, clock, configuration.
+    pub ctx: &'a Context,
+    /// The providers, to find the front-channel relying parties of a session that ends.
+    pub snapshots: &'a SnapshotCache,
+}
+
+/// Ends the browser session (a fresh anonymous one replaces it) and tells the relying parties
+/// with a back-channel logout URI that it ended.
+pub async fn sign_out(ctx: &Context, sess: &mut Session) -> StoreResult<()> {
+    if let Some(sid) = session::logout(ctx, sess).await? {
+        logout::session_ended(ctx, &sid).await;
+    }
+    Ok(())
+}
+
+/// Runs one step for `slug` on the session's plan, applies its effects and saves the session.
+pub async fn run_step(
+    sc: StepContext<'_>,
+    sess: &mut Session,
+    client_ip: &str,
+    slug: &str,
+    request: StepRequest,
+) -> Result<Step, FlowError> {
+    let ctx = sc.ctx;
+    // Answering the front-channel logout page goes on to where the flow was going.
+    let request = match request {
+        StepRequest::Answer(resp) if resp.component.as_deref() == Some(IFRAME_LOGOUT) => {
+            if let Some(to) = sess.data.logout_continue.take() {
+                session::save(ctx, sess).await?;
+                return Ok(Step {
+                    challenge: Challenge::new(ChallengeKind::Redirect { to }, "", slug),
+                    effects: Vec::new(),
+                });
+            }
+            StepRequest::Show(Start::default())
+        }
+        other => other,
+    };
+    let env = Env::new(ctx, client_ip, sess.user_id.clone());
+    let mut slot = sess.data.plans.remove(slug);
+    let mut step = match request {
+        StepRequest::Show(start) => executor::get(&env, slug, &mut slot, start).await?,
+        StepRequest::Answer(resp) => executor::post(&env, slug, &mut slot, resp).await?,
+    };
+    if let Some(plan) = slot {
+        sess.data.plans.insert(slug.to_string(), plan);
+    }
+    let logout_frames = apply_effects(sc, sess, &step.effects).await?;
+    if !logout_frames.is_empty() {
+        step.challenge = frontchannel_logout(sess, step.challenge, logout_frames, slug);
+    }
+    session::save(ctx, sess).await?;
+    Ok(step)
+}
+
+/// Applies a step's effects to the session; returns the front-channel logout URLs of a session
+/// that a logout ended.
+async fn apply_effects(
+    sc: StepContext<'_>,
+    sess: &mut Session,
+    effects: &[Effect],
+) -> Result<Vec<LogoutFrame>, FlowError> {
+    let mut logout_frames = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Login {
+                user_id,
+                session_duration,
+                terminate_other_sessions,
+            } => {
+                let login = Login {
+                    user_id,
+                    session_duration: *session_duration,
+                    terminate_other_sessions: *terminate_other_sessions,
+                };
+                session::login(sc.ctx, sess, login).await?;
+            }
+            Effect::Logout => {
+                // Front-channel parties are found by the session's tokens, so before it ends.
+                if sess.user_id.is_some()
+                    && let Ok(snapshot) = sc.snapshots.get().await
+                {
+                    logout_frames = logout::frontchannel_urls(sc.ctx, &snapshot, &sess.sid()).await;
+                }
+                sign_out(sc.ctx, sess).await?;
+            }
+            Effect::Completed(context) => {
+                if let Some(id) = context.extra.get(OAUTH_REQUEST_KEY).and_then(Value::as_str) {
+                    sess.data.oauth_done.insert(id.to_string());
+                }
+            }
+        }
+    }
+    Ok(logout_frames)
+}
+
+/// authentik injects its iframe logout stage after a logout that ended a session relying
+/// parties had tokens in; the page then goes on to where the flow was going (its redirect), or
+/// back to the flow.
+fn frontchannel_logout(
+    sess: &mut Session,
+    challenge: Challenge,
+    logout_urls: Vec<LogoutFrame>,
+    slug: &str,
+) -> Challenge {
+    sess.data.logout_continue = match &challenge.kind {
+        ChallengeKind::Redirect { to } => Some(to.clone()),
+        _ => None,
+    };
+    let title = match challenge.title.as_str() {
+        "" => "Signing out".to_string(),
+        t => t.to_string(),
+    };
+    Challenge::new(
+        ChallengeKind::ProviderIframeLogout { logout_urls },
+        &title,
+        slug,
+    )
+}
