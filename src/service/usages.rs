@@ -144,13 +144,8 @@ impl Service {
                 for st in self.list_stages().await? {
                     let uses = st
                         .settings
-                        .get("fields")
-                        .and_then(serde_json::Value::as_array)
-                        .is_some_and(|f| {
-                            f.iter()
-                                .filter_map(serde_json::Value::as_str)
-                                .any(|f| f == id || Some(f) == name.as_deref())
-                        });
+                        .as_prompt()
+                        .is_some_and(|p| p.lists_prompt(id, name.as_deref()));
                     if uses {
                         push("prompt stage", &st.name, "fields", OnDelete::BindingRemoved);
                     }
