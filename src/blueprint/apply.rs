@@ -355,11 +355,7 @@ impl Applier<'_> {
         objects::insert(self.tx, &obj, self.now)
             .await
             .map_err(|e| at(entry, &e))?;
-        if let Some(PasswordPlan::Set(hash)) = password {
-            objects::set_password_hash(self.tx, obj.id(), hash, self.now)
-                .await
-                .map_err(|e| at(entry, &e))?;
-        }
+        self.set_password(entry, obj.id(), password).await?;
         self.report.created += 1;
         refresh(self.tx, &mut self.cache, spec.kind).await?;
         Ok(obj.id().to_string())
@@ -388,10 +384,7 @@ impl Applier<'_> {
                 .map_err(|e| at(entry, &e))?;
             changed = true;
         }
-        if let Some(PasswordPlan::Set(hash)) = password {
-            objects::set_password_hash(self.tx, obj.id(), hash, self.now)
-                .await
-                .map_err(|e| at(entry, &e))?;
+        if self.set_password(entry, obj.id(), password).await? {
             changed = true;
         }
         if changed {
@@ -401,6 +394,22 @@ impl Applier<'_> {
             self.report.unchanged += 1;
         }
         Ok(old.id().to_string())
+    }
+
+    /// Stores a user entry's planned password hash; true when one was stored.
+    async fn set_password(
+        &mut self,
+        entry: &Entry,
+        user_id: &str,
+        password: Option<&PasswordPlan>,
+    ) -> Result<bool, BlueprintError> {
+        let Some(PasswordPlan::Set(hash)) = password else {
+            return Ok(false);
+        };
+        objects::set_password_hash(self.tx, user_id, hash, self.now)
+            .await
+            .map_err(|e| at(entry, &e))?;
+        Ok(true)
     }
 }
 

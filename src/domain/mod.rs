@@ -11,7 +11,7 @@ pub mod validate;
 
 pub use duration::Duration;
 pub use enums::*;
-pub use object::{Kind, Object, truthy, validate as validate_object};
+pub use object::{Kind, Object, string_list, truthy, validate as validate_object};
 pub use objects::*;
 pub use settings::*;
 pub use validate::{FieldError, FieldErrors};

@@ -133,16 +133,7 @@ impl A<'_> {
         self.0.get(k).and_then(Value::as_i64).unwrap_or_default()
     }
     fn list(&self, k: &str) -> Vec<String> {
-        self.0
-            .get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.0.get(k).map(string_list).unwrap_or_default()
     }
     fn json(&self, k: &str) -> Value {
         self.0.get(k).cloned().unwrap_or_else(|| json!({}))

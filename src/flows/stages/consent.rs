@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Reply, Show, StageCtx};
 use crate::crypto::secrets;
-use crate::domain::{ConsentMode, ConsentSettings, Duration, new_id};
+use crate::domain::{ConsentMode, ConsentSettings, Duration, new_id, string_list};
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::store::{self, consents};
@@ -15,13 +15,7 @@ fn permissions(sc: &StageCtx<'_>) -> Vec<String> {
         .context
         .extra
         .get("oauth_scopes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(string_list)
         .unwrap_or_default()
 }
 
