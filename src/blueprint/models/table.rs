@@ -557,6 +557,22 @@ mod tests {
     }
 
     #[test]
+    fn choice_settings_refuse_other_values_like_other_enums() {
+        let consent = crate::blueprint::models::spec("authentik_stages_consent.consentstage")
+            .expect("consent model");
+        let mode = consent.field("mode").expect("mode");
+        assert_eq!(
+            crate::blueprint::models::normalise(mode, json!("permanent")),
+            Ok(json!("permanent"))
+        );
+        let refused = crate::blueprint::models::normalise(mode, json!("sometimes"));
+        assert_eq!(
+            refused,
+            Err("'sometimes' is not one of: always_require, permanent, expiring".into())
+        );
+    }
+
+    #[test]
     fn every_kind_has_a_model_whose_defaults_build_the_default_settings() {
         let objects = StageKind::ALL
             .iter()
