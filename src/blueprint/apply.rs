@@ -11,7 +11,7 @@ use super::error::{BlueprintError, Location};
 use super::models::{self, Ty};
 use super::resolve::{Cache, Scope, TagError, resolve};
 use crate::domain::new_id;
-use crate::domain::{Kind, truthy};
+use crate::domain::{Kind, Object, truthy};
 use crate::store::objects;
 use crate::store::{Conn, WriteTx};
 
@@ -221,139 +221,196 @@ pub async fn apply_in_tx(
     passwords: &Passwords,
     now: i64,
 ) -> Result<ApplyReport, BlueprintError> {
-    let mut cache = load_cache(tx.conn()).await?;
-    let mut report = ApplyReport::default();
+    let cache = load_cache(tx.conn()).await?;
+    let mut applier = Applier {
+        tx,
+        cache,
+        report: ApplyReport::default(),
+        now,
+    };
     for (bi, bp) in blueprints.iter().enumerate() {
         let mut keys: HashMap<String, Value> = HashMap::new();
         for (ei, entry) in bp.entries.iter().enumerate() {
             let password = passwords.get(&(bi, ei));
-            let id =
-                apply_entry(tx, &mut cache, &keys, bp, entry, password, now, &mut report).await?;
+            let id = applier.entry(&keys, bp, entry, password).await?;
             if let (Some(name), Some(id)) = (&entry.id, id) {
                 keys.insert(name.clone(), Value::String(id));
             }
         }
     }
-    Ok(report)
+    Ok(applier.report)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn apply_entry(
-    tx: &mut WriteTx,
-    cache: &mut Cache,
-    keys: &HashMap<String, Value>,
-    bp: &Blueprint,
-    entry: &Entry,
-    password: Option<&PasswordPlan>,
+/// The state of one apply: the transaction, the objects it sees, and what it did so far.
+struct Applier<'t> {
+    tx: &'t mut WriteTx,
+    cache: Cache,
+    report: ApplyReport,
     now: i64,
-    report: &mut ApplyReport,
-) -> Result<Option<String>, BlueprintError> {
-    let scope = Scope {
-        keys,
-        context: &bp.context,
-        cache,
-    };
-    for cond in &entry.conditions {
-        let v = resolve(cond, &scope).map_err(|e| tag_err(entry, e))?;
-        if !truthy(&v) {
-            report.skipped += 1;
-            return Ok(None);
-        }
+}
+
+/// An entry's resolved and type-checked fields.
+struct Resolved {
+    identifiers: Map<String, Value>,
+    attrs: Map<String, Value>,
+}
+
+impl Resolved {
+    /// `base` overlaid with the identifiers (except `pk`) and then the attrs.
+    fn over(self, mut base: Map<String, Value>) -> Map<String, Value> {
+        base.extend(self.identifiers.into_iter().filter(|(k, _)| k != "pk"));
+        base.extend(self.attrs);
+        base
     }
-    let (identifiers, _) = fields(entry, entry.identifiers.as_ref(), &scope)?;
-    let (attrs, _) = fields(entry, entry.attrs.as_ref(), &scope)?;
-    if identifiers.is_empty() {
-        return Err(BlueprintError::at(
-            &entry.at,
-            format!(
-                "identifiers are required (e.g. {})",
-                entry.spec.natural_key.join(", ")
-            ),
-        ));
-    }
-    let existing = cache.find(entry.spec, &identifiers).cloned();
-    let fail = |e: &dyn std::fmt::Display| BlueprintError::at(&entry.at, e.to_string());
-    let spec = entry.spec;
-    let result_id = match (entry.state, existing) {
-        (State::Absent, None) => {
-            report.unchanged += 1;
-            None
+}
+
+fn at(entry: &Entry, e: &dyn std::fmt::Display) -> BlueprintError {
+    BlueprintError::at(&entry.at, e.to_string())
+}
+
+impl Applier<'_> {
+    /// Applies one entry; the id of the object it names (for later `!KeyOf`), if any.
+    async fn entry(
+        &mut self,
+        keys: &HashMap<String, Value>,
+        bp: &Blueprint,
+        entry: &Entry,
+        password: Option<&PasswordPlan>,
+    ) -> Result<Option<String>, BlueprintError> {
+        let scope = Scope {
+            keys,
+            context: &bp.context,
+            cache: &self.cache,
+        };
+        for cond in &entry.conditions {
+            let v = resolve(cond, &scope).map_err(|e| tag_err(entry, e))?;
+            if !truthy(&v) {
+                self.report.skipped += 1;
+                return Ok(None);
+            }
         }
-        (State::Absent, Some(obj)) => {
-            objects::delete(tx, obj.kind(), obj.id())
-                .await
-                .map_err(|e| fail(&e))?;
-            report.deleted += 1;
-            *cache = load_cache(tx.conn()).await?;
-            None
-        }
-        (State::MustCreated, Some(_)) => {
+        let (identifiers, _) = fields(entry, entry.identifiers.as_ref(), &scope)?;
+        let (attrs, _) = fields(entry, entry.attrs.as_ref(), &scope)?;
+        if identifiers.is_empty() {
             return Err(BlueprintError::at(
                 &entry.at,
-                "state must_created: the object already exists",
+                format!(
+                    "identifiers are required (e.g. {})",
+                    entry.spec.natural_key.join(", ")
+                ),
             ));
         }
-        (State::Created, Some(obj)) => {
-            report.unchanged += 1;
-            Some(obj.id().to_string())
-        }
-        (_, None) => {
-            let mut full = spec.defaults();
-            if spec.kind == Kind::Provider {
-                full.insert(
-                    "client_id".into(),
-                    crate::crypto::secrets::new_client_id().into(),
-                );
-                full.insert(
-                    "client_secret".into(),
-                    crate::crypto::secrets::new_client_secret().into(),
-                );
+        let existing = self.cache.find(entry.spec, &identifiers).cloned();
+        let fields = Resolved { identifiers, attrs };
+        match (entry.state, existing) {
+            (State::Absent, None) => {
+                self.report.unchanged += 1;
+                Ok(None)
             }
-            full.extend(identifiers.into_iter().filter(|(k, _)| k != "pk"));
-            full.extend(attrs);
-            let obj = models::from_attrs(spec, &full, &new_id())
-                .map_err(|m| BlueprintError::at(&entry.at, m))?;
-            crate::domain::validate_object(&obj).map_err(|e| fail(&e))?;
-            objects::insert(tx, &obj, now).await.map_err(|e| fail(&e))?;
-            if let Some(PasswordPlan::Set(hash)) = password {
-                objects::set_password_hash(tx, obj.id(), hash, now)
+            (State::Absent, Some(obj)) => {
+                objects::delete(self.tx, obj.kind(), obj.id())
                     .await
-                    .map_err(|e| fail(&e))?;
+                    .map_err(|e| at(entry, &e))?;
+                self.report.deleted += 1;
+                self.cache = load_cache(self.tx.conn()).await?;
+                Ok(None)
             }
-            report.created += 1;
-            refresh(tx, cache, spec.kind).await?;
-            Some(obj.id().to_string())
+            (State::MustCreated, Some(_)) => Err(BlueprintError::at(
+                &entry.at,
+                "state must_created: the object already exists",
+            )),
+            (State::Created, Some(obj)) => {
+                self.report.unchanged += 1;
+                Ok(Some(obj.id().to_string()))
+            }
+            (_, None) => self.create(entry, fields, password).await.map(Some),
+            (State::Present, Some(old)) => {
+                self.update(entry, &old, fields, password).await.map(Some)
+            }
         }
-        (State::Present, Some(old)) => {
-            let mut full = spec.defaults();
-            full.extend(models::to_attrs(&old));
-            full.extend(identifiers.into_iter().filter(|(k, _)| k != "pk"));
-            full.extend(attrs);
-            let mut obj = models::from_attrs(spec, &full, old.id())
-                .map_err(|m| BlueprintError::at(&entry.at, m))?;
-            obj.adopt_meta(&old);
-            let mut changed = false;
-            if !obj.same_content(&old) {
-                crate::domain::validate_object(&obj).map_err(|e| fail(&e))?;
-                objects::update(tx, &obj, now).await.map_err(|e| fail(&e))?;
-                changed = true;
-            }
-            if let Some(PasswordPlan::Set(hash)) = password {
-                objects::set_password_hash(tx, obj.id(), hash, now)
-                    .await
-                    .map_err(|e| fail(&e))?;
-                changed = true;
-            }
-            if changed {
-                report.updated += 1;
-                refresh(tx, cache, spec.kind).await?;
-            } else {
-                report.unchanged += 1;
-            }
-            Some(old.id().to_string())
+    }
+
+    /// Creates the entry's object: authentik's defaults overlaid with the entry's fields.
+    async fn create(
+        &mut self,
+        entry: &Entry,
+        fields: Resolved,
+        password: Option<&PasswordPlan>,
+    ) -> Result<String, BlueprintError> {
+        let spec = entry.spec;
+        let mut base = spec.defaults();
+        if spec.kind == Kind::Provider {
+            base.insert(
+                "client_id".into(),
+                crate::crypto::secrets::new_client_id().into(),
+            );
+            base.insert(
+                "client_secret".into(),
+                crate::crypto::secrets::new_client_secret().into(),
+            );
         }
-    };
-    Ok(result_id)
+        let obj = models::from_attrs(spec, &fields.over(base), &new_id())
+            .map_err(|m| BlueprintError::at(&entry.at, m))?;
+        crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
+        objects::insert(self.tx, &obj, self.now)
+            .await
+            .map_err(|e| at(entry, &e))?;
+        self.set_password(entry, obj.id(), password).await?;
+        self.report.created += 1;
+        refresh(self.tx, &mut self.cache, spec.kind).await?;
+        Ok(obj.id().to_string())
+    }
+
+    /// Updates `old` with the entry's fields; an object whose content would not change is left
+    /// alone (no version bump).
+    async fn update(
+        &mut self,
+        entry: &Entry,
+        old: &Object,
+        fields: Resolved,
+        password: Option<&PasswordPlan>,
+    ) -> Result<String, BlueprintError> {
+        let spec = entry.spec;
+        let mut base = spec.defaults();
+        base.extend(models::to_attrs(old));
+        let mut obj = models::from_attrs(spec, &fields.over(base), old.id())
+            .map_err(|m| BlueprintError::at(&entry.at, m))?;
+        obj.adopt_meta(old);
+        let mut changed = false;
+        if !obj.same_content(old) {
+            crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
+            objects::update(self.tx, &obj, self.now)
+                .await
+                .map_err(|e| at(entry, &e))?;
+            changed = true;
+        }
+        if self.set_password(entry, obj.id(), password).await? {
+            changed = true;
+        }
+        if changed {
+            self.report.updated += 1;
+            refresh(self.tx, &mut self.cache, spec.kind).await?;
+        } else {
+            self.report.unchanged += 1;
+        }
+        Ok(old.id().to_string())
+    }
+
+    /// Stores a user entry's planned password hash; true when one was stored.
+    async fn set_password(
+        &mut self,
+        entry: &Entry,
+        user_id: &str,
+        password: Option<&PasswordPlan>,
+    ) -> Result<bool, BlueprintError> {
+        let Some(PasswordPlan::Set(hash)) = password else {
+            return Ok(false);
+        };
+        objects::set_password_hash(self.tx, user_id, hash, self.now)
+            .await
+            .map_err(|e| at(entry, &e))?;
+        Ok(true)
+    }
 }
 
 async fn refresh(tx: &mut WriteTx, cache: &mut Cache, kind: Kind) -> Result<(), BlueprintError> {

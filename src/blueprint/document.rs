@@ -64,105 +64,15 @@ pub struct Blueprint {
 /// Parses and checks one source.
 pub fn parse(source: &Source) -> Result<Blueprint, BlueprintError> {
     let file = source.file.clone();
-    let loc = |line: usize| Location {
-        file: file.clone(),
-        line,
-        entry: None,
-    };
-    let root = yaml::parse(&source.text)
-        .map_err(|e| {
-            let at = Location {
-                entry: entry_at_line(&source.text, e.line),
-                ..loc(e.line)
-            };
-            BlueprintError::at(&at, e.message)
-        })?
-        .ok_or_else(|| BlueprintError::at(&loc(1), "the file is empty"))?;
-    let NodeValue::Map(pairs) = &root.value else {
-        return Err(BlueprintError::at(
-            &loc(root.line),
-            "a blueprint is a mapping with version, metadata, context and entries",
-        ));
-    };
-    for (k, _) in pairs {
-        match k.as_str() {
-            Some("version" | "metadata" | "context" | "entries") => {}
-            _ => {
-                return Err(BlueprintError::at(
-                    &loc(k.line),
-                    format!(
-                        "unknown top-level key {}; expected version, metadata, context, entries",
-                        describe_key(k)
-                    ),
-                ));
-            }
-        }
-    }
-    match root.get("version") {
-        Some(v) if v.value == NodeValue::Int(1) && v.tag.is_none() => {}
-        Some(v) => {
-            return Err(BlueprintError::at(
-                &loc(v.line),
-                "unsupported version: only `version: 1` exists",
-            ));
-        }
-        None => return Err(BlueprintError::at(&loc(root.line), "missing `version: 1`")),
-    }
+    let root = root(source)?;
     let name = root
         .get("metadata")
         .and_then(|m| m.get("name"))
         .and_then(Node::as_str)
         .unwrap_or_default()
         .to_string();
-    let mut context = Map::new();
-    if let Some(ctx) = root.get("context") {
-        check_tags(ctx, &file)?;
-        match super::resolve::plain(ctx) {
-            Some(Value::Object(m)) => context = m,
-            Some(Value::Null) => {}
-            _ => {
-                return Err(BlueprintError::at(
-                    &loc(ctx.line),
-                    "context must be a mapping of plain values",
-                ));
-            }
-        }
-    }
-    let mut entries = Vec::new();
-    let mut requires = Vec::new();
-    let mut declared: HashSet<String> = HashSet::new();
-    if let Some(list) = root.get("entries") {
-        let items = match &list.value {
-            NodeValue::Seq(items) => items.as_slice(),
-            NodeValue::Null => &[],
-            _ => {
-                return Err(BlueprintError::at(
-                    &loc(list.line),
-                    "entries must be a list",
-                ));
-            }
-        };
-        for (n, item) in items.iter().enumerate() {
-            if item.get("model").and_then(Node::as_str) == Some(META_APPLY_BLUEPRINT) {
-                let at = Location {
-                    file: file.clone(),
-                    line: item.line,
-                    entry: Some((n + 1, META_APPLY_BLUEPRINT.to_string())),
-                };
-                if let Some(key) = meta_apply(item, &at)?
-                    && !requires.contains(&key)
-                {
-                    requires.push(key);
-                }
-                continue;
-            }
-            let entry = parse_entry(&file, n + 1, item, &declared)?;
-            if let Some(id) = &entry.id {
-                declared.insert(id.clone());
-            }
-            entries.push(entry);
-        }
-    }
+    let context = context(&root, &file)?;
+    let (entries, requires) = entries(&root, &file)?;
     Ok(Blueprint {
         file,
         name,
@@ -170,6 +80,116 @@ pub fn parse(source: &Source) -> Result<Blueprint, BlueprintError> {
         entries,
         requires,
     })
+}
+
+fn at_line(file: &str, line: usize) -> Location {
+    Location {
+        file: file.to_string(),
+        line,
+        entry: None,
+    }
+}
+
+/// The document's root mapping, with only known top-level keys and `version: 1`.
+fn root(source: &Source) -> Result<Node, BlueprintError> {
+    let file = &source.file;
+    let root = yaml::parse(&source.text)
+        .map_err(|e| {
+            let at = Location {
+                entry: entry_at_line(&source.text, e.line),
+                ..at_line(file, e.line)
+            };
+            BlueprintError::at(&at, e.message)
+        })?
+        .ok_or_else(|| BlueprintError::at(&at_line(file, 1), "the file is empty"))?;
+    let NodeValue::Map(pairs) = &root.value else {
+        return Err(BlueprintError::at(
+            &at_line(file, root.line),
+            "a blueprint is a mapping with version, metadata, context and entries",
+        ));
+    };
+    for (k, _) in pairs {
+        if !matches!(
+            k.as_str(),
+            Some("version" | "metadata" | "context" | "entries")
+        ) {
+            return Err(BlueprintError::at(
+                &at_line(file, k.line),
+                format!(
+                    "unknown top-level key {}; expected version, metadata, context, entries",
+                    describe_key(k)
+                ),
+            ));
+        }
+    }
+    match root.get("version") {
+        Some(v) if v.value == NodeValue::Int(1) && v.tag.is_none() => Ok(root),
+        Some(v) => Err(BlueprintError::at(
+            &at_line(file, v.line),
+            "unsupported version: only `version: 1` exists",
+        )),
+        None => Err(BlueprintError::at(
+            &at_line(file, root.line),
+            "missing `version: 1`",
+        )),
+    }
+}
+
+/// The `context` mapping (plain values only).
+fn context(root: &Node, file: &str) -> Result<Map<String, Value>, BlueprintError> {
+    let Some(ctx) = root.get("context") else {
+        return Ok(Map::new());
+    };
+    check_tags(ctx, file)?;
+    match super::resolve::plain(ctx) {
+        Some(Value::Object(m)) => Ok(m),
+        Some(Value::Null) => Ok(Map::new()),
+        _ => Err(BlueprintError::at(
+            &at_line(file, ctx.line),
+            "context must be a mapping of plain values",
+        )),
+    }
+}
+
+/// The checked entries, and the bundled blueprints the `metaapplyblueprint` entries name.
+fn entries(root: &Node, file: &str) -> Result<(Vec<Entry>, Vec<&'static str>), BlueprintError> {
+    let mut entries = Vec::new();
+    let mut requires = Vec::new();
+    let mut declared: HashSet<String> = HashSet::new();
+    let Some(list) = root.get("entries") else {
+        return Ok((entries, requires));
+    };
+    let items = match &list.value {
+        NodeValue::Seq(items) => items.as_slice(),
+        NodeValue::Null => &[],
+        _ => {
+            return Err(BlueprintError::at(
+                &at_line(file, list.line),
+                "entries must be a list",
+            ));
+        }
+    };
+    for (n, item) in items.iter().enumerate() {
+        if item.get("model").and_then(Node::as_str) == Some(META_APPLY_BLUEPRINT) {
+            let at = Location {
+                file: file.to_string(),
+                line: item.line,
+                entry: Some((n + 1, META_APPLY_BLUEPRINT.to_string())),
+            };
+            if let Some(key) = meta_apply(item, &at)?
+                && !requires.contains(&key)
+            {
+                requires.push(key);
+            }
+            continue;
+        }
+        let entry = parse_entry(file, n + 1, item, &declared)?;
+        if let Some(id) = &entry.id {
+            declared.insert(id.clone());
+        }
+        entries.push(entry);
+    }
+    Ok((entries, requires))
 }
 
 /// An `authentik_blueprints.metaapplyblueprint` entry: names another blueprint (attrs
@@ -297,62 +317,69 @@ fn parse_entry(
             line: k.line,
             ..at.clone()
         };
-        match k.as_str() {
-            Some("model") => {}
-            Some("state") => {
-                entry.state = match v.as_str() {
-                    Some("present") => State::Present,
-                    Some("created") => State::Created,
-                    Some("must_created") => State::MustCreated,
-                    Some("absent") => State::Absent,
-                    _ => {
-                        return Err(BlueprintError::at(
-                            &line_at,
-                            "state must be one of: present, created, must_created, absent",
-                        ));
-                    }
-                }
-            }
-            Some("id") => {
-                entry.id = Some(
-                    v.as_str()
-                        .ok_or_else(|| BlueprintError::at(&line_at, "`id` must be a string"))?
-                        .to_string(),
-                )
-            }
-            Some("identifiers") | Some("attrs") => {
-                check_fields(spec, v, &line_at, k.as_str() == Some("identifiers"))?;
-                if k.as_str() == Some("identifiers") {
-                    entry.identifiers = Some(v.clone());
-                } else {
-                    entry.attrs = Some(v.clone());
-                }
-            }
-            Some("conditions") => match &v.value {
-                NodeValue::Seq(items) => entry.conditions = items.clone(),
-                _ => return Err(BlueprintError::at(&line_at, "conditions must be a list")),
-            },
-            Some("permissions") => {
-                return Err(BlueprintError::at(
-                    &line_at,
-                    "object permissions are not supported by latchkey",
-                ));
-            }
-            _ => {
-                return Err(BlueprintError::at(
-                    &line_at,
-                    format!(
-                        "unknown entry key {}; expected model, state, id, identifiers, attrs, \
-                         conditions",
-                        describe_key(k)
-                    ),
-                ));
-            }
-        }
+        entry_key(&mut entry, k, v, &line_at)?;
     }
     check_tags(item, file).map_err(|e| with_entry(e, &at))?;
     check_keyof(item, declared, &at)?;
     Ok(entry)
+}
+
+/// Reads one key of an entry into `entry`.
+fn entry_key(entry: &mut Entry, k: &Node, v: &Node, at: &Location) -> Result<(), BlueprintError> {
+    match k.as_str() {
+        Some("model") => {}
+        Some("state") => {
+            entry.state = match v.as_str() {
+                Some("present") => State::Present,
+                Some("created") => State::Created,
+                Some("must_created") => State::MustCreated,
+                Some("absent") => State::Absent,
+                _ => {
+                    return Err(BlueprintError::at(
+                        at,
+                        "state must be one of: present, created, must_created, absent",
+                    ));
+                }
+            }
+        }
+        Some("id") => {
+            entry.id = Some(
+                v.as_str()
+                    .ok_or_else(|| BlueprintError::at(at, "`id` must be a string"))?
+                    .to_string(),
+            )
+        }
+        Some(key @ ("identifiers" | "attrs")) => {
+            let identifiers = key == "identifiers";
+            check_fields(entry.spec, v, at, identifiers)?;
+            if identifiers {
+                entry.identifiers = Some(v.clone());
+            } else {
+                entry.attrs = Some(v.clone());
+            }
+        }
+        Some("conditions") => match &v.value {
+            NodeValue::Seq(items) => entry.conditions = items.clone(),
+            _ => return Err(BlueprintError::at(at, "conditions must be a list")),
+        },
+        Some("permissions") => {
+            return Err(BlueprintError::at(
+                at,
+                "object permissions are not supported by latchkey",
+            ));
+        }
+        _ => {
+            return Err(BlueprintError::at(
+                at,
+                format!(
+                    "unknown entry key {}; expected model, state, id, identifiers, attrs, \
+                     conditions",
+                    describe_key(k)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn with_entry(e: BlueprintError, at: &Location) -> BlueprintError {

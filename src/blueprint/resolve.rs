@@ -132,147 +132,178 @@ fn as_text(v: &Value) -> String {
 }
 
 fn resolve_tag(tag: &str, node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    // Every tag but `!KeyOf` and `!Find` reads its arguments from the node as if untagged.
     let untagged = Node {
         tag: None,
         ..node.clone()
     };
     match tag {
-        "!KeyOf" => {
-            let name = match &node.value {
-                NodeValue::Str(s) => s,
-                _ => return err(node, "!KeyOf takes the id of an earlier entry"),
-            };
-            match scope.keys.get(name) {
-                Some(v) => Ok(v.clone()),
-                None => err(
-                    node,
-                    format!(
-                        "!KeyOf {name}: no earlier entry with id '{name}' was applied (forward \
-                         reference, cycle, or its conditions were false)"
-                    ),
-                ),
-            }
-        }
-        "!Find" => {
-            let items = args(node);
-            let Some((model_node, pairs)) = items.split_first() else {
-                return err(node, "!Find takes [model, [field, value], ...]");
-            };
-            let model = resolve(model_node, scope)?;
-            let model = model.as_str().unwrap_or_default();
-            let Some(spec) = models::spec(model) else {
-                return err(model_node, format!("!Find: unknown model '{model}'"));
-            };
-            let mut query = Map::new();
-            for pair in pairs {
-                let kv = args(pair);
-                if kv.len() != 2 || pair.tag.is_some() {
-                    return err(pair, "!Find takes [model, [field, value], ...]");
-                }
-                let field = resolve(kv[0], scope)?;
-                let field = field.as_str().unwrap_or_default().to_string();
-                if field != "pk" && spec.field(&field).is_none() {
-                    return err(
-                        pair,
-                        format!(
-                            "!Find: {model} has no field '{field}'; known: {}",
-                            spec.field_names()
-                        ),
-                    );
-                }
-                query.insert(field, resolve(kv[1], scope)?);
-            }
-            match scope.cache.find(spec, &query) {
-                Some(obj) => Ok(Value::String(obj.id().to_string())),
-                None => {
-                    let what: Vec<String> = query
-                        .iter()
-                        .map(|(k, v)| format!("{k} = {}", as_text(v)))
-                        .collect();
-                    err(
-                        node,
-                        format!("!Find: no {model} with {} exists", what.join(", ")),
-                    )
-                }
-            }
-        }
-        "!Context" => {
-            let items = args(&untagged);
-            let key = resolve(items[0], scope)?;
-            let default = match items.get(1) {
-                Some(d) => resolve(d, scope)?,
-                None => Value::Null,
-            };
-            Ok(scope
-                .context
-                .get(key.as_str().unwrap_or_default())
-                .cloned()
-                .unwrap_or(default))
-        }
-        "!Env" => {
-            let items = args(&untagged);
-            let key = resolve(items[0], scope)?;
-            let default = match items.get(1) {
-                Some(d) => resolve(d, scope)?,
-                None => Value::String(String::new()),
-            };
-            Ok(std::env::var(key.as_str().unwrap_or_default())
-                .map(Value::String)
-                .unwrap_or(default))
-        }
-        "!Format" => {
-            let items = args(&untagged);
-            let fmt = resolve(items[0], scope)?;
-            let Some(fmt) = fmt.as_str() else {
-                return err(node, "!Format takes [format, args...] with a string format");
-            };
-            let values = items[1..]
-                .iter()
-                .map(|i| resolve(i, scope))
-                .collect::<Result<Vec<_>, _>>()?;
-            percent_format(fmt, &values)
-                .map(Value::String)
-                .or_else(|m| err(node, m))
-        }
-        "!If" => {
-            let items = args(&untagged);
-            let cond = truthy(&resolve(items[0], scope)?);
-            match (cond, items.get(1), items.get(2)) {
-                (true, Some(t), _) => resolve(t, scope),
-                (false, _, Some(f)) => resolve(f, scope),
-                (c, None, _) | (c, _, None) => Ok(Value::Bool(c)),
-            }
-        }
-        "!Condition" => {
-            let items = args(&untagged);
-            let mode = resolve(items[0], scope)?;
-            let values = items[1..]
-                .iter()
-                .map(|i| resolve(i, scope).map(|v| truthy(&v)))
-                .collect::<Result<Vec<_>, _>>()?;
-            let count = values.iter().filter(|v| **v).count();
-            let result = match mode.as_str().unwrap_or_default() {
-                "AND" => count == values.len(),
-                "NAND" => count != values.len(),
-                "OR" => count > 0,
-                "NOR" => count == 0,
-                "XOR" => count % 2 == 1,
-                "XNOR" => count % 2 == 0,
-                "NOT" if values.len() == 1 => count == 0,
-                other => {
-                    return err(
-                        node,
-                        format!(
-                            "!Condition mode '{other}' is not one of AND, OR, NOT, NAND, NOR, \
-                             XOR, XNOR"
-                        ),
-                    );
-                }
-            };
-            Ok(Value::Bool(result))
-        }
+        "!KeyOf" => key_of(node, scope),
+        "!Find" => find(node, scope),
+        "!Context" => context(node, &untagged, scope),
+        "!Env" => env(node, &untagged, scope),
+        "!Format" => format_text(node, &untagged, scope),
+        "!If" => if_then(node, &untagged, scope),
+        "!Condition" => condition(node, &untagged, scope),
         other => err(node, format!("unsupported tag {other}")),
     }
+}
+
+/// The arguments of a tag that takes at least one.
+fn args_of<'a>(node: &Node, untagged: &'a Node, tag: &str) -> Result<Vec<&'a Node>, TagError> {
+    let items = args(untagged);
+    if items.is_empty() {
+        return err(node, format!("{tag} takes at least one argument"));
+    }
+    Ok(items)
+}
+
+/// `!KeyOf id`: the object an earlier entry with that `id` wrote.
+fn key_of(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let name = match &node.value {
+        NodeValue::Str(s) => s,
+        _ => return err(node, "!KeyOf takes the id of an earlier entry"),
+    };
+    match scope.keys.get(name) {
+        Some(v) => Ok(v.clone()),
+        None => err(
+            node,
+            format!(
+                "!KeyOf {name}: no earlier entry with id '{name}' was applied (forward \
+                 reference, cycle, or its conditions were false)"
+            ),
+        ),
+    }
+}
+
+/// `!Find [model, [field, value], ...]`: the id of the object with those field values.
+fn find(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args(node);
+    let Some((model_node, pairs)) = items.split_first() else {
+        return err(node, "!Find takes [model, [field, value], ...]");
+    };
+    let model = resolve(model_node, scope)?;
+    let model = model.as_str().unwrap_or_default();
+    let Some(spec) = models::spec(model) else {
+        return err(model_node, format!("!Find: unknown model '{model}'"));
+    };
+    let mut query = Map::new();
+    for pair in pairs {
+        let kv = args(pair);
+        if kv.len() != 2 || pair.tag.is_some() {
+            return err(pair, "!Find takes [model, [field, value], ...]");
+        }
+        let field = resolve(kv[0], scope)?;
+        let field = field.as_str().unwrap_or_default().to_string();
+        if field != "pk" && spec.field(&field).is_none() {
+            return err(
+                pair,
+                format!(
+                    "!Find: {model} has no field '{field}'; known: {}",
+                    spec.field_names()
+                ),
+            );
+        }
+        query.insert(field, resolve(kv[1], scope)?);
+    }
+    match scope.cache.find(spec, &query) {
+        Some(obj) => Ok(Value::String(obj.id().to_string())),
+        None => {
+            let what: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", as_text(v)))
+                .collect();
+            err(
+                node,
+                format!("!Find: no {model} with {} exists", what.join(", ")),
+            )
+        }
+    }
+}
+
+/// `!Context [key, default]`: a value of the blueprint's context.
+fn context(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args_of(node, untagged, "!Context")?;
+    let key = resolve(items[0], scope)?;
+    let default = match items.get(1) {
+        Some(d) => resolve(d, scope)?,
+        None => Value::Null,
+    };
+    Ok(scope
+        .context
+        .get(key.as_str().unwrap_or_default())
+        .cloned()
+        .unwrap_or(default))
+}
+
+/// `!Env [name, default]`: an environment variable.
+fn env(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args_of(node, untagged, "!Env")?;
+    let key = resolve(items[0], scope)?;
+    let default = match items.get(1) {
+        Some(d) => resolve(d, scope)?,
+        None => Value::String(String::new()),
+    };
+    Ok(std::env::var(key.as_str().unwrap_or_default())
+        .map(Value::String)
+        .unwrap_or(default))
+}
+
+/// `!Format [format, args...]`: Python's `%` formatting.
+fn format_text(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args_of(node, untagged, "!Format")?;
+    let fmt = resolve(items[0], scope)?;
+    let Some(fmt) = fmt.as_str() else {
+        return err(node, "!Format takes [format, args...] with a string format");
+    };
+    let values = items[1..]
+        .iter()
+        .map(|i| resolve(i, scope))
+        .collect::<Result<Vec<_>, _>>()?;
+    percent_format(fmt, &values)
+        .map(Value::String)
+        .or_else(|m| err(node, m))
+}
+
+/// `!If [condition, then, else]`: one of two values, or the condition's truth without them.
+fn if_then(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args_of(node, untagged, "!If")?;
+    let cond = truthy(&resolve(items[0], scope)?);
+    match (cond, items.get(1), items.get(2)) {
+        (true, Some(t), _) => resolve(t, scope),
+        (false, _, Some(f)) => resolve(f, scope),
+        (c, None, _) | (c, _, None) => Ok(Value::Bool(c)),
+    }
+}
+
+/// `!Condition [mode, values...]`: the values combined by AND, OR, NOT, NAND, NOR, XOR, XNOR.
+fn condition(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
+    let items = args_of(node, untagged, "!Condition")?;
+    let mode = resolve(items[0], scope)?;
+    let values = items[1..]
+        .iter()
+        .map(|i| resolve(i, scope).map(|v| truthy(&v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = values.iter().filter(|v| **v).count();
+    let result = match mode.as_str().unwrap_or_default() {
+        "AND" => count == values.len(),
+        "NAND" => count != values.len(),
+        "OR" => count > 0,
+        "NOR" => count == 0,
+        "XOR" => count % 2 == 1,
+        "XNOR" => count % 2 == 0,
+        "NOT" if values.len() == 1 => count == 0,
+        other => {
+            return err(
+                node,
+                format!(
+                    "!Condition mode '{other}' is not one of AND, OR, NOT, NAND, NOR, \
+                     XOR, XNOR"
+                ),
+            );
+        }
+    };
+    Ok(Value::Bool(result))
 }
 
 /// Python's `%` formatting for `%s`, `%d` and `%%`.
@@ -300,4 +331,62 @@ fn percent_format(fmt: &str, values: &[Value]) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::blueprint::yaml;
+
+    fn eval(text: &str) -> Result<Value, TagError> {
+        let node = yaml::parse(text).expect("yaml").expect("a document");
+        let keys = HashMap::from([("earlier".to_string(), json!("id-1"))]);
+        let context = Map::from_iter([("domain".to_string(), json!("example.org"))]);
+        let cache = Cache::default();
+        let scope = Scope {
+            keys: &keys,
+            context: &context,
+            cache: &cache,
+        };
+        resolve(&node, &scope)
+    }
+
+    #[test]
+    fn each_tag_evaluates() {
+        for (text, want) in [
+            ("v: !KeyOf earlier", json!("id-1")),
+            ("v: !Context domain", json!("example.org")),
+            ("v: !Context [missing, fallback]", json!("fallback")),
+            ("v: !Format ['%s-%d', a, 1]", json!("a-1")),
+            ("v: !If [true, yes, no]", json!("yes")),
+            ("v: !If [false, yes]", json!(false)),
+            ("v: !Condition [AND, true, false]", json!(false)),
+            ("v: !Condition [XOR, true, false]", json!(true)),
+            ("v: !Condition [NOT, false]", json!(true)),
+        ] {
+            assert_eq!(eval(text), Ok(json!({ "v": want })), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_tags_are_errors_with_their_line() {
+        for text in [
+            "v: !KeyOf later",
+            "v: !Find [no.such.model, [name, x]]",
+            "v: !Format [1]",
+            "v: !Condition [MAYBE, true]",
+            "v: !Unknown x",
+            // Tags that read arguments refuse an empty list instead of panicking.
+            "v: !Context []",
+            "v: !Env []",
+            "v: !Format []",
+            "v: !If []",
+            "v: !Condition []",
+        ] {
+            let e = eval(text).expect_err(text);
+            assert_eq!(e.line, 1, "{text}");
+        }
+    }
 }

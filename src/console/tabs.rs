@@ -368,14 +368,14 @@ fn stage_rows(d: &Data) -> Vec<ListRow> {
                 &s.id,
                 vec![
                     Cell::new(&s.name),
-                    Cell::new(s.kind.label()),
+                    Cell::new(s.kind().label()),
                     Cell::new(&flows.len().to_string()),
                 ],
                 vec![
                     ("name", s.name.clone()),
-                    ("kind", s.kind.label().into()),
+                    ("kind", s.kind().label().into()),
                     ("bound in flows", flows.join(", ")),
-                    ("settings", s.settings.to_string()),
+                    ("settings", s.settings.to_json().to_string()),
                     ("updated", datetime(s.updated_at)),
                     ("id", s.id.clone()),
                 ],
@@ -389,12 +389,8 @@ fn stage_rows(d: &Data) -> Vec<ListRow> {
                 .iter()
                 .filter(|s| {
                     s.settings
-                        .get("fields")
-                        .and_then(|f| f.as_array())
-                        .is_some_and(|f| {
-                            f.iter()
-                                .any(|v| v.as_str() == Some(&p.id) || v.as_str() == Some(&p.name))
-                        })
+                        .as_prompt()
+                        .is_some_and(|f| f.lists_prompt(&p.id, Some(&p.name)))
                 })
                 .map(|s| s.name.as_str())
                 .collect();
@@ -429,12 +425,12 @@ fn policy_rows(d: &Data) -> Vec<ListRow> {
         .map(|p| {
             ListRow::new(
                 &p.id,
-                vec![Cell::new(&p.name), Cell::new(p.kind.label())],
+                vec![Cell::new(&p.name), Cell::new(p.kind().label())],
                 vec![
                     ("name", p.name.clone()),
-                    ("kind", p.kind.label().into()),
+                    ("kind", p.kind().label().into()),
                     ("execution logging", yes_no(p.execution_logging)),
-                    ("settings", p.settings.to_string()),
+                    ("settings", p.settings.to_json().to_string()),
                     ("id", p.id.clone()),
                 ],
             )
@@ -687,12 +683,12 @@ fn connector_rows(d: &Data) -> Vec<ListRow> {
             };
             ListRow::new(
                 &c.id,
-                vec![Cell::new(&c.name), Cell::new(c.kind.label()), enabled],
+                vec![Cell::new(&c.name), Cell::new(c.kind().label()), enabled],
                 vec![
                     ("name", c.name.clone()),
-                    ("kind", c.kind.label().into()),
+                    ("kind", c.kind().label().into()),
                     ("enabled", yes_no(c.enabled)),
-                    ("settings", c.settings.to_string()),
+                    ("settings", c.settings.to_json().to_string()),
                     ("id", c.id.clone()),
                 ],
             )

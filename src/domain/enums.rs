@@ -56,6 +56,9 @@ macro_rules! string_enum {
     };
 }
 
+/// Lets the settings types declare their choice fields the same way.
+pub(crate) use string_enum;
+
 string_enum!(
     /// What a flow is for (authentik's `designation`).
     FlowDesignation {

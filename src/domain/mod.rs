@@ -6,12 +6,14 @@ pub mod enums;
 pub mod object;
 pub mod objects;
 pub mod redirect;
+pub mod settings;
 pub mod validate;
 
 pub use duration::Duration;
 pub use enums::*;
-pub use object::{Kind, Object, truthy, validate as validate_object};
+pub use object::{Kind, Object, string_list, truthy, validate as validate_object};
 pub use objects::*;
+pub use settings::*;
 pub use validate::{FieldError, FieldErrors};
 
 /// Seconds since the Unix epoch; the store keeps every time in this unit.

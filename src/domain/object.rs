@@ -221,6 +221,18 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
     e.into_result()
 }
 
+/// The strings of a JSON list, in order (other items and other values give none).
+pub fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// True for `null`, `false`, `0`, empty strings, lists and maps (authentik's truthiness).
 pub fn truthy(v: &Value) -> bool {
     match v {

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::Timestamp;
 use super::enums::*;
 use super::redirect::RedirectUri;
+use super::settings::{ConnectorSettings, PolicySettings, StageSettings};
 
 /// An ordered chain of stages (authentik's Flow).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,16 +27,25 @@ pub struct Flow {
     pub version: i64,
 }
 
-/// A configured stage; `settings` holds the kind's own fields (authentik's per-stage model).
+/// A configured stage; `settings` holds the kind's own fields (authentik's per-stage model)
+/// and decides the kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     pub id: String,
     pub name: String,
-    pub kind: StageKind,
-    pub settings: Value,
+    /// Serialised as `kind` and `settings` beside the other fields.
+    #[serde(flatten)]
+    pub settings: StageSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl Stage {
+    /// The stage's kind (that of its settings).
+    pub fn kind(&self) -> StageKind {
+        self.settings.kind()
+    }
 }
 
 /// A stage placed in a flow at an order (authentik's FlowStageBinding).
@@ -72,17 +82,25 @@ pub struct Prompt {
     pub version: i64,
 }
 
-/// A policy; `settings` holds the kind's own fields.
+/// A policy; `settings` holds the kind's own fields and decides the kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     pub id: String,
     pub name: String,
-    pub kind: PolicyKind,
-    pub settings: Value,
+    /// Serialised as `kind` and `settings` beside the other fields.
+    #[serde(flatten)]
+    pub settings: PolicySettings,
     pub execution_logging: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl Policy {
+    /// The policy's kind (that of its settings).
+    pub fn kind(&self) -> PolicyKind {
+        self.settings.kind()
+    }
 }
 
 /// What a policy binding checks: a policy, membership of a group, or one user.
@@ -270,14 +288,22 @@ pub struct Brand {
 pub struct Connector {
     pub id: String,
     pub name: String,
-    pub kind: ConnectorKind,
     pub enabled: bool,
     pub authorization_flow_id: Option<String>,
     pub challenge_key_id: Option<String>,
-    pub settings: Value,
+    /// The kind's own fields; serialised as `kind` and `settings` beside the other fields.
+    #[serde(flatten)]
+    pub settings: ConnectorSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl Connector {
+    /// The connector's kind (that of its settings).
+    pub fn kind(&self) -> ConnectorKind {
+        self.settings.kind()
+    }
 }
 
 /// A person or service account.
@@ -324,4 +350,34 @@ pub struct Event {
     pub context: Value,
     pub brand: String,
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_stage_serialises_its_kind_and_settings_beside_its_fields() {
+        let stage = Stage {
+            id: "s-1".into(),
+            name: "deny".into(),
+            settings: StageSettings::Deny(crate::domain::DenySettings {
+                deny_message: "no".into(),
+            }),
+            created_at: 1,
+            updated_at: 2,
+            version: 3,
+        };
+        let v = serde_json::to_value(&stage).expect("json");
+        assert_eq!(
+            v,
+            json!({"id": "s-1", "name": "deny", "kind": "deny",
+                   "settings": {"deny_message": "no"},
+                   "created_at": 1, "updated_at": 2, "version": 3})
+        );
+        assert_eq!(serde_json::from_value::<Stage>(v).expect("stage"), stage);
+        assert_eq!(stage.kind(), StageKind::Deny);
+    }
 }

@@ -189,50 +189,72 @@ pub async fn post(
         };
         stages::respond(&mut sc, &response).await?
     };
-    match reply {
+    let challenge = match reply {
         Reply::Next => {
             plan_ref.index += 1;
-            let challenge = advance(env, &flow, slot, &mut effects).await?;
-            Ok(Step { challenge, effects })
+            advance(env, &flow, slot, &mut effects).await?
         }
-        Reply::Invalid { field, message } => match ps.invalid_response_action {
-            InvalidResponseAction::Retry => {
-                let challenge = advance(env, &flow, slot, &mut effects).await?;
-                Ok(Step {
-                    challenge: challenge.with_error(&field, &message),
-                    effects,
-                })
-            }
-            action => {
-                let ctx = if action == InvalidResponseAction::Restart {
-                    plan_ref.initial_context.clone()
-                } else {
-                    plan_ref.context.clone()
-                };
-                if let Some(c) = start(env, &flow, slot, ctx).await? {
-                    return Ok(Step {
-                        challenge: c,
-                        effects,
-                    });
-                }
-                let challenge = advance(env, &flow, slot, &mut effects).await?;
-                Ok(Step {
-                    challenge: challenge.with_error(&field, &message),
-                    effects,
-                })
-            }
-        },
+        Reply::Invalid { field, message } => {
+            let restart_with = match ps.invalid_response_action {
+                InvalidResponseAction::Retry => None,
+                InvalidResponseAction::Restart => Some(plan_ref.initial_context.clone()),
+                InvalidResponseAction::RestartWithContext => Some(plan_ref.context.clone()),
+            };
+            let invalid = Invalid {
+                restart_with,
+                field: &field,
+                message: &message,
+            };
+            invalid.challenge(env, &flow, slot, &mut effects).await?
+        }
         Reply::Deny(message) => {
             *slot = None;
             let kind = ChallengeKind::AccessDenied {
                 error_message: message,
             };
-            Ok(Step {
-                challenge: Challenge::new(kind, &title(&flow), &flow.slug),
-                effects,
-            })
+            Challenge::new(kind, &title(&flow), &flow.slug)
+        }
+    };
+    Ok(Step { challenge, effects })
+}
+
+/// An invalid response, and the context to restart the flow with (`None`: retry the stage).
+struct Invalid<'a> {
+    restart_with: Option<FlowContext>,
+    field: &'a str,
+    message: &'a str,
+}
+
+impl Invalid<'_> {
+    /// The challenge after the invalid response (`invalid_response_action`): the same stage
+    /// again, or the flow from its start, with the error at the field.
+    async fn challenge(
+        self,
+        env: &Env,
+        flow: &Flow,
+        slot: &mut Option<Plan>,
+        effects: &mut Vec<Effect>,
+    ) -> FlowResult<Challenge> {
+        if let Some(ctx) = self.restart_with
+            && let Some(denied) = start(env, flow, slot, ctx).await?
+        {
+            return Ok(denied);
+        }
+        let challenge = advance(env, flow, slot, effects).await?;
+        Ok(challenge.with_error(self.field, self.message))
+    }
+}
+
+/// The session's user once `effects` (logins, logouts) apply.
+fn session_user_after(mut user: Option<String>, effects: &[Effect]) -> Option<String> {
+    for effect in effects {
+        match effect {
+            Effect::Login { user_id, .. } => user = Some(user_id.clone()),
+            Effect::Logout => user = None,
+            Effect::Completed(_) => {}
         }
     }
+    user
 }
 
 /// Moves past stages that need no input (re-evaluating policies first) and returns the first
@@ -243,16 +265,8 @@ async fn advance(
     slot: &mut Option<Plan>,
     effects: &mut Vec<Effect>,
 ) -> FlowResult<Challenge> {
-    let mut session_user = env.session_user.clone();
-    for effect in effects.iter() {
-        match effect {
-            Effect::Login { user_id, .. } => session_user = Some(user_id.clone()),
-            Effect::Logout => session_user = None,
-            Effect::Completed(_) => {}
-        }
-    }
     let mut env = env.clone();
-    env.session_user = session_user;
+    env.session_user = session_user_after(env.session_user.clone(), effects);
     loop {
         let Some(plan_ref) = slot.as_mut() else {
             let kind = ChallengeKind::AccessDenied {
@@ -318,13 +332,7 @@ async fn advance(
             }
             Show::Next => {
                 plan_ref.index += 1;
-                for effect in effects.iter() {
-                    match effect {
-                        Effect::Login { user_id, .. } => env.session_user = Some(user_id.clone()),
-                        Effect::Logout => env.session_user = None,
-                        Effect::Completed(_) => {}
-                    }
-                }
+                env.session_user = session_user_after(env.session_user.clone(), effects);
             }
             Show::Deny(message) => {
                 *slot = None;

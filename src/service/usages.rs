@@ -223,13 +223,8 @@ impl Holders {
         for st in &self.stages {
             let uses = st
                 .settings
-                .get("fields")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|f| {
-                    f.iter()
-                        .filter_map(serde_json::Value::as_str)
-                        .any(|f| f == id || Some(f) == name)
-                });
+                .as_prompt()
+                .is_some_and(|p| p.lists_prompt(id, name));
             if uses {
                 out.push(Usage {
                     kind: "prompt stage",

@@ -3,8 +3,8 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, json_or_empty, parse_enum, parse_json, with_value};
-use crate::domain::Connector;
+use super::rows::{check_updated, parse_enum, parse_json, with_value};
+use crate::domain::{Connector, ConnectorSettings};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -24,8 +24,10 @@ impl Row {
     fn into_domain(self) -> StoreResult<Connector> {
         let what = format!("connector {}", self.name);
         Ok(Connector {
-            kind: parse_enum(&what, &self.kind)?,
-            settings: parse_json(&what, &self.settings)?,
+            settings: ConnectorSettings::from_json(
+                parse_enum(&what, &self.kind)?,
+                &parse_json(&what, &self.settings)?,
+            ),
             id: self.id,
             name: self.name,
             enabled: self.enabled,
@@ -58,11 +60,11 @@ pub async fn insert(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<(
     )))
     .bind(&c.id)
     .bind(&c.name)
-    .bind(c.kind.as_str())
+    .bind(c.kind().as_str())
     .bind(c.enabled)
     .bind(&c.authorization_flow_id)
     .bind(&c.challenge_key_id)
-    .bind(json_or_empty(&c.settings))
+    .bind(c.settings.to_json().to_string())
     .bind(c.created_at)
     .bind(c.updated_at)
     .bind(c.version)
@@ -79,11 +81,11 @@ pub async fn update(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<(
          challenge_key_id=?, settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?",
     )
     .bind(&c.name)
-    .bind(c.kind.as_str())
+    .bind(c.kind().as_str())
     .bind(c.enabled)
     .bind(&c.authorization_flow_id)
     .bind(&c.challenge_key_id)
-    .bind(json_or_empty(&c.settings))
+    .bind(c.settings.to_json().to_string())
     .bind(c.updated_at)
     .bind(&c.id)
     .bind(c.version)

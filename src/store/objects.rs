@@ -160,19 +160,11 @@ pub async fn delete(tx: &mut WriteTx, kind: Kind, id: &str) -> StoreResult<()> {
                 .find(|p| p.id == id)
                 .map(|p| p.name);
             for mut stage in super::stages::list(conn).await? {
-                let Some(fields) = stage
+                let dropped = stage
                     .settings
-                    .get_mut("fields")
-                    .and_then(serde_json::Value::as_array_mut)
-                else {
-                    continue;
-                };
-                let before = fields.len();
-                fields.retain(|v| {
-                    v.as_str()
-                        .is_none_or(|f| f != id && Some(f) != name.as_deref())
-                });
-                if fields.len() != before {
+                    .as_prompt_mut()
+                    .is_some_and(|p| p.drop_prompt(id, name.as_deref()));
+                if dropped {
                     super::stages::update(conn, &stage).await?;
                 }
             }

@@ -2,9 +2,9 @@
 
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
-use super::rows::{check_updated, json_or_empty, parse_enum, parse_json, with_value};
+use super::rows::{check_updated, parse_enum, parse_json, with_value};
 use super::{StoreError, StoreResult};
-use crate::domain::{BindingSubject, Policy, PolicyBinding};
+use crate::domain::{BindingSubject, Policy, PolicyBinding, PolicySettings};
 
 #[derive(sqlx::FromRow)]
 struct PolicyRow {
@@ -22,8 +22,10 @@ impl PolicyRow {
     fn into_domain(self) -> StoreResult<Policy> {
         let what = format!("policy {}", self.name);
         Ok(Policy {
-            kind: parse_enum(&what, &self.kind)?,
-            settings: parse_json(&what, &self.settings)?,
+            settings: PolicySettings::from_json(
+                parse_enum(&what, &self.kind)?,
+                &parse_json(&what, &self.settings)?,
+            ),
             id: self.id,
             name: self.name,
             execution_logging: self.execution_logging,
@@ -75,8 +77,8 @@ pub async fn insert(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> 
     )))
     .bind(&p.id)
     .bind(&p.name)
-    .bind(p.kind.as_str())
-    .bind(json_or_empty(&p.settings))
+    .bind(p.kind().as_str())
+    .bind(p.settings.to_json().to_string())
     .bind(p.execution_logging)
     .bind(p.created_at)
     .bind(p.updated_at)
@@ -94,8 +96,8 @@ pub async fn update(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> 
          version=version+1 WHERE id=? AND version=?",
     )
     .bind(&p.name)
-    .bind(p.kind.as_str())
-    .bind(json_or_empty(&p.settings))
+    .bind(p.kind().as_str())
+    .bind(p.settings.to_json().to_string())
     .bind(p.execution_logging)
     .bind(p.updated_at)
     .bind(&p.id)

@@ -3,8 +3,8 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, json_or_empty, parse_enum, parse_json, with_value};
-use crate::domain::{Prompt, Stage};
+use super::rows::{check_updated, parse_enum, parse_json, with_value};
+use crate::domain::{Prompt, Stage, StageSettings};
 
 #[derive(sqlx::FromRow)]
 struct StageRow {
@@ -21,8 +21,10 @@ impl StageRow {
     fn into_domain(self) -> StoreResult<Stage> {
         let what = format!("stage {}", self.name);
         Ok(Stage {
-            kind: parse_enum(&what, &self.kind)?,
-            settings: parse_json(&what, &self.settings)?,
+            settings: StageSettings::from_json(
+                parse_enum(&what, &self.kind)?,
+                &parse_json(&what, &self.settings)?,
+            ),
             id: self.id,
             name: self.name,
             created_at: self.created_at,
@@ -73,8 +75,8 @@ pub async fn insert(conn: &mut SqliteConnection, s: &Stage) -> StoreResult<()> {
     )))
     .bind(&s.id)
     .bind(&s.name)
-    .bind(s.kind.as_str())
-    .bind(json_or_empty(&s.settings))
+    .bind(s.kind().as_str())
+    .bind(s.settings.to_json().to_string())
     .bind(s.created_at)
     .bind(s.updated_at)
     .bind(s.version)
@@ -91,8 +93,8 @@ pub async fn update(conn: &mut SqliteConnection, s: &Stage) -> StoreResult<()> {
          WHERE id=? AND version=?",
     )
     .bind(&s.name)
-    .bind(s.kind.as_str())
-    .bind(json_or_empty(&s.settings))
+    .bind(s.kind().as_str())
+    .bind(s.settings.to_json().to_string())
     .bind(s.updated_at)
     .bind(&s.id)
     .bind(s.version)

@@ -328,8 +328,8 @@ async fn policies_prompts_and_connectors_apply() {
         .iter()
         .find(|p| p.name == "strong")
         .expect("strong");
-    assert_eq!(strong.settings["length_min"], 12);
-    assert_eq!(strong.settings["check_static_rules"], true);
+    assert_eq!(strong.settings.to_json()["length_min"], 12);
+    assert_eq!(strong.settings.to_json()["check_static_rules"], true);
     let binding = &service.list_policy_bindings().await.expect("pb")[0];
     let p = policies
         .iter()
@@ -337,7 +337,10 @@ async fn policies_prompts_and_connectors_apply() {
         .expect("p");
     assert_eq!(binding.subject, BindingSubject::Policy(p.id.clone()));
     let connectors = service.list_connectors().await.expect("connectors");
-    assert_eq!(connectors[0].settings["refresh_interval"], "minutes=30");
+    assert_eq!(
+        connectors[0].settings.to_json()["refresh_interval"],
+        "minutes=30"
+    );
     assert!(connectors[0].challenge_key_id.is_some());
 }
 

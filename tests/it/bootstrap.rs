@@ -46,7 +46,7 @@ async fn creates_authentik_defaults() {
         .filter(|b| b.flow_id == auth.id)
         .map(|b| {
             let stage = stages.iter().find(|s| s.id == b.stage_id).expect("stage");
-            (b.order, stage.kind.as_str().to_string())
+            (b.order, stage.kind().as_str().to_string())
         })
         .collect();
     bindings.sort();
@@ -63,7 +63,7 @@ async fn creates_authentik_defaults() {
         .iter()
         .find(|s| s.name == "default-authentication-mfa-validation")
         .expect("mfa stage");
-    assert_eq!(mfa.settings["not_configured_action"], "skip");
+    assert_eq!(mfa.settings.to_json()["not_configured_action"], "skip");
 
     let managed: Vec<Option<String>> = service
         .list_scope_mappings()

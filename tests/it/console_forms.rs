@@ -824,7 +824,7 @@ async fn stage_bindings_are_created_from_the_flow_detail() {
         .into_iter()
         .find(|s| s.name == "no-entry")
         .expect("stage");
-    assert_eq!(stage.settings["deny_message"], "");
+    assert_eq!(stage.settings.to_json()["deny_message"], "");
     typ(&mut app, "2");
     select_row(&mut app, "default-invalidation-flow");
     app.handle_key(key(KeyCode::Enter));
@@ -1397,9 +1397,9 @@ async fn stage_kinds_have_their_own_fields_under_authentik_names() {
         .into_iter()
         .find(|s| s.name == "default-authentication-password")
         .expect("stage");
-    assert_eq!(stage.settings["failed_attempts_before_cancel"], 3);
+    assert_eq!(stage.settings.to_json()["failed_attempts_before_cancel"], 3);
     assert_eq!(
-        stage.settings["backends"][0],
+        stage.settings.to_json()["backends"][0],
         "authentik.core.auth.InbuiltBackend"
     );
 
@@ -1427,8 +1427,8 @@ async fn stage_kinds_have_their_own_fields_under_authentik_names() {
         .into_iter()
         .find(|s| s.name == "my-consent")
         .expect("stage");
-    assert_eq!(stage.settings["mode"], "expiring");
-    assert_eq!(stage.settings["consent_expire_in"], "weeks=4");
+    assert_eq!(stage.settings.to_json()["mode"], "expiring");
+    assert_eq!(stage.settings.to_json()["consent_expire_in"], "weeks=4");
 }
 
 // ---- command line and palette --------------------------------------------------------------
@@ -1878,7 +1878,7 @@ async fn expression_and_group_membership_policies_are_created() {
         .find(|p| p.name == "only-admins")
         .expect("policy");
     assert_eq!(
-        p.settings["expression"],
+        p.settings.to_json()["expression"],
         "if request.user.is_superuser:\n    return True\nreturn False"
     );
 
@@ -1910,7 +1910,7 @@ async fn expression_and_group_membership_policies_are_created() {
         .into_iter()
         .find(|p| p.name == "admins-group")
         .expect("policy");
-    assert_eq!(p.settings["group"], admins.id.as_str());
+    assert_eq!(p.settings.to_json()["group"], admins.id.as_str());
 }
 
 #[tokio::test]

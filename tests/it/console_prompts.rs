@@ -178,7 +178,7 @@ async fn deleting_a_prompt_a_stage_uses_lists_the_stage_and_unbinds_it() {
         .into_iter()
         .find(|s| s.name == "default-user-settings")
         .expect("stage");
-    let fields = stage.settings["fields"]
+    let fields = stage.settings.to_json()["fields"]
         .as_array()
         .cloned()
         .unwrap_or_default();

@@ -587,7 +587,10 @@ async fn flows_login_stage_session_duration_and_terminate_other_sessions() {
             .await
             .unwrap()
             .unwrap();
-        s.settings = json!({"session_duration": "hours=1", "remember_me_offset": "seconds=0", "terminate_other_sessions": true});
+        s.settings = latchkey::domain::StageSettings::from_json(
+            s.kind(),
+            &json!({"session_duration": "hours=1", "remember_me_offset": "seconds=0", "terminate_other_sessions": true}),
+        );
         store::stages::update(tx.conn(), &s).await.unwrap();
         tx.commit().await.unwrap();
     }

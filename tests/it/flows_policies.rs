@@ -165,7 +165,7 @@ async fn flows_policy_timeout_uses_failure_result() {
         &srv.service,
         "quick",
         PolicyKind::Dummy,
-        json!({"result": true}),
+        json!({"result": true, "wait_min": 0}),
     )
     .await;
     let flow2 = add_flow(
@@ -197,14 +197,14 @@ async fn flows_engine_modes_any_and_all_with_order() {
         &srv.service,
         "yes",
         PolicyKind::Dummy,
-        json!({"result": true}),
+        json!({"result": true, "wait_min": 0}),
     )
     .await;
     let no = add_policy(
         &srv.service,
         "no",
         PolicyKind::Dummy,
-        json!({"result": false}),
+        json!({"result": false, "wait_min": 0}),
     )
     .await;
     bind(
@@ -799,7 +799,8 @@ async fn flows_consent_modes() {
         async move {
             let mut tx = service.store().write_tx().await.unwrap();
             let mut s = store::stages::get(tx.conn(), &id).await.unwrap().unwrap();
-            s.settings = json!({"mode": mode});
+            s.settings =
+                latchkey::domain::StageSettings::from_json(s.kind(), &json!({"mode": mode}));
             store::stages::update(tx.conn(), &s).await.unwrap();
             tx.commit().await.unwrap();
         }

@@ -44,7 +44,7 @@ async fn set_stage(service: &latchkey::service::Service, name: &str, settings: V
         .await
         .unwrap()
         .unwrap();
-    s.settings = settings;
+    s.settings = latchkey::domain::StageSettings::from_json(s.kind(), &settings);
     store::stages::update(tx.conn(), &s).await.unwrap();
     tx.commit().await.unwrap();
 }

@@ -183,8 +183,7 @@ pub async fn add_flow(
         let stage = Stage {
             id: new_id(),
             name: format!("{slug}-stage-{i}"),
-            kind,
-            settings,
+            settings: StageSettings::from_json(kind, &settings),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -262,8 +261,7 @@ pub async fn add_policy(
     let p = Policy {
         id: new_id(),
         name: name.into(),
-        kind,
-        settings,
+        settings: PolicySettings::from_json(kind, &settings),
         execution_logging: false,
         created_at: now,
         updated_at: now,

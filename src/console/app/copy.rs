@@ -84,7 +84,7 @@ impl App {
                     "{:>4}  {} ({})",
                     b.order,
                     stage.map_or(b.stage_id.as_str(), |s| s.name.as_str()),
-                    stage.map_or("?", |s| s.kind.label())
+                    stage.map_or("?", |s| s.kind().label())
                 );
                 (b.id.clone(), text)
             })

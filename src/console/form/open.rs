@@ -111,8 +111,7 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             Object::Stage(Stage {
                 id: new_id(),
                 name: String::new(),
-                kind,
-                settings: specs::stage_defaults(kind),
+                settings: StageSettings::for_new(kind),
                 created_at: 0,
                 updated_at: 0,
                 version: 0,
@@ -124,11 +123,7 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             Object::Policy(Policy {
                 id: new_id(),
                 name: String::new(),
-                kind,
-                settings: match kind {
-                    PolicyKind::Expression => json!({ "expression": "return True" }),
-                    _ => json!({}),
-                },
+                settings: PolicySettings::for_new(kind),
                 execution_logging: false,
                 created_at: 0,
                 updated_at: 0,
@@ -369,8 +364,8 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
 pub fn edit_form(obj: Object) -> Form {
     let (title, fields) = match &obj {
         Object::Flow(_) => ("Update Flow", specs::flow_fields()),
-        Object::Stage(s) => (s.kind.label(), specs::stage_fields(s.kind)),
-        Object::Policy(p) => (p.kind.label(), specs::policy_fields(p.kind)),
+        Object::Stage(s) => (s.kind().label(), specs::stage_fields(s.kind())),
+        Object::Policy(p) => (p.kind().label(), specs::policy_fields(p.kind())),
         Object::Application(_) => ("Update Application", specs::application_fields()),
         Object::Provider(_) => ("Update OAuth2/OpenID Provider", specs::provider_fields()),
         Object::ScopeMapping(_) => ("Update Scope Mapping", specs::mapping_fields()),
@@ -506,11 +501,10 @@ fn blank_connector() -> Connector {
     Connector {
         id: new_id(),
         name: String::new(),
-        kind: ConnectorKind::Agent,
         enabled: true,
         authorization_flow_id: None,
         challenge_key_id: None,
-        settings: json!({}),
+        settings: ConnectorSettings::default_for(ConnectorKind::Agent),
         created_at: 0,
         updated_at: 0,
         version: 0,

@@ -162,44 +162,47 @@ macro_rules! j {
     };
 }
 
-/// A string inside a `settings` JSON object.
-macro_rules! setting {
-    ($kind:expr, $proj:ident, $name:literal, $label:literal, $help:literal, $req:expr) => {
+/// The settings of a stage, policy or connector as a JSON editor: it shows the fields that
+/// differ from authentik's defaults, and what is left out takes its default.
+macro_rules! settings_json {
+    ($proj:ident, $settings:ident, $label:literal, $help:literal) => {
         FieldSpec {
-            key: $name,
+            key: "settings",
             label: $label,
             help: $help,
-            required: $req,
-            kind: $kind,
+            required: false,
+            kind: FieldKind::Json,
             choices: no_choices,
             get: |o| {
                 let mut o = o.clone();
                 FieldValue::Text(
                     $proj(&mut o)
-                        .and_then(|x| {
-                            x.settings
-                                .get($name)
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                        })
+                        .map(|x| pretty(&x.settings.changed_json()))
                         .unwrap_or_default(),
                 )
             },
             set: |o, v| {
-                if let Some(x) = $proj(o) {
-                    set_setting(&mut x.settings, $name, json!(v.text()));
+                if let (Some(x), Ok(parsed)) = ($proj(o), parse_json(v.text())) {
+                    x.settings = $settings::from_json(x.kind(), &parsed);
                 }
             },
         }
     };
 }
 
-fn set_setting(settings: &mut Value, key: &str, value: Value) {
-    if !settings.is_object() {
-        *settings = json!({});
+/// The settings of kind `T` of the policy being edited.
+fn policy_settings<T: SettingsOf<PolicySettings>>(o: &Object) -> Option<&T> {
+    match o {
+        Object::Policy(p) => T::of(&p.settings),
+        _ => None,
     }
-    if let Some(map) = settings.as_object_mut() {
-        map.insert(key.to_string(), value);
+}
+
+/// See [`policy_settings`].
+fn policy_settings_mut<T: SettingsOf<PolicySettings>>(o: &mut Object) -> Option<&mut T> {
+    match o {
+        Object::Policy(p) => T::of_mut(&mut p.settings),
+        _ => None,
     }
 }
 
@@ -296,7 +299,7 @@ fn stages(d: &Data) -> Vec<Choice> {
         .iter()
         .map(|s| Choice {
             id: s.id.clone(),
-            label: format!("{} ({})", s.name, s.kind.label()),
+            label: format!("{} ({})", s.name, s.kind().label()),
         })
         .collect()
 }
@@ -414,7 +417,7 @@ fn binding_targets(d: &Data) -> Vec<Choice> {
 fn binding_subjects(d: &Data) -> Vec<Choice> {
     let policies = d.policies.iter().map(|p| Choice {
         id: format!("policy:{}", p.id),
-        label: format!("policy {} ({})", p.name, p.kind.label()),
+        label: format!("policy {} ({})", p.name, p.kind().label()),
     });
     let groups = d.groups.iter().map(|g| Choice {
         id: format!("group:{}", g.id),
@@ -522,41 +525,18 @@ pub fn flow_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// The default settings of a new stage of `kind` (authentik's field names and defaults).
-pub fn stage_defaults(kind: StageKind) -> Value {
-    match kind {
-        StageKind::Identification => json!({
-            "user_fields": ["username", "email"], "password_stage": null,
-            "case_insensitive_matching": true, "show_matched_user": true,
-            "pretend_user_exists": true, "enable_remember_me": false
-        }),
-        StageKind::Password => json!({
-            "backends": ["authentik.core.auth.InbuiltBackend"],
-            "failed_attempts_before_cancel": 5, "allow_show_password": false
-        }),
-        StageKind::Consent => json!({ "mode": "expiring", "consent_expire_in": "weeks=4" }),
-        StageKind::UserLogin => json!({
-            "session_duration": "seconds=0", "remember_me_offset": "seconds=0",
-            "terminate_other_sessions": false
-        }),
-        StageKind::Deny => json!({ "deny_message": "" }),
-        StageKind::UserLogout => json!({}),
-        StageKind::AuthenticatorValidate => json!({
-            "device_classes": ["static", "totp", "webauthn"], "not_configured_action": "skip",
-            "last_auth_threshold": "seconds=0"
-        }),
-        _ => json!({}),
-    }
-}
-
 /// The fields of a stage (the kind is chosen before the form opens): typed fields for the
 /// kinds that have them, the settings as JSON for the rest.
 pub fn stage_fields(kind: StageKind) -> Vec<FieldSpec> {
     let mut out = vec![s!(FieldKind::Text, stage => name, "name", "Name", "", true)];
     match super::stage_specs::fields(kind) {
         Some(typed) => out.extend(typed),
-        None => out.push(j!(stage => settings, "settings", "Settings (JSON)",
-            "This stage kind's fields, with authentik's names (as in blueprints).")),
+        None => out.push(settings_json!(
+            stage,
+            StageSettings,
+            "Settings (JSON)",
+            "This stage kind's fields, with authentik's names (as in blueprints)."
+        )),
     }
     out
 }
@@ -604,8 +584,26 @@ pub fn policy_fields(kind: PolicyKind) -> Vec<FieldSpec> {
             "When this option is enabled, all executions of this policy will be logged."),
     ];
     match kind {
-        PolicyKind::Expression => out.push(setting!(FieldKind::Multiline, policy, "expression",
-            "Expression", "Expression using Python-like syntax: return True to pass.", true)),
+        PolicyKind::Expression => out.push(FieldSpec {
+            key: "expression",
+            label: "Expression",
+            help: "Expression using Python-like syntax: return True to pass.",
+            required: true,
+            kind: FieldKind::Multiline,
+            choices: no_choices,
+            get: |o| {
+                FieldValue::Text(
+                    policy_settings::<ExpressionSettings>(o)
+                        .map(|s| s.expression.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let Some(s) = policy_settings_mut::<ExpressionSettings>(o) {
+                    s.expression = v.text().to_string();
+                }
+            },
+        }),
         PolicyKind::GroupMembership => out.push(FieldSpec {
             key: "group",
             label: "Group",
@@ -614,18 +612,22 @@ pub fn policy_fields(kind: PolicyKind) -> Vec<FieldSpec> {
             kind: FieldKind::Select,
             choices: groups,
             get: |o| {
-                let mut o = o.clone();
-                FieldValue::One(policy(&mut o).and_then(|p| {
-                    p.settings.get("group").and_then(Value::as_str).map(str::to_string)
-                }))
+                FieldValue::One(
+                    policy_settings::<GroupMembershipSettings>(o).and_then(|s| s.group.clone()),
+                )
             },
             set: |o, v| {
-                if let Some(p) = policy(o) {
-                    set_setting(&mut p.settings, "group", v.one().map_or(Value::Null, |g| json!(g)));
+                if let Some(s) = policy_settings_mut::<GroupMembershipSettings>(o) {
+                    s.group = v.one().map(str::to_string);
                 }
             },
         }),
-        _ => out.push(j!(policy => settings, "settings", "Settings (JSON)", "This policy kind's fields, with authentik's names.")),
+        _ => out.push(settings_json!(
+            policy,
+            PolicySettings,
+            "Settings (JSON)",
+            "This policy kind's fields, with authentik's names."
+        )),
     }
     out
 }
@@ -855,11 +857,38 @@ pub fn brand_fields() -> Vec<FieldSpec> {
 pub fn connector_fields() -> Vec<FieldSpec> {
     vec![
         s!(FieldKind::Text, conn => name, "name", "Name", "", true),
-        e!(ConnectorKind, conn => kind, "kind", "Type", ""),
+        FieldSpec {
+            key: "kind",
+            label: "Type",
+            help: "",
+            required: true,
+            kind: FieldKind::Select,
+            choices: |_| {
+                ConnectorKind::ALL
+                    .iter()
+                    .map(|k| Choice {
+                        id: k.as_str().into(),
+                        label: k.label().into(),
+                    })
+                    .collect()
+            },
+            get: |o| match o {
+                Object::Connector(c) => FieldValue::One(Some(c.kind().as_str().to_string())),
+                _ => FieldValue::One(None),
+            },
+            set: |o, v| {
+                if let (Object::Connector(c), Some(kind)) =
+                    (o, v.one().and_then(ConnectorKind::parse))
+                    && c.kind() != kind
+                {
+                    c.settings = ConnectorSettings::default_for(kind);
+                }
+            },
+        },
         b!(conn => enabled, "enabled", "Enabled", ""),
         r!(flows, conn => authorization_flow_id, "authorization_flow", "Authorization flow", "", false),
         r!(certs, conn => challenge_key_id, "challenge_key", "Challenge key", "", false),
-        j!(conn => settings, "settings", "Settings (JSON)", ""),
+        settings_json!(conn, ConnectorSettings, "Settings (JSON)", ""),
     ]
 }
 

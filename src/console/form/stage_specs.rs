@@ -1,35 +1,24 @@
-//! Each stage kind's own fields, stored in the stage's `settings` under authentik's field
-//! names (as in `fixtures/blueprints/default/*.yaml`), so blueprints round-trip unchanged.
-
-use serde_json::{Value, json};
+//! Each stage kind's own fields, read from and written to the stage's typed settings; a field's
+//! key is authentik's field name (as in `fixtures/blueprints/default/*.yaml`), so blueprints
+//! round-trip unchanged.
 
 use super::field::{Choice, FieldKind, FieldSpec, FieldValue, no_choices};
 use crate::console::data::Data;
-use crate::domain::Object;
-use crate::domain::{Stage, StageKind};
+use crate::domain::*;
 
-fn stage(o: &mut Object) -> Option<&mut Stage> {
+/// The settings of kind `T` of the stage being edited.
+fn settings<T: SettingsOf<StageSettings>>(o: &Object) -> Option<&T> {
     match o {
-        Object::Stage(s) => Some(s),
+        Object::Stage(s) => T::of(&s.settings),
         _ => None,
     }
 }
 
-fn read(o: &Object, key: &str) -> Value {
+/// See [`settings`].
+fn settings_mut<T: SettingsOf<StageSettings>>(o: &mut Object) -> Option<&mut T> {
     match o {
-        Object::Stage(s) => s.settings.get(key).cloned().unwrap_or(Value::Null),
-        _ => Value::Null,
-    }
-}
-
-fn write(o: &mut Object, key: &str, value: Value) {
-    if let Some(s) = stage(o) {
-        if !s.settings.is_object() {
-            s.settings = json!({});
-        }
-        if let Some(map) = s.settings.as_object_mut() {
-            map.insert(key.to_string(), value);
-        }
+        Object::Stage(s) => T::of_mut(&mut s.settings),
+        _ => None,
     }
 }
 
@@ -43,35 +32,50 @@ fn fixed(items: &[(&str, &str)]) -> Vec<Choice> {
         .collect()
 }
 
-/// One setting field; `$conv` names how the JSON value maps to the field value.
+/// One settings field: `$ty.$field` names the settings struct and its field (whose name is
+/// the form key); the first word says how the field is edited.
 macro_rules! st {
-    (text $kind:expr, $key:literal, $label:literal, $help:literal, $req:expr) => {
+    (text $kind:expr, $ty:ident . $field:ident, $label:literal, $help:literal, $req:expr) => {
         FieldSpec {
-            key: $key,
+            key: stringify!($field),
             label: $label,
             help: $help,
             required: $req,
             kind: $kind,
             choices: no_choices,
-            get: |o| FieldValue::Text(read(o, $key).as_str().unwrap_or_default().to_string()),
-            set: |o, v| write(o, $key, json!(v.text())),
+            get: |o| {
+                FieldValue::Text(
+                    settings::<$ty>(o)
+                        .map(|s| s.$field.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let Some(s) = settings_mut::<$ty>(o) {
+                    s.$field = v.text().to_string();
+                }
+            },
         }
     };
-    (bool $key:literal, $label:literal, $help:literal) => {
+    (bool $ty:ident . $field:ident, $label:literal, $help:literal) => {
         FieldSpec {
-            key: $key,
+            key: stringify!($field),
             label: $label,
             help: $help,
             required: false,
             kind: FieldKind::Toggle,
             choices: no_choices,
-            get: |o| FieldValue::Bool(read(o, $key).as_bool().unwrap_or(false)),
-            set: |o, v| write(o, $key, json!(v.flag())),
+            get: |o| FieldValue::Bool(settings::<$ty>(o).is_some_and(|s| s.$field)),
+            set: |o, v| {
+                if let Some(s) = settings_mut::<$ty>(o) {
+                    s.$field = v.flag();
+                }
+            },
         }
     };
-    (int $key:literal, $label:literal, $help:literal) => {
+    (int $ty:ident . $field:ident, $label:literal, $help:literal) => {
         FieldSpec {
-            key: $key,
+            key: stringify!($field),
             label: $label,
             help: $help,
             required: true,
@@ -79,34 +83,62 @@ macro_rules! st {
             choices: no_choices,
             get: |o| {
                 FieldValue::Text(
-                    read(o, $key)
-                        .as_i64()
-                        .map(|n| n.to_string())
+                    settings::<$ty>(o)
+                        .map(|s| s.$field.to_string())
                         .unwrap_or_default(),
                 )
             },
             set: |o, v| {
-                if let Ok(n) = v.text().trim().parse::<i64>() {
-                    write(o, $key, json!(n));
+                if let (Some(s), Ok(n)) = (settings_mut::<$ty>(o), v.text().trim().parse::<i64>()) {
+                    s.$field = n;
                 }
             },
         }
     };
-    (one $choices:expr, $key:literal, $label:literal, $help:literal, $req:expr) => {
+    (choice $enum:ident, $ty:ident . $field:ident, $label:literal, $help:literal) => {
         FieldSpec {
-            key: $key,
+            key: stringify!($field),
+            label: $label,
+            help: $help,
+            required: true,
+            kind: FieldKind::Select,
+            choices: |_| {
+                $enum::ALL
+                    .iter()
+                    .map(|c| Choice {
+                        id: c.as_str().into(),
+                        label: c.label().into(),
+                    })
+                    .collect()
+            },
+            get: |o| FieldValue::One(settings::<$ty>(o).map(|s| s.$field.as_str().to_string())),
+            set: |o, v| {
+                if let (Some(s), Some(c)) = (settings_mut::<$ty>(o), v.one().and_then($enum::parse))
+                {
+                    s.$field = c;
+                }
+            },
+        }
+    };
+    (one $choices:expr, $ty:ident . $field:ident, $label:literal, $help:literal, $req:expr) => {
+        FieldSpec {
+            key: stringify!($field),
             label: $label,
             help: $help,
             required: $req,
             kind: FieldKind::Select,
             choices: $choices,
-            get: |o| FieldValue::One(read(o, $key).as_str().map(str::to_string)),
-            set: |o, v| write(o, $key, v.one().map_or(Value::Null, |s| json!(s))),
+            get: |o| FieldValue::One(settings::<$ty>(o).and_then(|s| s.$field.clone())),
+            set: |o, v| {
+                if let Some(s) = settings_mut::<$ty>(o) {
+                    s.$field = v.one().map(str::to_string);
+                }
+            },
         }
     };
-    (many $choices:expr, $key:literal, $label:literal, $help:literal) => {
+    (many $choices:expr, $ty:ident . $field:ident, $label:literal, $help:literal) => {
         FieldSpec {
-            key: $key,
+            key: stringify!($field),
             label: $label,
             help: $help,
             required: false,
@@ -114,17 +146,16 @@ macro_rules! st {
             choices: $choices,
             get: |o| {
                 FieldValue::Many(
-                    read(o, $key)
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
+                    settings::<$ty>(o)
+                        .map(|s| s.$field.clone())
                         .unwrap_or_default(),
                 )
             },
-            set: |o, v| write(o, $key, json!(v.many())),
+            set: |o, v| {
+                if let Some(s) = settings_mut::<$ty>(o) {
+                    s.$field = v.many().to_vec();
+                }
+            },
         }
     };
 }
@@ -132,7 +163,7 @@ macro_rules! st {
 fn password_stages(d: &Data) -> Vec<Choice> {
     d.stages
         .iter()
-        .filter(|s| s.kind == StageKind::Password)
+        .filter(|s| s.kind() == StageKind::Password)
         .map(|s| Choice {
             id: s.id.clone(),
             label: s.name.clone(),
@@ -156,63 +187,49 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
         StageKind::Identification => vec![
             st!(
                 many | _ | fixed(&[("username", "Username"), ("email", "Email"), ("upn", "UPN")]),
-                "user_fields",
+                IdentificationSettings.user_fields,
                 "User fields",
                 "Fields a user can identify themselves with. If no fields are selected, the user will only be able to use sources."
             ),
-            st!(one password_stages, "password_stage", "Password stage",
+            st!(one password_stages, IdentificationSettings.password_stage, "Password stage",
                 "When selected, a password field is shown on the same page instead of a separate page.", false),
-            st!(bool "case_insensitive_matching", "Case insensitive matching", "When enabled, user fields are matched regardless of their casing."),
-            st!(bool "show_matched_user", "Show matched user", "When a valid username/email has been entered, and this option is enabled, the user's username and avatar will be shown."),
-            st!(bool "pretend_user_exists", "Pretend user exists", "When enabled, the stage will always accept the given user identifier and continue."),
-            st!(bool "enable_remember_me", "Enable \"Remember me on this device\"", ""),
-            st!(one flows, "enrollment_flow", "Enrollment flow", "Optional enrollment flow, which is linked at the bottom of the page.", false),
-            st!(one flows, "recovery_flow", "Recovery flow", "Optional recovery flow, which is linked at the bottom of the page.", false),
+            st!(bool IdentificationSettings.case_insensitive_matching, "Case insensitive matching", "When enabled, user fields are matched regardless of their casing."),
+            st!(bool IdentificationSettings.show_matched_user, "Show matched user", "When a valid username/email has been entered, and this option is enabled, the user's username and avatar will be shown."),
+            st!(bool IdentificationSettings.pretend_user_exists, "Pretend user exists", "When enabled, the stage will always accept the given user identifier and continue."),
+            st!(bool IdentificationSettings.enable_remember_me, "Enable \"Remember me on this device\"", ""),
+            st!(one flows, IdentificationSettings.enrollment_flow, "Enrollment flow", "Optional enrollment flow, which is linked at the bottom of the page.", false),
+            st!(one flows, IdentificationSettings.recovery_flow, "Recovery flow", "Optional recovery flow, which is linked at the bottom of the page.", false),
         ],
         StageKind::Password => vec![
             st!(
                 many | _
                     | fixed(&[
-                        (
-                            "authentik.core.auth.InbuiltBackend",
-                            "User database + standard password"
-                        ),
+                        (INBUILT_BACKEND, "User database + standard password"),
                         (
                             "authentik.core.auth.TokenBackend",
                             "User database + app passwords"
                         ),
                     ]),
-                "backends",
+                PasswordSettings.backends,
                 "Backends",
                 "Selection of backends to test the password against."
             ),
-            st!(int "failed_attempts_before_cancel", "Failed attempts before cancel",
+            st!(int PasswordSettings.failed_attempts_before_cancel, "Failed attempts before cancel",
                 "How many attempts a user has before the flow is canceled. To lock the user out, use a reputation policy and a user_write stage."),
-            st!(bool "allow_show_password", "Allow show password", "Show a button to reveal the password."),
+            st!(bool PasswordSettings.allow_show_password, "Allow show password", "Show a button to reveal the password."),
         ],
         StageKind::Consent => vec![
-            st!(
-                one | _
-                    | fixed(&[
-                        ("always_require", "Always require consent"),
-                        ("permanent", "Consent given lasts indefinitely"),
-                        ("expiring", "Consent expires")
-                    ]),
-                "mode",
-                "Mode",
-                "",
-                true
-            ),
-            st!(text FieldKind::Duration, "consent_expire_in", "Consent expires in", "Offset after which consent expires.", true),
+            st!(choice ConsentMode, ConsentSettings.mode, "Mode", ""),
+            st!(text FieldKind::Duration, ConsentSettings.consent_expire_in, "Consent expires in", "Offset after which consent expires.", true),
         ],
         StageKind::UserLogin => vec![
-            st!(text FieldKind::Duration, "session_duration", "Session duration", "Determines how long a session lasts. Default of 0 seconds means that the sessions lasts until the browser is closed.", true),
-            st!(text FieldKind::Duration, "remember_me_offset", "Stay signed in offset", "If set to a duration above 0, the user will have the option to choose to \"stay signed in\".", true),
-            st!(bool "terminate_other_sessions", "Terminate other sessions", "When enabled, all previous sessions of the user will be terminated."),
+            st!(text FieldKind::Duration, UserLoginSettings.session_duration, "Session duration", "Determines how long a session lasts. Default of 0 seconds means that the sessions lasts until the browser is closed.", true),
+            st!(text FieldKind::Duration, UserLoginSettings.remember_me_offset, "Stay signed in offset", "If set to a duration above 0, the user will have the option to choose to \"stay signed in\".", true),
+            st!(bool UserLoginSettings.terminate_other_sessions, "Terminate other sessions", "When enabled, all previous sessions of the user will be terminated."),
         ],
         StageKind::UserLogout => Vec::new(),
         StageKind::Deny => vec![
-            st!(text FieldKind::Text, "deny_message", "Deny message", "Message shown when this stage is run.", false),
+            st!(text FieldKind::Text, DenySettings.deny_message, "Deny message", "Message shown when this stage is run.", false),
         ],
         StageKind::AuthenticatorValidate => vec![
             st!(
@@ -225,23 +242,12 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
                         ("sms", "SMS-based Authenticators"),
                         ("email", "Email-based Authenticators")
                     ]),
-                "device_classes",
+                AuthenticatorValidateSettings.device_classes,
                 "Device classes",
                 "Device classes which can be used to authenticate."
             ),
-            st!(
-                one | _
-                    | fixed(&[
-                        ("skip", "Continue"),
-                        ("deny", "Deny the user access"),
-                        ("configure", "Force the user to configure an authenticator")
-                    ]),
-                "not_configured_action",
-                "Not configured action",
-                "",
-                true
-            ),
-            st!(text FieldKind::Duration, "last_auth_threshold", "Last validation threshold",
+            st!(choice NotConfiguredAction, AuthenticatorValidateSettings.not_configured_action, "Not configured action", ""),
+            st!(text FieldKind::Duration, AuthenticatorValidateSettings.last_auth_threshold, "Last validation threshold",
                 "If the user has successfully authenticated with a device in the classes listed above within this configured duration, this stage will be skipped.", true),
         ],
         _ => return None,

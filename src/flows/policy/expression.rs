@@ -2,19 +2,20 @@
 
 use std::time::Duration;
 
-use super::{PolicyError, PolicyRequest, setting_str};
-use crate::domain::Policy;
+use super::{PolicyError, PolicyRequest};
+use crate::domain::ExpressionSettings;
 use crate::expr::{self, Limits};
 
 /// Runs the script on a blocking thread with a wall-clock deadline no longer than the timeout.
 pub async fn passes(
-    policy: &Policy,
+    s: &ExpressionSettings,
     req: &PolicyRequest,
     timeout: Duration,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    let source = setting_str(policy, "expression")
-        .ok_or_else(|| PolicyError::Settings("no expression".into()))?
-        .to_string();
+    if s.expression.is_empty() {
+        return Err(PolicyError::Settings("no expression".into()));
+    }
+    let source = s.expression.clone();
     let request = req.to_expr_value();
     let limits = Limits {
         deadline: timeout.min(Limits::default().deadline),

@@ -1,18 +1,20 @@
 //! Group membership policies: pass when the user is in the group (by id or name).
 
-use super::{PolicyError, PolicyRequest, setting_str};
-use crate::domain::Policy;
+use super::{PolicyError, PolicyRequest};
+use crate::domain::GroupMembershipSettings;
 use crate::flows::env::Env;
 use crate::store::{groups, logins};
 
 /// Passes when the user belongs to the group named in `group` (id or name), parents included.
 pub async fn passes(
     env: &Env,
-    policy: &Policy,
+    s: &GroupMembershipSettings,
     req: &PolicyRequest,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    let wanted =
-        setting_str(policy, "group").ok_or_else(|| PolicyError::Settings("no group".into()))?;
+    let wanted = s
+        .group
+        .as_deref()
+        .ok_or_else(|| PolicyError::Settings("no group".into()))?;
     let Some(user) = &req.user else {
         return Ok((false, Vec::new()));
     };

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::context::FlowContext;
 use super::env::Env;
 use super::{FlowResult, actions};
-use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicyKind, User};
+use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, User};
 use crate::store::{self, authenticators, logins};
 
 pub use reputation::{REPUTATION_TTL, record_failed_login};
@@ -122,14 +122,14 @@ pub async fn evaluate_policy(
     req: &PolicyRequest,
     timeout: Duration,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    match policy.kind {
-        PolicyKind::Expression => expression::passes(policy, req, timeout).await,
-        PolicyKind::GroupMembership => group::passes(env, policy, req).await,
-        PolicyKind::Password => password::passes(policy, req),
-        PolicyKind::Reputation => reputation::passes(env, policy, req).await,
-        PolicyKind::Dummy => dummy::passes(policy).await,
+    match &policy.settings {
+        PolicySettings::Expression(s) => expression::passes(s, req, timeout).await,
+        PolicySettings::GroupMembership(s) => group::passes(env, s, req).await,
+        PolicySettings::Password(s) => password::passes(s, req),
+        PolicySettings::Reputation(s) => reputation::passes(env, s, req).await,
+        PolicySettings::Dummy(s) => dummy::passes(s).await,
         // Event matchers match events for notifications; in a flow there is no event.
-        PolicyKind::EventMatcher => Ok((false, Vec::new())),
+        PolicySettings::EventMatcher(_) => Ok((false, Vec::new())),
     }
 }
 
@@ -208,24 +208,4 @@ pub async fn evaluate_target(
         }
     };
     Ok(PolicyResult { passing, messages })
-}
-
-fn setting_str<'a>(policy: &'a Policy, key: &str) -> Option<&'a str> {
-    policy.settings.get(key).and_then(Value::as_str)
-}
-
-fn setting_i64(policy: &Policy, key: &str, default: i64) -> i64 {
-    policy
-        .settings
-        .get(key)
-        .and_then(Value::as_i64)
-        .unwrap_or(default)
-}
-
-fn setting_bool(policy: &Policy, key: &str, default: bool) -> bool {
-    policy
-        .settings
-        .get(key)
-        .and_then(Value::as_bool)
-        .unwrap_or(default)
 }

@@ -2,30 +2,32 @@
 
 use serde_json::Value;
 
-use super::{PolicyError, PolicyRequest, setting_i64, setting_str};
-use crate::domain::Policy;
+use super::{PolicyError, PolicyRequest};
+use crate::domain::PasswordPolicySettings;
 
-/// Checks the password in the context (`password_field`, default `password`, from prompt data).
-pub fn passes(policy: &Policy, req: &PolicyRequest) -> Result<(bool, Vec<String>), PolicyError> {
-    let field = setting_str(policy, "password_field").unwrap_or("password");
-    let Some(Value::String(pw)) = req.context.prompt_data.get(field) else {
+/// Checks the password in the context (`password_field` from prompt data).
+pub fn passes(
+    s: &PasswordPolicySettings,
+    req: &PolicyRequest,
+) -> Result<(bool, Vec<String>), PolicyError> {
+    let Some(Value::String(pw)) = req.context.prompt_data.get(&s.password_field) else {
         return Ok((false, vec!["Password not set in context".into()]));
     };
-    let symbols = setting_str(policy, "symbol_charset")
-        .unwrap_or("!\\\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ ")
-        .to_string();
+    let symbols = &s.symbol_charset;
     let count = |f: &dyn Fn(char) -> bool| pw.chars().filter(|c| f(*c)).count() as i64;
-    let ok = pw.chars().count() as i64 >= setting_i64(policy, "length_min", 0)
-        && count(&|c| c.is_uppercase()) >= setting_i64(policy, "amount_uppercase", 0)
-        && count(&|c| c.is_lowercase()) >= setting_i64(policy, "amount_lowercase", 0)
-        && count(&|c| c.is_ascii_digit()) >= setting_i64(policy, "amount_digits", 0)
-        && count(&|c| symbols.contains(c)) >= setting_i64(policy, "amount_symbols", 0);
+    let ok = pw.chars().count() as i64 >= s.length_min
+        && count(&|c| c.is_uppercase()) >= s.amount_uppercase
+        && count(&|c| c.is_lowercase()) >= s.amount_lowercase
+        && count(&|c| c.is_ascii_digit()) >= s.amount_digits
+        && count(&|c| symbols.contains(c)) >= s.amount_symbols;
     if ok {
         Ok((true, Vec::new()))
     } else {
-        let msg = setting_str(policy, "error_message")
-            .filter(|m| !m.is_empty())
-            .unwrap_or("Password does not meet the requirements.");
+        let msg = if s.error_message.is_empty() {
+            "Password does not meet the requirements."
+        } else {
+            s.error_message.as_str()
+        };
         Ok((false, vec![msg.to_string()]))
     }
 }

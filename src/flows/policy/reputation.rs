@@ -2,8 +2,8 @@
 //! UPSERT (race-free) and expiring; the policy passes while the score is at or below `threshold`
 //! (authentik's semantics: bind it negated or in front of a deny stage).
 
-use super::{PolicyError, PolicyRequest, setting_bool, setting_i64};
-use crate::domain::Policy;
+use super::{PolicyError, PolicyRequest};
+use crate::domain::ReputationSettings;
 use crate::flows::FlowResult;
 use crate::flows::env::Env;
 use crate::store::reputation;
@@ -30,17 +30,17 @@ pub async fn record_failed_login(env: &Env, identifier: &str) -> FlowResult<()> 
 /// Passes when every enabled check's score is at or below the threshold.
 pub async fn passes(
     env: &Env,
-    policy: &Policy,
+    s: &ReputationSettings,
     req: &PolicyRequest,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    let threshold = setting_i64(policy, "threshold", 10);
+    let threshold = s.threshold;
     let mut conn = env.store.read().await?;
     let mut passing = true;
-    if setting_bool(policy, "check_ip", true) {
+    if s.check_ip {
         passing &= reputation::score_for_ip(&mut conn, &req.context.client_ip, env.now).await?
             <= threshold;
     }
-    if setting_bool(policy, "check_username", true) {
+    if s.check_username {
         let name = req
             .user
             .as_ref()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::{Reply, Show, StageCtx};
-use crate::domain::new_id;
+use crate::domain::{AuthenticatorTotpSettings, new_id};
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::store::{self, authenticators};
@@ -46,12 +46,8 @@ pub fn matching_step(t: &Totp, code: &str, now: i64) -> Option<i64> {
     found
 }
 
-fn digits(sc: &StageCtx<'_>) -> u8 {
-    if sc.setting_i64("digits", 6) == 8 {
-        8
-    } else {
-        6
-    }
+fn digits(s: &AuthenticatorTotpSettings) -> u8 {
+    if s.digits == 8 { 8 } else { 6 }
 }
 
 async fn account(sc: &StageCtx<'_>) -> FlowResult<Option<(String, String)>> {
@@ -65,7 +61,7 @@ async fn account(sc: &StageCtx<'_>) -> FlowResult<Option<(String, String)>> {
 }
 
 /// Shows the secret, URI and QR code.
-pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn challenge(sc: &mut StageCtx<'_>, s: &AuthenticatorTotpSettings) -> FlowResult<Show> {
     let Some((_, username)) = account(sc).await? else {
         return Ok(Show::Deny("No user to set up an authenticator for.".into()));
     };
@@ -79,7 +75,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
             s
         }
     };
-    let Some(t) = totp(&secret, digits(sc), "latchkey", &username) else {
+    let Some(t) = totp(&secret, digits(s), "latchkey", &username) else {
         return Ok(Show::Deny("Cannot create an authenticator secret.".into()));
     };
     let config_url = t.to_url().unwrap_or_default();
@@ -98,7 +94,11 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
 }
 
 /// Confirms the device when the code matches.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+pub async fn respond(
+    sc: &mut StageCtx<'_>,
+    s: &AuthenticatorTotpSettings,
+    r: &Response,
+) -> FlowResult<Reply> {
     let Some((user_id, username)) = account(sc).await? else {
         return Ok(Reply::Deny(
             "No user to set up an authenticator for.".into(),
@@ -112,7 +112,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
         return Ok(Reply::invalid("code", "Reload the page to get a secret."));
     };
     let code = r.get("code").unwrap_or("");
-    let Some(t) = totp(&secret, digits(sc), "latchkey", &username) else {
+    let Some(t) = totp(&secret, digits(s), "latchkey", &username) else {
         return Ok(Reply::Deny("Cannot create an authenticator secret.".into()));
     };
     let Some(step) = matching_step(&t, code, sc.env.now) else {

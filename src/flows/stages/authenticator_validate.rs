@@ -1,11 +1,13 @@
 //! Authenticator validation (TOTP): codes are single use within their window (one conditional
 //! UPDATE of `last_used_step`) and attempts are throttled per user.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::authenticator_totp::{BUILTIN_TOTP_SETUP, matching_step, totp};
 use super::{Reply, Show, StageCtx};
-use crate::domain::{InvalidResponseAction, PolicyEngineMode};
+use crate::domain::{
+    AuthenticatorValidateSettings, InvalidResponseAction, NotConfiguredAction, PolicyEngineMode,
+};
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::context::PlannedStage;
 use crate::flows::{FlowResult, actions};
@@ -17,7 +19,10 @@ pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW: i64 = 300;
 
 /// Asks for a code, or applies `not_configured_action` when the user has no device.
-pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn challenge(
+    sc: &mut StageCtx<'_>,
+    s: &AuthenticatorValidateSettings,
+) -> FlowResult<Show> {
     let Some(user_id) = sc.user_id() else {
         return Ok(Show::Deny("No pending user.".into()));
     };
@@ -26,30 +31,28 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?
     };
     if devices.is_empty() {
-        return Ok(
-            match sc.setting_str("not_configured_action", "skip").as_str() {
-                "deny" => Show::Deny("No (allowed) MFA authenticator configured.".into()),
-                "configure" => {
-                    let stage_id = sc
-                        .setting("configuration_stages")
-                        .and_then(Value::as_array)
-                        .and_then(|a| a.first())
-                        .and_then(Value::as_str)
-                        .unwrap_or(BUILTIN_TOTP_SETUP)
-                        .to_string();
-                    sc.plan.insert_next(PlannedStage {
-                        binding_id: String::new(),
-                        stage_id,
-                        re_evaluate_policies: false,
-                        invalid_response_action: InvalidResponseAction::Retry,
-                        policy_engine_mode: PolicyEngineMode::Any,
-                        admitted: true,
-                    });
-                    Show::Next
-                }
-                _ => Show::Next,
-            },
-        );
+        return Ok(match s.not_configured_action {
+            NotConfiguredAction::Deny => {
+                Show::Deny("No (allowed) MFA authenticator configured.".into())
+            }
+            NotConfiguredAction::Configure => {
+                let stage_id = s
+                    .configuration_stages
+                    .first()
+                    .map_or(BUILTIN_TOTP_SETUP, String::as_str)
+                    .to_string();
+                sc.plan.insert_next(PlannedStage {
+                    binding_id: String::new(),
+                    stage_id,
+                    re_evaluate_policies: false,
+                    invalid_response_action: InvalidResponseAction::Retry,
+                    policy_engine_mode: PolicyEngineMode::Any,
+                    admitted: true,
+                });
+                Show::Next
+            }
+            NotConfiguredAction::Skip => Show::Next,
+        });
     }
     Ok(Show::Challenge(ChallengeKind::AuthenticatorValidate {
         pending_user: sc.display_user(),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Reply, Show, StageCtx};
 use crate::crypto::secrets;
-use crate::domain::{Duration, new_id};
+use crate::domain::{ConsentMode, ConsentSettings, Duration, new_id, string_list};
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::store::{self, consents};
@@ -15,22 +15,15 @@ fn permissions(sc: &StageCtx<'_>) -> Vec<String> {
         .context
         .extra
         .get("oauth_scopes")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(string_list)
         .unwrap_or_default()
 }
 
 /// Skips when a live consent exists (unless always_require); else asks.
-pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn challenge(sc: &mut StageCtx<'_>, s: &ConsentSettings) -> FlowResult<Show> {
     let (Some(user), Some(app_id)) = (sc.user_id(), sc.plan.context.application.clone()) else {
         return Ok(Show::Next);
     };
-    let mode = sc.setting_str("mode", "expiring");
     let perms = permissions(sc).join(" ");
     let (app, has) = {
         let mut conn = sc.env.store.read().await?;
@@ -39,7 +32,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
             consents::has_live(&mut conn, &user, &app_id, &perms, sc.env.now).await?,
         )
     };
-    if mode != "always_require" && has {
+    if s.mode != ConsentMode::AlwaysRequire && has {
         return Ok(Show::Next);
     }
     let token = match sc.scratch("token").and_then(Value::as_str) {
@@ -60,7 +53,11 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
 }
 
 /// Records the consent (unless always_require) when the token matches.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+pub async fn respond(
+    sc: &mut StageCtx<'_>,
+    s: &ConsentSettings,
+    r: &Response,
+) -> FlowResult<Reply> {
     let expected = sc
         .scratch("token")
         .and_then(Value::as_str)
@@ -73,12 +70,11 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     let (Some(user), Some(app_id)) = (sc.user_id(), sc.plan.context.application.clone()) else {
         return Ok(Reply::Next);
     };
-    let mode = sc.setting_str("mode", "expiring");
-    let expires = match mode.as_str() {
-        "always_require" => return Ok(Reply::Next),
-        "permanent" => None,
-        _ => {
-            let d = Duration::parse(&sc.setting_str("consent_expire_in", "weeks=4"))
+    let expires = match s.mode {
+        ConsentMode::AlwaysRequire => return Ok(Reply::Next),
+        ConsentMode::Permanent => None,
+        ConsentMode::Expiring => {
+            let d = Duration::parse(&s.consent_expire_in)
                 .map(|d| d.seconds())
                 .unwrap_or(4 * 7 * 86_400);
             Some(sc.env.now + d)

@@ -1,13 +1,13 @@
 //! Deny: stops the flow with `deny_message`.
 
-use super::{Show, StageCtx};
+use super::Show;
+use crate::domain::DenySettings;
 
 /// Always denies.
-pub fn challenge(sc: &mut StageCtx<'_>) -> Show {
-    let msg = sc.setting_str("deny_message", "");
-    Show::Deny(if msg.is_empty() {
+pub fn challenge(s: &DenySettings) -> Show {
+    Show::Deny(if s.deny_message.is_empty() {
         "Permission denied.".into()
     } else {
-        msg
+        s.deny_message.clone()
     })
 }

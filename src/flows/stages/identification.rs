@@ -2,51 +2,45 @@
 //! With `pretend_user_exists` an unknown user gets the same next challenge, and an embedded
 //! password check costs the same time (`verify_dummy`), so accounts cannot be enumerated.
 
-use serde_json::Value;
-
 use super::{Reply, Show, StageCtx, password};
+use crate::domain::IdentificationSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::store::{self, logins};
 
-fn user_fields(sc: &StageCtx<'_>) -> Vec<String> {
-    let fields: Vec<String> = sc
-        .setting("user_fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if fields.is_empty() {
+/// The fields matched; none selected means the username (latchkey has no sources to offer).
+fn user_fields(s: &IdentificationSettings) -> Vec<String> {
+    if s.user_fields.is_empty() {
         vec!["username".into()]
     } else {
-        fields
+        s.user_fields.clone()
     }
 }
 
 /// Asks for the identifier (and the password when a password stage is embedded).
-pub fn challenge(sc: &mut StageCtx<'_>) -> Show {
+pub fn challenge(s: &IdentificationSettings) -> Show {
     Show::Challenge(ChallengeKind::Identification {
-        user_fields: user_fields(sc),
-        password_fields: sc.setting("password_stage").is_some(),
-        enable_remember_me: sc.setting_bool("enable_remember_me", false),
+        user_fields: user_fields(s),
+        password_fields: s.password_stage.is_some(),
+        enable_remember_me: s.enable_remember_me,
     })
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+pub async fn respond(
+    sc: &mut StageCtx<'_>,
+    s: &IdentificationSettings,
+    r: &Response,
+) -> FlowResult<Reply> {
     let uid = r.get("uid_field").map(str::trim).unwrap_or("");
     if uid.is_empty() || uid.len() > 256 {
         return Ok(Reply::invalid("uid_field", "This field is required."));
     }
-    let case_insensitive = sc.setting_bool("case_insensitive_matching", true);
+    let case_insensitive = s.case_insensitive_matching;
     let mut found = None;
     {
         let mut conn = sc.env.store.read().await?;
-        for field in user_fields(sc) {
+        for field in user_fields(s) {
             if let Some(id) = logins::find_user_id(&mut conn, &field, uid, case_insensitive).await?
             {
                 let active = store::users::get(&mut conn, &id)
@@ -59,12 +53,12 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
             }
         }
     }
-    let embedded = sc.setting("password_stage").is_some();
-    if found.is_none() && !sc.setting_bool("pretend_user_exists", true) && !embedded {
+    let embedded = s.password_stage.is_some();
+    if found.is_none() && !s.pretend_user_exists && !embedded {
         return Ok(Reply::invalid("uid_field", "Failed to authenticate."));
     }
-    let remember = sc.setting_bool("enable_remember_me", false)
-        && matches!(r.get("remember_me"), Some("true" | "on" | "1"));
+    let remember =
+        s.enable_remember_me && matches!(r.get("remember_me"), Some("true" | "on" | "1"));
     sc.plan
         .context
         .extra

@@ -13,13 +13,13 @@ mod user_login;
 mod user_logout;
 mod user_write;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::FlowResult;
 use super::challenge::{ChallengeKind, Response};
 use super::context::Plan;
 use super::env::{Effect, Env};
-use crate::domain::{Flow, Stage, StageKind};
+use crate::domain::{EndpointMode, Flow, Stage, StageKind, StageSettings};
 use crate::store;
 
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
@@ -40,23 +40,6 @@ pub struct StageCtx<'a> {
 }
 
 impl StageCtx<'_> {
-    fn setting(&self, key: &str) -> Option<&Value> {
-        self.stage.settings.get(key).filter(|v| !v.is_null())
-    }
-    fn setting_str(&self, key: &str, default: &str) -> String {
-        self.setting(key)
-            .and_then(Value::as_str)
-            .unwrap_or(default)
-            .to_string()
-    }
-    fn setting_bool(&self, key: &str, default: bool) -> bool {
-        self.setting(key)
-            .and_then(Value::as_bool)
-            .unwrap_or(default)
-    }
-    fn setting_i64(&self, key: &str, default: i64) -> i64 {
-        self.setting(key).and_then(Value::as_i64).unwrap_or(default)
-    }
     fn scratch(&self, key: &str) -> Option<&Value> {
         self.plan.scratch(&self.stage.id, key)
     }
@@ -124,8 +107,7 @@ pub async fn load(env: &Env, stage_id: &str) -> FlowResult<Stage> {
         return Ok(Stage {
             id: BUILTIN_TOTP_SETUP.into(),
             name: "built-in TOTP setup".into(),
-            kind: StageKind::AuthenticatorTotp,
-            settings: json!({"digits": 6}),
+            settings: StageSettings::default_for(StageKind::AuthenticatorTotp),
             created_at: env.now,
             updated_at: env.now,
             version: 1,
@@ -139,19 +121,21 @@ pub async fn load(env: &Env, stage_id: &str) -> FlowResult<Stage> {
 
 /// The stage's challenge (or that it needs none).
 pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
-    match sc.stage.kind {
-        StageKind::Identification => Ok(identification::challenge(sc)),
-        StageKind::Password => Ok(password::challenge(sc)),
-        StageKind::AuthenticatorValidate => authenticator_validate::challenge(sc).await,
-        StageKind::AuthenticatorTotp => authenticator_totp::challenge(sc).await,
-        StageKind::Consent => consent::challenge(sc).await,
-        StageKind::UserLogin => user_login::run(sc).await,
-        StageKind::UserLogout => user_logout::run(sc).await,
-        StageKind::UserWrite => user_write::run(sc).await,
-        StageKind::Prompt => prompt::challenge(sc).await,
-        StageKind::Deny => Ok(deny::challenge(sc)),
-        StageKind::Redirect => Ok(redirect::challenge(sc)),
-        StageKind::Endpoint => Ok(if sc.setting_str("mode", "optional") == "required" {
+    // The stage outlives the context's borrow, so its settings can be read while `sc` changes.
+    let stage = sc.stage;
+    match &stage.settings {
+        StageSettings::Identification(s) => Ok(identification::challenge(s)),
+        StageSettings::Password(s) => Ok(password::challenge(sc, s)),
+        StageSettings::AuthenticatorValidate(s) => authenticator_validate::challenge(sc, s).await,
+        StageSettings::AuthenticatorTotp(s) => authenticator_totp::challenge(sc, s).await,
+        StageSettings::Consent(s) => consent::challenge(sc, s).await,
+        StageSettings::UserLogin(s) => user_login::run(sc, s).await,
+        StageSettings::UserLogout(_) => user_logout::run(sc).await,
+        StageSettings::UserWrite(s) => user_write::run(sc, s).await,
+        StageSettings::Prompt(s) => prompt::challenge(sc, s).await,
+        StageSettings::Deny(s) => Ok(deny::challenge(s)),
+        StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
+        StageSettings::Endpoint(s) => Ok(if s.mode == EndpointMode::Required {
             Show::Deny("Endpoint device checks are not available.".into())
         } else {
             Show::Next
@@ -161,13 +145,16 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
 
 /// Applies a response to the stage.
 pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<Reply> {
-    match sc.stage.kind {
-        StageKind::Identification => identification::respond(sc, response).await,
-        StageKind::Password => password::respond(sc, response).await,
-        StageKind::AuthenticatorValidate => authenticator_validate::respond(sc, response).await,
-        StageKind::AuthenticatorTotp => authenticator_totp::respond(sc, response).await,
-        StageKind::Consent => consent::respond(sc, response).await,
-        StageKind::Prompt => prompt::respond(sc, response).await,
+    let stage = sc.stage;
+    match &stage.settings {
+        StageSettings::Identification(s) => identification::respond(sc, s, response).await,
+        StageSettings::Password(s) => password::respond(sc, s, response).await,
+        StageSettings::AuthenticatorValidate(_) => {
+            authenticator_validate::respond(sc, response).await
+        }
+        StageSettings::AuthenticatorTotp(s) => authenticator_totp::respond(sc, s, response).await,
+        StageSettings::Consent(s) => consent::respond(sc, s, response).await,
+        StageSettings::Prompt(s) => prompt::respond(sc, s, response).await,
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",

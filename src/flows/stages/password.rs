@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{Reply, Show, StageCtx};
 use crate::crypto::password;
+use crate::domain::PasswordSettings;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::env::Env;
 use crate::flows::policy::record_failed_login;
@@ -72,18 +73,22 @@ pub async fn verify_user_password(
 }
 
 /// Asks for the password of the pending user.
-pub fn challenge(sc: &mut StageCtx<'_>) -> Show {
+pub fn challenge(sc: &mut StageCtx<'_>, s: &PasswordSettings) -> Show {
     if sc.plan.context.pending_user_identifier.is_none() && sc.plan.context.pending_user.is_none() {
         return Show::Deny("No pending user.".into());
     }
     Show::Challenge(ChallengeKind::Password {
         pending_user: sc.display_user(),
-        allow_show_password: sc.setting_bool("allow_show_password", false),
+        allow_show_password: s.allow_show_password,
     })
 }
 
 /// Verifies the password; counts failures toward cancelling the flow.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+pub async fn respond(
+    sc: &mut StageCtx<'_>,
+    s: &PasswordSettings,
+    r: &Response,
+) -> FlowResult<Reply> {
     let Some(pw) = r.get("password").filter(|p| !p.is_empty()) else {
         return Ok(Reply::invalid("password", "This field is required."));
     };
@@ -95,7 +100,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     }
     let failures = sc.scratch("failures").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
     sc.set_scratch("failures", json!(failures));
-    let limit = sc.setting_i64("failed_attempts_before_cancel", 5);
+    let limit = s.failed_attempts_before_cancel;
     if limit > 0 && failures >= limit {
         return Ok(Reply::Deny(
             "Too many failed attempts. The flow was cancelled; start again.".into(),

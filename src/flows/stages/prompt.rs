@@ -4,29 +4,20 @@
 use serde_json::{Value, json};
 
 use super::{Reply, Show, StageCtx};
+use crate::domain::PromptSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, PromptField, Response};
 use crate::flows::policy::{PolicyRequest, evaluate_policy};
 use crate::store;
 
-async fn fields(sc: &StageCtx<'_>) -> FlowResult<Vec<PromptField>> {
-    let wanted: Vec<String> = sc
-        .setting("fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+async fn fields(sc: &StageCtx<'_>, s: &PromptSettings) -> FlowResult<Vec<PromptField>> {
     let all = {
         let mut conn = sc.env.store.read().await?;
         store::stages::list_prompts(&mut conn).await?
     };
     let mut out: Vec<PromptField> = all
         .into_iter()
-        .filter(|p| wanted.iter().any(|w| *w == p.id || *w == p.name))
+        .filter(|p| s.lists_prompt(&p.id, Some(&p.name)))
         .map(|p| PromptField {
             field_key: p.field_key,
             label: p.label,
@@ -43,9 +34,9 @@ async fn fields(sc: &StageCtx<'_>) -> FlowResult<Vec<PromptField>> {
 }
 
 /// Shows the fields.
-pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn challenge(sc: &mut StageCtx<'_>, s: &PromptSettings) -> FlowResult<Show> {
     Ok(Show::Challenge(ChallengeKind::Prompt {
-        fields: fields(sc).await?,
+        fields: fields(sc, s).await?,
     }))
 }
 
@@ -86,8 +77,8 @@ fn check(f: &PromptField, raw: Option<&str>) -> Result<Option<Value>, String> {
 }
 
 /// Validates every field, then the validation policies.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
-    let fields = fields(sc).await?;
+pub async fn respond(sc: &mut StageCtx<'_>, s: &PromptSettings, r: &Response) -> FlowResult<Reply> {
+    let fields = fields(sc, s).await?;
     let mut data = serde_json::Map::new();
     for f in &fields {
         match check(f, r.get(&f.field_key)) {
@@ -107,23 +98,13 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
     for (k, v) in &data {
         ctx.prompt_data.insert(k.clone(), v.clone());
     }
-    let policy_ids: Vec<String> = sc
-        .setting("validation_policies")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if !policy_ids.is_empty() {
+    if !s.validation_policies.is_empty() {
         let user = sc.user_id();
         let req = PolicyRequest::load(sc.env, user.as_deref(), &ctx).await?;
-        for id in policy_ids {
+        for id in &s.validation_policies {
             let policy = {
                 let mut conn = sc.env.store.read().await?;
-                store::policies::get(&mut conn, &id).await?
+                store::policies::get(&mut conn, id).await?
             };
             let Some(policy) = policy else { continue };
             match evaluate_policy(sc.env, &policy, &req, std::time::Duration::from_secs(30)).await {

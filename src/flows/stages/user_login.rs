@@ -4,13 +4,13 @@
 use serde_json::json;
 
 use super::{Show, StageCtx};
-use crate::domain::Duration;
+use crate::domain::{Duration, UserLoginSettings};
 use crate::flows::env::Effect;
 use crate::flows::{FlowResult, actions};
 use crate::store::{self, logins};
 
 /// Logs the pending user in; an inactive or missing user is denied.
-pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn run(sc: &mut StageCtx<'_>, s: &UserLoginSettings) -> FlowResult<Show> {
     let Some(user_id) = sc.plan.context.pending_user.clone() else {
         return Ok(Show::Deny("No pending user to log in.".into()));
     };
@@ -21,8 +21,8 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     let Some(user) = user.filter(|u| u.is_active) else {
         return Ok(Show::Deny("Failed to authenticate.".into()));
     };
-    let secs = |key: &str| {
-        Duration::parse(&sc.setting_str(key, "seconds=0"))
+    let secs = |duration: &str| {
+        Duration::parse(duration)
             .map(|d| d.seconds().max(0))
             .unwrap_or(0)
     };
@@ -34,15 +34,15 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         .get("remember_me")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    let mut duration = secs("session_duration");
-    if remembered && secs("remember_me_offset") > 0 {
-        duration =
-            duration.max(crate::flows::env::DEFAULT_SESSION_LIFETIME) + secs("remember_me_offset");
+    let mut duration = secs(&s.session_duration);
+    let offset = secs(&s.remember_me_offset);
+    if remembered && offset > 0 {
+        duration = duration.max(crate::flows::env::DEFAULT_SESSION_LIFETIME) + offset;
     }
     sc.effects.push(Effect::Login {
         user_id: user.id.clone(),
         session_duration: duration,
-        terminate_other_sessions: sc.setting_bool("terminate_other_sessions", false),
+        terminate_other_sessions: s.terminate_other_sessions,
     });
     let mut tx = sc.env.store.write_tx().await?;
     logins::set_last_login(tx.conn(), &user.id, sc.env.now).await?;

@@ -2,30 +2,35 @@
 //! `user_creation_mode` allows; a `password` value is hashed outside the transaction and
 //! records `password_set`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::{Show, StageCtx};
 use crate::crypto::password;
-use crate::domain::{User, UserType, new_id};
+use crate::domain::{User, UserCreationMode, UserType, UserWriteSettings, new_id};
+use crate::flows::env::Env;
 use crate::flows::{FlowError, FlowResult, actions};
-use crate::store::{self, users};
+use crate::store::{self, WriteTx, users};
 
-fn text(data: &std::collections::BTreeMap<String, Value>, key: &str) -> Option<String> {
+/// The prompt data a stage writes from.
+type PromptData = BTreeMap<String, Value>;
+
+fn text(data: &PromptData, key: &str) -> Option<String> {
     data.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// Applies the prompt data.
-pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
+pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Show> {
     let data = sc.plan.context.prompt_data.clone();
-    let mode = sc.setting_str("user_creation_mode", "create_when_required");
     let existing = match sc.plan.context.pending_user.clone() {
-        Some(id) if mode != "always_create" => {
+        Some(id) if s.user_creation_mode != UserCreationMode::AlwaysCreate => {
             let mut conn = sc.env.store.read().await?;
             users::get(&mut conn, &id).await?
         }
         _ => None,
     };
-    if existing.is_none() && mode == "never_create" {
+    if existing.is_none() && s.user_creation_mode == UserCreationMode::NeverCreate {
         return Ok(Show::Deny("No user to write to.".into()));
     }
     let hash = match text(&data, "password") {
@@ -38,56 +43,14 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     };
     let now = sc.env.now;
     let mut tx = sc.env.store.write_tx().await?;
-    let user = match existing {
-        Some(mut u) => {
-            if let Some(v) = text(&data, "username") {
-                u.username = v;
-            }
-            if let Some(v) = text(&data, "name") {
-                u.name = v;
-            }
-            if let Some(v) = text(&data, "email") {
-                u.email = v;
-            }
-            u.updated_at = now;
-            if let Err(e) = users::update(tx.conn(), &u).await {
-                return Ok(Show::Deny(format!("Cannot save the user: {e}")));
-            }
-            u
-        }
-        None => {
-            let Some(username) = text(&data, "username") else {
-                return Ok(Show::Deny(
-                    "A username is required to create a user.".into(),
-                ));
-            };
-            let u = User {
-                id: new_id(),
-                username,
-                name: text(&data, "name").unwrap_or_default(),
-                email: text(&data, "email").unwrap_or_default(),
-                is_active: !sc.setting_bool("create_users_as_inactive", false),
-                user_type: UserType::Internal,
-                path: "users".into(),
-                attributes: json!({}),
-                has_password: hash.is_some(),
-                last_login: None,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
-            if let Err(e) = users::insert(tx.conn(), &u, None).await {
-                return Ok(Show::Deny(format!("Cannot create the user: {e}")));
-            }
-            if let Some(group) = sc.setting("create_users_group").and_then(Value::as_str) {
-                let gid = match store::groups::get_by_name(tx.conn(), group).await? {
-                    Some(g) => g.id,
-                    None => group.to_string(),
-                };
-                store::groups::add_member(tx.conn(), &gid, &u.id).await?;
-            }
-            u
-        }
+    let written = match existing {
+        Some(user) => update_user(&mut tx, user, &data, now).await,
+        None => create_user(&mut tx, s, &data, hash.is_some(), now).await?,
+    };
+    // A refused write is the user's problem (e.g. a taken username): the flow says so.
+    let user = match written {
+        Ok(user) => user,
+        Err(message) => return Ok(Show::Deny(message)),
     };
     if let Some(h) = &hash {
         users::set_password_hash(tx.conn(), &user.id, h, now).await?;
@@ -96,23 +59,89 @@ pub async fn run(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     tx.commit().await?;
     sc.plan.context.pending_user = Some(user.id.clone());
     sc.plan.context.pending_user_identifier = Some(user.username.clone());
-    sc.env
-        .event(
-            actions::USER_WRITE,
+    record_events(sc.env, &user, hash.is_some()).await?;
+    Ok(Show::Next)
+}
+
+/// Writes the prompt's username, name and email onto an existing user.
+async fn update_user(
+    tx: &mut WriteTx,
+    mut user: User,
+    data: &PromptData,
+    now: i64,
+) -> Result<User, String> {
+    if let Some(v) = text(data, "username") {
+        user.username = v;
+    }
+    if let Some(v) = text(data, "name") {
+        user.name = v;
+    }
+    if let Some(v) = text(data, "email") {
+        user.email = v;
+    }
+    user.updated_at = now;
+    users::update(tx.conn(), &user)
+        .await
+        .map_err(|e| format!("Cannot save the user: {e}"))?;
+    Ok(user)
+}
+
+/// Creates a user from the prompt data (in `create_users_group` when set).
+async fn create_user(
+    tx: &mut WriteTx,
+    s: &UserWriteSettings,
+    data: &PromptData,
+    has_password: bool,
+    now: i64,
+) -> FlowResult<Result<User, String>> {
+    let Some(username) = text(data, "username") else {
+        return Ok(Err("A username is required to create a user.".into()));
+    };
+    let user = User {
+        id: new_id(),
+        username,
+        name: text(data, "name").unwrap_or_default(),
+        email: text(data, "email").unwrap_or_default(),
+        is_active: !s.create_users_as_inactive,
+        user_type: UserType::Internal,
+        path: "users".into(),
+        attributes: json!({}),
+        has_password,
+        last_login: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    if let Err(e) = users::insert(tx.conn(), &user, None).await {
+        return Ok(Err(format!("Cannot create the user: {e}")));
+    }
+    if let Some(group) = &s.create_users_group {
+        let gid = match store::groups::get_by_name(tx.conn(), group).await? {
+            Some(g) => g.id,
+            None => group.clone(),
+        };
+        store::groups::add_member(tx.conn(), &gid, &user.id).await?;
+    }
+    Ok(Ok(user))
+}
+
+/// Records `user_write`, and `password_set` when a password was written.
+async fn record_events(env: &Env, user: &User, password_set: bool) -> FlowResult<()> {
+    env.event(
+        actions::USER_WRITE,
+        &user.username,
+        Some(&user.id),
+        json!({}),
+    )
+    .await?;
+    if password_set {
+        env.event(
+            actions::PASSWORD_SET,
             &user.username,
             Some(&user.id),
             json!({}),
         )
         .await?;
-    if hash.is_some() {
-        sc.env
-            .event(
-                actions::PASSWORD_SET,
-                &user.username,
-                Some(&user.id),
-                json!({}),
-            )
-            .await?;
     }
-    Ok(Show::Next)
+    Ok(())
 }
