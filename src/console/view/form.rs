@@ -13,6 +13,7 @@ use crate::console::dialog::{DeleteDialog, ImportDialog};
 use crate::console::form::field::{FieldKind, FieldValue};
 use crate::console::form::picker::Picker;
 use crate::console::form::{FieldState, Form, duration_preview};
+use crate::console::keymap::{self, Action};
 use crate::console::text::{ellipsize, inert};
 use crate::console::theme::Theme;
 use crate::service::usages::OnDelete;
@@ -57,7 +58,14 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
             Paragraph::new(Line::from(vec![
                 Span::styled(" find: ", theme.accent()),
                 Span::styled(format!("{}_", inert(p)), theme.text()),
-                Span::styled("   enter next match, esc close", theme.muted()),
+                Span::styled(
+                    format!(
+                        "   {} next match, {} close",
+                        keymap::label_of(Action::FindNext),
+                        keymap::label_of(Action::Cancel)
+                    ),
+                    theme.muted(),
+                ),
             ])),
             Rect {
                 height: 1,
@@ -111,7 +119,7 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
     }
     if let Some(p) = &form.picker {
         let title = form.fields.get(p.field).map_or("Pick", |f| f.spec.label);
-        picker(theme, p, title, frame, area);
+        picker(theme, p, title, &app.hint_line(), frame, area);
     }
 }
 
@@ -192,7 +200,10 @@ fn field(theme: &Theme, data: &Data, f: &FieldState, focused: bool, frame: &mut 
             if rows.is_empty() {
                 frame.render_widget(
                     Paragraph::new(Line::styled(
-                        "(none: type a URL, ^N adds a row)",
+                        format!(
+                            "(none: type a URL, {} adds a row)",
+                            keymap::label_of(Action::AddRow)
+                        ),
                         theme.muted(),
                     )),
                     inner,
@@ -328,8 +339,8 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// Draws a picker (or checklist) popup.
-pub fn picker(theme: &Theme, p: &Picker, title: &str, frame: &mut Frame, area: Rect) {
+/// Draws a picker (or checklist) popup; `keys` is its line of key hints.
+pub fn picker(theme: &Theme, p: &Picker, title: &str, keys: &str, frame: &mut Frame, area: Rect) {
     let visible = p.visible();
     let h = (visible.len() as u16 + 4).clamp(6, area.height.saturating_sub(2));
     let rect = centered(area, area.width.saturating_sub(8).min(64), h);
@@ -341,9 +352,9 @@ pub fn picker(theme: &Theme, p: &Picker, title: &str, frame: &mut Frame, area: R
         .title_bottom(
             Line::styled(
                 if p.multi {
-                    " space toggle  enter done  esc cancel "
+                    format!(" {keys} ")
                 } else {
-                    " type to filter  enter pick  esc cancel "
+                    format!(" type to filter  {keys} ")
                 },
                 theme.muted(),
             )
