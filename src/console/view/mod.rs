@@ -3,9 +3,11 @@
 mod chrome;
 mod dashboard;
 mod detail;
+mod field;
 mod form;
 mod help;
 mod list;
+mod popup;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -59,16 +61,16 @@ fn body_view(app: &App, frame: &mut Frame, body: Rect) {
 fn popups(app: &App, frame: &mut Frame, body: Rect) {
     let theme = app.theme();
     if let Some(p) = app.chooser() {
-        form::picker(theme, p, "New: pick a type", &app.hint_line(), frame, body);
+        popup::picker(theme, p, "New: pick a type", &app.hint_line(), frame, body);
     }
     if let Some(p) = app.palette() {
-        form::picker(theme, p, "Palette", &app.hint_line(), frame, body);
+        popup::picker(theme, p, "Palette", &app.hint_line(), frame, body);
     }
     if let Some(d) = app.dialog() {
-        form::dialog(theme, d, frame, body);
+        popup::dialog(theme, d, frame, body);
     }
     if let Some(d) = app.import_dialog() {
-        form::import_dialog(theme, d, frame, body);
+        popup::import_dialog(theme, d, frame, body);
     }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);
