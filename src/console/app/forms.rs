@@ -1,5 +1,5 @@
 //! The app's side of forms, the type chooser and the delete dialog: opening them from the
-//! selected row, routing keys to them, turning a valid form into a [`Request`] and showing
+//! selected row, handing them the keymap's actions and typed keys, turning a valid form into a [`Request`] and showing
 //! the [`Outcome`] where it belongs (at the field, in the dialog, or in the status line).
 
 use crossterm::event::KeyEvent;

@@ -65,7 +65,11 @@ impl Form {
     /// Carries out what a bound key asks.
     pub fn act(&mut self, action: Action, data: &Data) -> FormOutcome {
         if self.confirm_discard || self.confirm_warnings.is_some() {
-            return self.answer(action == Action::Yes);
+            if action == Action::Yes {
+                return self.answer_yes();
+            }
+            self.answer_no();
+            return FormOutcome::Stay;
         }
         if self.find.is_some() {
             match action {
@@ -102,22 +106,23 @@ impl Form {
     }
 
     /// Takes a key no row binds: text for the focused input, or "no" to an open question.
-    pub fn type_key(&mut self, ev: &KeyEvent) -> FormOutcome {
+    pub fn type_key(&mut self, ev: &KeyEvent) {
         if self.confirm_discard || self.confirm_warnings.is_some() {
-            return self.answer(false);
+            self.answer_no();
+            return;
         }
         if self.find.is_some() {
             if let Some(c) = keymap::typed_char(ev) {
                 self.find_step(FindEdit::Push(c));
             }
-            return FormOutcome::Stay;
+            return;
         }
         if let Some(p) = &mut self.picker {
             p.type_key(ev);
-            return FormOutcome::Stay;
+            return;
         }
         let Some(f) = self.fields.get_mut(self.focus) else {
-            return FormOutcome::Stay;
+            return;
         };
         let changed = match f.spec.kind {
             FieldKind::Uris => type_uri(f, ev),
@@ -129,24 +134,23 @@ impl Form {
             self.banner = None;
             self.validate();
         }
+    }
+
+    /// `y` to "drop your edits?" closes; to "save despite the warnings?" saves.
+    fn answer_yes(&mut self) -> FormOutcome {
+        if std::mem::take(&mut self.confirm_discard) {
+            return FormOutcome::Close;
+        }
+        if self.confirm_warnings.take().is_some() {
+            return FormOutcome::Save;
+        }
         FormOutcome::Stay
     }
 
-    /// The answer to "drop your edits?" or "save despite the warnings?".
-    fn answer(&mut self, yes: bool) -> FormOutcome {
-        if self.confirm_discard {
-            self.confirm_discard = false;
-            return if yes {
-                FormOutcome::Close
-            } else {
-                FormOutcome::Stay
-            };
-        }
-        self.confirm_warnings = None;
-        if yes {
-            FormOutcome::Save
-        } else {
-            FormOutcome::Stay
+    /// Any other key: the question goes away and editing goes on.
+    fn answer_no(&mut self) {
+        if !std::mem::take(&mut self.confirm_discard) {
+            self.confirm_warnings = None;
         }
     }
 
