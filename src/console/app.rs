@@ -552,17 +552,9 @@ impl App {
     /// essential ones below 80 columns.
     pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
         let narrow = self.width < 80;
-        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-        for b in keymap::bindings(self.focus(), self.config.readonly)
-            .filter(|b| self.relevant(b) && (b.essential || !narrow))
-        {
-            if let Some(h) = b.hint
-                && !out.contains(&(b.label, h))
-            {
-                out.push((b.label, h));
-            }
-        }
-        out
+        keymap::hints(self.focus(), self.config.readonly, |b| {
+            self.relevant(b) && (b.essential || !narrow)
+        })
     }
 
     /// Every hint of what has focus as one line (the pickers' own key line).

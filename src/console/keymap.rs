@@ -595,17 +595,28 @@ pub fn label_of(action: Action) -> &'static str {
         .map_or("?", |b| b.label)
 }
 
-/// The `key verb` hints of `focus`, joined as the footer writes them.
-pub fn hint_line(focus: Focus, readonly: bool) -> String {
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    for b in bindings(focus, readonly) {
+/// The `(keys, verb)` hints of the rows of `focus` that `keep` lets through, once each
+/// (the two halves of a pair such as Left/Right share one).
+pub fn hints(
+    focus: Focus,
+    readonly: bool,
+    keep: impl Fn(&Binding) -> bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for b in bindings(focus, readonly).filter(|b| keep(b)) {
         if let Some(h) = b.hint
-            && !seen.contains(&(b.label, h))
+            && !out.contains(&(b.label, h))
         {
-            seen.push((b.label, h));
+            out.push((b.label, h));
         }
     }
-    seen.iter()
+    out
+}
+
+/// Every hint of `focus`, joined as the footer writes them.
+pub fn hint_line(focus: Focus, readonly: bool) -> String {
+    hints(focus, readonly, |_| true)
+        .iter()
         .map(|(k, h)| format!("{k} {h}"))
         .collect::<Vec<_>>()
         .join("  ")

@@ -1,7 +1,7 @@
 //! What keys do to a form. The keymap decides which action a key is (from [`Form::focus`]);
 //! this module carries actions out, and feeds keys no row binds to the focused text input.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, KeyModifiers};
 
 use super::field::{FieldKind, FieldValue, Generate};
 use super::picker::{Picker, PickerOutcome};
@@ -374,10 +374,7 @@ fn generate(f: &mut FieldState) -> bool {
 /// Feeds a key no row binds to a text editor (printable keys, Backspace, arrows inside the
 /// text, …; Ctrl keys only through rows); true when the text changed.
 fn text_input(f: &mut FieldState, ev: &KeyEvent) -> bool {
-    if ev
-        .modifiers
-        .contains(crossterm::event::KeyModifiers::CONTROL)
-    {
+    if ev.modifiers.contains(KeyModifiers::CONTROL) {
         return false;
     }
     let Some(ed) = &mut f.editor else {
