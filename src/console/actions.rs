@@ -134,12 +134,33 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
     match request {
         Request::Save { obj, is_new } => {
             let what = describe(&obj);
-            match service.save(&obj, is_new).await {
-                Ok(()) => Outcome::Saved(format!(
-                    "{} {what}",
-                    if is_new { "created" } else { "saved" }
-                )),
-                Err(e) => Outcome::Failed(e),
+            let verb = if is_new { "created" } else { "saved" };
+            saved(service.save(&obj, is_new).await, |()| {
+                format!("{verb} {what}")
+            })
+        }
+        Request::Usages { kind, id, name } => usages(service, kind, id, name).await,
+        Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
+            Ok(()) => Outcome::Deleted(format!("deleted {name}")),
+            Err(e) => Outcome::Failed(e),
+        },
+        Request::SetPassword { user_id, password } => saved(
+            service
+                .set_user_password(&user_id, &password, "console")
+                .await,
+            |()| "password set".into(),
+        ),
+        Request::RevokeSession { id, label } => saved(service.revoke_session(&id).await, |n| {
+            format!(
+                "revoked the session from {label} and {n} token{} issued in it",
+                if n == 1 { "" } else { "s" }
+            )
+        }),
+        Request::PreviewBlueprint { path } => preview(service, path).await,
+        Request::ApplyBlueprint { file, sources } => {
+            match service.apply_blueprints(&sources).await {
+                Ok(report) => Outcome::Saved(format!("imported {file}: {report}")),
+                Err(e) => Outcome::BlueprintFailed(e.to_string()),
             }
         }
         Request::GenerateCertificate {
@@ -148,111 +169,92 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             sans,
             days,
             algorithm,
-        } => {
-            match service
+        } => saved(
+            service
                 .generate_certificate(&name, &common_name, &sans, days, algorithm)
-                .await
-            {
-                Ok(_) => Outcome::Saved(format!("generated certificate {name}")),
-                Err(e) => Outcome::Failed(e),
-            }
-        }
+                .await,
+            |_| format!("generated certificate {name}"),
+        ),
         Request::ImportCertificate {
             name,
             certificate,
             key,
-        } => {
-            match service
+        } => saved(
+            service
                 .import_certificate(&name, &certificate, key.as_deref())
-                .await
-            {
-                Ok(_) => Outcome::Saved(format!("imported certificate {name}")),
-                Err(e) => Outcome::Failed(e),
-            }
-        }
-        Request::SetPassword { user_id, password } => {
-            match service
-                .set_user_password(&user_id, &password, "console")
-                .await
-            {
-                Ok(()) => Outcome::Saved("password set".into()),
-                Err(e) => Outcome::Failed(e),
-            }
-        }
-        Request::Usages { kind, id, name } => {
-            let refused = if kind == Kind::User {
-                match service.is_last_superuser(&id).await {
-                    Ok(true) => {
-                        Some("this is the last active superuser: it cannot be deleted".into())
-                    }
-                    Ok(false) => None,
-                    Err(e) => return Outcome::Failed(e),
-                }
-            } else {
-                None
-            };
-            match service.usages(kind, &id).await {
-                Ok(usages) => Outcome::Usages {
-                    kind,
-                    id,
-                    name,
-                    usages,
-                    refused,
-                },
-                Err(e) => Outcome::Failed(e),
-            }
-        }
+                .await,
+            |_| format!("imported certificate {name}"),
+        ),
         Request::ExportCertificate {
             id,
             certificate_path,
             key_path,
-        } => {
-            let key = (!key_path.is_empty()).then(|| std::path::Path::new(&key_path));
-            match service
-                .export_certificate(&id, std::path::Path::new(&certificate_path), key)
-                .await
-            {
-                Ok(()) if key.is_some() => Outcome::Saved(format!(
-                    "exported the certificate to {certificate_path} and the key to {key_path} (0600)"
-                )),
-                Ok(()) => Outcome::Saved(format!("exported the certificate to {certificate_path}")),
-                Err(e) => Outcome::Failed(e),
-            }
-        }
-        Request::RevokeSession { id, label } => match service.revoke_session(&id).await {
-            Ok(n) => Outcome::Saved(format!(
-                "revoked the session from {label} and {n} token{} issued in it",
-                if n == 1 { "" } else { "s" }
-            )),
-            Err(e) => Outcome::Failed(e),
-        },
-        Request::PreviewBlueprint { path } => {
-            let sources = match crate::service::blueprints::read_sources(&[path.as_str()]) {
-                Ok(s) => s,
-                Err(e) => return Outcome::BlueprintFailed(e.to_string()),
-            };
-            match service.preview_blueprints(&sources).await {
-                Ok(report) => Outcome::Preview {
-                    file: path,
-                    sources,
-                    report,
-                },
-                Err(e) => Outcome::BlueprintFailed(e.to_string()),
-            }
-        }
-        Request::ApplyBlueprint { file, sources } => {
-            match service.apply_blueprints(&sources).await {
-                Ok(report) => Outcome::Saved(format!("imported {file}: {report}")),
-                Err(e) => Outcome::BlueprintFailed(e.to_string()),
-            }
-        }
-        Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
-            Ok(()) => Outcome::Deleted(format!("deleted {name}")),
-            Err(e) => Outcome::Failed(e),
-        },
+        } => export(service, &id, &certificate_path, &key_path).await,
     }
 }
 
+/// A use-case's result as the status line's message, or the failure to show.
+fn saved<T>(result: Result<T, ServiceError>, message: impl FnOnce(T) -> String) -> Outcome {
+    match result {
+        Ok(v) => Outcome::Saved(message(v)),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// What uses a delete target, and whether it may go at all (the last superuser may not).
+async fn usages(service: &Service, kind: Kind, id: String, name: String) -> Outcome {
+    let refused = if kind == Kind::User {
+        match service.is_last_superuser(&id).await {
+            Ok(true) => Some("this is the last active superuser: it cannot be deleted".into()),
+            Ok(false) => None,
+            Err(e) => return Outcome::Failed(e),
+        }
+    } else {
+        None
+    };
+    match service.usages(kind, &id).await {
+        Ok(usages) => Outcome::Usages {
+            kind,
+            id,
+            name,
+            usages,
+            refused,
+        },
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// Reads a blueprint file and works out what applying it would change.
+async fn preview(service: &Service, path: String) -> Outcome {
+    let sources = match crate::service::blueprints::read_sources(&[path.as_str()]) {
+        Ok(s) => s,
+        Err(e) => return Outcome::BlueprintFailed(e.to_string()),
+    };
+    match service.preview_blueprints(&sources).await {
+        Ok(report) => Outcome::Preview {
+            file: path,
+            sources,
+            report,
+        },
+        Err(e) => Outcome::BlueprintFailed(e.to_string()),
+    }
+}
+
+/// Writes a certificate (and its key, unless `key_path` is empty) to files.
+async fn export(service: &Service, id: &str, certificate_path: &str, key_path: &str) -> Outcome {
+    let key = (!key_path.is_empty()).then(|| std::path::Path::new(key_path));
+    let result = service
+        .export_certificate(id, std::path::Path::new(certificate_path), key)
+        .await;
+    saved(result, |()| match key {
+        Some(_) => format!(
+            "exported the certificate to {certificate_path} and the key to {key_path} (0600)"
+        ),
+        None => format!("exported the certificate to {certificate_path}"),
+    })
+}
+
+/// How the status line names a saved object.
 fn describe(obj: &Object) -> String {
     match obj {
         Object::Flow(f) => format!("flow {}", f.slug),

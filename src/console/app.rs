@@ -7,20 +7,18 @@ mod commands;
 mod copy;
 mod forms;
 mod import;
+mod overlay;
 
 pub use copy::{CopyLine, osc52};
 
 use super::actions::Request;
 use super::data::Data;
-use super::dialog::{DeleteDialog, ImportDialog};
 use super::filter::Filter;
-use super::form::Form;
-use super::form::open::NewChoice;
-use super::form::picker::Picker;
-use super::keymap::{self, Action, Binding, Mode};
+use super::keymap::{self, Action, Binding, Focus, Mode};
 use super::tabs::{ListRow, TABS, TabId, Tone, by_hotkey};
 use super::text::inert;
 use super::theme::Theme;
+use overlay::{DetailView, Overlay, Overlays};
 
 /// The smallest terminal the console draws a real screen on.
 pub const MIN_WIDTH: u16 = 60;
@@ -80,11 +78,7 @@ pub struct App {
     rows: Vec<Vec<ListRow>>,
     tabs: Vec<TabState>,
     tab: usize,
-    mode: Mode,
-    help_return: Mode,
-    help_scroll: usize,
-    detail: Option<ListRow>,
-    detail_scroll: usize,
+    overlays: Overlays,
     status: Option<Status>,
     logs: Vec<String>,
     show_logs: bool,
@@ -92,18 +86,9 @@ pub struct App {
     height: u16,
     quit: bool,
     refresh_requested: bool,
-    form: Option<Form>,
-    form_return: Mode,
-    chooser: Option<(Picker, Vec<NewChoice>)>,
-    dialog: Option<DeleteDialog>,
-    import: Option<ImportDialog>,
     external_edit: Option<ExternalEdit>,
     pending: Option<Request>,
     clipboard: Option<String>,
-    detail_cursor: usize,
-    command: String,
-    palette: Option<(Picker, Vec<&'static Binding>)>,
-    command_return: Mode,
 }
 
 impl App {
@@ -120,11 +105,7 @@ impl App {
             rows: vec![Vec::new(); TABS.len()],
             tabs: vec![TabState::default(); TABS.len()],
             tab: 0,
-            mode: Mode::List,
-            help_return: Mode::List,
-            help_scroll: 0,
-            detail: None,
-            detail_scroll: 0,
+            overlays: Overlays::default(),
             status,
             logs: Vec::new(),
             show_logs: false,
@@ -132,18 +113,9 @@ impl App {
             height: 24,
             quit: false,
             refresh_requested: false,
-            form: None,
-            form_return: Mode::List,
-            chooser: None,
-            dialog: None,
-            import: None,
             external_edit: None,
             pending: None,
             clipboard: None,
-            detail_cursor: 0,
-            command: String::new(),
-            palette: None,
-            command_return: Mode::List,
         }
     }
 
@@ -161,11 +133,10 @@ impl App {
         for (i, key) in kept.into_iter().enumerate() {
             self.refilter(i, key);
         }
-        if let Some(open) = &self.detail {
-            let key = open.key.clone();
-            if let Some(row) = self.rows[self.tab].iter().find(|r| r.key == key) {
-                self.detail = Some(row.clone());
-            }
+        if let Some(open) = self.overlays.detail_mut()
+            && let Some(row) = self.rows[self.tab].iter().find(|r| r.key == open.row.key)
+        {
+            open.row = row.clone();
         }
     }
 
@@ -191,7 +162,8 @@ impl App {
         });
     }
 
-    /// Handles one key press.
+    /// Handles one key press: the keymap row it triggers where the focus is, or typed text
+    /// for the focused input.
     pub fn handle_key(&mut self, ev: KeyEvent) {
         if ev.kind == KeyEventKind::Release {
             return;
@@ -199,28 +171,60 @@ impl App {
         self.status = None;
         if self.too_small() {
             if matches!(
-                keymap::lookup(Mode::List, true, &ev).map(|b| b.action),
+                keymap::lookup(Focus::of(Mode::List), true, &ev).map(|b| b.action),
                 Some(Action::Quit | Action::ForceQuit)
             ) {
                 self.quit = true;
             }
             return;
         }
-        if self.handle_widget_key(&ev) {
+        let focus = self.focus();
+        match keymap::lookup(focus, self.config.readonly, &ev) {
+            Some(b) => self.dispatch(b, &ev),
+            None => self.unbound_key(focus, &ev),
+        }
+    }
+
+    /// Carries out a row's action on whatever has focus (the palette calls it too).
+    pub(crate) fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
+        if b.action == Action::ForceQuit {
+            self.quit = true;
             return;
         }
-        let binding = keymap::lookup(self.mode, self.config.readonly, &ev);
-        match binding {
-            Some(b) => self.dispatch(b, &ev),
-            None if self.mode == Mode::Filter => {
-                if let KeyCode::Char(c) = ev.code {
+        match self.overlays.top() {
+            Some(Overlay::Form(_)) => self.form_action(b.action),
+            Some(Overlay::Choose(..)) => self.chooser_action(b.action),
+            Some(Overlay::Palette(..)) => self.palette_action(b.action),
+            Some(Overlay::Delete(_)) => self.dialog_action(b.action),
+            Some(Overlay::Import(_)) => self.import_action(b.action),
+            Some(Overlay::Command(_)) => self.command_action(b.action),
+            Some(Overlay::Detail(_) | Overlay::Help { .. } | Overlay::Filter) | None => {
+                self.view_action(b.action, ev)
+            }
+        }
+    }
+
+    /// A key no row binds: typed text for the focused input, or why read-only refused it.
+    fn unbound_key(&mut self, focus: Focus, ev: &KeyEvent) {
+        match self.overlays.top_mut() {
+            Some(Overlay::Filter) => {
+                if let Some(c) = keymap::typed_char(ev) {
                     self.tabs[self.tab].filter.push(c);
                     self.refilter(self.tab, self.selected_key(self.tab));
                 }
             }
-            None => {
+            Some(Overlay::Form(_)) => self.form_typed(ev),
+            Some(Overlay::Choose(p, _) | Overlay::Palette(p, _)) => p.type_key(ev),
+            Some(Overlay::Delete(d)) => d.type_key(ev),
+            Some(Overlay::Command(typed)) => {
+                if let Some(c) = keymap::typed_char(ev) {
+                    typed.push(c);
+                }
+            }
+            Some(Overlay::Import(_)) => {}
+            Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
                 if self.config.readonly
-                    && let Some(b) = keymap::refused_in_readonly(self.mode, &ev)
+                    && let Some(b) = keymap::refused_in_readonly(focus, ev)
                 {
                     self.set_status(
                         &format!("read-only: '{}' ({}) is disabled", b.label, b.description),
@@ -231,20 +235,10 @@ impl App {
         }
     }
 
-    pub(crate) fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
-        match b.action {
-            Action::ForceQuit => self.quit = true,
-            Action::Quit => match self.mode {
-                Mode::Detail => self.close_detail(),
-                Mode::Help => self.mode = self.help_return,
-                Mode::List | Mode::Filter => self.quit = true,
-                Mode::Form
-                | Mode::Choose
-                | Mode::Delete
-                | Mode::Import
-                | Mode::Command
-                | Mode::Palette => {}
-            },
+    /// The keys of the list, the detail view, the help overlay and the filter line.
+    fn view_action(&mut self, action: Action, ev: &KeyEvent) {
+        match action {
+            Action::Quit | Action::Back => self.back_or_quit(action == Action::Quit),
             Action::NextTab => self.switch_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.switch_tab((self.tab + TABS.len() - 1) % TABS.len()),
             Action::JumpTab => {
@@ -260,49 +254,11 @@ impl App {
             Action::PageUp => self.move_by(-(self.page() as isize)),
             Action::Top => self.move_by(isize::MIN / 2),
             Action::Bottom => self.move_by(isize::MAX / 2),
-            Action::Open => {
-                if let Some(row) = self.selected_row().cloned() {
-                    self.detail = Some(row);
-                    self.detail_scroll = 0;
-                    self.detail_cursor = 0;
-                    self.mode = Mode::Detail;
-                }
+            Action::Open => self.open_detail(),
+            Action::StartFilter | Action::KeepFilter | Action::ClearFilter | Action::DeleteChar => {
+                self.filter_action(action)
             }
-            Action::Back => match self.mode {
-                Mode::Detail => self.close_detail(),
-                Mode::Help => self.mode = self.help_return,
-                Mode::List | Mode::Filter => self.set_filter(String::new()),
-                Mode::Form
-                | Mode::Choose
-                | Mode::Delete
-                | Mode::Import
-                | Mode::Command
-                | Mode::Palette => {}
-            },
-            Action::StartFilter => {
-                if TABS[self.tab].rows.is_some() && !self.showing_logs() {
-                    self.mode = Mode::Filter;
-                }
-            }
-            Action::KeepFilter => self.mode = Mode::List,
-            Action::ClearFilter => {
-                self.set_filter(String::new());
-                self.mode = Mode::List;
-            }
-            Action::FilterBackspace => {
-                let mut f = self.tabs[self.tab].filter.clone();
-                f.pop();
-                self.set_filter(f);
-            }
-            Action::ToggleHelp => {
-                if self.mode == Mode::Help {
-                    self.mode = self.help_return;
-                } else {
-                    self.help_return = self.mode;
-                    self.help_scroll = 0;
-                    self.mode = Mode::Help;
-                }
-            }
+            Action::ToggleHelp => self.toggle_help(),
             Action::Refresh => {
                 self.refresh_requested = true;
                 self.set_status("reloading…", Tone::Muted);
@@ -312,6 +268,15 @@ impl App {
                     self.show_logs = !self.show_logs;
                 }
             }
+            Action::StartCommand => self.overlays.push(Overlay::Command(String::new())),
+            Action::Palette => self.open_palette(),
+            _ => self.object_action(action),
+        }
+    }
+
+    /// The keys that act on the selected object (most of them open a form or a dialog).
+    fn object_action(&mut self, action: Action) {
+        match action {
             Action::New => self.start_new(),
             Action::Edit => self.start_edit(),
             Action::Delete => self.start_delete(),
@@ -320,28 +285,69 @@ impl App {
             Action::RemoveBinding => self.remove_binding(),
             Action::SetPassword => self.start_set_password(),
             Action::Copy => self.copy_selected(),
-            Action::Widget => {}
-            Action::StartCommand => {
-                self.command.clear();
-                self.command_return = self.mode;
-                self.mode = Mode::Command;
-            }
-            Action::Palette => self.open_palette(),
             Action::Import => self.start_import(),
             Action::RevokeSession => self.revoke_selected_session(),
             Action::ExportCertificate => self.start_export(),
+            _ => {}
         }
     }
 
-    fn close_detail(&mut self) {
-        self.detail = None;
-        self.mode = Mode::List;
+    /// `q` and Esc close the detail view or the help overlay; then `q` quits and Esc clears
+    /// the filter.
+    fn back_or_quit(&mut self, quit: bool) {
+        match self.overlays.top() {
+            Some(Overlay::Detail(_) | Overlay::Help { .. }) => {
+                self.overlays.pop();
+            }
+            _ if quit => self.quit = true,
+            _ => self.set_filter(String::new()),
+        }
+    }
+
+    fn open_detail(&mut self) {
+        if let Some(row) = self.selected_row().cloned() {
+            self.overlays.push(Overlay::Detail(DetailView {
+                row,
+                scroll: 0,
+                cursor: 0,
+            }));
+        }
+    }
+
+    fn toggle_help(&mut self) {
+        if matches!(self.overlays.top(), Some(Overlay::Help { .. })) {
+            self.overlays.pop();
+        } else {
+            self.overlays.push(Overlay::Help { scroll: 0 });
+        }
+    }
+
+    /// `/` starts typing a filter; Enter keeps it, Esc drops it, Backspace deletes a char.
+    fn filter_action(&mut self, action: Action) {
+        match action {
+            Action::StartFilter => {
+                if TABS[self.tab].rows.is_some() && !self.showing_logs() {
+                    self.overlays.push(Overlay::Filter);
+                }
+            }
+            Action::KeepFilter => {
+                self.overlays.pop();
+            }
+            Action::ClearFilter => {
+                self.set_filter(String::new());
+                self.overlays.pop();
+            }
+            _ => {
+                let mut f = self.tabs[self.tab].filter.clone();
+                f.pop();
+                self.set_filter(f);
+            }
+        }
     }
 
     fn switch_tab(&mut self, i: usize) {
         self.tab = i;
-        self.mode = Mode::List;
-        self.detail = None;
+        self.overlays.clear();
     }
 
     fn set_filter(&mut self, filter: String) {
@@ -370,18 +376,24 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        if self.mode == Mode::Help {
-            let max = self.help_entries().len();
-            self.help_scroll = clamp_add(self.help_scroll, delta, max);
-            return;
-        }
-        if self.mode == Mode::Detail && self.move_copy_cursor(delta) {
-            return;
-        }
-        if self.mode == Mode::Detail {
-            let lines = self.detail.as_ref().map_or(0, |d| d.detail.len());
-            self.detail_scroll = clamp_add(self.detail_scroll, delta, lines.saturating_sub(1));
-            return;
+        match self.overlays.top() {
+            Some(Overlay::Help { .. }) => {
+                let max = self.help_entries().len();
+                if let Some(Overlay::Help { scroll }) = self.overlays.top_mut() {
+                    *scroll = clamp_add(*scroll, delta, max);
+                }
+                return;
+            }
+            Some(Overlay::Detail(_)) => {
+                if !self.move_copy_cursor(delta)
+                    && let Some(d) = self.overlays.detail_on_top_mut()
+                {
+                    let lines = d.row.detail.len();
+                    d.scroll = clamp_add(d.scroll, delta, lines.saturating_sub(1));
+                }
+                return;
+            }
+            _ => {}
         }
         let i = self.tab;
         let len = self.tabs[i].visible.len();
@@ -459,7 +471,12 @@ impl App {
 
     /// What has focus.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.overlays.focus().mode
+    }
+
+    /// Where keys go: the mode and, in a form, the focused field.
+    pub fn focus(&self) -> Focus {
+        self.overlays.focus()
     }
 
     /// The active tab's filter text.
@@ -501,14 +518,14 @@ impl App {
             .and_then(|&r| self.rows[self.tab].get(r))
     }
 
-    /// The object open in the detail view.
+    /// The object open in the detail view (also while a form or dialog is over it).
     pub fn detail(&self) -> Option<&ListRow> {
-        self.detail.as_ref()
+        self.overlays.detail().map(|d| &d.row)
     }
 
     /// Lines of the detail view scrolled past.
     pub fn detail_scroll(&self) -> usize {
-        self.detail_scroll
+        self.overlays.detail_on_top().map_or(0, |d| d.scroll)
     }
 
     /// The status line message, if any.
@@ -535,33 +552,29 @@ impl App {
     /// essential ones below 80 columns.
     pub fn hints(&self) -> Vec<(&'static str, &'static str)> {
         let narrow = self.width < 80;
-        keymap::bindings(self.mode, self.config.readonly)
-            .filter(|b| self.relevant(b) && (b.essential || !narrow))
-            .filter_map(|b| b.hint.map(|h| (b.label, h)))
-            .collect()
+        keymap::hints(self.focus(), self.config.readonly, |b| {
+            self.relevant(b) && (b.essential || !narrow)
+        })
+    }
+
+    /// Every hint of what has focus as one line (the pickers' own key line).
+    pub fn hint_line(&self) -> String {
+        keymap::hint_line(self.focus(), self.config.readonly)
     }
 
     /// How far the help overlay is scrolled (the view clamps it to what fits).
     pub fn help_scroll(&self) -> usize {
-        self.help_scroll
+        match self.overlays.top() {
+            Some(Overlay::Help { scroll }) => *scroll,
+            _ => 0,
+        }
     }
 
-    /// The help overlay's lines `(keys, description)`, from the keymap table.
+    /// The help overlay's lines `(keys, description)`: every row of the keymap table, by mode.
     pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-        for mode in [
-            Mode::List,
-            Mode::Detail,
-            Mode::Filter,
-            Mode::Help,
-            Mode::Form,
-            Mode::Choose,
-            Mode::Delete,
-            Mode::Import,
-            Mode::Command,
-            Mode::Palette,
-        ] {
-            for b in keymap::bindings(mode, self.config.readonly) {
+        for mode in Mode::ALL {
+            for b in keymap::rows(mode, self.config.readonly) {
                 let entry = (b.label, b.description);
                 if !out.contains(&entry) {
                     out.push(entry);
@@ -589,7 +602,7 @@ impl App {
                 TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
             }
             Action::Copy => TABS[self.tab].id == TabId::Providers,
-            Action::Back => self.mode != Mode::List || !self.filter().is_empty(),
+            Action::Back => self.mode() != Mode::List || !self.filter().is_empty(),
             _ => true,
         }
     }

@@ -1,7 +1,9 @@
 //! The delete dialog: who uses the target and what happens to each, Cancel focused, and the
 //! target's name typed to confirm anything that cascades.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
+
+use crate::console::keymap::{Action, typed_char};
 
 use crate::domain::Kind;
 use crate::service::usages::{OnDelete, Usage};
@@ -83,33 +85,31 @@ impl DeleteDialog {
         self.blocked().is_none() && (!self.needs_typing() || self.typed == self.name)
     }
 
-    /// Handles one key.
-    pub fn handle_key(&mut self, ev: &KeyEvent) -> DialogOutcome {
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-        match ev.code {
-            KeyCode::Esc => DialogOutcome::Cancel,
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+    /// Carries out what a bound key asks: switch buttons, press one, cancel, or delete a
+    /// typed character.
+    pub fn act(&mut self, action: Action) -> DialogOutcome {
+        match action {
+            Action::Cancel => DialogOutcome::Cancel,
+            Action::SwitchButton => {
                 self.on_delete = !self.on_delete;
                 DialogOutcome::Stay
             }
-            KeyCode::Enter => {
-                if !self.on_delete {
-                    DialogOutcome::Cancel
-                } else if self.armed() {
-                    DialogOutcome::Delete
-                } else {
-                    DialogOutcome::Stay
-                }
-            }
-            KeyCode::Backspace => {
+            Action::Press if !self.on_delete => DialogOutcome::Cancel,
+            Action::Press if self.armed() => DialogOutcome::Delete,
+            Action::DeleteChar => {
                 self.typed.pop();
                 DialogOutcome::Stay
             }
-            KeyCode::Char(c) if !ctrl && self.needs_typing() => {
-                self.typed.push(c);
-                DialogOutcome::Stay
-            }
             _ => DialogOutcome::Stay,
+        }
+    }
+
+    /// Takes a key no row binds: a printable one types the name to confirm.
+    pub fn type_key(&mut self, ev: &KeyEvent) {
+        if let Some(c) = typed_char(ev)
+            && self.needs_typing()
+        {
+            self.typed.push(c);
         }
     }
 }
@@ -159,19 +159,20 @@ impl ImportDialog {
         }
     }
 
-    /// Handles one key: Tab/arrows switch, Enter presses the focused button, Esc cancels.
-    pub fn handle_key(&mut self, ev: &KeyEvent) -> ImportOutcome {
+    /// Carries out what a bound key asks: switch buttons, press one, or cancel (nothing
+    /// while the import runs).
+    pub fn act(&mut self, action: Action) -> ImportOutcome {
         if self.applying {
             return ImportOutcome::Stay;
         }
-        match ev.code {
-            KeyCode::Esc => ImportOutcome::Cancel,
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+        match action {
+            Action::Cancel => ImportOutcome::Cancel,
+            Action::SwitchButton => {
                 self.on_apply = !self.on_apply;
                 ImportOutcome::Stay
             }
-            KeyCode::Enter if self.on_apply => ImportOutcome::Apply,
-            KeyCode::Enter => ImportOutcome::Cancel,
+            Action::Press if self.on_apply => ImportOutcome::Apply,
+            Action::Press => ImportOutcome::Cancel,
             _ => ImportOutcome::Stay,
         }
     }

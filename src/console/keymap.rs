@@ -1,10 +1,15 @@
-//! The one keymap table. Dispatch, the footer hints and the `?` help overlay are all generated
-//! from it, and `--readonly` removes mutating actions here and nowhere else, so no view can
-//! register a key that escapes read-only mode.
+//! The one keymap table. Every key the console answers to is a row here: dispatch looks keys
+//! up in it, and the footer hints, the `?` help overlay, the Ctrl-P palette and the pickers'
+//! key lines are generated from it. `--readonly` removes mutating rows here and nowhere else,
+//! so no view or widget can register a key that escapes read-only mode.
+//!
+//! A row applies where its [`Mode`]s say, narrowed by a [`When`] (the focused form field's
+//! kind, or a stale form). Keys that no row binds go to the focused text input, if any, as
+//! typed text; nothing else reads key codes.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What the console is focused on; decides which bindings apply.
+/// What has focus; decides which rows apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// A tab's list (or the dashboard).
@@ -15,11 +20,19 @@ pub enum Mode {
     Help,
     /// Typing a `/` filter: printable keys go to the filter, not to the keymap.
     Filter,
-    /// A create/edit form: keys go to the form widget.
+    /// A create/edit form, on one of its fields (see [`Field`]).
     Form,
+    /// A form's select picker (printable keys filter it).
+    Picker,
+    /// A form's multi-select checklist (printable keys filter it).
+    Checklist,
+    /// Ctrl-F in a form: printable keys are the text searched for.
+    Find,
+    /// A form's yes/no question (drop the edits? save despite warnings?).
+    Confirm,
     /// Picking what `n` creates (stage type, policy type, …).
     Choose,
-    /// The delete confirmation dialog.
+    /// The delete confirmation dialog (printable keys type the name to confirm).
     Delete,
     /// The blueprint import confirmation (what would change).
     Import,
@@ -27,6 +40,104 @@ pub enum Mode {
     Command,
     /// The Ctrl-P palette over this keymap.
     Palette,
+}
+
+impl Mode {
+    /// Every mode, in the order the help overlay lists their keys.
+    pub const ALL: [Mode; 14] = [
+        Mode::List,
+        Mode::Detail,
+        Mode::Filter,
+        Mode::Help,
+        Mode::Form,
+        Mode::Find,
+        Mode::Picker,
+        Mode::Checklist,
+        Mode::Confirm,
+        Mode::Choose,
+        Mode::Delete,
+        Mode::Import,
+        Mode::Command,
+        Mode::Palette,
+    ];
+}
+
+/// The kind of the focused form field, as far as keys care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// One line of text (also numbers and durations).
+    Text,
+    /// One masked line.
+    Secret,
+    /// Several lines (expressions, PEM, JSON).
+    Lines,
+    /// On/off.
+    Toggle,
+    /// One of a list.
+    Select,
+    /// Any of a list.
+    Multi,
+    /// Redirect URI rows.
+    Uris,
+}
+
+impl Field {
+    /// Every kind (the keymap's own tests walk them).
+    pub const ALL: [Field; 7] = [
+        Field::Text,
+        Field::Secret,
+        Field::Lines,
+        Field::Toggle,
+        Field::Select,
+        Field::Multi,
+        Field::Uris,
+    ];
+}
+
+/// Where keys go right now: the mode, and in a form the focused field's kind and whether
+/// the stored object changed since the form opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Focus {
+    /// What has focus.
+    pub mode: Mode,
+    /// The focused field's kind (only in [`Mode::Form`]).
+    pub field: Option<Field>,
+    /// The open form's object changed in the store (`r` reloads it).
+    pub stale: bool,
+}
+
+impl Focus {
+    /// A focus outside forms.
+    pub const fn of(mode: Mode) -> Self {
+        Self {
+            mode,
+            field: None,
+            stale: false,
+        }
+    }
+}
+
+/// What narrows a row beyond its modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Wherever its modes apply.
+    Always,
+    /// In a form, only on fields of these kinds (no narrowing in other modes).
+    On(&'static [Field]),
+    /// Only while the open form is stale.
+    Stale,
+}
+
+impl When {
+    fn holds(self, focus: Focus) -> bool {
+        match self {
+            When::Always => true,
+            When::On(fields) => {
+                focus.mode != Mode::Form || focus.field.is_some_and(|f| fields.contains(&f))
+            }
+            When::Stale => focus.stale,
+        }
+    }
 }
 
 /// Everything a key can do.
@@ -42,9 +153,9 @@ pub enum Action {
     PrevTab,
     /// The tab whose hotkey is the digit pressed.
     JumpTab,
-    /// Selection (or detail scroll) one down.
+    /// One down: list selection, detail scroll, picker choice, form field or URI row.
     Down,
-    /// Selection (or detail scroll) one up.
+    /// One up (see [`Action::Down`]).
     Up,
     /// First row.
     Top,
@@ -64,8 +175,8 @@ pub enum Action {
     KeepFilter,
     /// Stop typing, drop the filter.
     ClearFilter,
-    /// Delete the filter's last character.
-    FilterBackspace,
+    /// Delete the last character typed into a one-line input (filter, find, picker, …).
+    DeleteChar,
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Reload from the store and repaint.
@@ -84,8 +195,6 @@ pub enum Action {
     SetPassword,
     /// Copy the selected URL / client id / secret via OSC 52.
     Copy,
-    /// Handled by the form, picker or dialog widget itself (listed for hints and help).
-    Widget,
     /// Flow detail: edit the selected stage binding (mutating).
     EditBinding,
     /// Flow detail: remove the selected stage binding (mutating).
@@ -100,17 +209,75 @@ pub enum Action {
     RevokeSession,
     /// Certificates: write the certificate and key to files (refused read-only: key material).
     ExportCertificate,
+    /// Close the focused form, picker, dialog, search or command line (a dirty form asks).
+    Cancel,
+    /// Take the picker's selected choice, or run the typed command.
+    Accept,
+    /// Press the dialog's focused button (Delete or Apply change the store).
+    Press,
+    /// Move a dialog's focus between its buttons.
+    SwitchButton,
+    /// Complete the typed command.
+    Complete,
+    /// Next form field, wrapping.
+    NextField,
+    /// Previous form field, wrapping.
+    PrevField,
+    /// Flip a switch, or tick a checklist item.
+    Toggle,
+    /// Open the focused select's picker.
+    OpenPicker,
+    /// The focused select's previous option, wrapping.
+    CyclePrev,
+    /// The focused select's next option, wrapping.
+    CycleNext,
+    /// Save the form when every field is valid (mutating).
+    Save,
+    /// Show or mask the focused secret.
+    Reveal,
+    /// Generate a new client id or secret.
+    Generate,
+    /// Edit the focused multi-line field in `$EDITOR`.
+    EditExternally,
+    /// Search the focused text.
+    Find,
+    /// The next match of the search.
+    FindNext,
+    /// Redirect URIs: add a row.
+    AddRow,
+    /// Redirect URIs: remove the selected row.
+    RemoveRow,
+    /// Redirect URIs: switch the row between strict and regex matching.
+    ToggleMatching,
+    /// Text: undo.
+    Undo,
+    /// Text: redo.
+    Redo,
+    /// Text: delete the word before the cursor.
+    DeleteWord,
+    /// Text: delete to the end of the line.
+    DeleteToEnd,
+    /// Text: cursor one word left.
+    WordLeft,
+    /// Text: cursor one word right.
+    WordRight,
+    /// A stale form: load the stored object again.
+    Reload,
+    /// Answer a form's question with yes.
+    Yes,
 }
 
 /// A key a binding answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
-    /// A printable character (Shift is implied by the character).
+    /// A printable character without Ctrl (Shift is implied by the character).
     Char(char),
     /// Ctrl plus a letter.
     Ctrl(char),
-    /// A named key.
+    /// A named key, with any modifiers.
     Code(KeyCode),
+    /// Ctrl plus a named key.
+    CtrlCode(KeyCode),
     /// Any of `0`-`9`.
     Digit,
 }
@@ -122,14 +289,35 @@ impl Key {
             (Key::Char(c), KeyCode::Char(e)) => !ctrl && c == e,
             (Key::Ctrl(c), KeyCode::Char(e)) => ctrl && c.eq_ignore_ascii_case(&e),
             (Key::Digit, KeyCode::Char(e)) => !ctrl && e.is_ascii_digit(),
+            (Key::CtrlCode(c), code) => ctrl && c == code,
             (Key::Code(c), code) => c == code,
             _ => false,
         }
     }
+
+    /// The plain key event this key stands for (the palette "presses" it; tests walk them).
+    pub fn event(self) -> KeyEvent {
+        match self {
+            Key::Char(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            Key::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+            Key::Code(KeyCode::BackTab) => KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
+            Key::Code(c) => KeyEvent::new(c, KeyModifiers::NONE),
+            Key::CtrlCode(c) => KeyEvent::new(c, KeyModifiers::CONTROL),
+            Key::Digit => KeyEvent::new(KeyCode::Char('1'), KeyModifiers::NONE),
+        }
+    }
+}
+
+/// True for a key event that types a character into a text input (no Ctrl).
+pub fn typed_char(ev: &KeyEvent) -> Option<char> {
+    match ev.code {
+        KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+        _ => None,
+    }
 }
 
 /// One row of the keymap.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
     /// Keys that trigger the action.
     pub keys: &'static [Key],
@@ -147,494 +335,410 @@ pub struct Binding {
     pub essential: bool,
     /// Where the binding applies.
     pub modes: &'static [Mode],
+    /// What narrows it further.
+    pub when: When,
 }
 
+/// A row with no hint, not mutating, not essential, in every focus of its modes.
+const fn row(
+    keys: &'static [Key],
+    label: &'static str,
+    action: Action,
+    modes: &'static [Mode],
+    description: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        description,
+        hint: None,
+        mutates: false,
+        essential: false,
+        modes,
+        when: When::Always,
+    }
+}
+
+impl Binding {
+    /// Shown in the footer as `label hint`.
+    const fn hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// Kept in the footer of narrow terminals.
+    const fn essential(mut self) -> Self {
+        self.essential = true;
+        self
+    }
+
+    /// Changes the store: gone in read-only mode.
+    const fn mutating(mut self) -> Self {
+        self.mutates = true;
+        self
+    }
+
+    /// In a form, only on these field kinds.
+    const fn on(mut self, fields: &'static [Field]) -> Self {
+        self.when = When::On(fields);
+        self
+    }
+
+    /// Only while the open form is stale.
+    const fn when_stale(mut self) -> Self {
+        self.when = When::Stale;
+        self
+    }
+
+    /// True when the row applies in `focus`.
+    pub fn applies(&self, focus: Focus) -> bool {
+        self.modes.contains(&focus.mode) && self.when.holds(focus)
+    }
+
+    /// True when `ev` is one of the row's keys.
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        self.keys.iter().any(|k| k.matches(ev))
+    }
+}
+
+use Action as A;
+use Key::{Char, Code, Ctrl, CtrlCode, Digit};
+
+const ENTER: Key = Code(KeyCode::Enter);
+const ESC: Key = Code(KeyCode::Esc);
+const TAB: Key = Code(KeyCode::Tab);
+const BACKTAB: Key = Code(KeyCode::BackTab);
+const BKSP: Key = Code(KeyCode::Backspace);
+const DOWN: Key = Code(KeyCode::Down);
+const UP: Key = Code(KeyCode::Up);
+const LEFT: Key = Code(KeyCode::Left);
+const RIGHT: Key = Code(KeyCode::Right);
+const SPACE: Key = Char(' ');
+
 const LIST: &[Mode] = &[Mode::List];
+const DETAIL: &[Mode] = &[Mode::Detail];
 const LIST_DETAIL: &[Mode] = &[Mode::List, Mode::Detail];
 /// Moving: lists, detail views, and scrolling the help overlay.
 const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
 const ANYWHERE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+const FILTER: &[Mode] = &[Mode::Filter];
+const FORM: &[Mode] = &[Mode::Form];
+/// Moving inside forms and pickers (arrows only: letters are typed there).
+const FORM_PICKERS: &[Mode] = &[
+    Mode::Form,
+    Mode::Picker,
+    Mode::Checklist,
+    Mode::Choose,
+    Mode::Palette,
+];
+const PICKERS: &[Mode] = &[Mode::Picker, Mode::Choose, Mode::Palette];
+/// A form and the prompts inside it (the stale form's `r` works in all of them).
+const FORM_PROMPTS: &[Mode] = &[
+    Mode::Form,
+    Mode::Picker,
+    Mode::Checklist,
+    Mode::Find,
+    Mode::Confirm,
+];
+/// One-line inputs whose last character Backspace deletes.
+const LINE_INPUTS: &[Mode] = &[
+    Mode::Filter,
+    Mode::Find,
+    Mode::Picker,
+    Mode::Checklist,
+    Mode::Choose,
+    Mode::Palette,
+    Mode::Delete,
+    Mode::Command,
+];
+/// What Esc closes.
+const CLOSABLE: &[Mode] = &[
+    Mode::Form,
+    Mode::Find,
+    Mode::Picker,
+    Mode::Checklist,
+    Mode::Choose,
+    Mode::Delete,
+    Mode::Import,
+    Mode::Command,
+    Mode::Palette,
+];
+const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
+const EVERYWHERE: &[Mode] = &Mode::ALL;
 
-/// The keymap, in the order help lists it.
+/// Fields typed into through a text editor.
+const TEXT: &[Field] = &[Field::Text, Field::Secret, Field::Lines, Field::Uris];
+/// Fields with a searchable editor.
+const SEARCHABLE: &[Field] = &[Field::Text, Field::Secret, Field::Lines];
+/// Fields Enter leaves for the next one.
+const ONE_LINE: &[Field] = &[Field::Text, Field::Secret];
+/// Fields where the arrows move between fields (or URI rows) instead of the text cursor.
+const NOT_LINES: &[Field] = &[
+    Field::Text,
+    Field::Secret,
+    Field::Toggle,
+    Field::Select,
+    Field::Multi,
+    Field::Uris,
+];
+const CHOICES: &[Field] = &[Field::Select, Field::Multi];
+
+/// The keymap, in the order help and the footer list it.
+#[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
-    Binding {
-        keys: &[Key::Code(KeyCode::Enter)],
-        label: "enter",
-        action: Action::Open,
-        description: "Open the selected object",
-        hint: Some("open"),
-        mutates: false,
-        essential: true,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Char('n')],
-        label: "n",
-        action: Action::New,
-        description: "New object (picks a type first)",
-        hint: Some("new"),
-        mutates: true,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Char('e')],
-        label: "e",
-        action: Action::Edit,
-        description: "Edit the selected object",
-        hint: Some("edit"),
-        mutates: true,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Char('D')],
-        label: "D",
-        action: Action::Delete,
-        description: "Delete: shows what uses it first",
-        hint: Some("delete"),
-        mutates: true,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Char('b')],
-        label: "b",
-        action: Action::BindStage,
-        description: "Flow detail: bind a stage",
-        hint: Some("bind stage"),
-        mutates: true,
-        essential: false,
-        modes: &[Mode::Detail],
-    },
-    Binding {
-        keys: &[Key::Char('E')],
-        label: "E",
-        action: Action::EditBinding,
-        description: "Flow detail: edit the binding",
-        hint: Some("edit binding"),
-        mutates: true,
-        essential: false,
-        modes: &[Mode::Detail],
-    },
-    Binding {
-        keys: &[Key::Char('X')],
-        label: "X",
-        action: Action::RemoveBinding,
-        description: "Flow detail: remove the binding",
-        hint: Some("unbind"),
-        mutates: true,
-        essential: false,
-        modes: &[Mode::Detail],
-    },
-    Binding {
-        keys: &[Key::Char('P')],
-        label: "P",
-        action: Action::SetPassword,
-        description: "Users: set password",
-        hint: Some("password"),
-        mutates: true,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Char('R')],
-        label: "R",
-        action: Action::RevokeSession,
-        description: "User detail: revoke the session",
-        hint: Some("revoke"),
-        mutates: true,
-        essential: false,
-        modes: &[Mode::Detail],
-    },
-    Binding {
-        keys: &[Key::Char('x')],
-        label: "x",
-        action: Action::ExportCertificate,
-        description: "Certificates: export to files",
-        hint: Some("export"),
-        // Writes key material to disk: a read-only console does not.
-        mutates: true,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Char('I')],
-        label: "I",
-        action: Action::Import,
-        description: "Flows: import a blueprint file",
-        hint: Some("import"),
-        mutates: true,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Char('y')],
-        label: "y",
-        action: Action::Copy,
-        description: "Provider detail: copy (OSC 52)",
-        hint: Some("copy"),
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Detail],
-    },
-    Binding {
-        keys: &[],
-        label: "tab",
-        action: Action::Widget,
-        description: "Form: next field (S-tab previous)",
-        hint: Some("next"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Form],
-    },
-    Binding {
-        keys: &[],
-        label: "enter",
-        action: Action::Widget,
-        description: "Form: pick (selects), Space toggles",
-        hint: Some("pick"),
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Form, Mode::Choose],
-    },
-    Binding {
-        keys: &[],
-        label: "^T/^G",
-        action: Action::Widget,
-        description: "Form: reveal / generate a secret",
-        hint: Some("reveal/gen"),
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Form],
-    },
-    Binding {
-        keys: &[],
-        label: "^E",
-        action: Action::Widget,
-        description: "Form: edit multi-line text in $EDITOR",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Form],
-    },
-    Binding {
-        keys: &[],
-        label: "^F",
-        action: Action::Widget,
-        description: "Form: find in the text (enter: next)",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Form],
-    },
-    Binding {
-        keys: &[],
-        label: "^S",
-        action: Action::Widget,
-        description: "Form: save (only when valid)",
-        hint: Some("save"),
-        mutates: true,
-        essential: true,
-        modes: &[Mode::Form],
-    },
-    Binding {
-        keys: &[],
-        label: "esc",
-        action: Action::Widget,
-        description: "Form, picker, dialog: cancel",
-        hint: Some("cancel"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Form, Mode::Choose, Mode::Delete, Mode::Import],
-    },
-    Binding {
-        keys: &[],
-        label: "tab",
-        action: Action::Widget,
-        description: "Delete dialog: Cancel / Delete",
-        hint: Some("switch"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Delete],
-    },
-    Binding {
-        keys: &[],
-        label: "tab",
-        action: Action::Widget,
-        description: "Import dialog: Cancel / Apply",
-        hint: Some("switch"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Import],
-    },
-    Binding {
-        keys: &[Key::Char(':')],
-        label: ":",
-        action: Action::StartCommand,
-        description: "Command line: :flow S, :import F, :q",
-        hint: Some("command"),
-        mutates: false,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Ctrl('p')],
-        label: "^P",
-        action: Action::Palette,
-        description: "Palette: every action by name",
-        hint: Some("palette"),
-        mutates: false,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[],
-        label: "tab",
-        action: Action::Widget,
-        description: "Command line: complete",
-        hint: Some("complete"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Command],
-    },
-    Binding {
-        keys: &[],
-        label: "enter",
-        action: Action::Widget,
-        description: "Command line, palette: run",
-        hint: Some("run"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Command, Mode::Palette],
-    },
-    Binding {
-        keys: &[],
-        label: "esc",
-        action: Action::Widget,
-        description: "Command line, palette: cancel",
-        hint: Some("cancel"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Command, Mode::Palette],
-    },
-    Binding {
-        keys: &[Key::Char('/')],
-        label: "/",
-        action: Action::StartFilter,
-        description: "Filter: text, !not, a|b",
-        hint: Some("filter"),
-        mutates: false,
-        essential: true,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::Enter)],
-        label: "enter",
-        action: Action::KeepFilter,
-        description: "Filtering: keep the filter",
-        hint: Some("keep"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Filter],
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::Esc)],
-        label: "esc",
-        action: Action::ClearFilter,
-        description: "Filtering: clear the filter",
-        hint: Some("clear"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Filter],
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::Backspace)],
-        label: "bksp",
-        action: Action::FilterBackspace,
-        description: "Filtering: delete a char",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: &[Mode::Filter],
-    },
-    Binding {
-        keys: &[Key::Char('j'), Key::Code(KeyCode::Down)],
-        label: "j/down",
-        action: Action::Down,
-        description: "Move down",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Char('k'), Key::Code(KeyCode::Up)],
-        label: "k/up",
-        action: Action::Up,
-        description: "Move up",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Char('g'), Key::Code(KeyCode::Home)],
-        label: "g",
-        action: Action::Top,
-        description: "Go to the top",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Char('G'), Key::Code(KeyCode::End)],
-        label: "G",
-        action: Action::Bottom,
-        description: "Go to the bottom",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::PageDown), Key::Ctrl('d')],
-        label: "pgdn",
-        action: Action::PageDown,
-        description: "Page down",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::PageUp), Key::Ctrl('u')],
-        label: "pgup",
-        action: Action::PageUp,
-        description: "Page up",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: MOVE,
-    },
-    Binding {
-        keys: &[Key::Digit],
-        label: "1-0",
-        action: Action::JumpTab,
-        description: "Jump to tab by number",
-        hint: Some("tabs"),
-        mutates: false,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::Tab)],
-        label: "tab",
-        action: Action::NextTab,
-        description: "Next tab",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::BackTab)],
-        label: "S-tab",
-        action: Action::PrevTab,
-        description: "Previous tab",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Char('L')],
-        label: "L",
-        action: Action::ToggleLogs,
-        description: "Events: toggle server log",
-        hint: Some("logs"),
-        mutates: false,
-        essential: false,
-        modes: LIST,
-    },
-    Binding {
-        keys: &[Key::Char('r'), Key::Ctrl('l')],
-        label: "r",
-        action: Action::Refresh,
-        description: "Reload from the store",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: LIST_DETAIL,
-    },
-    Binding {
-        keys: &[Key::Code(KeyCode::Esc)],
-        label: "esc",
-        action: Action::Back,
-        description: "Back / clear filter / close",
-        hint: Some("back"),
-        mutates: false,
-        essential: true,
-        modes: &[Mode::Detail, Mode::Help, Mode::List],
-    },
-    Binding {
-        keys: &[Key::Char('?')],
-        label: "?",
-        action: Action::ToggleHelp,
-        description: "Show or hide this help",
-        hint: Some("help"),
-        mutates: false,
-        essential: true,
-        modes: ANYWHERE,
-    },
-    Binding {
-        keys: &[Key::Char('q')],
-        label: "q",
-        action: Action::Quit,
-        description: "Back; quit from a list",
-        hint: Some("quit"),
-        mutates: false,
-        essential: true,
-        modes: ANYWHERE,
-    },
-    Binding {
-        keys: &[Key::Ctrl('c')],
-        label: "^C",
-        action: Action::ForceQuit,
-        description: "Quit",
-        hint: None,
-        mutates: false,
-        essential: false,
-        modes: &[
-            Mode::List,
-            Mode::Detail,
-            Mode::Help,
-            Mode::Filter,
-            Mode::Form,
-            Mode::Choose,
-            Mode::Delete,
-            Mode::Import,
-            Mode::Command,
-            Mode::Palette,
-        ],
-    },
+    // Lists and details.
+    row(&[ENTER], "enter", A::Open, LIST, "Open the selected object").hint("open").essential(),
+    row(&[Char('n')], "n", A::New, LIST, "New object (picks a type first)").hint("new").mutating(),
+    row(&[Char('e')], "e", A::Edit, LIST_DETAIL, "Edit the selected object").hint("edit").mutating(),
+    row(&[Char('D')], "D", A::Delete, LIST_DETAIL, "Delete: shows what uses it first").hint("delete").mutating(),
+    row(&[Char('b')], "b", A::BindStage, DETAIL, "Flow detail: bind a stage").hint("bind stage").mutating(),
+    row(&[Char('E')], "E", A::EditBinding, DETAIL, "Flow detail: edit the binding").hint("edit binding").mutating(),
+    row(&[Char('X')], "X", A::RemoveBinding, DETAIL, "Flow detail: remove the binding").hint("unbind").mutating(),
+    row(&[Char('P')], "P", A::SetPassword, LIST_DETAIL, "Users: set password").hint("password").mutating(),
+    row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the session").hint("revoke").mutating(),
+    // Writes key material to disk: a read-only console does not.
+    row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
+    row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),
+    row(&[Char('y')], "y", A::Copy, DETAIL, "Provider detail: copy (OSC 52)").hint("copy"),
+    row(&[Char(':')], ":", A::StartCommand, LIST_DETAIL, "Command line: :flow S, :import F, :q").hint("command"),
+    row(&[Ctrl('p')], "^P", A::Palette, LIST_DETAIL, "Palette: every action by name").hint("palette"),
+    row(&[Char('/')], "/", A::StartFilter, LIST, "Filter: text, !not, a|b").hint("filter").essential(),
+    row(&[ENTER], "enter", A::KeepFilter, FILTER, "Filtering: keep the filter").hint("keep").essential(),
+    row(&[ESC], "esc", A::ClearFilter, FILTER, "Filtering: clear the filter").hint("clear").essential(),
+    row(&[BKSP], "bksp", A::DeleteChar, LINE_INPUTS, "Typing: delete the last character"),
+    row(&[Char('j'), DOWN], "j/down", A::Down, MOVE, "Move down"),
+    row(&[Char('k'), UP], "k/up", A::Up, MOVE, "Move up"),
+    row(&[Char('g'), Code(KeyCode::Home)], "g", A::Top, MOVE, "Go to the top"),
+    row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, MOVE, "Go to the bottom"),
+    row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, MOVE, "Page down"),
+    row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, MOVE, "Page up"),
+    row(&[Digit], "1-0", A::JumpTab, LIST, "Jump to tab by number").hint("tabs"),
+    row(&[TAB], "tab", A::NextTab, LIST, "Next tab"),
+    row(&[BACKTAB], "S-tab", A::PrevTab, LIST, "Previous tab"),
+    row(&[Char('L')], "L", A::ToggleLogs, LIST, "Events: toggle server log").hint("logs"),
+    row(&[Char('r'), Ctrl('l')], "r", A::Refresh, LIST_DETAIL, "Reload from the store"),
+    row(&[ESC], "esc", A::Back, &[Mode::Detail, Mode::Help, Mode::List], "Back / clear filter / close").hint("back").essential(),
+    row(&[Char('?')], "?", A::ToggleHelp, ANYWHERE, "Show or hide this help").hint("help").essential(),
+    row(&[Char('q')], "q", A::Quit, ANYWHERE, "Back; quit from a list").hint("quit").essential(),
+    row(&[Ctrl('c')], "^C", A::ForceQuit, EVERYWHERE, "Quit"),
+    // Forms: the focused field's kind decides which of these apply.
+    row(&[TAB], "tab", A::NextField, FORM, "Form: next field").hint("next").essential(),
+    row(&[BACKTAB], "S-tab", A::PrevField, FORM, "Form: previous field"),
+    row(&[ENTER], "enter", A::NextField, FORM, "Form: next field (one-line text)").on(ONE_LINE),
+    row(&[DOWN], "down", A::Down, FORM_PICKERS, "Next field, URI row or choice").on(NOT_LINES),
+    row(&[UP], "up", A::Up, FORM_PICKERS, "Previous field, URI row or choice").on(NOT_LINES),
+    row(&[ENTER, SPACE], "enter", A::OpenPicker, FORM, "Form: open the select's picker").hint("pick").on(CHOICES),
+    row(&[SPACE, ENTER], "space", A::Toggle, FORM, "Form: flip the switch").hint("toggle").on(&[Field::Toggle]),
+    row(&[LEFT], "←/→", A::CyclePrev, FORM, "Form: cycle the select's options").hint("cycle").on(&[Field::Select]),
+    row(&[RIGHT], "←/→", A::CycleNext, FORM, "Form: cycle the select's options").hint("cycle").on(&[Field::Select]),
+    row(&[Ctrl('t')], "^T", A::Reveal, FORM, "Form: show or hide the secret").hint("reveal").on(&[Field::Secret]),
+    row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a new secret").hint("generate").on(&[Field::Secret]),
+    row(&[Ctrl('e')], "^E", A::EditExternally, FORM, "Form: edit multi-line text in $EDITOR").hint("editor").on(&[Field::Lines]),
+    row(&[Ctrl('f')], "^F", A::Find, FORM, "Form: find in the text (enter: next)").on(SEARCHABLE),
+    row(&[Ctrl('n')], "^N", A::AddRow, FORM, "Redirect URIs: add a row").hint("add").on(&[Field::Uris]),
+    row(&[Ctrl('x')], "^X", A::RemoveRow, FORM, "Redirect URIs: remove the row").hint("remove").on(&[Field::Uris]),
+    row(&[Ctrl('o')], "^O", A::ToggleMatching, FORM, "Redirect URIs: strict or regex").hint("regex").on(&[Field::Uris]),
+    row(&[Ctrl('z')], "^Z", A::Undo, FORM, "Text: undo").on(TEXT),
+    row(&[Ctrl('y')], "^Y", A::Redo, FORM, "Text: redo").on(TEXT),
+    row(&[Ctrl('w')], "^W", A::DeleteWord, FORM, "Text: delete the previous word").on(TEXT),
+    row(&[Ctrl('k')], "^K", A::DeleteToEnd, FORM, "Text: delete to the end of the line").on(TEXT),
+    row(&[CtrlCode(KeyCode::Left)], "^←/^→", A::WordLeft, FORM, "Text: move a word left or right").on(TEXT),
+    row(&[CtrlCode(KeyCode::Right)], "^←/^→", A::WordRight, FORM, "Text: move a word left or right").on(TEXT),
+    row(&[Ctrl('s')], "^S", A::Save, FORM, "Form: save (only when valid)").hint("save").mutating().essential(),
+    // The search, the pickers and the command line.
+    row(&[ENTER], "enter", A::FindNext, &[Mode::Find], "Find: the next match").hint("next").essential(),
+    row(&[SPACE], "space", A::Toggle, &[Mode::Checklist], "Checklist: tick or untick").hint("toggle"),
+    row(&[ENTER], "enter", A::Accept, PICKERS, "Picker: take the selected choice").hint("pick").essential(),
+    row(&[ENTER], "enter", A::Accept, &[Mode::Checklist], "Checklist: done").hint("done").essential(),
+    row(&[TAB], "tab", A::Complete, &[Mode::Command], "Command line: complete").hint("complete").essential(),
+    row(&[ENTER], "enter", A::Accept, &[Mode::Command], "Command line: run").hint("run").essential(),
+    row(&[ESC], "esc", A::Cancel, CLOSABLE, "Form, picker, dialog, command: cancel").hint("cancel").essential(),
+    // Dialogs and questions.
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Delete], "Delete dialog: Cancel / Delete").hint("switch").essential(),
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Import], "Import dialog: Cancel / Apply").hint("switch").essential(),
+    row(&[ENTER], "enter", A::Press, DIALOGS, "Dialog: press the focused button").mutating(),
+    row(&[Char('y'), Char('Y')], "y", A::Yes, &[Mode::Confirm], "Form question: yes (any other key: no)").hint("yes").essential(),
+    row(&[Char('r')], "r", A::Reload, FORM_PROMPTS, "Changed elsewhere: reload the form").hint("reload").when_stale(),
 ];
 
-/// The bindings usable in `mode`, with mutating ones removed in read-only mode.
-pub fn bindings(mode: Mode, readonly: bool) -> impl Iterator<Item = &'static Binding> {
+/// The rows usable in `focus`, with mutating ones removed in read-only mode.
+pub fn bindings(focus: Focus, readonly: bool) -> impl Iterator<Item = &'static Binding> {
+    KEYMAP
+        .iter()
+        .filter(move |b| b.applies(focus) && !(readonly && b.mutates))
+}
+
+/// Every row of `mode` whatever narrows it (the help overlay lists them all).
+pub fn rows(mode: Mode, readonly: bool) -> impl Iterator<Item = &'static Binding> {
     KEYMAP
         .iter()
         .filter(move |b| b.modes.contains(&mode) && !(readonly && b.mutates))
 }
 
-/// The binding a key press triggers in `mode`, if any.
-pub fn lookup(mode: Mode, readonly: bool, ev: &KeyEvent) -> Option<&'static Binding> {
-    bindings(mode, readonly).find(|b| b.keys.iter().any(|k| k.matches(ev)))
+/// The binding a key press triggers in `focus`, if any.
+pub fn lookup(focus: Focus, readonly: bool, ev: &KeyEvent) -> Option<&'static Binding> {
+    bindings(focus, readonly).find(|b| b.matches(ev))
 }
 
 /// A mutating binding the key would have triggered if the console were writable (to explain
 /// why nothing happened).
-pub fn refused_in_readonly(mode: Mode, ev: &KeyEvent) -> Option<&'static Binding> {
-    bindings(mode, false).find(|b| b.mutates && b.keys.iter().any(|k| k.matches(ev)))
+pub fn refused_in_readonly(focus: Focus, ev: &KeyEvent) -> Option<&'static Binding> {
+    bindings(focus, false).find(|b| b.mutates && b.matches(ev))
+}
+
+/// How the table writes the first key of `action` (for prose such as "r to reload").
+pub fn label_of(action: Action) -> &'static str {
+    KEYMAP
+        .iter()
+        .find(|b| b.action == action)
+        .map_or("?", |b| b.label)
+}
+
+/// The `(keys, verb)` hints of the rows of `focus` that `keep` lets through, once each
+/// (the two halves of a pair such as Left/Right share one).
+pub fn hints(
+    focus: Focus,
+    readonly: bool,
+    keep: impl Fn(&Binding) -> bool,
+) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for b in bindings(focus, readonly).filter(|b| keep(b)) {
+        if let Some(h) = b.hint
+            && !out.contains(&(b.label, h))
+        {
+            out.push((b.label, h));
+        }
+    }
+    out
+}
+
+/// Every hint of `focus`, joined as the footer writes them.
+pub fn hint_line(focus: Focus, readonly: bool) -> String {
+    hints(focus, readonly, |_| true)
+        .iter()
+        .map(|(k, h)| format!("{k} {h}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every focus the console can be in.
+    fn every_focus() -> Vec<Focus> {
+        let mut out = Vec::new();
+        for mode in Mode::ALL {
+            let fields: Vec<Option<Field>> = if mode == Mode::Form {
+                Field::ALL.iter().copied().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for field in fields {
+                for stale in [false, true] {
+                    out.push(Focus { mode, field, stale });
+                }
+            }
+        }
+        out
+    }
+
+    fn events(key: Key) -> Vec<KeyEvent> {
+        match key {
+            Key::Digit => ('0'..='9')
+                .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+                .collect(),
+            k => vec![k.event()],
+        }
+    }
+
+    #[test]
+    fn every_row_is_reachable_through_dispatch() {
+        for b in KEYMAP {
+            assert!(!b.keys.is_empty(), "{}: a row without keys", b.description);
+            let focus = every_focus()
+                .into_iter()
+                .find(|f| b.applies(*f))
+                .unwrap_or_else(|| panic!("{}: applies nowhere", b.description));
+            for key in b.keys {
+                for ev in events(*key) {
+                    assert_eq!(
+                        lookup(focus, false, &ev),
+                        Some(b),
+                        "{} ({:?}) in {focus:?}",
+                        b.description,
+                        key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_two_rows_in_one_focus_share_a_key() {
+        for focus in every_focus() {
+            let rows: Vec<&Binding> = bindings(focus, false).collect();
+            for (i, a) in rows.iter().enumerate() {
+                for b in &rows[i + 1..] {
+                    for key in a.keys.iter().chain(b.keys) {
+                        for ev in events(*key) {
+                            assert!(
+                                !(a.matches(&ev) && b.matches(&ev)),
+                                "{focus:?}: '{}' and '{}' both answer {ev:?}",
+                                a.description,
+                                b.description
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_removes_every_mutating_row_and_nothing_else() {
+        assert!(KEYMAP.iter().any(|b| b.mutates));
+        for focus in every_focus() {
+            assert!(bindings(focus, true).all(|b| !b.mutates), "{focus:?}");
+            let writable = bindings(focus, false).filter(|b| !b.mutates).count();
+            assert_eq!(bindings(focus, true).count(), writable, "{focus:?}");
+            for b in bindings(focus, false).filter(|b| b.mutates) {
+                for key in b.keys {
+                    let ev = key.event();
+                    assert!(lookup(focus, true, &ev).is_none_or(|f| !f.mutates));
+                    assert!(refused_in_readonly(focus, &ev).is_some(), "{}", b.label);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_inputs_keep_printable_keys() {
+        // Letters that act in lists type into forms, pickers and one-line inputs.
+        for mode in [
+            Mode::Form,
+            Mode::Picker,
+            Mode::Find,
+            Mode::Choose,
+            Mode::Palette,
+            Mode::Delete,
+            Mode::Command,
+            Mode::Filter,
+        ] {
+            let field = (mode == Mode::Form).then_some(Field::Text);
+            let focus = Focus {
+                mode,
+                field,
+                stale: false,
+            };
+            for c in "qnDe?/:jkgGrxyIPXEbR0123456789 ".chars() {
+                let ev = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+                assert!(
+                    lookup(focus, false, &ev).is_none(),
+                    "{mode:?}: '{c}' is bound"
+                );
+            }
+        }
+    }
 }

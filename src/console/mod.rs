@@ -86,7 +86,6 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
         )));
     }
     let source = DataSource::new(ctx.service.clone());
-    let mut changes = ctx.service.store().subscribe();
     let mut app = App::new(AppConfig {
         store_path: ctx.store_path.clone(),
         server_url: ctx.server_url.clone(),
@@ -97,87 +96,118 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
     let mut guard = terminal::TerminalGuard::enter()?;
     let size = guard.terminal().size()?;
     app.resize(size.width, size.height);
-    reload(&source, &mut app).await;
-    app.apply_logs(ctx.logs.lines());
+    event_loop(&ctx, &source, &mut app, &mut guard, &cancel).await?;
+    drop(guard);
+    Ok(())
+}
 
+/// Draws, then waits for a key, a store change, a tick or `cancel`, until the user quits.
+async fn event_loop(
+    ctx: &ConsoleContext,
+    source: &DataSource,
+    app: &mut App,
+    guard: &mut terminal::TerminalGuard,
+    cancel: &CancellationToken,
+) -> Result<(), ConsoleError> {
+    // Subscribe before the first load, so no commit falls between the two.
+    let mut changes = ctx.service.store().subscribe();
+    reload(source, app).await;
+    app.apply_logs(ctx.logs.lines());
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     let mut changes_open = true;
     let mut pacing = ReloadPacing::new();
     loop {
-        guard.terminal().draw(|f| view::draw(&app, f))?;
+        guard.terminal().draw(|f| view::draw(app, f))?;
         if app.should_quit() {
-            break;
+            return Ok(());
         }
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => return Ok(()),
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => app.handle_key(key),
                 Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
-                None => break,
+                None => return Ok(()),
             },
-            change = changes.recv(), if changes_open => match change {
-                Ok(first) => {
+            change = changes.recv(), if changes_open => {
+                let config = match change {
                     // Coalesce a burst of commits into one reload.
-                    let mut config = first.topic.affects_config();
-                    while let Ok(c) = changes.try_recv() {
-                        config |= c.topic.affects_config();
+                    Ok(first) => {
+                        let mut config = first.topic.affects_config();
+                        while let Ok(c) = changes.try_recv() {
+                            config |= c.topic.affects_config();
+                        }
+                        Some(config)
                     }
-                    if pacing.note(config) {
-                        reload(&source, &mut app).await;
-                        pacing.reloaded();
-                    }
-                }
-                Err(RecvError::Lagged(_)) => {
                     // Too many commits to tell what they were: reload as for activity (the
                     // tick catches up within ACTIVITY_RELOAD + TICK at the latest).
-                    while changes.try_recv().is_ok() {}
-                    if pacing.note(false) {
-                        reload(&source, &mut app).await;
-                        pacing.reloaded();
+                    Err(RecvError::Lagged(_)) => {
+                        while changes.try_recv().is_ok() {}
+                        Some(false)
                     }
+                    Err(RecvError::Closed) => {
+                        changes_open = false;
+                        None
+                    }
+                };
+                if let Some(config) = config
+                    && pacing.note(config)
+                {
+                    reload(source, app).await;
+                    pacing.reloaded();
                 }
-                Err(RecvError::Closed) => changes_open = false,
             },
             _ = tick.tick() => {
                 app.apply_logs(ctx.logs.lines());
                 if pacing.due() {
-                    reload(&source, &mut app).await;
+                    reload(source, app).await;
                     pacing.reloaded();
                 }
             }
         }
-        while let Some(request) = app.take_request() {
-            let outcome = actions::execute(&ctx.service, request).await;
-            app.apply_outcome(outcome);
-        }
-        if let Some(edit) = app.take_external_edit() {
-            // Hand the terminal to the editor: stop reading keys (the event stream would
-            // steal the editor's input), leave the alternate screen, and take it all back.
-            drop(events);
-            guard.suspend()?;
-            let result = external_edit::edit(edit.key, &edit.text);
-            guard.resume()?;
-            events = EventStream::new();
-            app.finish_external_edit(edit.key, result);
-        }
-        if let Some(text) = app.take_clipboard() {
-            use std::io::Write;
-            let seq = app::osc52(&text, std::env::var_os("TMUX").is_some());
-            let backend = guard.terminal().backend_mut();
-            backend.write_all(seq.as_bytes())?;
-            backend.flush()?;
-        }
-        if app.take_refresh_request() {
-            // `r` / Ctrl-L: reload and repaint every cell, in case something scribbled on
-            // the screen.
-            guard.terminal().clear()?;
-            reload(&source, &mut app).await;
-        }
+        after_input(ctx, source, app, guard, &mut events).await?;
     }
-    drop(guard);
+}
+
+/// What the last input asked the loop for: use-case calls, `$EDITOR`, the clipboard, a
+/// full repaint.
+async fn after_input(
+    ctx: &ConsoleContext,
+    source: &DataSource,
+    app: &mut App,
+    guard: &mut terminal::TerminalGuard,
+    events: &mut EventStream,
+) -> Result<(), ConsoleError> {
+    while let Some(request) = app.take_request() {
+        let outcome = actions::execute(&ctx.service, request).await;
+        app.apply_outcome(outcome);
+    }
+    if let Some(edit) = app.take_external_edit() {
+        // Hand the terminal to the editor: stop reading keys (the event stream would
+        // steal the editor's input), leave the alternate screen, and take it all back.
+        // Dropping the old stream stops its reader; the new one reads only once the loop
+        // polls it again, after the editor.
+        *events = EventStream::new();
+        guard.suspend()?;
+        let result = external_edit::edit(edit.key, &edit.text);
+        guard.resume()?;
+        app.finish_external_edit(edit.key, result);
+    }
+    if let Some(text) = app.take_clipboard() {
+        use std::io::Write;
+        let seq = app::osc52(&text, std::env::var_os("TMUX").is_some());
+        let backend = guard.terminal().backend_mut();
+        backend.write_all(seq.as_bytes())?;
+        backend.flush()?;
+    }
+    if app.take_refresh_request() {
+        // `r` / Ctrl-L: reload and repaint every cell, in case something scribbled on
+        // the screen.
+        guard.terminal().clear()?;
+        reload(source, app).await;
+    }
     Ok(())
 }
 

@@ -4,28 +4,35 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::App;
+use super::overlay::{DetailView, Overlay};
 use crate::console::form::field::{Choice, FieldValue};
 use crate::console::form::picker::{Picker, PickerOutcome};
-use crate::console::keymap::{self, Action, Key, Mode};
+use crate::console::keymap::{self, Action, Key};
 use crate::console::tabs::{TABS, TabId, Tone};
 
 /// Every word `:` understands besides tab names.
 const VERBS: &[&str] = &["flow ", "import ", "q", "quit"];
 
 impl App {
-    /// The command being typed after `:`.
+    /// The command being typed after `:` (empty when the command line is closed).
     pub fn command(&self) -> &str {
-        &self.command
+        match self.overlays.top() {
+            Some(Overlay::Command(typed)) => typed,
+            _ => "",
+        }
     }
 
     /// The open palette.
     pub fn palette(&self) -> Option<&Picker> {
-        self.palette.as_ref().map(|(p, _)| p)
+        match self.overlays.top() {
+            Some(Overlay::Palette(p, _)) => Some(p),
+            _ => None,
+        }
     }
 
     /// Completions of the command typed so far.
     pub fn completions(&self) -> Vec<String> {
-        let typed = self.command.to_lowercase();
+        let typed = self.command().to_lowercase();
         if let Some(prefix) = typed.strip_prefix("flow ") {
             return self
                 .data
@@ -47,35 +54,46 @@ impl App {
             .collect()
     }
 
-    pub(super) fn command_key(&mut self, ev: &KeyEvent) {
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
-        match ev.code {
-            KeyCode::Esc => self.mode = self.command_return,
-            KeyCode::Backspace if self.command.pop().is_none() => self.mode = self.command_return,
-            KeyCode::Backspace => {}
-            KeyCode::Tab => {
-                let all = self.completions();
-                if let Some(first) = all.first() {
-                    // Complete to the longest common prefix, or the only candidate.
-                    let mut common = first.clone();
-                    for c in &all[1..] {
-                        while !c.starts_with(&common) {
-                            common.pop();
-                        }
-                    }
-                    if common.len() > self.command.len() {
-                        self.command = common;
-                    }
+    /// A command line row's action: Tab completes, Enter runs, Esc (or Backspace on nothing)
+    /// closes.
+    pub(super) fn command_action(&mut self, action: Action) {
+        let completion = (action == Action::Complete)
+            .then(|| self.completion())
+            .flatten();
+        let Some(Overlay::Command(typed)) = self.overlays.top_mut() else {
+            return;
+        };
+        match action {
+            // Backspace deletes a character; on an empty line it closes the command line.
+            Action::DeleteChar if typed.pop().is_some() => {}
+            Action::Cancel | Action::DeleteChar => {
+                self.overlays.pop();
+            }
+            Action::Complete => {
+                if let Some(c) = completion {
+                    *typed = c;
                 }
             }
-            KeyCode::Enter => {
-                let cmd = self.command.trim().to_string();
-                self.mode = self.command_return;
+            Action::Accept => {
+                let cmd = typed.trim().to_string();
+                self.overlays.pop();
                 self.run_command(&cmd);
             }
-            KeyCode::Char(c) if !ctrl => self.command.push(c),
             _ => {}
         }
+    }
+
+    /// What Tab completes to: the longest common prefix of the completions, if it is longer
+    /// than what was typed.
+    fn completion(&self) -> Option<String> {
+        let all = self.completions();
+        let mut common = all.first()?.clone();
+        for c in &all[1..] {
+            while !c.starts_with(&common) {
+                common.pop();
+            }
+        }
+        (common.len() > self.command().len()).then_some(common)
     }
 
     fn run_command(&mut self, cmd: &str) {
@@ -106,9 +124,11 @@ impl App {
                     self.tabs[self.tab].selected = i;
                     self.clamp(self.tab);
                     if let Some(row) = self.selected_row().cloned() {
-                        self.detail = Some(row);
-                        self.detail_scroll = 0;
-                        self.mode = Mode::Detail;
+                        self.overlays.push(Overlay::Detail(DetailView {
+                            row,
+                            scroll: 0,
+                            cursor: 0,
+                        }));
                     }
                 }
                 None => self.set_status(&format!("no flow with slug '{slug}'"), Tone::Warn),
@@ -127,15 +147,15 @@ impl App {
         }
     }
 
+    /// Ctrl-P: every row of where the palette was opened from, by name.
     pub(super) fn open_palette(&mut self) {
-        let from = self.mode;
-        let bindings: Vec<&'static keymap::Binding> = keymap::bindings(from, self.config.readonly)
-            .filter(|b| {
-                !b.keys.is_empty()
-                    && !matches!(b.action, Action::Palette | Action::JumpTab | Action::Widget)
-                    && !b.keys.iter().any(|k| matches!(k, Key::Digit))
-            })
-            .collect();
+        let bindings: Vec<&'static keymap::Binding> =
+            keymap::bindings(self.focus(), self.config.readonly)
+                .filter(|b| {
+                    !matches!(b.action, Action::Palette | Action::JumpTab)
+                        && !b.keys.iter().any(|k| matches!(k, Key::Digit))
+                })
+                .collect();
         let choices = bindings
             .iter()
             .enumerate()
@@ -144,40 +164,35 @@ impl App {
                 label: format!("{:<8} {}", b.label, b.description),
             })
             .collect();
-        self.palette = Some((
-            Picker::open(0, false, false, choices, &FieldValue::One(None)),
-            bindings,
-        ));
-        self.command_return = from;
-        self.mode = Mode::Palette;
+        let picker = Picker::open(0, false, false, choices, &FieldValue::One(None));
+        self.overlays.push(Overlay::Palette(picker, bindings));
     }
 
-    pub(super) fn palette_key(&mut self, ev: &KeyEvent) {
-        let Some((picker, bindings)) = &mut self.palette else {
-            self.mode = Mode::List;
+    /// A palette row's action: picking a row closes the palette and does what that row does
+    /// where the palette was opened.
+    pub(super) fn palette_action(&mut self, action: Action) {
+        let Some(Overlay::Palette(picker, bindings)) = self.overlays.top_mut() else {
             return;
         };
-        match picker.handle_key(ev) {
+        match picker.act(action) {
             PickerOutcome::Stay => {}
             PickerOutcome::Cancel => {
-                self.palette = None;
-                self.mode = self.command_return;
+                self.overlays.pop();
             }
             PickerOutcome::Pick(v) => {
                 let b = v
                     .one()
                     .and_then(|i| i.parse::<usize>().ok())
                     .and_then(|i| bindings.get(i).copied());
-                self.palette = None;
-                self.mode = self.command_return;
+                self.overlays.pop();
                 if let Some(b) = b {
-                    let code = match b.keys.first() {
-                        Some(Key::Char(c)) => KeyCode::Char(*c),
-                        Some(Key::Ctrl(c)) => KeyCode::Char(*c),
-                        Some(Key::Code(c)) => *c,
-                        _ => KeyCode::Null,
-                    };
-                    self.dispatch(b, &KeyEvent::new(code, KeyModifiers::NONE));
+                    let ev = b
+                        .keys
+                        .first()
+                        .map_or(KeyEvent::new(KeyCode::Null, KeyModifiers::NONE), |k| {
+                            k.event()
+                        });
+                    self.dispatch(b, &ev);
                 }
             }
         }

@@ -2,8 +2,7 @@
 //! the secret) and `y`, which hands the chosen value to the loop to send as OSC 52.
 
 use super::App;
-use crate::console::keymap::Mode;
-use crate::console::tabs::{TABS, TabId, Tone};
+use crate::console::tabs::{ListRow, TABS, TabId, Tone};
 use crate::service::providers::provider_urls;
 
 /// One copyable line of the provider detail.
@@ -18,12 +17,15 @@ pub struct CopyLine {
 }
 
 impl App {
+    /// The open detail's row when it has focus on a `tab` tab.
+    fn detail_row_on(&self, tab: TabId) -> Option<&ListRow> {
+        let d = self.overlays.detail_on_top()?;
+        (TABS[self.tab].id == tab).then_some(&d.row)
+    }
+
     /// The provider detail's copyable lines (empty elsewhere).
     pub fn copy_lines(&self) -> Vec<CopyLine> {
-        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Providers {
-            return Vec::new();
-        }
-        let Some(row) = &self.detail else {
+        let Some(row) = self.detail_row_on(TabId::Providers) else {
             return Vec::new();
         };
         let Some(p) = self.data.providers.iter().find(|p| p.id == row.key) else {
@@ -63,10 +65,7 @@ impl App {
 
     /// The flow detail's stage bindings, in order: `(binding id, "order  stage (kind)")`.
     pub fn binding_lines(&self) -> Vec<(String, String)> {
-        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Flows {
-            return Vec::new();
-        }
-        let Some(row) = &self.detail else {
+        let Some(row) = self.detail_row_on(TabId::Flows) else {
             return Vec::new();
         };
         let mut bindings: Vec<_> = self
@@ -93,10 +92,7 @@ impl App {
 
     /// The user detail's live sessions: `(session id, "ip  agent  since  last seen")`.
     pub fn session_lines(&self) -> Vec<(String, String)> {
-        if self.mode != Mode::Detail || TABS[self.tab].id != TabId::Users {
-            return Vec::new();
-        }
-        let Some(row) = &self.detail else {
+        let Some(row) = self.detail_row_on(TabId::Users) else {
             return Vec::new();
         };
         let now = self.data.now;
@@ -130,7 +126,7 @@ impl App {
     /// `R` in a user's detail: end the selected session and revoke what it issued.
     pub(super) fn revoke_selected_session(&mut self) {
         let lines = self.session_lines();
-        match lines.get(self.detail_cursor) {
+        match lines.get(self.copy_cursor()) {
             Some((id, text)) => {
                 self.pending = Some(crate::console::actions::Request::RevokeSession {
                     id: id.clone(),
@@ -143,12 +139,12 @@ impl App {
 
     /// The selected copyable line (provider detail) or binding (flow detail).
     pub fn copy_cursor(&self) -> usize {
-        self.detail_cursor
+        self.overlays.detail_on_top().map_or(0, |d| d.cursor)
     }
 
     pub(super) fn copy_selected(&mut self) {
         let lines = self.copy_lines();
-        if let Some(line) = lines.get(self.detail_cursor) {
+        if let Some(line) = lines.get(self.copy_cursor()) {
             self.clipboard = Some(line.value.clone());
             self.set_status(
                 &format!("copied {} to the clipboard (OSC 52)", line.label),
@@ -164,11 +160,13 @@ impl App {
             .len()
             .max(self.binding_lines().len())
             .max(self.session_lines().len());
-        if n == 0 {
-            return false;
+        match self.overlays.detail_on_top_mut() {
+            Some(d) if n > 0 => {
+                d.cursor = d.cursor.saturating_add_signed(delta).min(n - 1);
+                true
+            }
+            _ => false,
         }
-        self.detail_cursor = self.detail_cursor.saturating_add_signed(delta).min(n - 1);
-        true
     }
 
     /// Returns and clears the text `y` asked to copy.

@@ -1,9 +1,10 @@
 //! The app's side of forms, the type chooser and the delete dialog: opening them from the
-//! selected row, routing keys to them, turning a valid form into a [`Request`] and showing
+//! selected row, handing them the keymap's actions and typed keys, turning a valid form into a [`Request`] and showing
 //! the [`Outcome`] where it belongs (at the field, in the dialog, or in the status line).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
+use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DialogOutcome};
@@ -11,72 +12,79 @@ use crate::console::form::field::{Choice, FieldValue};
 use crate::console::form::open;
 use crate::console::form::picker::{Picker, PickerOutcome};
 use crate::console::form::{Form, FormOutcome, Purpose};
-use crate::console::keymap::Mode;
+use crate::console::keymap::{self, Action};
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::service::ServiceError;
 use crate::service::certificates::KeyAlgorithm;
 
 impl App {
-    /// Routes a key to an open form, chooser or dialog; true when it was consumed.
-    pub(super) fn handle_widget_key(&mut self, ev: &KeyEvent) -> bool {
-        // Ctrl-C quits from anywhere, even with a form open (the one key that never types).
-        if matches!(
-            crate::console::keymap::lookup(self.mode, self.config.readonly, ev).map(|b| b.action),
-            Some(crate::console::keymap::Action::ForceQuit)
-        ) {
-            self.quit = true;
-            return true;
-        }
-        match self.mode {
-            Mode::Form => {
-                self.form_key(ev);
-                true
-            }
-            Mode::Choose => {
-                self.chooser_key(ev);
-                true
-            }
-            Mode::Delete => {
-                self.dialog_key(ev);
-                true
-            }
-            Mode::Import => {
-                self.import_key(ev);
-                true
-            }
-            Mode::Command => {
-                self.command_key(ev);
-                true
-            }
-            Mode::Palette => {
-                self.palette_key(ev);
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// Opens `form` as `n` or `e` would (tests render every declared form this way).
     pub fn open_form_for_test(&mut self, form: Form) {
         self.open_form(form);
     }
 
+    /// Opens `form` over what is showing (it replaces a form already open).
     pub(super) fn open_form(&mut self, form: Form) {
-        if self.mode != Mode::Form {
-            self.form_return = if self.mode == Mode::Detail {
-                Mode::Detail
-            } else {
-                Mode::List
-            };
+        match self.overlays.form_mut() {
+            Some(open) => *open = form,
+            None => self.overlays.push(Overlay::Form(Box::new(form))),
         }
-        self.form = Some(form);
-        self.mode = Mode::Form;
     }
 
+    /// Closes the form: back to the list or detail it was opened from.
     pub(super) fn close_form(&mut self) {
-        self.form = None;
-        self.mode = self.form_return;
+        if self.overlays.form_on_top() {
+            self.overlays.pop();
+        }
+    }
+
+    /// A form row's action (the stale form's reload even while saving, nothing else then).
+    pub(super) fn form_action(&mut self, action: Action) {
+        if action == Action::Reload {
+            self.reload_form();
+            return;
+        }
+        let Some(form) = self.overlays.form_mut() else {
+            return;
+        };
+        if form.saving {
+            return;
+        }
+        match form.act(action, &self.data) {
+            FormOutcome::Stay => {}
+            FormOutcome::Close => self.close_form(),
+            FormOutcome::EditExternally { key, text } => {
+                self.external_edit = Some(ExternalEdit { key, text });
+            }
+            FormOutcome::Save => {
+                if let Some(req) = request_for(form) {
+                    form.saving = true;
+                    self.pending = Some(req);
+                }
+            }
+        }
+    }
+
+    /// A key no form row binds: typed into the focused field (nothing while saving).
+    pub(super) fn form_typed(&mut self, ev: &KeyEvent) {
+        if let Some(form) = self.overlays.form_mut()
+            && !form.saving
+        {
+            form.type_key(ev);
+        }
+    }
+
+    /// `r` on a stale form: the stored object again (the form closes if it is gone).
+    fn reload_form(&mut self) {
+        let Some(form) = self.overlays.form() else {
+            return;
+        };
+        let tab = TABS[self.tab].id;
+        match open::object_for(tab, form.base.id(), &self.data) {
+            Some((_, fresh, _)) => self.open_form(open::edit_form(fresh)),
+            None => self.close_form(),
+        }
     }
 
     pub(super) fn start_new(&mut self) {
@@ -91,8 +99,8 @@ impl App {
                 })
                 .collect();
             let picker = Picker::open(0, false, false, labels, &FieldValue::One(None));
-            self.chooser = Some((picker, choices.into_iter().map(|(c, _)| c).collect()));
-            self.mode = Mode::Choose;
+            let choices = choices.into_iter().map(|(c, _)| c).collect();
+            self.overlays.push(Overlay::Choose(picker, choices));
         } else if let Some(form) = open::new_form(tab) {
             self.open_form(form);
         } else {
@@ -100,24 +108,22 @@ impl App {
         }
     }
 
-    fn chooser_key(&mut self, ev: &KeyEvent) {
-        let Some((picker, choices)) = &mut self.chooser else {
-            self.mode = Mode::List;
+    /// A row's action in the type chooser: picking a type opens its form.
+    pub(super) fn chooser_action(&mut self, action: Action) {
+        let Some(Overlay::Choose(picker, choices)) = self.overlays.top_mut() else {
             return;
         };
-        match picker.handle_key(ev) {
+        match picker.act(action) {
             PickerOutcome::Stay => {}
             PickerOutcome::Cancel => {
-                self.chooser = None;
-                self.mode = Mode::List;
+                self.overlays.pop();
             }
             PickerOutcome::Pick(v) => {
                 let choice = v
                     .one()
                     .and_then(|i| i.parse::<usize>().ok())
                     .and_then(|i| choices.get(i).copied());
-                self.chooser = None;
-                self.mode = Mode::List;
+                self.overlays.pop();
                 if let Some(choice) = choice {
                     let form = open::chosen_form(choice, &self.data);
                     self.open_form(form);
@@ -126,10 +132,11 @@ impl App {
         }
     }
 
+    /// The object `e`, `D`, `P`, `x` and `b` act on: the open detail's, or the selected row's.
     fn selected_id(&self) -> Option<String> {
-        match (&self.detail, self.mode) {
-            (Some(row), Mode::Detail) => Some(row.key.clone()),
-            _ => self.selected_row().map(|r| r.key.clone()),
+        match self.overlays.detail_on_top() {
+            Some(d) => Some(d.row.key.clone()),
+            None => self.selected_row().map(|r| r.key.clone()),
         }
     }
 
@@ -166,7 +173,7 @@ impl App {
 
     fn selected_binding(&self) -> Option<crate::domain::FlowStageBinding> {
         let lines = self.binding_lines();
-        let (id, _) = lines.get(self.detail_cursor)?;
+        let (id, _) = lines.get(self.copy_cursor())?;
         self.data.bindings.iter().find(|b| b.id == *id).cloned()
     }
 
@@ -182,7 +189,7 @@ impl App {
 
     pub(super) fn remove_binding(&mut self) {
         let lines = self.binding_lines();
-        match (self.selected_binding(), lines.get(self.detail_cursor)) {
+        match (self.selected_binding(), lines.get(self.copy_cursor())) {
             (Some(b), Some((_, text))) => {
                 self.pending = Some(Request::Usages {
                     kind: crate::domain::Kind::FlowStageBinding,
@@ -220,56 +227,15 @@ impl App {
         }
     }
 
-    fn form_key(&mut self, ev: &KeyEvent) {
-        let Some(form) = &mut self.form else {
-            self.mode = Mode::List;
+    /// A row's action in the delete dialog: Delete (when armed) asks the service.
+    pub(super) fn dialog_action(&mut self, action: Action) {
+        let Some(Overlay::Delete(d)) = self.overlays.top_mut() else {
             return;
         };
-        if form.stale && ev.code == KeyCode::Char('r') {
-            let obj = form.base.clone();
-            let tab = TABS[self.tab].id;
-            let fresh = open::object_for(tab, obj.id(), &self.data).map(|(_, o, _)| o);
-            match fresh {
-                Some(o) => {
-                    let f = open::edit_form(o);
-                    self.form = Some(f);
-                }
-                None => self.close_form(),
-            }
-            return;
-        }
-        if form.saving {
-            return;
-        }
-        match form.handle_key(ev, &self.data) {
-            FormOutcome::Stay => {}
-            FormOutcome::Close => self.close_form(),
-            FormOutcome::EditExternally { key, text } => {
-                self.external_edit = Some(ExternalEdit { key, text });
-            }
-            FormOutcome::Save => {
-                if let Some(req) = request_for(form) {
-                    form.saving = true;
-                    self.pending = Some(req);
-                }
-            }
-        }
-    }
-
-    fn dialog_key(&mut self, ev: &KeyEvent) {
-        let Some(d) = &mut self.dialog else {
-            self.mode = Mode::List;
-            return;
-        };
-        match d.handle_key(ev) {
+        match d.act(action) {
             DialogOutcome::Stay => {}
             DialogOutcome::Cancel => {
-                self.dialog = None;
-                self.mode = if self.detail.is_some() {
-                    Mode::Detail
-                } else {
-                    Mode::List
-                };
+                self.overlays.pop();
             }
             DialogOutcome::Delete => {
                 self.pending = Some(Request::Delete {
@@ -289,7 +255,7 @@ impl App {
 
     /// Puts what the editor left into the field (or shows why it failed).
     pub fn finish_external_edit(&mut self, key: &str, result: Result<String, String>) {
-        match &mut self.form {
+        match self.overlays.form_mut() {
             Some(form) => form.finish_external_edit(key, result),
             None => {
                 if let Err(why) = result {
@@ -308,29 +274,15 @@ impl App {
     pub fn apply_outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Saved(msg) => {
-                if self.form.is_some() {
-                    self.close_form();
-                }
-                if self.import.take().is_some() {
-                    self.mode = Mode::List;
-                }
-                self.set_status(&msg, Tone::Ok);
-            }
-            Outcome::Deleted(msg) => {
-                let binding = self
-                    .dialog
-                    .as_ref()
-                    .is_some_and(|d| d.kind == crate::domain::Kind::FlowStageBinding);
-                self.dialog = None;
-                if binding && self.detail.is_some() {
-                    self.mode = Mode::Detail;
-                    self.detail_cursor = 0;
-                } else {
-                    self.detail = None;
-                    self.mode = Mode::List;
+                if matches!(
+                    self.overlays.top(),
+                    Some(Overlay::Form(_) | Overlay::Import(_))
+                ) {
+                    self.overlays.pop();
                 }
                 self.set_status(&msg, Tone::Ok);
             }
+            Outcome::Deleted(msg) => self.deleted(&msg),
             Outcome::Usages {
                 kind,
                 id,
@@ -338,8 +290,8 @@ impl App {
                 usages,
                 refused,
             } => {
-                self.dialog = Some(DeleteDialog::new(kind, id, name, usages, refused));
-                self.mode = Mode::Delete;
+                let dialog = DeleteDialog::new(kind, id, name, usages, refused);
+                self.overlays.push(Overlay::Delete(dialog));
             }
             Outcome::Preview {
                 file,
@@ -347,40 +299,68 @@ impl App {
                 report,
             } => self.show_preview(file, sources, report),
             Outcome::BlueprintFailed(msg) => self.show_import_error(&msg),
-            Outcome::Failed(err) => {
-                if let (Mode::Form, Some(form)) = (self.mode, &mut self.form) {
-                    form.saving = false;
-                    show_in_form(form, &err);
-                } else if let (Mode::Delete, Some(d)) = (self.mode, &mut self.dialog) {
-                    d.error = Some(inert(&err.to_string()));
-                } else {
-                    self.status = Some(Status {
-                        text: inert(&err.to_string()),
-                        tone: Tone::Error,
-                    });
-                }
+            Outcome::Failed(err) => self.failed(&err),
+        }
+    }
+
+    /// The delete went through: a removed stage binding leaves its flow's detail open,
+    /// anything else closes the detail too (the object is gone).
+    fn deleted(&mut self, msg: &str) {
+        let binding = matches!(
+            self.overlays.top(),
+            Some(Overlay::Delete(d)) if d.kind == crate::domain::Kind::FlowStageBinding
+        );
+        if matches!(self.overlays.top(), Some(Overlay::Delete(_))) {
+            self.overlays.pop();
+        }
+        match self.overlays.detail_on_top_mut() {
+            Some(d) if binding => d.cursor = 0,
+            _ => self.overlays.clear(),
+        }
+        self.set_status(msg, Tone::Ok);
+    }
+
+    /// A use-case refused: at the form's field, in the dialog, or on the status line.
+    fn failed(&mut self, err: &ServiceError) {
+        match self.overlays.top_mut() {
+            Some(Overlay::Form(form)) => {
+                form.saving = false;
+                show_in_form(form, err);
+            }
+            Some(Overlay::Delete(d)) => d.error = Some(inert(&err.to_string())),
+            _ => {
+                self.status = Some(Status {
+                    text: inert(&err.to_string()),
+                    tone: Tone::Error,
+                });
             }
         }
     }
 
     /// The open form.
     pub fn form(&self) -> Option<&Form> {
-        self.form.as_ref()
+        self.overlays.form()
     }
 
     /// The open form, for tests that fill fields directly.
     pub fn form_mut(&mut self) -> Option<&mut Form> {
-        self.form.as_mut()
+        self.overlays.form_mut()
     }
 
     /// The type chooser `n` opened.
     pub fn chooser(&self) -> Option<&Picker> {
-        self.chooser.as_ref().map(|(p, _)| p)
+        match self.overlays.top() {
+            Some(Overlay::Choose(p, _)) => Some(p),
+            _ => None,
+        }
     }
 
     /// The open delete dialog.
     pub fn dialog(&self) -> Option<&DeleteDialog> {
-        self.dialog.as_ref()
+        match self.overlays.top() {
+            Some(Overlay::Delete(d)) => Some(d),
+            _ => None,
+        }
     }
 }
 
@@ -445,7 +425,10 @@ fn request_for(form: &Form) -> Option<Request> {
 fn show_in_form(form: &mut Form, err: &ServiceError) {
     if err.is_stale() {
         form.stale = true;
-        form.banner = Some("changed by someone else meanwhile: r to reload".into());
+        form.banner = Some(format!(
+            "changed by someone else meanwhile: {} to reload",
+            keymap::label_of(Action::Reload)
+        ));
         return;
     }
     let fields = err.field_errors();

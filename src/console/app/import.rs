@@ -2,13 +2,12 @@
 //! change (nothing written) → Apply or Cancel → one transaction. Read-only consoles refuse it
 //! through the keymap table like every other mutating action.
 
-use crossterm::event::KeyEvent;
-
 use super::App;
+use super::overlay::Overlay;
 use crate::console::actions::Request;
 use crate::console::dialog::{ImportDialog, ImportOutcome};
 use crate::console::form::open;
-use crate::console::keymap::{self, Action, Mode};
+use crate::console::keymap::{self, Action, Focus, Mode};
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::service::blueprints::{ApplyReport, Source};
@@ -16,7 +15,8 @@ use crate::service::blueprints::{ApplyReport, Source};
 impl App {
     /// Whether Import is allowed (the keymap table decides, so read-only removes it here too).
     pub(super) fn import_allowed(&self) -> bool {
-        keymap::bindings(Mode::List, self.config.readonly).any(|b| b.action == Action::Import)
+        keymap::bindings(Focus::of(Mode::List), self.config.readonly)
+            .any(|b| b.action == Action::Import)
     }
 
     /// `I` on the Flows tab: asks for the file.
@@ -33,13 +33,10 @@ impl App {
             self.set_status("read-only: import is disabled", Tone::Warn);
             return;
         }
-        if let Some(flows) = TABS.iter().position(|t| t.id == TabId::Flows)
-            && self.tab != flows
-        {
+        if let Some(flows) = TABS.iter().position(|t| t.id == TabId::Flows) {
             self.tab = flows;
-            self.detail = None;
         }
-        self.mode = Mode::List;
+        self.overlays.clear();
         if path.is_empty() {
             self.start_import();
         } else {
@@ -52,45 +49,38 @@ impl App {
 
     /// The preview came back: open the confirmation.
     pub(super) fn show_preview(&mut self, file: String, sources: Vec<Source>, report: ApplyReport) {
-        if self.form.is_some() {
-            self.close_form();
-        }
-        self.import = Some(ImportDialog::new(file, sources, report));
-        self.mode = Mode::Import;
+        self.close_form();
+        self.overlays
+            .push(Overlay::Import(ImportDialog::new(file, sources, report)));
     }
 
     /// A blueprint failed: at the path field, in the dialog, or on the status line.
     pub(super) fn show_import_error(&mut self, msg: &str) {
         let msg = inert(msg);
-        match self.mode {
-            Mode::Form => {
-                if let Some(form) = &mut self.form {
-                    form.saving = false;
-                    // At the field (marked), and whole in the banner (the field's title is short).
-                    form.set_error("path", &msg);
-                    form.banner = Some(msg);
-                }
+        match self.overlays.top_mut() {
+            Some(Overlay::Form(form)) => {
+                form.saving = false;
+                // At the field (marked), and whole in the banner (the field's title is short).
+                form.set_error("path", &msg);
+                form.banner = Some(msg);
             }
-            Mode::Import => {
-                if let Some(d) = &mut self.import {
-                    d.applying = false;
-                    d.error = Some(msg);
-                }
+            Some(Overlay::Import(d)) => {
+                d.applying = false;
+                d.error = Some(msg);
             }
             _ => self.set_status(&msg, Tone::Error),
         }
     }
 
-    pub(super) fn import_key(&mut self, ev: &KeyEvent) {
-        let Some(d) = &mut self.import else {
-            self.mode = Mode::List;
+    /// An import dialog row's action: Apply runs the previewed text in one transaction.
+    pub(super) fn import_action(&mut self, action: Action) {
+        let Some(Overlay::Import(d)) = self.overlays.top_mut() else {
             return;
         };
-        match d.handle_key(ev) {
+        match d.act(action) {
             ImportOutcome::Stay => {}
             ImportOutcome::Cancel => {
-                self.import = None;
-                self.mode = Mode::List;
+                self.overlays.pop();
                 self.set_status("import cancelled: nothing changed", Tone::Muted);
             }
             ImportOutcome::Apply => {
@@ -105,6 +95,9 @@ impl App {
 
     /// The open import confirmation.
     pub fn import_dialog(&self) -> Option<&ImportDialog> {
-        self.import.as_ref()
+        match self.overlays.top() {
+            Some(Overlay::Import(d)) => Some(d),
+            _ => None,
+        }
     }
 }

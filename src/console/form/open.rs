@@ -108,42 +108,15 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
     match choice {
         NewChoice::Stage(kind) => create(
             &format!("Create {} Stage", kind.label()),
-            Object::Stage(Stage {
-                id: new_id(),
-                name: String::new(),
-                settings: StageSettings::for_new(kind),
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            }),
+            Object::Stage(blank_stage(kind)),
             specs::stage_fields(kind),
         ),
         NewChoice::Policy(kind) => create(
             &format!("Create {} Policy", kind.label()),
-            Object::Policy(Policy {
-                id: new_id(),
-                name: String::new(),
-                settings: PolicySettings::for_new(kind),
-                execution_logging: false,
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            }),
+            Object::Policy(blank_policy(kind)),
             specs::policy_fields(kind),
         ),
-        NewChoice::GenerateCertificate => {
-            let mut f = Form::new(
-                "Generate Certificate",
-                Object::Certificate(blank_cert()),
-                Purpose::GenerateCertificate,
-                specs::certificate_generate_fields(),
-            );
-            f.set_text("validity_days", "365");
-            f.set_one("alg", Some("rsa4096"));
-            f.validate();
-            f.dirty = false;
-            f
-        }
+        NewChoice::GenerateCertificate => generate_certificate_form(),
         NewChoice::ImportCertificate => Form::new(
             "Import Certificate",
             Object::Certificate(blank_cert()),
@@ -173,61 +146,35 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
         ),
         NewChoice::Prompt => create(
             "Create Prompt",
-            Object::Prompt(Prompt {
-                id: new_id(),
-                name: String::new(),
-                field_key: String::new(),
-                label: String::new(),
-                field_type: "text".into(),
-                required: true,
-                placeholder: String::new(),
-                initial_value: String::new(),
-                sub_text: String::new(),
-                order: data
-                    .prompts
-                    .iter()
-                    .map(|p| p.order)
-                    .max()
-                    .map_or(0, |o| o + 1),
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            }),
+            Object::Prompt(blank_prompt(data)),
             specs::prompt_fields(),
         ),
         NewChoice::PolicyBinding => create(
             "Create Policy Binding",
-            Object::PolicyBinding(PolicyBinding {
-                id: new_id(),
-                target_id: String::new(),
-                subject: BindingSubject::Policy(String::new()),
-                order: 0,
-                enabled: true,
-                negate: false,
-                timeout: 30,
-                failure_result: false,
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            }),
+            Object::PolicyBinding(blank_policy_binding()),
             specs::policy_binding_fields(),
         ),
         NewChoice::ScopeMapping => create(
             "Create Scope Mapping",
-            Object::ScopeMapping(ScopeMapping {
-                id: new_id(),
-                name: String::new(),
-                managed: None,
-                scope_name: String::new(),
-                description: String::new(),
-                expression: "return {}".into(),
-                created_at: 0,
-                updated_at: 0,
-                version: 0,
-            }),
+            Object::ScopeMapping(blank_scope_mapping()),
             specs::mapping_fields(),
         ),
     }
+}
+
+/// The self-signed certificate form, with a year's validity and RSA-4096 preset.
+fn generate_certificate_form() -> Form {
+    let mut f = Form::new(
+        "Generate Certificate",
+        Object::Certificate(blank_cert()),
+        Purpose::GenerateCertificate,
+        specs::certificate_generate_fields(),
+    );
+    f.set_text("validity_days", "365");
+    f.set_one("alg", Some("rsa4096"));
+    f.validate();
+    f.dirty = false;
+    f
 }
 
 /// The stage binding form for a flow (opened from the flow's detail).
@@ -433,6 +380,83 @@ pub fn import_form() -> Form {
         Purpose::ImportBlueprint,
         specs::import_fields(),
     )
+}
+
+fn blank_stage(kind: StageKind) -> Stage {
+    Stage {
+        id: new_id(),
+        name: String::new(),
+        settings: StageSettings::for_new(kind),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_policy(kind: PolicyKind) -> Policy {
+    Policy {
+        id: new_id(),
+        name: String::new(),
+        settings: PolicySettings::for_new(kind),
+        execution_logging: false,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+/// A new prompt, ordered after the existing ones.
+fn blank_prompt(data: &Data) -> Prompt {
+    Prompt {
+        id: new_id(),
+        name: String::new(),
+        field_key: String::new(),
+        label: String::new(),
+        field_type: "text".into(),
+        required: true,
+        placeholder: String::new(),
+        initial_value: String::new(),
+        sub_text: String::new(),
+        order: data
+            .prompts
+            .iter()
+            .map(|p| p.order)
+            .max()
+            .map_or(0, |o| o + 1),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_policy_binding() -> PolicyBinding {
+    PolicyBinding {
+        id: new_id(),
+        target_id: String::new(),
+        subject: BindingSubject::Policy(String::new()),
+        order: 0,
+        enabled: true,
+        negate: false,
+        timeout: 30,
+        failure_result: false,
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_scope_mapping() -> ScopeMapping {
+    ScopeMapping {
+        id: new_id(),
+        name: String::new(),
+        managed: None,
+        scope_name: String::new(),
+        description: String::new(),
+        expression: "return {}".into(),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
 }
 
 fn blank_flow() -> Flow {

@@ -1,8 +1,9 @@
 //! The filterable picker a select opens (and the checklist of a multi-select).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::field::{Choice, FieldValue};
+use crate::console::keymap::{Action, typed_char};
 
 /// The id of the "(none)" row of an optional select.
 const NONE_ID: &str = "";
@@ -76,46 +77,51 @@ impl Picker {
             .collect()
     }
 
-    /// Handles one key.
-    pub fn handle_key(&mut self, ev: &KeyEvent) -> PickerOutcome {
-        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    /// Carries out what a bound key asks (moving, ticking, picking, cancelling).
+    pub fn act(&mut self, action: Action) -> PickerOutcome {
         let n = self.visible().len();
-        match ev.code {
-            KeyCode::Esc => return PickerOutcome::Cancel,
-            KeyCode::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char(' ') if self.multi => {
-                if let Some(id) = self.visible().get(self.selected).map(|c| c.id.clone()) {
-                    if let Some(i) = self.checked.iter().position(|c| *c == id) {
-                        self.checked.remove(i);
-                    } else {
-                        self.checked.push(id);
-                    }
-                }
-            }
-            KeyCode::Enter => {
-                if self.multi {
-                    return PickerOutcome::Pick(FieldValue::Many(self.checked.clone()));
-                }
-                let Some(c) = self.visible().get(self.selected).map(|c| c.id.clone()) else {
-                    return PickerOutcome::Stay;
-                };
-                return PickerOutcome::Pick(FieldValue::One(if c.is_empty() {
-                    None
-                } else {
-                    Some(c)
-                }));
-            }
-            KeyCode::Backspace => {
+        match action {
+            Action::Cancel => return PickerOutcome::Cancel,
+            Action::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::Toggle if self.multi => self.tick(),
+            Action::Accept => return self.pick(),
+            Action::DeleteChar => {
                 self.query.pop();
-                self.selected = 0;
-            }
-            KeyCode::Char(c) if !ctrl => {
-                self.query.push(c);
                 self.selected = 0;
             }
             _ => {}
         }
         PickerOutcome::Stay
+    }
+
+    /// Takes a key no row binds: a printable one filters the choices.
+    pub fn type_key(&mut self, ev: &KeyEvent) {
+        if let Some(c) = typed_char(ev) {
+            self.query.push(c);
+            self.selected = 0;
+        }
+    }
+
+    /// Ticks or unticks the selected checklist row.
+    fn tick(&mut self) {
+        if let Some(id) = self.visible().get(self.selected).map(|c| c.id.clone()) {
+            if let Some(i) = self.checked.iter().position(|c| *c == id) {
+                self.checked.remove(i);
+            } else {
+                self.checked.push(id);
+            }
+        }
+    }
+
+    /// The value Enter takes: the ticked ids, or the selected choice.
+    fn pick(&self) -> PickerOutcome {
+        if self.multi {
+            return PickerOutcome::Pick(FieldValue::Many(self.checked.clone()));
+        }
+        let Some(c) = self.visible().get(self.selected).map(|c| c.id.clone()) else {
+            return PickerOutcome::Stay;
+        };
+        PickerOutcome::Pick(FieldValue::One(if c.is_empty() { None } else { Some(c) }))
     }
 }

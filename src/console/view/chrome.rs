@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::tone_style;
 use crate::console::app::App;
-use crate::console::keymap::Mode;
+use crate::console::keymap::{self, Action, Mode};
 use crate::console::tabs::TABS;
 use crate::console::text::{ellipsize, inert};
 
@@ -20,7 +20,7 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
         crumb.push_str(" > ");
         crumb.push_str(row.title());
     }
-    if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+    if let Some(f) = app.form() {
         crumb.push_str(" > ");
         crumb.push_str(&f.title);
         if f.dirty {
@@ -178,15 +178,16 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled("_", theme.accent()),
             Span::styled(format!("   {}", inert(&hint)), theme.muted()),
         ])
-    } else if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+    } else if let Some(f) = app.form() {
+        let yes = keymap::label_of(Action::Yes);
         if f.confirm_discard {
             Line::styled(
-                " drop your edits? y drops them, any other key keeps editing",
+                format!(" drop your edits? {yes} drops them, any other key keeps editing"),
                 theme.warn(),
             )
         } else if let Some(w) = &f.confirm_warnings {
             Line::styled(
-                format!(" {}: y saves anyway, any other key goes back", inert(w)),
+                format!(" {}: {yes} saves anyway, any other key goes back", inert(w)),
                 theme.warn(),
             )
         } else if f.saving {

@@ -20,14 +20,13 @@ fn block<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
         .title(Span::styled(title, theme.title()))
 }
 
-/// Draws the dashboard into `area`.
+/// Draws the dashboard into `area`: counts and certificates on top, recent events below
+/// (and the server log's tail on tall terminals, since the server runs in this process).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = app.theme();
-    let d = app.data();
     let [top, bottom] = Layout::vertical([Constraint::Length(9), Constraint::Min(3)]).areas(area);
     let [counts_area, certs_area] =
         Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(top);
-
+    let d = app.data();
     let mut expiring: Vec<(i64, &str)> = d
         .certificates
         .iter()
@@ -35,14 +34,32 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .filter(|(days, _)| *days < EXPIRY_WARNING_DAYS)
         .collect();
     expiring.sort_unstable();
+    counts(app, expiring.len(), frame, counts_area);
+    certificates(app, &expiring, frame, certs_area);
+    let (bottom, log_area) = if bottom.height >= 20 {
+        let [events, logs] =
+            Layout::vertical([Constraint::Min(8), Constraint::Length(10)]).areas(bottom);
+        (events, Some(logs))
+    } else {
+        (bottom, None)
+    };
+    if let Some(log_area) = log_area {
+        log_tail(app, frame, log_area);
+    }
+    recent_events(app, frame, bottom);
+}
 
+/// How many of each thing the instance has, and how many certificates expire soon.
+fn counts(app: &App, expiring: usize, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let d = app.data();
     let count = |label: &str, n: usize| {
         Line::from(vec![
             Span::styled(format!(" {label:<16}"), theme.muted()),
             Span::styled(format!("{n:>6}"), theme.text()),
         ])
     };
-    let counts = vec![
+    let lines = vec![
         count("users", d.users.len()),
         count("groups", d.groups.len()),
         count("applications", d.applications.len()),
@@ -52,8 +69,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::styled(format!(" {:<16}", "certs expiring"), theme.muted()),
             Span::styled(
-                format!("{:>6}", expiring.len()),
-                if expiring.is_empty() {
+                format!("{expiring:>6}"),
+                if expiring == 0 {
                     theme.ok()
                 } else {
                     theme.warn()
@@ -62,12 +79,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ]),
     ];
     frame.render_widget(
-        Paragraph::new(counts).block(block(theme, " Instance ")),
-        counts_area,
+        Paragraph::new(lines).block(block(theme, " Instance ")),
+        area,
     );
+}
 
-    let width = usize::from(certs_area.width.saturating_sub(4));
-    let mut cert_lines = vec![Line::styled(
+/// The certificates expiring within [`EXPIRY_WARNING_DAYS`] (or expired), soonest first.
+fn certificates(app: &App, expiring: &[(i64, &str)], frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let d = app.data();
+    let width = usize::from(area.width.saturating_sub(4));
+    let mut lines = vec![Line::styled(
         format!(
             " {} certificate(s); {} expire within {EXPIRY_WARNING_DAYS} days",
             d.certificates.len(),
@@ -75,50 +97,50 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ),
         theme.muted(),
     )];
-    for (days, name) in &expiring {
+    for (days, name) in expiring {
         let (text, style) = if *days < 0 {
             (format!("expired {} days ago", -days), theme.error())
         } else {
             (format!("expires in {days} days"), theme.warn())
         };
-        cert_lines.push(Line::styled(
+        lines.push(Line::styled(
             ellipsize(&format!(" ! {} {text}", inert(name)), width),
             style,
         ));
     }
     if expiring.is_empty() && !d.certificates.is_empty() {
-        cert_lines.push(Line::styled(" all certificates are valid", theme.ok()));
+        lines.push(Line::styled(" all certificates are valid", theme.ok()));
     }
     frame.render_widget(
-        Paragraph::new(cert_lines).block(block(theme, " Certificates ")),
-        certs_area,
+        Paragraph::new(lines).block(block(theme, " Certificates ")),
+        area,
     );
+}
 
-    // Tall terminals also get the server log tail, since the server runs in this process.
-    let (bottom, log_area) = if bottom.height >= 20 {
-        let [events, logs] =
-            Layout::vertical([Constraint::Min(8), Constraint::Length(10)]).areas(bottom);
-        (events, Some(logs))
+/// The newest server log lines that fit.
+fn log_tail(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let lines = app.logs();
+    let shown = usize::from(area.height.saturating_sub(2));
+    let tail: Vec<Line> = if lines.is_empty() {
+        vec![Line::styled(" No log lines yet.", theme.muted())]
     } else {
-        (bottom, None)
+        lines[lines.len().saturating_sub(shown)..]
+            .iter()
+            .map(|l| Line::styled(format!(" {}", inert(l)), theme.muted()))
+            .collect()
     };
-    if let Some(log_area) = log_area {
-        let lines = app.logs();
-        let shown = usize::from(log_area.height.saturating_sub(2));
-        let tail: Vec<Line> = if lines.is_empty() {
-            vec![Line::styled(" No log lines yet.", theme.muted())]
-        } else {
-            lines[lines.len().saturating_sub(shown)..]
-                .iter()
-                .map(|l| Line::styled(format!(" {}", inert(l)), theme.muted()))
-                .collect()
-        };
-        frame.render_widget(
-            Paragraph::new(tail).block(block(theme, " Server log ")),
-            log_area,
-        );
-    }
-    let rows = usize::from(bottom.height.saturating_sub(2));
+    frame.render_widget(
+        Paragraph::new(tail).block(block(theme, " Server log ")),
+        area,
+    );
+}
+
+/// The newest events that fit, failures in the error colour.
+fn recent_events(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let d = app.data();
+    let rows = usize::from(area.height.saturating_sub(2));
     let events: Vec<Line> = if d.events.is_empty() {
         vec![Line::styled(" No events yet.", theme.muted())]
     } else {
@@ -149,6 +171,6 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     frame.render_widget(
         Paragraph::new(events).block(block(theme, " Recent events ")),
-        bottom,
+        area,
     );
 }

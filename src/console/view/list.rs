@@ -11,7 +11,7 @@ use ratatui::widgets::{
 
 use super::tone_style;
 use crate::console::app::App;
-use crate::console::tabs::{Column, TABS};
+use crate::console::tabs::{Column, ListRow, TABS};
 use crate::console::text::{ellipsize, ellipsize_middle, inert};
 
 /// Columns kept at this width: all of them from 80 columns, the essential ones below.
@@ -21,13 +21,38 @@ fn columns_for(width: u16, columns: &[Column]) -> Vec<usize> {
         .collect()
 }
 
-/// The list block of the active tab.
+/// The list block of the active tab: its rows in view as a table, or why there are none.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = app.theme();
     let spec = &TABS[app.tab_index()];
     let rows = app.visible_rows();
+    let block = list_block(app, rows.len());
+    if rows.is_empty() {
+        let msg = if !app.is_loaded() {
+            "loading…".to_string()
+        } else if app.total_rows() == 0 {
+            format!("No {} yet.", spec.name.to_lowercase())
+        } else {
+            "Nothing matches the filter (esc clears it).".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {msg}"), app.theme().muted())).block(block),
+            area,
+        );
+        return;
+    }
+    table(app, &rows, block, frame, area);
+    let inner_height = usize::from(area.height.saturating_sub(3));
+    if rows.len() > inner_height && area.height > 4 {
+        scrollbar(app, rows.len() - inner_height, frame, area);
+    }
+}
+
+/// The block around the list: the tab's name and counts, the filter, the position.
+fn list_block(app: &App, shown: usize) -> Block<'static> {
+    let theme = app.theme();
+    let spec = &TABS[app.tab_index()];
     let mut title = vec![Span::styled(
-        format!(" {} ({}/{}) ", spec.name, rows.len(), app.total_rows()),
+        format!(" {} ({}/{}) ", spec.name, shown, app.total_rows()),
         theme.title(),
     )];
     if !app.filter().is_empty() {
@@ -40,29 +65,22 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border())
         .title(Line::from(title));
-    if !rows.is_empty() {
+    if shown > 0 {
         block = block.title_bottom(
             Line::styled(
-                format!(" {}/{} ", app.selected_index() + 1, rows.len()),
+                format!(" {}/{} ", app.selected_index() + 1, shown),
                 theme.muted(),
             )
             .right_aligned(),
         );
     }
-    if rows.is_empty() {
-        let msg = if !app.is_loaded() {
-            "loading…".to_string()
-        } else if app.total_rows() == 0 {
-            format!("No {} yet.", spec.name.to_lowercase())
-        } else {
-            "Nothing matches the filter (esc clears it).".to_string()
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" {msg}"), theme.muted())).block(block),
-            area,
-        );
-        return;
-    }
+    block
+}
+
+/// The rows in view, in the columns that fit, long text cut with a visible "..".
+fn table(app: &App, rows: &[&ListRow], block: Block<'_>, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let spec = &TABS[app.tab_index()];
     let keep = columns_for(area.width, spec.columns);
     let widths: Vec<Constraint> = keep
         .iter()
@@ -125,22 +143,24 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(theme.selection())
         .highlight_symbol("> ");
     frame.render_stateful_widget(table, area, &mut state);
-    if rows.len() > inner_height && area.height > 4 {
-        let mut sb = ScrollbarState::new(rows.len().saturating_sub(inner_height)).position(offset);
-        let bar_area = Rect {
-            y: area.y + 2,
-            height: area.height.saturating_sub(3),
-            ..area
-        };
-        frame.render_stateful_widget(
-            Scrollbar::new(ScrollbarOrientation::VerticalRight)
-                .begin_symbol(None)
-                .end_symbol(None)
-                .style(theme.muted()),
-            bar_area,
-            &mut sb,
-        );
-    }
+}
+
+/// The scrollbar beside rows that do not all fit (`hidden` of them are out of view).
+fn scrollbar(app: &App, hidden: usize, frame: &mut Frame, area: Rect) {
+    let mut sb = ScrollbarState::new(hidden).position(app.scroll_offset());
+    let bar_area = Rect {
+        y: area.y + 2,
+        height: area.height.saturating_sub(3),
+        ..area
+    };
+    frame.render_stateful_widget(
+        Scrollbar::new(ScrollbarOrientation::VerticalRight)
+            .begin_symbol(None)
+            .end_symbol(None)
+            .style(app.theme().muted()),
+        bar_area,
+        &mut sb,
+    );
 }
 
 /// The Events tab's alternative body: the newest server log lines, made inert.

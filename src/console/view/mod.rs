@@ -3,9 +3,11 @@
 mod chrome;
 mod dashboard;
 mod detail;
+mod field;
 mod form;
 mod help;
 mod list;
+mod popup;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -35,33 +37,44 @@ pub fn draw(app: &App, frame: &mut Frame) {
     .areas(area);
     chrome::header(app, frame, header);
     chrome::tab_bar(app, frame, tabs);
+    body_view(app, frame, body);
+    popups(app, frame, body);
+    chrome::status(app, frame, status);
+    chrome::footer(app, frame, footer);
+}
+
+/// The view under the popups: the open detail or form, the dashboard, the log, or the list.
+fn body_view(app: &App, frame: &mut Frame, body: Rect) {
     match (app.mode(), app.detail()) {
         (Mode::Detail, Some(row)) => detail::draw(app, row, frame, body),
-        (Mode::Form, _) if app.form().is_some() => {}
+        _ if app.form().is_some() => {}
         _ if TABS[app.tab_index()].rows.is_none() => dashboard::draw(app, frame, body),
         _ if app.showing_logs() => list::logs(app, frame, body),
         _ => list::draw(app, frame, body),
     }
-    if let (Mode::Form, Some(f)) = (app.mode(), app.form()) {
+    if let Some(f) = app.form() {
         form::draw(app, f, frame, body);
     }
-    if let (Mode::Choose, Some(p)) = (app.mode(), app.chooser()) {
-        form::picker(app.theme(), p, "New: pick a type", frame, body);
+}
+
+/// The popup on top, if any (its keys line comes from the keymap table).
+fn popups(app: &App, frame: &mut Frame, body: Rect) {
+    let theme = app.theme();
+    if let Some(p) = app.chooser() {
+        popup::picker(theme, p, "New: pick a type", &app.hint_line(), frame, body);
     }
-    if let (Mode::Palette, Some(p)) = (app.mode(), app.palette()) {
-        form::picker(app.theme(), p, "Palette", frame, body);
+    if let Some(p) = app.palette() {
+        popup::picker(theme, p, "Palette", &app.hint_line(), frame, body);
     }
-    if let (Mode::Delete, Some(d)) = (app.mode(), app.dialog()) {
-        form::dialog(app.theme(), d, frame, body);
+    if let Some(d) = app.dialog() {
+        popup::dialog(theme, d, frame, body);
     }
-    if let (Mode::Import, Some(d)) = (app.mode(), app.import_dialog()) {
-        form::import_dialog(app.theme(), d, frame, body);
+    if let Some(d) = app.import_dialog() {
+        popup::import_dialog(theme, d, frame, body);
     }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);
     }
-    chrome::status(app, frame, status);
-    chrome::footer(app, frame, footer);
 }
 
 fn too_small(app: &App, frame: &mut Frame, area: Rect) {
