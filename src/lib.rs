@@ -1,5 +1,6 @@
 //! latchkey: an identity provider in the mould of authentik, in one binary, administered from
-//! the terminal. See DESIGN.md for the module map; `main.rs` only wires these together.
+//! the terminal. docs/ARCHITECTURE.md has the module map and who may call whom; `main.rs` only wires these
+//! together.
 
 pub mod blueprint;
 pub mod cli;

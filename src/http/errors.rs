@@ -132,7 +132,7 @@ pub async fn not_found() -> Response {
 /// For the OAuth JSON endpoints (token, revoke, introspect, device, userinfo): the answers axum
 /// gives before a handler runs — a method the route does not take (405), a body over the size
 /// limit (413) — become JSON errors like every other answer there, and every answer carries
-/// `Cache-Control: no-store` (RFC 6749 §5.1, SECURITY-CHECKLIST "Token endpoint").
+/// `Cache-Control: no-store` (RFC 6749 §5.1, docs/SECURITY.md "Token endpoint").
 pub async fn oauth_json_answers(res: Response) -> Response {
     let is_json = res
         .headers()

@@ -1,5 +1,5 @@
 //! The device authorization grant (RFC 8628) on a real listener: one test per rule of
-//! SECURITY-CHECKLIST.md "Device flow", plus `latchkey login`/`token`/`logout` end to end.
+//! docs/SECURITY.md "Device flow", plus `latchkey login`/`token`/`logout` end to end.
 
 use std::io::BufRead;
 use std::sync::Arc;

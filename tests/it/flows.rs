@@ -1,5 +1,5 @@
 //! The login flow end to end: HTML forms with a cookie jar, the JSON executor, sessions, CSRF,
-//! headers, escaping and brute-force defences (SECURITY-CHECKLIST "Sessions, login, credentials").
+//! headers, escaping and brute-force defences (docs/SECURITY.md "Sessions, login, credentials").
 
 use latchkey::store;
 use serde_json::json;

@@ -1,5 +1,4 @@
-//! The one integration test binary (DESIGN.md §7): every suite is a module here, so the crate
-//! links once.
+//! The one integration test binary: every suite is a module here, so the crate links once.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! The authorization endpoint, one test per rule of SECURITY-CHECKLIST.md "Authorization
+//! The authorization endpoint, one test per rule of docs/SECURITY.md "Authorization
 //! endpoint": pages before the client is trusted, redirects with `error`, `state` and `iss` after.
 
 use latchkey::domain::*;

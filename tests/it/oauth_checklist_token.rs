@@ -1,4 +1,4 @@
-//! Gaps in the coverage of SECURITY-CHECKLIST.md "Token endpoint" and "Tokens, keys, discovery"
+//! Gaps in the coverage of docs/SECURITY.md "Token endpoint" and "Tokens, keys, discovery"
 //! that `oauth_token.rs` and `oauth_end_session.rs` leave open: refresh is atomic under
 //! concurrency (and the losers' reuse kills the winner's family), refresh survives a restart on
 //! the same SQLite file, an inactive user cannot refresh, a revocation that fails in storage is not

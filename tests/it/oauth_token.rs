@@ -1,5 +1,5 @@
 //! The token, revocation, introspection and userinfo endpoints on a real listener, one test per
-//! rule of SECURITY-CHECKLIST.md "Token endpoint" and "Tokens, keys, discovery".
+//! rule of docs/SECURITY.md "Token endpoint" and "Tokens, keys, discovery".
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
