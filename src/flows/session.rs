@@ -25,6 +25,15 @@ use crate::store::{StoreResult, sessions};
 pub const IDLE_TIMEOUT: i64 = 2 * 3600;
 /// Absolute lifetime when the login stage sets none (seconds).
 pub const DEFAULT_LIFETIME: i64 = super::env::DEFAULT_SESSION_LIFETIME;
+/// Absolute lifetime of an anonymous session (a sign-in in progress, a parked authorization
+/// request): short, so what a stranger makes the store keep goes soon.
+pub const ANONYMOUS_LIFETIME: i64 = 30 * 60;
+/// Anonymous sessions kept per client IP and in all; past either the oldest go (see
+/// [`sessions::AnonymousCaps`]).
+pub const ANONYMOUS_CAPS: sessions::AnonymousCaps = sessions::AnonymousCaps {
+    per_ip: 256,
+    total: 20_000,
+};
 /// Version of [`SessionData`]; other versions are discarded.
 pub const DATA_VERSION: u32 = 1;
 /// How long anything parked in `oauth_pending` is kept (authorize requests and device
@@ -175,7 +184,12 @@ pub async fn load(
 pub async fn save(ctx: &Context, session: &mut Session) -> StoreResult<()> {
     let now = ctx.now();
     if !session.stored {
-        sessions::create(ctx.store(), &session.row(now, DEFAULT_LIFETIME)).await?;
+        sessions::create(
+            ctx.store(),
+            &session.row(now, ANONYMOUS_LIFETIME),
+            ANONYMOUS_CAPS,
+        )
+        .await?;
         session.stored = true;
         session.set_cookie = true;
         return Ok(());
@@ -237,7 +251,7 @@ pub async fn login(ctx: &Context, session: &mut Session, login: Login<'_>) -> St
 pub async fn logout(ctx: &Context, session: &mut Session) -> StoreResult<Option<String>> {
     let ended = session.user_id.is_some().then(|| session.sid());
     let mut fresh = Session::anonymous(&session.client_ip);
-    let row = fresh.row(ctx.now(), DEFAULT_LIFETIME);
+    let row = fresh.row(ctx.now(), ANONYMOUS_LIFETIME);
     sessions::replace(ctx.store(), &session.row_id, &row, false).await?;
     fresh.stored = true;
     fresh.set_cookie = true;

@@ -126,6 +126,15 @@ pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<
     .await?)
 }
 
+/// Every anonymous session (no user yet), oldest first.
+pub async fn all_anonymous(conn: &mut SqliteConnection) -> StoreResult<Vec<SessionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM sessions WHERE user_id IS NULL ORDER BY created_at"
+    )))
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Every live signed-in session, most recently seen first (the console's users detail).
 pub async fn live_signed_in(conn: &mut SqliteConnection, now: i64) -> StoreResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -149,11 +158,49 @@ pub async fn find_live(
     get_live(&mut conn, key_digest, now).await
 }
 
-/// Stores a new session in its own write transaction.
-pub async fn create(store: &Store, row: &SessionRow) -> StoreResult<()> {
+/// How many anonymous sessions (no user yet) the store keeps; past either cap the oldest go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnonymousCaps {
+    /// Per client IP.
+    pub per_ip: i64,
+    /// In all.
+    pub total: i64,
+}
+
+/// Stores a new session in its own write transaction; an anonymous one first makes room under
+/// `caps` (oldest anonymous sessions of that IP, then of all, are deleted).
+pub async fn create(store: &Store, row: &SessionRow, caps: AnonymousCaps) -> StoreResult<()> {
     let mut tx = store.write_tx().await?;
+    if row.user_id.is_none() {
+        make_room(tx.conn(), &row.client_ip, caps).await?;
+    }
     insert(tx.conn(), row).await?;
     tx.commit().await
+}
+
+/// Deletes the oldest anonymous sessions so one more fits under `caps`.
+async fn make_room(conn: &mut SqliteConnection, ip: &str, caps: AnonymousCaps) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+         WHERE user_id IS NULL AND client_ip = ? ORDER BY created_at DESC LIMIT -1 OFFSET ?)",
+    )
+    .bind(ip)
+    .bind((caps.per_ip - 1).max(0))
+    .execute(&mut *conn)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id IS NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    if total >= caps.total {
+        sqlx::query(
+            "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id IS NULL \
+             ORDER BY created_at LIMIT ?)",
+        )
+        .bind(total - caps.total + 1)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Saves a session's data and idle expiry in its own write transaction ([`save`]: a session

@@ -33,6 +33,7 @@ mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
 mod server;
+mod session_growth;
 mod session_writes;
 mod store;
 mod store_maintenance;

@@ -8,3 +8,5 @@ CREATE INDEX sessions_expires ON sessions(expires_at);
 CREATE INDEX sessions_idle_expires ON sessions(idle_expires_at);
 CREATE INDEX events_expires ON events(expires_at);
 CREATE INDEX reputation_expires ON reputation(expires_at);
+-- Anonymous sessions (no user yet) are capped per client IP and in all: this index finds them.
+CREATE INDEX sessions_anonymous ON sessions(client_ip, created_at) WHERE user_id IS NULL;
