@@ -1,6 +1,14 @@
-//! Applies checked blueprints inside one write transaction: identifiers find or create, attrs
-//! update, `absent` deletes, and an object whose content would not change is left alone (no
-//! version bump), so re-applying a file is a no-op.
+//! Applies checked blueprints: identifiers find or create, attrs update, `absent` deletes, and
+//! an object whose content would not change is left alone (no version bump), so re-applying a
+//! file is a no-op.
+//!
+//! An apply is planned first, against the objects a read sees ([`plan`]): every entry is
+//! resolved, checked and turned into the writes it needs, with the cache kept current in
+//! memory, and nothing holds the store's write lock meanwhile. The writes then run in one short
+//! transaction ([`execute`]), all or nothing. A plan that deletes an existing object (whose
+//! cascades the cache does not follow) is refused with [`Planned::NeedsTransaction`]; such
+//! blueprints are applied entry by entry inside the transaction ([`apply_in_tx`]), as are
+//! bootstrap's defaults.
 
 use std::collections::HashMap;
 
@@ -62,31 +70,74 @@ pub type Passwords = HashMap<(usize, usize), PasswordPlan>;
 /// A user entry's password to plan: (blueprint index, entry index), username, plain text.
 pub type WantedPassword = ((usize, usize), String, String);
 
-/// Loads every object the transaction can see.
+/// Loads every object the connection can see.
 pub async fn load_cache(conn: &mut Conn) -> Result<Cache, BlueprintError> {
-    let mut cache = Cache::default();
-    for kind in ALL_KINDS {
-        cache.objects.insert(kind, objects::list(conn, kind).await?);
-    }
-    Ok(cache)
+    Ok(Cache::load(conn).await?)
 }
 
-const ALL_KINDS: [Kind; 14] = [
-    Kind::Flow,
-    Kind::Stage,
-    Kind::FlowStageBinding,
-    Kind::Prompt,
-    Kind::Policy,
-    Kind::PolicyBinding,
-    Kind::Application,
-    Kind::Provider,
-    Kind::ScopeMapping,
-    Kind::Certificate,
-    Kind::Brand,
-    Kind::Connector,
-    Kind::User,
-    Kind::Group,
-];
+/// One write an apply makes.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert a new object.
+    Insert(Object),
+    /// Update an object (its version is the one the plan saw).
+    Update(Object),
+    /// Store a user's planned password hash.
+    Password { user_id: String, hash: String },
+}
+
+/// What planning an apply came to.
+#[derive(Debug)]
+pub enum Planned {
+    /// The writes to make, in order, and what they amount to.
+    Writes {
+        writes: Vec<Write>,
+        report: ApplyReport,
+    },
+    /// The blueprints delete an existing object: apply them inside the transaction instead.
+    NeedsTransaction,
+}
+
+/// Plans every entry of every blueprint against `cache` (what a read saw), writing nothing.
+pub async fn plan(
+    blueprints: &[Blueprint],
+    passwords: &Passwords,
+    cache: Cache,
+    now: i64,
+) -> Result<Planned, BlueprintError> {
+    let mut applier = Applier {
+        sink: Sink::Plan(Vec::new()),
+        cache,
+        report: ApplyReport::default(),
+        now,
+    };
+    match applier.all(blueprints, passwords).await {
+        Ok(()) => {}
+        Err(Stop::NeedsTransaction) => return Ok(Planned::NeedsTransaction),
+        Err(Stop::Failed(e)) => return Err(e),
+    }
+    let Sink::Plan(writes) = applier.sink else {
+        return Ok(Planned::NeedsTransaction);
+    };
+    Ok(Planned::Writes {
+        writes,
+        report: applier.report,
+    })
+}
+
+/// Makes a plan's writes inside `tx` (the caller commits, or drops to roll back).
+pub async fn execute(tx: &mut WriteTx, writes: &[Write], now: i64) -> Result<(), BlueprintError> {
+    for w in writes {
+        match w {
+            Write::Insert(obj) => objects::insert(tx, obj, now).await?,
+            Write::Update(obj) => objects::update(tx, obj, now).await?,
+            Write::Password { user_id, hash } => {
+                objects::set_password_hash(tx, user_id, hash, now).await?
+            }
+        }
+    }
+    Ok(())
+}
 
 fn tag_err(entry: &Entry, e: TagError) -> BlueprintError {
     BlueprintError::at(
@@ -213,8 +264,8 @@ pub fn user_passwords(blueprints: &[Blueprint]) -> Result<Vec<WantedPassword>, B
     Ok(out)
 }
 
-/// Applies every entry of every blueprint, in order, inside `tx`. On error the caller drops
-/// the transaction, so nothing is written.
+/// Applies every entry of every blueprint, in order, inside `tx`, each write made as its entry
+/// is reached. On error the caller drops the transaction, so nothing is written.
 pub async fn apply_in_tx(
     tx: &mut WriteTx,
     blueprints: &[Blueprint],
@@ -223,27 +274,52 @@ pub async fn apply_in_tx(
 ) -> Result<ApplyReport, BlueprintError> {
     let cache = load_cache(tx.conn()).await?;
     let mut applier = Applier {
-        tx,
+        sink: Sink::Tx(tx),
         cache,
         report: ApplyReport::default(),
         now,
     };
-    for (bi, bp) in blueprints.iter().enumerate() {
-        let mut keys: HashMap<String, Value> = HashMap::new();
-        for (ei, entry) in bp.entries.iter().enumerate() {
-            let password = passwords.get(&(bi, ei));
-            let id = applier.entry(&keys, bp, entry, password).await?;
-            if let (Some(name), Some(id)) = (&entry.id, id) {
-                keys.insert(name.clone(), Value::String(id));
-            }
-        }
+    match applier.all(blueprints, passwords).await {
+        Ok(()) => Ok(applier.report),
+        Err(Stop::Failed(e)) => Err(e),
+        // Cannot happen in a transaction; say so rather than write half.
+        Err(Stop::NeedsTransaction) => Err(BlueprintError::Refused(
+            "internal: a transaction apply asked for a transaction".into(),
+        )),
     }
-    Ok(applier.report)
 }
 
-/// The state of one apply: the transaction, the objects it sees, and what it did so far.
+/// Where an apply's writes go.
+enum Sink<'t> {
+    /// Made at once, inside the transaction.
+    Tx(&'t mut WriteTx),
+    /// Recorded for [`execute`].
+    Plan(Vec<Write>),
+}
+
+/// Why an apply stopped.
+enum Stop {
+    /// An entry failed (nothing is written).
+    Failed(BlueprintError),
+    /// Planning met a delete: apply inside a transaction instead.
+    NeedsTransaction,
+}
+
+impl From<BlueprintError> for Stop {
+    fn from(e: BlueprintError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+impl From<crate::store::StoreError> for Stop {
+    fn from(e: crate::store::StoreError) -> Self {
+        Stop::Failed(e.into())
+    }
+}
+
+/// The state of one apply: where writes go, the objects it sees, and what it did so far.
 struct Applier<'t> {
-    tx: &'t mut WriteTx,
+    sink: Sink<'t>,
     cache: Cache,
     report: ApplyReport,
     now: i64,
@@ -269,6 +345,21 @@ fn at(entry: &Entry, e: &dyn std::fmt::Display) -> BlueprintError {
 }
 
 impl Applier<'_> {
+    /// Every entry of every blueprint, in order.
+    async fn all(&mut self, blueprints: &[Blueprint], passwords: &Passwords) -> Result<(), Stop> {
+        for (bi, bp) in blueprints.iter().enumerate() {
+            let mut keys: HashMap<String, Value> = HashMap::new();
+            for (ei, entry) in bp.entries.iter().enumerate() {
+                let password = passwords.get(&(bi, ei));
+                let id = self.entry(&keys, bp, entry, password).await?;
+                if let (Some(name), Some(id)) = (&entry.id, id) {
+                    keys.insert(name.clone(), Value::String(id));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Applies one entry; the id of the object it names (for later `!KeyOf`), if any.
     async fn entry(
         &mut self,
@@ -276,7 +367,7 @@ impl Applier<'_> {
         bp: &Blueprint,
         entry: &Entry,
         password: Option<&PasswordPlan>,
-    ) -> Result<Option<String>, BlueprintError> {
+    ) -> Result<Option<String>, Stop> {
         let scope = Scope {
             keys,
             context: &bp.context,
@@ -298,7 +389,8 @@ impl Applier<'_> {
                     "identifiers are required (e.g. {})",
                     entry.spec.natural_key.join(", ")
                 ),
-            ));
+            )
+            .into());
         }
         let existing = self.cache.find(entry.spec, &identifiers).cloned();
         let fields = Resolved { identifiers, attrs };
@@ -308,17 +400,14 @@ impl Applier<'_> {
                 Ok(None)
             }
             (State::Absent, Some(obj)) => {
-                objects::delete(self.tx, obj.kind(), obj.id())
-                    .await
-                    .map_err(|e| at(entry, &e))?;
-                self.report.deleted += 1;
-                self.cache = load_cache(self.tx.conn()).await?;
+                self.delete(entry, &obj).await?;
                 Ok(None)
             }
             (State::MustCreated, Some(_)) => Err(BlueprintError::at(
                 &entry.at,
                 "state must_created: the object already exists",
-            )),
+            )
+            .into()),
             (State::Created, Some(obj)) => {
                 self.report.unchanged += 1;
                 Ok(Some(obj.id().to_string()))
@@ -330,13 +419,38 @@ impl Applier<'_> {
         }
     }
 
+    /// Deletes an existing object; the schema cascades and clears what uses it, which only the
+    /// store knows, so the whole cache is read again (and a plan asks for a transaction).
+    async fn delete(&mut self, entry: &Entry, obj: &Object) -> Result<(), Stop> {
+        let Sink::Tx(tx) = &mut self.sink else {
+            return Err(Stop::NeedsTransaction);
+        };
+        objects::delete(tx, obj.kind(), obj.id())
+            .await
+            .map_err(|e| at(entry, &e))?;
+        self.report.deleted += 1;
+        self.cache = load_cache(tx.conn()).await?;
+        Ok(())
+    }
+
+    /// Makes (or records) one write; the error names the entry.
+    async fn write(&mut self, entry: &Entry, w: Write) -> Result<(), Stop> {
+        match &mut self.sink {
+            Sink::Plan(writes) => writes.push(w),
+            Sink::Tx(tx) => execute(tx, std::slice::from_ref(&w), self.now)
+                .await
+                .map_err(|e| at(entry, &e))?,
+        }
+        Ok(())
+    }
+
     /// Creates the entry's object: authentik's defaults overlaid with the entry's fields.
     async fn create(
         &mut self,
         entry: &Entry,
         fields: Resolved,
         password: Option<&PasswordPlan>,
-    ) -> Result<String, BlueprintError> {
+    ) -> Result<String, Stop> {
         let spec = entry.spec;
         let mut base = spec.defaults();
         if spec.kind == Kind::Provider {
@@ -349,16 +463,16 @@ impl Applier<'_> {
                 crate::crypto::secrets::new_client_secret().into(),
             );
         }
-        let obj = models::from_attrs(spec, &fields.over(base), &new_id())
+        let mut obj = models::from_attrs(spec, &fields.over(base), &new_id())
             .map_err(|m| BlueprintError::at(&entry.at, m))?;
         crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
-        objects::insert(self.tx, &obj, self.now)
-            .await
-            .map_err(|e| at(entry, &e))?;
-        self.set_password(entry, obj.id(), password).await?;
+        self.write(entry, Write::Insert(obj.clone())).await?;
+        let id = obj.id().to_string();
+        obj.stored_as_new(self.now);
+        self.cache.insert(obj);
+        self.set_password(entry, &id, password).await?;
         self.report.created += 1;
-        refresh(self.tx, &mut self.cache, spec.kind).await?;
-        Ok(obj.id().to_string())
+        Ok(id)
     }
 
     /// Updates `old` with the entry's fields; an object whose content would not change is left
@@ -369,7 +483,7 @@ impl Applier<'_> {
         old: &Object,
         fields: Resolved,
         password: Option<&PasswordPlan>,
-    ) -> Result<String, BlueprintError> {
+    ) -> Result<String, Stop> {
         let spec = entry.spec;
         let mut base = spec.defaults();
         base.extend(models::to_attrs(old));
@@ -379,17 +493,16 @@ impl Applier<'_> {
         let mut changed = false;
         if !obj.same_content(old) {
             crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
-            objects::update(self.tx, &obj, self.now)
-                .await
-                .map_err(|e| at(entry, &e))?;
+            self.write(entry, Write::Update(obj.clone())).await?;
+            obj.stored_as_update(self.now);
+            self.cache.replace(obj);
             changed = true;
         }
-        if self.set_password(entry, obj.id(), password).await? {
+        if self.set_password(entry, old.id(), password).await? {
             changed = true;
         }
         if changed {
             self.report.updated += 1;
-            refresh(self.tx, &mut self.cache, spec.kind).await?;
         } else {
             self.report.unchanged += 1;
         }
@@ -402,24 +515,19 @@ impl Applier<'_> {
         entry: &Entry,
         user_id: &str,
         password: Option<&PasswordPlan>,
-    ) -> Result<bool, BlueprintError> {
+    ) -> Result<bool, Stop> {
         let Some(PasswordPlan::Set(hash)) = password else {
             return Ok(false);
         };
-        objects::set_password_hash(self.tx, user_id, hash, self.now)
-            .await
-            .map_err(|e| at(entry, &e))?;
+        let w = Write::Password {
+            user_id: user_id.to_string(),
+            hash: hash.clone(),
+        };
+        self.write(entry, w).await?;
+        if let Some(mut user) = self.cache.get(Kind::User, user_id).cloned() {
+            user.stored_with_password(self.now);
+            self.cache.replace(user);
+        }
         Ok(true)
     }
-}
-
-async fn refresh(tx: &mut WriteTx, cache: &mut Cache, kind: Kind) -> Result<(), BlueprintError> {
-    let kinds = match kind {
-        Kind::User | Kind::Group => vec![Kind::User, Kind::Group],
-        other => vec![other],
-    };
-    for k in kinds {
-        cache.objects.insert(k, objects::list(tx.conn(), k).await?);
-    }
-    Ok(())
 }

@@ -35,11 +35,9 @@ struct Index<'a> {
 impl<'a> Index<'a> {
     fn new(cache: &'a Cache) -> Self {
         let mut by_id = HashMap::new();
-        for objs in cache.objects.values() {
-            for obj in objs {
-                if let Some(spec) = models::spec_of(obj) {
-                    by_id.insert(obj.id(), (spec, obj));
-                }
+        for obj in cache.all() {
+            if let Some(spec) = models::spec_of(obj) {
+                by_id.insert(obj.id(), (spec, obj));
             }
         }
         Index { by_id }
@@ -102,10 +100,10 @@ pub fn render(cache: &Cache, filter: &ExportFilter) -> String {
             continue;
         }
         let mut objs: Vec<&Object> = cache
-            .objects
-            .get(&spec.kind)
-            .map(|v| v.iter().filter(|o| spec.matches(o)).collect())
-            .unwrap_or_default();
+            .objects(spec.kind)
+            .iter()
+            .filter(|o| spec.matches(o))
+            .collect();
         // Parents before children, so the file applies to an empty store in order.
         objs.sort_by_key(|o| match o {
             Object::Group { group, .. } => group.parent_id.is_some(),

@@ -5,35 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::models::{self, ModelSpec};
+pub use super::cache::Cache;
+use super::models;
 use super::yaml::{Node, NodeValue};
-use crate::domain::{Kind, Object, truthy};
-
-/// The objects visible to the transaction, by kind; kept current while entries are applied.
-#[derive(Debug, Default, Clone)]
-pub struct Cache {
-    pub objects: HashMap<Kind, Vec<Object>>,
-}
-
-impl Cache {
-    /// The objects of `spec`'s model whose attributes equal every `(field, value)` pair
-    /// (`pk` compares the id).
-    pub fn find<'a>(&'a self, spec: &ModelSpec, pairs: &Map<String, Value>) -> Option<&'a Object> {
-        self.objects.get(&spec.kind)?.iter().find(|obj| {
-            if !spec.matches(obj) {
-                return false;
-            }
-            let attrs = models::to_attrs(obj);
-            pairs.iter().all(|(k, v)| {
-                if k == "pk" {
-                    v.as_str() == Some(obj.id())
-                } else {
-                    attrs.get(k) == Some(v)
-                }
-            })
-        })
-    }
-}
+use crate::domain::truthy;
 
 /// What tags are evaluated against.
 pub struct Scope<'a> {

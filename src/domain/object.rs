@@ -111,6 +111,26 @@ impl Object {
         each!(self, o => (o.id.clone(), o.created_at, o.updated_at, o.version))
     }
 
+    /// Becomes what the store holds after inserting it at `now` (version 1).
+    pub fn stored_as_new(&mut self, now: i64) {
+        let id = self.id().to_string();
+        self.set_meta(&id, now, now, 1);
+    }
+
+    /// Becomes what the store holds after updating it at `now` (the version moves on).
+    pub fn stored_as_update(&mut self, now: i64) {
+        let (id, created, _, version) = self.meta();
+        self.set_meta(&id, created, now, version + 1);
+    }
+
+    /// Becomes what the store holds after a user's password was set at `now`.
+    pub fn stored_with_password(&mut self, now: i64) {
+        if let Object::User { user, .. } = self {
+            user.has_password = true;
+        }
+        self.stored_as_update(now);
+    }
+
     /// Makes `self` carry `other`'s id, timestamps and version (so content can be compared).
     pub fn adopt_meta(&mut self, other: &Object) {
         let (id, c, u, v) = other.meta();

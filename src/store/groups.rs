@@ -158,6 +158,15 @@ pub async fn remove_member(
     Ok(())
 }
 
+/// Every `(user id, group id)` membership.
+pub async fn all_memberships(conn: &mut SqliteConnection) -> StoreResult<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT user_id, group_id FROM group_members ORDER BY user_id, group_id")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
 /// The ids of a group's direct members, sorted (blueprint `users` and membership diffs).
 pub async fn member_ids(conn: &mut SqliteConnection, group_id: &str) -> StoreResult<Vec<String>> {
     Ok(

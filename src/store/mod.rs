@@ -297,6 +297,14 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Starts a read transaction: every read through it sees one consistent snapshot (WAL
+    /// readers never block the writer, and the writer never changes what this one sees).
+    pub async fn read_tx(&self) -> StoreResult<ReadTx> {
+        Ok(ReadTx {
+            tx: self.pool.begin().await?,
+        })
+    }
+
     /// Starts a write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up front and
     /// concurrent writers queue on the busy timeout instead of failing with SQLITE_BUSY.
     pub async fn write_tx(&self) -> StoreResult<WriteTx> {
@@ -393,6 +401,16 @@ async fn data_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
         .await?)
 }
 
+/// The configuration counter: it moves with every committed configuration change, whichever
+/// process made it (a plan made at one value is still current while it reads the same).
+pub async fn config_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT config_version FROM meta WHERE id = 1")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 async fn counters(conn: &mut SqliteConnection) -> StoreResult<(i64, i64)> {
     Ok(
         sqlx::query_as("SELECT config_version, events_version FROM meta WHERE id = 1")
@@ -441,6 +459,24 @@ fn describe_open_error(err: &sqlx::Error) -> String {
         "the file cannot be opened; check the path and its permissions".into()
     } else {
         text
+    }
+}
+
+/// A read transaction (see [`Store::read_tx`]).
+pub struct ReadTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl ReadTx {
+    /// The connection to read on.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Ends the transaction.
+    pub async fn finish(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }
 

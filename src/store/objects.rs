@@ -2,6 +2,8 @@
 //! inside a caller's transaction, dispatching to each aggregate's own file. The console's saves,
 //! the blueprint importer and bootstrap all write through here.
 
+use std::collections::HashMap;
+
 use super::{Conn, StoreResult, Topic, WriteTx};
 use crate::domain::{Kind, Object};
 
@@ -30,27 +32,45 @@ pub async fn list(conn: &mut Conn, kind: Kind) -> StoreResult<Vec<Object>> {
         Kind::Brand => wrap(super::brands::list(conn).await?, Object::Brand),
         Kind::Connector => wrap(super::connectors::list(conn).await?, Object::Connector),
         Kind::User => {
-            let mut out = Vec::new();
-            for user in super::users::list(conn).await? {
-                let mut groups: Vec<String> = super::groups::of_user(conn, &user.id)
-                    .await?
-                    .into_iter()
-                    .map(|g| g.id)
-                    .collect();
-                groups.sort();
-                out.push(Object::User { user, groups });
-            }
-            out
+            let mut groups_of = memberships(conn, |(user, group)| (user, group)).await?;
+            super::users::list(conn)
+                .await?
+                .into_iter()
+                .map(|user| Object::User {
+                    groups: groups_of.remove(&user.id).unwrap_or_default(),
+                    user,
+                })
+                .collect()
         }
         Kind::Group => {
-            let mut out = Vec::new();
-            for group in super::groups::list(conn).await? {
-                let users = super::groups::member_ids(conn, &group.id).await?;
-                out.push(Object::Group { group, users });
-            }
-            out
+            let mut members_of = memberships(conn, |(user, group)| (group, user)).await?;
+            super::groups::list(conn)
+                .await?
+                .into_iter()
+                .map(|group| Object::Group {
+                    users: members_of.remove(&group.id).unwrap_or_default(),
+                    group,
+                })
+                .collect()
         }
     })
+}
+
+/// Every membership in one query, grouped by one side (`side` picks `(key, value)` from
+/// `(user id, group id)`); each list sorted.
+async fn memberships(
+    conn: &mut Conn,
+    side: fn((String, String)) -> (String, String),
+) -> StoreResult<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in super::groups::all_memberships(conn).await? {
+        let (k, v) = side(pair);
+        out.entry(k).or_default().push(v);
+    }
+    for list in out.values_mut() {
+        list.sort();
+    }
+    Ok(out)
 }
 
 fn wrap<T>(items: Vec<T>, f: fn(T) -> Object) -> Vec<Object> {

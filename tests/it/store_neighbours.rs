@@ -95,16 +95,14 @@ async fn a_neighbour_writing_all_the_time_never_fails_a_token_request() {
     );
 }
 
-#[tokio::test]
-async fn a_lock_held_past_the_deadline_is_a_retryable_503_not_a_500() {
+/// A server whose store gives up on a neighbour's lock after `busy` (the default is seconds).
+async fn spawn_with_busy_timeout(busy: Duration) -> TestServer {
     let listener = http::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_with(
         &StoreLocation::File(dir.path().join("latchkey.db")),
-        StoreOptions {
-            busy_timeout: Duration::from_millis(300),
-        },
+        StoreOptions { busy_timeout: busy },
     )
     .await
     .expect("open");
@@ -115,7 +113,12 @@ async fn a_lock_held_past_the_deadline_is_a_retryable_503_not_a_500() {
         .expect("bootstrap");
     let cancel = CancellationToken::new();
     http::spawn_server(listener, AppState::new(service.clone()), cancel.clone());
-    let s = TestServer::from_parts(base_url, service, cancel, dir);
+    TestServer::from_parts(base_url, service, cancel, dir)
+}
+
+#[tokio::test]
+async fn a_lock_held_past_the_deadline_is_a_retryable_503_not_a_500() {
+    let s = spawn_with_busy_timeout(Duration::from_millis(300)).await;
     let p = create_oidc_app(&s, "held").await;
     assert_eq!(client_credentials(&s, &p, "openid").await.status(), 200);
 
@@ -133,4 +136,47 @@ async fn a_lock_held_past_the_deadline_is_a_retryable_503_not_a_500() {
     assert_eq!(body["error"], "temporarily_unavailable", "{body}");
     // Once the neighbour committed, the very next request succeeds.
     assert_eq!(client_credentials(&s, &p, "openid").await.status(), 200);
+}
+
+/// A blueprint of `n` users (no passwords: hashing is not what is measured here).
+fn users_blueprint(n: usize) -> String {
+    let mut text = String::from("version: 1\nmetadata:\n  name: many users\nentries:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - model: authentik_core.user\n    identifiers:\n      username: user{i}\n    \
+             attrs:\n      name: User {i}\n      email: user{i}@example.com\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_apply_is_planned_without_the_write_lock() {
+    // The store gives up on a held lock after 300 ms: anything that needs the write lock while
+    // the neighbour holds it for a second fails.
+    let s = spawn_with_busy_timeout(Duration::from_millis(300)).await;
+    let sources = [latchkey::service::blueprints::Source {
+        file: "many.yaml".into(),
+        text: users_blueprint(300),
+    }];
+    let mut other = neighbour(&s).await;
+    let held = write_while_holding(&mut other, Duration::from_secs(1));
+    let preview = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        s.service.preview_blueprints(&sources).await
+    };
+    let ((), preview) = tokio::join!(held, preview);
+    let preview = preview.expect("a preview is a plan on a read: it never needs the lock");
+    assert_eq!(preview.created, 300);
+    let applied = s.service.apply_blueprints(&sources).await.expect("apply");
+    assert_eq!(applied.created, 300);
+    assert_eq!(
+        s.service
+            .apply_blueprints(&sources)
+            .await
+            .expect("again")
+            .unchanged,
+        300,
+        "re-applying changes nothing"
+    );
 }
