@@ -344,6 +344,28 @@ fn at(entry: &Entry, e: &dyn std::fmt::Display) -> BlueprintError {
     BlueprintError::at(&entry.at, e.to_string())
 }
 
+/// A refused object, at the line of its first bad field when the entry names that field.
+fn invalid(entry: &Entry, errors: &crate::domain::FieldErrors) -> BlueprintError {
+    let line = errors
+        .0
+        .first()
+        .and_then(|e| {
+            [entry.attrs.as_ref(), entry.identifiers.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|node| node.get(&e.field).is_some())
+                .map(|node| field_line(node, &e.field))
+        })
+        .unwrap_or(entry.at.line);
+    BlueprintError::at(
+        &Location {
+            line,
+            ..entry.at.clone()
+        },
+        errors.to_string(),
+    )
+}
+
 impl Applier<'_> {
     /// Every entry of every blueprint, in order.
     async fn all(&mut self, blueprints: &[Blueprint], passwords: &Passwords) -> Result<(), Stop> {
@@ -465,7 +487,7 @@ impl Applier<'_> {
         }
         let mut obj = models::from_attrs(spec, &fields.over(base), &new_id())
             .map_err(|m| BlueprintError::at(&entry.at, m))?;
-        crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
+        crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
         self.write(entry, Write::Insert(obj.clone())).await?;
         let id = obj.id().to_string();
         obj.stored_as_new(self.now);
@@ -492,7 +514,7 @@ impl Applier<'_> {
         obj.adopt_meta(old);
         let mut changed = false;
         if !obj.same_content(old) {
-            crate::domain::validate_object(&obj).map_err(|e| at(entry, &e))?;
+            crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
             self.write(entry, Write::Update(obj.clone())).await?;
             obj.stored_as_update(self.now);
             self.cache.replace(obj);

@@ -203,8 +203,28 @@ impl Builder {
             Some(Frame::Map(parent, _, pending)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
-                    if let NodeValue::Map(pairs) = &mut parent.value {
-                        pairs.push((key, node));
+                    let duplicate = match &mut parent.value {
+                        NodeValue::Map(pairs) => {
+                            let earlier = pairs
+                                .iter()
+                                .find(|(k, _)| k.value == key.value)
+                                .map(|(k, _)| k.line);
+                            if earlier.is_none() {
+                                pairs.push((key.clone(), node));
+                            }
+                            earlier
+                        }
+                        _ => None,
+                    };
+                    if let Some(first) = duplicate {
+                        let name = key.as_str().map_or_else(|| format!("{:?}", key.value), str::to_string);
+                        self.fail(
+                            key.line,
+                            format!(
+                                "key '{name}' appears twice in one mapping (first at line {first}); \
+                                 keep one"
+                            ),
+                        );
                     }
                 }
             },

@@ -167,6 +167,25 @@ impl Object {
     }
 }
 
+/// A duration field: authentik's syntax, and longer than zero (or zero when `zero_ok`): a
+/// validity of `hours=-5` would mint tokens born expired.
+fn check_duration(e: &mut FieldErrors, field: &str, value: &str, zero_ok: bool) {
+    match Duration::parse(value) {
+        Err(_) => e.add(
+            field,
+            format!("'{value}' is not in the format 'hours=3;minutes=1'"),
+        ),
+        Ok(d) if d.seconds() < 0 || (d.seconds() == 0 && !zero_ok) => e.add(
+            field,
+            format!(
+                "'{value}' must be {} zero, e.g. 'minutes=10'",
+                if zero_ok { "at least" } else { "longer than" }
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
 /// Checks the fields of an object that the type system cannot (required text, slugs, one
 /// subject per policy binding, redirect URI schemes, durations).
 pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
@@ -200,21 +219,21 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
                         "redirect_uris",
                         format!("'{}' uses a forbidden scheme", uri.url),
                     );
+                } else if uri.matching_mode == MatchingMode::Regex
+                    && let Err(why) = super::redirect::anchored(&uri.url)
+                {
+                    e.add("redirect_uris", format!("'{}': {why}", uri.url));
                 }
             }
-            for (field, value) in [
-                ("access_code_validity", &p.oauth2.access_code_validity),
-                ("access_token_validity", &p.oauth2.access_token_validity),
-                ("refresh_token_validity", &p.oauth2.refresh_token_validity),
-                ("refresh_token_threshold", &p.oauth2.refresh_token_threshold),
-                ("device_code_validity", &p.oauth2.device_code_validity),
+            let o = &p.oauth2;
+            for (field, value, zero_ok) in [
+                ("access_code_validity", &o.access_code_validity, false),
+                ("access_token_validity", &o.access_token_validity, false),
+                ("refresh_token_validity", &o.refresh_token_validity, false),
+                ("refresh_token_threshold", &o.refresh_token_threshold, true),
+                ("device_code_validity", &o.device_code_validity, false),
             ] {
-                if Duration::parse(value).is_err() {
-                    e.add(
-                        field,
-                        format!("'{value}' is not in the format 'hours=3;minutes=1'"),
-                    );
-                }
+                check_duration(&mut e, field, value, zero_ok);
             }
             for grant in &p.oauth2.grant_types {
                 if !ALL_GRANT_TYPES.contains(&grant.as_str()) {

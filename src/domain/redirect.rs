@@ -33,3 +33,42 @@ pub fn is_forbidden_scheme(uri: &str) -> bool {
         .iter()
         .any(|s| lower.starts_with(s))
 }
+
+/// The anchored form of an admin's redirect URI pattern, so `a.example` cannot match
+/// `a.example.evil.com`; a pattern that does not compile is an error that names the position
+/// and what is wrong.
+pub fn anchored(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|_| {
+        // Said of the pattern as the admin wrote it, so the position is theirs.
+        match regex::Regex::new(pattern) {
+            Err(e) => regex_error(pattern, &e),
+            Ok(_) => "the regex cannot be anchored".into(),
+        }
+    })
+}
+
+/// A regex error as one line: the position (1-based) when the error shows one, and the reason.
+pub fn regex_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    // regex reports the span as a caret line; turn it into a column.
+    let col = text
+        .lines()
+        .find(|l| l.trim_start().starts_with('^'))
+        .and_then(|l| l.find('^'))
+        .and_then(|caret| {
+            text.lines()
+                .find(|l| l.contains(pattern))
+                .and_then(|l| l.find(pattern))
+                .map(|start| caret.saturating_sub(start) + 1)
+        });
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("error:"))
+        .map(|l| l.trim_start_matches("error:").trim().to_string())
+        .unwrap_or_else(|| text.lines().last().unwrap_or_default().to_string());
+    match col {
+        Some(c) => format!("invalid regex at position {c}: {reason}"),
+        None => format!("invalid regex: {reason}"),
+    }
+}

@@ -2,7 +2,6 @@
 //! strict entries compare byte for byte, loopback entries may differ only in port, regex entries
 //! must match the whole URI, and script-capable schemes never match.
 
-use regex::Regex;
 
 use crate::domain::redirect::{RedirectUri, is_forbidden_scheme};
 use crate::domain::{MatchingMode, RedirectUriType};
@@ -18,11 +17,7 @@ pub enum RedirectError {
     NoMatch,
 }
 
-/// Builds the anchored form of an admin's pattern, so `a.example` cannot match
-/// `a.example.evil.com`.
-pub fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?:{pattern})$"))
-}
+use crate::domain::redirect::anchored;
 
 /// Splits `http://127.0.0.1:PORT/rest` or `http://[::1]:PORT/rest` into (host, rest).
 fn loopback_parts(uri: &str) -> Option<(&str, &str)> {

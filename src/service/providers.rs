@@ -26,12 +26,8 @@ pub fn check_redirect_uri(mode: crate::domain::MatchingMode, url: &str) -> UriCh
         return out;
     }
     if mode == MatchingMode::Regex {
-        if let Err(e) = regex::Regex::new(url) {
-            out.error = Some(regex_error(url, &e));
-            return out;
-        }
-        if crate::oauth::redirect_uri::anchored(url).is_err() {
-            out.error = Some("the regex cannot be anchored".into());
+        if let Err(e) = crate::domain::redirect::anchored(url) {
+            out.error = Some(e);
             return out;
         }
         let bare = url.trim_start_matches('^').trim_end_matches('$');
@@ -64,31 +60,6 @@ pub fn check_redirect_uri(mode: crate::domain::MatchingMode, url: &str) -> UriCh
         }
     }
     out
-}
-
-fn regex_error(url: &str, e: &regex::Error) -> String {
-    let text = e.to_string();
-    // regex reports the span as a caret line; turn it into a column.
-    let col = text
-        .lines()
-        .find(|l| l.trim_start().starts_with('^'))
-        .and_then(|l| l.find('^'))
-        .and_then(|caret| {
-            text.lines()
-                .find(|l| l.contains(url))
-                .and_then(|l| l.find(url))
-                .map(|start| caret.saturating_sub(start) + 1)
-        });
-    let reason = text
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("error:"))
-        .map(|l| l.trim_start_matches("error:").trim().to_string())
-        .unwrap_or_else(|| text.lines().last().unwrap_or_default().to_string());
-    match col {
-        Some(c) => format!("invalid regex at position {c}: {reason}"),
-        None => format!("invalid regex: {reason}"),
-    }
 }
 
 fn has_unescaped_dot(pattern: &str) -> bool {

@@ -1026,3 +1026,55 @@ fn serve_applies_blueprint_flags_before_answering() {
         "the very first answer already knows the application"
     );
 }
+
+#[tokio::test]
+async fn a_provider_from_a_blueprint_gets_the_consoles_grant_types() {
+    let (_dir, service) = bootstrapped_service("http://x").await;
+    let text = "version: 1\nentries:\n  - model: authentik_providers_oauth2.oauth2provider\n    identifiers: {name: defaults}\n";
+    service.apply_blueprints(&src(text)).await.expect("apply");
+    let p = service
+        .list_providers()
+        .await
+        .expect("providers")
+        .into_iter()
+        .find(|p| p.name == "defaults")
+        .expect("created");
+    assert_eq!(
+        p.oauth2.grant_types,
+        latchkey::domain::OAuth2Settings::default().grant_types
+    );
+    assert!(
+        !p.oauth2.grant_types.iter().any(|g| g == "password"),
+        "the password grant stays off unless enabled: {:?}",
+        p.oauth2.grant_types
+    );
+}
+
+#[tokio::test]
+async fn a_regex_redirect_uri_that_does_not_compile_is_refused_at_its_line() {
+    let text = format!(
+        "{GOOD_HEAD}  - model: authentik_providers_oauth2.oauth2provider\n    identifiers: {{name: p}}\n    attrs:\n      client_type: public\n      redirect_uris:\n        - matching_mode: regex\n          url: 'https://(app\\.example\\.com/cb'\n"
+    );
+    let msg = fails_cleanly(&text, 13, "invalid regex", Some(3)).await;
+    assert!(msg.contains("redirect_uris"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_validity_of_zero_or_less_is_refused() {
+    for value in ["hours=-5", "seconds=0"] {
+        let text = format!(
+            "{GOOD_HEAD}  - model: authentik_providers_oauth2.oauth2provider\n    identifiers: {{name: p}}\n    attrs:\n      access_token_validity: {value}\n"
+        );
+        let msg = fails_cleanly(&text, 12, "access_token_validity", Some(3)).await;
+        assert!(msg.contains("longer than zero"), "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_given_twice_is_refused_not_first_wins() {
+    let text = format!(
+        "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: twice}}\n    attrs:\n      name: First\n      title: T\n      name: Second\n"
+    );
+    let msg = fails_cleanly(&text, 14, "appears twice", Some(3)).await;
+    assert!(msg.contains("'name'") && msg.contains("line 12"), "{msg}");
+}

@@ -34,8 +34,11 @@ fn r(name: &'static str) -> Field {
 fn rl(name: &'static str) -> Field {
     f(name, Ty::RefList, json!([]))
 }
-fn sl(name: &'static str, default: &[&str]) -> Field {
-    f(name, Ty::StrList, json!(default))
+/// An OAuth2 provider setting whose default is [`OAuth2Settings::default`]'s (one place: the
+/// console and blueprints create providers alike, e.g. without the `password` grant).
+fn o2(name: &'static str, ty: Ty) -> Field {
+    let defaults = serde_json::to_value(OAuth2Settings::default()).unwrap_or_default();
+    f(name, ty, defaults.get(name).cloned().unwrap_or(Value::Null))
 }
 fn os(name: &'static str) -> Field {
     f(name, Ty::OptStr, Value::Null)
@@ -407,20 +410,20 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                 r("signing_key"),
                 r("encryption_key"),
                 rl("property_mappings"),
-                f("client_type", en!(ClientType), json!("confidential")),
-                f("redirect_uris", Ty::RedirectUris, json!([])),
-                sl("grant_types", ALL_GRANT_TYPES),
-                b("include_claims_in_id_token", true),
-                s("access_code_validity", "minutes=1"),
-                s("access_token_validity", "hours=1"),
-                s("refresh_token_validity", "days=30"),
-                s("refresh_token_threshold", "seconds=0"),
-                s("device_code_validity", "minutes=10"),
-                f("sub_mode", en!(SubMode), json!("hashed_user_id")),
-                f("issuer_mode", en!(IssuerMode), json!("per_provider")),
-                s("logout_uri", ""),
-                f("logout_method", en!(LogoutMethod), json!("backchannel")),
-                b("allow_plain_pkce", false),
+                o2("client_type", en!(ClientType)),
+                o2("redirect_uris", Ty::RedirectUris),
+                o2("grant_types", Ty::StrList),
+                o2("include_claims_in_id_token", Ty::Bool),
+                o2("access_code_validity", Ty::Str),
+                o2("access_token_validity", Ty::Str),
+                o2("refresh_token_validity", Ty::Str),
+                o2("refresh_token_threshold", Ty::Str),
+                o2("device_code_validity", Ty::Str),
+                o2("sub_mode", en!(SubMode)),
+                o2("issuer_mode", en!(IssuerMode)),
+                o2("logout_uri", Ty::Str),
+                o2("logout_method", en!(LogoutMethod)),
+                o2("allow_plain_pkce", Ty::Bool),
             ],
             vec![],
             &["name"],
