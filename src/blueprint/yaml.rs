@@ -217,7 +217,9 @@ impl Builder {
                         _ => None,
                     };
                     if let Some(first) = duplicate {
-                        let name = key.as_str().map_or_else(|| format!("{:?}", key.value), str::to_string);
+                        let name = key
+                            .as_str()
+                            .map_or_else(|| format!("{:?}", key.value), str::to_string);
                         self.fail(
                             key.line,
                             format!(

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::AppState;
@@ -26,12 +26,10 @@ pub async fn authorize(
         .device_throttle
         .try_acquire(&[format!("ip:{}", peer.ip())], state.ctx.now())
     {
-        let mut res = oauth_error(&OAuthError::slow_down());
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return res;
+        return oauth_error(&OAuthError::throttled(
+            "device authorization requests",
+            retry_after,
+        ));
     }
     let result = async {
         let req = form_request(&headers, &body, peer)?;

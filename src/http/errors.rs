@@ -131,7 +131,8 @@ pub async fn not_found() -> Response {
 
 /// For the OAuth JSON endpoints (token, revoke, introspect, device, userinfo): the answers axum
 /// gives before a handler runs — a method the route does not take (405), a body over the size
-/// limit (413) — become JSON errors like every other answer there, and every answer carries
+/// limit (413) or that cannot be read (400), a request not finished in time (408) — become JSON
+/// errors like every other answer there, and every answer carries
 /// `Cache-Control: no-store` (RFC 6749 §5.1, docs/SECURITY.md "Token endpoint").
 pub async fn oauth_json_answers(res: Response) -> Response {
     let is_json = res
@@ -161,6 +162,17 @@ pub async fn oauth_json_answers(res: Response) -> Response {
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
             "the request body is too large",
+        ),
+        StatusCode::REQUEST_TIMEOUT if !is_json => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            "the request was not completed in time; send it again",
+        ),
+        // A body that cannot be read (a malformed chunked encoding, a connection cut short).
+        status if status.is_client_error() && !is_json => json_error(
+            status,
+            "invalid_request",
+            "the request body could not be read; send a complete form body",
         ),
         _ => res,
     };

@@ -20,6 +20,7 @@ mod wellknown;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub device_throttle: Arc<crate::oauth::throttle::Throttle>,
     /// The `/device` pages' user-code lookups (one lookup throttle per server).
     pub device: crate::service::device::DeviceVerification,
+    /// A whole request, body included, must be answered this soon (else 408).
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
                 DEVICE_REQUESTS_PER_MINUTE,
                 60,
             )),
+            request_timeout: Limits::default().request_timeout,
         }
     }
 
@@ -101,7 +105,13 @@ impl AppState {
 
 /// Every route latchkey serves, at authentik's paths.
 pub fn router(state: AppState) -> Router {
-    // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 405/413.
+    let timeout = || {
+        tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        )
+    };
+    // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 400/405/408/413.
     let oauth_json = Router::new()
         .route("/login/oauth/access_token", post(oauth::token))
         .route("/application/o/token/", post(oauth::token))
@@ -112,6 +122,7 @@ pub fn router(state: AppState) -> Router {
             "/application/o/userinfo/",
             get(oauth::userinfo_get).post(oauth::userinfo_post),
         )
+        .layer(timeout())
         .layer(axum::middleware::map_response(errors::oauth_json_answers));
     Router::new()
         .route("/-/health/live/", get(health::live))
@@ -154,6 +165,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),
         )
+        .layer(timeout())
         .merge(oauth_json)
         .fallback(errors::not_found)
         .with_state(state)
@@ -201,6 +213,10 @@ pub fn spawn_server_with_limits(
     limits: Limits,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let state = AppState {
+        request_timeout: limits.request_timeout,
+        ..state
+    };
     state.snapshot.watch(cancel.clone());
     tokio::spawn(serve::serve(listener, router(state), limits, cancel))
 }

@@ -1,7 +1,8 @@
 //! The accept loop: every connection a stranger can open is bounded. A request head must arrive
 //! within [`Limits::header_timeout`] (hyper's header-read timer, which also runs while a
 //! keep-alive connection waits for its next request, so idle connections close then too); a
-//! whole request, body included, within [`Limits::request_timeout`]; and at most
+//! whole request, body included, within [`Limits::request_timeout`] (the router's timeout
+//! layer, so the OAuth endpoints answer it as JSON); and at most
 //! [`Limits::max_connections`] are served at once — one more is answered `503` with
 //! `Retry-After` and closed, never left hanging.
 
@@ -63,10 +64,6 @@ pub async fn serve(
     limits: Limits,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();

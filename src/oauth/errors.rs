@@ -9,6 +9,8 @@ pub struct OAuthError {
     pub code: &'static str,
     /// A human description for `error_description`.
     pub description: String,
+    /// Seconds a throttled client must wait (answered 429 with this `Retry-After`).
+    pub throttled_for: Option<u64>,
 }
 
 impl OAuthError {
@@ -16,6 +18,19 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            throttled_for: None,
+        }
+    }
+
+    /// Too many requests from this client: retry in `seconds` (429, `Retry-After: seconds`).
+    /// Not `slow_down`, which tells a polling device to lengthen its interval.
+    pub fn throttled(what: &str, seconds: u64) -> Self {
+        Self {
+            throttled_for: Some(seconds),
+            ..Self::new(
+                "temporarily_unavailable",
+                format!("too many {what} from this address; retry in {seconds} seconds"),
+            )
         }
     }
 
@@ -73,7 +88,8 @@ impl OAuthError {
 
     /// Seconds the client should wait before retrying, for answers that have one.
     pub fn retry_after(&self) -> Option<u64> {
-        (self.code == "temporarily_unavailable").then_some(1)
+        self.throttled_for
+            .or((self.code == "temporarily_unavailable").then_some(1))
     }
 
     /// Device flow: the user has not finished yet.
@@ -105,6 +121,9 @@ impl OAuthError {
 
     /// The HTTP status this error is sent with.
     pub fn status(&self) -> u16 {
+        if self.throttled_for.is_some() {
+            return 429;
+        }
         match self.code {
             "invalid_client" => 401,
             "server_error" => 500,

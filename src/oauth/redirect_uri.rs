@@ -2,7 +2,6 @@
 //! strict entries compare byte for byte, loopback entries may differ only in port, regex entries
 //! must match the whole URI, and script-capable schemes never match.
 
-
 use crate::domain::redirect::{RedirectUri, is_forbidden_scheme};
 use crate::domain::{MatchingMode, RedirectUriType};
 

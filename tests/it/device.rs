@@ -826,8 +826,15 @@ async fn device_authorization_is_throttled_per_ip() {
         let (st, headers, body) =
             post(&s, "/application/o/device/", None, &[("client_id", CLI)]).await;
         if st == 429 {
-            assert_eq!(field(&body, "error"), "slow_down");
-            assert!(headers.contains_key("retry-after"));
+            // Not slow_down (that tells a polling device to add 5 s): a retry after the
+            // bucket refills, the same wait in the header and the description.
+            assert_eq!(field(&body, "error"), "temporarily_unavailable");
+            let wait = headers["retry-after"].to_str().expect("ascii").to_string();
+            assert!(wait.parse::<u64>().is_ok_and(|w| w >= 1), "{wait}");
+            assert!(
+                field(&body, "error_description").contains(&format!("retry in {wait} seconds")),
+                "{body}"
+            );
             throttled = Some(i);
             break;
         }

@@ -136,4 +136,43 @@ async fn a_body_that_never_finishes_gets_408() {
         .await
         .unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/json"), "{answer}");
+    assert!(answer.contains("\"invalid_request\""), "{answer}");
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_the_rfcs_json_error() {
+    let s = spawn_server_limited(limits(50)).await;
+    for path in [
+        "/application/o/token/",
+        "/application/o/revoke/",
+        "/application/o/device/",
+    ] {
+        let mut c = TcpStream::connect(addr(&s.base_url))
+            .await
+            .expect("connect");
+        c.write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                 zz\r\ngrant_type=x\r\n0\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+        let answer = until_closed(&mut c, Duration::from_secs(5))
+            .await
+            .unwrap_or_default();
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(answer.contains("application/json"), "{path}: {answer}");
+        assert!(answer.contains("\"invalid_request\""), "{path}: {answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("cache-control: no-store"),
+            "{path}"
+        );
+    }
 }
