@@ -169,7 +169,7 @@ pub async fn oauth_json_answers(res: Response) -> Response {
             "the request was not completed in time; send it again",
         ),
         // A body that cannot be read (a malformed chunked encoding, a connection cut short).
-        status if status.is_client_error() && !is_json => json_error(
+        status @ (StatusCode::BAD_REQUEST | StatusCode::LENGTH_REQUIRED) if !is_json => json_error(
             status,
             "invalid_request",
             "the request body could not be read; send a complete form body",
