@@ -104,9 +104,52 @@ pub struct GlobalArgs {
         value_parser = positive_duration
     )]
     pub busy_timeout: std::time::Duration,
+    /// Failed passwords of one username from one address before that pair is refused for a
+    /// while (a minute, doubling up to an hour); attempts are delayed from half this count on.
+    /// 0 turns the sign-in throttle off.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LOGIN_LOCKOUT_AFTER",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    pub login_lockout_after: u32,
+    /// Failed passwords from one address, for any usernames, before the address is refused.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LOGIN_IP_LOCKOUT_AFTER",
+        default_value_t = 30,
+        value_name = "N"
+    )]
+    pub login_ip_lockout_after: u32,
+    /// Failed passwords of one username from any addresses before each attempt is delayed
+    /// (growing to 8 s; never refused, so the owner can still sign in).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_LOGIN_SLOWDOWN_AFTER",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub login_slowdown_after: u32,
 }
 
 impl GlobalArgs {
+    /// The configuration every layer reads, for the server at `public_url`.
+    pub fn config(&self, public_url: &str) -> crate::context::Config {
+        crate::context::Config {
+            login: crate::context::LoginLimits {
+                lockout_after: i64::from(self.login_lockout_after),
+                ip_lockout_after: i64::from(self.login_ip_lockout_after.max(1)),
+                slowdown_after: i64::from(self.login_slowdown_after.max(1)),
+                ..Default::default()
+            },
+            ..crate::context::Config::new(public_url)
+        }
+    }
+
     /// How the store waits for other writers.
     pub fn store_options(&self) -> crate::store::StoreOptions {
         crate::store::StoreOptions {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use latchkey::blueprint::{self, ExportFilter};
 use latchkey::cli::{ApplyArgs, Cli, Command, ExportArgs, GlobalArgs};
 use latchkey::console::{self, ConsoleContext};
-use latchkey::context::{Config, SystemClock};
+use latchkey::context::SystemClock;
 use latchkey::http::{self, AppState};
 use latchkey::logging;
 use latchkey::service::Service;
@@ -83,7 +83,7 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         .unwrap_or_else(|| format!("http://{bound}"));
     let service = Service::new(
         store.clone(),
-        Config::new(&public_url),
+        global.config(&public_url),
         Arc::new(SystemClock),
     );
     let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
@@ -187,7 +187,7 @@ async fn open_service(global: &GlobalArgs) -> Result<Service> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(store, Config::new(&public_url), Arc::new(SystemClock));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
     let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
@@ -256,7 +256,7 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(store, Config::new(&public_url), Arc::new(SystemClock));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
     let result = latchkey::cli_user::run(&service, cmd).await;
     service.store().close().await;
     let message = result?;

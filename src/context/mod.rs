@@ -18,14 +18,49 @@ pub struct Config {
     /// The public base URL (no trailing slash): the issuer and every absolute URL derive from it,
     /// never from a Host header.
     pub public_url: String,
+    /// The brute-force throttle of sign-ins.
+    pub login: LoginLimits,
 }
 
 impl Config {
-    /// Normalises the public URL (drops a trailing slash).
+    /// Normalises the public URL (drops a trailing slash); default limits.
     pub fn new(public_url: &str) -> Self {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
+            login: LoginLimits::default(),
         }
+    }
+}
+
+/// When failed sign-ins are slowed and refused (see `flows::login_throttle`); README "Limits".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failures of one username from one address before that pair is refused for a while
+    /// (attempts are delayed from half this count on); 0 turns the throttle off.
+    pub lockout_after: i64,
+    /// Failures from one address, for any usernames, before the address is refused.
+    pub ip_lockout_after: i64,
+    /// Failures of one username from any addresses before each attempt is delayed.
+    pub slowdown_after: i64,
+    /// How long failures are remembered after the last one.
+    pub window_seconds: i64,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            lockout_after: 5,
+            ip_lockout_after: 30,
+            slowdown_after: 10,
+            window_seconds: 15 * 60,
+        }
+    }
+}
+
+impl LoginLimits {
+    /// False when the throttle is turned off.
+    pub fn enabled(self) -> bool {
+        self.lockout_after > 0
     }
 }
 

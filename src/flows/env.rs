@@ -25,6 +25,8 @@ pub struct Env {
     pub session_user: Option<String>,
     /// The public URL (issuer for otpauth URIs).
     pub public_url: String,
+    /// The sign-in throttle's limits.
+    pub login_limits: crate::context::LoginLimits,
 }
 
 /// Something the caller must do to the browser session after the step (see
@@ -55,6 +57,7 @@ impl Env {
             client_ip: client_ip.to_string(),
             session_user,
             public_url: ctx.public_url().to_string(),
+            login_limits: ctx.config().login,
         }
     }
 

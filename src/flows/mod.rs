@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod context;
 pub mod env;
 pub mod executor;
+pub mod login_throttle;
 pub mod lookup;
 pub mod planner;
 pub mod policy;

@@ -58,6 +58,7 @@ const SWEEPS: &[(&str, &str, bool)] = &[
     ("device_codes", "expires_at < ?1", true),
     ("sessions", "expires_at < ?1 OR idle_expires_at < ?1", true),
     ("reputation", "expires_at < ?1", false),
+    ("login_failures", "expires_at < ?1", false),
     (
         "consents",
         "expires_at IS NOT NULL AND expires_at < ?1",

@@ -25,6 +25,7 @@ pub mod users;
 pub mod authenticators;
 pub mod consents;
 pub mod dependents;
+pub mod login_failures;
 pub mod logins;
 pub mod reputation;
 pub mod sessions;

@@ -4,7 +4,14 @@ use sqlx::SqliteConnection;
 
 use super::StoreResult;
 
-/// Adds `delta` to the score of (ip, identifier); an expired row starts again from zero.
+/// authentik's bounds of a score (its `reputation_lower_limit` / `reputation_upper_limit`
+/// defaults).
+pub const LOWER_LIMIT: i64 = -5;
+/// See [`LOWER_LIMIT`].
+pub const UPPER_LIMIT: i64 = 5;
+
+/// Adds `delta` to the score of (ip, identifier), kept within [`LOWER_LIMIT`]..=[`UPPER_LIMIT`];
+/// an expired row starts again from zero.
 pub async fn add(
     conn: &mut SqliteConnection,
     ip: &str,
@@ -14,10 +21,11 @@ pub async fn add(
     expires_at: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO reputation (ip, identifier, score, updated_at, expires_at) VALUES (?,?,?,?,?) \
+        "INSERT INTO reputation (ip, identifier, score, updated_at, expires_at) \
+         VALUES (?1, ?2, max(?6, min(?7, ?3)), ?4, ?5) \
          ON CONFLICT (ip, identifier) DO UPDATE SET \
-           score = CASE WHEN reputation.expires_at <= excluded.updated_at THEN excluded.score \
-                   ELSE reputation.score + excluded.score END, \
+           score = max(?6, min(?7, CASE WHEN reputation.expires_at <= excluded.updated_at \
+                   THEN ?3 ELSE reputation.score + ?3 END)), \
            updated_at = excluded.updated_at, expires_at = excluded.expires_at",
     )
     .bind(ip)
@@ -25,9 +33,34 @@ pub async fn add(
     .bind(delta)
     .bind(now)
     .bind(expires_at)
+    .bind(LOWER_LIMIT)
+    .bind(UPPER_LIMIT)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Sum of the live scores of every row whose IP is `ip` **or** whose identifier is
+/// `identifier` (authentik's query: rotating addresses does not escape a username's score);
+/// `None` leaves that side out.
+pub async fn score_for(
+    conn: &mut SqliteConnection,
+    ip: Option<&str>,
+    identifier: Option<&str>,
+    now: i64,
+) -> StoreResult<i64> {
+    if ip.is_none() && identifier.is_none() {
+        return Ok(0);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(sum(score), 0) FROM reputation WHERE expires_at > ?3 \
+         AND ((?1 IS NOT NULL AND ip = ?1) OR (?2 IS NOT NULL AND identifier = ?2))",
+    )
+    .bind(ip)
+    .bind(identifier)
+    .bind(now)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Sum of live scores for an IP.

@@ -777,6 +777,7 @@ async fn flows_consent_modes() {
         client_ip: "127.0.0.1".into(),
         session_user: Some(admin.id.clone()),
         public_url: "http://localhost".into(),
+        login_limits: Default::default(),
     };
     let t0 = clock_now(&clock);
     let v = consent_round(&env(t0), &app_id, true).await;

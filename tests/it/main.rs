@@ -22,6 +22,7 @@ mod flows_policies;
 mod flows_stages;
 mod flows_support;
 mod http_limits;
+mod login_throttle;
 mod oauth_authorize;
 mod oauth_backchannel_logout;
 mod oauth_checklist_authorize;

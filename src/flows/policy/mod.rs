@@ -19,7 +19,7 @@ use super::{FlowResult, actions};
 use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, User};
 use crate::store::{self, authenticators, logins};
 
-pub use reputation::{REPUTATION_TTL, record_failed_login};
+pub use reputation::{REPUTATION_TTL, record_failed_login, record_successful_login};
 
 /// Why one policy could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,14 +11,14 @@ use crate::store::reputation;
 /// How long a reputation entry lives after its last change.
 pub const REPUTATION_TTL: i64 = 86_400;
 
-/// Lowers the score of (client IP, identifier) by one.
-pub async fn record_failed_login(env: &Env, identifier: &str) -> FlowResult<()> {
+/// Changes the score of (client IP, identifier) by `delta`.
+async fn change(env: &Env, identifier: &str, delta: i64) -> FlowResult<()> {
     let mut tx = env.store.write_tx().await?;
     reputation::add(
         tx.conn(),
         &env.client_ip,
         identifier,
-        -1,
+        delta,
         env.now,
         env.now + REPUTATION_TTL,
     )
@@ -27,27 +27,33 @@ pub async fn record_failed_login(env: &Env, identifier: &str) -> FlowResult<()> 
     Ok(())
 }
 
-/// Passes when every enabled check's score is at or below the threshold.
+/// Lowers the score of (client IP, identifier) by one (a wrong password, an unknown username).
+pub async fn record_failed_login(env: &Env, identifier: &str) -> FlowResult<()> {
+    change(env, identifier, -1).await
+}
+
+/// Raises the score of (client IP, username) by one, as authentik does at every login.
+pub async fn record_successful_login(env: &Env, username: &str) -> FlowResult<()> {
+    change(env, username, 1).await
+}
+
+/// authentik's rule: the sum of the scores of every row matching the client IP (when
+/// `check_ip`) **or** the username (when `check_username`) must be at or below `threshold`.
 pub async fn passes(
     env: &Env,
     s: &ReputationSettings,
     req: &PolicyRequest,
 ) -> Result<(bool, Vec<String>), PolicyError> {
-    let threshold = s.threshold;
+    let name = req
+        .user
+        .as_ref()
+        .map(|u| u.username.clone())
+        .or_else(|| req.context.pending_user_identifier.clone())
+        .unwrap_or_default();
+    let ip = s.check_ip.then_some(req.context.client_ip.as_str());
+    let identifier = s.check_username.then_some(name.as_str());
     let mut conn = env.store.read().await?;
-    let mut passing = true;
-    if s.check_ip {
-        passing &= reputation::score_for_ip(&mut conn, &req.context.client_ip, env.now).await?
-            <= threshold;
-    }
-    if s.check_username {
-        let name = req
-            .user
-            .as_ref()
-            .map(|u| u.username.clone())
-            .or_else(|| req.context.pending_user_identifier.clone())
-            .unwrap_or_default();
-        passing &= reputation::score_for_identifier(&mut conn, &name, env.now).await? <= threshold;
-    }
-    Ok((passing, Vec::new()))
+    let score = reputation::score_for(&mut conn, ip, identifier, env.now).await?;
+    tracing::debug!(score, threshold = s.threshold, "reputation policy");
+    Ok((score <= s.threshold, Vec::new()))
 }

@@ -54,6 +54,10 @@ pub async fn respond(
         }
     }
     let embedded = s.password_stage.is_some();
+    if found.is_none() && !embedded {
+        // authentik's identification_failed: an unknown identifier lowers its reputation.
+        crate::flows::policy::record_failed_login(sc.env, uid).await?;
+    }
     if found.is_none() && !s.pretend_user_exists && !embedded {
         return Ok(Reply::invalid("uid_field", "Failed to authenticate."));
     }
@@ -67,8 +71,14 @@ pub async fn respond(
     sc.plan.context.pending_user_identifier = Some(uid.to_string());
     if embedded {
         let pw = r.get("password").unwrap_or("");
-        if !password::verify_user_password(sc.env, found.as_deref(), uid, pw).await? {
-            return Ok(Reply::invalid("password", "Failed to authenticate."));
+        match password::verify_user_password(sc.env, found.as_deref(), uid, pw).await? {
+            password::PasswordCheck::Right => {}
+            password::PasswordCheck::Wrong => {
+                return Ok(Reply::invalid("password", "Failed to authenticate."));
+            }
+            password::PasswordCheck::Throttled(message) => {
+                return Ok(Reply::invalid("password", &message));
+            }
         }
         sc.plan.context.auth_methods.push("password".into());
     }

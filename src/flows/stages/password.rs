@@ -1,6 +1,7 @@
 //! Password: verifies the pending user's password with argon2id, outside any write
-//! transaction. Unknown users cost the same (`verify_dummy`). Failures record `login_failed` and
-//! lower the reputation; after `failed_attempts_before_cancel` failures the flow is cancelled.
+//! transaction, behind the sign-in throttle (`flows::login_throttle`). Unknown users cost the
+//! same (a dummy hash). Failures record `login_failed` and lower the reputation; after
+//! `failed_attempts_before_cancel` failures the flow is cancelled.
 
 use serde_json::json;
 
@@ -9,58 +10,64 @@ use crate::crypto::password;
 use crate::domain::PasswordSettings;
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::env::Env;
+use crate::flows::login_throttle::{self, Gate};
 use crate::flows::policy::record_failed_login;
-use crate::flows::{FlowError, FlowResult, actions};
+use crate::flows::{FlowResult, actions};
 use crate::store::{self, users};
 
-/// Checks `password` for `user_id` (None = unknown user: same cost, always false). Records the
-/// failure (event + reputation) and re-hashes on success when the parameters changed.
+/// What a password check came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is right.
+    Right,
+    /// Wrong password, or no such user (indistinguishable to the client).
+    Wrong,
+    /// Not checked: too many recent failures; the message says when to retry.
+    Throttled(String),
+}
+
+/// Checks `password` for `user_id` (None = unknown user: same cost, always wrong), behind the
+/// sign-in throttle. Records a failure (throttle counters, reputation, `login_failed`) and
+/// re-hashes on success when the parameters changed. Hashing runs at most once per core at a
+/// time, with pooled memory ([`password::verify_bounded`]).
 pub async fn verify_user_password(
     env: &Env,
     user_id: Option<&str>,
     identifier: &str,
     password: &str,
-) -> FlowResult<bool> {
-    let stored = match user_id {
+) -> FlowResult<PasswordCheck> {
+    let (username, stored) = match user_id {
         Some(id) => {
             let mut conn = env.store.read().await?;
-            users::password_hash(&mut conn, id).await?
+            let name = store::users::get(&mut conn, id).await?.map(|u| u.username);
+            (name, users::password_hash(&mut conn, id).await?)
         }
-        None => None,
+        None => (None, None),
     };
-    let pw = password.to_string();
-    let stored_clone = stored.clone();
-    let ok = tokio::task::spawn_blocking(move || match stored_clone {
-        Some(h) => password::verify(&pw, &h),
-        None => {
-            password::verify_dummy(&pw);
-            false
+    let username = username.unwrap_or_else(|| identifier.to_string());
+    match login_throttle::gate(env, &username).await? {
+        Gate::Refused { until } => {
+            return Ok(PasswordCheck::Throttled(login_throttle::refusal(
+                until, env.now,
+            )));
         }
-    })
-    .await
-    .map_err(|e| FlowError::Task(e.to_string()))?;
+        Gate::Wait(0) => {}
+        Gate::Wait(ms) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+    }
+    let ok = password::verify_bounded(password.to_string(), stored.clone()).await?;
     if ok {
         if let (Some(id), Some(h)) = (user_id, stored)
             && password::needs_rehash(&h)
         {
-            let pw = password.to_string();
-            let new_hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-                .await
-                .map_err(|e| FlowError::Task(e.to_string()))??;
+            let new_hash = password::hash_bounded(password.to_string()).await?;
             let mut tx = env.store.write_tx().await?;
             users::set_password_hash(tx.conn(), id, &new_hash, env.now).await?;
             tx.commit().await?;
         }
-        return Ok(true);
+        login_throttle::succeeded(env, &username).await?;
+        return Ok(PasswordCheck::Right);
     }
-    let username = match user_id {
-        Some(id) => {
-            let mut conn = env.store.read().await?;
-            store::users::get(&mut conn, id).await?.map(|u| u.username)
-        }
-        None => None,
-    }
-    .unwrap_or_else(|| identifier.to_string());
+    login_throttle::failed(env, &username).await?;
     record_failed_login(env, &username).await?;
     env.event(
         actions::LOGIN_FAILED,
@@ -69,7 +76,7 @@ pub async fn verify_user_password(
         json!({"stage": "password", "username": username}),
     )
     .await?;
-    Ok(false)
+    Ok(PasswordCheck::Wrong)
 }
 
 /// Asks for the password of the pending user.
@@ -94,9 +101,13 @@ pub async fn respond(
     };
     let user = sc.plan.context.pending_user.clone();
     let ident = sc.display_user();
-    if verify_user_password(sc.env, user.as_deref(), &ident, pw).await? {
-        sc.plan.context.auth_methods.push("password".into());
-        return Ok(Reply::Next);
+    match verify_user_password(sc.env, user.as_deref(), &ident, pw).await? {
+        PasswordCheck::Right => {
+            sc.plan.context.auth_methods.push("password".into());
+            return Ok(Reply::Next);
+        }
+        PasswordCheck::Throttled(message) => return Ok(Reply::invalid("password", &message)),
+        PasswordCheck::Wrong => {}
     }
     let failures = sc.scratch("failures").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
     sc.set_scratch("failures", json!(failures));
