@@ -9,8 +9,7 @@
 use serde_json::json;
 
 use super::{
-    GrantContext, Mint, TokenRequest, check_application_access, granted_scopes, mint, record_alone,
-    server_error,
+    GrantContext, TokenRequest, check_application_access, granted_scopes, issue_fresh, server_error,
 };
 use crate::domain::{ClientType, User, UserType, new_id};
 use crate::oauth::claims::ClaimsUser;
@@ -38,25 +37,8 @@ pub(super) async fn exchange(
         user,
         groups: Vec::new(),
     };
-    let now = ctx.context.now();
-    let family = new_id();
-    let issued = mint(
-        ctx,
-        Mint {
-            client,
-            user: &user,
-            scopes: &scopes,
-            nonce: None,
-            auth_time: now,
-            session_id: None,
-            family_id: &family,
-            with_refresh: false,
-            amr: &[],
-            id_token_at_hash: false,
-        },
-    )?;
-    record_alone(ctx, &issued).await?;
-    Ok(issued)
+    // A service account has no password (no `amr`).
+    issue_fresh(ctx, client, &user, &scopes, false, ctx.context.now()).await
 }
 
 /// authentik's service account for a provider's client_credentials grant, created on first use.
