@@ -52,11 +52,8 @@ async fn respond(
             .into_response()
     };
     security_headers(state, Some(sess), &mut resp);
-    if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind
-        && let Some(csp) = super::pages::frame_csp(logout_urls.iter().map(|f| f.url.as_str()))
-    {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind {
+        super::pages::allow_frames(&mut resp, logout_urls.iter().map(|f| f.url.as_str()));
     }
     resp
 }

@@ -28,6 +28,7 @@ pub use errors::{ApiError, HttpError, json_error};
 pub use extract::ClientIp;
 pub use serve::Limits;
 
+use self::oauth::FormEndpoint;
 use crate::context::Context;
 use crate::oauth::SnapshotCache;
 use crate::oauth::authorize_flow::AuthorizeContext;
@@ -103,11 +104,23 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 405/413.
     let oauth_json = Router::new()
-        .route("/login/oauth/access_token", post(oauth::token))
-        .route("/application/o/token/", post(oauth::token))
+        .route(
+            "/login/oauth/access_token",
+            oauth::form_route(FormEndpoint::Token),
+        )
+        .route(
+            "/application/o/token/",
+            oauth::form_route(FormEndpoint::Token),
+        )
         .route("/application/o/device/", post(device::authorize))
-        .route("/application/o/revoke/", post(oauth::revoke))
-        .route("/application/o/introspect/", post(oauth::introspect))
+        .route(
+            "/application/o/revoke/",
+            oauth::form_route(FormEndpoint::Revoke),
+        )
+        .route(
+            "/application/o/introspect/",
+            oauth::form_route(FormEndpoint::Introspect),
+        )
         .route(
             "/application/o/userinfo/",
             get(oauth::userinfo_get).post(oauth::userinfo_post),

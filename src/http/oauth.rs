@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -88,10 +89,26 @@ pub(super) async fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, OAuthErr
 
 /// Which form-posting endpoint is being served.
 #[derive(Clone, Copy)]
-enum FormEndpoint {
+pub(super) enum FormEndpoint {
+    /// `POST /application/o/token/` (and GitHub's `/login/oauth/access_token`).
     Token,
+    /// `POST /application/o/revoke/`
     Revoke,
+    /// `POST /application/o/introspect/`
     Introspect,
+}
+
+/// The `POST` route of a form endpoint: token, revoke and introspect take the same extractors
+/// and differ only in what answers the parsed form.
+pub(super) fn form_route(endpoint: FormEndpoint) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              headers: HeaderMap,
+              body: Bytes| async move {
+            handle_form(&state, endpoint, &headers, &body, peer).await
+        },
+    )
 }
 
 async fn handle_form(
@@ -120,36 +137,6 @@ async fn handle_form(
         Ok(body) => ok_json(body),
         Err(e) => oauth_error(&e),
     }
-}
-
-/// `POST /application/o/token/`
-pub async fn token(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Token, &headers, &body, peer).await
-}
-
-/// `POST /application/o/revoke/`
-pub async fn revoke(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Revoke, &headers, &body, peer).await
-}
-
-/// `POST /application/o/introspect/`
-pub async fn introspect(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Introspect, &headers, &body, peer).await
 }
 
 fn bearer_error(err: &resource::BearerError) -> Response {
