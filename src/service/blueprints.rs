@@ -14,17 +14,7 @@ impl Service {
         &self,
         sources: &[Source],
     ) -> Result<ApplyReport, BlueprintError> {
-        let blueprints = blueprint::parse_all(sources)?;
-        let passwords = self.plan_passwords(&blueprints).await?;
-        let mut tx = self.store().write_tx().await?;
-        let report =
-            blueprint::apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
-        if report.is_noop() {
-            // Dropping the transaction rolls back: nothing to commit, no change published.
-            drop(tx);
-        } else {
-            tx.commit().await?;
-        }
+        let (report, blueprints) = self.run_blueprints(sources, true).await?;
         for bp in &blueprints {
             tracing::info!(file = %bp.file, name = %bp.name, "blueprint applied");
         }
@@ -37,13 +27,26 @@ impl Service {
         &self,
         sources: &[Source],
     ) -> Result<ApplyReport, BlueprintError> {
+        Ok(self.run_blueprints(sources, false).await?.0)
+    }
+
+    /// Parses the blueprints, plans their passwords and applies them in one write transaction,
+    /// committed only with `commit` and when something changed: otherwise dropping the
+    /// transaction rolls it back (nothing written, no change published).
+    async fn run_blueprints(
+        &self,
+        sources: &[Source],
+        commit: bool,
+    ) -> Result<(ApplyReport, Vec<Blueprint>), BlueprintError> {
         let blueprints = blueprint::parse_all(sources)?;
         let passwords = self.plan_passwords(&blueprints).await?;
         let mut tx = self.store().write_tx().await?;
         let report =
             blueprint::apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
-        drop(tx);
-        Ok(report)
+        if commit && !report.is_noop() {
+            tx.commit().await?;
+        }
+        Ok((report, blueprints))
     }
 
     /// Hashes (or verifies against the stored hash) every password a user entry carries, before
