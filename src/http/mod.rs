@@ -33,7 +33,9 @@ use crate::context::Context;
 use crate::oauth::SnapshotCache;
 use crate::oauth::authorize_flow::AuthorizeContext;
 use crate::oauth::claims::ScopeEvaluator;
+use crate::oauth::grant::GrantContext;
 use crate::oauth::session_step::StepContext;
+use crate::oauth::snapshot::Snapshot;
 use crate::service::Service;
 use crate::service::device::sign_in::DeviceSignIn;
 
@@ -87,6 +89,16 @@ impl AppState {
     pub fn authorize_context(&self) -> AuthorizeContext<'_> {
         AuthorizeContext {
             step: self.step_context(),
+            evaluator: self.evaluator.as_ref(),
+        }
+    }
+
+    /// What the token-side endpoints (token, revoke, introspect, device authorization,
+    /// userinfo, GitHub) run with, over one configuration snapshot.
+    pub fn grant_context<'a>(&'a self, snapshot: &'a Snapshot) -> GrantContext<'a> {
+        GrantContext {
+            context: &self.ctx,
+            snapshot,
             evaluator: self.evaluator.as_ref(),
         }
     }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::oauth::errors::OAuthError;
-use crate::oauth::grant::{self, GrantContext, TokenRequest};
+use crate::oauth::grant::{self, TokenRequest};
 use crate::oauth::resource;
 use crate::oauth::snapshot::Snapshot;
 
@@ -121,11 +121,7 @@ async fn handle_form(
     let result = async {
         let req = form_request(headers, body, peer)?;
         let snapshot = snapshot(state).await?;
-        let ctx = GrantContext {
-            context: &state.ctx,
-            snapshot: &snapshot,
-            evaluator: state.evaluator.as_ref(),
-        };
+        let ctx = state.grant_context(&snapshot);
         match endpoint {
             FormEndpoint::Token => grant::token(&ctx, &req).await,
             FormEndpoint::Revoke => resource::revoke(&ctx, &req).await,
@@ -189,11 +185,7 @@ async fn userinfo_inner(state: &AppState, token: Option<String>) -> Response {
         Ok(s) => s,
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
-    let ctx = GrantContext {
-        context: &state.ctx,
-        snapshot: &snapshot,
-        evaluator: state.evaluator.as_ref(),
-    };
+    let ctx = state.grant_context(&snapshot);
     match resource::userinfo(&ctx, token.as_deref()).await {
         Ok(body) => ok_json(body),
         Err(e) => bearer_error(&e),
@@ -246,11 +238,7 @@ async fn github(state: &AppState, headers: &HeaderMap, which: GitHubResource) ->
         Ok(s) => s,
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
-    let ctx = GrantContext {
-        context: &state.ctx,
-        snapshot: &snapshot,
-        evaluator: state.evaluator.as_ref(),
-    };
+    let ctx = state.grant_context(&snapshot);
     let token = github_token(headers);
     let result = match which {
         GitHubResource::User => crate::oauth::github::user(&ctx, token.as_deref()).await,

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::claims::ClaimsUser;
 use super::grant::GrantContext;
-use super::resource::{BearerError, active_user, live_access_token};
+use super::resource::{BearerError, active_user, bearer_read, live_access_token};
 use crate::domain::User;
 
 /// A stable numeric id for a user (GitHub clients store ids as integers); 48 bits of a hash.
@@ -26,12 +26,7 @@ async fn token_user(
     let token = token.ok_or_else(|| {
         BearerError::invalid_token("send the access token in the Authorization header")
     })?;
-    let mut conn = ctx
-        .context
-        .store()
-        .read()
-        .await
-        .map_err(BearerError::internal)?;
+    let mut conn = bearer_read(ctx).await?;
     let at = live_access_token(ctx, &mut conn, token).await?;
     let ClaimsUser { user, groups } = active_user(&mut conn, &at.user_id).await?;
     Ok((user, groups))

@@ -2,6 +2,8 @@
 //! (OpenID Connect Core §5.3, bearer per RFC 6750). Tokens are found by digest, so revocation and
 //! introspection are authoritative even though access tokens are JWTs.
 
+use std::ops::DerefMut;
+
 use serde_json::{Map, Value, json};
 
 use super::claims::{self, ClaimsUser};
@@ -170,12 +172,7 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         error: "invalid_request",
         description: "send the access token in the Authorization header".into(),
     })?;
-    let mut conn = ctx
-        .context
-        .store()
-        .read()
-        .await
-        .map_err(BearerError::internal)?;
+    let mut conn = bearer_read(ctx).await?;
     let at = live_access_token(ctx, &mut conn, token).await?;
     let scopes: Vec<String> = at.scope.split(' ').map(str::to_string).collect();
     if !scopes.iter().any(|s| s == "openid") {
@@ -203,6 +200,17 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         body.insert(k, v);
     }
     Ok(Value::Object(body))
+}
+
+/// A read connection for a bearer endpoint (a store failure answers 500).
+pub(crate) async fn bearer_read(
+    ctx: &GrantContext<'_>,
+) -> Result<impl DerefMut<Target = Conn>, BearerError> {
+    ctx.context
+        .store()
+        .read()
+        .await
+        .map_err(BearerError::internal)
 }
 
 /// The access token `token` digests to, while it is unrevoked and unexpired (userinfo and the
