@@ -66,13 +66,10 @@ pub async fn get_flow(
     ClientIp(ip): ClientIp,
     mut sess: Session,
 ) -> Result<HttpResponse, HttpError> {
-    let start = Start {
+    let request = StepRequest::Show(Start {
         next: q.get("next").cloned(),
-        application: None,
-        extra: Default::default(),
-        allow_empty: false,
-    };
-    let request = StepRequest::Show(start);
+        ..Start::default()
+    });
     let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
     Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }
