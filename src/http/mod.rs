@@ -28,7 +28,6 @@ pub use errors::{ApiError, HttpError, json_error};
 pub use extract::ClientIp;
 pub use serve::Limits;
 
-use self::oauth::FormEndpoint;
 use crate::context::Context;
 use crate::oauth::SnapshotCache;
 use crate::oauth::authorize_flow::AuthorizeContext;
@@ -118,20 +117,20 @@ pub fn router(state: AppState) -> Router {
     let oauth_json = Router::new()
         .route(
             "/login/oauth/access_token",
-            oauth::form_route(FormEndpoint::Token),
+            oauth::form_route(oauth::FormEndpoint::Token),
         )
         .route(
             "/application/o/token/",
-            oauth::form_route(FormEndpoint::Token),
+            oauth::form_route(oauth::FormEndpoint::Token),
         )
         .route("/application/o/device/", post(device::authorize))
         .route(
             "/application/o/revoke/",
-            oauth::form_route(FormEndpoint::Revoke),
+            oauth::form_route(oauth::FormEndpoint::Revoke),
         )
         .route(
             "/application/o/introspect/",
-            oauth::form_route(FormEndpoint::Introspect),
+            oauth::form_route(oauth::FormEndpoint::Introspect),
         )
         .route(
             "/application/o/userinfo/",
