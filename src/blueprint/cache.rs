@@ -295,7 +295,7 @@ mod tests {
     use crate::domain::Group;
 
     fn user(id: &str, username: &str, groups: &[&str]) -> Object {
-        let mut u = crate::service::users::new_internal_user(username, username, "", 1);
+        let mut u = crate::domain::User::new_internal(username, username, "", 1);
         u.id = id.into();
         Object::User {
             user: u,

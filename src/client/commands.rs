@@ -11,7 +11,7 @@ use oauth2::{
 };
 
 use super::discover::{self, issuer_url};
-use super::error::{ClientError, one_line};
+use super::error::ClientError;
 use super::http::{HttpClient, HttpError};
 use super::qr;
 use super::token_file::{self, StoredTokens, token_file_path};
@@ -243,10 +243,7 @@ pub async fn logout() -> Result<(), ClientError> {
             ])
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable {
-                url: url.clone(),
-                reason: one_line(&e.without_url()),
-            })?;
+            .map_err(|e| ClientError::unreachable(url, e))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body: serde_json::Value = response.json().await.unwrap_or_default();

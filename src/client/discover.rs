@@ -70,10 +70,7 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints, Clie
         .get(&url)
         .send()
         .await
-        .map_err(|e| ClientError::Unreachable {
-            url: url.clone(),
-            reason: one_line(&e.without_url()),
-        })?;
+        .map_err(|e| ClientError::unreachable(&url, e))?;
     if !response.status().is_success() {
         return Err(ClientError::BadResponse {
             url,

@@ -32,6 +32,17 @@ pub enum ClientError {
     TokenFile { path: String, reason: String },
 }
 
+impl ClientError {
+    /// A request to `url` that could not be sent or answered (connection, DNS, TLS, timeout);
+    /// the URL is said once, here, not again in reqwest's own text.
+    pub(crate) fn unreachable(url: &str, err: reqwest::Error) -> Self {
+        ClientError::Unreachable {
+            url: url.to_string(),
+            reason: one_line(&err.without_url()),
+        }
+    }
+}
+
 /// An error and its sources on one line.
 pub(crate) fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();

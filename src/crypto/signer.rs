@@ -128,17 +128,8 @@ mod tests {
                 name: "k".into(),
                 certificate_pem: pair.certificate_pem.clone(),
                 key_pem: Some(pair.key_pem.clone()),
-                managed: None,
-                key_type: crate::domain::KeyType::Rsa,
-                kid: String::new(),
-                fingerprint_sha256: String::new(),
-                fingerprint_sha1: String::new(),
-                subject: String::new(),
-                not_before: 0,
-                not_after: 0,
-                created_at: 0,
-                updated_at: 0,
                 version: 1,
+                ..Default::default()
             };
             let signing = crate::crypto::jwk::SigningKey::from_keypair(&kp).expect("signing key");
             assert_eq!(signing.algorithm, jwa);

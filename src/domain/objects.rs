@@ -128,8 +128,9 @@ pub struct PolicyBinding {
     pub version: i64,
 }
 
-/// An application users sign in to (authentik's Application).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An application users sign in to (authentik's Application). The default is the empty one
+/// a new-application form starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Application {
     pub id: String,
     pub name: String,
@@ -239,8 +240,9 @@ pub struct ScopeMapping {
     pub version: i64,
 }
 
-/// A certificate with an optional private key; derived fields are computed once at save.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A certificate with an optional private key; derived fields are computed once at save. The
+/// default is the empty one a new-certificate form starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CertificateKeypair {
     pub id: String,
     pub name: String,
@@ -322,6 +324,28 @@ pub struct User {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl User {
+    /// A new internal user as authentik creates one (path `users`, no password yet); the
+    /// service account of client_credentials and the console's blank form start from it too.
+    pub fn new_internal(username: &str, name: &str, email: &str, now: Timestamp) -> Self {
+        User {
+            id: super::new_id(),
+            username: username.to_string(),
+            name: name.to_string(),
+            email: email.to_string(),
+            is_active: true,
+            user_type: UserType::Internal,
+            path: "users".into(),
+            attributes: serde_json::json!({}),
+            has_password: false,
+            last_login: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
 }
 
 /// A group of users; `is_superuser` grants admin rights to its members.

@@ -13,7 +13,6 @@ use super::AppState;
 use super::oauth::{form_request, oauth_error, ok_json, snapshot};
 use crate::oauth::device;
 use crate::oauth::errors::OAuthError;
-use crate::oauth::grant::GrantContext;
 
 /// `POST /application/o/device/`
 pub async fn authorize(
@@ -34,11 +33,7 @@ pub async fn authorize(
     let result = async {
         let req = form_request(&headers, &body, peer)?;
         let snapshot = snapshot(&state).await?;
-        let ctx = GrantContext {
-            context: &state.ctx,
-            snapshot: &snapshot,
-            evaluator: state.evaluator.as_ref(),
-        };
+        let ctx = state.grant_context(&snapshot);
         device::authorize(&ctx, &req).await
     }
     .await;

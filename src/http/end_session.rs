@@ -49,10 +49,7 @@ fn frontchannel_page(
         text(app)
     );
     let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body);
-    if let Some(csp) = pages::frame_csp(frames.iter().map(String::as_str)) {
-        res.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    pages::allow_frames(&mut res, frames.iter().map(String::as_str));
     res
 }
 

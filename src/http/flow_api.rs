@@ -42,13 +42,10 @@ pub async fn get_challenge(
     sess: Result<Session, HttpError>,
 ) -> Result<HttpResponse, ApiError> {
     let mut sess = sess?;
-    let start = Start {
+    let request = StepRequest::Show(Start {
         next: next_from_query(&q),
-        application: None,
-        extra: Default::default(),
-        allow_empty: false,
-    };
-    let request = StepRequest::Show(start);
+        ..Start::default()
+    });
     let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
     Ok(challenge_json(&state, &sess, &step.challenge))
 }

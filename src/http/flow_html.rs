@@ -52,11 +52,8 @@ async fn respond(
             .into_response()
     };
     security_headers(state, Some(sess), &mut resp);
-    if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind
-        && let Some(csp) = super::pages::frame_csp(logout_urls.iter().map(|f| f.url.as_str()))
-    {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind {
+        super::pages::allow_frames(&mut resp, logout_urls.iter().map(|f| f.url.as_str()));
     }
     resp
 }
@@ -69,13 +66,10 @@ pub async fn get_flow(
     ClientIp(ip): ClientIp,
     mut sess: Session,
 ) -> Result<HttpResponse, HttpError> {
-    let start = Start {
+    let request = StepRequest::Show(Start {
         next: q.get("next").cloned(),
-        application: None,
-        extra: Default::default(),
-        allow_empty: false,
-    };
-    let request = StepRequest::Show(start);
+        ..Start::default()
+    });
     let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
     Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }

@@ -33,7 +33,9 @@ use crate::context::Context;
 use crate::oauth::SnapshotCache;
 use crate::oauth::authorize_flow::AuthorizeContext;
 use crate::oauth::claims::ScopeEvaluator;
+use crate::oauth::grant::GrantContext;
 use crate::oauth::session_step::StepContext;
+use crate::oauth::snapshot::Snapshot;
 use crate::service::Service;
 use crate::service::device::sign_in::DeviceSignIn;
 
@@ -94,6 +96,16 @@ impl AppState {
         }
     }
 
+    /// What the token-side endpoints (token, revoke, introspect, device authorization,
+    /// userinfo, GitHub) run with, over one configuration snapshot.
+    pub fn grant_context<'a>(&'a self, snapshot: &'a Snapshot) -> GrantContext<'a> {
+        GrantContext {
+            context: &self.ctx,
+            snapshot,
+            evaluator: self.evaluator.as_ref(),
+        }
+    }
+
     /// The `/device` pages' state machine.
     pub fn device_sign_in(&self) -> DeviceSignIn<'_> {
         DeviceSignIn {
@@ -113,11 +125,23 @@ pub fn router(state: AppState) -> Router {
     };
     // The OAuth JSON endpoints: every answer JSON and no-store, even axum's own 400/405/408/413.
     let oauth_json = Router::new()
-        .route("/login/oauth/access_token", post(oauth::token))
-        .route("/application/o/token/", post(oauth::token))
+        .route(
+            "/login/oauth/access_token",
+            oauth::form_route(oauth::FormEndpoint::Token),
+        )
+        .route(
+            "/application/o/token/",
+            oauth::form_route(oauth::FormEndpoint::Token),
+        )
         .route("/application/o/device/", post(device::authorize))
-        .route("/application/o/revoke/", post(oauth::revoke))
-        .route("/application/o/introspect/", post(oauth::introspect))
+        .route(
+            "/application/o/revoke/",
+            oauth::form_route(oauth::FormEndpoint::Revoke),
+        )
+        .route(
+            "/application/o/introspect/",
+            oauth::form_route(oauth::FormEndpoint::Introspect),
+        )
         .route(
             "/application/o/userinfo/",
             get(oauth::userinfo_get).post(oauth::userinfo_post),

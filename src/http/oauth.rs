@@ -10,11 +10,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::AppState;
 use crate::oauth::errors::OAuthError;
-use crate::oauth::grant::{self, GrantContext, TokenRequest};
+use crate::oauth::grant::{self, TokenRequest};
 use crate::oauth::resource;
 use crate::oauth::snapshot::Snapshot;
 
@@ -88,10 +89,26 @@ pub(super) async fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, OAuthErr
 
 /// Which form-posting endpoint is being served.
 #[derive(Clone, Copy)]
-enum FormEndpoint {
+pub(super) enum FormEndpoint {
+    /// `POST /application/o/token/` (and GitHub's `/login/oauth/access_token`).
     Token,
+    /// `POST /application/o/revoke/`
     Revoke,
+    /// `POST /application/o/introspect/`
     Introspect,
+}
+
+/// The `POST` route of a form endpoint: token, revoke and introspect take the same extractors
+/// and differ only in what answers the parsed form.
+pub(super) fn form_route(endpoint: FormEndpoint) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              headers: HeaderMap,
+              body: Bytes| async move {
+            handle_form(&state, endpoint, &headers, &body, peer).await
+        },
+    )
 }
 
 async fn handle_form(
@@ -104,11 +121,7 @@ async fn handle_form(
     let result = async {
         let req = form_request(headers, body, peer)?;
         let snapshot = snapshot(state).await?;
-        let ctx = GrantContext {
-            context: &state.ctx,
-            snapshot: &snapshot,
-            evaluator: state.evaluator.as_ref(),
-        };
+        let ctx = state.grant_context(&snapshot);
         match endpoint {
             FormEndpoint::Token => grant::token(&ctx, &req).await,
             FormEndpoint::Revoke => resource::revoke(&ctx, &req).await,
@@ -120,36 +133,6 @@ async fn handle_form(
         Ok(body) => ok_json(body),
         Err(e) => oauth_error(&e),
     }
-}
-
-/// `POST /application/o/token/`
-pub async fn token(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Token, &headers, &body, peer).await
-}
-
-/// `POST /application/o/revoke/`
-pub async fn revoke(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Revoke, &headers, &body, peer).await
-}
-
-/// `POST /application/o/introspect/`
-pub async fn introspect(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle_form(&state, FormEndpoint::Introspect, &headers, &body, peer).await
 }
 
 fn bearer_error(err: &resource::BearerError) -> Response {
@@ -202,11 +185,7 @@ async fn userinfo_inner(state: &AppState, token: Option<String>) -> Response {
         Ok(s) => s,
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
-    let ctx = GrantContext {
-        context: &state.ctx,
-        snapshot: &snapshot,
-        evaluator: state.evaluator.as_ref(),
-    };
+    let ctx = state.grant_context(&snapshot);
     match resource::userinfo(&ctx, token.as_deref()).await {
         Ok(body) => ok_json(body),
         Err(e) => bearer_error(&e),
@@ -259,11 +238,7 @@ async fn github(state: &AppState, headers: &HeaderMap, which: GitHubResource) ->
         Ok(s) => s,
         Err(_) => return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
-    let ctx = GrantContext {
-        context: &state.ctx,
-        snapshot: &snapshot,
-        evaluator: state.evaluator.as_ref(),
-    };
+    let ctx = state.grant_context(&snapshot);
     let token = github_token(headers);
     let result = match which {
         GitHubResource::User => crate::oauth::github::user(&ctx, token.as_deref()).await,

@@ -64,16 +64,20 @@ pub fn origin_of(url: &str) -> String {
     url[..end].to_string()
 }
 
-/// The pages' Content-Security-Policy, letting frames load from exactly these URLs' origins.
-pub fn frame_csp<'a>(urls: impl IntoIterator<Item = &'a str>) -> Option<HeaderValue> {
+/// Sets the page's Content-Security-Policy to let frames load from exactly these URLs'
+/// origins (the sign-out pages that embed each application's front-channel logout).
+pub fn allow_frames<'a>(res: &mut Response, urls: impl IntoIterator<Item = &'a str>) {
     let mut origins: Vec<String> = urls.into_iter().map(origin_of).collect();
     origins.sort();
     origins.dedup();
-    HeaderValue::from_str(&format!(
+    let csp = HeaderValue::from_str(&format!(
         "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: https:; object-src 'none'; base-uri 'none'; \
          frame-ancestors 'none'; frame-src {}",
         origins.join(" ")
-    ))
-    .ok()
+    ));
+    if let Ok(csp) = csp {
+        res.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
 }

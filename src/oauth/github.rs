@@ -5,11 +5,10 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::claims::ClaimsUser;
 use super::grant::GrantContext;
-use super::resource::BearerError;
-use crate::crypto::secrets;
+use super::resource::{BearerError, active_user, bearer_read, live_access_token};
 use crate::domain::User;
-use crate::store;
 
 /// A stable numeric id for a user (GitHub clients store ids as integers); 48 bits of a hash.
 pub fn numeric_id(user: &User) -> u64 {
@@ -24,37 +23,12 @@ async fn token_user(
     ctx: &GrantContext<'_>,
     token: Option<&str>,
 ) -> Result<(User, Vec<String>), BearerError> {
-    let invalid = |d: &str| BearerError {
-        status: 401,
-        error: "invalid_token",
-        description: d.into(),
-    };
-    let internal = |_| BearerError {
-        status: 500,
-        error: "server_error",
-        description: "try again".into(),
-    };
-    let token =
-        token.ok_or_else(|| invalid("send the access token in the Authorization header"))?;
-    let mut conn = ctx.context.store().read().await.map_err(internal)?;
-    let at = store::grants::find_access_token(&mut conn, &secrets::digest(token))
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| invalid("unknown token"))?;
-    if at.revoked_at.is_some() || ctx.context.now() >= at.expires_at {
-        return Err(invalid("the token is expired or revoked"));
-    }
-    let user = store::users::get(&mut conn, &at.user_id)
-        .await
-        .map_err(internal)?
-        .filter(|u| u.is_active)
-        .ok_or_else(|| invalid("the user is inactive"))?;
-    let groups = store::groups::of_user(&mut conn, &user.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
+    let token = token.ok_or_else(|| {
+        BearerError::invalid_token("send the access token in the Authorization header")
+    })?;
+    let mut conn = bearer_read(ctx).await?;
+    let at = live_access_token(ctx, &mut conn, token).await?;
+    let ClaimsUser { user, groups } = active_user(&mut conn, &at.user_id).await?;
     Ok((user, groups))
 }
 

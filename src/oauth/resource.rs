@@ -2,28 +2,41 @@
 //! (OpenID Connect Core §5.3, bearer per RFC 6750). Tokens are found by digest, so revocation and
 //! introspection are authoritative even though access tokens are JWTs.
 
+use std::ops::DerefMut;
+
 use serde_json::{Map, Value, json};
 
 use super::claims::{self, ClaimsUser};
 use super::client_auth;
 use super::errors::OAuthError;
 use super::grant::{GrantContext, TokenRequest};
+use super::snapshot::ClientEntry;
 use crate::crypto::secrets;
-use crate::store::{self, Topic};
+use crate::store::grants::AccessToken;
+use crate::store::{self, Conn, Topic};
 
 fn storage_error<E: std::fmt::Display + 'static>(e: E) -> OAuthError {
     OAuthError::internal("token storage failure", e)
 }
 
-/// `POST /application/o/revoke/`: revokes one of the calling client's tokens. Unknown tokens and
-/// other clients' tokens answer 200 with nothing done; a storage failure is not success.
-pub async fn revoke(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
+/// The client a revocation or introspection request authenticates as (Basic or the body's
+/// `client_id`/`client_secret`, taken as sent).
+fn authenticated_client<'a>(
+    ctx: &GrantContext<'a>,
+    req: &TokenRequest,
+) -> Result<&'a ClientEntry, OAuthError> {
     let creds = client_auth::extract(
         req.authorization.as_deref(),
         req.params.get("client_id").map(String::as_str),
         req.params.get("client_secret").map(String::as_str),
     )?;
-    let entry = &client_auth::authenticate(ctx.snapshot, creds.as_ref())?.entry;
+    client_auth::authenticate(ctx.snapshot, creds.as_ref())
+}
+
+/// `POST /application/o/revoke/`: revokes one of the calling client's tokens. Unknown tokens and
+/// other clients' tokens answer 200 with nothing done; a storage failure is not success.
+pub async fn revoke(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
+    let entry = &authenticated_client(ctx, req)?.entry;
     let token = req
         .params
         .get("token")
@@ -63,12 +76,7 @@ pub async fn revoke(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value,
 /// `POST /application/o/introspect/`: only authenticated clients may ask, and only about their
 /// own tokens; anything else reads `{"active": false}`.
 pub async fn introspect(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
-    let creds = client_auth::extract(
-        req.authorization.as_deref(),
-        req.params.get("client_id").map(String::as_str),
-        req.params.get("client_secret").map(String::as_str),
-    )?;
-    let entry = &client_auth::authenticate(ctx.snapshot, creds.as_ref())?.entry;
+    let entry = &authenticated_client(ctx, req)?.entry;
     let inactive = json!({ "active": false });
     let Some(token) = req.params.get("token").filter(|t| !t.is_empty()) else {
         return Ok(inactive);
@@ -129,11 +137,21 @@ pub struct BearerError {
 }
 
 impl BearerError {
-    fn invalid_token(d: &str) -> Self {
+    /// 401 `invalid_token`: unknown, expired or revoked, or its user is gone.
+    pub(crate) fn invalid_token(d: &str) -> Self {
         Self {
             status: 401,
             error: "invalid_token",
             description: d.into(),
+        }
+    }
+
+    /// 500 `server_error` for a failure of ours, without its details.
+    pub(crate) fn internal<E>(_: E) -> Self {
+        Self {
+            status: 500,
+            error: "server_error",
+            description: "try again".into(),
         }
     }
 
@@ -154,21 +172,8 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         error: "invalid_request",
         description: "send the access token in the Authorization header".into(),
     })?;
-    let internal = |_| BearerError {
-        status: 500,
-        error: "server_error",
-        description: "try again".into(),
-    };
-    let mut conn = ctx.context.store().read().await.map_err(internal)?;
-    let at = store::grants::find_access_token(&mut conn, &secrets::digest(token))
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| BearerError::invalid_token("unknown token"))?;
-    if at.revoked_at.is_some() || ctx.context.now() >= at.expires_at {
-        return Err(BearerError::invalid_token(
-            "the token is expired or revoked",
-        ));
-    }
+    let mut conn = bearer_read(ctx).await?;
+    let at = live_access_token(ctx, &mut conn, token).await?;
     let scopes: Vec<String> = at.scope.split(' ').map(str::to_string).collect();
     if !scopes.iter().any(|s| s == "openid") {
         return Err(BearerError {
@@ -181,19 +186,8 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         .snapshot
         .by_provider_id(&at.provider_id)
         .ok_or_else(|| BearerError::invalid_token("the provider no longer exists"))?;
-    let user = store::users::get(&mut conn, &at.user_id)
-        .await
-        .map_err(internal)?
-        .filter(|u| u.is_active)
-        .ok_or_else(|| BearerError::invalid_token("the user is inactive"))?;
-    let groups = store::groups::of_user(&mut conn, &user.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
+    let user = active_user(&mut conn, &at.user_id).await?;
     let stored: Map<String, Value> = serde_json::from_str(&at.claims).unwrap_or_default();
-    let user = ClaimsUser { user, groups };
     let mut body = Map::new();
     body.insert(
         "sub".into(),
@@ -206,4 +200,51 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
         body.insert(k, v);
     }
     Ok(Value::Object(body))
+}
+
+/// A read connection for a bearer endpoint (a store failure answers 500).
+pub(crate) async fn bearer_read(
+    ctx: &GrantContext<'_>,
+) -> Result<impl DerefMut<Target = Conn>, BearerError> {
+    ctx.context
+        .store()
+        .read()
+        .await
+        .map_err(BearerError::internal)
+}
+
+/// The access token `token` digests to, while it is unrevoked and unexpired (userinfo and the
+/// GitHub endpoints).
+pub(crate) async fn live_access_token(
+    ctx: &GrantContext<'_>,
+    conn: &mut Conn,
+    token: &str,
+) -> Result<AccessToken, BearerError> {
+    let at = store::grants::find_access_token(conn, &secrets::digest(token))
+        .await
+        .map_err(BearerError::internal)?
+        .ok_or_else(|| BearerError::invalid_token("unknown token"))?;
+    if at.revoked_at.is_some() || ctx.context.now() >= at.expires_at {
+        return Err(BearerError::invalid_token(
+            "the token is expired or revoked",
+        ));
+    }
+    Ok(at)
+}
+
+/// The active user a token was issued to, with their group names (`invalid_token` when the
+/// user is gone or inactive).
+pub(crate) async fn active_user(conn: &mut Conn, user_id: &str) -> Result<ClaimsUser, BearerError> {
+    let user = store::users::get(conn, user_id)
+        .await
+        .map_err(BearerError::internal)?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| BearerError::invalid_token("the user is inactive"))?;
+    let groups = store::groups::of_user(conn, &user.id)
+        .await
+        .map_err(BearerError::internal)?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    Ok(ClaimsUser { user, groups })
 }

@@ -48,8 +48,19 @@ impl Service {
         let password_hash = password::hash(&password_plain)?;
         let pair =
             keys::generate_self_signed(SELF_SIGNED_NAME, &[], 365, keys::KeyAlgorithm::Rsa2048)?;
-        let facts = keys::inspect(&pair.certificate_pem, Some(&pair.key_pem))?;
         let now = self.now();
+        let keypair = CertificateKeypair {
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            ..keys::keypair_from_pem(
+                &new_id(),
+                SELF_SIGNED_NAME,
+                &pair.certificate_pem,
+                Some(&pair.key_pem),
+                Some("goauthentik.io/crypto/self-signed".into()),
+            )?
+        };
         let defaults = crate::blueprint::defaults()
             .map_err(|e| ServiceError::Refused(format!("default blueprints: {e}")))?;
 
@@ -60,25 +71,7 @@ impl Service {
         }
         let conn = tx.conn();
 
-        let keypair = CertificateKeypair {
-            id: new_id(),
-            name: SELF_SIGNED_NAME.into(),
-            certificate_pem: pair.certificate_pem,
-            key_pem: Some(pair.key_pem),
-            managed: Some("goauthentik.io/crypto/self-signed".into()),
-            key_type: facts.key_type,
-            kid: String::new(),
-            fingerprint_sha256: facts.fingerprint_sha256,
-            fingerprint_sha1: facts.fingerprint_sha1,
-            subject: facts.subject,
-            not_before: facts.not_before,
-            not_after: facts.not_after,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        let kid = crate::crypto::jwk::SigningKey::from_keypair(&keypair)?.kid;
-        store::certificates::insert(conn, &CertificateKeypair { kid, ..keypair }).await?;
+        store::certificates::insert(conn, &keypair).await?;
 
         // Flows, stages, scope mappings and the default brand come from the embedded default
         // blueprints, applied in this same transaction.
@@ -90,7 +83,7 @@ impl Service {
         let group = super::users::admin_group(conn, now).await?;
         let admin = User {
             has_password: true,
-            ..super::users::new_internal_user(
+            ..User::new_internal(
                 ADMIN_USERNAME,
                 "latchkey Default Admin",
                 "root@localhost",

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{Service, ServiceError, ServiceResult, objects};
-use crate::domain::{Event, Group, User, UserType, new_id};
+use crate::domain::{Event, Group, User, new_id};
 use crate::store::{self, Conn, Topic};
 
 /// The bootstrap admin group (authentik's superuser group).
@@ -35,25 +35,6 @@ pub(crate) async fn admin_group(conn: &mut Conn, now: i64) -> ServiceResult<Grou
     Ok(group)
 }
 
-/// A new internal user as authentik creates one (path `users`, no password yet).
-pub(crate) fn new_internal_user(username: &str, name: &str, email: &str, now: i64) -> User {
-    User {
-        id: new_id(),
-        username: username.to_string(),
-        name: name.to_string(),
-        email: email.to_string(),
-        is_active: true,
-        user_type: UserType::Internal,
-        path: "users".into(),
-        attributes: json!({}),
-        has_password: false,
-        last_login: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    }
-}
-
 impl Service {
     /// Creates an internal user named `username`; with `superuser` it joins authentik's
     /// superuser group. A name with spaces or control characters is refused.
@@ -73,7 +54,7 @@ impl Service {
             ));
         }
         let now = self.now();
-        let user = new_internal_user(username, username, email, now);
+        let user = User::new_internal(username, username, email, now);
         let mut tx = self.store().write_tx().await?;
         store::users::insert(tx.conn(), &user, None).await?;
         if superuser {

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, parse_enum, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
 use crate::domain::Application;
 
 #[derive(sqlx::FromRow)]
@@ -24,7 +24,16 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+const COLS: &str = "id, name, slug, provider_id, group_name, policy_engine_mode, meta_launch_url, \
+    open_in_new_tab, meta_icon, meta_publisher, meta_description, created_at, updated_at, version";
+
+impl TableRow for Row {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "applications";
+}
+
+impl DomainRow for Row {
+    type Domain = Application;
     fn into_domain(self) -> StoreResult<Application> {
         Ok(Application {
             policy_engine_mode: parse_enum(
@@ -48,28 +57,14 @@ impl Row {
     }
 }
 
-const COLS: &str = "id, name, slug, provider_id, group_name, policy_engine_mode, meta_launch_url, \
-    open_in_new_tab, meta_icon, meta_publisher, meta_description, created_at, updated_at, version";
-
 /// Every application, by slug.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Application>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM applications ORDER BY slug"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY slug", &[]).await
 }
 
 /// One application by id.
 pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Application>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM applications WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
 }
 
 /// One application by slug.
@@ -77,38 +72,29 @@ pub async fn get_by_slug(
     conn: &mut SqliteConnection,
     slug: &str,
 ) -> StoreResult<Option<Application>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM applications WHERE slug = ?"
-    )))
-    .bind(slug)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE slug = ?", slug).await
+}
+
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, a: &'q Application) -> Query<'q> {
+    q.bind(&a.name)
+        .bind(&a.slug)
+        .bind(&a.provider_id)
+        .bind(&a.group)
+        .bind(a.policy_engine_mode.as_str())
+        .bind(&a.meta_launch_url)
+        .bind(a.open_in_new_tab)
+        .bind(&a.meta_icon)
+        .bind(&a.meta_publisher)
+        .bind(&a.meta_description)
 }
 
 /// Inserts an application.
 pub async fn insert(conn: &mut SqliteConnection, a: &Application) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO applications ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&a.id)
-    .bind(&a.name)
-    .bind(&a.slug)
-    .bind(&a.provider_id)
-    .bind(&a.group)
-    .bind(a.policy_engine_mode.as_str())
-    .bind(&a.meta_launch_url)
-    .bind(a.open_in_new_tab)
-    .bind(&a.meta_icon)
-    .bind(&a.meta_publisher)
-    .bind(&a.meta_description)
-    .bind(a.created_at)
-    .bind(a.updated_at)
-    .bind(a.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |f| dup_value(a, f)))?;
-    Ok(())
+    let sql = format!("INSERT INTO applications ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&a.id), a);
+    let q = q.bind(a.created_at).bind(a.updated_at).bind(a.version);
+    rows::insert_object(conn, q, |f| dup_value(a, f)).await
 }
 
 fn dup_value(a: &Application, field: &str) -> String {
@@ -121,35 +107,18 @@ fn dup_value(a: &Application, field: &str) -> String {
 
 /// Updates an application with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, a: &Application) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE applications SET name=?, slug=?, provider_id=?, group_name=?, policy_engine_mode=?, \
-         meta_launch_url=?, open_in_new_tab=?, meta_icon=?, meta_publisher=?, meta_description=?, \
-         updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&a.name)
-    .bind(&a.slug)
-    .bind(&a.provider_id)
-    .bind(&a.group)
-    .bind(a.policy_engine_mode.as_str())
-    .bind(&a.meta_launch_url)
-    .bind(a.open_in_new_tab)
-    .bind(&a.meta_icon)
-    .bind(&a.meta_publisher)
-    .bind(&a.meta_description)
-    .bind(a.updated_at)
-    .bind(&a.id)
-    .bind(a.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |f| dup_value(a, f)))?;
-    check_updated(res.rows_affected(), &format!("application {}", a.slug))
+    let sql = "UPDATE applications SET name=?, slug=?, provider_id=?, group_name=?, \
+         policy_engine_mode=?, meta_launch_url=?, open_in_new_tab=?, meta_icon=?, \
+         meta_publisher=?, meta_description=?, updated_at=?, version=version+1 \
+         WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), a);
+    let q = q.bind(a.updated_at).bind(&a.id).bind(a.version);
+    let what = format!("application {}", a.slug);
+    rows::update_object(conn, q, &what, |f| dup_value(a, f)).await
 }
 
 /// Deletes an application.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM applications WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "applications", id).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, json_or_empty, parse_json, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_json};
 use crate::domain::Brand;
 
 #[derive(sqlx::FromRow)]
@@ -29,7 +29,8 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+impl DomainRow for Row {
+    type Domain = Brand;
     fn into_domain(self) -> StoreResult<Brand> {
         Ok(Brand {
             attributes: parse_json(&format!("brand {}", self.domain), &self.attributes)?,
@@ -55,19 +56,17 @@ impl Row {
     }
 }
 
-const COLS: &str = "id, domain, is_default, branding_title, branding_logo, branding_favicon, \
-    branding_custom_css, flow_authentication_id, flow_invalidation_id, flow_recovery_id, \
-    flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, web_certificate_id, \
-    default_application_id, attributes, created_at, updated_at, version";
+impl TableRow for Row {
+    const COLUMNS: &'static str = "id, domain, is_default, branding_title, branding_logo, \
+        branding_favicon, branding_custom_css, flow_authentication_id, flow_invalidation_id, \
+        flow_recovery_id, flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, \
+        web_certificate_id, default_application_id, attributes, created_at, updated_at, version";
+    const TABLE: &'static str = "brands";
+}
 
 /// Every brand, by domain.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Brand>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM brands ORDER BY domain"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY domain", &[]).await
 }
 
 /// One brand by domain.
@@ -75,19 +74,10 @@ pub async fn get_by_domain(
     conn: &mut SqliteConnection,
     domain: &str,
 ) -> StoreResult<Option<Brand>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM brands WHERE domain = ?"
-    )))
-    .bind(domain)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE domain = ?", domain).await
 }
 
-fn bind_all<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    b: &'q Brand,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+fn bind_all<'q>(q: Query<'q>, b: &'q Brand) -> Query<'q> {
     q.bind(&b.domain)
         .bind(b.default)
         .bind(&b.branding_title)
@@ -114,15 +104,9 @@ pub async fn insert(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
          default_application_id, attributes, id, created_at, updated_at, version) \
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     );
-    bind_all(sqlx::query(AssertSqlSafe(sql)), b)
-        .bind(&b.id)
-        .bind(b.created_at)
-        .bind(b.updated_at)
-        .bind(b.version)
-        .execute(conn)
-        .await
-        .map_err(|e| with_value(e.into(), |f| dup_value(b, f)))?;
-    Ok(())
+    let q = bind_all(sqlx::query(AssertSqlSafe(sql)), b).bind(&b.id);
+    let q = q.bind(b.created_at).bind(b.updated_at).bind(b.version);
+    rows::insert_object(conn, q, |f| dup_value(b, f)).await
 }
 
 fn dup_value(b: &Brand, field: &str) -> String {
@@ -140,21 +124,13 @@ pub async fn update(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
          flow_recovery_id=?, flow_unenrollment_id=?, flow_user_settings_id=?, flow_device_code_id=?, \
          web_certificate_id=?, default_application_id=?, attributes=?, updated_at=?, \
          version=version+1 WHERE id=? AND version=?";
-    let res = bind_all(sqlx::query(AssertSqlSafe(sql)), b)
-        .bind(b.updated_at)
-        .bind(&b.id)
-        .bind(b.version)
-        .execute(conn)
-        .await
-        .map_err(|e| with_value(e.into(), |f| dup_value(b, f)))?;
-    check_updated(res.rows_affected(), &format!("brand {}", b.domain))
+    let q = bind_all(sqlx::query(AssertSqlSafe(sql)), b);
+    let q = q.bind(b.updated_at).bind(&b.id).bind(b.version);
+    rows::update_object(conn, q, &format!("brand {}", b.domain), |f| dup_value(b, f)).await
 }
 
 /// Deletes a brand.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM brands WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "brands", id).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, parse_enum, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
 use crate::domain::CertificateKeypair;
 
 #[derive(sqlx::FromRow)]
@@ -25,7 +25,16 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+const COLS: &str = "id, name, certificate_pem, key_pem, managed, key_type, kid, fingerprint_sha256, \
+    fingerprint_sha1, subject, not_before, not_after, created_at, updated_at, version";
+
+impl TableRow for Row {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "certificate_keypairs";
+}
+
+impl DomainRow for Row {
+    type Domain = CertificateKeypair;
     fn into_domain(self) -> StoreResult<CertificateKeypair> {
         Ok(CertificateKeypair {
             key_type: parse_enum(&format!("certificate {}", self.name), &self.key_type)?,
@@ -47,28 +56,14 @@ impl Row {
     }
 }
 
-const COLS: &str = "id, name, certificate_pem, key_pem, managed, key_type, kid, fingerprint_sha256, \
-    fingerprint_sha1, subject, not_before, not_after, created_at, updated_at, version";
-
 /// Every keypair, by name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<CertificateKeypair>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM certificate_keypairs ORDER BY name"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
 }
 
 /// One keypair by id.
 pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<CertificateKeypair>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM certificate_keypairs WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
 }
 
 /// One keypair by name.
@@ -76,73 +71,48 @@ pub async fn get_by_name(
     conn: &mut SqliteConnection,
     name: &str,
 ) -> StoreResult<Option<CertificateKeypair>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM certificate_keypairs WHERE name = ?"
-    )))
-    .bind(name)
-    .fetch_optional(conn)
-    .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE name = ?", name).await
+}
+
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, c: &'q CertificateKeypair) -> Query<'q> {
+    q.bind(&c.name)
+        .bind(&c.certificate_pem)
+        .bind(&c.key_pem)
+        .bind(&c.managed)
+        .bind(c.key_type.as_str())
+        .bind(&c.kid)
+        .bind(&c.fingerprint_sha256)
+        .bind(&c.fingerprint_sha1)
+        .bind(&c.subject)
+        .bind(c.not_before)
+        .bind(c.not_after)
 }
 
 /// Inserts a keypair.
 pub async fn insert(conn: &mut SqliteConnection, c: &CertificateKeypair) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO certificate_keypairs ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&c.id)
-    .bind(&c.name)
-    .bind(&c.certificate_pem)
-    .bind(&c.key_pem)
-    .bind(&c.managed)
-    .bind(c.key_type.as_str())
-    .bind(&c.kid)
-    .bind(&c.fingerprint_sha256)
-    .bind(&c.fingerprint_sha1)
-    .bind(&c.subject)
-    .bind(c.not_before)
-    .bind(c.not_after)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(c.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| c.name.clone()))?;
-    Ok(())
+    let sql =
+        format!("INSERT INTO certificate_keypairs ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&c.id), c);
+    let q = q.bind(c.created_at).bind(c.updated_at).bind(c.version);
+    rows::insert_object(conn, q, |_| c.name.clone()).await
 }
 
 /// Updates a keypair with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, c: &CertificateKeypair) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE certificate_keypairs SET name=?, certificate_pem=?, key_pem=?, managed=?, key_type=?, \
-         kid=?, fingerprint_sha256=?, fingerprint_sha1=?, subject=?, not_before=?, not_after=?, \
-         updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&c.name)
-    .bind(&c.certificate_pem)
-    .bind(&c.key_pem)
-    .bind(&c.managed)
-    .bind(c.key_type.as_str())
-    .bind(&c.kid)
-    .bind(&c.fingerprint_sha256)
-    .bind(&c.fingerprint_sha1)
-    .bind(&c.subject)
-    .bind(c.not_before)
-    .bind(c.not_after)
-    .bind(c.updated_at)
-    .bind(&c.id)
-    .bind(c.version)
-    .execute(conn)
+    let sql = "UPDATE certificate_keypairs SET name=?, certificate_pem=?, key_pem=?, managed=?, \
+         key_type=?, kid=?, fingerprint_sha256=?, fingerprint_sha1=?, subject=?, not_before=?, \
+         not_after=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), c);
+    let q = q.bind(c.updated_at).bind(&c.id).bind(c.version);
+    rows::update_object(conn, q, &format!("certificate {}", c.name), |_| {
+        c.name.clone()
+    })
     .await
-    .map_err(|e| with_value(e.into(), |_| c.name.clone()))?;
-    check_updated(res.rows_affected(), &format!("certificate {}", c.name))
 }
 
 /// Deletes a keypair; refused by the database while a provider signs with it.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM certificate_keypairs WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "certificate_keypairs", id).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, parse_enum, parse_json, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, parse_enum, parse_json};
 use crate::domain::{Connector, ConnectorSettings};
 
 #[derive(sqlx::FromRow)]
@@ -20,7 +20,16 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+const COLS: &str = "id, name, kind, enabled, authorization_flow_id, challenge_key_id, settings, \
+    created_at, updated_at, version";
+
+impl TableRow for Row {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "connectors";
+}
+
+impl DomainRow for Row {
+    type Domain = Connector;
     fn into_domain(self) -> StoreResult<Connector> {
         let what = format!("connector {}", self.name);
         Ok(Connector {
@@ -40,66 +49,43 @@ impl Row {
     }
 }
 
-const COLS: &str = "id, name, kind, enabled, authorization_flow_id, challenge_key_id, settings, \
-    created_at, updated_at, version";
-
 /// Every connector, by name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Connector>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM connectors ORDER BY name"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
+}
+
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, c: &'q Connector) -> Query<'q> {
+    q.bind(&c.name)
+        .bind(c.kind().as_str())
+        .bind(c.enabled)
+        .bind(&c.authorization_flow_id)
+        .bind(&c.challenge_key_id)
+        .bind(c.settings.to_json().to_string())
 }
 
 /// Inserts a connector.
 pub async fn insert(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO connectors ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&c.id)
-    .bind(&c.name)
-    .bind(c.kind().as_str())
-    .bind(c.enabled)
-    .bind(&c.authorization_flow_id)
-    .bind(&c.challenge_key_id)
-    .bind(c.settings.to_json().to_string())
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(c.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| c.name.clone()))?;
-    Ok(())
+    let sql = format!("INSERT INTO connectors ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&c.id), c);
+    let q = q.bind(c.created_at).bind(c.updated_at).bind(c.version);
+    rows::insert_object(conn, q, |_| c.name.clone()).await
 }
 
 /// Updates a connector with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE connectors SET name=?, kind=?, enabled=?, authorization_flow_id=?, \
-         challenge_key_id=?, settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&c.name)
-    .bind(c.kind().as_str())
-    .bind(c.enabled)
-    .bind(&c.authorization_flow_id)
-    .bind(&c.challenge_key_id)
-    .bind(c.settings.to_json().to_string())
-    .bind(c.updated_at)
-    .bind(&c.id)
-    .bind(c.version)
-    .execute(conn)
+    let sql = "UPDATE connectors SET name=?, kind=?, enabled=?, authorization_flow_id=?, \
+         challenge_key_id=?, settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), c);
+    let q = q.bind(c.updated_at).bind(&c.id).bind(c.version);
+    rows::update_object(conn, q, &format!("connector {}", c.name), |_| {
+        c.name.clone()
+    })
     .await
-    .map_err(|e| with_value(e.into(), |_| c.name.clone()))?;
-    check_updated(res.rows_affected(), &format!("connector {}", c.name))
 }
 
 /// Deletes a connector.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM connectors WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "connectors", id).await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use sqlx::SqliteConnection;
 
 use super::StoreResult;
+use super::rows;
 
 /// Waiting for the user at the verification page.
 pub const PENDING: &str = "pending";
@@ -68,12 +69,12 @@ pub async fn find_by_digest(
     conn: &mut SqliteConnection,
     digest: &str,
 ) -> StoreResult<Option<DeviceCode>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM device_codes WHERE device_code_digest = ?")
-            .bind(digest)
-            .fetch_optional(conn)
-            .await?,
+    rows::fetch_by(
+        conn,
+        "SELECT * FROM device_codes WHERE device_code_digest = ?",
+        digest,
     )
+    .await
 }
 
 /// Looks a code up by its canonical user code.
@@ -81,12 +82,12 @@ pub async fn find_by_user_code(
     conn: &mut SqliteConnection,
     user_code: &str,
 ) -> StoreResult<Option<DeviceCode>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM device_codes WHERE user_code = ?")
-            .bind(user_code)
-            .fetch_optional(conn)
-            .await?,
+    rows::fetch_by(
+        conn,
+        "SELECT * FROM device_codes WHERE user_code = ?",
+        user_code,
     )
+    .await
 }
 
 /// Records a poll of a pending code, with the (possibly raised) interval kept for later polls.
@@ -146,13 +147,7 @@ pub async fn deny(conn: &mut SqliteConnection, user_code: &str, now: i64) -> Sto
 
 /// Marks an approved code redeemed. `false` when another poll redeemed it first.
 pub async fn consume(conn: &mut SqliteConnection, id: &str, now: i64) -> StoreResult<bool> {
-    let res = sqlx::query(
-        "UPDATE device_codes SET consumed_at = ? \
-         WHERE id = ? AND status = 'approved' AND consumed_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(res.rows_affected() == 1)
+    let sql = "UPDATE device_codes SET consumed_at = ? \
+         WHERE id = ? AND status = 'approved' AND consumed_at IS NULL";
+    rows::update_once(conn, sql, now, id).await
 }

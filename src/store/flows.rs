@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
-use super::rows::{check_updated, parse_enum, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
 use super::{StoreError, StoreResult};
 use crate::domain::{Flow, FlowStageBinding};
 
@@ -24,7 +24,16 @@ struct FlowRow {
     version: i64,
 }
 
-impl FlowRow {
+const FLOW_COLS: &str = "id, name, slug, title, designation, authentication, denied_action, \
+    policy_engine_mode, layout, compatibility_mode, background, created_at, updated_at, version";
+
+impl TableRow for FlowRow {
+    const COLUMNS: &'static str = FLOW_COLS;
+    const TABLE: &'static str = "flows";
+}
+
+impl DomainRow for FlowRow {
+    type Domain = Flow;
     fn into_domain(self) -> StoreResult<Flow> {
         let what = format!("flow {}", self.slug);
         Ok(Flow {
@@ -46,99 +55,56 @@ impl FlowRow {
     }
 }
 
-const FLOW_COLS: &str = "id, name, slug, title, designation, authentication, denied_action, \
-    policy_engine_mode, layout, compatibility_mode, background, created_at, updated_at, version";
-
 /// Every flow, by slug.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Flow>> {
-    let rows: Vec<FlowRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {FLOW_COLS} FROM flows ORDER BY slug"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(FlowRow::into_domain).collect()
+    rows::select_all::<FlowRow>(conn, "ORDER BY slug", &[]).await
 }
 
 /// One flow by id.
 pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Flow>> {
-    let row: Option<FlowRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {FLOW_COLS} FROM flows WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(FlowRow::into_domain).transpose()
+    rows::select_one::<FlowRow>(conn, "WHERE id = ?", id).await
 }
 
 /// One flow by slug.
 pub async fn get_by_slug(conn: &mut SqliteConnection, slug: &str) -> StoreResult<Option<Flow>> {
-    let row: Option<FlowRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {FLOW_COLS} FROM flows WHERE slug = ?"
-    )))
-    .bind(slug)
-    .fetch_optional(conn)
-    .await?;
-    row.map(FlowRow::into_domain).transpose()
+    rows::select_one::<FlowRow>(conn, "WHERE slug = ?", slug).await
+}
+
+/// Binds the columns an insert and an update both write, in [`FLOW_COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, f: &'q Flow) -> Query<'q> {
+    q.bind(&f.name)
+        .bind(&f.slug)
+        .bind(&f.title)
+        .bind(f.designation.as_str())
+        .bind(f.authentication.as_str())
+        .bind(f.denied_action.as_str())
+        .bind(f.policy_engine_mode.as_str())
+        .bind(f.layout.as_str())
+        .bind(f.compatibility_mode)
+        .bind(&f.background)
 }
 
 /// Inserts a new flow.
 pub async fn insert(conn: &mut SqliteConnection, f: &Flow) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO flows ({FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&f.id)
-    .bind(&f.name)
-    .bind(&f.slug)
-    .bind(&f.title)
-    .bind(f.designation.as_str())
-    .bind(f.authentication.as_str())
-    .bind(f.denied_action.as_str())
-    .bind(f.policy_engine_mode.as_str())
-    .bind(f.layout.as_str())
-    .bind(f.compatibility_mode)
-    .bind(&f.background)
-    .bind(f.created_at)
-    .bind(f.updated_at)
-    .bind(f.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| f.slug.clone()))?;
-    Ok(())
+    let sql = format!("INSERT INTO flows ({FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&f.id), f);
+    let q = q.bind(f.created_at).bind(f.updated_at).bind(f.version);
+    rows::insert_object(conn, q, |_| f.slug.clone()).await
 }
 
 /// Updates a flow if nobody saved it since `f.version` was read; bumps the version.
 pub async fn update(conn: &mut SqliteConnection, f: &Flow) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE flows SET name=?, slug=?, title=?, designation=?, authentication=?, \
+    let sql = "UPDATE flows SET name=?, slug=?, title=?, designation=?, authentication=?, \
          denied_action=?, policy_engine_mode=?, layout=?, compatibility_mode=?, background=?, \
-         updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&f.name)
-    .bind(&f.slug)
-    .bind(&f.title)
-    .bind(f.designation.as_str())
-    .bind(f.authentication.as_str())
-    .bind(f.denied_action.as_str())
-    .bind(f.policy_engine_mode.as_str())
-    .bind(f.layout.as_str())
-    .bind(f.compatibility_mode)
-    .bind(&f.background)
-    .bind(f.updated_at)
-    .bind(&f.id)
-    .bind(f.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| f.slug.clone()))?;
-    check_updated(res.rows_affected(), &format!("flow {}", f.slug))
+         updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), f);
+    let q = q.bind(f.updated_at).bind(&f.id).bind(f.version);
+    rows::update_object(conn, q, &format!("flow {}", f.slug), |_| f.slug.clone()).await
 }
 
 /// Deletes a flow (its stage bindings and policy bindings go with it).
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    let res = sqlx::query("DELETE FROM flows WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    if res.rows_affected() == 0 {
+    if rows::delete_by_id(conn, "flows", id).await? == 0 {
         return Err(StoreError::NotFound {
             what: "flow".into(),
         });
@@ -161,7 +127,16 @@ struct BindingRow {
     version: i64,
 }
 
-impl BindingRow {
+const BINDING_COLS: &str = "id, flow_id, stage_id, sort_order, evaluate_on_plan, \
+    re_evaluate_policies, invalid_response_action, policy_engine_mode, created_at, updated_at, version";
+
+impl TableRow for BindingRow {
+    const COLUMNS: &'static str = BINDING_COLS;
+    const TABLE: &'static str = "flow_stage_bindings";
+}
+
+impl DomainRow for BindingRow {
+    type Domain = FlowStageBinding;
     fn into_domain(self) -> StoreResult<FlowStageBinding> {
         let what = format!("stage binding {}", self.id);
         Ok(FlowStageBinding {
@@ -180,82 +155,57 @@ impl BindingRow {
     }
 }
 
-const BINDING_COLS: &str = "id, flow_id, stage_id, sort_order, evaluate_on_plan, \
-    re_evaluate_policies, invalid_response_action, policy_engine_mode, created_at, updated_at, version";
-
 /// The stage bindings of a flow, in order.
 pub async fn bindings_of(
     conn: &mut SqliteConnection,
     flow_id: &str,
 ) -> StoreResult<Vec<FlowStageBinding>> {
-    let rows: Vec<BindingRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {BINDING_COLS} FROM flow_stage_bindings WHERE flow_id = ? ORDER BY sort_order, id"
-    )))
-    .bind(flow_id)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(BindingRow::into_domain).collect()
+    let tail = "WHERE flow_id = ? ORDER BY sort_order, id";
+    rows::select_all::<BindingRow>(conn, tail, &[flow_id]).await
 }
 
 /// Every stage binding.
 pub async fn all_bindings(conn: &mut SqliteConnection) -> StoreResult<Vec<FlowStageBinding>> {
-    let rows: Vec<BindingRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {BINDING_COLS} FROM flow_stage_bindings ORDER BY flow_id, sort_order, id"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(BindingRow::into_domain).collect()
+    rows::select_all::<BindingRow>(conn, "ORDER BY flow_id, sort_order, id", &[]).await
+}
+
+/// Binds the columns an insert and an update of a binding both write, in [`BINDING_COLS`] order.
+fn bind_binding_fields<'q>(q: Query<'q>, b: &'q FlowStageBinding) -> Query<'q> {
+    q.bind(&b.flow_id)
+        .bind(&b.stage_id)
+        .bind(b.order)
+        .bind(b.evaluate_on_plan)
+        .bind(b.re_evaluate_policies)
+        .bind(b.invalid_response_action.as_str())
+        .bind(b.policy_engine_mode.as_str())
 }
 
 /// Inserts a stage binding.
 pub async fn insert_binding(conn: &mut SqliteConnection, b: &FlowStageBinding) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO flow_stage_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&b.id)
-    .bind(&b.flow_id)
-    .bind(&b.stage_id)
-    .bind(b.order)
-    .bind(b.evaluate_on_plan)
-    .bind(b.re_evaluate_policies)
-    .bind(b.invalid_response_action.as_str())
-    .bind(b.policy_engine_mode.as_str())
-    .bind(b.created_at)
-    .bind(b.updated_at)
-    .bind(b.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| format!("order {}", b.order)))?;
-    Ok(())
+    let sql =
+        format!("INSERT INTO flow_stage_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_binding_fields(sqlx::query(AssertSqlSafe(sql)).bind(&b.id), b);
+    let q = q.bind(b.created_at).bind(b.updated_at).bind(b.version);
+    rows::insert_object(conn, q, |_| format!("order {}", b.order)).await
 }
 
 /// Updates a stage binding with an optimistic version check.
 pub async fn update_binding(conn: &mut SqliteConnection, b: &FlowStageBinding) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE flow_stage_bindings SET flow_id=?, stage_id=?, sort_order=?, evaluate_on_plan=?, \
-         re_evaluate_policies=?, invalid_response_action=?, policy_engine_mode=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&b.flow_id)
-    .bind(&b.stage_id)
-    .bind(b.order)
-    .bind(b.evaluate_on_plan)
-    .bind(b.re_evaluate_policies)
-    .bind(b.invalid_response_action.as_str())
-    .bind(b.policy_engine_mode.as_str())
-    .bind(b.updated_at)
-    .bind(&b.id)
-    .bind(b.version)
-    .execute(conn)
-    .await?;
-    check_updated(res.rows_affected(), "stage binding")
+    let sql = "UPDATE flow_stage_bindings SET flow_id=?, stage_id=?, sort_order=?, \
+         evaluate_on_plan=?, re_evaluate_policies=?, invalid_response_action=?, \
+         policy_engine_mode=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_binding_fields(sqlx::query(sql), b);
+    let res = q
+        .bind(b.updated_at)
+        .bind(&b.id)
+        .bind(b.version)
+        .execute(conn)
+        .await?;
+    rows::check_updated(res.rows_affected(), "stage binding")
 }
 
 /// Deletes a stage binding.
 pub async fn delete_binding(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM flow_stage_bindings WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "flow_stage_bindings", id).await?;
     Ok(())
 }

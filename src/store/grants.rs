@@ -5,6 +5,7 @@
 use sqlx::SqliteConnection;
 
 use super::StoreResult;
+use super::rows;
 
 /// A stored authorization code (the code itself is only ever kept as a digest).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -92,24 +93,18 @@ pub async fn find_code(
     conn: &mut SqliteConnection,
     digest: &str,
 ) -> StoreResult<Option<AuthorizationCode>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM authorization_codes WHERE code_digest = ?")
-            .bind(digest)
-            .fetch_optional(conn)
-            .await?,
+    rows::fetch_by(
+        conn,
+        "SELECT * FROM authorization_codes WHERE code_digest = ?",
+        digest,
     )
+    .await
 }
 
 /// Marks a code used. `false` when someone else consumed it first.
 pub async fn consume_code(conn: &mut SqliteConnection, id: &str, now: i64) -> StoreResult<bool> {
-    let res = sqlx::query(
-        "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(res.rows_affected() == 1)
+    let sql = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL";
+    rows::update_once(conn, sql, now, id).await
 }
 
 /// Records an access token.
@@ -141,12 +136,12 @@ pub async fn find_access_token(
     conn: &mut SqliteConnection,
     digest: &str,
 ) -> StoreResult<Option<AccessToken>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM access_tokens WHERE token_digest = ?")
-            .bind(digest)
-            .fetch_optional(conn)
-            .await?,
+    rows::fetch_by(
+        conn,
+        "SELECT * FROM access_tokens WHERE token_digest = ?",
+        digest,
     )
+    .await
 }
 
 /// Records a refresh token.
@@ -183,12 +178,12 @@ pub async fn find_refresh_token(
     conn: &mut SqliteConnection,
     digest: &str,
 ) -> StoreResult<Option<RefreshToken>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM refresh_tokens WHERE token_digest = ?")
-            .bind(digest)
-            .fetch_optional(conn)
-            .await?,
+    rows::fetch_by(
+        conn,
+        "SELECT * FROM refresh_tokens WHERE token_digest = ?",
+        digest,
     )
+    .await
 }
 
 /// Marks a refresh token rotated. `false` when it was already used or revoked.
@@ -197,15 +192,9 @@ pub async fn consume_refresh_token(
     id: &str,
     now: i64,
 ) -> StoreResult<bool> {
-    let res = sqlx::query(
-        "UPDATE refresh_tokens SET consumed_at = ? \
-         WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(res.rows_affected() == 1)
+    let sql = "UPDATE refresh_tokens SET consumed_at = ? \
+         WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL";
+    rows::update_once(conn, sql, now, id).await
 }
 
 /// Revokes every access and refresh token of a grant family (code replay, refresh reuse).
@@ -237,13 +226,8 @@ pub async fn revoke_access_token(
     id: &str,
     now: i64,
 ) -> StoreResult<bool> {
-    let res =
-        sqlx::query("UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(conn)
-            .await?;
-    Ok(res.rows_affected() == 1)
+    let sql = "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+    rows::update_once(conn, sql, now, id).await
 }
 
 /// The family a code produced (its id is the family id).

@@ -1,9 +1,9 @@
 //! Groups and membership.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::StoreResult;
-use super::rows::{check_updated, json_or_empty, parse_json, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_json};
 use crate::domain::Group;
 
 #[derive(sqlx::FromRow)]
@@ -19,7 +19,8 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+impl DomainRow for Row {
+    type Domain = Group;
     fn into_domain(self) -> StoreResult<Group> {
         Ok(Group {
             attributes: parse_json(&format!("group {}", self.name), &self.attributes)?,
@@ -35,36 +36,27 @@ impl Row {
     }
 }
 
-const SELECT: &str = "SELECT g.id, g.name, g.is_superuser, g.parent_id, g.attributes, \
-    (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS member_count, \
-    g.created_at, g.updated_at, g.version FROM groups g";
+impl TableRow for Row {
+    const COLUMNS: &'static str = "g.id, g.name, g.is_superuser, g.parent_id, g.attributes, \
+        (SELECT count(*) FROM group_members m WHERE m.group_id = g.id) AS member_count, \
+        g.created_at, g.updated_at, g.version";
+    const TABLE: &'static str = "groups g";
+}
 
 /// Every group, by name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Group>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} ORDER BY g.name")))
-        .fetch_all(conn)
-        .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY g.name", &[]).await
 }
 
 /// One group by name.
 pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Group>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE g.name = ?")))
-        .bind(name)
-        .fetch_optional(conn)
-        .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE g.name = ?", name).await
 }
 
 /// The groups a user belongs to directly.
 pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<Vec<Group>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT} JOIN group_members gm ON gm.group_id = g.id WHERE gm.user_id = ? ORDER BY g.name"
-    )))
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    let tail = "JOIN group_members gm ON gm.group_id = g.id WHERE gm.user_id = ? ORDER BY g.name";
+    rows::select_all::<Row>(conn, tail, &[user_id]).await
 }
 
 /// True when the user is in a superuser group (directly or through a parent group).
@@ -82,51 +74,35 @@ pub async fn is_superuser(conn: &mut SqliteConnection, user_id: &str) -> StoreRe
     Ok(found.is_some())
 }
 
+/// Binds the columns an insert and an update both write (name to attributes).
+fn bind_fields<'q>(q: Query<'q>, g: &'q Group) -> Query<'q> {
+    q.bind(&g.name)
+        .bind(g.is_superuser)
+        .bind(&g.parent_id)
+        .bind(json_or_empty(&g.attributes))
+}
+
 /// Inserts a group.
 pub async fn insert(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO groups (id, name, is_superuser, parent_id, attributes, created_at, updated_at, \
-         version) VALUES (?,?,?,?,?,?,?,?)",
-    )
-    .bind(&g.id)
-    .bind(&g.name)
-    .bind(g.is_superuser)
-    .bind(&g.parent_id)
-    .bind(json_or_empty(&g.attributes))
-    .bind(g.created_at)
-    .bind(g.updated_at)
-    .bind(g.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| g.name.clone()))?;
-    Ok(())
+    let sql = "INSERT INTO groups (id, name, is_superuser, parent_id, attributes, created_at, \
+         updated_at, version) VALUES (?,?,?,?,?,?,?,?)";
+    let q = bind_fields(sqlx::query(sql).bind(&g.id), g);
+    let q = q.bind(g.created_at).bind(g.updated_at).bind(g.version);
+    rows::insert_object(conn, q, |_| g.name.clone()).await
 }
 
 /// Updates a group with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, g: &Group) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE groups SET name=?, is_superuser=?, parent_id=?, attributes=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&g.name)
-    .bind(g.is_superuser)
-    .bind(&g.parent_id)
-    .bind(json_or_empty(&g.attributes))
-    .bind(g.updated_at)
-    .bind(&g.id)
-    .bind(g.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| g.name.clone()))?;
-    check_updated(res.rows_affected(), &format!("group {}", g.name))
+    let sql = "UPDATE groups SET name=?, is_superuser=?, parent_id=?, attributes=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), g);
+    let q = q.bind(g.updated_at).bind(&g.id).bind(g.version);
+    rows::update_object(conn, q, &format!("group {}", g.name), |_| g.name.clone()).await
 }
 
 /// Deletes a group.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM groups WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "groups", id).await?;
     Ok(())
 }
 

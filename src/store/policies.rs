@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
-use super::rows::{check_updated, parse_enum, parse_json, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, parse_enum, parse_json};
 use super::{StoreError, StoreResult};
 use crate::domain::{BindingSubject, Policy, PolicyBinding, PolicySettings};
 
@@ -18,7 +18,15 @@ struct PolicyRow {
     version: i64,
 }
 
-impl PolicyRow {
+const COLS: &str = "id, name, kind, settings, execution_logging, created_at, updated_at, version";
+
+impl TableRow for PolicyRow {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "policies";
+}
+
+impl DomainRow for PolicyRow {
+    type Domain = Policy;
     fn into_domain(self) -> StoreResult<Policy> {
         let what = format!("policy {}", self.name);
         Ok(Policy {
@@ -36,84 +44,49 @@ impl PolicyRow {
     }
 }
 
-const COLS: &str = "id, name, kind, settings, execution_logging, created_at, updated_at, version";
-
 /// Every policy, by name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Policy>> {
-    let rows: Vec<PolicyRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM policies ORDER BY name"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(PolicyRow::into_domain).collect()
+    rows::select_all::<PolicyRow>(conn, "ORDER BY name", &[]).await
 }
 
 /// One policy by id.
 pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Policy>> {
-    let row: Option<PolicyRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM policies WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(PolicyRow::into_domain).transpose()
+    rows::select_one::<PolicyRow>(conn, "WHERE id = ?", id).await
 }
 
 /// One policy by name.
 pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Policy>> {
-    let row: Option<PolicyRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM policies WHERE name = ?"
-    )))
-    .bind(name)
-    .fetch_optional(conn)
-    .await?;
-    row.map(PolicyRow::into_domain).transpose()
+    rows::select_one::<PolicyRow>(conn, "WHERE name = ?", name).await
+}
+
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, p: &'q Policy) -> Query<'q> {
+    q.bind(&p.name)
+        .bind(p.kind().as_str())
+        .bind(p.settings.to_json().to_string())
+        .bind(p.execution_logging)
 }
 
 /// Inserts a policy.
 pub async fn insert(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO policies ({COLS}) VALUES (?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&p.id)
-    .bind(&p.name)
-    .bind(p.kind().as_str())
-    .bind(p.settings.to_json().to_string())
-    .bind(p.execution_logging)
-    .bind(p.created_at)
-    .bind(p.updated_at)
-    .bind(p.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| p.name.clone()))?;
-    Ok(())
+    let sql = format!("INSERT INTO policies ({COLS}) VALUES (?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
+    let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
+    rows::insert_object(conn, q, |_| p.name.clone()).await
 }
 
 /// Updates a policy with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE policies SET name=?, kind=?, settings=?, execution_logging=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&p.name)
-    .bind(p.kind().as_str())
-    .bind(p.settings.to_json().to_string())
-    .bind(p.execution_logging)
-    .bind(p.updated_at)
-    .bind(&p.id)
-    .bind(p.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| p.name.clone()))?;
-    check_updated(res.rows_affected(), &format!("policy {}", p.name))
+    let sql = "UPDATE policies SET name=?, kind=?, settings=?, execution_logging=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), p);
+    let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);
+    rows::update_object(conn, q, &format!("policy {}", p.name), |_| p.name.clone()).await
 }
 
 /// Deletes a policy (its bindings go with it).
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM policies WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "policies", id).await?;
     Ok(())
 }
 
@@ -134,7 +107,16 @@ struct BindingRow {
     version: i64,
 }
 
-impl BindingRow {
+const BINDING_COLS: &str = "id, target_id, policy_id, group_id, user_id, sort_order, enabled, \
+    negate, timeout, failure_result, created_at, updated_at, version";
+
+impl TableRow for BindingRow {
+    const COLUMNS: &'static str = BINDING_COLS;
+    const TABLE: &'static str = "policy_bindings";
+}
+
+impl DomainRow for BindingRow {
+    type Domain = PolicyBinding;
     fn into_domain(self) -> StoreResult<PolicyBinding> {
         let subject = match (self.policy_id, self.group_id, self.user_id) {
             (Some(p), None, None) => BindingSubject::Policy(p),
@@ -163,31 +145,18 @@ impl BindingRow {
     }
 }
 
-const BINDING_COLS: &str = "id, target_id, policy_id, group_id, user_id, sort_order, enabled, \
-    negate, timeout, failure_result, created_at, updated_at, version";
-
 /// The bindings on one target (flow, stage binding or application), in order.
 pub async fn bindings_of(
     conn: &mut SqliteConnection,
     target_id: &str,
 ) -> StoreResult<Vec<PolicyBinding>> {
-    let rows: Vec<BindingRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {BINDING_COLS} FROM policy_bindings WHERE target_id = ? ORDER BY sort_order, id"
-    )))
-    .bind(target_id)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(BindingRow::into_domain).collect()
+    let tail = "WHERE target_id = ? ORDER BY sort_order, id";
+    rows::select_all::<BindingRow>(conn, tail, &[target_id]).await
 }
 
 /// Every policy binding.
 pub async fn all_bindings(conn: &mut SqliteConnection) -> StoreResult<Vec<PolicyBinding>> {
-    let rows: Vec<BindingRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {BINDING_COLS} FROM policy_bindings ORDER BY target_id, sort_order, id"
-    )))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(BindingRow::into_domain).collect()
+    rows::select_all::<BindingRow>(conn, "ORDER BY target_id, sort_order, id", &[]).await
 }
 
 fn subject_columns(s: &BindingSubject) -> (Option<&str>, Option<&str>, Option<&str>) {
@@ -198,60 +167,50 @@ fn subject_columns(s: &BindingSubject) -> (Option<&str>, Option<&str>, Option<&s
     }
 }
 
+/// Binds the columns an insert and an update of a binding both write, in [`BINDING_COLS`] order.
+fn bind_binding_fields<'q>(q: Query<'q>, b: &'q PolicyBinding) -> Query<'q> {
+    let (p, g, u) = subject_columns(&b.subject);
+    q.bind(&b.target_id)
+        .bind(p)
+        .bind(g)
+        .bind(u)
+        .bind(b.order)
+        .bind(b.enabled)
+        .bind(b.negate)
+        .bind(b.timeout)
+        .bind(b.failure_result)
+}
+
 /// Inserts a policy binding.
 pub async fn insert_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> StoreResult<()> {
-    let (p, g, u) = subject_columns(&b.subject);
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO policy_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&b.id)
-    .bind(&b.target_id)
-    .bind(p)
-    .bind(g)
-    .bind(u)
-    .bind(b.order)
-    .bind(b.enabled)
-    .bind(b.negate)
-    .bind(b.timeout)
-    .bind(b.failure_result)
-    .bind(b.created_at)
-    .bind(b.updated_at)
-    .bind(b.version)
-    .execute(conn)
-    .await?;
+    let sql =
+        format!("INSERT INTO policy_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_binding_fields(sqlx::query(AssertSqlSafe(sql)).bind(&b.id), b);
+    q.bind(b.created_at)
+        .bind(b.updated_at)
+        .bind(b.version)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Updates a policy binding with an optimistic version check.
 pub async fn update_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> StoreResult<()> {
-    let (p, g, u) = subject_columns(&b.subject);
-    let res = sqlx::query(
-        "UPDATE policy_bindings SET target_id=?, policy_id=?, group_id=?, user_id=?, sort_order=?, \
-         enabled=?, negate=?, timeout=?, failure_result=?, updated_at=?, version=version+1 \
-         WHERE id=? AND version=?",
-    )
-    .bind(&b.target_id)
-    .bind(p)
-    .bind(g)
-    .bind(u)
-    .bind(b.order)
-    .bind(b.enabled)
-    .bind(b.negate)
-    .bind(b.timeout)
-    .bind(b.failure_result)
-    .bind(b.updated_at)
-    .bind(&b.id)
-    .bind(b.version)
-    .execute(conn)
-    .await?;
-    check_updated(res.rows_affected(), "policy binding")
+    let sql = "UPDATE policy_bindings SET target_id=?, policy_id=?, group_id=?, user_id=?, \
+         sort_order=?, enabled=?, negate=?, timeout=?, failure_result=?, updated_at=?, \
+         version=version+1 WHERE id=? AND version=?";
+    let q = bind_binding_fields(sqlx::query(sql), b);
+    let res = q
+        .bind(b.updated_at)
+        .bind(&b.id)
+        .bind(b.version)
+        .execute(conn)
+        .await?;
+    rows::check_updated(res.rows_affected(), "policy binding")
 }
 
 /// Deletes a policy binding.
 pub async fn delete_binding(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM policy_bindings WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "policy_bindings", id).await?;
     Ok(())
 }

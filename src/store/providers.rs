@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, parse_json, to_json, with_value};
+use super::rows::{self, Query, TableRow, parse_json, to_json};
 use crate::domain::Provider;
 
 #[derive(sqlx::FromRow)]
@@ -24,6 +24,11 @@ struct Row {
 
 const COLS: &str = "id, name, client_id, authorization_flow_id, authentication_flow_id, \
     invalidation_flow_id, signing_key_id, encryption_key_id, settings, created_at, updated_at, version";
+
+impl TableRow for Row {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "providers";
+}
 
 async fn into_domain(conn: &mut SqliteConnection, r: Row) -> StoreResult<Provider> {
     let scope_mapping_ids: Vec<String> = sqlx::query_scalar(
@@ -53,11 +58,7 @@ async fn into_domain(conn: &mut SqliteConnection, r: Row) -> StoreResult<Provide
 
 /// Every provider, by name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Provider>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM providers ORDER BY name"
-    )))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = rows::select_rows::<Row>(conn, "ORDER BY name", &[]).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         out.push(into_domain(conn, r).await?);
@@ -65,32 +66,26 @@ pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Provider>> {
     Ok(out)
 }
 
-/// One provider by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Provider>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM providers WHERE id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
+/// The provider `tail` (`WHERE column = ?`) picks with `key`, with its scope mappings.
+async fn one_where(
+    conn: &mut SqliteConnection,
+    tail: &str,
+    key: &str,
+) -> StoreResult<Option<Provider>> {
+    match rows::select_row::<Row>(conn, tail, key).await? {
         Some(r) => Ok(Some(into_domain(conn, r).await?)),
         None => Ok(None),
     }
 }
 
+/// One provider by id.
+pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Provider>> {
+    one_where(conn, "WHERE id = ?", id).await
+}
+
 /// One provider by name.
 pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Provider>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM providers WHERE name = ?"
-    )))
-    .bind(name)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(r) => Ok(Some(into_domain(conn, r).await?)),
-        None => Ok(None),
-    }
+    one_where(conn, "WHERE name = ?", name).await
 }
 
 async fn set_mappings(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
@@ -116,60 +111,42 @@ fn dup_value(p: &Provider, field: &str) -> String {
     }
 }
 
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, p: &'q Provider) -> Query<'q> {
+    q.bind(&p.name)
+        .bind(&p.client_id)
+        .bind(&p.authorization_flow_id)
+        .bind(&p.authentication_flow_id)
+        .bind(&p.invalidation_flow_id)
+        .bind(&p.signing_key_id)
+        .bind(&p.encryption_key_id)
+        .bind(to_json(&p.oauth2))
+}
+
 /// Inserts a provider with its scope mappings.
 pub async fn insert(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO providers ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&p.id)
-    .bind(&p.name)
-    .bind(&p.client_id)
-    .bind(&p.authorization_flow_id)
-    .bind(&p.authentication_flow_id)
-    .bind(&p.invalidation_flow_id)
-    .bind(&p.signing_key_id)
-    .bind(&p.encryption_key_id)
-    .bind(to_json(&p.oauth2))
-    .bind(p.created_at)
-    .bind(p.updated_at)
-    .bind(p.version)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| with_value(e.into(), |f| dup_value(p, f)))?;
+    let sql = format!("INSERT INTO providers ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
+    let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
+    rows::insert_object(conn, q, |f| dup_value(p, f)).await?;
     set_mappings(conn, p).await
 }
 
 /// Updates a provider with an optimistic version check, replacing its scope mappings.
 pub async fn update(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE providers SET name=?, client_id=?, authorization_flow_id=?, authentication_flow_id=?, \
-         invalidation_flow_id=?, signing_key_id=?, encryption_key_id=?, settings=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&p.name)
-    .bind(&p.client_id)
-    .bind(&p.authorization_flow_id)
-    .bind(&p.authentication_flow_id)
-    .bind(&p.invalidation_flow_id)
-    .bind(&p.signing_key_id)
-    .bind(&p.encryption_key_id)
-    .bind(to_json(&p.oauth2))
-    .bind(p.updated_at)
-    .bind(&p.id)
-    .bind(p.version)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| with_value(e.into(), |f| dup_value(p, f)))?;
-    check_updated(res.rows_affected(), &format!("provider {}", p.name))?;
+    let sql = "UPDATE providers SET name=?, client_id=?, authorization_flow_id=?, \
+         authentication_flow_id=?, invalidation_flow_id=?, signing_key_id=?, encryption_key_id=?, \
+         settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), p);
+    let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);
+    let what = format!("provider {}", p.name);
+    rows::update_object(conn, q, &what, |f| dup_value(p, f)).await?;
     set_mappings(conn, p).await
 }
 
 /// Deletes a provider (the application's reference is cleared).
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM providers WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "providers", id).await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::StoreResult;
-use super::rows::{check_updated, with_value};
+use super::rows::{self, DomainRow, Query, TableRow};
 use crate::domain::ScopeMapping;
 
 #[derive(sqlx::FromRow)]
@@ -19,33 +19,34 @@ struct Row {
     version: i64,
 }
 
-impl From<Row> for ScopeMapping {
-    fn from(r: Row) -> Self {
-        ScopeMapping {
-            id: r.id,
-            name: r.name,
-            managed: r.managed,
-            scope_name: r.scope_name,
-            description: r.description,
-            expression: r.expression,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            version: r.version,
-        }
-    }
-}
-
 const COLS: &str =
     "id, name, managed, scope_name, description, expression, created_at, updated_at, version";
 
+impl TableRow for Row {
+    const COLUMNS: &'static str = COLS;
+    const TABLE: &'static str = "scope_mappings";
+}
+
+impl DomainRow for Row {
+    type Domain = ScopeMapping;
+    fn into_domain(self) -> StoreResult<ScopeMapping> {
+        Ok(ScopeMapping {
+            id: self.id,
+            name: self.name,
+            managed: self.managed,
+            scope_name: self.scope_name,
+            description: self.description,
+            expression: self.expression,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        })
+    }
+}
+
 /// Every scope mapping, by scope name.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<ScopeMapping>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM scope_mappings ORDER BY scope_name, name"
-    )))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(ScopeMapping::from).collect())
+    rows::select_all::<Row>(conn, "ORDER BY scope_name, name", &[]).await
 }
 
 /// One scope mapping by its managed id (authentik's `goauthentik.io/providers/oauth2/scope-*`).
@@ -53,60 +54,40 @@ pub async fn get_by_managed(
     conn: &mut SqliteConnection,
     managed: &str,
 ) -> StoreResult<Option<ScopeMapping>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLS} FROM scope_mappings WHERE managed = ?"
-    )))
-    .bind(managed)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(ScopeMapping::from))
+    rows::select_one::<Row>(conn, "WHERE managed = ?", managed).await
+}
+
+/// Binds the columns an insert and an update both write, in [`COLS`] order.
+fn bind_fields<'q>(q: Query<'q>, m: &'q ScopeMapping) -> Query<'q> {
+    q.bind(&m.name)
+        .bind(&m.managed)
+        .bind(&m.scope_name)
+        .bind(&m.description)
+        .bind(&m.expression)
 }
 
 /// Inserts a scope mapping.
 pub async fn insert(conn: &mut SqliteConnection, m: &ScopeMapping) -> StoreResult<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO scope_mappings ({COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
-    )))
-    .bind(&m.id)
-    .bind(&m.name)
-    .bind(&m.managed)
-    .bind(&m.scope_name)
-    .bind(&m.description)
-    .bind(&m.expression)
-    .bind(m.created_at)
-    .bind(m.updated_at)
-    .bind(m.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| m.name.clone()))?;
-    Ok(())
+    let sql = format!("INSERT INTO scope_mappings ({COLS}) VALUES (?,?,?,?,?,?,?,?,?)");
+    let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&m.id), m);
+    let q = q.bind(m.created_at).bind(m.updated_at).bind(m.version);
+    rows::insert_object(conn, q, |_| m.name.clone()).await
 }
 
 /// Updates a scope mapping with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, m: &ScopeMapping) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE scope_mappings SET name=?, managed=?, scope_name=?, description=?, expression=?, \
-         updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&m.name)
-    .bind(&m.managed)
-    .bind(&m.scope_name)
-    .bind(&m.description)
-    .bind(&m.expression)
-    .bind(m.updated_at)
-    .bind(&m.id)
-    .bind(m.version)
-    .execute(conn)
+    let sql = "UPDATE scope_mappings SET name=?, managed=?, scope_name=?, description=?, \
+         expression=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_fields(sqlx::query(sql), m);
+    let q = q.bind(m.updated_at).bind(&m.id).bind(m.version);
+    rows::update_object(conn, q, &format!("scope mapping {}", m.name), |_| {
+        m.name.clone()
+    })
     .await
-    .map_err(|e| with_value(e.into(), |_| m.name.clone()))?;
-    check_updated(res.rows_affected(), &format!("scope mapping {}", m.name))
 }
 
 /// Deletes a scope mapping.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM scope_mappings WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "scope_mappings", id).await?;
     Ok(())
 }

@@ -95,10 +95,7 @@ pub async fn save(
 
 /// Deletes one session.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    super::rows::delete_by_id(conn, "sessions", id).await?;
     Ok(())
 }
 

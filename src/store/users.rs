@@ -1,9 +1,9 @@
 //! Users and their password hashes.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use super::StoreResult;
-use super::rows::{check_updated, json_or_empty, parse_enum, parse_json, with_value};
+use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_enum, parse_json};
 use crate::domain::User;
 
 #[derive(sqlx::FromRow)]
@@ -23,7 +23,8 @@ struct Row {
     version: i64,
 }
 
-impl Row {
+impl DomainRow for Row {
+    type Domain = User;
     fn into_domain(self) -> StoreResult<User> {
         let what = format!("user {}", self.username);
         Ok(User {
@@ -44,24 +45,21 @@ impl Row {
     }
 }
 
-const SELECT: &str = "SELECT id, username, name, email, is_active, user_type, path, attributes, \
-    password_hash IS NOT NULL AS has_password, last_login, created_at, updated_at, version FROM users";
+impl TableRow for Row {
+    const COLUMNS: &'static str = "id, username, name, email, is_active, user_type, path, \
+        attributes, password_hash IS NOT NULL AS has_password, last_login, created_at, \
+        updated_at, version";
+    const TABLE: &'static str = "users";
+}
 
 /// Every user, by username.
 pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<User>> {
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} ORDER BY username")))
-        .fetch_all(conn)
-        .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows::select_all::<Row>(conn, "ORDER BY username", &[]).await
 }
 
 /// One user by id.
 pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<User>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
 }
 
 /// One user by exact username.
@@ -69,11 +67,7 @@ pub async fn get_by_username(
     conn: &mut SqliteConnection,
     username: &str,
 ) -> StoreResult<Option<User>> {
-    let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE username = ?")))
-        .bind(username)
-        .fetch_optional(conn)
-        .await?;
-    row.map(Row::into_domain).transpose()
+    rows::select_one::<Row>(conn, "WHERE username = ?", username).await
 }
 
 /// The stored argon2id hash, if the user has a password.
@@ -86,57 +80,44 @@ pub async fn password_hash(conn: &mut SqliteConnection, id: &str) -> StoreResult
     Ok(hash.flatten())
 }
 
+/// Binds the profile columns an insert and an update both write (username to attributes).
+fn bind_profile<'q>(q: Query<'q>, u: &'q User) -> Query<'q> {
+    q.bind(&u.username)
+        .bind(&u.name)
+        .bind(&u.email)
+        .bind(u.is_active)
+        .bind(u.user_type.as_str())
+        .bind(&u.path)
+        .bind(json_or_empty(&u.attributes))
+}
+
 /// Inserts a user, with an already-hashed password (never a raw one).
 pub async fn insert(
     conn: &mut SqliteConnection,
     u: &User,
     password_hash: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, username, name, email, password_hash, password_changed_at, \
-         is_active, user_type, path, attributes, last_login, created_at, updated_at, version) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    )
-    .bind(&u.id)
-    .bind(&u.username)
-    .bind(&u.name)
-    .bind(&u.email)
-    .bind(password_hash)
-    .bind(password_hash.map(|_| u.created_at))
-    .bind(u.is_active)
-    .bind(u.user_type.as_str())
-    .bind(&u.path)
-    .bind(json_or_empty(&u.attributes))
-    .bind(u.last_login)
-    .bind(u.created_at)
-    .bind(u.updated_at)
-    .bind(u.version)
-    .execute(conn)
-    .await
-    .map_err(|e| with_value(e.into(), |_| u.username.clone()))?;
-    Ok(())
+    let sql = "INSERT INTO users (id, username, name, email, is_active, user_type, path, \
+         attributes, password_hash, password_changed_at, last_login, created_at, updated_at, \
+         version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    let q = bind_profile(sqlx::query(sql).bind(&u.id), u)
+        .bind(password_hash)
+        .bind(password_hash.map(|_| u.created_at))
+        .bind(u.last_login);
+    let q = q.bind(u.created_at).bind(u.updated_at).bind(u.version);
+    rows::insert_object(conn, q, |_| u.username.clone()).await
 }
 
 /// Updates a user's profile fields with an optimistic version check.
 pub async fn update(conn: &mut SqliteConnection, u: &User) -> StoreResult<()> {
-    let res = sqlx::query(
-        "UPDATE users SET username=?, name=?, email=?, is_active=?, user_type=?, path=?, \
-         attributes=?, updated_at=?, version=version+1 WHERE id=? AND version=?",
-    )
-    .bind(&u.username)
-    .bind(&u.name)
-    .bind(&u.email)
-    .bind(u.is_active)
-    .bind(u.user_type.as_str())
-    .bind(&u.path)
-    .bind(json_or_empty(&u.attributes))
-    .bind(u.updated_at)
-    .bind(&u.id)
-    .bind(u.version)
-    .execute(conn)
+    let sql = "UPDATE users SET username=?, name=?, email=?, is_active=?, user_type=?, path=?, \
+         attributes=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+    let q = bind_profile(sqlx::query(sql), u);
+    let q = q.bind(u.updated_at).bind(&u.id).bind(u.version);
+    rows::update_object(conn, q, &format!("user {}", u.username), |_| {
+        u.username.clone()
+    })
     .await
-    .map_err(|e| with_value(e.into(), |_| u.username.clone()))?;
-    check_updated(res.rows_affected(), &format!("user {}", u.username))
 }
 
 /// Replaces a user's password hash.
@@ -161,10 +142,7 @@ pub async fn set_password_hash(
 
 /// Deletes a user.
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM users WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    rows::delete_by_id(conn, "users", id).await?;
     Ok(())
 }
 

@@ -5,8 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::App;
 use super::overlay::{DetailView, Overlay};
-use crate::console::form::field::{Choice, FieldValue};
-use crate::console::form::picker::{Picker, PickerOutcome};
+use crate::console::form::picker::{ListPick, Picker};
 use crate::console::keymap::{self, Action, Key};
 use crate::console::tabs::{TABS, TabId, Tone};
 
@@ -156,15 +155,10 @@ impl App {
                         && !b.keys.iter().any(|k| matches!(k, Key::Digit))
                 })
                 .collect();
-        let choices = bindings
+        let labels = bindings
             .iter()
-            .enumerate()
-            .map(|(i, b)| Choice {
-                id: i.to_string(),
-                label: format!("{:<8} {}", b.label, b.description),
-            })
-            .collect();
-        let picker = Picker::open(0, false, false, choices, &FieldValue::One(None));
+            .map(|b| format!("{:<8} {}", b.label, b.description));
+        let picker = Picker::over_list(labels);
         self.overlays.push(Overlay::Palette(picker, bindings));
     }
 
@@ -174,27 +168,18 @@ impl App {
         let Some(Overlay::Palette(picker, bindings)) = self.overlays.top_mut() else {
             return;
         };
-        match picker.act(action) {
-            PickerOutcome::Stay => {}
-            PickerOutcome::Cancel => {
-                self.overlays.pop();
-            }
-            PickerOutcome::Pick(v) => {
-                let b = v
-                    .one()
-                    .and_then(|i| i.parse::<usize>().ok())
-                    .and_then(|i| bindings.get(i).copied());
-                self.overlays.pop();
-                if let Some(b) = b {
-                    let ev = b
-                        .keys
-                        .first()
-                        .map_or(KeyEvent::new(KeyCode::Null, KeyModifiers::NONE), |k| {
-                            k.event()
-                        });
-                    self.dispatch(b, &ev);
-                }
-            }
+        let ListPick::Closed(picked) = picker.act_on_list(action, bindings) else {
+            return;
+        };
+        self.overlays.pop();
+        if let Some(b) = picked {
+            let ev = b
+                .keys
+                .first()
+                .map_or(KeyEvent::new(KeyCode::Null, KeyModifiers::NONE), |k| {
+                    k.event()
+                });
+            self.dispatch(b, &ev);
         }
     }
 }

@@ -8,9 +8,8 @@ use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DialogOutcome};
-use crate::console::form::field::{Choice, FieldValue};
 use crate::console::form::open;
-use crate::console::form::picker::{Picker, PickerOutcome};
+use crate::console::form::picker::{ListPick, Picker};
 use crate::console::form::{Form, FormOutcome, Purpose};
 use crate::console::keymap::{self, Action};
 use crate::console::tabs::{TABS, TabId, Tone};
@@ -90,15 +89,7 @@ impl App {
     pub(super) fn start_new(&mut self) {
         let tab = TABS[self.tab].id;
         if let Some(choices) = open::new_choices(tab) {
-            let labels = choices
-                .iter()
-                .enumerate()
-                .map(|(i, (_, label))| Choice {
-                    id: i.to_string(),
-                    label: label.clone(),
-                })
-                .collect();
-            let picker = Picker::open(0, false, false, labels, &FieldValue::One(None));
+            let picker = Picker::over_list(choices.iter().map(|(_, label)| label.clone()));
             let choices = choices.into_iter().map(|(c, _)| c).collect();
             self.overlays.push(Overlay::Choose(picker, choices));
         } else if let Some(form) = open::new_form(tab) {
@@ -113,22 +104,13 @@ impl App {
         let Some(Overlay::Choose(picker, choices)) = self.overlays.top_mut() else {
             return;
         };
-        match picker.act(action) {
-            PickerOutcome::Stay => {}
-            PickerOutcome::Cancel => {
-                self.overlays.pop();
-            }
-            PickerOutcome::Pick(v) => {
-                let choice = v
-                    .one()
-                    .and_then(|i| i.parse::<usize>().ok())
-                    .and_then(|i| choices.get(i).copied());
-                self.overlays.pop();
-                if let Some(choice) = choice {
-                    let form = open::chosen_form(choice, &self.data);
-                    self.open_form(form);
-                }
-            }
+        let ListPick::Closed(picked) = picker.act_on_list(action, choices) else {
+            return;
+        };
+        self.overlays.pop();
+        if let Some(choice) = picked {
+            let form = open::chosen_form(choice, &self.data);
+            self.open_form(form);
         }
     }
 

@@ -481,19 +481,7 @@ fn blank_flow() -> Flow {
 fn blank_app() -> Application {
     Application {
         id: new_id(),
-        name: String::new(),
-        slug: String::new(),
-        provider_id: None,
-        group: String::new(),
-        policy_engine_mode: PolicyEngineMode::Any,
-        meta_launch_url: String::new(),
-        open_in_new_tab: false,
-        meta_icon: String::new(),
-        meta_publisher: String::new(),
-        meta_description: String::new(),
-        created_at: 0,
-        updated_at: 0,
-        version: 0,
+        ..Application::default()
     }
 }
 
@@ -538,38 +526,16 @@ fn blank_connector() -> Connector {
 fn blank_cert() -> CertificateKeypair {
     CertificateKeypair {
         id: new_id(),
-        name: String::new(),
-        certificate_pem: String::new(),
-        key_pem: None,
-        managed: None,
-        key_type: KeyType::Rsa,
-        kid: String::new(),
-        fingerprint_sha256: String::new(),
-        fingerprint_sha1: String::new(),
-        subject: String::new(),
-        not_before: 0,
-        not_after: 0,
-        created_at: 0,
-        updated_at: 0,
-        version: 0,
+        ..CertificateKeypair::default()
     }
 }
 
 fn blank_user() -> User {
     User {
-        id: new_id(),
-        username: String::new(),
-        name: String::new(),
-        email: String::new(),
-        is_active: true,
-        user_type: UserType::Internal,
-        path: "users".into(),
-        attributes: json!({}),
-        has_password: false,
-        last_login: None,
         created_at: 0,
         updated_at: 0,
         version: 0,
+        ..User::new_internal("", "", "", 0)
     }
 }
 

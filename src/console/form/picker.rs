@@ -36,7 +36,43 @@ pub enum PickerOutcome {
     Pick(FieldValue),
 }
 
+/// What a key did to a picker over a list ([`Picker::over_list`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListPick<T> {
+    /// Still open.
+    Stay,
+    /// Closed: with the picked item, or none when cancelled.
+    Closed(Option<T>),
+}
+
 impl Picker {
+    /// A pick-one picker over a list of labels (the palette, the type chooser): each choice's
+    /// id is its index, which [`Picker::act_on_list`] turns back into the item.
+    pub fn over_list(labels: impl IntoIterator<Item = String>) -> Self {
+        let choices = labels
+            .into_iter()
+            .enumerate()
+            .map(|(i, label)| Choice {
+                id: i.to_string(),
+                label,
+            })
+            .collect();
+        Self::open(0, false, false, choices, &FieldValue::One(None))
+    }
+
+    /// [`Picker::act`] on a picker [`over_list`](Picker::over_list) of `items`.
+    pub fn act_on_list<T: Copy>(&mut self, action: Action, items: &[T]) -> ListPick<T> {
+        match self.act(action) {
+            PickerOutcome::Stay => ListPick::Stay,
+            PickerOutcome::Cancel => ListPick::Closed(None),
+            PickerOutcome::Pick(v) => ListPick::Closed(
+                v.one()
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| items.get(i).copied()),
+            ),
+        }
+    }
+
     /// Opens over `choices`, selecting the current value; optional selects get a "(none)" row.
     pub fn open(
         field: usize,

@@ -4,6 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -22,6 +23,45 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+/// A confirmation dialog (delete, import): its lines above a Cancel button and the button that
+/// confirms, centred in a bordered box.
+struct Confirm<'a> {
+    border: Style,
+    title: Span<'a>,
+    lines: Vec<Line<'a>>,
+    /// The Cancel button's style (selected while the focus is on it).
+    cancel: Style,
+    /// The confirming button's label and style.
+    confirm: (&'static str, Style),
+}
+
+impl Confirm<'_> {
+    fn draw(self, frame: &mut Frame, area: Rect) {
+        let h = (self.lines.len() as u16 + 4).min(area.height);
+        let rect = centered(area, area.width.saturating_sub(8).min(70), h);
+        frame.render_widget(Clear, rect);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(self.border)
+            .title(self.title);
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        let [body, buttons] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        frame.render_widget(Paragraph::new(self.lines), body);
+        let (label, style) = self.confirm;
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(" [ Cancel ] ", self.cancel),
+                Span::raw("  "),
+                Span::styled(label, style),
+            ]))
+            .alignment(Alignment::Center),
+            buttons,
+        );
     }
 }
 
@@ -133,21 +173,7 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
     if let Some(e) = &d.error {
         lines.push(Line::styled(format!(" {e}"), theme.error()));
     }
-    let h = (lines.len() as u16 + 4).min(area.height);
-    let rect = centered(area, area.width.saturating_sub(8).min(70), h);
-    frame.render_widget(Clear, rect);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.error())
-        .title(Span::styled(
-            format!(" Delete {} ", inert(&d.name)),
-            theme.title(),
-        ));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [body, buttons] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), body);
+    let title = Span::styled(format!(" Delete {} ", inert(&d.name)), theme.title());
     let cancel = if d.on_delete {
         theme.text()
     } else {
@@ -164,15 +190,14 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
             .muted()
             .add_modifier(ratatui::style::Modifier::REVERSED)
     };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" [ Cancel ] ", cancel),
-            Span::raw("  "),
-            Span::styled(" [ Delete ] ", delete),
-        ]))
-        .alignment(Alignment::Center),
-        buttons,
-    );
+    let dialog = Confirm {
+        border: theme.error(),
+        title,
+        lines,
+        cancel,
+        confirm: (" [ Delete ] ", delete),
+    };
+    dialog.draw(frame, area);
 }
 
 /// Draws the blueprint import confirmation: what applying would change, Cancel focused.
@@ -214,18 +239,6 @@ pub fn import_dialog(theme: &Theme, d: &ImportDialog, frame: &mut Frame, area: R
     if let Some(e) = &d.error {
         lines.push(Line::styled(format!(" {e}"), theme.error()));
     }
-    let h = (lines.len() as u16 + 4).min(area.height);
-    let rect = centered(area, area.width.saturating_sub(8).min(70), h);
-    frame.render_widget(Clear, rect);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.accent())
-        .title(Span::styled(" Import blueprint ", theme.title()));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [body, buttons] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), body);
     let (cancel, apply) = if d.on_apply {
         (
             theme.text(),
@@ -236,13 +249,12 @@ pub fn import_dialog(theme: &Theme, d: &ImportDialog, frame: &mut Frame, area: R
     } else {
         (theme.selection(), theme.muted())
     };
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(" [ Cancel ] ", cancel),
-            Span::raw("  "),
-            Span::styled(" [ Apply ] ", apply),
-        ]))
-        .alignment(Alignment::Center),
-        buttons,
-    );
+    let dialog = Confirm {
+        border: theme.accent(),
+        title: Span::styled(" Import blueprint ", theme.title()),
+        lines,
+        cancel,
+        confirm: (" [ Apply ] ", apply),
+    };
+    dialog.draw(frame, area);
 }

@@ -5,10 +5,9 @@
 //! again revokes everything it produced.
 
 use super::{
-    GrantContext, Mint, Replay, TokenRequest, load_user, mint, revoke_replayed_family, scopes_of,
-    server_error,
+    CarriedOver, GrantContext, Mint, PresentedGrant, Replay, TokenRequest, load_presented,
+    load_user, mint, revoke_replayed_family, scopes_of, server_error,
 };
-use crate::crypto::secrets;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::pkce;
 use crate::oauth::snapshot::ClientEntry;
@@ -21,19 +20,7 @@ pub(super) async fn exchange(
     client: &ClientEntry,
     req: &TokenRequest,
 ) -> Result<Issued, OAuthError> {
-    let code_value = req
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let code = {
-        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
-        store::grants::find_code(&mut conn, &secrets::digest(code_value))
-            .await
-            .map_err(server_error)?
-    }
-    .filter(|c| c.provider_id == client.entry.provider.id)
-    .ok_or_else(|| {
-        OAuthError::invalid_grant("the code is invalid or was issued to another client")
-    })?;
+    let code: AuthorizationCode = load_presented(ctx, client, req).await?;
     let now = ctx.context.now();
     if code.consumed_at.is_some() {
         return Err(replayed(ctx, req, &code, now).await);
@@ -49,21 +36,15 @@ pub(super) async fn exchange(
     check_verifier(&code, req.get("code_verifier"))?;
     let user = load_user(ctx, &code.user_id).await?;
     let scopes = scopes_of(&code.scope);
-    let issued = mint(
-        ctx,
-        Mint {
-            client,
-            user: &user,
-            scopes: &scopes,
-            nonce: code.nonce.as_deref(),
-            auth_time: code.auth_time,
-            session_id: code.session_id.as_deref(),
-            family_id: store::grants::family_of_code(&code),
-            with_refresh: scopes.iter().any(|s| s == "offline_access"),
-            amr: &["pwd".to_string()],
-            id_token_at_hash: true,
-        },
-    )?;
+    let with_refresh = scopes.iter().any(|s| s == "offline_access");
+    let carried = CarriedOver {
+        nonce: code.nonce.as_deref(),
+        auth_time: code.auth_time,
+        session_id: code.session_id.as_deref(),
+        family_id: store::grants::family_of_code(&code),
+    };
+    let minted = Mint::redeemed(client, &user, &scopes, with_refresh, carried);
+    let issued = mint(ctx, minted)?;
     // The code is consumed in the same (group-committed) transaction that records the tokens,
     // and only an unused code gets them.
     let recorded = ctx
@@ -82,6 +63,17 @@ pub(super) async fn exchange(
         return Err(replayed(ctx, req, &code, now).await);
     }
     Ok(issued)
+}
+
+impl PresentedGrant for AuthorizationCode {
+    const PARAM: &'static str = "code";
+    const UNKNOWN: &'static str = "the code is invalid or was issued to another client";
+    fn provider_id(&self) -> &str {
+        &self.provider_id
+    }
+    async fn find(conn: &mut store::Conn, digest: &str) -> store::StoreResult<Option<Self>> {
+        store::grants::find_code(conn, digest).await
+    }
 }
 
 /// PKCE (RFC 7636 §4.6): a verifier exactly when the code has a challenge, and it must match

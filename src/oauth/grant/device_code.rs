@@ -6,14 +6,14 @@
 //! The device authorization endpoint that hands out codes is [`crate::oauth::device`].
 
 use super::{
-    GrantContext, Mint, Replay, TokenRequest, load_user, mint, revoke_replayed_family, scopes_of,
-    server_error, store_issued,
+    CarriedOver, GrantContext, Mint, PresentedGrant, Replay, TokenRequest, load_presented,
+    load_user, mint, record_consuming, revoke_replayed_family, scopes_of, server_error,
 };
-use crate::crypto::secrets;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::snapshot::ClientEntry;
 use crate::oauth::tokens::Issued;
 use crate::store::device_codes::{self, DeviceCode};
+use crate::store::{Conn, StoreResult};
 
 /// What `slow_down` adds to the interval (RFC 8628 §3.5).
 pub const SLOW_DOWN_STEP: i64 = 5;
@@ -24,19 +24,7 @@ pub(super) async fn exchange(
     client: &ClientEntry,
     req: &TokenRequest,
 ) -> Result<Issued, OAuthError> {
-    let value = req
-        .get("device_code")
-        .ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
-    let code = {
-        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
-        device_codes::find_by_digest(&mut conn, &secrets::digest(value))
-            .await
-            .map_err(server_error)?
-    }
-    .filter(|c| c.provider_id == client.entry.provider.id)
-    .ok_or_else(|| {
-        OAuthError::invalid_grant("the device code is invalid or was issued to another client")
-    })?;
+    let code: DeviceCode = load_presented(ctx, client, req).await?;
     if code.consumed_at.is_some() {
         return Err(replayed(ctx, req, &code).await);
     }
@@ -55,34 +43,36 @@ pub(super) async fn exchange(
         .ok_or_else(|| server_error("approved device code without a user"))?;
     let user = load_user(ctx, user_id).await?;
     let scopes = scopes_of(&code.scope);
+    let with_refresh = scopes.iter().any(|s| s == "offline_access");
+    let carried = CarriedOver {
+        nonce: None,
+        auth_time: code.auth_time.unwrap_or(now),
+        session_id: code.session_id.as_deref(),
+        family_id: family_of(&code),
+    };
     let issued = mint(
         ctx,
-        Mint {
-            client,
-            user: &user,
-            scopes: &scopes,
-            nonce: None,
-            auth_time: code.auth_time.unwrap_or(now),
-            session_id: code.session_id.as_deref(),
-            family_id: family_of(&code),
-            with_refresh: scopes.iter().any(|s| s == "offline_access"),
-            amr: &["pwd".to_string()],
-            id_token_at_hash: true,
-        },
+        Mint::redeemed(client, &user, &scopes, with_refresh, carried),
     )?;
-    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
-    if !device_codes::consume(tx.conn(), &code.id, now)
-        .await
-        .map_err(server_error)?
-    {
+    let consume = async |conn: &mut Conn| device_codes::consume(conn, &code.id, now).await;
+    if !record_consuming(ctx, &issued, consume).await? {
         // A parallel poll redeemed it between our read and this write.
         return Err(OAuthError::invalid_grant(
             "the device code was already used",
         ));
     }
-    store_issued(&mut tx, &issued).await?;
-    tx.commit().await.map_err(server_error)?;
     Ok(issued)
+}
+
+impl PresentedGrant for DeviceCode {
+    const PARAM: &'static str = "device_code";
+    const UNKNOWN: &'static str = "the device code is invalid or was issued to another client";
+    fn provider_id(&self) -> &str {
+        &self.provider_id
+    }
+    async fn find(conn: &mut Conn, digest: &str) -> StoreResult<Option<Self>> {
+        device_codes::find_by_digest(conn, digest).await
+    }
 }
 
 /// The grant family of the tokens a device code produces (its own id for old rows).

@@ -28,6 +28,8 @@ use super::errors::OAuthError;
 use super::snapshot::{ClientEntry, ProviderEntry, Snapshot};
 use super::tokens::{self, IssueRequest, Issued};
 use crate::context::{Context, EventSubject};
+use crate::crypto::secrets;
+use crate::domain::new_id;
 use crate::store::{self, Topic};
 
 /// The device-code grant's URN (RFC 8628).
@@ -110,12 +112,17 @@ impl TokenRequest {
             .filter(|v| !v.is_empty())
     }
 
+    /// A parameter the request must carry: `invalid_request` ("… is required") when it is
+    /// missing or empty.
+    pub fn required(&self, key: &str) -> Result<&str, OAuthError> {
+        self.get(key)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{key} is required")))
+    }
+
     /// The grant `grant_type` names: `invalid_request` when it is missing,
     /// `unsupported_grant_type` when this server does not serve it.
     pub fn grant_type(&self) -> Result<GrantType, OAuthError> {
-        let value = self
-            .get("grant_type")
-            .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        let value = self.required("grant_type")?;
         GrantType::parse(value).ok_or_else(|| {
             OAuthError::unsupported_grant_type(format!("grant_type '{value}' is not supported"))
         })
@@ -237,6 +244,41 @@ pub async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUs
     Ok(ClaimsUser { user, groups })
 }
 
+/// A single-use grant stored by the digest of the value a client presents (an authorization
+/// code, a refresh token, a device code): what those grants look up before anything else.
+pub(crate) trait PresentedGrant: Sized {
+    /// The request parameter that carries the value.
+    const PARAM: &'static str;
+    /// The `invalid_grant` answer when no such grant was issued to this client.
+    const UNKNOWN: &'static str;
+    /// The provider it was issued through.
+    fn provider_id(&self) -> &str;
+    /// The stored grant with this digest, used or not (a replay must be recognised).
+    fn find(
+        conn: &mut store::Conn,
+        digest: &str,
+    ) -> impl Future<Output = store::StoreResult<Option<Self>>> + Send;
+}
+
+/// The stored grant the request presents in [`PresentedGrant::PARAM`]: `invalid_request` when
+/// the parameter is missing, `invalid_grant` when it is unknown or another client's.
+pub(crate) async fn load_presented<G: PresentedGrant>(
+    ctx: &GrantContext<'_>,
+    client: &ClientEntry,
+    req: &TokenRequest,
+) -> Result<G, OAuthError> {
+    let value = req.required(G::PARAM)?;
+    let found = {
+        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
+        G::find(&mut conn, &secrets::digest(value))
+            .await
+            .map_err(server_error)?
+    };
+    found
+        .filter(|g| g.provider_id() == client.entry.provider.id)
+        .ok_or_else(|| OAuthError::invalid_grant(G::UNKNOWN))
+}
+
 /// What a grant asks [`mint`] for, once every check passed.
 pub(crate) struct Mint<'a> {
     pub(crate) client: &'a ClientEntry,
@@ -247,9 +289,44 @@ pub(crate) struct Mint<'a> {
     pub(crate) session_id: Option<&'a str>,
     pub(crate) family_id: &'a str,
     pub(crate) with_refresh: bool,
-    pub(crate) amr: &'a [String],
+    /// The user signed in with a password (`amr: ["pwd"]`); a service account did not.
+    pub(crate) password: bool,
     /// See [`IssueRequest::id_token_at_hash`]; without it the client's signature memo is used.
     pub(crate) id_token_at_hash: bool,
+}
+
+/// What a redeemed grant carries into its tokens from the sign-in that granted it.
+pub(crate) struct CarriedOver<'a> {
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) auth_time: i64,
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) family_id: &'a str,
+}
+
+impl<'a> Mint<'a> {
+    /// Tokens redeemed from a grant a user gave at a password sign-in (an authorization code, a
+    /// refresh token, an approved device code): nonce, auth time, session and family carry
+    /// over, and the ID token gets its `at_hash`.
+    pub(crate) fn redeemed(
+        client: &'a ClientEntry,
+        user: &'a ClaimsUser,
+        scopes: &'a [String],
+        with_refresh: bool,
+        carried: CarriedOver<'a>,
+    ) -> Self {
+        Mint {
+            client,
+            user,
+            scopes,
+            nonce: carried.nonce,
+            auth_time: carried.auth_time,
+            session_id: carried.session_id,
+            family_id: carried.family_id,
+            with_refresh,
+            password: true,
+            id_token_at_hash: true,
+        }
+    }
 }
 
 /// Signs what a grant asked for (no I/O: the caller records it afterwards).
@@ -257,6 +334,13 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
     let entry = &m.client.entry;
     let issuer = issuer(ctx, entry)?;
     let mapped = claims::mapped_claims(entry, m.scopes, m.user, ctx.evaluator);
+    let password_amr;
+    let amr: &[String] = if m.password {
+        password_amr = ["pwd".to_string()];
+        &password_amr
+    } else {
+        &[]
+    };
     let request = IssueRequest {
         entry,
         issuer: &issuer,
@@ -266,7 +350,7 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
         nonce: m.nonce,
         auth_time: m.auth_time,
         session_id: m.session_id,
-        amr: m.amr,
+        amr,
         mapped: &mapped,
         family_id: m.family_id,
         now: ctx.context.now(),
@@ -292,6 +376,55 @@ pub(crate) async fn store_issued(
     }
     tx.touch(Topic::Tokens);
     Ok(())
+}
+
+/// Mints and records the tokens of a grant that starts a new family on every request
+/// (client_credentials, app passwords): no nonce, no browser session, no refresh token and no
+/// `at_hash` (so identical claims within a second reuse the client's signature memo), recorded
+/// through the group commit.
+pub(crate) async fn issue_fresh(
+    ctx: &GrantContext<'_>,
+    client: &ClientEntry,
+    user: &ClaimsUser,
+    scopes: &[String],
+    password: bool,
+    now: i64,
+) -> Result<Issued, OAuthError> {
+    let family = new_id();
+    let issued = mint(
+        ctx,
+        Mint {
+            client,
+            user,
+            scopes,
+            nonce: None,
+            auth_time: now,
+            session_id: None,
+            family_id: &family,
+            with_refresh: false,
+            password,
+            id_token_at_hash: false,
+        },
+    )?;
+    record_alone(ctx, &issued).await?;
+    Ok(issued)
+}
+
+/// Records tokens together with the consumption of what they were exchanged for, in one write
+/// transaction. `false` (nothing recorded, the write lock released) when `consume` finds it
+/// already consumed: someone else redeemed it first.
+pub(crate) async fn record_consuming(
+    ctx: &GrantContext<'_>,
+    issued: &Issued,
+    consume: impl AsyncFnOnce(&mut store::Conn) -> store::StoreResult<bool>,
+) -> Result<bool, OAuthError> {
+    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
+    if !consume(tx.conn()).await.map_err(server_error)? {
+        return Ok(false);
+    }
+    store_issued(&mut tx, issued).await?;
+    tx.commit().await.map_err(server_error)?;
+    Ok(true)
 }
 
 /// Records tokens that need no other row changed with them, through the group commit.

@@ -7,12 +7,11 @@
 use serde_json::json;
 
 use super::{
-    GrantContext, Mint, TokenRequest, check_application_access, granted_scopes, load_user, mint,
-    record_alone, server_error,
+    GrantContext, TokenRequest, check_application_access, granted_scopes, issue_fresh, load_user,
+    server_error,
 };
 use crate::context::EventSubject;
 use crate::crypto::secrets;
-use crate::domain::new_id;
 use crate::oauth::claims::ClaimsUser;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::snapshot::ClientEntry;
@@ -38,23 +37,7 @@ pub(super) async fn exchange(
     let user = load_user(ctx, &user_id).await?;
     check_application_access(ctx, entry, &user_id, &req.client_ip).await?;
     let scopes = granted_scopes(entry, req.get("scope"));
-    let family = new_id();
-    let issued = mint(
-        ctx,
-        Mint {
-            client,
-            user: &user,
-            scopes: &scopes,
-            nonce: None,
-            auth_time: now,
-            session_id: None,
-            family_id: &family,
-            with_refresh: false,
-            amr: &["pwd".to_string()],
-            id_token_at_hash: false,
-        },
-    )?;
-    record_alone(ctx, &issued).await?;
+    let issued = issue_fresh(ctx, client, &user, &scopes, true, now).await?;
     record_login(ctx, req, &user).await;
     Ok(issued)
 }

@@ -4,10 +4,10 @@
 //! the application's policies are evaluated again, so access removed since the grant ends it.
 
 use super::{
-    GrantContext, Mint, Replay, TokenRequest, check_application_access, load_user, mint,
-    revoke_replayed_family, scopes_of, server_error, store_issued,
+    CarriedOver, GrantContext, Mint, PresentedGrant, Replay, TokenRequest,
+    check_application_access, load_presented, load_user, mint, record_consuming,
+    revoke_replayed_family, scopes_of,
 };
-use crate::crypto::secrets;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::snapshot::ClientEntry;
 use crate::oauth::tokens::Issued;
@@ -19,18 +19,7 @@ pub(super) async fn exchange(
     client: &ClientEntry,
     req: &TokenRequest,
 ) -> Result<Issued, OAuthError> {
-    let entry = &client.entry;
-    let value = req
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let old = {
-        let mut conn = ctx.context.store().read().await.map_err(server_error)?;
-        store::grants::find_refresh_token(&mut conn, &secrets::digest(value))
-            .await
-            .map_err(server_error)?
-    }
-    .filter(|t| t.provider_id == entry.provider.id)
-    .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let old: RefreshToken = load_presented(ctx, client, req).await?;
     let now = ctx.context.now();
     if old.revoked_at.is_some() || old.consumed_at.is_some() {
         return Err(reused(ctx, req, &old, now).await);
@@ -41,35 +30,34 @@ pub(super) async fn exchange(
     let scopes = narrowed_scopes(&old, req.get("scope"))?;
     let user = load_user(ctx, &old.user_id).await?;
     // Access removed since the grant (a policy now denies): no more tokens.
-    check_application_access(ctx, entry, &old.user_id, &req.client_ip).await?;
-    let issued = mint(
-        ctx,
-        Mint {
-            client,
-            user: &user,
-            scopes: &scopes,
-            nonce: old.nonce.as_deref(),
-            auth_time: old.auth_time,
-            session_id: old.session_id.as_deref(),
-            family_id: &old.family_id,
-            with_refresh: true,
-            amr: &["pwd".to_string()],
-            id_token_at_hash: true,
-        },
-    )?;
-    let mut tx = ctx.context.store().write_tx().await.map_err(server_error)?;
-    if !store::grants::consume_refresh_token(tx.conn(), &old.id, now)
-        .await
-        .map_err(server_error)?
-    {
-        // Another request rotated it first: this one is a reuse. The write lock is released
-        // before the revocation takes it again.
-        drop(tx);
+    check_application_access(ctx, &client.entry, &old.user_id, &req.client_ip).await?;
+    let carried = CarriedOver {
+        nonce: old.nonce.as_deref(),
+        auth_time: old.auth_time,
+        session_id: old.session_id.as_deref(),
+        family_id: &old.family_id,
+    };
+    let issued = mint(ctx, Mint::redeemed(client, &user, &scopes, true, carried))?;
+    let consume = async |conn: &mut store::Conn| {
+        store::grants::consume_refresh_token(conn, &old.id, now).await
+    };
+    if !record_consuming(ctx, &issued, consume).await? {
+        // Another request rotated it first: this one is a reuse. The write lock is already
+        // released when the revocation takes it again.
         return Err(reused(ctx, req, &old, now).await);
     }
-    store_issued(&mut tx, &issued).await?;
-    tx.commit().await.map_err(server_error)?;
     Ok(issued)
+}
+
+impl PresentedGrant for RefreshToken {
+    const PARAM: &'static str = "refresh_token";
+    const UNKNOWN: &'static str = "the refresh token is invalid";
+    fn provider_id(&self) -> &str {
+        &self.provider_id
+    }
+    async fn find(conn: &mut store::Conn, digest: &str) -> store::StoreResult<Option<Self>> {
+        store::grants::find_refresh_token(conn, digest).await
+    }
 }
 
 /// The scopes of the new tokens: the original ones, or the requested subset of them; either

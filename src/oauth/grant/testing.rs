@@ -12,8 +12,8 @@ use super::{GrantContext, TokenRequest};
 use crate::context::{Config, Context, ManualClock};
 use crate::crypto::{keys, secrets};
 use crate::domain::{
-    ALL_GRANT_TYPES, Application, CertificateKeypair, ClientType, OAuth2Settings, PolicyEngineMode,
-    Provider, ScopeMapping, User, UserType, new_id,
+    ALL_GRANT_TYPES, Application, CertificateKeypair, ClientType, OAuth2Settings, Provider,
+    ScopeMapping, User, new_id,
 };
 use crate::oauth::claims::ScopeEvaluator;
 use crate::oauth::errors::OAuthError;
@@ -154,35 +154,15 @@ fn application(p: &Provider) -> Application {
         name: format!("{} application", p.name),
         slug: p.name.clone(),
         provider_id: Some(p.id.clone()),
-        group: String::new(),
-        policy_engine_mode: PolicyEngineMode::Any,
-        meta_launch_url: String::new(),
-        open_in_new_tab: false,
-        meta_icon: String::new(),
-        meta_publisher: String::new(),
-        meta_description: String::new(),
         created_at: T0,
         updated_at: T0,
         version: 1,
+        ..Application::default()
     }
 }
 
 fn person(username: &str) -> User {
-    User {
-        id: new_id(),
-        username: username.into(),
-        name: username.into(),
-        email: format!("{username}@example.test"),
-        is_active: true,
-        user_type: UserType::Internal,
-        path: "users".into(),
-        attributes: json!({}),
-        has_password: false,
-        last_login: None,
-        created_at: T0,
-        updated_at: T0,
-        version: 1,
-    }
+    User::new_internal(username, username, &format!("{username}@example.test"), T0)
 }
 
 /// A snapshot entry for a provider mapping `scopes`, for tests of the pure scope rules.
