@@ -247,6 +247,31 @@ where
     })
 }
 
+/// Another process on the store: one short write transaction every 10 ms until `stop`;
+/// returns how many it made.
+async fn neighbour(
+    db: std::path::PathBuf,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> BenchResult<u64> {
+    use sqlx::Connection;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(Duration::from_secs(30));
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts).await?;
+    let mut n = 0;
+    while !*stop.borrow() {
+        sqlx::query(
+            "INSERT INTO events (id, action, created_at, expires_at) VALUES (?, 'neighbour', 0, 0)",
+        )
+        .bind(latchkey::domain::new_id())
+        .execute(&mut conn)
+        .await?;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(n)
+}
+
 fn client_credentials(http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
     http.post(format!("{base}/application/o/token/"))
         .basic_auth("example-app", Some(SECRET))
@@ -277,6 +302,20 @@ async fn run() -> BenchResult<()> {
         println!(
             "| client_credentials | {name} | {n} | {:.0} | {:.0} | {sigs:.3} | {bare:.0} |",
             m.wall, m.per_core
+        );
+        // The same load while another process writes the store (as `latchkey apply`, a console
+        // elsewhere or `latchkey user create` would): a write transaction every 10 ms.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let neighbour = tokio::spawn(neighbour(db.clone(), stop_rx));
+        let w = hammer(&server, clients, per_client, client_credentials).await;
+        stop_tx.send(true)?;
+        let writes = neighbour.await??;
+        let w = w?;
+        println!(
+            "| client_credentials, a neighbour writing every 10 ms ({writes} writes) | {name} | {n} | {:.0} | {:.0} | - | {:.0} % of the run above (wall) |",
+            w.wall,
+            w.per_core,
+            100.0 * w.wall / m.wall
         );
         if alg.is_none() {
             for (what, path) in [
