@@ -150,7 +150,10 @@ impl Object {
 
     fn normalise(&mut self) {
         match self {
-            Object::Provider(p) => p.scope_mapping_ids.sort(),
+            Object::Provider(p) => {
+                p.scope_mapping_ids.sort();
+                p.scope_mapping_ids.dedup();
+            }
             Object::User { user, groups } => {
                 user.has_password = false;
                 user.last_login = None;

@@ -33,6 +33,7 @@ mod oauth_jwe;
 mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
+mod props;
 mod server;
 mod session_growth;
 mod session_writes;
