@@ -414,6 +414,7 @@ pub fn user_object(user: Arc<UserFacts>) -> Object {
         class: "ManyRelatedManager".into(),
         kind: ObjectKind::Groups(user.clone()),
         attrs: Vec::new(),
+        methods: Vec::new(),
     });
     let opt = |s: &Option<String>| s.clone().map_or(Value::None, Value::Str);
     let mut attrs = vec![
@@ -443,6 +444,7 @@ pub fn user_object(user: Arc<UserFacts>) -> Object {
         class: "User".into(),
         kind: ObjectKind::User(user),
         attrs,
+        methods: Vec::new(),
     }
 }
 
@@ -458,6 +460,7 @@ pub fn group_object(group: &GroupFacts) -> Object {
             ("is_superuser".into(), Value::Bool(group.is_superuser)),
             ("attributes".into(), Value::from(&group.attributes)),
         ],
+        methods: Vec::new(),
     }
 }
 
@@ -496,6 +499,7 @@ pub fn http_object(http: Arc<HttpFacts>) -> Object {
             ("META".into(), Value::dict(meta)),
         ],
         kind: ObjectKind::HttpRequest(http),
+        methods: Vec::new(),
     }
 }
 
@@ -554,6 +558,7 @@ pub fn settings_object(settings: SystemSettings) -> Object {
                 Value::Bool(settings.default_user_change_username),
             ),
         ],
+        methods: Vec::new(),
     }
 }
 
@@ -619,6 +624,12 @@ pub(crate) fn call_method(obj: &Object, method: &str, args: &Args) -> Result<Pro
             return http_method(h, method, args).map(Produced::Value);
         }
         (ObjectKind::Logger, level) => return log_line(level, args).map(Produced::Log),
+        _ if obj.methods.iter().any(|(m, _)| m == method) => obj
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
         _ => {
             return Err(Raise(
                 ExcType::AttributeError,

@@ -318,6 +318,7 @@ impl<'a> Run<'a> {
                 class: "BoundLogger".into(),
                 kind: ObjectKind::Logger,
                 attrs: Vec::new(),
+                methods: Vec::new(),
             }),
             other => self
                 .input

@@ -178,18 +178,21 @@ def slugify(value):
     return _ak_re.sub(r"[-\s]+", "-", value).strip("-_")
 "#;
 
+// monty has no class inheritance and no `__call__`, so Django's ValidationError is a ValueError here (an
+// `except ValidationError` catches what the validator raises, and other ValueErrors too)
+// and URLValidator() returns the validating function.
 const DJANGO: &str = r#"
-class _AkValidationError(Exception):
-    pass
+_AkValidationError = ValueError
 
 
-class _AkURLValidator:
-    def __init__(self, schemes=None):
-        self.schemes = schemes or ["http", "https", "ftp", "ftps"]
+def _AkURLValidator(schemes=None):
+    allowed = schemes or ["http", "https", "ftp", "ftps"]
 
-    def __call__(self, value):
-        if not isinstance(value, str) or not _ak_url_valid(value, self.schemes):
+    def validate(value):
+        if not isinstance(value, str) or not _ak_url_valid(value, allowed):
             raise _AkValidationError("Enter a valid URL.")
+
+    return validate
 "#;
 
 const MODELS: &str = r#"

@@ -62,10 +62,21 @@ impl Signature {
         Self { vars }
     }
 
-    /// Every variable any kind of expression has (what [`check`] accepts).
+    /// Every variable any kind of expression has (what [`check`] accepts): a policy's, a
+    /// scope mapping's, a prompt's, and those of authentik's source and provider mappings.
     pub fn any() -> Self {
         let mut sig = Self::policy();
-        for name in ["token", "provider", "prompt_context"] {
+        for name in [
+            "token",
+            "provider",
+            "prompt_context",
+            "ldap",
+            "dn",
+            "source",
+            "group",
+            "principal",
+            "properties",
+        ] {
             sig.vars.push((name.into(), Binding::Input));
         }
         sig.vars

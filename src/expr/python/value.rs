@@ -45,6 +45,9 @@ pub struct Object {
     pub kind: ObjectKind,
     /// Attributes, as the expression left them (a flow plan's `context` comes back changed).
     pub attrs: Vec<(String, Value)>,
+    /// Methods that return a fixed value whatever their arguments (a source's
+    /// `get_user_path()`), for objects latchkey describes by data only.
+    pub methods: Vec<(String, Value)>,
 }
 
 /// What an [`Object`] is; its methods follow from it.
@@ -73,6 +76,7 @@ impl Object {
             class: class.to_string(),
             kind: ObjectKind::Plain,
             attrs,
+            methods: Vec::new(),
         }
     }
 
