@@ -176,36 +176,36 @@ enum Next {
     Host(FunctionCall, HostRequest),
 }
 
-/// Evaluates `program` with `input` under `limits`, asking `host` for store look-ups.
+/// Evaluates `program` with `input` under `limits`, asking `host` for store look-ups. A panic
+/// inside the interpreter fails the evaluation instead of the caller's task.
 pub async fn evaluate<H: Host>(
     program: &Program,
     input: &Input,
     limits: Limits,
     host: &H,
 ) -> Outcome {
-    let mut run = Run::new(program, input, limits);
-    let mut progress = run.start(program);
-    let result = loop {
-        let step = match progress {
-            Ok(p) => run.drive(p),
-            Err(e) => break Err(e),
-        };
-        match step {
-            Ok(Next::Done(value)) => break Ok(value),
-            Ok(Next::Host(call, request)) => {
-                let answer = match request {
-                    HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups).await),
-                    HostRequest::CallPolicy(name, kwargs) => {
-                        let answer = host.call_policy(&name, &kwargs).await;
-                        HostAnswer::Policy(name, answer)
-                    }
-                };
-                progress = run.answer(call, answer);
-            }
-            Err(e) => break Err(e),
+    use futures::FutureExt;
+    let started = Instant::now();
+    std::panic::AssertUnwindSafe(async {
+        let mut run = Run::new(program, input, limits);
+        let first = run.start(program);
+        let mut step = run.step(first);
+        while let Step::Ask(call, request) = step {
+            let answer = match request {
+                HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups).await),
+                HostRequest::CallPolicy(name, kwargs) => {
+                    let answer = host.call_policy(&name, &kwargs).await;
+                    HostAnswer::Policy(name, answer)
+                }
+            };
+            let progress = run.answer(call, answer);
+            step = run.step(progress);
         }
-    };
-    run.finish(result)
+        run.finish(step)
+    })
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| panicked(started))
 }
 
 /// The blocking form of [`evaluate`].
@@ -215,29 +215,46 @@ pub fn evaluate_sync<H: SyncHost>(
     limits: Limits,
     host: &H,
 ) -> Outcome {
-    let mut run = Run::new(program, input, limits);
-    let mut progress = run.start(program);
-    let result = loop {
-        let step = match progress {
-            Ok(p) => run.drive(p),
-            Err(e) => break Err(e),
-        };
-        match step {
-            Ok(Next::Done(value)) => break Ok(value),
-            Ok(Next::Host(call, request)) => {
-                let answer = match request {
-                    HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups)),
-                    HostRequest::CallPolicy(name, kwargs) => {
-                        let answer = host.call_policy(&name, &kwargs);
-                        HostAnswer::Policy(name, answer)
-                    }
-                };
-                progress = run.answer(call, answer);
-            }
-            Err(e) => break Err(e),
+    let started = Instant::now();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut run = Run::new(program, input, limits);
+        let first = run.start(program);
+        let mut step = run.step(first);
+        while let Step::Ask(call, request) = step {
+            let answer = match request {
+                HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups)),
+                HostRequest::CallPolicy(name, kwargs) => {
+                    let answer = host.call_policy(&name, &kwargs);
+                    HostAnswer::Policy(name, answer)
+                }
+            };
+            let progress = run.answer(call, answer);
+            step = run.step(progress);
         }
-    };
-    run.finish(result)
+        run.finish(step)
+    }))
+    .unwrap_or_else(|_| panicked(started))
+}
+
+/// Where a driver stands: finished, or waiting for the host to answer a look-up.
+enum Step {
+    Done(Result<MontyObject, ExprError>),
+    Ask(FunctionCall, HostRequest),
+}
+
+fn panicked(started: Instant) -> Outcome {
+    Outcome {
+        result: Err(ExprError::new(
+            ErrorKind::Exception("InternalError".into()),
+            None,
+            "the interpreter failed on this expression",
+        )),
+        messages: Vec::new(),
+        logs: Vec::new(),
+        events: Vec::new(),
+        plan_context: None,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// One evaluation's state between suspensions.
@@ -359,6 +376,14 @@ impl<'a> Run<'a> {
     }
 
     /// Runs until the expression completes or needs the host.
+    fn step(&mut self, progress: Result<RunProgress, ExprError>) -> Step {
+        match progress.and_then(|p| self.drive(p)) {
+            Ok(Next::Done(value)) => Step::Done(Ok(value)),
+            Ok(Next::Host(call, request)) => Step::Ask(call, request),
+            Err(e) => Step::Done(Err(e)),
+        }
+    }
+
     fn drive(&mut self, mut progress: RunProgress) -> Result<Next, ExprError> {
         loop {
             if self.started.elapsed() > self.limits.deadline {
@@ -603,7 +628,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn finish(mut self, result: Result<MontyObject, ExprError>) -> Outcome {
+    fn finish(mut self, step: Step) -> Outcome {
+        let result = match step {
+            Step::Done(result) => result,
+            Step::Ask(..) => Err(ExprError::new(
+                ErrorKind::Exception("InternalError".into()),
+                None,
+                "unanswered host call",
+            )),
+        };
         let mut plan_context = None;
         let result = result.map(|m| match self.registry.from_monty(&m) {
             Value::Tuple(mut pair) if pair.len() == 2 => {

@@ -144,8 +144,6 @@ pub(crate) const BUILTINS: &[&str] = &[
     "str",
     "tuple",
     "property",
-    "staticmethod",
-    "classmethod",
     "BaseException",
     "Exception",
     "ArithmeticError",

@@ -378,3 +378,127 @@ fn limits_fail_closed_and_say_which() {
         Some(LimitKind::HostCalls)
     );
 }
+
+#[test]
+fn every_allowed_builtin_exists() {
+    let missing: Vec<&str> = super::source::BUILTINS
+        .iter()
+        .copied()
+        .filter(|name| {
+            let out = policy(&format!("return {name}"));
+            matches!(&out.result, Err(e) if e.kind == ErrorKind::Exception("NameError".into()))
+        })
+        .collect();
+    assert_eq!(missing, Vec::<&str>::new());
+}
+
+#[test]
+fn programs_and_evaluations_cross_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let program = compile(
+        "return ak_user_by(username=\"alice\")",
+        &Signature::policy(),
+    )
+    .expect("compiles");
+    send_sync(&program);
+    let input = input();
+    let future = evaluate(&program, &input, Limits::POLICY, &Store);
+    send(&future);
+    drop(future);
+    let shared = program.clone();
+    let handle = std::thread::spawn(move || {
+        evaluate_sync(&shared, &Input::default(), Limits::POLICY, &Store)
+            .result
+            .is_ok()
+    });
+    assert_eq!(handle.join().ok(), Some(true));
+}
+
+#[test]
+fn prompt_and_scope_signatures() {
+    let program = compile(
+        "return user.username + \"/\" + prompt_context.get(\"x\", \"-\")",
+        &Signature::prompt(),
+    )
+    .expect("compiles");
+    let mut i = input();
+    i.vars.push((
+        "prompt_context".into(),
+        Value::dict([("x", Value::str("y"))]),
+    ));
+    assert_eq!(
+        evaluate_sync(&program, &i, Limits::MAPPING, &NoHost).result,
+        Ok(Value::str("alice/y"))
+    );
+    let program = compile(
+        "return {\"aud\": provider.client_id, \"sid\": token.session_id}",
+        &Signature::scope_mapping(),
+    )
+    .expect("compiles");
+    let mut i = input();
+    i.vars.push((
+        "provider".into(),
+        Value::Object(Object::plain(
+            "OAuth2Provider",
+            vec![("client_id".into(), Value::str("c1"))],
+        )),
+    ));
+    i.vars.push((
+        "token".into(),
+        Value::Object(Object::plain(
+            "AccessToken",
+            vec![("session_id".into(), Value::str("s1"))],
+        )),
+    ));
+    let claims = evaluate_sync(&program, &i, Limits::MAPPING, &NoHost)
+        .claims()
+        .expect("claims");
+    assert_eq!(
+        serde_json::Value::Object(claims),
+        json!({"aud": "c1", "sid": "s1"})
+    );
+    // `context` is a policy's variable, not a scope mapping's.
+    assert!(compile("return context", &Signature::scope_mapping()).is_err());
+}
+
+#[test]
+fn datetime_uses_the_callers_clock() {
+    assert_eq!(
+        value("import datetime\nreturn datetime.datetime.now().year"),
+        Value::Int(2023)
+    );
+    assert_eq!(
+        value("from datetime import timedelta\nreturn str(timedelta(hours=1))"),
+        Value::str("1:00:00")
+    );
+    assert_eq!(
+        value("import json\nreturn json.loads('{\"a\": [1]}')[\"a\"]"),
+        Value::List(vec![Value::Int(1)])
+    );
+    assert_eq!(
+        value("import re\nreturn bool(re.match(r\"^a\", \"abc\"))"),
+        Value::Bool(true)
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_or_bounded() {
+    let deep = format!("return {}1{}", "(".repeat(5000), ")".repeat(5000));
+    let compiled = compile(&deep, &Signature::policy());
+    if let Ok(p) = compiled {
+        let out = evaluate_sync(&p, &input(), Limits::POLICY, &NoHost);
+        assert!(out.result.is_ok() || out.result.is_err());
+    }
+    // A value nested 100000 deep crosses the boundary without exhausting the native stack.
+    let out = policy("x = []\nfor i in range(100000):\n    x = [x]\nreturn x");
+    if let Ok(v) = &out.result {
+        let mut depth = 0;
+        let mut json = v.to_json();
+        while let serde_json::Value::Array(mut a) = json {
+            depth += 1;
+            json = a.pop().unwrap_or_default();
+        }
+        assert!(depth <= 100_001);
+    }
+}
