@@ -15,6 +15,7 @@
 mod api;
 mod error;
 mod eval;
+mod facts;
 mod limits;
 mod prelude;
 mod program;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use monty_types::{DictPairs, MontyClassInstance, MontyClassType, MontyObject, MontyUuid};
 use serde_json::{Map, Number, Value as Json};
 
-use super::api::{GroupFacts, HttpFacts, UserFacts};
+use super::facts::{GroupFacts, HttpFacts, UserFacts};
 
 /// A value handed to or returned by an expression.
 #[derive(Debug, Clone, PartialEq, Default)]
