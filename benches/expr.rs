@@ -86,6 +86,7 @@ fn main() {
     let policy = compile(POLICY, &Signature::policy());
     let profile = compile(PROFILE, &Signature::scope_mapping());
     let ip = compile(IP_POLICY, &Signature::policy());
+    let trivial = compile("return True", &Signature::policy());
     let check = python::evaluate_sync(&policy, &input, Limits::POLICY, &NoHost);
     assert_eq!(check.passing(), Ok(true));
     let claims = python::evaluate_sync(&profile, &input, Limits::MAPPING, &NoHost).claims();
@@ -109,6 +110,17 @@ fn main() {
             time(n, || {
                 black_box(python::evaluate_sync(
                     &policy,
+                    &input,
+                    Limits::POLICY,
+                    &NoHost,
+                ));
+            }),
+        ),
+        (
+            "evaluate: `return True`, compiled (Python: the fixed cost of an evaluation)",
+            time(n, || {
+                black_box(python::evaluate_sync(
+                    &trivial,
                     &input,
                     Limits::POLICY,
                     &NoHost,

@@ -282,7 +282,7 @@ impl<'a> Run<'a> {
             limits,
             lines: program.prepared().lines,
             started: Instant::now(),
-            registry: Registry::default(),
+            registry: Registry::new(program.prepared().eager.clone()),
             messages: Vec::new(),
             logs: Vec::new(),
             events: Vec::new(),
@@ -360,7 +360,7 @@ impl<'a> Run<'a> {
                     }
                 } else {
                     let v = self.input_value(name);
-                    self.registry.to_monty(&v)
+                    self.registry.into_monty(v)
                 }
             })
             .collect();
@@ -397,7 +397,7 @@ impl<'a> Run<'a> {
                 RunProgress::Complete(value) => return Ok(Next::Done(value)),
                 RunProgress::FunctionCall(call) => match self.builtin(&call) {
                     Handled::Value(v) => {
-                        let m = self.registry.to_monty(&v);
+                        let m = self.registry.into_monty(v);
                         self.resume(call, ExtFunctionResult::Return(m))?
                     }
                     Handled::Raise(r) => {
@@ -421,8 +421,12 @@ impl<'a> Run<'a> {
                     }
                 },
                 RunProgress::NameLookup(lookup) => {
+                    let answer = lookup
+                        .object_id()
+                        .and_then(|id| self.registry.lazy_attr(&id, &lookup.name))
+                        .map_or(NameLookupResult::Undefined, NameLookupResult::Value);
                     let print = PrintWriter::CollectString(&mut self.printed, Some(MAX_PRINTED));
-                    let r = lookup.resume(NameLookupResult::Undefined, print);
+                    let r = lookup.resume(answer, print);
                     r.map_err(|e| self.error(&e))?
                 }
                 RunProgress::OsCall(call) => {
@@ -490,7 +494,7 @@ impl<'a> Run<'a> {
         call.tracker_mut().set_max_duration(budget);
         match result {
             Ok(v) => {
-                let m = self.registry.to_monty(&v);
+                let m = self.registry.into_monty(v);
                 self.resume(call, ExtFunctionResult::Return(m))
             }
             Err(r) => self.resume(

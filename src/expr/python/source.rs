@@ -9,6 +9,7 @@
 //! SAML group mapping) collects its values into a list.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, ExprContext, Stmt};
@@ -180,6 +181,9 @@ pub(crate) struct Prepared {
     pub lines: u32,
     /// Monty's input names, in order: the variables passed in, then the API used.
     pub inputs: Vec<String>,
+    /// The attributes of host objects sent along with them (those the expression or the
+    /// wrapper names); the others are looked up when touched.
+    pub eager: Arc<HashSet<String>>,
 }
 
 /// The 1-based line of a byte offset.
@@ -292,7 +296,15 @@ pub(crate) fn prepare(source: &str, vars: &[(String, Binding)]) -> Result<Prepar
     if derived_ip {
         parts.insert(Part::Ip);
     }
-    Ok(finish(text, lines, vars, &used, &parts, derived_ip))
+    Ok(finish(
+        text,
+        lines,
+        vars,
+        &used,
+        &parts,
+        derived_ip,
+        scan.mentions,
+    ))
 }
 
 fn finish(
@@ -302,7 +314,9 @@ fn finish(
     used: &BTreeSet<&str>,
     parts: &BTreeSet<Part>,
     derived_ip: bool,
+    mentions: HashSet<String>,
 ) -> Prepared {
+    let mut eager = mentions;
     for part in parts {
         text.push_str(part.source());
         text.push('\n');
@@ -329,15 +343,24 @@ fn finish(
         }
     }
     let has_request = vars.iter().any(|(n, _)| n == "request");
+    // A variable the body never names is passed as None, so its object is never built.
     let args: Vec<String> = vars
         .iter()
         .map(|(n, b)| match b {
             Binding::Input => n.clone(),
             Binding::Derived(_) if n == "ak_client_ip" && !derived_ip => "None".into(),
-            Binding::Derived(expr) => (*expr).to_string(),
+            Binding::Derived(_) if !used.contains(n.as_str()) => "None".into(),
+            Binding::Derived(expr) => {
+                if let Some(attr) = expr.strip_prefix("request.") {
+                    eager.insert(attr.to_string());
+                }
+                (*expr).to_string()
+            }
         })
         .collect();
-    if has_request {
+    // The flow plan comes back only to an expression that can reach it.
+    if has_request && eager.contains("flow_plan") {
+        eager.insert("context".to_string());
         text.push_str("_ak_plan = request.context.get(\"flow_plan\")\n");
     } else {
         text.push_str("_ak_plan = None\n");
@@ -347,6 +370,7 @@ fn finish(
         code: text,
         lines,
         inputs,
+        eager: Arc::new(eager),
     }
 }
 
@@ -378,6 +402,8 @@ struct Scan<'s> {
     yields: Vec<TextRange>,
     returns: Vec<TextRange>,
     parts: BTreeSet<Part>,
+    /// Attribute names and string constants: which attributes of host objects to send along.
+    mentions: HashSet<String>,
 }
 
 impl<'s> Scan<'s> {
@@ -393,6 +419,7 @@ impl<'s> Scan<'s> {
             yields: Vec::new(),
             returns: Vec::new(),
             parts: BTreeSet::new(),
+            mentions: HashSet::new(),
         }
     }
 
@@ -592,7 +619,16 @@ impl<'a> Visitor<'a> for Scan<'_> {
                     self.bound.insert(n.id.to_string());
                 }
             },
-            Expr::Attribute(a) if is_internal(a.attr.id.as_str()) => self.refuse(
+            Expr::Attribute(a) if !is_internal(a.attr.id.as_str()) => {
+                self.mentions.insert(a.attr.id.to_string());
+            }
+            Expr::StringLiteral(s) if !format_reaches_internals(s.value.to_str()) => {
+                let text = s.value.to_str();
+                if text.len() <= 64 {
+                    self.mentions.insert(text.to_string());
+                }
+            }
+            Expr::Attribute(a) => self.refuse(
                 a.attr.range,
                 format!(
                     "attribute '{}' is an interpreter internal, which expressions may not reach",

@@ -2,6 +2,7 @@
 //! authentik's objects (`request`, users, groups, the HTTP request, the flow plan), which the
 //! sandbox sees as host objects whose attributes are sent along and whose methods call back.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use monty_types::{DictPairs, MontyClassInstance, MontyClassType, MontyObject, MontyUuid};
@@ -247,6 +248,9 @@ impl From<Object> for Value {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     objects: Vec<Object>,
+    /// Attributes sent along with an object; the others are looked up when touched, so an
+    /// expression pays only for what it reads.
+    eager: Arc<HashSet<String>>,
 }
 
 /// Marks the ids the registry hands out (`0x1a7c4e` + index), so foreign ids are never taken
@@ -287,9 +291,60 @@ fn index_of(id: &MontyUuid) -> Option<usize> {
 }
 
 impl Registry {
+    /// A registry sending the `eager` attributes along.
+    pub(crate) fn new(eager: Arc<HashSet<String>>) -> Self {
+        Self {
+            objects: Vec::new(),
+            eager,
+        }
+    }
+
+    /// A lazily looked-up attribute of one of our objects, converted for the sandbox.
+    pub(crate) fn lazy_attr(&mut self, id: &MontyUuid, name: &str) -> Option<MontyObject> {
+        let value = self.get(id)?.attr(name)?.clone();
+        Some(self.to_monty(&value))
+    }
+
     /// The object behind a sandbox id.
     pub(crate) fn get(&self, id: &MontyUuid) -> Option<&Object> {
         index_of(id).and_then(|i| self.objects.get(i))
+    }
+
+    /// Converts a value for the sandbox, keeping a top-level object without copying it.
+    pub(crate) fn into_monty(&mut self, v: Value) -> MontyObject {
+        match v {
+            Value::Object(o) => {
+                let attrs = self.eager_attrs(&o);
+                self.register(o, attrs)
+            }
+            other => self.to_monty(&other),
+        }
+    }
+
+    fn eager_attrs(&mut self, o: &Object) -> Vec<(MontyObject, MontyObject)> {
+        let eager = self.eager.clone();
+        o.attrs
+            .iter()
+            .filter(|(k, _)| eager.contains(k))
+            .map(|(k, v)| (MontyObject::String(k.clone()), self.to_monty(v)))
+            .collect()
+    }
+
+    fn register(&mut self, o: Object, attrs: Vec<(MontyObject, MontyObject)>) -> MontyObject {
+        let index = self.objects.len();
+        let class_type = MontyClassType {
+            name: o.class.clone(),
+            id: class_id(&o.class),
+            host_defined: true,
+            is_dataclass: false,
+            attrs: DictPairs::from(Vec::new()),
+        };
+        self.objects.push(o);
+        MontyObject::ClassInstance(Box::new(MontyClassInstance {
+            class_type,
+            instance_id: object_id(index),
+            attrs: DictPairs::from(attrs),
+        }))
     }
 
     /// Converts a value for the sandbox, registering the objects in it.
@@ -309,24 +364,8 @@ impl Registry {
                     .collect::<Vec<_>>(),
             )),
             Value::Object(o) => {
-                let attrs: Vec<(MontyObject, MontyObject)> = o
-                    .attrs
-                    .iter()
-                    .map(|(k, v)| (MontyObject::String(k.clone()), self.to_monty(v)))
-                    .collect();
-                let index = self.objects.len();
-                self.objects.push(o.clone());
-                MontyObject::ClassInstance(Box::new(MontyClassInstance {
-                    class_type: MontyClassType {
-                        name: o.class.clone(),
-                        id: class_id(&o.class),
-                        host_defined: true,
-                        is_dataclass: false,
-                        attrs: DictPairs::from(Vec::new()),
-                    },
-                    instance_id: object_id(index),
-                    attrs: DictPairs::from(attrs),
-                }))
+                let attrs = self.eager_attrs(o);
+                self.register(o.clone(), attrs)
             }
         }
     }
@@ -372,8 +411,15 @@ impl Registry {
             })
             .collect();
         if let Some(known) = self.get(&inst.instance_id) {
+            // The attributes sent along come back as the expression left them; the others
+            // were never touched.
             let mut o = known.clone();
-            o.attrs = attrs;
+            for (k, v) in attrs {
+                match o.attrs.iter_mut().find(|(ok, _)| *ok == k) {
+                    Some(slot) => slot.1 = v,
+                    None => o.attrs.push((k, v)),
+                }
+            }
             return Value::Object(o);
         }
         // A sandbox-made object: the prelude's IP addresses and networks stand for their text.
