@@ -167,13 +167,13 @@ enum HostRequest {
 }
 
 enum HostAnswer {
-    User(Result<Option<UserFacts>, String>),
+    User(Result<Option<Box<UserFacts>>, String>),
     Policy(String, Result<Option<CalledPolicy>, String>),
 }
 
 enum Next {
     Done(MontyObject),
-    Host(FunctionCall, HostRequest),
+    Host(Box<FunctionCall>, HostRequest),
 }
 
 /// Evaluates `program` with `input` under `limits`, asking `host` for store look-ups. A panic
@@ -192,7 +192,9 @@ pub async fn evaluate<H: Host>(
         let mut step = run.step(first);
         while let Step::Ask(call, request) = step {
             let answer = match request {
-                HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups).await),
+                HostRequest::UserBy(lookups) => {
+                    HostAnswer::User(host.user_by(&lookups).await.map(|u| u.map(Box::new)))
+                }
                 HostRequest::CallPolicy(name, kwargs) => {
                     let answer = host.call_policy(&name, &kwargs).await;
                     HostAnswer::Policy(name, answer)
@@ -222,7 +224,9 @@ pub fn evaluate_sync<H: SyncHost>(
         let mut step = run.step(first);
         while let Step::Ask(call, request) = step {
             let answer = match request {
-                HostRequest::UserBy(lookups) => HostAnswer::User(host.user_by(&lookups)),
+                HostRequest::UserBy(lookups) => {
+                    HostAnswer::User(host.user_by(&lookups).map(|u| u.map(Box::new)))
+                }
                 HostRequest::CallPolicy(name, kwargs) => {
                     let answer = host.call_policy(&name, &kwargs);
                     HostAnswer::Policy(name, answer)
@@ -239,7 +243,7 @@ pub fn evaluate_sync<H: SyncHost>(
 /// Where a driver stands: finished, or waiting for the host to answer a look-up.
 enum Step {
     Done(Result<MontyObject, ExprError>),
-    Ask(FunctionCall, HostRequest),
+    Ask(Box<FunctionCall>, HostRequest),
 }
 
 fn panicked(started: Instant) -> Outcome {
@@ -360,7 +364,7 @@ impl<'a> Run<'a> {
                     }
                 } else {
                     let v = self.input_value(name);
-                    self.registry.into_monty(v)
+                    self.registry.send_owned(v)
                 }
             })
             .collect();
@@ -397,7 +401,7 @@ impl<'a> Run<'a> {
                 RunProgress::Complete(value) => return Ok(Next::Done(value)),
                 RunProgress::FunctionCall(call) => match self.builtin(&call) {
                     Handled::Value(v) => {
-                        let m = self.registry.into_monty(v);
+                        let m = self.registry.send_owned(v);
                         self.resume(call, ExtFunctionResult::Return(m))?
                     }
                     Handled::Raise(r) => {
@@ -413,7 +417,7 @@ impl<'a> Run<'a> {
                                 self.limits.host_calls,
                             ));
                         }
-                        return Ok(Next::Host(call, request));
+                        return Ok(Next::Host(Box::new(call), request));
                     }
                     Handled::NotFound => {
                         let name = call.function_name.clone();
@@ -465,12 +469,13 @@ impl<'a> Run<'a> {
     /// the deadline).
     fn answer(
         &mut self,
-        mut call: FunctionCall,
+        call: Box<FunctionCall>,
         answer: HostAnswer,
     ) -> Result<RunProgress, ExprError> {
+        let mut call = *call;
         let result = match answer {
             HostAnswer::User(Ok(user)) => Ok(user.map_or(Value::None, |u| {
-                Value::Object(api::user_object(Arc::new(u)))
+                Value::Object(api::user_object(Arc::new(*u)))
             })),
             HostAnswer::Policy(_, Ok(Some(p))) => Ok(Value::Object(api::policy_result_object(
                 p.passing,
@@ -494,7 +499,7 @@ impl<'a> Run<'a> {
         call.tracker_mut().set_max_duration(budget);
         match result {
             Ok(v) => {
-                let m = self.registry.into_monty(v);
+                let m = self.registry.send_owned(v);
                 self.resume(call, ExtFunctionResult::Return(m))
             }
             Err(r) => self.resume(
@@ -506,16 +511,12 @@ impl<'a> Run<'a> {
 
     fn builtin(&mut self, call: &FunctionCall) -> Handled {
         let args = Args {
-            positional: call
-                .args
-                .iter()
-                .map(|a| self.registry.from_monty(a))
-                .collect(),
+            positional: call.args.iter().map(|a| self.registry.receive(a)).collect(),
             keywords: call
                 .kwargs
                 .iter()
                 .filter_map(|(k, v)| match k {
-                    MontyObject::String(k) => Some((k.clone(), self.registry.from_monty(v))),
+                    MontyObject::String(k) => Some((k.clone(), self.registry.receive(v))),
                     _ => None,
                 })
                 .collect(),
@@ -642,7 +643,7 @@ impl<'a> Run<'a> {
             )),
         };
         let mut plan_context = None;
-        let result = result.map(|m| match self.registry.from_monty(&m) {
+        let result = result.map(|m| match self.registry.receive(&m) {
             Value::Tuple(mut pair) if pair.len() == 2 => {
                 if let Some(Value::Object(plan)) = pair.pop()
                     && let Some(Value::Dict(ctx)) = plan.attr("context")

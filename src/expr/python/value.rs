@@ -302,7 +302,7 @@ impl Registry {
     /// A lazily looked-up attribute of one of our objects, converted for the sandbox.
     pub(crate) fn lazy_attr(&mut self, id: &MontyUuid, name: &str) -> Option<MontyObject> {
         let value = self.get(id)?.attr(name)?.clone();
-        Some(self.to_monty(&value))
+        Some(self.send(&value))
     }
 
     /// The object behind a sandbox id.
@@ -311,13 +311,13 @@ impl Registry {
     }
 
     /// Converts a value for the sandbox, keeping a top-level object without copying it.
-    pub(crate) fn into_monty(&mut self, v: Value) -> MontyObject {
+    pub(crate) fn send_owned(&mut self, v: Value) -> MontyObject {
         match v {
             Value::Object(o) => {
                 let attrs = self.eager_attrs(&o);
                 self.register(o, attrs)
             }
-            other => self.to_monty(&other),
+            other => self.send(&other),
         }
     }
 
@@ -326,7 +326,7 @@ impl Registry {
         o.attrs
             .iter()
             .filter(|(k, _)| eager.contains(k))
-            .map(|(k, v)| (MontyObject::String(k.clone()), self.to_monty(v)))
+            .map(|(k, v)| (MontyObject::String(k.clone()), self.send(v)))
             .collect()
     }
 
@@ -348,19 +348,19 @@ impl Registry {
     }
 
     /// Converts a value for the sandbox, registering the objects in it.
-    pub(crate) fn to_monty(&mut self, v: &Value) -> MontyObject {
+    pub(crate) fn send(&mut self, v: &Value) -> MontyObject {
         match v {
             Value::None => MontyObject::None,
             Value::Bool(b) => MontyObject::Bool(*b),
             Value::Int(i) => MontyObject::Int(*i),
             Value::Float(f) => MontyObject::Float(*f),
             Value::Str(s) | Value::Repr(s) => MontyObject::String(s.clone()),
-            Value::List(l) => MontyObject::List(l.iter().map(|x| self.to_monty(x)).collect()),
-            Value::Tuple(l) => MontyObject::Tuple(l.iter().map(|x| self.to_monty(x)).collect()),
+            Value::List(l) => MontyObject::List(l.iter().map(|x| self.send(x)).collect()),
+            Value::Tuple(l) => MontyObject::Tuple(l.iter().map(|x| self.send(x)).collect()),
             Value::Dict(pairs) => MontyObject::Dict(DictPairs::from(
                 pairs
                     .iter()
-                    .map(|(k, v)| (self.to_monty(k), self.to_monty(v)))
+                    .map(|(k, v)| (self.send(k), self.send(v)))
                     .collect::<Vec<_>>(),
             )),
             Value::Object(o) => {
@@ -372,24 +372,24 @@ impl Registry {
 
     /// Converts a value coming out of the sandbox; our objects come back with the attributes
     /// the expression left them with.
-    pub(crate) fn from_monty(&self, m: &MontyObject) -> Value {
+    pub(crate) fn receive(&self, m: &MontyObject) -> Value {
         match m {
             MontyObject::None => Value::None,
             MontyObject::Bool(b) => Value::Bool(*b),
             MontyObject::Int(i) => Value::Int(*i),
             MontyObject::Float(f) => Value::Float(*f),
             MontyObject::String(s) => Value::Str(s.clone()),
-            MontyObject::List(l) => Value::List(l.iter().map(|x| self.from_monty(x)).collect()),
+            MontyObject::List(l) => Value::List(l.iter().map(|x| self.receive(x)).collect()),
             MontyObject::Tuple(l)
             | MontyObject::Set(l)
             | MontyObject::FrozenSet(l)
             | MontyObject::NamedTuple { values: l, .. } => {
-                Value::Tuple(l.iter().map(|x| self.from_monty(x)).collect())
+                Value::Tuple(l.iter().map(|x| self.receive(x)).collect())
             }
             MontyObject::Dict(pairs) => Value::Dict(
                 pairs
                     .iter()
-                    .map(|(k, v)| (self.from_monty(k), self.from_monty(v)))
+                    .map(|(k, v)| (self.receive(k), self.receive(v)))
                     .collect(),
             ),
             MontyObject::ClassInstance(inst) => self.instance(inst),
@@ -406,7 +406,7 @@ impl Registry {
             .attrs
             .iter()
             .filter_map(|(k, v)| match k {
-                MontyObject::String(k) => Some((k.clone(), self.from_monty(v))),
+                MontyObject::String(k) => Some((k.clone(), self.receive(v))),
                 _ => None,
             })
             .collect();
