@@ -30,7 +30,7 @@ pub use api::{
 pub use error::{ErrorKind, ExprError, LimitKind};
 pub use eval::{CalledPolicy, Host, Input, NoHost, Outcome, SyncHost, evaluate, evaluate_sync};
 pub use limits::Limits;
-pub use program::{Program, Signature, check, compile};
+pub use program::{Cache, Program, Signature, check, compile};
 pub use value::{Object, ObjectKind, Value};
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Compile once: an expression's text becomes a [`Program`] the caller caches per text (the
 //! token endpoint evaluates scope mappings on every request and must not re-parse them).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use monty::MontyRun;
@@ -14,7 +15,7 @@ pub(crate) const FILENAME: &str = "expression";
 
 /// The variables an expression receives, as authentik passes them to the function it wraps
 /// the expression in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Signature {
     vars: Vec<(String, Binding)>,
 }
@@ -158,6 +159,35 @@ pub fn compile(source: &str, signature: &Signature) -> Result<Program, ExprError
 /// blueprint entry calls before saving.
 pub fn check(source: &str) -> Result<(), ExprError> {
     compile(source, &Signature::any()).map(|_| ())
+}
+
+/// Compiled programs by signature and source text, so a caller compiles each expression once
+/// per change (the token endpoint, the policy engine).
+#[derive(Debug, Default)]
+pub struct Cache {
+    programs: Mutex<HashMap<(Signature, String), Program>>,
+}
+
+/// Beyond this many distinct expressions the cache starts over (edited texts linger).
+const CACHE_LIMIT: usize = 1024;
+
+impl Cache {
+    /// The compiled program for `source`, compiling it on first use. Compile errors are not
+    /// cached (they are cheap to reproduce and the text is usually fixed soon).
+    pub fn program(&self, source: &str, signature: &Signature) -> Result<Program, ExprError> {
+        let key = (signature.clone(), source.to_string());
+        if let Some(p) = self.programs.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(p);
+        }
+        let program = compile(source, signature)?;
+        if let Ok(mut cache) = self.programs.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, program.clone());
+        }
+        Ok(program)
+    }
 }
 
 fn compile_error(e: &MontyException, lines: u32) -> ExprError {

@@ -24,7 +24,7 @@ pub(crate) const HANDLER: &str = "__ak_handler";
 const YIELDED: &str = "_ak_yielded";
 
 /// How one of an evaluation's variables gets its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Binding {
     /// Passed in by the caller under its own name.
     Input,

@@ -348,9 +348,10 @@ fn limits_fail_closed_and_say_which() {
         run("while True:\n    pass", wall).limit_kind(),
         Some(LimitKind::Deadline)
     );
+    // Growing a list hits the memory budget long before this CPU budget, even on a busy box.
     let roomy = Limits {
-        cpu_time: Duration::from_millis(400),
-        deadline: Duration::from_secs(1),
+        cpu_time: Duration::from_secs(5),
+        deadline: Duration::from_secs(10),
         ..short
     };
     assert_eq!(
@@ -501,4 +502,26 @@ fn deep_nesting_is_refused_or_bounded() {
         }
         assert!(depth <= 100_001);
     }
+}
+
+#[test]
+fn the_cache_compiles_once_per_text_and_signature() {
+    let cache = Cache::default();
+    let a = cache
+        .program("return 1", &Signature::policy())
+        .expect("compiles");
+    let b = cache
+        .program("return 1", &Signature::policy())
+        .expect("compiles");
+    assert_eq!(a.wrapped_source(), b.wrapped_source());
+    assert!(
+        cache
+            .program("return context", &Signature::scope_mapping())
+            .is_err()
+    );
+    assert!(
+        cache
+            .program("return context", &Signature::policy())
+            .is_ok()
+    );
 }
