@@ -17,6 +17,7 @@ mod console_textarea;
 mod console_themes;
 mod device;
 mod device_page;
+mod expr_python;
 mod flows;
 mod flows_policies;
 mod flows_stages;
