@@ -6,6 +6,7 @@ mod binary;
 mod blueprint;
 mod bootstrap;
 mod browser;
+mod consent_page;
 mod console;
 mod console_e2e;
 mod console_export;
