@@ -10,6 +10,8 @@ mod console;
 mod console_e2e;
 mod console_export;
 mod console_forms;
+mod console_forms_provider;
+mod console_forms_validation;
 mod console_import;
 mod console_prompts;
 mod console_sessions;
