@@ -8,6 +8,7 @@ mod bootstrap;
 mod browser;
 mod console;
 mod console_e2e;
+mod console_e2e_kestra;
 mod console_export;
 mod console_forms;
 mod console_forms_provider;
