@@ -9,6 +9,7 @@ mod browser;
 mod console;
 mod console_e2e;
 mod console_e2e_kestra;
+mod console_e2e_refusals;
 mod console_export;
 mod console_forms;
 mod console_forms_provider;
