@@ -559,7 +559,7 @@ async fn flows_evaluate_on_plan_versus_re_evaluate_policies() {
     let only_admin = expr(
         &srv.service,
         "only-admin",
-        "request.user.username == \"akadmin\"",
+        "return request.user.username == \"akadmin\"",
     )
     .await;
     let (flow_id, bindings, _) = add_flow(
@@ -621,7 +621,7 @@ async fn flows_invalid_response_actions_retry_restart_restart_with_context() {
     let no_identifier = expr(
         &srv.service,
         "no-identifier",
-        "type_of(request.context.pending_user_identifier) == \"()\"",
+        "return request.context.get(\"pending_user_identifier\") is None",
     )
     .await;
     let (flow_id, bindings, _) = add_flow(
