@@ -1,6 +1,6 @@
 //! The Python expression engine (src/expr/python): compile time, and one evaluation of a
 //! compiled policy and of a compiled scope mapping (the token endpoint's custom-mapping case),
-//! against the rhai engine it replaces for scale.
+//! (the rhai engine it replaced is gone; docs/DEPARTURES.md has its former numbers).
 //!
 //! Run: `cargo bench --bench expr` (arg: ITERATIONS, default 20000). Prints a Markdown table for
 //! docs/BENCHMARKS.md.
@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use latchkey::expr::{self, python};
+use latchkey::expr::python;
 use python::{GroupFacts, Input, Limits, NoHost, RequestFacts, Signature, UserFacts, Value};
 use serde_json::json;
 
@@ -17,8 +17,6 @@ const POLICY: &str = "if \"my-admin-scope\" in request.context[\"oauth_scopes\"]
 const PROFILE: &str = "return {\n    \"name\": request.user.name,\n    \"given_name\": request.user.name,\n    \"preferred_username\": request.user.username,\n    \"nickname\": request.user.username,\n    \"groups\": [group.name for group in request.user.ak_groups.all()],\n}\n";
 
 const IP_POLICY: &str = "return ak_client_ip in ip_network(\"10.0.0.0/8\")\n";
-
-const RHAI_POLICY: &str = "ak_is_group_member(request.user, \"my-admin-group\")";
 
 fn arg(default: u32) -> u32 {
     std::env::args()
@@ -151,14 +149,6 @@ fn main() {
                 black_box(python::evaluate_sync(&p, &input, Limits::POLICY, &NoHost));
             }),
         ),
-        ("evaluate: policy, compile included (rhai, for scale)", {
-            let request = json!({"user": {"groups": ["my-admin-group"]}, "context": {}});
-            time(n / 4, || {
-                black_box(
-                    expr::evaluate_bool(RHAI_POLICY, &request, expr::Limits::default()).is_ok(),
-                );
-            })
-        }),
     ];
     println!("| expression engine ({n} iterations) | µs per call |");
     println!("|---|---|");

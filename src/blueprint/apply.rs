@@ -391,6 +391,38 @@ fn invalid(entry: &Entry, errors: &crate::domain::FieldErrors) -> BlueprintError
     )
 }
 
+/// The object's Python expressions compile (an expression policy's, a scope mapping's), or the
+/// entry is refused at its `expression` field, the expression's own line in the message.
+fn check_expressions(entry: &Entry, obj: &Object) -> Result<(), BlueprintError> {
+    use crate::domain::{FieldErrors, PolicySettings};
+    let source = match obj {
+        Object::Policy(p) => match &p.settings {
+            PolicySettings::Expression(s) => s.expression.as_str(),
+            _ => return Ok(()),
+        },
+        Object::ScopeMapping(m) => m.expression.as_str(),
+        _ => return Ok(()),
+    };
+    if source.trim().is_empty() {
+        return Ok(());
+    }
+    let refused = if crate::expr::looks_like_rhai(source) {
+        Some(crate::expr::RHAI_REFUSED.to_string())
+    } else {
+        crate::expr::python::check(source)
+            .err()
+            .map(|e| e.to_string())
+    };
+    match refused {
+        None => Ok(()),
+        Some(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("expression", message);
+            Err(invalid(entry, &errors))
+        }
+    }
+}
+
 impl Applier<'_> {
     /// Every entry of every blueprint, in order.
     async fn all(&mut self, blueprints: &[Blueprint], passwords: &Passwords) -> Result<(), Stop> {
@@ -516,6 +548,7 @@ impl Applier<'_> {
         let mut obj = models::from_attrs(spec, &fields.over(base), &new_id())
             .map_err(|m| BlueprintError::at(&entry.at, m))?;
         crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
+        check_expressions(entry, &obj)?;
         self.write(entry, Write::Insert(obj.clone())).await?;
         let id = obj.id().to_string();
         obj.stored_as_new(self.now);
@@ -543,6 +576,7 @@ impl Applier<'_> {
         let mut changed = false;
         if !obj.same_content(old) {
             crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
+            check_expressions(entry, &obj)?;
             self.write(entry, Write::Update(obj.clone())).await?;
             obj.stored_as_update(self.now);
             self.cache.replace(obj);

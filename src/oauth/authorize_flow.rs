@@ -207,7 +207,7 @@ async fn run(
     let Some(app) = v.entry.application.clone() else {
         return Ok(page("This provider is not attached to an application."));
     };
-    if !application_admits(ac.ctx(), client_ip, &user_id, &app).await {
+    if !application_admits(ac.ctx(), client_ip, &user_id, &app, &v.scopes).await {
         let why = "you do not have access to this application";
         return Ok(client_error(&v, "access_denied", why));
     }
@@ -261,15 +261,25 @@ async fn sign_in_first(
     Ok(AuthorizeNext::Redirect(to))
 }
 
-/// Whether the application's policy bindings admit the user (a policy error denies).
+/// Whether the application's policy bindings admit the user (a policy error denies). As in
+/// authentik, the policies see the requested scopes as `request.context["oauth_scopes"]` and
+/// the application as `request.context["application"]`.
 async fn application_admits(
     ctx: &Context,
     client_ip: &str,
     user_id: &str,
     app: &Application,
+    scopes: &[String],
 ) -> bool {
     let env = Env::new(ctx, client_ip, Some(user_id.to_string()));
-    match PolicyRequest::load(&env, Some(user_id), &FlowContext::default()).await {
+    let mut context = FlowContext {
+        application: Some(app.id.clone()),
+        ..FlowContext::default()
+    };
+    context
+        .extra
+        .insert("oauth_scopes".into(), serde_json::json!(scopes));
+    match PolicyRequest::load(&env, Some(user_id), &context).await {
         Ok(req) => evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
             .await
             .map(|r| r.passing)

@@ -9,40 +9,44 @@ use sha2::{Digest, Sha256};
 
 use super::snapshot::ProviderEntry;
 use crate::crypto::secrets;
-use crate::domain::{ScopeMapping, SubMode, User};
+use crate::domain::{Group, ScopeMapping, SubMode, User};
 
 /// authentik's constant `acr`.
 pub const ACR: &str = "goauthentik.io/providers/oauth2/default";
 
-/// Runs a scope mapping's expression for a user; implemented by the expression engine.
+/// Runs a scope mapping for a user; implemented by the expression engine (and natively for
+/// the managed defaults).
 pub trait ScopeEvaluator: Send + Sync {
-    /// Returns the claims object the mapping produces, or why it failed.
-    fn evaluate(&self, mapping: &ScopeMapping, request: &Value) -> Result<Value, String>;
+    /// The claims the mapping produces for `user` on `entry`'s provider with the granted
+    /// `scopes`, or why it failed.
+    fn evaluate(
+        &self,
+        mapping: &ScopeMapping,
+        user: &ClaimsUser,
+        entry: &ProviderEntry,
+        scopes: &[String],
+    ) -> Result<Map<String, Value>, String>;
 }
 
 /// The user as scope mappings and claims see them.
 #[derive(Debug, Clone)]
 pub struct ClaimsUser {
     pub user: User,
+    /// The names of the user's groups.
     pub groups: Vec<String>,
+    /// The same groups with their attributes, for Python mappings (`user.ak_groups`,
+    /// `user.group_attributes()`).
+    pub group_records: Vec<Group>,
 }
 
 impl ClaimsUser {
-    /// The `request` object handed to scope mapping expressions.
-    pub fn request_value(&self) -> Value {
-        json!({
-            "user": {
-                "id": self.user.id,
-                "uuid": self.user.id,
-                "username": self.user.username,
-                "name": self.user.name,
-                "email": self.user.email,
-                "is_active": self.user.is_active,
-                "attributes": self.user.attributes,
-                "groups": self.groups,
-            },
-            "context": {},
-        })
+    /// A user and its direct groups.
+    pub fn new(user: User, groups: Vec<Group>) -> Self {
+        Self {
+            user,
+            groups: groups.iter().map(|g| g.name.clone()).collect(),
+            group_records: groups,
+        }
     }
 }
 
@@ -70,14 +74,14 @@ pub fn half_hash(value: &str) -> String {
 }
 
 /// Merges the claims of every mapping whose scope was granted, in scope-name order; a mapping
-/// that fails or returns a non-object is skipped (and logged without user data).
+/// that fails or returns something other than a dict is skipped (and logged without user
+/// data).
 pub fn mapped_claims(
     entry: &ProviderEntry,
     scopes: &[String],
     user: &ClaimsUser,
     evaluator: &dyn ScopeEvaluator,
 ) -> Map<String, Value> {
-    let request = user.request_value();
     let mut mappings: Vec<&ScopeMapping> = entry
         .scope_mappings
         .iter()
@@ -86,9 +90,8 @@ pub fn mapped_claims(
     mappings.sort_by(|a, b| a.scope_name.cmp(&b.scope_name));
     let mut out = Map::new();
     for mapping in mappings {
-        match evaluator.evaluate(mapping, &request) {
-            Ok(Value::Object(claims)) => deep_merge(&mut out, claims),
-            Ok(_) => tracing::warn!(mapping = %mapping.name, "scope mapping returned a non-object"),
+        match evaluator.evaluate(mapping, user, entry, scopes) {
+            Ok(claims) => deep_merge(&mut out, claims),
             Err(err) => tracing::warn!(mapping = %mapping.name, %err, "scope mapping failed"),
         }
     }

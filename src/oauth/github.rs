@@ -28,7 +28,7 @@ async fn token_user(
     })?;
     let mut conn = bearer_read(ctx).await?;
     let at = live_access_token(ctx, &mut conn, token).await?;
-    let ClaimsUser { user, groups } = active_user(&mut conn, &at.user_id).await?;
+    let ClaimsUser { user, groups, .. } = active_user(&mut conn, &at.user_id).await?;
     Ok((user, groups))
 }
 

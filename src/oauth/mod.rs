@@ -18,6 +18,7 @@ pub mod logout;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod resource;
+pub mod scope_defaults;
 pub mod scope_expr;
 pub mod session_step;
 pub mod signature_memo;

@@ -242,9 +242,6 @@ pub(crate) async fn active_user(conn: &mut Conn, user_id: &str) -> Result<Claims
         .ok_or_else(|| BearerError::invalid_token("the user is inactive"))?;
     let groups = store::groups::of_user(conn, &user.id)
         .await
-        .map_err(BearerError::internal)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    Ok(ClaimsUser { user, groups })
+        .map_err(BearerError::internal)?;
+    Ok(ClaimsUser::new(user, groups))
 }

@@ -1,7 +1,7 @@
 //! Checking an admin's expression before it is saved, so a syntax error is refused at the
-//! field (with its line) instead of failing closed at the first login. Every caller goes
-//! through [`check`]; it is the one place that names today's engine, so switching engines
-//! (rhai today, authentik's Python next) changes one line here.
+//! field (with its line) instead of failing closed at the first login. Every caller (the
+//! console, the service, blueprint application) goes through [`check`]: authentik's Python,
+//! compiled by the sandboxed engine with the names its evaluation binds.
 
 use crate::domain::{ExpressionSettings, FieldErrors, Object, PolicySettings};
 
@@ -36,47 +36,30 @@ impl ExpressionError {
     }
 }
 
-/// Compiles `source` as an expression of `kind` with today's engine; nothing runs. An empty
+/// Compiles `source` as an expression of `kind` (authentik's Python); nothing runs. An empty
 /// source is valid (a scope mapping without one adds no claims; a policy's is required by its
 /// form).
 pub fn check(kind: ExpressionKind, source: &str) -> Result<(), ExpressionError> {
-    // Both kinds compile alike under rhai; the Python engine takes a signature per kind.
-    let compiled = match kind {
-        ExpressionKind::Policy | ExpressionKind::ScopeMapping => crate::expr::compile(source),
-    };
-    compiled.map(|_| ()).map_err(|e| from_rhai(&e))
-}
-
-/// rhai writes a parse error as `message (line 2, position 5)`: the line moves out of the
-/// text into [`ExpressionError::line`] and the position stays as a column hint.
-fn from_rhai(err: &crate::expr::ExprError) -> ExpressionError {
-    let text = match err {
-        crate::expr::ExprError::Compile(t) => t.as_str(),
-        other => return plain(other.to_string()),
-    };
-    let Some(open) = text.rfind(" (line ") else {
-        return plain(text.to_string());
-    };
-    let inner = text[open + " (line ".len()..].trim_end_matches(')');
-    let (line, column) = match inner.split_once(", position ") {
-        Some((l, c)) => (l.trim().parse().ok(), Some(c.trim())),
-        None => (inner.trim().parse().ok(), None),
-    };
-    let message = text[..open].trim();
-    ExpressionError {
-        line,
-        message: match column {
-            Some(c) if line.is_some() => format!("{message} (column {c})"),
-            _ => message.to_string(),
-        },
+    use crate::expr::python::{Signature, compile};
+    if source.trim().is_empty() {
+        return Ok(());
     }
-}
-
-fn plain(message: String) -> ExpressionError {
-    ExpressionError {
-        line: None,
-        message,
+    if crate::expr::looks_like_rhai(source) {
+        return Err(ExpressionError {
+            line: Some(1),
+            message: crate::expr::RHAI_REFUSED.into(),
+        });
     }
+    let signature = match kind {
+        ExpressionKind::Policy => Signature::policy(),
+        ExpressionKind::ScopeMapping => Signature::scope_mapping(),
+    };
+    compile(source, &signature)
+        .map(|_| ())
+        .map_err(|e| ExpressionError {
+            line: e.line,
+            message: e.message,
+        })
 }
 
 /// The expressions an object carries, checked: an expression policy's and a scope mapping's
@@ -105,16 +88,15 @@ mod tests {
 
     #[test]
     fn a_syntax_error_names_its_line() {
-        let err = check(ExpressionKind::Policy, "let a = 1;\nlet b = (a + ;\nb == 1")
+        let err = check(ExpressionKind::Policy, "a = 1\nb = (a +)\nreturn b == 1")
             .expect_err("a syntax error");
         assert_eq!(err.line, Some(2), "{err:?}");
         assert!(err.to_string().starts_with("line 2: "), "{err}");
-        assert!(!err.message.contains("(line"), "{err:?}");
     }
 
     #[test]
     fn valid_and_empty_expressions_pass() {
-        for source in ["return true", "", "#{ email: request.user.email }"] {
+        for source in ["return True", "", "return {\"email\": request.user.email}"] {
             assert_eq!(
                 check(ExpressionKind::ScopeMapping, source),
                 Ok(()),
@@ -124,10 +106,21 @@ mod tests {
     }
 
     #[test]
-    fn messages_without_a_position_keep_their_text() {
-        let e = from_rhai(&crate::expr::ExprError::Compile("something odd".into()));
-        assert_eq!(e, plain("something odd".into()));
-        let e = from_rhai(&crate::expr::ExprError::Compile("bad (line 3)".into()));
-        assert_eq!((e.line, e.message.as_str()), (Some(3), "bad"));
+    fn rhai_and_forbidden_names_are_refused() {
+        let err = check(
+            ExpressionKind::ScopeMapping,
+            "#{ email: request.user.email }",
+        )
+        .expect_err("rhai");
+        assert!(err.message.contains("rhai"), "{err:?}");
+        let err =
+            check(ExpressionKind::Policy, "x = 1\nimport os\nreturn True").expect_err("import os");
+        assert_eq!(err.line, Some(2), "{err:?}");
+        // Scope mapping names are not a policy's.
+        assert!(check(ExpressionKind::Policy, "return token.scope").is_err());
+        assert_eq!(
+            check(ExpressionKind::ScopeMapping, "return {\"s\": token.scope}"),
+            Ok(())
+        );
     }
 }

@@ -118,3 +118,17 @@ pub async fn failures(
     .await?;
     Ok(n.unwrap_or(0))
 }
+
+/// The kinds (`totp`, `static`, `webauthn`, …) of a user's confirmed devices, one per device
+/// (what `ak_user_has_authenticator(user, device_type=…)` asks about).
+pub async fn confirmed_kinds(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT kind FROM authenticator_devices WHERE user_id = ? AND confirmed = 1 ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -87,9 +87,9 @@ fn bad_values_are_refused_at_the_field_under_tmux_and_nothing_is_written() {
     text(&tmux, "broken");
     focus(&tmux, "Expression");
     clear(&tmux, 20);
-    text(&tmux, "let a = 1;");
+    text(&tmux, "a = 1");
     keys(&tmux, &["Enter"]);
-    text(&tmux, "let b = (a + ;");
+    text(&tmux, "b = (a +)");
     refused(&tmux, title, "ERROR: line 2: ");
     discard(&tmux, title);
 

@@ -1863,8 +1863,7 @@ async fn expression_and_group_membership_policies_are_created() {
     for _ in 0.."return True".len() {
         app.handle_key(key(KeyCode::Backspace));
     }
-    // Compiled at save: written so that today's engine (rhai) and authentik's Python both
-    // accept it.
+    // Compiled at save as authentik's Python.
     typ(&mut app, "return (");
     app.handle_key(key(KeyCode::Enter)); // a new line, not the next field
     typ(&mut app, "    request.user.is_superuser");

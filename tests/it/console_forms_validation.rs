@@ -87,7 +87,7 @@ async fn a_syntax_error_is_marked_at_the_expression_with_its_line() {
     app.handle_key(key(KeyCode::Enter));
     typ(&mut app, "broken");
     if let Some(f) = app.form_mut() {
-        f.set_text("expression", "let a = 1;\nlet b = (a + ;\nb == 1");
+        f.set_text("expression", "a = 1\nb = (a +)\nreturn b == 1");
     }
     focus_field(&mut app, "name");
     app.handle_key(ctrl('s'));
@@ -105,7 +105,7 @@ async fn a_syntax_error_is_marked_at_the_expression_with_its_line() {
 
     // Fixed, it saves.
     if let Some(f) = app.form_mut() {
-        f.set_text("expression", "let a = 1;\na == 1");
+        f.set_text("expression", "a = 1\nreturn a == 1");
     }
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;

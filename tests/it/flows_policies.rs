@@ -51,7 +51,12 @@ async fn flows_expression_policy_results_messages_and_fail_closed() {
     let flow = guarded(&srv.service).await;
     let base = &srv.base_url;
     assert_eq!(outcome(base).await, "inside", "no bindings: pass");
-    let deny = expr(&srv.service, "deny-msg", "ak_message(\"Not today\"); false").await;
+    let deny = expr(
+        &srv.service,
+        "deny-msg",
+        "ak_message(\"Not today\")\nreturn False",
+    )
+    .await;
     bind(
         &srv.service,
         &flow,
@@ -91,7 +96,7 @@ async fn flows_expression_policy_results_messages_and_fail_closed() {
 async fn flows_endless_expression_is_stopped_and_fails_closed() {
     let srv = spawn_server().await;
     let flow = guarded(&srv.service).await;
-    let forever = expr(&srv.service, "forever", "let x = 0; loop { x += 1; }").await;
+    let forever = expr(&srv.service, "forever", "x = 0\nwhile True:\n    x += 1").await;
     bind(
         &srv.service,
         &flow,
@@ -313,7 +318,7 @@ async fn flows_group_user_bindings_and_group_membership_policy() {
         json!({"group": "authentik Admins"}),
     )
     .await;
-    let ex = expr(&srv.service, "gm-expr", "ak_is_group_member(request.user, \"authentik Admins\") && request.user.username == \"akadmin\"").await;
+    let ex = expr(&srv.service, "gm-expr", "return ak_is_group_member(request.user, name=\"authentik Admins\") and request.user.username == \"akadmin\"").await;
     bind(
         &srv.service,
         &flow2,
@@ -554,7 +559,7 @@ async fn flows_evaluate_on_plan_versus_re_evaluate_policies() {
     let only_admin = expr(
         &srv.service,
         "only-admin",
-        "request.user.username == \"akadmin\"",
+        "return request.user.username == \"akadmin\"",
     )
     .await;
     let (flow_id, bindings, _) = add_flow(
@@ -616,7 +621,7 @@ async fn flows_invalid_response_actions_retry_restart_restart_with_context() {
     let no_identifier = expr(
         &srv.service,
         "no-identifier",
-        "type_of(request.context.pending_user_identifier) == \"()\"",
+        "return request.context.get(\"pending_user_identifier\") is None",
     )
     .await;
     let (flow_id, bindings, _) = add_flow(

@@ -23,6 +23,7 @@ mod console_themes;
 mod device;
 mod device_page;
 mod expr_python;
+mod expr_wiring;
 mod flows;
 mod flows_policies;
 mod flows_stages;

@@ -5,18 +5,20 @@
 
 mod dummy;
 mod expression;
+mod facts;
 mod group;
 mod password;
 mod reputation;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::context::FlowContext;
 use super::env::Env;
 use super::{FlowResult, actions};
 use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, User};
+use crate::expr::python::UserFacts;
 use crate::store::{self, authenticators, logins};
 
 pub use reputation::{REPUTATION_TTL, record_failed_login, record_successful_login};
@@ -27,12 +29,15 @@ pub enum PolicyError {
     /// The settings are unusable.
     #[error("policy settings are invalid: {0}")]
     Settings(String),
-    /// An expression failed.
-    #[error(transparent)]
-    Expr(#[from] crate::expr::ExprError),
+    /// A Python expression was refused or failed (with its line, or the limit it hit).
+    #[error("expression failed: {0}")]
+    Expr(#[from] crate::expr::python::ExprError),
     /// The store failed.
     #[error("store error: {0}")]
     Store(String),
+    /// The flow machinery failed (recording an expression's event).
+    #[error("{0}")]
+    Flow(String),
     /// The binding's timeout passed.
     #[error("policy timed out")]
     Timeout,
@@ -64,6 +69,8 @@ pub struct PolicyRequest {
     pub authenticators: i64,
     /// The flow context.
     pub context: FlowContext,
+    /// The user as Python expressions see it (groups with attributes, authenticators).
+    pub expr_user: Option<UserFacts>,
 }
 
 impl PolicyRequest {
@@ -78,39 +85,16 @@ impl PolicyRequest {
             ),
             None => (None, Vec::new(), 0),
         };
+        let expr_user = match &user {
+            Some(u) => Some(facts::user_facts(&mut conn, u).await?),
+            None => None,
+        };
         Ok(Self {
             user,
             groups,
             authenticators,
             context: context.clone(),
-        })
-    }
-
-    /// `request` as expressions see it.
-    pub fn to_expr_value(&self) -> Value {
-        let user = match &self.user {
-            Some(u) => json!({
-                "pk": u.id, "username": u.username, "name": u.name, "email": u.email,
-                "is_active": u.is_active, "groups": self.groups, "attributes": u.attributes,
-                "authenticators": self.authenticators, "is_authenticated": true,
-            }),
-            None => json!({
-                "pk": "", "username": "AnonymousUser", "name": "", "email": "", "is_active": false,
-                "groups": [], "attributes": {}, "authenticators": 0, "is_authenticated": false,
-            }),
-        };
-        let ctx = &self.context;
-        json!({
-            "user": user,
-            "context": {
-                "pending_user_identifier": ctx.pending_user_identifier,
-                "application": ctx.application,
-                "client_ip": ctx.client_ip,
-                "prompt_data": ctx.prompt_data,
-                "auth_methods": ctx.auth_methods,
-                "extra": ctx.extra,
-            },
-            "http_request": { "client_ip": ctx.client_ip },
+            expr_user,
         })
     }
 }
@@ -123,7 +107,7 @@ pub async fn evaluate_policy(
     timeout: Duration,
 ) -> Result<(bool, Vec<String>), PolicyError> {
     match &policy.settings {
-        PolicySettings::Expression(s) => expression::passes(s, req, timeout).await,
+        PolicySettings::Expression(s) => expression::passes(env, s, req, timeout).await,
         PolicySettings::GroupMembership(s) => group::passes(env, s, req).await,
         PolicySettings::Password(s) => password::passes(s, req),
         PolicySettings::Reputation(s) => reputation::passes(env, s, req).await,
@@ -188,7 +172,7 @@ pub async fn evaluate_target(
                             actions::POLICY_EXCEPTION,
                             username,
                             req.user.as_ref().map(|u| u.id.as_str()),
-                            json!({"policy": policy.name, "binding": b.id, "message": err.to_string()}),
+                            failure_context(&policy, &b.id, &err),
                         )
                         .await?;
                         // failure_result is the result before negation, like authentik.
@@ -208,4 +192,21 @@ pub async fn evaluate_target(
         }
     };
     Ok(PolicyResult { passing, messages })
+}
+
+/// A failed policy's `policy_exception` context: the policy, the binding, the message (with
+/// the line or the limit) and, as authentik records it, the expression's source.
+fn failure_context(policy: &Policy, binding_id: &str, err: &PolicyError) -> serde_json::Value {
+    let mut context =
+        json!({"policy": policy.name, "binding": binding_id, "message": err.to_string()});
+    if let PolicySettings::Expression(s) = &policy.settings {
+        context["expression"] = json!(s.expression);
+    }
+    if let PolicyError::Expr(e) = err {
+        context["line"] = json!(e.line);
+        if let Some(limit) = e.limit_kind() {
+            context["limit"] = json!(limit.name());
+        }
+    }
+    context
 }

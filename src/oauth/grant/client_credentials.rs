@@ -31,10 +31,7 @@ pub(super) async fn exchange(
     let scopes = granted_scopes(entry, req.get("scope"));
     let user = service_account(ctx, entry).await?;
     check_application_access(ctx, entry, &user.id, &req.client_ip).await?;
-    let user = ClaimsUser {
-        user,
-        groups: Vec::new(),
-    };
+    let user = ClaimsUser::new(user, Vec::new());
     // A service account has no password (no `amr`).
     issue_fresh(ctx, client, &user, &scopes, false, ctx.context.now()).await
 }

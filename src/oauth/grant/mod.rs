@@ -237,11 +237,8 @@ pub async fn load_user(ctx: &GrantContext<'_>, user_id: &str) -> Result<ClaimsUs
     }
     let groups = store::groups::of_user(&mut conn, user_id)
         .await
-        .map_err(server_error)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    Ok(ClaimsUser { user, groups })
+        .map_err(server_error)?;
+    Ok(ClaimsUser::new(user, groups))
 }
 
 /// A single-use grant stored by the digest of the value a client presents (an authorization

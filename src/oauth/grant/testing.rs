@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{GrantContext, TokenRequest};
 use crate::context::{Config, Context, ManualClock};
@@ -54,8 +54,14 @@ pub const OTHER_APP: Caller = Caller {
 struct NoClaims;
 
 impl ScopeEvaluator for NoClaims {
-    fn evaluate(&self, _: &ScopeMapping, _: &Value) -> Result<Value, String> {
-        Ok(json!({}))
+    fn evaluate(
+        &self,
+        _: &ScopeMapping,
+        _: &crate::oauth::claims::ClaimsUser,
+        _: &ProviderEntry,
+        _: &[String],
+    ) -> Result<serde_json::Map<String, Value>, String> {
+        Ok(serde_json::Map::new())
     }
 }
 
