@@ -40,11 +40,15 @@ pub enum Mode {
     Command,
     /// The Ctrl-P palette over this keymap.
     Palette,
+    /// `run` mode's "quit and stop the server?" dialog.
+    Quit,
+    /// A message read whole (an error, a revealed value, the first-start message).
+    Message,
 }
 
 impl Mode {
     /// Every mode, in the order the help overlay lists their keys.
-    pub const ALL: [Mode; 14] = [
+    pub const ALL: [Mode; 16] = [
         Mode::List,
         Mode::Detail,
         Mode::Filter,
@@ -59,6 +63,8 @@ impl Mode {
         Mode::Import,
         Mode::Command,
         Mode::Palette,
+        Mode::Quit,
+        Mode::Message,
     ];
 }
 
@@ -265,6 +271,13 @@ pub enum Action {
     Reload,
     /// Answer a form's question with yes.
     Yes,
+    /// Read the whole message (the error, banner or status, or the focused field's label and
+    /// help) in a scrollable window.
+    ReadMessage,
+    /// Provider detail: show the selected value (a secret) whole, to read it from the screen.
+    RevealValue,
+    /// Close the message window.
+    Dismiss,
 }
 
 /// A key a binding answers to.
@@ -314,6 +327,35 @@ pub fn typed_char(ev: &KeyEvent) -> Option<char> {
         KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
         _ => None,
     }
+}
+
+/// How the status line names a key press no row takes (`x`, `^O`, `F5`); `None` for events
+/// that are no key a person pressed.
+pub fn key_name(ev: &KeyEvent) -> Option<String> {
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let name = match ev.code {
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) if ctrl => format!("^{}", c.to_ascii_uppercase()),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "S-tab".into(),
+        KeyCode::Backspace => "bksp".into(),
+        KeyCode::Delete => "del".into(),
+        KeyCode::Insert => "ins".into(),
+        KeyCode::Left => "left".into(),
+        KeyCode::Right => "right".into(),
+        KeyCode::Up => "up".into(),
+        KeyCode::Down => "down".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::PageUp => "pgup".into(),
+        KeyCode::PageDown => "pgdn".into(),
+        _ => return None,
+    };
+    Some(name)
 }
 
 /// One row of the keymap.
@@ -419,9 +461,20 @@ const SPACE: Key = Char(' ');
 const LIST: &[Mode] = &[Mode::List];
 const DETAIL: &[Mode] = &[Mode::Detail];
 const LIST_DETAIL: &[Mode] = &[Mode::List, Mode::Detail];
-/// Moving: lists, detail views, and scrolling the help overlay.
-const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// Moving: lists, detail views, and scrolling the help overlay and the message window.
+const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help, Mode::Message];
 const ANYWHERE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// The views that are not a text input: tabs switch from all of them.
+const VIEWS: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// Where a message can be cut short: `^R` reads it whole.
+const MESSAGES: &[Mode] = &[
+    Mode::List,
+    Mode::Detail,
+    Mode::Form,
+    Mode::Delete,
+    Mode::Import,
+    Mode::Confirm,
+];
 const FILTER: &[Mode] = &[Mode::Filter];
 const FORM: &[Mode] = &[Mode::Form];
 /// Moving inside forms and pickers (arrows only: letters are typed there).
@@ -463,6 +516,7 @@ const CLOSABLE: &[Mode] = &[
     Mode::Import,
     Mode::Command,
     Mode::Palette,
+    Mode::Quit,
 ];
 const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
 const EVERYWHERE: &[Mode] = &Mode::ALL;
@@ -501,6 +555,7 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),
     row(&[Char('y')], "y", A::Copy, DETAIL, "Provider detail: copy (OSC 52)").hint("copy"),
+    row(&[Char('v')], "v", A::RevealValue, DETAIL, "Provider detail: show the value").hint("show"),
     row(&[Char(':')], ":", A::StartCommand, LIST_DETAIL, "Command line: :flow S, :import F, :q").hint("command"),
     row(&[Ctrl('p')], "^P", A::Palette, LIST_DETAIL, "Palette: every action by name").hint("palette"),
     row(&[Char('/')], "/", A::StartFilter, LIST, "Filter: text, !not, a|b").hint("filter").essential(),
@@ -513,15 +568,16 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, MOVE, "Go to the bottom"),
     row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, MOVE, "Page down"),
     row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, MOVE, "Page up"),
-    row(&[Digit], "1-0", A::JumpTab, LIST, "Jump to tab by number").hint("tabs"),
-    row(&[TAB], "tab", A::NextTab, LIST, "Next tab"),
-    row(&[BACKTAB], "S-tab", A::PrevTab, LIST, "Previous tab"),
+    row(&[Digit], "1-0", A::JumpTab, VIEWS, "Jump to tab by number").hint("tabs"),
+    row(&[TAB], "tab", A::NextTab, VIEWS, "Next tab"),
+    row(&[BACKTAB], "S-tab", A::PrevTab, VIEWS, "Previous tab"),
     row(&[Char('L')], "L", A::ToggleLogs, LIST, "Events: toggle server log").hint("logs"),
     row(&[Char('r'), Ctrl('l')], "r", A::Refresh, LIST_DETAIL, "Reload from the store"),
     row(&[ESC], "esc", A::Back, &[Mode::Detail, Mode::Help, Mode::List], "Back / clear filter / close").hint("back").essential(),
     row(&[Char('?')], "?", A::ToggleHelp, ANYWHERE, "Show or hide this help").hint("help").essential(),
-    row(&[Char('q')], "q", A::Quit, ANYWHERE, "Back; quit from a list").hint("quit").essential(),
-    row(&[Ctrl('c')], "^C", A::ForceQuit, EVERYWHERE, "Quit"),
+    row(&[Char('q')], "q", A::Quit, ANYWHERE, "Back; quit (run: asks first)").hint("quit").essential(),
+    row(&[Ctrl('c')], "^C", A::ForceQuit, EVERYWHERE, "Quit at once (also :q)"),
+    row(&[Ctrl('r')], "^R", A::ReadMessage, MESSAGES, "Read the whole message or help"),
     // Forms: the focused field's kind decides which of these apply.
     row(&[TAB], "tab", A::NextField, FORM, "Form: next field").hint("next").essential(),
     row(&[BACKTAB], "S-tab", A::PrevField, FORM, "Form: previous field"),
@@ -560,6 +616,11 @@ pub const KEYMAP: &[Binding] = &[
     row(&[ENTER], "enter", A::Press, DIALOGS, "Dialog: press the focused button").mutating(),
     row(&[Char('y'), Char('Y')], "y", A::Yes, &[Mode::Confirm], "Form question: yes (any other key: no)").hint("yes").essential(),
     row(&[Char('r')], "r", A::Reload, FORM_PROMPTS, "Changed elsewhere: reload the form").hint("reload").when_stale(),
+    // `run`'s quit dialog (the server stops with the console) and the message window.
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Quit], "Quit dialog: Cancel / Quit").hint("switch").essential(),
+    row(&[ENTER], "enter", A::Press, &[Mode::Quit], "Quit dialog: press the button").hint("press").essential(),
+    row(&[Char('y')], "y", A::Yes, &[Mode::Quit], "Quit dialog: quit, stop the server").hint("quit"),
+    row(&[ENTER, ESC, Char('q')], "enter", A::Dismiss, &[Mode::Message], "Message: close").hint("close").essential(),
 ];
 
 /// The rows usable in `focus`, with mutating ones removed in read-only mode.

@@ -1,6 +1,6 @@
 //! The popups over a view: a picker or checklist (a form's select, the type chooser, the
 //! palette), the delete dialog with what uses its target, and the blueprint import
-//! confirmation with what applying would change.
+//! confirmation with what applying would change, and `run`'s quit confirmation.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::console::app::QuitDialog;
 use crate::console::dialog::{DeleteDialog, ImportDialog};
 use crate::console::form::picker::Picker;
 use crate::console::text::inert;
@@ -255,6 +256,35 @@ pub fn import_dialog(theme: &Theme, d: &ImportDialog, frame: &mut Frame, area: R
         lines,
         cancel,
         confirm: (" [ Apply ] ", apply),
+    };
+    dialog.draw(frame, area);
+}
+
+/// Draws `run`'s quit confirmation: the server stops with the console; Cancel focused.
+pub fn quit_dialog(theme: &Theme, d: &QuitDialog, lines: &[String], frame: &mut Frame, area: Rect) {
+    let mut text: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::styled(format!(" {}", inert(l)), theme.text()))
+        .collect();
+    if let Some(first) = text.first_mut() {
+        *first = first.clone().style(theme.warn());
+    }
+    let (cancel, quit) = if d.on_quit {
+        (
+            theme.text(),
+            theme
+                .error()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        )
+    } else {
+        (theme.selection(), theme.muted())
+    };
+    let dialog = Confirm {
+        border: theme.warn(),
+        title: Span::styled(" Quit latchkey and stop the server? ", theme.title()),
+        lines: text,
+        cancel,
+        confirm: (" [ Quit ] ", quit),
     };
     dialog.draw(frame, area);
 }
