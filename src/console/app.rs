@@ -207,7 +207,8 @@ impl App {
         if ev.kind == KeyEventKind::Release {
             return;
         }
-        self.status = None;
+        // A key clears the status line, except `^R`, which opens what it said whole.
+        let shown = self.status.take();
         if self.too_small() {
             // No dialog fits: `q` quits only when no server stops with the console.
             match keymap::lookup(Focus::of(Mode::List), true, &ev).map(|b| b.action) {
@@ -219,7 +220,12 @@ impl App {
         }
         let focus = self.focus();
         match keymap::lookup(focus, self.config.readonly, &ev) {
-            Some(b) => self.dispatch(b, &ev),
+            Some(b) => {
+                if b.action == Action::ReadMessage {
+                    self.status = shown;
+                }
+                self.dispatch(b, &ev)
+            }
             None => self.unbound_key(focus, &ev),
         }
     }
@@ -684,12 +690,13 @@ impl App {
         }
     }
 
-    /// The help overlay's lines `(keys, description)`: every row of the keymap table, by mode.
+    /// The help overlay's lines `(keys, description)`: every row of the keymap table, by mode
+    /// (a pair such as `j/k` on one line).
     pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
         for mode in Mode::ALL {
             for b in keymap::rows(mode, self.config.readonly) {
-                let entry = (b.label, b.description);
+                let entry = b.help_entry();
                 if !out.contains(&entry) {
                     out.push(entry);
                 }

@@ -21,19 +21,19 @@ const PASSWORD: &str = "tmux-test-password";
 const OLD_REDIRECT: &str = "http://localhost:8080/cb";
 const NEW_REDIRECT: &str = "http://localhost:9999/new";
 
-fn keys(tmux: &Tmux, keys: &[&str]) {
+pub(crate) fn keys(tmux: &Tmux, keys: &[&str]) {
     let mut args = vec!["send-keys", "-t", "console"];
     args.extend(keys);
     tmux.run(&args);
 }
 
 /// Types literal text (no key-name interpretation).
-fn text(tmux: &Tmux, s: &str) {
+pub(crate) fn text(tmux: &Tmux, s: &str) {
     tmux.run(&["send-keys", "-t", "console", "-l", s]);
 }
 
 /// Tabs until the form's focus marker is on `label` (long labels are cut on screen).
-fn focus(tmux: &Tmux, label: &str) {
+pub(crate) fn focus(tmux: &Tmux, label: &str) {
     let shown: String = label.chars().take(19).collect();
     let marker = format!("│> {shown}");
     for _ in 0..30 {
@@ -47,7 +47,7 @@ fn focus(tmux: &Tmux, label: &str) {
 }
 
 /// Opens the focused select, filters by `filter`, picks the first match.
-fn pick(tmux: &Tmux, label: &str, filter: &str) {
+pub(crate) fn pick(tmux: &Tmux, label: &str, filter: &str) {
     focus(tmux, label);
     keys(tmux, &["Enter"]);
     tmux.wait_for("the picker", |s| s.contains("filter:"));

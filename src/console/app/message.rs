@@ -34,7 +34,10 @@ impl App {
     /// `^R`: the message that has focus, whole; says so when there is none.
     pub(super) fn read_message(&mut self) {
         match self.focused_message() {
-            Some((title, text, tone)) => self.show_message(&title, &text, tone),
+            Some((title, text, tone)) => {
+                self.status = None;
+                self.show_message(&title, &text, tone);
+            }
             None => self.set_status("no message to read here", Tone::Muted),
         }
     }

@@ -40,20 +40,22 @@ impl App {
         }
     }
 
-    /// What the quit dialog says: the server that stops and the sessions it serves.
+    /// What the quit dialog says, one paragraph a line (the view wraps them): the server that
+    /// stops and the sessions it serves.
     pub fn quit_lines(&self) -> Vec<String> {
         let sessions = self.data.sessions.len();
         let url = self.server_url();
         vec![
-            format!("The server at {url} runs in this console: quitting stops it."),
+            format!("Quitting stops the server at {url}: it runs in this console."),
             format!(
-                "{sessions} live session{} and every application signing in through it",
+                "{sessions} live session{} and every application signing in through it lose \
+                 their IdP until latchkey starts again.",
                 if sessions == 1 { "" } else { "s" }
             ),
-            "lose their IdP until latchkey starts again.".into(),
             String::new(),
-            "To leave a server running, start `latchkey serve` and attach".into(),
-            "with `latchkey console`. :q or ^C quit at once.".into(),
+            "To leave a server running, start `latchkey serve` and attach with `latchkey \
+             console`. :q or ^C quit at once."
+                .into(),
         ]
     }
 }
