@@ -21,7 +21,7 @@ use super::resolve::{Cache, Scope, TagError, resolve};
 use crate::domain::new_id;
 use crate::domain::{Kind, Object, truthy};
 use crate::store::objects;
-use crate::store::{Conn, WriteTx};
+use crate::store::{Conn, StoreError, WriteTx};
 
 /// What an apply did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,12 +86,21 @@ pub enum Write {
     Password { user_id: String, hash: String },
 }
 
+/// A planned write and the entry it comes from, so a refusal at execution names the entry.
+#[derive(Debug, Clone)]
+pub struct PlannedWrite {
+    /// The entry that asked for the write.
+    pub at: Location,
+    /// The write.
+    pub write: Write,
+}
+
 /// What planning an apply came to.
 #[derive(Debug)]
 pub enum Planned {
     /// The writes to make, in order, and what they amount to.
     Writes {
-        writes: Vec<Write>,
+        writes: Vec<PlannedWrite>,
         report: ApplyReport,
     },
     /// The blueprints delete an existing object: apply them inside the transaction instead.
@@ -125,18 +134,34 @@ pub async fn plan(
     })
 }
 
-/// Makes a plan's writes inside `tx` (the caller commits, or drops to roll back).
-pub async fn execute(tx: &mut WriteTx, writes: &[Write], now: i64) -> Result<(), BlueprintError> {
+/// Makes a plan's writes inside `tx` (the caller commits, or drops to roll back). A refusal
+/// names the entry that asked for the write; a busy store stays [`BlueprintError::Store`] so
+/// the caller can answer "try again".
+pub async fn execute(
+    tx: &mut WriteTx,
+    writes: &[PlannedWrite],
+    now: i64,
+) -> Result<(), BlueprintError> {
     for w in writes {
-        match w {
-            Write::Insert(obj) => objects::insert(tx, obj, now).await?,
-            Write::Update(obj) => objects::update(tx, obj, now).await?,
-            Write::Password { user_id, hash } => {
-                objects::set_password_hash(tx, user_id, hash, now).await?
+        execute_one(tx, &w.write, now).await.map_err(|e| {
+            if e.is_busy() {
+                BlueprintError::Store(e)
+            } else {
+                BlueprintError::at(&w.at, e.to_string())
             }
-        }
+        })?;
     }
     Ok(())
+}
+
+async fn execute_one(tx: &mut WriteTx, w: &Write, now: i64) -> Result<(), StoreError> {
+    match w {
+        Write::Insert(obj) => objects::insert(tx, obj, now).await,
+        Write::Update(obj) => objects::update(tx, obj, now).await,
+        Write::Password { user_id, hash } => {
+            objects::set_password_hash(tx, user_id, hash, now).await
+        }
+    }
 }
 
 fn tag_err(entry: &Entry, e: TagError) -> BlueprintError {
@@ -294,7 +319,7 @@ enum Sink<'t> {
     /// Made at once, inside the transaction.
     Tx(&'t mut WriteTx),
     /// Recorded for [`execute`].
-    Plan(Vec<Write>),
+    Plan(Vec<PlannedWrite>),
 }
 
 /// Why an apply stopped.
@@ -458,8 +483,11 @@ impl Applier<'_> {
     /// Makes (or records) one write; the error names the entry.
     async fn write(&mut self, entry: &Entry, w: Write) -> Result<(), Stop> {
         match &mut self.sink {
-            Sink::Plan(writes) => writes.push(w),
-            Sink::Tx(tx) => execute(tx, std::slice::from_ref(&w), self.now)
+            Sink::Plan(writes) => writes.push(PlannedWrite {
+                at: entry.at.clone(),
+                write: w,
+            }),
+            Sink::Tx(tx) => execute_one(tx, &w, self.now)
                 .await
                 .map_err(|e| at(entry, &e))?,
         }

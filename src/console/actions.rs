@@ -1,7 +1,7 @@
 //! What the I/O-free app asks the event loop to do through the service, and what came back.
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
-use crate::domain::{Kind, Object};
+use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::usages::Usage;
@@ -83,6 +83,13 @@ pub enum Request {
         /// The text that was previewed.
         sources: Vec<Source>,
     },
+    /// Create an application and its new provider in one transaction.
+    CreateApplicationWithProvider {
+        /// The application (its provider is set to `provider`).
+        application: Box<Application>,
+        /// The provider.
+        provider: Box<Provider>,
+    },
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -139,6 +146,20 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 format!("{verb} {what}")
             })
         }
+        Request::CreateApplicationWithProvider {
+            application,
+            provider,
+        } => saved(
+            service
+                .create_application_with_provider(&application, &provider)
+                .await,
+            |()| {
+                format!(
+                    "created application {} with provider {}",
+                    application.slug, provider.name
+                )
+            },
+        ),
         Request::Usages { kind, id, name } => usages(service, kind, id, name).await,
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
             Ok(()) => Outcome::Deleted(format!("deleted {name}")),

@@ -366,6 +366,8 @@ impl App {
             Action::RevokeSession => self.revoke_selected_session(),
             Action::ExportCertificate => self.start_export(),
             Action::RevealValue => self.reveal_selected(),
+            Action::NewWithProvider => self.start_new_with_provider(),
+            Action::BindPolicy => self.start_bind_policy(),
             _ => {}
         }
     }
@@ -716,6 +718,8 @@ impl App {
             Action::BindStage | Action::EditBinding | Action::RemoveBinding => {
                 TABS[self.tab].id == TabId::Flows
             }
+            Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
+            Action::NewWithProvider => TABS[self.tab].id == TabId::Applications,
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,
             Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,

@@ -278,6 +278,12 @@ pub enum Action {
     RevealValue,
     /// Close the message window.
     Dismiss,
+    /// Form: create a new object for the focused select and select it (mutating).
+    NewForField,
+    /// Applications: a new application and its provider in one form (mutating).
+    NewWithProvider,
+    /// Flow detail: bind a policy to the selected stage binding or the flow (mutating).
+    BindPolicy,
 }
 
 /// A key a binding answers to.
@@ -565,7 +571,7 @@ const SWITCH: &str = "Dialog: switch between the buttons";
 pub const KEYMAP: &[Binding] = &[
     // Lists and details.
     row(&[ENTER], "enter", A::Open, LIST, "Open the selected object").hint("open").essential(),
-    row(&[Char('n')], "n", A::New, LIST, "New object (picks a type first)").hint("new").mutating(),
+    row(&[Char('n')], "n", A::New, LIST, "New object (in a form: for the select)").hint("new").mutating(),
     row(&[Char('e')], "e", A::Edit, LIST_DETAIL, "Edit the selected object").hint("edit").mutating(),
     row(&[Char('D')], "D", A::Delete, LIST_DETAIL, "Delete: shows what uses it first").hint("delete").mutating(),
     row(&[Char('b')], "b", A::BindStage, DETAIL, "Flow detail: bind a stage").hint("bind stage").mutating(),
@@ -611,7 +617,7 @@ pub const KEYMAP: &[Binding] = &[
     row(&[LEFT], "←/→", A::CyclePrev, FORM, "Form: cycle the select's options").hint("cycle").on(&[Field::Select]),
     row(&[RIGHT], "←/→", A::CycleNext, FORM, "Form: cycle the select's options").hint("cycle").on(&[Field::Select]),
     row(&[Ctrl('t')], "^T", A::Reveal, FORM, "Form: show or hide the secret").hint("reveal").on(&[Field::Secret]),
-    row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a new secret").hint("generate").on(&[Field::Secret]),
+    row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a client ID or secret").hint("generate").on(&[Field::Secret]),
     row(&[Ctrl('e')], "^E", A::EditExternally, FORM, "Form: edit multi-line text in $EDITOR").hint("editor").on(&[Field::Lines]),
     row(&[Ctrl('f')], "^F", A::Find, FORM, "Form: find in the text (enter: next)").on(SEARCHABLE),
     row(&[Ctrl('n')], "^N", A::AddRow, FORM, "Redirect URIs: add a row").hint("add").on(&[Field::Uris]).help_as("^N/^X", URI_ROWS),
@@ -643,6 +649,10 @@ pub const KEYMAP: &[Binding] = &[
     row(&[ENTER], "enter", A::Press, &[Mode::Quit], "Quit dialog: press the button").hint("press").essential(),
     row(&[Char('y')], "y", A::Yes, &[Mode::Quit], "Quit dialog: quit, stop the server").hint("quit"),
     row(&[ENTER, ESC, Char('q')], "enter", A::Dismiss, &[Mode::Message], "Message: close").hint("close").essential(),
+    row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a client ID or secret").on(&[Field::Text]),
+    row(&[Char('n')], "n", A::NewForField, FORM, "New object (in a form: for the select)").mutating().on(&[Field::Select]),
+    row(&[Char('N')], "N", A::NewWithProvider, LIST, "Applications: new app with its provider").hint("new+provider").mutating(),
+    row(&[Char('B')], "B", A::BindPolicy, DETAIL, "Flow detail: bind a policy").hint("bind policy").mutating(),
 ];
 
 /// The rows usable in `focus`, with mutating ones removed in read-only mode.

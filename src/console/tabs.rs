@@ -436,17 +436,7 @@ fn policy_rows(d: &Data) -> Vec<ListRow> {
             )
         })
         .chain(d.policy_bindings.iter().map(|b| {
-            let target = d
-                .flows
-                .iter()
-                .find(|f| f.id == b.target_id)
-                .map(|f| format!("flow {}", f.slug))
-                .or_else(|| {
-                    d.applications
-                        .iter()
-                        .find(|a| a.id == b.target_id)
-                        .map(|a| format!("application {}", a.slug))
-                })
+            let target = crate::console::form::specs::binding_target_label(d, &b.target_id)
                 .unwrap_or_else(|| b.target_id.clone());
             let subject = match &b.subject {
                 BindingSubject::Policy(id) => d

@@ -76,7 +76,8 @@ impl Duration {
         if !any {
             return Err(err("it is empty".into()));
         }
-        if total.abs() > 100.0 * 365.0 * 86400.0 {
+        // Not finite when parts overflow both ways (`minutes=-1e308;minutes=1e308` is NaN).
+        if !total.is_finite() || total.abs() > 100.0 * 365.0 * 86400.0 {
             return Err(err("it is longer than 100 years".into()));
         }
         Ok(Self {
@@ -155,6 +156,7 @@ mod tests {
             ";;",
             "hours=inf",
             "days=99999999",
+            "minutes=-1e308;minutes=1e308",
         ] {
             let err = Duration::parse(input).expect_err(input);
             assert!(err.to_string().contains("hours=3;minutes=1"), "{err}");

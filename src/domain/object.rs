@@ -150,7 +150,10 @@ impl Object {
 
     fn normalise(&mut self) {
         match self {
-            Object::Provider(p) => p.scope_mapping_ids.sort(),
+            Object::Provider(p) => {
+                p.scope_mapping_ids.sort();
+                p.scope_mapping_ids.dedup();
+            }
             Object::User { user, groups } => {
                 user.has_password = false;
                 user.last_login = None;
@@ -186,8 +189,26 @@ fn check_duration(e: &mut FieldErrors, field: &str, value: &str, zero_ok: bool) 
     }
 }
 
+/// A stage's duration settings: `(field, value, zero allowed)`. Zero means "off" where
+/// authentik documents it so (a session until the browser closes, no "stay signed in", no
+/// skipping of the second factor); a consent that expires at once means nothing.
+fn stage_durations(settings: &StageSettings) -> Vec<(&'static str, &str, bool)> {
+    match settings {
+        StageSettings::Consent(c) => vec![("consent_expire_in", &c.consent_expire_in, false)],
+        StageSettings::UserLogin(l) => vec![
+            ("session_duration", &l.session_duration, true),
+            ("remember_me_offset", &l.remember_me_offset, true),
+        ],
+        StageSettings::AuthenticatorValidate(v) => {
+            vec![("last_auth_threshold", &v.last_auth_threshold, true)]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Checks the fields of an object that the type system cannot (required text, slugs, one
-/// subject per policy binding, redirect URI schemes, durations).
+/// subject per policy binding, redirect URI schemes, durations of providers, stages and
+/// connectors, binding timeouts).
 pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
     let mut e = FieldErrors::default();
     match obj {
@@ -195,7 +216,12 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "name", &f.name);
             check_slug(&mut e, "slug", &f.slug);
         }
-        Object::Stage(s) => check_required(&mut e, "name", &s.name),
+        Object::Stage(s) => {
+            check_required(&mut e, "name", &s.name);
+            for (field, value, zero_ok) in stage_durations(&s.settings) {
+                check_duration(&mut e, field, value, zero_ok);
+            }
+        }
         Object::FlowStageBinding(b) => {
             check_required(&mut e, "target", &b.flow_id);
             check_required(&mut e, "stage", &b.stage_id);
@@ -205,7 +231,15 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "field_key", &p.field_key);
         }
         Object::Policy(p) => check_required(&mut e, "name", &p.name),
-        Object::PolicyBinding(b) => check_required(&mut e, "target", &b.target_id),
+        Object::PolicyBinding(b) => {
+            check_required(&mut e, "target", &b.target_id);
+            if b.timeout < 1 {
+                e.add(
+                    "timeout",
+                    format!("{} must be at least 1 second, e.g. 30", b.timeout),
+                );
+            }
+        }
         Object::Application(a) => {
             check_required(&mut e, "name", &a.name);
             check_slug(&mut e, "slug", &a.slug);
@@ -253,7 +287,17 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "certificate_data", &c.certificate_pem);
         }
         Object::Brand(b) => check_required(&mut e, "domain", &b.domain),
-        Object::Connector(c) => check_required(&mut e, "name", &c.name),
+        Object::Connector(c) => {
+            check_required(&mut e, "name", &c.name);
+            let ConnectorSettings::Agent(a) = &c.settings;
+            for (field, value) in [
+                ("refresh_interval", &a.refresh_interval),
+                ("auth_session_duration", &a.auth_session_duration),
+                ("challenge_idle_timeout", &a.challenge_idle_timeout),
+            ] {
+                check_duration(&mut e, field, value, false);
+            }
+        }
         Object::User { user, .. } => check_required(&mut e, "username", &user.username),
         Object::Group { group, .. } => check_required(&mut e, "name", &group.name),
     }

@@ -27,8 +27,14 @@ impl RedirectUri {
 
 /// Schemes that can run code in a browser; never a valid redirect target.
 pub fn is_forbidden_scheme(uri: &str) -> bool {
+    // As the WHATWG URL parser reads it: leading C0 controls and spaces stripped, and ASCII tab
+    // and newline removed anywhere, so `j\tavascript:` is still `javascript:` to a browser.
     let trimmed = uri.trim_start_matches(|c: char| c.is_whitespace() || c.is_control());
-    let lower = trimmed.to_ascii_lowercase();
+    let lower: String = trimmed
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     ["javascript:", "data:", "vbscript:"]
         .iter()
         .any(|s| lower.starts_with(s))
@@ -38,6 +44,9 @@ pub fn is_forbidden_scheme(uri: &str) -> bool {
 /// `a.example.evil.com`; a pattern that does not compile is an error that names the position
 /// and what is wrong.
 pub fn anchored(pattern: &str) -> Result<regex::Regex, String> {
+    // The pattern must compile on its own first: `)|(a` compiles once wrapped, as `^(?:)|(a)$`,
+    // and would then match outside its anchors.
+    regex::Regex::new(pattern).map_err(|e| regex_error(pattern, &e))?;
     regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|_| {
         // Said of the pattern as the admin wrote it, so the position is theirs.
         match regex::Regex::new(pattern) {

@@ -1,6 +1,10 @@
-//! Sandboxed expressions (rhai): policies use them now, scope mappings will later. Every engine
-//! is bounded in operations, call depth, string/array/map sizes and wall-clock time, so an
-//! admin-written script can neither loop forever nor exhaust memory.
+//! Sandboxed expressions. [`python`] is authentik's Python expression engine (the one
+//! policies, scope mappings and prompts move to); the rhai functions below are what the
+//! callers still use until they are rewired. Every engine is bounded in operations, call depth,
+//! sizes and wall-clock time, so an admin-written script can neither loop forever nor exhaust
+//! memory.
+
+pub mod python;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -4,7 +4,18 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+/// One thing a consent grants: a scope and the description of its scope mapping (authentik's
+/// `ConsentPermission`, `{id, name}`), so the user reads "Email address", not `email`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentPermission {
+    /// The scope name.
+    pub id: String,
+    /// The scope mapping's description (may be empty, as authentik allows).
+    pub name: String,
+}
 
 /// One field of a prompt challenge.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +79,8 @@ pub enum ChallengeKind {
         pending_user: String,
         /// Header text (names the application).
         header_text: String,
-        /// Permissions asked for.
-        permissions: Vec<String>,
+        /// Permissions asked for, each scope with its mapping's description.
+        permissions: Vec<ConsentPermission>,
         /// Echoed back by the response.
         token: String,
     },
@@ -249,11 +260,7 @@ impl ChallengeKind {
             } => {
                 put("pending_user", json!(pending_user));
                 put("header_text", json!(header_text));
-                let perms: Vec<Value> = permissions
-                    .iter()
-                    .map(|p| json!({"id": p, "name": p}))
-                    .collect();
-                put("permissions", json!(perms));
+                put("permissions", json!(permissions));
                 put("additional_permissions", json!([]));
                 put("token", json!(token));
             }

@@ -46,6 +46,9 @@ pub enum Effect {
     Logout,
     /// The plan ran to its end (not denied); carries the final context.
     Completed(Box<super::FlowContext>),
+    /// The user declined (a consent stage's Deny); carries the context, so a parked
+    /// authorization request is answered `access_denied` rather than left waiting.
+    Declined(Box<super::FlowContext>),
 }
 
 impl Env {

@@ -58,6 +58,10 @@ pub struct SessionData {
     /// Request ids whose authorization flow completed (consumed once by the authorize endpoint).
     #[serde(default)]
     pub oauth_done: BTreeSet<String>,
+    /// Request ids whose authorization flow the user declined (consent Deny), consumed once
+    /// like `oauth_done`.
+    #[serde(default)]
+    pub oauth_declined: BTreeSet<String>,
     /// Where a flow that ended in a logout goes once the front-channel logout page is answered.
     #[serde(default)]
     pub logout_continue: Option<String>,

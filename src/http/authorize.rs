@@ -18,7 +18,7 @@ use super::pages::{origin_of, page, redirect};
 use super::session::Session;
 use crate::oauth::authorize_flow::{self, AuthorizeNext, ClientResponse};
 
-fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Response {
+async fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Response {
     page(
         state,
         sess,
@@ -26,11 +26,12 @@ fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Respon
         "Authorization failed",
         &format!("<p class=\"error\" role=\"alert\">{}</p>", text(message)),
     )
+    .await
 }
 
-fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse) -> Response {
+async fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse) -> Response {
     match response {
-        ClientResponse::Redirect(url) => redirect(state, sess, &url),
+        ClientResponse::Redirect(url) => redirect(state, sess, &url).await,
         ClientResponse::FormPost { action, fields } => {
             // Works without JavaScript (the CSP forbids scripts): one click continues.
             let mut inputs = String::new();
@@ -46,10 +47,11 @@ fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse)
                  the application</button></form>",
                 attr(&action)
             );
-            let mut res = page(state, sess, StatusCode::OK, "Redirecting", &body);
-            // The form posts to the client's origin.
+            let mut res = page(state, sess, StatusCode::OK, "Redirecting", &body).await;
+            // The form posts to the client's origin; the brand's logo may load.
             let csp = format!(
-                "default-src 'none'; style-src 'unsafe-inline'; form-action {}; frame-ancestors 'none'",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; \
+                 form-action {}; frame-ancestors 'none'",
                 origin_of(&action)
             );
             if let Ok(v) = HeaderValue::from_str(&csp) {
@@ -61,11 +63,11 @@ fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse)
 }
 
 /// Renders the state machine's next step.
-fn answer(state: &AppState, sess: &Session, next: AuthorizeNext) -> Response {
+async fn answer(state: &AppState, sess: &Session, next: AuthorizeNext) -> Response {
     match next {
-        AuthorizeNext::ErrorPage(message) => error_page(state, Some(sess), &message),
-        AuthorizeNext::Redirect(to) => redirect(state, Some(sess), &to),
-        AuthorizeNext::Client(response) => to_client(state, Some(sess), response),
+        AuthorizeNext::ErrorPage(message) => error_page(state, Some(sess), &message).await,
+        AuthorizeNext::Redirect(to) => redirect(state, Some(sess), &to).await,
+        AuthorizeNext::Client(response) => to_client(state, Some(sess), response).await,
     }
 }
 
@@ -78,7 +80,7 @@ pub async fn authorize_get(
 ) -> Result<Response, HttpError> {
     let pairs = form_pairs(query.unwrap_or_default().as_bytes());
     let next = authorize_flow::authorize(state.authorize_context(), &mut sess, &ip, pairs).await?;
-    Ok(answer(&state, &sess, next))
+    Ok(answer(&state, &sess, next).await)
 }
 
 /// `POST /application/o/authorize/` (form-encoded, OIDC Core §3.1.2.1).
@@ -90,7 +92,7 @@ pub async fn authorize_post(
 ) -> Result<Response, HttpError> {
     let pairs = form_pairs(&body);
     let next = authorize_flow::authorize(state.authorize_context(), &mut sess, &ip, pairs).await?;
-    Ok(answer(&state, &sess, next))
+    Ok(answer(&state, &sess, next).await)
 }
 
 /// `GET /application/o/authorize/done/?rid=…`: where the authorization flow returns.
@@ -102,5 +104,5 @@ pub async fn authorize_done(
 ) -> Result<Response, HttpError> {
     let rid = q.get("rid").map(String::as_str);
     let next = authorize_flow::resume(state.authorize_context(), &mut sess, &ip, rid).await?;
-    Ok(answer(&state, &sess, next))
+    Ok(answer(&state, &sess, next).await)
 }

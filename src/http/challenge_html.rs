@@ -1,13 +1,15 @@
-//! Challenges as HTML: each challenge a plain form that works without JavaScript, styled by
-//! the default brand. Everything user- or admin-supplied is HTML-escaped; forms carry the
-//! session's CSRF token. Pure rendering: no request, no session, no store.
+//! Challenges as HTML: each challenge a plain form that works without JavaScript, in the shared
+//! page shell ([`super::shell`]) styled by the default brand. Everything user- or admin-supplied
+//! is HTML-escaped; forms carry the session's CSRF token. Pure rendering: no request, no
+//! session, no store.
 
 use std::fmt::Write as _;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
+use super::shell;
 use crate::domain::Brand;
-use crate::flows::challenge::PromptField;
+use crate::flows::challenge::{ConsentPermission, PromptField};
 use crate::flows::{Challenge, ChallengeKind, LogoutFrame};
 
 fn field_errors(out: &mut String, c: &Challenge, field: &str) {
@@ -173,15 +175,19 @@ fn totp_setup(o: &mut String, c: &Challenge, config_url: &str, secret: &str, qr_
     o.push_str("<button type=\"submit\">Confirm</button>");
 }
 
-/// `ak-stage-consent`: what the application asks for, and the token the answer echoes.
-fn consent(o: &mut String, c: &Challenge, header_text: &str, permissions: &[String], token: &str) {
-    let _ = write!(o, "<p>{}</p>", text(header_text));
-    if !permissions.is_empty() {
-        o.push_str("<p>The application requests:</p><ul>");
-        for p in permissions {
-            let _ = write!(o, "<li>{}</li>", text(p));
-        }
-        o.push_str("</ul>");
+/// `ak-stage-consent`: what the application asks for (each scope's description), the token
+/// the answer echoes, Continue and Deny (which declines: the client gets `access_denied`).
+fn consent(
+    o: &mut String,
+    c: &Challenge,
+    header_text: &str,
+    permissions: &[ConsentPermission],
+    token: &str,
+) {
+    let _ = write!(o, "<p id=\"header-text\">{}</p>", text(header_text));
+    let list = permission_list(permissions);
+    if !list.is_empty() {
+        let _ = write!(o, "<p>The application asks for:</p>{list}");
     }
     let _ = write!(
         o,
@@ -189,7 +195,33 @@ fn consent(o: &mut String, c: &Challenge, header_text: &str, permissions: &[Stri
         attr(token)
     );
     field_errors(o, c, "token");
-    o.push_str("<button type=\"submit\">Continue</button>");
+    o.push_str(
+        "<button type=\"submit\">Continue</button>\
+         <button type=\"submit\" class=\"secondary\" name=\"deny\" value=\"true\">Deny</button>",
+    );
+}
+
+/// The permissions a consent grants, as the consent and `/device` pages list them: each
+/// scope mapping's description, or the scope itself when the mapping has none. `openid` alone
+/// only signs the user in, so it is not listed (as authentik's consent page does). Empty when
+/// nothing is left to list.
+pub fn permission_list(permissions: &[ConsentPermission]) -> String {
+    let items: String = permissions
+        .iter()
+        .filter(|p| p.id != "openid")
+        .map(|p| {
+            let shown = if p.name.is_empty() {
+                format!("<code>{}</code>", text(&p.id))
+            } else {
+                text(&p.name).into_owned()
+            };
+            format!("<li data-permission-code=\"{}\">{shown}</li>", attr(&p.id))
+        })
+        .collect();
+    if items.is_empty() {
+        return items;
+    }
+    format!("<ul class=\"permissions\" id=\"permissions\">{items}</ul>")
 }
 
 /// The HTML input type for authentik's prompt field types (text for anything else).
@@ -245,36 +277,9 @@ fn iframe_logout(o: &mut String, logout_urls: &[LogoutFrame]) {
     o.push_str("<button type=\"submit\">Continue</button>");
 }
 
-/// Renders a challenge as a full page.
+/// Renders a challenge as a full page in the shared shell.
 pub fn render(brand: Option<&Brand>, c: &Challenge, csrf: &str, action: &str) -> String {
-    let title = brand
-        .map(|b| b.branding_title.as_str())
-        .unwrap_or("latchkey");
-    let logo = brand.map(|b| b.branding_logo.as_str()).unwrap_or("");
-    // Custom CSS sits inside <style>: '<' is neutralised so it can never close the element.
-    let css = brand
-        .map(|b| b.branding_custom_css.replace('<', "\\3c "))
-        .unwrap_or_default();
-    let mut o = String::with_capacity(4096);
-    let _ = write!(
-        o,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{page} - {brand}</title><style>{BASE_CSS}{css}</style></head><body><main class=\"card\">",
-        page = text(&c.title),
-        brand = text(title),
-    );
-    if !logo.is_empty() {
-        let _ = write!(
-            o,
-            "<img class=\"logo\" src=\"{}\" alt=\"{}\">",
-            attr(logo),
-            attr(title)
-        );
-    } else {
-        let _ = write!(o, "<p class=\"brand\">{}</p>", text(title));
-    }
-    let _ = write!(o, "<h1>{}</h1>", text(&c.title));
+    let mut o = String::with_capacity(2048);
     for m in &c.messages {
         let _ = write!(o, "<p class=\"message\">{}</p>", text(m));
     }
@@ -297,15 +302,8 @@ pub fn render(brand: Option<&Brand>, c: &Challenge, csrf: &str, action: &str) ->
             form_body(c)
         );
     }
-    o.push_str("</main></body></html>");
-    o
+    shell::document(brand, &c.title, &o)
 }
-
-const BASE_CSS: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}\
-.card{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
-label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;box-sizing:border-box}\
-button{margin-top:1.5rem;width:100%;padding:.6rem}.error{color:#b00020}.logo{max-height:3rem}\
-.qr svg{width:200px;height:200px}code{word-break:break-all}";
 
 /// Hidden iframes loading each front-channel logout URL.
 pub fn logout_iframes<'a>(urls: impl IntoIterator<Item = &'a str>) -> String {
@@ -318,4 +316,63 @@ pub fn logout_iframes<'a>(urls: impl IntoIterator<Item = &'a str>) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::ChallengeKind;
+
+    fn perm(id: &str, name: &str) -> ConsentPermission {
+        ConsentPermission {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn permissions_are_listed_by_description_escaped_openid_left_out() {
+        let list = permission_list(&[
+            perm("email", "Email <address>"),
+            perm("openid", ""),
+            perm("groups", ""),
+        ]);
+        assert_eq!(
+            list,
+            "<ul class=\"permissions\" id=\"permissions\">\
+             <li data-permission-code=\"email\">Email &lt;address&gt;</li>\
+             <li data-permission-code=\"groups\"><code>groups</code></li></ul>"
+        );
+        assert_eq!(
+            permission_list(&[perm("openid", "")]),
+            "",
+            "nothing to list"
+        );
+    }
+
+    #[test]
+    fn the_consent_page_has_continue_then_deny_and_echoes_the_token() {
+        let c = Challenge::new(
+            ChallengeKind::Consent {
+                pending_user: "akadmin".into(),
+                header_text: "You're about to sign into app.".into(),
+                permissions: vec![perm("profile", "General Profile Information")],
+                token: "tok\"en".into(),
+            },
+            "Redirecting to app",
+            "consent",
+        );
+        let html = render(None, &c, "csrf-1", "/if/flow/consent/");
+        let cont = html.find(">Continue</button>").expect("Continue");
+        let deny = html
+            .find("name=\"deny\" value=\"true\">Deny</button>")
+            .expect("Deny");
+        assert!(cont < deny, "Continue is the default (first) button");
+        assert!(
+            html.contains("name=\"token\" value=\"tok&quot;en\""),
+            "{html}"
+        );
+        assert!(html.contains("General Profile Information"), "{html}");
+        assert!(html.contains(shell::STYLESHEET), "the shared stylesheet");
+    }
 }

@@ -1,6 +1,7 @@
-//! `/device`: the user side of the device authorization grant (RFC 8628 §3.3) as HTML pages.
-//! The steps (sign-in, code entry, the brand's device-code flow, Approve / Deny, the provider's
-//! consent) are the state machine [`crate::service::device::sign_in`]; this checks each POST's
+//! `/device`: the user side of the device authorization grant (RFC 8628 §3.3) as HTML pages in
+//! the flow pages' shell and stylesheet. The steps (sign-in, code entry, the brand's device-code
+//! flow, Approve / Deny — the one question, which is the consent —, the provider's authorization
+//! flow) are the state machine [`crate::service::device::sign_in`]; this checks each POST's
 //! CSRF token and renders the step the machine returns.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
+use super::challenge_html::permission_list;
 use super::errors::HttpError;
 use super::extract::ClientIp;
 use super::pages::{page, redirect};
@@ -28,7 +30,7 @@ const NOT_CONFIGURED: &str = "No device-code flow is set on the default brand. A
      can set one in the console (Brands tab, field \"Device code flow\") or apply \
      fixtures/blueprints/default/flow-device-code.yaml.";
 
-fn message(
+async fn message(
     state: &AppState,
     sess: &Session,
     status: StatusCode,
@@ -43,20 +45,11 @@ fn message(
         title,
         &format!("<p class=\"{class}\" role=\"alert\">{}</p>", text(msg)),
     )
-}
-
-fn failed(state: &AppState, sess: &Session, msg: &str) -> Response {
-    message(
-        state,
-        sess,
-        StatusCode::BAD_REQUEST,
-        "Device sign-in failed",
-        msg,
-    )
+    .await
 }
 
 /// The code entry form, optionally with an error under the title.
-fn entry_form(
+async fn entry_form(
     state: &AppState,
     sess: &Session,
     status: StatusCode,
@@ -75,37 +68,44 @@ fn entry_form(
         csrf = attr(&sess.data.csrf),
         code = attr(code),
     );
-    page(state, Some(sess), status, "Sign in a device", &body)
+    page(state, Some(sess), status, "Sign in a device", &body).await
 }
 
-/// Approve or Deny, naming the application, the scopes and the signed-in user.
-fn confirm_page(state: &AppState, sess: &Session, c: &Confirmation) -> Response {
-    let scopes: String = c
-        .device
-        .scopes
-        .iter()
-        .map(|s| format!("<li><code>{}</code></li>", text(s)))
-        .collect();
-    let scopes = if scopes.is_empty() {
-        "<p>It asks for no scopes.</p>".to_string()
+/// Approve or Deny, naming the application, what its scopes grant (each scope mapping's
+/// description, as the consent page lists them), the signed-in user and the code: the one
+/// question a device approval asks.
+async fn confirm_page(state: &AppState, sess: &Session, c: &Confirmation) -> Response {
+    let list = permission_list(&c.device.permissions);
+    let grants = if list.is_empty() {
+        "<p>It asks for no access beyond signing you in.</p>".to_string()
     } else {
-        format!("<p>It asks for these scopes:</p><ul class=\"scopes\">{scopes}</ul>")
+        format!("<p>The application asks for:</p>{list}")
+    };
+    let scopes = if c.device.scopes.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"help\">Scopes: <code class=\"scopes\">{}</code></p>",
+            text(&c.device.scopes.join(" "))
+        )
     };
     let body = format!(
-        "<p>A device asks to sign in to <strong class=\"application\">{app}</strong> as \
-         <strong class=\"user\">{user}</strong>.</p>{scopes}<p>Code: <code class=\"user-code\">{code}</code>. \
-         Approve only if you started this sign-in yourself and your device shows this code.</p>\
+        "<p id=\"header-text\">A device asks to sign in to <strong class=\"application\">{app}</strong> \
+         as <strong class=\"user\">{user}</strong>.</p>{grants}{scopes}\
+         <p>Code: <code class=\"user-code\">{code}</code>. Approve only if you started this sign-in \
+         yourself and your device shows this code.</p>\
          <form method=\"post\" action=\"{DECIDE_PATH}\"><input type=\"hidden\" name=\"csrf\" \
          value=\"{csrf}\"><input type=\"hidden\" name=\"rid\" value=\"{rid}\">\
-         <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+         <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+         <button type=\"submit\" class=\"secondary\" name=\"decision\" value=\"deny\">Deny</button>\
+         </form>",
         app = text(&c.device.application_name),
         user = text(&c.username),
         code = text(&c.device.user_code),
         csrf = attr(&sess.data.csrf),
         rid = attr(&c.rid),
     );
-    page(state, Some(sess), StatusCode::OK, "Sign in a device", &body)
+    page(state, Some(sess), StatusCode::OK, "Sign in a device", &body).await
 }
 
 /// What a failed sign-in says.
@@ -126,81 +126,85 @@ fn failure_text(f: DeviceFailure) -> &'static str {
 }
 
 /// The entry form again, saying why the typed `code` was refused.
-fn refused(state: &AppState, sess: &Session, code: &str, why: CodeRefusal) -> Response {
+async fn refused(state: &AppState, sess: &Session, code: &str, why: CodeRefusal) -> Response {
     match why {
         CodeRefusal::Throttled { retry_after } => {
             let msg = format!("Too many attempts; try again in {retry_after} seconds.");
             let status = StatusCode::TOO_MANY_REQUESTS;
-            let mut res = entry_form(state, sess, status, code, Some(&msg));
+            let mut res = entry_form(state, sess, status, code, Some(&msg)).await;
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             res
         }
-        CodeRefusal::Invalid => entry_form(
-            state,
-            sess,
-            StatusCode::BAD_REQUEST,
-            code,
-            Some("Invalid code. Check the code on your device and type it again."),
-        ),
+        CodeRefusal::Invalid => {
+            let why = "Invalid code. Check the code on your device and type it again.";
+            entry_form(state, sess, StatusCode::BAD_REQUEST, code, Some(why)).await
+        }
     }
 }
 
-/// Renders the machine's next step; `code` is what the entry form shows.
-fn render(state: &AppState, sess: &Session, next: DeviceNext, code: &str) -> Response {
-    match next {
-        DeviceNext::NotConfigured => message(
-            state,
-            sess,
+/// A step that ends on a message: its status, title and text.
+fn outcome(next: &DeviceNext) -> Option<(StatusCode, &'static str, String)> {
+    let (status, title, msg) = match next {
+        DeviceNext::NotConfigured => (
             StatusCode::NOT_FOUND,
             "Device sign-in is not configured",
-            NOT_CONFIGURED,
+            NOT_CONFIGURED.to_string(),
         ),
-        DeviceNext::NoAuthenticationFlow => failed(
-            state,
-            sess,
-            "No authentication flow is configured: set one on the default brand.",
+        DeviceNext::NoAuthenticationFlow => (
+            StatusCode::BAD_REQUEST,
+            "Device sign-in failed",
+            "No authentication flow is configured: set one on the default brand.".to_string(),
         ),
-        DeviceNext::Redirect(to) => redirect(state, Some(sess), &to),
-        DeviceNext::EnterCode => entry_form(state, sess, StatusCode::OK, code, None),
-        DeviceNext::CodeRefused(why) => refused(state, sess, code, why),
-        DeviceNext::Stale => message(
-            state,
-            sess,
+        DeviceNext::Stale => (
             StatusCode::FORBIDDEN,
             "Device sign-in failed",
-            STALE,
+            STALE.to_string(),
         ),
-        DeviceNext::Confirm(c) => confirm_page(state, sess, &c),
-        DeviceNext::Approved { application_name } => message(
-            state,
-            sess,
+        DeviceNext::Approved { application_name } => (
             StatusCode::OK,
             "Device signed in",
-            &format!(
+            format!(
                 "Your device is signed in to {application_name}. You can close this window and \
                  return to it."
             ),
         ),
-        DeviceNext::UserDenied => message(
-            state,
-            sess,
+        DeviceNext::UserDenied => (
             StatusCode::OK,
             "Device not signed in",
-            "You denied the request; the device was not signed in.",
+            "You denied the request; the device was not signed in.".to_string(),
         ),
-        DeviceNext::NoAccess => message(
-            state,
-            sess,
+        DeviceNext::NoAccess => (
             StatusCode::FORBIDDEN,
             "Access denied",
-            "You do not have access to this application.",
+            "You do not have access to this application.".to_string(),
         ),
-        DeviceNext::FlowDenied(msg) => {
-            message(state, sess, StatusCode::FORBIDDEN, "Access denied", &msg)
-        }
-        DeviceNext::Failed(f) => failed(state, sess, failure_text(f)),
+        DeviceNext::FlowDenied(msg) => (StatusCode::FORBIDDEN, "Access denied", msg.clone()),
+        DeviceNext::Failed(f) => (
+            StatusCode::BAD_REQUEST,
+            "Device sign-in failed",
+            failure_text(*f).to_string(),
+        ),
+        DeviceNext::Redirect(_)
+        | DeviceNext::EnterCode
+        | DeviceNext::CodeRefused(_)
+        | DeviceNext::Confirm(_) => return None,
+    };
+    Some((status, title, msg))
+}
+
+/// Renders the machine's next step; `code` is what the entry form shows.
+async fn render(state: &AppState, sess: &Session, next: DeviceNext, code: &str) -> Response {
+    if let Some((status, title, msg)) = outcome(&next) {
+        return message(state, sess, status, title, &msg).await;
+    }
+    match next {
+        DeviceNext::Redirect(to) => redirect(state, Some(sess), &to).await,
+        DeviceNext::CodeRefused(why) => refused(state, sess, code, why).await,
+        DeviceNext::Confirm(c) => confirm_page(state, sess, &c).await,
+        // EnterCode (every other step is a message, above).
+        _ => entry_form(state, sess, StatusCode::OK, code, None).await,
     }
 }
 
@@ -217,7 +221,7 @@ pub async fn entry_get(
 ) -> Result<Response, HttpError> {
     let code = q.get("code").map(String::as_str).unwrap_or("");
     let next = state.device_sign_in().open(&mut sess, code).await?;
-    Ok(render(&state, &sess, next, code))
+    Ok(render(&state, &sess, next, code).await)
 }
 
 /// `POST /device`: checks the typed code (throttled per IP and session) and starts the steps.
@@ -235,9 +239,9 @@ pub async fn entry_post(
         match machine.submit_code(&mut sess, &ip, typed, csrf_ok).await? {
             DeviceNext::Stale => {
                 tracing::warn!("device code POST with a missing or wrong CSRF token");
-                entry_form(&state, &sess, StatusCode::FORBIDDEN, typed, Some(STALE))
+                entry_form(&state, &sess, StatusCode::FORBIDDEN, typed, Some(STALE)).await
             }
-            next => render(&state, &sess, next, typed),
+            next => render(&state, &sess, next, typed).await,
         },
     )
 }
@@ -251,7 +255,7 @@ pub async fn continue_get(
 ) -> Result<Response, HttpError> {
     let rid = q.get("rid").map(String::as_str);
     let next = state.device_sign_in().resume(&mut sess, &ip, rid).await?;
-    Ok(render(&state, &sess, next, ""))
+    Ok(render(&state, &sess, next, "").await)
 }
 
 /// `POST /device/decide/`: Approve (runs the authorization flow, then approves) or Deny.
@@ -271,5 +275,5 @@ pub async fn decide_post(
     if next == DeviceNext::Stale {
         tracing::warn!("device decision POST with a missing or wrong CSRF token");
     }
-    Ok(render(&state, &sess, next, ""))
+    Ok(render(&state, &sess, next, "").await)
 }

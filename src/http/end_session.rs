@@ -15,20 +15,20 @@ use super::pages;
 use super::session::Session;
 use crate::oauth::end_session;
 
-fn page(
+async fn page(
     state: &AppState,
     sess: Option<&Session>,
     status: StatusCode,
     title: &str,
     msg: &str,
 ) -> Response {
-    pages::page(state, sess, status, title, &format!("<p>{}</p>", text(msg)))
+    pages::page(state, sess, status, title, &format!("<p>{}</p>", text(msg))).await
 }
 
 /// The sign-out page when front-channel relying parties must be told: each logout URL in a
 /// hidden iframe (the CSP allows exactly their origins as frame sources), then a link on to the
 /// client when it gave one.
-fn frontchannel_page(
+async fn frontchannel_page(
     state: &AppState,
     sess: &Session,
     app: &str,
@@ -48,7 +48,7 @@ fn frontchannel_page(
         "<p>You have signed out of {}.</p>{iframes}{next}",
         text(app)
     );
-    let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body);
+    let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body).await;
     pages::allow_frames(&mut res, frames.iter().map(String::as_str));
     res
 }
@@ -97,7 +97,8 @@ async fn end_session(
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again",
             "The configuration could not be loaded.",
-        ));
+        )
+        .await);
     };
     let Some(entry) = snapshot.by_application_slug(slug) else {
         return Ok(page(
@@ -106,19 +107,14 @@ async fn end_session(
             StatusCode::NOT_FOUND,
             "Unknown application",
             "No such application.",
-        ));
+        )
+        .await);
     };
     let target = match end_session::logout_target(state.ctx.public_url(), entry, get) {
         Ok(t) => t,
         Err(e) => {
             let status = StatusCode::BAD_REQUEST;
-            return Ok(page(
-                state,
-                None,
-                status,
-                "Sign-out refused",
-                &e.to_string(),
-            ));
+            return Ok(page(state, None, status, "Sign-out refused", &e.to_string()).await);
         }
     };
     let frames =
@@ -129,28 +125,25 @@ async fn end_session(
         .map(|a| a.name.clone())
         .unwrap_or_default();
     if !frames.is_empty() {
-        return Ok(frontchannel_page(
-            state,
-            &sess,
-            &app,
-            &frames,
-            target.as_deref(),
-        ));
+        return Ok(frontchannel_page(state, &sess, &app, &frames, target.as_deref()).await);
     }
     Ok(match target {
-        Some(to) => signed_out_redirect(state, &sess, &to),
-        None => page(
-            state,
-            Some(&sess),
-            StatusCode::OK,
-            "Signed out",
-            &format!("You have signed out of {app}."),
-        ),
+        Some(to) => signed_out_redirect(state, &sess, &to).await,
+        None => {
+            page(
+                state,
+                Some(&sess),
+                StatusCode::OK,
+                "Signed out",
+                &format!("You have signed out of {app}."),
+            )
+            .await
+        }
     })
 }
 
 /// The 302 on to the client's registered logout URI.
-fn signed_out_redirect(state: &AppState, sess: &Session, to: &str) -> Response {
+async fn signed_out_redirect(state: &AppState, sess: &Session, to: &str) -> Response {
     let Ok(location) = HeaderValue::from_str(to) else {
         return page(
             state,
@@ -158,7 +151,8 @@ fn signed_out_redirect(state: &AppState, sess: &Session, to: &str) -> Response {
             StatusCode::BAD_REQUEST,
             "Sign-out",
             "The redirect URI cannot be used.",
-        );
+        )
+        .await;
     };
     let mut res = StatusCode::FOUND.into_response();
     res.headers_mut().insert(header::LOCATION, location);

@@ -15,6 +15,7 @@ mod oauth;
 mod pages;
 mod serve;
 pub mod session;
+mod shell;
 mod wellknown;
 
 use std::sync::Arc;

@@ -1,28 +1,30 @@
 //! The plain pages the OAuth endpoints show themselves (errors, redirects, form_post, the
-//! device pages): one layout, the flow pages' security headers and session cookie.
+//! device pages): the flow pages' shell and stylesheet ([`super::shell`]), their security
+//! headers and session cookie.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use html_escape::encode_text as text;
 
-use super::AppState;
 use super::headers::security_headers;
 use super::session::Session;
+use super::{AppState, shell};
+use crate::flows::lookup;
 
-/// A small HTML page with a title and an already-escaped body.
-pub fn page(
+/// A page in the shared shell (the flow pages' stylesheet and the default brand) with a
+/// title and an already-escaped body.
+pub async fn page(
     state: &AppState,
     sess: Option<&Session>,
     status: StatusCode,
     title: &str,
     body: &str,
 ) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head><body><main>\
-         <h1>{t}</h1>{body}</main></body></html>",
-        t = text(title),
-    );
+    // An unreadable brand degrades to the unbranded page rather than failing the answer.
+    let brand = lookup::default_brand(&state.ctx).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the default brand");
+        None
+    });
+    let html = shell::document(brand.as_ref(), title, body);
     let mut res = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -34,7 +36,7 @@ pub fn page(
 }
 
 /// A 302 to `to`, or an error page when `to` cannot be a header value.
-pub fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response {
+pub async fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response {
     let mut res = StatusCode::FOUND.into_response();
     match HeaderValue::from_str(to) {
         Ok(v) => {
@@ -47,7 +49,8 @@ pub fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response 
                 StatusCode::BAD_REQUEST,
                 "Redirect failed",
                 "<p class=\"error\" role=\"alert\">The redirect URI cannot be used.</p>",
-            );
+            )
+            .await;
         }
     }
     security_headers(state, sess, &mut res);

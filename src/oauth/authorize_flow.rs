@@ -6,7 +6,7 @@
 //! ([`AuthorizeNext`]) the endpoint renders; errors before the client and redirect URI are trusted
 //! are pages, after that they go back to the client.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub use super::authorize::ClientResponse;
 use super::authorize::{self, AuthorizeError, ErrorRedirect, ValidatedAuthorize};
@@ -17,10 +17,12 @@ use super::session_step::{OAUTH_REQUEST_KEY, StepContext, StepRequest, run_step,
 use super::snapshot::Snapshot;
 use crate::context::Context;
 use crate::crypto::secrets;
-use crate::domain::Application;
+use crate::domain::{Application, ScopeMapping};
+use crate::flows::challenge::ConsentPermission;
 use crate::flows::executor::Start;
 use crate::flows::policy::{PolicyRequest, evaluate_target};
 use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
+use crate::flows::stages::{CONSENT_HEADER, CONSENT_PERMISSIONS};
 use crate::flows::{ChallengeKind, Env, FlowContext, FlowError, lookup};
 
 /// The authorization endpoint's path (the flows come back to it).
@@ -94,8 +96,42 @@ pub async fn authorize(
     run(ac, sess, client_ip, pairs, false).await
 }
 
+/// What a consent for these scopes grants: each of the provider's scope mappings for a
+/// requested scope, ordered by scope name, with its description (authentik's
+/// `get_scope_descriptions`).
+pub fn consent_permissions(mappings: &[ScopeMapping], scopes: &[String]) -> Vec<ConsentPermission> {
+    let mut granted: Vec<&ScopeMapping> = mappings
+        .iter()
+        .filter(|m| scopes.contains(&m.scope_name))
+        .collect();
+    granted.sort_by(|a, b| a.scope_name.cmp(&b.scope_name));
+    granted
+        .into_iter()
+        .map(|m| ConsentPermission {
+            id: m.scope_name.clone(),
+            name: m.description.clone(),
+        })
+        .collect()
+}
+
+/// The plan context a consent stage reads (authentik's keys): the header naming the
+/// application and the permissions granted.
+pub fn consent_context(
+    application_name: &str,
+    permissions: &[ConsentPermission],
+) -> [(String, Value); 2] {
+    [
+        (
+            CONSENT_HEADER.to_string(),
+            json!(format!("You're about to sign into {application_name}.")),
+        ),
+        (CONSENT_PERMISSIONS.to_string(), json!(permissions)),
+    ]
+}
+
 /// Where the authorization flow returns (`…/done/?rid=…`): the parked request is taken out of
-/// the session, and answered when its flow completed.
+/// the session, and answered when its flow completed, or with `access_denied` when the user
+/// declined (consent Deny).
 pub async fn resume(
     ac: AuthorizeContext<'_>,
     sess: &mut Session,
@@ -107,15 +143,31 @@ pub async fn resume(
     };
     let pending = sess.data.oauth_pending.remove(rid);
     let done = sess.data.oauth_done.remove(rid);
+    let declined = sess.data.oauth_declined.remove(rid);
     session::save(ac.ctx(), sess).await?;
+    let fresh = |p: &PendingAuthorization| ac.ctx().now() - p.created_at < PENDING_LIFETIME;
     match pending {
-        Some(p) if done && ac.ctx().now() - p.created_at < PENDING_LIFETIME => {
-            run(ac, sess, client_ip, p.params, true).await
-        }
+        Some(p) if declined && fresh(&p) => Ok(declined_answer(ac, p.params).await),
+        Some(p) if done && fresh(&p) => run(ac, sess, client_ip, p.params, true).await,
         _ => Ok(page(
             "This authorization is not complete or has expired: go back to the application and \
              sign in again.",
         )),
+    }
+}
+
+/// A declined request's answer: `access_denied` at the client's redirect URI, with `state`
+/// and `iss` (RFC 6749 §4.1.2.1, RFC 9207), once the parked request still validates. Nothing
+/// is minted.
+async fn declined_answer(ac: AuthorizeContext<'_>, pairs: Vec<(String, String)>) -> AuthorizeNext {
+    let Ok(snapshot) = ac.step.snapshots.get().await else {
+        return page("The configuration could not be loaded; try again.");
+    };
+    let grouped = authorize::group_params(pairs);
+    match authorize::validate(&snapshot, ac.ctx().public_url(), &grouped) {
+        Ok(v) => client_error(&v, "access_denied", "the user denied the request"),
+        Err(AuthorizeError::Page { message }) => AuthorizeNext::ErrorPage(message),
+        Err(AuthorizeError::Redirect(e)) => to_client(&e),
     }
 }
 
@@ -254,12 +306,16 @@ async fn run_authorization_flow(
     };
     sess.data.oauth_pending.insert(rid.clone(), parked);
     sess.data.plans.remove(&authz);
+    let permissions = consent_permissions(&v.entry.scope_mappings, &v.scopes);
+    let mut extra: std::collections::BTreeMap<String, Value> =
+        consent_context(&app.name, &permissions)
+            .into_iter()
+            .collect();
+    extra.insert(OAUTH_REQUEST_KEY.to_string(), json!(rid));
     let start = Start {
         next: Some(format!("{AUTHORIZE_PATH}done/?rid={rid}")),
         application: Some(app.id.clone()),
-        extra: [(OAUTH_REQUEST_KEY.to_string(), json!(rid))]
-            .into_iter()
-            .collect(),
+        extra,
         allow_empty: true,
     };
     let request = StepRequest::Show(start);
@@ -323,5 +379,70 @@ async fn mint(
     match fulfil::complete(&grant, v, &authorizer).await {
         Ok(resp) => AuthorizeNext::Client(resp),
         Err(err) => client_error(v, err.code, &err.description),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(scope_name: &str, description: &str) -> ScopeMapping {
+        ScopeMapping {
+            id: format!("id-{scope_name}"),
+            name: format!("mapping {scope_name}"),
+            managed: None,
+            scope_name: scope_name.into(),
+            description: description.into(),
+            expression: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn consent_permissions_are_the_requested_mappings_by_scope_name() {
+        let mappings = [
+            mapping("profile", "General Profile Information"),
+            mapping("openid", ""),
+            mapping("email", "Email address"),
+            mapping(
+                "offline_access",
+                "Access to request new tokens without interaction",
+            ),
+        ];
+        let scopes = ["profile", "openid", "email"].map(String::from);
+        let got = consent_permissions(&mappings, &scopes);
+        let want = [
+            ("email", "Email address"),
+            ("openid", ""),
+            ("profile", "General Profile Information"),
+        ]
+        .map(|(id, name)| ConsentPermission {
+            id: id.into(),
+            name: name.into(),
+        });
+        assert_eq!(got, want, "offline_access was not requested");
+        assert!(consent_permissions(&mappings, &[]).is_empty());
+    }
+
+    #[test]
+    fn consent_context_carries_authentiks_keys() {
+        let perms = [ConsentPermission {
+            id: "email".into(),
+            name: "Email address".into(),
+        }];
+        let [(hk, hv), (pk, pv)] = consent_context("Kestra", &perms);
+        assert_eq!(
+            (hk.as_str(), hv),
+            (CONSENT_HEADER, json!("You're about to sign into Kestra."))
+        );
+        assert_eq!(
+            (pk.as_str(), pv),
+            (
+                CONSENT_PERMISSIONS,
+                json!([{"id": "email", "name": "Email address"}])
+            )
+        );
     }
 }

@@ -33,7 +33,7 @@ pub fn extract(
     form_client_secret: Option<&str>,
 ) -> Result<Option<PresentedCredentials>, OAuthError> {
     let basic = match authorization {
-        Some(h) if h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ") => {
+        Some(h) if h.len() > 6 && h.as_bytes()[..6].eq_ignore_ascii_case(b"basic ") => {
             let raw = STANDARD
                 .decode(h[6..].trim())
                 .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
@@ -122,6 +122,14 @@ mod tests {
     fn both_methods_is_invalid_request() {
         let err = extract(Some(&basic("a", "b")), Some("a"), Some("b")).expect_err("both");
         assert_eq!(err.code, "invalid_request");
+    }
+
+    /// Found by the property tests: a multi-byte character across byte 6 panicked the slice.
+    #[test]
+    fn a_multibyte_character_after_the_scheme_is_not_basic() {
+        for h in ["Basic\u{1f574}C", "Basi\u{e9} Zm9vOmJhcg=="] {
+            assert!(extract(Some(h), None, None).expect(h).is_none(), "{h}");
+        }
     }
 
     #[test]

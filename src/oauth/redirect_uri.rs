@@ -109,6 +109,25 @@ mod tests {
         check(reg, RedirectUriType::Authorization, Some(uri)).is_ok()
     }
 
+    /// Found by the property tests: `)|(a` compiled once wrapped (`^(?:)|(a)$`) and matched
+    /// `a` outside the anchors; a browser reads `j\tavascript:` as `javascript:`.
+    #[test]
+    fn patterns_cannot_escape_their_anchors_nor_schemes_hide_behind_breaks() {
+        assert!(!ok(&regex(")|(a"), "a"));
+        assert!(!ok(&regex(")|(a"), "https://evil.example/a"));
+        for uri in [
+            "j\tavascript:alert(1)",
+            "java\nscript:x",
+            "d\ra\tta:text/html,x",
+        ] {
+            assert_eq!(
+                check(&regex(".*"), RedirectUriType::Authorization, Some(uri)),
+                Err(RedirectError::ForbiddenScheme),
+                "{uri:?}"
+            );
+        }
+    }
+
     #[test]
     fn strict_attack_table() {
         let reg = strict("https://app.example.com/cb");

@@ -2,8 +2,9 @@
 //! authorize endpoint and the `/device` pages run it: the plan kept in the session goes one step,
 //! the step's effects are applied to the session (login under a new id; logout, which first
 //! finds the front-channel relying parties and then tells the back-channel ones), a parked
-//! authorization request whose flow completed is marked done, and the session is saved. Every
-//! session write's error is returned.
+//! authorization request whose flow completed is marked done (or declined, when the user denied
+//! consent: the browser is then sent back to where the request is answered), and the session is
+//! saved. Every session write's error is returned.
 
 use serde_json::Value;
 
@@ -12,7 +13,9 @@ use super::logout;
 use crate::context::Context;
 use crate::flows::executor::{self, Start, Step};
 use crate::flows::session::{self, Login, Session};
-use crate::flows::{Challenge, ChallengeKind, Effect, Env, FlowError, LogoutFrame, Response};
+use crate::flows::{
+    Challenge, ChallengeKind, Effect, Env, FlowContext, FlowError, LogoutFrame, Response,
+};
 use crate::store::StoreResult;
 
 /// The flow context key under which the authorize endpoint and the device pages mark their
@@ -85,6 +88,11 @@ pub async fn run_step(
     if !logout_frames.is_empty() {
         step.challenge = frontchannel_logout(sess, step.challenge, logout_frames, slug);
     }
+    if let Some(to) = declined_return(&step.effects) {
+        // The browser goes back to where the parked request is answered (access_denied).
+        step.challenge =
+            Challenge::new(ChallengeKind::Redirect { to }, &step.challenge.title, slug);
+    }
     session::save(ctx, sess).await?;
     Ok(step)
 }
@@ -121,13 +129,32 @@ async fn apply_effects(
                 sign_out(sc.ctx, sess).await?;
             }
             Effect::Completed(context) => {
-                if let Some(id) = context.extra.get(OAUTH_REQUEST_KEY).and_then(Value::as_str) {
+                if let Some(id) = parked_request(context) {
                     sess.data.oauth_done.insert(id.to_string());
+                }
+            }
+            Effect::Declined(context) => {
+                if let Some(id) = parked_request(context) {
+                    sess.data.oauth_declined.insert(id.to_string());
                 }
             }
         }
     }
     Ok(logout_frames)
+}
+
+/// The parked request (authorize endpoint or `/device`) a flow's context carries, by id.
+fn parked_request(context: &FlowContext) -> Option<&str> {
+    context.extra.get(OAUTH_REQUEST_KEY).and_then(Value::as_str)
+}
+
+/// Where a flow the user declined goes: back to its parked request's return URL, which
+/// answers the request as denied. `None` when no request is parked (the denied page stays).
+fn declined_return(effects: &[Effect]) -> Option<String> {
+    effects.iter().find_map(|e| match e {
+        Effect::Declined(context) if parked_request(context).is_some() => context.redirect.clone(),
+        _ => None,
+    })
 }
 
 /// authentik injects its iframe logout stage after a logout that ended a session relying

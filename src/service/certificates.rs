@@ -99,8 +99,31 @@ impl Service {
 /// How a new certificate's key is generated.
 pub use crate::crypto::keys::KeyAlgorithm;
 
+/// The form key of a generated certificate's validity.
+pub const VALIDITY_DAYS: &str = "validity_days";
+
+/// The longest validity a generated certificate may have (100 years).
+pub const MAX_VALIDITY_DAYS: i64 = 36_500;
+
+/// Why `days` is no validity for a new certificate: at least a day (a certificate that has
+/// expired when it is made signs nothing a client accepts), at most [`MAX_VALIDITY_DAYS`].
+pub fn check_validity_days(days: i64) -> Result<(), String> {
+    if days < 1 {
+        Err(format!(
+            "{days}: a certificate must be valid for at least 1 day, e.g. 365"
+        ))
+    } else if days > MAX_VALIDITY_DAYS {
+        Err(format!(
+            "{days}: at most {MAX_VALIDITY_DAYS} days (100 years)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 impl Service {
-    /// Generates a self-signed certificate keypair and stores it under `name`.
+    /// Generates a self-signed certificate keypair valid for `validity_days` (see
+    /// [`check_validity_days`]) and stores it under `name`.
     pub async fn generate_certificate(
         &self,
         name: &str,
@@ -109,6 +132,7 @@ impl Service {
         validity_days: i64,
         algorithm: KeyAlgorithm,
     ) -> ServiceResult<String> {
+        check_validity_days(validity_days).map_err(|why| field_error(VALIDITY_DAYS, why))?;
         let pair =
             crate::crypto::keys::generate_self_signed(common_name, sans, validity_days, algorithm)?;
         self.import_certificate(name, &pair.certificate_pem, Some(&pair.key_pem))

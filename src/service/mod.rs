@@ -1,12 +1,14 @@
 //! Use-cases shared by the console and the HTTP server: every create, update and delete goes
 //! through here, so both front ends apply the same validation and publish the same changes.
 
+pub mod applications;
 pub mod blueprints;
 pub mod bootstrap;
 pub mod catalog;
 pub mod certificates;
 pub mod device;
 pub mod events;
+pub mod expressions;
 pub mod objects;
 pub mod providers;
 pub mod sessions;

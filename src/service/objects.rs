@@ -5,7 +5,7 @@
 
 use super::usages::{OnDelete, Usage};
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{Kind, Object};
+use crate::domain::{FieldErrors, Kind, Object};
 use crate::store;
 
 /// How many active users hold superuser rights, as seen inside `tx`.
@@ -35,10 +35,11 @@ async fn keep_a_superuser(tx: &mut store::WriteTx, before: usize) -> ServiceResu
 }
 
 impl Service {
-    /// Validates and writes one object (insert when `is_new`, else an optimistic update), in
-    /// its own transaction. Deactivating the last active superuser is refused.
+    /// Validates (see [`validate_for_save`]) and writes one object (insert when `is_new`, else
+    /// an optimistic update), in its own transaction. Deactivating the last active superuser
+    /// is refused.
     pub async fn save(&self, obj: &Object, is_new: bool) -> ServiceResult<()> {
-        crate::domain::validate_object(obj)?;
+        validate_for_save(obj)?;
         let now = self.now();
         let mut tx = self.store().write_tx().await?;
         let before = active_superusers(&mut tx).await?;
@@ -94,6 +95,19 @@ impl Service {
             .count();
         Ok(active <= 1)
     }
+}
+
+/// Everything a console save checks before writing: the domain's rules, and that the
+/// object's expressions compile (blueprints, which may carry another engine's syntax, check
+/// the domain's rules only). Every refusal names its field.
+pub fn validate_for_save(obj: &Object) -> Result<(), FieldErrors> {
+    let mut errors = crate::domain::validate_object(obj)
+        .err()
+        .unwrap_or_default();
+    if let Err(more) = super::expressions::check_object(obj) {
+        errors.0.extend(more.0);
+    }
+    errors.into_result()
 }
 
 /// Turns a JSON value into a [`ServiceError::Refused`] naming `what` (for callers mapping

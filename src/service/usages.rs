@@ -300,7 +300,8 @@ impl Holders {
         }
     }
 
-    /// Policy bindings whose target is the flow or application (deleted with it).
+    /// Policy bindings whose target is the flow, stage binding or application (deleted with
+    /// it).
     fn binding_targets(&self, id: &str, out: &mut Vec<Usage>) {
         for b in self.policy_bindings.iter().filter(|b| b.target_id == id) {
             out.push(Usage {
@@ -367,7 +368,10 @@ impl Service {
             }
             _ => {}
         }
-        if matches!(kind, Kind::Flow | Kind::Application) {
+        if matches!(
+            kind,
+            Kind::Flow | Kind::Application | Kind::FlowStageBinding
+        ) {
             h.binding_targets(id, &mut out);
         }
         self.dependents(kind, id, &mut out).await?;

@@ -94,11 +94,15 @@ async fn set_mappings(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<
         .execute(&mut *conn)
         .await?;
     for m in &p.scope_mapping_ids {
-        sqlx::query("INSERT INTO provider_scope_mappings (provider_id, mapping_id) VALUES (?, ?)")
-            .bind(&p.id)
-            .bind(m)
-            .execute(&mut *conn)
-            .await?;
+        // A set: a mapping listed twice is stored once.
+        sqlx::query(
+            "INSERT INTO provider_scope_mappings (provider_id, mapping_id) VALUES (?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&p.id)
+        .bind(m)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }

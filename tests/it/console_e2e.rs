@@ -56,7 +56,7 @@ pub(crate) fn pick(tmux: &Tmux, label: &str, filter: &str) {
     tmux.wait_for("the picker closed", |s| !s.contains("filter:"));
 }
 
-fn save(tmux: &Tmux, then: &str) {
+pub(crate) fn save(tmux: &Tmux, then: &str) {
     keys(tmux, &["C-s"]);
     tmux.wait_for(then, |s| !s.contains("[modified]") && s.contains(then));
 }

@@ -93,7 +93,7 @@ pub(crate) fn render(app: &mut App, w: u16, h: u16) -> String {
     out
 }
 
-fn focus_field(app: &mut App, field: &str) {
+pub(crate) fn focus_field(app: &mut App, field: &str) {
     for _ in 0..40 {
         if app.form().and_then(|f| f.focused()).map(|f| f.spec.key) == Some(field) {
             return;
@@ -1759,7 +1759,11 @@ async fn snapshot_provider_form_with_a_redirect_uri_error() {
     app.handle_key(ctrl('n'));
     typ(&mut app, "http://grafana.example/(");
     app.handle_key(ctrl('o'));
-    // Secrets and the random client id are masked, so the screen is deterministic.
+    // The client ID is shown in clear: a fixed one keeps the screen deterministic (the
+    // secret is masked).
+    if let Some(f) = app.form_mut() {
+        f.set_text("client_id", "grafana-client-id");
+    }
     insta::assert_snapshot!("provider_form_80x24", render(&mut app, 80, 24));
     insta::assert_snapshot!("provider_form_120x40", render(&mut app, 120, 40));
 }
@@ -1859,11 +1863,13 @@ async fn expression_and_group_membership_policies_are_created() {
     for _ in 0.."return True".len() {
         app.handle_key(key(KeyCode::Backspace));
     }
-    typ(&mut app, "if request.user.is_superuser:");
+    // Compiled at save: written so that today's engine (rhai) and authentik's Python both
+    // accept it.
+    typ(&mut app, "return (");
     app.handle_key(key(KeyCode::Enter)); // a new line, not the next field
-    typ(&mut app, "    return True");
+    typ(&mut app, "    request.user.is_superuser");
     app.handle_key(key(KeyCode::Enter));
-    typ(&mut app, "return False");
+    typ(&mut app, ")");
     assert_eq!(
         app.form().and_then(|f| f.focused()).map(|f| f.spec.key),
         Some("expression")
@@ -1879,7 +1885,7 @@ async fn expression_and_group_membership_policies_are_created() {
         .expect("policy");
     assert_eq!(
         p.settings.to_json()["expression"],
-        "if request.user.is_superuser:\n    return True\nreturn False"
+        "return (\n    request.user.is_superuser\n)"
     );
 
     typ(&mut app, "n");

@@ -149,7 +149,7 @@ pub async fn sign_in_device(s: &TestServer, user_code: &str, decision: &str) -> 
     decide(s, &c, &confirm, decision, ADMIN).await
 }
 
-async fn use_authorization_flow(s: &TestServer, slug: &str) {
+pub async fn use_authorization_flow(s: &TestServer, slug: &str) {
     let mut tx = s.service.store().write_tx().await.expect("tx");
     let flow = store::flows::get_by_slug(tx.conn(), slug)
         .await
@@ -170,7 +170,7 @@ async fn use_authorization_flow(s: &TestServer, slug: &str) {
 }
 
 #[tokio::test]
-async fn device_page_signs_in_confirms_consents_and_the_device_gets_tokens() {
+async fn device_page_signs_in_asks_once_and_the_device_gets_tokens() {
     let s = server().await;
     use_authorization_flow(&s, "default-provider-authorization-explicit-consent").await;
     let body = start(&s, Some("openid email offline_access")).await;
@@ -209,6 +209,9 @@ async fn device_page_signs_in_confirms_consents_and_the_device_gets_tokens() {
         "openid",
         "email",
         "offline_access",
+        // What the scopes grant, as the consent page lists them.
+        "Email address",
+        "Access to request new tokens without interaction",
         &code,
     ] {
         assert!(
@@ -220,15 +223,24 @@ async fn device_page_signs_in_confirms_consents_and_the_device_gets_tokens() {
     let (st, r) = poll(&s, field(&body, "device_code")).await;
     assert_eq!((st, field(&r, "error")), (400, "authorization_pending"));
 
-    // Approve runs the explicit consent stage (filled by `drive`), then approves.
+    // Approve is the consent: the explicit consent stage records it without asking again.
     let done = decide(&s, &c, &confirm, "approve", ADMIN).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Device signed in"), "{}", done.body);
-    assert_eq!(
-        done.stages,
-        ["ak-stage-consent"],
-        "the explicit consent stage ran"
+    assert!(
+        done.stages.is_empty(),
+        "asked once: no consent page after Approve: {:?}",
+        done.stages
     );
+    let (permissions, expires): (String, Option<i64>) = {
+        let mut conn = s.service.store().read().await.expect("read");
+        sqlx::query_as("SELECT permissions, expires_at FROM consents")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("the expiring consent is recorded")
+    };
+    assert_eq!(permissions, "email offline_access openid");
+    assert!(expires.is_some(), "weeks=4, not permanent");
     let (st, tokens) = poll(&s, field(&body, "device_code")).await;
     assert_eq!(st, 200, "{tokens}");
     assert!(!field(&tokens, "access_token").is_empty());
@@ -457,4 +469,99 @@ async fn device_pages_carry_the_flow_security_headers() {
         .collect::<Vec<_>>()
         .join(";");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_consent_deny_in_a_flow_the_sign_in_runs_denies_the_code() {
+    let s = server().await;
+    // A device-code flow that asks for consent (always): its Deny must reach the device.
+    let (flow, _, _) = crate::flows_support::add_flow(
+        &s.service,
+        "device-with-consent",
+        latchkey::domain::FlowAuthentication::RequireAuthenticated,
+        vec![(
+            latchkey::domain::StageKind::Consent,
+            serde_json::json!({"mode": "always_require"}),
+        )],
+    )
+    .await;
+    {
+        let mut tx = s.service.store().write_tx().await.expect("tx");
+        for mut b in store::brands::list(tx.conn()).await.expect("brands") {
+            b.flow_device_code_id = Some(flow.clone());
+            store::brands::update(tx.conn(), &b).await.expect("update");
+        }
+        tx.touch(Topic::Brands);
+        tx.commit().await.expect("commit");
+    }
+    let body = start(&s, Some("openid email")).await;
+    let code = field(&body, "user_code").to_string();
+    let c = jar();
+    let entry = open_entry(&s, &c, &code, ADMIN).await;
+    let res = c
+        .post(format!("{}/device", s.base_url))
+        .form(&[
+            ("csrf", hidden(&entry.body, "csrf").expect("csrf")),
+            ("code", code.clone()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.headers()["location"], "/if/flow/device-with-consent/");
+    let page_url = format!("{}/if/flow/device-with-consent/", s.base_url);
+    let page = c
+        .get(&page_url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("page");
+    assert_eq!(
+        hidden(&page, "component").as_deref(),
+        Some("ak-stage-consent")
+    );
+    // A consent stage in any flow the sign-in runs lists what the device's scopes grant.
+    assert!(
+        page.contains("You're about to sign into authentik CLI."),
+        "{page}"
+    );
+    assert!(
+        page.contains("<li data-permission-code=\"email\">Email address</li>"),
+        "{page}"
+    );
+    let res = c
+        .post(&page_url)
+        .form(&[
+            ("csrf", hidden(&page, "csrf").expect("csrf")),
+            ("component", "ak-stage-consent".to_string()),
+            ("token", hidden(&page, "token").expect("token")),
+            ("deny", "true".to_string()),
+        ])
+        .send()
+        .await
+        .expect("deny");
+    let to = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(to.starts_with("/device/continue/?rid="), "{to}");
+    let last = drive(
+        &s,
+        &c,
+        c.get(format!("{}{to}", s.base_url))
+            .send()
+            .await
+            .expect("get"),
+        to,
+        ADMIN,
+    )
+    .await;
+    assert!(
+        last.body.contains("You denied the request"),
+        "{}",
+        last.body
+    );
+    let (st, r) = poll(&s, field(&body, "device_code")).await;
+    assert_eq!((st, field(&r, "error")), (400, "access_denied"));
 }

@@ -388,6 +388,14 @@ async fn implicit_id_token_goes_in_the_fragment_and_form_post_escapes() {
     );
     let res = b.get(authorize(&s, &q)).send().await.expect("get");
     assert_eq!(res.status(), 200);
+    // The form posts to the client's origin only; the shared page shell's brand logo may load.
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(csp.contains("form-action http://localhost:8080;"), "{csp}");
+    assert!(csp.contains("img-src 'self' data: https:;"), "{csp}");
+    assert!(!csp.contains("script-src"), "{csp}");
     let page = res.text().await.expect("page");
     assert!(!page.contains("<script>alert(1)"), "{page}");
     assert!(

@@ -339,7 +339,8 @@ fn provider(a: &A<'_>, attrs: &Map<String, Value>, id: String) -> Result<Provide
         invalidation_flow_id: a.os("invalidation_flow"),
         signing_key_id: a.os("signing_key"),
         encryption_key_id: a.os("encryption_key"),
-        scope_mapping_ids: a.list("property_mappings"),
+        // A set in authentik: a mapping listed twice is kept once, in its first place.
+        scope_mapping_ids: first_of_each(a.list("property_mappings")),
         oauth2,
         created_at: 0,
         updated_at: 0,
@@ -427,4 +428,13 @@ fn group(a: &A<'_>, id: String) -> Group {
         updated_at: 0,
         version: 0,
     }
+}
+
+/// Each value once, in the order first seen.
+fn first_of_each(values: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }

@@ -86,31 +86,13 @@ impl App {
         out
     }
 
-    /// The flow detail's stage bindings, in order: `(binding id, "order  stage (kind)")`.
+    /// The flow detail's stage bindings, in order (`(binding id, "order  stage (kind)")`), each
+    /// followed by the policy bindings on it, then the flow's own policy bindings.
     pub fn binding_lines(&self) -> Vec<(String, String)> {
         let Some(row) = self.detail_row_on(TabId::Flows) else {
             return Vec::new();
         };
-        let mut bindings: Vec<_> = self
-            .data
-            .bindings
-            .iter()
-            .filter(|b| b.flow_id == row.key)
-            .collect();
-        bindings.sort_by_key(|b| b.order);
-        bindings
-            .into_iter()
-            .map(|b| {
-                let stage = self.data.stages.iter().find(|s| s.id == b.stage_id);
-                let text = format!(
-                    "{:>4}  {} ({})",
-                    b.order,
-                    stage.map_or(b.stage_id.as_str(), |s| s.name.as_str()),
-                    stage.map_or("?", |s| s.kind().label())
-                );
-                (b.id.clone(), text)
-            })
-            .collect()
+        self.flow_binding_lines(&row.key)
     }
 
     /// The user detail's live sessions: `(session id, "ip  agent  since  last seen")`.

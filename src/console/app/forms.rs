@@ -8,12 +8,13 @@ use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DialogOutcome};
-use crate::console::form::open;
 use crate::console::form::picker::{ListPick, Picker};
 use crate::console::form::{Form, FormOutcome, Purpose};
+use crate::console::form::{open, specs, with_provider};
 use crate::console::keymap::{self, Action};
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
+use crate::domain::{Kind, Object};
 use crate::service::ServiceError;
 use crate::service::certificates::KeyAlgorithm;
 
@@ -62,7 +63,72 @@ impl App {
                     self.pending = Some(req);
                 }
             }
+            FormOutcome::CreateFor(key) => self.create_for_field(key),
         }
+    }
+
+    /// `n` on a select: a form creating an object for it, over this one (saving it selects
+    /// the new object here).
+    fn create_for_field(&mut self, key: &'static str) {
+        let Some(form) = self.overlays.form_mut() else {
+            return;
+        };
+        match open::form_for_field(&form.base, key, &self.data) {
+            Some(nested) => self.overlays.push(Overlay::Form(Box::new(nested))),
+            None => form.banner = Some("nothing to create for this field".into()),
+        }
+    }
+
+    /// A form saved: it closes, and a form opened with `n` from another form's select has the
+    /// new object selected there.
+    fn close_saved_form(&mut self) {
+        let Some(Overlay::Form(saved)) = self.overlays.pop() else {
+            return;
+        };
+        if let (Some(key), Some(parent)) = (saved.select_in_parent, self.overlays.form_mut()) {
+            parent.set_one(key, Some(saved.base.id()));
+            parent.dirty = true;
+            parent.validate();
+        }
+    }
+
+    /// `N` on the Applications tab: authentik's "Create with Provider", one form for a new
+    /// application and its provider.
+    pub(super) fn start_new_with_provider(&mut self) {
+        if TABS[self.tab].id != TabId::Applications {
+            self.set_status(
+                "N creates an application with its provider: on the Applications tab",
+                Tone::Muted,
+            );
+            return;
+        }
+        let form = open::application_with_provider_form(&self.data);
+        self.open_form(form);
+    }
+
+    /// `B` in a flow's detail: a policy binding on the selected stage binding (authentik's
+    /// way of making a stage conditional), or on the flow when no stage binding is selected.
+    pub(super) fn start_bind_policy(&mut self) {
+        if TABS[self.tab].id != TabId::Flows {
+            return;
+        }
+        let Some(flow_id) = self.selected_id() else {
+            return;
+        };
+        let lines = self.binding_lines();
+        let selected = lines.get(self.copy_cursor()).map(|(id, _)| id.as_str());
+        let target = match selected {
+            Some(id) if self.data.bindings.iter().any(|b| b.id == id) => id.to_string(),
+            Some(id) => self
+                .data
+                .policy_bindings
+                .iter()
+                .find(|b| b.id == id)
+                .map_or(flow_id, |b| b.target_id.clone()),
+            None => flow_id,
+        };
+        let form = open::new_policy_binding_form(&target, &self.data);
+        self.open_form(form);
     }
 
     /// A key no form row binds: typed into the focused field (nothing while saving).
@@ -153,19 +219,28 @@ impl App {
         }
     }
 
-    fn selected_binding(&self) -> Option<crate::domain::FlowStageBinding> {
+    /// The binding under the flow detail's cursor: a stage binding, or a policy binding on the
+    /// flow or on one of its stage bindings.
+    fn selected_binding(&self) -> Option<Object> {
         let lines = self.binding_lines();
         let (id, _) = lines.get(self.copy_cursor())?;
-        self.data.bindings.iter().find(|b| b.id == *id).cloned()
+        if let Some(b) = self.data.bindings.iter().find(|b| b.id == *id) {
+            return Some(Object::FlowStageBinding(b.clone()));
+        }
+        self.data
+            .policy_bindings
+            .iter()
+            .find(|b| b.id == *id)
+            .map(|b| Object::PolicyBinding(b.clone()))
     }
 
     pub(super) fn edit_binding(&mut self) {
         match self.selected_binding() {
             Some(b) => {
-                let form = open::edit_form(crate::domain::Object::FlowStageBinding(b));
+                let form = open::edit_form(b);
                 self.open_form(form);
             }
-            None => self.set_status("no stage binding selected", Tone::Muted),
+            None => self.set_status("no binding selected", Tone::Muted),
         }
     }
 
@@ -173,14 +248,91 @@ impl App {
         let lines = self.binding_lines();
         match (self.selected_binding(), lines.get(self.copy_cursor())) {
             (Some(b), Some((_, text))) => {
+                let (kind, name) = match &b {
+                    Object::PolicyBinding(p) => (
+                        Kind::PolicyBinding,
+                        format!(
+                            "policy binding #{} {}",
+                            p.order,
+                            specs::binding_subject_label(&self.data, &p.subject)
+                        ),
+                    ),
+                    _ => (Kind::FlowStageBinding, format!("binding {}", text.trim())),
+                };
                 self.pending = Some(Request::Usages {
-                    kind: crate::domain::Kind::FlowStageBinding,
-                    id: b.id,
-                    name: format!("binding {}", text.trim()),
+                    kind,
+                    id: b.id().to_string(),
+                    name,
                 });
             }
-            _ => self.set_status("no stage binding selected", Tone::Muted),
+            _ => self.set_status("no binding selected", Tone::Muted),
         }
+    }
+
+    /// The flow detail's bindings, as `(id, line)`: each stage binding in order with the
+    /// policy bindings on it under it, then the policy bindings on the flow itself.
+    pub(super) fn flow_binding_lines(&self, flow_id: &str) -> Vec<(String, String)> {
+        let mut stage_bindings: Vec<_> = self
+            .data
+            .bindings
+            .iter()
+            .filter(|b| b.flow_id == flow_id)
+            .collect();
+        stage_bindings.sort_by_key(|b| b.order);
+        let mut out = Vec::new();
+        for b in stage_bindings {
+            let stage = self.data.stages.iter().find(|s| s.id == b.stage_id);
+            let text = format!(
+                "{:>4}  {} ({})",
+                b.order,
+                stage.map_or(b.stage_id.as_str(), |s| s.name.as_str()),
+                stage.map_or("?", |s| s.kind().label())
+            );
+            out.push((b.id.clone(), text));
+            out.extend(self.policy_binding_lines(&b.id, "        └ "));
+        }
+        out.extend(self.policy_binding_lines(flow_id, "flow  └ "));
+        out
+    }
+
+    /// The policy bindings on `target_id` in order, each line after `indent`.
+    fn policy_binding_lines(&self, target_id: &str, indent: &str) -> Vec<(String, String)> {
+        let mut bindings: Vec<_> = self
+            .data
+            .policy_bindings
+            .iter()
+            .filter(|b| b.target_id == target_id)
+            .collect();
+        bindings.sort_by_key(|b| b.order);
+        bindings
+            .into_iter()
+            .map(|b| {
+                let mut text = format!(
+                    "{indent}#{} {}",
+                    b.order,
+                    specs::binding_subject_label(&self.data, &b.subject)
+                );
+                if b.negate {
+                    text.push_str(", negated");
+                }
+                if !b.enabled {
+                    text.push_str(", disabled");
+                }
+                (b.id.clone(), text)
+            })
+            .collect()
+    }
+
+    /// How many stage and policy bindings the open flow detail lists (its section title).
+    pub fn flow_binding_counts(&self, flow_id: &str) -> (usize, usize) {
+        let stages = self
+            .data
+            .bindings
+            .iter()
+            .filter(|b| b.flow_id == flow_id)
+            .count();
+        let lines = self.flow_binding_lines(flow_id).len();
+        (stages, lines.saturating_sub(stages))
     }
 
     /// `x` on a certificate: the export form.
@@ -256,11 +408,12 @@ impl App {
     pub fn apply_outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Saved(msg) => {
-                if matches!(
-                    self.overlays.top(),
-                    Some(Overlay::Form(_) | Overlay::Import(_))
-                ) {
-                    self.overlays.pop();
+                match self.overlays.top() {
+                    Some(Overlay::Form(_)) => self.close_saved_form(),
+                    Some(Overlay::Import(_)) => {
+                        self.overlays.pop();
+                    }
+                    _ => {}
                 }
                 self.set_status(&msg, Tone::Ok);
             }
@@ -285,12 +438,14 @@ impl App {
         }
     }
 
-    /// The delete went through: a removed stage binding leaves its flow's detail open,
-    /// anything else closes the detail too (the object is gone).
+    /// The delete went through: a stage or policy binding removed from a flow's detail leaves
+    /// the detail open, anything else closes the detail too (the object is gone).
     fn deleted(&mut self, msg: &str) {
+        let on_flow = TABS[self.tab].id == TabId::Flows;
         let binding = matches!(
             self.overlays.top(),
-            Some(Overlay::Delete(d)) if d.kind == crate::domain::Kind::FlowStageBinding
+            Some(Overlay::Delete(d)) if d.kind == Kind::FlowStageBinding
+                || (on_flow && d.kind == Kind::PolicyBinding)
         );
         if matches!(self.overlays.top(), Some(Overlay::Delete(_))) {
             self.overlays.pop();
@@ -362,6 +517,13 @@ fn request_for(form: &Form) -> Option<Request> {
             obj: Box::new(form.build()),
             is_new: false,
         },
+        Purpose::CreateWithProvider => {
+            let (application, provider) = with_provider::pair(form)?;
+            Request::CreateApplicationWithProvider {
+                application: Box::new(application),
+                provider: Box::new(provider),
+            }
+        }
         Purpose::GenerateCertificate => Request::GenerateCertificate {
             name: text("name"),
             common_name: text("common_name"),

@@ -22,6 +22,9 @@ pub enum FieldKind {
     Text,
     /// One masked line (Ctrl-T reveals, Ctrl-G generates).
     Secret(Generate),
+    /// One line shown in clear that Ctrl-G can generate (a client ID: an identifier, not a
+    /// secret, which an admin reads off the screen into the application's settings).
+    Id(Generate),
     /// Several lines (expressions, PEM, JSON, CSS).
     Multiline,
     /// Several lines that must be a JSON object.
@@ -47,6 +50,7 @@ impl FieldKind {
             self,
             FieldKind::Text
                 | FieldKind::Secret(_)
+                | FieldKind::Id(_)
                 | FieldKind::Multiline
                 | FieldKind::Json
                 | FieldKind::Number

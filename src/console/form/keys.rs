@@ -24,7 +24,9 @@ impl FieldKind {
     /// The kind as the keymap sees it.
     pub fn keys(self) -> Field {
         match self {
-            FieldKind::Text | FieldKind::Number | FieldKind::Duration => Field::Text,
+            FieldKind::Text | FieldKind::Id(_) | FieldKind::Number | FieldKind::Duration => {
+                Field::Text
+            }
             FieldKind::Secret(_) => Field::Secret,
             FieldKind::Multiline | FieldKind::Json => Field::Lines,
             FieldKind::Toggle => Field::Toggle,
@@ -94,6 +96,11 @@ impl Form {
             Action::Find => self.start_find(),
             Action::EditExternally => return self.edit_externally(),
             Action::OpenPicker => self.open_picker(data),
+            Action::NewForField => {
+                if let Some(f) = self.focused() {
+                    return FormOutcome::CreateFor(f.spec.key);
+                }
+            }
             _ => {
                 if self.field_action(action, data) {
                     self.dirty = true;
@@ -154,9 +161,13 @@ impl Form {
         }
     }
 
-    /// Ctrl-S: saves only when every field is valid, and asks first about warnings.
+    /// Ctrl-S: saves only when every field is valid and every expression compiles, and asks
+    /// first about warnings.
     fn save(&mut self) -> FormOutcome {
         self.validate();
+        if self.invalid_count() == 0 {
+            self.expressions_compile();
+        }
         if let Some(i) = self.fields.iter().position(|f| f.error.is_some()) {
             self.focus = i;
             self.banner = Some(format!(
@@ -355,11 +366,16 @@ fn reveal(f: &mut FieldState) {
     }
 }
 
-/// Ctrl-G: a new client id or secret (fields without a generator keep their value).
+/// Ctrl-G: a new client id or secret (fields without a generator keep their value, so the
+/// key does nothing on other text fields).
 fn generate(f: &mut FieldState) -> bool {
     let new = match f.spec.kind {
-        FieldKind::Secret(Generate::ClientId) => generate_client_id(),
-        FieldKind::Secret(Generate::ClientSecret) => generate_client_secret(),
+        FieldKind::Secret(Generate::ClientId) | FieldKind::Id(Generate::ClientId) => {
+            generate_client_id()
+        }
+        FieldKind::Secret(Generate::ClientSecret) | FieldKind::Id(Generate::ClientSecret) => {
+            generate_client_secret()
+        }
         _ => return false,
     };
     let mut ed = editor(&new, &f.spec);

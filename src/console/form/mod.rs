@@ -7,6 +7,7 @@ pub mod open;
 pub mod picker;
 pub mod specs;
 pub mod stage_specs;
+pub mod with_provider;
 
 use tui_textarea::TextArea;
 
@@ -33,6 +34,20 @@ pub enum Purpose {
     ImportBlueprint,
     /// Write the certificate keypair with this id to files.
     ExportCertificate(String),
+    /// Insert a new application and its new provider (the companion) in one transaction.
+    CreateWithProvider,
+}
+
+/// Which object of the form a field reads from and writes to: most forms edit one object,
+/// "create application with provider" edits the application and, as its companion, the
+/// provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Part {
+    /// The form's object ([`Form::base`]).
+    #[default]
+    Base,
+    /// The second object ([`Form::companion`]).
+    Companion,
 }
 
 /// One field's live state.
@@ -51,6 +66,14 @@ pub struct FieldState {
     pub revealed: bool,
     /// The selected row of a redirect URI list.
     pub row: usize,
+    /// Which object the field edits.
+    pub part: Part,
+    /// The field's name on its object as validation names it: the key, except where the two
+    /// objects of a form share a name (the companion provider's `name` is keyed
+    /// `provider_name`).
+    pub object_key: &'static str,
+    /// A section title drawn above the field (authentik's form groups).
+    pub heading: Option<&'static str>,
 }
 
 /// What the form wants the app to do after a key.
@@ -70,6 +93,9 @@ pub enum FormOutcome {
         /// Its current text.
         text: String,
     },
+    /// `n` on a select: open a form creating an object for field `key` (the new object is
+    /// selected there once saved).
+    CreateFor(&'static str),
 }
 
 /// An open form.
@@ -100,6 +126,11 @@ pub struct Form {
     pub stale: bool,
     /// Ctrl-F: the text being searched for in the focused field (Enter finds the next match).
     pub find: Option<String>,
+    /// The second object a form edits ([`Part::Companion`] fields write onto it).
+    pub companion: Option<Object>,
+    /// Opened with `n` from another form's select: once this form's object is saved, that
+    /// form (under this one) selects it in the field with this key.
+    pub select_in_parent: Option<&'static str>,
 }
 
 /// A text editor over `text` (masked for secrets), the cursor at the end.
@@ -118,34 +149,42 @@ fn editor(text: &str, spec: &FieldSpec) -> TextArea<'static> {
     ta
 }
 
+impl FieldState {
+    /// The field `spec` of `part`, its value read from `obj`.
+    fn new(spec: FieldSpec, obj: &Object, part: Part) -> Self {
+        let value = (spec.get)(obj);
+        let ed = if spec.kind.is_text() {
+            Some(editor(value.text(), &spec))
+        } else if spec.kind == FieldKind::Uris {
+            let first = match &value {
+                FieldValue::Uris(u) => u.first().map(|r| r.url.clone()).unwrap_or_default(),
+                _ => String::new(),
+            };
+            Some(editor(&first, &spec))
+        } else {
+            None
+        };
+        FieldState {
+            spec,
+            value,
+            editor: ed,
+            error: None,
+            warning: None,
+            revealed: false,
+            row: 0,
+            part,
+            object_key: spec.key,
+            heading: None,
+        }
+    }
+}
+
 impl Form {
     /// Opens a form over `base` with `specs`, reading every value from the object.
     pub fn new(title: &str, base: Object, purpose: Purpose, specs: Vec<FieldSpec>) -> Self {
         let fields = specs
             .into_iter()
-            .map(|spec| {
-                let value = (spec.get)(&base);
-                let ed = if spec.kind.is_text() {
-                    Some(editor(value.text(), &spec))
-                } else if spec.kind == FieldKind::Uris {
-                    let first = match &value {
-                        FieldValue::Uris(u) => u.first().map(|r| r.url.clone()).unwrap_or_default(),
-                        _ => String::new(),
-                    };
-                    Some(editor(&first, &spec))
-                } else {
-                    None
-                };
-                FieldState {
-                    spec,
-                    value,
-                    editor: ed,
-                    error: None,
-                    warning: None,
-                    revealed: false,
-                    row: 0,
-                }
-            })
+            .map(|spec| FieldState::new(spec, &base, Part::Base))
             .collect();
         let mut form = Self {
             title: title.to_string(),
@@ -161,9 +200,42 @@ impl Form {
             saving: false,
             stale: false,
             find: None,
+            companion: None,
+            select_in_parent: None,
         };
         form.validate();
         form
+    }
+
+    /// Adds `companion` as the form's second object with its `specs` after the base's fields;
+    /// `renamed` maps a field key to the name validation uses on the companion (`provider_name`
+    /// → `name`).
+    pub fn with_companion(
+        mut self,
+        companion: Object,
+        specs: Vec<FieldSpec>,
+        renamed: &[(&str, &'static str)],
+    ) -> Self {
+        for spec in specs {
+            let mut f = FieldState::new(spec, &companion, Part::Companion);
+            if let Some((_, name)) = renamed.iter().find(|(k, _)| *k == spec.key) {
+                f.object_key = name;
+            }
+            self.fields.push(f);
+        }
+        self.companion = Some(companion);
+        self.validate();
+        self
+    }
+
+    /// Titles sections: `(first field's key, title)`, drawn above that field.
+    pub fn with_sections(mut self, sections: &[(&str, &'static str)]) -> Self {
+        for (key, title) in sections {
+            if let Some(f) = self.fields.iter_mut().find(|f| f.spec.key == *key) {
+                f.heading = Some(title);
+            }
+        }
+        self
     }
 
     /// Sets a field's text (for forms whose fields are not on the object, and for tests).
@@ -223,9 +295,29 @@ impl Form {
         self.fields.get(self.focus)
     }
 
+    /// The field a service error names: `provider.<name>` is the companion provider's field
+    /// of that name; anything else is a field key, or the base object's field of that name.
+    fn field_named(&self, name: &str) -> Option<usize> {
+        let on = |part: Part, name: &str| {
+            self.fields
+                .iter()
+                .position(|f| f.part == part && f.object_key == name)
+        };
+        if self.companion.is_some()
+            && let Some(rest) =
+                name.strip_prefix(crate::service::applications::PROVIDER_FIELD_PREFIX)
+        {
+            return on(Part::Companion, rest);
+        }
+        self.fields
+            .iter()
+            .position(|f| f.spec.key == name)
+            .or_else(|| on(Part::Base, name))
+    }
+
     /// Marks `key` invalid with `message` (server-side errors) and focuses it.
     pub fn set_error(&mut self, key: &str, message: &str) -> bool {
-        if let Some(i) = self.fields.iter().position(|f| f.spec.key == key) {
+        if let Some(i) = self.field_named(key) {
             self.fields[i].error = Some(message.to_string());
             self.focus = i;
             true
@@ -236,8 +328,19 @@ impl Form {
 
     /// The object with every field written on (valid only when `invalid_count() == 0`).
     pub fn build(&self) -> Object {
-        let mut obj = self.base.clone();
-        for f in &self.fields {
+        self.build_part(&self.base, Part::Base)
+    }
+
+    /// The companion with its fields written on, when the form has one.
+    pub fn build_companion(&self) -> Option<Object> {
+        self.companion
+            .as_ref()
+            .map(|c| self.build_part(c, Part::Companion))
+    }
+
+    fn build_part(&self, obj: &Object, part: Part) -> Object {
+        let mut obj = obj.clone();
+        for f in self.fields.iter().filter(|f| f.part == part) {
             (f.spec.set)(&mut obj, &f.value);
         }
         obj
@@ -260,17 +363,60 @@ impl Form {
                 self.set_error_quiet("password", "at least 8 characters");
             }
         }
-        if matches!(self.purpose, Purpose::Create | Purpose::Update) {
-            let obj = self.build();
+        if self.purpose == Purpose::GenerateCertificate
+            && let Ok(days) = self
+                .value(VALIDITY_DAYS)
+                .map_or("", |v| v.text())
+                .trim()
+                .parse()
+            && let Err(why) = crate::service::certificates::check_validity_days(days)
+        {
+            self.set_error_quiet(VALIDITY_DAYS, &why);
+        }
+        for (obj, part) in self.objects_to_check() {
             if let Err(errs) = crate::domain::validate_object(&obj) {
-                for e in errs.0 {
-                    let key = e.field.as_str();
-                    let key = match key {
-                        "certificate_data" | "target" => continue,
-                        k => k,
-                    };
-                    self.set_error_quiet(key, &e.message);
+                self.mark(part, errs);
+            }
+        }
+    }
+
+    /// The objects the domain's rules apply to, each with the part its fields are in.
+    fn objects_to_check(&self) -> Vec<(Object, Part)> {
+        match self.purpose {
+            Purpose::Create | Purpose::Update => vec![(self.build(), Part::Base)],
+            Purpose::CreateWithProvider => {
+                let mut out = Vec::new();
+                if let Some((app, provider)) = with_provider::pair(self) {
+                    out.push((Object::Application(app), Part::Base));
+                    out.push((Object::Provider(provider), Part::Companion));
                 }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Shows `errors` of the object of `part` at its fields (errors about fields the form
+    /// does not have, such as a binding's flow, stay off it).
+    fn mark(&mut self, part: Part, errors: crate::domain::FieldErrors) {
+        for e in errors.0 {
+            if let Some(f) = self
+                .fields
+                .iter_mut()
+                .find(|f| f.part == part && f.object_key == e.field)
+                && f.error.is_none()
+            {
+                f.error = Some(e.message);
+            }
+        }
+    }
+
+    /// Ctrl-S's last check before saving: the expressions compile (each error at its field,
+    /// with its line).
+    fn expressions_compile(&mut self) {
+        for (obj, part) in self.objects_to_check() {
+            if let Err(errs) = crate::service::expressions::check_object(&obj) {
+                self.mark(part, errs);
             }
         }
     }
@@ -283,6 +429,9 @@ impl Form {
         }
     }
 }
+
+/// The generate-certificate form's validity field.
+const VALIDITY_DAYS: &str = crate::service::certificates::VALIDITY_DAYS;
 
 /// The live checks of one field: required, numbers, durations, JSON, redirect URIs.
 fn check_field(f: &mut FieldState) {

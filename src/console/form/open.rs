@@ -99,12 +99,71 @@ pub fn new_form(tab: TabId) -> Option<Form> {
         ),
         _ => return None,
     };
-    Some(Form::new(title, obj, Purpose::Create, fields))
+    Some(with_sections(Form::new(
+        title,
+        obj,
+        Purpose::Create,
+        fields,
+    )))
+}
+
+/// The sections a form's kind is grouped in (the provider's and the connector's, as
+/// authentik's forms group them).
+fn with_sections(form: Form) -> Form {
+    let sections = match form.base {
+        Object::Provider(_) => specs::PROVIDER_SECTIONS,
+        Object::Connector(_) => specs::CONNECTOR_SECTIONS,
+        _ => return form,
+    };
+    form.with_sections(sections)
+}
+
+/// authentik's "Create with Provider" (Applications, `N`): a new application and a new OAuth2
+/// provider in one form.
+pub fn application_with_provider_form(data: &Data) -> Form {
+    super::with_provider::form(blank_app(), blank_provider(data))
+}
+
+/// The form `n` opens from the select `key` of a form over `base`, creating the object the
+/// select then picks; `None` where the field has no such form.
+pub fn form_for_field(base: &Object, key: &'static str, data: &Data) -> Option<Form> {
+    let choice = match (base, key) {
+        (Object::Application(_), "provider") => NewChoice::Provider,
+        _ => return None,
+    };
+    let mut form = chosen_form(choice, data);
+    form.select_in_parent = Some(key);
+    Some(form)
+}
+
+/// A new policy binding on `target_id` (a flow, stage binding or application), ordered after
+/// the target's other bindings; opened with `B` from the flow detail.
+pub fn new_policy_binding_form(target_id: &str, data: &Data) -> Form {
+    let order = data
+        .policy_bindings
+        .iter()
+        .filter(|b| b.target_id == target_id)
+        .map(|b| b.order)
+        .max()
+        .map_or(0, |o| o + 10);
+    let binding = PolicyBinding {
+        target_id: target_id.to_string(),
+        order,
+        ..blank_policy_binding()
+    };
+    Form::new(
+        "Create Policy Binding",
+        Object::PolicyBinding(binding),
+        Purpose::Create,
+        specs::policy_binding_fields(),
+    )
 }
 
 /// The form after a [`NewChoice`].
 pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
-    let create = |title: &str, obj: Object, fields| Form::new(title, obj, Purpose::Create, fields);
+    let create = |title: &str, obj: Object, fields| {
+        with_sections(Form::new(title, obj, Purpose::Create, fields))
+    };
     match choice {
         NewChoice::Stage(kind) => create(
             &format!("Create {} Stage", kind.label()),
@@ -329,7 +388,7 @@ pub fn edit_form(obj: Object) -> Form {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),
         _ => title.to_string(),
     };
-    Form::new(&title, obj, Purpose::Update, fields)
+    with_sections(Form::new(&title, obj, Purpose::Update, fields))
 }
 
 /// The "set password" form of a user.
@@ -553,6 +612,15 @@ fn blank_group() -> Group {
     }
 }
 
+/// The scope mappings authentik's provider form selects for a new provider (its
+/// `defaultScopes`): openid, email and profile; offline_access and the API scope are chosen
+/// by hand.
+pub const DEFAULT_SCOPES: &[&str] = &[
+    "goauthentik.io/providers/oauth2/scope-openid",
+    "goauthentik.io/providers/oauth2/scope-email",
+    "goauthentik.io/providers/oauth2/scope-profile",
+];
+
 fn blank_provider(data: &Data) -> Provider {
     let first = |d: FlowDesignation| {
         data.flows
@@ -576,7 +644,11 @@ fn blank_provider(data: &Data) -> Provider {
         scope_mapping_ids: data
             .scope_mappings
             .iter()
-            .filter(|m| m.managed.is_some())
+            .filter(|m| {
+                m.managed
+                    .as_deref()
+                    .is_some_and(|id| DEFAULT_SCOPES.contains(&id))
+            })
             .map(|m| m.id.clone())
             .collect(),
         oauth2: OAuth2Settings {

@@ -398,19 +398,64 @@ pub fn prompt_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// What a policy binding can target: flows and applications, as in authentik's bindings tabs.
+/// A stage binding as the binding target picker and the flow detail name it:
+/// `flow-slug #order stage-name`.
+pub fn stage_binding_name(d: &Data, b: &FlowStageBinding) -> String {
+    let flow = d
+        .flows
+        .iter()
+        .find(|f| f.id == b.flow_id)
+        .map_or(b.flow_id.as_str(), |f| f.slug.as_str());
+    let stage = d
+        .stages
+        .iter()
+        .find(|s| s.id == b.stage_id)
+        .map_or(b.stage_id.as_str(), |s| s.name.as_str());
+    format!("{flow} #{} {stage}", b.order)
+}
+
+/// What a policy binding can target, as in authentik's bindings tabs: flows, stage bindings
+/// (authentik's usual way of making a stage conditional) and applications.
 fn binding_targets(d: &Data) -> Vec<Choice> {
+    let mut stage_bindings: Vec<&FlowStageBinding> = d.bindings.iter().collect();
+    let slug = |b: &FlowStageBinding| {
+        d.flows
+            .iter()
+            .find(|f| f.id == b.flow_id)
+            .map(|f| f.slug.clone())
+            .unwrap_or_default()
+    };
+    stage_bindings.sort_by_key(|b| (slug(b), b.order));
     d.flows
         .iter()
         .map(|f| Choice {
             id: f.id.clone(),
             label: format!("flow {}", f.slug),
         })
+        .chain(stage_bindings.into_iter().map(|b| Choice {
+            id: b.id.clone(),
+            label: format!("stage binding {}", stage_binding_name(d, b)),
+        }))
         .chain(d.applications.iter().map(|a| Choice {
             id: a.id.clone(),
             label: format!("application {}", a.slug),
         }))
         .collect()
+}
+
+/// How a policy binding's target is named in lists (`flow x`, `stage binding x #10 y`,
+/// `application z`), or `None` when it is gone.
+pub fn binding_target_label(d: &Data, target_id: &str) -> Option<String> {
+    if let Some(f) = d.flows.iter().find(|f| f.id == target_id) {
+        return Some(format!("flow {}", f.slug));
+    }
+    if let Some(b) = d.bindings.iter().find(|b| b.id == target_id) {
+        return Some(format!("stage binding {}", stage_binding_name(d, b)));
+    }
+    d.applications
+        .iter()
+        .find(|a| a.id == target_id)
+        .map(|a| format!("application {}", a.slug))
 }
 
 /// What a policy binding binds: a policy, a group or a user, one list with prefixed ids.
@@ -428,6 +473,27 @@ fn binding_subjects(d: &Data) -> Vec<Choice> {
         label: format!("user {}", u.username),
     });
     policies.chain(groups).chain(users).collect()
+}
+
+/// How a binding's subject is named in lists: `policy x (Expression)`, `group y`, `user z`
+/// (the id when the object is gone).
+pub fn binding_subject_label(d: &Data, subject: &BindingSubject) -> String {
+    match subject {
+        BindingSubject::Policy(id) => d.policies.iter().find(|p| p.id == *id).map_or_else(
+            || format!("policy {id}"),
+            |p| format!("policy {} ({})", p.name, p.kind().label()),
+        ),
+        BindingSubject::Group(id) => d
+            .groups
+            .iter()
+            .find(|g| g.id == *id)
+            .map_or_else(|| format!("group {id}"), |g| format!("group {}", g.name)),
+        BindingSubject::User(id) => d
+            .users
+            .iter()
+            .find(|u| u.id == *id)
+            .map_or_else(|| format!("user {id}"), |u| format!("user {}", u.username)),
+    }
 }
 
 /// A binding subject as the prefixed id [`binding_subjects`] lists.
@@ -456,7 +522,7 @@ pub fn policy_binding_fields() -> Vec<FieldSpec> {
         FieldSpec {
             key: "target",
             label: "Target",
-            help: "The flow or application the binding applies to.",
+            help: "The flow, stage binding or application the binding applies to.",
             required: true,
             kind: FieldKind::Select,
             choices: binding_targets,
@@ -637,7 +703,7 @@ pub fn application_fields() -> Vec<FieldSpec> {
     vec![
         s!(FieldKind::Text, app => name, "name", "Name", "Application's display Name.", true),
         s!(FieldKind::Text, app => slug, "slug", "Slug", "Internal application name used in URLs.", true),
-        r!(providers, app => provider_id, "provider", "Provider", "Select a provider that this application should use.", false),
+        r!(providers, app => provider_id, "provider", "Provider", "Select a provider that this application should use. n creates a new one.", false),
         s!(FieldKind::Text, app => group, "group", "Group", "Optionally enter a group name. Applications with identical groups are shown grouped together.", false),
         e!(PolicyEngineMode, app => policy_engine_mode, "policy_engine_mode", "Policy engine mode", ""),
         s!(FieldKind::Text, app => meta_launch_url, "meta_launch_url", "Launch URL", "If left empty, authentik will try to extract the launch URL based on the selected provider.", false),
@@ -647,18 +713,78 @@ pub fn application_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// The fields of an OAuth2 provider.
+/// authentik's grant types with the labels its provider form shows, in its order.
+pub const GRANT_TYPE_LABELS: &[(&str, &str)] = &[
+    ("authorization_code", "Authorization Code"),
+    ("implicit", "Implicit"),
+    ("hybrid", "Hybrid"),
+    ("refresh_token", "Refresh Token"),
+    ("client_credentials", "Client Credentials"),
+    ("password", "Password"),
+    (
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "Device Code",
+    ),
+];
+
+fn grant_types(_: &Data) -> Vec<Choice> {
+    ALL_GRANT_TYPES
+        .iter()
+        .map(|id| Choice {
+            id: (*id).into(),
+            label: GRANT_TYPE_LABELS
+                .iter()
+                .find(|(g, _)| g == id)
+                .map_or_else(|| (*id).to_string(), |(_, l)| format!("{l} ({id})")),
+        })
+        .collect()
+}
+
+/// The sections of the OAuth2 provider form, as authentik groups it: the first field of each
+/// and its title.
+pub const PROVIDER_SECTIONS: &[(&str, &str)] = &[
+    ("client_type", "Protocol settings"),
+    ("authentication_flow", "Advanced flow settings"),
+    ("access_code_validity", "Advanced protocol settings"),
+];
+
+/// The fields of an OAuth2 provider, in the order of authentik's form (see
+/// [`PROVIDER_SECTIONS`]).
 pub fn provider_fields() -> Vec<FieldSpec> {
     vec![
         s!(FieldKind::Text, prov => name, "name", "Name", "", true),
         r!(|d| flows_of(d, FlowDesignation::Authorization), prov => authorization_flow_id,
             "authorization_flow", "Authorization flow", "Flow used when authorizing this provider.", true),
-        r!(|d| flows_of(d, FlowDesignation::Invalidation), prov => invalidation_flow_id,
-            "invalidation_flow", "Invalidation flow", "Flow used when logging out of this provider.", true),
         e!(ClientType, prov => oauth2.client_type, "client_type", "Client type",
             "Confidential clients are capable of maintaining the confidentiality of their credentials such as client secrets"),
-        s!(FieldKind::Secret(Generate::ClientId), prov => client_id, "client_id", "Client ID", "Ctrl-G generates a new one.", true),
+        s!(FieldKind::Id(Generate::ClientId), prov => client_id, "client_id", "Client ID", "Ctrl-G generates a new one.", true),
         s!(FieldKind::Secret(Generate::ClientSecret), prov => oauth2.client_secret, "client_secret", "Client Secret", "Ctrl-T reveals, Ctrl-G generates a new one.", false),
+        FieldSpec {
+            key: "grant_types",
+            label: "Grant types",
+            help: "The OAuth2 grants this client may use; any other is refused (authorize: invalid_request, token: invalid_grant).",
+            required: false,
+            kind: FieldKind::MultiSelect,
+            choices: grant_types,
+            get: |o| {
+                let mut o = o.clone();
+                FieldValue::Many(
+                    prov(&mut o)
+                        .map(|p| p.oauth2.grant_types.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |o, v| {
+                if let Some(p) = prov(o) {
+                    // Kept in authentik's order whatever order they were ticked in.
+                    p.oauth2.grant_types = ALL_GRANT_TYPES
+                        .iter()
+                        .filter(|g| v.many().iter().any(|m| m == *g))
+                        .map(|g| g.to_string())
+                        .collect();
+                }
+            },
+        },
         FieldSpec {
             key: "redirect_uris",
             label: "Redirect URIs",
@@ -683,12 +809,22 @@ pub fn provider_fields() -> Vec<FieldSpec> {
         r!(certs, prov => signing_key_id, "signing_key", "Signing Key", "Key used to sign the tokens.", false),
         r!(rsa_certs, prov => encryption_key_id, "encryption_key", "Encryption Key",
             "Key used to encrypt the tokens (RSA only). When set, every token is sent as a JWE that only the holder of this key's private key can read.", false),
+        s!(FieldKind::Text, prov => oauth2.logout_uri, "logout_uri", "Logout URI",
+            "URI to send logout notifications to when users log out. Required for OpenID Connect Logout functionality.", false),
+        e!(LogoutMethod, prov => oauth2.logout_method, "logout_method", "Logout Method",
+            "The logout method determines how the logout URI is called: back-channel (server to server) or front-channel."),
+        r!(|d| flows_of(d, FlowDesignation::Authentication), prov => authentication_flow_id,
+            "authentication_flow", "Authentication flow", "Flow used when a user access this provider and is not authenticated.", false),
+        r!(|d| flows_of(d, FlowDesignation::Invalidation), prov => invalidation_flow_id,
+            "invalidation_flow", "Invalidation flow", "Flow used when logging out of this provider.", true),
         s!(FieldKind::Duration, prov => oauth2.access_code_validity, "access_code_validity", "Access code validity",
             "Configure how long access codes are valid for.", true),
         s!(FieldKind::Duration, prov => oauth2.access_token_validity, "access_token_validity", "Access Token validity",
             "Configure how long access tokens are valid for.", true),
         s!(FieldKind::Duration, prov => oauth2.refresh_token_validity, "refresh_token_validity", "Refresh Token validity",
             "Configure how long refresh tokens are valid for.", true),
+        s!(FieldKind::Duration, prov => oauth2.refresh_token_threshold, "refresh_token_threshold", "Refresh Token threshold",
+            "When renewing a refresh token, if the existing refresh token's expiry is within this threshold, the refresh token will be renewed. Set to seconds=0 to always renew the refresh token.", true),
         FieldSpec {
             key: "scope_mappings",
             label: "Scopes",
@@ -716,10 +852,6 @@ pub fn provider_fields() -> Vec<FieldSpec> {
             "Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint."),
         e!(IssuerMode, prov => oauth2.issuer_mode, "issuer_mode", "Issuer mode",
             "Configure how the issuer field of the ID Token should be filled."),
-        s!(FieldKind::Text, prov => oauth2.logout_uri, "logout_uri", "Logout URI",
-            "URI to send logout notifications to when users log out. Required for OpenID Connect Logout functionality.", false),
-        e!(LogoutMethod, prov => oauth2.logout_method, "logout_method", "Logout Method",
-            "The logout method determines how the logout URI is called: back-channel (server to server) or front-channel."),
     ]
 }
 
@@ -853,11 +985,21 @@ pub fn brand_fields() -> Vec<FieldSpec> {
     ]
 }
 
-/// The fields of a connector.
+/// The sections of the connector form, as authentik groups the agent's.
+pub const CONNECTOR_SECTIONS: &[(&str, &str)] = &[
+    ("authorization_flow", "Authentication settings"),
+    ("challenge_key", "Device compliance settings"),
+    ("nss_uid_offset", "Unix settings"),
+];
+
+/// The fields of a connector: the columns every connector has and the agent's typed settings,
+/// interleaved as authentik's agent connector form orders them (see [`CONNECTOR_SECTIONS`]).
 pub fn connector_fields() -> Vec<FieldSpec> {
-    vec![
-        s!(FieldKind::Text, conn => name, "name", "Name", "", true),
-        FieldSpec {
+    let agent = super::stage_specs::agent_fields();
+    let take = |key: &str| agent.iter().find(|f| f.key == key).copied();
+    [
+        Some(s!(FieldKind::Text, conn => name, "name", "Name", "", true)),
+        Some(FieldSpec {
             key: "kind",
             label: "Type",
             help: "",
@@ -884,12 +1026,28 @@ pub fn connector_fields() -> Vec<FieldSpec> {
                     c.settings = ConnectorSettings::default_for(kind);
                 }
             },
-        },
-        b!(conn => enabled, "enabled", "Enabled", ""),
-        r!(flows, conn => authorization_flow_id, "authorization_flow", "Authorization flow", "", false),
-        r!(certs, conn => challenge_key_id, "challenge_key", "Challenge key", "", false),
-        settings_json!(conn, ConnectorSettings, "Settings (JSON)", ""),
+        }),
+        take("refresh_interval"),
+        Some(b!(conn => enabled, "enabled", "Enabled", "")),
+        Some(
+            r!(|d| flows_of(d, FlowDesignation::Authorization), conn => authorization_flow_id,
+            "authorization_flow", "Authorization flow", "Flow used for users to authorize.", false),
+        ),
+        take("auth_session_duration"),
+        take("auth_terminate_session_on_expiry"),
+        take("jwt_federation_providers"),
+        Some(
+            r!(certs, conn => challenge_key_id, "challenge_key", "Challenge certificate",
+            "Certificate used for signing device compliance challenges.", false),
+        ),
+        take("challenge_idle_timeout"),
+        take("challenge_trigger_check_in"),
+        take("nss_uid_offset"),
+        take("nss_gid_offset"),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The fields of a user.

@@ -1,25 +1,58 @@
-//! Each stage kind's own fields, read from and written to the stage's typed settings; a field's
-//! key is authentik's field name (as in `fixtures/blueprints/default/*.yaml`), so blueprints
-//! round-trip unchanged.
+//! Each stage and connector kind's own fields, read from and written to the object's typed
+//! settings; a field's key is authentik's field name (as in `fixtures/blueprints/default/*.yaml`),
+//! so blueprints round-trip unchanged.
 
 use super::field::{Choice, FieldKind, FieldSpec, FieldValue, no_choices};
 use crate::console::data::Data;
 use crate::domain::*;
 
-/// The settings of kind `T` of the stage being edited.
-fn settings<T: SettingsOf<StageSettings>>(o: &Object) -> Option<&T> {
-    match o {
-        Object::Stage(s) => T::of(&s.settings),
-        _ => None,
+/// A settings struct that typed fields reach inside the object being edited: a stage's
+/// settings of one kind, or an agent connector's.
+trait InObject: Sized {
+    /// The struct, when the object holds settings of this kind.
+    fn inside(o: &Object) -> Option<&Self>;
+    /// The struct to change, when the object holds settings of this kind.
+    fn inside_mut(o: &mut Object) -> Option<&mut Self>;
+}
+
+impl<T: SettingsOf<StageSettings>> InObject for T {
+    fn inside(o: &Object) -> Option<&Self> {
+        match o {
+            Object::Stage(s) => T::of(&s.settings),
+            _ => None,
+        }
+    }
+    fn inside_mut(o: &mut Object) -> Option<&mut Self> {
+        match o {
+            Object::Stage(s) => T::of_mut(&mut s.settings),
+            _ => None,
+        }
     }
 }
 
-/// See [`settings`].
-fn settings_mut<T: SettingsOf<StageSettings>>(o: &mut Object) -> Option<&mut T> {
-    match o {
-        Object::Stage(s) => T::of_mut(&mut s.settings),
-        _ => None,
+impl InObject for AgentConnectorSettings {
+    fn inside(o: &Object) -> Option<&Self> {
+        match o {
+            Object::Connector(c) => Self::of(&c.settings),
+            _ => None,
+        }
     }
+    fn inside_mut(o: &mut Object) -> Option<&mut Self> {
+        match o {
+            Object::Connector(c) => Self::of_mut(&mut c.settings),
+            _ => None,
+        }
+    }
+}
+
+/// The settings of kind `T` of the object being edited.
+fn settings<T: InObject>(o: &Object) -> Option<&T> {
+    T::inside(o)
+}
+
+/// See [`settings`].
+fn settings_mut<T: InObject>(o: &mut Object) -> Option<&mut T> {
+    T::inside_mut(o)
 }
 
 fn fixed(items: &[(&str, &str)]) -> Vec<Choice> {
@@ -252,4 +285,36 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
         ],
         _ => return None,
     })
+}
+
+fn oauth2_providers(d: &Data) -> Vec<Choice> {
+    d.providers
+        .iter()
+        .map(|p| Choice {
+            id: p.id.clone(),
+            label: p.name.clone(),
+        })
+        .collect()
+}
+
+/// The authentik Agent connector's own fields (authentik's `AgentConnectorForm`), in its order.
+pub fn agent_fields() -> Vec<FieldSpec> {
+    vec![
+        st!(text FieldKind::Duration, AgentConnectorSettings.refresh_interval, "Refresh interval",
+            "Interval how frequently the agent tries to update its config.", true),
+        st!(text FieldKind::Duration, AgentConnectorSettings.auth_session_duration, "Session duration",
+            "Configure how long an authenticated session is valid for.", true),
+        st!(bool AgentConnectorSettings.auth_terminate_session_on_expiry, "Terminate on expiry",
+            "Terminate authenticated sessions on token expiry."),
+        st!(many oauth2_providers, AgentConnectorSettings.jwt_federation_providers, "Federated OIDC Providers",
+            "JWTs signed by the selected providers can be used to authenticate to devices."),
+        st!(text FieldKind::Duration, AgentConnectorSettings.challenge_idle_timeout, "Challenge idle timeout",
+            "Duration the flow executor will wait before continuing without a response.", true),
+        st!(bool AgentConnectorSettings.challenge_trigger_check_in, "Trigger check-in",
+            "Trigger check-in on device."),
+        st!(int AgentConnectorSettings.nss_uid_offset, "NSS User ID offset",
+            "The start for uidNumbers, this number is added to the user's ID to make sure that the numbers aren't too low for POSIX users."),
+        st!(int AgentConnectorSettings.nss_gid_offset, "NSS Group ID offset",
+            "The start for gidNumbers, this number is added to a number generated from the group's ID to make sure that the numbers aren't too low for POSIX groups."),
+    ]
 }

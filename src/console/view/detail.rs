@@ -51,10 +51,17 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
     let height = usize::from(area.height.saturating_sub(2));
     let bindings = app.binding_lines();
     if !bindings.is_empty() || tab == crate::console::tabs::TabId::Flows {
-        let title = format!(
-            " Stage bindings ({}): j/k select, b bind, E edit, X remove",
-            bindings.len()
-        );
+        let (stages, policies) = app.flow_binding_counts(&row.key);
+        let title = if policies == 0 {
+            format!(
+                " Stage bindings ({stages}): j/k select, b bind, B bind policy, E edit, X remove"
+            )
+        } else {
+            format!(
+                " Stage bindings ({stages}), policy bindings ({policies}): j/k select, b bind, \
+                 B bind policy, E edit, X remove"
+            )
+        };
         selectable(app, &mut lines, title, bindings.into_iter().map(|(_, t)| t));
     }
     let is_user = app.data().users.iter().any(|u| u.id == row.key);

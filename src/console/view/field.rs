@@ -20,14 +20,37 @@ const LABEL: u16 = 24;
 /// The width of a URI row's matching mode (`strict ` / `regex  `).
 const MODE: u16 = 7;
 
-/// True when the value is drawn in a box.
-fn boxed(f: &FieldState) -> bool {
-    f.error.is_some() || f.spec.kind.is_multiline() || f.spec.kind == FieldKind::Uris
+/// True when the value is drawn in a box (`width`: the field's row).
+fn boxed(f: &FieldState, focused: bool, width: u16) -> bool {
+    f.error.is_some()
+        || f.spec.kind.is_multiline()
+        || f.spec.kind == FieldKind::Uris
+        || wrapped_rows(f, focused, width).is_some()
 }
 
-/// The rows a field takes (the focused one shows more lines and its help).
-pub fn height(f: &FieldState, focused: bool) -> u16 {
+/// The rows a revealed secret takes to be read whole while it is not being edited (a client
+/// secret is longer than any line): it wraps inside its box. `None` when it is masked, being
+/// edited, or fits on its line.
+fn wrapped_rows(f: &FieldState, focused: bool, width: u16) -> Option<u16> {
+    if focused || !f.revealed || !matches!(f.spec.kind, FieldKind::Secret(_)) {
+        return None;
+    }
+    let line = usize::from(width.saturating_sub(LABEL + 1));
+    let chars = f.value.text().chars().count();
+    let inside = line.saturating_sub(2).max(1);
+    (chars > line).then(|| u16::try_from(chars.div_ceil(inside)).unwrap_or(u16::MAX))
+}
+
+/// The rows a field takes in a row `width` wide (the focused one shows more lines and its
+/// help; a field that opens a section has its title above it).
+pub fn height(f: &FieldState, focused: bool, width: u16) -> u16 {
+    u16::from(f.heading.is_some()) + field_height(f, focused, width)
+}
+
+/// The rows of the field itself, without its section title.
+fn field_height(f: &FieldState, focused: bool, width: u16) -> u16 {
     let body: u16 = match f.spec.kind {
+        _ if let Some(rows) = wrapped_rows(f, focused, width) => rows,
         k if k.is_multiline() => {
             let n = f.value.text().lines().count().max(1) as u16;
             n.clamp(1, if focused { 6 } else { 3 })
@@ -38,7 +61,8 @@ pub fn height(f: &FieldState, focused: bool) -> u16 {
         },
         _ => 1,
     };
-    body + if boxed(f) { 2 } else { 0 } + u16::from(focused && !f.spec.help.is_empty())
+    body + if boxed(f, focused, width) { 2 } else { 0 }
+        + u16::from(focused && !f.spec.help.is_empty())
 }
 
 /// Draws one field into `rect`.
@@ -50,13 +74,17 @@ pub fn draw(
     frame: &mut Frame,
     rect: Rect,
 ) {
+    let rect = match f.heading {
+        Some(title) => section_title(theme, title, frame, rect),
+        None => rect,
+    };
     label(theme, f, focused, frame, rect);
     let help_h = u16::from(focused && !f.spec.help.is_empty());
     let value_rect = Rect {
         x: rect.x + LABEL,
         y: rect.y,
         width: rect.width.saturating_sub(LABEL + 1),
-        height: rect.height - help_h,
+        height: rect.height.saturating_sub(help_h),
     };
     if help_h == 1 {
         frame.render_widget(
@@ -71,11 +99,15 @@ pub fn draw(
             },
         );
     }
-    let inner = if boxed(f) {
+    let inner = if boxed(f, focused, rect.width) {
         value_box(theme, f, focused, frame, value_rect)
     } else {
         value_rect
     };
+    if wrapped_rows(f, focused, rect.width).is_some() {
+        wrapped(theme, f.value.text(), frame, inner);
+        return;
+    }
     match (&f.value, f.spec.kind) {
         (FieldValue::Uris(rows), _) => uri_rows(theme, f, rows, focused, frame, inner),
         (_, kind) if kind.is_text() => text(theme, f, focused, frame, inner),
@@ -86,6 +118,36 @@ pub fn draw(
         (FieldValue::One(v), _) => one(theme, data, f, v.as_deref(), frame, inner),
         (FieldValue::Many(ids), _) => many(theme, data, f, ids, frame, inner),
         _ => {}
+    }
+}
+
+/// A revealed secret, whole: cut into lines as wide as `inner`.
+fn wrapped(theme: &Theme, text: &str, frame: &mut Frame, inner: Rect) {
+    let chars: Vec<char> = inert(text).chars().collect();
+    let lines: Vec<Line> = chars
+        .chunks(usize::from(inner.width.max(1)))
+        .map(|c| Line::styled(c.iter().collect::<String>(), theme.text()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A section's title on the first row of `rect` (`── Protocol settings ──…`); returns the
+/// rows under it.
+fn section_title(theme: &Theme, title: &str, frame: &mut Frame, rect: Rect) -> Rect {
+    let width = usize::from(rect.width);
+    let head = format!("── {title} ");
+    let rule = "─".repeat(width.saturating_sub(head.chars().count()));
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            ellipsize(&format!("{head}{rule}"), width),
+            theme.muted(),
+        )),
+        Rect { height: 1, ..rect },
+    );
+    Rect {
+        y: rect.y + 1,
+        height: rect.height.saturating_sub(1),
+        ..rect
     }
 }
 

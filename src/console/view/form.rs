@@ -73,7 +73,7 @@ pub fn draw(app: &App, form: &Form, frame: &mut Frame, area: Rect) {
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| field::height(f, i == form.focus))
+        .map(|(i, f)| field::height(f, i == form.focus, inner.width))
         .collect();
     let mut first = 0;
     let room = bottom.saturating_sub(y);

@@ -23,6 +23,7 @@ use crate::domain::{EndpointMode, Flow, Stage, StageKind, StageSettings};
 use crate::store;
 
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
+pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
 pub use password::{PasswordCheck, verify_user_password};
 
 /// Everything a stage may look at and change.

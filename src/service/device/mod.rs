@@ -3,20 +3,24 @@
 //! 1. take the code from `?code=` or a form field and call [`DeviceVerification::lookup_user_code`]
 //!    with the client IP and the browser session id (lookups are throttled per IP and per
 //!    session: 10 per minute each; a throttled lookup is [`DeviceError::Throttled`], answer 429);
-//! 2. show the returned application name and scopes and ask for a POST (with CSRF token) to
-//!    approve or deny, after the application's policy bindings were evaluated for the user;
+//! 2. show the returned application name and what its scopes grant (each scope mapping's
+//!    description) and ask for a POST (with CSRF token) to approve or deny, after the
+//!    application's policy bindings were evaluated for the user;
 //! 3. call [`DeviceVerification::approve`] with the logged-in user and session, or
 //!    [`DeviceVerification::deny`]. Each is a single transition out of `pending` (a conditional
 //!    UPDATE), so a code is approved or denied at most once.
 //!
 //! [`sign_in`] is the pages' state machine over these steps (sign-in, the brand's device-code
-//! flow, Approve / Deny, the provider's consent), parked in the browser session.
+//! flow, Approve / Deny, the provider's authorization flow), parked in the browser session.
 
 pub mod sign_in;
 
 use std::sync::Arc;
 
 use crate::context::Context;
+use crate::domain::ScopeMapping;
+use crate::flows::challenge::ConsentPermission;
+use crate::oauth::authorize_flow::consent_permissions;
 use crate::oauth::device::{display_user_code, normalize_user_code};
 use crate::oauth::throttle::Throttle;
 use crate::store::{self, StoreError, Topic, device_codes};
@@ -72,6 +76,9 @@ pub struct PendingDevice {
     pub authentication_flow_id: Option<String>,
     /// The scopes that approval grants (fixed when the device asked).
     pub scopes: Vec<String>,
+    /// What those scopes grant, each with its scope mapping's description (what the
+    /// confirmation page lists, and the consent the approval records).
+    pub permissions: Vec<ConsentPermission>,
     /// Unix time the code expires at.
     pub expires_at: i64,
 }
@@ -126,6 +133,17 @@ impl DeviceVerification {
         let provider = store::providers::get(&mut conn, &row.provider_id)
             .await?
             .ok_or(DeviceError::InvalidCode)?;
+        let scopes: Vec<String> = row
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mappings: Vec<ScopeMapping> = store::scope_mappings::list(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|m| provider.scope_mapping_ids.contains(&m.id))
+            .collect();
         Ok(PendingDevice {
             user_code: display_user_code(&row.user_code),
             application_name: app.name,
@@ -133,12 +151,8 @@ impl DeviceVerification {
             application_id: app.id,
             authorization_flow_id: provider.authorization_flow_id,
             authentication_flow_id: provider.authentication_flow_id,
-            scopes: row
-                .scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
+            permissions: consent_permissions(&mappings, &scopes),
+            scopes,
             expires_at: row.expires_at,
         })
     }

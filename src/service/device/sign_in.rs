@@ -1,18 +1,25 @@
 //! The `/device` pages' state machine (the user side of RFC 8628 §3.3), without HTTP:
 //!
 //! sign in (the brand's authentication flow) → enter the user code → the brand's device-code
-//! flow → Approve / Deny, naming the application, the scopes and the user → the provider's
-//! authorization flow (its consent stage) → the code is approved. Each sign-in is parked in the
-//! session under a random id, as the authorize endpoint parks its requests. Every call returns
-//! the typed next step ([`DeviceNext`]) the pages render; the pages check the CSRF token and say
-//! whether it matched.
+//! flow → Approve / Deny, naming the application, what the scopes grant, the user and the code
+//! → the provider's authorization flow → the code is approved. The user is asked once: Approve
+//! is the consent, so the authorization flow's consent stage records it as its mode says
+//! (permanent, expiring) without asking again; Deny on the page, or a consent stage's Deny in
+//! a flow the sign-in runs, denies the code. Each sign-in is parked in the session under a
+//! random id, as the authorize endpoint parks its requests. Every call returns the typed next
+//! step ([`DeviceNext`]) the pages render; the pages check the CSRF token and say whether it
+//! matched.
 
-use serde_json::json;
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
 
 use super::{DeviceError, DeviceVerification, PendingDevice, Requester};
 use crate::flows::executor::Start;
 use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
+use crate::flows::stages::CONSENT_GIVEN;
 use crate::flows::{ChallengeKind, lookup};
+use crate::oauth::authorize_flow::consent_context;
 use crate::oauth::session_step::{OAUTH_REQUEST_KEY, StepContext, StepRequest, run_step};
 use crate::store;
 
@@ -41,7 +48,7 @@ pub enum DeviceNext {
     /// A form came without the session's CSRF token (an expired session or a stale form).
     Stale,
     /// Ask the signed-in user to approve or deny.
-    Confirm(Confirmation),
+    Confirm(Box<Confirmation>),
     /// The device is signed in to this application.
     Approved { application_name: String },
     /// The user denied the request.
@@ -96,7 +103,8 @@ enum Stage {
     DeviceFlow,
     /// Waiting for Approve / Deny.
     Confirm,
-    /// The provider's authorization flow (consent) is running.
+    /// The provider's authorization flow is running, after Approve (its consent stage
+    /// records the approval instead of asking).
     Consent,
 }
 
@@ -166,6 +174,7 @@ impl Parked {
     fn forget(&self, sess: &mut Session) {
         sess.data.oauth_pending.remove(&self.rid);
         sess.data.oauth_done.remove(&self.rid);
+        sess.data.oauth_declined.remove(&self.rid);
     }
 }
 
@@ -177,6 +186,21 @@ enum FlowRun {
     Waiting,
     /// The flow denied access.
     Denied(String),
+}
+
+/// The context of a flow the sign-in runs: its request id and what a consent grants
+/// (authentik's consent keys, so a consent stage in any of its flows lists them); after
+/// Approve, the consent is marked as already given on the confirmation page.
+fn flow_context(rid: &str, device: &PendingDevice, approved: bool) -> BTreeMap<String, Value> {
+    let mut extra: BTreeMap<String, Value> =
+        consent_context(&device.application_name, &device.permissions)
+            .into_iter()
+            .collect();
+    extra.insert(OAUTH_REQUEST_KEY.to_string(), json!(rid));
+    if approved {
+        extra.insert(CONSENT_GIVEN.to_string(), json!(true));
+    }
+    extra
 }
 
 /// The state machine over the user-code seam and the flow steps.
@@ -292,6 +316,10 @@ impl DeviceSignIn<'_> {
             return Ok(DeviceNext::Failed(DeviceFailure::NotInProgress));
         };
         let done = sess.data.oauth_done.remove(&parked.rid);
+        if sess.data.oauth_declined.remove(&parked.rid) {
+            // A consent stage's Deny in a flow this sign-in ran.
+            return self.deny(sess, &parked).await;
+        }
         match (parked.stage, done) {
             (Stage::DeviceFlow, true) => parked.stage = Stage::Confirm,
             (Stage::Consent, true) | (Stage::Confirm, _) => {}
@@ -333,19 +361,22 @@ impl DeviceSignIn<'_> {
             Err(e) => return self.code_gone(sess, &parked, e).await,
         };
         match decision {
-            Some("deny") => {
-                parked.forget(sess);
-                session::save(self.step.ctx, sess).await?;
-                match self.verification.deny(&parked.user_code).await {
-                    Ok(()) => Ok(DeviceNext::UserDenied),
-                    Err(e) => self.code_gone(sess, &parked, e).await,
-                }
-            }
+            Some("deny") => self.deny(sess, &parked).await,
             Some("approve") => {
                 parked.stage = Stage::Consent;
                 self.advance(sess, client_ip, parked, &device, &flow).await
             }
             _ => Ok(DeviceNext::Failed(DeviceFailure::NoDecision)),
+        }
+    }
+
+    /// The user denied: the code is denied (the device's next poll gets `access_denied`).
+    async fn deny(&self, sess: &mut Session, parked: &Parked) -> SignInResult {
+        parked.forget(sess);
+        session::save(self.step.ctx, sess).await?;
+        match self.verification.deny(&parked.user_code).await {
+            Ok(()) => Ok(DeviceNext::UserDenied),
+            Err(e) => self.code_gone(sess, parked, e).await,
         }
     }
 
@@ -378,9 +409,7 @@ impl DeviceSignIn<'_> {
         let start = Start {
             next: Some(format!("{CONTINUE_PATH}?rid={}", parked.rid)),
             application: Some(device.application_id.clone()),
-            extra: [(OAUTH_REQUEST_KEY.to_string(), json!(parked.rid))]
-                .into_iter()
-                .collect(),
+            extra: flow_context(&parked.rid, device, parked.stage == Stage::Consent),
             allow_empty: true,
         };
         let step = run_step(self.step, sess, client_ip, slug, StepRequest::Show(start)).await?;
@@ -424,11 +453,11 @@ impl DeviceSignIn<'_> {
                 .map(|u| u.username)
                 .unwrap_or_default()
         };
-        Ok(DeviceNext::Confirm(Confirmation {
+        Ok(DeviceNext::Confirm(Box::new(Confirmation {
             rid: parked.rid.clone(),
             device: device.clone(),
             username,
-        }))
+        })))
     }
 
     /// Moves a parked sign-in forward as far as it goes without the user.

@@ -1,0 +1,110 @@
+//! The one page shell every HTML page shares (the flow pages, consent, `/device`, the OAuth
+//! endpoints' own pages): the document, the brand's title or logo, the stylesheet and the
+//! brand's custom CSS. Pure rendering; the body comes already escaped.
+
+use std::fmt::Write as _;
+
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use crate::domain::Brand;
+
+/// The stylesheet of every page (inline: the pages' CSP allows inline styles, never scripts).
+pub const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;\
+color:#1f2328;margin:0}\
+.card{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;\
+box-shadow:0 1px 4px #0002}\
+h1{font-size:1.4rem;margin:.5rem 0 1rem}.brand{color:#57606a;margin:0}\
+label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;box-sizing:border-box}\
+input[type=checkbox]{width:auto}\
+button{margin-top:1.5rem;width:100%;padding:.6rem;font-size:1rem;border:1px solid #0969da;\
+border-radius:6px;background:#0969da;color:#fff;cursor:pointer}\
+button.secondary{margin-top:.5rem;background:#fff;color:#1f2328;border-color:#8c959f}\
+.error{color:#b00020}.info{color:#1a7f37}.help{color:#57606a;font-size:.9rem}\
+.logo{max-height:3rem}.qr svg{width:200px;height:200px}code{word-break:break-all}\
+ul.permissions{padding-left:1.25rem}ul.permissions li{margin:.25rem 0}";
+
+/// A whole page: `title` as the heading and in the tab, `body` (already escaped) below it,
+/// styled by the stylesheet and the brand.
+pub fn document(brand: Option<&Brand>, title: &str, body: &str) -> String {
+    let brand_title = brand
+        .map(|b| b.branding_title.as_str())
+        .unwrap_or("latchkey");
+    let logo = brand.map(|b| b.branding_logo.as_str()).unwrap_or("");
+    // Custom CSS sits inside <style>: '<' is neutralised so it can never close the element.
+    let css = brand
+        .map(|b| b.branding_custom_css.replace('<', "\\3c "))
+        .unwrap_or_default();
+    let mut o = String::with_capacity(4096 + body.len());
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{page} - {brand}</title><style>{STYLESHEET}{css}</style></head><body>\
+         <main class=\"card\">",
+        page = text(title),
+        brand = text(brand_title),
+    );
+    if logo.is_empty() {
+        let _ = write!(o, "<p class=\"brand\">{}</p>", text(brand_title));
+    } else {
+        let _ = write!(
+            o,
+            "<img class=\"logo\" src=\"{}\" alt=\"{}\">",
+            attr(logo),
+            attr(brand_title)
+        );
+    }
+    let _ = write!(o, "<h1>{}</h1>{body}</main></body></html>", text(title));
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shell_escapes_the_title_and_neutralises_custom_css() {
+        let brand = Brand {
+            id: "b".into(),
+            domain: "example.com".into(),
+            default: true,
+            branding_title: "Acme <Corp>".into(),
+            branding_logo: String::new(),
+            branding_favicon: String::new(),
+            branding_custom_css: "a{color:red}</style><script>".into(),
+            flow_authentication_id: None,
+            flow_invalidation_id: None,
+            flow_recovery_id: None,
+            flow_unenrollment_id: None,
+            flow_user_settings_id: None,
+            flow_device_code_id: None,
+            web_certificate_id: None,
+            default_application_id: None,
+            attributes: serde_json::Value::Null,
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+        };
+        let html = document(Some(&brand), "Sign <in>", "<p>body</p>");
+        assert!(
+            html.contains("<h1>Sign &lt;in&gt;</h1><p>body</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"brand\">Acme &lt;Corp&gt;</p>"),
+            "{html}"
+        );
+        assert!(html.contains(STYLESHEET), "{html}");
+        assert!(!html.contains("</style><script>"), "{html}");
+    }
+
+    #[test]
+    fn without_a_brand_the_shell_says_latchkey() {
+        let html = document(None, "Device signed in", "");
+        assert!(
+            html.contains("<title>Device signed in - latchkey</title>"),
+            "{html}"
+        );
+        assert!(html.contains(STYLESHEET));
+    }
+}
