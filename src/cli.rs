@@ -184,6 +184,11 @@ pub enum Command {
     Run,
     /// The server alone, logging to stderr (containers, CI, tests). Stops on SIGTERM or Ctrl-C.
     Serve,
+    /// The console alone, on the store a running `latchkey serve` (another process, e.g. a
+    /// systemd service) uses: no listener, no bootstrap. Over SSH: `ssh host latchkey console`
+    /// (`--readonly` to look only). The header shows the serving instances' URL and health;
+    /// quitting leaves the server running.
+    Console,
     /// Apply authentik blueprints (YAML) to the store in one transaction: all or nothing.
     /// Prints created/updated/deleted/unchanged counts; re-applying a file changes nothing.
     Apply(ApplyArgs),

@@ -4,14 +4,15 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use latchkey::blueprint::{self, ExportFilter};
 use latchkey::cli::{ApplyArgs, Cli, Command, ExportArgs, GlobalArgs};
+use latchkey::console::app::ServerMode;
 use latchkey::console::{self, ConsoleContext};
-use latchkey::context::SystemClock;
+use latchkey::context::{InstanceInfo, Registration, ServerInstance, SystemClock};
 use latchkey::http::{self, AppState};
 use latchkey::logging;
 use latchkey::service::Service;
@@ -45,6 +46,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
     match command {
         Command::Run => run_console(global).await,
         Command::Serve => serve(global).await,
+        Command::Console => attach_console(global).await,
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
         Command::User(cmd) => user_command(global, cmd).await,
@@ -67,13 +69,34 @@ struct Started {
     service: Service,
     public_url: String,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    registration: Registration,
     generated_password: Option<String>,
 }
 
-async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Started> {
+impl Started {
+    /// A clean stop: the server drains, this instance leaves the store's registry, the pool
+    /// closes.
+    async fn stop(self, cancel: &CancellationToken) {
+        cancel.cancel();
+        if let Err(e) = self.server.await {
+            tracing::warn!(error = %e, "the server task ended abnormally");
+        }
+        self.registration.stop().await;
+        self.service.store().close().await;
+    }
+}
+
+async fn start(
+    global: &GlobalArgs,
+    cancel: &CancellationToken,
+    command: Command,
+) -> Result<Started> {
     let location = store_location(global);
     let store = Store::open_with(&location, global.store_options()).await?;
-    let listener = http::bind(&global.listen).await?;
+    let listener = match http::bind(&global.listen).await {
+        Ok(l) => l,
+        Err(e) => return Err(bind_failed(&store, &location, command, e).await),
+    };
     let bound = listener
         .local_addr()
         .context("cannot read the listening address")?;
@@ -104,6 +127,17 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         latchkey::store::maintenance::Retention::default(),
         cancel.clone(),
     );
+    let registration = service
+        .context()
+        .register_instance(
+            InstanceInfo {
+                public_url: service.context().public_url().to_string(),
+                listen: bound.to_string(),
+            },
+            cancel,
+        )
+        .await
+        .context("cannot record this server in the store")?;
     let server = http::spawn_server_with_limits(
         listener,
         AppState::new(service.clone()),
@@ -115,38 +149,139 @@ async fn start(global: &GlobalArgs, cancel: &CancellationToken) -> Result<Starte
         service,
         public_url,
         server,
+        registration,
         generated_password,
     })
 }
 
-async fn run_console(global: GlobalArgs) -> Result<()> {
+/// The listener could not be bound: when a live latchkey already serves this store, say how to
+/// reach it (its console) instead of only "address in use".
+async fn bind_failed(
+    store: &Store,
+    location: &StoreLocation,
+    command: Command,
+    err: http::ServeError,
+) -> anyhow::Error {
+    let probe = latchkey::context::Context::new(
+        store.clone(),
+        latchkey::context::Config::new(""),
+        Arc::new(SystemClock),
+    );
+    let live: Vec<ServerInstance> = match probe.server_instances().await {
+        Ok(all) => all.into_iter().filter(ServerInstance::is_live).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the store's server registry");
+            Vec::new()
+        }
+    };
+    store.close().await;
+    let Some(other) = live.first() else {
+        return err.into();
+    };
+    let db = location.display();
+    let who = format!(
+        "latchkey {} (pid {} on {}, {}) already serves the store {db}",
+        other.version, other.pid, other.host, other.public_url
+    );
+    match command {
+        Command::Serve => anyhow::anyhow!(
+            "{err}; {who}: pass --listen with another port to serve it twice, or stop that one"
+        ),
+        _ => anyhow::anyhow!(
+            "{err}; {who}: open its console with `latchkey console --db {db}` (add --readonly to \
+             look only)"
+        ),
+    }
+}
+
+/// Logs of a console go to a file (nothing may write over its screen) and to its ring.
+fn console_logs(global: &GlobalArgs) -> Result<logging::LogRing> {
     let log_file = global
         .log_file
         .clone()
         .unwrap_or_else(logging::default_log_file);
-    let logs = logging::init_file(&log_file).with_context(|| {
+    logging::init_file(&log_file).with_context(|| {
         format!(
             "cannot write the log file {}; pass --log-file",
             log_file.display()
         )
-    })?;
+    })
+}
+
+async fn run_console(global: GlobalArgs) -> Result<()> {
+    let logs = console_logs(&global)?;
     let cancel = CancellationToken::new();
-    let started = start(&global, &cancel).await?;
+    let started = start(&global, &cancel, Command::Run).await?;
     let ctx = ConsoleContext {
         service: started.service.clone(),
         server_url: started.public_url.clone(),
+        server: ServerMode::InProcess,
         store_path: store_location(&global).display(),
         readonly: global.readonly,
         theme: global.theme.clone(),
         logs,
-        startup_toast: started
-            .generated_password
-            .map(|p| format!("Bootstrapped: sign in as akadmin with password {p} (shown once)")),
+        first_start_password: started.generated_password.clone(),
+    };
+    let result = console::run(ctx, cancel.clone()).await;
+    started.stop(&cancel).await;
+    result.map_err(Into::into)
+}
+
+/// `latchkey console`: the console on the store a server in another process uses. Nothing is
+/// bound or bootstrapped; an empty or missing store means no server ever ran on it.
+async fn attach_console(global: GlobalArgs) -> Result<()> {
+    let location = store_location(&global);
+    let db = location.display();
+    let StoreLocation::File(path) = &location else {
+        bail!(
+            "`latchkey console` opens the store file a running server uses, and no other \
+             process can serve `:memory:`: use `latchkey run` for a throwaway instance"
+        );
+    };
+    if !path.exists() {
+        bail!(
+            "there is no store at {db}: start `latchkey serve --db {db}` (or `latchkey run`) on \
+             it first, or pass the --db a running server uses"
+        );
+    }
+    let logs = console_logs(&global)?;
+    let store = Store::open_with(&location, global.store_options()).await?;
+    let clock = Arc::new(SystemClock);
+    let probe = latchkey::context::Context::new(
+        store.clone(),
+        latchkey::context::Config::new(""),
+        clock.clone(),
+    );
+    let instances = probe.server_instances().await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .or_else(|| instances.first().map(|i| i.public_url.clone()))
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(store.clone(), global.config(&public_url), clock);
+    if service.list_users().await?.is_empty() && service.list_brands().await?.is_empty() {
+        store.close().await;
+        bail!(
+            "the store at {db} is empty: start `latchkey serve --db {db}` (or `latchkey run`) \
+             on it first; the console administers an instance, it does not create one"
+        );
+    }
+    let cancel = CancellationToken::new();
+    store.spawn_external_change_poller(cancel.clone());
+    tracing::info!(store = %db, servers = instances.len(), "console attached");
+    let ctx = ConsoleContext {
+        service,
+        server_url: global.public_url.clone().unwrap_or_default(),
+        server: ServerMode::Elsewhere,
+        store_path: db,
+        readonly: global.readonly,
+        theme: global.theme.clone(),
+        logs,
+        first_start_password: None,
     };
     let result = console::run(ctx, cancel.clone()).await;
     cancel.cancel();
-    let _ = started.server.await;
-    started.service.store().close().await;
+    store.close().await;
     result.map_err(Into::into)
 }
 
@@ -163,7 +298,7 @@ async fn serve(global: GlobalArgs) -> Result<()> {
         None => logging::init_stderr(),
     }
     let cancel = CancellationToken::new();
-    let started = start(&global, &cancel).await?;
+    let started = start(&global, &cancel, Command::Serve).await?;
     if let Some(password) = &started.generated_password {
         eprintln!(
             "latchkey: bootstrapped a new instance; sign in as akadmin with password {password} \
@@ -173,9 +308,7 @@ async fn serve(global: GlobalArgs) -> Result<()> {
     eprintln!("latchkey: serving on {}", started.public_url);
     shutdown_signal().await;
     tracing::info!("shutting down");
-    cancel.cancel();
-    let _ = started.server.await;
-    started.service.store().close().await;
+    started.stop(&cancel).await;
     Ok(())
 }
 

@@ -181,7 +181,7 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
         Request::ApplyBlueprint { file, sources } => {
             match service.apply_blueprints(&sources).await {
                 Ok(report) => Outcome::Saved(format!("imported {file}: {report}")),
-                Err(e) => Outcome::BlueprintFailed(e.to_string()),
+                Err(e) => import_failed(&file, e.to_string()),
             }
         }
         Request::GenerateCertificate {
@@ -249,7 +249,7 @@ async fn usages(service: &Service, kind: Kind, id: String, name: String) -> Outc
 async fn preview(service: &Service, path: String) -> Outcome {
     let sources = match crate::service::blueprints::read_sources(&[path.as_str()]) {
         Ok(s) => s,
-        Err(e) => return Outcome::BlueprintFailed(e.to_string()),
+        Err(e) => return import_failed(&path, e.to_string()),
     };
     match service.preview_blueprints(&sources).await {
         Ok(report) => Outcome::Preview {
@@ -257,8 +257,14 @@ async fn preview(service: &Service, path: String) -> Outcome {
             sources,
             report,
         },
-        Err(e) => Outcome::BlueprintFailed(e.to_string()),
+        Err(e) => import_failed(&path, e.to_string()),
     }
+}
+
+/// A failed import, whole in the log as well (the screen may have to cut it).
+fn import_failed(file: &str, error: String) -> Outcome {
+    tracing::warn!(file, %error, "blueprint import failed");
+    Outcome::BlueprintFailed(error)
 }
 
 /// Writes a certificate (and its key, unless `key_path` is empty) to files.

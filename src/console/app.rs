@@ -7,9 +7,13 @@ mod commands;
 mod copy;
 mod forms;
 mod import;
+mod message;
 mod overlay;
+mod quit;
 
-pub use copy::{CopyLine, osc52};
+pub use copy::{Clip, CopyLine, Delivery, osc52};
+pub use message::message_geometry;
+pub use overlay::{MessageView, QuitDialog};
 
 use super::actions::Request;
 use super::data::Data;
@@ -18,6 +22,7 @@ use super::keymap::{self, Action, Binding, Focus, Mode};
 use super::tabs::{ListRow, TABS, TabId, Tone, by_hotkey};
 use super::text::inert;
 use super::theme::Theme;
+use crate::context::ServerInstance;
 use overlay::{DetailView, Overlay, Overlays};
 
 /// The smallest terminal the console draws a real screen on.
@@ -28,16 +33,27 @@ pub const MIN_HEIGHT: u16 = 16;
 /// the column header.
 const CHROME_ROWS: u16 = 7;
 
+/// Where the server runs, which decides what quitting does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerMode {
+    /// `latchkey console`: the server runs in another process; quitting leaves it running.
+    #[default]
+    Elsewhere,
+    /// `latchkey run`: the server lives in this process and stops with the console, so `q`
+    /// asks first.
+    InProcess,
+}
+
 /// Fixed facts the console shows and obeys, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
     /// Shown in the header.
     pub store_path: String,
-    /// Shown in the header.
+    /// Shown in the header (empty: the URL of the serving instance found in the store).
     pub server_url: String,
     /// `--readonly`: mutating actions are hidden and refused.
     pub readonly: bool,
-    /// Shown in the status line until the first key press.
+    /// Shown in a window at start until acknowledged (the first start's password).
     pub startup_toast: Option<String>,
     /// Resolved colours.
     pub theme: Theme,
@@ -88,17 +104,17 @@ pub struct App {
     refresh_requested: bool,
     external_edit: Option<ExternalEdit>,
     pending: Option<Request>,
-    clipboard: Option<String>,
+    clipboard: Option<Clip>,
+    server_mode: ServerMode,
+    instances: Vec<ServerInstance>,
+    instances_read: bool,
 }
 
 impl App {
     /// A console with no data yet, sized 80x24 until told otherwise.
     pub fn new(config: AppConfig) -> Self {
-        let status = config.startup_toast.as_deref().map(|t| Status {
-            text: inert(t),
-            tone: Tone::Warn,
-        });
-        Self {
+        let first_start = config.startup_toast.clone();
+        let mut app = Self {
             config,
             data: Data::default(),
             loaded: false,
@@ -106,7 +122,7 @@ impl App {
             tabs: vec![TabState::default(); TABS.len()],
             tab: 0,
             overlays: Overlays::default(),
-            status,
+            status: None,
             logs: Vec::new(),
             show_logs: false,
             width: 80,
@@ -116,7 +132,24 @@ impl App {
             external_edit: None,
             pending: None,
             clipboard: None,
+            server_mode: ServerMode::default(),
+            instances: Vec::new(),
+            instances_read: false,
+        };
+        if let Some(text) = first_start {
+            app.show_message(
+                "First start: note this, then press enter",
+                &text,
+                Tone::Warn,
+            );
         }
+        app
+    }
+
+    /// The same console, told where its server runs (`run` passes [`ServerMode::InProcess`]).
+    pub fn with_server_mode(mut self, mode: ServerMode) -> Self {
+        self.server_mode = mode;
+        self
     }
 
     // ---- inputs -------------------------------------------------------------------------
@@ -138,6 +171,12 @@ impl App {
         {
             open.row = row.clone();
         }
+    }
+
+    /// Replaces what the store's registry says about the servers (read about once a second).
+    pub fn apply_instances(&mut self, instances: Vec<ServerInstance>) {
+        self.instances = instances;
+        self.instances_read = true;
     }
 
     /// Replaces the log lines shown by the Events tab's log view (oldest first).
@@ -168,28 +207,41 @@ impl App {
         if ev.kind == KeyEventKind::Release {
             return;
         }
-        self.status = None;
+        // A key clears the status line, except `^R`, which opens what it said whole.
+        let shown = self.status.take();
         if self.too_small() {
-            if matches!(
-                keymap::lookup(Focus::of(Mode::List), true, &ev).map(|b| b.action),
-                Some(Action::Quit | Action::ForceQuit)
-            ) {
-                self.quit = true;
+            // No dialog fits: `q` quits only when no server stops with the console.
+            match keymap::lookup(Focus::of(Mode::List), true, &ev).map(|b| b.action) {
+                Some(Action::ForceQuit) => self.quit = true,
+                Some(Action::Quit) => self.quit = self.server_mode == ServerMode::Elsewhere,
+                _ => {}
             }
             return;
         }
         let focus = self.focus();
         match keymap::lookup(focus, self.config.readonly, &ev) {
-            Some(b) => self.dispatch(b, &ev),
+            Some(b) => {
+                if b.action == Action::ReadMessage {
+                    self.status = shown;
+                }
+                self.dispatch(b, &ev)
+            }
             None => self.unbound_key(focus, &ev),
         }
     }
 
     /// Carries out a row's action on whatever has focus (the palette calls it too).
     pub(crate) fn dispatch(&mut self, b: &Binding, ev: &KeyEvent) {
-        if b.action == Action::ForceQuit {
-            self.quit = true;
-            return;
+        match b.action {
+            Action::ForceQuit => {
+                self.quit = true;
+                return;
+            }
+            Action::ReadMessage => {
+                self.read_message();
+                return;
+            }
+            _ => {}
         }
         match self.overlays.top() {
             Some(Overlay::Form(_)) => self.form_action(b.action),
@@ -198,10 +250,27 @@ impl App {
             Some(Overlay::Delete(_)) => self.dialog_action(b.action),
             Some(Overlay::Import(_)) => self.import_action(b.action),
             Some(Overlay::Command(_)) => self.command_action(b.action),
-            Some(Overlay::Detail(_) | Overlay::Help { .. } | Overlay::Filter) | None => {
-                self.view_action(b.action, ev)
+            Some(Overlay::Quit(_)) => self.quit_action(b.action),
+            Some(Overlay::Message(_)) => self.message_action(b.action),
+            Some(Overlay::Filter) => self.view_action(b.action, ev),
+            Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
+                if self.relevant(b) || b.action == Action::Back {
+                    self.view_action(b.action, ev)
+                } else {
+                    self.no_action(b.label);
+                }
             }
         }
+    }
+
+    /// Says that a key does nothing where the focus is (it never falls through to anything).
+    fn no_action(&mut self, key: &str) {
+        let what = match self.mode() {
+            Mode::Quit => "y quits, esc stays".to_string(),
+            Mode::Message => format!("{} closes", keymap::label_of(Action::Dismiss)),
+            _ => format!("{} for help", keymap::label_of(Action::ToggleHelp)),
+        };
+        self.set_status(&format!("{key}: no action here — {what}"), Tone::Muted);
     }
 
     /// A key no row binds: typed text for the focused input, or why read-only refused it.
@@ -221,8 +290,14 @@ impl App {
                     typed.push(c);
                 }
             }
-            Some(Overlay::Import(_)) => {}
-            Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
+            Some(
+                Overlay::Import(_)
+                | Overlay::Quit(_)
+                | Overlay::Message(_)
+                | Overlay::Detail(_)
+                | Overlay::Help { .. },
+            )
+            | None => {
                 if self.config.readonly
                     && let Some(b) = keymap::refused_in_readonly(focus, ev)
                 {
@@ -230,6 +305,8 @@ impl App {
                         &format!("read-only: '{}' ({}) is disabled", b.label, b.description),
                         Tone::Warn,
                     );
+                } else if let Some(name) = keymap::key_name(ev) {
+                    self.no_action(&name);
                 }
             }
         }
@@ -288,6 +365,7 @@ impl App {
             Action::Import => self.start_import(),
             Action::RevokeSession => self.revoke_selected_session(),
             Action::ExportCertificate => self.start_export(),
+            Action::RevealValue => self.reveal_selected(),
             Action::NewWithProvider => self.start_new_with_provider(),
             Action::BindPolicy => self.start_bind_policy(),
             _ => {}
@@ -301,7 +379,7 @@ impl App {
             Some(Overlay::Detail(_) | Overlay::Help { .. }) => {
                 self.overlays.pop();
             }
-            _ if quit => self.quit = true,
+            _ if quit => self.ask_to_quit(),
             _ => self.set_filter(String::new()),
         }
     }
@@ -446,6 +524,41 @@ impl App {
         &self.config
     }
 
+    /// Where the server runs.
+    pub fn server_mode(&self) -> ServerMode {
+        self.server_mode
+    }
+
+    /// True once the store's registry was read (until then no server is not news).
+    pub fn instances_read(&self) -> bool {
+        self.instances_read
+    }
+
+    /// The servers the store's registry lists, live ones first.
+    pub fn instances(&self) -> &[ServerInstance] {
+        &self.instances
+    }
+
+    /// The server the header names: the one at the configured URL, else the freshest.
+    pub fn primary_instance(&self) -> Option<&ServerInstance> {
+        let url = &self.config.server_url;
+        self.instances
+            .iter()
+            .find(|i| !url.is_empty() && i.public_url == *url)
+            .or_else(|| self.instances.first())
+    }
+
+    /// The base URL applications reach the server at: the configured one, else the serving
+    /// instance's (empty when no server ever recorded itself).
+    pub fn server_url(&self) -> String {
+        if !self.config.server_url.is_empty() {
+            return self.config.server_url.clone();
+        }
+        self.primary_instance()
+            .map(|i| i.public_url.clone())
+            .unwrap_or_default()
+    }
+
     /// The colours.
     pub fn theme(&self) -> &Theme {
         &self.config.theme
@@ -559,6 +672,13 @@ impl App {
         })
     }
 
+    /// The footer hints kept when not all fit (back, help, quit and the like).
+    pub fn essential_hints(&self) -> Vec<(&'static str, &'static str)> {
+        keymap::hints(self.focus(), self.config.readonly, |b| {
+            self.relevant(b) && b.essential
+        })
+    }
+
     /// Every hint of what has focus as one line (the pickers' own key line).
     pub fn hint_line(&self) -> String {
         keymap::hint_line(self.focus(), self.config.readonly)
@@ -572,12 +692,13 @@ impl App {
         }
     }
 
-    /// The help overlay's lines `(keys, description)`: every row of the keymap table, by mode.
+    /// The help overlay's lines `(keys, description)`: every row of the keymap table, by mode
+    /// (a pair such as `j/k` on one line).
     pub fn help_entries(&self) -> Vec<(&'static str, &'static str)> {
         let mut out: Vec<(&'static str, &'static str)> = Vec::new();
         for mode in Mode::ALL {
             for b in keymap::rows(mode, self.config.readonly) {
-                let entry = (b.label, b.description);
+                let entry = b.help_entry();
                 if !out.contains(&entry) {
                     out.push(entry);
                 }
@@ -605,7 +726,9 @@ impl App {
             Action::RevokeSession => {
                 TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
             }
-            Action::Copy => TABS[self.tab].id == TabId::Providers,
+            Action::Copy | Action::RevealValue => {
+                TABS[self.tab].id == TabId::Providers && !self.copy_lines().is_empty()
+            }
             Action::Back => self.mode() != Mode::List || !self.filter().is_empty(),
             _ => true,
         }

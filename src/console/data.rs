@@ -68,6 +68,11 @@ impl DataSource {
         Self { service }
     }
 
+    /// The servers recorded in the store, live ones first, with their health now.
+    pub async fn instances(&self) -> ServiceResult<Vec<crate::context::ServerInstance>> {
+        Ok(self.service.context().server_instances().await?)
+    }
+
     /// Everything the console shows, read now.
     pub async fn load(&self) -> ServiceResult<Data> {
         let s = &self.service;

@@ -40,11 +40,15 @@ pub enum Mode {
     Command,
     /// The Ctrl-P palette over this keymap.
     Palette,
+    /// `run` mode's "quit and stop the server?" dialog.
+    Quit,
+    /// A message read whole (an error, a revealed value, the first-start message).
+    Message,
 }
 
 impl Mode {
     /// Every mode, in the order the help overlay lists their keys.
-    pub const ALL: [Mode; 14] = [
+    pub const ALL: [Mode; 16] = [
         Mode::List,
         Mode::Detail,
         Mode::Filter,
@@ -59,6 +63,8 @@ impl Mode {
         Mode::Import,
         Mode::Command,
         Mode::Palette,
+        Mode::Quit,
+        Mode::Message,
     ];
 }
 
@@ -265,6 +271,13 @@ pub enum Action {
     Reload,
     /// Answer a form's question with yes.
     Yes,
+    /// Read the whole message (the error, banner or status, or the focused field's label and
+    /// help) in a scrollable window.
+    ReadMessage,
+    /// Provider detail: show the selected value (a secret) whole, to read it from the screen.
+    RevealValue,
+    /// Close the message window.
+    Dismiss,
     /// Form: create a new object for the focused select and select it (mutating).
     NewForField,
     /// Applications: a new application and its provider in one form (mutating).
@@ -322,6 +335,35 @@ pub fn typed_char(ev: &KeyEvent) -> Option<char> {
     }
 }
 
+/// How the status line names a key press no row takes (`x`, `^O`, `F5`); `None` for events
+/// that are no key a person pressed.
+pub fn key_name(ev: &KeyEvent) -> Option<String> {
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let name = match ev.code {
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) if ctrl => format!("^{}", c.to_ascii_uppercase()),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "S-tab".into(),
+        KeyCode::Backspace => "bksp".into(),
+        KeyCode::Delete => "del".into(),
+        KeyCode::Insert => "ins".into(),
+        KeyCode::Left => "left".into(),
+        KeyCode::Right => "right".into(),
+        KeyCode::Up => "up".into(),
+        KeyCode::Down => "down".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::PageUp => "pgup".into(),
+        KeyCode::PageDown => "pgdn".into(),
+        _ => return None,
+    };
+    Some(name)
+}
+
 /// One row of the keymap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
@@ -343,6 +385,9 @@ pub struct Binding {
     pub modes: &'static [Mode],
     /// What narrows it further.
     pub when: When,
+    /// How the help overlay lists it, when it shares a line with its pair (`j/k`, `g/G`): the
+    /// palette and the status line keep `label` and `description`.
+    pub help: Option<(&'static str, &'static str)>,
 }
 
 /// A row with no hint, not mutating, not essential, in every focus of its modes.
@@ -363,6 +408,7 @@ const fn row(
         essential: false,
         modes,
         when: When::Always,
+        help: None,
     }
 }
 
@@ -383,6 +429,18 @@ impl Binding {
     const fn mutating(mut self) -> Self {
         self.mutates = true;
         self
+    }
+
+    /// Listed in the help overlay as `label  description`, one line shared with its pair (so
+    /// the whole table fits the overlay at 120x40).
+    const fn help_as(mut self, label: &'static str, description: &'static str) -> Self {
+        self.help = Some((label, description));
+        self
+    }
+
+    /// The help overlay's line for this row.
+    pub fn help_entry(&self) -> (&'static str, &'static str) {
+        self.help.unwrap_or((self.label, self.description))
     }
 
     /// In a form, only on these field kinds.
@@ -425,9 +483,20 @@ const SPACE: Key = Char(' ');
 const LIST: &[Mode] = &[Mode::List];
 const DETAIL: &[Mode] = &[Mode::Detail];
 const LIST_DETAIL: &[Mode] = &[Mode::List, Mode::Detail];
-/// Moving: lists, detail views, and scrolling the help overlay.
-const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// Moving: lists, detail views, and scrolling the help overlay and the message window.
+const MOVE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help, Mode::Message];
 const ANYWHERE: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// The views that are not a text input: tabs switch from all of them.
+const VIEWS: &[Mode] = &[Mode::List, Mode::Detail, Mode::Help];
+/// Where a message can be cut short: `^R` reads it whole.
+const MESSAGES: &[Mode] = &[
+    Mode::List,
+    Mode::Detail,
+    Mode::Form,
+    Mode::Delete,
+    Mode::Import,
+    Mode::Confirm,
+];
 const FILTER: &[Mode] = &[Mode::Filter];
 const FORM: &[Mode] = &[Mode::Form];
 /// Moving inside forms and pickers (arrows only: letters are typed there).
@@ -469,6 +538,7 @@ const CLOSABLE: &[Mode] = &[
     Mode::Import,
     Mode::Command,
     Mode::Palette,
+    Mode::Quit,
 ];
 const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
 const EVERYWHERE: &[Mode] = &Mode::ALL;
@@ -490,6 +560,12 @@ const NOT_LINES: &[Field] = &[
 ];
 const CHOICES: &[Field] = &[Field::Select, Field::Multi];
 
+// Help lines that pairs of rows share.
+const FIELD_MOVES: &str = "Next / previous field, URI row, choice";
+const URI_ROWS: &str = "Redirect URIs: add / remove a row";
+const TAKE: &str = "Picker, checklist: take the choice(s)";
+const SWITCH: &str = "Dialog: switch between the buttons";
+
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
@@ -507,33 +583,35 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),
     row(&[Char('y')], "y", A::Copy, DETAIL, "Provider detail: copy (OSC 52)").hint("copy"),
+    row(&[Char('v')], "v", A::RevealValue, DETAIL, "Provider detail: show the value").hint("show"),
     row(&[Char(':')], ":", A::StartCommand, LIST_DETAIL, "Command line: :flow S, :import F, :q").hint("command"),
     row(&[Ctrl('p')], "^P", A::Palette, LIST_DETAIL, "Palette: every action by name").hint("palette"),
     row(&[Char('/')], "/", A::StartFilter, LIST, "Filter: text, !not, a|b").hint("filter").essential(),
     row(&[ENTER], "enter", A::KeepFilter, FILTER, "Filtering: keep the filter").hint("keep").essential(),
     row(&[ESC], "esc", A::ClearFilter, FILTER, "Filtering: clear the filter").hint("clear").essential(),
     row(&[BKSP], "bksp", A::DeleteChar, LINE_INPUTS, "Typing: delete the last character"),
-    row(&[Char('j'), DOWN], "j/down", A::Down, MOVE, "Move down"),
-    row(&[Char('k'), UP], "k/up", A::Up, MOVE, "Move up"),
-    row(&[Char('g'), Code(KeyCode::Home)], "g", A::Top, MOVE, "Go to the top"),
-    row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, MOVE, "Go to the bottom"),
-    row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, MOVE, "Page down"),
-    row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, MOVE, "Page up"),
-    row(&[Digit], "1-0", A::JumpTab, LIST, "Jump to tab by number").hint("tabs"),
-    row(&[TAB], "tab", A::NextTab, LIST, "Next tab"),
-    row(&[BACKTAB], "S-tab", A::PrevTab, LIST, "Previous tab"),
+    row(&[Char('j'), DOWN], "j/down", A::Down, MOVE, "Move down").help_as("j/k", "Move down / up"),
+    row(&[Char('k'), UP], "k/up", A::Up, MOVE, "Move up").help_as("j/k", "Move down / up"),
+    row(&[Char('g'), Code(KeyCode::Home)], "g", A::Top, MOVE, "Go to the top").help_as("g/G", "Go to the top / bottom"),
+    row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, MOVE, "Go to the bottom").help_as("g/G", "Go to the top / bottom"),
+    row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, MOVE, "Page down").help_as("pgdn/up", "Page down / up"),
+    row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, MOVE, "Page up").help_as("pgdn/up", "Page down / up"),
+    row(&[Digit], "1-0", A::JumpTab, VIEWS, "Jump to tab by number").hint("tabs"),
+    row(&[TAB], "tab", A::NextTab, VIEWS, "Next tab"),
+    row(&[BACKTAB], "S-tab", A::PrevTab, VIEWS, "Previous tab"),
     row(&[Char('L')], "L", A::ToggleLogs, LIST, "Events: toggle server log").hint("logs"),
     row(&[Char('r'), Ctrl('l')], "r", A::Refresh, LIST_DETAIL, "Reload from the store"),
     row(&[ESC], "esc", A::Back, &[Mode::Detail, Mode::Help, Mode::List], "Back / clear filter / close").hint("back").essential(),
     row(&[Char('?')], "?", A::ToggleHelp, ANYWHERE, "Show or hide this help").hint("help").essential(),
-    row(&[Char('q')], "q", A::Quit, ANYWHERE, "Back; quit from a list").hint("quit").essential(),
-    row(&[Ctrl('c')], "^C", A::ForceQuit, EVERYWHERE, "Quit"),
+    row(&[Char('q')], "q", A::Quit, ANYWHERE, "Back; quit (run: asks first)").hint("quit").essential(),
+    row(&[Ctrl('c')], "^C", A::ForceQuit, EVERYWHERE, "Quit at once (also :q)"),
+    row(&[Ctrl('r')], "^R", A::ReadMessage, MESSAGES, "Read the whole message or help"),
     // Forms: the focused field's kind decides which of these apply.
     row(&[TAB], "tab", A::NextField, FORM, "Form: next field").hint("next").essential(),
     row(&[BACKTAB], "S-tab", A::PrevField, FORM, "Form: previous field"),
     row(&[ENTER], "enter", A::NextField, FORM, "Form: next field (one-line text)").on(ONE_LINE),
-    row(&[DOWN], "down", A::Down, FORM_PICKERS, "Next field, URI row or choice").on(NOT_LINES),
-    row(&[UP], "up", A::Up, FORM_PICKERS, "Previous field, URI row or choice").on(NOT_LINES),
+    row(&[DOWN], "down", A::Down, FORM_PICKERS, "Next field, URI row or choice").on(NOT_LINES).help_as("down/up", FIELD_MOVES),
+    row(&[UP], "up", A::Up, FORM_PICKERS, "Previous field, URI row or choice").on(NOT_LINES).help_as("down/up", FIELD_MOVES),
     row(&[ENTER, SPACE], "enter", A::OpenPicker, FORM, "Form: open the select's picker").hint("pick").on(CHOICES),
     row(&[SPACE, ENTER], "space", A::Toggle, FORM, "Form: flip the switch").hint("toggle").on(&[Field::Toggle]),
     row(&[LEFT], "←/→", A::CyclePrev, FORM, "Form: cycle the select's options").hint("cycle").on(&[Field::Select]),
@@ -542,11 +620,11 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a client ID or secret").hint("generate").on(&[Field::Secret]),
     row(&[Ctrl('e')], "^E", A::EditExternally, FORM, "Form: edit multi-line text in $EDITOR").hint("editor").on(&[Field::Lines]),
     row(&[Ctrl('f')], "^F", A::Find, FORM, "Form: find in the text (enter: next)").on(SEARCHABLE),
-    row(&[Ctrl('n')], "^N", A::AddRow, FORM, "Redirect URIs: add a row").hint("add").on(&[Field::Uris]),
-    row(&[Ctrl('x')], "^X", A::RemoveRow, FORM, "Redirect URIs: remove the row").hint("remove").on(&[Field::Uris]),
+    row(&[Ctrl('n')], "^N", A::AddRow, FORM, "Redirect URIs: add a row").hint("add").on(&[Field::Uris]).help_as("^N/^X", URI_ROWS),
+    row(&[Ctrl('x')], "^X", A::RemoveRow, FORM, "Redirect URIs: remove the row").hint("remove").on(&[Field::Uris]).help_as("^N/^X", URI_ROWS),
     row(&[Ctrl('o')], "^O", A::ToggleMatching, FORM, "Redirect URIs: strict or regex").hint("regex").on(&[Field::Uris]),
-    row(&[Ctrl('z')], "^Z", A::Undo, FORM, "Text: undo").on(TEXT),
-    row(&[Ctrl('y')], "^Y", A::Redo, FORM, "Text: redo").on(TEXT),
+    row(&[Ctrl('z')], "^Z", A::Undo, FORM, "Text: undo").on(TEXT).help_as("^Z/^Y", "Text: undo / redo"),
+    row(&[Ctrl('y')], "^Y", A::Redo, FORM, "Text: redo").on(TEXT).help_as("^Z/^Y", "Text: undo / redo"),
     row(&[Ctrl('w')], "^W", A::DeleteWord, FORM, "Text: delete the previous word").on(TEXT),
     row(&[Ctrl('k')], "^K", A::DeleteToEnd, FORM, "Text: delete to the end of the line").on(TEXT),
     row(&[CtrlCode(KeyCode::Left)], "^←/^→", A::WordLeft, FORM, "Text: move a word left or right").on(TEXT),
@@ -555,17 +633,22 @@ pub const KEYMAP: &[Binding] = &[
     // The search, the pickers and the command line.
     row(&[ENTER], "enter", A::FindNext, &[Mode::Find], "Find: the next match").hint("next").essential(),
     row(&[SPACE], "space", A::Toggle, &[Mode::Checklist], "Checklist: tick or untick").hint("toggle"),
-    row(&[ENTER], "enter", A::Accept, PICKERS, "Picker: take the selected choice").hint("pick").essential(),
-    row(&[ENTER], "enter", A::Accept, &[Mode::Checklist], "Checklist: done").hint("done").essential(),
+    row(&[ENTER], "enter", A::Accept, PICKERS, "Picker: take the selected choice").hint("pick").essential().help_as("enter", TAKE),
+    row(&[ENTER], "enter", A::Accept, &[Mode::Checklist], "Checklist: done").hint("done").essential().help_as("enter", TAKE),
     row(&[TAB], "tab", A::Complete, &[Mode::Command], "Command line: complete").hint("complete").essential(),
     row(&[ENTER], "enter", A::Accept, &[Mode::Command], "Command line: run").hint("run").essential(),
     row(&[ESC], "esc", A::Cancel, CLOSABLE, "Form, picker, dialog, command: cancel").hint("cancel").essential(),
     // Dialogs and questions.
-    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Delete], "Delete dialog: Cancel / Delete").hint("switch").essential(),
-    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Import], "Import dialog: Cancel / Apply").hint("switch").essential(),
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Delete], "Delete dialog: Cancel / Delete").hint("switch").essential().help_as("tab", SWITCH),
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Import], "Import dialog: Cancel / Apply").hint("switch").essential().help_as("tab", SWITCH),
     row(&[ENTER], "enter", A::Press, DIALOGS, "Dialog: press the focused button").mutating(),
     row(&[Char('y'), Char('Y')], "y", A::Yes, &[Mode::Confirm], "Form question: yes (any other key: no)").hint("yes").essential(),
     row(&[Char('r')], "r", A::Reload, FORM_PROMPTS, "Changed elsewhere: reload the form").hint("reload").when_stale(),
+    // `run`'s quit dialog (the server stops with the console) and the message window.
+    row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Quit], "Quit dialog: Cancel / Quit").hint("switch").essential().help_as("tab", SWITCH),
+    row(&[ENTER], "enter", A::Press, &[Mode::Quit], "Quit dialog: press the button").hint("press").essential(),
+    row(&[Char('y')], "y", A::Yes, &[Mode::Quit], "Quit dialog: quit, stop the server").hint("quit"),
+    row(&[ENTER, ESC, Char('q')], "enter", A::Dismiss, &[Mode::Message], "Message: close").hint("close").essential(),
     row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a client ID or secret").on(&[Field::Text]),
     row(&[Char('n')], "n", A::NewForField, FORM, "New object (in a form: for the select)").mutating().on(&[Field::Select]),
     row(&[Char('N')], "N", A::NewWithProvider, LIST, "Applications: new app with its provider").hint("new+provider").mutating(),

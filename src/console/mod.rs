@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod clipboard;
 pub mod data;
 pub mod dialog;
 pub mod external_edit;
@@ -31,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::logging::LogRing;
 use crate::service::Service;
 
-use app::{App, AppConfig};
+use app::{App, AppConfig, ServerMode};
 use data::DataSource;
 use tabs::Tone;
 use theme::Theme;
@@ -40,8 +41,10 @@ use theme::Theme;
 pub struct ConsoleContext {
     /// The use-cases the console reads through.
     pub service: Service,
-    /// The server's public URL, shown in the header.
+    /// The server's public URL, shown in the header (empty: found in the store's registry).
     pub server_url: String,
+    /// Whether the server runs in this process (`run`) or elsewhere (`console`).
+    pub server: ServerMode,
     /// Where the store lives, shown in the header.
     pub store_path: String,
     /// Started with `--readonly`.
@@ -50,8 +53,19 @@ pub struct ConsoleContext {
     pub theme: Option<String>,
     /// Recent log lines, for the events view.
     pub logs: LogRing,
-    /// A message shown once at start (the generated bootstrap password).
-    pub startup_toast: Option<String>,
+    /// The password the first start generated, shown until acknowledged.
+    pub first_start_password: Option<String>,
+}
+
+/// What a fresh store's console says at first start: wraps at any width, stays until
+/// acknowledged.
+pub fn first_start_message(password: &str) -> String {
+    format!(
+        "latchkey created a new instance in this store.\n\nSign in as akadmin with this \
+         password. It is shown only now and is not stored in clear:\n\n    {password}\n\n\
+         Change it with P on the Users tab (0). To choose it next time, set \
+         LATCHKEY_BOOTSTRAP_PASSWORD before the first start."
+    )
 }
 
 /// Why the console stopped abnormally.
@@ -90,9 +104,10 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
         store_path: ctx.store_path.clone(),
         server_url: ctx.server_url.clone(),
         readonly: ctx.readonly,
-        startup_toast: ctx.startup_toast.clone(),
+        startup_toast: ctx.first_start_password.as_deref().map(first_start_message),
         theme,
-    });
+    })
+    .with_server_mode(ctx.server);
     let mut guard = terminal::TerminalGuard::enter()?;
     let size = guard.terminal().size()?;
     app.resize(size.width, size.height);
@@ -161,6 +176,7 @@ async fn event_loop(
             },
             _ = tick.tick() => {
                 app.apply_logs(ctx.logs.lines());
+                reload_instances(source, app).await;
                 if pacing.due() {
                     reload(source, app).await;
                     pacing.reloaded();
@@ -195,12 +211,14 @@ async fn after_input(
         guard.resume()?;
         app.finish_external_edit(edit.key, result);
     }
-    if let Some(text) = app.take_clipboard() {
+    if let Some(clip) = app.take_clip() {
         use std::io::Write;
-        let seq = app::osc52(&text, std::env::var_os("TMUX").is_some());
+        let (wrap, delivery) = clipboard::ClipboardEnv::probe().decide();
+        let seq = app::osc52(&clip.value, wrap);
         let backend = guard.terminal().backend_mut();
         backend.write_all(seq.as_bytes())?;
         backend.flush()?;
+        app.clipboard_sent(&clip, &delivery);
     }
     if app.take_refresh_request() {
         // `r` / Ctrl-L: reload and repaint every cell, in case something scribbled on
@@ -245,12 +263,22 @@ impl ReloadPacing {
 
 /// Loads a fresh snapshot; a failure becomes a status message, the old data stays on screen.
 async fn reload(source: &DataSource, app: &mut App) {
+    reload_instances(source, app).await;
     match source.load().await {
         Ok(data) => app.apply_data(data),
         Err(e) => {
             tracing::warn!(error = %e, "console reload failed");
             app.set_status(&format!("cannot read the store: {e}"), Tone::Error);
         }
+    }
+}
+
+/// Reads the store's server registry (the header's URL and health); a failure is logged and
+/// the last answer stays.
+async fn reload_instances(source: &DataSource, app: &mut App) {
+    match source.instances().await {
+        Ok(instances) => app.apply_instances(instances),
+        Err(e) => tracing::warn!(error = %e, "cannot read the store's server registry"),
     }
 }
 

@@ -139,7 +139,7 @@ pub struct TabSpec {
     pub id: TabId,
     /// Full name (tab bar at >= 120 columns, block titles, breadcrumbs).
     pub name: &'static str,
-    /// Short name for 80-119 columns.
+    /// Short name for 80-119 columns: every tab's short label fits 80 columns together.
     pub short: &'static str,
     /// Digit that jumps here.
     pub hotkey: Option<char>,
@@ -179,7 +179,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Stages,
         name: "Stages",
-        short: "Stages",
+        short: "Stage",
         hotkey: Some('3'),
         description: "Stages are single steps of a Flow that a user is guided through.",
         columns: &[
@@ -192,7 +192,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Policies,
         name: "Policies",
-        short: "Policies",
+        short: "Policy",
         hotkey: Some('4'),
         description: "Policies decide whether a flow, stage or application applies to a user.",
         columns: &[col("NAME", 30, true, true), col("KIND", 18, false, true)],
@@ -241,7 +241,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Brands,
         name: "Brands",
-        short: "Brands",
+        short: "Brand",
         hotkey: Some('8'),
         description: "Visual settings and default flows per domain.",
         columns: &[
@@ -283,7 +283,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Events,
         name: "Events",
-        short: "Events",
+        short: "Ev",
         hotkey: None,
         description: "Audit events, newest first. L shows the server log.",
         columns: &[

@@ -65,6 +65,37 @@ pub fn ellipsize_middle(s: &str, width: usize) -> String {
     out
 }
 
+/// Breaks `text` into lines of at most `width` characters: at its newlines, then at the last
+/// space that fits, else mid-word (a secret or a URL has no spaces). Nothing is dropped but the
+/// spaces a line breaks at.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut rest: Vec<char> = para.chars().collect();
+        if rest.is_empty() {
+            out.push(String::new());
+        }
+        while !rest.is_empty() {
+            if rest.len() <= width {
+                out.push(rest.iter().collect());
+                break;
+            }
+            let cut = rest[..=width]
+                .iter()
+                .rposition(|c| *c == ' ')
+                .filter(|&i| i > 0);
+            let (line, skip) = match cut {
+                Some(i) => (rest[..i].iter().collect::<String>(), i + 1),
+                None => (rest[..width].iter().collect::<String>(), width),
+            };
+            out.push(line);
+            rest.drain(..skip);
+        }
+    }
+    out
+}
+
 /// `YYYY-MM-DD HH:MM` in UTC, or `-` for a time that cannot be shown.
 pub fn datetime(unix: i64) -> String {
     format_unix(unix, true)
@@ -111,6 +142,15 @@ mod tests {
         assert_eq!(ellipsize("abc", 4), "abc");
         assert_eq!(ellipsize_middle("abcdefghij", 6), "ab..ij");
         assert_eq!(ellipsize_middle("abc", 6), "abc");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_then_mid_word_and_keeps_every_character() {
+        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
+        let secret = "x".repeat(128);
+        assert_eq!(wrap(&secret, 50).concat(), secret);
     }
 
     #[test]

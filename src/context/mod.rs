@@ -4,11 +4,13 @@
 
 pub mod clock;
 mod events;
+pub mod instances;
 
 use std::sync::Arc;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventSubject;
+pub use instances::{Health, InstanceInfo, Registration, ServerInstance};
 
 use crate::store::Store;
 

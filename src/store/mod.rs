@@ -13,6 +13,7 @@ pub mod events;
 pub mod flows;
 pub mod grants;
 pub mod groups;
+pub mod instances;
 pub mod maintenance;
 pub mod objects;
 pub mod policies;

@@ -387,20 +387,27 @@ async fn readonly_hides_and_refuses_every_mutating_action() {
 }
 
 #[test]
-fn startup_toast_stays_until_a_key_is_pressed() {
+fn startup_toast_stays_until_acknowledged() {
+    // Issue 14: the first-start message no longer goes with the first key; it waits in its
+    // own window for enter (or esc).
     let mut app = App::new(AppConfig {
         startup_toast: Some("Bootstrapped: password s3cret (shown once)".into()),
         ..config(false)
     });
     app.apply_data(Data::default());
     let screen = render(&mut app, 80, 24);
-    assert!(line(&screen, 22).contains("password s3cret"), "{screen}");
+    assert!(screen.contains("password s3cret"), "{screen}");
     app.apply_data(Data::default());
     assert!(
         render(&mut app, 80, 24).contains("s3cret"),
         "a reload keeps it"
     );
-    press(&mut app, "j");
+    press(&mut app, "j2");
+    assert!(
+        render(&mut app, 80, 24).contains("s3cret"),
+        "other keys keep it"
+    );
+    app.handle_key(code(KeyCode::Enter));
     assert!(!render(&mut app, 80, 24).contains("s3cret"));
 }
 
@@ -864,22 +871,48 @@ impl Drop for Tmux {
 /// Starts the real binary in a detached 120x40 tmux session named `console` over a fresh store
 /// in `dir`, with `env` (`NAME=value`) added; the exit status lands in `dir/status`.
 pub(crate) fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
+    let db = dir.join("x.db");
+    let log = dir.join("log");
+    let args = [
+        "--db".to_string(),
+        db.display().to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--log-file".into(),
+        log.display().to_string(),
+    ];
+    let mut all_env = vec![
+        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
+        "NO_COLOR=1",
+    ];
+    all_env.extend(env);
+    tmux_session(dir, &args, (120, 40), &all_env)
+}
+
+/// Starts the real binary with `args` in a detached `width`x`height` tmux session named
+/// `console` (its own tmux server, killed when the returned value drops), with `env` added;
+/// the exit status lands in `dir/status`, and `dir/log` is shown when a wait times out.
+pub(crate) fn tmux_session(
+    dir: &std::path::Path,
+    args: &[String],
+    (width, height): (u16, u16),
+    env: &[&str],
+) -> Tmux {
     let available = Command::new("tmux").arg("-V").output();
     assert!(
         available.is_ok_and(|o| o.status.success()),
         "tmux is not installed: install it (e.g. `apt-get install tmux`) to run the console \
          smoke test"
     );
-    let db = dir.join("x.db");
     let log = dir.join("log");
     // tmux sometimes loses a pane's exit status when the pty closes before the child is
     // reaped, so the shell tmux runs the command with records it in a file as well.
     let status_file = dir.join("status");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let command = format!(
-        "'{}' --db '{}' --listen 127.0.0.1:0 --log-file '{}'; echo $? > '{}'",
+        "'{}' {}; echo $? > '{}'",
         env!("CARGO_BIN_EXE_latchkey"),
-        db.display(),
-        log.display(),
+        quoted.join(" "),
         status_file.display()
     );
     let nanos = std::time::SystemTime::now()
@@ -888,29 +921,15 @@ pub(crate) fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
         .unwrap_or_default();
     let tmux = Tmux {
         socket: format!("latchkey-it-{}-{nanos}", std::process::id()),
-        log: log.clone(),
+        log,
     };
-    let mut args = vec![
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "120",
-        "-y",
-        "40",
-    ];
-    for e in [
-        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
-        "NO_COLOR=1",
-    ]
-    .iter()
-    .chain(env)
-    {
-        args.push("-e");
-        args.push(e);
+    let (w, h) = (width.to_string(), height.to_string());
+    let mut cmd = vec!["new-session", "-d", "-s", "console", "-x", &w, "-y", &h];
+    for e in env {
+        cmd.push("-e");
+        cmd.push(e);
     }
-    args.extend([
+    cmd.extend([
         command.as_str(),
         ";",
         "set-option",
@@ -919,7 +938,7 @@ pub(crate) fn start_console(dir: &std::path::Path, env: &[&str]) -> Tmux {
         "remain-on-exit",
         "on",
     ]);
-    tmux.run(&args);
+    tmux.run(&cmd);
     tmux
 }
 
@@ -960,7 +979,10 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     });
     assert!(screen.contains("Flows (8/8)"), "{screen}");
 
+    // Issue 14: `run` asks before q stops the server with the console.
     tmux.run(&["send-keys", "-t", "console", "q"]);
+    tmux.wait_for("the quit confirmation", |s| s.contains("stop the server?"));
+    tmux.run(&["send-keys", "-t", "console", "y"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let dead = tmux.run(&["display-message", "-p", "-t", "console", "#{pane_dead}"]);

@@ -1,9 +1,31 @@
 //! The provider detail's copyable lines (every URL an application needs, the client id and
-//! the secret) and `y`, which hands the chosen value to the loop to send as OSC 52.
+//! the secret) and `y`, which hands the chosen value to the loop to send as OSC 52; the loop
+//! then says what was sent and whether it can be known to have arrived.
 
 use super::App;
 use crate::console::tabs::{ListRow, TABS, TabId, Tone};
 use crate::service::providers::provider_urls;
+
+/// A value `y` asked the loop to put on the clipboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clip {
+    /// What it is, as the status line names it ("the client secret").
+    pub what: String,
+    /// The value.
+    pub value: String,
+}
+
+/// What can be said about an OSC 52 once sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// It reaches a clipboard: tmux takes it (`set-clipboard on`) or the terminal is one known
+    /// to (named here).
+    Accepted(String),
+    /// Sent, but nothing tells whether the terminal takes it.
+    Unknown,
+    /// tmux drops it (why, and how to let it through).
+    Dropped(String),
+}
 
 /// One copyable line of the provider detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +59,7 @@ impl App {
             .iter()
             .find(|a| a.provider_id.as_deref() == Some(p.id.as_str()));
         let mut out: Vec<CopyLine> = provider_urls(
-            &self.config.server_url,
+            &self.server_url(),
             app.map(|a| a.slug.as_str()),
             p.oauth2.issuer_mode,
         )
@@ -48,9 +70,10 @@ impl App {
             value: url,
         })
         .collect();
+        // The client id is no secret (it is in every authorize URL): shown in clear.
         out.push(CopyLine {
             label: "Client ID".into(),
-            shown: mask(&p.client_id),
+            shown: p.client_id.clone(),
             value: p.client_id.clone(),
         });
         if !p.oauth2.client_secret.is_empty() {
@@ -127,12 +150,24 @@ impl App {
     pub(super) fn copy_selected(&mut self) {
         let lines = self.copy_lines();
         if let Some(line) = lines.get(self.copy_cursor()) {
-            self.clipboard = Some(line.value.clone());
-            self.set_status(
-                &format!("copied {} to the clipboard (OSC 52)", line.label),
-                Tone::Ok,
-            );
+            let clip = Clip {
+                what: format!("the {}", spoken(&line.label)),
+                value: line.value.clone(),
+            };
+            self.set_status(&sent_message(&clip, &Delivery::Unknown), Tone::Ok);
+            self.clipboard = Some(clip);
         }
+    }
+
+    /// The loop sent `clip` as OSC 52: the status line says what was sent, and offers `v`
+    /// to read the value when it cannot be known to have arrived.
+    pub fn clipboard_sent(&mut self, clip: &Clip, delivery: &Delivery) {
+        let tone = match delivery {
+            Delivery::Accepted(_) => Tone::Ok,
+            Delivery::Unknown => Tone::Normal,
+            Delivery::Dropped(_) => Tone::Warn,
+        };
+        self.set_status(&sent_message(clip, delivery), tone);
     }
 
     /// Moves the provider detail's cursor; false when there is no such detail.
@@ -153,7 +188,43 @@ impl App {
 
     /// Returns and clears the text `y` asked to copy.
     pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take().map(|c| c.value)
+    }
+
+    /// Returns and clears what `y` asked to copy, with how to name it.
+    pub fn take_clip(&mut self) -> Option<Clip> {
         self.clipboard.take()
+    }
+}
+
+/// A label as prose: capitalised words lowered, acronyms kept ("Client ID" -> "client ID").
+fn spoken(label: &str) -> String {
+    label
+        .split(' ')
+        .map(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(first) if cs.clone().all(|c| c.is_lowercase()) => {
+                    first.to_lowercase().chain(cs).collect()
+                }
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The status line after `y`.
+fn sent_message(clip: &Clip, delivery: &Delivery) -> String {
+    let n = clip.value.chars().count();
+    let reveal = crate::console::keymap::label_of(crate::console::keymap::Action::RevealValue);
+    match delivery {
+        Delivery::Accepted(_) => format!("copied {} (OSC 52, {n} chars)", clip.what),
+        Delivery::Unknown => format!(
+            "sent {} (OSC 52, {n} chars); not pasted? {reveal} shows it",
+            clip.what
+        ),
+        Delivery::Dropped(why) => format!("{why}: {reveal} shows {}", clip.what),
     }
 }
 
@@ -168,9 +239,13 @@ fn ago(secs: i64) -> String {
     }
 }
 
-/// Shows only that a secret or random id is there, never its value.
+/// Shows only that a secret is there, never its value.
 fn mask(s: &str) -> String {
-    format!("{} ({} chars, y copies)", "•".repeat(8), s.chars().count())
+    format!(
+        "{} ({} chars, y copies, v shows)",
+        "•".repeat(8),
+        s.chars().count()
+    )
 }
 
 /// The OSC 52 escape that puts `text` on the clipboard, wrapped for tmux's passthrough when

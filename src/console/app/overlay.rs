@@ -19,6 +19,27 @@ pub struct DetailView {
     pub cursor: usize,
 }
 
+/// `run`'s confirmation before `q` stops the server with the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuitDialog {
+    /// Focus on the Quit button (Cancel otherwise: Cancel is focused when it opens).
+    pub on_quit: bool,
+}
+
+/// A message shown whole in a scrollable window: an error cut short elsewhere, a revealed
+/// value, or the first-start message that stays until acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    /// The window's title.
+    pub title: String,
+    /// The text, already inert (it wraps; `\n` starts a new line).
+    pub text: String,
+    /// Lines scrolled past (the view clamps it to what there is).
+    pub scroll: usize,
+    /// How the text is coloured.
+    pub tone: crate::console::tabs::Tone,
+}
+
 /// One thing open over the list.
 pub enum Overlay {
     /// One object's detail.
@@ -42,6 +63,10 @@ pub enum Overlay {
     Command(String),
     /// The Ctrl-P palette and the rows it offers.
     Palette(Picker, Vec<&'static Binding>),
+    /// `run`'s "quit and stop the server?".
+    Quit(QuitDialog),
+    /// A message read whole.
+    Message(MessageView),
 }
 
 impl Overlay {
@@ -57,6 +82,8 @@ impl Overlay {
             Overlay::Import(_) => Focus::of(Mode::Import),
             Overlay::Command(_) => Focus::of(Mode::Command),
             Overlay::Palette(..) => Focus::of(Mode::Palette),
+            Overlay::Quit(_) => Focus::of(Mode::Quit),
+            Overlay::Message(_) => Focus::of(Mode::Message),
         }
     }
 }

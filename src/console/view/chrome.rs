@@ -6,12 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::tone_style;
-use crate::console::app::App;
+use crate::console::app::{App, ServerMode};
 use crate::console::keymap::{self, Action, Mode};
-use crate::console::tabs::TABS;
+use crate::console::tabs::{TABS, Tone};
 use crate::console::text::{ellipsize, inert};
+use crate::context::Health;
 
-/// Instance name, breadcrumb, then store, server URL and the RO/RW flag on the right.
+/// Instance name, breadcrumb, then store, the server's URL and health, and the RO/RW flag on
+/// the right.
 pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let cfg = app.config();
@@ -31,10 +33,15 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
         crumb.push_str(" > Help");
     }
     let flag = if cfg.readonly { "RO" } else { "RW" };
+    let (health, health_tone) = server_health(app);
+    let health_len = health.chars().count();
     let width = usize::from(area.width);
     let left_len = " latchkey  ".len() + crumb.chars().count();
-    let room = width.saturating_sub(left_len + flag.len() + 6);
-    let url = inert(&cfg.server_url);
+    let room = width.saturating_sub(left_len + flag.len() + 6 + health_len);
+    let url = match app.server_url() {
+        u if u.is_empty() => "no server".to_string(),
+        u => inert(&u),
+    };
     let store = inert(&cfg.store_path);
     let right_mid = if url.chars().count() + store.chars().count() + 2 <= room {
         format!("{store}  {url}")
@@ -48,13 +55,12 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         ellipsize(&url, room)
     };
-    let right = format!("{right_mid}  {flag} ");
+    let right_len = right_mid.chars().count() + health_len + 2 + flag.len() + 1;
     let crumb = ellipsize(
         &crumb,
-        width.saturating_sub(" latchkey  ".len() + right.chars().count() + 1),
+        width.saturating_sub(" latchkey  ".len() + right_len + 1),
     );
-    let pad =
-        width.saturating_sub(" latchkey  ".len() + crumb.chars().count() + right.chars().count());
+    let pad = width.saturating_sub(" latchkey  ".len() + crumb.chars().count() + right_len);
     let line = Line::from(vec![
         Span::styled(
             " latchkey  ",
@@ -62,31 +68,60 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Span::styled(crumb, theme.header()),
         Span::styled(" ".repeat(pad), theme.header()),
-        Span::styled(right, theme.header()),
+        Span::styled(right_mid, theme.header()),
+        Span::styled(health, theme.header().patch(tone_style(theme, health_tone))),
+        Span::styled(format!("  {flag} "), theme.header()),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.header()), area);
 }
 
-/// Every tab when it fits (full names, then short ones); otherwise a window around the active
-/// tab with `<<`/`>>`; below 80 columns only the active tab between `<` and `>`.
+/// What the header says after the URL: ` live`, ` stale 2m`, ` +1` for more live servers,
+/// or nothing when no server recorded itself (a console started with the server in-process
+/// before its first read, or a test).
+fn server_health(app: &App) -> (String, Tone) {
+    let Some(primary) = app.primary_instance() else {
+        return match app.server_mode() {
+            ServerMode::Elsewhere if app.instances_read() => {
+                ("  (not running)".into(), Tone::Error)
+            }
+            _ => (String::new(), Tone::Normal),
+        };
+    };
+    let others = app
+        .instances()
+        .iter()
+        .filter(|i| i.is_live() && i.id != primary.id)
+        .count();
+    let more = if others > 0 {
+        format!(" +{others}")
+    } else {
+        String::new()
+    };
+    match primary.health {
+        Health::Live => (format!(" live{more}"), Tone::Ok),
+        Health::Stale => (
+            format!(" stale {}{more}", age(primary.heartbeat_age)),
+            Tone::Warn,
+        ),
+    }
+}
+
+/// Seconds as "40s", "12m", "5h" or "3d".
+fn age(secs: i64) -> String {
+    match secs.max(0) {
+        s @ 0..60 => format!("{s}s"),
+        s @ 60..3600 => format!("{}m", s / 60),
+        s @ 3600..86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+/// Every tab, named: full names when they fit, then short ones (which fit 80 columns), with
+/// two spaces between them, or one where two do not fit. Below 80 columns only the active tab
+/// between `<` and `>`.
 pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let width = usize::from(area.width);
-    let label = |i: usize, short: bool| {
-        let t = &TABS[i];
-        let name = if short { t.short } else { t.name };
-        match t.hotkey {
-            Some(k) => format!("{k} {name}"),
-            None => name.to_string(),
-        }
-    };
-    let total = |short: bool, sep: usize| -> usize {
-        (0..TABS.len())
-            .map(|i| label(i, short).chars().count())
-            .sum::<usize>()
-            + sep * (TABS.len() - 1)
-            + 1
-    };
     let active = app.tab_index();
     let style_for = |i: usize| {
         if i == active {
@@ -96,63 +131,47 @@ pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
         }
     };
     let mut spans = vec![Span::raw(" ")];
-    if width < 80 {
-        spans.push(Span::styled("< ", theme.muted()));
-        spans.push(Span::styled(label(active, false), theme.selection()));
-        spans.push(Span::styled(
-            format!(" ({}/{}) >", active + 1, TABS.len()),
-            theme.muted(),
-        ));
-    } else {
-        let (short, sep) = if total(false, 2) <= width {
-            (false, 2)
-        } else if total(false, 1) <= width {
-            (false, 1)
-        } else {
-            (true, 2)
-        };
-        if total(short, sep) <= width {
+    let fits = [(false, 2), (false, 1), (true, 2), (true, 1)]
+        .into_iter()
+        .find(|&(short, sep)| width >= 80 && tab_bar_width(short, sep) <= width);
+    match fits {
+        Some((short, sep)) => {
             for i in 0..TABS.len() {
                 if i > 0 {
                     spans.push(Span::raw(" ".repeat(sep)));
                 }
-                spans.push(Span::styled(label(i, short), style_for(i)));
+                spans.push(Span::styled(tab_label(i, short), style_for(i)));
             }
-        } else {
-            // A window of tabs that contains the active one, leaving room for the markers.
-            let budget = width.saturating_sub(1 + 4);
-            let mut start = 0;
-            loop {
-                let mut used = 0;
-                let mut end = start;
-                while end < TABS.len() {
-                    let w = label(end, true).chars().count() + if end > start { 2 } else { 0 };
-                    if used + w > budget {
-                        break;
-                    }
-                    used += w;
-                    end += 1;
-                }
-                if active < end || start >= active {
-                    if start > 0 {
-                        spans.push(Span::styled("<< ", theme.muted()));
-                    }
-                    for i in start..end {
-                        if i > start {
-                            spans.push(Span::raw("  "));
-                        }
-                        spans.push(Span::styled(label(i, true), style_for(i)));
-                    }
-                    if end < TABS.len() {
-                        spans.push(Span::styled("  >>", theme.muted()));
-                    }
-                    break;
-                }
-                start += 1;
-            }
+        }
+        None => {
+            spans.push(Span::styled("< ", theme.muted()));
+            spans.push(Span::styled(tab_label(active, false), theme.selection()));
+            spans.push(Span::styled(
+                format!(" ({}/{}) >", active + 1, TABS.len()),
+                theme.muted(),
+            ));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A tab's label in the bar: its hotkey and its full or short name.
+fn tab_label(i: usize, short: bool) -> String {
+    let t = &TABS[i];
+    let name = if short { t.short } else { t.name };
+    match t.hotkey {
+        Some(k) => format!("{k} {name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The columns the whole tab bar takes (with its leading space).
+pub fn tab_bar_width(short: bool, sep: usize) -> usize {
+    (0..TABS.len())
+        .map(|i| tab_label(i, short).chars().count())
+        .sum::<usize>()
+        + sep * (TABS.len() - 1)
+        + 1
 }
 
 /// The toast, the filter prompt, or the tab's one-line description.
@@ -187,31 +206,22 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             )
         } else if let Some(w) = &f.confirm_warnings {
             Line::styled(
-                format!(" {}: {yes} saves anyway, any other key goes back", inert(w)),
+                fitted(
+                    &format!("{}: {yes} saves anyway, any other key goes back", inert(w)),
+                    area.width,
+                ),
                 theme.warn(),
             )
         } else if f.saving {
             Line::styled(" saving…", theme.muted())
         } else if let Some(s) = app.status() {
-            Line::from(Span::styled(
-                format!(" {}", s.text),
-                tone_style(theme, s.tone),
-            ))
+            Line::styled(fitted(&s.text, area.width), tone_style(theme, s.tone))
         } else {
             let help = f.focused().map_or("", |x| x.spec.help);
-            Line::styled(
-                format!(
-                    " {}",
-                    ellipsize(help, usize::from(area.width).saturating_sub(2))
-                ),
-                theme.muted(),
-            )
+            Line::styled(fitted(help, area.width), theme.muted())
         }
     } else if let Some(s) = app.status() {
-        Line::from(Span::styled(
-            format!(" {}", s.text),
-            tone_style(theme, s.tone),
-        ))
+        Line::styled(fitted(&s.text, area.width), tone_style(theme, s.tone))
     } else if !app.is_loaded() {
         Line::from(Span::styled(" loading…", theme.muted()))
     } else {
@@ -223,13 +233,43 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// Key hints generated from the keymap table; 4 verbs below 80 columns.
+/// One status line's text: whole when it fits, else cut with the key that reads it whole.
+fn fitted(text: &str, width: u16) -> String {
+    let room = usize::from(width).saturating_sub(2);
+    if text.chars().count() <= room {
+        return format!(" {text}");
+    }
+    let more = format!(" ({} reads all)", keymap::label_of(Action::ReadMessage));
+    format!(
+        " {}{more}",
+        ellipsize(text, room.saturating_sub(more.chars().count()))
+    )
+}
+
+/// Key hints generated from the keymap table; 4 verbs below 80 columns. When they do not all
+/// fit, the ones not marked essential go first, so back, help and quit always show.
 pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let max = if area.width < 80 { 4 } else { usize::MAX };
+    let essential = app.essential_hints();
+    let mut hints: Vec<(&str, &str)> = app.hints().into_iter().take(max).collect();
+    let width = |h: &[(&str, &str)]| {
+        1 + h
+            .iter()
+            .map(|(k, v)| k.chars().count() + v.chars().count() + 3)
+            .sum::<usize>()
+    };
+    while width(&hints) > usize::from(area.width) {
+        match hints.iter().rposition(|h| !essential.contains(h)) {
+            Some(i) => {
+                hints.remove(i);
+            }
+            None => break,
+        }
+    }
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (keys, verb) in app.hints().into_iter().take(max) {
+    for (keys, verb) in hints {
         let w = keys.chars().count() + verb.chars().count() + 3;
         if used + w > usize::from(area.width) {
             break;
@@ -239,4 +279,30 @@ pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
         used += w;
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tab_is_named_at_80_columns() {
+        assert!(
+            tab_bar_width(true, 1) <= 80,
+            "short labels take {} columns",
+            tab_bar_width(true, 1)
+        );
+        assert!(tab_bar_width(false, 1) <= 120, "full names fit 120 columns");
+        for t in TABS {
+            assert!(!t.short.is_empty(), "{} has a short name", t.name);
+        }
+    }
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(
+            [age(5), age(120), age(7200), age(200_000)],
+            ["5s", "2m", "2h", "2d"]
+        );
+    }
 }

@@ -7,30 +7,50 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::console::app::App;
+use crate::console::text::wrap;
 
-/// Draws the help popup over `area`, in two columns when there is room.
+/// Draws the help popup over `area`: two columns when every description fits in one, else
+/// one column whose long descriptions wrap (nothing is cut).
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let entries = app.help_entries();
-    let columns = if area.width >= 80 { 2 } else { 1 };
-    let per_column = entries.len().div_ceil(columns);
     let popup_width = area.width.saturating_sub(4).min(100);
-    let col_width = usize::from(popup_width.saturating_sub(2)) / columns;
     let key_width = 8;
-    let lines: Vec<Line> = (0..per_column)
-        .map(|r| {
-            let mut spans = Vec::new();
-            for c in 0..columns {
-                if let Some((keys, desc)) = entries.get(c * per_column + r) {
-                    let desc_width = col_width.saturating_sub(key_width + 2);
-                    let desc: String = desc.chars().take(desc_width).collect();
-                    spans.push(Span::styled(format!(" {keys:<key_width$}"), theme.accent()));
-                    spans.push(Span::styled(format!(" {desc:<desc_width$}"), theme.text()));
+    let desc_width = |columns: usize| {
+        (usize::from(popup_width.saturating_sub(2)) / columns).saturating_sub(key_width + 2)
+    };
+    let fits_two = entries
+        .iter()
+        .all(|(_, d)| d.chars().count() <= desc_width(2));
+    let columns = if area.width >= 80 && fits_two { 2 } else { 1 };
+    let desc_width = desc_width(columns).max(8);
+    let lines: Vec<Line> = if columns == 2 {
+        let per_column = entries.len().div_ceil(columns);
+        (0..per_column)
+            .map(|r| {
+                let mut spans = Vec::new();
+                for c in 0..columns {
+                    if let Some((keys, desc)) = entries.get(c * per_column + r) {
+                        spans.push(Span::styled(format!(" {keys:<key_width$}"), theme.accent()));
+                        spans.push(Span::styled(format!(" {desc:<desc_width$}"), theme.text()));
+                    }
                 }
+                Line::from(spans)
+            })
+            .collect()
+    } else {
+        let mut lines = Vec::new();
+        for (keys, desc) in &entries {
+            for (i, part) in wrap(desc, desc_width).into_iter().enumerate() {
+                let keys = if i == 0 { *keys } else { "" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!(" {keys:<key_width$}"), theme.accent()),
+                    Span::styled(format!(" {part}"), theme.text()),
+                ]));
             }
-            Line::from(spans)
-        })
-        .collect();
+        }
+        lines
+    };
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width.saturating_sub(popup_width)) / 2,

@@ -177,11 +177,17 @@ pub fn logs(app: &App, frame: &mut Frame, area: Rect) {
             .map(|l| Line::styled(inert(l), theme.text()))
             .collect()
     };
+    // `latchkey console` has no server in this process: its log is the console's own.
+    let whose = match app.server_mode() {
+        crate::console::app::ServerMode::InProcess => "Server log",
+        crate::console::app::ServerMode::Elsewhere if app.instances_read() => "Console log",
+        crate::console::app::ServerMode::Elsewhere => "Server log",
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border())
         .title(Span::styled(
-            format!(" Server log ({} lines, L: events) ", lines.len()),
+            format!(" {whose} ({} lines, L: events) ", lines.len()),
             theme.title(),
         ));
     frame.render_widget(Paragraph::new(text).block(block), area);

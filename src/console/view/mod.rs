@@ -7,6 +7,7 @@ mod field;
 mod form;
 mod help;
 mod list;
+mod message;
 mod popup;
 
 use ratatui::Frame;
@@ -15,7 +16,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
+use super::app::{App, MIN_HEIGHT, MIN_WIDTH, ServerMode};
 use super::keymap::Mode;
 use super::tabs::{TABS, Tone};
 use super::theme::Theme;
@@ -46,7 +47,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
 /// The view under the popups: the open detail or form, the dashboard, the log, or the list.
 fn body_view(app: &App, frame: &mut Frame, body: Rect) {
     match (app.mode(), app.detail()) {
-        (Mode::Detail, Some(row)) => detail::draw(app, row, frame, body),
+        (Mode::Detail | Mode::Message | Mode::Quit, Some(row)) if app.form().is_none() => {
+            detail::draw(app, row, frame, body)
+        }
         _ if app.form().is_some() => {}
         _ if TABS[app.tab_index()].rows.is_none() => dashboard::draw(app, frame, body),
         _ if app.showing_logs() => list::logs(app, frame, body),
@@ -72,8 +75,14 @@ fn popups(app: &App, frame: &mut Frame, body: Rect) {
     if let Some(d) = app.import_dialog() {
         popup::import_dialog(theme, d, frame, body);
     }
+    if let Some(d) = app.quit_dialog() {
+        popup::quit_dialog(theme, d, &app.quit_lines(), frame, body);
+    }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);
+    }
+    if let Some(m) = app.message() {
+        message::draw(app, m, frame, body);
     }
 }
 
@@ -89,9 +98,13 @@ fn too_small(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Fill(1),
     ])
     .areas(area);
+    let quits = match app.server_mode() {
+        ServerMode::Elsewhere => "q quits",
+        ServerMode::InProcess => "^C quits (the server stops too)",
+    };
     let text = vec![
         Line::styled(msg, theme.warn()),
-        Line::styled("q quits", theme.muted()),
+        Line::styled(quits, theme.muted()),
     ];
     frame.render_widget(Paragraph::new(text).centered(), mid);
 }

@@ -1,6 +1,6 @@
 //! The popups over a view: a picker or checklist (a form's select, the type chooser, the
 //! palette), the delete dialog with what uses its target, and the blueprint import
-//! confirmation with what applying would change.
+//! confirmation with what applying would change, and `run`'s quit confirmation.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -8,9 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::console::app::QuitDialog;
 use crate::console::dialog::{DeleteDialog, ImportDialog};
 use crate::console::form::picker::Picker;
-use crate::console::text::inert;
+use crate::console::text::{inert, wrap};
 use crate::console::theme::Theme;
 use crate::service::usages::OnDelete;
 
@@ -39,9 +40,20 @@ struct Confirm<'a> {
 }
 
 impl Confirm<'_> {
+    /// The dialog's width over `area`.
+    fn width(area: Rect) -> u16 {
+        area.width.saturating_sub(8).min(70)
+    }
+
+    /// The characters a line of text takes inside the borders, after its leading space and
+    /// with a space before the right border.
+    fn text_width(area: Rect) -> u16 {
+        Self::width(area).saturating_sub(4).max(1)
+    }
+
     fn draw(self, frame: &mut Frame, area: Rect) {
         let h = (self.lines.len() as u16 + 4).min(area.height);
-        let rect = centered(area, area.width.saturating_sub(8).min(70), h);
+        let rect = centered(area, Self::width(area), h);
         frame.render_widget(Clear, rect);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -255,6 +267,38 @@ pub fn import_dialog(theme: &Theme, d: &ImportDialog, frame: &mut Frame, area: R
         lines,
         cancel,
         confirm: (" [ Apply ] ", apply),
+    };
+    dialog.draw(frame, area);
+}
+
+/// Draws `run`'s quit confirmation: the server stops with the console; Cancel focused.
+/// `lines` are paragraphs, wrapped to the dialog's width so nothing is cut; the first (what
+/// stops) in the warning colour.
+pub fn quit_dialog(theme: &Theme, d: &QuitDialog, lines: &[String], frame: &mut Frame, area: Rect) {
+    let width = usize::from(Confirm::text_width(area));
+    let mut text: Vec<Line> = Vec::new();
+    for (i, paragraph) in lines.iter().enumerate() {
+        let style = if i == 0 { theme.warn() } else { theme.text() };
+        for l in wrap(&inert(paragraph), width) {
+            text.push(Line::styled(format!(" {l}"), style));
+        }
+    }
+    let (cancel, quit) = if d.on_quit {
+        (
+            theme.text(),
+            theme
+                .error()
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        )
+    } else {
+        (theme.selection(), theme.muted())
+    };
+    let dialog = Confirm {
+        border: theme.warn(),
+        title: Span::styled(" Quit latchkey and stop the server? ", theme.title()),
+        lines: text,
+        cancel,
+        confirm: (" [ Quit ] ", quit),
     };
     dialog.draw(frame, area);
 }

@@ -1,0 +1,126 @@
+//! Nothing cut without a way to read it: `^R` opens the message that has focus (a form's
+//! banner, a dialog's error, the status line, or the focused field's label and help) whole in
+//! a scrollable window; `v` shows a provider's selected value (a secret) there, so it can be
+//! read from the screen when the terminal ignores OSC 52; and the first-start message waits
+//! there until it is acknowledged.
+
+use super::App;
+use super::overlay::{MessageView, Overlay};
+use crate::console::keymap::{self, Action};
+use crate::console::tabs::Tone;
+use crate::console::text::{inert, wrap};
+
+/// The message window's text width and the rows of text it shows on a `width`x`height`
+/// terminal (the view draws with the same numbers, so scrolling stops at the last line).
+pub fn message_geometry(width: u16, height: u16) -> (usize, usize) {
+    let window = width.saturating_sub(4).min(100);
+    let text = usize::from(window.saturating_sub(4)).max(1);
+    // Header, tab bar, status and footer around the body; the window's two borders.
+    let rows = usize::from(height.saturating_sub(4 + 2)).max(1);
+    (text, rows)
+}
+
+impl App {
+    /// Opens `text` whole over what is showing.
+    pub(super) fn show_message(&mut self, title: &str, text: &str, tone: Tone) {
+        self.overlays.push(Overlay::Message(MessageView {
+            title: inert(title),
+            text: text.lines().map(inert).collect::<Vec<_>>().join("\n"),
+            scroll: 0,
+            tone,
+        }));
+    }
+
+    /// `^R`: the message that has focus, whole; says so when there is none.
+    pub(super) fn read_message(&mut self) {
+        match self.focused_message() {
+            Some((title, text, tone)) => {
+                self.status = None;
+                self.show_message(&title, &text, tone);
+            }
+            None => self.set_status("no message to read here", Tone::Muted),
+        }
+    }
+
+    /// The message `^R` opens: `(title, text, tone)`.
+    fn focused_message(&self) -> Option<(String, String, Tone)> {
+        let status = self
+            .status
+            .as_ref()
+            .map(|s| ("Message".to_string(), s.text.clone(), s.tone));
+        match self.overlays.top() {
+            Some(Overlay::Form(f)) => {
+                if let Some(b) = &f.banner {
+                    return Some((f.title.clone(), b.clone(), Tone::Error));
+                }
+                if let Some(w) = &f.confirm_warnings {
+                    return Some((f.title.clone(), w.clone(), Tone::Warn));
+                }
+                status.or_else(|| {
+                    let field = f.focused()?;
+                    let mut text = format!("{}\n\n{}", field.spec.label, field.spec.help);
+                    if let Some(e) = field.error.as_ref().or(field.warning.as_ref()) {
+                        text.push_str(&format!("\n\n{e}"));
+                    }
+                    Some((f.title.clone(), text, Tone::Normal))
+                })
+            }
+            Some(Overlay::Delete(d)) => d
+                .error
+                .clone()
+                .map(|e| (format!("Delete {}", d.name), e, Tone::Error))
+                .or(status),
+            Some(Overlay::Import(d)) => d
+                .error
+                .clone()
+                .map(|e| (format!("Import {}", d.file), e, Tone::Error))
+                .or(status),
+            _ => status,
+        }
+    }
+
+    /// `v` in a provider detail: the selected value whole (the one way to read a secret when
+    /// the clipboard cannot be reached).
+    pub(super) fn reveal_selected(&mut self) {
+        let lines = self.copy_lines();
+        match lines.get(self.copy_cursor()) {
+            Some(line) => {
+                let title = format!("{} (select it with the mouse, or type it)", line.label);
+                self.show_message(&title, &line.value, Tone::Normal);
+            }
+            None => self.no_action(keymap::label_of(Action::RevealValue)),
+        }
+    }
+
+    /// A message window row's action: scroll or close.
+    pub(super) fn message_action(&mut self, action: Action) {
+        let (text_width, rows) = message_geometry(self.width, self.height);
+        let Some(Overlay::Message(m)) = self.overlays.top_mut() else {
+            return;
+        };
+        let max = wrap(&m.text, text_width).len().saturating_sub(rows);
+        let page = rows as isize;
+        let delta = match action {
+            Action::Dismiss => {
+                self.overlays.pop();
+                return;
+            }
+            Action::Down => 1,
+            Action::Up => -1,
+            Action::PageDown => page,
+            Action::PageUp => -page,
+            Action::Top => isize::MIN / 2,
+            Action::Bottom => isize::MAX / 2,
+            _ => 0,
+        };
+        m.scroll = m.scroll.saturating_add_signed(delta).min(max);
+    }
+
+    /// The open message window.
+    pub fn message(&self) -> Option<&MessageView> {
+        match self.overlays.top() {
+            Some(Overlay::Message(m)) => Some(m),
+            _ => None,
+        }
+    }
+}
