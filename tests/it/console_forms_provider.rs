@@ -351,7 +351,15 @@ async fn snapshot_create_with_provider_form() {
     if let Some(f) = app.form_mut() {
         f.set_text("client_id", "kestra-client-id");
     }
-    insta::assert_snapshot!("with_provider_80x24", render(&mut app, 80, 24));
+    let screen = render(&mut app, 80, 24);
+    let header = screen.lines().next().unwrap_or_default();
+    // Issue 14: the server's URL stays readable beside a long form title at 80 columns.
+    assert!(
+        header.contains(&app.server_url()),
+        "{header:?} lacks {}",
+        app.server_url()
+    );
+    insta::assert_snapshot!("with_provider_80x24", screen);
     focus_field(&mut app, "client_secret");
     insta::assert_snapshot!("with_provider_120x40", render(&mut app, 120, 40));
 }

@@ -12,6 +12,9 @@ use crate::console::tabs::{TABS, Tone};
 use crate::console::text::{ellipsize, inert};
 use crate::context::Health;
 
+/// The breadcrumb's share of a narrow header before the URL is cut.
+const CRUMB_MIN: usize = 24;
+
 /// Instance name, breadcrumb, then store, the server's URL and health, and the RO/RW flag on
 /// the right.
 pub fn header(app: &App, frame: &mut Frame, area: Rect) {
@@ -25,10 +28,11 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(f) = app.form() {
         crumb.push_str(" > ");
         crumb.push_str(&f.title);
-        if f.dirty {
-            crumb.push_str("  [modified]");
-        }
     }
+    let marker = match app.form() {
+        Some(f) if f.dirty => "  [modified]",
+        _ => "",
+    };
     if app.mode() == Mode::Help {
         crumb.push_str(" > Help");
     }
@@ -36,8 +40,15 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
     let (health, health_tone) = server_health(app);
     let health_len = health.chars().count();
     let width = usize::from(area.width);
-    let left_len = " latchkey  ".len() + crumb.chars().count();
+    let crumb_len = crumb.chars().count() + marker.len();
+    let left_len = " latchkey  ".len() + crumb_len;
     let room = width.saturating_sub(left_len + flag.len() + 6 + health_len);
+    // The server's URL comes before a long breadcrumb (a form's title): the crumb keeps at
+    // least CRUMB_MIN characters and is cut to what the URL leaves; the store path only
+    // shows in what is left beside the whole crumb.
+    let url_room = width.saturating_sub(
+        " latchkey  ".len() + crumb_len.min(CRUMB_MIN) + flag.len() + 6 + health_len,
+    );
     let url = match app.server_url() {
         u if u.is_empty() => "no server".to_string(),
         u => inert(&u),
@@ -53,13 +64,12 @@ pub fn header(app: &App, frame: &mut Frame, area: Rect) {
             url
         }
     } else {
-        ellipsize(&url, room)
+        ellipsize(&url, url_room)
     };
     let right_len = right_mid.chars().count() + health_len + 2 + flag.len() + 1;
-    let crumb = ellipsize(
-        &crumb,
-        width.saturating_sub(" latchkey  ".len() + right_len + 1),
-    );
+    // A long title is cut, never the "[modified]" mark after it.
+    let crumb_room = width.saturating_sub(" latchkey  ".len() + right_len + 1);
+    let crumb = ellipsize(&crumb, crumb_room.saturating_sub(marker.len())) + marker;
     let pad = width.saturating_sub(" latchkey  ".len() + crumb.chars().count() + right_len);
     let line = Line::from(vec![
         Span::styled(
