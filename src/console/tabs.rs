@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use super::data::Data;
 use super::text::{date, datetime, inert, yes_no};
-use crate::domain::BindingSubject;
 
 /// How a cell should be coloured (a theme slot, chosen by meaning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,23 +437,7 @@ fn policy_rows(d: &Data) -> Vec<ListRow> {
         .chain(d.policy_bindings.iter().map(|b| {
             let target = crate::console::form::specs::binding_target_label(d, &b.target_id)
                 .unwrap_or_else(|| b.target_id.clone());
-            let subject = match &b.subject {
-                BindingSubject::Policy(id) => d
-                    .policies
-                    .iter()
-                    .find(|p| p.id == *id)
-                    .map_or_else(|| format!("policy {id}"), |p| format!("policy {}", p.name)),
-                BindingSubject::Group(id) => d
-                    .groups
-                    .iter()
-                    .find(|g| g.id == *id)
-                    .map_or_else(|| format!("group {id}"), |g| format!("group {}", g.name)),
-                BindingSubject::User(id) => d
-                    .users
-                    .iter()
-                    .find(|u| u.id == *id)
-                    .map_or_else(|| format!("user {id}"), |u| format!("user {}", u.username)),
-            };
+            let subject = crate::console::form::specs::binding_subject_name(d, &b.subject);
             let tone = if b.enabled { Tone::Muted } else { Tone::Warn };
             ListRow::new(
                 &b.id,

@@ -483,6 +483,18 @@ pub fn binding_subject_label(d: &Data, subject: &BindingSubject) -> String {
             || format!("policy {id}"),
             |p| format!("policy {} ({})", p.name, p.kind().label()),
         ),
+        _ => binding_subject_name(d, subject),
+    }
+}
+
+/// A binding's subject by name alone (a policy without its kind), for the flow's list rows.
+pub fn binding_subject_name(d: &Data, subject: &BindingSubject) -> String {
+    match subject {
+        BindingSubject::Policy(id) => d
+            .policies
+            .iter()
+            .find(|p| p.id == *id)
+            .map_or_else(|| format!("policy {id}"), |p| format!("policy {}", p.name)),
         BindingSubject::Group(id) => d
             .groups
             .iter()
