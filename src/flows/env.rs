@@ -27,6 +27,23 @@ pub struct Env {
     pub public_url: String,
     /// The sign-in throttle's limits.
     pub login_limits: crate::context::LoginLimits,
+    /// The HTTP request the step answers (empty outside HTTP: the console, the device seam).
+    pub request: RequestInfo,
+}
+
+/// The HTTP request a flow step answers, as expressions read it (`request.http_request`):
+/// method, path, query and headers. The HTTP layer leaves out the headers that carry
+/// credentials (`Cookie`, `Authorization`), so no expression can copy them into an event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// `GET`, `POST`, ….
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query's pairs in order.
+    pub query: Vec<(String, String)>,
+    /// Header names (as Django spells them: `User-Agent`) and values.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Something the caller must do to the browser session after the step (see
@@ -61,7 +78,16 @@ impl Env {
             session_user,
             public_url: ctx.public_url().to_string(),
             login_limits: ctx.config().login,
+            request: RequestInfo::default(),
         }
+    }
+
+    /// The same environment answering `request`.
+    pub fn answering(mut self, request: Option<&RequestInfo>) -> Self {
+        if let Some(request) = request {
+            self.request = request.clone();
+        }
+        self
     }
 
     /// Records an audit event in its own short write transaction.

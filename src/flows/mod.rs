@@ -16,7 +16,7 @@ pub mod stages;
 
 pub use challenge::{Challenge, ChallengeKind, LogoutFrame, Response};
 pub use context::{FlowContext, Plan, PlannedStage};
-pub use env::{Effect, Env};
+pub use env::{Effect, Env, RequestInfo};
 
 use crate::store::StoreError;
 

@@ -3,6 +3,7 @@
 //! [`crate::oauth::authorize_flow`]; this renders the step it returns: an error page, a redirect
 //! to a flow page, or the answer to the client (a redirect or a form post).
 
+use crate::flows::RequestInfo;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -25,6 +26,23 @@ async fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> 
         StatusCode::BAD_REQUEST,
         "Authorization failed",
         &format!("<p class=\"error\" role=\"alert\">{}</p>", text(message)),
+    )
+    .await
+}
+
+/// authentik's "Permission denied" page: the application's policies refused the user; their
+/// messages (`ak_message`) say why.
+async fn denied_page(state: &AppState, sess: &Session, messages: &[String]) -> Response {
+    let mut body = String::from("<p class=\"error\" role=\"alert\">Request has been denied.</p>");
+    for m in messages {
+        body.push_str(&format!("<p class=\"message\">{}</p>", text(m)));
+    }
+    page(
+        state,
+        Some(sess),
+        StatusCode::FORBIDDEN,
+        "Permission denied",
+        &body,
     )
     .await
 }
@@ -66,6 +84,7 @@ async fn to_client(state: &AppState, sess: Option<&Session>, response: ClientRes
 async fn answer(state: &AppState, sess: &Session, next: AuthorizeNext) -> Response {
     match next {
         AuthorizeNext::ErrorPage(message) => error_page(state, Some(sess), &message).await,
+        AuthorizeNext::Denied(messages) => denied_page(state, sess, &messages).await,
         AuthorizeNext::Redirect(to) => redirect(state, Some(sess), &to).await,
         AuthorizeNext::Client(response) => to_client(state, Some(sess), response).await,
     }
@@ -75,11 +94,18 @@ async fn answer(state: &AppState, sess: &Session, next: AuthorizeNext) -> Respon
 pub async fn authorize_get(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
     let pairs = form_pairs(query.unwrap_or_default().as_bytes());
-    let next = authorize_flow::authorize(state.authorize_context(), &mut sess, &ip, pairs).await?;
+    let next = authorize_flow::authorize(
+        state.authorize_context(&http_request),
+        &mut sess,
+        &ip,
+        pairs,
+    )
+    .await?;
     Ok(answer(&state, &sess, next).await)
 }
 
@@ -87,11 +113,18 @@ pub async fn authorize_get(
 pub async fn authorize_post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let pairs = form_pairs(&body);
-    let next = authorize_flow::authorize(state.authorize_context(), &mut sess, &ip, pairs).await?;
+    let next = authorize_flow::authorize(
+        state.authorize_context(&http_request),
+        &mut sess,
+        &ip,
+        pairs,
+    )
+    .await?;
     Ok(answer(&state, &sess, next).await)
 }
 
@@ -99,10 +132,12 @@ pub async fn authorize_post(
 pub async fn authorize_done(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, HttpError> {
     let rid = q.get("rid").map(String::as_str);
-    let next = authorize_flow::resume(state.authorize_context(), &mut sess, &ip, rid).await?;
+    let next =
+        authorize_flow::resume(state.authorize_context(&http_request), &mut sess, &ip, rid).await?;
     Ok(answer(&state, &sess, next).await)
 }

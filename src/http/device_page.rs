@@ -4,6 +4,7 @@
 //! flow) are the state machine [`crate::service::device::sign_in`]; this checks each POST's
 //! CSRF token and renders the step the machine returns.
 
+use crate::flows::RequestInfo;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -216,11 +217,15 @@ fn form(body: &Bytes) -> BTreeMap<String, String> {
 /// filled in, for the user to compare with the device), after signing in.
 pub async fn entry_get(
     State(state): State<AppState>,
+    http_request: RequestInfo,
     mut sess: Session,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, HttpError> {
     let code = q.get("code").map(String::as_str).unwrap_or("");
-    let next = state.device_sign_in().open(&mut sess, code).await?;
+    let next = state
+        .device_sign_in(&http_request)
+        .open(&mut sess, code)
+        .await?;
     Ok(render(&state, &sess, next, code).await)
 }
 
@@ -228,13 +233,14 @@ pub async fn entry_get(
 pub async fn entry_post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let f = form(&body);
     let typed = f.get("code").map(String::as_str).unwrap_or("");
     let csrf_ok = session::csrf_ok(&sess, f.get("csrf").map(String::as_str));
-    let machine = state.device_sign_in();
+    let machine = state.device_sign_in(&http_request);
     Ok(
         match machine.submit_code(&mut sess, &ip, typed, csrf_ok).await? {
             DeviceNext::Stale => {
@@ -250,11 +256,15 @@ pub async fn entry_post(
 pub async fn continue_get(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, HttpError> {
     let rid = q.get("rid").map(String::as_str);
-    let next = state.device_sign_in().resume(&mut sess, &ip, rid).await?;
+    let next = state
+        .device_sign_in(&http_request)
+        .resume(&mut sess, &ip, rid)
+        .await?;
     Ok(render(&state, &sess, next, "").await)
 }
 
@@ -262,13 +272,14 @@ pub async fn continue_get(
 pub async fn decide_post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     body: Bytes,
 ) -> Result<Response, HttpError> {
     let f = form(&body);
     let get = |k: &str| f.get(k).map(String::as_str);
     let csrf_ok = session::csrf_ok(&sess, get("csrf"));
-    let machine = state.device_sign_in();
+    let machine = state.device_sign_in(&http_request);
     let next = machine
         .decide(&mut sess, &ip, get("rid"), get("decision"), csrf_ok)
         .await?;

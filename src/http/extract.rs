@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use super::AppState;
 use super::errors::HttpError;
 use super::session::{self, Session};
+use crate::flows::RequestInfo;
 
 /// The client's IP from the socket (forwarded headers are not trusted: no proxy is
 /// configured); empty when the router runs without connection info.
@@ -37,6 +38,52 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// Headers that carry credentials: never handed to expressions.
+const CREDENTIAL_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
+
+/// `user-agent` → `User-Agent`, the spelling Django's `request.headers` iterates with.
+fn header_title(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+impl RequestInfo {
+    /// The request line and headers (hyper already bounds their number and size), without
+    /// the credential headers.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let headers = parts
+            .headers
+            .iter()
+            .filter(|(name, _)| !CREDENTIAL_HEADERS.contains(&name.as_str()))
+            .filter_map(|(name, value)| {
+                let value = value.to_str().ok()?;
+                Some((header_title(name.as_str()), value.to_string()))
+            })
+            .collect();
+        Self {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            query: form_pairs(parts.uri.query().unwrap_or_default().as_bytes()),
+            headers,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestInfo {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
 /// The request's browser session: the live one its cookie names, or a fresh anonymous one
 /// (stored on its first save). Loading only reads; a store failure is an error page.
 impl FromRequestParts<AppState> for Session {
@@ -54,4 +101,37 @@ pub fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_info_titles_headers_and_leaves_out_credentials() {
+        let (parts, ()) = axum::http::Request::builder()
+            .method("POST")
+            .uri("/if/flow/login/?next=%2Fx&a=1")
+            .header("user-agent", "curl/8")
+            .header("x-forwarded-for", "10.0.0.1")
+            .header("cookie", "authentik_session=secret")
+            .header("authorization", "Bearer secret")
+            .body(())
+            .map(axum::http::Request::into_parts)
+            .expect("a request");
+        let info = RequestInfo::from_parts(&parts);
+        assert_eq!(info.method, "POST");
+        assert_eq!(info.path, "/if/flow/login/");
+        assert_eq!(
+            info.query,
+            vec![("next".into(), "/x".into()), ("a".into(), "1".into())]
+        );
+        assert_eq!(
+            info.headers,
+            vec![
+                ("User-Agent".into(), "curl/8".into()),
+                ("X-Forwarded-For".into(), "10.0.0.1".into()),
+            ]
+        );
+    }
 }

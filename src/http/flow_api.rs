@@ -3,6 +3,7 @@
 //! `application/json` (a cross-site form cannot send that without a CORS preflight, which is
 //! never granted), and the session cookie is SameSite=Lax: together the CSRF defence here.
 
+use crate::flows::RequestInfo;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -39,6 +40,7 @@ pub async fn get_challenge(
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     sess: Result<Session, HttpError>,
 ) -> Result<HttpResponse, ApiError> {
     let mut sess = sess?;
@@ -46,7 +48,14 @@ pub async fn get_challenge(
         next: next_from_query(&q),
         ..Start::default()
     });
-    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    let step = run_step(
+        state.step_context(&http_request),
+        &mut sess,
+        &ip,
+        &slug,
+        request,
+    )
+    .await?;
     Ok(challenge_json(&state, &sess, &step.challenge))
 }
 
@@ -67,6 +76,7 @@ pub async fn post_response(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     headers: HeaderMap,
     sess: Result<Session, HttpError>,
     body: Bytes,
@@ -83,6 +93,13 @@ pub async fn post_response(
     let mut sess = sess?;
     let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let request = StepRequest::Answer(Response::from_json(&value));
-    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    let step = run_step(
+        state.step_context(&http_request),
+        &mut sess,
+        &ip,
+        &slug,
+        request,
+    )
+    .await?;
     Ok(challenge_json(&state, &sess, &step.challenge))
 }

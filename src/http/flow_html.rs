@@ -2,6 +2,7 @@
 //! [`super::challenge_html`]; every POST's CSRF token is checked (in constant time) before the
 //! flow sees the answer.
 
+use crate::flows::RequestInfo;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -64,13 +65,21 @@ pub async fn get_flow(
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
 ) -> Result<HttpResponse, HttpError> {
     let request = StepRequest::Show(Start {
         next: q.get("next").cloned(),
         ..Start::default()
     });
-    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    let step = run_step(
+        state.step_context(&http_request),
+        &mut sess,
+        &ip,
+        &slug,
+        request,
+    )
+    .await?;
     Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }
 
@@ -80,6 +89,7 @@ pub async fn post_flow(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
+    http_request: RequestInfo,
     mut sess: Session,
     body: Bytes,
 ) -> Result<HttpResponse, HttpError> {
@@ -88,7 +98,14 @@ pub async fn post_flow(
     if !session::csrf_ok(&sess, csrf.as_deref()) {
         tracing::warn!(flow = %slug, "flow POST with a missing or wrong CSRF token");
         let request = StepRequest::Show(Start::default());
-        let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+        let step = run_step(
+            state.step_context(&http_request),
+            &mut sess,
+            &ip,
+            &slug,
+            request,
+        )
+        .await?;
         let c = step.challenge.with_error(
             "non_field_errors",
             "Your session expired or the form was stale; please try again.",
@@ -96,6 +113,13 @@ pub async fn post_flow(
         return Ok(respond(&state, &sess, StatusCode::FORBIDDEN, &slug, &c).await);
     }
     let request = StepRequest::Answer(response);
-    let step = run_step(state.step_context(), &mut sess, &ip, &slug, request).await?;
+    let step = run_step(
+        state.step_context(&http_request),
+        &mut sess,
+        &ip,
+        &slug,
+        request,
+    )
+    .await?;
     Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
 }

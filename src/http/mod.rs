@@ -31,6 +31,7 @@ pub use extract::ClientIp;
 pub use serve::Limits;
 
 use crate::context::Context;
+use crate::flows::RequestInfo;
 use crate::oauth::SnapshotCache;
 use crate::oauth::authorize_flow::AuthorizeContext;
 use crate::oauth::claims::ScopeEvaluator;
@@ -81,18 +82,19 @@ impl AppState {
         }
     }
 
-    /// What a flow step on a browser session runs with.
-    pub fn step_context(&self) -> StepContext<'_> {
+    /// What a flow step on a browser session runs with, answering `request`.
+    pub fn step_context<'a>(&'a self, request: &'a RequestInfo) -> StepContext<'a> {
         StepContext {
             ctx: &self.ctx,
             snapshots: &self.snapshot,
+            request: Some(request),
         }
     }
 
-    /// What the authorization endpoint's state machine runs with.
-    pub fn authorize_context(&self) -> AuthorizeContext<'_> {
+    /// What the authorization endpoint's state machine runs with, answering `request`.
+    pub fn authorize_context<'a>(&'a self, request: &'a RequestInfo) -> AuthorizeContext<'a> {
         AuthorizeContext {
-            step: self.step_context(),
+            step: self.step_context(request),
             evaluator: self.evaluator.as_ref(),
         }
     }
@@ -107,11 +109,11 @@ impl AppState {
         }
     }
 
-    /// The `/device` pages' state machine.
-    pub fn device_sign_in(&self) -> DeviceSignIn<'_> {
+    /// The `/device` pages' state machine, answering `request`.
+    pub fn device_sign_in<'a>(&'a self, request: &'a RequestInfo) -> DeviceSignIn<'a> {
         DeviceSignIn {
             verification: &self.device,
-            step: self.step_context(),
+            step: self.step_context(request),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::crypto::secrets;
 use crate::domain::{Application, ScopeMapping};
 use crate::flows::challenge::ConsentPermission;
 use crate::flows::executor::Start;
-use crate::flows::policy::{PolicyRequest, evaluate_target};
+use crate::flows::policy::{PolicyRequest, PolicyResult, evaluate_target};
 use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
 use crate::flows::stages::{CONSENT_HEADER, CONSENT_PERMISSIONS};
 use crate::flows::{ChallengeKind, Env, FlowContext, FlowError, lookup};
@@ -36,6 +36,10 @@ pub enum AuthorizeNext {
     /// An error page, never a redirect: the client or redirect URI cannot be trusted, or the
     /// provider is not set up to serve the request.
     ErrorPage(String),
+    /// The application's policies refused the user: authentik's "Permission denied" page with
+    /// the policies' messages (authentik shows it rather than answering the client, so the
+    /// user learns why and the client is not sent into a retry loop).
+    Denied(Vec<String>),
     /// The browser goes to a page on this server (the sign-in or the authorization flow).
     Redirect(String),
     /// The answer goes back to the client at its redirect URI: code, tokens or an error.
@@ -207,9 +211,9 @@ async fn run(
     let Some(app) = v.entry.application.clone() else {
         return Ok(page("This provider is not attached to an application."));
     };
-    if !application_admits(ac.ctx(), client_ip, &user_id, &app, &v.scopes).await {
-        let why = "you do not have access to this application";
-        return Ok(client_error(&v, "access_denied", why));
+    let admitted = application_admits(ac, client_ip, &user_id, &app, &v.scopes).await;
+    if !admitted.passing {
+        return Ok(AuthorizeNext::Denied(admitted.messages));
     }
     if !completed
         && let Some(next) = run_authorization_flow(ac, sess, client_ip, &v, &app, pairs).await?
@@ -261,17 +265,18 @@ async fn sign_in_first(
     Ok(AuthorizeNext::Redirect(to))
 }
 
-/// Whether the application's policy bindings admit the user (a policy error denies). As in
-/// authentik, the policies see the requested scopes as `request.context["oauth_scopes"]` and
-/// the application as `request.context["application"]`.
+/// Whether the application's policy bindings admit the user, with their messages (a policy
+/// error denies). As in authentik, the policies see the requested scopes as
+/// `request.context["oauth_scopes"]` and the application as `request.context["application"]`.
 async fn application_admits(
-    ctx: &Context,
+    ac: AuthorizeContext<'_>,
     client_ip: &str,
     user_id: &str,
     app: &Application,
     scopes: &[String],
-) -> bool {
-    let env = Env::new(ctx, client_ip, Some(user_id.to_string()));
+) -> PolicyResult {
+    let ctx = ac.ctx();
+    let env = Env::new(ctx, client_ip, Some(user_id.to_string())).answering(ac.step.request);
     let mut context = FlowContext {
         application: Some(app.id.clone()),
         ..FlowContext::default()
@@ -279,12 +284,18 @@ async fn application_admits(
     context
         .extra
         .insert("oauth_scopes".into(), serde_json::json!(scopes));
+    let refused = |why: String| {
+        tracing::warn!(application = %app.slug, error = %why, "application policies failed");
+        PolicyResult {
+            passing: false,
+            messages: Vec::new(),
+        }
+    };
     match PolicyRequest::load(&env, Some(user_id), &context).await {
         Ok(req) => evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
             .await
-            .map(|r| r.passing)
-            .unwrap_or(false),
-        Err(_) => false,
+            .unwrap_or_else(|e| refused(e.to_string())),
+        Err(e) => refused(e.to_string()),
     }
 }
 

@@ -41,6 +41,8 @@ pub struct StepContext<'a> {
     pub ctx: &'a Context,
     /// The providers, to find the front-channel relying parties of a session that ends.
     pub snapshots: &'a SnapshotCache,
+    /// The HTTP request the step answers, for expressions (`request.http_request`).
+    pub request: Option<&'a crate::flows::RequestInfo>,
 }
 
 /// Ends the browser session (a fresh anonymous one replaces it) and tells the relying parties
@@ -75,7 +77,7 @@ pub async fn run_step(
         }
         other => other,
     };
-    let env = Env::new(ctx, client_ip, sess.user_id.clone());
+    let env = Env::new(ctx, client_ip, sess.user_id.clone()).answering(sc.request);
     let mut slot = sess.data.plans.remove(slug);
     let mut step = match request {
         StepRequest::Show(start) => executor::get(&env, slug, &mut slot, start).await?,

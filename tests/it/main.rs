@@ -25,6 +25,7 @@ mod console_themes;
 mod device;
 mod device_page;
 mod expr_python;
+mod expr_scope_e2e;
 mod expr_wiring;
 mod flows;
 mod flows_policies;

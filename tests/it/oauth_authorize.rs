@@ -315,13 +315,11 @@ async fn application_policies_decide_before_a_code_is_minted() {
         p.client_id
     );
     let res = b.get(authorize(&s, &q)).send().await.expect("get");
-    let loc = location(&res).expect("location");
-    assert_eq!(
-        param(&loc, "error").as_deref(),
-        Some("access_denied"),
-        "{loc}"
-    );
-    assert!(param(&loc, "code").is_none());
+    // As authentik does: a "Permission denied" page, no redirect to the client, no code.
+    assert_eq!(res.status(), reqwest::StatusCode::FORBIDDEN);
+    assert!(location(&res).is_none());
+    let page = res.text().await.expect("body");
+    assert!(page.contains("Permission denied"), "{page}");
     // A member gets through.
     let admin = logged_in_browser(&s).await;
     let res = admin.get(authorize(&s, &q)).send().await.expect("get");

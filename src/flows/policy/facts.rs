@@ -86,9 +86,12 @@ pub fn request_facts(req: &PolicyRequest, env: &Env) -> RequestFacts {
     RequestFacts {
         user,
         http: Some(crate::expr::python::HttpFacts {
+            method: env.request.method.clone(),
+            path: env.request.path.clone(),
+            query: env.request.query.clone(),
+            headers: env.request.headers.clone(),
             client_ip,
             base_url: env.public_url.clone(),
-            ..Default::default()
         }),
         context,
         ..RequestFacts::default()
