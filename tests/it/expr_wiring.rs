@@ -146,3 +146,83 @@ async fn a_python_syntax_error_is_refused_at_save_with_its_line() {
     assert_eq!(fields[0].field, "expression");
     assert!(fields[0].message.starts_with("line 2: "), "{fields:?}");
 }
+
+/// `ak_call_policy` evaluates another stored policy for the same request, its keyword
+/// arguments added to the called policy's `request.context`; a policy that calls itself ends
+/// at the depth limit and fails closed with an event.
+#[tokio::test]
+async fn ak_call_policy_evaluates_the_named_policy_with_its_kwargs() {
+    let (_dir, service) = support::bootstrapped_service("http://127.0.0.1:9").await;
+    let user = admin(&service).await;
+    let called = "ak_message(\"checked \" + request.user.username)\nreturn request.context.get(\"foo\") == \"bar\"";
+    add_policy(
+        &service,
+        "is-foo",
+        PolicyKind::Expression,
+        json!({"expression": called}),
+    )
+    .await;
+    let caller = |foo: &str| {
+        format!(
+            "r = ak_call_policy(\"is-foo\", foo=\"{foo}\")\nfor m in r.messages:\n    ak_message(m)\nreturn r.passing"
+        )
+    };
+    for (app, foo, expected) in [("app-bar", "bar", true), ("app-baz", "baz", false)] {
+        let policy = add_policy(
+            &service,
+            &format!("calls-{foo}"),
+            PolicyKind::Expression,
+            json!({"expression": caller(foo)}),
+        )
+        .await;
+        bind(
+            &service,
+            app,
+            BindingSubject::Policy(policy),
+            Opts::default(),
+        )
+        .await;
+        assert_eq!(
+            passes(&service, app, &user, &[]).await,
+            expected,
+            "foo={foo}"
+        );
+    }
+    let env = Env::new(service.context(), "127.0.0.1", Some(user.id.clone()));
+    let req = PolicyRequest::load(&env, Some(&user.id), &FlowContext::default())
+        .await
+        .expect("request");
+    let result = evaluate_target(&env, "app-bar", PolicyEngineMode::Any, &req)
+        .await
+        .expect("evaluated");
+    assert_eq!(result.messages, vec!["checked akadmin".to_string()]);
+    assert!(events_of(&service, "policy_exception").await.is_empty());
+
+    let looping = add_policy(
+        &service,
+        "calls-itself",
+        PolicyKind::Expression,
+        json!({"expression": "return ak_call_policy(\"calls-itself\").passing"}),
+    )
+    .await;
+    bind(
+        &service,
+        "app-loop",
+        BindingSubject::Policy(looping),
+        Opts::default(),
+    )
+    .await;
+    assert!(
+        !passes(&service, "app-loop", &user, &[]).await,
+        "fails closed"
+    );
+    let events = events_of(&service, "policy_exception").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].context["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("deep")),
+        "{:?}",
+        events[0].context
+    );
+}

@@ -31,7 +31,7 @@ pub async fn passes(
         now: env.now,
         ..Input::default()
     };
-    let host = StoreHost { env };
+    let host = StoreHost { env, req, timeout };
     let outcome = python::evaluate(&program, &input, Limits::POLICY.within(timeout), &host).await;
     let (username, user_id) = match &req.user {
         Some(u) => (u.username.as_str(), Some(u.id.as_str())),

@@ -6,7 +6,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
-use super::PolicyRequest;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::{PolicyRequest, evaluate_policy};
 use crate::domain::{Group, User};
 use crate::expr::python::{
     CalledPolicy, GroupFacts, Host, Lookup, RequestFacts, UserFacts, Value, matches_user,
@@ -98,11 +102,22 @@ pub fn request_facts(req: &PolicyRequest, env: &Env) -> RequestFacts {
     }
 }
 
+/// How deep `ak_call_policy` may nest (a policy calling itself ends here, failing closed).
+pub const MAX_CALL_DEPTH: u8 = 4;
+
 /// Store look-ups for an expression evaluated in a flow or an application check.
 pub struct StoreHost<'a> {
     /// Where look-ups go.
     pub env: &'a Env,
+    /// The request being evaluated: `ak_call_policy` evaluates the named policy for it.
+    pub req: &'a PolicyRequest,
+    /// The calling policy's time limit, which a called policy gets too.
+    pub timeout: Duration,
 }
+
+/// A called policy's evaluation, boxed: a policy that calls a policy is a recursive future.
+type CallFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<CalledPolicy>, String>> + Send + 'a>>;
 
 impl Host for StoreHost<'_> {
     async fn user_by(&self, lookups: &[Lookup]) -> Result<Option<UserFacts>, String> {
@@ -119,13 +134,40 @@ impl Host for StoreHost<'_> {
         found.await.map_err(|e: store::StoreError| e.to_string())
     }
 
-    async fn call_policy(
-        &self,
-        name: &str,
-        _kwargs: &Map<String, Json>,
-    ) -> Result<Option<CalledPolicy>, String> {
-        // Evaluating another policy from inside one would make the policy future recursive;
-        // until that is boxed behind a non-recursive host, the call fails the policy closed.
-        Err(format!("ak_call_policy({name:?}) is not supported yet"))
+    /// authentik's `ak_call_policy`: the named policy for the same request, `kwargs` added to
+    /// its context; its messages come back with the result. Boxed with its type spelled out:
+    /// a policy that calls a policy is a recursive future.
+    #[allow(refining_impl_trait)]
+    fn call_policy(&self, name: &str, kwargs: &Map<String, Json>) -> CallFuture<'_> {
+        let (name, kwargs) = (name.to_string(), kwargs.clone());
+        Box::pin(async move {
+            if self.req.call_depth >= MAX_CALL_DEPTH {
+                return Err(format!(
+                    "ak_call_policy({name:?}): policies call each other more than {MAX_CALL_DEPTH} deep"
+                ));
+            }
+            let policy = {
+                let mut conn = self.env.store.read().await.map_err(|e| e.to_string())?;
+                store::policies::get_by_name(&mut conn, &name)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
+            let Some(policy) = policy else {
+                return Ok(None);
+            };
+            let mut req = self.req.clone();
+            req.call_depth += 1;
+            req.context
+                .extra
+                .extend(kwargs.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let (passing, messages) = evaluate_policy(self.env, &policy, &req, self.timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Some(CalledPolicy {
+                passing,
+                messages,
+                raw_result: Value::Bool(passing),
+            }))
+        })
     }
 }

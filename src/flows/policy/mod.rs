@@ -71,6 +71,8 @@ pub struct PolicyRequest {
     pub context: FlowContext,
     /// The user as Python expressions see it (groups with attributes, authenticators).
     pub expr_user: Option<UserFacts>,
+    /// How many `ak_call_policy` calls deep this evaluation is (0 for a binding's policy).
+    pub call_depth: u8,
 }
 
 impl PolicyRequest {
@@ -95,6 +97,7 @@ impl PolicyRequest {
             authenticators,
             context: context.clone(),
             expr_user,
+            call_depth: 0,
         })
     }
 }
