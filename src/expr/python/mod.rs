@@ -16,6 +16,7 @@ mod api;
 mod error;
 mod eval;
 mod facts;
+mod fingerprint;
 mod limits;
 mod prelude;
 mod program;
@@ -29,6 +30,7 @@ pub use api::{
 };
 pub use error::{ErrorKind, ExprError, LimitKind};
 pub use eval::{CalledPolicy, Host, Input, NoHost, Outcome, SyncHost, evaluate, evaluate_sync};
+pub use fingerprint::fingerprint;
 pub use limits::Limits;
 pub use program::{Cache, Program, Signature, check, compile};
 pub use value::{Object, ObjectKind, Value};
