@@ -190,6 +190,26 @@ fn id_token_of(body: &[u8]) -> Option<String> {
     Some(text[start..end].to_string())
 }
 
+/// The ID token's claims carry what [`CUSTOM_PROFILE`] adds (`nickname` lowercased) and not
+/// the managed mapping's `given_name`: the custom mapping is the one being measured.
+async fn check_custom_claims(server: &Server) -> BenchResult<()> {
+    use base64::Engine;
+    let body = client_credentials_profile(&reqwest::Client::new(), &server.base)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let token = id_token_of(&body).ok_or("no id_token")?;
+    let payload = token.split('.').nth(1).ok_or("not a JWT")?;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?,
+    )?;
+    if claims.get("nickname").is_none() || claims.get("given_name").is_some() {
+        return Err(format!("the custom mapping did not take effect: {claims}").into());
+    }
+    Ok(())
+}
+
 /// What one run measured.
 struct Measured {
     /// Requests per wall-clock second.
@@ -273,9 +293,63 @@ async fn neighbour(
 }
 
 fn client_credentials(http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+    with_scope(http, base, "openid")
+}
+
+fn client_credentials_profile(http: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+    with_scope(http, base, "openid profile")
+}
+
+fn with_scope(http: &reqwest::Client, base: &str, scope: &str) -> reqwest::RequestBuilder {
     http.post(format!("{base}/application/o/token/"))
         .basic_auth("example-app", Some(SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+}
+
+/// A custom profile mapping, as an admin would write one: the interpreter runs it per token.
+const CUSTOM_PROFILE: &str = "return {\n    \"name\": request.user.name,\n    \"preferred_username\": request.user.username,\n    \"nickname\": request.user.username.lower(),\n    \"groups\": [g.name for g in request.user.ak_groups.all()],\n}\n";
+
+/// Replaces the example provider's managed `profile` mapping with [`CUSTOM_PROFILE`] (the
+/// running server sees the change through the store's change counters).
+async fn use_custom_profile(db: &std::path::Path) -> BenchResult<()> {
+    let store = Store::open(&StoreLocation::File(db.to_path_buf())).await?;
+    let mut conn = store.read().await?;
+    let mut p = store::providers::get_by_name(&mut conn, "Example app provider")
+        .await?
+        .ok_or("no provider")?;
+    let managed = store::scope_mappings::get_by_managed(
+        &mut conn,
+        "goauthentik.io/providers/oauth2/scope-profile",
+    )
+    .await?
+    .ok_or("no managed profile mapping")?;
+    drop(conn);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let custom = latchkey::domain::ScopeMapping {
+        id: latchkey::domain::new_id(),
+        name: "custom profile".into(),
+        managed: None,
+        scope_name: "profile".into(),
+        description: "Profile, the admin's way".into(),
+        expression: CUSTOM_PROFILE.into(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    p.scope_mapping_ids.retain(|id| id != &managed.id);
+    p.scope_mapping_ids.push(custom.id.clone());
+    let mut tx = store.write_tx().await?;
+    store::scope_mappings::insert(tx.conn(), &custom).await?;
+    store::providers::update(tx.conn(), &p).await?;
+    tx.touch(Topic::ScopeMappings);
+    tx.touch(Topic::Providers);
+    tx.commit().await?;
+    store.close().await;
+    // Let the server notice the change before the timed run.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(())
 }
 
 async fn run() -> BenchResult<()> {
@@ -337,6 +411,23 @@ async fn run() -> BenchResult<()> {
                     m.per_core
                 );
             }
+        }
+        if alg.is_some() {
+            // Claims from scope mappings: the managed defaults (native), then a custom Python
+            // mapping in their place (the interpreter, once per token).
+            let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
+            println!(
+                "| client_credentials, scope openid profile (managed mappings: native) | {name} | {n} | {:.0} | {:.0} | - | - |",
+                m.wall, m.per_core
+            );
+            use_custom_profile(&db).await?;
+            check_custom_claims(&server).await?;
+            hammer(&server, 4, 50, client_credentials_profile).await?;
+            let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
+            println!(
+                "| client_credentials, scope openid profile (a custom Python profile mapping) | {name} | {n} | {:.0} | {:.0} | - | - |",
+                m.wall, m.per_core
+            );
         }
         last_rss = rss_mb(server.child.id());
         drop(server);
