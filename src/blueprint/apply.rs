@@ -250,11 +250,7 @@ pub fn user_passwords(blueprints: &[Blueprint]) -> Result<Vec<WantedPassword>, B
     let keys = HashMap::new();
     let cache = Cache::default();
     for (bi, bp) in blueprints.iter().enumerate() {
-        let scope = Scope {
-            keys: &keys,
-            context: &bp.context,
-            cache: &cache,
-        };
+        let scope = Scope::new(&keys, &bp.context, &cache);
         for (ei, entry) in bp.entries.iter().enumerate() {
             if entry.spec.kind != Kind::User {
                 continue;
@@ -447,11 +443,7 @@ impl Applier<'_> {
         entry: &Entry,
         password: Option<&PasswordPlan>,
     ) -> Result<Option<String>, Stop> {
-        let scope = Scope {
-            keys,
-            context: &bp.context,
-            cache: &self.cache,
-        };
+        let scope = Scope::new(keys, &bp.context, &self.cache);
         for cond in &entry.conditions {
             let v = resolve(cond, &scope).map_err(|e| tag_err(entry, e))?;
             if !truthy(&v) {

@@ -19,6 +19,13 @@ pub const SUPPORTED_TAGS: &[&str] = &[
     "!Format",
     "!If",
     "!Condition",
+    "!Enumerate",
+    "!Index",
+    "!Value",
+    "!File",
+    "!AtIndex",
+    "!ParseJSON",
+    "!FindObject",
 ];
 
 /// One blueprint file's text and the name errors use for it.

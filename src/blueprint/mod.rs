@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod models;
 pub mod resolve;
+pub mod tags;
 pub mod yaml;
 
 use std::path::Path;
