@@ -223,7 +223,14 @@ fn fields(
                 format!("field '{k}': {m}"),
             )
         })?;
-        if matches!(field.ty, Ty::Secret) {
+        if matches!(field.ty, Ty::Secret) && entry.spec.kind == Kind::EnrollmentToken {
+            // Digested at once: the clear key goes no further than this line.
+            let key = v.as_str().unwrap_or_default();
+            out.insert(
+                models::KEY_DIGEST.into(),
+                crate::crypto::secrets::digest(key).into(),
+            );
+        } else if matches!(field.ty, Ty::Secret) {
             password = v.as_str().map(str::to_string);
         } else {
             out.insert(k, v);

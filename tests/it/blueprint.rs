@@ -651,9 +651,9 @@ async fn unknown_model_is_named() {
 #[tokio::test]
 async fn unsupported_tag_is_named() {
     let text = format!(
-        "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: x}}\n    attrs:\n      title: !File /etc/hostname\n"
+        "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: x}}\n    attrs:\n      title: !Nope /etc/hostname\n"
     );
-    fails_cleanly(&text, 12, "unsupported tag !File", Some(3)).await;
+    fails_cleanly(&text, 12, "unsupported tag !Nope", Some(3)).await;
 }
 
 #[tokio::test]

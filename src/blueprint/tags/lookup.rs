@@ -69,7 +69,8 @@ pub fn parse_json(node: &Node) -> Result<Value, TagError> {
 }
 
 /// `!FindObject [model, [field, value], ...]`: the matching object's attributes (with `pk`), or
-/// null when none matches. Write-only fields (passwords, private keys) are left out.
+/// null when none matches. Only the model's fields: write-only ones (passwords, private keys,
+/// enrollment keys) and internal ones (a key's digest) are left out.
 pub fn find_object(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
     let Some(obj) = find_match(node, scope, "!FindObject")? else {
         return Ok(Value::Null);
@@ -78,11 +79,15 @@ pub fn find_object(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
         return Ok(Value::Null);
     };
     let mut attrs = models::to_attrs(obj);
+    let mut out = serde_json::Map::new();
+    out.insert("pk".into(), Value::String(obj.id().to_string()));
     for field in &spec.fields {
         if matches!(field.ty, Ty::Secret) || field.name == "key_data" {
-            attrs.remove(field.name);
+            continue;
+        }
+        if let Some(v) = attrs.remove(field.name) {
+            out.insert(field.name.to_string(), v);
         }
     }
-    attrs.insert("pk".into(), Value::String(obj.id().to_string()));
-    Ok(Value::Object(attrs))
+    Ok(Value::Object(out))
 }

@@ -383,6 +383,9 @@ pub fn edit_form(obj: Object) -> Form {
         Object::FlowStageBinding(_) => ("Update Stage Binding", specs::binding_fields()),
         Object::Prompt(_) => ("Update Prompt", specs::prompt_fields()),
         Object::PolicyBinding(_) => ("Update Policy Binding", specs::policy_binding_fields()),
+        // Managed by blueprints only so far (the console lists them with the connectors).
+        Object::DeviceAccessGroup(_) => ("Update Device Access Group", Vec::new()),
+        Object::EnrollmentToken(_) => ("Update Enrollment Token", Vec::new()),
     };
     let title = match &obj {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),
