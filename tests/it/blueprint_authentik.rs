@@ -352,3 +352,52 @@ async fn migration_0026_renames_latchkey_certificate_and_both_names_find_it() {
         .collect();
     assert_eq!(keys, ["cert-old", "cert-old"]);
 }
+
+/// `metaapplyblueprint` finds the bundled blueprints by authentik's names and paths, and the
+/// ones a bundled blueprint names in turn come along (each once).
+#[tokio::test]
+async fn bundled_blueprints_are_found_by_authentiks_names_and_paths() {
+    for identifiers in [
+        "name: Default - Provider invalidation flow",
+        "name: Default - Provider authorization flow (implicit consent)",
+        "name: System - OAuth2 Provider - Scopes",
+        "path: system/providers-oauth2.yaml",
+        "path: default/flow-default-provider-invalidation.yaml",
+        "name: authentik CLI",
+    ] {
+        let (_dir, store) = temp_store().await;
+        let s = service_on(store);
+        let text = format!(
+            "version: 1\nentries:\n  - model: authentik_blueprints.metaapplyblueprint\n    \
+             attrs:\n      identifiers:\n        {identifiers}\n"
+        );
+        let src = [Source {
+            file: "meta.yaml".into(),
+            text,
+        }];
+        let report = match s.apply_blueprints(&src).await {
+            Ok(r) => r,
+            // `authentik CLI` needs the bootstrapped certificate; the error names its entry.
+            Err(e) if identifiers.contains("CLI") => {
+                assert!(e.to_string().contains("platform/cli.yaml:"), "{e}");
+                continue;
+            }
+            Err(e) => panic!("{identifiers}: {e}"),
+        };
+        assert!(report.created > 0, "{identifiers}: {report}");
+    }
+    let (_dir, s) = bootstrapped_service("http://x").await;
+    let text = "version: 1\nentries:\n  - model: authentik_blueprints.metaapplyblueprint\n    \
+                attrs:\n      identifiers:\n        name: authentik CLI\n";
+    let src = [Source {
+        file: "meta.yaml".into(),
+        text: text.into(),
+    }];
+    s.apply_blueprints(&src).await.expect("authentik CLI");
+    assert!(
+        objects(&s, Kind::Application)
+            .await
+            .iter()
+            .any(|o| matches!(o, Object::Application(a) if a.slug == "authentik-cli"))
+    );
+}
