@@ -401,3 +401,32 @@ async fn bundled_blueprints_are_found_by_authentiks_names_and_paths() {
             .any(|o| matches!(o, Object::Application(a) if a.slug == "authentik-cli"))
     );
 }
+
+/// After agent.yaml the console's Connectors tab lists the device access group and the
+/// enrollment token beside the connector, and never shows the token's key or its digest.
+#[tokio::test]
+async fn the_console_lists_what_agent_yaml_made_without_the_key() {
+    use crate::console_forms::{app_over, render};
+    let (_dir, s) = bootstrapped_service("http://x").await;
+    s.apply_blueprints(&sources(&["platform/agent.yaml"]))
+        .await
+        .expect("apply");
+    let mut app = app_over(&s).await;
+    app.handle_key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('9'),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    let screen = render(&mut app, 120, 40);
+    assert!(screen.contains("agent"), "{screen}");
+    assert!(
+        screen.contains("[device group] workstation-prod"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("[enrollment token] workstation-prod"),
+        "{screen}"
+    );
+    let digest = latchkey::crypto::secrets::digest("test-enroll-key");
+    assert!(!screen.contains("test-enroll-key"));
+    assert!(!screen.contains(&digest[..12]));
+}

@@ -321,13 +321,32 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
             .iter()
             .find(|x| x.id == id)
             .map(|x| (Kind::Brand, Object::Brand(x.clone()), x.domain.clone()))?,
-        TabId::Connectors => data.connectors.iter().find(|x| x.id == id).map(|x| {
-            (
-                Kind::Connector,
-                Object::Connector(x.clone()),
-                x.name.clone(),
-            )
-        })?,
+        TabId::Connectors => {
+            if let Some(x) = data.connectors.iter().find(|x| x.id == id) {
+                (
+                    Kind::Connector,
+                    Object::Connector(x.clone()),
+                    x.name.clone(),
+                )
+            } else if let Some(x) = data.device_access_groups.iter().find(|x| x.id == id) {
+                (
+                    Kind::DeviceAccessGroup,
+                    Object::DeviceAccessGroup(x.clone()),
+                    x.name.clone(),
+                )
+            } else {
+                data.enrollment_tokens
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map(|x| {
+                        (
+                            Kind::EnrollmentToken,
+                            Object::EnrollmentToken(x.clone()),
+                            x.name.clone(),
+                        )
+                    })?
+            }
+        }
         TabId::Users => {
             if let Some(u) = data.users.iter().find(|x| x.id == id) {
                 let groups = data
