@@ -2,33 +2,48 @@
 //! per item of `iterable`; inside the body `!Index N` and `!Value N` are the current item's
 //! index (or key) and value, N counting enumerations outwards from the innermost (0).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::{Map, Value};
 
 use crate::blueprint::resolve::{Scope, TagError, resolve};
 use crate::blueprint::yaml::{Node, NodeValue};
 
-/// The items of the enumerations being resolved, innermost last: (index or key, value).
+/// The most bodies one scope's `!Enumerate` tags resolve, nested ones counted once each: a
+/// few nested enumerations over large lists would otherwise multiply into billions of values.
+pub const MAX_ENUMERATED_ITEMS: usize = 100_000;
+
+/// The items of the enumerations being resolved, innermost last: (index or key, value), and
+/// how many bodies have been resolved so far.
 #[derive(Debug, Default)]
-pub struct Items(RefCell<Vec<(Value, Value)>>);
+pub struct Items {
+    stack: RefCell<Vec<(Value, Value)>>,
+    resolved: Cell<usize>,
+}
 
 impl Items {
-    fn push(&self, item: (Value, Value)) {
-        self.0.borrow_mut().push(item);
+    /// Enters one item; false once the scope has resolved [`MAX_ENUMERATED_ITEMS`] bodies.
+    fn push(&self, item: (Value, Value)) -> bool {
+        let n = self.resolved.get() + 1;
+        self.resolved.set(n);
+        if n > MAX_ENUMERATED_ITEMS {
+            return false;
+        }
+        self.stack.borrow_mut().push(item);
+        true
     }
 
     fn pop(&self) {
-        self.0.borrow_mut().pop();
+        self.stack.borrow_mut().pop();
     }
 
     fn at_depth(&self, depth: usize) -> Option<(Value, Value)> {
-        let items = self.0.borrow();
+        let items = self.stack.borrow();
         items.len().checked_sub(depth + 1).map(|i| items[i].clone())
     }
 
     fn len(&self) -> usize {
-        self.0.borrow().len()
+        self.stack.borrow().len()
     }
 }
 
@@ -120,7 +135,15 @@ pub fn enumerate(node: &Node, untagged: &Node, scope: &Scope<'_>) -> Result<Valu
     let mut seq = Vec::new();
     let mut map = Map::new();
     for item in items {
-        scope.items.push(item);
+        if !scope.items.push(item) {
+            return err(
+                node,
+                format!(
+                    "!Enumerate: more than {MAX_ENUMERATED_ITEMS} items in one entry (nested \
+                     enumerations multiply)"
+                ),
+            );
+        }
         let resolved = resolve(body, scope);
         scope.items.pop();
         let resolved = resolved?;

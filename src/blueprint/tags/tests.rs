@@ -230,6 +230,14 @@ fn bad_tags_are_errors_naming_their_line() {
             "v: !File [a, b, c]".into(),
             "takes a path, or [path, default]",
         ),
+        // 1000 × 1000 nested items: refused before a million values are built.
+        (
+            format!(
+                "v: !Enumerate [{list}, SEQ, !Enumerate [{list}, SEQ, !Index 0]]",
+                list = serde_json::to_string(&(0..1000).collect::<Vec<_>>()).expect("list")
+            ),
+            "more than 100000 items",
+        ),
     ];
     for (text, want) in cases {
         // The tag sits on line 3, so the line in the error is the tag's own.
