@@ -169,3 +169,28 @@ pub fn defaults() -> Result<Vec<Blueprint>, BlueprintError> {
         .collect();
     parse_all(&sources)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bundled blueprint parses, has a name of its own (metaapplyblueprint matches by
+    /// it), and every authentik path points at one of them.
+    #[test]
+    fn bundled_blueprints_parse_with_distinct_names_and_known_paths() {
+        let mut names = Vec::new();
+        for (key, text) in bundled() {
+            let bp = document::parse(&Source {
+                file: bundled_file(key),
+                text: (*text).to_string(),
+            })
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert!(!bp.name.is_empty(), "{key}");
+            assert!(!names.contains(&bp.name), "{key}: {} twice", bp.name);
+            names.push(bp.name);
+        }
+        for (theirs, ours) in AUTHENTIK_PATHS {
+            assert!(bundled().any(|(k, _)| k == ours), "{theirs} -> {ours}");
+        }
+    }
+}

@@ -430,3 +430,50 @@ async fn the_console_lists_what_agent_yaml_made_without_the_key() {
     assert!(!screen.contains("test-enroll-key"));
     assert!(!screen.contains(&digest[..12]));
 }
+
+/// What agent.yaml made exports and applies to another store: the group comes before the
+/// binding that targets it and the token after its connector (the key stays behind).
+#[tokio::test]
+async fn agent_objects_export_and_apply_to_another_store() {
+    let (_dir, s) = bootstrapped_service("http://x").await;
+    s.apply_blueprints(&sources(&["platform/agent.yaml"]))
+        .await
+        .expect("apply");
+    let export = s
+        .export_blueprint(&ExportFilter::default())
+        .await
+        .expect("export");
+    let (_dir2, other) = bootstrapped_service("http://y").await;
+    other
+        .apply_blueprints(&[Source {
+            file: "export.yaml".into(),
+            text: export,
+        }])
+        .await
+        .expect("the export applies");
+    for kind in [
+        Kind::DeviceAccessGroup,
+        Kind::EnrollmentToken,
+        Kind::Connector,
+    ] {
+        assert_eq!(objects(&other, kind).await.len(), 1, "{kind:?}");
+    }
+    let group = match objects(&other, Kind::DeviceAccessGroup).await.first() {
+        Some(Object::DeviceAccessGroup(g)) => g.id.clone(),
+        _ => panic!("no group"),
+    };
+    assert!(
+        objects(&other, Kind::PolicyBinding)
+            .await
+            .iter()
+            .any(|o| matches!(o, Object::PolicyBinding(b) if b.target_id == group))
+    );
+    // The key did not travel: the copy's token has a key of its own.
+    assert_eq!(
+        other
+            .enrollment_token_for_key("test-enroll-key")
+            .await
+            .expect("lookup"),
+        None
+    );
+}
