@@ -477,3 +477,49 @@ async fn agent_objects_export_and_apply_to_another_store() {
         None
     );
 }
+
+/// The delete dialog's question for what agent.yaml made: the connector takes its token along,
+/// the device group its policy binding and its place on the token; the deletes do exactly that.
+#[tokio::test]
+async fn deleting_agent_objects_says_and_does_what_happens_to_their_users() {
+    use latchkey::service::usages::OnDelete;
+    let (_dir, s) = bootstrapped_service("http://x").await;
+    s.apply_blueprints(&sources(&["platform/agent.yaml"]))
+        .await
+        .expect("apply");
+    let id_of = |objs: Vec<Object>| objs.first().map(|o| o.id().to_string()).expect("one");
+    let group = id_of(objects(&s, Kind::DeviceAccessGroup).await);
+    let connector = id_of(objects(&s, Kind::Connector).await);
+    let effects = |u: Vec<latchkey::service::usages::Usage>| -> Vec<(String, OnDelete)> {
+        u.into_iter()
+            .map(|u| (format!("{} {}", u.kind, u.field), u.effect))
+            .collect()
+    };
+    let on_group = effects(
+        s.usages(Kind::DeviceAccessGroup, &group)
+            .await
+            .expect("usages"),
+    );
+    assert!(on_group.contains(&("enrollment token device group".into(), OnDelete::Cleared)));
+    assert!(on_group.contains(&("policy binding target".into(), OnDelete::Deleted)));
+    let on_connector = effects(s.usages(Kind::Connector, &connector).await.expect("usages"));
+    assert!(on_connector.contains(&("enrollment token connector".into(), OnDelete::Deleted)));
+
+    s.delete_object(Kind::DeviceAccessGroup, &group)
+        .await
+        .expect("delete group");
+    assert!(
+        !objects(&s, Kind::PolicyBinding)
+            .await
+            .iter()
+            .any(|o| matches!(o, Object::PolicyBinding(b) if b.target_id == group))
+    );
+    match objects(&s, Kind::EnrollmentToken).await.first() {
+        Some(Object::EnrollmentToken(t)) => assert_eq!(t.device_group_id, None),
+        _ => panic!("the token stays"),
+    }
+    s.delete_object(Kind::Connector, &connector)
+        .await
+        .expect("delete connector");
+    assert!(objects(&s, Kind::EnrollmentToken).await.is_empty());
+}
