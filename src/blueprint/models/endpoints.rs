@@ -18,10 +18,13 @@ use crate::domain::{DeviceAccessGroup, EnrollmentToken};
 /// field, so never exported or given by `!FindObject`).
 pub const KEY_DIGEST: &str = "__key_digest";
 
+/// A device access group's attributes under authentik's field names.
 pub fn group_attrs(g: &DeviceAccessGroup) -> Value {
     json!({ "name": g.name, "attributes": g.attributes })
 }
 
+/// An enrollment token's attributes: references as ids, `expires` as RFC 3339, the digest
+/// under [`KEY_DIGEST`] (never the key).
 pub fn token_attrs(t: &EnrollmentToken) -> Value {
     json!({
         "name": t.name, "connector": t.connector_id, "device_group": t.device_group_id,
@@ -41,6 +44,7 @@ fn text(attrs: &Map<String, Value>, k: &str) -> Option<String> {
     attrs.get(k).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A device access group from a complete attribute map.
 pub fn group(attrs: &Map<String, Value>, id: String) -> DeviceAccessGroup {
     DeviceAccessGroup {
         id,
@@ -55,6 +59,7 @@ pub fn group(attrs: &Map<String, Value>, id: String) -> DeviceAccessGroup {
     }
 }
 
+/// An enrollment token from a complete attribute map; `expires` must be RFC 3339.
 pub fn token(attrs: &Map<String, Value>, id: String) -> Result<EnrollmentToken, String> {
     // The importer digests a blueprint's `key` into KEY_DIGEST as it reads it; an update
     // without one carries the stored digest the same way.
