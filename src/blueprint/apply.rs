@@ -223,7 +223,14 @@ fn fields(
                 format!("field '{k}': {m}"),
             )
         })?;
-        if matches!(field.ty, Ty::Secret) {
+        if matches!(field.ty, Ty::Secret) && entry.spec.kind == Kind::EnrollmentToken {
+            // Digested at once: the clear key goes no further than this line.
+            let key = v.as_str().unwrap_or_default();
+            out.insert(
+                models::KEY_DIGEST.into(),
+                crate::crypto::secrets::digest(key).into(),
+            );
+        } else if matches!(field.ty, Ty::Secret) {
             password = v.as_str().map(str::to_string);
         } else {
             out.insert(k, v);
@@ -250,11 +257,7 @@ pub fn user_passwords(blueprints: &[Blueprint]) -> Result<Vec<WantedPassword>, B
     let keys = HashMap::new();
     let cache = Cache::default();
     for (bi, bp) in blueprints.iter().enumerate() {
-        let scope = Scope {
-            keys: &keys,
-            context: &bp.context,
-            cache: &cache,
-        };
+        let scope = Scope::new(&keys, &bp.context, &cache);
         for (ei, entry) in bp.entries.iter().enumerate() {
             if entry.spec.kind != Kind::User {
                 continue;
@@ -447,11 +450,7 @@ impl Applier<'_> {
         entry: &Entry,
         password: Option<&PasswordPlan>,
     ) -> Result<Option<String>, Stop> {
-        let scope = Scope {
-            keys,
-            context: &bp.context,
-            cache: &self.cache,
-        };
+        let scope = Scope::new(keys, &bp.context, &self.cache);
         for cond in &entry.conditions {
             let v = resolve(cond, &scope).map_err(|e| tag_err(entry, e))?;
             if !truthy(&v) {

@@ -14,7 +14,7 @@ use crate::domain::{Kind, Object};
 use crate::store::{Conn, StoreResult, objects};
 
 /// Every kind an apply can touch, in the order they are loaded.
-pub const ALL_KINDS: [Kind; 14] = [
+pub const ALL_KINDS: [Kind; 16] = [
     Kind::Flow,
     Kind::Stage,
     Kind::FlowStageBinding,
@@ -27,6 +27,8 @@ pub const ALL_KINDS: [Kind; 14] = [
     Kind::Certificate,
     Kind::Brand,
     Kind::Connector,
+    Kind::DeviceAccessGroup,
+    Kind::EnrollmentToken,
     Kind::User,
     Kind::Group,
 ];

@@ -19,6 +19,13 @@ pub const SUPPORTED_TAGS: &[&str] = &[
     "!Format",
     "!If",
     "!Condition",
+    "!Enumerate",
+    "!Index",
+    "!Value",
+    "!File",
+    "!AtIndex",
+    "!ParseJSON",
+    "!FindObject",
 ];
 
 /// One blueprint file's text and the name errors use for it.
@@ -57,7 +64,7 @@ pub struct Blueprint {
     pub context: Map<String, Value>,
     pub entries: Vec<Entry>,
     /// Bundled blueprints its `authentik_blueprints.metaapplyblueprint` entries name, by their
-    /// key in [`super::DEFAULT_BLUEPRINTS`]: applied before it.
+    /// key in [`super::bundled`]: applied before it.
     pub requires: Vec<&'static str>,
 }
 
@@ -213,7 +220,13 @@ fn meta_apply(item: &Node, at: &Location) -> Result<Option<&'static str>, Bluepr
             "attrs.identifiers must name the blueprint to apply (`name` or `path`)",
         ));
     }
-    let found = super::DEFAULT_BLUEPRINTS.iter().find(|(key, text)| {
+    let path = path.map(|p| {
+        super::AUTHENTIK_PATHS
+            .iter()
+            .find(|(theirs, _)| *theirs == p)
+            .map_or(p, |(_, ours)| *ours)
+    });
+    let found = super::bundled().find(|(key, text)| {
         path.is_some_and(|p| p == *key)
             || name.is_some_and(|n| bundled_name(text).as_deref() == Some(n))
     });
@@ -221,8 +234,7 @@ fn meta_apply(item: &Node, at: &Location) -> Result<Option<&'static str>, Bluepr
         Some((key, _)) => Ok(Some(key)),
         None if !required => Ok(None),
         None => {
-            let known: Vec<String> = super::DEFAULT_BLUEPRINTS
-                .iter()
+            let known: Vec<String> = super::bundled()
                 .filter_map(|(_, text)| bundled_name(text))
                 .collect();
             Err(BlueprintError::at(
@@ -351,6 +363,7 @@ fn entry_key(entry: &mut Entry, k: &Node, v: &Node, at: &Location) -> Result<(),
         }
         Some(key @ ("identifiers" | "attrs")) => {
             let identifiers = key == "identifiers";
+            let v = &with_aliases(entry.spec, v);
             check_fields(entry.spec, v, at, identifiers)?;
             if identifiers {
                 entry.identifiers = Some(v.clone());
@@ -380,6 +393,39 @@ fn entry_key(entry: &mut Entry, k: &Node, v: &Node, at: &Location) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Field names authentik's serializers accept in blueprints only, for the model's own field:
+/// (model, blueprint name, field).
+const FIELD_ALIASES: &[(&str, &str, &str)] = &[("authentik_core.application", "icon", "meta_icon")];
+
+/// `node` with every aliased field key renamed to the field it stands for.
+fn with_aliases(spec: &ModelSpec, node: &Node) -> Node {
+    let NodeValue::Map(pairs) = &node.value else {
+        return node.clone();
+    };
+    let renamed = pairs
+        .iter()
+        .map(|(k, v)| {
+            let alias = FIELD_ALIASES
+                .iter()
+                .find(|(m, a, _)| *m == spec.name && k.as_str() == Some(*a));
+            match alias {
+                Some((_, _, field)) => (
+                    Node {
+                        value: NodeValue::Str((*field).to_string()),
+                        ..k.clone()
+                    },
+                    v.clone(),
+                ),
+                None => (k.clone(), v.clone()),
+            }
+        })
+        .collect();
+    Node {
+        value: NodeValue::Map(renamed),
+        ..node.clone()
+    }
 }
 
 fn with_entry(e: BlueprintError, at: &Location) -> BlueprintError {

@@ -1,5 +1,7 @@
-//! Evaluates authentik's YAML tags (`!KeyOf`, `!Find`, `!Context`, `!Env`, `!Format`, `!If`,
-//! `!Condition`) into plain JSON values, against the objects the transaction sees so far.
+//! Evaluates authentik's YAML tags into plain JSON values, against the objects the transaction
+//! sees so far: `!KeyOf`, `!Find`, `!Context`, `!Env`, `!Format`, `!If` and `!Condition` here,
+//! the others in [`super::tags`] (`!Enumerate`, `!Index`, `!Value`, `!File`, `!AtIndex`,
+//! `!ParseJSON`, `!FindObject`).
 
 use std::collections::HashMap;
 
@@ -7,8 +9,9 @@ use serde_json::{Map, Value};
 
 pub use super::cache::Cache;
 use super::models;
+use super::tags::{self, Items};
 use super::yaml::{Node, NodeValue};
-use crate::domain::truthy;
+use crate::domain::{Object, truthy};
 
 /// What tags are evaluated against.
 pub struct Scope<'a> {
@@ -16,7 +19,34 @@ pub struct Scope<'a> {
     pub keys: &'a HashMap<String, Value>,
     pub context: &'a Map<String, Value>,
     pub cache: &'a Cache,
+    /// The items of the `!Enumerate` tags being resolved (what `!Index`/`!Value` read).
+    pub items: Items,
 }
+
+impl<'a> Scope<'a> {
+    /// A scope outside any `!Enumerate`.
+    pub fn new(
+        keys: &'a HashMap<String, Value>,
+        context: &'a Map<String, Value>,
+        cache: &'a Cache,
+    ) -> Self {
+        Self {
+            keys,
+            context,
+            cache,
+            items: Items::default(),
+        }
+    }
+}
+
+/// Objects latchkey once named differently, still found under the old name by `!Find` and
+/// `!FindObject` after migration 0026 renamed them: (model, field, old value, new value).
+pub const RENAMED: &[(&str, &str, &str, &str)] = &[(
+    "authentik_crypto.certificatekeypair",
+    "name",
+    "latchkey Self-signed Certificate",
+    "authentik Self-signed Certificate",
+)];
 
 /// A tag that failed, with its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +108,12 @@ pub fn resolve(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
         NodeValue::Map(pairs) => {
             let mut m = Map::new();
             for (k, v) in pairs {
-                let Some(key) = key_string(k) else {
-                    return err(k, "mapping keys must be plain strings");
+                let Some(key) = key_string(k).filter(|_| k.tag.is_none()) else {
+                    return err(
+                        k,
+                        "mapping keys must be plain strings (a tag is evaluated in values only; \
+                         build computed keys with !Enumerate [..., MAP, [key, value]])",
+                    );
                 };
                 m.insert(key, resolve(v, scope)?);
             }
@@ -120,6 +154,12 @@ fn resolve_tag(tag: &str, node: &Node, scope: &Scope<'_>) -> Result<Value, TagEr
         "!Format" => format_text(node, &untagged, scope),
         "!If" => if_then(node, &untagged, scope),
         "!Condition" => condition(node, &untagged, scope),
+        "!Enumerate" => tags::enumerate(node, &untagged, scope),
+        "!Index" | "!Value" => tags::item(tag, &untagged, scope),
+        "!File" => tags::file(node, &untagged, scope),
+        "!AtIndex" => tags::at_index(node, &untagged, scope),
+        "!ParseJSON" => tags::parse_json(&untagged),
+        "!FindObject" => tags::find_object(node, scope),
         other => err(node, format!("unsupported tag {other}")),
     }
 }
@@ -153,37 +193,10 @@ fn key_of(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
 
 /// `!Find [model, [field, value], ...]`: the id of the object with those field values.
 fn find(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
-    let items = args(node);
-    let Some((model_node, pairs)) = items.split_first() else {
-        return err(node, "!Find takes [model, [field, value], ...]");
-    };
-    let model = resolve(model_node, scope)?;
-    let model = model.as_str().unwrap_or_default();
-    let Some(spec) = models::spec(model) else {
-        return err(model_node, format!("!Find: unknown model '{model}'"));
-    };
-    let mut query = Map::new();
-    for pair in pairs {
-        let kv = args(pair);
-        if kv.len() != 2 || pair.tag.is_some() {
-            return err(pair, "!Find takes [model, [field, value], ...]");
-        }
-        let field = resolve(kv[0], scope)?;
-        let field = field.as_str().unwrap_or_default().to_string();
-        if field != "pk" && spec.field(&field).is_none() {
-            return err(
-                pair,
-                format!(
-                    "!Find: {model} has no field '{field}'; known: {}",
-                    spec.field_names()
-                ),
-            );
-        }
-        query.insert(field, resolve(kv[1], scope)?);
-    }
-    match scope.cache.find(spec, &query) {
+    match find_match(node, scope, "!Find")? {
         Some(obj) => Ok(Value::String(obj.id().to_string())),
         None => {
+            let (model, query) = find_query(node, scope, "!Find")?;
             let what: Vec<String> = query
                 .iter()
                 .map(|(k, v)| format!("{k} = {}", as_text(v)))
@@ -194,6 +207,67 @@ fn find(node: &Node, scope: &Scope<'_>) -> Result<Value, TagError> {
             )
         }
     }
+}
+
+/// The object a `!Find`/`!FindObject` node names, if one exists (an object renamed by a
+/// migration is found under its old name too, see [`RENAMED`]).
+pub(crate) fn find_match<'c>(
+    node: &Node,
+    scope: &Scope<'c>,
+    tag: &str,
+) -> Result<Option<&'c Object>, TagError> {
+    let (model, mut query) = find_query(node, scope, tag)?;
+    let Some(spec) = models::spec(&model) else {
+        return Ok(None);
+    };
+    if let Some(obj) = scope.cache.find(spec, &query) {
+        return Ok(Some(obj));
+    }
+    for (m, field, old, new) in RENAMED {
+        if *m == model && query.get(*field).and_then(Value::as_str) == Some(*old) {
+            query.insert((*field).to_string(), Value::String((*new).to_string()));
+            return Ok(scope.cache.find(spec, &query));
+        }
+    }
+    Ok(None)
+}
+
+/// The model and the `field = value` pairs of a `!Find`-shaped node, checked.
+fn find_query(
+    node: &Node,
+    scope: &Scope<'_>,
+    tag: &str,
+) -> Result<(String, Map<String, Value>), TagError> {
+    let shape = format!("{tag} takes [model, [field, value], ...]");
+    let items = args(node);
+    let Some((model_node, pairs)) = items.split_first() else {
+        return err(node, shape);
+    };
+    let model = resolve(model_node, scope)?;
+    let model = model.as_str().unwrap_or_default().to_string();
+    let Some(spec) = models::spec(&model) else {
+        return err(model_node, format!("{tag}: unknown model '{model}'"));
+    };
+    let mut query = Map::new();
+    for pair in pairs {
+        let kv = args(pair);
+        if kv.len() != 2 || pair.tag.is_some() {
+            return err(pair, shape);
+        }
+        let field = resolve(kv[0], scope)?;
+        let field = field.as_str().unwrap_or_default().to_string();
+        if field != "pk" && spec.field(&field).is_none() {
+            return err(
+                pair,
+                format!(
+                    "{tag}: {model} has no field '{field}'; known: {}",
+                    spec.field_names()
+                ),
+            );
+        }
+        query.insert(field, resolve(kv[1], scope)?);
+    }
+    Ok((model, query))
 }
 
 /// `!Context [key, default]`: a value of the blueprint's context.
@@ -320,11 +394,7 @@ mod tests {
         let keys = HashMap::from([("earlier".to_string(), json!("id-1"))]);
         let context = Map::from_iter([("domain".to_string(), json!("example.org"))]);
         let cache = Cache::default();
-        let scope = Scope {
-            keys: &keys,
-            context: &context,
-            cache: &cache,
-        };
+        let scope = Scope::new(&keys, &context, &cache);
         resolve(&node, &scope)
     }
 

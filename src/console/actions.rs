@@ -296,6 +296,8 @@ fn describe(obj: &Object) -> String {
         Object::Certificate(c) => format!("certificate {}", c.name),
         Object::Brand(b) => format!("brand {}", b.domain),
         Object::Connector(c) => format!("connector {}", c.name),
+        Object::DeviceAccessGroup(g) => format!("device access group {}", g.name),
+        Object::EnrollmentToken(t) => format!("enrollment token {}", t.name),
         Object::User { user, .. } => format!("user {}", user.username),
         Object::Group { group, .. } => format!("group {}", group.name),
     }

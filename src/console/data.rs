@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 
 use crate::domain::{
-    Application, Brand, CertificateKeypair, Connector, Event, Flow, FlowStageBinding, Group,
-    Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage, User,
+    Application, Brand, CertificateKeypair, Connector, DeviceAccessGroup, EnrollmentToken, Event,
+    Flow, FlowStageBinding, Group, Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage,
+    User,
 };
 use crate::service::sessions::SessionSummary;
 use crate::service::{Service, ServiceResult};
@@ -36,6 +37,10 @@ pub struct Data {
     pub brands: Vec<Brand>,
     /// Every connector.
     pub connectors: Vec<Connector>,
+    /// Every device access group (listed under Connectors).
+    pub device_access_groups: Vec<DeviceAccessGroup>,
+    /// Every enrollment token (listed under Connectors).
+    pub enrollment_tokens: Vec<EnrollmentToken>,
     /// Every user.
     pub users: Vec<User>,
     /// Every group.
@@ -87,6 +92,8 @@ impl DataSource {
             certificates: s.list_certificates().await?,
             brands: s.list_brands().await?,
             connectors: s.list_connectors().await?,
+            device_access_groups: s.list_device_access_groups().await?,
+            enrollment_tokens: s.list_enrollment_tokens().await?,
             users: s.list_users().await?,
             groups: s.list_groups().await?,
             superusers: s.superuser_ids().await?,

@@ -666,7 +666,65 @@ fn connector_rows(d: &Data) -> Vec<ListRow> {
                 ],
             )
         })
+        .chain(device_access_group_rows(d))
+        .chain(enrollment_token_rows(d))
         .collect()
+}
+
+/// Device access groups under the connectors, marked like the groups under users.
+fn device_access_group_rows(d: &Data) -> impl Iterator<Item = ListRow> + '_ {
+    d.device_access_groups.iter().map(|g| {
+        ListRow::new(
+            &g.id,
+            vec![
+                Cell::toned(&format!("[device group] {}", g.name), Tone::Muted),
+                Cell::new(""),
+                Cell::new(""),
+            ],
+            vec![
+                ("device access group", g.name.clone()),
+                ("attributes", g.attributes.to_string()),
+                ("id", g.id.clone()),
+            ],
+        )
+    })
+}
+
+/// Enrollment tokens under the connectors: which connector and group, never the key.
+fn enrollment_token_rows(d: &Data) -> impl Iterator<Item = ListRow> + '_ {
+    let connector = |id: &str| {
+        d.connectors
+            .iter()
+            .find(|c| c.id == id)
+            .map_or_else(|| id.to_string(), |c| c.name.clone())
+    };
+    let group = |id: &Option<String>| {
+        id.as_deref()
+            .and_then(|id| d.device_access_groups.iter().find(|g| g.id == id))
+            .map_or_else(|| "-".to_string(), |g| g.name.clone())
+    };
+    d.enrollment_tokens.iter().map(move |t| {
+        let expires = match (t.expiring, t.expires_at) {
+            (false, _) | (true, None) => "never".to_string(),
+            (true, Some(at)) => datetime(at),
+        };
+        ListRow::new(
+            &t.id,
+            vec![
+                Cell::toned(&format!("[enrollment token] {}", t.name), Tone::Muted),
+                Cell::new(&connector(&t.connector_id)),
+                Cell::new(""),
+            ],
+            vec![
+                ("enrollment token", t.name.clone()),
+                ("connector", connector(&t.connector_id)),
+                ("device group", group(&t.device_group_id)),
+                ("expires", expires),
+                ("key", "stored as a digest only".into()),
+                ("id", t.id.clone()),
+            ],
+        )
+    })
 }
 
 fn user_rows(d: &Data) -> Vec<ListRow> {

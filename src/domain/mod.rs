@@ -2,6 +2,7 @@
 //! server and the blueprint importer all share one definition of what a valid object is.
 
 pub mod duration;
+pub mod endpoints;
 pub mod enums;
 pub mod object;
 pub mod objects;
@@ -10,6 +11,7 @@ pub mod settings;
 pub mod validate;
 
 pub use duration::Duration;
+pub use endpoints::{DeviceAccessGroup, EnrollmentToken};
 pub use enums::*;
 pub use object::{Kind, Object, string_list, truthy, validate as validate_object};
 pub use objects::*;

@@ -21,6 +21,8 @@ pub enum Kind {
     Certificate,
     Brand,
     Connector,
+    DeviceAccessGroup,
+    EnrollmentToken,
     User,
     Group,
 }
@@ -41,6 +43,8 @@ pub enum Object {
     Certificate(CertificateKeypair),
     Brand(Brand),
     Connector(Connector),
+    DeviceAccessGroup(DeviceAccessGroup),
+    EnrollmentToken(EnrollmentToken),
     User { user: User, groups: Vec<String> },
     Group { group: Group, users: Vec<String> },
 }
@@ -61,6 +65,8 @@ macro_rules! each {
             Object::Certificate($o) => $body,
             Object::Brand($o) => $body,
             Object::Connector($o) => $body,
+            Object::DeviceAccessGroup($o) => $body,
+            Object::EnrollmentToken($o) => $body,
             Object::User { user: $o, .. } => $body,
             Object::Group { group: $o, .. } => $body,
         }
@@ -83,6 +89,8 @@ impl Object {
             Object::Certificate(_) => Kind::Certificate,
             Object::Brand(_) => Kind::Brand,
             Object::Connector(_) => Kind::Connector,
+            Object::DeviceAccessGroup(_) => Kind::DeviceAccessGroup,
+            Object::EnrollmentToken(_) => Kind::EnrollmentToken,
             Object::User { .. } => Kind::User,
             Object::Group { .. } => Kind::Group,
         }
@@ -297,6 +305,11 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             ] {
                 check_duration(&mut e, field, value, false);
             }
+        }
+        Object::DeviceAccessGroup(g) => check_required(&mut e, "name", &g.name),
+        Object::EnrollmentToken(t) => {
+            check_required(&mut e, "name", &t.name);
+            check_required(&mut e, "connector", &t.connector_id);
         }
         Object::User { user, .. } => check_required(&mut e, "username", &user.username),
         Object::Group { group, .. } => check_required(&mut e, "name", &group.name),

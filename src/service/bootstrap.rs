@@ -12,7 +12,7 @@ use crate::store::{self, Topic};
 /// The bootstrap admin's username (authentik's).
 pub const ADMIN_USERNAME: &str = "akadmin";
 /// The bootstrapped signing keypair.
-pub const SELF_SIGNED_NAME: &str = "latchkey Self-signed Certificate";
+pub const SELF_SIGNED_NAME: &str = "authentik Self-signed Certificate";
 /// The default brand's domain (authentik's).
 pub const DEFAULT_BRAND_DOMAIN: &str = "authentik-default";
 

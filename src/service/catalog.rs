@@ -47,6 +47,10 @@ listings! {
     list_brands -> Brand = store::brands::list;
     /// Every connector.
     list_connectors -> Connector = store::connectors::list;
+    /// Every device access group.
+    list_device_access_groups -> DeviceAccessGroup = store::device_access_groups::list;
+    /// Every enrollment token (its key's digest only).
+    list_enrollment_tokens -> EnrollmentToken = store::enrollment_tokens::list;
     /// Every user.
     list_users -> User = store::users::list;
     /// Every group.

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod certificates;
 pub mod device;
+pub mod enrollment;
 pub mod events;
 pub mod expressions;
 pub mod objects;

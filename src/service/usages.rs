@@ -4,8 +4,8 @@
 
 use super::{Service, ServiceResult};
 use crate::domain::{
-    Application, BindingSubject, Brand, Connector, Flow, FlowStageBinding, Group, Kind,
-    PolicyBinding, Prompt, Provider, Stage, User,
+    Application, BindingSubject, Brand, Connector, EnrollmentToken, Flow, FlowStageBinding, Group,
+    Kind, PolicyBinding, Prompt, Provider, Stage, User,
 };
 use crate::store;
 
@@ -128,6 +128,21 @@ const CONNECTOR_REFS: &[Reference<Connector>] = refs! { Connector:
     Certificate.challenge_key_id => "challenge key", Cleared;
 };
 
+const ENROLLMENT_TOKEN_REFS: &[Reference<EnrollmentToken>] = &[
+    Reference {
+        target: Kind::Connector,
+        field: "connector",
+        effect: OnDelete::Deleted,
+        holds: |t, id| t.connector_id == id,
+    },
+    Reference {
+        target: Kind::DeviceAccessGroup,
+        field: "device group",
+        effect: OnDelete::Cleared,
+        holds: |t, id| t.device_group_id.as_deref() == Some(id),
+    },
+];
+
 /// Everything a reference can live in, read once per question.
 struct Holders {
     flows: Vec<Flow>,
@@ -139,6 +154,7 @@ struct Holders {
     applications: Vec<Application>,
     brands: Vec<Brand>,
     connectors: Vec<Connector>,
+    enrollment_tokens: Vec<EnrollmentToken>,
     users: Vec<User>,
     groups: Vec<Group>,
     memberships: Vec<(String, String)>,
@@ -156,6 +172,7 @@ impl Holders {
             applications: service.list_applications().await?,
             brands: service.list_brands().await?,
             connectors: service.list_connectors().await?,
+            enrollment_tokens: service.list_enrollment_tokens().await?,
             users: service.list_users().await?,
             groups: service.list_groups().await?,
             memberships: service.memberships().await?,
@@ -300,8 +317,8 @@ impl Holders {
         }
     }
 
-    /// Policy bindings whose target is the flow, stage binding or application (deleted with
-    /// it).
+    /// Policy bindings whose target is the flow, stage binding, application or device access
+    /// group (deleted with it).
     fn binding_targets(&self, id: &str, out: &mut Vec<Usage>) {
         for b in self.policy_bindings.iter().filter(|b| b.target_id == id) {
             out.push(Usage {
@@ -357,6 +374,15 @@ impl Service {
             kind,
             id,
         );
+        referenced_by(
+            &mut out,
+            "enrollment token",
+            &h.enrollment_tokens,
+            |t| &t.name,
+            ENROLLMENT_TOKEN_REFS,
+            kind,
+            id,
+        );
         match kind {
             Kind::Prompt => h.prompt_stages(id, &mut out),
             Kind::Policy | Kind::Group | Kind::User => {
@@ -370,7 +396,7 @@ impl Service {
         }
         if matches!(
             kind,
-            Kind::Flow | Kind::Application | Kind::FlowStageBinding
+            Kind::Flow | Kind::Application | Kind::FlowStageBinding | Kind::DeviceAccessGroup
         ) {
             h.binding_targets(id, &mut out);
         }

@@ -55,7 +55,7 @@ impl Topic {
             Kind::ScopeMapping => Topic::ScopeMappings,
             Kind::Certificate => Topic::Certificates,
             Kind::Brand => Topic::Brands,
-            Kind::Connector => Topic::Connectors,
+            Kind::Connector | Kind::DeviceAccessGroup | Kind::EnrollmentToken => Topic::Connectors,
             Kind::User => Topic::Users,
             Kind::Group => Topic::Groups,
         }

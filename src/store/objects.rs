@@ -31,6 +31,14 @@ pub async fn list(conn: &mut Conn, kind: Kind) -> StoreResult<Vec<Object>> {
         Kind::Certificate => wrap(super::certificates::list(conn).await?, Object::Certificate),
         Kind::Brand => wrap(super::brands::list(conn).await?, Object::Brand),
         Kind::Connector => wrap(super::connectors::list(conn).await?, Object::Connector),
+        Kind::DeviceAccessGroup => wrap(
+            super::device_access_groups::list(conn).await?,
+            Object::DeviceAccessGroup,
+        ),
+        Kind::EnrollmentToken => wrap(
+            super::enrollment_tokens::list(conn).await?,
+            Object::EnrollmentToken,
+        ),
         Kind::User => {
             let mut groups_of = memberships(conn, |(user, group)| (user, group)).await?;
             super::users::list(conn)
@@ -96,6 +104,8 @@ pub async fn insert(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()>
         Object::Certificate(o) => super::certificates::insert(conn, o).await?,
         Object::Brand(o) => super::brands::insert(conn, o).await?,
         Object::Connector(o) => super::connectors::insert(conn, o).await?,
+        Object::DeviceAccessGroup(o) => super::device_access_groups::insert(conn, o).await?,
+        Object::EnrollmentToken(o) => super::enrollment_tokens::insert(conn, o).await?,
         Object::User { user, groups } => {
             super::users::insert(conn, user, None).await?;
             for g in groups {
@@ -133,6 +143,8 @@ pub async fn update(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()>
         Object::Certificate(o) => super::certificates::update(conn, o).await?,
         Object::Brand(o) => super::brands::update(conn, o).await?,
         Object::Connector(o) => super::connectors::update(conn, o).await?,
+        Object::DeviceAccessGroup(o) => super::device_access_groups::update(conn, o).await?,
+        Object::EnrollmentToken(o) => super::enrollment_tokens::update(conn, o).await?,
         Object::User { user, groups } => {
             super::users::update(conn, user).await?;
             let current: Vec<String> = super::groups::of_user(conn, &user.id)
@@ -198,6 +210,8 @@ pub async fn delete(tx: &mut WriteTx, kind: Kind, id: &str) -> StoreResult<()> {
         Kind::Certificate => super::certificates::delete(conn, id).await?,
         Kind::Brand => super::brands::delete(conn, id).await?,
         Kind::Connector => super::connectors::delete(conn, id).await?,
+        Kind::DeviceAccessGroup => super::device_access_groups::delete(conn, id).await?,
+        Kind::EnrollmentToken => super::enrollment_tokens::delete(conn, id).await?,
         Kind::User => super::users::delete(conn, id).await?,
         Kind::Group => super::groups::delete(conn, id).await?,
     }

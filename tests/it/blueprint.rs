@@ -651,9 +651,31 @@ async fn unknown_model_is_named() {
 #[tokio::test]
 async fn unsupported_tag_is_named() {
     let text = format!(
-        "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: x}}\n    attrs:\n      title: !File /etc/hostname\n"
+        "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: x}}\n    attrs:\n      title: !Nope /etc/hostname\n"
     );
-    fails_cleanly(&text, 12, "unsupported tag !File", Some(3)).await;
+    fails_cleanly(&text, 12, "unsupported tag !Nope", Some(3)).await;
+}
+
+/// Each new tag's error names the file, the tag's line and the entry, after two good entries,
+/// and nothing is written.
+#[tokio::test]
+async fn a_bad_new_tag_names_file_line_and_entry_and_changes_nothing() {
+    for (tag, needle) in [
+        ("!AtIndex [[a], 4]", "index out of range"),
+        ("!Enumerate [5, SEQ, x]", "must be a list or a mapping"),
+        ("!Value 0", "only usable inside an !Enumerate"),
+        ("!ParseJSON '{nope'", "!ParseJSON"),
+        ("!File relative.txt", "must be absolute"),
+        (
+            "!AtIndex [!FindObject [authentik_flows.flow, [slug, nowhere]], title]",
+            "takes a list or a mapping, got null",
+        ),
+    ] {
+        let text = format!(
+            "{GOOD_HEAD}  - model: authentik_flows.flow\n    identifiers: {{slug: x}}\n    attrs:\n      title: {tag}\n"
+        );
+        fails_cleanly(&text, 12, needle, Some(3)).await;
+    }
 }
 
 #[tokio::test]

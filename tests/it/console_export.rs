@@ -11,7 +11,7 @@ use latchkey::console::tabs::TabId;
 
 use crate::console_forms::{ctrl, fresh, key, settle, typ};
 
-const CERT: &str = "latchkey Self-signed Certificate";
+const CERT: &str = "authentik Self-signed Certificate";
 
 fn open_export(app: &mut App) {
     typ(app, "7");
@@ -41,7 +41,7 @@ async fn export_writes_the_certificate_and_a_0600_key() {
     let form = app.form().expect("form");
     assert_eq!(
         form.value("certificate_path").map(|v| v.text().to_string()),
-        Some("latchkey-Self-signed-Certificate.pem".into()),
+        Some("authentik-Self-signed-Certificate.pem".into()),
         "a path is suggested"
     );
     let out = tempfile::tempdir().expect("tmp");

@@ -791,7 +791,7 @@ async fn deletes_that_a_restrict_reference_forbids_are_refused() {
     assert!(app.take_request().is_none());
     app.handle_key(key(KeyCode::Esc));
     typ(&mut app, "7");
-    select_row(&mut app, "latchkey Self-signed Certificate");
+    select_row(&mut app, "authentik Self-signed Certificate");
     typ(&mut app, "D");
     settle(&mut app, &service).await;
     let blocked = app.dialog().and_then(|d| d.blocked()).unwrap_or_default();

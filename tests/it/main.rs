@@ -4,6 +4,7 @@ mod support;
 
 mod binary;
 mod blueprint;
+mod blueprint_authentik;
 mod bootstrap;
 mod browser;
 mod consent_page;

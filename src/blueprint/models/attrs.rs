@@ -87,6 +87,8 @@ pub fn to_attrs(obj: &Object) -> Map<String, Value> {
             }),
             &o.settings.to_json(),
         ),
+        Object::DeviceAccessGroup(o) => super::endpoints::group_attrs(o),
+        Object::EnrollmentToken(o) => super::endpoints::token_attrs(o),
         Object::User { user: o, groups } => json!({
             "username": o.username, "name": o.name, "email": o.email, "is_active": o.is_active,
             "type": o.user_type, "path": o.path, "attributes": o.attributes, "groups": groups,
@@ -190,6 +192,10 @@ pub fn from_attrs(
             updated_at: 0,
             version: 0,
         }),
+        (Kind::DeviceAccessGroup, _) => {
+            Object::DeviceAccessGroup(super::endpoints::group(attrs, id))
+        }
+        (Kind::EnrollmentToken, _) => Object::EnrollmentToken(super::endpoints::token(attrs, id)?),
         (Kind::User, _) => Object::User {
             user: user(&a, id),
             groups: a.list("groups"),

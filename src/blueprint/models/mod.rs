@@ -3,6 +3,7 @@
 //! from its attributes (`attrs`).
 
 mod attrs;
+mod endpoints;
 mod table;
 
 use serde_json::{Map, Value, json};
@@ -12,6 +13,7 @@ use crate::domain::*;
 use crate::domain::{Kind, Object};
 
 pub use attrs::{from_attrs, to_attrs};
+pub use endpoints::KEY_DIGEST;
 pub use table::{META_APPLY_BLUEPRINT, MODELS};
 
 /// A field's type, which decides what values it accepts.
@@ -114,7 +116,7 @@ impl ModelSpec {
 
 /// The model called `name`.
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {
-    MODELS.iter().find(|m| m.name == name)
+    MODELS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
 /// The model an object belongs to.

@@ -447,6 +447,15 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
             vec![],
             &["slug"],
         ),
+        // Before the bindings that target it.
+        model(
+            "authentik_endpoints.deviceaccessgroup",
+            Kind::DeviceAccessGroup,
+            Variant::None,
+            vec![s("name", ""), f("attributes", Ty::Json, json!({}))],
+            vec![],
+            &["name"],
+        ),
         model(
             "authentik_policies.policybinding",
             Kind::PolicyBinding,
@@ -512,6 +521,21 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                     ("jwt_federation_providers", Ty::RefList),
                 ],
             ),
+            &["name"],
+        ),
+        model(
+            "authentik_endpoints_connectors_agent.enrollmenttoken",
+            Kind::EnrollmentToken,
+            Variant::None,
+            vec![
+                s("name", ""),
+                r("connector"),
+                r("device_group"),
+                f("key", Ty::Secret, Value::Null),
+                b("expiring", true),
+                os("expires"),
+            ],
+            vec![],
             &["name"],
         ),
     ]

@@ -321,13 +321,32 @@ pub fn object_for(tab: TabId, id: &str, data: &Data) -> Option<(Kind, Object, St
             .iter()
             .find(|x| x.id == id)
             .map(|x| (Kind::Brand, Object::Brand(x.clone()), x.domain.clone()))?,
-        TabId::Connectors => data.connectors.iter().find(|x| x.id == id).map(|x| {
-            (
-                Kind::Connector,
-                Object::Connector(x.clone()),
-                x.name.clone(),
-            )
-        })?,
+        TabId::Connectors => {
+            if let Some(x) = data.connectors.iter().find(|x| x.id == id) {
+                (
+                    Kind::Connector,
+                    Object::Connector(x.clone()),
+                    x.name.clone(),
+                )
+            } else if let Some(x) = data.device_access_groups.iter().find(|x| x.id == id) {
+                (
+                    Kind::DeviceAccessGroup,
+                    Object::DeviceAccessGroup(x.clone()),
+                    x.name.clone(),
+                )
+            } else {
+                data.enrollment_tokens
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map(|x| {
+                        (
+                            Kind::EnrollmentToken,
+                            Object::EnrollmentToken(x.clone()),
+                            x.name.clone(),
+                        )
+                    })?
+            }
+        }
         TabId::Users => {
             if let Some(u) = data.users.iter().find(|x| x.id == id) {
                 let groups = data
@@ -383,6 +402,9 @@ pub fn edit_form(obj: Object) -> Form {
         Object::FlowStageBinding(_) => ("Update Stage Binding", specs::binding_fields()),
         Object::Prompt(_) => ("Update Prompt", specs::prompt_fields()),
         Object::PolicyBinding(_) => ("Update Policy Binding", specs::policy_binding_fields()),
+        // Managed by blueprints only so far (the console lists them with the connectors).
+        Object::DeviceAccessGroup(_) => ("Update Device Access Group", Vec::new()),
+        Object::EnrollmentToken(_) => ("Update Enrollment Token", Vec::new()),
     };
     let title = match &obj {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),
