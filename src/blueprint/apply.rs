@@ -403,8 +403,16 @@ fn check_expressions(entry: &Entry, obj: &Object) -> Result<(), BlueprintError> 
         Object::ScopeMapping(m) => vec![("expression", m.expression.as_str())],
         // A prompt's placeholder / initial value, when marked as an expression.
         Object::Prompt(p) => [
-            (p.placeholder_expression, "placeholder", p.placeholder.as_str()),
-            (p.initial_value_expression, "initial_value", p.initial_value.as_str()),
+            (
+                p.placeholder_expression,
+                "placeholder",
+                p.placeholder.as_str(),
+            ),
+            (
+                p.initial_value_expression,
+                "initial_value",
+                p.initial_value.as_str(),
+            ),
         ]
         .into_iter()
         .filter_map(|(is_expr, field, source)| is_expr.then_some((field, source)))

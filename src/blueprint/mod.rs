@@ -48,6 +48,10 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
         "default/flow-device-code.yaml",
         include_str!("../../fixtures/blueprints/default/flow-device-code.yaml"),
     ),
+    (
+        "default/flow-oobe.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-oobe.yaml"),
+    ),
 ];
 
 /// Reads blueprint files (refusing huge ones before reading them whole).

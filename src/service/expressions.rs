@@ -83,8 +83,16 @@ pub fn expressions_of(obj: &Object) -> Vec<(&'static str, ExpressionKind, &str)>
             m.expression.as_str(),
         )],
         Object::Prompt(p) => [
-            (p.placeholder_expression, "placeholder", p.placeholder.as_str()),
-            (p.initial_value_expression, "initial_value", p.initial_value.as_str()),
+            (
+                p.placeholder_expression,
+                "placeholder",
+                p.placeholder.as_str(),
+            ),
+            (
+                p.initial_value_expression,
+                "initial_value",
+                p.initial_value.as_str(),
+            ),
         ]
         .into_iter()
         .filter(|(is_expr, _, _)| *is_expr)

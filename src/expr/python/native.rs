@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn normalising_ignores_comments_indentation_and_line_breaks() {
-        assert_eq!(normalise("# a comment\nx = f(\n    1,\n)\n  # more\nreturn x"), "x=f(1,)returnx");
+        assert_eq!(
+            normalise("# a comment\nx = f(\n    1,\n)\n  # more\nreturn x"),
+            "x=f(1,)returnx"
+        );
         assert_eq!(digest("return  True"), digest("# why\nreturn True\n"));
         assert_ne!(digest("return True"), digest("return False"));
     }

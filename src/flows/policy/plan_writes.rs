@@ -55,6 +55,16 @@ pub fn apply(ctx: &mut FlowContext, writes: &[PlanWrite]) {
             "pending_user_identifier" => text(value).map(|v| ctx.pending_user_identifier = v),
             "application" => text(value).map(|v| ctx.application = v),
             "redirect" => text(value).map(|v| ctx.redirect = v),
+            "auth_methods" => match value {
+                Some(Json::Array(a)) => {
+                    ctx.auth_methods = a
+                        .iter()
+                        .filter_map(|m| m.as_str().map(str::to_string))
+                        .collect();
+                    Ok(())
+                }
+                _ => Err(()),
+            },
             "prompt_data" => match value {
                 Some(Json::Object(m)) => {
                     ctx.prompt_data = m.clone().into_iter().collect();
@@ -126,7 +136,10 @@ mod tests {
                 change("redirect", Some(Value::str("/new"))),
                 change("custom", Some(Value::Int(3))),
                 change("gone", None),
-                change("prompt_data", Some(Value::dict([("email", Value::str("a@b"))]))),
+                change(
+                    "prompt_data",
+                    Some(Value::dict([("email", Value::str("a@b"))])),
+                ),
                 change("pending_user", Some(Value::Int(7))),
             ],
         );

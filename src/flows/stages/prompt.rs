@@ -82,10 +82,7 @@ async fn evaluate(sc: &StageCtx<'_>, req: &PolicyRequest, key: &str, source: &st
         .map(|(k, v)| (k.clone(), python::Value::from(v)));
     let input = Input {
         request: request_facts(req, sc.env),
-        vars: vec![(
-            "prompt_context".into(),
-            python::Value::dict(prompt_context),
-        )],
+        vars: vec![("prompt_context".into(), python::Value::dict(prompt_context))],
         now: sc.env.now,
         ..Input::default()
     };
@@ -112,7 +109,8 @@ async fn shown_fields(sc: &StageCtx<'_>, s: &PromptSettings) -> FlowResult<Vec<P
     };
     let mut out = Vec::with_capacity(prompts.len());
     for p in prompts {
-        let (placeholder_expr, initial_expr) = (p.placeholder_expression, p.initial_value_expression);
+        let (placeholder_expr, initial_expr) =
+            (p.placeholder_expression, p.initial_value_expression);
         let prefilled = sc.plan.context.prompt_data.get(&p.field_key).cloned();
         let mut f = field(p);
         if let Some(req) = &req {
@@ -265,7 +263,11 @@ mod tests {
     fn static_and_separator_fields_answer_nothing_even_when_required() {
         for kind in ["static", "separator"] {
             assert_eq!(check(&f("header", kind, true), None), Ok(None), "{kind}");
-            assert_eq!(check(&f("header", kind, true), Some("x")), Ok(None), "{kind}");
+            assert_eq!(
+                check(&f("header", kind, true), Some("x")),
+                Ok(None),
+                "{kind}"
+            );
         }
     }
 
@@ -285,7 +287,10 @@ mod tests {
 
     #[test]
     fn differing_passwords_are_reported_at_the_repeat_field() {
-        let fields = [f("password", "password", true), f("password_repeat", "password", true)];
+        let fields = [
+            f("password", "password", true),
+            f("password_repeat", "password", true),
+        ];
         let data = |a: &str, b: &str| {
             let mut m = serde_json::Map::new();
             m.insert("password".into(), json!(a));
