@@ -712,9 +712,13 @@ impl<'a> Run<'a> {
                 fields: Map::new(),
             });
         }
+        // The plan comes back only to an expression that names it; nothing to compare otherwise.
         let (plan_changes, effects) = match (&result, &self.input.request.plan_context) {
             (Ok(_), Some(before)) => (
-                plan_changes(before, plan_context.as_deref().unwrap_or(before)),
+                plan_context
+                    .as_deref()
+                    .map(|after| plan_changes(before, after))
+                    .unwrap_or_default(),
                 self.effects.to_vec(),
             ),
             (Ok(_), None) => (Vec::new(), self.effects.to_vec()),
