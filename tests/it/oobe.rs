@@ -301,3 +301,54 @@ entries:
     let text = err.to_string();
     assert!(text.contains("authentik.flows.models"), "{text}");
 }
+
+/// Reads `serve`'s stderr until `latchkey: serving on` (or gives up); the lines read.
+fn serve_stderr(env_password: Option<&str>) -> String {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    cmd.env_remove("LATCHKEY_DB")
+        .env_remove("LATCHKEY_LISTEN")
+        .env_remove("LATCHKEY_BOOTSTRAP_PASSWORD")
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-url"])
+        .arg("https://id.example.org")
+        .arg("--log-file")
+        .arg(dir.path().join("log"))
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(p) = env_password {
+        cmd.env("LATCHKEY_BOOTSTRAP_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().expect("spawn serve");
+    let mut lines = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let done = line.contains("serving on");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    child.kill().expect("stop serve");
+    child.wait().expect("wait");
+    lines.join("\n")
+}
+
+#[test]
+fn serve_prints_the_initial_setup_url_only_without_a_bootstrap_password() {
+    let stderr = serve_stderr(None);
+    assert!(
+        stderr.contains(
+            "open https://id.example.org/if/flow/initial-setup/ to set its email and password"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("LATCHKEY_BOOTSTRAP_PASSWORD"), "{stderr}");
+    let stderr = serve_stderr(Some("scripted-password-1"));
+    assert!(stderr.contains("serving on"), "{stderr}");
+    assert!(!stderr.contains("initial-setup"), "{stderr}");
+}
