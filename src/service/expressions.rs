@@ -137,6 +137,36 @@ mod tests {
     }
 
     #[test]
+    fn prompt_expressions_are_checked_at_their_field_only_when_marked() {
+        let prompt = |placeholder_expression, initial_value_expression| {
+            Object::Prompt(crate::domain::Prompt {
+                id: "p".into(),
+                name: "p".into(),
+                field_key: "k".into(),
+                label: "K".into(),
+                field_type: "text".into(),
+                required: true,
+                placeholder: "return request.user.username".into(),
+                initial_value: "import os\nreturn os.name".into(),
+                sub_text: String::new(),
+                order: 0,
+                placeholder_expression,
+                initial_value_expression,
+                created_at: 0,
+                updated_at: 0,
+                version: 1,
+            })
+        };
+        // Plain text is never compiled.
+        assert_eq!(check_object(&prompt(false, false)), Ok(()));
+        assert_eq!(check_object(&prompt(true, false)), Ok(()));
+        let errors = check_object(&prompt(true, true)).expect_err("import os");
+        let text = errors.to_string();
+        assert!(text.contains("initial_value"), "{text}");
+        assert!(!text.contains("placeholder"), "{text}");
+    }
+
+    #[test]
     fn rhai_and_forbidden_names_are_refused() {
         let err = check(
             ExpressionKind::ScopeMapping,

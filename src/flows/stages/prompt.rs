@@ -103,9 +103,10 @@ async fn shown_fields(sc: &StageCtx<'_>, s: &PromptSettings) -> FlowResult<Vec<P
     let needs_request = prompts
         .iter()
         .any(|p| p.placeholder_expression || p.initial_value_expression);
-    let req = match needs_request {
-        true => Some(PolicyRequest::load(sc.env, sc.user_id().as_deref(), &sc.plan.context).await?),
-        false => None,
+    let req = if needs_request {
+        Some(PolicyRequest::load(sc.env, sc.user_id().as_deref(), &sc.plan.context).await?)
+    } else {
+        None
     };
     let mut out = Vec::with_capacity(prompts.len());
     for p in prompts {
