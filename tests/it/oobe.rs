@@ -352,3 +352,19 @@ fn serve_prints_the_initial_setup_url_only_without_a_bootstrap_password() {
     assert!(stderr.contains("serving on"), "{stderr}");
     assert!(!stderr.contains("initial-setup"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_bundled_initial_setup_blueprint_reapplies_as_a_no_op() {
+    let srv = spawn_fresh_server().await;
+    let before = crate::blueprint::snapshot(&srv.service).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/blueprints/default/flow-oobe.yaml");
+    let sources = latchkey::blueprint::read_sources(&[path]).expect("read");
+    let report = srv
+        .service
+        .apply_blueprints(&sources)
+        .await
+        .expect("reapply");
+    assert!(report.is_noop(), "{report}");
+    assert_eq!(before, crate::blueprint::snapshot(&srv.service).await);
+}
