@@ -16,7 +16,7 @@ use latchkey::context::{InstanceInfo, Registration, ServerInstance, SystemClock}
 use latchkey::http::{self, AppState};
 use latchkey::logging;
 use latchkey::service::Service;
-use latchkey::service::bootstrap::BootstrapOutcome;
+use latchkey::service::bootstrap::{self, BootstrapOutcome};
 use latchkey::store::{Store, StoreLocation};
 
 fn main() -> ExitCode {
@@ -70,7 +70,8 @@ struct Started {
     public_url: String,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     registration: Registration,
-    generated_password: Option<String>,
+    /// The initial-setup URL while akadmin has no usable password (shown until acknowledged).
+    initial_setup_url: Option<String>,
 }
 
 impl Started {
@@ -109,13 +110,7 @@ async fn start(
         global.config(&public_url),
         Arc::new(SystemClock),
     );
-    let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty());
-    let generated_password = match service.bootstrap(password.as_deref()).await? {
-        BootstrapOutcome::Created { generated_password } => generated_password,
-        BootstrapOutcome::AlreadyBootstrapped => None,
-    };
+    let (_, initial_setup_url) = bootstrap(&service).await?;
     if !global.blueprints.is_empty() {
         let sources = blueprint::read_sources(&global.blueprints)?;
         let report = service.apply_blueprints(&sources).await?;
@@ -150,8 +145,24 @@ async fn start(
         public_url,
         server,
         registration,
-        generated_password,
+        initial_setup_url,
     })
+}
+
+/// Bootstraps an empty store (akadmin's password from `LATCHKEY_BOOTSTRAP_PASSWORD`, else
+/// none): whether this created the instance, and the initial-setup URL while akadmin still
+/// has no usable password.
+async fn bootstrap(service: &Service) -> Result<(bool, Option<String>)> {
+    let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let created = matches!(
+        service.bootstrap(password.as_deref()).await?,
+        BootstrapOutcome::Created { .. }
+    );
+    let pending = service.initial_setup_pending().await?;
+    let url = pending.then(|| bootstrap::initial_setup_url(service.context().public_url()));
+    Ok((created, url))
 }
 
 /// The listener could not be bound: when a live latchkey already serves this store, say how to
@@ -220,7 +231,7 @@ async fn run_console(global: GlobalArgs) -> Result<()> {
         readonly: global.readonly,
         theme: global.theme.clone(),
         logs,
-        first_start_password: started.generated_password.clone(),
+        initial_setup_url: started.initial_setup_url.clone(),
     };
     let result = console::run(ctx, cancel.clone()).await;
     started.stop(&cancel).await;
@@ -277,7 +288,7 @@ async fn attach_console(global: GlobalArgs) -> Result<()> {
         readonly: global.readonly,
         theme: global.theme.clone(),
         logs,
-        first_start_password: None,
+        initial_setup_url: None,
     };
     let result = console::run(ctx, cancel.clone()).await;
     cancel.cancel();
@@ -299,11 +310,8 @@ async fn serve(global: GlobalArgs) -> Result<()> {
     }
     let cancel = CancellationToken::new();
     let started = start(&global, &cancel, Command::Serve).await?;
-    if let Some(password) = &started.generated_password {
-        eprintln!(
-            "latchkey: bootstrapped a new instance; sign in as akadmin with password {password} \
-             (shown once; set LATCHKEY_BOOTSTRAP_PASSWORD to choose it)"
-        );
+    if let Some(url) = &started.initial_setup_url {
+        eprintln!("latchkey: {}", initial_setup_line(url));
     }
     eprintln!("latchkey: serving on {}", started.public_url);
     shutdown_signal().await;
@@ -321,18 +329,19 @@ async fn open_service(global: &GlobalArgs) -> Result<Service> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
     let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
-    let password = std::env::var("LATCHKEY_BOOTSTRAP_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty());
-    if let BootstrapOutcome::Created {
-        generated_password: Some(p),
-    } = service.bootstrap(password.as_deref()).await?
-    {
-        eprintln!(
-            "latchkey: bootstrapped a new instance; sign in as akadmin with password {p} (shown once)"
-        );
+    // Said once, by the command that created the instance; `serve` says it at every start.
+    if let (true, Some(url)) = bootstrap(&service).await? {
+        eprintln!("latchkey: {}", initial_setup_line(url.as_str()));
     }
     Ok(service)
+}
+
+/// What `serve` (and the commands that bootstrap a store) print while the setup is to do.
+fn initial_setup_line(url: &str) -> String {
+    format!(
+        "akadmin has no password yet: open {url} to set its email and password (or set \
+         LATCHKEY_BOOTSTRAP_PASSWORD before the first start)"
+    )
 }
 
 async fn apply(global: GlobalArgs, args: ApplyArgs) -> Result<()> {

@@ -398,32 +398,44 @@ fn invalid(entry: &Entry, errors: &crate::domain::FieldErrors) -> BlueprintError
 /// entry is refused at its `expression` field, the expression's own line in the message.
 fn check_expressions(entry: &Entry, obj: &Object) -> Result<(), BlueprintError> {
     use crate::domain::{FieldErrors, PolicySettings};
-    let source = match obj {
+    let sources: Vec<(&str, &str)> = match obj {
         Object::Policy(p) => match &p.settings {
-            PolicySettings::Expression(s) => s.expression.as_str(),
+            PolicySettings::Expression(s) => vec![("expression", s.expression.as_str())],
             _ => return Ok(()),
         },
-        Object::ScopeMapping(m) => m.expression.as_str(),
+        Object::ScopeMapping(m) => vec![("expression", m.expression.as_str())],
+        // A prompt's placeholder / initial value, when marked as an expression.
+        Object::Prompt(p) => [
+            (
+                p.placeholder_expression,
+                "placeholder",
+                p.placeholder.as_str(),
+            ),
+            (
+                p.initial_value_expression,
+                "initial_value",
+                p.initial_value.as_str(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(is_expr, field, source)| is_expr.then_some((field, source)))
+        .collect(),
         _ => return Ok(()),
     };
-    if source.trim().is_empty() {
-        return Ok(());
-    }
-    let refused = if crate::expr::looks_like_rhai(source) {
-        Some(crate::expr::RHAI_REFUSED.to_string())
-    } else {
-        crate::expr::python::check(source)
-            .err()
-            .map(|e| e.to_string())
-    };
-    match refused {
-        None => Ok(()),
-        Some(message) => {
-            let mut errors = FieldErrors::default();
-            errors.add("expression", message);
-            Err(invalid(entry, &errors))
+    let mut errors = FieldErrors::default();
+    for (field, source) in sources.into_iter().filter(|(_, s)| !s.trim().is_empty()) {
+        let refused = if crate::expr::looks_like_rhai(source) {
+            Some(crate::expr::RHAI_REFUSED.to_string())
+        } else {
+            crate::expr::python::check(source)
+                .err()
+                .map(|e| e.to_string())
+        };
+        if let Some(message) = refused {
+            errors.add(field, message);
         }
     }
+    errors.into_result().map_err(|e| invalid(entry, &e))
 }
 
 impl Applier<'_> {

@@ -61,6 +61,10 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
         "default/flow-device-code.yaml",
         include_str!("../../fixtures/blueprints/default/flow-device-code.yaml"),
     ),
+    (
+        "default/flow-oobe.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-oobe.yaml"),
+    ),
 ];
 
 /// Blueprints bootstrap does not apply but a `metaapplyblueprint` entry may name: the

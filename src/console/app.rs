@@ -138,7 +138,7 @@ impl App {
         };
         if let Some(text) = first_start {
             app.show_message(
-                "First start: note this, then press enter",
+                "Initial setup: note this, then press enter",
                 &text,
                 Tone::Warn,
             );

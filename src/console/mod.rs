@@ -53,18 +53,18 @@ pub struct ConsoleContext {
     pub theme: Option<String>,
     /// Recent log lines, for the events view.
     pub logs: LogRing,
-    /// The password the first start generated, shown until acknowledged.
-    pub first_start_password: Option<String>,
+    /// The initial-setup URL while akadmin has no usable password, shown until acknowledged.
+    pub initial_setup_url: Option<String>,
 }
 
-/// What a fresh store's console says at first start: wraps at any width, stays until
-/// acknowledged.
-pub fn first_start_message(password: &str) -> String {
+/// What the console says while the initial setup is to do (akadmin has no password yet):
+/// wraps at any width, stays until acknowledged.
+pub fn first_start_message(setup_url: &str) -> String {
     format!(
-        "latchkey created a new instance in this store.\n\nSign in as akadmin with this \
-         password. It is shown only now and is not stored in clear:\n\n    {password}\n\n\
-         Change it with P on the Users tab (0). To choose it next time, set \
-         LATCHKEY_BOOTSTRAP_PASSWORD before the first start."
+        "akadmin, the administrator of this instance, has no password yet. Open this address \
+         in a browser to choose its email and password; you are signed in right after:\n\n\
+         {setup_url}\n\nOr set one with P on the Users tab (0). To have it set at the first \
+         start instead, start with LATCHKEY_BOOTSTRAP_PASSWORD."
     )
 }
 
@@ -104,7 +104,7 @@ pub async fn run(ctx: ConsoleContext, cancel: CancellationToken) -> Result<(), C
         store_path: ctx.store_path.clone(),
         server_url: ctx.server_url.clone(),
         readonly: ctx.readonly,
-        startup_toast: ctx.first_start_password.as_deref().map(first_start_message),
+        startup_toast: ctx.initial_setup_url.as_deref().map(first_start_message),
         theme,
     })
     .with_server_mode(ctx.server);

@@ -77,6 +77,12 @@ pub struct Prompt {
     pub initial_value: String,
     pub sub_text: String,
     pub order: i64,
+    /// `placeholder` is a Python expression evaluated when the field is shown (authentik's).
+    #[serde(default)]
+    pub placeholder_expression: bool,
+    /// `initial_value` is a Python expression evaluated when the field is shown (authentik's).
+    #[serde(default)]
+    pub initial_value_expression: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,

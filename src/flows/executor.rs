@@ -6,7 +6,7 @@ use super::challenge::{Challenge, ChallengeKind, Response};
 use super::context::{FlowContext, PLAN_VERSION, Plan, safe_next};
 use super::env::{Effect, Env};
 use super::planner::{PlanOutcome, plan};
-use super::policy::{PolicyRequest, evaluate_target};
+use super::policy::{PolicyRequest, evaluate_target, plan_writes};
 use super::stages::{self, Reply, Show, StageCtx};
 use super::{FlowError, FlowResult};
 use crate::domain::{DeniedAction, Flow, InvalidResponseAction};
@@ -297,6 +297,7 @@ async fn advance(
                     .or_else(|| env.session_user.clone());
                 let req = PolicyRequest::load(&env, user.as_deref(), &plan_ref.context).await?;
                 let r = evaluate_target(&env, &ps.binding_id, ps.policy_engine_mode, &req).await?;
+                plan_writes::apply(&mut plan_ref.context, &r.plan_writes);
                 if !r.passing {
                     plan_ref.index += 1;
                     continue;

@@ -4,7 +4,7 @@
 use super::FlowResult;
 use super::context::{FlowContext, PLAN_VERSION, Plan, PlannedStage};
 use super::env::Env;
-use super::policy::{PolicyRequest, evaluate_target};
+use super::policy::{PolicyRequest, evaluate_target, plan_writes};
 use crate::domain::{Flow, FlowAuthentication};
 use crate::store;
 
@@ -18,7 +18,8 @@ pub enum PlanOutcome {
 }
 
 /// Plans `flow` for the context (the user is `pending_user`, else the session's user).
-pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<PlanOutcome> {
+/// What the policies write into the plan's context (`context["flow_plan"].context`) is kept.
+pub async fn plan(env: &Env, flow: &Flow, mut context: FlowContext) -> FlowResult<PlanOutcome> {
     if let Some(reason) = check_authentication(env, flow, &context).await? {
         return Ok(PlanOutcome::Denied(vec![reason]));
     }
@@ -35,6 +36,7 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
         }
         return Ok(PlanOutcome::Denied(messages));
     }
+    plan_writes::apply(&mut context, &flow_result.plan_writes);
     let bindings = {
         let mut conn = env.store.read().await?;
         store::flows::bindings_of(&mut conn, &flow.id).await?
@@ -43,6 +45,7 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
     for b in bindings {
         if b.evaluate_on_plan {
             let r = evaluate_target(env, &b.id, b.policy_engine_mode, &req).await?;
+            plan_writes::apply(&mut context, &r.plan_writes);
             if !r.passing {
                 continue;
             }
@@ -63,7 +66,6 @@ pub async fn plan(env: &Env, flow: &Flow, context: FlowContext) -> FlowResult<Pl
     }
     // As authentik's planner: a signed-in user is the pending user unless the caller set one
     // (a user settings flow writes to the user who runs it).
-    let mut context = context;
     if context.pending_user.is_none() {
         context.pending_user = user_id;
     }

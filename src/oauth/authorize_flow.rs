@@ -286,10 +286,7 @@ async fn application_admits(
         .insert("oauth_scopes".into(), serde_json::json!(scopes));
     let refused = |why: String| {
         tracing::warn!(application = %app.slug, error = %why, "application policies failed");
-        PolicyResult {
-            passing: false,
-            messages: Vec::new(),
-        }
+        PolicyResult::default()
     };
     match PolicyRequest::load(&env, Some(user_id), &context).await {
         Ok(req) => evaluate_target(&env, &app.id, app.policy_engine_mode, &req)

@@ -13,6 +13,9 @@ pub enum ExpressionKind {
     Policy,
     /// A scope mapping's expression: returns the claims.
     ScopeMapping,
+    /// A prompt field's placeholder or initial value (`placeholder_expression`,
+    /// `initial_value_expression`): returns the text shown.
+    Prompt,
 }
 
 /// Why an expression was refused: the line it is on (1-based, when the engine knows it) and
@@ -53,6 +56,7 @@ pub fn check(kind: ExpressionKind, source: &str) -> Result<(), ExpressionError> 
     let signature = match kind {
         ExpressionKind::Policy => Signature::policy(),
         ExpressionKind::ScopeMapping => Signature::scope_mapping(),
+        ExpressionKind::Prompt => Signature::prompt(),
     };
     compile(source, &signature)
         .map(|_| ())
@@ -62,22 +66,49 @@ pub fn check(kind: ExpressionKind, source: &str) -> Result<(), ExpressionError> 
         })
 }
 
-/// The expressions an object carries, checked: an expression policy's and a scope mapping's
-/// (both at the form field `expression`).
-pub fn check_object(obj: &Object) -> Result<(), FieldErrors> {
-    let (kind, source) = match obj {
+/// The expressions an object carries, with the form field each is at: an expression
+/// policy's and a scope mapping's `expression`, a prompt's `placeholder` and `initial_value`
+/// when they are marked as expressions.
+pub fn expressions_of(obj: &Object) -> Vec<(&'static str, ExpressionKind, &str)> {
+    match obj {
         Object::Policy(p) => match &p.settings {
             PolicySettings::Expression(ExpressionSettings { expression }) => {
-                (ExpressionKind::Policy, expression.as_str())
+                vec![("expression", ExpressionKind::Policy, expression.as_str())]
             }
-            _ => return Ok(()),
+            _ => Vec::new(),
         },
-        Object::ScopeMapping(m) => (ExpressionKind::ScopeMapping, m.expression.as_str()),
-        _ => return Ok(()),
-    };
+        Object::ScopeMapping(m) => vec![(
+            "expression",
+            ExpressionKind::ScopeMapping,
+            m.expression.as_str(),
+        )],
+        Object::Prompt(p) => [
+            (
+                p.placeholder_expression,
+                "placeholder",
+                p.placeholder.as_str(),
+            ),
+            (
+                p.initial_value_expression,
+                "initial_value",
+                p.initial_value.as_str(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(is_expr, _, _)| *is_expr)
+        .map(|(_, field, source)| (field, ExpressionKind::Prompt, source))
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The expressions an object carries ([`expressions_of`]), checked, each error at its field.
+pub fn check_object(obj: &Object) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::default();
-    if let Err(e) = check(kind, source) {
-        errors.add("expression", e.to_string());
+    for (field, kind, source) in expressions_of(obj) {
+        if let Err(e) = check(kind, source) {
+            errors.add(field, e.to_string());
+        }
     }
     errors.into_result()
 }
@@ -103,6 +134,36 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn prompt_expressions_are_checked_at_their_field_only_when_marked() {
+        let prompt = |placeholder_expression, initial_value_expression| {
+            Object::Prompt(crate::domain::Prompt {
+                id: "p".into(),
+                name: "p".into(),
+                field_key: "k".into(),
+                label: "K".into(),
+                field_type: "text".into(),
+                required: true,
+                placeholder: "return request.user.username".into(),
+                initial_value: "import os\nreturn os.name".into(),
+                sub_text: String::new(),
+                order: 0,
+                placeholder_expression,
+                initial_value_expression,
+                created_at: 0,
+                updated_at: 0,
+                version: 1,
+            })
+        };
+        // Plain text is never compiled.
+        assert_eq!(check_object(&prompt(false, false)), Ok(()));
+        assert_eq!(check_object(&prompt(true, false)), Ok(()));
+        let errors = check_object(&prompt(true, true)).expect_err("import os");
+        let text = errors.to_string();
+        assert!(text.contains("initial_value"), "{text}");
+        assert!(!text.contains("placeholder"), "{text}");
     }
 
     #[test]

@@ -99,13 +99,16 @@ struct PromptRow {
     initial_value: String,
     sub_text: String,
     sort_order: i64,
+    placeholder_expression: bool,
+    initial_value_expression: bool,
     created_at: i64,
     updated_at: i64,
     version: i64,
 }
 
 const PROMPT_COLS: &str = "id, name, field_key, label, field_type, required, placeholder, \
-    initial_value, sub_text, sort_order, created_at, updated_at, version";
+    initial_value, sub_text, sort_order, placeholder_expression, initial_value_expression, \
+    created_at, updated_at, version";
 
 impl TableRow for PromptRow {
     const COLUMNS: &'static str = PROMPT_COLS;
@@ -126,6 +129,8 @@ impl DomainRow for PromptRow {
             initial_value: self.initial_value,
             sub_text: self.sub_text,
             order: self.sort_order,
+            placeholder_expression: self.placeholder_expression,
+            initial_value_expression: self.initial_value_expression,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
@@ -149,11 +154,13 @@ fn bind_prompt_fields<'q>(q: Query<'q>, p: &'q Prompt) -> Query<'q> {
         .bind(&p.initial_value)
         .bind(&p.sub_text)
         .bind(p.order)
+        .bind(p.placeholder_expression)
+        .bind(p.initial_value_expression)
 }
 
 /// Inserts a prompt field.
 pub async fn insert_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResult<()> {
-    let sql = format!("INSERT INTO prompts ({PROMPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    let sql = format!("INSERT INTO prompts ({PROMPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     let q = bind_prompt_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
     let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
     rows::insert_object(conn, q, |_| p.name.clone()).await
@@ -162,7 +169,8 @@ pub async fn insert_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResu
 /// Updates a prompt field with an optimistic version check.
 pub async fn update_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResult<()> {
     let sql = "UPDATE prompts SET name=?, field_key=?, label=?, field_type=?, required=?, \
-         placeholder=?, initial_value=?, sub_text=?, sort_order=?, updated_at=?, \
+         placeholder=?, initial_value=?, sub_text=?, sort_order=?, placeholder_expression=?, \
+         initial_value_expression=?, updated_at=?, \
          version=version+1 WHERE id=? AND version=?";
     let q = bind_prompt_fields(sqlx::query(sql), p);
     let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);

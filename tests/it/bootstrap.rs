@@ -138,22 +138,53 @@ async fn second_bootstrap_changes_nothing() {
 }
 
 #[tokio::test]
-async fn generated_password_is_returned_once_and_works() {
+async fn without_a_bootstrap_password_akadmin_waits_for_the_initial_setup() {
     let (_dir, store) = temp_store().await;
-    let service = Service::new(store, Config::new("http://x"), Arc::new(SystemClock));
-    let BootstrapOutcome::Created {
-        generated_password: Some(generated),
-    } = service.bootstrap(None).await.expect("bootstrap")
-    else {
-        panic!("expected a generated password");
-    };
-    assert!(generated.len() >= 20);
+    let service = Service::new(store, Config::new("http://x/"), Arc::new(SystemClock));
+    let outcome = service.bootstrap(None).await.expect("bootstrap");
+    assert_eq!(
+        outcome,
+        BootstrapOutcome::Created {
+            admin_password_set: false
+        }
+    );
+    let users = service.list_users().await.expect("users");
+    let admin = users
+        .iter()
+        .find(|u| u.username == "akadmin")
+        .expect("akadmin");
+    assert!(!admin.has_password, "no usable password, as authentik");
+    let mut conn = service.store().read().await.expect("conn");
+    let hash = store::users::password_hash(&mut conn, &admin.id)
+        .await
+        .expect("hash");
+    assert_eq!(hash, None);
+    drop(conn);
+    assert!(service.initial_setup_pending().await.expect("pending"));
+    assert_eq!(
+        bootstrap::initial_setup_url("http://x/"),
+        "http://x/if/flow/initial-setup/"
+    );
+    assert!(
+        service
+            .list_flows()
+            .await
+            .expect("flows")
+            .iter()
+            .any(|f| f.slug == "initial-setup"),
+        "the OOBE flow is installed"
+    );
+}
+
+#[tokio::test]
+async fn with_a_bootstrap_password_no_initial_setup_is_pending() {
+    let (_dir, service) = bootstrapped_service("http://x").await;
+    assert!(!service.initial_setup_pending().await.expect("pending"));
     let users = service.list_users().await.expect("users");
     let mut conn = service.store().read().await.expect("conn");
     let hash = store::users::password_hash(&mut conn, &users[0].id)
         .await
         .expect("hash")
         .expect("set");
-    assert!(password::verify(&generated, &hash));
-    assert!(!hash.contains(&generated), "never stored raw");
+    assert!(password::verify(ADMIN_PASSWORD, &hash));
 }

@@ -21,7 +21,7 @@ use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-struct Driver(std::process::Child);
+pub(crate) struct Driver(std::process::Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_chromedriver() -> (Driver, u16) {
+pub(crate) async fn start_chromedriver() -> (Driver, u16) {
     assert!(
         Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
         "chromium and chromedriver are required for the browser test: run \
@@ -62,7 +62,7 @@ async fn start_chromedriver() -> (Driver, u16) {
 }
 
 /// A headless Chromium WebDriver session with the flags this machine needs.
-async fn chromium(port: u16, profile: &Path) -> fantoccini::Client {
+pub(crate) async fn chromium(port: u16, profile: &Path) -> fantoccini::Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -84,7 +84,7 @@ async fn chromium(port: u16, profile: &Path) -> fantoccini::Client {
 }
 
 /// Types into the field `css` once it is on the page, then submits with the button `button`.
-async fn fill_and_click(
+pub(crate) async fn fill_and_click(
     client: &fantoccini::Client,
     css: &str,
     value: &str,
@@ -102,7 +102,7 @@ async fn fill_and_click(
 }
 
 /// Waits until the page source contains `needle`; returns the source.
-async fn wait_for_text(
+pub(crate) async fn wait_for_text(
     client: &fantoccini::Client,
     needle: &str,
 ) -> Result<String, fantoccini::error::CmdError> {
@@ -221,17 +221,17 @@ async fn browser_headless_chromium_logs_in() {
 }
 
 /// Where a test's screenshots go: a temp dir, kept when `LATCHKEY_KEEP_SCREENSHOTS` is set.
-struct Screenshots(Option<tempfile::TempDir>, PathBuf);
+pub(crate) struct Screenshots(Option<tempfile::TempDir>, PathBuf);
 
 impl Screenshots {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("screenshot dir");
         let path = dir.path().to_path_buf();
         Self(Some(dir), path)
     }
 
     /// Saves the page as `<name>.png`; the PNG must be a real image.
-    async fn take(
+    pub(crate) async fn take(
         &self,
         client: &fantoccini::Client,
         name: &str,
@@ -279,7 +279,7 @@ async fn texts(
 }
 
 /// Waits until the browser is at `path` (on any host); returns the URL.
-async fn wait_for_path(
+pub(crate) async fn wait_for_path(
     client: &fantoccini::Client,
     path: &str,
 ) -> Result<url::Url, fantoccini::error::CmdError> {

@@ -37,6 +37,7 @@ const FLOW_SLUGS: &[&str] = &[
     "default-provider-invalidation-flow",
     "default-user-settings-flow",
     "device-code",
+    "initial-setup",
 ];
 
 fn config(readonly: bool) -> AppConfig {
@@ -166,7 +167,8 @@ async fn filter_narrows_negates_alternates_and_clears() {
             "default-authentication-flow",
             "default-invalidation-flow",
             "default-user-settings-flow",
-            "device-code"
+            "device-code",
+            "initial-setup"
         ]
     );
     assert_eq!(app.current_tab(), TabId::Flows);
@@ -428,7 +430,7 @@ async fn snapshot_flows_list() {
     for slug in FLOW_SLUGS {
         assert!(big.contains(slug), "{slug} in {big}");
     }
-    assert!(big.contains("Flows (7/7)"));
+    assert!(big.contains("Flows (8/8)"));
     assert!(line(&big, 0).contains(STORE_PATH) && line(&big, 0).contains(SERVER_URL));
 }
 
@@ -494,7 +496,7 @@ async fn snapshot_filtered_list() {
     app.handle_key(code(KeyCode::Enter));
     let small = render(&mut app, 80, 24);
     insta::assert_snapshot!("filtered_80x24", small);
-    assert!(small.contains("Flows (3/7)") && small.contains("filter: provider"));
+    assert!(small.contains("Flows (3/8)") && small.contains("filter: provider"));
     let big = render(&mut app, 120, 40);
     insta::assert_snapshot!("filtered_120x40", big);
     assert!(!big.contains("default-authentication-flow"));
@@ -958,7 +960,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the Flows list", |s| {
         s.contains("default-authentication-flow")
     });
-    assert!(screen.contains("Flows (7/7)"), "{screen}");
+    assert!(screen.contains("Flows (8/8)"), "{screen}");
 
     // A write from another process (this test) shows up in the running console.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -977,7 +979,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the externally written flow", |s| {
         s.contains("written-by-another-process")
     });
-    assert!(screen.contains("Flows (8/8)"), "{screen}");
+    assert!(screen.contains("Flows (9/9)"), "{screen}");
 
     // Issue 14: `run` asks before q stops the server with the console.
     tmux.run(&["send-keys", "-t", "console", "q"]);

@@ -532,16 +532,16 @@ fn a_long_import_error_is_read_whole_with_ctrl_r_and_logged_whole() {
 }
 
 #[test]
-fn the_first_start_password_stays_on_screen_until_acknowledged() {
+fn the_initial_setup_url_stays_on_screen_until_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // No LATCHKEY_BOOTSTRAP_PASSWORD: the first start generates one.
+    // No LATCHKEY_BOOTSTRAP_PASSWORD: akadmin has no password; the setup URL is shown.
     let tmux = run_console(dir.path(), (80, 24), &["NO_COLOR=1"]);
-    let screen = tmux.wait_for("the first-start window", |s| s.contains("First start"));
+    let screen = tmux.wait_for("the initial-setup window", |s| s.contains("Initial setup"));
     let password = screen
         .lines()
         .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
-        .find(|l| l.len() == 24 && l.chars().all(|c| c.is_ascii_alphanumeric()))
-        .unwrap_or_else(|| panic!("a 24-character password on screen:\n{screen}"))
+        .find(|l| l.starts_with("http://127.0.0.1:") && l.ends_with("/if/flow/initial-setup/"))
+        .unwrap_or_else(|| panic!("the initial-setup URL on screen:\n{screen}"))
         .to_string();
     assert!(screen.contains("akadmin"), "{screen}");
     keys(&tmux, &["j", "2", "x"]);

@@ -303,11 +303,15 @@ async fn policies_bind_to_stage_bindings_from_the_flow_detail() {
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
     assert!(error(&app, "timeout").contains("at least 1 second"));
-    assert!(service.list_policy_bindings().await.expect("pb").is_empty());
+    assert!(
+        crate::support::own_policy_bindings(&service)
+            .await
+            .is_empty()
+    );
     retype(&mut app, "timeout", "30");
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    let bindings = service.list_policy_bindings().await.expect("pb");
+    let bindings = crate::support::own_policy_bindings(&service).await;
     assert_eq!(bindings.len(), 1);
     assert_eq!(bindings[0].target_id, first.id);
     assert_eq!(bindings[0].subject, BindingSubject::Group(group.id.clone()));
@@ -342,7 +346,7 @@ async fn policies_bind_to_stage_bindings_from_the_flow_detail() {
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
     assert_eq!(app.mode(), Mode::Detail, "back to the flow detail");
-    let edited = service.list_policy_bindings().await.expect("pb");
+    let edited = crate::support::own_policy_bindings(&service).await;
     assert_eq!(edited[0].order, 5, "{edited:?}");
     typ(&mut app, "X");
     settle(&mut app, &service).await;
@@ -351,7 +355,11 @@ async fn policies_bind_to_stage_bindings_from_the_flow_detail() {
     app.handle_key(key(KeyCode::Enter));
     settle(&mut app, &service).await;
     assert_eq!(app.mode(), Mode::Detail, "the flow detail stays open");
-    assert!(service.list_policy_bindings().await.expect("pb").is_empty());
+    assert!(
+        crate::support::own_policy_bindings(&service)
+            .await
+            .is_empty()
+    );
     assert_eq!(app.binding_lines().len(), stage_bindings.len());
 
     // Bound again, deleting the stage binding takes the policy binding on it along (and says
@@ -365,7 +373,7 @@ async fn policies_bind_to_stage_bindings_from_the_flow_detail() {
     }
     app.handle_key(ctrl('s'));
     settle(&mut app, &service).await;
-    assert_eq!(service.list_policy_bindings().await.expect("pb").len(), 1);
+    assert_eq!(crate::support::own_policy_bindings(&service).await.len(), 1);
     let usages = service
         .usages(latchkey::domain::Kind::FlowStageBinding, &first.id)
         .await
@@ -379,5 +387,9 @@ async fn policies_bind_to_stage_bindings_from_the_flow_detail() {
         .delete_object(latchkey::domain::Kind::FlowStageBinding, &first.id)
         .await
         .expect("delete");
-    assert!(service.list_policy_bindings().await.expect("pb").is_empty());
+    assert!(
+        crate::support::own_policy_bindings(&service)
+            .await
+            .is_empty()
+    );
 }

@@ -271,3 +271,51 @@ async fn policy_bindings_are_made_edited_and_deleted_from_the_keyboard() {
             .any(|x| x.target_id == flow.id)
     );
 }
+
+#[tokio::test]
+async fn a_prompt_initial_value_marked_as_python_is_compiled_at_save() {
+    let (_dir, service, mut app) = fresh().await;
+    let before = snapshot(&service).await;
+    typ(&mut app, "3");
+    new_of(&mut app, "Prompt (a");
+    typ(&mut app, "greeting");
+    tab(&mut app, 1);
+    typ(&mut app, "greeting");
+    tab(&mut app, 1);
+    typ(&mut app, "Greeting");
+    focus(&mut app, "initial_value");
+    typ(&mut app, "import os");
+    focus(&mut app, "initial_value_expression");
+    app.handle_key(key(KeyCode::Char(' ')));
+    save(&mut app, &service).await;
+    let err = app
+        .form()
+        .and_then(|f| f.error("initial_value"))
+        .expect("refused at the field");
+    assert!(
+        err.contains("line 1: import of 'os' is not allowed"),
+        "{err}"
+    );
+    assert_eq!(before, snapshot(&service).await, "nothing written");
+    focus(&mut app, "initial_value");
+    for _ in 0.."import os".len() {
+        app.handle_key(key(KeyCode::Backspace));
+    }
+    typ(&mut app, "return \"Hi \" + user.username");
+    save(&mut app, &service).await;
+    assert_eq!(
+        app.mode(),
+        Mode::List,
+        "{:?}",
+        app.form().map(|f| &f.banner)
+    );
+    let p = service
+        .list_prompts()
+        .await
+        .expect("prompts")
+        .into_iter()
+        .find(|p| p.name == "greeting")
+        .expect("saved");
+    assert!(p.initial_value_expression && !p.placeholder_expression);
+    assert_eq!(p.initial_value, "return \"Hi \" + user.username");
+}

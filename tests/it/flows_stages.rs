@@ -401,6 +401,8 @@ async fn add_prompt(
         initial_value: String::new(),
         sub_text: String::new(),
         order,
+        placeholder_expression: false,
+        initial_value_expression: false,
         created_at: now,
         updated_at: now,
         version: 1,

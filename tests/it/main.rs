@@ -44,6 +44,8 @@ mod oauth_jwe;
 mod oauth_keys;
 mod oauth_token;
 mod oidc_flow;
+mod oobe;
+mod oobe_browser;
 mod props;
 mod server;
 mod session_growth;

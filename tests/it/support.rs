@@ -160,3 +160,38 @@ pub async fn spawn_server_limited(limits: http::Limits) -> TestServer {
         _dir: dir,
     }
 }
+
+/// The policies of the bundled initial-setup flow (`flow-oobe.yaml`) are named so.
+const INITIAL_SETUP_POLICY_PREFIX: &str = "default-oobe-";
+
+/// The store's policies, without those of the bundled initial-setup flow: what a test made.
+pub async fn own_policies(service: &Service) -> Vec<latchkey::domain::Policy> {
+    service
+        .list_policies()
+        .await
+        .expect("policies")
+        .into_iter()
+        .filter(|p| !p.name.starts_with(INITIAL_SETUP_POLICY_PREFIX))
+        .collect()
+}
+
+/// The store's policy bindings, without those of the bundled initial-setup flow's policies.
+pub async fn own_policy_bindings(service: &Service) -> Vec<latchkey::domain::PolicyBinding> {
+    let setup: Vec<String> = service
+        .list_policies()
+        .await
+        .expect("policies")
+        .into_iter()
+        .filter(|p| p.name.starts_with(INITIAL_SETUP_POLICY_PREFIX))
+        .map(|p| p.id)
+        .collect();
+    service
+        .list_policy_bindings()
+        .await
+        .expect("policy bindings")
+        .into_iter()
+        .filter(|b| {
+            !matches!(&b.subject, latchkey::domain::BindingSubject::Policy(id) if setup.contains(id))
+        })
+        .collect()
+}

@@ -27,6 +27,8 @@ pub fn to_attrs(obj: &Object) -> Map<String, Value> {
             "name": o.name, "field_key": o.field_key, "label": o.label, "type": o.field_type,
             "required": o.required, "placeholder": o.placeholder,
             "initial_value": o.initial_value, "sub_text": o.sub_text, "order": o.order,
+            "placeholder_expression": o.placeholder_expression,
+            "initial_value_expression": o.initial_value_expression,
         }),
         Object::Policy(o) => with_settings(
             json!({ "name": o.name, "execution_logging": o.execution_logging }),
@@ -268,6 +270,8 @@ fn prompt(a: &A<'_>, id: String) -> Prompt {
         initial_value: a.s("initial_value"),
         sub_text: a.s("sub_text"),
         order: a.i("order"),
+        placeholder_expression: a.b("placeholder_expression"),
+        initial_value_expression: a.b("initial_value_expression"),
         created_at: 0,
         updated_at: 0,
         version: 0,

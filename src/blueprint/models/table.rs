@@ -206,6 +206,8 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                 s("initial_value", ""),
                 s("sub_text", ""),
                 i("order", 0),
+                b("placeholder_expression", false),
+                b("initial_value_expression", false),
             ],
             vec![],
             &["name"],

@@ -504,6 +504,8 @@ fn blank_prompt(data: &Data) -> Prompt {
             .map(|p| p.order)
             .max()
             .map_or(0, |o| o + 1),
+        placeholder_expression: false,
+        initial_value_expression: false,
         created_at: 0,
         updated_at: 0,
         version: 0,

@@ -21,6 +21,7 @@ use super::api::{
 };
 use super::error::{ErrorKind, ExprError, LimitKind};
 use super::limits::Limits;
+use super::native::Effect;
 use super::program::{FILENAME, Program};
 use super::source;
 use super::value::{Object, ObjectKind, Registry, Value};
@@ -122,6 +123,13 @@ pub struct Outcome {
     pub events: Vec<EventRecord>,
     /// The flow plan's context as the expression left it (when the request had a plan).
     pub plan_context: Option<Vec<(String, Value)>>,
+    /// What the expression changed in the flow plan's context (keys set, changed or removed
+    /// through `context["flow_plan"].context`), in key order, for the caller to write back
+    /// into its running plan. Empty when the evaluation failed.
+    pub plan_changes: Vec<PlanChange>,
+    /// What a natively run authentik expression asks the caller to do (empty otherwise, and
+    /// when the evaluation failed).
+    pub effects: Vec<Effect>,
     /// Wall-clock time the evaluation took.
     pub elapsed: Duration,
 }
@@ -151,6 +159,40 @@ impl Outcome {
             Err(e) => Err(e.clone()),
         }
     }
+}
+
+/// One key of the flow plan's context an expression changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanChange {
+    /// The context key (`pending_user`, `redirect`, an admin's own key, …).
+    pub key: String,
+    /// Its new value; `None` when the expression removed the key.
+    pub value: Option<Value>,
+}
+
+/// The keys whose values differ between the plan context an evaluation started with and the
+/// one it left (the `flow_plan` entry itself excluded).
+fn plan_changes(before: &[(String, Value)], after: &[(String, Value)]) -> Vec<PlanChange> {
+    let find = |ctx: &[(String, Value)], key: &str| {
+        ctx.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    };
+    let mut keys: Vec<&str> = before
+        .iter()
+        .chain(after.iter())
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "flow_plan")
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (old, new) = (find(before, key), find(after, key));
+            (old != new).then(|| PlanChange {
+                key: key.to_string(),
+                value: new,
+            })
+        })
+        .collect()
 }
 
 /// Caps on what one evaluation may emit.
@@ -257,6 +299,8 @@ fn panicked(started: Instant) -> Outcome {
         logs: Vec::new(),
         events: Vec::new(),
         plan_context: None,
+        plan_changes: Vec::new(),
+        effects: Vec::new(),
         elapsed: started.elapsed(),
     }
 }
@@ -264,6 +308,8 @@ fn panicked(started: Instant) -> Outcome {
 /// One evaluation's state between suspensions.
 struct Run<'a> {
     input: &'a Input,
+    /// The program's native effects, handed to the caller when it returns.
+    effects: &'a [Effect],
     limits: Limits,
     lines: u32,
     started: Instant,
@@ -280,9 +326,10 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(program: &Program, input: &'a Input, limits: Limits) -> Self {
+    fn new(program: &'a Program, input: &'a Input, limits: Limits) -> Self {
         Self {
             input,
+            effects: program.effects(),
             limits,
             lines: program.prepared().lines,
             started: Instant::now(),
@@ -665,12 +712,26 @@ impl<'a> Run<'a> {
                 fields: Map::new(),
             });
         }
+        // The plan comes back only to an expression that names it; nothing to compare otherwise.
+        let (plan_changes, effects) = match (&result, &self.input.request.plan_context) {
+            (Ok(_), Some(before)) => (
+                plan_context
+                    .as_deref()
+                    .map(|after| plan_changes(before, after))
+                    .unwrap_or_default(),
+                self.effects.to_vec(),
+            ),
+            (Ok(_), None) => (Vec::new(), self.effects.to_vec()),
+            (Err(_), _) => (Vec::new(), Vec::new()),
+        };
         Outcome {
             result,
             messages: self.messages,
             logs: self.logs,
             events: self.events,
             plan_context,
+            plan_changes,
+            effects,
             elapsed: self.started.elapsed(),
         }
     }

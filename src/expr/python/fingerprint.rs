@@ -19,7 +19,12 @@ fn meaningful_lines(text: &str) -> String {
 
 /// The hex SHA-256 of the expression's meaningful lines.
 pub fn fingerprint(text: &str) -> String {
-    Sha256::digest(meaningful_lines(text).as_bytes())
+    sha256_hex(&meaningful_lines(text))
+}
+
+/// Lower-case hex SHA-256 of `text`.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

@@ -7,7 +7,9 @@
 //! - [`evaluate`] (async host) or [`evaluate_sync`] (blocking host) the [`Program`] with an
 //!   [`Input`] (the request's facts, loaded by the caller) under [`Limits`]; the [`Outcome`]
 //!   carries the value (authentik's truthiness for policies, a dict of claims for scope
-//!   mappings), the messages, log lines, events, the flow plan's changed context and the time.
+//!   mappings), the messages, log lines, events, the flow plan's context changes
+//!   ([`PlanChange`], which the caller writes back into its running plan), the [`Effect`]s of a
+//!   natively run authentik expression, and the time.
 //!
 //! The engine does no I/O: store look-ups (`ak_user_by`, `ak_call_policy`) go through the
 //! caller's [`Host`]; everything else authentik's API offers is computed from the facts.
@@ -18,6 +20,7 @@ mod eval;
 mod facts;
 mod fingerprint;
 mod limits;
+mod native;
 mod prelude;
 mod program;
 mod source;
@@ -29,9 +32,12 @@ pub use api::{
     user_object,
 };
 pub use error::{ErrorKind, ExprError, LimitKind};
-pub use eval::{CalledPolicy, Host, Input, NoHost, Outcome, SyncHost, evaluate, evaluate_sync};
+pub use eval::{
+    CalledPolicy, Host, Input, NoHost, Outcome, PlanChange, SyncHost, evaluate, evaluate_sync,
+};
 pub use fingerprint::fingerprint;
 pub use limits::Limits;
+pub use native::{Effect, digest as native_digest};
 pub use program::{Cache, Program, Signature, check, compile};
 pub use value::{Object, ObjectKind, Value};
 

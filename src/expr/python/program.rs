@@ -8,6 +8,7 @@ use monty::MontyRun;
 use monty_types::{CompileOptions, ExcType, MontyException};
 
 use super::error::{ErrorKind, ExprError};
+use super::native::{self, Effect};
 use super::source::{self, Binding, Prepared};
 
 /// The file name tracebacks show for an expression.
@@ -103,6 +104,8 @@ struct Inner {
     /// program is `Send` but not `Sync`, hence the lock around the pristine copy).
     run: Mutex<MontyRun>,
     prepared: Prepared,
+    /// What a recognised authentik expression asks the caller to do once it has returned.
+    effects: Vec<Effect>,
 }
 
 impl std::fmt::Debug for Program {
@@ -129,6 +132,12 @@ impl Program {
         &self.inner.prepared
     }
 
+    /// What the caller applies after a successful evaluation (empty unless the text is one of
+    /// the authentik expressions latchkey runs natively).
+    pub fn effects(&self) -> &[Effect] {
+        &self.inner.effects
+    }
+
     /// The module monty runs (the admin's body wrapped, plus the prelude it needs), for
     /// debugging and the console's inspector.
     pub fn wrapped_source(&self) -> &str {
@@ -137,8 +146,13 @@ impl Program {
 }
 
 /// Compiles `source` for `signature`: checks, rewrites and compiles to bytecode. Everything
-/// latchkey cannot run is an error here, with its line.
+/// latchkey cannot run is an error here, with its line. An authentik expression latchkey
+/// recognises (see [`native`]) compiles to its native equivalent.
 pub fn compile(source: &str, signature: &Signature) -> Result<Program, ExprError> {
+    let (source, effects) = match native::recognise(source) {
+        Some(n) => (n.body, (n.effects)()),
+        None => (source, Vec::new()),
+    };
     let prepared = source::prepare(source, &signature.vars)?;
     let run = MontyRun::new(
         prepared.code.clone(),
@@ -151,6 +165,7 @@ pub fn compile(source: &str, signature: &Signature) -> Result<Program, ExprError
         inner: Arc::new(Inner {
             run: Mutex::new(run),
             prepared,
+            effects,
         }),
     })
 }

@@ -525,3 +525,62 @@ fn the_cache_compiles_once_per_text_and_signature() {
             .is_ok()
     );
 }
+
+#[test]
+fn plan_context_writes_come_back_as_changes() {
+    // Setting a user as the pending user, as authentik's initial-setup flow does.
+    let out = policy(
+        "akadmin = ak_user_by(username=\"alice\")\ncontext[\"flow_plan\"].context[\"pending_user\"] = akadmin\nreturn True",
+    );
+    assert_eq!(out.passing(), Ok(true));
+    assert_eq!(out.plan_changes.len(), 1, "{:?}", out.plan_changes);
+    let change = &out.plan_changes[0];
+    assert_eq!(change.key, "pending_user");
+    let Some(Value::Object(user)) = &change.value else {
+        panic!("a user object: {change:?}");
+    };
+    assert_eq!(user.user().map(|u| u.pk.as_str()), Some("u-1"));
+    // Removing and changing keys; untouched keys are not reported.
+    let out = policy(
+        "ctx = context[\"flow_plan\"].context\nctx.pop(\"prompt_data\")\nctx[\"k\"] = [1]\nreturn True",
+    );
+    let keys: Vec<(&str, bool)> = out
+        .plan_changes
+        .iter()
+        .map(|c| (c.key.as_str(), c.value.is_some()))
+        .collect();
+    assert_eq!(keys, [("k", true), ("prompt_data", false)]);
+    // Reading is no change; a failed evaluation reports none.
+    assert!(
+        policy("x = context[\"flow_plan\"].context.get(\"prompt_data\")\nreturn True")
+            .plan_changes
+            .is_empty()
+    );
+    assert!(
+        policy("context[\"flow_plan\"].context[\"k\"] = 1\nreturn 1 / 0")
+            .plan_changes
+            .is_empty()
+    );
+}
+
+#[test]
+fn authentiks_run_once_policy_compiles_to_its_native_effect() {
+    // The code of authentik's initial-setup "set authentication" policy (as the bundled
+    // flow-oobe.yaml carries it), reformatted: whitespace and comments do not matter.
+    let run_once = "# closes the setup flow\nfrom authentik.flows.models import Flow, FlowAuthenticationRequirement\nFlow.objects.filter(slug=\"initial-setup\").update(\n    authentication=FlowAuthenticationRequirement.REQUIRE_SUPERUSER,\n)\nreturn True\n";
+    let out = policy(run_once);
+    assert_eq!(out.passing(), Ok(true));
+    assert_eq!(
+        out.effects,
+        [Effect::SetFlowAuthentication {
+            flow_slug: "initial-setup".into(),
+            authentication: crate::domain::FlowAuthentication::RequireSuperuser,
+        }]
+    );
+    assert_eq!(check(run_once), Ok(()));
+    // Any edit makes it an ordinary expression, refused for its import.
+    let edited = run_once.replace("initial-setup", "default-authentication-flow");
+    let err = check(&edited).expect_err("refused");
+    assert!(err.message.contains("authentik.flows.models"), "{err}");
+    assert!(policy("return True").effects.is_empty());
+}

@@ -1,15 +1,20 @@
 //! Expression policies: authentik's Python, compiled once per distinct text and evaluated in
 //! the sandbox with the request's facts; store look-ups go through [`StoreHost`]. An error or
 //! a limit fails the policy (the binding's `failure_result` decides, false by default).
+//! The request's flow context is the plan's (`context["flow_plan"].context`): what the
+//! expression writes there comes back as [`PlanWrite`]s, and the effects of an authentik
+//! expression run natively (the initial-setup flow's "run once") are applied here.
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::facts::{StoreHost, request_facts};
-use super::{PolicyError, PolicyRequest};
+use super::plan_writes::PlanWrite;
+use super::{PolicyError, PolicyRequest, PolicyVerdict};
 use crate::domain::ExpressionSettings;
-use crate::expr::python::{self, Cache, Input, Limits, Signature};
+use crate::expr::python::{self, Cache, Effect, Input, Limits, Signature};
 use crate::flows::env::Env;
+use crate::store::{self, Topic};
 
 /// Compiled policies by text: the engine compiles each expression once per change.
 static PROGRAMS: LazyLock<Cache> = LazyLock::new(Cache::default);
@@ -21,13 +26,16 @@ pub async fn passes(
     s: &ExpressionSettings,
     req: &PolicyRequest,
     timeout: Duration,
-) -> Result<(bool, Vec<String>), PolicyError> {
+) -> Result<PolicyVerdict, PolicyError> {
     if s.expression.trim().is_empty() {
         return Err(PolicyError::Settings("no expression".into()));
     }
     let program = PROGRAMS.program(&s.expression, &Signature::policy())?;
+    let mut request = request_facts(req, env);
+    // In a flow the context is the plan's: `context["flow_plan"].context` is the same dict.
+    request.plan_context = Some(std::mem::take(&mut request.context));
     let input = Input {
-        request: request_facts(req, env),
+        request,
         now: env.now,
         ..Input::default()
     };
@@ -53,5 +61,42 @@ pub async fn passes(
     let passing = outcome
         .passing()
         .map_err(|e| PolicyError::Expr(e.clone()))?;
-    Ok((passing, outcome.messages))
+    for effect in &outcome.effects {
+        apply_effect(env, effect).await?;
+    }
+    Ok(PolicyVerdict {
+        passing,
+        messages: outcome.messages,
+        plan_writes: outcome
+            .plan_changes
+            .iter()
+            .map(PlanWrite::from_change)
+            .collect(),
+    })
+}
+
+/// Applies what a natively run authentik expression asked for, in its own short write.
+async fn apply_effect(env: &Env, effect: &Effect) -> Result<(), PolicyError> {
+    match effect {
+        Effect::SetFlowAuthentication {
+            flow_slug,
+            authentication,
+        } => {
+            let mut tx = env.store.write_tx().await?;
+            let Some(mut flow) = store::flows::get_by_slug(tx.conn(), flow_slug).await? else {
+                // authentik's `.filter(...).update(...)` on no rows changes nothing either.
+                return Ok(());
+            };
+            if flow.authentication == *authentication {
+                return Ok(());
+            }
+            flow.authentication = *authentication;
+            flow.updated_at = env.now;
+            store::flows::update(tx.conn(), &flow).await?;
+            tx.touch(Topic::Flows);
+            tx.commit().await?;
+            tracing::info!(flow = %flow_slug, ?authentication, "an expression policy changed the flow's authentication");
+            Ok(())
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod expression;
 mod facts;
 mod group;
 mod password;
+pub mod plan_writes;
 mod reputation;
 
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, Us
 use crate::expr::python::UserFacts;
 use crate::store::{self, authenticators, logins};
 
+pub use facts::{StoreHost, request_facts};
 pub use reputation::{REPUTATION_TTL, record_failed_login, record_successful_login};
 
 /// Why one policy could not be evaluated.
@@ -56,6 +58,31 @@ pub struct PolicyResult {
     pub passing: bool,
     /// Messages for the user.
     pub messages: Vec<String>,
+    /// What the target's expression policies wrote into the flow plan's context, in order;
+    /// the caller applies them to its plan with [`plan_writes::apply`].
+    pub plan_writes: Vec<plan_writes::PlanWrite>,
+}
+
+/// One policy's answer: pass or not, its messages, and what it wrote into the flow plan's
+/// context (only expression policies write).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyVerdict {
+    /// The policy passed (before the binding's negation).
+    pub passing: bool,
+    /// Messages for the user.
+    pub messages: Vec<String>,
+    /// Writes into the plan's context, for the plan's holder to apply.
+    pub plan_writes: Vec<plan_writes::PlanWrite>,
+}
+
+impl From<(bool, Vec<String>)> for PolicyVerdict {
+    fn from((passing, messages): (bool, Vec<String>)) -> Self {
+        Self {
+            passing,
+            messages,
+            plan_writes: Vec::new(),
+        }
+    }
 }
 
 /// What a policy looks at.
@@ -109,14 +136,26 @@ pub async fn evaluate_policy(
     req: &PolicyRequest,
     timeout: Duration,
 ) -> Result<(bool, Vec<String>), PolicyError> {
+    evaluate_policy_verdict(env, policy, req, timeout)
+        .await
+        .map(|v| (v.passing, v.messages))
+}
+
+/// Evaluates one policy (no binding options applied), with what it wrote into the plan.
+pub async fn evaluate_policy_verdict(
+    env: &Env,
+    policy: &Policy,
+    req: &PolicyRequest,
+    timeout: Duration,
+) -> Result<PolicyVerdict, PolicyError> {
     match &policy.settings {
         PolicySettings::Expression(s) => expression::passes(env, s, req, timeout).await,
-        PolicySettings::GroupMembership(s) => group::passes(env, s, req).await,
-        PolicySettings::Password(s) => password::passes(s, req),
-        PolicySettings::Reputation(s) => reputation::passes(env, s, req).await,
-        PolicySettings::Dummy(s) => dummy::passes(s).await,
+        PolicySettings::GroupMembership(s) => group::passes(env, s, req).await.map(Into::into),
+        PolicySettings::Password(s) => password::passes(s, req).map(Into::into),
+        PolicySettings::Reputation(s) => reputation::passes(env, s, req).await.map(Into::into),
+        PolicySettings::Dummy(s) => dummy::passes(s).await.map(Into::into),
         // Event matchers match events for notifications; in a flow there is no event.
-        PolicySettings::EventMatcher(_) => Ok((false, Vec::new())),
+        PolicySettings::EventMatcher(_) => Ok(PolicyVerdict::default()),
     }
 }
 
@@ -134,6 +173,7 @@ pub async fn evaluate_target(
     };
     let mut results = Vec::new();
     let mut messages = Vec::new();
+    let mut plan_writes = Vec::new();
     for b in bindings.iter().filter(|b| b.enabled) {
         let passing = match &b.subject {
             BindingSubject::User(id) => req.user.as_ref().is_some_and(|u| &u.id == id),
@@ -156,7 +196,7 @@ pub async fn evaluate_target(
                 let timeout = Duration::from_secs(b.timeout.clamp(1, 300) as u64);
                 let outcome = match tokio::time::timeout(
                     timeout,
-                    evaluate_policy(env, &policy, req, timeout),
+                    evaluate_policy_verdict(env, &policy, req, timeout),
                 )
                 .await
                 {
@@ -164,9 +204,10 @@ pub async fn evaluate_target(
                     Err(_) => Err(PolicyError::Timeout),
                 };
                 match outcome {
-                    Ok((p, msgs)) => {
-                        messages.extend(msgs);
-                        p
+                    Ok(verdict) => {
+                        messages.extend(verdict.messages);
+                        plan_writes.extend(verdict.plan_writes);
+                        verdict.passing
                     }
                     Err(err) => {
                         tracing::warn!(policy = %policy.name, error = %err, "policy failed");
@@ -194,7 +235,11 @@ pub async fn evaluate_target(
             PolicyEngineMode::All => results.iter().all(|r| *r),
         }
     };
-    Ok(PolicyResult { passing, messages })
+    Ok(PolicyResult {
+        passing,
+        messages,
+        plan_writes,
+    })
 }
 
 /// A failed policy's `policy_exception` context: the policy, the binding, the message (with
