@@ -50,7 +50,9 @@ fn refused(tmux: &Tmux, form_title: &str, message: &str) {
 /// sends an Esc followed at once by a key as one Alt-key, so the two are never sent together.
 fn discard(tmux: &Tmux, form_title: &str) {
     keys(tmux, &["Escape"]);
-    tmux.wait_for("the drop-edits question", |s| s.contains("drop your edits?"));
+    tmux.wait_for("the drop-edits question", |s| {
+        s.contains("drop your edits?")
+    });
     keys(tmux, &["y"]);
     tmux.wait_for("the form closed", |s| !s.contains(form_title));
 }
