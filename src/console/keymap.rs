@@ -292,10 +292,9 @@ pub enum Action {
     BindPolicy,
     /// Flows: open the flow inspector on the selected flow.
     Inspect,
-    /// The live executions (of the inspected flow, or of every flow).
+    /// The live executions of the inspected flow; in the live view, this flow's or every
+    /// flow's.
     LiveExecutions,
-    /// Inspector: the next policy binding.
-    NextPolicy,
 }
 
 /// A key a binding answers to.
@@ -579,6 +578,7 @@ const FIELD_MOVES: &str = "Next / previous field, URI row, choice";
 const URI_ROWS: &str = "Redirect URIs: add / remove a row";
 const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
+const INSPECT: &str = "Inspect a flow / its live executions";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -668,18 +668,17 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('N')], "N", A::NewWithProvider, LIST, "Applications: new app with its provider").hint("new+provider").mutating(),
     row(&[Char('B')], "B", A::BindPolicy, DETAIL, "Flow detail: bind a policy").hint("bind policy").mutating(),
     // The flow inspector and the live executions.
-    row(&[Char('i')], "i", A::Inspect, LIST_DETAIL, "Flows: inspect the flow (:inspect S)").hint("inspect"),
-    row(&[Char('w')], "w", A::LiveExecutions, LIST, "Flows: live executions, every flow (:live)").hint("live"),
+    row(&[Char('i')], "i", A::Inspect, LIST_DETAIL, "Flows: inspect the flow (:inspect S)").hint("inspect").help_as("i/L", INSPECT),
     row(&[Char('j'), DOWN], "j/down", A::Down, INSPECTOR, "Move down").help_as("j/k", "Move down / up"),
     row(&[Char('k'), UP], "k/up", A::Up, INSPECTOR, "Move up").help_as("j/k", "Move down / up"),
     row(&[Char('g'), Code(KeyCode::Home)], "g", A::Top, INSPECTOR, "Go to the top").help_as("g/G", "Go to the top / bottom"),
     row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, INSPECTOR, "Go to the bottom").help_as("g/G", "Go to the top / bottom"),
     row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, INSPECTOR, "Page down").help_as("pgdn/up", "Page down / up"),
     row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, INSPECTOR, "Page up").help_as("pgdn/up", "Page down / up"),
-    row(&[ENTER], "enter", A::Open, INSPECTOR, "Inspector: read the selected stage, policy or execution").hint("open").essential(),
-    row(&[Char('p')], "p", A::NextPolicy, &[Mode::Inspect], "Inspector: the next policy binding").hint("policy"),
-    row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Inspect], "Inspector: live executions of the flow").hint("live"),
-    row(&[ESC, Char('q')], "esc", A::Back, INSPECTOR, "Inspector: back (out of the pane, then close)").hint("back").essential(),
+    row(&[ENTER], "enter", A::Open, INSPECTOR, "Inspector: read the stage, policy or execution").hint("open").essential().help_as("enter", "Open the selected object"),
+    row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Inspect], "Inspector: live executions of the flow").hint("live").help_as("i/L", INSPECT),
+    row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Live], "Live: this flow's or every flow's (:live)").hint("all/flow").help_as("i/L", INSPECT),
+    row(&[ESC, Char('q')], "esc", A::Back, INSPECTOR, "Inspector: out of the pane, then close").hint("back").essential().help_as("esc", "Back / clear filter / close"),
     row(&[Char('?')], "?", A::ToggleHelp, INSPECTOR, "Show or hide this help").hint("help").essential(),
 ];
 
