@@ -374,7 +374,6 @@ impl App {
             Action::NewWithProvider => self.start_new_with_provider(),
             Action::BindPolicy => self.start_bind_policy(),
             Action::Inspect => self.start_inspect(),
-            Action::LiveExecutions => self.start_live(),
             _ => {}
         }
     }
@@ -726,9 +725,7 @@ impl App {
                 TABS[self.tab].id == TabId::Flows
             }
             Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
-            Action::Inspect | Action::LiveExecutions => {
-                TABS[self.tab].id == TabId::Flows && !self.showing_logs()
-            }
+            Action::Inspect => TABS[self.tab].id == TabId::Flows,
             Action::NewWithProvider => TABS[self.tab].id == TabId::Applications,
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,

@@ -157,3 +157,82 @@ fn outcome(effects: &[Effect], challenge: &ChallengeKind) -> &'static str {
         "redirected"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::{FlowContext, PlannedStage};
+
+    fn plan(stages: &[&str], index: usize) -> Plan {
+        Plan {
+            version: crate::flows::context::PLAN_VERSION,
+            flow_id: "f".into(),
+            flow_slug: "flow".into(),
+            stages: stages
+                .iter()
+                .map(|id| PlannedStage {
+                    binding_id: format!("b-{id}"),
+                    stage_id: id.to_string(),
+                    re_evaluate_policies: false,
+                    invalid_response_action: Default::default(),
+                    policy_engine_mode: Default::default(),
+                    admitted: false,
+                })
+                .collect(),
+            index,
+            context: FlowContext::default(),
+            initial_context: FlowContext::default(),
+            scratch: Default::default(),
+        }
+    }
+
+    const SHOW: ChallengeKind = ChallengeKind::Redirect { to: String::new() };
+
+    #[test]
+    fn a_new_plan_starts_its_history_and_each_step_notes_the_stages_it_passed() {
+        let mut slot = Some(plan(&["id", "pw", "login"], 0));
+        assert_eq!(after(before(&None, 100), &mut slot, &[], &SHOW, 100), None);
+        let h = slot.as_ref().and_then(read).expect("history");
+        assert_eq!((h.started_at, h.done.len()), (100, 0));
+
+        let b = before(&slot, 107);
+        if let Some(p) = slot.as_mut() {
+            p.index = 2;
+        }
+        assert_eq!(after(b, &mut slot, &[], &SHOW, 107), None);
+        let h = slot.as_ref().and_then(read).expect("history");
+        assert_eq!(h.started_at, 100, "the start stays");
+        let done: Vec<(&str, i64)> = h.done.iter().map(|d| (d.stage_id.as_str(), d.at)).collect();
+        assert_eq!(done, vec![("id", 107), ("pw", 107)]);
+    }
+
+    #[test]
+    fn a_completed_plan_is_finished_with_every_stage_passed() {
+        let mut slot = Some(plan(&["id", "pw"], 0));
+        after(None, &mut slot, &[], &SHOW, 10);
+        let b = before(&slot, 20);
+        slot = None;
+        let effects = [Effect::Completed(Box::default())];
+        let f = after(b, &mut slot, &effects, &SHOW, 20).expect("finished");
+        assert_eq!(f.outcome, "completed");
+        assert_eq!(f.stage_ids, vec!["id", "pw"]);
+        assert_eq!(f.history.done.len(), 2);
+        let ctx = f.event_context("flow");
+        assert_eq!(ctx["flow"], "flow");
+        assert_eq!(ctx["history"][1]["stage_id"], "pw");
+    }
+
+    #[test]
+    fn a_denied_plan_is_finished_with_what_it_had_passed() {
+        let mut slot = Some(plan(&["id", "pw"], 1));
+        let b = before(&slot, 5);
+        slot = None;
+        let denied = ChallengeKind::AccessDenied {
+            error_message: "no".into(),
+        };
+        let f = after(b, &mut slot, &[], &denied, 6).expect("finished");
+        assert_eq!(f.outcome, "denied");
+        assert!(f.history.done.is_empty());
+        assert_eq!(after(None, &mut None, &[], &denied, 6), None, "nothing ran");
+    }
+}

@@ -1,5 +1,5 @@
 //! The flow inspector (`i` on a flow, `:inspect <slug>`) and the live executions (`L` in the
-//! inspector, `w` on the Flows list, `:live`): state, snapshots at 80x24 and 120x40 (dark and
+//! inspector, `:live` for every flow): state, snapshots at 80x24 and 120x40 (dark and
 //! NO_COLOR), and a login driven over HTTP step by step while the console follows it from the
 //! store, without the typed password on any frame.
 
@@ -114,7 +114,7 @@ async fn i_on_a_flow_shows_its_header_bindings_and_every_policy_on_them() {
         screen.contains("return ak_client_ip.is_private"),
         "{screen}"
     );
-    // Enter on a stage binding opens the stage and its bindings; p is the next policy.
+    // Enter on a stage binding opens the stage and its bindings; its policy is one key down.
     app.handle_key(key(KeyCode::Down));
     let pane = app.inspector_pane();
     assert_eq!(pane[0].title, "Stage");
@@ -123,14 +123,9 @@ async fn i_on_a_flow_shows_its_header_bindings_and_every_policy_on_them() {
     assert!(app.inspector().is_some_and(|v| v.in_pane));
     app.handle_key(key(KeyCode::Esc));
     assert!(app.inspector().is_some_and(|v| !v.in_pane));
-    typ(&mut app, "p");
-    assert_eq!(app.inspector().map(|v| v.cursor), Some(2));
-    typ(&mut app, "p");
-    assert_eq!(
-        app.inspector().map(|v| v.cursor),
-        Some(0),
-        "wraps to the flow's"
-    );
+    typ(&mut app, "j");
+    assert_eq!(app.inspector_pane()[0].title, "Policy binding");
+    assert!(app.inspector_pane()[0].lines[0].1.starts_with("group "));
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.mode(), Mode::List, "esc closes the inspector");
 }
@@ -169,10 +164,10 @@ async fn the_inspector_and_its_help_are_in_the_keymap_and_read_only_keeps_them()
         hints.iter().any(|(k, h)| *k == "L" && *h == "live"),
         "{hints:?}"
     );
-    assert!(hints.iter().any(|(k, _)| *k == "p"), "{hints:?}");
+    assert!(hints.iter().any(|(k, _)| *k == "enter"), "{hints:?}");
     typ(&mut app, "?");
     assert_eq!(app.mode(), Mode::Help);
-    assert!(app.help_entries().iter().any(|(k, _)| *k == "i"));
+    assert!(app.help_entries().iter().any(|(k, _)| *k == "i/L"));
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(
         app.mode(),
@@ -263,6 +258,19 @@ async fn the_live_view_follows_a_login_over_http_and_never_shows_the_password() 
             .map(|s| s.kind.clone())
     };
     assert_eq!(at(&app).as_deref(), Some("identification"));
+    typ(&mut app, "L");
+    assert_eq!(
+        app.live_view().and_then(|v| v.flow_slug.clone()),
+        None,
+        "L: every flow"
+    );
+    assert_eq!(app.live_executions().len(), 1);
+    typ(&mut app, "L");
+    assert_eq!(
+        app.live_view().and_then(|v| v.flow_slug.as_deref()),
+        Some(AUTH_FLOW),
+        "L again: the inspected flow"
+    );
     let mut all = frames(&mut app);
     assert!(
         all.iter().any(|f| f.contains("(identification) current")),
@@ -343,7 +351,8 @@ async fn live_screens(name: &str, theme: Theme) {
     .await;
     let mut app = App::new(latchkey::console::app::AppConfig { theme, ..config() });
     app.apply_data(load(&s.service).await);
-    typ(&mut app, "2w");
+    typ(&mut app, ":live");
+    app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.mode(), Mode::Live);
     settle(&mut app, &s.service).await;
     for (w, h) in [(80, 24), (120, 40)] {

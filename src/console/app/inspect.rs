@@ -1,11 +1,11 @@
 //! The flow inspector (`i` on a flow, `:inspect <slug>`) and the live executions (`L` in the
-//! inspector, `w` on the Flows list, `:live`): opening them, moving over their items, Enter
-//! into the selected item's pane, and the executions the tick refreshes from the store.
+//! inspector, `:live` for every flow): opening them, moving over their items, Enter into the
+//! selected item's pane, and the executions the tick refreshes from the store.
 
 use super::App;
 use super::clamp_add;
 use super::overlay::{InspectView, LiveView, Overlay};
-use crate::console::inspect::{self, Item, ItemKind, Section};
+use crate::console::inspect::{self, Item, Section};
 use crate::console::keymap::Action;
 use crate::console::tabs::{TABS, TabId, Tone};
 use crate::service::executions::LiveExecution;
@@ -106,7 +106,7 @@ impl App {
         }));
     }
 
-    /// `L` in the inspector (that flow's executions), `w` on the list and `:live` (all).
+    /// `L` in the inspector (that flow's executions) and `:live` (every flow's).
     pub(super) fn start_live(&mut self) {
         let flow_slug = self.inspector().and_then(|v| {
             self.data
@@ -116,6 +116,7 @@ impl App {
                 .map(|f| f.slug.clone())
         });
         self.overlays.push(Overlay::Live(LiveView {
+            opened_for: flow_slug.clone(),
             flow_slug,
             ..Default::default()
         }));
@@ -138,13 +139,6 @@ impl App {
                 v.pane_scroll = 0;
             }
             (Action::Open, _) => v.in_pane = !v.in_pane && !items.is_empty(),
-            (Action::NextPolicy, _) => match next_policy(&items, v.cursor) {
-                Some(i) => {
-                    v.cursor = i;
-                    v.pane_scroll = 0;
-                }
-                None => self.set_status("no policy bindings on this flow", Tone::Muted),
-            },
             (Action::Back, _) if v.in_pane => v.in_pane = false,
             (Action::Back, _) => {
                 self.overlays.pop();
@@ -180,6 +174,13 @@ impl App {
                 v.pane_scroll = 0;
             }
             (Action::Open, _) => v.in_pane = !v.in_pane && !keys.is_empty(),
+            (Action::LiveExecutions, _) => {
+                v.flow_slug = match v.flow_slug {
+                    Some(_) => None,
+                    None => v.opened_for.clone(),
+                };
+                v.pane_scroll = 0;
+            }
             (Action::Back, _) if v.in_pane => v.in_pane = false,
             (Action::Back, _) => {
                 self.overlays.pop();
@@ -201,14 +202,6 @@ fn move_delta(action: Action, page: isize) -> Option<isize> {
         Action::Bottom => Some(isize::MAX / 2),
         _ => None,
     }
-}
-
-/// The next policy binding after `cursor`, wrapping.
-fn next_policy(items: &[Item], cursor: usize) -> Option<usize> {
-    let n = items.len();
-    (1..=n)
-        .map(|d| (cursor + d) % n)
-        .find(|&i| items[i].kind != ItemKind::StageBinding)
 }
 
 /// Lines a pane's sections take before wrapping (title and blank line each).

@@ -58,6 +58,8 @@ pub struct InspectView {
 pub struct LiveView {
     /// Only this flow's executions (`None`: every flow's).
     pub flow_slug: Option<String>,
+    /// The flow it was opened for (`L` switches between it and every flow).
+    pub opened_for: Option<String>,
     /// The selected execution, by key (kept across refreshes).
     pub selected: Option<String>,
     /// Enter moved the keys to the execution's pane (j/k scroll it).
