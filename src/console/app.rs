@@ -7,13 +7,14 @@ mod commands;
 mod copy;
 mod forms;
 mod import;
+mod inspect;
 mod message;
 mod overlay;
 mod quit;
 
 pub use copy::{Clip, CopyLine, Delivery, osc52};
 pub use message::message_geometry;
-pub use overlay::{MessageView, QuitDialog};
+pub use overlay::{InspectView, LiveView, MessageView, QuitDialog};
 
 use super::actions::Request;
 use super::data::Data;
@@ -252,6 +253,8 @@ impl App {
             Some(Overlay::Command(_)) => self.command_action(b.action),
             Some(Overlay::Quit(_)) => self.quit_action(b.action),
             Some(Overlay::Message(_)) => self.message_action(b.action),
+            Some(Overlay::Inspect(_)) => self.inspect_action(b.action),
+            Some(Overlay::Live(_)) => self.live_action(b.action),
             Some(Overlay::Filter) => self.view_action(b.action, ev),
             Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
                 if self.relevant(b) || b.action == Action::Back {
@@ -295,6 +298,8 @@ impl App {
                 | Overlay::Quit(_)
                 | Overlay::Message(_)
                 | Overlay::Detail(_)
+                | Overlay::Inspect(_)
+                | Overlay::Live(_)
                 | Overlay::Help { .. },
             )
             | None => {
@@ -368,6 +373,7 @@ impl App {
             Action::RevealValue => self.reveal_selected(),
             Action::NewWithProvider => self.start_new_with_provider(),
             Action::BindPolicy => self.start_bind_policy(),
+            Action::Inspect => self.start_inspect(),
             _ => {}
         }
     }
@@ -719,6 +725,7 @@ impl App {
                 TABS[self.tab].id == TabId::Flows
             }
             Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
+            Action::Inspect => TABS[self.tab].id == TabId::Flows,
             Action::NewWithProvider => TABS[self.tab].id == TabId::Applications,
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,

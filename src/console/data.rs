@@ -8,6 +8,7 @@ use crate::domain::{
     Flow, FlowStageBinding, Group, Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage,
     User,
 };
+use crate::service::executions::LiveExecution;
 use crate::service::sessions::SessionSummary;
 use crate::service::{Service, ServiceResult};
 
@@ -59,6 +60,8 @@ pub struct Data {
     pub policy_bindings: Vec<PolicyBinding>,
     /// Live signed-in sessions, most recently seen first (the users detail).
     pub sessions: Vec<SessionSummary>,
+    /// Flows being executed right now (from the store's sessions), most recently active first.
+    pub executions: Vec<LiveExecution>,
 }
 
 /// Loads [`Data`] through the service.
@@ -76,6 +79,11 @@ impl DataSource {
     /// The servers recorded in the store, live ones first, with their health now.
     pub async fn instances(&self) -> ServiceResult<Vec<crate::context::ServerInstance>> {
         Ok(self.service.context().server_instances().await?)
+    }
+
+    /// The flow executions in progress, read now (the live view refreshes them every tick).
+    pub async fn executions(&self) -> ServiceResult<Vec<LiveExecution>> {
+        self.service.live_executions().await
     }
 
     /// Everything the console shows, read now.
@@ -103,6 +111,7 @@ impl DataSource {
             prompts: s.list_prompts().await?,
             policy_bindings: s.list_policy_bindings().await?,
             sessions: s.list_sessions().await?,
+            executions: s.live_executions().await?,
         })
     }
 }

@@ -44,11 +44,15 @@ pub enum Mode {
     Quit,
     /// A message read whole (an error, a revealed value, the first-start message).
     Message,
+    /// The flow inspector.
+    Inspect,
+    /// The live executions.
+    Live,
 }
 
 impl Mode {
     /// Every mode, in the order the help overlay lists their keys.
-    pub const ALL: [Mode; 16] = [
+    pub const ALL: [Mode; 18] = [
         Mode::List,
         Mode::Detail,
         Mode::Filter,
@@ -65,6 +69,8 @@ impl Mode {
         Mode::Palette,
         Mode::Quit,
         Mode::Message,
+        Mode::Inspect,
+        Mode::Live,
     ];
 }
 
@@ -284,6 +290,11 @@ pub enum Action {
     NewWithProvider,
     /// Flow detail: bind a policy to the selected stage binding or the flow (mutating).
     BindPolicy,
+    /// Flows: open the flow inspector on the selected flow.
+    Inspect,
+    /// The live executions of the inspected flow; in the live view, this flow's or every
+    /// flow's.
+    LiveExecutions,
 }
 
 /// A key a binding answers to.
@@ -542,6 +553,8 @@ const CLOSABLE: &[Mode] = &[
 ];
 const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
 const EVERYWHERE: &[Mode] = &Mode::ALL;
+/// The flow inspector and the live view.
+const INSPECTOR: &[Mode] = &[Mode::Inspect, Mode::Live];
 
 /// Fields typed into through a text editor.
 const TEXT: &[Field] = &[Field::Text, Field::Secret, Field::Lines, Field::Uris];
@@ -565,6 +578,7 @@ const FIELD_MOVES: &str = "Next / previous field, URI row, choice";
 const URI_ROWS: &str = "Redirect URIs: add / remove a row";
 const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
+const INSPECT: &str = "Inspect a flow / its live executions";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -653,6 +667,19 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('n')], "n", A::NewForField, FORM, "New object (in a form: for the select)").mutating().on(&[Field::Select]),
     row(&[Char('N')], "N", A::NewWithProvider, LIST, "Applications: new app with its provider").hint("new+provider").mutating(),
     row(&[Char('B')], "B", A::BindPolicy, DETAIL, "Flow detail: bind a policy").hint("bind policy").mutating(),
+    // The flow inspector and the live executions.
+    row(&[Char('i')], "i", A::Inspect, LIST_DETAIL, "Flows: inspect the flow (:inspect S)").hint("inspect").help_as("i/L", INSPECT),
+    row(&[Char('j'), DOWN], "j/down", A::Down, INSPECTOR, "Move down").help_as("j/k", "Move down / up"),
+    row(&[Char('k'), UP], "k/up", A::Up, INSPECTOR, "Move up").help_as("j/k", "Move down / up"),
+    row(&[Char('g'), Code(KeyCode::Home)], "g", A::Top, INSPECTOR, "Go to the top").help_as("g/G", "Go to the top / bottom"),
+    row(&[Char('G'), Code(KeyCode::End)], "G", A::Bottom, INSPECTOR, "Go to the bottom").help_as("g/G", "Go to the top / bottom"),
+    row(&[Code(KeyCode::PageDown), Ctrl('d')], "pgdn", A::PageDown, INSPECTOR, "Page down").help_as("pgdn/up", "Page down / up"),
+    row(&[Code(KeyCode::PageUp), Ctrl('u')], "pgup", A::PageUp, INSPECTOR, "Page up").help_as("pgdn/up", "Page down / up"),
+    row(&[ENTER], "enter", A::Open, INSPECTOR, "Inspector: read the stage, policy or execution").hint("open").essential().help_as("enter", "Open the selected object"),
+    row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Inspect], "Inspector: live executions of the flow").hint("live").help_as("i/L", INSPECT),
+    row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Live], "Live: this flow's or every flow's (:live)").hint("all/flow").help_as("i/L", INSPECT),
+    row(&[ESC, Char('q')], "esc", A::Back, INSPECTOR, "Inspector: out of the pane, then close").hint("back").essential().help_as("esc", "Back / clear filter / close"),
+    row(&[Char('?')], "?", A::ToggleHelp, INSPECTOR, "Show or hide this help").hint("help").essential(),
 ];
 
 /// The rows usable in `focus`, with mutating ones removed in read-only mode.

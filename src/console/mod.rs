@@ -14,6 +14,7 @@ pub mod dialog;
 pub mod external_edit;
 pub mod filter;
 pub mod form;
+pub mod inspect;
 pub mod keymap;
 pub mod tabs;
 pub mod terminal;
@@ -177,6 +178,9 @@ async fn event_loop(
             _ = tick.tick() => {
                 app.apply_logs(ctx.logs.lines());
                 reload_instances(source, app).await;
+                if app.live_view().is_some() {
+                    reload_executions(source, app).await;
+                }
                 if pacing.due() {
                     reload(source, app).await;
                     pacing.reloaded();
@@ -279,6 +283,16 @@ async fn reload_instances(source: &DataSource, app: &mut App) {
     match source.instances().await {
         Ok(instances) => app.apply_instances(instances),
         Err(e) => tracing::warn!(error = %e, "cannot read the store's server registry"),
+    }
+}
+
+/// Reads the flow executions in progress for the live view (every tick while it is open, so
+/// it follows a user within about a second, whichever process serves them); a failure is
+/// logged and the last answer stays.
+async fn reload_executions(source: &DataSource, app: &mut App) {
+    match source.executions().await {
+        Ok(executions) => app.apply_executions(executions),
+        Err(e) => tracing::warn!(error = %e, "cannot read the flow executions"),
     }
 }
 

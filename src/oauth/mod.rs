@@ -10,6 +10,7 @@ pub mod device;
 pub mod discovery;
 pub mod end_session;
 pub mod errors;
+pub mod flow_history;
 pub mod fulfil;
 pub mod github;
 pub mod grant;

@@ -9,8 +9,9 @@
 use serde_json::Value;
 
 use super::SnapshotCache;
+use super::flow_history;
 use super::logout;
-use crate::context::Context;
+use crate::context::{Context, EventSubject};
 use crate::flows::executor::{self, Start, Step};
 use crate::flows::session::{self, Login, Session};
 use crate::flows::{
@@ -79,10 +80,18 @@ pub async fn run_step(
     };
     let env = Env::new(ctx, client_ip, sess.user_id.clone()).answering(sc.request);
     let mut slot = sess.data.plans.remove(slug);
+    let before = flow_history::before(&slot, ctx.now());
     let mut step = match request {
         StepRequest::Show(start) => executor::get(&env, slug, &mut slot, start).await?,
         StepRequest::Answer(resp) => executor::post(&env, slug, &mut slot, resp).await?,
     };
+    let finished = flow_history::after(
+        before,
+        &mut slot,
+        &step.effects,
+        &step.challenge.kind,
+        ctx.now(),
+    );
     if let Some(plan) = slot {
         sess.data.plans.insert(slug.to_string(), plan);
     }
@@ -96,7 +105,30 @@ pub async fn run_step(
             Challenge::new(ChallengeKind::Redirect { to }, &step.challenge.title, slug);
     }
     session::save(ctx, sess).await?;
+    if let Some(finished) = finished {
+        record_execution(ctx, sess, client_ip, slug, &finished).await;
+    }
     Ok(step)
+}
+
+/// Records the `flow_execution` event of an execution that ended (authentik's "Flow
+/// execution"): its plan and history. A failure to record is logged; the step stands.
+async fn record_execution(
+    ctx: &Context,
+    sess: &Session,
+    client_ip: &str,
+    slug: &str,
+    finished: &flow_history::Finished,
+) {
+    let subject = EventSubject {
+        user_id: sess.user_id.clone(),
+        client_ip: client_ip.to_string(),
+        ..Default::default()
+    };
+    let context = finished.event_context(slug);
+    if let Err(e) = ctx.record_event("flow_execution", subject, context).await {
+        tracing::warn!(error = %e, flow = slug, "cannot record flow_execution");
+    }
 }
 
 /// Applies a step's effects to the session; returns the front-channel logout URLs of a session

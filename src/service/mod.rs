@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod device;
 pub mod enrollment;
 pub mod events;
+pub mod executions;
 pub mod expressions;
 pub mod objects;
 pub mod providers;

@@ -231,3 +231,17 @@ pub async fn replace(
     }
     tx.commit().await
 }
+
+/// Every live session that holds a flow plan (a flow being executed right now), most recently
+/// seen first: the console's live executions. Sessions without plans are not returned.
+pub async fn live_with_plans(store: &Store, now: i64) -> StoreResult<Vec<SessionRow>> {
+    let mut conn = store.read().await?;
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM sessions WHERE idle_expires_at > ? AND expires_at > ? \
+         AND data NOT LIKE '%\"plans\":{{}}%' ORDER BY last_seen DESC"
+    )))
+    .bind(now)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -16,7 +16,7 @@ use crate::console_forms::{config, load, select_row, settle, tab, typ};
 use crate::support::bootstrapped_service;
 
 /// The screen's text, then its style map and legend.
-fn render_styled(app: &mut App, w: u16, h: u16) -> String {
+pub(crate) fn render_styled(app: &mut App, w: u16, h: u16) -> String {
     app.resize(w, h);
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
     terminal.draw(|f| view::draw(app, f)).expect("draw");

@@ -1,4 +1,5 @@
-//! The `:` command line (tab names, `:flow <slug>`, `:import PATH`, `:q`, with Tab completion) and the Ctrl-P
+//! The `:` command line (tab names, `:flow <slug>`, `:inspect <slug>`, `:live`, `:import PATH`,
+//! `:q`, with Tab completion) and the Ctrl-P
 //! palette, which lists the keymap table itself so it can never offer a key that does not exist.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -10,7 +11,7 @@ use crate::console::keymap::{self, Action, Key};
 use crate::console::tabs::{TABS, TabId, Tone};
 
 /// Every word `:` understands besides tab names.
-const VERBS: &[&str] = &["flow ", "import ", "q", "quit"];
+const VERBS: &[&str] = &["flow ", "inspect ", "live", "import ", "q", "quit"];
 
 impl App {
     /// The command being typed after `:` (empty when the command line is closed).
@@ -32,14 +33,16 @@ impl App {
     /// Completions of the command typed so far.
     pub fn completions(&self) -> Vec<String> {
         let typed = self.command().to_lowercase();
-        if let Some(prefix) = typed.strip_prefix("flow ") {
-            return self
-                .data
-                .flows
-                .iter()
-                .filter(|f| f.slug.starts_with(prefix))
-                .map(|f| format!("flow {}", f.slug))
-                .collect();
+        for verb in ["flow", "inspect"] {
+            if let Some(prefix) = typed.strip_prefix(verb).and_then(|t| t.strip_prefix(' ')) {
+                return self
+                    .data
+                    .flows
+                    .iter()
+                    .filter(|f| f.slug.starts_with(prefix))
+                    .map(|f| format!("{verb} {}", f.slug))
+                    .collect();
+            }
         }
         TABS.iter()
             .map(|t| t.name.to_lowercase())
@@ -105,6 +108,15 @@ impl App {
             // The path keeps its case.
             let path = cmd.get("import".len()..).unwrap_or_default().trim();
             self.command_import(path);
+            return;
+        }
+        if let Some(slug) = lower.strip_prefix("inspect ") {
+            self.inspect_slug(slug.trim());
+            return;
+        }
+        if lower == "live" {
+            self.overlays.clear();
+            self.start_live();
             return;
         }
         if let Some(slug) = lower.strip_prefix("flow ") {

@@ -40,6 +40,34 @@ pub struct MessageView {
     pub tone: crate::console::tabs::Tone,
 }
 
+/// The flow inspector on one flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InspectView {
+    /// The flow's id.
+    pub flow_id: String,
+    /// The selected binding among the inspector's items.
+    pub cursor: usize,
+    /// Enter moved the keys to the selected item's pane (j/k scroll it).
+    pub in_pane: bool,
+    /// Lines of the pane scrolled past.
+    pub pane_scroll: usize,
+}
+
+/// The live executions, of one flow or of all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveView {
+    /// Only this flow's executions (`None`: every flow's).
+    pub flow_slug: Option<String>,
+    /// The flow it was opened for (`L` switches between it and every flow).
+    pub opened_for: Option<String>,
+    /// The selected execution, by key (kept across refreshes).
+    pub selected: Option<String>,
+    /// Enter moved the keys to the execution's pane (j/k scroll it).
+    pub in_pane: bool,
+    /// Lines of the pane scrolled past.
+    pub pane_scroll: usize,
+}
+
 /// One thing open over the list.
 pub enum Overlay {
     /// One object's detail.
@@ -67,6 +95,10 @@ pub enum Overlay {
     Quit(QuitDialog),
     /// A message read whole.
     Message(MessageView),
+    /// The flow inspector.
+    Inspect(InspectView),
+    /// The live executions.
+    Live(LiveView),
 }
 
 impl Overlay {
@@ -84,6 +116,8 @@ impl Overlay {
             Overlay::Palette(..) => Focus::of(Mode::Palette),
             Overlay::Quit(_) => Focus::of(Mode::Quit),
             Overlay::Message(_) => Focus::of(Mode::Message),
+            Overlay::Inspect(_) => Focus::of(Mode::Inspect),
+            Overlay::Live(_) => Focus::of(Mode::Live),
         }
     }
 }
@@ -169,6 +203,22 @@ impl Overlays {
             Some(Overlay::Form(f)) => Some(f),
             _ => None,
         }
+    }
+
+    /// The open inspector, wherever it is in the stack (help or the live view may be over it).
+    pub fn inspector(&self) -> Option<&InspectView> {
+        self.0.iter().rev().find_map(|o| match o {
+            Overlay::Inspect(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The open live view, wherever it is in the stack.
+    pub fn live(&self) -> Option<&LiveView> {
+        self.0.iter().rev().find_map(|o| match o {
+            Overlay::Live(v) => Some(v),
+            _ => None,
+        })
     }
 
     /// True when the top overlay is a form.

@@ -6,6 +6,7 @@ mod detail;
 mod field;
 mod form;
 mod help;
+mod inspect;
 mod list;
 mod message;
 mod popup;
@@ -51,6 +52,16 @@ fn body_view(app: &App, frame: &mut Frame, body: Rect) {
             detail::draw(app, row, frame, body)
         }
         _ if app.form().is_some() => {}
+        _ if app.live_view().is_some() => {
+            if let Some(v) = app.live_view() {
+                inspect::draw_live(app, v, frame, body)
+            }
+        }
+        _ if app.inspector().is_some() => {
+            if let Some(v) = app.inspector() {
+                inspect::draw_inspector(app, v, frame, body)
+            }
+        }
         _ if TABS[app.tab_index()].rows.is_none() => dashboard::draw(app, frame, body),
         _ if app.showing_logs() => list::logs(app, frame, body),
         _ => list::draw(app, frame, body),
