@@ -201,9 +201,8 @@ async fn check_custom_claims(server: &Server) -> BenchResult<()> {
         .await?;
     let token = id_token_of(&body).ok_or("no id_token")?;
     let payload = token.split('.').nth(1).ok_or("not a JWT")?;
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?,
-    )?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;
     if claims.get("nickname").is_none() || claims.get("given_name").is_some() {
         return Err(format!("the custom mapping did not take effect: {claims}").into());
     }

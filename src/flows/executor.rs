@@ -9,7 +9,7 @@ use super::planner::{PlanOutcome, plan};
 use super::policy::{PolicyRequest, evaluate_target, plan_writes};
 use super::stages::{self, Reply, Show, StageCtx};
 use super::{FlowError, FlowResult};
-use crate::domain::{DeniedAction, Flow, InvalidResponseAction};
+use crate::domain::{DeniedAction, Flow, FlowDesignation, InvalidResponseAction};
 use crate::store;
 
 /// The result of one request: the challenge to show and what the HTTP layer must do.
@@ -47,7 +47,7 @@ fn title(flow: &Flow) -> String {
 
 /// The title with authentik's `%(app)s` filled in with the application being accessed (the
 /// default authorization flows are titled "Redirecting to %(app)s").
-async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<String> {
+pub(crate) async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<String> {
     if !flow.title.contains("%(app)s") {
         return Ok(flow.title.clone());
     }
@@ -64,8 +64,24 @@ async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<
     Ok(flow.title.replace("%(app)s", &name))
 }
 
-fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Challenge {
+/// The challenge of a denied flow (`denied_action`). Continuing to `next` is refused when it
+/// would come straight back here: an authentication flow denied while nobody is signed in
+/// (every `next` that needs a login sends the browser to this flow again, an endless 303
+/// loop); the flow ends on its message page instead.
+pub fn denied(
+    env: &Env,
+    flow: &Flow,
+    messages: Vec<String>,
+    redirect: Option<String>,
+) -> Challenge {
+    let comes_back =
+        flow.designation == FlowDesignation::Authentication && env.session_user.is_none();
     let kind = match (flow.denied_action, redirect) {
+        (DeniedAction::Continue | DeniedAction::MessageContinue, Some(_)) if comes_back => {
+            ChallengeKind::AccessDenied {
+                error_message: denial_message(&messages),
+            }
+        }
         (DeniedAction::Continue, r) => ChallengeKind::Redirect {
             to: r.unwrap_or_else(|| "/".into()),
         },
@@ -75,6 +91,15 @@ fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Chall
         },
     };
     Challenge::new(kind, &title(flow), &flow.slug)
+}
+
+/// The message page's text: the policies' messages, else that the flow was denied.
+fn denial_message(messages: &[String]) -> String {
+    if messages.is_empty() {
+        "Flow does not apply to current user.".into()
+    } else {
+        messages.join(" ")
+    }
 }
 
 /// Starts a fresh plan into `slot`; returns a challenge instead when the flow is denied.
@@ -92,7 +117,7 @@ async fn start(
         }
         PlanOutcome::Denied(messages) => {
             *slot = None;
-            Ok(Some(denied(flow, messages, redirect)))
+            Ok(Some(denied(env, flow, messages, redirect)))
         }
     }
 }

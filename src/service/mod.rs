@@ -10,9 +10,11 @@ pub mod device;
 pub mod enrollment;
 pub mod events;
 pub mod expressions;
+pub mod inspect;
 pub mod objects;
 pub mod providers;
 pub mod sessions;
+pub mod token_preview;
 pub mod usages;
 pub mod users;
 
