@@ -41,7 +41,7 @@ async fn load_flow(env: &Env, slug: &str) -> FlowResult<Flow> {
         .ok_or_else(|| FlowError::NotFound(slug.to_string()))
 }
 
-fn title(flow: &Flow) -> String {
+pub(crate) fn title(flow: &Flow) -> String {
     flow.title.replace("%(app)s", "")
 }
 
@@ -64,20 +64,33 @@ pub(crate) async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> 
     Ok(flow.title.replace("%(app)s", &name))
 }
 
-/// The challenge of a denied flow (`denied_action`). Continuing to `next` is refused when it
-/// would come straight back here: an authentication flow denied while nobody is signed in
-/// (every `next` that needs a login sends the browser to this flow again, an endless 303
-/// loop); the flow ends on its message page instead.
+/// Paths that send a browser nobody is signed in to straight back to an authentication flow
+/// (the authorize endpoint, the device-code page).
+const SIGN_IN_FIRST: &[&str] = &["/application/o/authorize/", "/device"];
+
+/// Whether continuing to `next` after a denial would come straight back to `flow`: an
+/// authentication flow denied while nobody is signed in, continuing to a page that asks for a
+/// sign-in first (or to the flow itself) — the endless 303 loop of issue 15.
+fn would_come_back(env: &Env, flow: &Flow, next: &str) -> bool {
+    let own = format!("/if/flow/{}/", flow.slug);
+    flow.designation == FlowDesignation::Authentication
+        && env.session_user.is_none()
+        && (next.starts_with(&own) || SIGN_IN_FIRST.iter().any(|p| next.starts_with(p)))
+}
+
+/// The challenge of a denied flow (`denied_action`); a continuation that would come straight
+/// back ([`would_come_back`]) ends on the message page instead.
 pub fn denied(
     env: &Env,
     flow: &Flow,
     messages: Vec<String>,
     redirect: Option<String>,
 ) -> Challenge {
-    let comes_back =
-        flow.designation == FlowDesignation::Authentication && env.session_user.is_none();
+    let loops = redirect
+        .as_deref()
+        .is_some_and(|next| would_come_back(env, flow, next));
     let kind = match (flow.denied_action, redirect) {
-        (DeniedAction::Continue | DeniedAction::MessageContinue, Some(_)) if comes_back => {
+        (DeniedAction::Continue | DeniedAction::MessageContinue, Some(_)) if loops => {
             ChallengeKind::AccessDenied {
                 error_message: denial_message(&messages),
             }

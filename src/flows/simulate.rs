@@ -228,14 +228,6 @@ fn describe_plan(
                 order: b.order,
                 re_evaluate_policies: b.re_evaluate_policies,
             });
-            if b.re_evaluate_policies {
-                sim.notes.push(format!(
-                    "stage {} ({name}): its policies run again when it is reached, with the \
-                     pending user and what the earlier stages collected, so whether it is shown \
-                     depends on what the user enters",
-                    b.order
-                ));
-            }
             continue;
         }
         let by: Vec<PolicyTrace> = traces
@@ -286,6 +278,13 @@ async fn step_through(
             let req = PolicyRequest::load(env, user.as_deref(), &plan.context).await?;
             let r = evaluate_target(env, &ps.binding_id, ps.policy_engine_mode, &req).await?;
             plan_writes::apply(&mut plan.context, &r.plan_writes);
+            if !r.bindings.is_empty() {
+                sim.notes.push(format!(
+                    "{name}: its policies run again when the stage is reached, with the pending \
+                     user and what the earlier stages collected, so whether it is shown depends \
+                     on what the user enters (shown here for the simulated user)"
+                ));
+            }
             if !r.passing {
                 sim.steps.push(SimulatedStep {
                     binding_id: ps.binding_id.clone(),
@@ -307,26 +306,36 @@ async fn step_through(
             };
             stages::challenge(&mut sc).await?
         };
-        let step = match show {
+        let (step, ends) = match show {
             Show::Challenge(kind) => {
+                // A redirect ends the flow as the executor ends it.
+                let ends = matches!(kind, ChallengeKind::Redirect { .. });
                 let title = executor::title_for(env, flow, &plan.context).await?;
                 let challenge = Challenge::new(kind, &title, &flow.slug);
-                step_of(Some(&ps.binding_id), &name, &challenge)
+                (step_of(Some(&ps.binding_id), &name, &challenge), ends)
             }
-            Show::Next => SimulatedStep {
-                binding_id: ps.binding_id.clone(),
-                stage_name: name,
-                challenge: Value::Null,
-                summary: "asks nothing; the flow goes on".into(),
-            },
-            Show::Deny(message) => SimulatedStep {
-                binding_id: ps.binding_id.clone(),
-                stage_name: name,
-                challenge: Value::Null,
-                summary: format!("stops the flow: {message}"),
-            },
+            Show::Next => {
+                let step = SimulatedStep {
+                    binding_id: ps.binding_id.clone(),
+                    stage_name: name,
+                    challenge: Value::Null,
+                    summary: "asks nothing; the flow goes on".into(),
+                };
+                (step, false)
+            }
+            Show::Deny(message) => {
+                // The executor drops the plan and shows the message; later stages never run.
+                let kind = ChallengeKind::AccessDenied {
+                    error_message: message,
+                };
+                let challenge = Challenge::new(kind, &executor::title(flow), &flow.slug);
+                (step_of(Some(&ps.binding_id), &name, &challenge), true)
+            }
         };
         sim.steps.push(step);
+        if ends {
+            break;
+        }
     }
     Ok(())
 }
