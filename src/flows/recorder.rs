@@ -108,3 +108,52 @@ impl Recorder {
         self.lock().clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Files that may open the store's write transaction directly: the environment (which
+    /// consults the mode) and the browser session store the HTTP layer calls after a step
+    /// (a simulation never has a session).
+    const MAY_WRITE_DIRECTLY: &[&str] = &["env.rs", "session.rs"];
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let entries = std::fs::read_dir(dir).expect("src/flows is readable");
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The dry run's guarantee holds by construction only while every write in `flows/` goes
+    /// through `Env::write_tx` / `Env::event` / `Env::may_write`: this keeps it so.
+    #[test]
+    fn flows_write_only_through_the_environment() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/flows");
+        let mut files = Vec::new();
+        rust_files(&root, &mut files);
+        assert!(files.len() > 10, "found the flows sources");
+        // Spelled in two halves so this file does not match itself.
+        let needle = format!("{}{}", "write", "_tx()");
+        for path in files {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if MAY_WRITE_DIRECTLY.contains(&name) {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("readable");
+            for (n, line) in source.lines().enumerate() {
+                assert!(
+                    !line.contains(&needle),
+                    "{}:{}: a direct store write bypasses the dry run; use env.write_tx(what)",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}
