@@ -9,10 +9,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Service, ServiceError, ServiceResult};
+use crate::domain::FlowDesignation;
 use crate::flows::executor::Start;
 use crate::flows::policy::{PolicyError, PolicyRequest, evaluate_policy_verdict, evaluate_target};
 use crate::flows::simulate::{SimulationRequest, simulate};
 use crate::flows::{Env, FlowContext, FlowError, Recorder};
+use crate::oauth::authorize_flow::{AUTHORIZE_PATH, consent_context, consent_permissions};
+use crate::oauth::session_step::OAUTH_REQUEST_KEY;
+use crate::oauth::snapshot::Snapshot;
 use crate::store;
 
 pub use crate::flows::recorder::PolicyTrace;
@@ -124,27 +128,22 @@ impl Service {
     /// stages: the plan, dropped stages, every policy's trace, the denial, each stage's
     /// challenge, and what the server would have written (none of it is).
     pub async fn simulate_flow(&self, input: &SimulationInput) -> ServiceResult<Simulation> {
-        let mut extra = context_keys(&input.context)?;
-        let mut application = match &input.application {
-            Some(slug) => Some(self.application_id(slug).await?),
-            None => None,
+        let mut start = Start {
+            extra: context_keys(&input.context)?,
+            ..Start::default()
         };
-        let mut next = None;
+        if let Some(slug) = &input.application {
+            start.application = Some(self.application_id(slug).await?);
+        }
         if let Some(o) = &input.oauth {
-            application = Some(self.application_of_client(&o.client_id).await?);
-            extra.insert("oauth_scopes".into(), json!(o.scopes));
-            next = Some(authorize_url(o));
+            self.start_as_authorize(&input.flow_slug, o, &mut start)
+                .await?;
         }
         let request = SimulationRequest {
             flow_slug: input.flow_slug.clone(),
             user_id: input.user_id.clone(),
             client_ip: input.client_ip.clone(),
-            start: Start {
-                next,
-                application,
-                extra,
-                allow_empty: false,
-            },
+            start,
         };
         let env = Env::new(self.context(), "127.0.0.1", None);
         simulate(&env, &request).await.map_err(flow_error)
@@ -234,18 +233,42 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(format!("application {slug}")))
     }
 
-    async fn application_of_client(&self, client_id: &str) -> ServiceResult<String> {
-        let mut conn = self.store().read().await?;
-        let providers = store::providers::list(&mut conn).await?;
-        let provider = providers
-            .into_iter()
-            .find(|p| p.client_id == client_id)
-            .ok_or_else(|| ServiceError::NotFound(format!("client {client_id}")))?;
-        let apps = store::applications::list(&mut conn).await?;
-        apps.into_iter()
-            .find(|a| a.provider_id.as_deref() == Some(provider.id.as_str()))
-            .map(|a| a.id)
-            .ok_or_else(|| ServiceError::NotFound(format!("application of client {client_id}")))
+    /// Starts the flow as the authorize endpoint would for `o`: an authorization flow with the
+    /// application, the consent keys, the parked request's key and `allow_empty`; any other
+    /// flow (the authentication flow the endpoint sends a signed-out browser to) with the
+    /// authorize URL as `next`.
+    async fn start_as_authorize(
+        &self,
+        flow_slug: &str,
+        o: &OAuthRequestInput,
+        start: &mut Start,
+    ) -> ServiceResult<()> {
+        let snapshot = Snapshot::load(self.context()).await?;
+        let entry = snapshot
+            .by_client_id(&o.client_id)
+            .ok_or_else(|| ServiceError::NotFound(format!("client {}", o.client_id)))?;
+        let app = entry.application.as_ref().ok_or_else(|| {
+            ServiceError::NotFound(format!("application of client {}", o.client_id))
+        })?;
+        let designation = {
+            let mut conn = self.store().read().await?;
+            store::flows::get_by_slug(&mut conn, flow_slug)
+                .await?
+                .map(|f| f.designation)
+        };
+        if designation != Some(FlowDesignation::Authorization) {
+            start.next = Some(authorize_url(o));
+            return Ok(());
+        }
+        let permissions = consent_permissions(&entry.scope_mappings, &o.scopes);
+        start.extra.extend(consent_context(&app.name, &permissions));
+        start
+            .extra
+            .insert(OAUTH_REQUEST_KEY.to_string(), json!("simulated"));
+        start.application = Some(app.id.clone());
+        start.next = Some(format!("{AUTHORIZE_PATH}done/?rid=simulated"));
+        start.allow_empty = true;
+        Ok(())
     }
 }
 
@@ -260,5 +283,5 @@ fn authorize_url(o: &OAuthRequestInput) -> String {
     if let Some(p) = &o.prompt {
         query.append_pair("prompt", p);
     }
-    format!("/application/o/authorize/?{}", query.finish())
+    format!("{AUTHORIZE_PATH}?{}", query.finish())
 }

@@ -3,7 +3,9 @@
 //! writes nothing.
 
 use latchkey::domain::*;
-use latchkey::service::inspect::{AccessCheckInput, PolicyTestInput};
+use latchkey::service::inspect::{
+    AccessCheckInput, OAuthRequestInput, PolicyTestInput, SimulationInput,
+};
 use latchkey::service::token_preview::TokenPreviewInput;
 use serde_json::json;
 
@@ -111,6 +113,38 @@ async fn flows_simulate_test_policy_check_access_and_token_preview_write_nothing
         "{preview:?}"
     );
     assert_eq!(preview.userinfo["sub"], preview.id_token["sub"]);
+
+    // An OAuth request through the explicit-consent authorization flow: the consent stage
+    // shows what the server's would (the header names the application).
+    let sim = svc
+        .simulate_flow(&SimulationInput {
+            flow_slug: "default-provider-authorization-explicit-consent".into(),
+            user_id: Some(admin.id.clone()),
+            oauth: Some(OAuthRequestInput {
+                client_id: provider.client_id.clone(),
+                scopes: vec!["openid".into(), "email".into()],
+                redirect_uri: crate::server::APP_REDIRECT.into(),
+                prompt: None,
+            }),
+            ..SimulationInput::default()
+        })
+        .await
+        .expect("simulate");
+    let consent = sim
+        .steps
+        .iter()
+        .find(|st| st.challenge["component"] == "ak-stage-consent")
+        .unwrap_or_else(|| panic!("a consent step: {sim:#?}"));
+    assert!(
+        consent.challenge["header_text"]
+            .as_str()
+            .is_some_and(|h| h.contains("inspect-app")),
+        "{consent:?}"
+    );
+    assert!(
+        consent.summary.starts_with("asks for consent"),
+        "{consent:?}"
+    );
 
     assert_eq!(before, dump(svc).await, "an inspector use-case wrote");
 }
