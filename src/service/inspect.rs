@@ -96,8 +96,8 @@ pub struct AccessCheckInput {
 pub struct AccessCheck {
     /// They may.
     pub allowed: bool,
-    /// The application's bindings as evaluated (those that did not pass decide a refusal;
-    /// none at all means everyone may).
+    /// The bindings that decide: those that passed when allowed, those that did not when
+    /// refused (empty when the application has no bindings: everyone may).
     pub deciding: Vec<PolicyTrace>,
     /// The policies' messages.
     pub messages: Vec<String>,
@@ -218,9 +218,16 @@ impl Service {
         let result = evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
             .await
             .map_err(flow_error)?;
+        // The bindings that agree with the outcome decide it (the failing ones a refusal).
+        let deciding = recorder
+            .snapshot()
+            .policies
+            .into_iter()
+            .filter(|t| t.passing == result.passing)
+            .collect();
         Ok(AccessCheck {
             allowed: result.passing,
-            deciding: recorder.snapshot().policies,
+            deciding,
             messages: result.messages,
         })
     }
