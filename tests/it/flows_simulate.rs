@@ -307,7 +307,12 @@ async fn flows_simulate_reports_policy_traces_with_logs_and_errors() {
         vec![(StageKind::Identification, json!({}))],
     )
     .await;
-    let logs = expression(svc, "sim-logs", "ak_logger.info('checked')\nreturn True").await;
+    let logs = expression(
+        svc,
+        "sim-logs",
+        "ak_logger.info('checked')\nreturn request.context.get('anything') == 1",
+    )
+    .await;
     let raises = expression(svc, "sim-raises", "x = 1\nreturn 1 / 0").await;
     let o = |order| Opts {
         order,
@@ -321,7 +326,7 @@ async fn flows_simulate_reports_policy_traces_with_logs_and_errors() {
         ..SimulationInput::default()
     };
     let sim = simulate_writing_nothing(svc, &input).await;
-    // Policy engine mode "any": the first passes, so the flow plans.
+    // Policy engine mode "any": the first passes (it reads the free context), so the flow plans.
     assert!(sim.denial.is_none(), "{sim:#?}");
     assert_eq!(sim.policies.len(), 2, "{sim:#?}");
     assert!(sim.policies[0].passing);
