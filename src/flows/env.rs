@@ -5,9 +5,10 @@
 use serde_json::Value;
 
 use super::FlowResult;
+use super::recorder::{Mode, Recorder};
 use crate::context::Context;
 use crate::domain::{Event, new_id};
-use crate::store::{Store, Topic, events};
+use crate::store::{Store, Topic, WriteTx, events};
 
 /// Absolute session lifetime when the login stage sets none (seconds).
 pub const DEFAULT_SESSION_LIFETIME: i64 = 24 * 3600;
@@ -29,6 +30,8 @@ pub struct Env {
     pub login_limits: crate::context::LoginLimits,
     /// The HTTP request the step answers (empty outside HTTP: the console, the device seam).
     pub request: RequestInfo,
+    /// Live (writes happen) or a dry run (writes are recorded, never made).
+    pub mode: Mode,
 }
 
 /// The HTTP request a flow step answers, as expressions read it (`request.http_request`):
@@ -79,7 +82,39 @@ impl Env {
             public_url: ctx.public_url().to_string(),
             login_limits: ctx.config().login,
             request: RequestInfo::default(),
+            mode: Mode::Live,
         }
+    }
+
+    /// The same environment as a dry run: every write is recorded into `recorder` instead.
+    pub fn dry_run(mut self, recorder: Recorder) -> Self {
+        self.mode = Mode::DryRun(recorder);
+        self
+    }
+
+    /// The dry run's recorder, if this is one.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.mode.recorder()
+    }
+
+    /// True when writes happen; in a dry run, notes `what` as suppressed and returns false.
+    /// Every write in `flows/` asks this (through [`Env::write_tx`] or directly).
+    pub fn may_write(&self, what: &str) -> bool {
+        match self.mode.recorder() {
+            None => true,
+            Some(r) => {
+                r.suppressed(what);
+                false
+            }
+        }
+    }
+
+    /// A write transaction, or `None` in a dry run (with `what` recorded as suppressed).
+    pub async fn write_tx(&self, what: &str) -> FlowResult<Option<WriteTx>> {
+        if !self.may_write(what) {
+            return Ok(None);
+        }
+        Ok(Some(self.store.write_tx().await?))
     }
 
     /// The same environment answering `request`.
@@ -98,6 +133,9 @@ impl Env {
         user_id: Option<&str>,
         context: Value,
     ) -> FlowResult<()> {
+        if !self.may_write(&format!("event {action}")) {
+            return Ok(());
+        }
         let event = Event {
             id: new_id(),
             action: action.to_string(),
@@ -109,7 +147,9 @@ impl Env {
             brand: String::new(),
             created_at: self.now,
         };
-        let mut tx = self.store.write_tx().await?;
+        let Some(mut tx) = self.write_tx("event").await? else {
+            return Ok(());
+        };
         events::insert(tx.conn(), &event).await?;
         tx.touch(Topic::Events);
         tx.commit().await?;

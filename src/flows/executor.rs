@@ -9,7 +9,7 @@ use super::planner::{PlanOutcome, plan};
 use super::policy::{PolicyRequest, evaluate_target, plan_writes};
 use super::stages::{self, Reply, Show, StageCtx};
 use super::{FlowError, FlowResult};
-use crate::domain::{DeniedAction, Flow, InvalidResponseAction};
+use crate::domain::{DeniedAction, Flow, FlowDesignation, InvalidResponseAction};
 use crate::store;
 
 /// The result of one request: the challenge to show and what the HTTP layer must do.
@@ -41,13 +41,13 @@ async fn load_flow(env: &Env, slug: &str) -> FlowResult<Flow> {
         .ok_or_else(|| FlowError::NotFound(slug.to_string()))
 }
 
-fn title(flow: &Flow) -> String {
+pub(crate) fn title(flow: &Flow) -> String {
     flow.title.replace("%(app)s", "")
 }
 
 /// The title with authentik's `%(app)s` filled in with the application being accessed (the
 /// default authorization flows are titled "Redirecting to %(app)s").
-async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<String> {
+pub(crate) async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<String> {
     if !flow.title.contains("%(app)s") {
         return Ok(flow.title.clone());
     }
@@ -64,8 +64,37 @@ async fn title_for(env: &Env, flow: &Flow, context: &FlowContext) -> FlowResult<
     Ok(flow.title.replace("%(app)s", &name))
 }
 
-fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Challenge {
+/// Paths that send a browser nobody is signed in to straight back to an authentication flow
+/// (the authorize endpoint, the device-code page).
+const SIGN_IN_FIRST: &[&str] = &["/application/o/authorize/", "/device"];
+
+/// Whether continuing to `next` after a denial would come straight back to `flow`: an
+/// authentication flow denied while nobody is signed in, continuing to a page that asks for a
+/// sign-in first (or to the flow itself) — the endless 303 loop of issue 15.
+fn would_come_back(env: &Env, flow: &Flow, next: &str) -> bool {
+    let own = format!("/if/flow/{}/", flow.slug);
+    flow.designation == FlowDesignation::Authentication
+        && env.session_user.is_none()
+        && (next.starts_with(&own) || SIGN_IN_FIRST.iter().any(|p| next.starts_with(p)))
+}
+
+/// The challenge of a denied flow (`denied_action`); a continuation that would come straight
+/// back ([`would_come_back`]) ends on the message page instead.
+pub fn denied(
+    env: &Env,
+    flow: &Flow,
+    messages: Vec<String>,
+    redirect: Option<String>,
+) -> Challenge {
+    let loops = redirect
+        .as_deref()
+        .is_some_and(|next| would_come_back(env, flow, next));
     let kind = match (flow.denied_action, redirect) {
+        (DeniedAction::Continue | DeniedAction::MessageContinue, Some(_)) if loops => {
+            ChallengeKind::AccessDenied {
+                error_message: denial_message(&messages),
+            }
+        }
         (DeniedAction::Continue, r) => ChallengeKind::Redirect {
             to: r.unwrap_or_else(|| "/".into()),
         },
@@ -75,6 +104,15 @@ fn denied(flow: &Flow, messages: Vec<String>, redirect: Option<String>) -> Chall
         },
     };
     Challenge::new(kind, &title(flow), &flow.slug)
+}
+
+/// The message page's text: the policies' messages, else that the flow was denied.
+fn denial_message(messages: &[String]) -> String {
+    if messages.is_empty() {
+        "Flow does not apply to current user.".into()
+    } else {
+        messages.join(" ")
+    }
 }
 
 /// Starts a fresh plan into `slot`; returns a challenge instead when the flow is denied.
@@ -92,7 +130,7 @@ async fn start(
         }
         PlanOutcome::Denied(messages) => {
             *slot = None;
-            Ok(Some(denied(flow, messages, redirect)))
+            Ok(Some(denied(env, flow, messages, redirect)))
         }
     }
 }

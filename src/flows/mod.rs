@@ -11,12 +11,15 @@ pub mod login_throttle;
 pub mod lookup;
 pub mod planner;
 pub mod policy;
+pub mod recorder;
 pub mod session;
+pub mod simulate;
 pub mod stages;
 
 pub use challenge::{Challenge, ChallengeKind, LogoutFrame, Response};
 pub use context::{FlowContext, Plan, PlannedStage};
 pub use env::{Effect, Env, RequestInfo};
+pub use recorder::{Mode, PolicyTrace, Recorder};
 
 use crate::store::StoreError;
 
@@ -52,6 +55,8 @@ pub mod actions {
     pub const PASSWORD_SET: &str = "password_set";
     /// A policy errored.
     pub const POLICY_EXCEPTION: &str = "policy_exception";
+    /// A policy decided something worth recording (latchkey: a flow denied by a binding).
+    pub const POLICY_EXECUTION: &str = "policy_execution";
     /// Something looked like an attack (replayed code, throttled attempts).
     pub const SUSPICIOUS_REQUEST: &str = "suspicious_request";
     /// A user was written by user_write.

@@ -1,10 +1,13 @@
 //! The planner: checks who may start the flow, evaluates the flow's policies, and walks the
 //! stage bindings in order (`evaluate_on_plan` now, `re_evaluate_policies` marked for later).
 
-use super::FlowResult;
+use serde_json::json;
+
 use super::context::{FlowContext, PLAN_VERSION, Plan, PlannedStage};
 use super::env::Env;
+use super::policy::PolicyResult;
 use super::policy::{PolicyRequest, evaluate_target, plan_writes};
+use super::{FlowResult, actions};
 use crate::domain::{Flow, FlowAuthentication};
 use crate::store;
 
@@ -30,6 +33,7 @@ pub async fn plan(env: &Env, flow: &Flow, mut context: FlowContext) -> FlowResul
     let req = PolicyRequest::load(env, user_id.as_deref(), &context).await?;
     let flow_result = evaluate_target(env, &flow.id, flow.policy_engine_mode, &req).await?;
     if !flow_result.passing {
+        record_denial(env, flow, &req, &flow_result).await?;
         let mut messages = flow_result.messages;
         if messages.is_empty() {
             messages.push("Flow does not apply to current user.".into());
@@ -79,6 +83,34 @@ pub async fn plan(env: &Env, flow: &Flow, mut context: FlowContext) -> FlowResul
         context,
         scratch: Default::default(),
     })))
+}
+
+/// Records which of the flow's bindings denied it (`policy_execution`), so an admin can tell
+/// why a flow refused someone without reproducing it.
+async fn record_denial(
+    env: &Env,
+    flow: &Flow,
+    req: &PolicyRequest,
+    result: &PolicyResult,
+) -> FlowResult<()> {
+    let failing: Vec<_> = result
+        .bindings
+        .iter()
+        .filter(|b| !b.passing)
+        .map(|b| json!({"binding": b.binding_id, "subject": b.subject}))
+        .collect();
+    let (username, user_id) = match &req.user {
+        Some(u) => (u.username.as_str(), Some(u.id.as_str())),
+        None => ("", None),
+    };
+    let context = json!({
+        "flow": flow.slug,
+        "denied": true,
+        "bindings": failing,
+        "messages": result.messages,
+    });
+    env.event(actions::POLICY_EXECUTION, username, user_id, context)
+        .await
 }
 
 /// authentik's `_check_authentication`: `Some(reason)` when the flow may not start.

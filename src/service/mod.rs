@@ -11,9 +11,11 @@ pub mod enrollment;
 pub mod events;
 pub mod executions;
 pub mod expressions;
+pub mod inspect;
 pub mod objects;
 pub mod providers;
 pub mod sessions;
+pub mod token_preview;
 pub mod usages;
 pub mod users;
 

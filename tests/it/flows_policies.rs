@@ -784,6 +784,7 @@ async fn flows_consent_modes() {
         public_url: "http://localhost".into(),
         login_limits: Default::default(),
         request: Default::default(),
+        mode: Default::default(),
     };
     let t0 = clock_now(&clock);
     let v = consent_round(&env(t0), &app_id, true).await;

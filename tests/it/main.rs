@@ -31,6 +31,8 @@ mod expr_scope_e2e;
 mod expr_wiring;
 mod flows;
 mod flows_policies;
+mod flows_simulate;
+mod flows_simulate_usecases;
 mod flows_stages;
 mod flows_support;
 mod http_limits;

@@ -56,6 +56,9 @@ pub async fn passes(
         .map_err(|e| PolicyError::Flow(e.to_string()))?;
     }
     for line in &outcome.logs {
+        if let Some(r) = env.recorder() {
+            r.log(format!("[{}] {}", line.level, line.message));
+        }
         tracing::info!(log_level = %line.level, message = %line.message, "expression policy log");
     }
     let passing = outcome
@@ -82,7 +85,13 @@ async fn apply_effect(env: &Env, effect: &Effect) -> Result<(), PolicyError> {
             flow_slug,
             authentication,
         } => {
-            let mut tx = env.store.write_tx().await?;
+            let tx = env
+                .write_tx("flow authentication")
+                .await
+                .map_err(|e| PolicyError::Flow(e.to_string()))?;
+            let Some(mut tx) = tx else {
+                return Ok(());
+            };
             let Some(mut flow) = store::flows::get_by_slug(tx.conn(), flow_slug).await? else {
                 // authentik's `.filter(...).update(...)` on no rows changes nothing either.
                 return Ok(());

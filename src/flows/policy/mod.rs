@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::context::FlowContext;
 use super::env::Env;
+use super::recorder::PolicyTrace;
 use super::{FlowResult, actions};
 use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, User};
 use crate::expr::python::UserFacts;
@@ -61,6 +62,19 @@ pub struct PolicyResult {
     /// What the target's expression policies wrote into the flow plan's context, in order;
     /// the caller applies them to its plan with [`plan_writes::apply`].
     pub plan_writes: Vec<plan_writes::PlanWrite>,
+    /// Each enabled binding's counted result, in order (which binding decided a denial).
+    pub bindings: Vec<BindingOutcome>,
+}
+
+/// One binding's counted result (after negation), for saying who denied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindingOutcome {
+    /// The binding.
+    pub binding_id: String,
+    /// `policy <name>`, `group <id>` or `user <id>`.
+    pub subject: String,
+    /// What counted.
+    pub passing: bool,
 }
 
 /// One policy's answer: pass or not, its messages, and what it wrote into the flow plan's
@@ -174,58 +188,56 @@ pub async fn evaluate_target(
     let mut results = Vec::new();
     let mut messages = Vec::new();
     let mut plan_writes = Vec::new();
+    let mut outcomes = Vec::new();
     for b in bindings.iter().filter(|b| b.enabled) {
+        let started = std::time::Instant::now();
+        let mut trace = PolicyTrace {
+            target: target_id.to_string(),
+            binding_id: b.id.clone(),
+            negate: b.negate,
+            ..PolicyTrace::default()
+        };
         let passing = match &b.subject {
-            BindingSubject::User(id) => req.user.as_ref().is_some_and(|u| &u.id == id),
-            BindingSubject::Group(id) => match &req.user {
-                Some(u) => {
-                    let mut conn = env.store.read().await?;
-                    logins::in_group(&mut conn, &u.id, id).await?
+            BindingSubject::User(id) => {
+                trace.subject = format!("user {id}");
+                req.user.as_ref().is_some_and(|u| &u.id == id)
+            }
+            BindingSubject::Group(id) => {
+                trace.subject = format!("group {id}");
+                match &req.user {
+                    Some(u) => {
+                        let mut conn = env.store.read().await?;
+                        logins::in_group(&mut conn, &u.id, id).await?
+                    }
+                    None => false,
                 }
-                None => false,
-            },
+            }
             BindingSubject::Policy(id) => {
-                let policy = {
-                    let mut conn = env.store.read().await?;
-                    store::policies::get(&mut conn, id).await?
-                };
-                let Some(policy) = policy else {
-                    results.push(b.failure_result != b.negate);
-                    continue;
-                };
-                let timeout = Duration::from_secs(b.timeout.clamp(1, 300) as u64);
-                let outcome = match tokio::time::timeout(
-                    timeout,
-                    evaluate_policy_verdict(env, &policy, req, timeout),
-                )
-                .await
-                {
-                    Ok(r) => r,
-                    Err(_) => Err(PolicyError::Timeout),
-                };
-                match outcome {
-                    Ok(verdict) => {
-                        messages.extend(verdict.messages);
-                        plan_writes.extend(verdict.plan_writes);
-                        verdict.passing
-                    }
-                    Err(err) => {
-                        tracing::warn!(policy = %policy.name, error = %err, "policy failed");
-                        let username = req.user.as_ref().map(|u| u.username.as_str()).unwrap_or("");
-                        env.event(
-                            actions::POLICY_EXCEPTION,
-                            username,
-                            req.user.as_ref().map(|u| u.id.as_str()),
-                            failure_context(&policy, &b.id, &err),
-                        )
-                        .await?;
-                        // failure_result is the result before negation, like authentik.
-                        b.failure_result
-                    }
+                let verdict = bound_policy(env, b, id, req, &mut trace).await?;
+                if let Some(v) = verdict {
+                    messages.extend(v.messages);
+                    plan_writes.extend(v.plan_writes);
+                    v.passing
+                } else {
+                    b.failure_result
                 }
             }
         };
-        results.push(if b.negate { !passing } else { passing });
+        if trace.raw_passing.is_none() && trace.error.is_none() {
+            trace.raw_passing = Some(passing);
+        }
+        let counted = if b.negate { !passing } else { passing };
+        trace.passing = counted;
+        trace.elapsed_us = started.elapsed().as_micros() as u64;
+        outcomes.push(BindingOutcome {
+            binding_id: b.id.clone(),
+            subject: trace.subject.clone(),
+            passing: counted,
+        });
+        if let Some(r) = env.recorder() {
+            r.policy(trace);
+        }
+        results.push(counted);
     }
     let passing = if results.is_empty() {
         true
@@ -239,7 +251,61 @@ pub async fn evaluate_target(
         passing,
         messages,
         plan_writes,
+        bindings: outcomes,
     })
+}
+
+/// Evaluates a binding's policy with its timeout. `None` when it could not be evaluated (a
+/// missing policy, an error, the timeout): the binding's `failure_result` counts, and an
+/// error records `policy_exception`. The trace gets the subject, answer, messages, error.
+async fn bound_policy(
+    env: &Env,
+    b: &crate::domain::PolicyBinding,
+    policy_id: &str,
+    req: &PolicyRequest,
+    trace: &mut PolicyTrace,
+) -> FlowResult<Option<PolicyVerdict>> {
+    let policy = {
+        let mut conn = env.store.read().await?;
+        store::policies::get(&mut conn, policy_id).await?
+    };
+    let Some(policy) = policy else {
+        trace.subject = format!("policy {policy_id} (missing)");
+        trace.error = Some("the policy does not exist".into());
+        return Ok(None);
+    };
+    trace.subject = format!("policy {}", policy.name);
+    let timeout = Duration::from_secs(b.timeout.clamp(1, 300) as u64);
+    let outcome =
+        match tokio::time::timeout(timeout, evaluate_policy_verdict(env, &policy, req, timeout))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(PolicyError::Timeout),
+        };
+    match outcome {
+        Ok(verdict) => {
+            trace.raw_passing = Some(verdict.passing);
+            trace.messages = verdict.messages.clone();
+            Ok(Some(verdict))
+        }
+        Err(err) => {
+            tracing::warn!(policy = %policy.name, error = %err, "policy failed");
+            trace.error = Some(err.to_string());
+            if let PolicyError::Expr(e) = &err {
+                trace.error_line = e.line;
+            }
+            let username = req.user.as_ref().map(|u| u.username.as_str()).unwrap_or("");
+            env.event(
+                actions::POLICY_EXCEPTION,
+                username,
+                req.user.as_ref().map(|u| u.id.as_str()),
+                failure_context(&policy, &b.id, &err),
+            )
+            .await?;
+            Ok(None)
+        }
+    }
 }
 
 /// A failed policy's `policy_exception` context: the policy, the binding, the message (with

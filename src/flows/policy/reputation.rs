@@ -13,7 +13,9 @@ pub const REPUTATION_TTL: i64 = 86_400;
 
 /// Changes the score of (client IP, identifier) by `delta`.
 async fn change(env: &Env, identifier: &str, delta: i64) -> FlowResult<()> {
-    let mut tx = env.store.write_tx().await?;
+    let Some(mut tx) = env.write_tx("reputation").await? else {
+        return Ok(());
+    };
     reputation::add(
         tx.conn(),
         &env.client_ip,

@@ -128,9 +128,10 @@ pub async fn respond(
         last_used_step: Some(step),
         created_at: sc.env.now,
     };
-    let mut tx = sc.env.store.write_tx().await?;
-    authenticators::insert(tx.conn(), &device).await?;
-    tx.commit().await?;
+    if let Some(mut tx) = sc.env.write_tx("TOTP device").await? {
+        authenticators::insert(tx.conn(), &device).await?;
+        tx.commit().await?;
+    }
     sc.plan.context.auth_methods.push("otp".into());
     Ok(Reply::Next)
 }

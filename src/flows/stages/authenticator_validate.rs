@@ -104,9 +104,14 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
             continue;
         };
         if let Some(step) = matching_step(&t, &code, env.now) {
-            let mut tx = env.store.write_tx().await?;
-            let won = authenticators::consume_step(tx.conn(), &d.id, step).await?;
-            tx.commit().await?;
+            let won = match env.write_tx("authenticator step used").await? {
+                Some(mut tx) => {
+                    let won = authenticators::consume_step(tx.conn(), &d.id, step).await?;
+                    tx.commit().await?;
+                    won
+                }
+                None => true,
+            };
             if won {
                 sc.plan.context.auth_methods.push("otp".into());
                 return Ok(Reply::Next);
@@ -121,8 +126,9 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
             break;
         }
     }
-    let mut tx = env.store.write_tx().await?;
-    authenticators::record_failure(tx.conn(), &user_id, env.now, WINDOW).await?;
-    tx.commit().await?;
+    if let Some(mut tx) = env.write_tx("authenticator failure").await? {
+        authenticators::record_failure(tx.conn(), &user_id, env.now, WINDOW).await?;
+        tx.commit().await?;
+    }
     Ok(Reply::invalid("code", "Invalid code."))
 }

@@ -154,7 +154,9 @@ async fn record(
             Some(sc.env.now + d)
         }
     };
-    let mut tx = sc.env.store.write_tx().await?;
+    let Some(mut tx) = sc.env.write_tx("consent").await? else {
+        return Ok(());
+    };
     consents::upsert(
         tx.conn(),
         &new_id(),

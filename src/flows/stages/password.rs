@@ -60,9 +60,10 @@ pub async fn verify_user_password(
             && password::needs_rehash(&h)
         {
             let new_hash = password::hash_bounded(password.to_string()).await?;
-            let mut tx = env.store.write_tx().await?;
-            users::set_password_hash(tx.conn(), id, &new_hash, env.now).await?;
-            tx.commit().await?;
+            if let Some(mut tx) = env.write_tx("password rehash").await? {
+                users::set_password_hash(tx.conn(), id, &new_hash, env.now).await?;
+                tx.commit().await?;
+            }
         }
         login_throttle::succeeded(env, &username).await?;
         return Ok(PasswordCheck::Right);

@@ -44,9 +44,10 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserLoginSettings) -> FlowResult<Sho
         session_duration: duration,
         terminate_other_sessions: s.terminate_other_sessions,
     });
-    let mut tx = sc.env.store.write_tx().await?;
-    logins::set_last_login(tx.conn(), &user.id, sc.env.now).await?;
-    tx.commit().await?;
+    if let Some(mut tx) = sc.env.write_tx("last login").await? {
+        logins::set_last_login(tx.conn(), &user.id, sc.env.now).await?;
+        tx.commit().await?;
+    }
     // authentik raises the reputation of (address, username) at every login.
     crate::flows::policy::record_successful_login(sc.env, &user.username).await?;
     let methods = sc.plan.context.auth_methods.clone();

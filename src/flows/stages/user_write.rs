@@ -42,7 +42,9 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Sho
         None => None,
     };
     let now = sc.env.now;
-    let mut tx = sc.env.store.write_tx().await?;
+    let Some(mut tx) = sc.env.write_tx("user_write").await? else {
+        return Ok(Show::Next);
+    };
     let written = match existing {
         Some(user) => update_user(&mut tx, user, &data, now).await,
         None => create_user(&mut tx, s, &data, hash.is_some(), now).await?,
