@@ -1,6 +1,7 @@
 //! What the I/O-free app asks the event loop to do through the service, and what came back.
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
+use super::dry_run::{DryRunAnswer, DryRunInput};
 use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
@@ -90,6 +91,13 @@ pub enum Request {
         /// The provider.
         provider: Box<Provider>,
     },
+    /// One of the inspector's dry runs (nothing is written).
+    DryRun {
+        /// The result window's title.
+        title: String,
+        /// What to run (boxed: a simulation's input is large).
+        input: Box<DryRunInput>,
+    },
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -134,6 +142,13 @@ pub enum Outcome {
     },
     /// A blueprint could not be read, checked or applied (file, line and entry named).
     BlueprintFailed(String),
+    /// A dry run's answer.
+    DryRun {
+        /// The result window's title.
+        title: String,
+        /// The answer (boxed: a simulation is large).
+        answer: Box<DryRunAnswer>,
+    },
 }
 
 /// Runs one request against the service.
@@ -211,7 +226,24 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             certificate_path,
             key_path,
         } => export(service, &id, &certificate_path, &key_path).await,
+        Request::DryRun { title, input } => match dry_run(service, *input).await {
+            Ok(answer) => Outcome::DryRun {
+                title,
+                answer: Box::new(answer),
+            },
+            Err(e) => Outcome::Failed(e),
+        },
     }
+}
+
+/// Runs one of the inspector's dry runs (the service writes nothing).
+async fn dry_run(service: &Service, input: DryRunInput) -> Result<DryRunAnswer, ServiceError> {
+    Ok(match input {
+        DryRunInput::Simulate(i) => DryRunAnswer::Simulation(service.simulate_flow(&i).await?),
+        DryRunInput::TestPolicy(i) => DryRunAnswer::PolicyTest(service.test_policy(&i).await?),
+        DryRunInput::CheckAccess(i) => DryRunAnswer::AccessCheck(service.check_access(&i).await?),
+        DryRunInput::PreviewTokens(i) => DryRunAnswer::Tokens(service.preview_tokens(&i).await?),
+    })
 }
 
 /// A use-case's result as the status line's message, or the failure to show.

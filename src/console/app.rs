@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 mod commands;
 mod copy;
+mod dry_run;
 mod forms;
 mod import;
 mod inspect;
@@ -255,6 +256,7 @@ impl App {
             Some(Overlay::Message(_)) => self.message_action(b.action),
             Some(Overlay::Inspect(_)) => self.inspect_action(b.action),
             Some(Overlay::Live(_)) => self.live_action(b.action),
+            Some(Overlay::Result(_)) => self.result_action(b.action),
             Some(Overlay::Filter) => self.view_action(b.action, ev),
             Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
                 if self.relevant(b) || b.action == Action::Back {
@@ -300,6 +302,7 @@ impl App {
                 | Overlay::Detail(_)
                 | Overlay::Inspect(_)
                 | Overlay::Live(_)
+                | Overlay::Result(_)
                 | Overlay::Help { .. },
             )
             | None => {
@@ -374,6 +377,7 @@ impl App {
             Action::NewWithProvider => self.start_new_with_provider(),
             Action::BindPolicy => self.start_bind_policy(),
             Action::Inspect => self.start_inspect(),
+            Action::Test => self.start_test(),
             _ => {}
         }
     }
@@ -726,6 +730,10 @@ impl App {
             }
             Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
             Action::Inspect => TABS[self.tab].id == TabId::Flows,
+            Action::Test => matches!(
+                TABS[self.tab].id,
+                TabId::Policies | TabId::Applications | TabId::Providers
+            ),
             Action::NewWithProvider => TABS[self.tab].id == TabId::Applications,
             Action::SetPassword => TABS[self.tab].id == TabId::Users,
             Action::Import => TABS[self.tab].id == TabId::Flows,

@@ -48,11 +48,13 @@ pub enum Mode {
     Inspect,
     /// The live executions.
     Live,
+    /// A dry run's answer (simulation, policy test, access check, token preview).
+    Result,
 }
 
 impl Mode {
     /// Every mode, in the order the help overlay lists their keys.
-    pub const ALL: [Mode; 18] = [
+    pub const ALL: [Mode; 19] = [
         Mode::List,
         Mode::Detail,
         Mode::Filter,
@@ -71,6 +73,7 @@ impl Mode {
         Mode::Message,
         Mode::Inspect,
         Mode::Live,
+        Mode::Result,
     ];
 }
 
@@ -295,6 +298,14 @@ pub enum Action {
     /// The live executions of the inspected flow; in the live view, this flow's or every
     /// flow's.
     LiveExecutions,
+    /// Inspector: simulate the flow for a user (nothing written).
+    Simulate,
+    /// Policies, applications, OAuth2 providers: test policy, check access, token preview.
+    Test,
+    /// A simulation's result: the next stage's challenge.
+    NextStep,
+    /// A simulation's result: the previous stage's challenge.
+    PrevStep,
 }
 
 /// A key a binding answers to.
@@ -554,7 +565,7 @@ const CLOSABLE: &[Mode] = &[
 const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
 const EVERYWHERE: &[Mode] = &Mode::ALL;
 /// The flow inspector and the live view.
-const INSPECTOR: &[Mode] = &[Mode::Inspect, Mode::Live];
+const INSPECTOR: &[Mode] = &[Mode::Inspect, Mode::Live, Mode::Result];
 
 /// Fields typed into through a text editor.
 const TEXT: &[Field] = &[Field::Text, Field::Secret, Field::Lines, Field::Uris];
@@ -578,7 +589,7 @@ const FIELD_MOVES: &str = "Next / previous field, URI row, choice";
 const URI_ROWS: &str = "Redirect URIs: add / remove a row";
 const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
-const INSPECT: &str = "Inspect a flow / its live executions";
+const INSPECT: &str = "Inspect, live, s simulate (n/p), t test";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -680,6 +691,11 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('L')], "L", A::LiveExecutions, &[Mode::Live], "Live: this flow's or every flow's (:live)").hint("all/flow").help_as("i/L", INSPECT),
     row(&[ESC, Char('q')], "esc", A::Back, INSPECTOR, "Inspector: out of the pane, then close").hint("back").essential().help_as("esc", "Back / clear filter / close"),
     row(&[Char('?')], "?", A::ToggleHelp, INSPECTOR, "Show or hide this help").hint("help").essential(),
+    // The inspector's dry runs (nothing is written): they share the inspector's help line.
+    row(&[Char('s')], "s", A::Simulate, &[Mode::Inspect], "Inspector: simulate the flow for a user").hint("simulate").help_as("i/L", INSPECT),
+    row(&[Char('t')], "t", A::Test, LIST_DETAIL, "Test policy, check access, token preview").hint("test").help_as("i/L", INSPECT),
+    row(&[Char('n')], "n", A::NextStep, &[Mode::Result], "Simulation: the next stage's challenge").hint("next stage").help_as("i/L", INSPECT),
+    row(&[Char('p')], "p", A::PrevStep, &[Mode::Result], "Simulation: the previous stage's challenge").hint("prev").help_as("i/L", INSPECT),
 ];
 
 /// The rows usable in `focus`, with mutating ones removed in read-only mode.

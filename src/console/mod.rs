@@ -11,6 +11,7 @@ pub mod app;
 pub mod clipboard;
 pub mod data;
 pub mod dialog;
+pub mod dry_run;
 pub mod external_edit;
 pub mod filter;
 pub mod form;

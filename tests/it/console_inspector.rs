@@ -39,7 +39,7 @@ async fn auth_flow(service: &Service) -> (String, String) {
 
 /// A store whose authentication flow has a negated expression policy on the flow and a group
 /// policy on its first stage binding.
-async fn with_policies() -> (tempfile::TempDir, Service) {
+pub(crate) async fn with_policies() -> (tempfile::TempDir, Service) {
     let (dir, service) = bootstrapped_service("http://127.0.0.1:9000").await;
     let (flow, first) = auth_flow(&service).await;
     let expr = add_policy(
@@ -75,7 +75,7 @@ async fn with_policies() -> (tempfile::TempDir, Service) {
     (dir, service)
 }
 
-fn open_inspector(app: &mut App) {
+pub(crate) fn open_inspector(app: &mut App) {
     typ(app, "2");
     select_row(app, AUTH_FLOW);
     typ(app, "i");

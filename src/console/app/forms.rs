@@ -435,6 +435,7 @@ impl App {
             } => self.show_preview(file, sources, report),
             Outcome::BlueprintFailed(msg) => self.show_import_error(&msg),
             Outcome::Failed(err) => self.failed(&err),
+            Outcome::DryRun { title, answer } => self.show_dry_run(title, &answer),
         }
     }
 
@@ -555,6 +556,7 @@ fn request_for(form: &Form) -> Option<Request> {
             key_path: text("key_path"),
         },
         Purpose::ImportBlueprint => Request::PreviewBlueprint { path: text("path") },
+        Purpose::DryRun(dry_run) => dry_run.request(form),
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
             password: form

@@ -144,6 +144,7 @@ impl App {
                 self.overlays.pop();
             }
             (Action::LiveExecutions, _) => self.start_live(),
+            (Action::Simulate, _) => self.start_simulate(),
             (Action::ToggleHelp, _) => self.toggle_help(),
             _ => {}
         }
@@ -192,7 +193,7 @@ impl App {
 }
 
 /// How far a moving action moves, or `None` for other actions.
-fn move_delta(action: Action, page: isize) -> Option<isize> {
+pub(super) fn move_delta(action: Action, page: isize) -> Option<isize> {
     match action {
         Action::Down => Some(1),
         Action::Up => Some(-1),

@@ -2,6 +2,7 @@
 //! remembers what was under it), closing pops back there, and the top decides where keys go.
 
 use crate::console::dialog::{DeleteDialog, ImportDialog};
+use crate::console::dry_run::ResultView;
 use crate::console::form::Form;
 use crate::console::form::open::NewChoice;
 use crate::console::form::picker::Picker;
@@ -99,6 +100,8 @@ pub enum Overlay {
     Inspect(InspectView),
     /// The live executions.
     Live(LiveView),
+    /// A dry run's answer.
+    Result(ResultView),
 }
 
 impl Overlay {
@@ -118,6 +121,7 @@ impl Overlay {
             Overlay::Message(_) => Focus::of(Mode::Message),
             Overlay::Inspect(_) => Focus::of(Mode::Inspect),
             Overlay::Live(_) => Focus::of(Mode::Live),
+            Overlay::Result(_) => Focus::of(Mode::Result),
         }
     }
 }
@@ -217,6 +221,14 @@ impl Overlays {
     pub fn live(&self) -> Option<&LiveView> {
         self.0.iter().rev().find_map(|o| match o {
             Overlay::Live(v) => Some(v),
+            _ => None,
+        })
+    }
+
+    /// The open dry-run result, wherever it is in the stack (help may be over it).
+    pub fn result(&self) -> Option<&ResultView> {
+        self.0.iter().rev().find_map(|o| match o {
+            Overlay::Result(v) => Some(v),
             _ => None,
         })
     }

@@ -36,6 +36,8 @@ pub enum Purpose {
     ExportCertificate(String),
     /// Insert a new application and its new provider (the companion) in one transaction.
     CreateWithProvider,
+    /// Run a dry run of the inspector (nothing is written).
+    DryRun(crate::console::dry_run::DryRun),
 }
 
 /// Which object of the form a field reads from and writes to: most forms edit one object,

@@ -542,7 +542,7 @@ fn blank_scope_mapping() -> ScopeMapping {
     }
 }
 
-fn blank_flow() -> Flow {
+pub(crate) fn blank_flow() -> Flow {
     Flow {
         id: new_id(),
         name: String::new(),

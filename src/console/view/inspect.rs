@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::console::app::{App, InspectView, LiveView};
+use crate::console::dry_run::ResultView;
 use crate::console::inspect::{self, ItemKind, Section};
 use crate::console::text::{inert, wrap};
 use crate::console::theme::Theme;
@@ -171,6 +172,41 @@ pub fn draw_live(app: &App, view: &LiveView, frame: &mut Frame, area: Rect) {
         " Plan and context (enter: scroll) ".into(),
         frame,
         pane_area,
+    );
+}
+
+/// Draws a dry run's answer over the body: the result, and for a simulation the selected
+/// stage's challenge beside it (below it at 80 columns).
+pub fn draw_result(app: &App, view: &ResultView, frame: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let title = format!(" {} (dry run, nothing written) ", view.title);
+    let Some(step) = view.steps.get(view.step) else {
+        draw_pane(theme, &view.sections, view.scroll, true, title, frame, area);
+        return;
+    };
+    let (main, side) = split(area);
+    draw_pane(
+        theme,
+        &view.sections,
+        view.scroll,
+        !view.in_steps,
+        title,
+        frame,
+        main,
+    );
+    let side_title = format!(
+        " Stage {}/{} (n/p step, enter: scroll) ",
+        view.step + 1,
+        view.steps.len()
+    );
+    draw_pane(
+        theme,
+        std::slice::from_ref(step),
+        view.step_scroll,
+        view.in_steps,
+        side_title,
+        frame,
+        side,
     );
 }
 

@@ -52,6 +52,11 @@ fn body_view(app: &App, frame: &mut Frame, body: Rect) {
             detail::draw(app, row, frame, body)
         }
         _ if app.form().is_some() => {}
+        _ if app.dry_run_result().is_some() => {
+            if let Some(v) = app.dry_run_result() {
+                inspect::draw_result(app, v, frame, body)
+            }
+        }
         _ if app.live_view().is_some() => {
             if let Some(v) = app.live_view() {
                 inspect::draw_live(app, v, frame, body)
