@@ -720,6 +720,15 @@ impl App {
     /// Whether a binding means anything on the active tab (lists vs the dashboard).
     fn relevant(&self, b: &Binding) -> bool {
         let is_list = TABS[self.tab].rows.is_some();
+        if let Some(v) = self.overlays.result()
+            && self.mode() == Mode::Result
+        {
+            // Stepping and the step pane mean something only for a simulation.
+            return match b.action {
+                Action::NextStep | Action::PrevStep | Action::Open => !v.steps.is_empty(),
+                _ => true,
+            };
+        }
         match b.action {
             Action::Open | Action::StartFilter | Action::New | Action::Edit | Action::Delete => {
                 is_list && !self.showing_logs()

@@ -80,12 +80,12 @@ pub struct ResultView {
 }
 
 impl ResultView {
-    /// Lays out an answer.
-    pub fn new(title: String, answer: &DryRunAnswer) -> Self {
+    /// Lays out an answer; bindings to a group or user are named from `data`.
+    pub fn new(title: String, answer: &DryRunAnswer, data: &Data) -> Self {
         let (sections, steps) = match answer {
-            DryRunAnswer::Simulation(s) => (simulation_sections(s), step_sections(s)),
+            DryRunAnswer::Simulation(s) => (simulation_sections(s, data), step_sections(s)),
             DryRunAnswer::PolicyTest(t) => (policy_test_sections(t), Vec::new()),
-            DryRunAnswer::AccessCheck(a) => (access_sections(a), Vec::new()),
+            DryRunAnswer::AccessCheck(a) => (access_sections(a, data), Vec::new()),
             DryRunAnswer::Tokens(t) => (token_sections(t), Vec::new()),
         };
         Self {
@@ -405,15 +405,31 @@ fn trace_value(t: &PolicyTrace) -> String {
     out
 }
 
-fn traces(traces: &[PolicyTrace]) -> Vec<(String, String)> {
+/// A binding's subject with a group or user named rather than given by id.
+fn subject(t: &PolicyTrace, data: &Data) -> String {
+    let s = t.subject.as_str();
+    if let Some(id) = s.strip_prefix("group ")
+        && let Some(g) = data.groups.iter().find(|g| g.id == id)
+    {
+        return format!("group {}", g.name);
+    }
+    if let Some(id) = s.strip_prefix("user ")
+        && let Some(u) = data.users.iter().find(|u| u.id == id)
+    {
+        return format!("user {}", u.username);
+    }
+    s.to_string()
+}
+
+fn traces(traces: &[PolicyTrace], data: &Data) -> Vec<(String, String)> {
     traces
         .iter()
-        .map(|t| (t.subject.clone(), trace_value(t)))
+        .map(|t| (subject(t, data), trace_value(t)))
         .collect()
 }
 
 /// The plan, what was dropped and why, every policy's result, the denial and the notes.
-pub fn simulation_sections(s: &Simulation) -> Vec<Section> {
+pub fn simulation_sections(s: &Simulation, data: &Data) -> Vec<Section> {
     let outcome = match &s.denial {
         Some(d) => {
             let mut lines = vec![("result".into(), format!("denied: {}", d.reason))];
@@ -457,7 +473,7 @@ pub fn simulation_sections(s: &Simulation) -> Vec<Section> {
             let by: Vec<String> = d
                 .by
                 .iter()
-                .map(|t| format!("{} ({})", t.subject, pass(t.passing)))
+                .map(|t| format!("{} ({})", subject(t, data), pass(t.passing)))
                 .collect();
             let by = if by.is_empty() {
                 String::new()
@@ -474,7 +490,7 @@ pub fn simulation_sections(s: &Simulation) -> Vec<Section> {
         section(format!("Flow {}", s.flow_slug), outcome),
         section("Plan", plan),
         section("Dropped stages", dropped),
-        section("Policies, in evaluation order", traces(&s.policies)),
+        section("Policies, in evaluation order", traces(&s.policies, data)),
         section("Depends on what the user enters", list_lines("note", &s.notes)),
         section(
             "Not written (a dry run)",
@@ -521,7 +537,7 @@ pub fn policy_test_sections(t: &PolicyTest) -> Vec<Section> {
 }
 
 /// authentik's Check access result.
-pub fn access_sections(a: &AccessCheck) -> Vec<Section> {
+pub fn access_sections(a: &AccessCheck, data: &Data) -> Vec<Section> {
     let verdict = if a.allowed {
         "yes, may use it"
     } else {
@@ -535,7 +551,7 @@ pub fn access_sections(a: &AccessCheck) -> Vec<Section> {
             "none: the application has no policy bindings".into(),
         )]
     } else {
-        traces(&a.deciding)
+        traces(&a.deciding, data)
     };
     vec![
         section("Result", result),

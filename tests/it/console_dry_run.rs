@@ -293,10 +293,11 @@ fn show(app: &mut App, title: &str, answer: DryRunAnswer) {
 async fn snapshot_simulation_result() {
     let (_d, service) = with_policies().await;
     let data = load(&service).await;
+    let admin = admin(&service).await;
     let mut sim = service
         .simulate_flow(&SimulationInput {
             flow_slug: crate::flows_support::AUTH_FLOW.into(),
-            user_id: None,
+            user_id: Some(admin.id.clone()),
             client_ip: "8.8.8.8".into(),
             ..SimulationInput::default()
         })
@@ -306,6 +307,7 @@ async fn snapshot_simulation_result() {
     dynamic.extend(data.policy_bindings.iter().map(|b| b.id.clone()));
     dynamic.extend(data.stages.iter().map(|s| s.id.clone()));
     dynamic.extend(data.flows.iter().map(|f| f.id.clone()));
+    dynamic.push(admin.id.clone());
     for t in &mut sim.policies {
         t.elapsed_us = 42;
     }
@@ -330,30 +332,41 @@ async fn snapshot_simulation_result() {
 #[tokio::test]
 async fn snapshot_policy_test() {
     let (_d, service) = bootstrapped_service("http://127.0.0.1:9000").await;
-    let policy = add_policy(
-        &service,
-        "greets-admins",
-        PolicyKind::Expression,
-        json!({"expression": "ak_logger.info('checking the user')\nak_message('hi ' + request.user.username)\nreturn undefined_name"}),
-    )
-    .await;
     let admin = admin(&service).await;
-    let mut t = service
-        .test_policy(&PolicyTestInput {
-            policy_id: policy,
-            user_id: Some(admin.id),
-            context: Value::Null,
-        })
-        .await
-        .expect("test");
-    t.elapsed_us = 1234;
-    let data = load(&service).await;
-    for (name, theme) in themes() {
-        let mut app = themed(&theme);
-        app.apply_data(data.clone());
-        typ(&mut app, "4");
-        show(&mut app, "Test policy greets-admins", DryRunAnswer::PolicyTest(t.clone()));
-        snap(&mut app, "policy_test", name);
+    for (name, expression) in [
+        (
+            "policy_test",
+            "ak_logger.info('checking the user')\nak_message('hi ' + request.user.username)\nreturn undefined_name",
+        ),
+        (
+            "policy_test_pass",
+            "ak_logger.info('checking the user')\nak_message('hi ' + request.user.username)\nreturn request.user.username == 'akadmin'",
+        ),
+    ] {
+        let policy = add_policy(
+            &service,
+            name,
+            PolicyKind::Expression,
+            json!({ "expression": expression }),
+        )
+        .await;
+        let mut t = service
+            .test_policy(&PolicyTestInput {
+                policy_id: policy,
+                user_id: Some(admin.id.clone()),
+                context: Value::Null,
+            })
+            .await
+            .expect("test");
+        t.elapsed_us = 1234;
+        let data = load(&service).await;
+        for (theme_name, theme) in themes() {
+            let mut app = themed(&theme);
+            app.apply_data(data.clone());
+            typ(&mut app, "4");
+            show(&mut app, &format!("Test policy {name}"), DryRunAnswer::PolicyTest(t.clone()));
+            snap(&mut app, name, theme_name);
+        }
     }
 }
 

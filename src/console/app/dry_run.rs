@@ -70,8 +70,8 @@ impl App {
         if self.overlays.form_on_top() {
             self.overlays.pop();
         }
-        self.overlays
-            .push(Overlay::Result(ResultView::new(title, answer)));
+        let view = ResultView::new(title, answer, &self.data);
+        self.overlays.push(Overlay::Result(view));
         self.set_status("dry run: nothing was written", Tone::Ok);
     }
 
