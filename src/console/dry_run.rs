@@ -470,11 +470,10 @@ pub fn simulation_sections(s: &Simulation, data: &Data) -> Vec<Section> {
         .dropped
         .iter()
         .map(|d| {
-            let by: Vec<String> = d
-                .by
-                .iter()
-                .map(|t| format!("{} ({})", subject(t, data), pass(t.passing)))
-                .collect();
+            let by: Vec<String> =
+                d.by.iter()
+                    .map(|t| format!("{} ({})", subject(t, data), pass(t.passing)))
+                    .collect();
             let by = if by.is_empty() {
                 String::new()
             } else {
@@ -491,7 +490,10 @@ pub fn simulation_sections(s: &Simulation, data: &Data) -> Vec<Section> {
         section("Plan", plan),
         section("Dropped stages", dropped),
         section("Policies, in evaluation order", traces(&s.policies, data)),
-        section("Depends on what the user enters", list_lines("note", &s.notes)),
+        section(
+            "Depends on what the user enters",
+            list_lines("note", &s.notes),
+        ),
         section(
             "Not written (a dry run)",
             list_lines("would", &s.suppressed_writes),

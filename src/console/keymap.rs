@@ -119,6 +119,8 @@ pub struct Focus {
     pub field: Option<Field>,
     /// The open form's object changed in the store (`r` reloads it).
     pub stale: bool,
+    /// The open form asks for one of the inspector's dry runs (`^S` runs it, read-only too).
+    pub dry_run: bool,
 }
 
 impl Focus {
@@ -128,6 +130,7 @@ impl Focus {
             mode,
             field: None,
             stale: false,
+            dry_run: false,
         }
     }
 }
@@ -141,6 +144,10 @@ pub enum When {
     On(&'static [Field]),
     /// Only while the open form is stale.
     Stale,
+    /// Only in a dry run's form.
+    DryRun,
+    /// Anywhere but a dry run's form.
+    NotDryRun,
 }
 
 impl When {
@@ -151,6 +158,8 @@ impl When {
                 focus.mode != Mode::Form || focus.field.is_some_and(|f| fields.contains(&f))
             }
             When::Stale => focus.stale,
+            When::DryRun => focus.dry_run,
+            When::NotDryRun => !focus.dry_run,
         }
     }
 }
@@ -306,6 +315,8 @@ pub enum Action {
     NextStep,
     /// A simulation's result: the previous stage's challenge.
     PrevStep,
+    /// A dry run's form: run it (nothing is written, so read-only keeps it).
+    RunDryRun,
 }
 
 /// A key a binding answers to.
@@ -471,6 +482,12 @@ impl Binding {
         self
     }
 
+    /// Narrowed to (or away from) a dry run's form.
+    const fn when(mut self, when: When) -> Self {
+        self.when = when;
+        self
+    }
+
     /// Only while the open form is stale.
     const fn when_stale(mut self) -> Self {
         self.when = When::Stale;
@@ -589,7 +606,7 @@ const FIELD_MOVES: &str = "Next / previous field, URI row, choice";
 const URI_ROWS: &str = "Redirect URIs: add / remove a row";
 const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
-const INSPECT: &str = "Inspect, live, s simulate (n/p), t test";
+const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -654,7 +671,7 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Ctrl('k')], "^K", A::DeleteToEnd, FORM, "Text: delete to the end of the line").on(TEXT),
     row(&[CtrlCode(KeyCode::Left)], "^←/^→", A::WordLeft, FORM, "Text: move a word left or right").on(TEXT),
     row(&[CtrlCode(KeyCode::Right)], "^←/^→", A::WordRight, FORM, "Text: move a word left or right").on(TEXT),
-    row(&[Ctrl('s')], "^S", A::Save, FORM, "Form: save (only when valid)").hint("save").mutating().essential(),
+    row(&[Ctrl('s')], "^S", A::Save, FORM, "Form: save (only when valid)").hint("save").mutating().essential().when(When::NotDryRun),
     // The search, the pickers and the command line.
     row(&[ENTER], "enter", A::FindNext, &[Mode::Find], "Find: the next match").hint("next").essential(),
     row(&[SPACE], "space", A::Toggle, &[Mode::Checklist], "Checklist: tick or untick").hint("toggle"),
@@ -695,6 +712,7 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('s')], "s", A::Simulate, &[Mode::Inspect], "Inspector: simulate the flow for a user").hint("simulate").help_as("i/L", INSPECT),
     row(&[Char('t')], "t", A::Test, LIST_DETAIL, "Test policy, check access, token preview").hint("test").help_as("i/L", INSPECT),
     row(&[Char('n')], "n", A::NextStep, &[Mode::Result], "Simulation: the next stage's challenge").hint("next stage").help_as("i/L", INSPECT),
+    row(&[Ctrl('s')], "^S", A::RunDryRun, FORM, "Dry run: run it (nothing is written)").hint("run").essential().when(When::DryRun).help_as("i/L", INSPECT),
     row(&[Char('p')], "p", A::PrevStep, &[Mode::Result], "Simulation: the previous stage's challenge").hint("prev").help_as("i/L", INSPECT),
 ];
 
@@ -773,7 +791,14 @@ mod tests {
             };
             for field in fields {
                 for stale in [false, true] {
-                    out.push(Focus { mode, field, stale });
+                    for dry_run in [false, true] {
+                        out.push(Focus {
+                            mode,
+                            field,
+                            stale,
+                            dry_run,
+                        });
+                    }
                 }
             }
         }
@@ -867,6 +892,7 @@ mod tests {
                 mode,
                 field,
                 stale: false,
+                dry_run: false,
             };
             for c in "qnDe?/:jkgGrxyIPXEbR0123456789 ".chars() {
                 let ev = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);

@@ -16,7 +16,9 @@ use latchkey::service::inspect::{PolicyTestInput, SimulationInput};
 use latchkey::service::token_preview::TokenPreviewInput;
 use serde_json::{Value, json};
 
-use crate::console_forms::{app_over, config, ctrl, focus_field, key, load, render, select_row, typ};
+use crate::console_forms::{
+    app_over, config, ctrl, focus_field, key, load, render, select_row, typ,
+};
 use crate::console_inspector::{open_inspector, with_policies};
 use crate::console_themes::render_styled;
 use crate::flows_simulate::dump;
@@ -82,10 +84,18 @@ async fn s_in_the_inspector_simulates_for_a_picked_user_and_writes_nothing() {
     assert!(has(section(&v, "Flow "), "result", "denied"), "{v:?}");
     let policies = section(&v, "Policies");
     assert!(
-        has(policies, "policy only-internal-net", "not passing (negated)"),
+        has(
+            policies,
+            "policy only-internal-net",
+            "not passing (negated)"
+        ),
         "{policies:?}"
     );
-    assert!(has(policies, "policy only-internal-net", "message: outside"));
+    assert!(has(
+        policies,
+        "policy only-internal-net",
+        "message: outside"
+    ));
     typ(&mut app, "q");
     assert_eq!(app.mode(), Mode::Inspect, "q closes the result");
 
@@ -101,7 +111,10 @@ async fn s_in_the_inspector_simulates_for_a_picked_user_and_writes_nothing() {
     let v = result(&app);
     assert!(has(section(&v, "Flow "), "result", "plans"), "{v:?}");
     let plan = section(&v, "Plan");
-    assert!(plan.iter().any(|(_, s)| s.contains("identification")), "{plan:?}");
+    assert!(
+        plan.iter().any(|(_, s)| s.contains("identification")),
+        "{plan:?}"
+    );
     assert!(!v.steps.is_empty(), "{v:?}");
     assert_eq!(v.step, 0);
     assert!(has(&v.steps[0].lines, "user sees", ""), "{:?}", v.steps[0]);
@@ -146,7 +159,10 @@ async fn t_on_a_policy_tests_it_with_messages_logs_and_the_error_line() {
     run_writing_nothing(&mut app, &service).await;
     let v = result(&app);
     assert!(has(section(&v, "Result"), "result", "passing"), "{v:?}");
-    assert!(has(section(&v, "Messages"), "message", "hi akadmin"), "{v:?}");
+    assert!(
+        has(section(&v, "Messages"), "message", "hi akadmin"),
+        "{v:?}"
+    );
     assert!(has(section(&v, "Log output"), "log", "checking"), "{v:?}");
     typ(&mut app, "q");
 
@@ -181,7 +197,13 @@ async fn t_on_an_application_checks_access_and_names_the_deciding_binding() {
         .expect("app")
         .id
         .clone();
-    bind(&service, &app_id, BindingSubject::Policy(only_admin), Opts::default()).await;
+    bind(
+        &service,
+        &app_id,
+        BindingSubject::Policy(only_admin),
+        Opts::default(),
+    )
+    .await;
     let mut app = app_over(&service).await;
     typ(&mut app, "5");
     select_row(&mut app, "inspect-app");
@@ -192,7 +214,10 @@ async fn t_on_an_application_checks_access_and_names_the_deciding_binding() {
         app.handle_key(ctrl('s'));
         run_writing_nothing(&mut app, &service).await;
         let v = result(&app);
-        assert!(has(section(&v, "Result"), "allowed", allowed), "{user}: {v:?}");
+        assert!(
+            has(section(&v, "Result"), "allowed", allowed),
+            "{user}: {v:?}"
+        );
         assert!(
             has(section(&v, "Deciding"), "policy inspect-admin", ""),
             "{user}: {v:?}"
@@ -215,9 +240,18 @@ async fn t_on_a_provider_previews_the_tokens_and_userinfo() {
     app.handle_key(ctrl('s'));
     run_writing_nothing(&mut app, &service).await;
     let v = result(&app);
-    assert!(has(section(&v, "ID token"), "aud", &provider.client_id), "{v:?}");
-    assert!(has(section(&v, "Access token"), "scope", "openid profile email"), "{v:?}");
-    assert!(has(section(&v, "Userinfo"), "email", "plain@example.com"), "{v:?}");
+    assert!(
+        has(section(&v, "ID token"), "aud", &provider.client_id),
+        "{v:?}"
+    );
+    assert!(
+        has(section(&v, "Access token"), "scope", "openid profile email"),
+        "{v:?}"
+    );
+    assert!(
+        has(section(&v, "Userinfo"), "email", "plain@example.com"),
+        "{v:?}"
+    );
 }
 
 #[tokio::test]
@@ -228,9 +262,21 @@ async fn read_only_keeps_the_dry_run_keys() {
     let mut app = App::new(cfg);
     app.apply_data(load(&service).await);
     open_inspector(&mut app);
-    assert!(app.hints().iter().any(|(k, h)| *k == "s" && *h == "simulate"));
+    assert!(
+        app.hints()
+            .iter()
+            .any(|(k, h)| *k == "s" && *h == "simulate")
+    );
     typ(&mut app, "s");
-    assert_eq!(app.mode(), Mode::Form, "s opens the simulation read-only too");
+    assert_eq!(
+        app.mode(),
+        Mode::Form,
+        "s opens the simulation read-only too"
+    );
+    assert!(app.hints().iter().any(|(k, h)| *k == "^S" && *h == "run"));
+    app.handle_key(ctrl('s'));
+    run_writing_nothing(&mut app, &service).await;
+    assert!(result(&app).title.contains("Simulate"));
 }
 
 // ---- snapshots ------------------------------------------------------------------------------
@@ -278,7 +324,10 @@ fn themed(theme: &Theme) -> App {
 fn themes() -> [(&'static str, Theme); 2] {
     [
         ("dark", Theme::resolve(Some("dark"), false).expect("dark")),
-        ("no_color", Theme::resolve(Some("dark"), true).expect("mono")),
+        (
+            "no_color",
+            Theme::resolve(Some("dark"), true).expect("mono"),
+        ),
     ]
 }
 
@@ -324,7 +373,11 @@ async fn snapshot_simulation_result() {
         let mut app = themed(&theme);
         app.apply_data(data.clone());
         open_inspector(&mut app);
-        show(&mut app, "Simulate default-authentication-flow", DryRunAnswer::Simulation(sim.clone()));
+        show(
+            &mut app,
+            "Simulate default-authentication-flow",
+            DryRunAnswer::Simulation(sim.clone()),
+        );
         snap(&mut app, "simulation", name);
     }
 }
@@ -364,7 +417,11 @@ async fn snapshot_policy_test() {
             let mut app = themed(&theme);
             app.apply_data(data.clone());
             typ(&mut app, "4");
-            show(&mut app, &format!("Test policy {name}"), DryRunAnswer::PolicyTest(t.clone()));
+            show(
+                &mut app,
+                &format!("Test policy {name}"),
+                DryRunAnswer::PolicyTest(t.clone()),
+            );
             snap(&mut app, name, theme_name);
         }
     }
@@ -384,7 +441,12 @@ async fn snapshot_token_preview() {
         .await
         .expect("preview");
     let sub = p.id_token["sub"].as_str().unwrap_or_default().to_string();
-    let dynamic = vec![provider.client_id.clone(), user.id.clone(), sub, provider.id.clone()];
+    let dynamic = vec![
+        provider.client_id.clone(),
+        user.id.clone(),
+        sub,
+        provider.id.clone(),
+    ];
     for v in [&mut p.id_token, &mut p.access_token, &mut p.userinfo] {
         stable(v, &dynamic);
     }
@@ -393,7 +455,11 @@ async fn snapshot_token_preview() {
         let mut app = themed(&theme);
         app.apply_data(data.clone());
         typ(&mut app, "6");
-        show(&mut app, "Token preview of inspect-app provider", DryRunAnswer::Tokens(p.clone()));
+        show(
+            &mut app,
+            "Token preview of inspect-app provider",
+            DryRunAnswer::Tokens(p.clone()),
+        );
         snap(&mut app, "token_preview", name);
     }
 }

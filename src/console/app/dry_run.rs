@@ -81,7 +81,10 @@ impl App {
         let Some(Overlay::Result(v)) = self.overlays.top_mut() else {
             return;
         };
-        let step_len = v.steps.get(v.step).map_or(0, |s| lines(std::slice::from_ref(s)));
+        let step_len = v
+            .steps
+            .get(v.step)
+            .map_or(0, |s| lines(std::slice::from_ref(s)));
         let main_len = lines(&v.sections);
         match (action, super::inspect::move_delta(action, page)) {
             (_, Some(delta)) if v.in_steps => {

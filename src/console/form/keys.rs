@@ -61,6 +61,7 @@ impl Form {
             mode,
             field,
             stale: self.stale,
+            dry_run: matches!(self.purpose, super::Purpose::DryRun(_)),
         }
     }
 
@@ -90,7 +91,7 @@ impl Form {
         match action {
             Action::Cancel if self.dirty => self.confirm_discard = true,
             Action::Cancel => return FormOutcome::Close,
-            Action::Save => return self.save(),
+            Action::Save | Action::RunDryRun => return self.save(),
             Action::NextField => self.move_focus(1),
             Action::PrevField => self.move_focus(-1),
             Action::Find => self.start_find(),
