@@ -1,12 +1,41 @@
 //! What the I/O-free app asks the event loop to do through the service, and what came back.
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
-use super::dry_run::{DryRunAnswer, DryRunInput};
 use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
+use crate::service::inspect::{
+    AccessCheck, AccessCheckInput, PolicyTest, PolicyTestInput, Simulation, SimulationInput,
+};
+use crate::service::token_preview::{TokenPreview, TokenPreviewInput};
 use crate::service::usages::Usage;
 use crate::service::{Service, ServiceError};
+
+/// A dry run's typed input, as the service takes it.
+#[derive(Debug, Clone)]
+pub enum DryRunInput {
+    /// See [`Service::simulate_flow`].
+    Simulate(SimulationInput),
+    /// See [`Service::test_policy`].
+    TestPolicy(PolicyTestInput),
+    /// See [`Service::check_access`].
+    CheckAccess(AccessCheckInput),
+    /// See [`Service::preview_tokens`].
+    PreviewTokens(TokenPreviewInput),
+}
+
+/// A dry run's answer.
+#[derive(Debug, Clone)]
+pub enum DryRunAnswer {
+    /// The simulated plan.
+    Simulation(Simulation),
+    /// The policy's result.
+    PolicyTest(PolicyTest),
+    /// May the user use the application.
+    AccessCheck(AccessCheck),
+    /// The claims the provider would issue.
+    Tokens(TokenPreview),
+}
 
 /// A use-case call the app wants made.
 #[derive(Debug, Clone)]

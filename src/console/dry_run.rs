@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use super::actions::Request;
+pub use super::actions::{DryRunAnswer, DryRunInput};
 use super::data::Data;
+pub use super::form::DryRun;
 use super::form::field::{Choice, FieldKind, FieldSpec, FieldValue, no_choices, no_set};
 use super::form::{Form, Purpose, specs};
 use super::inspect::Section;
@@ -19,45 +21,6 @@ use crate::service::token_preview::{TokenPreview, TokenPreviewInput};
 
 /// The user picker's choice for "nobody signed in".
 pub const ANONYMOUS: &str = "anonymous";
-
-/// Which dry run a form asks for, and of what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DryRun {
-    /// `s` in the inspector: plan the flow with this slug.
-    Simulate(String),
-    /// `t` on a policy: authentik's "Test Policy" (the policy's id and name).
-    TestPolicy(String, String),
-    /// `t` on an application: "Check access" (its slug).
-    CheckAccess(String),
-    /// `t` on an OAuth2 provider: the token preview (its id and name).
-    PreviewTokens(String, String),
-}
-
-/// A dry run's typed input, as the service takes it.
-#[derive(Debug, Clone)]
-pub enum DryRunInput {
-    /// See [`crate::service::Service::simulate_flow`].
-    Simulate(SimulationInput),
-    /// See [`crate::service::Service::test_policy`].
-    TestPolicy(PolicyTestInput),
-    /// See [`crate::service::Service::check_access`].
-    CheckAccess(AccessCheckInput),
-    /// See [`crate::service::Service::preview_tokens`].
-    PreviewTokens(TokenPreviewInput),
-}
-
-/// A dry run's answer.
-#[derive(Debug, Clone)]
-pub enum DryRunAnswer {
-    /// The simulated plan.
-    Simulation(Simulation),
-    /// The policy's result.
-    PolicyTest(PolicyTest),
-    /// May the user use the application.
-    AccessCheck(AccessCheck),
-    /// The claims the provider would issue.
-    Tokens(TokenPreview),
-}
 
 /// A dry run's answer laid out: the main sections, and for a simulation one section per
 /// stage's challenge that `n`/`p` step through.

@@ -37,7 +37,20 @@ pub enum Purpose {
     /// Insert a new application and its new provider (the companion) in one transaction.
     CreateWithProvider,
     /// Run a dry run of the inspector (nothing is written).
-    DryRun(crate::console::dry_run::DryRun),
+    DryRun(DryRun),
+}
+
+/// Which dry run a form asks for, and of what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DryRun {
+    /// `s` in the inspector: plan the flow with this slug.
+    Simulate(String),
+    /// `t` on a policy: authentik's "Test Policy" (the policy's id and name).
+    TestPolicy(String, String),
+    /// `t` on an application: "Check access" (its slug).
+    CheckAccess(String),
+    /// `t` on an OAuth2 provider: the token preview (its id and name).
+    PreviewTokens(String, String),
 }
 
 /// Which object of the form a field reads from and writes to: most forms edit one object,
