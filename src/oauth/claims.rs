@@ -127,6 +127,21 @@ pub struct IdTokenInput<'a> {
     pub extra: Option<&'a Map<String, Value>>,
 }
 
+/// The access token's claims: the ID token's base claims plus `azp`, the token's `uid` and its
+/// `scope`, as authentik's JWT access tokens carry them. The token endpoint signs these; the
+/// console's token preview shows them.
+pub fn access_token_claims(
+    base: &IdTokenInput<'_>,
+    uid: &str,
+    scopes: &[String],
+) -> Map<String, Value> {
+    let mut claims = id_token_claims(base);
+    claims.insert("azp".into(), json!(base.client_id));
+    claims.insert("uid".into(), json!(uid));
+    claims.insert("scope".into(), json!(scopes.join(" ")));
+    claims
+}
+
 /// The ID token claims. Mapped claims come first so a mapping may override `sub` (as in
 /// authentik), but never the protocol claims `iss`, `aud`, `exp`, `iat`, `nonce`.
 pub fn id_token_claims(input: &IdTokenInput<'_>) -> Map<String, Value> {

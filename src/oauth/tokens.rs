@@ -176,10 +176,7 @@ pub fn issue_with_memo(
         c_hash: None,
         extra: Some(req.mapped),
     };
-    let mut access_claims = claims::id_token_claims(&base);
-    access_claims.insert("azp".into(), json!(req.entry.provider.client_id));
-    access_claims.insert("uid".into(), json!(secrets::random_alnum(40)));
-    access_claims.insert("scope".into(), json!(req.scopes.join(" ")));
+    let access_claims = claims::access_token_claims(&base, &secrets::random_alnum(40), req.scopes);
     let access_token = sign(req.entry, &access_claims)?;
     let id_claims = claims::id_token_claims(&IdTokenInput {
         at_hash: req

@@ -75,11 +75,7 @@ impl Service {
             c_hash: None,
             extra: Some(&mapped),
         };
-        // As `oauth::tokens::issue_with_memo` composes them.
-        let mut access = claims::id_token_claims(&base);
-        access.insert("azp".into(), json!(entry.provider.client_id));
-        access.insert("uid".into(), json!("(random per token)"));
-        access.insert("scope".into(), json!(input.scopes.join(" ")));
+        let access = claims::access_token_claims(&base, "(random per token)", &input.scopes);
         let id = claims::id_token_claims(&IdTokenInput {
             extra: settings.include_claims_in_id_token.then_some(&mapped),
             ..base.clone()
