@@ -117,7 +117,7 @@ async fn start(
         tracing::info!(%report, "applied --blueprint files");
     }
     store.spawn_external_change_poller(cancel.clone());
-    service.context().spawn_maintenance(
+    service.spawn_maintenance(
         global.maintenance_interval,
         latchkey::store::maintenance::Retention::default(),
         cancel.clone(),

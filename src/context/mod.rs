@@ -109,36 +109,3 @@ impl Context {
         self.clock.clone()
     }
 }
-
-impl Context {
-    /// Runs the store's maintenance sweep every `interval` (and once at start) until `cancel`
-    /// fires; each run is logged with what it deleted. A failed run is logged and retried at
-    /// the next tick.
-    pub fn spawn_maintenance(
-        &self,
-        interval: std::time::Duration,
-        retention: crate::store::maintenance::Retention,
-        cancel: tokio_util::sync::CancellationToken,
-    ) -> tokio::task::JoinHandle<()> {
-        let ctx = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tick.tick() => {}
-                }
-                match ctx.store().sweep(ctx.now(), retention).await {
-                    Ok(swept) if swept.total() > 0 => tracing::info!(
-                        deleted = ?swept.deleted,
-                        millis = swept.millis as u64,
-                        "maintenance: expired rows deleted"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "maintenance run failed; retrying later"),
-                }
-            }
-        })
-    }
-}

@@ -60,7 +60,7 @@ pub fn before(slot: &Option<Plan>, now: i64) -> Option<Before> {
 /// An execution that ended in the step: what the `flow_execution` event records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
-    /// How it ended: `completed`, `declined`, `denied` or `redirected`.
+    /// How it ended: `completed`, `declined`, `denied`, `redirected` or `abandoned`.
     pub outcome: &'static str,
     /// Every stage of the plan, in order.
     pub stage_ids: Vec<String>,
@@ -69,6 +69,16 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// An execution left at its current stage in a session that expired: what it had passed
+    /// (`started` stands for the start of a plan older than history).
+    pub fn abandoned(plan: &Plan, started: i64) -> Self {
+        Self {
+            outcome: "abandoned",
+            stage_ids: plan_ids(plan),
+            history: read(plan).unwrap_or_else(|| fresh(started)),
+        }
+    }
+
     /// The event's context: the flow, the outcome, the plan and its history.
     pub fn event_context(&self, slug: &str) -> Value {
         json!({
@@ -220,6 +230,26 @@ mod tests {
         let ctx = f.event_context("flow");
         assert_eq!(ctx["flow"], "flow");
         assert_eq!(ctx["history"][1]["stage_id"], "pw");
+    }
+
+    #[test]
+    fn an_abandoned_plan_keeps_what_it_had_passed_and_its_start() {
+        let mut slot = Some(plan(&["id", "pw", "login"], 0));
+        after(None, &mut slot, &[], &SHOW, 10);
+        let b = before(&slot, 12);
+        if let Some(p) = slot.as_mut() {
+            p.index = 1;
+        }
+        after(b, &mut slot, &[], &SHOW, 12);
+        let f = Finished::abandoned(slot.as_ref().expect("plan"), 99);
+        assert_eq!(f.outcome, "abandoned");
+        assert_eq!(
+            f.history.started_at, 10,
+            "the plan's own start, not the fallback"
+        );
+        assert_eq!(f.history.done.len(), 1);
+        let old = Finished::abandoned(&plan(&["id"], 0), 99);
+        assert_eq!(old.history.started_at, 99, "no history: the fallback start");
     }
 
     #[test]

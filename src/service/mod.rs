@@ -12,6 +12,7 @@ pub mod events;
 pub mod executions;
 pub mod expressions;
 pub mod inspect;
+pub mod maintenance;
 pub mod objects;
 pub mod providers;
 pub mod sessions;

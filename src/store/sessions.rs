@@ -245,3 +245,38 @@ pub async fn live_with_plans(store: &Store, now: i64) -> StoreResult<Vec<Session
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Sessions that ended (idle or absolute expiry before `now`) while holding a flow plan: the
+/// executions abandoned there, at most `limit`, oldest first.
+pub async fn expired_with_plans(
+    store: &Store,
+    now: i64,
+    limit: i64,
+) -> StoreResult<Vec<SessionRow>> {
+    let mut conn = store.read().await?;
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM sessions WHERE (idle_expires_at <= ? OR expires_at <= ?) \
+         AND data NOT LIKE '%\"plans\":{{}}%' ORDER BY last_seen LIMIT ?"
+    )))
+    .bind(now)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Replaces a session's data with `new` only while it still is `old` (nothing else touched it
+/// meanwhile); true when this call made the change. Several instances sweeping one store claim
+/// an abandoned plan this way, so exactly one of them reports it.
+pub async fn swap_data(store: &Store, id: &str, old: &str, new: &str) -> StoreResult<bool> {
+    let mut tx = store.write_tx().await?;
+    let n = sqlx::query("UPDATE sessions SET data = ? WHERE id = ? AND data = ?")
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n == 1)
+}

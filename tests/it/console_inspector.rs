@@ -376,3 +376,80 @@ async fn snapshot_live_no_color() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_execution_abandoned_in_a_session_that_expires_leaves_one_flow_execution_event() {
+    let s = spawn_clock_server(None).await;
+    let c = jar();
+    let (_, page) = get_page(&c, &s.base_url, AUTH_FLOW).await;
+    s.clock.advance(4);
+    post_form(
+        &c,
+        &s.base_url,
+        AUTH_FLOW,
+        &page,
+        &[("uid_field", "akadmin")],
+    )
+    .await;
+    let retention = latchkey::store::maintenance::Retention::default();
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!(run.abandoned, 0, "a live execution is not abandoned");
+    assert!(events_of(&s.service, "flow_execution").await.is_empty());
+
+    // The user walks away; the session expires (idle and absolute expiry both passed).
+    s.clock.advance(400 * 24 * 3600);
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!(run.abandoned, 1);
+    assert!(
+        run.swept.count("sessions") >= 1,
+        "reported first, then deleted in the same run: {:?}",
+        run.swept
+    );
+    let events = events_of(&s.service, "flow_execution").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.client_ip, "127.0.0.1");
+    assert_eq!(e.context["flow"], AUTH_FLOW);
+    assert_eq!(e.context["outcome"], "abandoned");
+    assert_eq!(e.context["started_at"], 1_800_000_000_i64);
+    let done = e.context["history"].as_array().expect("history");
+    assert_eq!(done.len(), 1, "identification passed, then left: {done:?}");
+    assert!(
+        e.context["plan"].as_array().expect("plan").len() > done.len(),
+        "the plan shows where it was left"
+    );
+    assert_eq!(done[0]["at"], 1_800_000_004_i64);
+
+    // Reported once: the next run adds nothing.
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!(run.abandoned, 0);
+    assert_eq!(events_of(&s.service, "flow_execution").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_session_within_its_grace_is_reported_once_and_kept_until_the_sweep() {
+    let s = spawn_clock_server(None).await;
+    let c = jar();
+    get_page(&c, &s.base_url, AUTH_FLOW).await;
+    let retention = latchkey::store::maintenance::Retention::default();
+    let expiry = latchkey::store::sessions::expired_with_plans(s.service.store(), i64::MAX, 10)
+        .await
+        .expect("sessions")
+        .iter()
+        .map(|r| r.idle_expires_at.min(r.expires_at))
+        .min()
+        .expect("the flow's session");
+    s.clock.set(expiry + 1);
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!(run.abandoned, 1);
+    assert_eq!(run.swept.count("sessions"), 0, "still within its grace");
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!(run.abandoned, 0, "its plan was claimed: not reported twice");
+    s.clock.set(expiry + retention.grace + 1);
+    let run = s.service.maintain(retention).await.expect("maintain");
+    assert_eq!((run.abandoned, run.swept.count("sessions")), (0, 1));
+    let events = events_of(&s.service, "flow_execution").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].context["outcome"], "abandoned");
+    assert_eq!(events[0].context["history"], json!([]));
+}
