@@ -2,5 +2,7 @@
 //! its check-ins and its federated sign-in. The HTTP layer (`http::api_agent`) only parses and
 //! answers; every rule lives here.
 
+pub mod auth_fed;
 pub mod check_in;
+pub mod config;
 pub mod enroll;
