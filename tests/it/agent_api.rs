@@ -782,4 +782,66 @@ mod http_api {
             .count();
         assert_eq!(logins, 0, "no login event for a refusal");
     }
+
+    #[tokio::test]
+    async fn agent_calls_are_throttled_per_client_ip_whatever_the_key() {
+        let (s, _clock) = agent_server(AgentThrottle::new(100, 3)).await;
+        for key in ["a", "b", "c"] {
+            let r =
+                api::endpoints_agents_connectors_agent_config_retrieve(&agent_config_for(&s, key))
+                    .await;
+            assert_eq!(refused(r).0, 403);
+        }
+        let r = api::endpoints_agents_connectors_enroll_create(
+            &api_config(&s, Some(ENROLL_KEY)),
+            models::EnrollRequest {
+                device_serial: "SN-1".into(),
+                device_name: "x".into(),
+            },
+        )
+        .await;
+        let (status, body) = refused(r);
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(device_rows(&s.service).await, vec![0, 0, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn an_expired_cli_token_does_not_sign_the_agent_in() {
+        let (s, clock) = agent_server(AgentThrottle::default()).await;
+        enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+        let cli_token = cli_access_token(&s, &clock).await;
+        clock.advance(24 * 3600);
+        let r = api::endpoints_agents_connectors_auth_fed_create(
+            &api_config(&s, Some(&cli_token)),
+            "laptop-1",
+        )
+        .await;
+        assert_eq!(
+            refused(r),
+            (403, serde_json::json!({"detail": NOT_AUTHENTICATED}))
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_challenge_key_jwks_challenge_is_null() {
+        let (s, _clock) = agent_server(AgentThrottle::default()).await;
+        let token = enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+        let mut conn = s.service.store().read().await.expect("read");
+        let mut connector = store::connectors::list(&mut conn)
+            .await
+            .expect("list")
+            .remove(0);
+        drop(conn);
+        connector.challenge_key_id = None;
+        s.service
+            .save(&latchkey::domain::Object::Connector(connector), false)
+            .await
+            .expect("save");
+        let config =
+            api::endpoints_agents_connectors_agent_config_retrieve(&agent_config_for(&s, &token))
+                .await
+                .expect("agent_config");
+        assert!(config.jwks_challenge.is_none());
+        assert_eq!(config.jwks_auth["keys"].as_array().map(Vec::len), Some(1));
+    }
 }
