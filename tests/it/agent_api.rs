@@ -210,6 +210,24 @@ async fn wrong_keys_a_disabled_connector_an_expired_or_deleted_device_are_refuse
 }
 
 #[tokio::test]
+async fn a_device_deleted_after_its_agent_authenticated_cannot_check_in() {
+    let (_dir, s, _clock) = platform_service().await;
+    let enrolled = s.enroll_device(ENROLL_KEY, "SN-1", "x").await.expect("ok");
+    let caller = s
+        .authenticate_agent(&enrolled.device_token_key)
+        .await
+        .expect("auth");
+    s.delete_device(&enrolled.device.id).await.expect("delete");
+    let err = s.check_in(&caller, facts()).await.expect_err("gone");
+    assert_eq!(refusal(err), AgentRefusal::UnknownToken);
+    assert_eq!(device_rows(&s).await, vec![0, 0, 0, 0]);
+    assert!(matches!(
+        s.delete_device(&enrolled.device.id).await,
+        Err(ServiceError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
 async fn an_expired_enrollment_token_is_refused_and_changes_nothing() {
     let (_dir, s, clock) = platform_service().await;
     let mut conn = s.store().read().await.expect("read");

@@ -3,7 +3,7 @@
 
 use crate::domain::devices::DEFAULT_SNAPSHOT_EXPIRY;
 use crate::domain::{self, DeviceFactSnapshot, DeviceFacts, Duration};
-use crate::service::devices::AgentCaller;
+use crate::service::devices::{AgentCaller, AgentRefusal};
 use crate::service::{Service, ServiceResult};
 use crate::store::{self, Topic};
 
@@ -28,6 +28,10 @@ impl Service {
             expires_at: Some(now + expiry),
         };
         let mut tx = self.store().write_tx().await?;
+        // The device may have been deleted since its token was checked: refused, not a 500.
+        store::devices::connection(tx.conn(), &snapshot.connection_id)
+            .await?
+            .ok_or(AgentRefusal::UnknownToken)?;
         store::devices::insert_snapshot(tx.conn(), &snapshot).await?;
         store::devices::delete_expired_snapshots(tx.conn(), &snapshot.connection_id, now).await?;
         tx.touch(Topic::Devices);
