@@ -98,6 +98,8 @@ enum Refusal {
     NotAuthenticated,
     /// A body over [`AGENT_BODY_LIMIT`]: 413.
     TooLarge,
+    /// A body declared as something other than JSON: 415 `UnsupportedMediaType`.
+    UnsupportedMediaType(String),
     /// A body that is not JSON: 400 `ParseError`.
     NotJson(String),
     /// A body the serializer refuses: 400 with its field errors.
@@ -124,6 +126,10 @@ impl IntoResponse for Refusal {
             Refusal::TooLarge => detail(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("The request body exceeds {AGENT_BODY_LIMIT} bytes."),
+            ),
+            Refusal::UnsupportedMediaType(given) => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("Unsupported media type \"{given}\" in request."),
             ),
             Refusal::NotJson(e) => {
                 detail(StatusCode::BAD_REQUEST, &format!("JSON parse error - {e}"))
@@ -183,9 +189,24 @@ async fn agent_caller(
     Ok(state.service.authenticate_agent(&key).await?)
 }
 
-/// The body as JSON: 413 over [`AGENT_BODY_LIMIT`] (by `Content-Length`, or while reading),
-/// DRF's parse error (400) when it is not JSON.
+/// True for `application/json` (parameters such as `charset` aside).
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The body as JSON: 415 for another declared `Content-Type` (none is taken as JSON), 413 over
+/// [`AGENT_BODY_LIMIT`] (by `Content-Length`, or while reading), DRF's parse error (400) when it
+/// is not JSON.
 async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, Refusal> {
+    let declared_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(given) = declared_type.filter(|t| !is_json(t)) {
+        return Err(Refusal::UnsupportedMediaType(given));
+    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -322,6 +343,14 @@ mod tests {
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
         assert_eq!(credential(&h, "bearer"), None);
         assert_eq!(credential(&HeaderMap::new(), "bearer"), None);
+    }
+
+    #[test]
+    fn only_json_bodies_are_taken() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/jsonx"));
     }
 
     #[test]

@@ -706,6 +706,20 @@ mod http_api {
             serde_json::json!({"os": {"family": ["This field is required."]},
                                "software": [{"source": ["This field is required."]}]})
         );
+        let res = reqwest::Client::new()
+            .post(&url)
+            .header("Authorization", format!("Bearer+agent {token}"))
+            .header("Content-Type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status().as_u16(), 415);
+        let body: Value = res.json().await.expect("json body");
+        assert_eq!(
+            body,
+            serde_json::json!({"detail": "Unsupported media type \"text/plain\" in request."})
+        );
         assert_eq!(device_rows(&s.service).await[3], 0, "nothing stored");
     }
 
