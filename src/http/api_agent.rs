@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -75,6 +75,15 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{PREFIX}/agent_config/"), get(agent_config))
         .route(&format!("{PREFIX}/check_in/"), post(check_in))
         .route(&format!("{PREFIX}/auth_fed/"), post(auth_fed))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Another method than the call takes: 405 with DRF's body.
+async fn method_not_allowed(method: Method) -> Response {
+    answer(
+        StatusCode::METHOD_NOT_ALLOWED,
+        json!({ "detail": format!("Method \"{method}\" not allowed.") }),
+    )
 }
 
 /// A JSON answer with `Cache-Control: no-store` (every answer here concerns a credential).

@@ -720,6 +720,13 @@ mod http_api {
             body,
             serde_json::json!({"detail": "Unsupported media type \"text/plain\" in request."})
         );
+        let res = reqwest::Client::new().get(&url).send().await.expect("send");
+        assert_eq!(res.status().as_u16(), 405);
+        let body: Value = res.json().await.expect("json body");
+        assert_eq!(
+            body,
+            serde_json::json!({"detail": "Method \"GET\" not allowed."})
+        );
         assert_eq!(device_rows(&s.service).await[3], 0, "nothing stored");
     }
 
