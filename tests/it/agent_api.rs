@@ -456,17 +456,22 @@ mod http_api {
     /// An `authentik-cli` access token from a real device-code login (approved through the
     /// service seam the `/device` pages call, as tests/it/device.rs does).
     async fn cli_access_token(s: &TestServer, clock: &ManualClock) -> String {
+        cli_access_token_of(s, clock, "akadmin").await
+    }
+
+    /// [`cli_access_token`] approved by `username`.
+    async fn cli_access_token_of(s: &TestServer, clock: &ManualClock, username: &str) -> String {
         let started = start(s, Some("openid profile")).await;
-        let admin = s
+        let user = s
             .service
             .list_users()
             .await
             .expect("users")
             .into_iter()
-            .find(|u| u.username == "akadmin")
-            .expect("admin");
+            .find(|u| u.username == username)
+            .expect("user");
         DeviceVerification::new(s.service.context().clone())
-            .approve(field(&started, "user_code"), &admin.id, "test-session")
+            .approve(field(&started, "user_code"), &user.id, "test-session")
             .await
             .expect("approve");
         clock.advance(10);
@@ -882,5 +887,32 @@ mod http_api {
                 .expect("agent_config");
         assert!(config.jwks_challenge.is_none());
         assert_eq!(config.jwks_auth["keys"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[tokio::test]
+    async fn the_access_groups_bindings_decide_who_signs_in_on_the_device() {
+        let (s, clock) = agent_server(AgentThrottle::default()).await;
+        enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+        // The fixture binds the group "authentik Admins" to workstation-prod.
+        s.service.create_user("bob", "", false).await.expect("bob");
+        s.service
+            .create_user("carol", "", true)
+            .await
+            .expect("carol");
+        let bob = cli_access_token_of(&s, &clock, "bob").await;
+        let r = api::endpoints_agents_connectors_auth_fed_create(
+            &api_config(&s, Some(&bob)),
+            "laptop-1",
+        )
+        .await;
+        assert_eq!(refused(r).0, 400, "bob is not in the bound group");
+        let carol = cli_access_token_of(&s, &clock, "carol").await;
+        let session = api::endpoints_agents_connectors_auth_fed_create(
+            &api_config(&s, Some(&carol)),
+            "laptop-1",
+        )
+        .await
+        .expect("carol is an admin");
+        assert!(!session.token.is_empty());
     }
 }
