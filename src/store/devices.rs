@@ -193,6 +193,28 @@ pub async fn by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Opt
         .await
 }
 
+/// The device authentik's `auth_fed` means by `value`: the one named so, or else the one whose
+/// latest facts snapshot lists `value` among the Agent's SSH host keys
+/// (`vendor["goauthentik.io/platform"].ssh_host_keys`); the oldest when several match.
+pub async fn by_name_or_ssh_host_key(
+    conn: &mut SqliteConnection,
+    value: &str,
+) -> StoreResult<Option<Device>> {
+    rows::select_one::<DeviceRow>(
+        conn,
+        "WHERE name = ?1 OR EXISTS ( \
+           SELECT 1 FROM json_each(( \
+             SELECT s.data FROM device_fact_snapshots s \
+             JOIN device_connections c ON c.id = s.connection_id \
+             WHERE c.device_id = devices.id ORDER BY s.created_at DESC, s.id DESC LIMIT 1), \
+             '$.vendor.\"goauthentik.io/platform\".ssh_host_keys') k \
+           WHERE k.type = 'text' AND k.value = ?1) \
+         ORDER BY name <> ?1, created_at, id LIMIT 1",
+        value,
+    )
+    .await
+}
+
 /// Inserts a device.
 pub async fn insert(conn: &mut SqliteConnection, d: &Device) -> StoreResult<()> {
     let sql = format!("INSERT INTO devices ({DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)");

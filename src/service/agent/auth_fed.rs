@@ -54,7 +54,7 @@ async fn federated(
     device_name: &str,
     now: i64,
 ) -> ServiceResult<Option<Federated>> {
-    let Some(device) = store::devices::by_name(conn, device_name).await? else {
+    let Some(device) = store::devices::by_name_or_ssh_host_key(conn, device_name).await? else {
         return Ok(None);
     };
     let mut connectors = Vec::new();
