@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::api_auth::{NOT_AUTHENTICATED, PERMISSION_DENIED};
 use super::extract::ClientIp;
 use crate::crypto::secrets;
 use crate::domain::facts::validate_facts;
@@ -29,8 +30,6 @@ pub const AGENT_CALLS_PER_TOKEN_PER_MINUTE: u32 = 60;
 pub const AGENT_CALLS_PER_IP_PER_MINUTE: u32 = 600;
 
 const PREFIX: &str = "/api/v3/endpoints/agents/connectors";
-const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
-const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 
 /// The Agent API's throttles: one bucket per presented token (by digest) and one per client IP.
 #[derive(Debug)]
@@ -192,7 +191,7 @@ async fn agent_caller(
     ip: &ClientIp,
     headers: &HeaderMap,
 ) -> Result<AgentCaller, Refusal> {
-    let key = credential(headers, "bearer+agent");
+    let key = super::api_auth::agent_key(headers);
     throttle(state, ip, key.as_deref())?;
     let key = key.ok_or(Refusal::NotAuthenticated)?;
     Ok(state.service.authenticate_agent(&key).await?)

@@ -1,6 +1,8 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
 mod api_agent;
+pub mod api_auth;
+mod api_endpoints;
 mod authorize;
 mod challenge_html;
 mod device;
@@ -198,6 +200,7 @@ pub fn router(state: AppState) -> Router {
             get(flow_api::get_challenge).post(flow_api::post_response),
         )
         .merge(api_agent::routes())
+        .merge(api_endpoints::routes())
         .layer(timeout())
         .merge(oauth_json)
         .fallback(errors::not_found)

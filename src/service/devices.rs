@@ -146,3 +146,60 @@ impl Service {
         })
     }
 }
+
+/// One of a device's connections as authentik's device details show it: the connector it runs
+/// through and that connection's latest facts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceConnectionDetail {
+    pub connection: AgentDeviceConnection,
+    pub connector: Connector,
+    pub latest_snapshot: Option<DeviceFactSnapshot>,
+}
+
+/// What authentik's `EndpointDeviceDetails` adds to a device: its connections and the
+/// policies bound to it directly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceRelations {
+    pub connections: Vec<DeviceConnectionDetail>,
+    /// Ids of the policies bound to the device (not through its access group).
+    pub policy_ids: Vec<String>,
+}
+
+impl Service {
+    /// The connections (with connector and latest facts) and directly bound policies of a
+    /// device; empty when there is no such device.
+    pub async fn device_relations(&self, device_id: &str) -> ServiceResult<DeviceRelations> {
+        let mut tx = self.store().read_tx().await?;
+        let snapshots = store::devices::snapshots_of(tx.conn(), device_id).await?;
+        let mut connections = Vec::new();
+        for connection in store::devices::connections_of(tx.conn(), device_id).await? {
+            let Some(connector) =
+                store::connectors::by_id(tx.conn(), &connection.connector_id).await?
+            else {
+                continue;
+            };
+            let latest_snapshot = snapshots
+                .iter()
+                .find(|s| s.connection_id == connection.id)
+                .cloned();
+            connections.push(DeviceConnectionDetail {
+                connection,
+                connector,
+                latest_snapshot,
+            });
+        }
+        let policy_ids = store::policies::bindings_of(tx.conn(), device_id)
+            .await?
+            .into_iter()
+            .filter_map(|b| match b.subject {
+                crate::domain::BindingSubject::Policy(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        tx.finish().await?;
+        Ok(DeviceRelations {
+            connections,
+            policy_ids,
+        })
+    }
+}

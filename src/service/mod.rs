@@ -2,6 +2,7 @@
 //! through here, so both front ends apply the same validation and publish the same changes.
 
 pub mod agent;
+pub mod api_access;
 pub mod applications;
 pub mod blueprints;
 pub mod bootstrap;

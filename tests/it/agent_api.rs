@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::support::{ADMIN_PASSWORD, temp_store};
 
 /// The enrollment token's key in fixtures/blueprints/platform/agent.yaml.
-const ENROLL_KEY: &str = "test-enroll-key";
+pub(crate) const ENROLL_KEY: &str = "test-enroll-key";
 const T0: i64 = 1_800_000_000;
 
 fn platform_sources() -> Vec<Source> {
@@ -275,7 +275,7 @@ async fn expired_snapshots_go_at_the_next_check_in_but_the_newest_stays() {
 
 // ---- The Agent's HTTP API, driven by authentik-client against a real listener ----
 
-mod http_api {
+pub(crate) mod http_api {
     use std::collections::HashMap;
     use std::sync::Arc;
 
@@ -294,8 +294,8 @@ mod http_api {
     use crate::device::{field, poll, start};
     use crate::support::{ADMIN_PASSWORD, TestServer, temp_store};
 
-    const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
-    const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+    pub(crate) const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+    pub(crate) const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 
     /// A real listener over a store with the platform fixtures, on a manual clock.
     pub async fn agent_server(throttle: AgentThrottle) -> (TestServer, Arc<ManualClock>) {
@@ -324,7 +324,7 @@ mod http_api {
     }
 
     /// authentik-client's configuration, with `Authorization: Bearer <token>` when given.
-    fn api_config(s: &TestServer, bearer: Option<&str>) -> Configuration {
+    pub(crate) fn api_config(s: &TestServer, bearer: Option<&str>) -> Configuration {
         Configuration {
             base_path: format!("{}/api/v3", s.base_url),
             bearer_access_token: bearer.map(str::to_string),
@@ -334,7 +334,7 @@ mod http_api {
 
     /// The configuration the Agent uses once enrolled: every request carries
     /// `Authorization: Bearer+agent <device token>`.
-    fn agent_config_for(s: &TestServer, device_token: &str) -> Configuration {
+    pub(crate) fn agent_config_for(s: &TestServer, device_token: &str) -> Configuration {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::AUTHORIZATION,
@@ -354,7 +354,9 @@ mod http_api {
     }
 
     /// Status and body of a refused call.
-    fn refused<T: std::fmt::Debug, R: std::fmt::Debug>(r: Result<R, Error<T>>) -> (u16, Value) {
+    pub(crate) fn refused<T: std::fmt::Debug, R: std::fmt::Debug>(
+        r: Result<R, Error<T>>,
+    ) -> (u16, Value) {
         match r {
             Err(Error::ResponseError(rc)) => (
                 rc.status.as_u16(),
@@ -364,7 +366,7 @@ mod http_api {
         }
     }
 
-    async fn enroll(s: &TestServer, key: &str, serial: &str, name: &str) -> String {
+    pub(crate) async fn enroll(s: &TestServer, key: &str, serial: &str, name: &str) -> String {
         let r = api::endpoints_agents_connectors_enroll_create(
             &api_config(s, Some(key)),
             models::EnrollRequest {
@@ -455,7 +457,7 @@ mod http_api {
 
     /// An `authentik-cli` access token from a real device-code login (approved through the
     /// service seam the `/device` pages call, as tests/it/device.rs does).
-    async fn cli_access_token(s: &TestServer, clock: &ManualClock) -> String {
+    pub(crate) async fn cli_access_token(s: &TestServer, clock: &ManualClock) -> String {
         cli_access_token_of(s, clock, "akadmin").await
     }
 
