@@ -1,5 +1,8 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
+mod api_agent;
+pub mod api_auth;
+mod api_endpoints;
 mod authorize;
 mod challenge_html;
 mod device;
@@ -26,6 +29,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use api_agent::AgentThrottle;
 pub use errors::{ApiError, HttpError, json_error};
 pub use extract::ClientIp;
 pub use serve::Limits;
@@ -60,6 +64,8 @@ pub struct AppState {
     pub device: crate::service::device::DeviceVerification,
     /// A whole request, body included, must be answered this soon (else 408).
     pub request_timeout: std::time::Duration,
+    /// The Agent API's calls per token and per client IP.
+    pub agent_throttle: Arc<AgentThrottle>,
 }
 
 impl AppState {
@@ -79,6 +85,7 @@ impl AppState {
                 60,
             )),
             request_timeout: Limits::default().request_timeout,
+            agent_throttle: Arc::new(AgentThrottle::default()),
         }
     }
 
@@ -192,6 +199,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),
         )
+        .merge(api_agent::routes())
+        .merge(api_endpoints::routes())
         .layer(timeout())
         .merge(oauth_json)
         .fallback(errors::not_found)

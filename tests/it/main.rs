@@ -2,6 +2,8 @@
 
 mod support;
 
+mod agent_api;
+mod agent_api_devices;
 mod binary;
 mod blueprint;
 mod blueprint_authentik;

@@ -1,0 +1,162 @@
+//! Who is calling an `/api/v3/` route, as authentik's REST framework authenticates it: an
+//! Agent by its device token (`Authorization: Bearer+agent <key>`), or an administrator by the
+//! browser session of a signed-in superuser. Refusals answer DRF's 403 bodies; a refused
+//! caller learns nothing about which check failed.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::extract::ClientIp;
+use super::session;
+use crate::service::ServiceError;
+use crate::service::devices::AgentCaller;
+
+/// DRF's `NotAuthenticated` detail.
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+/// DRF's `PermissionDenied` detail.
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+
+/// The authenticated caller of an `/api/v3/` route.
+#[derive(Debug, Clone)]
+pub enum ApiCaller {
+    /// A browser session whose user is an active superuser.
+    Superuser { user_id: String },
+    /// An enrolled Agent, by its device token.
+    Agent(Box<AgentCaller>),
+}
+
+/// A caller that must be a superuser's browser session (the admin API's routes).
+#[derive(Debug, Clone)]
+pub struct Superuser {
+    pub user_id: String,
+}
+
+/// Why a caller was refused.
+#[derive(Debug)]
+pub enum ApiAuthRefusal {
+    /// No credential at all (no Agent key, no signed-in session): 403 `NotAuthenticated`.
+    NotAuthenticated,
+    /// A credential that is wrong or lacks the rights: 403 `PermissionDenied`.
+    PermissionDenied,
+    /// The store failed (logged): 500.
+    Server,
+}
+
+impl IntoResponse for ApiAuthRefusal {
+    fn into_response(self) -> Response {
+        let (status, detail) = match self {
+            Self::NotAuthenticated => (StatusCode::FORBIDDEN, NOT_AUTHENTICATED),
+            Self::PermissionDenied => (StatusCode::FORBIDDEN, PERMISSION_DENIED),
+            Self::Server => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "A server error occurred.",
+            ),
+        };
+        (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(json!({ "detail": detail })),
+        )
+            .into_response()
+    }
+}
+
+impl From<ServiceError> for ApiAuthRefusal {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::AgentRefused(_) => Self::PermissionDenied,
+            other => {
+                tracing::error!(error = %other, "API authentication failed");
+                Self::Server
+            }
+        }
+    }
+}
+
+/// The key of `Authorization: Bearer+agent <key>` (scheme case-insensitive), if presented.
+pub fn agent_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer+agent") && !key.is_empty()).then(|| key.to_string())
+}
+
+/// The superuser a request's session cookie signs in, if it does.
+async fn session_superuser(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<String>, ApiAuthRefusal> {
+    let ClientIp(ip) = ClientIp::from_parts(parts);
+    let Some(cookie) = session::cookie_value(&parts.headers) else {
+        return Ok(None);
+    };
+    let loaded = crate::flows::session::load(&state.ctx, Some(&cookie), &ip)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "session load failed");
+            ApiAuthRefusal::Server
+        })?;
+    let Some(user_id) = loaded.user_id else {
+        return Ok(None);
+    };
+    if state.service.is_active_superuser(&user_id).await? {
+        Ok(Some(user_id))
+    } else {
+        Err(ApiAuthRefusal::PermissionDenied)
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiAuthRefusal;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(key) = agent_key(&parts.headers) {
+            let caller = state.service.authenticate_agent(&key).await?;
+            return Ok(Self::Agent(Box::new(caller)));
+        }
+        match session_superuser(parts, state).await? {
+            Some(user_id) => Ok(Self::Superuser { user_id }),
+            None => Err(ApiAuthRefusal::NotAuthenticated),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Superuser {
+    type Rejection = ApiAuthRefusal;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match ApiCaller::from_request_parts(parts, state).await? {
+            ApiCaller::Superuser { user_id } => Ok(Self { user_id }),
+            ApiCaller::Agent(_) => Err(ApiAuthRefusal::PermissionDenied),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn agent_keys_need_their_scheme() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer+AGENT k"),
+        );
+        assert_eq!(agent_key(&h).as_deref(), Some("k"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer k"));
+        assert_eq!(agent_key(&h), None);
+        assert_eq!(agent_key(&HeaderMap::new()), None);
+    }
+}
