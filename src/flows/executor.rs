@@ -103,7 +103,7 @@ pub fn denied(
             error_message: messages.join(" "),
         },
     };
-    Challenge::new(kind, &title(flow), &flow.slug)
+    Challenge::for_flow(kind, flow, &title(flow))
 }
 
 /// The message page's text: the policies' messages, else that the flow was denied.
@@ -250,7 +250,7 @@ pub async fn post(
             let kind = ChallengeKind::AccessDenied {
                 error_message: message,
             };
-            Challenge::new(kind, &title(&flow), &flow.slug)
+            Challenge::for_flow(kind, &flow, &title(&flow))
         }
     };
     Ok(Step { challenge, effects })
@@ -310,7 +310,7 @@ async fn advance(
             let kind = ChallengeKind::AccessDenied {
                 error_message: "No flow in progress.".into(),
             };
-            return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+            return Ok(Challenge::for_flow(kind, flow, &title(flow)));
         };
         let Some(ps) = plan_ref.current().cloned() else {
             let to = plan_ref
@@ -320,10 +320,10 @@ async fn advance(
                 .unwrap_or_else(|| "/".into());
             effects.push(Effect::Completed(Box::new(plan_ref.context.clone())));
             *slot = None;
-            return Ok(Challenge::new(
+            return Ok(Challenge::for_flow(
                 ChallengeKind::Redirect { to },
+                flow,
                 &title(flow),
-                &flow.slug,
             ));
         };
         if !ps.admitted {
@@ -359,15 +359,15 @@ async fn advance(
         match show {
             Show::Challenge(ChallengeKind::Redirect { to }) => {
                 *slot = None;
-                return Ok(Challenge::new(
+                return Ok(Challenge::for_flow(
                     ChallengeKind::Redirect { to },
+                    flow,
                     &title(flow),
-                    &flow.slug,
                 ));
             }
             Show::Challenge(kind) => {
                 let title = title_for(&env, flow, &plan_ref.context).await?;
-                return Ok(Challenge::new(kind, &title, &flow.slug));
+                return Ok(Challenge::for_flow(kind, flow, &title));
             }
             Show::Next => {
                 plan_ref.index += 1;
@@ -378,7 +378,7 @@ async fn advance(
                 let kind = ChallengeKind::AccessDenied {
                     error_message: message,
                 };
-                return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+                return Ok(Challenge::for_flow(kind, flow, &title(flow)));
             }
         }
     }

@@ -311,7 +311,7 @@ async fn step_through(
                 // A redirect ends the flow as the executor ends it.
                 let ends = matches!(kind, ChallengeKind::Redirect { .. });
                 let title = executor::title_for(env, flow, &plan.context).await?;
-                let challenge = Challenge::new(kind, &title, &flow.slug);
+                let challenge = Challenge::for_flow(kind, flow, &title);
                 (step_of(Some(&ps.binding_id), &name, &challenge), ends)
             }
             Show::Next => {
@@ -328,7 +328,7 @@ async fn step_through(
                 let kind = ChallengeKind::AccessDenied {
                     error_message: message,
                 };
-                let challenge = Challenge::new(kind, &executor::title(flow), &flow.slug);
+                let challenge = Challenge::for_flow(kind, flow, &executor::title(flow));
                 (step_of(Some(&ps.binding_id), &name, &challenge), true)
             }
         };

@@ -54,6 +54,7 @@ fn form_body(c: &Challenge) -> String {
             config_url,
             secret,
             qr_svg,
+            ..
         } => totp_setup(&mut o, c, config_url, secret, qr_svg),
         ChallengeKind::Consent {
             header_text,

@@ -30,6 +30,7 @@ mod device_page;
 mod expr_python;
 mod expr_scope_e2e;
 mod expr_wiring;
+mod flow_executor_client;
 mod flows;
 mod flows_policies;
 mod flows_simulate;
