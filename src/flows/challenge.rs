@@ -101,6 +101,14 @@ pub enum ChallengeKind {
         /// Why.
         error_message: String,
     },
+    /// `ak-stage-endpoint-agent`: the device's Agent is asked to sign `challenge`; the page
+    /// waits `challenge_idle_timeout` seconds for it before answering without a device.
+    EndpointAgent {
+        /// The JWT the connector's challenge key signed.
+        challenge: String,
+        /// Seconds to wait for the Agent.
+        challenge_idle_timeout: i64,
+    },
     /// `xak-flow-redirect`: the flow is done (or leaves).
     Redirect {
         /// Where to.
@@ -135,6 +143,7 @@ impl ChallengeKind {
             ChallengeKind::Consent { .. } => "ak-stage-consent",
             ChallengeKind::Prompt { .. } => "ak-stage-prompt",
             ChallengeKind::AccessDenied { .. } => "ak-stage-access-denied",
+            ChallengeKind::EndpointAgent { .. } => "ak-stage-endpoint-agent",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
         }
@@ -340,6 +349,13 @@ impl ChallengeKind {
                 put("pending_user", json!(""));
                 put("pending_user_avatar", json!(""));
                 put("error_message", json!(error_message));
+            }
+            ChallengeKind::EndpointAgent {
+                challenge,
+                challenge_idle_timeout,
+            } => {
+                put("challenge", json!(challenge));
+                put("challenge_idle_timeout", json!(challenge_idle_timeout));
             }
             ChallengeKind::ProviderIframeLogout { logout_urls } => {
                 let list: Vec<Value> = logout_urls

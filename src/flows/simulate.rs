@@ -162,6 +162,7 @@ pub async fn simulate(env: &Env, request: &SimulationRequest) -> FlowResult<Simu
     let recording = recorder.snapshot();
     sim.policies = recording.policies;
     sim.suppressed_writes = recording.writes;
+    sim.notes.extend(recording.notes);
     Ok(sim)
 }
 
@@ -386,6 +387,12 @@ pub fn summary(kind: &ChallengeKind) -> String {
         }
         ChallengeKind::AccessDenied { error_message } => format!("denied: {error_message}"),
         ChallengeKind::Redirect { to } => format!("redirects to {to}"),
+        ChallengeKind::EndpointAgent {
+            challenge_idle_timeout,
+            ..
+        } => format!(
+            "asks the device's Agent to sign a challenge (waits {challenge_idle_timeout} s)"
+        ),
         ChallengeKind::ProviderIframeLogout { logout_urls } => {
             format!("logs out of {} application(s)", logout_urls.len())
         }

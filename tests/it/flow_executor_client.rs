@@ -336,6 +336,10 @@ fn every_kind() -> Vec<ChallengeKind> {
             error_message: "no".into(),
         },
         ChallengeKind::Redirect { to: "/".into() },
+        ChallengeKind::EndpointAgent {
+            challenge: "eyJ.e30.sig".into(),
+            challenge_idle_timeout: 3,
+        },
         ChallengeKind::ProviderIframeLogout {
             logout_urls: vec![LogoutFrame {
                 url: "https://rp.example/logout".into(),

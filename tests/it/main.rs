@@ -28,6 +28,7 @@ mod console_textarea;
 mod console_themes;
 mod device;
 mod device_page;
+mod endpoint_stage;
 mod expr_python;
 mod expr_scope_e2e;
 mod expr_wiring;
