@@ -22,7 +22,7 @@ use latchkey::service::Service;
 use latchkey::service::inspect::SimulationInput;
 use serde_json::{Value, json};
 
-use crate::flows_support::{Opts, add_flow, add_policy, bind, events_of};
+use crate::flows_support::{Opts, add_flow, add_policy, bind, events_of, get_page, jar, post_form};
 use crate::support::{TestServer, spawn_server_with};
 
 const T0: i64 = 1_800_000_000;
@@ -367,4 +367,30 @@ async fn a_connector_without_a_challenge_key_is_skipped_with_an_event() {
             .any(|e| e.context.to_string().contains("has no challenge key")),
         "{events:?}"
     );
+}
+
+#[tokio::test]
+async fn the_html_page_goes_on_without_a_device_when_optional_and_denies_when_required() {
+    for (mode, denied) in [("optional", false), ("required", true)] {
+        let s = platform_server().await;
+        device_flow(&s.service, mode).await;
+        let browser = jar();
+        let (status, page) = get_page(&browser, &s.base_url, FLOW).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("authentik Agent"), "{mode}: {page}");
+        let res = post_form(&browser, &s.base_url, FLOW, &page, &[]).await;
+        let status = res.status().as_u16();
+        let body = res.text().await.expect("body");
+        assert_eq!(
+            body.contains("requires a registered device"),
+            denied,
+            "{mode}: {status} {body}"
+        );
+        // Optional: the flow is done and redirects; required: the message page.
+        assert_eq!(
+            (300..400).contains(&status),
+            !denied,
+            "{mode}: {status} {body}"
+        );
+    }
 }
