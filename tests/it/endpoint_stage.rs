@@ -20,6 +20,7 @@ use latchkey::domain::{
 };
 use latchkey::service::Service;
 use latchkey::service::inspect::SimulationInput;
+use latchkey::store;
 use serde_json::{Value, json};
 
 use crate::flows_support::{Opts, add_flow, add_policy, bind, events_of, get_page, jar, post_form};
@@ -393,4 +394,28 @@ async fn the_html_page_goes_on_without_a_device_when_optional_and_denies_when_re
             "{mode}: {status} {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_expired_device_does_not_pass_even_with_a_right_answer() {
+    let s = platform_server().await;
+    device_flow(&s.service, "required").await;
+    let jwks = challenge_jwks(&s.service).await;
+    let token = enrolled(&s.service, "SN-1", "24.04").await;
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    let mut device = store::devices::by_identifier(tx.conn(), "SN-1")
+        .await
+        .expect("read")
+        .expect("device");
+    device.expiring = true;
+    device.expires_at = Some(T0);
+    store::devices::update(tx.conn(), &device)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let again = run(&executor(&s.base_url), |c| {
+        Some(sign_as_ak_sysd(c, &jwks, "SN-1", &token))
+    })
+    .await;
+    assert_invalid("an expired device", &again);
 }
