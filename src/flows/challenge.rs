@@ -188,6 +188,10 @@ pub struct Challenge {
     pub errors: BTreeMap<String, Vec<String>>,
     /// Messages from policies (ak_message).
     pub messages: Vec<String>,
+    /// Who the flow was for, as authentik names them on an access-denied challenge
+    /// (`pending_user`): the identifier typed, else the pending user's username, else the
+    /// session's user; empty for an anonymous visitor.
+    pub pending_user: String,
 }
 
 impl Challenge {
@@ -201,6 +205,7 @@ impl Challenge {
             flow: FlowInfo::default(),
             errors: BTreeMap::new(),
             messages: Vec::new(),
+            pending_user: String::new(),
         }
     }
 
@@ -219,6 +224,15 @@ impl Challenge {
             kind,
             errors: BTreeMap::new(),
             messages: Vec::new(),
+            ..self
+        }
+    }
+
+    /// The same challenge naming `user` as the one the flow was for (see
+    /// [`Challenge::pending_user`]).
+    pub fn with_pending_user(self, user: String) -> Self {
+        Self {
+            pending_user: user,
             ..self
         }
     }
@@ -242,6 +256,9 @@ impl Challenge {
             return Value::Object(m);
         }
         self.kind.insert_fields(&mut m, &self.flow);
+        if let ChallengeKind::AccessDenied { .. } = self.kind {
+            m.insert("pending_user".into(), json!(self.pending_user));
+        }
         m.insert(
             "flow_info".into(),
             json!({
@@ -345,7 +362,7 @@ impl ChallengeKind {
                 put("fields", json!(fields));
             }
             ChallengeKind::AccessDenied { error_message } => {
-                // authentik names the pending user here; a denial names nobody in latchkey.
+                // Who the flow was for is the challenge's, not the kind's: `to_json` sets it.
                 put("pending_user", json!(""));
                 put("pending_user_avatar", json!(""));
                 put("error_message", json!(error_message));

@@ -13,7 +13,7 @@ use authentik_client::models::{
     ChallengeTypes, FlowChallengeResponseRequest, FlowDesignationEnum,
     IdentificationChallengeResponseRequest, PasswordChallengeResponseRequest,
 };
-use latchkey::domain::{Flow, FlowDesignation, FlowLayout};
+use latchkey::domain::{Flow, FlowAuthentication, FlowDesignation, FlowLayout, StageKind};
 use latchkey::flows::challenge::{
     Challenge, ChallengeKind, ConsentPermission, LogoutFrame, PromptField,
 };
@@ -21,7 +21,7 @@ use latchkey::http::session::{COOKIE_NAME, LEGACY_COOKIE_NAME};
 use reqwest::cookie::{CookieStore, Jar};
 use serde_json::Value;
 
-use crate::flows_support::{AUTH_FLOW, add_whoami, api_url};
+use crate::flows_support::{AUTH_FLOW, add_flow, add_whoami, api_url};
 use crate::server::{APP_REDIRECT, create_oidc_app};
 use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
 
@@ -391,4 +391,133 @@ fn the_identification_challenge_names_its_flows_designation() {
         };
         assert_eq!(c.flow_designation.to_string(), designation.as_str());
     }
+}
+
+/// GET `path` on the server with only the jar's `authentik_session` as the session: the status
+/// and Location answered.
+async fn get_with_session(s: &TestServer, jar: &Jar, path: &str) -> (u16, String) {
+    let cookie = jar_cookie(jar, &s.base_url, COOKIE_NAME).expect("a session cookie");
+    let res = client()
+        .get(format!("{}{path}", s.base_url))
+        .header("cookie", format!("{COOKIE_NAME}={cookie}"))
+        .send()
+        .await
+        .expect("get");
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (res.status().as_u16(), location)
+}
+
+/// The flow executor's challenge after the user was identified (the password stage): its
+/// `flow_info.cancel_url`.
+async fn identified(config: &Configuration) -> String {
+    let first = flows_executor_get(config, AUTH_FLOW, "")
+        .await
+        .expect("parses");
+    let answer = solve(&first, "akadmin", ADMIN_PASSWORD).expect("identification");
+    let second = flows_executor_solve(config, AUTH_FLOW, "", Some(answer))
+        .await
+        .expect("parses");
+    let ChallengeTypes::AkStagePassword(p) = &second else {
+        panic!("the password stage after identification: {second:?}");
+    };
+    p.flow_info.as_ref().expect("flow_info").cancel_url.clone()
+}
+
+#[tokio::test]
+async fn the_cancel_url_drops_the_flow_in_progress_and_goes_to_the_invalidation_flow() {
+    let s = spawn_server().await;
+    let (config, jar) = executor_config(&s.base_url);
+    let cancel_url = identified(&config).await;
+    assert_eq!(cancel_url, "/flows/-/cancel/");
+
+    let (status, location) = get_with_session(&s, &jar, &cancel_url).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (302, "/if/flow/default-invalidation-flow/"),
+        "authentik's default invalidation flow"
+    );
+    let again = flows_executor_get(&config, AUTH_FLOW, "")
+        .await
+        .expect("parses");
+    assert!(
+        matches!(again, ChallengeTypes::AkStageIdentification(_)),
+        "the flow starts over: {again:?}"
+    );
+
+    // `next` is followed when it is a path on this server, never to another origin.
+    for (next, want) in [
+        (
+            "/if/flow/default-authentication-flow/",
+            "/if/flow/default-authentication-flow/",
+        ),
+        (
+            "https://evil.example/",
+            "/if/flow/default-invalidation-flow/",
+        ),
+        ("//evil.example/", "/if/flow/default-invalidation-flow/"),
+    ] {
+        identified(&config).await;
+        let query: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let (status, location) =
+            get_with_session(&s, &jar, &format!("{cancel_url}?next={query}")).await;
+        assert_eq!((status, location.as_str()), (302, want), "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn an_access_denied_challenge_names_the_pending_user() {
+    let s = spawn_server().await;
+    add_flow(
+        &s.service,
+        "identify-then-deny",
+        FlowAuthentication::None,
+        vec![
+            (
+                StageKind::Identification,
+                serde_json::json!({"user_fields": ["username"]}),
+            ),
+            (
+                StageKind::Deny,
+                serde_json::json!({"deny_message": "Not today."}),
+            ),
+        ],
+    )
+    .await;
+    let (config, _) = executor_config(&s.base_url);
+    let first = flows_executor_get(&config, "identify-then-deny", "")
+        .await
+        .expect("parses");
+    let answer = solve(&first, "akadmin", "").expect("identification");
+    let denied = flows_executor_solve(&config, "identify-then-deny", "", Some(answer))
+        .await
+        .expect("parses");
+    let ChallengeTypes::AkStageAccessDenied(d) = &denied else {
+        panic!("the deny stage: {denied:?}");
+    };
+    assert_eq!(d.error_message.as_deref(), Some("Not today."));
+    assert_eq!(
+        d.pending_user, "akadmin",
+        "authentik names the pending user"
+    );
+
+    // An anonymous visitor denied before identifying is named by nobody.
+    add_flow(
+        &s.service,
+        "deny-at-once",
+        FlowAuthentication::None,
+        vec![(StageKind::Deny, serde_json::json!({"deny_message": "No."}))],
+    )
+    .await;
+    let anonymous = flows_executor_get(&executor_config(&s.base_url).0, "deny-at-once", "")
+        .await
+        .expect("parses");
+    let ChallengeTypes::AkStageAccessDenied(d) = &anonymous else {
+        panic!("{anonymous:?}");
+    };
+    assert_eq!(d.pending_user, "");
 }
