@@ -33,12 +33,17 @@ const NOT_COMPLIANT: &str = "This device is not compliant.";
 
 /// A server on a manual clock with the platform's cli.yaml and agent.yaml applied.
 async fn platform_server() -> TestServer {
+    platform_server_on(Arc::new(ManualClock::new(T0))).await
+}
+
+/// [`platform_server`] on `clock`.
+async fn platform_server_on(clock: Arc<ManualClock>) -> TestServer {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/blueprints/platform");
     let texts: Vec<String> = ["cli.yaml", "agent.yaml"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).expect("fixture"))
         .collect();
-    spawn_server_with(Arc::new(ManualClock::new(T0)), &texts).await
+    spawn_server_with(clock, &texts).await
 }
 
 /// The platform's `agent` connector.
@@ -73,6 +78,15 @@ async fn enrolled(s: &Service, serial: &str, version: &str) -> String {
 /// binding's expression policy says whether the device is *not* compliant (its access group
 /// and OS version, read through authentik's `device` object).
 async fn device_flow(s: &Service, mode: &str) {
+    let expression = "device = request.context[\"flow_plan\"].context[\"device\"]\n\
+                      facts = device.cached_facts.data\n\
+                      ok = device.access_group.name == \"workstation-prod\" and facts[\"os\"][\"version\"] == \"24.04\"\n\
+                      return not ok";
+    device_flow_with(s, mode, expression).await;
+}
+
+/// [`device_flow`] with another expression for the deny stage's policy.
+async fn device_flow_with(s: &Service, mode: &str, expression: &str) {
     let connector = connector(s).await;
     let (_, bindings, _) = add_flow(
         s,
@@ -87,10 +101,6 @@ async fn device_flow(s: &Service, mode: &str) {
         ],
     )
     .await;
-    let expression = "device = request.context[\"flow_plan\"].context[\"device\"]\n\
-                      facts = device.cached_facts.data\n\
-                      ok = device.access_group.name == \"workstation-prod\" and facts[\"os\"][\"version\"] == \"24.04\"\n\
-                      return not ok";
     let policy = add_policy(
         s,
         "device-not-compliant",
@@ -418,4 +428,69 @@ async fn an_expired_device_does_not_pass_even_with_a_right_answer() {
     })
     .await;
     assert_invalid("an expired device", &again);
+}
+
+#[tokio::test]
+async fn a_disabled_connector_asks_nothing_optional_goes_on_and_required_says_why() {
+    for (mode, denied) in [("optional", false), ("required", true)] {
+        let s = platform_server().await;
+        let mut c = connector(&s.service).await;
+        c.enabled = false;
+        s.service
+            .save(&Object::Connector(c), false)
+            .await
+            .expect("save connector");
+        device_flow(&s.service, mode).await;
+        let first = flows_executor_get(&executor(&s.base_url), FLOW, "")
+            .await
+            .expect("parses");
+        if denied {
+            let message = denial(&first).unwrap_or_default();
+            assert!(message.contains("'agent' is disabled"), "{mode}: {first:?}");
+        } else {
+            assert!(
+                matches!(first, ChallengeTypes::XakFlowRedirect(_)),
+                "{mode} goes on without a challenge: {first:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn facts_whose_newest_snapshot_expired_are_not_the_devices_facts() {
+    // The device checked in 25 hours ago: its snapshot (24 hours) has expired by T0.
+    let clock = Arc::new(ManualClock::new(T0 - 25 * 3600));
+    let s = platform_server_on(clock.clone()).await;
+    let expression = "facts = request.context[\"flow_plan\"].context[\"device\"].cached_facts\n\
+                      version = facts.data.get(\"os\", {}).get(\"version\")\n\
+                      return version != \"24.04\" or facts.created == 0";
+    device_flow_with(&s.service, "required", expression).await;
+    let jwks = challenge_jwks(&s.service).await;
+    let token = enrolled(&s.service, "SN-1", "24.04").await;
+    clock.set(T0);
+    let stopped = run(&executor(&s.base_url), |c| {
+        Some(sign_as_ak_sysd(c, &jwks, "SN-1", &token))
+    })
+    .await;
+    assert_eq!(
+        denial(&stopped).as_deref(),
+        Some(NOT_COMPLIANT),
+        "an expired snapshot is no facts: {stopped:?}"
+    );
+
+    // A check-in now makes them current again.
+    let caller = s.service.authenticate_agent(&token).await.expect("agent");
+    let facts = json!({"os": {"family": "linux", "name": "Ubuntu", "version": "24.04"}});
+    s.service
+        .check_in(&caller, DeviceFacts(facts))
+        .await
+        .expect("check in");
+    let done = run(&executor(&s.base_url), |c| {
+        Some(sign_as_ak_sysd(c, &jwks, "SN-1", &token))
+    })
+    .await;
+    assert!(
+        matches!(done, ChallengeTypes::XakFlowRedirect(_)),
+        "current facts pass: {done:?}"
+    );
 }

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Reply, Show, StageCtx};
+use super::{Reply, Show, StageCtx, device_facts};
 use crate::crypto::endpoint_challenge;
 use crate::crypto::jwk::SigningKey;
 use crate::domain::{ConnectorSettings, Device, Duration, EndpointMode, EndpointSettings};
@@ -43,28 +43,41 @@ struct Check {
     idle_timeout: i64,
 }
 
-/// The connector and its challenge key, or why the stage is skipped (said in the dry run and
-/// the skip event).
-async fn check(sc: &StageCtx<'_>, s: &EndpointSettings) -> FlowResult<Result<Check, String>> {
+/// Why the stage asks the device nothing.
+enum NoChallenge {
+    /// authentik's silent skip (no challenge key, no usable connector): both modes go on; the
+    /// reason goes into the dry run and the skip event.
+    Skipped(String),
+    /// The connector is disabled (named): as authentik, a disabled connector offers no stage,
+    /// so `optional` goes on and `required` denies.
+    Disabled(String),
+}
+
+/// The connector and its challenge key, or why the stage asks nothing.
+async fn check(sc: &StageCtx<'_>, s: &EndpointSettings) -> FlowResult<Result<Check, NoChallenge>> {
+    let skipped = |why: String| Ok(Err(NoChallenge::Skipped(why)));
     let Some(connector_id) = s.connector.as_deref() else {
-        return Ok(Err("the stage has no connector".into()));
+        return skipped("the stage has no connector".into());
     };
     let mut conn = sc.env.store.read().await?;
     let Some(connector) = store::connectors::by_id(&mut conn, connector_id).await? else {
-        return Ok(Err(format!("connector {connector_id} does not exist")));
+        return skipped(format!("connector {connector_id} does not exist"));
     };
+    if !connector.enabled {
+        return Ok(Err(NoChallenge::Disabled(connector.name)));
+    }
     let Some(key_id) = connector.challenge_key_id.as_deref() else {
-        return Ok(Err(format!(
+        return skipped(format!(
             "connector '{}' has no challenge key",
             connector.name
-        )));
+        ));
     };
     let keypair = store::certificates::get(&mut conn, key_id).await?;
     let Some(key) = keypair.and_then(|kp| SigningKey::from_keypair(&kp).ok()) else {
-        return Ok(Err(format!(
+        return skipped(format!(
             "the challenge key of connector '{}' is missing or has no usable private key",
             connector.name
-        )));
+        ));
     };
     let ConnectorSettings::Agent(agent) = &connector.settings;
     let idle_timeout = Duration::parse(&agent.challenge_idle_timeout)
@@ -81,9 +94,15 @@ async fn check(sc: &StageCtx<'_>, s: &EndpointSettings) -> FlowResult<Result<Che
 pub async fn challenge(sc: &mut StageCtx<'_>, s: &EndpointSettings) -> FlowResult<Show> {
     let check = match check(sc, s).await? {
         Ok(check) => check,
-        Err(why) => {
+        Err(NoChallenge::Skipped(why)) => {
             skipped(sc, &why).await?;
             return Ok(Show::Next);
+        }
+        Err(NoChallenge::Disabled(name)) => {
+            return Ok(match disabled_denial(s, &name) {
+                Some(message) => Show::Deny(message),
+                None => Show::Next,
+            });
         }
     };
     let challenge = match issued(sc) {
@@ -134,7 +153,10 @@ pub async fn respond(
     };
     let check = match check(sc, s).await? {
         Ok(check) => check,
-        Err(_) => return Ok(without_device(s)),
+        Err(NoChallenge::Disabled(name)) => {
+            return Ok(disabled_denial(s, &name).map_or(Reply::Next, Reply::Deny));
+        }
+        Err(NoChallenge::Skipped(_)) => return Ok(without_device(s)),
     };
     match verified_device(sc, &check, answer, &issued).await? {
         Some(device) => {
@@ -157,6 +179,18 @@ fn without_device(s: &EndpointSettings) -> Reply {
              Agent on this device (install and enroll the Agent, then try again)."
                 .into(),
         ),
+    }
+}
+
+/// What a disabled connector does to the stage: `optional` goes on (`None`), `required`
+/// denies saying why.
+fn disabled_denial(s: &EndpointSettings, connector: &str) -> Option<String> {
+    match s.mode {
+        EndpointMode::Optional => None,
+        EndpointMode::Required => Some(format!(
+            "This sign-in requires a registered device, but the device connector '{connector}' \
+             is disabled, so no device can be checked (an administrator must enable it)."
+        )),
     }
 }
 
@@ -193,7 +227,7 @@ async fn verified_device(
 }
 
 /// The device as policies read it: authentik's names (`pk`, `name`, `identifier`,
-/// `access_group`, `attributes`, `cached_facts.data` = the latest facts snapshot).
+/// `access_group`, `attributes`, `cached_facts` = its current facts, see [`device_facts`]).
 async fn device_context(sc: &StageCtx<'_>, check: &Check, device: &Device) -> FlowResult<Value> {
     let mut conn = sc.env.store.read().await?;
     let group = match &device.access_group_id {
@@ -204,9 +238,8 @@ async fn device_context(sc: &StageCtx<'_>, check: &Check, device: &Device) -> Fl
             .map(|g| json!({"pk": g.id, "name": g.name, "attributes": g.attributes})),
         None => None,
     };
-    let snapshot = store::devices::latest_snapshot(&mut conn, &device.id).await?;
-    let cached_facts = snapshot
-        .map(|s| json!({"data": s.data.0, "created": s.created_at, "expires": s.expires_at}));
+    let snapshots = store::devices::snapshots_of(&mut conn, &device.id).await?;
+    let cached_facts = device_facts::cached_facts(&snapshots, sc.env.now);
     Ok(json!({
         "pk": device.id,
         "name": device.name,

@@ -5,6 +5,7 @@ mod authenticator_totp;
 mod authenticator_validate;
 mod consent;
 mod deny;
+mod device_facts;
 mod endpoint;
 mod identification;
 mod password;
