@@ -1,6 +1,7 @@
 //! Key generation and PEM import (rcgen, x509-parser), JWK/JWKS and JWT keys (jsonwebtoken on
 //! aws-lc-rs), argon2id password hashes, token digests and constant-time comparison.
 
+pub mod endpoint_challenge;
 pub mod jwe;
 pub mod jwk;
 pub mod keys;

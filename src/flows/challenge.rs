@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::domain::{Flow, FlowDesignation, FlowLayout};
+
+/// Where authentik's flow pages send "cancel" (`flow_info.cancel_url`).
+pub const CANCEL_URL: &str = "/flows/-/cancel/";
+
 /// One thing a consent grants: a scope and the description of its scope mapping (authentik's
 /// `ConsentPermission`, `{id, name}`), so the user reads "Email address", not `email`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +71,8 @@ pub enum ChallengeKind {
     },
     /// `ak-stage-authenticator-totp`: set up a TOTP device.
     AuthenticatorTotpSetup {
+        /// Who sets it up (authentik's `pending_user`).
+        pending_user: String,
         /// The otpauth:// URI.
         config_url: String,
         /// The secret in base32, for manual entry.
@@ -93,6 +100,14 @@ pub enum ChallengeKind {
     AccessDenied {
         /// Why.
         error_message: String,
+    },
+    /// `ak-stage-endpoint-agent`: the device's Agent is asked to sign `challenge`; the page
+    /// waits `challenge_idle_timeout` seconds for it before answering without a device.
+    EndpointAgent {
+        /// The JWT the connector's challenge key signed.
+        challenge: String,
+        /// Seconds to wait for the Agent.
+        challenge_idle_timeout: i64,
     },
     /// `xak-flow-redirect`: the flow is done (or leaves).
     Redirect {
@@ -128,8 +143,32 @@ impl ChallengeKind {
             ChallengeKind::Consent { .. } => "ak-stage-consent",
             ChallengeKind::Prompt { .. } => "ak-stage-prompt",
             ChallengeKind::AccessDenied { .. } => "ak-stage-access-denied",
+            ChallengeKind::EndpointAgent { .. } => "ak-stage-endpoint-agent",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
+        }
+    }
+}
+
+/// What a challenge tells the client about its flow besides the title: authentik's
+/// `flow_designation` and the `flow_info` members a client's page layout needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowInfo {
+    /// What the flow is for (authentik's identification challenge requires it).
+    pub designation: FlowDesignation,
+    /// The page layout.
+    pub layout: FlowLayout,
+    /// The background image URL (empty: the brand's default).
+    pub background: String,
+}
+
+impl FlowInfo {
+    /// The flow's own designation, layout and background.
+    pub fn of(flow: &Flow) -> Self {
+        Self {
+            designation: flow.designation,
+            layout: flow.layout,
+            background: flow.background.clone(),
         }
     }
 }
@@ -143,21 +182,58 @@ pub struct Challenge {
     pub title: String,
     /// The flow slug.
     pub flow_slug: String,
+    /// The flow's designation, layout and background.
+    pub flow: FlowInfo,
     /// Errors per field (`non_field_errors` for the whole form).
     pub errors: BTreeMap<String, Vec<String>>,
     /// Messages from policies (ak_message).
     pub messages: Vec<String>,
+    /// Who the flow was for, as authentik names them on an access-denied challenge
+    /// (`pending_user`): the identifier typed, else the pending user's username, else the
+    /// session's user; empty for an anonymous visitor.
+    pub pending_user: String,
 }
 
 impl Challenge {
-    /// A challenge without errors.
+    /// A challenge without errors, outside any flow (error pages): authentik's defaults for
+    /// the flow info.
     pub fn new(kind: ChallengeKind, title: &str, flow_slug: &str) -> Self {
         Self {
             kind,
             title: title.to_string(),
             flow_slug: flow_slug.to_string(),
+            flow: FlowInfo::default(),
             errors: BTreeMap::new(),
             messages: Vec::new(),
+            pending_user: String::new(),
+        }
+    }
+
+    /// A challenge of `flow` without errors; `title` is the flow's title as shown (the
+    /// application's name substituted).
+    pub fn for_flow(kind: ChallengeKind, flow: &Flow, title: &str) -> Self {
+        Self {
+            flow: FlowInfo::of(flow),
+            ..Self::new(kind, title, &flow.slug)
+        }
+    }
+
+    /// The same flow's challenge asking something else (errors and messages dropped).
+    pub fn replaced(self, kind: ChallengeKind) -> Self {
+        Self {
+            kind,
+            errors: BTreeMap::new(),
+            messages: Vec::new(),
+            ..self
+        }
+    }
+
+    /// The same challenge naming `user` as the one the flow was for (see
+    /// [`Challenge::pending_user`]).
+    pub fn with_pending_user(self, user: String) -> Self {
+        Self {
+            pending_user: user,
+            ..self
         }
     }
 
@@ -179,10 +255,18 @@ impl Challenge {
             m.insert("to".into(), json!(to));
             return Value::Object(m);
         }
-        self.kind.insert_fields(&mut m);
+        self.kind.insert_fields(&mut m, &self.flow);
+        if let ChallengeKind::AccessDenied { .. } = self.kind {
+            m.insert("pending_user".into(), json!(self.pending_user));
+        }
         m.insert(
             "flow_info".into(),
-            json!({"title": self.title, "background": "", "cancel_url": "/flows/-/cancel/", "layout": "stacked"}),
+            json!({
+                "title": self.title,
+                "background": self.flow.background,
+                "cancel_url": CANCEL_URL,
+                "layout": self.flow.layout.as_str(),
+            }),
         );
         m.insert("response_errors".into(), self.errors_json());
         if !self.messages.is_empty() {
@@ -209,8 +293,9 @@ impl Challenge {
 }
 
 impl ChallengeKind {
-    /// Adds the kind's own members of authentik's JSON shape (a redirect has none here).
-    fn insert_fields(&self, m: &mut Map<String, Value>) {
+    /// Adds the kind's own members of authentik's JSON shape (a redirect has none here);
+    /// every member authentik-client's model of the component requires is present.
+    fn insert_fields(&self, m: &mut Map<String, Value>, flow: &FlowInfo) {
         let mut put = |k: &str, v: Value| {
             m.insert(k.into(), v);
         };
@@ -221,6 +306,7 @@ impl ChallengeKind {
                 password_fields,
                 enable_remember_me,
             } => {
+                put("flow_designation", json!(flow.designation.as_str()));
                 put("user_fields", json!(user_fields));
                 put("password_fields", json!(password_fields));
                 put("primary_action", json!("Log in"));
@@ -249,7 +335,13 @@ impl ChallengeKind {
                 put("device_challenges", json!(devices));
                 put("configuration_stages", json!([]));
             }
-            ChallengeKind::AuthenticatorTotpSetup { config_url, .. } => {
+            ChallengeKind::AuthenticatorTotpSetup {
+                pending_user,
+                config_url,
+                ..
+            } => {
+                put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
                 put("config_url", json!(config_url));
             }
             ChallengeKind::Consent {
@@ -259,6 +351,7 @@ impl ChallengeKind {
                 token,
             } => {
                 put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
                 put("header_text", json!(header_text));
                 put("permissions", json!(permissions));
                 put("additional_permissions", json!([]));
@@ -269,7 +362,17 @@ impl ChallengeKind {
                 put("fields", json!(fields));
             }
             ChallengeKind::AccessDenied { error_message } => {
+                // Who the flow was for is the challenge's, not the kind's: `to_json` sets it.
+                put("pending_user", json!(""));
+                put("pending_user_avatar", json!(""));
                 put("error_message", json!(error_message));
+            }
+            ChallengeKind::EndpointAgent {
+                challenge,
+                challenge_idle_timeout,
+            } => {
+                put("challenge", json!(challenge));
+                put("challenge_idle_timeout", json!(challenge_idle_timeout));
             }
             ChallengeKind::ProviderIframeLogout { logout_urls } => {
                 let list: Vec<Value> = logout_urls

@@ -7,6 +7,10 @@ use serde_json::Value;
 
 use crate::domain::{InvalidResponseAction, PolicyEngineMode};
 
+/// The plan context key the endpoint stage puts the verified device under (authentik's
+/// `PLAN_CONTEXT_DEVICE`), in [`FlowContext::extra`].
+pub const CONTEXT_DEVICE: &str = "device";
+
 /// The version of the serialised plan; a stored plan of another version is discarded.
 pub const PLAN_VERSION: u32 = 1;
 

@@ -103,7 +103,7 @@ pub fn denied(
             error_message: messages.join(" "),
         },
     };
-    Challenge::new(kind, &title(flow), &flow.slug)
+    Challenge::for_flow(kind, flow, &title(flow))
 }
 
 /// The message page's text: the policies' messages, else that the flow was denied.
@@ -123,6 +123,7 @@ async fn start(
     context: FlowContext,
 ) -> FlowResult<Option<Challenge>> {
     let redirect = context.redirect.clone();
+    let pending = pending_user_name(env, Some(&context), env.session_user.as_deref()).await?;
     match plan(env, flow, context).await? {
         PlanOutcome::Planned(p) => {
             *slot = Some(*p);
@@ -130,7 +131,9 @@ async fn start(
         }
         PlanOutcome::Denied(messages) => {
             *slot = None;
-            Ok(Some(denied(env, flow, messages, redirect)))
+            Ok(Some(
+                denied(env, flow, messages, redirect).with_pending_user(pending),
+            ))
         }
     }
 }
@@ -246,11 +249,14 @@ pub async fn post(
             invalid.challenge(env, &flow, slot, &mut effects).await?
         }
         Reply::Deny(message) => {
+            let session_user = session_user_after(env.session_user.clone(), &effects);
+            let pending =
+                pending_user_name(env, Some(&plan_ref.context), session_user.as_deref()).await?;
             *slot = None;
             let kind = ChallengeKind::AccessDenied {
                 error_message: message,
             };
-            Challenge::new(kind, &title(&flow), &flow.slug)
+            Challenge::for_flow(kind, &flow, &title(&flow)).with_pending_user(pending)
         }
     };
     Ok(Step { challenge, effects })
@@ -283,6 +289,30 @@ impl Invalid<'_> {
     }
 }
 
+/// Who a denied flow was for, as authentik names them on its access-denied challenge: the
+/// identifier the user typed, else the pending user's username, else the session user's;
+/// empty for an anonymous visitor (or a user deleted meanwhile).
+async fn pending_user_name(
+    env: &Env,
+    context: Option<&FlowContext>,
+    session_user: Option<&str>,
+) -> FlowResult<String> {
+    if let Some(typed) = context.and_then(|c| c.pending_user_identifier.clone()) {
+        return Ok(typed);
+    }
+    let Some(user_id) = context
+        .and_then(|c| c.pending_user.as_deref())
+        .or(session_user)
+    else {
+        return Ok(String::new());
+    };
+    let mut conn = env.store.read().await?;
+    Ok(store::users::get(&mut conn, user_id)
+        .await?
+        .map(|u| u.username)
+        .unwrap_or_default())
+}
+
 /// The session's user once `effects` (logins, logouts) apply.
 fn session_user_after(mut user: Option<String>, effects: &[Effect]) -> Option<String> {
     for effect in effects {
@@ -310,7 +340,8 @@ async fn advance(
             let kind = ChallengeKind::AccessDenied {
                 error_message: "No flow in progress.".into(),
             };
-            return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+            let pending = pending_user_name(&env, None, env.session_user.as_deref()).await?;
+            return Ok(Challenge::for_flow(kind, flow, &title(flow)).with_pending_user(pending));
         };
         let Some(ps) = plan_ref.current().cloned() else {
             let to = plan_ref
@@ -320,10 +351,10 @@ async fn advance(
                 .unwrap_or_else(|| "/".into());
             effects.push(Effect::Completed(Box::new(plan_ref.context.clone())));
             *slot = None;
-            return Ok(Challenge::new(
+            return Ok(Challenge::for_flow(
                 ChallengeKind::Redirect { to },
+                flow,
                 &title(flow),
-                &flow.slug,
             ));
         };
         if !ps.admitted {
@@ -359,26 +390,30 @@ async fn advance(
         match show {
             Show::Challenge(ChallengeKind::Redirect { to }) => {
                 *slot = None;
-                return Ok(Challenge::new(
+                return Ok(Challenge::for_flow(
                     ChallengeKind::Redirect { to },
+                    flow,
                     &title(flow),
-                    &flow.slug,
                 ));
             }
             Show::Challenge(kind) => {
                 let title = title_for(&env, flow, &plan_ref.context).await?;
-                return Ok(Challenge::new(kind, &title, &flow.slug));
+                return Ok(Challenge::for_flow(kind, flow, &title));
             }
             Show::Next => {
                 plan_ref.index += 1;
                 env.session_user = session_user_after(env.session_user.clone(), effects);
             }
             Show::Deny(message) => {
+                let session_user = env.session_user.clone();
+                let pending =
+                    pending_user_name(&env, Some(&plan_ref.context), session_user.as_deref())
+                        .await?;
                 *slot = None;
                 let kind = ChallengeKind::AccessDenied {
                     error_message: message,
                 };
-                return Ok(Challenge::new(kind, &title(flow), &flow.slug));
+                return Ok(Challenge::for_flow(kind, flow, &title(flow)).with_pending_user(pending));
             }
         }
     }

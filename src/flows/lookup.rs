@@ -1,9 +1,9 @@
 //! The flow and brand lookups the pages need before they run a flow: a flow's slug by id, the
-//! default brand (latchkey serves one brand per instance), and which flow signs a visitor in or
-//! runs the device-code sign-in.
+//! default brand (latchkey serves one brand per instance), and which flow signs a visitor in,
+//! signs them out or runs the device-code sign-in.
 
 use crate::context::Context;
-use crate::domain::Brand;
+use crate::domain::{Brand, FlowDesignation};
 use crate::store::{self, StoreResult};
 
 /// A flow's slug by id (pages redirect to `/if/flow/<slug>/`); `None` for no id or no such flow.
@@ -45,4 +45,23 @@ pub async fn device_code_flow(ctx: &Context) -> StoreResult<Option<String>> {
         return Ok(None);
     };
     flow_slug(ctx, brand.flow_device_code_id.as_deref()).await
+}
+
+/// Where a cancelled flow goes (authentik's default invalidation flow): the default brand's
+/// invalidation flow, else the first invalidation flow by slug; `None` when there is none.
+pub async fn invalidation_flow(ctx: &Context) -> StoreResult<Option<String>> {
+    if let Some(brand) = default_brand(ctx).await?
+        && let Some(slug) = flow_slug(ctx, brand.flow_invalidation_id.as_deref()).await?
+    {
+        return Ok(Some(slug));
+    }
+    let mut conn = ctx.store().read().await?;
+    let mut slugs: Vec<String> = store::flows::list(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|f| f.designation == FlowDesignation::Invalidation)
+        .map(|f| f.slug)
+        .collect();
+    slugs.sort();
+    Ok(slugs.into_iter().next())
 }

@@ -62,6 +62,8 @@ pub struct Recording {
     pub writes: Vec<String>,
     /// Every binding evaluated, in order.
     pub policies: Vec<PolicyTrace>,
+    /// What stages said about themselves (a stage skipped for its configuration), in order.
+    pub notes: Vec<String>,
     /// Log lines not yet attached to a binding's trace.
     pending_logs: Vec<String>,
 }
@@ -79,6 +81,11 @@ impl Recorder {
     /// Notes a write that was not made.
     pub fn suppressed(&self, what: impl Into<String>) {
         self.lock().writes.push(what.into());
+    }
+
+    /// Notes what a stage did that the simulation should say (e.g. that it was skipped).
+    pub fn note(&self, line: impl Into<String>) {
+        self.lock().notes.push(line.into());
     }
 
     /// Notes a line an expression logged (attached to the next finished binding).

@@ -105,6 +105,10 @@ pub struct Session {
     pub set_cookie: bool,
     /// Max-Age for the cookie, when the session has a fixed lifetime.
     pub max_age: Option<i64>,
+    /// Set when the request named the session by a cookie name no longer issued: the answer
+    /// expires that cookie (the HTTP layer sets and reads this; it survives login and logout,
+    /// which replace the session but not the browser's old cookie).
+    pub cookie_renamed: bool,
     /// The logged-in user.
     pub user_id: Option<String>,
     /// The data.
@@ -121,6 +125,7 @@ impl Session {
             client_ip: client_ip.to_string(),
             set_cookie: false,
             max_age: None,
+            cookie_renamed: false,
             user_id: None,
             data: SessionData::fresh(),
         }
@@ -129,6 +134,11 @@ impl Session {
     /// The cookie value, for `Set-Cookie` only.
     pub fn cookie_value(&self) -> &str {
         &self.cookie_value
+    }
+
+    /// Whether the session exists in the store (a fresh anonymous one does not yet).
+    pub fn is_stored(&self) -> bool {
+        self.stored
     }
 
     /// The session id tokens and logout messages carry (`sid`): a digest of the row id.
@@ -178,6 +188,7 @@ pub async fn load(
         client_ip: client_ip.to_string(),
         set_cookie: false,
         max_age: None,
+        cookie_renamed: false,
         user_id: row.user_id,
         data,
     })
@@ -228,6 +239,7 @@ pub async fn login(ctx: &Context, session: &mut Session, login: Login<'_>) -> St
         DEFAULT_LIFETIME
     };
     let mut fresh = Session::anonymous(&session.client_ip);
+    fresh.cookie_renamed = session.cookie_renamed;
     fresh.user_id = Some(login.user_id.to_string());
     fresh.data = session.data.clone();
     fresh.data.csrf = secrets::random_token(32);
@@ -255,6 +267,7 @@ pub async fn login(ctx: &Context, session: &mut Session, login: Login<'_>) -> St
 pub async fn logout(ctx: &Context, session: &mut Session) -> StoreResult<Option<String>> {
     let ended = session.user_id.is_some().then(|| session.sid());
     let mut fresh = Session::anonymous(&session.client_ip);
+    fresh.cookie_renamed = session.cookie_renamed;
     let row = fresh.row(ctx.now(), ANONYMOUS_LIFETIME);
     sessions::replace(ctx.store(), &session.row_id, &row, false).await?;
     fresh.stored = true;

@@ -162,6 +162,7 @@ pub async fn simulate(env: &Env, request: &SimulationRequest) -> FlowResult<Simu
     let recording = recorder.snapshot();
     sim.policies = recording.policies;
     sim.suppressed_writes = recording.writes;
+    sim.notes.extend(recording.notes);
     Ok(sim)
 }
 
@@ -311,7 +312,7 @@ async fn step_through(
                 // A redirect ends the flow as the executor ends it.
                 let ends = matches!(kind, ChallengeKind::Redirect { .. });
                 let title = executor::title_for(env, flow, &plan.context).await?;
-                let challenge = Challenge::new(kind, &title, &flow.slug);
+                let challenge = Challenge::for_flow(kind, flow, &title);
                 (step_of(Some(&ps.binding_id), &name, &challenge), ends)
             }
             Show::Next => {
@@ -328,7 +329,7 @@ async fn step_through(
                 let kind = ChallengeKind::AccessDenied {
                     error_message: message,
                 };
-                let challenge = Challenge::new(kind, &executor::title(flow), &flow.slug);
+                let challenge = Challenge::for_flow(kind, flow, &executor::title(flow));
                 (step_of(Some(&ps.binding_id), &name, &challenge), true)
             }
         };
@@ -386,6 +387,12 @@ pub fn summary(kind: &ChallengeKind) -> String {
         }
         ChallengeKind::AccessDenied { error_message } => format!("denied: {error_message}"),
         ChallengeKind::Redirect { to } => format!("redirects to {to}"),
+        ChallengeKind::EndpointAgent {
+            challenge_idle_timeout,
+            ..
+        } => format!(
+            "asks the device's Agent to sign a challenge (waits {challenge_idle_timeout} s)"
+        ),
         ChallengeKind::ProviderIframeLogout { logout_urls } => {
             format!("logs out of {} application(s)", logout_urls.len())
         }

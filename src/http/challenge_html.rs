@@ -54,6 +54,7 @@ fn form_body(c: &Challenge) -> String {
             config_url,
             secret,
             qr_svg,
+            ..
         } => totp_setup(&mut o, c, config_url, secret, qr_svg),
         ChallengeKind::Consent {
             header_text,
@@ -68,6 +69,14 @@ fn form_body(c: &Challenge) -> String {
             o.push_str("<button type=\"submit\">Continue</button>");
         }
         ChallengeKind::ProviderIframeLogout { logout_urls } => iframe_logout(&mut o, logout_urls),
+        ChallengeKind::EndpointAgent { .. } => {
+            // Without scripts the page cannot reach the Agent: it goes on without a device
+            // (an optional stage continues, a required one says what is missing).
+            o.push_str(
+                "<p>This sign-in checks your device through the authentik Agent.</p>\
+                 <button type=\"submit\">Continue</button>",
+            );
+        }
         ChallengeKind::AccessDenied { .. } | ChallengeKind::Redirect { .. } => {}
     }
     o

@@ -91,8 +91,11 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
         let ClientIp(ip) = ClientIp::from_parts(parts);
-        let cookie = session::cookie_value(&parts.headers);
-        Ok(crate::flows::session::load(&state.ctx, cookie.as_deref(), &ip).await?)
+        let cookie = session::request_cookie(&parts.headers);
+        let value = cookie.as_ref().map(|c| c.value.as_str());
+        let mut loaded = crate::flows::session::load(&state.ctx, value, &ip).await?;
+        session::note_cookie_name(&mut loaded, cookie.as_ref());
+        Ok(loaded)
     }
 }
 

@@ -27,9 +27,12 @@ pub fn base_security_headers(resp: &mut Response) {
 /// The security headers, plus the session's Set-Cookie when its cookie must be (re)sent.
 pub fn security_headers(state: &AppState, sess: Option<&Session>, resp: &mut Response) {
     base_security_headers(resp);
-    if let Some(s) = sess.filter(|s| s.set_cookie)
-        && let Ok(v) = HeaderValue::from_str(&session::set_cookie_header(&state.ctx, s))
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
+    let Some(s) = sess.filter(|s| s.set_cookie) else {
+        return;
+    };
+    for cookie in session::set_cookie_headers(&state.ctx, s) {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
 }

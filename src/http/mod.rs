@@ -11,6 +11,7 @@ mod end_session;
 mod errors;
 mod extract;
 mod flow_api;
+mod flow_cancel;
 mod flow_html;
 mod headers;
 mod health;
@@ -195,6 +196,7 @@ pub fn router(state: AppState) -> Router {
             "/if/flow/{slug}/",
             get(flow_html::get_flow).post(flow_html::post_flow),
         )
+        .route("/flows/-/cancel/", get(flow_cancel::cancel))
         .route(
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),

@@ -97,12 +97,11 @@ pub async fn run_step(
     }
     let logout_frames = apply_effects(sc, sess, &step.effects).await?;
     if !logout_frames.is_empty() {
-        step.challenge = frontchannel_logout(sess, step.challenge, logout_frames, slug);
+        step.challenge = frontchannel_logout(sess, step.challenge, logout_frames);
     }
     if let Some(to) = declined_return(&step.effects) {
         // The browser goes back to where the parked request is answered (access_denied).
-        step.challenge =
-            Challenge::new(ChallengeKind::Redirect { to }, &step.challenge.title, slug);
+        step.challenge = step.challenge.replaced(ChallengeKind::Redirect { to });
     }
     session::save(ctx, sess).await?;
     if let Some(finished) = finished {
@@ -198,7 +197,6 @@ fn frontchannel_logout(
     sess: &mut Session,
     challenge: Challenge,
     logout_urls: Vec<LogoutFrame>,
-    slug: &str,
 ) -> Challenge {
     sess.data.logout_continue = match &challenge.kind {
         ChallengeKind::Redirect { to } => Some(to.clone()),
@@ -208,9 +206,8 @@ fn frontchannel_logout(
         "" => "Signing out".to_string(),
         t => t.to_string(),
     };
-    Challenge::new(
-        ChallengeKind::ProviderIframeLogout { logout_urls },
-        &title,
-        slug,
-    )
+    Challenge {
+        title,
+        ..challenge.replaced(ChallengeKind::ProviderIframeLogout { logout_urls })
+    }
 }

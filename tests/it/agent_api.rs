@@ -86,7 +86,7 @@ async fn enrolled_device_checks_in_and_reads_back_with_its_group_connector_and_f
         .enroll_device(ENROLL_KEY, "SN-1", "laptop-1")
         .await
         .expect("enroll");
-    assert_eq!(enrolled.device_token_key.len(), 128);
+    assert_eq!(enrolled.device_token_key.len(), 160);
     let caller = s
         .authenticate_agent(&enrolled.device_token_key)
         .await

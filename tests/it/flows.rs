@@ -467,7 +467,7 @@ async fn flows_cookie_attributes_and_security_headers() {
         .unwrap();
     let h = r.headers();
     let cookie = h["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with("latchkey_session="), "{cookie}");
+    assert!(cookie.starts_with("authentik_session="), "{cookie}");
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(
             cookie.split("; ").any(|p| p == attr),
@@ -507,7 +507,7 @@ async fn flows_cookie_attributes_and_security_headers() {
         .split(';')
         .next()
         .unwrap()
-        .trim_start_matches("latchkey_session=")
+        .trim_start_matches("authentik_session=")
         .to_string();
     let mut conn = tls.service.store().read().await.unwrap();
     let digest = latchkey::crypto::secrets::digest(&value);

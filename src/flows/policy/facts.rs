@@ -13,8 +13,9 @@ use std::time::Duration;
 use super::{PolicyRequest, evaluate_policy};
 use crate::domain::{Group, User};
 use crate::expr::python::{
-    CalledPolicy, GroupFacts, Host, Lookup, RequestFacts, UserFacts, Value, matches_user,
+    CalledPolicy, GroupFacts, Host, Lookup, Object, RequestFacts, UserFacts, Value, matches_user,
 };
+use crate::flows::context::CONTEXT_DEVICE;
 use crate::flows::env::Env;
 use crate::store::{self, Conn, StoreResult, authenticators};
 
@@ -59,7 +60,10 @@ pub fn request_facts(req: &PolicyRequest, env: &Env) -> RequestFacts {
     let mut context: Vec<(String, Value)> = ctx
         .extra
         .iter()
-        .map(|(k, v)| (k.clone(), Value::from(v)))
+        .map(|(k, v)| match k.as_str() {
+            CONTEXT_DEVICE => (k.clone(), device_object(v)),
+            _ => (k.clone(), Value::from(v)),
+        })
         .collect();
     let prompt_data = ctx
         .prompt_data
@@ -100,6 +104,32 @@ pub fn request_facts(req: &PolicyRequest, env: &Env) -> RequestFacts {
         context,
         ..RequestFacts::default()
     }
+}
+
+/// The endpoint stage's device as authentik's expressions read it (`device.name`,
+/// `device.access_group.name`, `device.cached_facts.data["os"]`): objects with attributes
+/// where authentik has model instances, dicts for the facts and attributes.
+fn device_object(device: &Json) -> Value {
+    let Some(fields) = device.as_object() else {
+        return Value::from(device);
+    };
+    let attrs = |class: &str, map: &Map<String, Json>, nested: &[&str]| {
+        let attrs = map
+            .iter()
+            .map(|(k, v)| match v {
+                Json::Object(inner) if nested.contains(&k.as_str()) => {
+                    let attrs = inner
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v)))
+                        .collect();
+                    (k.clone(), Value::Object(Object::plain(k, attrs)))
+                }
+                _ => (k.clone(), Value::from(v)),
+            })
+            .collect();
+        Value::Object(Object::plain(class, attrs))
+    };
+    attrs("Device", fields, &["access_group", "cached_facts"])
 }
 
 /// How deep `ak_call_policy` may nest (a policy calling itself ends here, failing closed).

@@ -87,6 +87,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>, s: &AuthenticatorTotpSettings) -> 
         })
         .unwrap_or_default();
     Ok(Show::Challenge(ChallengeKind::AuthenticatorTotpSetup {
+        pending_user: username,
         config_url,
         secret,
         qr_svg,

@@ -5,6 +5,8 @@ mod authenticator_totp;
 mod authenticator_validate;
 mod consent;
 mod deny;
+mod device_facts;
+mod endpoint;
 mod identification;
 mod password;
 mod prompt;
@@ -19,7 +21,7 @@ use super::FlowResult;
 use super::challenge::{ChallengeKind, Response};
 use super::context::Plan;
 use super::env::{Effect, Env};
-use crate::domain::{EndpointMode, Flow, Stage, StageKind, StageSettings};
+use crate::domain::{Flow, Stage, StageKind, StageSettings};
 use crate::store;
 
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
@@ -136,11 +138,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Prompt(s) => prompt::challenge(sc, s).await,
         StageSettings::Deny(s) => Ok(deny::challenge(s)),
         StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
-        StageSettings::Endpoint(s) => Ok(if s.mode == EndpointMode::Required {
-            Show::Deny("Endpoint device checks are not available.".into())
-        } else {
-            Show::Next
-        }),
+        StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
     }
 }
 
@@ -156,6 +154,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::respond(sc, s, response).await,
         StageSettings::Consent(s) => consent::respond(sc, s, response).await,
         StageSettings::Prompt(s) => prompt::respond(sc, s, response).await,
+        StageSettings::Endpoint(s) => endpoint::respond(sc, s, response).await,
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",

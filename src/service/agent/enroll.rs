@@ -16,8 +16,9 @@ pub struct Enrollment {
     pub device_token_key: String,
 }
 
-/// Characters in a device token's key (authentik's `generate_key`: 128 alphanumerics).
-const DEVICE_TOKEN_LEN: usize = 128;
+/// Characters in a device token's key: longer than authentik's 128 so the endpoint stage can
+/// verify the Agent's answers without the key (`crypto::endpoint_challenge::answer_key`).
+const DEVICE_TOKEN_LEN: usize = 160;
 
 impl Service {
     /// Enrolls the machine with serial `device_serial` through the enrollment token whose key
@@ -84,6 +85,9 @@ impl Service {
             created_at: now,
         };
         store::device_tokens::replace(tx.conn(), &device_token).await?;
+        if let Some(answer_key) = crate::crypto::endpoint_challenge::answer_key(&key) {
+            store::device_answer_keys::insert(tx.conn(), &device_token.id, &answer_key).await?;
+        }
         tx.touch(Topic::Devices);
         tx.commit().await?;
         Ok(Enrollment {
