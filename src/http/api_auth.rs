@@ -91,10 +91,10 @@ async fn session_superuser(
     state: &AppState,
 ) -> Result<Option<String>, ApiAuthRefusal> {
     let ClientIp(ip) = ClientIp::from_parts(parts);
-    let Some(cookie) = session::cookie_value(&parts.headers) else {
+    let Some(cookie) = session::request_cookie(&parts.headers) else {
         return Ok(None);
     };
-    let loaded = crate::flows::session::load(&state.ctx, Some(&cookie), &ip)
+    let loaded = crate::flows::session::load(&state.ctx, Some(&cookie.value), &ip)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "session load failed");
