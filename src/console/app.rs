@@ -734,10 +734,10 @@ impl App {
                 is_list && !self.showing_logs()
             }
             Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
-            Action::BindStage | Action::EditBinding | Action::RemoveBinding => {
-                TABS[self.tab].id == TabId::Flows
+            Action::BindStage => TABS[self.tab].id == TabId::Flows,
+            Action::EditBinding | Action::RemoveBinding | Action::BindPolicy => {
+                TABS[self.tab].id == TabId::Flows || self.device_access_group_detail().is_some()
             }
-            Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
             Action::Inspect => TABS[self.tab].id == TabId::Flows,
             Action::Test => matches!(
                 TABS[self.tab].id,
@@ -749,6 +749,9 @@ impl App {
             Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,
             Action::RevokeSession => {
                 TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
+            }
+            Action::Copy if self.mode() == Mode::Message => {
+                self.message().is_some_and(|m| m.copy.is_some())
             }
             Action::Copy | Action::RevealValue => {
                 TABS[self.tab].id == TabId::Providers && !self.copy_lines().is_empty()

@@ -14,6 +14,7 @@ mod console_dry_run;
 mod console_e2e;
 mod console_e2e_kestra;
 mod console_e2e_refusals;
+mod console_endpoints;
 mod console_export;
 mod console_forms;
 mod console_forms_provider;
