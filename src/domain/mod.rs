@@ -1,15 +1,20 @@
 //! Plain types and validation for every admin object. No I/O lives here, so the console, the HTTP
 //! server and the blueprint importer all share one definition of what a valid object is.
 
+pub mod devices;
 pub mod duration;
 pub mod endpoints;
 pub mod enums;
+pub mod facts;
 pub mod object;
 pub mod objects;
 pub mod redirect;
 pub mod settings;
 pub mod validate;
 
+pub use devices::{
+    AgentDeviceConnection, Device, DeviceFactSnapshot, DeviceFacts, DeviceToken, FactSection,
+};
 pub use duration::Duration;
 pub use endpoints::{DeviceAccessGroup, EnrollmentToken};
 pub use enums::*;

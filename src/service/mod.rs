@@ -1,12 +1,14 @@
 //! Use-cases shared by the console and the HTTP server: every create, update and delete goes
 //! through here, so both front ends apply the same validation and publish the same changes.
 
+pub mod agent;
 pub mod applications;
 pub mod blueprints;
 pub mod bootstrap;
 pub mod catalog;
 pub mod certificates;
 pub mod device;
+pub mod devices;
 pub mod enrollment;
 pub mod events;
 pub mod executions;
@@ -41,6 +43,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Refused(String),
+    /// An Agent's device token was refused (the HTTP layer answers 403).
+    #[error(transparent)]
+    AgentRefused(#[from] devices::AgentRefusal),
 }
 
 impl ServiceError {

@@ -19,6 +19,8 @@ pub enum Topic {
     Events,
     Sessions,
     Tokens,
+    /// Endpoint devices, their connections and facts (every check-in).
+    Devices,
     /// Something changed outside this process: refresh everything.
     All,
 }
@@ -26,7 +28,10 @@ pub enum Topic {
 impl Topic {
     /// True when a change of this topic can alter what the server serves from its snapshot.
     pub fn affects_config(self) -> bool {
-        !matches!(self, Topic::Events | Topic::Sessions | Topic::Tokens)
+        !matches!(
+            self,
+            Topic::Events | Topic::Sessions | Topic::Tokens | Topic::Devices
+        )
     }
 }
 

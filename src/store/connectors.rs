@@ -54,6 +54,11 @@ pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Connector>> {
     rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
 }
 
+/// The connector with `id`.
+pub async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Connector>> {
+    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+}
+
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
 fn bind_fields<'q>(q: Query<'q>, c: &'q Connector) -> Query<'q> {
     q.bind(&c.name)

@@ -10,6 +10,8 @@ pub mod certificates;
 pub mod connectors;
 pub mod device_access_groups;
 pub mod device_codes;
+pub mod device_tokens;
+pub mod devices;
 pub mod enrollment_tokens;
 pub mod events;
 pub mod flows;
@@ -387,6 +389,9 @@ impl Store {
             if now.1 != last.1 {
                 self.publish(Change::new(Topic::Events));
             }
+            if now.2 != last.2 {
+                self.publish(Change::new(Topic::Devices));
+            }
             last = now;
         }
         conn.close().await?;
@@ -415,12 +420,12 @@ pub async fn config_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
     )
 }
 
-async fn counters(conn: &mut SqliteConnection) -> StoreResult<(i64, i64)> {
-    Ok(
-        sqlx::query_as("SELECT config_version, events_version FROM meta WHERE id = 1")
-            .fetch_one(conn)
-            .await?,
+async fn counters(conn: &mut SqliteConnection) -> StoreResult<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT config_version, events_version, devices_version FROM meta WHERE id = 1",
     )
+    .fetch_one(conn)
+    .await?)
 }
 
 fn ensure_parent(path: &Path) -> StoreResult<()> {

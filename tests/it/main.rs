@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agent_api;
 mod binary;
 mod blueprint;
 mod blueprint_authentik;
