@@ -130,6 +130,11 @@ pub enum Request {
     },
     /// Make an enrollment token; its key comes back once.
     CreateEnrollmentToken(NewEnrollmentToken),
+    /// Read a device's latest facts for its detail.
+    DeviceFacts {
+        /// The device's id.
+        id: String,
+    },
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -181,6 +186,13 @@ pub enum Outcome {
         /// The answer (boxed: a simulation is large).
         answer: Box<DryRunAnswer>,
     },
+    /// A device's latest facts as detail rows (`None`: the device is gone).
+    DeviceFacts {
+        /// The device's id.
+        id: String,
+        /// `(section, line)` rows.
+        rows: Option<Vec<(String, String)>>,
+    },
     /// Saved, with a secret that is shown now and never again (an enrollment token's key).
     SecretShownOnce {
         /// The status line's message.
@@ -217,6 +229,14 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             },
         ),
         Request::Usages { kind, id, name } => usages(service, kind, id, name).await,
+        Request::DeviceFacts { id } => match service.device_detail(&id).await {
+            Ok(detail) => Outcome::DeviceFacts {
+                rows: detail
+                    .map(|d| crate::console::facts::fact_rows(d.facts.as_ref().map(|f| &f.data.0))),
+                id,
+            },
+            Err(e) => Outcome::Failed(e),
+        },
         Request::CreateEnrollmentToken(new) => match service.create_enrollment_token(&new).await {
             Ok(created) => Outcome::SecretShownOnce {
                 message: format!("created enrollment token {}", created.token.name),

@@ -11,6 +11,7 @@ mod browser;
 mod consent_page;
 mod console;
 mod console_attach;
+mod console_devices;
 mod console_dry_run;
 mod console_e2e;
 mod console_e2e_kestra;

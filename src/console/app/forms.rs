@@ -446,6 +446,7 @@ impl App {
             Outcome::BlueprintFailed(msg) => self.show_import_error(&msg),
             Outcome::Failed(err) => self.failed(&err),
             Outcome::DryRun { title, answer } => self.show_dry_run(title, &answer),
+            Outcome::DeviceFacts { id, rows } => self.apply_device_facts(id, rows),
             Outcome::SecretShownOnce {
                 message,
                 what,
