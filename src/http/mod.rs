@@ -1,5 +1,6 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
+mod api_core;
 mod authorize;
 mod challenge_html;
 mod device;
@@ -26,6 +27,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use api_core::AUTHENTIK_API_VERSION;
 pub use errors::{ApiError, HttpError, json_error};
 pub use extract::ClientIp;
 pub use serve::Limits;
@@ -152,6 +154,8 @@ pub fn router(state: AppState) -> Router {
         .layer(timeout())
         .layer(axum::middleware::map_response(errors::oauth_json_answers));
     Router::new()
+        .route("/api/v3/core/brands/current/", get(api_core::current_brand))
+        .route("/api/v3/admin/version/", get(api_core::version))
         .route("/-/health/live/", get(health::live))
         .route("/-/health/ready/", get(health::ready))
         .route(

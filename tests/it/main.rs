@@ -3,6 +3,7 @@
 mod support;
 
 mod agent_api;
+mod api_core;
 mod binary;
 mod blueprint;
 mod blueprint_authentik;
