@@ -1,8 +1,10 @@
 //! What the authentik Agent (ak-sysd) reads besides the Agent API: the current brand
-//! (`GET /api/v3/core/brands/current/`, open to anyone, as authentik's) and the server's
-//! version (`GET /api/v3/admin/version/`, for an authenticated caller: here the Agent's device
-//! token, `Authorization: Bearer+agent <key>`). Answers match authentik-client's
-//! `CurrentBrand` and `Version` models.
+//! (`GET /api/v3/core/brands/current/`, open to anyone, as authentik's), and for an
+//! authenticated caller (here the Agent's device token, `Authorization: Bearer+agent <key>`)
+//! the server's version (`GET /api/v3/admin/version/`) and the user and group directory of its
+//! NSS module (`GET /api/v3/core/users/`, `/core/groups/`, paginated as authentik paginates).
+//! Answers match authentik-client's `CurrentBrand`, `Version`, `PaginatedUserList` and
+//! `PaginatedGroupList` models.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,6 +14,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::domain::{Brand, Flow};
+use crate::service::directory::{
+    DEFAULT_PAGE_SIZE, DirectoryGroup, DirectoryUser, Page, PageRequest,
+};
 use crate::service::{Service, ServiceError};
 
 /// The authentik API version latchkey answers as (the authentik-client release it is checked
@@ -130,5 +135,146 @@ fn brand_json(b: Option<&Brand>, flows: &[Flow]) -> Value {
         "flow_request": null,
         "default_locale": "",
         "flags": {"flows_continuous_login": false, "flows_refresh_others": false},
+    })
+}
+
+/// The `page` and `page_size` query parameters of a list (anything else is ignored, as the
+/// Agent's filters are; a non-number is authentik's 404 "Invalid page." for `page`).
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
+impl ListQuery {
+    fn request(&self) -> Result<PageRequest, Refusal> {
+        let number = |v: &Option<String>, default: usize| match v.as_deref() {
+            None | Some("") => Some(default),
+            Some(t) => t.trim().parse::<usize>().ok(),
+        };
+        let page = number(&self.page, 1)
+            .filter(|p| *p >= 1)
+            .ok_or(Refusal(StatusCode::NOT_FOUND, "Invalid page."))?;
+        let page_size = number(&self.page_size, DEFAULT_PAGE_SIZE).unwrap_or(DEFAULT_PAGE_SIZE);
+        Ok(PageRequest { page, page_size })
+    }
+}
+
+/// authentik's pagination block for `p` with its `results`.
+fn paginated<T>(p: &Page<T>, results: Vec<Value>) -> Value {
+    let total = p.total_pages();
+    let start = if p.items.is_empty() {
+        0
+    } else {
+        (p.page - 1) * p.page_size + 1
+    };
+    json!({
+        "pagination": {
+            "next": if p.page < total { p.page + 1 } else { 0 },
+            "previous": p.page.saturating_sub(1),
+            "count": p.count,
+            "current": p.page,
+            "total_pages": total,
+            "start_index": start,
+            "end_index": if start == 0 { 0 } else { start + p.items.len() - 1 },
+        },
+        "results": results,
+        "autocomplete": {},
+    })
+}
+
+/// A unix time as authentik's ISO 8601 (UTC).
+fn iso(at: i64) -> Value {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .map_or(Value::Null, Value::String)
+}
+
+/// `GET /api/v3/core/users/` (the Agent's device token).
+pub async fn users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Response {
+    let run = async {
+        require_agent(&state.service, &headers).await?;
+        let page = state.service.directory_users(q.request()?).await?;
+        let results = page.items.iter().map(user_json).collect();
+        Ok::<_, Refusal>(paginated(&page, results))
+    };
+    match run.await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// `GET /api/v3/core/groups/` (the Agent's device token).
+pub async fn groups(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Response {
+    let run = async {
+        require_agent(&state.service, &headers).await?;
+        let page = state.service.directory_groups(q.request()?).await?;
+        let results = page.items.iter().map(group_json).collect();
+        Ok::<_, Refusal>(paginated(&page, results))
+    };
+    match run.await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// authentik's `UserSerializer` fields.
+fn user_json(d: &DirectoryUser) -> Value {
+    let u = &d.user;
+    json!({
+        "pk": d.number,
+        "username": u.username,
+        "name": u.name,
+        "is_active": u.is_active,
+        "last_login": u.last_login.map_or(Value::Null, iso),
+        "date_joined": iso(u.created_at),
+        "is_superuser": d.is_superuser,
+        "groups": d.groups.iter().map(|(g, _)| g.id.clone()).collect::<Vec<_>>(),
+        "groups_obj": d.groups.iter().map(|(g, n)| json!({
+            "pk": g.id, "num_pk": n, "name": g.name, "is_superuser": g.is_superuser,
+            "attributes": g.attributes,
+        })).collect::<Vec<_>>(),
+        "roles": [],
+        "roles_obj": [],
+        "email": u.email,
+        "avatar": "",
+        "attributes": u.attributes,
+        "uid": crate::oauth::claims::subject(crate::domain::SubMode::HashedUserId, u),
+        "path": u.path,
+        "type": u.user_type.as_str(),
+        "uuid": u.id,
+        "password_change_date": iso(u.updated_at),
+        "last_updated": iso(u.updated_at),
+    })
+}
+
+/// authentik's `GroupSerializer` fields.
+fn group_json(d: &DirectoryGroup) -> Value {
+    let g = &d.group;
+    json!({
+        "pk": g.id,
+        "num_pk": d.number,
+        "name": g.name,
+        "is_superuser": g.is_superuser,
+        "parents": g.parent_id.iter().collect::<Vec<_>>(),
+        "parents_obj": null,
+        "users": d.member_numbers,
+        "users_obj": null,
+        "attributes": g.attributes,
+        "roles": [],
+        "roles_obj": [],
+        "inherited_roles_obj": null,
+        "children": d.children,
+        "children_obj": null,
     })
 }

@@ -156,6 +156,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v3/core/brands/current/", get(api_core::current_brand))
         .route("/api/v3/admin/version/", get(api_core::version))
+        .route("/api/v3/core/users/", get(api_core::users))
+        .route("/api/v3/core/groups/", get(api_core::groups))
         .route("/-/health/live/", get(health::live))
         .route("/-/health/ready/", get(health::ready))
         .route(

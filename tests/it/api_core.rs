@@ -126,3 +126,154 @@ async fn the_version_answers_a_device_token_and_refuses_anyone_else() {
         );
     }
 }
+
+/// One page of users through authentik-client's own call (as ak-sysd's NSS directory asks).
+async fn users_page(
+    c: &Configuration,
+    page: i32,
+    page_size: i32,
+) -> authentik_client::models::PaginatedUserList {
+    core_api::core_users_list(
+        c,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(page),
+        Some(page_size),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    .await
+    .expect("PaginatedUserList parses")
+}
+
+#[tokio::test]
+async fn users_and_groups_list_page_by_page_with_stable_numbers() {
+    let s = spawn_server().await;
+    let key = device_key(&s.service).await;
+    let agent = client(&s.base_url, Some(&format!("Bearer+agent {key}")));
+    crate::flows_support::add_user(&s.service, "bob", "bob@example.com", "bob-pass-1").await;
+    crate::flows_support::add_user(&s.service, "carol", "carol@example.com", "carol-pass-1").await;
+
+    let first = users_page(&agent, 1, 2).await;
+    assert_eq!(first.pagination.count as usize, 3, "akadmin, bob, carol");
+    assert_eq!(
+        (first.pagination.total_pages, first.pagination.next),
+        (2.0, 2.0)
+    );
+    assert_eq!(
+        (first.pagination.start_index, first.pagination.end_index),
+        (1.0, 2.0)
+    );
+    let second = users_page(&agent, 2, 2).await;
+    assert_eq!(second.results.len(), 1);
+    assert_eq!(
+        (second.pagination.previous, second.pagination.next),
+        (1.0, 0.0)
+    );
+    let names: Vec<String> = first
+        .results
+        .iter()
+        .chain(&second.results)
+        .map(|u| u.username.clone())
+        .collect();
+    assert_eq!(names, ["akadmin", "bob", "carol"]);
+    let admin = &first.results[0];
+    assert!(admin.is_superuser);
+    let admins = admin.groups_obj.clone().unwrap_or_default();
+    assert!(
+        admins.iter().any(|g| g.name == "authentik Admins"),
+        "{admins:?}"
+    );
+
+    // Numbers are unique and stay: a new user takes the next one, the others keep theirs.
+    let before: Vec<i32> = users_page(&agent, 1, 100)
+        .await
+        .results
+        .iter()
+        .map(|u| u.pk)
+        .collect();
+    let unique: std::collections::HashSet<_> = before.iter().collect();
+    assert_eq!(unique.len(), before.len());
+    crate::flows_support::add_user(&s.service, "aaron", "aaron@example.com", "aaron-pass-1").await;
+    let after = users_page(&agent, 1, 100).await.results;
+    let aaron = after.iter().find(|u| u.username == "aaron").expect("aaron");
+    assert!(
+        before.iter().all(|n| *n < aaron.pk),
+        "{before:?} then {}",
+        aaron.pk
+    );
+    for u in after.iter().filter(|u| u.username != "aaron") {
+        assert!(before.contains(&u.pk));
+    }
+
+    let groups = core_api::core_groups_list(
+        &agent,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(1),
+        Some(100),
+        None,
+    )
+    .await
+    .expect("PaginatedGroupList parses");
+    let g = groups
+        .results
+        .iter()
+        .find(|g| g.name == "authentik Admins")
+        .expect("the admins' group");
+    assert!(g.users.clone().unwrap_or_default().contains(&admin.pk));
+
+    // Without the device token, or with a bad page: authentik's refusals.
+    let anonymous = client(&s.base_url, None);
+    assert!(
+        core_api::core_groups_list(
+            &anonymous, None, None, None, None, None, None, None, None, None, None, None, None,
+            None,
+        )
+        .await
+        .is_err()
+    );
+    for (query, status) in [("", 403), ("?page=abc", 404), ("?page=0", 404)] {
+        let mut req =
+            crate::support::client().get(format!("{}/api/v3/core/users/{query}", s.base_url));
+        if status != 403 {
+            req = req.header("authorization", format!("Bearer+agent {key}"));
+        }
+        let res = req.send().await.expect("send");
+        assert_eq!(res.status().as_u16(), status, "{query}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+}
