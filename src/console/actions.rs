@@ -4,6 +4,7 @@
 use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
+use crate::service::enrollment::NewEnrollmentToken;
 use crate::service::inspect::{
     AccessCheck, AccessCheckInput, PolicyTest, PolicyTestInput, Simulation, SimulationInput,
 };
@@ -127,6 +128,13 @@ pub enum Request {
         /// What to run (boxed: a simulation's input is large).
         input: Box<DryRunInput>,
     },
+    /// Make an enrollment token; its key comes back once.
+    CreateEnrollmentToken(NewEnrollmentToken),
+    /// Read a device's latest facts for its detail.
+    DeviceFacts {
+        /// The device's id.
+        id: String,
+    },
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -178,6 +186,22 @@ pub enum Outcome {
         /// The answer (boxed: a simulation is large).
         answer: Box<DryRunAnswer>,
     },
+    /// A device's latest facts as detail rows (`None`: the device is gone).
+    DeviceFacts {
+        /// The device's id.
+        id: String,
+        /// `(section, line)` rows.
+        rows: Option<Vec<(String, String)>>,
+    },
+    /// Saved, with a secret that is shown now and never again (an enrollment token's key).
+    SecretShownOnce {
+        /// The status line's message.
+        message: String,
+        /// What the secret is ("the enrollment key of workstations").
+        what: String,
+        /// The secret.
+        secret: String,
+    },
 }
 
 /// Runs one request against the service.
@@ -205,6 +229,22 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             },
         ),
         Request::Usages { kind, id, name } => usages(service, kind, id, name).await,
+        Request::DeviceFacts { id } => match service.device_detail(&id).await {
+            Ok(detail) => Outcome::DeviceFacts {
+                rows: detail
+                    .map(|d| crate::console::facts::fact_rows(d.facts.as_ref().map(|f| &f.data.0))),
+                id,
+            },
+            Err(e) => Outcome::Failed(e),
+        },
+        Request::CreateEnrollmentToken(new) => match service.create_enrollment_token(&new).await {
+            Ok(created) => Outcome::SecretShownOnce {
+                message: format!("created enrollment token {}", created.token.name),
+                what: format!("the enrollment key of {}", created.token.name),
+                secret: created.key,
+            },
+            Err(e) => Outcome::Failed(e),
+        },
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
             Ok(()) => Outcome::Deleted(format!("deleted {name}")),
             Err(e) => Outcome::Failed(e),

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 mod commands;
 mod copy;
+mod devices;
 mod dry_run;
 mod forms;
 mod import;
@@ -14,6 +15,7 @@ mod overlay;
 mod quit;
 
 pub use copy::{Clip, CopyLine, Delivery, osc52};
+pub use devices::DeviceFacts;
 pub use message::message_geometry;
 pub use overlay::{InspectView, LiveView, MessageView, QuitDialog};
 
@@ -110,6 +112,7 @@ pub struct App {
     server_mode: ServerMode,
     instances: Vec<ServerInstance>,
     instances_read: bool,
+    device_facts: Option<DeviceFacts>,
 }
 
 impl App {
@@ -137,6 +140,7 @@ impl App {
             server_mode: ServerMode::default(),
             instances: Vec::new(),
             instances_read: false,
+            device_facts: None,
         };
         if let Some(text) = first_start {
             app.show_message(
@@ -168,11 +172,13 @@ impl App {
         for (i, key) in kept.into_iter().enumerate() {
             self.refilter(i, key);
         }
+        self.merge_device_facts();
         if let Some(open) = self.overlays.detail_mut()
             && let Some(row) = self.rows[self.tab].iter().find(|r| r.key == open.row.key)
         {
             open.row = row.clone();
         }
+        self.request_device_facts();
     }
 
     /// Replaces what the store's registry says about the servers (read about once a second).
@@ -401,6 +407,7 @@ impl App {
                 scroll: 0,
                 cursor: 0,
             }));
+            self.request_device_facts();
         }
     }
 
@@ -730,14 +737,18 @@ impl App {
             };
         }
         match b.action {
+            // Devices are made by enrolling, not by forms.
+            Action::New | Action::Edit | Action::Delete if TABS[self.tab].id == TabId::Devices => {
+                false
+            }
             Action::Open | Action::StartFilter | Action::New | Action::Edit | Action::Delete => {
                 is_list && !self.showing_logs()
             }
             Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
-            Action::BindStage | Action::EditBinding | Action::RemoveBinding => {
-                TABS[self.tab].id == TabId::Flows
+            Action::BindStage => TABS[self.tab].id == TabId::Flows,
+            Action::EditBinding | Action::RemoveBinding | Action::BindPolicy => {
+                TABS[self.tab].id == TabId::Flows || self.device_access_group_detail().is_some()
             }
-            Action::BindPolicy => TABS[self.tab].id == TabId::Flows,
             Action::Inspect => TABS[self.tab].id == TabId::Flows,
             Action::Test => matches!(
                 TABS[self.tab].id,
@@ -749,6 +760,9 @@ impl App {
             Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,
             Action::RevokeSession => {
                 TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
+            }
+            Action::Copy if self.mode() == Mode::Message => {
+                self.message().is_some_and(|m| m.copy.is_some())
             }
             Action::Copy | Action::RevealValue => {
                 TABS[self.tab].id == TabId::Providers && !self.copy_lines().is_empty()

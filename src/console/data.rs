@@ -8,6 +8,7 @@ use crate::domain::{
     Flow, FlowStageBinding, Group, Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage,
     User,
 };
+use crate::service::devices::DeviceSummary;
 use crate::service::executions::LiveExecution;
 use crate::service::sessions::SessionSummary;
 use crate::service::{Service, ServiceResult};
@@ -42,6 +43,8 @@ pub struct Data {
     pub device_access_groups: Vec<DeviceAccessGroup>,
     /// Every enrollment token (listed under Connectors).
     pub enrollment_tokens: Vec<EnrollmentToken>,
+    /// Every enrolled device, with what its latest facts say (the Endpoint Devices tab).
+    pub devices: Vec<DeviceSummary>,
     /// Every user.
     pub users: Vec<User>,
     /// Every group.
@@ -102,6 +105,7 @@ impl DataSource {
             connectors: s.list_connectors().await?,
             device_access_groups: s.list_device_access_groups().await?,
             enrollment_tokens: s.list_enrollment_tokens().await?,
+            devices: s.list_devices().await?,
             users: s.list_users().await?,
             groups: s.list_groups().await?,
             superusers: s.superuser_ids().await?,

@@ -607,6 +607,7 @@ const URI_ROWS: &str = "Redirect URIs: add / remove a row";
 const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
 const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
+const MESSAGE: &str = "Message: close (y: copy a key shown)";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -617,8 +618,8 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('e')], "e", A::Edit, LIST_DETAIL, "Edit the selected object").hint("edit").mutating(),
     row(&[Char('D')], "D", A::Delete, LIST_DETAIL, "Delete: shows what uses it first").hint("delete").mutating(),
     row(&[Char('b')], "b", A::BindStage, DETAIL, "Flow detail: bind a stage").hint("bind stage").mutating(),
-    row(&[Char('E')], "E", A::EditBinding, DETAIL, "Flow detail: edit the binding").hint("edit binding").mutating(),
-    row(&[Char('X')], "X", A::RemoveBinding, DETAIL, "Flow detail: remove the binding").hint("unbind").mutating(),
+    row(&[Char('E')], "E", A::EditBinding, DETAIL, "Flow/group detail: edit the binding").hint("edit binding").mutating(),
+    row(&[Char('X')], "X", A::RemoveBinding, DETAIL, "Flow/group detail: remove the binding").hint("unbind").mutating(),
     row(&[Char('P')], "P", A::SetPassword, LIST_DETAIL, "Users: set password").hint("password").mutating(),
     row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the session").hint("revoke").mutating(),
     // Writes key material to disk: a read-only console does not.
@@ -690,11 +691,12 @@ pub const KEYMAP: &[Binding] = &[
     row(&[TAB, BACKTAB, LEFT, RIGHT], "tab", A::SwitchButton, &[Mode::Quit], "Quit dialog: Cancel / Quit").hint("switch").essential().help_as("tab", SWITCH),
     row(&[ENTER], "enter", A::Press, &[Mode::Quit], "Quit dialog: press the button").hint("press").essential(),
     row(&[Char('y')], "y", A::Yes, &[Mode::Quit], "Quit dialog: quit, stop the server").hint("quit"),
-    row(&[ENTER, ESC, Char('q')], "enter", A::Dismiss, &[Mode::Message], "Message: close").hint("close").essential(),
+    row(&[ENTER, ESC, Char('q')], "enter", A::Dismiss, &[Mode::Message], "Message: close").hint("close").essential().help_as("enter/y", MESSAGE),
+    row(&[Char('y')], "y", A::Copy, &[Mode::Message], "Key shown once: copy it (OSC 52)").hint("copy").help_as("enter/y", MESSAGE),
     row(&[Ctrl('g')], "^G", A::Generate, FORM, "Form: generate a client ID or secret").on(&[Field::Text]),
     row(&[Char('n')], "n", A::NewForField, FORM, "New object (in a form: for the select)").mutating().on(&[Field::Select]),
     row(&[Char('N')], "N", A::NewWithProvider, LIST, "Applications: new app with its provider").hint("new+provider").mutating(),
-    row(&[Char('B')], "B", A::BindPolicy, DETAIL, "Flow detail: bind a policy").hint("bind policy").mutating(),
+    row(&[Char('B')], "B", A::BindPolicy, DETAIL, "Flow/group detail: bind a policy").hint("bind policy").mutating(),
     // The flow inspector and the live executions.
     row(&[Char('i')], "i", A::Inspect, LIST_DETAIL, "Flows: inspect the flow (:inspect S)").hint("inspect").help_as("i/L", INSPECT),
     row(&[Char('j'), DOWN], "j/down", A::Down, INSPECTOR, "Move down").help_as("j/k", "Move down / up"),

@@ -13,6 +13,7 @@ pub mod data;
 pub mod dialog;
 pub mod dry_run;
 pub mod external_edit;
+pub mod facts;
 pub mod filter;
 pub mod form;
 pub mod inspect;

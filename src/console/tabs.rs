@@ -126,6 +126,8 @@ pub enum TabId {
     Brands,
     /// Endpoint connectors.
     Connectors,
+    /// Enrolled endpoint devices and their latest facts.
+    Devices,
     /// Users and groups.
     Users,
     /// Audit events and the server log.
@@ -136,9 +138,10 @@ pub enum TabId {
 pub struct TabSpec {
     /// Which tab.
     pub id: TabId,
-    /// Full name (tab bar at >= 120 columns, block titles, breadcrumbs).
+    /// Full name (tab bar at >= 120 columns for tabs with a digit, block titles, breadcrumbs).
     pub name: &'static str,
-    /// Short name for 80-119 columns: every tab's short label fits 80 columns together.
+    /// Short name for 80-119 columns (and for tabs without a digit at 120): every tab's short
+    /// label fits 80 columns together.
     pub short: &'static str,
     /// Digit that jumps here.
     pub hotkey: Option<char>,
@@ -164,7 +167,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Flows,
         name: "Flows",
-        short: "Flows",
+        short: "Flow",
         hotkey: Some('2'),
         description: "Flows describe a chain of Stages to authenticate, enroll or recover a user.",
         columns: &[
@@ -191,7 +194,7 @@ pub const TABS: &[TabSpec] = &[
     TabSpec {
         id: TabId::Policies,
         name: "Policies",
-        short: "Policy",
+        short: "Pol",
         hotkey: Some('4'),
         description: "Policies decide whether a flow, stage or application applies to a user.",
         columns: &[col("NAME", 30, true, true), col("KIND", 18, false, true)],
@@ -263,6 +266,21 @@ pub const TABS: &[TabSpec] = &[
             col("ENABLED", 7, false, true),
         ],
         rows: Some(connector_rows),
+    },
+    TabSpec {
+        id: TabId::Devices,
+        name: "Devices",
+        short: "Dev",
+        hotkey: None,
+        description: "Endpoint devices enrolled through a connector; enter shows their facts.",
+        columns: &[
+            col("NAME", 20, true, true),
+            col("OS", 18, true, true),
+            col("LAST CHECK-IN", 16, false, true),
+            col("CONNECTOR", 14, true, false),
+            col("ACCESS GROUP", 14, true, false),
+        ],
+        rows: Some(device_rows),
     },
     TabSpec {
         id: TabId::Users,
@@ -725,6 +743,48 @@ fn enrollment_token_rows(d: &Data) -> impl Iterator<Item = ListRow> + '_ {
             ],
         )
     })
+}
+
+/// Enrolled devices: name, OS and last check-in from the latest facts, connector, group.
+/// The facts themselves join the row's detail when it is opened (see `App::device_facts`).
+fn device_rows(d: &Data) -> Vec<ListRow> {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    d.devices
+        .iter()
+        .map(|dev| {
+            let os = match (&dev.os_name, &dev.os_version) {
+                (Some(n), Some(v)) => format!("{n} {v}"),
+                (Some(n), None) => n.clone(),
+                _ => "-".into(),
+            };
+            let seen = match dev.last_check_in {
+                Some(at) => Cell::new(&datetime(at)),
+                None => Cell::toned("never", Tone::Muted),
+            };
+            ListRow::new(
+                &dev.id,
+                vec![
+                    Cell::new(&dev.name),
+                    Cell::new(&os),
+                    seen,
+                    Cell::new(&or_dash(&dev.connector_name)),
+                    Cell::new(&or_dash(&dev.access_group_name)),
+                ],
+                vec![
+                    ("name", dev.name.clone()),
+                    ("serial", dev.identifier.clone()),
+                    ("os", os),
+                    (
+                        "last check-in",
+                        dev.last_check_in.map_or("never".into(), datetime),
+                    ),
+                    ("connector", or_dash(&dev.connector_name)),
+                    ("access group", or_dash(&dev.access_group_name)),
+                    ("id", dev.id.clone()),
+                ],
+            )
+        })
+        .collect()
 }
 
 fn user_rows(d: &Data) -> Vec<ListRow> {

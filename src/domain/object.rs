@@ -302,8 +302,21 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
                 ("refresh_interval", &a.refresh_interval),
                 ("auth_session_duration", &a.auth_session_duration),
                 ("challenge_idle_timeout", &a.challenge_idle_timeout),
+                ("snapshot_expiry", &a.snapshot_expiry),
             ] {
                 check_duration(&mut e, field, value, false);
+            }
+            // authentik's PositiveIntegerField: a negative offset maps ids below 0.
+            for (field, value) in [
+                ("nss_uid_offset", a.nss_uid_offset),
+                ("nss_gid_offset", a.nss_gid_offset),
+            ] {
+                if value < 0 {
+                    e.add(
+                        field,
+                        format!("{value} is negative: use 0 or more, e.g. 1000"),
+                    );
+                }
             }
         }
         Object::DeviceAccessGroup(g) => check_required(&mut e, "name", &g.name),

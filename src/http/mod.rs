@@ -3,6 +3,7 @@
 mod api_agent;
 pub mod api_auth;
 mod api_endpoints;
+mod api_core;
 mod authorize;
 mod challenge_html;
 mod device;
@@ -31,6 +32,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use api_agent::AgentThrottle;
+pub use api_core::AUTHENTIK_API_VERSION;
 pub use errors::{ApiError, HttpError, json_error};
 pub use extract::ClientIp;
 pub use serve::Limits;
@@ -160,6 +162,10 @@ pub fn router(state: AppState) -> Router {
         .layer(timeout())
         .layer(axum::middleware::map_response(errors::oauth_json_answers));
     Router::new()
+        .route("/api/v3/core/brands/current/", get(api_core::current_brand))
+        .route("/api/v3/admin/version/", get(api_core::version))
+        .route("/api/v3/core/users/", get(api_core::users))
+        .route("/api/v3/core/groups/", get(api_core::groups))
         .route("/-/health/live/", get(health::live))
         .route("/-/health/ready/", get(health::ready))
         .route(

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod device;
 pub mod devices;
+pub mod directory;
 pub mod enrollment;
 pub mod events;
 pub mod executions;

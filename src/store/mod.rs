@@ -13,6 +13,7 @@ pub mod device_answer_keys;
 pub mod device_codes;
 pub mod device_tokens;
 pub mod devices;
+pub mod directory;
 pub mod enrollment_tokens;
 pub mod events;
 pub mod flows;

@@ -344,8 +344,8 @@ fn at_80x24_every_tab_is_named_and_5_n_from_a_detail_opens_the_applications_form
     let screen = tmux.wait_for("the tab bar", |s| s.contains("1 Dash"));
     let bar = screen.lines().nth(1).unwrap_or_default();
     for label in [
-        "1 Dash", "2 Flows", "3 Stage", "4 Policy", "5 Apps", "6 Prov", "7 Certs", "8 Brand",
-        "9 Conn", "0 Users", "Ev",
+        "1 Dash", "2 Flow", "3 Stage", "4 Pol", "5 Apps", "6 Prov", "7 Certs", "8 Brand", "9 Conn",
+        "Dev", "0 Users", "Ev",
     ] {
         assert!(bar.contains(label), "{label} in {bar:?}");
     }

@@ -1080,13 +1080,13 @@ async fn the_type_chooser_and_forms_exist_for_every_list_tab() {
 // ---- the real binary under tmux --------------------------------------------------------------
 
 /// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-    log: std::path::PathBuf,
+pub(crate) struct Tmux {
+    pub(crate) socket: String,
+    pub(crate) log: std::path::PathBuf,
 }
 
 impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("tmux")
             .args(["-L", &self.socket])
             .args(args)
@@ -1100,17 +1100,17 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         for k in keys {
             self.run(&["send-keys", "-t", "console", k]);
         }
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         self.run(&["send-keys", "-t", "console", "-l", text]);
     }
 
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let screen = self.run(&["capture-pane", "-p", "-t", "console"]);

@@ -521,6 +521,7 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                     ("challenge_idle_timeout", Ty::Str),
                     ("challenge_trigger_check_in", Ty::Bool),
                     ("jwt_federation_providers", Ty::RefList),
+                    ("snapshot_expiry", Ty::Str),
                 ],
             ),
             &["name"],

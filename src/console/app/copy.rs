@@ -89,10 +89,24 @@ impl App {
     /// The flow detail's stage bindings, in order (`(binding id, "order  stage (kind)")`), each
     /// followed by the policy bindings on it, then the flow's own policy bindings.
     pub fn binding_lines(&self) -> Vec<(String, String)> {
+        if let Some(group) = self.device_access_group_detail() {
+            return self.policy_binding_lines(group, "");
+        }
         let Some(row) = self.detail_row_on(TabId::Flows) else {
             return Vec::new();
         };
         self.flow_binding_lines(&row.key)
+    }
+
+    /// The id of the device access group whose detail has focus (its policy bindings are
+    /// listed and edited there, as a flow's are).
+    pub fn device_access_group_detail(&self) -> Option<&str> {
+        let row = self.detail_row_on(TabId::Connectors)?;
+        self.data
+            .device_access_groups
+            .iter()
+            .any(|g| g.id == row.key)
+            .then_some(row.key.as_str())
     }
 
     /// The user detail's live sessions: `(session id, "ip  agent  since  last seen")`.
@@ -150,13 +164,17 @@ impl App {
     pub(super) fn copy_selected(&mut self) {
         let lines = self.copy_lines();
         if let Some(line) = lines.get(self.copy_cursor()) {
-            let clip = Clip {
+            self.copy_clip(Clip {
                 what: format!("the {}", spoken(&line.label)),
                 value: line.value.clone(),
-            };
-            self.set_status(&sent_message(&clip, &Delivery::Unknown), Tone::Ok);
-            self.clipboard = Some(clip);
+            });
         }
+    }
+
+    /// Hands `clip` to the loop to send as OSC 52 and says so.
+    pub(super) fn copy_clip(&mut self, clip: Clip) {
+        self.set_status(&sent_message(&clip, &Delivery::Unknown), Tone::Ok);
+        self.clipboard = Some(clip);
     }
 
     /// The loop sent `clip` as OSC 52: the status line says what was sent, and offers `v`

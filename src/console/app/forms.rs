@@ -17,6 +17,7 @@ use crate::console::text::inert;
 use crate::domain::{Kind, Object};
 use crate::service::ServiceError;
 use crate::service::certificates::KeyAlgorithm;
+use crate::service::enrollment::NewEnrollmentToken;
 
 impl App {
     /// Opens `form` as `n` or `e` would (tests render every declared form this way).
@@ -109,6 +110,11 @@ impl App {
     /// `B` in a flow's detail: a policy binding on the selected stage binding (authentik's
     /// way of making a stage conditional), or on the flow when no stage binding is selected.
     pub(super) fn start_bind_policy(&mut self) {
+        if let Some(group) = self.device_access_group_detail() {
+            let form = open::new_policy_binding_form(group, &self.data);
+            self.open_form(form);
+            return;
+        }
         if TABS[self.tab].id != TabId::Flows {
             return;
         }
@@ -296,7 +302,11 @@ impl App {
     }
 
     /// The policy bindings on `target_id` in order, each line after `indent`.
-    fn policy_binding_lines(&self, target_id: &str, indent: &str) -> Vec<(String, String)> {
+    pub(super) fn policy_binding_lines(
+        &self,
+        target_id: &str,
+        indent: &str,
+    ) -> Vec<(String, String)> {
         let mut bindings: Vec<_> = self
             .data
             .policy_bindings
@@ -436,13 +446,27 @@ impl App {
             Outcome::BlueprintFailed(msg) => self.show_import_error(&msg),
             Outcome::Failed(err) => self.failed(&err),
             Outcome::DryRun { title, answer } => self.show_dry_run(title, &answer),
+            Outcome::DeviceFacts { id, rows } => self.apply_device_facts(id, rows),
+            Outcome::SecretShownOnce {
+                message,
+                what,
+                secret,
+            } => {
+                if self.overlays.form_on_top() {
+                    self.close_saved_form();
+                }
+                self.set_status(&message, Tone::Ok);
+                self.show_secret_once(&what, &secret);
+            }
         }
     }
 
     /// The delete went through: a stage or policy binding removed from a flow's detail leaves
     /// the detail open, anything else closes the detail too (the object is gone).
     fn deleted(&mut self, msg: &str) {
-        let on_flow = TABS[self.tab].id == TabId::Flows;
+        // A binding removed from a device access group's detail leaves it open as well.
+        let on_flow = TABS[self.tab].id == TabId::Flows
+            || (TABS[self.tab].id == TabId::Connectors && self.overlays.detail().is_some());
         let binding = matches!(
             self.overlays.top(),
             Some(Overlay::Delete(d)) if d.kind == Kind::FlowStageBinding
@@ -557,6 +581,22 @@ fn request_for(form: &Form) -> Option<Request> {
         },
         Purpose::ImportBlueprint => Request::PreviewBlueprint { path: text("path") },
         Purpose::DryRun(dry_run) => dry_run.request(form),
+        Purpose::CreateEnrollmentToken => Request::CreateEnrollmentToken(NewEnrollmentToken {
+            name: text("name"),
+            connector_id: form
+                .value("connector")
+                .and_then(|v| v.one())
+                .unwrap_or_default()
+                .to_string(),
+            device_group_id: form
+                .value("device_group")
+                .and_then(|v| v.one())
+                .map(str::to_string),
+            // The field accepts only a valid duration or nothing.
+            expires_in: Some(text("expires_in"))
+                .filter(|t| !t.is_empty())
+                .and_then(|t| crate::domain::Duration::parse(&t).ok()),
+        }),
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
             password: form

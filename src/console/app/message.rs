@@ -28,7 +28,24 @@ impl App {
             text: text.lines().map(inert).collect::<Vec<_>>().join("\n"),
             scroll: 0,
             tone,
+            copy: None,
         }));
+    }
+
+    /// Opens a secret that exists only now (an enrollment token's key) in a window that `y`
+    /// copies it from; once the window is closed the console has no way to show it again.
+    pub(super) fn show_secret_once(&mut self, what: &str, secret: &str) {
+        let text = format!(
+            "{secret}\n\nThis is {what}. It is shown now and never again (only its digest is \
+             stored): y copies it (OSC 52), or select it with the mouse. Enter closes."
+        );
+        self.show_message("Copy the key now: it is shown once", &text, Tone::Warn);
+        if let Some(Overlay::Message(m)) = self.overlays.top_mut() {
+            m.copy = Some(super::Clip {
+                what: what.to_string(),
+                value: secret.to_string(),
+            });
+        }
     }
 
     /// `^R`: the message that has focus, whole; says so when there is none.
@@ -103,6 +120,13 @@ impl App {
         let delta = match action {
             Action::Dismiss => {
                 self.overlays.pop();
+                return;
+            }
+            Action::Copy => {
+                match m.copy.clone() {
+                    Some(clip) => self.copy_clip(clip),
+                    None => self.no_action(keymap::label_of(Action::Copy)),
+                }
                 return;
             }
             Action::Down => 1,

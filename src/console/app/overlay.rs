@@ -39,6 +39,8 @@ pub struct MessageView {
     pub scroll: usize,
     /// How the text is coloured.
     pub tone: crate::console::tabs::Tone,
+    /// What `y` copies from this window (a secret shown once), if anything.
+    pub copy: Option<super::Clip>,
 }
 
 /// The flow inspector on one flow.

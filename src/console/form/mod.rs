@@ -38,6 +38,8 @@ pub enum Purpose {
     CreateWithProvider,
     /// Run a dry run of the inspector (nothing is written).
     DryRun(DryRun),
+    /// Make an enrollment token (the service makes its key, shown once).
+    CreateEnrollmentToken,
 }
 
 /// Which dry run a form asks for, and of what.
@@ -461,6 +463,8 @@ fn check_field(f: &mut FieldState) {
                 FieldKind::Number if !t.trim().is_empty() && t.trim().parse::<i64>().is_err() => {
                     f.error = Some(format!("'{t}' is not a whole number"));
                 }
+                // An optional duration left empty means "none" (an enrollment token's expiry).
+                FieldKind::Duration if !spec.required && t.trim().is_empty() => {}
                 FieldKind::Duration => {
                     if let Err(e) = Duration::parse(t) {
                         f.error = Some(format!("{}: use e.g. hours=1;minutes=2", e.reason));

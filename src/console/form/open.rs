@@ -34,6 +34,12 @@ pub enum NewChoice {
     Prompt,
     /// A policy binding.
     PolicyBinding,
+    /// An endpoint connector.
+    Connector,
+    /// An enrollment token (its key is shown once).
+    EnrollmentToken,
+    /// A device access group.
+    DeviceAccessGroup,
 }
 
 /// The choices `n` offers on a tab before a form, or `None` when it opens a form directly.
@@ -70,6 +76,14 @@ pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
             (NewChoice::Provider, "OAuth2/OpenID Provider".into()),
             (NewChoice::ScopeMapping, "Scope Mapping".into()),
         ],
+        TabId::Connectors => vec![
+            (NewChoice::Connector, "Agent Connector".into()),
+            (
+                NewChoice::EnrollmentToken,
+                "Enrollment Token (the key is shown once)".into(),
+            ),
+            (NewChoice::DeviceAccessGroup, "Device Access Group".into()),
+        ],
         _ => return None,
     })
 }
@@ -91,11 +105,6 @@ pub fn new_form(tab: TabId) -> Option<Form> {
             "Create Brand",
             Object::Brand(blank_brand()),
             specs::brand_fields(),
-        ),
-        TabId::Connectors => (
-            "Create Connector",
-            Object::Connector(blank_connector()),
-            specs::connector_fields(),
         ),
         _ => return None,
     };
@@ -213,12 +222,39 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             Object::PolicyBinding(blank_policy_binding()),
             specs::policy_binding_fields(),
         ),
+        NewChoice::Connector => create(
+            "Create Connector",
+            Object::Connector(blank_connector()),
+            specs::connector_fields(),
+        ),
+        NewChoice::EnrollmentToken => enrollment_token_form(data),
+        NewChoice::DeviceAccessGroup => create(
+            "Create Device Access Group",
+            Object::DeviceAccessGroup(blank_device_access_group()),
+            specs::device_access_group_fields(),
+        ),
         NewChoice::ScopeMapping => create(
             "Create Scope Mapping",
             Object::ScopeMapping(blank_scope_mapping()),
             specs::mapping_fields(),
         ),
     }
+}
+
+/// The new enrollment token form, on the only connector when there is one.
+fn enrollment_token_form(data: &Data) -> Form {
+    let mut f = Form::new(
+        "Create Enrollment Token",
+        Object::EnrollmentToken(blank_enrollment_token()),
+        Purpose::CreateEnrollmentToken,
+        specs::enrollment_token_fields(),
+    );
+    if let [only] = data.connectors.as_slice() {
+        f.set_one("connector", Some(&only.id));
+    }
+    f.validate();
+    f.dirty = false;
+    f
 }
 
 /// The self-signed certificate form, with a year's validity and RSA-4096 preset.
@@ -402,8 +438,12 @@ pub fn edit_form(obj: Object) -> Form {
         Object::FlowStageBinding(_) => ("Update Stage Binding", specs::binding_fields()),
         Object::Prompt(_) => ("Update Prompt", specs::prompt_fields()),
         Object::PolicyBinding(_) => ("Update Policy Binding", specs::policy_binding_fields()),
-        // Managed by blueprints only so far (the console lists them with the connectors).
-        Object::DeviceAccessGroup(_) => ("Update Device Access Group", Vec::new()),
+        Object::DeviceAccessGroup(_) => (
+            "Update Device Access Group",
+            specs::device_access_group_fields(),
+        ),
+        // A token is made (key shown once) and revoked, never edited (authentik's own form
+        // edits only the name and expiry; revoke and make a new one instead).
         Object::EnrollmentToken(_) => ("Update Enrollment Token", Vec::new()),
     };
     let title = match &obj {
@@ -600,6 +640,33 @@ fn blank_connector() -> Connector {
         authorization_flow_id: None,
         challenge_key_id: None,
         settings: ConnectorSettings::default_for(ConnectorKind::Agent),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+fn blank_device_access_group() -> DeviceAccessGroup {
+    DeviceAccessGroup {
+        id: new_id(),
+        name: String::new(),
+        attributes: json!({}),
+        created_at: 0,
+        updated_at: 0,
+        version: 0,
+    }
+}
+
+/// The base object of the enrollment token form (its fields are read, not written onto it).
+fn blank_enrollment_token() -> EnrollmentToken {
+    EnrollmentToken {
+        id: new_id(),
+        name: String::new(),
+        connector_id: String::new(),
+        device_group_id: None,
+        key_digest: String::new(),
+        expiring: false,
+        expires_at: None,
         created_at: 0,
         updated_at: 0,
         version: 0,

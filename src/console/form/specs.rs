@@ -32,6 +32,7 @@ projection!(brand, Brand, Brand);
 projection!(conn, Connector, Connector);
 projection!(prompt, Prompt, Prompt);
 projection!(pbinding, PolicyBinding, PolicyBinding);
+projection!(access_group, DeviceAccessGroup, DeviceAccessGroup);
 
 fn user(o: &mut Object) -> Option<&mut User> {
     match o {
@@ -446,6 +447,10 @@ fn binding_targets(d: &Data) -> Vec<Choice> {
             id: a.id.clone(),
             label: format!("application {}", a.slug),
         }))
+        .chain(d.device_access_groups.iter().map(|g| Choice {
+            id: g.id.clone(),
+            label: format!("device access group {}", g.name),
+        }))
         .collect()
 }
 
@@ -457,6 +462,9 @@ pub fn binding_target_label(d: &Data, target_id: &str) -> Option<String> {
     }
     if let Some(b) = d.bindings.iter().find(|b| b.id == target_id) {
         return Some(format!("stage binding {}", stage_binding_name(d, b)));
+    }
+    if let Some(g) = d.device_access_groups.iter().find(|g| g.id == target_id) {
+        return Some(format!("device access group {}", g.name));
     }
     d.applications
         .iter()
@@ -540,7 +548,7 @@ pub fn policy_binding_fields() -> Vec<FieldSpec> {
         FieldSpec {
             key: "target",
             label: "Target",
-            help: "The flow, stage binding or application the binding applies to.",
+            help: "The flow, stage binding, application or device access group the binding applies to.",
             required: true,
             kind: FieldKind::Select,
             choices: binding_targets,
@@ -1046,6 +1054,7 @@ pub fn connector_fields() -> Vec<FieldSpec> {
             },
         }),
         take("refresh_interval"),
+        take("snapshot_expiry"),
         Some(b!(conn => enabled, "enabled", "Enabled", "")),
         Some(
             r!(|d| flows_of(d, FlowDesignation::Authorization), conn => authorization_flow_id,
@@ -1066,6 +1075,68 @@ pub fn connector_fields() -> Vec<FieldSpec> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The fields of a device access group (its policy bindings are edited from its detail).
+pub fn device_access_group_fields() -> Vec<FieldSpec> {
+    vec![
+        s!(FieldKind::Text, access_group => name, "name", "Name", "", true),
+        j!(access_group => attributes, "attributes", "Attributes", "Set custom attributes using JSON."),
+    ]
+}
+
+/// The fields of a new enrollment token: the key is made by the service and shown once.
+pub fn enrollment_token_fields() -> Vec<FieldSpec> {
+    vec![
+        aux("name", "Name", "", true, FieldKind::Text),
+        FieldSpec {
+            choices: connectors,
+            ..aux(
+                "connector",
+                "Connector",
+                "The connector a device enrolls through with this token.",
+                true,
+                FieldKind::Select,
+            )
+        },
+        FieldSpec {
+            choices: device_access_groups,
+            ..aux(
+                "device_group",
+                "Device access group",
+                "Devices enrolled with this token join this group (its policies apply to them).",
+                false,
+                FieldKind::Select,
+            )
+        },
+        aux(
+            "expires_in",
+            "Expires in",
+            "How long the token can enroll devices, e.g. days=30. Empty: it never expires.",
+            false,
+            FieldKind::Duration,
+        ),
+    ]
+}
+
+fn connectors(d: &Data) -> Vec<Choice> {
+    d.connectors
+        .iter()
+        .map(|c| Choice {
+            id: c.id.clone(),
+            label: c.name.clone(),
+        })
+        .collect()
+}
+
+fn device_access_groups(d: &Data) -> Vec<Choice> {
+    d.device_access_groups
+        .iter()
+        .map(|g| Choice {
+            id: g.id.clone(),
+            label: g.name.clone(),
+        })
+        .collect()
 }
 
 /// The fields of a user.

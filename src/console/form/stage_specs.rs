@@ -314,6 +314,8 @@ pub fn agent_fields() -> Vec<FieldSpec> {
             "Trigger check-in on device."),
         st!(int AgentConnectorSettings.nss_uid_offset, "NSS User ID offset",
             "The start for uidNumbers, this number is added to the user's ID to make sure that the numbers aren't too low for POSIX users."),
+        st!(text FieldKind::Duration, AgentConnectorSettings.snapshot_expiry, "Snapshot expiry",
+            "How long a device's reported facts are kept.", true),
         st!(int AgentConnectorSettings.nss_gid_offset, "NSS Group ID offset",
             "The start for gidNumbers, this number is added to a number generated from the group's ID to make sure that the numbers aren't too low for POSIX groups."),
     ]

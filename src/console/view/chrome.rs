@@ -126,9 +126,21 @@ fn age(secs: i64) -> String {
     }
 }
 
-/// Every tab, named: full names when they fit, then short ones (which fit 80 columns), with
-/// two spaces between them, or one where two do not fit. Below 80 columns only the active tab
-/// between `<` and `>`.
+/// How the tab bar names the tabs, widest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// Every tab's full name.
+    Full,
+    /// Full names for the tabs with a digit, short ones for the others (Devices, Events):
+    /// what fits 120 columns.
+    FullWithDigits,
+    /// Every tab's short name (fits 80 columns).
+    Short,
+}
+
+/// Every tab, named: full names when they fit, then full names for the tabs with a digit,
+/// then short ones (which fit 80 columns), with two spaces between them, or one where two do
+/// not fit. Below 80 columns only the active tab between `<` and `>`.
 pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
     let theme = app.theme();
     let width = usize::from(area.width);
@@ -141,21 +153,25 @@ pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
         }
     };
     let mut spans = vec![Span::raw(" ")];
-    let fits = [(false, 2), (false, 1), (true, 2), (true, 1)]
+    let fits = [Naming::Full, Naming::FullWithDigits, Naming::Short]
         .into_iter()
-        .find(|&(short, sep)| width >= 80 && tab_bar_width(short, sep) <= width);
+        .flat_map(|n| [(n, 2), (n, 1)])
+        .find(|&(naming, sep)| width >= 80 && tab_bar_width(naming, sep) <= width);
     match fits {
-        Some((short, sep)) => {
+        Some((naming, sep)) => {
             for i in 0..TABS.len() {
                 if i > 0 {
                     spans.push(Span::raw(" ".repeat(sep)));
                 }
-                spans.push(Span::styled(tab_label(i, short), style_for(i)));
+                spans.push(Span::styled(tab_label(i, naming), style_for(i)));
             }
         }
         None => {
             spans.push(Span::styled("< ", theme.muted()));
-            spans.push(Span::styled(tab_label(active, false), theme.selection()));
+            spans.push(Span::styled(
+                tab_label(active, Naming::Full),
+                theme.selection(),
+            ));
             spans.push(Span::styled(
                 format!(" ({}/{}) >", active + 1, TABS.len()),
                 theme.muted(),
@@ -166,8 +182,13 @@ pub fn tab_bar(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// A tab's label in the bar: its hotkey and its full or short name.
-fn tab_label(i: usize, short: bool) -> String {
+fn tab_label(i: usize, naming: Naming) -> String {
     let t = &TABS[i];
+    let short = match naming {
+        Naming::Full => false,
+        Naming::FullWithDigits => t.hotkey.is_none(),
+        Naming::Short => true,
+    };
     let name = if short { t.short } else { t.name };
     match t.hotkey {
         Some(k) => format!("{k} {name}"),
@@ -176,9 +197,9 @@ fn tab_label(i: usize, short: bool) -> String {
 }
 
 /// The columns the whole tab bar takes (with its leading space).
-pub fn tab_bar_width(short: bool, sep: usize) -> usize {
+pub fn tab_bar_width(naming: Naming, sep: usize) -> usize {
     (0..TABS.len())
-        .map(|i| tab_label(i, short).chars().count())
+        .map(|i| tab_label(i, naming).chars().count())
         .sum::<usize>()
         + sep * (TABS.len() - 1)
         + 1
@@ -298,11 +319,14 @@ mod tests {
     #[test]
     fn every_tab_is_named_at_80_columns() {
         assert!(
-            tab_bar_width(true, 1) <= 80,
+            tab_bar_width(Naming::Short, 1) <= 80,
             "short labels take {} columns",
-            tab_bar_width(true, 1)
+            tab_bar_width(Naming::Short, 1)
         );
-        assert!(tab_bar_width(false, 1) <= 120, "full names fit 120 columns");
+        assert!(
+            tab_bar_width(Naming::FullWithDigits, 1) <= 120,
+            "the digits' tabs are named in full at 120 columns"
+        );
         for t in TABS {
             assert!(!t.short.is_empty(), "{} has a short name", t.name);
         }

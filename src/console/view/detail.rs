@@ -50,7 +50,13 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
     let tab = crate::console::tabs::TABS[app.tab_index()].id;
     let height = usize::from(area.height.saturating_sub(2));
     let bindings = app.binding_lines();
-    if !bindings.is_empty() || tab == crate::console::tabs::TabId::Flows {
+    if app.device_access_group_detail().is_some() {
+        let title = format!(
+            " Policy / Group / User bindings ({}): j/k select, B bind, E edit, X remove",
+            bindings.len()
+        );
+        selectable(app, &mut lines, title, bindings.into_iter().map(|(_, t)| t));
+    } else if !bindings.is_empty() || tab == crate::console::tabs::TabId::Flows {
         let (stages, policies) = app.flow_binding_counts(&row.key);
         let title = if policies == 0 {
             format!(

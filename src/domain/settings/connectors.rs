@@ -27,6 +27,8 @@ pub struct AgentConnectorSettings {
     pub challenge_trigger_check_in: bool,
     /// OAuth2 providers whose tokens can authenticate the agent, by id.
     pub jwt_federation_providers: Vec<String>,
+    /// How long a device's facts snapshot is kept (authentik's `Connector.snapshot_expiry`).
+    pub snapshot_expiry: String,
 }
 
 impl Default for AgentConnectorSettings {
@@ -40,6 +42,7 @@ impl Default for AgentConnectorSettings {
             challenge_idle_timeout: "seconds=3".into(),
             challenge_trigger_check_in: false,
             jwt_federation_providers: Vec::new(),
+            snapshot_expiry: "hours=24".into(),
         }
     }
 }
@@ -61,6 +64,7 @@ mod tests {
                 "auth_terminate_session_on_expiry": false, "nss_uid_offset": 1000,
                 "nss_gid_offset": 1000, "challenge_idle_timeout": "seconds=3",
                 "challenge_trigger_check_in": false, "jwt_federation_providers": [],
+                "snapshot_expiry": "hours=24",
             })
         );
     }
@@ -77,6 +81,7 @@ mod tests {
             "auth_terminate_session_on_expiry": true, "nss_uid_offset": 2000,
             "nss_gid_offset": 1000, "challenge_idle_timeout": "seconds=3",
             "challenge_trigger_check_in": false, "jwt_federation_providers": ["p-1"],
+            "snapshot_expiry": "days=7",
         });
         let s = ConnectorSettings::from_json(ConnectorKind::Agent, &stored);
         assert_eq!(s.to_json(), stored);
