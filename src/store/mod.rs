@@ -9,6 +9,7 @@ pub mod brands;
 pub mod certificates;
 pub mod connectors;
 pub mod device_access_groups;
+pub mod device_auth_tokens;
 pub mod device_codes;
 pub mod device_tokens;
 pub mod devices;
