@@ -6,6 +6,7 @@
 use authentik_client::apis::endpoints_api as api;
 use latchkey::http::AgentThrottle;
 use latchkey::service::agent::auth_ia::PENDING_LIFETIME;
+use latchkey::store;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -57,12 +58,15 @@ struct Landed {
     status: u16,
     location: Option<String>,
     body: String,
+    /// The flow stages filled on the way.
+    stages: Vec<String>,
 }
 
 /// Opens `url` and fills the identification and password stages as `user` until a page that
 /// is not a flow stage, or a redirect out of the server.
 async fn drive(c: &reqwest::Client, url: &str, user: (&str, &str)) -> Landed {
     let mut res = c.get(url).send().await.expect("get");
+    let mut stages = Vec::new();
     for _ in 0..20 {
         let page_url = res.url().to_string();
         let status = res.status().as_u16();
@@ -73,20 +77,25 @@ async fn drive(c: &reqwest::Client, url: &str, user: (&str, &str)) -> Landed {
             .map(str::to_string);
         let body = res.text().await.expect("body");
         let component = hidden(&body, "component");
+        let consent = hidden(&body, "token").unwrap_or_default();
         let field = match component.as_deref() {
             Some("ak-stage-identification") => ("uid_field", user.0),
             Some("ak-stage-password") => ("password", user.1),
+            Some("ak-stage-consent") => ("token", consent.as_str()),
             _ => {
                 return Landed {
                     status,
                     location,
                     body,
+                    stages,
                 };
             }
         };
+        let component = component.unwrap_or_default();
+        stages.push(component.clone());
         let form = [
             ("csrf", hidden(&body, "csrf").unwrap_or_default()),
-            ("component", component.unwrap_or_default()),
+            ("component", component),
             (field.0, field.1.to_string()),
         ];
         res = c.post(&page_url).form(&form).send().await.expect("post");
@@ -158,6 +167,10 @@ async fn the_agent_signs_in_through_the_browser_and_gets_a_jwt_for_its_device() 
 
     let c = browser(Some(&sha256_hex(&token)));
     let landed = drive(&c, &url, ADMIN).await;
+    assert_eq!(
+        landed.stages,
+        ["ak-stage-identification", "ak-stage-password"]
+    );
     let jwt = handed_jwt(&landed);
     let claims = verified_claims(&s, &token, &jwt).await;
     assert_eq!(claims["preferred_username"], "akadmin");
@@ -251,4 +264,78 @@ async fn a_user_the_access_groups_policies_deny_gets_no_token_and_the_sign_in_st
     let jwt = handed_jwt(&drive(&browser(Some(&dth)), &url, ADMIN).await);
     let claims = verified_claims(&s, &token, &jwt).await;
     assert_eq!(claims["preferred_username"], "akadmin");
+}
+
+/// The connector's authorization flow, switched to `slug`.
+async fn use_authorization_flow(s: &TestServer, slug: &str) {
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    let flow = store::flows::get_by_slug(tx.conn(), slug)
+        .await
+        .expect("q")
+        .expect("flow");
+    let mut connector = store::connectors::list(tx.conn())
+        .await
+        .expect("connectors")
+        .into_iter()
+        .next()
+        .expect("the platform connector");
+    connector.authorization_flow_id = Some(flow.id);
+    store::connectors::update(tx.conn(), &connector)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn the_connectors_authorization_flow_runs_and_returns_to_finish() {
+    let (s, _clock) = agent_server(AgentThrottle::default()).await;
+    // An authorization flow with stages that always show (the sign-in flow's own).
+    use_authorization_flow(&s, "default-authentication-flow").await;
+    let token = enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+    let url = auth_ia(&s, &token, None).await;
+    let c = browser(Some(&sha256_hex(&token)));
+    let landed = drive(&c, &url, ADMIN).await;
+    assert_eq!(
+        landed.stages,
+        ["ak-stage-identification", "ak-stage-password"].repeat(2),
+        "signed in, then the authorization flow ran"
+    );
+    let jwt = handed_jwt(&landed);
+    assert_eq!(
+        verified_claims(&s, &token, &jwt).await["preferred_username"],
+        "akadmin"
+    );
+    // A return to finish/ for no parked sign-in is refused.
+    let stray = format!(
+        "{}/endpoints/agent/authenticate/finish/?rid=nope",
+        s.base_url
+    );
+    let landed = drive(&c, &stray, ADMIN).await;
+    assert_eq!(landed.status, 400, "{landed:?}");
+    assert_eq!(sign_ins(&s).await, vec![(true, true)]);
+}
+
+#[tokio::test]
+async fn a_device_without_bindings_lets_nobody_in() {
+    let (s, _clock) = agent_server(AgentThrottle::default()).await;
+    let token = enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+    let id = s.service.list_devices().await.expect("list")[0].id.clone();
+    let mut device = s
+        .service
+        .device_detail(&id)
+        .await
+        .expect("detail")
+        .expect("device")
+        .device;
+    device.access_group_id = None;
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    store::devices::update(tx.conn(), &device)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let url = auth_ia(&s, &token, None).await;
+    let landed = drive(&browser(Some(&sha256_hex(&token))), &url, ADMIN).await;
+    assert_eq!(landed.status, 403, "{landed:?}");
+    assert!(landed.body.contains("Permission denied"), "{}", landed.body);
+    assert_eq!(sign_ins(&s).await, vec![(false, false)]);
 }
