@@ -69,6 +69,26 @@ pub struct DeviceToken {
     pub created_at: Timestamp,
 }
 
+/// A pending interactive sign-in of the Agent (authentik's `DeviceAuthenticationToken`): the
+/// browser URL carries a random identifier, kept only as its digest; the JWT is issued once
+/// (`used_at`), before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceAuthToken {
+    pub id: String,
+    /// Hex SHA-256 of the identifier in the sign-in URL.
+    pub identifier_digest: String,
+    pub device_id: String,
+    pub connector_id: String,
+    /// The device token that asked (the page checks the browser carries its digest).
+    pub device_token_id: String,
+    pub login_hint: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    /// Hex SHA-256 of the JWT issued.
+    pub issued_digest: Option<String>,
+}
+
 /// The facts as authentik stores them: the `DeviceFactsRequest` JSON (os, hardware, disks,
 /// network, software, users, groups, processes, vendor), kept whole so nothing the Agent sends
 /// is lost and policies see exactly what authentik's would.

@@ -13,7 +13,8 @@ pub mod settings;
 pub mod validate;
 
 pub use devices::{
-    AgentDeviceConnection, Device, DeviceFactSnapshot, DeviceFacts, DeviceToken, FactSection,
+    AgentDeviceConnection, Device, DeviceAuthToken, DeviceFactSnapshot, DeviceFacts, DeviceToken,
+    FactSection,
 };
 pub use duration::Duration;
 pub use endpoints::{DeviceAccessGroup, EnrollmentToken};

@@ -1,5 +1,5 @@
 //! The authentik Agent's API under `/api/v3/endpoints/agents/connectors/`: enroll, agent_config,
-//! check_in and auth_fed, answering as authentik's Django REST framework views do (`{"detail":
+//! check_in, auth_fed and auth_ia, answering as authentik's Django REST framework views do (`{"detail":
 //! …}` for refusals, nested field errors for bad bodies). Every call is throttled per presented
 //! token and per client IP before anything else runs. The rules live in `service::agent`.
 
@@ -74,6 +74,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{PREFIX}/agent_config/"), get(agent_config))
         .route(&format!("{PREFIX}/check_in/"), post(check_in))
         .route(&format!("{PREFIX}/auth_fed/"), post(auth_fed))
+        .route(&format!("{PREFIX}/auth_ia/"), post(auth_ia))
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -333,6 +334,25 @@ async fn auth_fed(
             "policy_messages": messages,
         }))),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct AuthIaQuery {
+    login_hint: Option<String>,
+}
+
+/// `POST auth_ia/[?login_hint=…]` (`Bearer+agent`): the URL of an interactive sign-in for the
+/// Agent's browser (`AgentAuthenticationResponse`).
+async fn auth_ia(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Query(query): Query<AuthIaQuery>,
+) -> Answer {
+    let caller = agent_caller(&state, &ip, &headers).await?;
+    let hint = query.login_hint.as_deref().filter(|h| !h.is_empty());
+    let url = state.service.agent_auth_ia(&caller, hint).await?;
+    Ok(answer(StatusCode::OK, json!({ "url": url })))
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ async fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> 
 
 /// authentik's "Permission denied" page: the application's policies refused the user; their
 /// messages (`ak_message`) say why.
-async fn denied_page(state: &AppState, sess: &Session, messages: &[String]) -> Response {
+pub(super) async fn denied_page(state: &AppState, sess: &Session, messages: &[String]) -> Response {
     let mut body = String::from("<p class=\"error\" role=\"alert\">Request has been denied.</p>");
     for m in messages {
         body.push_str(&format!("<p class=\"message\">{}</p>", text(m)));

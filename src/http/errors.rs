@@ -28,6 +28,9 @@ pub enum HttpError {
     /// A device sign-in step failed (the store or a flow).
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// A use-case the pages call failed (the Agent's interactive sign-in).
+    #[error(transparent)]
+    Service(#[from] crate::service::ServiceError),
 }
 
 impl HttpError {

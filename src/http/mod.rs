@@ -1,5 +1,6 @@
 //! The only user of axum: the router, shared state, common headers and the server task.
 
+mod agent_page;
 mod api_agent;
 pub mod api_auth;
 mod api_endpoints;
@@ -46,6 +47,7 @@ use crate::oauth::grant::GrantContext;
 use crate::oauth::session_step::StepContext;
 use crate::oauth::snapshot::Snapshot;
 use crate::service::Service;
+use crate::service::agent::auth_ia::AgentSignIn;
 use crate::service::device::sign_in::DeviceSignIn;
 
 /// Device authorization requests one client IP may start per minute.
@@ -116,6 +118,14 @@ impl AppState {
             context: &self.ctx,
             snapshot,
             evaluator: self.evaluator.as_ref(),
+        }
+    }
+
+    /// The Agent's interactive sign-in pages' state machine, answering `request`.
+    pub fn agent_sign_in<'a>(&'a self, request: &'a RequestInfo) -> AgentSignIn<'a> {
+        AgentSignIn {
+            service: &self.service,
+            step: self.step_context(request),
         }
     }
 
@@ -208,6 +218,7 @@ pub fn router(state: AppState) -> Router {
             get(flow_api::get_challenge).post(flow_api::post_response),
         )
         .merge(api_agent::routes())
+        .merge(agent_page::routes())
         .merge(api_endpoints::routes())
         .layer(timeout())
         .merge(oauth_json)

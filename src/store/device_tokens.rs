@@ -40,6 +40,11 @@ pub async fn by_key_digest(
     rows::select_one::<Row>(conn, "WHERE key_digest = ?", digest).await
 }
 
+/// The token `id`.
+pub async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<DeviceToken>> {
+    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+}
+
 /// The token of `connection_id`, if it has one.
 pub async fn of_connection(
     conn: &mut SqliteConnection,

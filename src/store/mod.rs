@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod connectors;
 pub mod device_access_groups;
 pub mod device_answer_keys;
+pub mod device_auth_tokens;
 pub mod device_codes;
 pub mod device_tokens;
 pub mod devices;

@@ -121,7 +121,7 @@ impl Service {
             .map(Duration::seconds)
             .unwrap_or(8 * 3600);
         let token = self
-            .sign_agent_token(&fed.device, &fed.user, now, now + lifetime)
+            .sign_agent_token(&fed.device, &fed.user, None, (now, now + lifetime))
             .await?;
         let subject = EventSubject {
             username: fed.user.username.clone(),
@@ -146,7 +146,7 @@ impl Service {
 
     /// authentik's `check_device_policies`: the device's access group lets the user in, else
     /// the device's own bindings must; a target without bindings denies.
-    async fn device_policies(
+    pub(crate) async fn device_policies(
         &self,
         device: &Device,
         user: &User,
@@ -184,13 +184,14 @@ impl Service {
     }
 
     /// A token signed as authentik's `agent_auth_issue_token` signs it: by the instance's own
-    /// key (latchkey's self-signed certificate), `iss` the platform, `aud` the device.
-    async fn sign_agent_token(
+    /// key (latchkey's self-signed certificate), `iss` the platform, `aud` the device; `jti`
+    /// when the token stands for a stored sign-in (the interactive one).
+    pub(crate) async fn sign_agent_token(
         &self,
         device: &Device,
         user: &User,
-        now: i64,
-        exp: i64,
+        jti: Option<&str>,
+        (now, exp): (i64, i64),
     ) -> ServiceResult<String> {
         let kp = {
             let mut conn = self.store().read().await?;
@@ -200,13 +201,16 @@ impl Service {
         let key = SigningKey::from_keypair(&kp)?;
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
-        let claims = json!({
+        let mut claims = json!({
             "iss": PLATFORM_ISSUER,
             "aud": device.id,
             "iat": now,
             "exp": exp,
             "preferred_username": user.username,
         });
+        if let Some(jti) = jti {
+            claims["jti"] = json!(jti);
+        }
         Ok(key.signer.sign_jwt(&header, &claims)?)
     }
 }
