@@ -8,6 +8,7 @@ pub mod enums;
 pub mod facts;
 pub mod object;
 pub mod objects;
+pub mod paging;
 pub mod redirect;
 pub mod settings;
 pub mod validate;

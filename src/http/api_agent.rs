@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::api_auth::{NOT_AUTHENTICATED, PERMISSION_DENIED};
+use super::api_drf::{NOT_AUTHENTICATED, PERMISSION_DENIED, answer};
 use super::extract::ClientIp;
 use crate::crypto::secrets;
 use crate::domain::facts::validate_facts;
@@ -84,16 +84,6 @@ async fn method_not_allowed(method: Method) -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         json!({ "detail": format!("Method \"{method}\" not allowed.") }),
     )
-}
-
-/// A JSON answer with `Cache-Control: no-store` (every answer here concerns a credential).
-fn answer(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
 }
 
 /// Why an Agent API call is refused, each answered as authentik's DRF views answer it.

@@ -7,18 +7,13 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::AppState;
+use super::api_drf::{self, NOT_AUTHENTICATED, PERMISSION_DENIED};
 use super::extract::ClientIp;
 use super::session;
 use crate::service::ServiceError;
 use crate::service::devices::AgentCaller;
-
-/// DRF's `NotAuthenticated` detail.
-pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
-/// DRF's `PermissionDenied` detail.
-pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
 
 /// The authenticated caller of an `/api/v3/` route.
 #[derive(Debug, Clone)]
@@ -56,12 +51,7 @@ impl IntoResponse for ApiAuthRefusal {
                 "A server error occurred.",
             ),
         };
-        (
-            status,
-            [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(json!({ "detail": detail })),
-        )
-            .into_response()
+        api_drf::detail(status, detail)
     }
 }
 

@@ -1,82 +1,33 @@
 //! What the authentik Agent (ak-sysd) reads besides the Agent API: the current brand
 //! (`GET /api/v3/core/brands/current/`, open to anyone, as authentik's), and for an
-//! authenticated caller (here the Agent's device token, `Authorization: Bearer+agent <key>`)
+//! authenticated caller (the Agent's device token, `Authorization: Bearer+agent <key>`, or a
+//! superuser's session: [`ApiCaller`])
 //! the server's version (`GET /api/v3/admin/version/`) and the user and group directory of its
 //! NSS module (`GET /api/v3/core/users/`, `/core/groups/`, paginated as authentik paginates).
 //! Answers match authentik-client's `CurrentBrand`, `Version`, `PaginatedUserList` and
 //! `PaginatedGroupList` models.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::api_auth::ApiCaller;
+use super::api_drf::{self, PageQuery};
+use crate::domain::paging::Page;
 use crate::domain::{Brand, Flow};
-use crate::service::directory::{
-    DEFAULT_PAGE_SIZE, DirectoryGroup, DirectoryUser, Page, PageRequest,
-};
-use crate::service::{Service, ServiceError};
+use crate::service::Service;
+use crate::service::ServiceError;
+use crate::service::directory::{DirectoryGroup, DirectoryUser};
 
 /// The authentik API version latchkey answers as (the authentik-client release it is checked
 /// against); the build hash names latchkey's own version.
 pub const AUTHENTIK_API_VERSION: &str = "2026.8.5";
 
-/// The scheme ak-sysd sends its device token with.
-const AGENT_SCHEME: &str = "Bearer+agent ";
-
-/// A refused or failed call, as Django REST framework answers it (`{"detail": …}`).
-struct Refusal(StatusCode, &'static str);
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (
-            self.0,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(json!({ "detail": self.1 })),
-        )
-            .into_response()
-    }
-}
-
-impl From<ServiceError> for Refusal {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::AgentRefused(_) => Refusal(StatusCode::FORBIDDEN, PERMISSION_DENIED),
-            other => {
-                tracing::error!(error = %other, "api call failed");
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "A server error occurred.",
-                )
-            }
-        }
-    }
-}
-
-const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
-const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
-
-/// The Agent behind `Authorization: Bearer+agent <key>`: no such header is 403 "not
-/// provided", a wrong key 403 "permission denied" (authentik answers both with 403).
-async fn require_agent(service: &Service, headers: &HeaderMap) -> Result<(), Refusal> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix(AGENT_SCHEME))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or(Refusal(StatusCode::FORBIDDEN, NOT_AUTHENTICATED))?;
-    service.authenticate_agent(key).await?;
-    Ok(())
-}
-
 /// `GET /api/v3/admin/version/`.
-pub async fn version(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = require_agent(&state.service, &headers).await {
-        return r.into_response();
-    }
+pub async fn version(_caller: ApiCaller) -> Response {
     Json(json!({
         "version_current": AUTHENTIK_API_VERSION,
         "version_latest": AUTHENTIK_API_VERSION,
@@ -93,7 +44,7 @@ pub async fn version(State(state): State<AppState>, headers: HeaderMap) -> Respo
 pub async fn current_brand(State(state): State<AppState>) -> Response {
     match current_brand_json(&state.service).await {
         Ok(v) => Json(v).into_response(),
-        Err(e) => Refusal::from(e).into_response(),
+        Err(e) => api_drf::server_error(&e, "current brand"),
     }
 }
 
@@ -138,51 +89,6 @@ fn brand_json(b: Option<&Brand>, flows: &[Flow]) -> Value {
     })
 }
 
-/// The `page` and `page_size` query parameters of a list (anything else is ignored, as the
-/// Agent's filters are; a non-number is authentik's 404 "Invalid page." for `page`).
-#[derive(Debug, serde::Deserialize)]
-pub struct ListQuery {
-    page: Option<String>,
-    page_size: Option<String>,
-}
-
-impl ListQuery {
-    fn request(&self) -> Result<PageRequest, Refusal> {
-        let number = |v: &Option<String>, default: usize| match v.as_deref() {
-            None | Some("") => Some(default),
-            Some(t) => t.trim().parse::<usize>().ok(),
-        };
-        let page = number(&self.page, 1)
-            .filter(|p| *p >= 1)
-            .ok_or(Refusal(StatusCode::NOT_FOUND, "Invalid page."))?;
-        let page_size = number(&self.page_size, DEFAULT_PAGE_SIZE).unwrap_or(DEFAULT_PAGE_SIZE);
-        Ok(PageRequest { page, page_size })
-    }
-}
-
-/// authentik's pagination block for `p` with its `results`.
-fn paginated<T>(p: &Page<T>, results: Vec<Value>) -> Value {
-    let total = p.total_pages();
-    let start = if p.items.is_empty() {
-        0
-    } else {
-        (p.page - 1) * p.page_size + 1
-    };
-    json!({
-        "pagination": {
-            "next": if p.page < total { p.page + 1 } else { 0 },
-            "previous": p.page.saturating_sub(1),
-            "count": p.count,
-            "current": p.page,
-            "total_pages": total,
-            "start_index": start,
-            "end_index": if start == 0 { 0 } else { start + p.items.len() - 1 },
-        },
-        "results": results,
-        "autocomplete": {},
-    })
-}
-
 /// A unix time as authentik's ISO 8601 (UTC).
 fn iso(at: i64) -> Value {
     use time::format_description::well_known::Rfc3339;
@@ -192,39 +98,45 @@ fn iso(at: i64) -> Value {
         .map_or(Value::Null, Value::String)
 }
 
-/// `GET /api/v3/core/users/` (the Agent's device token).
+/// `GET /api/v3/core/users/` (other filters than the page are ignored).
 pub async fn users(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+    _caller: ApiCaller,
+    Query(q): Query<PageQuery>,
 ) -> Response {
-    let run = async {
-        require_agent(&state.service, &headers).await?;
-        let page = state.service.directory_users(q.request()?).await?;
-        let results = page.items.iter().map(user_json).collect();
-        Ok::<_, Refusal>(paginated(&page, results))
+    let page = match q.request() {
+        Ok(req) => state.service.directory_users(req).await,
+        Err(invalid) => return invalid,
     };
-    match run.await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r.into_response(),
-    }
+    list_answer(page, user_json, "user directory")
 }
 
-/// `GET /api/v3/core/groups/` (the Agent's device token).
+/// `GET /api/v3/core/groups/` (other filters than the page are ignored).
 pub async fn groups(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+    _caller: ApiCaller,
+    Query(q): Query<PageQuery>,
 ) -> Response {
-    let run = async {
-        require_agent(&state.service, &headers).await?;
-        let page = state.service.directory_groups(q.request()?).await?;
-        let results = page.items.iter().map(group_json).collect();
-        Ok::<_, Refusal>(paginated(&page, results))
+    let page = match q.request() {
+        Ok(req) => state.service.directory_groups(req).await,
+        Err(invalid) => return invalid,
     };
-    match run.await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r.into_response(),
+    list_answer(page, group_json, "group directory")
+}
+
+/// A page the service cut, rendered by `render`; no such page is DRF's 404.
+fn list_answer<T>(
+    page: Result<Option<Page<T>>, ServiceError>,
+    render: impl Fn(&T) -> Value,
+    what: &str,
+) -> Response {
+    match page {
+        Ok(Some(p)) => api_drf::answer(
+            StatusCode::OK,
+            api_drf::paginated(&p.map(|item| render(&item))),
+        ),
+        Ok(None) => api_drf::detail(StatusCode::NOT_FOUND, api_drf::INVALID_PAGE),
+        Err(e) => api_drf::server_error(&e, what),
     }
 }
 

@@ -6,22 +6,20 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::api_auth::Superuser;
+use super::api_drf::{self, PageQuery, answer, detail};
 use crate::domain::DeviceFactSnapshot;
 use crate::domain::Timestamp;
+use crate::domain::paging::Page;
 use crate::service::ServiceError;
 use crate::service::devices::{DeviceDetail, DeviceRelations, DeviceSummary};
 
-/// authentik's default page size (its REST framework `PAGE_SIZE`).
-pub const DEFAULT_PAGE_SIZE: usize = 100;
-/// The largest `page_size` taken; a larger one is clamped, as a `max_page_size` does.
-pub const MAX_PAGE_SIZE: usize = 1000;
 /// The facts' vendor: the platform Agent is the only one latchkey takes facts from.
 const AGENT_VENDOR: &str = "goauthentik.io/platform";
 
@@ -32,27 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v3/endpoints/devices/{device_uuid}/", get(retrieve))
 }
 
-/// A JSON answer, never cached (it describes an organisation's devices).
-fn answer(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-fn detail(status: StatusCode, text: &str) -> Response {
-    answer(status, json!({ "detail": text }))
-}
-
 /// A service failure: logged, 500 with DRF's body.
 fn server_error(err: &ServiceError) -> Response {
-    tracing::error!(error = %err, "endpoint devices API call failed");
-    detail(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "A server error occurred.",
-    )
+    api_drf::server_error(err, "endpoint devices API call")
 }
 
 /// RFC 3339, as DRF renders a `DateTimeField`.
@@ -140,8 +120,8 @@ fn device_json(d: &DeviceDetail) -> Value {
 /// over both and `ordering` by either (`-` for descending).
 #[derive(Debug, Default, serde::Deserialize)]
 struct ListQuery {
-    page: Option<String>,
-    page_size: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
     name: Option<String>,
     identifier: Option<String>,
     search: Option<String>,
@@ -183,40 +163,6 @@ impl ListQuery {
             devices.reverse();
         }
     }
-
-    fn page_size(&self) -> usize {
-        self.page_size
-            .as_deref()
-            .and_then(|p| p.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .map_or(DEFAULT_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
-    }
-}
-
-/// One page of `count` items: authentik's `pagination` object, or `None` for a page that does
-/// not exist (DRF answers 404 "Invalid page.").
-fn page_of(page: Option<&str>, count: usize, size: usize) -> Option<(Value, usize)> {
-    let total_pages = count.div_ceil(size).max(1);
-    let current = match page.map(str::trim) {
-        None => 1,
-        Some("last") => total_pages,
-        Some(p) => p
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n >= 1 && n <= total_pages)?,
-    };
-    let offset = (current - 1) * size;
-    let end = (offset + size).min(count);
-    let pagination = json!({
-        "next": if current < total_pages { current + 1 } else { 0 },
-        "previous": current.saturating_sub(1),
-        "count": count,
-        "current": current,
-        "total_pages": total_pages,
-        "start_index": if count > 0 { offset + 1 } else { 0 },
-        "end_index": end,
-    });
-    Some((pagination, offset))
 }
 
 /// `GET /api/v3/endpoints/devices/`.
@@ -233,22 +179,29 @@ async fn list(
         Err(e) => return server_error(&e),
     };
     query.sort(&mut devices);
-    let size = query.page_size();
-    let Some((pagination, offset)) = page_of(query.page.as_deref(), devices.len(), size) else {
-        return detail(StatusCode::NOT_FOUND, "Invalid page.");
+    let page = match query
+        .page
+        .request()
+        .and_then(|req| api_drf::cut(devices, req))
+    {
+        Ok(page) => page,
+        Err(invalid) => return invalid,
     };
     let mut results = Vec::new();
-    for summary in devices.iter().skip(offset).take(size) {
+    for summary in &page.items {
         match state.service.device_detail(&summary.id).await {
             Ok(Some(d)) => results.push(device_json(&d)),
             Ok(None) => {} // deleted since the list was read
             Err(e) => return server_error(&e),
         }
     }
-    answer(
-        StatusCode::OK,
-        json!({ "pagination": pagination, "results": results, "autocomplete": {} }),
-    )
+    let page = Page {
+        items: results,
+        page: page.page,
+        page_size: page.page_size,
+        count: page.count,
+    };
+    answer(StatusCode::OK, api_drf::paginated(&page))
 }
 
 /// `GET /api/v3/endpoints/devices/{device_uuid}/`.
@@ -268,35 +221,5 @@ async fn retrieve(
     match state.service.device_relations(&device_uuid).await {
         Ok(relations) => answer(StatusCode::OK, device_details_json(&found, &relations)),
         Err(e) => server_error(&e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_follow_drfs_numbering() {
-        let (p, offset) = page_of(None, 0, 100).expect("an empty first page");
-        assert_eq!(
-            p,
-            json!({"next": 0, "previous": 0, "count": 0, "current": 1, "total_pages": 1,
-                   "start_index": 0, "end_index": 0})
-        );
-        assert_eq!(offset, 0);
-        let (p, offset) = page_of(Some("2"), 5, 2).expect("page 2");
-        assert_eq!(
-            p,
-            json!({"next": 3, "previous": 1, "count": 5, "current": 2, "total_pages": 3,
-                   "start_index": 3, "end_index": 4})
-        );
-        assert_eq!(offset, 2);
-        assert_eq!(
-            page_of(Some("last"), 5, 2).map(|(p, _)| p["current"].clone()),
-            Some(json!(3))
-        );
-        assert!(page_of(Some("4"), 5, 2).is_none());
-        assert!(page_of(Some("0"), 5, 2).is_none());
-        assert!(page_of(Some("x"), 5, 2).is_none());
     }
 }

@@ -3,8 +3,9 @@
 mod agent_page;
 mod api_agent;
 pub mod api_auth;
-mod api_endpoints;
 mod api_core;
+mod api_drf;
+mod api_endpoints;
 mod authorize;
 mod challenge_html;
 mod device;

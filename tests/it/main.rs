@@ -4,8 +4,8 @@ mod support;
 
 mod agent_api;
 mod agent_api_devices;
-mod api_core;
 mod agent_auth_ia;
+mod api_core;
 mod binary;
 mod blueprint;
 mod blueprint_authentik;
