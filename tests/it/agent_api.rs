@@ -918,3 +918,33 @@ pub(crate) mod http_api {
         assert!(!session.token.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_snapshot_expires_after_its_connectors_snapshot_expiry() {
+    let (_dir, s, _clock) = platform_service().await;
+    let mut conn = s.store().read().await.expect("read");
+    let mut connector = match store::objects::list(&mut conn, Kind::Connector)
+        .await
+        .expect("list")
+        .pop()
+    {
+        Some(Object::Connector(c)) => c,
+        other => panic!("no connector: {other:?}"),
+    };
+    drop(conn);
+    let latchkey::domain::ConnectorSettings::Agent(a) = &mut connector.settings;
+    a.snapshot_expiry = "hours=2".into();
+    s.save(&Object::Connector(connector), false)
+        .await
+        .expect("save");
+    let enrolled = s
+        .enroll_device(ENROLL_KEY, "SN-7", "laptop-7")
+        .await
+        .expect("enroll");
+    let caller = s
+        .authenticate_agent(&enrolled.device_token_key)
+        .await
+        .expect("auth");
+    let snapshot = s.check_in(&caller, facts()).await.expect("check in");
+    assert_eq!(snapshot.expires_at, Some(T0 + 2 * 3600));
+}

@@ -287,6 +287,11 @@ async fn users_and_groups_list_page_by_page_with_stable_numbers() {
         }
     }
     // The admin API's session and the Agent's token both read the version.
-    let version = admin_api::admin_version_retrieve(&agent).await.expect("Version");
-    assert_eq!(version.version_current, latchkey::http::AUTHENTIK_API_VERSION);
+    let version = admin_api::admin_version_retrieve(&agent)
+        .await
+        .expect("Version");
+    assert_eq!(
+        version.version_current,
+        latchkey::http::AUTHENTIK_API_VERSION
+    );
 }

@@ -2,7 +2,7 @@
 //! they are stored as a new snapshot of its connection.
 
 use crate::domain::devices::DEFAULT_SNAPSHOT_EXPIRY;
-use crate::domain::{self, DeviceFactSnapshot, DeviceFacts, Duration};
+use crate::domain::{self, ConnectorSettings, DeviceFactSnapshot, DeviceFacts, Duration};
 use crate::service::devices::{AgentCaller, AgentRefusal};
 use crate::service::{Service, ServiceResult};
 use crate::store::{self, Topic};
@@ -17,7 +17,11 @@ impl Service {
         facts: DeviceFacts,
     ) -> ServiceResult<DeviceFactSnapshot> {
         let now = self.now();
-        let expiry = Duration::parse(DEFAULT_SNAPSHOT_EXPIRY)
+        let ConnectorSettings::Agent(settings) = &caller.connector.settings;
+        // The connector's expiry was validated when saved; an unreadable one (older stores)
+        // falls back to authentik's default.
+        let expiry = Duration::parse(&settings.snapshot_expiry)
+            .or_else(|_| Duration::parse(DEFAULT_SNAPSHOT_EXPIRY))
             .map(Duration::seconds)
             .unwrap_or(86_400);
         let snapshot = DeviceFactSnapshot {
