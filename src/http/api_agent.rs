@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ impl AgentThrottle {
 
     /// Takes one try for `ip` and, when one was presented, the token digesting to `digest`;
     /// `Err` is the seconds to wait.
-    fn try_acquire(&self, ip: &str, digest: Option<&str>, now: i64) -> Result<(), u64> {
+    pub(super) fn try_acquire(&self, ip: &str, digest: Option<&str>, now: i64) -> Result<(), u64> {
         self.per_ip.try_acquire(&[format!("ip:{ip}")], now)?;
         match digest {
             Some(d) => self.per_token.try_acquire(&[format!("token:{d}")], now),
@@ -111,15 +111,7 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let detail = |status: StatusCode, text: &str| answer(status, json!({ "detail": text }));
         match self {
-            Refusal::Throttled(retry_after) => {
-                let mut res = detail(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &format!("Request was throttled. Expected available in {retry_after} seconds."),
-                );
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-                res
-            }
+            Refusal::Throttled(retry_after) => super::api_drf::throttled(retry_after),
             Refusal::PermissionDenied => detail(StatusCode::FORBIDDEN, PERMISSION_DENIED),
             Refusal::NotAuthenticated => detail(StatusCode::FORBIDDEN, NOT_AUTHENTICATED),
             Refusal::TooLarge => detail(

@@ -12,6 +12,7 @@ use super::AppState;
 use super::api_drf::{self, NOT_AUTHENTICATED, PERMISSION_DENIED};
 use super::extract::ClientIp;
 use super::session;
+use crate::crypto::secrets;
 use crate::service::ServiceError;
 use crate::service::devices::AgentCaller;
 
@@ -37,6 +38,8 @@ pub enum ApiAuthRefusal {
     NotAuthenticated,
     /// A credential that is wrong or lacks the rights: 403 `PermissionDenied`.
     PermissionDenied,
+    /// Over the Agent throttle (per IP, and per token when one is presented): 429.
+    Throttled(u64),
     /// The store failed (logged): 500.
     Server,
 }
@@ -44,6 +47,7 @@ pub enum ApiAuthRefusal {
 impl IntoResponse for ApiAuthRefusal {
     fn into_response(self) -> Response {
         let (status, detail) = match self {
+            Self::Throttled(retry_after) => return api_drf::throttled(retry_after),
             Self::NotAuthenticated => (StatusCode::FORBIDDEN, NOT_AUTHENTICATED),
             Self::PermissionDenied => (StatusCode::FORBIDDEN, PERMISSION_DENIED),
             Self::Server => (
@@ -107,7 +111,15 @@ impl FromRequestParts<AppState> for ApiCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(key) = agent_key(&parts.headers) {
+        // Throttled before any lookup, in the Agent API's buckets (per IP, per key digest).
+        let ClientIp(ip) = ClientIp::from_parts(parts);
+        let key = agent_key(&parts.headers);
+        let digest = key.as_deref().map(secrets::digest);
+        state
+            .agent_throttle
+            .try_acquire(&ip, digest.as_deref(), state.ctx.now())
+            .map_err(ApiAuthRefusal::Throttled)?;
+        if let Some(key) = key {
             let caller = state.service.authenticate_agent(&key).await?;
             return Ok(Self::Agent(Box::new(caller)));
         }

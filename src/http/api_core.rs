@@ -106,7 +106,7 @@ pub async fn users(
 ) -> Response {
     let page = match q.request() {
         Ok(req) => state.service.directory_users(req).await,
-        Err(invalid) => return invalid,
+        Err(invalid) => return invalid.into_response(),
     };
     list_answer(page, user_json, "user directory")
 }
@@ -119,7 +119,7 @@ pub async fn groups(
 ) -> Response {
     let page = match q.request() {
         Ok(req) => state.service.directory_groups(req).await,
-        Err(invalid) => return invalid,
+        Err(invalid) => return invalid.into_response(),
     };
     list_answer(page, group_json, "group directory")
 }
@@ -135,7 +135,7 @@ fn list_answer<T>(
             StatusCode::OK,
             api_drf::paginated(&p.map(|item| render(&item))),
         ),
-        Ok(None) => api_drf::detail(StatusCode::NOT_FOUND, api_drf::INVALID_PAGE),
+        Ok(None) => api_drf::InvalidPage.into_response(),
         Err(e) => api_drf::server_error(&e, what),
     }
 }

@@ -2,7 +2,7 @@
 //! (these answers concern credentials, devices and people), `{"detail": …}` bodies, its fixed
 //! refusal texts, and page-number pagination rendered from [`domain::paging`](crate::domain::paging).
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -47,17 +47,37 @@ pub struct PageQuery {
     pub page_size: Option<String>,
 }
 
-impl PageQuery {
-    /// The page asked for, or DRF's 404 "Invalid page.".
-    pub fn request(&self) -> Result<PageRequest, Response> {
-        PageRequest::parse(self.page.as_deref(), self.page_size.as_deref())
-            .ok_or_else(|| detail(StatusCode::NOT_FOUND, INVALID_PAGE))
+/// A page that does not exist: DRF's 404 "Invalid page.".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidPage;
+
+impl IntoResponse for InvalidPage {
+    fn into_response(self) -> Response {
+        detail(StatusCode::NOT_FOUND, INVALID_PAGE)
     }
 }
 
-/// Cuts `req`'s page out of `all`, or DRF's 404 "Invalid page." past the end.
-pub fn cut<T>(all: Vec<T>, req: PageRequest) -> Result<Page<T>, Response> {
-    Page::cut(all, req).ok_or_else(|| detail(StatusCode::NOT_FOUND, INVALID_PAGE))
+impl PageQuery {
+    /// The page asked for, or [`InvalidPage`].
+    pub fn request(&self) -> Result<PageRequest, InvalidPage> {
+        PageRequest::parse(self.page.as_deref(), self.page_size.as_deref()).ok_or(InvalidPage)
+    }
+}
+
+/// Cuts `req`'s page out of `all`, or [`InvalidPage`] past the end.
+pub fn cut<T>(all: Vec<T>, req: PageRequest) -> Result<Page<T>, InvalidPage> {
+    Page::cut(all, req).ok_or(InvalidPage)
+}
+
+/// Over a throttle: DRF's 429 `Throttled` with `Retry-After` (seconds).
+pub fn throttled(retry_after: u64) -> Response {
+    let mut res = detail(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Request was throttled. Expected available in {retry_after} seconds."),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    res
 }
 
 /// authentik's paginated list body: `pagination`, the page's rendered `results`, and an empty

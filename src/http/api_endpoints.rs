@@ -7,7 +7,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
@@ -185,7 +185,7 @@ async fn list(
         .and_then(|req| api_drf::cut(devices, req))
     {
         Ok(page) => page,
-        Err(invalid) => return invalid,
+        Err(invalid) => return invalid.into_response(),
     };
     let mut results = Vec::new();
     for summary in &page.items {

@@ -852,6 +852,37 @@ pub(crate) mod http_api {
     }
 
     #[tokio::test]
+    async fn the_directory_and_version_calls_spend_the_agents_throttle() {
+        let (s, _clock) = agent_server(AgentThrottle::new(3, 100)).await;
+        let token = enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+        let agent = agent_config_for(&s, &token);
+        authentik_client::apis::admin_api::admin_version_retrieve(&agent)
+            .await
+            .expect("version");
+        api::endpoints_agents_connectors_agent_config_retrieve(&agent)
+            .await
+            .expect("config");
+        authentik_client::apis::admin_api::admin_version_retrieve(&agent)
+            .await
+            .expect("the third call in the minute");
+        let res = reqwest::Client::new()
+            .get(format!("{}/api/v3/core/users/", s.base_url))
+            .header("Authorization", format!("Bearer+agent {token}"))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status().as_u16(), 429);
+        assert!(res.headers().get("retry-after").is_some());
+        let body: Value = res.json().await.expect("json");
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Request was throttled")),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
     async fn an_expired_cli_token_does_not_sign_the_agent_in() {
         let (s, clock) = agent_server(AgentThrottle::default()).await;
         enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
