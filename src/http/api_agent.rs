@@ -340,6 +340,7 @@ async fn auth_ia(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn credentials_need_their_scheme_in_any_case() {
