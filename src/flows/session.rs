@@ -76,7 +76,35 @@ pub struct PendingAuthorization {
     pub created_at: i64,
 }
 
+impl PendingAuthorization {
+    /// The parked parameter `key`, if any.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl SessionData {
+    /// Parks `params` under `rid` (keeping its first parking time when it is parked again) and
+    /// drops parked requests older than [`PARKED_LIFETIME`]: how sign-ins that run a flow
+    /// (the device code's, the Agent's) remember where they are between requests.
+    pub fn park(&mut self, rid: &str, params: Vec<(String, String)>, now: i64) {
+        self.oauth_pending
+            .retain(|_, p| now - p.created_at < PARKED_LIFETIME);
+        let created_at = self.oauth_pending.get(rid).map_or(now, |p| p.created_at);
+        self.oauth_pending
+            .insert(rid.to_string(), PendingAuthorization { params, created_at });
+    }
+
+    /// Forgets the request parked under `rid` and its flow's outcome.
+    pub fn forget_parked(&mut self, rid: &str) {
+        self.oauth_pending.remove(rid);
+        self.oauth_done.remove(rid);
+        self.oauth_declined.remove(rid);
+    }
+
     fn fresh() -> Self {
         Self {
             v: DATA_VERSION,

@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::crypto::secrets;
 use crate::domain::{DeviceAuthToken, new_id};
 use crate::flows::executor::Start;
-use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
+use crate::flows::session::{self, Session};
 use crate::flows::{ChallengeKind, lookup};
 use crate::oauth::session_step::{OAUTH_REQUEST_KEY, StepContext, StepRequest, run_step};
 use crate::service::devices::AgentCaller;
@@ -155,39 +155,23 @@ impl Parked {
         if now - p.created_at >= PENDING_LIFETIME {
             return None;
         }
-        let get = |k: &str| p.params.iter().find(|(key, _)| key == k).map(|(_, v)| v);
         Some(Self {
             rid: rid.to_string(),
-            token_id: get(TOKEN_KEY)?.clone(),
-            stage: Stage::parse(get(STEP_KEY)?)?,
+            token_id: p.param(TOKEN_KEY)?.to_string(),
+            stage: Stage::parse(p.param(STEP_KEY)?)?,
         })
     }
 
     fn park(&self, sess: &mut Session, now: i64) {
-        sess.data
-            .oauth_pending
-            .retain(|_, p| now - p.created_at < PARKED_LIFETIME);
-        let created_at = sess
-            .data
-            .oauth_pending
-            .get(&self.rid)
-            .map_or(now, |p| p.created_at);
-        sess.data.oauth_pending.insert(
-            self.rid.clone(),
-            PendingAuthorization {
-                params: vec![
-                    (TOKEN_KEY.into(), self.token_id.clone()),
-                    (STEP_KEY.into(), self.stage.as_str().into()),
-                ],
-                created_at,
-            },
-        );
+        let params = vec![
+            (TOKEN_KEY.into(), self.token_id.clone()),
+            (STEP_KEY.into(), self.stage.as_str().into()),
+        ];
+        sess.data.park(&self.rid, params, now);
     }
 
     fn forget(&self, sess: &mut Session) {
-        sess.data.oauth_pending.remove(&self.rid);
-        sess.data.oauth_done.remove(&self.rid);
-        sess.data.oauth_declined.remove(&self.rid);
+        sess.data.forget_parked(&self.rid);
     }
 
     fn finish_path(&self) -> String {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::{DeviceError, DeviceVerification, PendingDevice, Requester};
 use crate::flows::executor::Start;
-use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
+use crate::flows::session::{self, Session};
 use crate::flows::stages::CONSENT_GIVEN;
 use crate::flows::{ChallengeKind, lookup};
 use crate::oauth::authorize_flow::consent_context;
@@ -137,44 +137,23 @@ impl Parked {
         if now - p.created_at >= PENDING_LIFETIME {
             return None;
         }
-        let get = |k: &str| {
-            p.params
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
         Some(Self {
             rid: rid.to_string(),
-            user_code: get(CODE_KEY)?,
-            stage: Stage::parse(&get(STEP_KEY)?)?,
+            user_code: p.param(CODE_KEY)?.to_string(),
+            stage: Stage::parse(p.param(STEP_KEY)?)?,
         })
     }
 
     fn park(&self, sess: &mut Session, now: i64) {
-        sess.data
-            .oauth_pending
-            .retain(|_, p| now - p.created_at < PARKED_LIFETIME);
-        let created_at = sess
-            .data
-            .oauth_pending
-            .get(&self.rid)
-            .map_or(now, |p| p.created_at);
-        sess.data.oauth_pending.insert(
-            self.rid.clone(),
-            PendingAuthorization {
-                params: vec![
-                    (CODE_KEY.into(), self.user_code.clone()),
-                    (STEP_KEY.into(), self.stage.as_str().into()),
-                ],
-                created_at,
-            },
-        );
+        let params = vec![
+            (CODE_KEY.into(), self.user_code.clone()),
+            (STEP_KEY.into(), self.stage.as_str().into()),
+        ];
+        sess.data.park(&self.rid, params, now);
     }
 
     fn forget(&self, sess: &mut Session) {
-        sess.data.oauth_pending.remove(&self.rid);
-        sess.data.oauth_done.remove(&self.rid);
-        sess.data.oauth_declined.remove(&self.rid);
+        sess.data.forget_parked(&self.rid);
     }
 }
 
