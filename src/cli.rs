@@ -20,9 +20,11 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// The SQLite store: a file path (created when missing) or `:memory:` for a throwaway
-    /// instance. Default: $XDG_DATA_HOME/latchkey/latchkey.db.
-    #[arg(long, global = true, env = "LATCHKEY_DB", value_name = "PATH")]
+    /// The store: a SQLite file path or `sqlite:PATH` (created when missing), `:memory:` for a
+    /// throwaway instance, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` for a
+    /// PostgreSQL database several instances share. Default:
+    /// $XDG_DATA_HOME/latchkey/latchkey.db.
+    #[arg(long, global = true, env = "LATCHKEY_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
     /// Address the HTTP server listens on.
     #[arg(

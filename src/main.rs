@@ -56,12 +56,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn store_location(global: &GlobalArgs) -> StoreLocation {
-    global
-        .db
-        .as_deref()
-        .map(StoreLocation::parse)
-        .unwrap_or_else(StoreLocation::default_file)
+fn store_location(global: &GlobalArgs) -> Result<StoreLocation> {
+    match global.db.as_deref() {
+        Some(db) => Ok(StoreLocation::parse(db)?),
+        None => Ok(StoreLocation::default_file()),
+    }
 }
 
 /// Everything started before the console or the wait for a signal.
@@ -92,7 +91,7 @@ async fn start(
     cancel: &CancellationToken,
     command: Command,
 ) -> Result<Started> {
-    let location = store_location(global);
+    let location = store_location(global)?;
     let store = Store::open_with(&location, global.store_options()).await?;
     let listener = match http::bind(&global.listen).await {
         Ok(l) => l,
@@ -227,7 +226,7 @@ async fn run_console(global: GlobalArgs) -> Result<()> {
         service: started.service.clone(),
         server_url: started.public_url.clone(),
         server: ServerMode::InProcess,
-        store_path: store_location(&global).display(),
+        store_path: store_location(&global)?.display(),
         readonly: global.readonly,
         theme: global.theme.clone(),
         logs,
@@ -241,15 +240,17 @@ async fn run_console(global: GlobalArgs) -> Result<()> {
 /// `latchkey console`: the console on the store a server in another process uses. Nothing is
 /// bound or bootstrapped; an empty or missing store means no server ever ran on it.
 async fn attach_console(global: GlobalArgs) -> Result<()> {
-    let location = store_location(&global);
+    let location = store_location(&global)?;
     let db = location.display();
-    let StoreLocation::File(path) = &location else {
+    if location == StoreLocation::Memory {
         bail!(
-            "`latchkey console` opens the store file a running server uses, and no other \
+            "`latchkey console` opens the store a running server uses, and no other \
              process can serve `:memory:`: use `latchkey run` for a throwaway instance"
         );
-    };
-    if !path.exists() {
+    }
+    if let StoreLocation::File(path) = &location
+        && !path.exists()
+    {
         bail!(
             "there is no store at {db}: start `latchkey serve --db {db}` (or `latchkey run`) on \
              it first, or pass the --db a running server uses"
@@ -323,7 +324,7 @@ async fn serve(global: GlobalArgs) -> Result<()> {
 /// Opens the store and bootstraps it when empty (so default flows exist for blueprints that
 /// reference them), without starting the server.
 async fn open_service(global: &GlobalArgs) -> Result<Service> {
-    let store = Store::open_with(&store_location(global), global.store_options()).await?;
+    let store = Store::open_with(&store_location(global)?, global.store_options()).await?;
     let public_url = global
         .public_url
         .clone()
@@ -393,7 +394,7 @@ async fn shutdown_signal() {
 }
 
 async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Result<()> {
-    let store = Store::open_with(&store_location(&global), global.store_options()).await?;
+    let store = Store::open_with(&store_location(&global)?, global.store_options()).await?;
     let public_url = global
         .public_url
         .clone()

@@ -1,6 +1,7 @@
 //! Applications.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
@@ -15,6 +16,7 @@ struct Row {
     group_name: String,
     policy_engine_mode: String,
     meta_launch_url: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     open_in_new_tab: bool,
     meta_icon: String,
     meta_publisher: String,
@@ -58,21 +60,18 @@ impl DomainRow for Row {
 }
 
 /// Every application, by slug.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Application>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Application>> {
     rows::select_all::<Row>(conn, "ORDER BY slug", &[]).await
 }
 
 /// One application by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Application>> {
-    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<Application>> {
+    rows::select_one::<Row>(conn, "WHERE id = $1", id).await
 }
 
 /// One application by slug.
-pub async fn get_by_slug(
-    conn: &mut SqliteConnection,
-    slug: &str,
-) -> StoreResult<Option<Application>> {
-    rows::select_one::<Row>(conn, "WHERE slug = ?", slug).await
+pub async fn get_by_slug(conn: &mut Conn, slug: &str) -> StoreResult<Option<Application>> {
+    rows::select_one::<Row>(conn, "WHERE slug = $1", slug).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -90,8 +89,10 @@ fn bind_fields<'q>(q: Query<'q>, a: &'q Application) -> Query<'q> {
 }
 
 /// Inserts an application.
-pub async fn insert(conn: &mut SqliteConnection, a: &Application) -> StoreResult<()> {
-    let sql = format!("INSERT INTO applications ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, a: &Application) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO applications ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+    );
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&a.id), a);
     let q = q.bind(a.created_at).bind(a.updated_at).bind(a.version);
     rows::insert_object(conn, q, |f| dup_value(a, f)).await
@@ -106,11 +107,11 @@ fn dup_value(a: &Application, field: &str) -> String {
 }
 
 /// Updates an application with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, a: &Application) -> StoreResult<()> {
-    let sql = "UPDATE applications SET name=?, slug=?, provider_id=?, group_name=?, \
-         policy_engine_mode=?, meta_launch_url=?, open_in_new_tab=?, meta_icon=?, \
-         meta_publisher=?, meta_description=?, updated_at=?, version=version+1 \
-         WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, a: &Application) -> StoreResult<()> {
+    let sql = "UPDATE applications SET name=$1, slug=$2, provider_id=$3, group_name=$4, \
+         policy_engine_mode=$5, meta_launch_url=$6, open_in_new_tab=$7, meta_icon=$8, \
+         meta_publisher=$9, meta_description=$10, updated_at=$11, version=version+1 \
+         WHERE id=$12 AND version=$13";
     let q = bind_fields(sqlx::query(sql), a);
     let q = q.bind(a.updated_at).bind(&a.id).bind(a.version);
     let what = format!("application {}", a.slug);
@@ -118,7 +119,7 @@ pub async fn update(conn: &mut SqliteConnection, a: &Application) -> StoreResult
 }
 
 /// Deletes an application.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "applications", id).await?;
     Ok(())
 }

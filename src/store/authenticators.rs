@@ -1,6 +1,6 @@
 //! Authenticator devices (TOTP) and per-user throttling of code attempts.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 
@@ -12,6 +12,7 @@ pub struct DeviceRow {
     pub kind: String,
     pub name: String,
     pub secret: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     pub confirmed: bool,
     pub last_used_step: Option<i64>,
     pub created_at: i64,
@@ -19,13 +20,13 @@ pub struct DeviceRow {
 
 /// The confirmed devices of a user of one kind.
 pub async fn confirmed_of_user(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: &str,
     kind: &str,
 ) -> StoreResult<Vec<DeviceRow>> {
     Ok(sqlx::query_as(
         "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
-         FROM authenticator_devices WHERE user_id = ? AND kind = ? AND confirmed = 1 ORDER BY created_at",
+         FROM authenticator_devices WHERE user_id = $1 AND kind = $2 AND confirmed = TRUE ORDER BY created_at",
     )
     .bind(user_id)
     .bind(kind)
@@ -34,9 +35,9 @@ pub async fn confirmed_of_user(
 }
 
 /// Number of confirmed devices of a user (any kind).
-pub async fn count_confirmed(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<i64> {
+pub async fn count_confirmed(conn: &mut Conn, user_id: &str) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM authenticator_devices WHERE user_id = ? AND confirmed = 1",
+        "SELECT count(*) FROM authenticator_devices WHERE user_id = $1 AND confirmed = TRUE",
     )
     .bind(user_id)
     .fetch_one(conn)
@@ -44,10 +45,10 @@ pub async fn count_confirmed(conn: &mut SqliteConnection, user_id: &str) -> Stor
 }
 
 /// Inserts a device.
-pub async fn insert(conn: &mut SqliteConnection, d: &DeviceRow) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, d: &DeviceRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO authenticator_devices (id, user_id, kind, name, secret, confirmed, \
-         last_used_step, created_at) VALUES (?,?,?,?,?,?,?,?)",
+         last_used_step, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
     )
     .bind(&d.id)
     .bind(&d.user_id)
@@ -64,10 +65,10 @@ pub async fn insert(conn: &mut SqliteConnection, d: &DeviceRow) -> StoreResult<(
 
 /// Marks time step `step` used, only if no later-or-equal step was used: one conditional UPDATE,
 /// so a code is accepted at most once even under concurrency. True when this call won.
-pub async fn consume_step(conn: &mut SqliteConnection, id: &str, step: i64) -> StoreResult<bool> {
+pub async fn consume_step(conn: &mut Conn, id: &str, step: i64) -> StoreResult<bool> {
     let res = sqlx::query(
-        "UPDATE authenticator_devices SET last_used_step = ? \
-         WHERE id = ? AND (last_used_step IS NULL OR last_used_step < ?)",
+        "UPDATE authenticator_devices SET last_used_step = $1 \
+         WHERE id = $2 AND (last_used_step IS NULL OR last_used_step < $3)",
     )
     .bind(step)
     .bind(id)
@@ -80,17 +81,18 @@ pub async fn consume_step(conn: &mut SqliteConnection, id: &str, step: i64) -> S
 /// Counts one failed code attempt for a user in a window of `window` seconds (atomic UPSERT);
 /// returns the failures in the current window.
 pub async fn record_failure(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: &str,
     now: i64,
     window: i64,
 ) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO otp_throttle (user_id, failures, window_start) VALUES (?, 1, ?) \
+        "INSERT INTO otp_throttle (user_id, failures, window_start) VALUES ($1, 1, $2) \
          ON CONFLICT (user_id) DO UPDATE SET \
-           failures = CASE WHEN window_start + ? <= excluded.window_start THEN 1 ELSE failures + 1 END, \
-           window_start = CASE WHEN window_start + ? <= excluded.window_start \
-             THEN excluded.window_start ELSE window_start END \
+           failures = CASE WHEN otp_throttle.window_start + $3 <= excluded.window_start \
+             THEN 1 ELSE otp_throttle.failures + 1 END, \
+           window_start = CASE WHEN otp_throttle.window_start + $4 <= excluded.window_start \
+             THEN excluded.window_start ELSE otp_throttle.window_start END \
          RETURNING failures",
     )
     .bind(user_id)
@@ -102,14 +104,9 @@ pub async fn record_failure(
 }
 
 /// Failures of a user in the window that is live at `now`.
-pub async fn failures(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-    now: i64,
-    window: i64,
-) -> StoreResult<i64> {
+pub async fn failures(conn: &mut Conn, user_id: &str, now: i64, window: i64) -> StoreResult<i64> {
     let n: Option<i64> = sqlx::query_scalar(
-        "SELECT failures FROM otp_throttle WHERE user_id = ? AND window_start + ? > ?",
+        "SELECT failures FROM otp_throttle WHERE user_id = $1 AND window_start + $2 > $3",
     )
     .bind(user_id)
     .bind(window)
@@ -121,12 +118,9 @@ pub async fn failures(
 
 /// The kinds (`totp`, `static`, `webauthn`, …) of a user's confirmed devices, one per device
 /// (what `ak_user_has_authenticator(user, device_type=…)` asks about).
-pub async fn confirmed_kinds(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-) -> StoreResult<Vec<String>> {
+pub async fn confirmed_kinds(conn: &mut Conn, user_id: &str) -> StoreResult<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT kind FROM authenticator_devices WHERE user_id = ? AND confirmed = 1 ORDER BY created_at",
+        "SELECT kind FROM authenticator_devices WHERE user_id = $1 AND confirmed = TRUE ORDER BY created_at",
     )
     .bind(user_id)
     .fetch_all(conn)

@@ -1,6 +1,7 @@
 //! Brands.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_json};
@@ -10,6 +11,7 @@ use crate::domain::Brand;
 struct Row {
     id: String,
     domain: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     is_default: bool,
     branding_title: String,
     branding_logo: String,
@@ -65,16 +67,13 @@ impl TableRow for Row {
 }
 
 /// Every brand, by domain.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Brand>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Brand>> {
     rows::select_all::<Row>(conn, "ORDER BY domain", &[]).await
 }
 
 /// One brand by domain.
-pub async fn get_by_domain(
-    conn: &mut SqliteConnection,
-    domain: &str,
-) -> StoreResult<Option<Brand>> {
-    rows::select_one::<Row>(conn, "WHERE domain = ?", domain).await
+pub async fn get_by_domain(conn: &mut Conn, domain: &str) -> StoreResult<Option<Brand>> {
+    rows::select_one::<Row>(conn, "WHERE domain = $1", domain).await
 }
 
 fn bind_all<'q>(q: Query<'q>, b: &'q Brand) -> Query<'q> {
@@ -96,13 +95,13 @@ fn bind_all<'q>(q: Query<'q>, b: &'q Brand) -> Query<'q> {
 }
 
 /// Inserts a brand.
-pub async fn insert(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, b: &Brand) -> StoreResult<()> {
     let sql = String::from(
         "INSERT INTO brands (domain, is_default, branding_title, branding_logo, branding_favicon, \
          branding_custom_css, flow_authentication_id, flow_invalidation_id, flow_recovery_id, \
          flow_unenrollment_id, flow_user_settings_id, flow_device_code_id, web_certificate_id, \
          default_application_id, attributes, id, created_at, updated_at, version) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
     );
     let q = bind_all(sqlx::query(AssertSqlSafe(sql)), b).bind(&b.id);
     let q = q.bind(b.created_at).bind(b.updated_at).bind(b.version);
@@ -118,19 +117,19 @@ fn dup_value(b: &Brand, field: &str) -> String {
 }
 
 /// Updates a brand with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, b: &Brand) -> StoreResult<()> {
-    let sql = "UPDATE brands SET domain=?, is_default=?, branding_title=?, branding_logo=?, \
-         branding_favicon=?, branding_custom_css=?, flow_authentication_id=?, flow_invalidation_id=?, \
-         flow_recovery_id=?, flow_unenrollment_id=?, flow_user_settings_id=?, flow_device_code_id=?, \
-         web_certificate_id=?, default_application_id=?, attributes=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, b: &Brand) -> StoreResult<()> {
+    let sql = "UPDATE brands SET domain=$1, is_default=$2, branding_title=$3, branding_logo=$4, \
+         branding_favicon=$5, branding_custom_css=$6, flow_authentication_id=$7, flow_invalidation_id=$8, \
+         flow_recovery_id=$9, flow_unenrollment_id=$10, flow_user_settings_id=$11, flow_device_code_id=$12, \
+         web_certificate_id=$13, default_application_id=$14, attributes=$15, updated_at=$16, \
+         version=version+1 WHERE id=$17 AND version=$18";
     let q = bind_all(sqlx::query(AssertSqlSafe(sql)), b);
     let q = q.bind(b.updated_at).bind(&b.id).bind(b.version);
     rows::update_object(conn, q, &format!("brand {}", b.domain), |f| dup_value(b, f)).await
 }
 
 /// Deletes a brand.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "brands", id).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Certificate keypairs. Private keys stay here and are never served over HTTP.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
@@ -57,21 +58,18 @@ impl DomainRow for Row {
 }
 
 /// Every keypair, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<CertificateKeypair>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<CertificateKeypair>> {
     rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
 }
 
 /// One keypair by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<CertificateKeypair>> {
-    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<CertificateKeypair>> {
+    rows::select_one::<Row>(conn, "WHERE id = $1", id).await
 }
 
 /// One keypair by name.
-pub async fn get_by_name(
-    conn: &mut SqliteConnection,
-    name: &str,
-) -> StoreResult<Option<CertificateKeypair>> {
-    rows::select_one::<Row>(conn, "WHERE name = ?", name).await
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<CertificateKeypair>> {
+    rows::select_one::<Row>(conn, "WHERE name = $1", name).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -90,19 +88,20 @@ fn bind_fields<'q>(q: Query<'q>, c: &'q CertificateKeypair) -> Query<'q> {
 }
 
 /// Inserts a keypair.
-pub async fn insert(conn: &mut SqliteConnection, c: &CertificateKeypair) -> StoreResult<()> {
-    let sql =
-        format!("INSERT INTO certificate_keypairs ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, c: &CertificateKeypair) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO certificate_keypairs ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+    );
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&c.id), c);
     let q = q.bind(c.created_at).bind(c.updated_at).bind(c.version);
     rows::insert_object(conn, q, |_| c.name.clone()).await
 }
 
 /// Updates a keypair with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, c: &CertificateKeypair) -> StoreResult<()> {
-    let sql = "UPDATE certificate_keypairs SET name=?, certificate_pem=?, key_pem=?, managed=?, \
-         key_type=?, kid=?, fingerprint_sha256=?, fingerprint_sha1=?, subject=?, not_before=?, \
-         not_after=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, c: &CertificateKeypair) -> StoreResult<()> {
+    let sql = "UPDATE certificate_keypairs SET name=$1, certificate_pem=$2, key_pem=$3, managed=$4, \
+         key_type=$5, kid=$6, fingerprint_sha256=$7, fingerprint_sha1=$8, subject=$9, not_before=$10, \
+         not_after=$11, updated_at=$12, version=version+1 WHERE id=$13 AND version=$14";
     let q = bind_fields(sqlx::query(sql), c);
     let q = q.bind(c.updated_at).bind(&c.id).bind(c.version);
     rows::update_object(conn, q, &format!("certificate {}", c.name), |_| {
@@ -112,7 +111,7 @@ pub async fn update(conn: &mut SqliteConnection, c: &CertificateKeypair) -> Stor
 }
 
 /// Deletes a keypair; refused by the database while a provider signs with it.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "certificate_keypairs", id).await?;
     Ok(())
 }

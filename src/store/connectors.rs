@@ -1,6 +1,7 @@
 //! Endpoint connectors (the authentik Agent).
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum, parse_json};
@@ -11,6 +12,7 @@ struct Row {
     id: String,
     name: String,
     kind: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     enabled: bool,
     authorization_flow_id: Option<String>,
     challenge_key_id: Option<String>,
@@ -50,13 +52,13 @@ impl DomainRow for Row {
 }
 
 /// Every connector, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Connector>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Connector>> {
     rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
 }
 
 /// The connector with `id`.
-pub async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Connector>> {
-    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+pub async fn by_id(conn: &mut Conn, id: &str) -> StoreResult<Option<Connector>> {
+    rows::select_one::<Row>(conn, "WHERE id = $1", id).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -70,17 +72,17 @@ fn bind_fields<'q>(q: Query<'q>, c: &'q Connector) -> Query<'q> {
 }
 
 /// Inserts a connector.
-pub async fn insert(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<()> {
-    let sql = format!("INSERT INTO connectors ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, c: &Connector) -> StoreResult<()> {
+    let sql = format!("INSERT INTO connectors ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&c.id), c);
     let q = q.bind(c.created_at).bind(c.updated_at).bind(c.version);
     rows::insert_object(conn, q, |_| c.name.clone()).await
 }
 
 /// Updates a connector with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<()> {
-    let sql = "UPDATE connectors SET name=?, kind=?, enabled=?, authorization_flow_id=?, \
-         challenge_key_id=?, settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, c: &Connector) -> StoreResult<()> {
+    let sql = "UPDATE connectors SET name=$1, kind=$2, enabled=$3, authorization_flow_id=$4, \
+         challenge_key_id=$5, settings=$6, updated_at=$7, version=version+1 WHERE id=$8 AND version=$9";
     let q = bind_fields(sqlx::query(sql), c);
     let q = q.bind(c.updated_at).bind(&c.id).bind(c.version);
     rows::update_object(conn, q, &format!("connector {}", c.name), |_| {
@@ -90,7 +92,7 @@ pub async fn update(conn: &mut SqliteConnection, c: &Connector) -> StoreResult<(
 }
 
 /// Deletes a connector.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "connectors", id).await?;
     Ok(())
 }

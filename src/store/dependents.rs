@@ -2,7 +2,7 @@
 //! `ON DELETE CASCADE`), counted for the console's delete dialog. Only what is still in force
 //! is counted: live sessions, unrevoked unexpired tokens, unused codes.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 
@@ -19,7 +19,7 @@ pub enum Owner {
 
 /// `(what, how many)` for every dependent kind with at least one row.
 pub async fn count(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     owner: Owner,
     id: &str,
     now: i64,
@@ -29,72 +29,72 @@ pub async fn count(
         Owner::User => &[
             (
                 "live sessions",
-                "SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?",
+                "SELECT count(*) FROM sessions WHERE user_id = $1 AND expires_at > $2",
                 true,
             ),
             (
                 "access tokens",
-                "SELECT count(*) FROM access_tokens WHERE user_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM access_tokens WHERE user_id = $1 AND expires_at > $2 \
                  AND revoked_at IS NULL",
                 true,
             ),
             (
                 "refresh tokens",
-                "SELECT count(*) FROM refresh_tokens WHERE user_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND expires_at > $2 \
                  AND revoked_at IS NULL AND consumed_at IS NULL",
                 true,
             ),
             (
                 "authorization codes",
-                "SELECT count(*) FROM authorization_codes WHERE user_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM authorization_codes WHERE user_id = $1 AND expires_at > $2 \
                  AND consumed_at IS NULL",
                 true,
             ),
             (
                 "consents",
-                "SELECT count(*) FROM consents WHERE user_id = ?",
+                "SELECT count(*) FROM consents WHERE user_id = $1",
                 false,
             ),
             (
                 "app passwords and API tokens",
-                "SELECT count(*) FROM tokens WHERE user_id = ?",
+                "SELECT count(*) FROM tokens WHERE user_id = $1",
                 false,
             ),
             (
                 "authenticators",
-                "SELECT count(*) FROM authenticator_devices WHERE user_id = ?",
+                "SELECT count(*) FROM authenticator_devices WHERE user_id = $1",
                 false,
             ),
         ],
         Owner::Provider => &[
             (
                 "access tokens",
-                "SELECT count(*) FROM access_tokens WHERE provider_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM access_tokens WHERE provider_id = $1 AND expires_at > $2 \
                  AND revoked_at IS NULL",
                 true,
             ),
             (
                 "refresh tokens",
-                "SELECT count(*) FROM refresh_tokens WHERE provider_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM refresh_tokens WHERE provider_id = $1 AND expires_at > $2 \
                  AND revoked_at IS NULL AND consumed_at IS NULL",
                 true,
             ),
             (
                 "authorization codes",
-                "SELECT count(*) FROM authorization_codes WHERE provider_id = ? \
-                 AND expires_at > ? AND consumed_at IS NULL",
+                "SELECT count(*) FROM authorization_codes WHERE provider_id = $1 \
+                 AND expires_at > $2 AND consumed_at IS NULL",
                 true,
             ),
             (
                 "device codes",
-                "SELECT count(*) FROM device_codes WHERE provider_id = ? AND expires_at > ? \
+                "SELECT count(*) FROM device_codes WHERE provider_id = $1 AND expires_at > $2 \
                  AND consumed_at IS NULL",
                 true,
             ),
         ],
         Owner::Application => &[(
             "consents",
-            "SELECT count(*) FROM consents WHERE application_id = ?",
+            "SELECT count(*) FROM consents WHERE application_id = $1",
             false,
         )],
     };

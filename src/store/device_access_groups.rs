@@ -1,6 +1,7 @@
 //! Device access groups (authentik's `authentik_endpoints.deviceaccessgroup`).
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_json};
@@ -39,7 +40,7 @@ impl DomainRow for Row {
 }
 
 /// Every device access group, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<DeviceAccessGroup>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<DeviceAccessGroup>> {
     rows::select_all::<Row>(conn, "ORDER BY name", &[]).await
 }
 
@@ -48,17 +49,17 @@ fn bind_fields<'q>(q: Query<'q>, g: &'q DeviceAccessGroup) -> Query<'q> {
 }
 
 /// Inserts a device access group.
-pub async fn insert(conn: &mut SqliteConnection, g: &DeviceAccessGroup) -> StoreResult<()> {
-    let sql = format!("INSERT INTO device_access_groups ({COLS}) VALUES (?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, g: &DeviceAccessGroup) -> StoreResult<()> {
+    let sql = format!("INSERT INTO device_access_groups ({COLS}) VALUES ($1,$2,$3,$4,$5,$6)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&g.id), g);
     let q = q.bind(g.created_at).bind(g.updated_at).bind(g.version);
     rows::insert_object(conn, q, |_| g.name.clone()).await
 }
 
 /// Updates a device access group with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, g: &DeviceAccessGroup) -> StoreResult<()> {
-    let sql = "UPDATE device_access_groups SET name=?, attributes=?, updated_at=?, \
-               version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, g: &DeviceAccessGroup) -> StoreResult<()> {
+    let sql = "UPDATE device_access_groups SET name=$1, attributes=$2, updated_at=$3, \
+               version=version+1 WHERE id=$4 AND version=$5";
     let q = bind_fields(sqlx::query(sql), g);
     let q = q.bind(g.updated_at).bind(&g.id).bind(g.version);
     let what = format!("device access group {}", g.name);
@@ -66,8 +67,8 @@ pub async fn update(conn: &mut SqliteConnection, g: &DeviceAccessGroup) -> Store
 }
 
 /// Deletes a device access group (its policy bindings go with it; tokens keep no group).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM policy_bindings WHERE target_id = ?")
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM policy_bindings WHERE target_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;

@@ -1,7 +1,7 @@
 //! The Agent's pending interactive sign-ins (authentik's `DeviceAuthenticationToken`), found by
 //! the digest of the identifier their URL carries, and claimed at most once.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, TableRow};
@@ -48,27 +48,27 @@ impl DomainRow for Row {
 /// The sign-in whose identifier digests to `digest` (the service compares it again in
 /// constant time).
 pub async fn by_identifier_digest(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     digest: &str,
 ) -> StoreResult<Option<DeviceAuthToken>> {
-    rows::select_one::<Row>(conn, "WHERE identifier_digest = ?", digest).await
+    rows::select_one::<Row>(conn, "WHERE identifier_digest = $1", digest).await
 }
 
 /// The sign-in `id`.
-pub async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<DeviceAuthToken>> {
-    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+pub async fn by_id(conn: &mut Conn, id: &str) -> StoreResult<Option<DeviceAuthToken>> {
+    rows::select_one::<Row>(conn, "WHERE id = $1", id).await
 }
 
 /// Stores a new pending sign-in, dropping the expired ones.
-pub async fn insert(conn: &mut SqliteConnection, t: &DeviceAuthToken) -> StoreResult<()> {
-    sqlx::query("DELETE FROM device_auth_tokens WHERE expires_at <= ?")
+pub async fn insert(conn: &mut Conn, t: &DeviceAuthToken) -> StoreResult<()> {
+    sqlx::query("DELETE FROM device_auth_tokens WHERE expires_at <= $1")
         .bind(t.created_at)
         .execute(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO device_auth_tokens (id, identifier_digest, device_id, connector_id, \
          device_token_id, login_hint, created_at, expires_at, used_at, issued_digest) \
-         VALUES (?,?,?,?,?,?,?,?,NULL,NULL)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,NULL,NULL)",
     )
     .bind(&t.id)
     .bind(&t.identifier_digest)
@@ -85,15 +85,10 @@ pub async fn insert(conn: &mut SqliteConnection, t: &DeviceAuthToken) -> StoreRe
 
 /// Marks `id` used with the digest of the JWT issued, if it is unused and unexpired at `now`
 /// (one conditional UPDATE: a sign-in is claimed at most once). False when it was not.
-pub async fn claim(
-    conn: &mut SqliteConnection,
-    id: &str,
-    issued_digest: &str,
-    now: i64,
-) -> StoreResult<bool> {
+pub async fn claim(conn: &mut Conn, id: &str, issued_digest: &str, now: i64) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE device_auth_tokens SET used_at = ?, issued_digest = ? \
-         WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+        "UPDATE device_auth_tokens SET used_at = $1, issued_digest = $2 \
+         WHERE id = $3 AND used_at IS NULL AND expires_at > $4",
     )
     .bind(now)
     .bind(issued_digest)

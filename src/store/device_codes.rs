@@ -1,7 +1,7 @@
 //! RFC 8628 device codes, stored by digest. Every state change (poll, approve, deny, consume) is
 //! one conditional UPDATE, so concurrent requests cannot both move a code out of a state.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 use super::rows;
@@ -38,11 +38,11 @@ pub struct DeviceCode {
 }
 
 /// Records a new device authorization.
-pub async fn insert(conn: &mut SqliteConnection, d: &DeviceCode) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, d: &DeviceCode) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO device_codes (id, device_code_digest, user_code, provider_id, user_id, \
          session_id, scope, status, poll_interval, last_polled_at, family_id, auth_time, \
-         expires_at, consumed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         expires_at, consumed_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
     )
     .bind(&d.id)
     .bind(&d.device_code_digest)
@@ -65,13 +65,10 @@ pub async fn insert(conn: &mut SqliteConnection, d: &DeviceCode) -> StoreResult<
 }
 
 /// Looks a code up by device code digest (consumed or not: a replay must be recognised).
-pub async fn find_by_digest(
-    conn: &mut SqliteConnection,
-    digest: &str,
-) -> StoreResult<Option<DeviceCode>> {
+pub async fn find_by_digest(conn: &mut Conn, digest: &str) -> StoreResult<Option<DeviceCode>> {
     rows::fetch_by(
         conn,
-        "SELECT * FROM device_codes WHERE device_code_digest = ?",
+        "SELECT * FROM device_codes WHERE device_code_digest = $1",
         digest,
     )
     .await
@@ -79,27 +76,23 @@ pub async fn find_by_digest(
 
 /// Looks a code up by its canonical user code.
 pub async fn find_by_user_code(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_code: &str,
 ) -> StoreResult<Option<DeviceCode>> {
     rows::fetch_by(
         conn,
-        "SELECT * FROM device_codes WHERE user_code = ?",
+        "SELECT * FROM device_codes WHERE user_code = $1",
         user_code,
     )
     .await
 }
 
 /// Records a poll of a pending code, with the (possibly raised) interval kept for later polls.
-pub async fn record_poll(
-    conn: &mut SqliteConnection,
-    id: &str,
-    now: i64,
-    interval: i64,
-) -> StoreResult<()> {
+pub async fn record_poll(conn: &mut Conn, id: &str, now: i64, interval: i64) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE device_codes SET last_polled_at = ?, poll_interval = MAX(poll_interval, ?) \
-         WHERE id = ?",
+        "UPDATE device_codes SET last_polled_at = $1, poll_interval = \
+         CASE WHEN poll_interval > $2 THEN poll_interval ELSE $2 END \
+         WHERE id = $3",
     )
     .bind(now)
     .bind(interval)
@@ -112,15 +105,15 @@ pub async fn record_poll(
 /// Pending → approved for a user and session. `false` when the code is unknown, expired or no
 /// longer pending.
 pub async fn approve(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_code: &str,
     user_id: &str,
     session_id: &str,
     now: i64,
 ) -> StoreResult<bool> {
     let res = sqlx::query(
-        "UPDATE device_codes SET status = 'approved', user_id = ?, session_id = ?, auth_time = ? \
-         WHERE user_code = ? AND status = 'pending' AND expires_at > ? AND consumed_at IS NULL",
+        "UPDATE device_codes SET status = 'approved', user_id = $1, session_id = $2, auth_time = $3 \
+         WHERE user_code = $4 AND status = 'pending' AND expires_at > $5 AND consumed_at IS NULL",
     )
     .bind(user_id)
     .bind(session_id)
@@ -133,10 +126,10 @@ pub async fn approve(
 }
 
 /// Pending → denied. `false` when the code is unknown, expired or no longer pending.
-pub async fn deny(conn: &mut SqliteConnection, user_code: &str, now: i64) -> StoreResult<bool> {
+pub async fn deny(conn: &mut Conn, user_code: &str, now: i64) -> StoreResult<bool> {
     let res = sqlx::query(
         "UPDATE device_codes SET status = 'denied' \
-         WHERE user_code = ? AND status = 'pending' AND expires_at > ? AND consumed_at IS NULL",
+         WHERE user_code = $1 AND status = 'pending' AND expires_at > $2 AND consumed_at IS NULL",
     )
     .bind(user_code)
     .bind(now)
@@ -146,8 +139,8 @@ pub async fn deny(conn: &mut SqliteConnection, user_code: &str, now: i64) -> Sto
 }
 
 /// Marks an approved code redeemed. `false` when another poll redeemed it first.
-pub async fn consume(conn: &mut SqliteConnection, id: &str, now: i64) -> StoreResult<bool> {
-    let sql = "UPDATE device_codes SET consumed_at = ? \
-         WHERE id = ? AND status = 'approved' AND consumed_at IS NULL";
+pub async fn consume(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let sql = "UPDATE device_codes SET consumed_at = $1 \
+         WHERE id = $2 AND status = 'approved' AND consumed_at IS NULL";
     rows::update_once(conn, sql, now, id).await
 }

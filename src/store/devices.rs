@@ -1,7 +1,8 @@
 //! Endpoint devices with their connections to connectors and the facts snapshots check-ins
 //! store (one aggregate: a connection and its snapshots go when the device goes).
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, TableRow, json_or_empty, parse_json};
@@ -13,6 +14,7 @@ struct DeviceRow {
     identifier: String,
     name: String,
     access_group_id: Option<String>,
+    #[sqlx(try_from = "super::engine::Flag")]
     expiring: bool,
     expires_at: Option<i64>,
     attributes: String,
@@ -101,7 +103,7 @@ impl DomainRow for SnapshotRow {
 }
 
 /// One device as a list shows it: the device, the connector and access group names, and what
-/// its latest snapshot says (read by SQLite from the JSON, so a list never loads every fact).
+/// its latest snapshot says (read by the database from the JSON, so a list never loads every fact).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceListing {
     pub device: Device,
@@ -134,8 +136,17 @@ impl TableRow for ListingRow {
          WHERE c.device_id = d.id ORDER BY c.created_at, c.id LIMIT 1) AS connector_name, \
         g.name AS access_group_name, \
         ls.created_at AS last_check_in, \
-        json_extract(ls.data, '$.os.name') AS os_name, \
-        json_extract(ls.data, '$.os.version') AS os_version";
+        {os_name} AS os_name, {os_version} AS os_version";
+
+    fn columns(engine: super::Engine) -> std::borrow::Cow<'static, str> {
+        Self::COLUMNS
+            .replace("{os_name}", &engine.json_text("ls.data", &["os", "name"]))
+            .replace(
+                "{os_version}",
+                &engine.json_text("ls.data", &["os", "version"]),
+            )
+            .into()
+    }
     const TABLE: &'static str = "devices d \
         LEFT JOIN device_access_groups g ON g.id = d.access_group_id \
         LEFT JOIN device_fact_snapshots ls ON ls.id = \
@@ -160,64 +171,70 @@ impl DomainRow for ListingRow {
 }
 
 /// Every device as a list shows it, by name then serial.
-pub async fn listings(conn: &mut SqliteConnection) -> StoreResult<Vec<DeviceListing>> {
+pub async fn listings(conn: &mut Conn) -> StoreResult<Vec<DeviceListing>> {
     rows::select_all::<ListingRow>(conn, "ORDER BY d.name, d.identifier", &[]).await
 }
 
 /// One device as a list shows it.
-pub async fn listing(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<DeviceListing>> {
-    rows::select_one::<ListingRow>(conn, "WHERE d.id = ?", id).await
+pub async fn listing(conn: &mut Conn, id: &str) -> StoreResult<Option<DeviceListing>> {
+    rows::select_one::<ListingRow>(conn, "WHERE d.id = $1", id).await
 }
 
 /// Every device, by name then serial.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Device>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Device>> {
     rows::select_all::<DeviceRow>(conn, "ORDER BY name, identifier", &[]).await
 }
 
 /// The device with `id`.
-pub async fn by_id(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Device>> {
-    rows::select_one::<DeviceRow>(conn, "WHERE id = ?", id).await
+pub async fn by_id(conn: &mut Conn, id: &str) -> StoreResult<Option<Device>> {
+    rows::select_one::<DeviceRow>(conn, "WHERE id = $1", id).await
 }
 
 /// The device whose serial is `identifier`.
-pub async fn by_identifier(
-    conn: &mut SqliteConnection,
-    identifier: &str,
-) -> StoreResult<Option<Device>> {
-    rows::select_one::<DeviceRow>(conn, "WHERE identifier = ?", identifier).await
+pub async fn by_identifier(conn: &mut Conn, identifier: &str) -> StoreResult<Option<Device>> {
+    rows::select_one::<DeviceRow>(conn, "WHERE identifier = $1", identifier).await
 }
 
 /// The first device named `name` (authentik's `auth_fed` finds the device by name).
-pub async fn by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Device>> {
-    rows::select_one::<DeviceRow>(conn, "WHERE name = ? ORDER BY created_at, id LIMIT 1", name)
-        .await
+pub async fn by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<Device>> {
+    rows::select_one::<DeviceRow>(
+        conn,
+        "WHERE name = $1 ORDER BY created_at, id LIMIT 1",
+        name,
+    )
+    .await
 }
 
 /// The device authentik's `auth_fed` means by `value`: the one named so, or else the one whose
 /// latest facts snapshot lists `value` among the Agent's SSH host keys
 /// (`vendor["goauthentik.io/platform"].ssh_host_keys`); the oldest when several match.
-pub async fn by_name_or_ssh_host_key(
-    conn: &mut SqliteConnection,
-    value: &str,
-) -> StoreResult<Option<Device>> {
-    rows::select_one::<DeviceRow>(
-        conn,
-        "WHERE name = ?1 OR EXISTS ( \
-           SELECT 1 FROM json_each(( \
-             SELECT s.data FROM device_fact_snapshots s \
-             JOIN device_connections c ON c.id = s.connection_id \
-             WHERE c.device_id = devices.id ORDER BY s.created_at DESC, s.id DESC LIMIT 1), \
+pub async fn by_name_or_ssh_host_key(conn: &mut Conn, value: &str) -> StoreResult<Option<Device>> {
+    let latest = "(SELECT s.data FROM device_fact_snapshots s \
+        JOIN device_connections c ON c.id = s.connection_id \
+        WHERE c.device_id = devices.id ORDER BY s.created_at DESC, s.id DESC LIMIT 1)";
+    let has_key = match super::Engine::of(conn) {
+        super::Engine::Sqlite => format!(
+            "EXISTS (SELECT 1 FROM json_each({latest}, \
              '$.vendor.\"goauthentik.io/platform\".ssh_host_keys') k \
-           WHERE k.type = 'text' AND k.value = ?1) \
-         ORDER BY name <> ?1, created_at, id LIMIT 1",
-        value,
-    )
-    .await
+             WHERE k.type = 'text' AND k.value = $1)"
+        ),
+        super::Engine::Postgres => format!(
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(\
+             {latest}::jsonb #> '{{vendor,goauthentik.io/platform,ssh_host_keys}}') = 'array' \
+             THEN {latest}::jsonb #> '{{vendor,goauthentik.io/platform,ssh_host_keys}}' \
+             ELSE '[]'::jsonb END) k WHERE jsonb_typeof(k) = 'string' AND k #>> '{{}}' = $1)"
+        ),
+    };
+    let tail = format!(
+        "WHERE name = $1 OR {has_key} ORDER BY CASE WHEN name = $1 THEN 0 ELSE 1 END, \
+         created_at, id LIMIT 1"
+    );
+    rows::select_one::<DeviceRow>(conn, &tail, value).await
 }
 
 /// Inserts a device.
-pub async fn insert(conn: &mut SqliteConnection, d: &Device) -> StoreResult<()> {
-    let sql = format!("INSERT INTO devices ({DEVICE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, d: &Device) -> StoreResult<()> {
+    let sql = format!("INSERT INTO devices ({DEVICE_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)");
     let q = sqlx::query(AssertSqlSafe(sql))
         .bind(&d.id)
         .bind(&d.identifier)
@@ -232,10 +249,10 @@ pub async fn insert(conn: &mut SqliteConnection, d: &Device) -> StoreResult<()> 
 }
 
 /// Updates a device's editable fields (name, access group, expiry, attributes).
-pub async fn update(conn: &mut SqliteConnection, d: &Device) -> StoreResult<()> {
+pub async fn update(conn: &mut Conn, d: &Device) -> StoreResult<()> {
     let res = sqlx::query(
-        "UPDATE devices SET name=?, access_group_id=?, expiring=?, expires_at=?, attributes=?, \
-         updated_at=? WHERE id=?",
+        "UPDATE devices SET name=$1, access_group_id=$2, expiring=$3, expires_at=$4, attributes=$5, \
+         updated_at=$6 WHERE id=$7",
     )
     .bind(&d.name)
     .bind(&d.access_group_id)
@@ -250,27 +267,24 @@ pub async fn update(conn: &mut SqliteConnection, d: &Device) -> StoreResult<()> 
 }
 
 /// Deletes a device with its connections, tokens and snapshots; true when it existed.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<bool> {
     Ok(rows::delete_by_id(conn, "devices", id).await? == 1)
 }
 
 /// The connection with `id`.
-pub async fn connection(
-    conn: &mut SqliteConnection,
-    id: &str,
-) -> StoreResult<Option<AgentDeviceConnection>> {
-    rows::select_one::<ConnectionRow>(conn, "WHERE id = ?", id).await
+pub async fn connection(conn: &mut Conn, id: &str) -> StoreResult<Option<AgentDeviceConnection>> {
+    rows::select_one::<ConnectionRow>(conn, "WHERE id = $1", id).await
 }
 
 /// The connection of `device_id` through `connector_id`.
 pub async fn connection_between(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     device_id: &str,
     connector_id: &str,
 ) -> StoreResult<Option<AgentDeviceConnection>> {
     let mut found = rows::select_all::<ConnectionRow>(
         conn,
-        "WHERE device_id = ? AND connector_id = ?",
+        "WHERE device_id = $1 AND connector_id = $2",
         &[device_id, connector_id],
     )
     .await?;
@@ -279,25 +293,22 @@ pub async fn connection_between(
 
 /// Every connection of `device_id`, oldest first.
 pub async fn connections_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     device_id: &str,
 ) -> StoreResult<Vec<AgentDeviceConnection>> {
     rows::select_all::<ConnectionRow>(
         conn,
-        "WHERE device_id = ? ORDER BY created_at, id",
+        "WHERE device_id = $1 ORDER BY created_at, id",
         &[device_id],
     )
     .await
 }
 
 /// Inserts a connection.
-pub async fn insert_connection(
-    conn: &mut SqliteConnection,
-    c: &AgentDeviceConnection,
-) -> StoreResult<()> {
+pub async fn insert_connection(conn: &mut Conn, c: &AgentDeviceConnection) -> StoreResult<()> {
     let q = sqlx::query(
         "INSERT INTO device_connections (id, device_id, connector_id, created_at) \
-         VALUES (?,?,?,?)",
+         VALUES ($1,$2,$3,$4)",
     )
     .bind(&c.id)
     .bind(&c.device_id)
@@ -307,13 +318,10 @@ pub async fn insert_connection(
 }
 
 /// Stores a snapshot.
-pub async fn insert_snapshot(
-    conn: &mut SqliteConnection,
-    s: &DeviceFactSnapshot,
-) -> StoreResult<()> {
+pub async fn insert_snapshot(conn: &mut Conn, s: &DeviceFactSnapshot) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO device_fact_snapshots (id, connection_id, data, created_at, expires_at) \
-         VALUES (?,?,?,?,?)",
+         VALUES ($1,$2,$3,$4,$5)",
     )
     .bind(&s.id)
     .bind(&s.connection_id)
@@ -327,12 +335,12 @@ pub async fn insert_snapshot(
 
 /// The newest snapshot of `device_id` over all its connections, expired or not.
 pub async fn latest_snapshot(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     device_id: &str,
 ) -> StoreResult<Option<DeviceFactSnapshot>> {
     rows::select_one::<SnapshotRow>(
         conn,
-        "WHERE c.device_id = ? ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
+        "WHERE c.device_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
         device_id,
     )
     .await
@@ -340,12 +348,12 @@ pub async fn latest_snapshot(
 
 /// Every snapshot of `device_id`, newest first.
 pub async fn snapshots_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     device_id: &str,
 ) -> StoreResult<Vec<DeviceFactSnapshot>> {
     rows::select_all::<SnapshotRow>(
         conn,
-        "WHERE c.device_id = ? ORDER BY s.created_at DESC, s.id DESC",
+        "WHERE c.device_id = $1 ORDER BY s.created_at DESC, s.id DESC",
         &[device_id],
     )
     .await
@@ -354,14 +362,14 @@ pub async fn snapshots_of(
 /// Deletes the snapshots of `connection_id` that expired by `now`, except its newest one (a
 /// device that stopped checking in still shows what it last reported); how many went.
 pub async fn delete_expired_snapshots(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     connection_id: &str,
     now: Timestamp,
 ) -> StoreResult<u64> {
     let res = sqlx::query(
-        "DELETE FROM device_fact_snapshots WHERE connection_id = ?1 AND expires_at IS NOT NULL \
-         AND expires_at <= ?2 AND id <> (SELECT id FROM device_fact_snapshots \
-         WHERE connection_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1)",
+        "DELETE FROM device_fact_snapshots WHERE connection_id = $1 AND expires_at IS NOT NULL \
+         AND expires_at <= $2 AND id <> (SELECT id FROM device_fact_snapshots \
+         WHERE connection_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
     )
     .bind(connection_id)
     .bind(now)

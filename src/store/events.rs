@@ -1,6 +1,6 @@
 //! The audit event log.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 use super::rows::{json_or_empty, parse_json};
@@ -39,10 +39,10 @@ impl Row {
 pub const RETENTION_SECONDS: i64 = 365 * 86400;
 
 /// Records an event.
-pub async fn insert(conn: &mut SqliteConnection, e: &Event) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, e: &Event) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (id, action, username, user_id, app, client_ip, context, brand, \
-         created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+         created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
     )
     .bind(&e.id)
     .bind(&e.action)
@@ -60,10 +60,10 @@ pub async fn insert(conn: &mut SqliteConnection, e: &Event) -> StoreResult<()> {
 }
 
 /// The newest `limit` events, newest first.
-pub async fn recent(conn: &mut SqliteConnection, limit: i64) -> StoreResult<Vec<Event>> {
+pub async fn recent(conn: &mut Conn, limit: i64) -> StoreResult<Vec<Event>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, action, username, user_id, app, client_ip, context, brand, created_at \
-         FROM events ORDER BY created_at DESC, id DESC LIMIT ?",
+         FROM events ORDER BY created_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(conn)

@@ -1,6 +1,7 @@
 //! Flows and their stage bindings.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum};
 use super::{StoreError, StoreResult};
@@ -17,6 +18,7 @@ struct FlowRow {
     denied_action: String,
     policy_engine_mode: String,
     layout: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     compatibility_mode: bool,
     background: String,
     created_at: i64,
@@ -56,18 +58,18 @@ impl DomainRow for FlowRow {
 }
 
 /// Every flow, by slug.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Flow>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Flow>> {
     rows::select_all::<FlowRow>(conn, "ORDER BY slug", &[]).await
 }
 
 /// One flow by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Flow>> {
-    rows::select_one::<FlowRow>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<Flow>> {
+    rows::select_one::<FlowRow>(conn, "WHERE id = $1", id).await
 }
 
 /// One flow by slug.
-pub async fn get_by_slug(conn: &mut SqliteConnection, slug: &str) -> StoreResult<Option<Flow>> {
-    rows::select_one::<FlowRow>(conn, "WHERE slug = ?", slug).await
+pub async fn get_by_slug(conn: &mut Conn, slug: &str) -> StoreResult<Option<Flow>> {
+    rows::select_one::<FlowRow>(conn, "WHERE slug = $1", slug).await
 }
 
 /// Binds the columns an insert and an update both write, in [`FLOW_COLS`] order.
@@ -85,25 +87,27 @@ fn bind_fields<'q>(q: Query<'q>, f: &'q Flow) -> Query<'q> {
 }
 
 /// Inserts a new flow.
-pub async fn insert(conn: &mut SqliteConnection, f: &Flow) -> StoreResult<()> {
-    let sql = format!("INSERT INTO flows ({FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, f: &Flow) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO flows ({FLOW_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+    );
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&f.id), f);
     let q = q.bind(f.created_at).bind(f.updated_at).bind(f.version);
     rows::insert_object(conn, q, |_| f.slug.clone()).await
 }
 
 /// Updates a flow if nobody saved it since `f.version` was read; bumps the version.
-pub async fn update(conn: &mut SqliteConnection, f: &Flow) -> StoreResult<()> {
-    let sql = "UPDATE flows SET name=?, slug=?, title=?, designation=?, authentication=?, \
-         denied_action=?, policy_engine_mode=?, layout=?, compatibility_mode=?, background=?, \
-         updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, f: &Flow) -> StoreResult<()> {
+    let sql = "UPDATE flows SET name=$1, slug=$2, title=$3, designation=$4, authentication=$5, \
+         denied_action=$6, policy_engine_mode=$7, layout=$8, compatibility_mode=$9, background=$10, \
+         updated_at=$11, version=version+1 WHERE id=$12 AND version=$13";
     let q = bind_fields(sqlx::query(sql), f);
     let q = q.bind(f.updated_at).bind(&f.id).bind(f.version);
     rows::update_object(conn, q, &format!("flow {}", f.slug), |_| f.slug.clone()).await
 }
 
 /// Deletes a flow (its stage bindings and policy bindings go with it).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     if rows::delete_by_id(conn, "flows", id).await? == 0 {
         return Err(StoreError::NotFound {
             what: "flow".into(),
@@ -118,7 +122,9 @@ struct BindingRow {
     flow_id: String,
     stage_id: String,
     sort_order: i64,
+    #[sqlx(try_from = "super::engine::Flag")]
     evaluate_on_plan: bool,
+    #[sqlx(try_from = "super::engine::Flag")]
     re_evaluate_policies: bool,
     invalid_response_action: String,
     policy_engine_mode: String,
@@ -156,16 +162,13 @@ impl DomainRow for BindingRow {
 }
 
 /// The stage bindings of a flow, in order.
-pub async fn bindings_of(
-    conn: &mut SqliteConnection,
-    flow_id: &str,
-) -> StoreResult<Vec<FlowStageBinding>> {
-    let tail = "WHERE flow_id = ? ORDER BY sort_order, id";
+pub async fn bindings_of(conn: &mut Conn, flow_id: &str) -> StoreResult<Vec<FlowStageBinding>> {
+    let tail = "WHERE flow_id = $1 ORDER BY sort_order, id";
     rows::select_all::<BindingRow>(conn, tail, &[flow_id]).await
 }
 
 /// Every stage binding.
-pub async fn all_bindings(conn: &mut SqliteConnection) -> StoreResult<Vec<FlowStageBinding>> {
+pub async fn all_bindings(conn: &mut Conn) -> StoreResult<Vec<FlowStageBinding>> {
     rows::select_all::<BindingRow>(conn, "ORDER BY flow_id, sort_order, id", &[]).await
 }
 
@@ -181,19 +184,20 @@ fn bind_binding_fields<'q>(q: Query<'q>, b: &'q FlowStageBinding) -> Query<'q> {
 }
 
 /// Inserts a stage binding.
-pub async fn insert_binding(conn: &mut SqliteConnection, b: &FlowStageBinding) -> StoreResult<()> {
-    let sql =
-        format!("INSERT INTO flow_stage_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert_binding(conn: &mut Conn, b: &FlowStageBinding) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO flow_stage_bindings ({BINDING_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+    );
     let q = bind_binding_fields(sqlx::query(AssertSqlSafe(sql)).bind(&b.id), b);
     let q = q.bind(b.created_at).bind(b.updated_at).bind(b.version);
     rows::insert_object(conn, q, |_| format!("order {}", b.order)).await
 }
 
 /// Updates a stage binding with an optimistic version check.
-pub async fn update_binding(conn: &mut SqliteConnection, b: &FlowStageBinding) -> StoreResult<()> {
-    let sql = "UPDATE flow_stage_bindings SET flow_id=?, stage_id=?, sort_order=?, \
-         evaluate_on_plan=?, re_evaluate_policies=?, invalid_response_action=?, \
-         policy_engine_mode=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update_binding(conn: &mut Conn, b: &FlowStageBinding) -> StoreResult<()> {
+    let sql = "UPDATE flow_stage_bindings SET flow_id=$1, stage_id=$2, sort_order=$3, \
+         evaluate_on_plan=$4, re_evaluate_policies=$5, invalid_response_action=$6, \
+         policy_engine_mode=$7, updated_at=$8, version=version+1 WHERE id=$9 AND version=$10";
     let q = bind_binding_fields(sqlx::query(sql), b);
     let res = q
         .bind(b.updated_at)
@@ -205,7 +209,7 @@ pub async fn update_binding(conn: &mut SqliteConnection, b: &FlowStageBinding) -
 }
 
 /// Deletes a stage binding.
-pub async fn delete_binding(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete_binding(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "flow_stage_bindings", id).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! consumed with one conditional UPDATE that must touch exactly one row, so concurrent
 //! redemptions cannot both succeed.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 use super::rows;
@@ -63,11 +63,11 @@ pub struct RefreshToken {
 }
 
 /// Records a new authorization code.
-pub async fn insert_code(conn: &mut SqliteConnection, c: &AuthorizationCode) -> StoreResult<()> {
+pub async fn insert_code(conn: &mut Conn, c: &AuthorizationCode) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO authorization_codes (id, code_digest, provider_id, user_id, session_id, \
          redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time, expires_at, \
-         consumed_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         consumed_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
     )
     .bind(&c.id)
     .bind(&c.code_digest)
@@ -89,30 +89,28 @@ pub async fn insert_code(conn: &mut SqliteConnection, c: &AuthorizationCode) -> 
 }
 
 /// Looks a code up by digest (consumed or not: a replay must be recognised).
-pub async fn find_code(
-    conn: &mut SqliteConnection,
-    digest: &str,
-) -> StoreResult<Option<AuthorizationCode>> {
+pub async fn find_code(conn: &mut Conn, digest: &str) -> StoreResult<Option<AuthorizationCode>> {
     rows::fetch_by(
         conn,
-        "SELECT * FROM authorization_codes WHERE code_digest = ?",
+        "SELECT * FROM authorization_codes WHERE code_digest = $1",
         digest,
     )
     .await
 }
 
 /// Marks a code used. `false` when someone else consumed it first.
-pub async fn consume_code(conn: &mut SqliteConnection, id: &str, now: i64) -> StoreResult<bool> {
-    let sql = "UPDATE authorization_codes SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL";
+pub async fn consume_code(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let sql =
+        "UPDATE authorization_codes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL";
     rows::update_once(conn, sql, now, id).await
 }
 
 /// Records an access token.
-pub async fn insert_access_token(conn: &mut SqliteConnection, t: &AccessToken) -> StoreResult<()> {
+pub async fn insert_access_token(conn: &mut Conn, t: &AccessToken) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO access_tokens (id, token_digest, family_id, provider_id, user_id, session_id, \
          scope, claims, auth_time, expires_at, revoked_at, created_at) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
     )
     .bind(&t.id)
     .bind(&t.token_digest)
@@ -132,27 +130,21 @@ pub async fn insert_access_token(conn: &mut SqliteConnection, t: &AccessToken) -
 }
 
 /// Looks an access token up by digest.
-pub async fn find_access_token(
-    conn: &mut SqliteConnection,
-    digest: &str,
-) -> StoreResult<Option<AccessToken>> {
+pub async fn find_access_token(conn: &mut Conn, digest: &str) -> StoreResult<Option<AccessToken>> {
     rows::fetch_by(
         conn,
-        "SELECT * FROM access_tokens WHERE token_digest = ?",
+        "SELECT * FROM access_tokens WHERE token_digest = $1",
         digest,
     )
     .await
 }
 
 /// Records a refresh token.
-pub async fn insert_refresh_token(
-    conn: &mut SqliteConnection,
-    t: &RefreshToken,
-) -> StoreResult<()> {
+pub async fn insert_refresh_token(conn: &mut Conn, t: &RefreshToken) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO refresh_tokens (id, token_digest, family_id, provider_id, user_id, session_id, \
          scope, nonce, claims, auth_time, expires_at, consumed_at, revoked_at, created_at) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
     )
     .bind(&t.id)
     .bind(&t.token_digest)
@@ -175,43 +167,35 @@ pub async fn insert_refresh_token(
 
 /// Looks a refresh token up by digest (rotated ones too: reuse must be recognised).
 pub async fn find_refresh_token(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     digest: &str,
 ) -> StoreResult<Option<RefreshToken>> {
     rows::fetch_by(
         conn,
-        "SELECT * FROM refresh_tokens WHERE token_digest = ?",
+        "SELECT * FROM refresh_tokens WHERE token_digest = $1",
         digest,
     )
     .await
 }
 
 /// Marks a refresh token rotated. `false` when it was already used or revoked.
-pub async fn consume_refresh_token(
-    conn: &mut SqliteConnection,
-    id: &str,
-    now: i64,
-) -> StoreResult<bool> {
-    let sql = "UPDATE refresh_tokens SET consumed_at = ? \
-         WHERE id = ? AND consumed_at IS NULL AND revoked_at IS NULL";
+pub async fn consume_refresh_token(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let sql = "UPDATE refresh_tokens SET consumed_at = $1 \
+         WHERE id = $2 AND consumed_at IS NULL AND revoked_at IS NULL";
     rows::update_once(conn, sql, now, id).await
 }
 
 /// Revokes every access and refresh token of a grant family (code replay, refresh reuse).
-pub async fn revoke_family(
-    conn: &mut SqliteConnection,
-    family_id: &str,
-    now: i64,
-) -> StoreResult<()> {
+pub async fn revoke_family(conn: &mut Conn, family_id: &str, now: i64) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE access_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        "UPDATE access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(family_id)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(family_id)
@@ -221,12 +205,8 @@ pub async fn revoke_family(
 }
 
 /// Revokes one access token. Returns whether a row changed.
-pub async fn revoke_access_token(
-    conn: &mut SqliteConnection,
-    id: &str,
-    now: i64,
-) -> StoreResult<bool> {
-    let sql = "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL";
+pub async fn revoke_access_token(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let sql = "UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
     rows::update_once(conn, sql, now, id).await
 }
 
@@ -237,11 +217,11 @@ pub fn family_of_code(code: &AuthorizationCode) -> &str {
 
 /// Revokes every unrevoked access and refresh token issued in a session (`sid` is the digest
 /// tokens record). Returns how many tokens changed.
-pub async fn revoke_session(conn: &mut SqliteConnection, sid: &str, now: i64) -> StoreResult<u64> {
+pub async fn revoke_session(conn: &mut Conn, sid: &str, now: i64) -> StoreResult<u64> {
     let mut n = 0;
     for table in ["access_tokens", "refresh_tokens"] {
         let res = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL"
+            "UPDATE {table} SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL"
         )))
         .bind(now)
         .bind(sid)
@@ -254,13 +234,10 @@ pub async fn revoke_session(conn: &mut SqliteConnection, sid: &str, now: i64) ->
 
 /// Every (provider, user) that tokens were issued to in a session (`sid` digest), for
 /// back-channel logout.
-pub async fn parties_of_session(
-    conn: &mut SqliteConnection,
-    sid: &str,
-) -> StoreResult<Vec<(String, String)>> {
+pub async fn parties_of_session(conn: &mut Conn, sid: &str) -> StoreResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT provider_id, user_id FROM access_tokens WHERE session_id = ? \
-         UNION SELECT provider_id, user_id FROM refresh_tokens WHERE session_id = ?",
+        "SELECT provider_id, user_id FROM access_tokens WHERE session_id = $1 \
+         UNION SELECT provider_id, user_id FROM refresh_tokens WHERE session_id = $2",
     )
     .bind(sid)
     .bind(sid)

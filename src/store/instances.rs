@@ -29,9 +29,12 @@ pub struct InstanceRow {
 pub async fn register(store: &Store, row: &InstanceRow) -> StoreResult<()> {
     let mut tx = store.write_tx().await?;
     sqlx::query(
-        "INSERT OR REPLACE INTO instances \
+        "INSERT INTO instances \
          (id, public_url, listen, host, pid, version, started_at, heartbeat_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+         public_url = excluded.public_url, listen = excluded.listen, host = excluded.host, \
+         pid = excluded.pid, version = excluded.version, started_at = excluded.started_at, \
+         heartbeat_at = excluded.heartbeat_at",
     )
     .bind(&row.id)
     .bind(&row.public_url)
@@ -49,7 +52,7 @@ pub async fn register(store: &Store, row: &InstanceRow) -> StoreResult<()> {
 /// Moves `id`'s heartbeat to `now`; false when its row is gone (forgotten as stale).
 pub async fn heartbeat(store: &Store, id: &str, now: i64) -> StoreResult<bool> {
     let mut tx = store.write_tx().await?;
-    let done = sqlx::query("UPDATE instances SET heartbeat_at = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(tx.conn())
@@ -61,7 +64,7 @@ pub async fn heartbeat(store: &Store, id: &str, now: i64) -> StoreResult<bool> {
 /// Deletes `id`'s row (a clean stop).
 pub async fn remove(store: &Store, id: &str) -> StoreResult<()> {
     let mut tx = store.write_tx().await?;
-    sqlx::query("DELETE FROM instances WHERE id = ?")
+    sqlx::query("DELETE FROM instances WHERE id = $1")
         .bind(id)
         .execute(tx.conn())
         .await?;
@@ -72,7 +75,7 @@ pub async fn remove(store: &Store, id: &str) -> StoreResult<()> {
 /// returns how many.
 pub async fn forget_older_than(store: &Store, before: i64) -> StoreResult<u64> {
     let mut tx = store.write_tx().await?;
-    let done = sqlx::query("DELETE FROM instances WHERE heartbeat_at < ?")
+    let done = sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
         .bind(before)
         .execute(tx.conn())
         .await?;

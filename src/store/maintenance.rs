@@ -52,19 +52,19 @@ impl Swept {
 
 /// `(table, condition on ?1 = the cutoff)`; the table and column names are constants.
 const SWEEPS: &[(&str, &str, bool)] = &[
-    ("authorization_codes", "expires_at < ?1", true),
-    ("access_tokens", "expires_at < ?1", true),
-    ("refresh_tokens", "expires_at < ?1", true),
-    ("device_codes", "expires_at < ?1", true),
-    ("sessions", "expires_at < ?1 OR idle_expires_at < ?1", true),
-    ("reputation", "expires_at < ?1", false),
-    ("login_failures", "expires_at < ?1", false),
+    ("authorization_codes", "expires_at < $1", true),
+    ("access_tokens", "expires_at < $1", true),
+    ("refresh_tokens", "expires_at < $1", true),
+    ("device_codes", "expires_at < $1", true),
+    ("sessions", "expires_at < $1 OR idle_expires_at < $1", true),
+    ("reputation", "expires_at < $1", false),
+    ("login_failures", "expires_at < $1", false),
     (
         "consents",
-        "expires_at IS NOT NULL AND expires_at < ?1",
+        "expires_at IS NOT NULL AND expires_at < $1",
         false,
     ),
-    ("events", "expires_at < ?1", false),
+    ("events", "expires_at < $1", false),
 ];
 
 impl Store {
@@ -78,9 +78,10 @@ impl Store {
             } else {
                 now
             };
+            let id = self.engine().row_identity();
             let sql = format!(
-                "DELETE FROM {table} WHERE rowid IN \
-                 (SELECT rowid FROM {table} WHERE {condition} LIMIT {BATCH})"
+                "DELETE FROM {table} WHERE {id} IN \
+                 (SELECT {id} FROM {table} WHERE {condition} LIMIT {BATCH})"
             );
             let mut total = 0;
             loop {
@@ -110,7 +111,7 @@ impl Store {
     /// Moves the WAL's pages into the database file and truncates the WAL, so deleted rows stop
     /// costing disk. A busy checkpoint (a reader holds old pages) is retried at the next run.
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        if *self.location() == super::StoreLocation::Memory {
+        if !matches!(self.location(), super::StoreLocation::File(_)) {
             return Ok(());
         }
         let mut conn = self.read().await?;

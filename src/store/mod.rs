@@ -39,30 +39,35 @@ pub mod reputation;
 pub mod sessions;
 pub mod token_batch;
 
+mod engine;
+pub use engine::Engine;
+
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-use sqlx::{Connection, Sqlite, Transaction};
+use sqlx::Pool;
+use sqlx::pool::PoolOptions;
+use sqlx::{Any, Connection, Transaction};
 use tokio::sync::broadcast;
 
 pub use changes::{Change, Topic};
 
-/// A database connection, as other layers see it (they never build queries themselves).
-pub type Conn = SqliteConnection;
+/// A database connection, as other layers see it (they never build queries themselves). One
+/// type for both engines: the SQL the store sends is written to run on SQLite and PostgreSQL
+/// alike, and the few statements that differ ask [`Engine`] for their dialect.
+pub type Conn = sqlx::AnyConnection;
 
 /// Everything that can go wrong in the store, phrased so callers can tell the admin what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The file cannot be opened or is not a database.
+    /// The file or server cannot be opened or is not a latchkey database.
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
+    /// `--db` names something that is not a store (an unknown URL scheme).
+    #[error("{0}")]
+    Location(String),
     /// A migration failed (a newer or damaged store).
     #[error("cannot migrate the store: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -102,67 +107,64 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            let msg = db.message();
-            // SQLITE_BUSY (5) and its extended codes (261, 517, 773…): the busy timeout ran out.
-            let busy = db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| c & 0xff == 5);
-            if busy || msg.contains("database is locked") {
-                return StoreError::Busy;
-            }
-            if let Some(cols) = msg.strip_prefix("UNIQUE constraint failed: ") {
-                let field = cols
-                    .split(',')
-                    .map(|c| field_of_column(c.trim().rsplit('.').next().unwrap_or(c)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return StoreError::Duplicate {
-                    field,
-                    value: String::new(),
-                };
-            }
-            if msg.contains("FOREIGN KEY constraint failed") {
-                return StoreError::InUse {
-                    what: "the object".into(),
-                    detail: "another object references it, or a referenced object is missing"
-                        .into(),
-                };
-            }
+        if let sqlx::Error::Database(db) = &err
+            && let Some(mapped) = engine::classify(db.as_ref())
+        {
+            return mapped;
         }
         StoreError::Sqlx(err)
-    }
-}
-
-/// The object field a column stores, for messages that name what the admin typed.
-fn field_of_column(column: &str) -> String {
-    match column {
-        "sort_order" => "order".into(),
-        other => other.to_string(),
     }
 }
 
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Where the store lives: a file, or a throwaway in-memory database.
+/// Where the store lives: a SQLite file, a throwaway in-memory database, or a PostgreSQL
+/// database shared by several instances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
     /// A SQLite file (created when missing).
     File(PathBuf),
     /// `:memory:`: gone when the process exits.
     Memory,
+    /// `postgres://…`: a PostgreSQL database (it must exist; latchkey creates its tables).
+    Postgres(String),
 }
 
 impl StoreLocation {
-    /// Parses `--db`: `:memory:` or a path.
-    pub fn parse(s: &str) -> Self {
-        if s == ":memory:" {
-            StoreLocation::Memory
-        } else {
-            StoreLocation::File(PathBuf::from(s))
+    /// Parses `--db`: `:memory:`, `sqlite:PATH`, `postgres://…` / `postgresql://…`, or a
+    /// path. Any other `scheme://` is refused rather than taken as a file name.
+    pub fn parse(s: &str) -> StoreResult<Self> {
+        if s == ":memory:" || s == "sqlite::memory:" {
+            return Ok(StoreLocation::Memory);
         }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(s.to_string()));
+        }
+        if let Some(path) = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(StoreError::Location(
+                    "`sqlite:` needs a file path, e.g. --db sqlite:/var/lib/latchkey/latchkey.db"
+                        .into(),
+                ));
+            }
+            return Ok(StoreLocation::File(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = s.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            return Err(StoreError::Location(format!(
+                "--db {s}: unknown store scheme `{scheme}://`; use a SQLite file path (or \
+                 sqlite:PATH), :memory:, or postgres://USER@HOST:PORT/DATABASE"
+            )));
+        }
+        Ok(StoreLocation::File(PathBuf::from(s)))
     }
 
     /// The default: `$XDG_DATA_HOME/latchkey/latchkey.db` (or the platform's data dir).
@@ -175,12 +177,26 @@ impl StoreLocation {
         StoreLocation::File(base.join("latchkey").join("latchkey.db"))
     }
 
-    /// For headers and messages.
+    /// For headers and messages (a PostgreSQL URL without its password).
     pub fn display(&self) -> String {
         match self {
             StoreLocation::File(p) => p.display().to_string(),
             StoreLocation::Memory => ":memory:".into(),
+            StoreLocation::Postgres(url) => engine::redact_url(url),
         }
+    }
+
+    /// The engine this location is stored in.
+    pub fn engine(&self) -> Engine {
+        match self {
+            StoreLocation::Postgres(_) => Engine::Postgres,
+            _ => Engine::Sqlite,
+        }
+    }
+
+    /// True when other processes can share this store (a file or a server, not `:memory:`).
+    pub fn is_shared(&self) -> bool {
+        !matches!(self, StoreLocation::Memory)
     }
 }
 
@@ -200,14 +216,18 @@ impl Default for StoreOptions {
     }
 }
 
-/// The store: one pool over one SQLite file, plus the change channel every view listens to.
+/// The store: one pool over one SQLite file or PostgreSQL database, plus the change channel
+/// every view listens to.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool<Any>,
+    engine: Engine,
+    options: StoreOptions,
     changes: broadcast::Sender<Change>,
     location: StoreLocation,
-    /// In-process writers take this before `BEGIN IMMEDIATE`, so they queue in order instead
-    /// of spinning in SQLite's busy handler (which sleeps in growing steps under contention).
+    /// In-process writers take this before opening a write transaction, so they queue in order
+    /// instead of spinning in SQLite's busy handler (which sleeps in growing steps under
+    /// contention) or waiting on PostgreSQL's writer lock one connection each.
     writer: Arc<tokio::sync::Mutex<()>>,
     /// Bumped synchronously by every commit that changed configuration (and by the external
     /// change poller): caches compare it on each read instead of waiting for the broadcast.
@@ -216,7 +236,8 @@ pub struct Store {
     token_batch: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<token_batch::Job>>>,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations_postgres");
 
 impl Store {
     /// Opens (creating if needed) and migrates the store with the default [`StoreOptions`].
@@ -224,37 +245,26 @@ impl Store {
         Self::open_with(location, StoreOptions::default()).await
     }
 
-    /// Opens (creating if needed) and migrates the store. Pragmas are set explicitly: WAL,
-    /// synchronous=NORMAL, foreign keys on, the busy timeout from `options`.
+    /// Opens (creating a SQLite file if needed) and migrates the store. Each new connection is
+    /// set up by [`Engine::init_session`] (SQLite: WAL, synchronous=NORMAL, foreign keys, the
+    /// busy timeout from `options`).
     pub async fn open_with(location: &StoreLocation, options: StoreOptions) -> StoreResult<Self> {
-        let busy_timeout = options.busy_timeout;
-        let (options, max) = match location {
-            StoreLocation::File(path) => {
-                ensure_parent(path)?;
-                let opts = SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal);
-                (opts, 8)
-            }
-            StoreLocation::Memory => {
-                let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| {
-                    StoreError::Open {
-                        path: ":memory:".into(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                (opts, 1)
-            }
+        sqlx::any::install_default_drivers();
+        let engine = location.engine();
+        if let StoreLocation::File(path) = location {
+            ensure_parent(path)?;
+        }
+        let connect = engine::connect_options(location)?;
+        let busy = options.busy_timeout;
+        let max = match location {
+            StoreLocation::File(_) => 8,
+            StoreLocation::Memory => 1,
+            StoreLocation::Postgres(_) => 16,
         };
-        let options = options
-            .foreign_keys(true)
-            .busy_timeout(busy_timeout)
-            .pragma("temp_store", "memory");
-        let mut pool_opts = SqlitePoolOptions::new()
+        let mut pool_opts = PoolOptions::<Any>::new()
             .max_connections(max)
-            .acquire_timeout(StdDuration::from_secs(30));
+            .acquire_timeout(StdDuration::from_secs(30))
+            .after_connect(move |conn, _| Box::pin(engine.init_session(conn, busy)));
         if *location == StoreLocation::Memory {
             // One connection that never closes: an in-memory database lives as long as it.
             pool_opts = pool_opts
@@ -264,21 +274,34 @@ impl Store {
         }
         let open_err = |e: sqlx::Error| StoreError::Open {
             path: location.display(),
-            reason: describe_open_error(&e),
+            reason: describe_open_error(engine, &e),
         };
-        let pool = pool_opts.connect_with(options).await.map_err(open_err)?;
-        // A corrupt or non-database file fails here rather than at the first query.
-        sqlx::query("SELECT count(*) FROM sqlite_master")
-            .execute(&pool)
-            .await
-            .map_err(open_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| match e {
+        // One direct attempt first: the pool retries a refused connection until its acquire
+        // timeout (and logs each failure), and an unreachable server or a file that is not a
+        // database must be one prompt error instead.
+        probe(location, &connect, busy).await?;
+        let pool = pool_opts.connect_with(connect).await.map_err(open_err)?;
+        let migrator = match engine {
+            Engine::Sqlite => &SQLITE_MIGRATOR,
+            Engine::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => open_err(inner),
+            sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::Open {
+                path: location.display(),
+                reason: format!(
+                    "the store was last written by a newer latchkey (its schema has migration \
+                     {version}, which this binary does not know): run that newer latchkey on \
+                     it, or restore a backup taken before the upgrade"
+                ),
+            },
             other => StoreError::Migrate(other),
         })?;
         let (changes, _) = broadcast::channel(256);
         Ok(Self {
             pool,
+            engine,
+            options,
             changes,
             location: location.clone(),
             writer: Arc::new(tokio::sync::Mutex::new(())),
@@ -301,24 +324,48 @@ impl Store {
         &self.location
     }
 
+    /// The engine it runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A connection of its own, outside the pool, set up as the pool's are (the token
+    /// recorder and the change poller keep one open).
+    async fn connect_one(&self) -> StoreResult<Conn> {
+        let mut conn = Conn::connect_with(&engine::connect_options(&self.location)?).await?;
+        self.engine
+            .init_session(&mut conn, self.options.busy_timeout)
+            .await?;
+        Ok(conn)
+    }
+
     /// A connection for reads (WAL readers never block the writer).
-    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
+    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
     }
 
     /// Starts a read transaction: every read through it sees one consistent snapshot (WAL
-    /// readers never block the writer, and the writer never changes what this one sees).
+    /// readers never block the writer, and the writer never changes what this one sees; on
+    /// PostgreSQL a repeatable-read, read-only transaction).
     pub async fn read_tx(&self) -> StoreResult<ReadTx> {
-        Ok(ReadTx {
-            tx: self.pool.begin().await?,
-        })
+        let tx = match self.engine.begin_read() {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        };
+        Ok(ReadTx { tx })
     }
 
-    /// Starts a write transaction with `BEGIN IMMEDIATE`, so the write lock is taken up front and
-    /// concurrent writers queue on the busy timeout instead of failing with SQLITE_BUSY.
+    /// Starts a write transaction holding the one writer lock: SQLite's `BEGIN IMMEDIATE`, or
+    /// PostgreSQL's advisory lock, so concurrent writers (of any process) queue on the busy
+    /// timeout instead of interleaving.
     pub async fn write_tx(&self) -> StoreResult<WriteTx> {
         let writer = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.pool.begin_with(self.engine.begin_write()).await?;
+        if let Some(lock) = self.engine.take_writer_lock(self.options.busy_timeout) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
+                .execute(&mut *tx)
+                .await?;
+        }
         Ok(WriteTx {
             tx,
             topics: Vec::new(),
@@ -347,8 +394,9 @@ impl Store {
         let _ = self.changes.send(change);
     }
 
-    /// Starts the task that notices commits by other processes within about a second, through
-    /// `PRAGMA data_version` on a dedicated connection, and publishes them.
+    /// Starts the task that notices commits by other processes within about a second and
+    /// publishes them: SQLite's `PRAGMA data_version` on a dedicated connection, PostgreSQL's
+    /// change counters read on one.
     pub fn spawn_external_change_poller(
         &self,
         cancel: tokio_util::sync::CancellationToken,
@@ -365,14 +413,11 @@ impl Store {
         &self,
         cancel: tokio_util::sync::CancellationToken,
     ) -> StoreResult<()> {
-        let StoreLocation::File(path) = &self.location else {
+        if !self.location.is_shared() {
             return Ok(()); // nobody else can write an in-memory store
-        };
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .busy_timeout(StdDuration::from_secs(5));
-        let mut conn = SqliteConnection::connect_with(&opts).await?;
-        let mut last_data_version = data_version(&mut conn).await?;
+        }
+        let mut conn = self.connect_one().await?;
+        let mut last_data_version = data_version(self.engine, &mut conn).await?;
         let mut last = counters(&mut conn).await?;
         let mut tick = tokio::time::interval(StdDuration::from_millis(500));
         loop {
@@ -380,8 +425,8 @@ impl Store {
                 _ = cancel.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let dv = data_version(&mut conn).await?;
-            if dv == last_data_version {
+            let dv = data_version(self.engine, &mut conn).await?;
+            if dv.is_some() && dv == last_data_version {
                 continue;
             }
             last_data_version = dv;
@@ -407,15 +452,56 @@ impl Store {
     }
 }
 
-async fn data_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar("PRAGMA data_version")
-        .fetch_one(conn)
-        .await?)
+/// Connects once (within 10 s), sets the connection up and reads from it, and reports why
+/// that failed as the admin must fix it: a server that cannot be reached, a missing database,
+/// a file that is not a database.
+async fn probe(
+    location: &StoreLocation,
+    connect: &sqlx::any::AnyConnectOptions,
+    busy: StdDuration,
+) -> StoreResult<()> {
+    let engine = location.engine();
+    let open_err = |reason: String| StoreError::Open {
+        path: location.display(),
+        reason,
+    };
+    let attempt = async {
+        let mut conn = Conn::connect_with(connect).await?;
+        engine.init_session(&mut conn, busy).await?;
+        let check = match engine {
+            Engine::Sqlite => "SELECT count(*) FROM sqlite_master",
+            Engine::Postgres => "SELECT 1",
+        };
+        sqlx::query(check).execute(&mut conn).await?;
+        conn.close().await
+    };
+    match tokio::time::timeout(StdDuration::from_secs(10), attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(open_err(describe_open_error(engine, &e))),
+        Err(_) => Err(open_err(format!(
+            "no answer from the {} store within 10 s: check the host and port in the URL and \
+             that the server is running and accepts TCP connections",
+            engine.name()
+        ))),
+    }
+}
+
+/// SQLite's count of commits by other connections (`None` on PostgreSQL, where the counters
+/// themselves are read every tick).
+async fn data_version(engine: Engine, conn: &mut Conn) -> StoreResult<Option<i64>> {
+    if engine != Engine::Sqlite {
+        return Ok(None);
+    }
+    Ok(Some(
+        sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(conn)
+            .await?,
+    ))
 }
 
 /// The configuration counter: it moves with every committed configuration change, whichever
 /// process made it (a plan made at one value is still current while it reads the same).
-pub async fn config_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub async fn config_version(conn: &mut Conn) -> StoreResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT config_version FROM meta WHERE id = 1")
             .fetch_one(conn)
@@ -423,7 +509,7 @@ pub async fn config_version(conn: &mut SqliteConnection) -> StoreResult<i64> {
     )
 }
 
-async fn counters(conn: &mut SqliteConnection) -> StoreResult<(i64, i64, i64)> {
+async fn counters(conn: &mut Conn) -> StoreResult<(i64, i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT config_version, events_version, devices_version FROM meta WHERE id = 1",
     )
@@ -459,8 +545,11 @@ fn ensure_parent(path: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-fn describe_open_error(err: &sqlx::Error) -> String {
+fn describe_open_error(engine: Engine, err: &sqlx::Error) -> String {
     let text = err.to_string();
+    if engine == Engine::Postgres {
+        return describe_postgres_error(err, &text);
+    }
     if text.contains("file is not a database") || text.contains("malformed") {
         "the file is not a latchkey/SQLite database or is damaged; restore it from a backup or \
          point --db at another file"
@@ -474,14 +563,35 @@ fn describe_open_error(err: &sqlx::Error) -> String {
     }
 }
 
+fn describe_postgres_error(err: &sqlx::Error, text: &str) -> String {
+    let code = match err {
+        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    match code.as_str() {
+        "3D000" => format!(
+            "{text}: create it first (`createdb` or CREATE DATABASE), then start latchkey again"
+        ),
+        "28P01" | "28000" => format!(
+            "{text}: check the user name and password in the URL (or PGPASSWORD) and \
+             pg_hba.conf"
+        ),
+        _ if matches!(err, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => format!(
+            "cannot reach the PostgreSQL server ({text}): check the host and port in the URL \
+             and that the server is running and accepts TCP connections"
+        ),
+        _ => text.to_string(),
+    }
+}
+
 /// A read transaction (see [`Store::read_tx`]).
 pub struct ReadTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
 }
 
 impl ReadTx {
     /// The connection to read on.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
+    pub fn conn(&mut self) -> &mut Conn {
         &mut self.tx
     }
 
@@ -496,7 +606,7 @@ impl ReadTx {
 /// publishes those topics once the commit succeeded. Dropping it rolls back.
 pub struct WriteTx {
     // Field order matters: the transaction rolls back (drops) before the writer lock is freed.
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     topics: Vec<Topic>,
     changes: broadcast::Sender<Change>,
     config_generation: Arc<AtomicU64>,
@@ -505,7 +615,7 @@ pub struct WriteTx {
 
 impl WriteTx {
     /// The connection to run statements on.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
+    pub fn conn(&mut self) -> &mut Conn {
         &mut self.tx
     }
 
@@ -526,5 +636,71 @@ impl WriteTx {
             let _ = self.changes.send(Change::new(topic));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_location_is_a_path_memory_sqlite_or_postgres() {
+        let cases: &[(&str, StoreLocation)] = &[
+            (":memory:", StoreLocation::Memory),
+            ("sqlite::memory:", StoreLocation::Memory),
+            (
+                "data/latchkey.db",
+                StoreLocation::File("data/latchkey.db".into()),
+            ),
+            (
+                "sqlite:/var/lib/l.db",
+                StoreLocation::File("/var/lib/l.db".into()),
+            ),
+            (
+                "sqlite:///var/lib/l.db",
+                StoreLocation::File("/var/lib/l.db".into()),
+            ),
+            (
+                "postgres://u@h:5432/db",
+                StoreLocation::Postgres("postgres://u@h:5432/db".into()),
+            ),
+            (
+                "postgresql://u@h/db",
+                StoreLocation::Postgres("postgresql://u@h/db".into()),
+            ),
+            // A colon in a file name is not a scheme.
+            (
+                "backup:2026.db",
+                StoreLocation::File("backup:2026.db".into()),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(&StoreLocation::parse(input).expect(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_scheme_or_an_empty_sqlite_path_is_refused() {
+        for input in [
+            "mysql://u@h/db",
+            "postgress://u@h/db",
+            "file://x.db",
+            "sqlite:",
+        ] {
+            let err = StoreLocation::parse(input).expect_err(input).to_string();
+            assert!(
+                err.contains("postgres://") || err.contains("file path"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_postgres_password_never_reaches_a_message() {
+        let loc = StoreLocation::parse("postgres://admin:s3cret@db.internal:5432/latchkey")
+            .expect("parse");
+        let shown = loc.display();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
     }
 }

@@ -1,6 +1,7 @@
 //! Policies and policy bindings.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum, parse_json};
 use super::{StoreError, StoreResult};
@@ -12,6 +13,7 @@ struct PolicyRow {
     name: String,
     kind: String,
     settings: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     execution_logging: bool,
     created_at: i64,
     updated_at: i64,
@@ -45,18 +47,18 @@ impl DomainRow for PolicyRow {
 }
 
 /// Every policy, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Policy>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Policy>> {
     rows::select_all::<PolicyRow>(conn, "ORDER BY name", &[]).await
 }
 
 /// One policy by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Policy>> {
-    rows::select_one::<PolicyRow>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<Policy>> {
+    rows::select_one::<PolicyRow>(conn, "WHERE id = $1", id).await
 }
 
 /// One policy by name.
-pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Policy>> {
-    rows::select_one::<PolicyRow>(conn, "WHERE name = ?", name).await
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<Policy>> {
+    rows::select_one::<PolicyRow>(conn, "WHERE name = $1", name).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -68,24 +70,24 @@ fn bind_fields<'q>(q: Query<'q>, p: &'q Policy) -> Query<'q> {
 }
 
 /// Inserts a policy.
-pub async fn insert(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> {
-    let sql = format!("INSERT INTO policies ({COLS}) VALUES (?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, p: &Policy) -> StoreResult<()> {
+    let sql = format!("INSERT INTO policies ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
     let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
     rows::insert_object(conn, q, |_| p.name.clone()).await
 }
 
 /// Updates a policy with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, p: &Policy) -> StoreResult<()> {
-    let sql = "UPDATE policies SET name=?, kind=?, settings=?, execution_logging=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, p: &Policy) -> StoreResult<()> {
+    let sql = "UPDATE policies SET name=$1, kind=$2, settings=$3, execution_logging=$4, updated_at=$5, \
+         version=version+1 WHERE id=$6 AND version=$7";
     let q = bind_fields(sqlx::query(sql), p);
     let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);
     rows::update_object(conn, q, &format!("policy {}", p.name), |_| p.name.clone()).await
 }
 
 /// Deletes a policy (its bindings go with it).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "policies", id).await?;
     Ok(())
 }
@@ -98,9 +100,12 @@ struct BindingRow {
     group_id: Option<String>,
     user_id: Option<String>,
     sort_order: i64,
+    #[sqlx(try_from = "super::engine::Flag")]
     enabled: bool,
+    #[sqlx(try_from = "super::engine::Flag")]
     negate: bool,
     timeout: i64,
+    #[sqlx(try_from = "super::engine::Flag")]
     failure_result: bool,
     created_at: i64,
     updated_at: i64,
@@ -146,16 +151,13 @@ impl DomainRow for BindingRow {
 }
 
 /// The bindings on one target (flow, stage binding or application), in order.
-pub async fn bindings_of(
-    conn: &mut SqliteConnection,
-    target_id: &str,
-) -> StoreResult<Vec<PolicyBinding>> {
-    let tail = "WHERE target_id = ? ORDER BY sort_order, id";
+pub async fn bindings_of(conn: &mut Conn, target_id: &str) -> StoreResult<Vec<PolicyBinding>> {
+    let tail = "WHERE target_id = $1 ORDER BY sort_order, id";
     rows::select_all::<BindingRow>(conn, tail, &[target_id]).await
 }
 
 /// Every policy binding.
-pub async fn all_bindings(conn: &mut SqliteConnection) -> StoreResult<Vec<PolicyBinding>> {
+pub async fn all_bindings(conn: &mut Conn) -> StoreResult<Vec<PolicyBinding>> {
     rows::select_all::<BindingRow>(conn, "ORDER BY target_id, sort_order, id", &[]).await
 }
 
@@ -182,9 +184,10 @@ fn bind_binding_fields<'q>(q: Query<'q>, b: &'q PolicyBinding) -> Query<'q> {
 }
 
 /// Inserts a policy binding.
-pub async fn insert_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> StoreResult<()> {
-    let sql =
-        format!("INSERT INTO policy_bindings ({BINDING_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert_binding(conn: &mut Conn, b: &PolicyBinding) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO policy_bindings ({BINDING_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+    );
     let q = bind_binding_fields(sqlx::query(AssertSqlSafe(sql)).bind(&b.id), b);
     q.bind(b.created_at)
         .bind(b.updated_at)
@@ -195,10 +198,10 @@ pub async fn insert_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> S
 }
 
 /// Updates a policy binding with an optimistic version check.
-pub async fn update_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> StoreResult<()> {
-    let sql = "UPDATE policy_bindings SET target_id=?, policy_id=?, group_id=?, user_id=?, \
-         sort_order=?, enabled=?, negate=?, timeout=?, failure_result=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?";
+pub async fn update_binding(conn: &mut Conn, b: &PolicyBinding) -> StoreResult<()> {
+    let sql = "UPDATE policy_bindings SET target_id=$1, policy_id=$2, group_id=$3, user_id=$4, \
+         sort_order=$5, enabled=$6, negate=$7, timeout=$8, failure_result=$9, updated_at=$10, \
+         version=version+1 WHERE id=$11 AND version=$12";
     let q = bind_binding_fields(sqlx::query(sql), b);
     let res = q
         .bind(b.updated_at)
@@ -210,7 +213,7 @@ pub async fn update_binding(conn: &mut SqliteConnection, b: &PolicyBinding) -> S
 }
 
 /// Deletes a policy binding.
-pub async fn delete_binding(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete_binding(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "policy_bindings", id).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! OAuth2 providers and their scope mappings.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, Query, TableRow, parse_json, to_json};
@@ -30,11 +31,11 @@ impl TableRow for Row {
     const TABLE: &'static str = "providers";
 }
 
-async fn into_domain(conn: &mut SqliteConnection, r: Row) -> StoreResult<Provider> {
+async fn into_domain(conn: &mut Conn, r: Row) -> StoreResult<Provider> {
     let scope_mapping_ids: Vec<String> = sqlx::query_scalar(
         "SELECT psm.mapping_id FROM provider_scope_mappings psm \
          JOIN scope_mappings sm ON sm.id = psm.mapping_id \
-         WHERE psm.provider_id = ? ORDER BY sm.scope_name",
+         WHERE psm.provider_id = $1 ORDER BY sm.scope_name",
     )
     .bind(&r.id)
     .fetch_all(&mut *conn)
@@ -57,7 +58,7 @@ async fn into_domain(conn: &mut SqliteConnection, r: Row) -> StoreResult<Provide
 }
 
 /// Every provider, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Provider>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Provider>> {
     let rows = rows::select_rows::<Row>(conn, "ORDER BY name", &[]).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -67,11 +68,7 @@ pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Provider>> {
 }
 
 /// The provider `tail` (`WHERE column = ?`) picks with `key`, with its scope mappings.
-async fn one_where(
-    conn: &mut SqliteConnection,
-    tail: &str,
-    key: &str,
-) -> StoreResult<Option<Provider>> {
+async fn one_where(conn: &mut Conn, tail: &str, key: &str) -> StoreResult<Option<Provider>> {
     match rows::select_row::<Row>(conn, tail, key).await? {
         Some(r) => Ok(Some(into_domain(conn, r).await?)),
         None => Ok(None),
@@ -79,24 +76,24 @@ async fn one_where(
 }
 
 /// One provider by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Provider>> {
-    one_where(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<Provider>> {
+    one_where(conn, "WHERE id = $1", id).await
 }
 
 /// One provider by name.
-pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Provider>> {
-    one_where(conn, "WHERE name = ?", name).await
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<Provider>> {
+    one_where(conn, "WHERE name = $1", name).await
 }
 
-async fn set_mappings(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
-    sqlx::query("DELETE FROM provider_scope_mappings WHERE provider_id = ?")
+async fn set_mappings(conn: &mut Conn, p: &Provider) -> StoreResult<()> {
+    sqlx::query("DELETE FROM provider_scope_mappings WHERE provider_id = $1")
         .bind(&p.id)
         .execute(&mut *conn)
         .await?;
     for m in &p.scope_mapping_ids {
         // A set: a mapping listed twice is stored once.
         sqlx::query(
-            "INSERT INTO provider_scope_mappings (provider_id, mapping_id) VALUES (?, ?) \
+            "INSERT INTO provider_scope_mappings (provider_id, mapping_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
         )
         .bind(&p.id)
@@ -128,8 +125,9 @@ fn bind_fields<'q>(q: Query<'q>, p: &'q Provider) -> Query<'q> {
 }
 
 /// Inserts a provider with its scope mappings.
-pub async fn insert(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
-    let sql = format!("INSERT INTO providers ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, p: &Provider) -> StoreResult<()> {
+    let sql =
+        format!("INSERT INTO providers ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
     let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
     rows::insert_object(conn, q, |f| dup_value(p, f)).await?;
@@ -137,10 +135,10 @@ pub async fn insert(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()
 }
 
 /// Updates a provider with an optimistic version check, replacing its scope mappings.
-pub async fn update(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()> {
-    let sql = "UPDATE providers SET name=?, client_id=?, authorization_flow_id=?, \
-         authentication_flow_id=?, invalidation_flow_id=?, signing_key_id=?, encryption_key_id=?, \
-         settings=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, p: &Provider) -> StoreResult<()> {
+    let sql = "UPDATE providers SET name=$1, client_id=$2, authorization_flow_id=$3, \
+         authentication_flow_id=$4, invalidation_flow_id=$5, signing_key_id=$6, encryption_key_id=$7, \
+         settings=$8, updated_at=$9, version=version+1 WHERE id=$10 AND version=$11";
     let q = bind_fields(sqlx::query(sql), p);
     let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);
     let what = format!("provider {}", p.name);
@@ -149,7 +147,7 @@ pub async fn update(conn: &mut SqliteConnection, p: &Provider) -> StoreResult<()
 }
 
 /// Deletes a provider (the application's reference is cleared).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "providers", id).await?;
     Ok(())
 }
@@ -163,7 +161,7 @@ pub struct RetiredKey {
 }
 
 /// Every retired signing key (JWKS keeps publishing them for a while).
-pub async fn retired_keys(conn: &mut SqliteConnection) -> StoreResult<Vec<RetiredKey>> {
+pub async fn retired_keys(conn: &mut Conn) -> StoreResult<Vec<RetiredKey>> {
     Ok(sqlx::query_as(
         "SELECT provider_id, keypair_id, retired_at FROM provider_retired_keys \
          ORDER BY retired_at DESC",

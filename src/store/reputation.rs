@@ -1,6 +1,6 @@
 //! authentik's reputation scores per (client IP, identifier), changed by one atomic UPSERT.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 
@@ -13,7 +13,7 @@ pub const UPPER_LIMIT: i64 = 5;
 /// Adds `delta` to the score of (ip, identifier), kept within [`LOWER_LIMIT`]..=[`UPPER_LIMIT`];
 /// an expired row starts again from zero.
 pub async fn add(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ip: &str,
     identifier: &str,
     delta: i64,
@@ -22,10 +22,13 @@ pub async fn add(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO reputation (ip, identifier, score, updated_at, expires_at) \
-         VALUES (?1, ?2, max(?6, min(?7, ?3)), ?4, ?5) \
+         VALUES ($1, $2, CASE WHEN $3 < $6 THEN $6 WHEN $3 > $7 THEN $7 ELSE $3 END, $4, $5) \
          ON CONFLICT (ip, identifier) DO UPDATE SET \
-           score = max(?6, min(?7, CASE WHEN reputation.expires_at <= excluded.updated_at \
-                   THEN ?3 ELSE reputation.score + ?3 END)), \
+           score = CASE \
+             WHEN reputation.expires_at <= excluded.updated_at THEN excluded.score \
+             WHEN reputation.score + $3 < $6 THEN $6 \
+             WHEN reputation.score + $3 > $7 THEN $7 \
+             ELSE reputation.score + $3 END, \
            updated_at = excluded.updated_at, expires_at = excluded.expires_at",
     )
     .bind(ip)
@@ -44,7 +47,7 @@ pub async fn add(
 /// `identifier` (authentik's query: rotating addresses does not escape a username's score);
 /// `None` leaves that side out.
 pub async fn score_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ip: Option<&str>,
     identifier: Option<&str>,
     now: i64,
@@ -53,8 +56,8 @@ pub async fn score_for(
         return Ok(0);
     }
     Ok(sqlx::query_scalar(
-        "SELECT coalesce(sum(score), 0) FROM reputation WHERE expires_at > ?3 \
-         AND ((?1 IS NOT NULL AND ip = ?1) OR (?2 IS NOT NULL AND identifier = ?2))",
+        "SELECT CAST(coalesce(sum(score), 0) AS BIGINT) FROM reputation WHERE expires_at > $3 \
+         AND (($1 IS NOT NULL AND ip = $1) OR ($2 IS NOT NULL AND identifier = $2))",
     )
     .bind(ip)
     .bind(identifier)
@@ -64,9 +67,9 @@ pub async fn score_for(
 }
 
 /// Sum of live scores for an IP.
-pub async fn score_for_ip(conn: &mut SqliteConnection, ip: &str, now: i64) -> StoreResult<i64> {
+pub async fn score_for_ip(conn: &mut Conn, ip: &str, now: i64) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT coalesce(sum(score), 0) FROM reputation WHERE ip = ? AND expires_at > ?",
+        "SELECT CAST(coalesce(sum(score), 0) AS BIGINT) FROM reputation WHERE ip = $1 AND expires_at > $2",
     )
     .bind(ip)
     .bind(now)
@@ -75,13 +78,9 @@ pub async fn score_for_ip(conn: &mut SqliteConnection, ip: &str, now: i64) -> St
 }
 
 /// Sum of live scores for an identifier (username).
-pub async fn score_for_identifier(
-    conn: &mut SqliteConnection,
-    identifier: &str,
-    now: i64,
-) -> StoreResult<i64> {
+pub async fn score_for_identifier(conn: &mut Conn, identifier: &str, now: i64) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT coalesce(sum(score), 0) FROM reputation WHERE identifier = ? AND expires_at > ?",
+        "SELECT CAST(coalesce(sum(score), 0) AS BIGINT) FROM reputation WHERE identifier = $1 AND expires_at > $2",
     )
     .bind(identifier)
     .bind(now)

@@ -5,21 +5,29 @@ use std::str::FromStr;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
+use sqlx::Any;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{AssertSqlSafe, FromRow, SqlSafeStr};
 
 use super::{Conn, StoreError, StoreResult};
 
 /// A statement with its arguments bound, as the aggregate files build their inserts and updates.
-pub type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+pub type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 
 /// The row type of one table: which columns it selects from where, so that one [`select_rows`]
 /// serves every table instead of a `SELECT` written out per lookup.
-pub trait TableRow: for<'r> FromRow<'r, SqliteRow> + Send + Unpin {
+pub trait TableRow: for<'r> FromRow<'r, AnyRow> + Send + Unpin {
     /// The `SELECT` list (computed columns and table aliases included).
     const COLUMNS: &'static str;
     /// What the columns are selected `FROM` (with its alias where the columns use one).
     const TABLE: &'static str;
+
+    /// The `SELECT` list as `engine` reads it (the same text unless a column needs a dialect,
+    /// such as a member of a JSON column).
+    fn columns(engine: super::Engine) -> std::borrow::Cow<'static, str> {
+        let _ = engine;
+        std::borrow::Cow::Borrowed(Self::COLUMNS)
+    }
 }
 
 /// A row that decodes into its domain object, reporting damaged columns.
@@ -30,14 +38,18 @@ pub trait DomainRow: TableRow {
     fn into_domain(self) -> StoreResult<Self::Domain>;
 }
 
-fn select_sql<R: TableRow>(tail: &str) -> AssertSqlSafe<String> {
-    AssertSqlSafe(format!("SELECT {} FROM {} {tail}", R::COLUMNS, R::TABLE))
+fn select_sql<R: TableRow>(engine: super::Engine, tail: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!(
+        "SELECT {} FROM {} {tail}",
+        R::columns(engine),
+        R::TABLE
+    ))
 }
 
 /// The row `sql` selects with `key` bound to its one placeholder, if there is one.
 pub async fn fetch_by<T>(conn: &mut Conn, sql: impl SqlSafeStr, key: &str) -> StoreResult<Option<T>>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     Ok(sqlx::query_as(sql).bind(key).fetch_optional(conn).await?)
 }
@@ -49,7 +61,7 @@ pub async fn select_rows<R: TableRow>(
     tail: &str,
     binds: &[&str],
 ) -> StoreResult<Vec<R>> {
-    let mut query = sqlx::query_as(select_sql::<R>(tail));
+    let mut query = sqlx::query_as(select_sql::<R>(super::Engine::of(conn), tail));
     for value in binds {
         query = query.bind(*value);
     }
@@ -62,7 +74,8 @@ pub async fn select_row<R: TableRow>(
     tail: &str,
     key: &str,
 ) -> StoreResult<Option<R>> {
-    fetch_by(conn, select_sql::<R>(tail), key).await
+    let sql = select_sql::<R>(super::Engine::of(conn), tail);
+    fetch_by(conn, sql, key).await
 }
 
 /// [`select_rows`], decoded into domain objects.
@@ -122,7 +135,7 @@ pub async fn update_object(
 
 /// Deletes the row of `table` with `id`; returns how many rows went (0 or 1).
 pub async fn delete_by_id(conn: &mut Conn, table: &str, id: &str) -> StoreResult<u64> {
-    let res = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = ?")))
+    let res = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE id = $1")))
         .bind(id)
         .execute(conn)
         .await?;
@@ -201,12 +214,9 @@ pub fn with_value(err: StoreError, value: impl Fn(&str) -> String) -> StoreError
 /// Rows in `table` (for the dashboard, maintenance reports and tests that prove nothing was
 /// written). Only latchkey's own tables are accepted.
 pub async fn count_rows(conn: &mut super::Conn, table: &str) -> StoreResult<i64> {
-    let known: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name NOT LIKE '_sqlx_%'",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let known: Vec<String> = sqlx::query_scalar(super::Engine::of(conn).tables_sql())
+        .fetch_all(&mut *conn)
+        .await?;
     if !known.iter().any(|t| t == table) {
         return Err(StoreError::NotFound {
             what: format!("table {table}"),

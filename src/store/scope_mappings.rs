@@ -1,6 +1,7 @@
 //! OAuth2 scope mappings.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow};
@@ -45,16 +46,13 @@ impl DomainRow for Row {
 }
 
 /// Every scope mapping, by scope name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<ScopeMapping>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<ScopeMapping>> {
     rows::select_all::<Row>(conn, "ORDER BY scope_name, name", &[]).await
 }
 
 /// One scope mapping by its managed id (authentik's `goauthentik.io/providers/oauth2/scope-*`).
-pub async fn get_by_managed(
-    conn: &mut SqliteConnection,
-    managed: &str,
-) -> StoreResult<Option<ScopeMapping>> {
-    rows::select_one::<Row>(conn, "WHERE managed = ?", managed).await
+pub async fn get_by_managed(conn: &mut Conn, managed: &str) -> StoreResult<Option<ScopeMapping>> {
+    rows::select_one::<Row>(conn, "WHERE managed = $1", managed).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -67,17 +65,17 @@ fn bind_fields<'q>(q: Query<'q>, m: &'q ScopeMapping) -> Query<'q> {
 }
 
 /// Inserts a scope mapping.
-pub async fn insert(conn: &mut SqliteConnection, m: &ScopeMapping) -> StoreResult<()> {
-    let sql = format!("INSERT INTO scope_mappings ({COLS}) VALUES (?,?,?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, m: &ScopeMapping) -> StoreResult<()> {
+    let sql = format!("INSERT INTO scope_mappings ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&m.id), m);
     let q = q.bind(m.created_at).bind(m.updated_at).bind(m.version);
     rows::insert_object(conn, q, |_| m.name.clone()).await
 }
 
 /// Updates a scope mapping with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, m: &ScopeMapping) -> StoreResult<()> {
-    let sql = "UPDATE scope_mappings SET name=?, managed=?, scope_name=?, description=?, \
-         expression=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, m: &ScopeMapping) -> StoreResult<()> {
+    let sql = "UPDATE scope_mappings SET name=$1, managed=$2, scope_name=$3, description=$4, \
+         expression=$5, updated_at=$6, version=version+1 WHERE id=$7 AND version=$8";
     let q = bind_fields(sqlx::query(sql), m);
     let q = q.bind(m.updated_at).bind(&m.id).bind(m.version);
     rows::update_object(conn, q, &format!("scope mapping {}", m.name), |_| {
@@ -87,7 +85,7 @@ pub async fn update(conn: &mut SqliteConnection, m: &ScopeMapping) -> StoreResul
 }
 
 /// Deletes a scope mapping.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "scope_mappings", id).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! [`replace`] are what the browser-session layer ([`crate::flows::session`]) calls, each one
 //! read or one short write transaction.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::{Store, StoreError, StoreResult};
 
@@ -28,14 +28,14 @@ const COLS: &str = "id, key_digest, user_id, data, client_ip, user_agent, create
 /// Looks a session up by the digest of its cookie value, only while it is live at `now` and its
 /// user (if any) is active: expiry and deactivation apply on the very next request.
 pub async fn get_live(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key_digest: &str,
     now: i64,
 ) -> StoreResult<Option<SessionRow>> {
     let sql = format!(
-        "SELECT {COLS} FROM sessions s WHERE key_digest = ? AND idle_expires_at > ? \
-         AND expires_at > ? AND (user_id IS NULL OR EXISTS \
-         (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.is_active = 1))"
+        "SELECT {COLS} FROM sessions s WHERE key_digest = $1 AND idle_expires_at > $2 \
+         AND expires_at > $3 AND (user_id IS NULL OR EXISTS \
+         (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.is_active = TRUE))"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key_digest)
@@ -46,9 +46,9 @@ pub async fn get_live(
 }
 
 /// Inserts a session.
-pub async fn insert(conn: &mut SqliteConnection, s: &SessionRow) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, s: &SessionRow) -> StoreResult<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO sessions ({COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        "INSERT INTO sessions ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
     )))
     .bind(&s.id)
     .bind(&s.key_digest)
@@ -69,15 +69,16 @@ pub async fn insert(conn: &mut SqliteConnection, s: &SessionRow) -> StoreResult<
 /// that is gone (ended, revoked or expired meanwhile) is [`StoreError::NotFound`]: the write
 /// would be lost, and the caller must say so rather than answer as if it were kept.
 pub async fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: &str,
     data: &str,
     now: i64,
     idle_expires_at: i64,
 ) -> StoreResult<()> {
     let res = sqlx::query(
-        "UPDATE sessions SET data = ?, last_seen = ?, idle_expires_at = min(?, expires_at) \
-         WHERE id = ?",
+        "UPDATE sessions SET data = $1, last_seen = $2, \
+         idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END \
+         WHERE id = $4",
     )
     .bind(data)
     .bind(now)
@@ -94,18 +95,14 @@ pub async fn save(
 }
 
 /// Deletes one session.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     super::rows::delete_by_id(conn, "sessions", id).await?;
     Ok(())
 }
 
 /// Deletes every session of a user except `keep` (terminate_other_sessions).
-pub async fn delete_other_of_user(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-    keep: &str,
-) -> StoreResult<u64> {
-    let res = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND id <> ?")
+pub async fn delete_other_of_user(conn: &mut Conn, user_id: &str, keep: &str) -> StoreResult<u64> {
+    let res = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
         .bind(keep)
         .execute(conn)
@@ -114,9 +111,9 @@ pub async fn delete_other_of_user(
 }
 
 /// Every session of a user (console, tests).
-pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<Vec<SessionRow>> {
+pub async fn of_user(conn: &mut Conn, user_id: &str) -> StoreResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM sessions WHERE user_id = ? ORDER BY created_at"
+        "SELECT {COLS} FROM sessions WHERE user_id = $1 ORDER BY created_at"
     )))
     .bind(user_id)
     .fetch_all(conn)
@@ -124,7 +121,7 @@ pub async fn of_user(conn: &mut SqliteConnection, user_id: &str) -> StoreResult<
 }
 
 /// Every anonymous session (no user yet), oldest first.
-pub async fn all_anonymous(conn: &mut SqliteConnection) -> StoreResult<Vec<SessionRow>> {
+pub async fn all_anonymous(conn: &mut Conn) -> StoreResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM sessions WHERE user_id IS NULL ORDER BY created_at"
     )))
@@ -133,10 +130,10 @@ pub async fn all_anonymous(conn: &mut SqliteConnection) -> StoreResult<Vec<Sessi
 }
 
 /// Every live signed-in session, most recently seen first (the console's users detail).
-pub async fn live_signed_in(conn: &mut SqliteConnection, now: i64) -> StoreResult<Vec<SessionRow>> {
+pub async fn live_signed_in(conn: &mut Conn, now: i64) -> StoreResult<Vec<SessionRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM sessions WHERE user_id IS NOT NULL AND idle_expires_at > ? \
-         AND expires_at > ? ORDER BY last_seen DESC"
+        "SELECT {COLS} FROM sessions WHERE user_id IS NOT NULL AND idle_expires_at > $1 \
+         AND expires_at > $2 ORDER BY last_seen DESC"
     )))
     .bind(now)
     .bind(now)
@@ -176,10 +173,10 @@ pub async fn create(store: &Store, row: &SessionRow, caps: AnonymousCaps) -> Sto
 }
 
 /// Deletes the oldest anonymous sessions so one more fits under `caps`.
-async fn make_room(conn: &mut SqliteConnection, ip: &str, caps: AnonymousCaps) -> StoreResult<()> {
+async fn make_room(conn: &mut Conn, ip: &str, caps: AnonymousCaps) -> StoreResult<()> {
     sqlx::query(
         "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
-         WHERE user_id IS NULL AND client_ip = ? ORDER BY created_at DESC LIMIT -1 OFFSET ?)",
+         WHERE user_id IS NULL AND client_ip = $1 ORDER BY created_at DESC LIMIT 9223372036854775807 OFFSET $2)",
     )
     .bind(ip)
     .bind((caps.per_ip - 1).max(0))
@@ -191,7 +188,7 @@ async fn make_room(conn: &mut SqliteConnection, ip: &str, caps: AnonymousCaps) -
     if total >= caps.total {
         sqlx::query(
             "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id IS NULL \
-             ORDER BY created_at LIMIT ?)",
+             ORDER BY created_at LIMIT $1)",
         )
         .bind(total - caps.total + 1)
         .execute(conn)
@@ -237,7 +234,7 @@ pub async fn replace(
 pub async fn live_with_plans(store: &Store, now: i64) -> StoreResult<Vec<SessionRow>> {
     let mut conn = store.read().await?;
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM sessions WHERE idle_expires_at > ? AND expires_at > ? \
+        "SELECT {COLS} FROM sessions WHERE idle_expires_at > $1 AND expires_at > $2 \
          AND data NOT LIKE '%\"plans\":{{}}%' ORDER BY last_seen DESC"
     )))
     .bind(now)
@@ -255,8 +252,8 @@ pub async fn expired_with_plans(
 ) -> StoreResult<Vec<SessionRow>> {
     let mut conn = store.read().await?;
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLS} FROM sessions WHERE (idle_expires_at <= ? OR expires_at <= ?) \
-         AND data NOT LIKE '%\"plans\":{{}}%' ORDER BY last_seen LIMIT ?"
+        "SELECT {COLS} FROM sessions WHERE (idle_expires_at <= $1 OR expires_at <= $2) \
+         AND data NOT LIKE '%\"plans\":{{}}%' ORDER BY last_seen LIMIT $3"
     )))
     .bind(now)
     .bind(now)
@@ -270,7 +267,7 @@ pub async fn expired_with_plans(
 /// an abandoned plan this way, so exactly one of them reports it.
 pub async fn swap_data(store: &Store, id: &str, old: &str, new: &str) -> StoreResult<bool> {
     let mut tx = store.write_tx().await?;
-    let n = sqlx::query("UPDATE sessions SET data = ? WHERE id = ? AND data = ?")
+    let n = sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2 AND data = $3")
         .bind(new)
         .bind(id)
         .bind(old)

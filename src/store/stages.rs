@@ -1,6 +1,7 @@
 //! Stages (kind + typed JSON settings) and prompt fields.
 
-use sqlx::{AssertSqlSafe, SqliteConnection};
+use super::Conn;
+use sqlx::AssertSqlSafe;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, parse_enum, parse_json};
@@ -43,18 +44,18 @@ impl DomainRow for StageRow {
 }
 
 /// Every stage, by name.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<Stage>> {
     rows::select_all::<StageRow>(conn, "ORDER BY name", &[]).await
 }
 
 /// One stage by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Stage>> {
-    rows::select_one::<StageRow>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<Stage>> {
+    rows::select_one::<StageRow>(conn, "WHERE id = $1", id).await
 }
 
 /// One stage by name.
-pub async fn get_by_name(conn: &mut SqliteConnection, name: &str) -> StoreResult<Option<Stage>> {
-    rows::select_one::<StageRow>(conn, "WHERE name = ?", name).await
+pub async fn get_by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<Stage>> {
+    rows::select_one::<StageRow>(conn, "WHERE name = $1", name).await
 }
 
 /// Binds the columns an insert and an update both write, in [`COLS`] order.
@@ -65,24 +66,24 @@ fn bind_fields<'q>(q: Query<'q>, s: &'q Stage) -> Query<'q> {
 }
 
 /// Inserts a stage.
-pub async fn insert(conn: &mut SqliteConnection, s: &Stage) -> StoreResult<()> {
-    let sql = format!("INSERT INTO stages ({COLS}) VALUES (?,?,?,?,?,?,?)");
+pub async fn insert(conn: &mut Conn, s: &Stage) -> StoreResult<()> {
+    let sql = format!("INSERT INTO stages ({COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7)");
     let q = bind_fields(sqlx::query(AssertSqlSafe(sql)).bind(&s.id), s);
     let q = q.bind(s.created_at).bind(s.updated_at).bind(s.version);
     rows::insert_object(conn, q, |_| s.name.clone()).await
 }
 
 /// Updates a stage with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, s: &Stage) -> StoreResult<()> {
-    let sql = "UPDATE stages SET name=?, kind=?, settings=?, updated_at=?, version=version+1 \
-         WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, s: &Stage) -> StoreResult<()> {
+    let sql = "UPDATE stages SET name=$1, kind=$2, settings=$3, updated_at=$4, version=version+1 \
+         WHERE id=$5 AND version=$6";
     let q = bind_fields(sqlx::query(sql), s);
     let q = q.bind(s.updated_at).bind(&s.id).bind(s.version);
     rows::update_object(conn, q, &format!("stage {}", s.name), |_| s.name.clone()).await
 }
 
 /// Deletes a stage (its bindings go with it).
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "stages", id).await?;
     Ok(())
 }
@@ -94,12 +95,15 @@ struct PromptRow {
     field_key: String,
     label: String,
     field_type: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     required: bool,
     placeholder: String,
     initial_value: String,
     sub_text: String,
     sort_order: i64,
+    #[sqlx(try_from = "super::engine::Flag")]
     placeholder_expression: bool,
+    #[sqlx(try_from = "super::engine::Flag")]
     initial_value_expression: bool,
     created_at: i64,
     updated_at: i64,
@@ -139,7 +143,7 @@ impl DomainRow for PromptRow {
 }
 
 /// Every prompt field, by order.
-pub async fn list_prompts(conn: &mut SqliteConnection) -> StoreResult<Vec<Prompt>> {
+pub async fn list_prompts(conn: &mut Conn) -> StoreResult<Vec<Prompt>> {
     rows::select_all::<PromptRow>(conn, "ORDER BY sort_order, name", &[]).await
 }
 
@@ -159,26 +163,28 @@ fn bind_prompt_fields<'q>(q: Query<'q>, p: &'q Prompt) -> Query<'q> {
 }
 
 /// Inserts a prompt field.
-pub async fn insert_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResult<()> {
-    let sql = format!("INSERT INTO prompts ({PROMPT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+pub async fn insert_prompt(conn: &mut Conn, p: &Prompt) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO prompts ({PROMPT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+    );
     let q = bind_prompt_fields(sqlx::query(AssertSqlSafe(sql)).bind(&p.id), p);
     let q = q.bind(p.created_at).bind(p.updated_at).bind(p.version);
     rows::insert_object(conn, q, |_| p.name.clone()).await
 }
 
 /// Updates a prompt field with an optimistic version check.
-pub async fn update_prompt(conn: &mut SqliteConnection, p: &Prompt) -> StoreResult<()> {
-    let sql = "UPDATE prompts SET name=?, field_key=?, label=?, field_type=?, required=?, \
-         placeholder=?, initial_value=?, sub_text=?, sort_order=?, placeholder_expression=?, \
-         initial_value_expression=?, updated_at=?, \
-         version=version+1 WHERE id=? AND version=?";
+pub async fn update_prompt(conn: &mut Conn, p: &Prompt) -> StoreResult<()> {
+    let sql = "UPDATE prompts SET name=$1, field_key=$2, label=$3, field_type=$4, required=$5, \
+         placeholder=$6, initial_value=$7, sub_text=$8, sort_order=$9, placeholder_expression=$10, \
+         initial_value_expression=$11, updated_at=$12, \
+         version=version+1 WHERE id=$13 AND version=$14";
     let q = bind_prompt_fields(sqlx::query(sql), p);
     let q = q.bind(p.updated_at).bind(&p.id).bind(p.version);
     rows::update_object(conn, q, &format!("prompt {}", p.name), |_| p.name.clone()).await
 }
 
 /// Deletes a prompt field.
-pub async fn delete_prompt(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete_prompt(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "prompts", id).await?;
     Ok(())
 }

@@ -5,14 +5,19 @@
 //! yields tokens once. Every caller waits for the commit that holds its rows, so no token is
 //! answered before it is recorded (revocation and introspection stay authoritative).
 
-use sqlx::{Connection, Executor, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::Executor;
+
+use super::Conn;
 use tokio::sync::{mpsc, oneshot};
 
 use super::grants::{AccessToken, RefreshToken, consume_code, insert_refresh_token};
-use super::{Change, Store, StoreError, StoreLocation, StoreResult, Topic};
+use super::{Change, Store, StoreError, StoreResult, Topic};
 
 /// Rows per transaction at most (12 bound values each, far below SQLite's variable limit).
 const MAX_BATCH: usize = 256;
+
+/// The columns of one access-token row in the multi-row INSERT.
+const ACCESS_TOKEN_COLUMNS: usize = 12;
 
 /// One token waiting to be recorded.
 pub(crate) struct Job {
@@ -65,7 +70,7 @@ pub enum Recorded {
 pub(crate) fn spawn(store: Store) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(async move {
-        let mut own: Option<SqliteConnection> = None;
+        let mut own: Option<Conn> = None;
         while let Some(first) = rx.recv().await {
             // Let the tasks that are ready now (requests being signed) run first, so their
             // tokens join this batch: one commit then serves them all. With nothing else ready
@@ -106,12 +111,8 @@ type Outcomes = Vec<Result<Recorded, JobError>>;
 /// write made stale and re-read its pages (a `perf` profile showed ~8 % of the server's cycles
 /// in those reads). The in-process writer lock is taken as by [`Store::write_tx`], and the
 /// commit is published the same way.
-async fn write(
-    store: &Store,
-    own: &mut Option<SqliteConnection>,
-    batch: &[Job],
-) -> StoreResult<Outcomes> {
-    if !matches!(store.location, StoreLocation::File(_)) {
+async fn write(store: &Store, own: &mut Option<Conn>, batch: &[Job]) -> StoreResult<Outcomes> {
+    if !store.location.is_shared() {
         // An in-memory store is one connection: there is nothing else to use.
         let mut tx = store.write_tx().await?;
         if let Ok(recorded) = insert_batch(tx.conn(), batch).await {
@@ -129,9 +130,9 @@ async fn write(
     let _writer = store.writer.clone().lock_owned().await;
     let conn = match own {
         Some(c) => c,
-        None => own.insert(SqliteConnection::connect_with(&store.pool.connect_options()).await?),
+        None => own.insert(store.connect_one().await?),
     };
-    let outcomes = match in_transaction(conn, batch).await {
+    let outcomes = match in_transaction(store, conn, batch).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             // A connection in an unknown state is not reused.
@@ -144,14 +145,14 @@ async fn write(
 }
 
 /// [`write`]'s transaction on the recorder's own connection.
-async fn in_transaction(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Outcomes> {
-    conn.execute("BEGIN IMMEDIATE").await?;
+async fn in_transaction(store: &Store, conn: &mut Conn, batch: &[Job]) -> StoreResult<Outcomes> {
+    begin_write(store, conn).await?;
     if let Ok(recorded) = insert_batch(conn, batch).await {
         conn.execute("COMMIT").await?;
         return Ok(recorded.into_iter().map(Ok).collect());
     }
     conn.execute("ROLLBACK").await?;
-    conn.execute("BEGIN IMMEDIATE").await?;
+    begin_write(store, conn).await?;
     let outcomes = insert_each(conn, batch).await;
     match outcomes {
         Ok(o) => {
@@ -165,8 +166,18 @@ async fn in_transaction(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResu
     }
 }
 
+/// Opens a write transaction on the recorder's own connection, holding the writer lock as
+/// [`Store::write_tx`] does.
+async fn begin_write(store: &Store, conn: &mut Conn) -> StoreResult<()> {
+    conn.execute(store.engine.begin_write()).await?;
+    if let Some(lock) = store.engine.take_writer_lock(store.options.busy_timeout) {
+        conn.execute(sqlx::AssertSqlSafe(lock)).await?;
+    }
+    Ok(())
+}
+
 /// Writes each job under its own savepoint inside the open transaction.
-async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Outcomes> {
+async fn insert_each(conn: &mut Conn, batch: &[Job]) -> StoreResult<Outcomes> {
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         conn.execute("SAVEPOINT token_job").await?;
@@ -187,7 +198,7 @@ async fn insert_each(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<
 
 /// Consumes the batch's codes (in batch order, so of two exchanges of one code the first wins),
 /// then writes the tokens of every job whose code was still unused, or that had none.
-async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult<Vec<Recorded>> {
+async fn insert_batch(conn: &mut Conn, batch: &[Job]) -> StoreResult<Vec<Recorded>> {
     let mut recorded = Vec::with_capacity(batch.len());
     for job in batch {
         recorded.push(match &job.consume {
@@ -214,28 +225,49 @@ async fn insert_batch(conn: &mut SqliteConnection, batch: &[Job]) -> StoreResult
 
 /// One INSERT for many access tokens.
 pub async fn insert_access_tokens<'a>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     tokens: impl Iterator<Item = &'a AccessToken>,
 ) -> StoreResult<()> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let tokens: Vec<&AccessToken> = tokens.collect();
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::with_capacity(200 + tokens.len() * 64);
+    sql.push_str(
         "INSERT INTO access_tokens (id, token_digest, family_id, provider_id, user_id, \
-         session_id, scope, claims, auth_time, expires_at, revoked_at, created_at) ",
+         session_id, scope, claims, auth_time, expires_at, revoked_at, created_at) VALUES ",
     );
-    qb.push_values(tokens, |mut row, t| {
-        row.push_bind(t.id.clone())
-            .push_bind(t.token_digest.clone())
-            .push_bind(t.family_id.clone())
-            .push_bind(t.provider_id.clone())
-            .push_bind(t.user_id.clone())
-            .push_bind(t.session_id.clone())
-            .push_bind(t.scope.clone())
-            .push_bind(t.claims.clone())
-            .push_bind(t.auth_time)
-            .push_bind(t.expires_at)
-            .push_bind(t.revoked_at)
-            .push_bind(t.created_at);
-    });
-    qb.build().execute(conn).await?;
+    for i in 0..tokens.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for col in 0..ACCESS_TOKEN_COLUMNS {
+            if col > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(i * ACCESS_TOKEN_COLUMNS + col + 1).to_string());
+        }
+        sql.push(')');
+    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in tokens {
+        query = query
+            .bind(t.id.clone())
+            .bind(t.token_digest.clone())
+            .bind(t.family_id.clone())
+            .bind(t.provider_id.clone())
+            .bind(t.user_id.clone())
+            .bind(t.session_id.clone())
+            .bind(t.scope.clone())
+            .bind(t.claims.clone())
+            .bind(t.auth_time)
+            .bind(t.expires_at)
+            .bind(t.revoked_at)
+            .bind(t.created_at);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

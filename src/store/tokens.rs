@@ -1,6 +1,6 @@
 //! API tokens and app passwords (authentik's Token). Only a SHA-256 digest of the key is stored.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 
@@ -21,10 +21,10 @@ pub struct Token {
 }
 
 /// Records a token.
-pub async fn insert(conn: &mut SqliteConnection, t: &Token) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, t: &Token) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO tokens (id, identifier, key_digest, intent, user_id, description, expires_at, \
-         created_at) VALUES (?,?,?,?,?,?,?,?)",
+         created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
     )
     .bind(&t.id)
     .bind(&t.identifier)
@@ -41,15 +41,15 @@ pub async fn insert(conn: &mut SqliteConnection, t: &Token) -> StoreResult<()> {
 
 /// The user's unexpired token of `intent` whose key has this digest.
 pub async fn find_valid(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user_id: &str,
     intent: &str,
     key_digest: &str,
     now: i64,
 ) -> StoreResult<Option<Token>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM tokens WHERE user_id = ? AND intent = ? AND key_digest = ? \
-         AND (expires_at IS NULL OR expires_at > ?)",
+        "SELECT * FROM tokens WHERE user_id = $1 AND intent = $2 AND key_digest = $3 \
+         AND (expires_at IS NULL OR expires_at > $4)",
     )
     .bind(user_id)
     .bind(intent)

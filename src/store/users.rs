@@ -1,6 +1,6 @@
 //! Users and their password hashes.
 
-use sqlx::SqliteConnection;
+use super::Conn;
 
 use super::StoreResult;
 use super::rows::{self, DomainRow, Query, TableRow, json_or_empty, parse_enum, parse_json};
@@ -12,10 +12,12 @@ struct Row {
     username: String,
     name: String,
     email: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     is_active: bool,
     user_type: String,
     path: String,
     attributes: String,
+    #[sqlx(try_from = "super::engine::Flag")]
     has_password: bool,
     last_login: Option<i64>,
     created_at: i64,
@@ -53,27 +55,24 @@ impl TableRow for Row {
 }
 
 /// Every user, by username.
-pub async fn list(conn: &mut SqliteConnection) -> StoreResult<Vec<User>> {
+pub async fn list(conn: &mut Conn) -> StoreResult<Vec<User>> {
     rows::select_all::<Row>(conn, "ORDER BY username", &[]).await
 }
 
 /// One user by id.
-pub async fn get(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<User>> {
-    rows::select_one::<Row>(conn, "WHERE id = ?", id).await
+pub async fn get(conn: &mut Conn, id: &str) -> StoreResult<Option<User>> {
+    rows::select_one::<Row>(conn, "WHERE id = $1", id).await
 }
 
 /// One user by exact username.
-pub async fn get_by_username(
-    conn: &mut SqliteConnection,
-    username: &str,
-) -> StoreResult<Option<User>> {
-    rows::select_one::<Row>(conn, "WHERE username = ?", username).await
+pub async fn get_by_username(conn: &mut Conn, username: &str) -> StoreResult<Option<User>> {
+    rows::select_one::<Row>(conn, "WHERE username = $1", username).await
 }
 
 /// The stored argon2id hash, if the user has a password.
-pub async fn password_hash(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<String>> {
+pub async fn password_hash(conn: &mut Conn, id: &str) -> StoreResult<Option<String>> {
     let hash: Option<Option<String>> =
-        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -92,14 +91,10 @@ fn bind_profile<'q>(q: Query<'q>, u: &'q User) -> Query<'q> {
 }
 
 /// Inserts a user, with an already-hashed password (never a raw one).
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    u: &User,
-    password_hash: Option<&str>,
-) -> StoreResult<()> {
+pub async fn insert(conn: &mut Conn, u: &User, password_hash: Option<&str>) -> StoreResult<()> {
     let sql = "INSERT INTO users (id, username, name, email, is_active, user_type, path, \
          attributes, password_hash, password_changed_at, last_login, created_at, updated_at, \
-         version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+         version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)";
     let q = bind_profile(sqlx::query(sql).bind(&u.id), u)
         .bind(password_hash)
         .bind(password_hash.map(|_| u.created_at))
@@ -109,9 +104,9 @@ pub async fn insert(
 }
 
 /// Updates a user's profile fields with an optimistic version check.
-pub async fn update(conn: &mut SqliteConnection, u: &User) -> StoreResult<()> {
-    let sql = "UPDATE users SET username=?, name=?, email=?, is_active=?, user_type=?, path=?, \
-         attributes=?, updated_at=?, version=version+1 WHERE id=? AND version=?";
+pub async fn update(conn: &mut Conn, u: &User) -> StoreResult<()> {
+    let sql = "UPDATE users SET username=$1, name=$2, email=$3, is_active=$4, user_type=$5, path=$6, \
+         attributes=$7, updated_at=$8, version=version+1 WHERE id=$9 AND version=$10";
     let q = bind_profile(sqlx::query(sql), u);
     let q = q.bind(u.updated_at).bind(&u.id).bind(u.version);
     rows::update_object(conn, q, &format!("user {}", u.username), |_| {
@@ -121,15 +116,10 @@ pub async fn update(conn: &mut SqliteConnection, u: &User) -> StoreResult<()> {
 }
 
 /// Replaces a user's password hash.
-pub async fn set_password_hash(
-    conn: &mut SqliteConnection,
-    id: &str,
-    hash: &str,
-    now: i64,
-) -> StoreResult<()> {
+pub async fn set_password_hash(conn: &mut Conn, id: &str, hash: &str, now: i64) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE users SET password_hash=?, password_changed_at=?, updated_at=?, version=version+1 \
-         WHERE id=?",
+        "UPDATE users SET password_hash=$1, password_changed_at=$2, updated_at=$3, version=version+1 \
+         WHERE id=$4",
     )
     .bind(hash)
     .bind(now)
@@ -141,13 +131,13 @@ pub async fn set_password_hash(
 }
 
 /// Deletes a user.
-pub async fn delete(conn: &mut SqliteConnection, id: &str) -> StoreResult<()> {
+pub async fn delete(conn: &mut Conn, id: &str) -> StoreResult<()> {
     rows::delete_by_id(conn, "users", id).await?;
     Ok(())
 }
 
 /// Number of users.
-pub async fn count(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub async fn count(conn: &mut Conn) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(conn)
         .await?)

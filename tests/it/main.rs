@@ -1,5 +1,6 @@
 //! The one integration test binary: every suite is a module here, so the crate links once.
 
+mod pg_support;
 mod support;
 
 mod agent_api;
@@ -65,3 +66,4 @@ mod session_writes;
 mod store;
 mod store_maintenance;
 mod store_neighbours;
+mod store_postgres;

@@ -1,4 +1,5 @@
-//! Shared setup: real SQLite files in temp dirs, a real listener on 127.0.0.1:0.
+//! Shared setup: real SQLite files in temp dirs (or, with `LATCHKEY_TEST_ENGINE=postgres`, a
+//! fresh database each on a real PostgreSQL server), a real listener on 127.0.0.1:0.
 
 #![allow(dead_code)]
 
@@ -14,13 +15,22 @@ use tokio_util::sync::CancellationToken;
 /// The bootstrap password every test instance uses.
 pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
 
-/// A fresh store file in its own temp dir (kept alive by the returned guard).
+/// A fresh store file in its own temp dir (kept alive by the returned guard), or a fresh
+/// PostgreSQL database when the tests run on that engine.
 pub async fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&StoreLocation::File(dir.path().join("latchkey.db")))
-        .await
-        .expect("open store");
+    let location = temp_location(dir.path()).await;
+    let store = Store::open(&location).await.expect("open store");
     (dir, store)
+}
+
+/// Where a test's store lives: a file in `dir`, or a fresh PostgreSQL database.
+pub async fn temp_location(dir: &std::path::Path) -> StoreLocation {
+    if crate::pg_support::engine_is_postgres() {
+        StoreLocation::Postgres(crate::pg_support::fresh_database().await)
+    } else {
+        StoreLocation::File(dir.join("latchkey.db"))
+    }
 }
 
 /// A service over a fresh, bootstrapped store.

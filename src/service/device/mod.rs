@@ -232,7 +232,7 @@ impl DeviceVerification {
 
 /// The application a device code's provider serves (a code without one is invalid).
 async fn application_of(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Conn,
     provider_id: &str,
 ) -> Result<crate::domain::Application, DeviceError> {
     store::applications::list(conn)
