@@ -51,7 +51,7 @@ async fn neighbour(db: std::path::PathBuf, stop: tokio::sync::watch::Receiver<bo
     while !*stop.borrow() {
         let started = Instant::now();
         let done = sqlx::query(
-            "INSERT INTO events (id, action, created_at, expires_at) VALUES (?, 'bench', 0, 0)",
+            "INSERT INTO events (id, action, created_at, expires_at) VALUES ($1, 'bench', 0, 0)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .execute(&mut conn)

@@ -280,7 +280,7 @@ async fn neighbour(
     let mut n = 0;
     while !*stop.borrow() {
         sqlx::query(
-            "INSERT INTO events (id, action, created_at, expires_at) VALUES (?, 'neighbour', 0, 0)",
+            "INSERT INTO events (id, action, created_at, expires_at) VALUES ($1, 'neighbour', 0, 0)",
         )
         .bind(latchkey::domain::new_id())
         .execute(&mut conn)

@@ -26,7 +26,7 @@ pub enum Engine {
 /// The key of the advisory lock every PostgreSQL write transaction takes, so that writers are
 /// serialized across instances exactly as SQLite's `BEGIN IMMEDIATE` serializes them (every
 /// read-then-write in the store relies on that).
-const WRITER_LOCK_KEY: i64 = 0x6c61_7463_686b_6579; // "latchkey"
+pub const WRITER_LOCK_KEY: i64 = 0x6c61_7463_686b_6579; // "latchkey"
 
 impl Engine {
     /// The engine behind a connection.
@@ -121,6 +121,51 @@ impl Engine {
         match self {
             Engine::Sqlite => "rowid",
             Engine::Postgres => "ctid",
+        }
+    }
+}
+
+/// The PostgreSQL channel a commit that changed something notifies.
+const CHANGES_CHANNEL: &str = "latchkey_changes";
+
+/// Sent inside a PostgreSQL write transaction that changed something (see [`ChangeFeed`]).
+pub(super) const NOTIFY_CHANGES: &str = "SELECT pg_notify('latchkey_changes', '')";
+
+/// PostgreSQL's `LISTEN` on the change channel: wakes the change poller as soon as another
+/// instance commits. Absent on SQLite, and when listening failed (the poller's timer remains).
+pub(super) struct ChangeFeed(Option<sqlx::postgres::PgListener>);
+
+impl ChangeFeed {
+    /// Listens when `location` is a PostgreSQL database.
+    pub(super) async fn listen(location: &StoreLocation) -> ChangeFeed {
+        let StoreLocation::Postgres(url) = location else {
+            return ChangeFeed(None);
+        };
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+            listener.listen(CHANGES_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => ChangeFeed(Some(listener)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for changes; polling every 500 ms");
+                ChangeFeed(None)
+            }
+        }
+    }
+
+    /// Waits for the next notification (forever when there is no feed). A lost connection
+    /// ends the feed; the listener reconnects on the next call as sqlx's `PgListener` does.
+    pub(super) async fn next(&mut self) {
+        match &mut self.0 {
+            Some(listener) => {
+                if let Err(e) = listener.recv().await {
+                    tracing::warn!(error = %e, "the change notification connection failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            None => std::future::pending().await,
         }
     }
 }

@@ -40,7 +40,7 @@ pub mod sessions;
 pub mod token_batch;
 
 mod engine;
-pub use engine::Engine;
+pub use engine::{Engine, WRITER_LOCK_KEY};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -368,6 +368,7 @@ impl Store {
         }
         Ok(WriteTx {
             tx,
+            engine: self.engine,
             topics: Vec::new(),
             changes: self.changes.clone(),
             config_generation: self.config_generation.clone(),
@@ -394,9 +395,10 @@ impl Store {
         let _ = self.changes.send(change);
     }
 
-    /// Starts the task that notices commits by other processes within about a second and
-    /// publishes them: SQLite's `PRAGMA data_version` on a dedicated connection, PostgreSQL's
-    /// change counters read on one.
+    /// Starts the task that notices commits by other processes and publishes them: SQLite's
+    /// `PRAGMA data_version` on a dedicated connection every 500 ms; on PostgreSQL the change
+    /// counters, read as soon as another instance's commit `NOTIFY`s (and every 500 ms should
+    /// the notification connection drop).
     pub fn spawn_external_change_poller(
         &self,
         cancel: tokio_util::sync::CancellationToken,
@@ -417,6 +419,7 @@ impl Store {
             return Ok(()); // nobody else can write an in-memory store
         }
         let mut conn = self.connect_one().await?;
+        let mut feed = engine::ChangeFeed::listen(&self.location).await;
         let mut last_data_version = data_version(self.engine, &mut conn).await?;
         let mut last = counters(&mut conn).await?;
         let mut tick = tokio::time::interval(StdDuration::from_millis(500));
@@ -424,6 +427,7 @@ impl Store {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tick.tick() => {}
+                _ = feed.next() => {}
             }
             let dv = data_version(self.engine, &mut conn).await?;
             if dv.is_some() && dv == last_data_version {
@@ -607,6 +611,7 @@ impl ReadTx {
 pub struct WriteTx {
     // Field order matters: the transaction rolls back (drops) before the writer lock is freed.
     tx: Transaction<'static, Any>,
+    engine: Engine,
     topics: Vec<Topic>,
     changes: broadcast::Sender<Change>,
     config_generation: Arc<AtomicU64>,
@@ -626,8 +631,15 @@ impl WriteTx {
         }
     }
 
-    /// Commits and then publishes every touched topic.
-    pub async fn commit(self) -> StoreResult<()> {
+    /// Commits and then publishes every touched topic. On PostgreSQL the commit also wakes
+    /// every other instance's change poller (`NOTIFY` is delivered when the transaction
+    /// commits, and never when it rolls back).
+    pub async fn commit(mut self) -> StoreResult<()> {
+        if self.engine == Engine::Postgres && !self.topics.is_empty() {
+            sqlx::query(engine::NOTIFY_CHANGES)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await?;
         if self.topics.iter().any(|t| t.affects_config()) {
             self.config_generation.fetch_add(1, Ordering::SeqCst);

@@ -308,7 +308,7 @@ async fn migration_0026_renames_latchkey_certificate_and_both_names_find_it() {
         sqlx::query(
             "INSERT INTO certificate_keypairs (id, name, certificate_pem, key_pem, key_type, \
              kid, fingerprint_sha256, fingerprint_sha1, not_before, not_after, created_at, \
-             updated_at) VALUES ('cert-old', 'latchkey Self-signed Certificate', ?, ?, 'ec', \
+             updated_at) VALUES ('cert-old', 'latchkey Self-signed Certificate', $1, $2, 'ec', \
              'kid', 'f256', 'f1', 0, 0, 0, 0)",
         )
         .bind(&pair.certificate_pem)

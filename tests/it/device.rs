@@ -139,7 +139,7 @@ async fn device_code_has_256_random_bits_and_is_stored_only_as_digest() {
     // Nothing in the table holds the raw code.
     let mut conn = s.service.store().read().await.expect("conn");
     let hits: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM device_codes WHERE device_code_digest = ? OR id = ? OR user_code = ?",
+        "SELECT COUNT(*) FROM device_codes WHERE device_code_digest = $1 OR id = $2 OR user_code = $3",
     )
     .bind(code)
     .bind(code)

@@ -18,30 +18,37 @@ use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
 /// Every table's rows (quoted, in rowid order) plus the change counters and the generation:
 /// equal dumps mean nothing was written.
 pub async fn dump(service: &Service) -> String {
+    let engine = service.store().engine();
     let mut conn = service.store().read().await.expect("conn");
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name != '_sqlx_migrations' ORDER BY name",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .expect("tables");
+    let mut tables: Vec<String> = sqlx::query_scalar(engine.tables_sql())
+        .fetch_all(&mut *conn)
+        .await
+        .expect("tables");
+    tables.sort();
     let mut out = format!("generation {}\n", service.store().config_generation());
     for t in tables {
-        let cols: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-                .bind(&t)
-                .fetch_all(&mut *conn)
-                .await
-                .expect("columns")
-                .iter()
-                .map(|c: &String| format!("quote(\"{c}\")"))
-                .collect();
-        let sql = format!(
-            "SELECT count(*), coalesce(group_concat({}, '|'), '') FROM \"{t}\"",
-            cols.join(" || ',' || ")
-        );
         // The names come from the store's own schema.
+        let sql = match engine {
+            store::Engine::Sqlite => {
+                let cols: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                        .bind(&t)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .expect("columns")
+                        .iter()
+                        .map(|c: &String| format!("quote(\"{c}\")"))
+                        .collect();
+                format!(
+                    "SELECT count(*), coalesce(group_concat({}, '|'), '') FROM \"{t}\"",
+                    cols.join(" || ',' || ")
+                )
+            }
+            store::Engine::Postgres => format!(
+                "SELECT count(*), coalesce(string_agg(r::text, '|' ORDER BY r::text), '') \
+                 FROM \"{t}\" r"
+            ),
+        };
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut *conn)
             .await

@@ -331,15 +331,14 @@ async fn a_revocation_that_fails_in_storage_is_not_success() {
     let p = create_oidc_app(&s, "app").await;
     let (at, _) = admin_tokens(&s.base_url, &s.service, &p).await;
     // Every UPDATE of access_tokens (revoke_access_token is one) now fails.
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    sqlx::query(
-        "CREATE TRIGGER block_revoke BEFORE UPDATE ON access_tokens \
-         BEGIN SELECT RAISE(ABORT, 'blocked'); END",
+    crate::support::block_writes(
+        s.service.store(),
+        "block_revoke",
+        "UPDATE",
+        "access_tokens",
+        "blocked",
     )
-    .execute(tx.conn())
-    .await
-    .expect("trigger");
-    tx.commit().await.expect("commit");
+    .await;
 
     let (st, body) = revoke(&s.base_url, &p, &at).await;
     assert!(
@@ -353,12 +352,7 @@ async fn a_revocation_that_fails_in_storage_is_not_success() {
         "nothing half-done"
     );
 
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    sqlx::query("DROP TRIGGER block_revoke")
-        .execute(tx.conn())
-        .await
-        .expect("drop trigger");
-    tx.commit().await.expect("commit");
+    crate::support::unblock_writes(s.service.store(), "block_revoke", "access_tokens").await;
     let (st, body) = revoke(&s.base_url, &p, &at).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(introspect(&s.base_url, &p, &at).await["active"], false);

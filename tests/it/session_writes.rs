@@ -12,31 +12,23 @@ use crate::flows_support::{
     AUTH_FLOW, add_whoami, api_url, flow_url, get_page, hidden, jar, logged_in, post_form,
 };
 use crate::server::{APP_REDIRECT, create_oidc_app};
-use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
+use crate::support::{ADMIN_PASSWORD, TestServer, block_writes, spawn_server, unblock_writes};
 
 /// Makes every session write fail (`true`) or work again (`false`).
 async fn sessions_read_only(s: &TestServer, read_only: bool) {
-    let statements: &[&str] = if read_only {
-        &[
-            "CREATE TRIGGER sessions_no_insert BEFORE INSERT ON sessions \
-             BEGIN SELECT RAISE(ABORT, 'sessions are read-only'); END",
-            "CREATE TRIGGER sessions_no_update BEFORE UPDATE ON sessions \
-             BEGIN SELECT RAISE(ABORT, 'sessions are read-only'); END",
-        ]
+    let store = s.service.store();
+    if read_only {
+        for (name, event) in [
+            ("sessions_no_insert", "INSERT"),
+            ("sessions_no_update", "UPDATE"),
+        ] {
+            block_writes(store, name, event, "sessions", "sessions are read-only").await;
+        }
     } else {
-        &[
-            "DROP TRIGGER sessions_no_insert",
-            "DROP TRIGGER sessions_no_update",
-        ]
-    };
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    for sql in statements {
-        sqlx::query(sqlx::AssertSqlSafe(*sql))
-            .execute(tx.conn())
-            .await
-            .expect("trigger");
+        for name in ["sessions_no_insert", "sessions_no_update"] {
+            unblock_writes(store, name, "sessions").await;
+        }
     }
-    tx.commit().await.expect("commit");
 }
 
 /// Asserts an HTML error page (500) that shows no form.

@@ -245,7 +245,11 @@ async fn a_write_from_another_process_is_noticed_within_a_second() {
 
 #[tokio::test]
 async fn pragmas_are_set() {
-    let (_dir, store) = temp_store().await;
+    // SQLite's own settings: on a SQLite file whichever engine the other tests use.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StoreLocation::File(dir.path().join("latchkey.db")))
+        .await
+        .expect("open");
     let mut conn = store.read().await.expect("conn");
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut *conn)

@@ -10,43 +10,76 @@ use latchkey::http::{self, AppState};
 use latchkey::service::Service;
 use latchkey::store::{Store, StoreLocation, StoreOptions};
 use sqlx::Connection;
+use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{client_credentials, create_oidc_app};
 use crate::support::{ADMIN_PASSWORD, TestServer, spawn_server};
 
-/// A connection of its own to the store's file: to SQLite it is another process.
-async fn neighbour(s: &TestServer) -> SqliteConnection {
-    let StoreLocation::File(path) = s.service.store().location().clone() else {
-        panic!("a file store");
-    };
-    let opts = SqliteConnectOptions::new()
-        .filename(path)
-        .busy_timeout(Duration::from_secs(30));
-    SqliteConnection::connect_with(&opts)
-        .await
-        .expect("neighbour")
+/// A connection of its own to the store: to the database it is another process.
+enum Neighbour {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
 }
 
-/// Holds the write lock for `hold`, writing an event row, then commits.
-async fn write_while_holding(conn: &mut SqliteConnection, hold: Duration) {
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .expect("begin");
-    sqlx::query(
-        "INSERT INTO events (id, action, created_at, expires_at) VALUES (?, 'neighbour', 0, 0)",
-    )
-    .bind(latchkey::domain::new_id())
-    .execute(&mut *conn)
-    .await
-    .expect("insert");
-    tokio::time::sleep(hold).await;
-    sqlx::query("COMMIT")
-        .execute(&mut *conn)
-        .await
-        .expect("commit");
+async fn neighbour(s: &TestServer) -> Neighbour {
+    match s.service.store().location().clone() {
+        StoreLocation::File(path) => {
+            let opts = SqliteConnectOptions::new()
+                .filename(path)
+                .busy_timeout(Duration::from_secs(30));
+            Neighbour::Sqlite(
+                SqliteConnection::connect_with(&opts)
+                    .await
+                    .expect("neighbour"),
+            )
+        }
+        StoreLocation::Postgres(url) => {
+            Neighbour::Postgres(PgConnection::connect(&url).await.expect("neighbour"))
+        }
+        StoreLocation::Memory => panic!("a shared store"),
+    }
+}
+
+/// Holds the write lock for `hold` (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's writer lock, as
+/// another latchkey process takes them), writing an event row, then commits.
+async fn write_while_holding(conn: &mut Neighbour, hold: Duration) {
+    let insert = "INSERT INTO events (id, action, created_at, expires_at) \
+                  VALUES ($1, 'neighbour', 0, 0)";
+    match conn {
+        Neighbour::Sqlite(conn) => {
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .expect("begin");
+            sqlx::query(insert)
+                .bind(latchkey::domain::new_id())
+                .execute(&mut *conn)
+                .await
+                .expect("insert");
+            tokio::time::sleep(hold).await;
+            sqlx::query("COMMIT")
+                .execute(&mut *conn)
+                .await
+                .expect("commit");
+        }
+        Neighbour::Postgres(conn) => {
+            let mut tx = conn.begin().await.expect("begin");
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(latchkey::store::WRITER_LOCK_KEY)
+                .execute(&mut *tx)
+                .await
+                .expect("lock");
+            sqlx::query(insert)
+                .bind(latchkey::domain::new_id())
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tokio::time::sleep(hold).await;
+            tx.commit().await.expect("commit");
+        }
+    }
 }
 
 #[tokio::test]
@@ -101,7 +134,7 @@ async fn spawn_with_busy_timeout(busy: Duration) -> TestServer {
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_with(
-        &StoreLocation::File(dir.path().join("latchkey.db")),
+        &crate::support::temp_location(dir.path()).await,
         StoreOptions { busy_timeout: busy },
     )
     .await

@@ -205,3 +205,43 @@ pub async fn own_policy_bindings(service: &Service) -> Vec<latchkey::domain::Pol
         })
         .collect()
 }
+
+/// Makes every `event` (`INSERT`, `UPDATE`, `DELETE`) on `table` fail with `message`, through
+/// a trigger named `name` (each engine's own syntax): how tests make a store write fail for
+/// real.
+pub async fn block_writes(store: &Store, name: &str, event: &str, table: &str, message: &str) {
+    let sql = match store.engine() {
+        latchkey::store::Engine::Sqlite => format!(
+            "CREATE TRIGGER {name} BEFORE {event} ON {table} \
+             BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        ),
+        latchkey::store::Engine::Postgres => format!(
+            "CREATE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS \
+             $body$ BEGIN RAISE EXCEPTION '{message}'; END $body$; \
+             CREATE TRIGGER {name} BEFORE {event} ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION {name}_fn();"
+        ),
+    };
+    let mut tx = store.write_tx().await.expect("tx");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(tx.conn())
+        .await
+        .expect("create the blocking trigger");
+    tx.commit().await.expect("commit");
+}
+
+/// Removes a trigger [`block_writes`] made.
+pub async fn unblock_writes(store: &Store, name: &str, table: &str) {
+    let sql = match store.engine() {
+        latchkey::store::Engine::Sqlite => format!("DROP TRIGGER {name}"),
+        latchkey::store::Engine::Postgres => {
+            format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}_fn();")
+        }
+    };
+    let mut tx = store.write_tx().await.expect("tx");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(tx.conn())
+        .await
+        .expect("drop the blocking trigger");
+    tx.commit().await.expect("commit");
+}
