@@ -11,6 +11,12 @@
 //! With `taskset` and two cores the server is pinned to core 1 and this process to core 0, so
 //! the server's CPU-seconds are its own core's and not inflated by sharing.
 //!
+//! With `TOKEN_BENCH_POSTGRES=postgres://USER@HOST:PORT/postgres` (a server the bench may create
+//! databases on, e.g. `.ci/pg-cluster start /tmp/bench-pg`) every scenario runs again on a fresh
+//! PostgreSQL database in the same run, and the table adds PostgreSQL's own CPU per token (every
+//! `postgres` process's CPU time over the run, read from /proc) and each engine's cold start
+//! (spawn to ready).
+//!
 //! Run: `cargo bench --bench token_server` (args: CLIENTS REQUESTS_PER_CLIENT; default 32 250).
 
 use std::process::{Child, Command, Stdio};
@@ -71,8 +77,8 @@ fn rss_mb(pid: u32) -> f64 {
 }
 
 /// Prepares the store: bootstrap, the example application, and the key for `alg`.
-async fn prepare(db: &std::path::Path, alg: Option<KeyAlgorithm>) -> BenchResult<f64> {
-    let store = Store::open(&StoreLocation::File(db.to_path_buf())).await?;
+async fn prepare(db: &StoreLocation, alg: Option<KeyAlgorithm>) -> BenchResult<f64> {
+    let store = Store::open(db).await?;
     let service = Service::new(
         store.clone(),
         Config::new("http://127.0.0.1"),
@@ -137,7 +143,70 @@ impl Drop for Server {
     }
 }
 
-async fn start(db: &std::path::Path) -> BenchResult<Server> {
+/// User + system CPU seconds of every `postgres` process alive now (the server's backends,
+/// which live as long as their pooled connections, and its background workers).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// The store a scenario runs on.
+#[derive(Clone)]
+enum Db {
+    File(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    fn engine(&self) -> &'static str {
+        match self {
+            Db::File(_) => "SQLite",
+            Db::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    fn location(&self) -> StoreLocation {
+        match self {
+            Db::File(path) => StoreLocation::File(path.clone()),
+            Db::Postgres(url) => StoreLocation::Postgres(url.clone()),
+        }
+    }
+
+    fn arg(&self) -> String {
+        match self {
+            Db::File(path) => path.display().to_string(),
+            Db::Postgres(url) => url.clone(),
+        }
+    }
+}
+
+/// A fresh database on the PostgreSQL server `server` names.
+async fn fresh_postgres(server: &str, name: &str) -> BenchResult<String> {
+    use sqlx::Connection;
+    let mut admin = sqlx::postgres::PgConnection::connect(server).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let mut url = url::Url::parse(server)?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+async fn start(db: &Db) -> BenchResult<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -152,7 +221,7 @@ async fn start(db: &std::path::Path) -> BenchResult<Server> {
     };
     let child = cmd
         .args(["serve", "--db"])
-        .arg(db)
+        .arg(db.arg())
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("LATCHKEY_BOOTSTRAP_PASSWORD", "bench-admin-password")
         .env("RUST_LOG", "warn")
@@ -215,6 +284,8 @@ struct Measured {
     wall: f64,
     /// Requests per CPU-second of the server process.
     per_core: f64,
+    /// CPU microseconds PostgreSQL's processes spent per request (0 on SQLite).
+    postgres_us_per_request: f64,
     /// How many different ID tokens the responses carried (each one signed once).
     distinct_id_tokens: usize,
 }
@@ -232,6 +303,7 @@ where
     let make = Arc::new(make);
     let pid = server.child.id();
     let cpu0 = cpu_seconds(pid);
+    let pg0 = postgres_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -258,36 +330,36 @@ where
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu = (cpu_seconds(pid) - cpu0).max(1e-9);
+    let pg = postgres_cpu_seconds() - pg0;
     let n = (clients * per_client) as f64;
     Ok(Measured {
         wall: n / wall,
         per_core: n / cpu,
+        postgres_us_per_request: pg * 1e6 / n,
         distinct_id_tokens: seen.len(),
     })
 }
 
 /// Another process on the store: one short write transaction every 10 ms until `stop`;
 /// returns how many it made.
-async fn neighbour(
-    db: std::path::PathBuf,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> BenchResult<u64> {
-    use sqlx::Connection;
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .busy_timeout(Duration::from_secs(30));
-    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&opts).await?;
+async fn neighbour(db: Db, stop: tokio::sync::watch::Receiver<bool>) -> BenchResult<u64> {
+    // Another latchkey process's write: through a store of its own, so it takes the writer
+    // lock as latchkey does on either engine.
+    let store = Store::open(&db.location()).await?;
     let mut n = 0;
     while !*stop.borrow() {
+        let mut tx = store.write_tx().await?;
         sqlx::query(
             "INSERT INTO events (id, action, created_at, expires_at) VALUES ($1, 'neighbour', 0, 0)",
         )
         .bind(latchkey::domain::new_id())
-        .execute(&mut conn)
+        .execute(tx.conn())
         .await?;
+        tx.commit().await?;
         n += 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    store.close().await;
     Ok(n)
 }
 
@@ -310,8 +382,8 @@ const CUSTOM_PROFILE: &str = "return {\n    \"name\": request.user.name,\n    \"
 
 /// Replaces the example provider's managed `profile` mapping with [`CUSTOM_PROFILE`] (the
 /// running server sees the change through the store's change counters).
-async fn use_custom_profile(db: &std::path::Path) -> BenchResult<()> {
-    let store = Store::open(&StoreLocation::File(db.to_path_buf())).await?;
+async fn use_custom_profile(db: &StoreLocation) -> BenchResult<()> {
+    let store = Store::open(db).await?;
     let mut conn = store.read().await?;
     let mut p = store::providers::get_by_name(&mut conn, "Example app provider")
         .await?
@@ -354,86 +426,125 @@ async fn use_custom_profile(db: &std::path::Path) -> BenchResult<()> {
 async fn run() -> BenchResult<()> {
     let clients = arg(0, 32);
     let per_client = arg(1, 250);
-    let n = clients * per_client;
+    let postgres = std::env::var("TOKEN_BENCH_POSTGRES")
+        .ok()
+        .filter(|v| !v.is_empty());
     println!(
-        "| scenario | alg | requests | req/s (wall) | req/s per server core | signatures per response | bare signatures/s (1 core, same run) |"
+        "| scenario | engine | alg | requests | req/s (wall) | req/s per server core | PostgreSQL CPU µs per request | signatures per response | bare signatures/s (1 core, same run) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    let mut last_rss = 0.0;
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut notes = Vec::new();
     for (name, alg) in [("RS256", None), ("ES256", Some(KeyAlgorithm::EcdsaP256))] {
         let dir =
             std::env::temp_dir().join(format!("latchkey-bench-{}-{}", std::process::id(), name));
         std::fs::create_dir_all(&dir)?;
-        let db = dir.join("bench.db");
-        let bare = prepare(&db, alg).await?;
-        let server = start(&db).await?;
-        // Warm up: the snapshot, the service account, connections.
-        hammer(&server, 4, 50, client_credentials).await?;
-        let m = hammer(&server, clients, per_client, client_credentials).await?;
-        // One access token per response, plus each distinct ID token once.
-        let sigs = 1.0 + m.distinct_id_tokens as f64 / n as f64;
-        println!(
-            "| client_credentials | {name} | {n} | {:.0} | {:.0} | {sigs:.3} | {bare:.0} |",
-            m.wall, m.per_core
-        );
-        // The same load while another process writes the store (as `latchkey apply`, a console
-        // elsewhere or `latchkey user create` would): a write transaction every 10 ms.
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let neighbour = tokio::spawn(neighbour(db.clone(), stop_rx));
-        let w = hammer(&server, clients, per_client, client_credentials).await;
-        stop_tx.send(true)?;
-        let writes = neighbour.await??;
-        let w = w?;
-        println!(
-            "| client_credentials, a neighbour writing every 10 ms ({writes} writes) | {name} | {n} | {:.0} | {:.0} | - | {:.0} % of the run above (wall) |",
-            w.wall,
-            w.per_core,
-            100.0 * w.wall / m.wall
-        );
-        if alg.is_none() {
-            for (what, path) in [
-                (
-                    "discovery",
-                    "/application/o/example-app/.well-known/openid-configuration",
-                ),
-                ("JWKS", "/application/o/example-app/jwks/"),
-            ] {
-                let path = path.to_string();
-                let m = hammer(&server, clients, per_client * 4, move |h, b| {
-                    h.get(format!("{b}{path}"))
-                })
-                .await?;
-                println!(
-                    "| {what} | - | {} | {:.0} | {:.0} | - | - |",
-                    n * 4,
-                    m.wall,
-                    m.per_core
-                );
+        let mut dbs = vec![Db::File(dir.join("bench.db"))];
+        if let Some(server) = &postgres {
+            let db = format!("latchkey_bench_{}", name.to_lowercase());
+            dbs.push(Db::Postgres(fresh_postgres(server, &db).await?));
+        }
+        for db in dbs {
+            let rss = run_scenarios(&db, name, alg, clients, per_client, &mut notes).await?;
+            if alg.is_some() {
+                notes.push(format!(
+                    "Server RSS after the ES256 run on {}: {rss:.1} MB (the server process alone).",
+                    db.engine()
+                ));
             }
         }
-        if alg.is_some() {
-            // Claims from scope mappings: the managed defaults (native), then a custom Python
-            // mapping in their place (the interpreter, once per token).
-            let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
-            println!(
-                "| client_credentials, scope openid profile (managed mappings: native) | {name} | {n} | {:.0} | {:.0} | - | - |",
-                m.wall, m.per_core
-            );
-            use_custom_profile(&db).await?;
-            check_custom_claims(&server).await?;
-            hammer(&server, 4, 50, client_credentials_profile).await?;
-            let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
-            println!(
-                "| client_credentials, scope openid profile (a custom Python profile mapping) | {name} | {n} | {:.0} | {:.0} | - | - |",
-                m.wall, m.per_core
-            );
-        }
-        last_rss = rss_mb(server.child.id());
-        drop(server);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    println!("\nServer RSS after the ES256 run: {last_rss:.1} MB (the server process alone).");
+    println!();
+    for note in notes {
+        println!("{note}");
+    }
     Ok(())
+}
+
+/// Every scenario of one algorithm on one store; returns the server's RSS at the end.
+async fn run_scenarios(
+    db: &Db,
+    name: &str,
+    alg: Option<KeyAlgorithm>,
+    clients: usize,
+    per_client: usize,
+    notes: &mut Vec<String>,
+) -> BenchResult<f64> {
+    let n = clients * per_client;
+    let engine = db.engine();
+    let bare = prepare(&db.location(), alg).await?;
+    let spawned = Instant::now();
+    let server = start(db).await?;
+    notes.push(format!(
+        "Cold start on {engine} ({name} store): {} ms from spawn to ready.",
+        spawned.elapsed().as_millis()
+    ));
+    // Warm up: the snapshot, the service account, connections.
+    hammer(&server, 4, 50, client_credentials).await?;
+    let m = hammer(&server, clients, per_client, client_credentials).await?;
+    // One access token per response, plus each distinct ID token once.
+    let sigs = 1.0 + m.distinct_id_tokens as f64 / n as f64;
+    println!(
+        "| client_credentials | {engine} | {name} | {n} | {:.0} | {:.0} | {:.0} | {sigs:.3} | {bare:.0} |",
+        m.wall, m.per_core, m.postgres_us_per_request
+    );
+    // The same load while another process writes the store (as `latchkey apply`, a console
+    // elsewhere or `latchkey user create` would): a write transaction every 10 ms.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let neighbour = tokio::spawn(neighbour(db.clone(), stop_rx));
+    let w = hammer(&server, clients, per_client, client_credentials).await;
+    stop_tx.send(true)?;
+    let writes = neighbour.await??;
+    let w = w?;
+    println!(
+        "| client_credentials, a neighbour writing every 10 ms ({writes} writes) | {engine} | {name} | {n} | {:.0} | {:.0} | {:.0} | - | {:.0} % of the run above (wall) |",
+        w.wall,
+        w.per_core,
+        w.postgres_us_per_request,
+        100.0 * w.wall / m.wall
+    );
+    if alg.is_none() {
+        for (what, path) in [
+            (
+                "discovery",
+                "/application/o/example-app/.well-known/openid-configuration",
+            ),
+            ("JWKS", "/application/o/example-app/jwks/"),
+        ] {
+            let path = path.to_string();
+            let m = hammer(&server, clients, per_client * 4, move |h, b| {
+                h.get(format!("{b}{path}"))
+            })
+            .await?;
+            println!(
+                "| {what} | {engine} | - | {} | {:.0} | {:.0} | {:.0} | - | - |",
+                n * 4,
+                m.wall,
+                m.per_core,
+                m.postgres_us_per_request
+            );
+        }
+    }
+    if alg.is_some() {
+        // Claims from scope mappings: the managed defaults (native), then a custom Python
+        // mapping in their place (the interpreter, once per token).
+        let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
+        println!(
+            "| client_credentials, scope openid profile (managed mappings: native) | {engine} | {name} | {n} | {:.0} | {:.0} | {:.0} | - | - |",
+            m.wall, m.per_core, m.postgres_us_per_request
+        );
+        use_custom_profile(&db.location()).await?;
+        check_custom_claims(&server).await?;
+        hammer(&server, 4, 50, client_credentials_profile).await?;
+        let m = hammer(&server, clients, per_client, client_credentials_profile).await?;
+        println!(
+            "| client_credentials, scope openid profile (a custom Python profile mapping) | {engine} | {name} | {n} | {:.0} | {:.0} | {:.0} | - | - |",
+            m.wall, m.per_core, m.postgres_us_per_request
+        );
+    }
+    let rss = rss_mb(server.child.id());
+    drop(server);
+    Ok(rss)
 }
 
 /// Whether the server and the load generator each get a core of their own (needs `taskset`

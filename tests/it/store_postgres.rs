@@ -468,3 +468,73 @@ async fn a_provider_edited_elsewhere_is_enforced_by_both_instances() {
         );
     }
 }
+
+/// One client's loop until `until`: client_credentials at `at`, keeping every token answered
+/// 200 and counting the other outcomes (a killed instance's refused connections among them).
+async fn issue_until(at: String, p: Provider, until: Instant) -> (Vec<String>, Vec<String>) {
+    let http = crate::support::client();
+    let (mut tokens, mut failures) = (Vec::new(), Vec::new());
+    while Instant::now() < until {
+        let res = http
+            .post(format!("{at}/application/o/token/"))
+            .basic_auth(&p.client_id, Some(&p.oauth2.client_secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status() == 200 => {
+                let body: Value = r.json().await.expect("json");
+                tokens.push(body["access_token"].as_str().expect("at").to_string());
+            }
+            Ok(r) => failures.push(format!("status {}", r.status())),
+            Err(e) => failures.push(format!("{e}")),
+        }
+    }
+    (tokens, failures)
+}
+
+#[tokio::test]
+async fn kill_9_of_one_instance_under_load_loses_no_answered_token_and_the_other_keeps_serving() {
+    let (service, mut a, b) = two_instances().await;
+    let p = create_app(&service, "killed", [&a, &b]).await;
+    let until = Instant::now() + Duration::from_secs(3);
+    let mut load = Vec::new();
+    for i in 0..8 {
+        let at = if i % 2 == 0 { &a } else { &b };
+        load.push(tokio::spawn(issue_until(
+            at.base_url.clone(),
+            p.clone(),
+            until,
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    a.child.kill().expect("kill -9");
+    a.child.wait().expect("reaped");
+    let mut answered_by = [Vec::new(), Vec::new()];
+    let mut failures_at_b = Vec::new();
+    for (i, task) in load.into_iter().enumerate() {
+        let (tokens, failures) = task.await.expect("client");
+        if i % 2 == 1 {
+            failures_at_b.extend(failures);
+        }
+        answered_by[i % 2].extend(tokens);
+    }
+    assert!(
+        failures_at_b.is_empty(),
+        "B failed while A died: {failures_at_b:?}"
+    );
+    assert!(
+        !answered_by[0].is_empty(),
+        "A answered before it was killed"
+    );
+    assert!(
+        answered_by[1].len() > answered_by[0].len() / 2,
+        "B kept serving"
+    );
+    for token in answered_by.iter().flatten() {
+        assert!(
+            introspect(&b, &p, token).await,
+            "an answered token is recorded"
+        );
+    }
+}
