@@ -538,3 +538,29 @@ async fn kill_9_of_one_instance_under_load_loses_no_answered_token_and_the_other
         );
     }
 }
+
+#[test]
+fn apply_user_create_and_export_work_on_postgres_as_on_sqlite() {
+    let url = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(fresh_database());
+    let run = |args: &[&str]| {
+        let out = latchkey()
+            .args(args)
+            .args(["--db", &url])
+            .output()
+            .expect("run latchkey");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let blueprint = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/blueprints/examples/example-app.yaml"
+    );
+    run(&["apply", blueprint]);
+    run(&["user", "create", "alice", "--email", "alice@example.com"]);
+    let exported = run(&["export"]);
+    assert!(exported.contains("example-app"), "{exported}");
+    assert!(exported.contains("alice@example.com"), "{exported}");
+}
