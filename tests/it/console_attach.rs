@@ -1,4 +1,5 @@
-//! Issue 14 with the real binary under tmux: `latchkey serve` in one process and `latchkey
+//! Issue 14 with the real binary under tmux (the first test on PostgreSQL too, when the tests
+//! run on that engine): `latchkey serve` in one process and `latchkey
 //! console` in another on the same store (the header shows the server's URL and health, an
 //! application made in the console is served by the other process within about a second,
 //! quitting the console leaves the server answering, a clean stop leaves the registry); `run`
@@ -70,14 +71,30 @@ const SPARE_PROVIDER: &str = r#"
 /// Starts `latchkey serve` on `dir/x.db` with two providers from a blueprint (`shell-provider`
 /// for `shell-app`, and `attach-provider` unused), and waits for the URL it serves on.
 fn serve(dir: &Path) -> Served {
+    serve_on(dir, &path(&dir.join("x.db")))
+}
+
+/// The store a test's processes share: `dir/x.db`, or a fresh PostgreSQL database when the
+/// tests run on that engine (`LATCHKEY_TEST_ENGINE=postgres`).
+fn shared_store(dir: &Path) -> String {
+    if crate::pg_support::engine_is_postgres() {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(crate::pg_support::fresh_database())
+    } else {
+        path(&dir.join("x.db"))
+    }
+}
+
+/// [`serve`] on the store `db` (a path or a URL).
+fn serve_on(dir: &Path, db: &str) -> Served {
     let blueprint = dir.join("provider.yaml");
     let text = format!("{}{SPARE_PROVIDER}", provider_blueprint(SECRET));
     std::fs::write(&blueprint, text).expect("write blueprint");
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .env("LATCHKEY_BOOTSTRAP_PASSWORD", PASSWORD)
         .arg("serve")
-        .arg("--db")
-        .arg(dir.join("x.db"))
+        .args(["--db", db])
         .args(["--listen", "127.0.0.1:0", "--log-file"])
         .arg(dir.join("serve.log"))
         .arg("--blueprint")
@@ -142,8 +159,8 @@ fn exit_status(tmux: &Tmux, dir: &Path) -> String {
     }
 }
 
-async fn registry(db: &Path) -> Vec<latchkey::store::instances::InstanceRow> {
-    let store = Store::open(&StoreLocation::File(db.to_path_buf()))
+async fn registry(db: &str) -> Vec<latchkey::store::instances::InstanceRow> {
+    let store = Store::open(&StoreLocation::parse(db).expect("a store location"))
         .await
         .expect("open the store");
     let rows = latchkey::store::instances::list(&store)
@@ -182,13 +199,13 @@ fn base_in_header(screen: &str) -> String {
 #[test]
 fn a_console_in_another_process_edits_what_serve_serves_and_quitting_leaves_it_up() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("x.db");
-    let mut served = serve(dir.path());
+    let db = shared_store(dir.path());
+    let mut served = serve_on(dir.path(), &db);
     let base = served.base.clone();
     let a = args(&[
         "console",
         "--db",
-        &path(&db),
+        &db,
         "--log-file",
         &path(&dir.path().join("log")),
     ]);
