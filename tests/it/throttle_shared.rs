@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::device::{CLI, field};
 use crate::pg_support::fresh_database;
+use crate::store_postgres::Instance;
 use crate::support::{ADMIN_PASSWORD, TestServer, client};
 
 const T0: i64 = 1_900_000_000;
@@ -245,4 +246,60 @@ async fn device_authorization_is_throttled_across_two_servers_on_one_database() 
     clock.advance(2);
     assert_eq!(device_authorization(&b).await.0, 200, "one try refilled");
     assert_eq!(device_authorization(&a).await.0, 429, "and taken at B");
+}
+
+#[tokio::test]
+async fn device_authorization_is_throttled_across_two_latchkey_serve_processes() {
+    let url = fresh_database().await;
+    let store = Store::open(&StoreLocation::Postgres(url.clone()))
+        .await
+        .expect("open");
+    let service = Service::new(
+        store,
+        Config::new("http://latchkey.test"),
+        Arc::new(latchkey::context::SystemClock),
+    );
+    service
+        .bootstrap(Some(ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    let cli = Source {
+        file: "authentik-cli.yaml".into(),
+        text: CLI_FIXTURE.into(),
+    };
+    service.apply_blueprints(&[cli]).await.expect("blueprint");
+    let instances = [Instance::start(&url), Instance::start(&url)];
+    let started = std::time::Instant::now();
+    let (mut granted, mut refused) = (0, [0, 0]);
+    // 1.5 times one instance's limit, alternating: unshared, each would grant all of its share.
+    for i in 0..DEVICE_REQUESTS_PER_MINUTE as usize * 3 / 2 {
+        let res = client()
+            .post(instances[i % 2].url("/application/o/device/"))
+            .form(&[("client_id", CLI)])
+            .send()
+            .await
+            .expect("request");
+        match res.status().as_u16() {
+            200 => granted += 1,
+            429 => {
+                assert!(res.headers().get("retry-after").is_some(), "Retry-After");
+                refused[i % 2] += 1;
+            }
+            other => panic!(
+                "request {i}: {other} {}",
+                res.text().await.unwrap_or_default()
+            ),
+        }
+    }
+    // The real clock runs: a try refills every 2 s while the requests go out.
+    let refilled = started.elapsed().as_secs() as usize / 2 + 1;
+    let limit = DEVICE_REQUESTS_PER_MINUTE as usize;
+    assert!(
+        (limit..=limit + refilled).contains(&granted),
+        "{granted} granted over both; one client IP may start {limit} a minute"
+    );
+    assert!(
+        refused.iter().all(|&n| n > 0),
+        "each process refused: {refused:?}"
+    );
 }
