@@ -406,20 +406,4 @@ mod tests {
                        "device_name": ["This field is required."]}))
         );
     }
-
-    #[tokio::test]
-    async fn throttle_counts_per_ip_and_per_token() {
-        let store = crate::store::Store::open(&crate::store::StoreLocation::Memory)
-            .await
-            .expect("store");
-        let clock = std::sync::Arc::new(crate::context::ManualClock::new(0));
-        let ctx = Context::new(store, crate::context::Config::new("http://l.test"), clock);
-        let t = AgentThrottle::new(2, 3);
-        let ok = async |ip: &str, token: &str| t.try_acquire(&ctx, ip, Some(token)).await.is_ok();
-        assert!(ok("1.1.1.1", "a").await);
-        assert!(ok("1.1.1.1", "a").await);
-        assert!(!ok("1.1.1.1", "a").await, "token a spent");
-        assert!(!ok("1.1.1.1", "b").await, "the IP spent");
-        assert!(ok("2.2.2.2", "b").await);
-    }
 }

@@ -1,8 +1,9 @@
 //! The request throttles are shared through the database: two `Store`s (two pools, as two
 //! instances have) on one PostgreSQL database spend one budget per key, all or none across
 //! keys and exactly under parallel load, and the device authorization endpoint of two servers
-//! on one database refuses the request after the limit whichever server gets it. These tests
-//! need the cluster `.ci/test` starts and fail without it.
+//! on one database (in-process servers, and real `latchkey serve` processes) refuses the request
+//! after the limit whichever server gets it. These tests need the cluster `.ci/test` starts and
+//! fail without it; the last one (the Agent throttle's order) runs on the suite's engine.
 
 use std::sync::Arc;
 
@@ -301,5 +302,45 @@ async fn device_authorization_is_throttled_across_two_latchkey_serve_processes()
     assert!(
         refused.iter().all(|&n| n > 0),
         "each process refused: {refused:?}"
+    );
+}
+
+/// One Agent API call with `Authorization: Bearer+agent <key>`: its status.
+async fn agent_call(s: &TestServer, key: &str) -> u16 {
+    client()
+        .get(format!(
+            "{}/api/v3/endpoints/agents/connectors/agent_config/",
+            s.base_url
+        ))
+        .header("Authorization", format!("Bearer+agent {key}"))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn an_agent_call_spends_the_ips_try_even_when_its_tokens_bucket_is_empty() {
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (dir, service) = crate::support::bootstrapped_service(&base_url).await;
+    let mut state = AppState::new(service.clone());
+    state.agent_throttle = Arc::new(http::AgentThrottle::new(2, 3));
+    let cancel = CancellationToken::new();
+    http::spawn_server(listener, state, cancel.clone());
+    let s = TestServer::from_parts(base_url, service, cancel, dir);
+    // Wrong keys are refused (403) but cost a try of the key and of the IP alike.
+    assert_eq!(agent_call(&s, "a").await, 403);
+    assert_eq!(agent_call(&s, "a").await, 403);
+    assert_eq!(
+        agent_call(&s, "a").await,
+        429,
+        "key a spent (the IP's third try)"
+    );
+    assert_eq!(
+        agent_call(&s, "b").await,
+        429,
+        "the IP spent, whatever the key"
     );
 }
