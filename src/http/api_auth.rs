@@ -13,6 +13,7 @@ use super::api_drf::{self, NOT_AUTHENTICATED, PERMISSION_DENIED};
 use super::extract::ClientIp;
 use super::session;
 use crate::crypto::secrets;
+use crate::oauth::throttle::ThrottleError;
 use crate::service::ServiceError;
 use crate::service::devices::AgentCaller;
 
@@ -117,8 +118,15 @@ impl FromRequestParts<AppState> for ApiCaller {
         let digest = key.as_deref().map(secrets::digest);
         state
             .agent_throttle
-            .try_acquire(&ip, digest.as_deref(), state.ctx.now())
-            .map_err(ApiAuthRefusal::Throttled)?;
+            .try_acquire(&state.ctx, &ip, digest.as_deref())
+            .await
+            .map_err(|e| match e {
+                ThrottleError::Throttled { retry_after } => ApiAuthRefusal::Throttled(retry_after),
+                ThrottleError::Store(e) => {
+                    tracing::error!(error = %e, "API throttle failed");
+                    ApiAuthRefusal::Server
+                }
+            })?;
         if let Some(key) = key {
             let caller = state.service.authenticate_agent(&key).await?;
             return Ok(Self::Agent(Box::new(caller)));

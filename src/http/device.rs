@@ -13,6 +13,7 @@ use super::AppState;
 use super::oauth::{form_request, oauth_error, ok_json, snapshot};
 use crate::oauth::device;
 use crate::oauth::errors::OAuthError;
+use crate::oauth::throttle::ThrottleError;
 
 /// `POST /application/o/device/`
 pub async fn authorize(
@@ -21,14 +22,18 @@ pub async fn authorize(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(retry_after) = state
-        .device_throttle
-        .try_acquire(&[format!("ip:{}", peer.ip())], state.ctx.now())
-    {
-        return oauth_error(&OAuthError::throttled(
-            "device authorization requests",
-            retry_after,
-        ));
+    let ip = [format!("ip:{}", peer.ip())];
+    match state.device_throttle.try_acquire(&state.ctx, &ip).await {
+        Ok(()) => {}
+        Err(ThrottleError::Throttled { retry_after }) => {
+            return oauth_error(&OAuthError::throttled(
+                "device authorization requests",
+                retry_after,
+            ));
+        }
+        Err(ThrottleError::Store(e)) => {
+            return oauth_error(&OAuthError::internal("device authorization throttle", e));
+        }
     }
     let result = async {
         let req = form_request(&headers, &body, peer)?;

@@ -51,8 +51,11 @@ use crate::service::Service;
 use crate::service::agent::auth_ia::AgentSignIn;
 use crate::service::device::sign_in::DeviceSignIn;
 
-/// Device authorization requests one client IP may start per minute.
+/// Device authorization requests one client IP may start per minute (over every instance on
+/// the store together: the buckets are in the store).
 pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 30;
+/// The namespace of the device authorization throttle's buckets in the store.
+pub const DEVICE_AUTHORIZATION_THROTTLE: &str = "device_auth";
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -64,9 +67,10 @@ pub struct AppState {
     pub snapshot: Arc<SnapshotCache>,
     /// Runs scope mapping expressions for claims.
     pub evaluator: Arc<dyn ScopeEvaluator>,
-    /// Device authorization requests per client IP (authentik throttles this endpoint too).
+    /// Device authorization requests per client IP (authentik throttles this endpoint too),
+    /// counted in the store across instances.
     pub device_throttle: Arc<crate::oauth::throttle::Throttle>,
-    /// The `/device` pages' user-code lookups (one lookup throttle per server).
+    /// The `/device` pages' user-code lookups (throttled in the store, across instances).
     pub device: crate::service::device::DeviceVerification,
     /// A whole request, body included, must be answered this soon (else 408).
     pub request_timeout: std::time::Duration,
@@ -87,6 +91,7 @@ impl AppState {
             snapshot,
             evaluator: Arc::new(crate::oauth::scope_expr::ExpressionScopes::default()),
             device_throttle: Arc::new(crate::oauth::throttle::Throttle::new(
+                DEVICE_AUTHORIZATION_THROTTLE,
                 DEVICE_REQUESTS_PER_MINUTE,
                 60,
             )),

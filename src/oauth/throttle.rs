@@ -1,87 +1,113 @@
-//! An in-memory token bucket per key (client IP, session id), so guessable things such as user
-//! codes cannot be brute-forced. Time comes from the caller (the service's injected clock).
+//! A token bucket per key (client IP, session id, a token's digest), so guessable things such
+//! as user codes cannot be brute-forced. The buckets live in the store
+//! ([`crate::store::throttle_buckets`]), so every instance on one database spends one budget:
+//! spreading guesses over several instances behind a load balancer gains nothing. Time comes
+//! from the context's injected clock.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::context::Context;
+use crate::store::StoreError;
+use crate::store::throttle_buckets::{self, Rate, Take};
 
-/// Entries kept before full, idle buckets are pruned.
-const PRUNE_AT: usize = 10_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: i64,
+/// Why a try was not granted.
+#[derive(Debug, thiserror::Error)]
+pub enum ThrottleError {
+    /// A bucket is empty: try again in this many seconds (answered 429 with `Retry-After`).
+    #[error("throttled; retry in {retry_after} seconds")]
+    Throttled { retry_after: u64 },
+    /// The store could not be asked (busy or failing): the caller answers its own server error
+    /// rather than let the request through unthrottled.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A token bucket per key: `capacity` tries, refilled at `capacity` per `period` seconds.
-#[derive(Debug)]
+/// Keys are stored under the throttle's namespace (`device_auth:ip:1.2.3.4`), so throttles with
+/// different limits never share a bucket.
+#[derive(Debug, Clone)]
 pub struct Throttle {
-    capacity: f64,
-    per_second: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    namespace: &'static str,
+    rate: Rate,
 }
 
 impl Throttle {
-    /// A throttle allowing `capacity` tries per `period_seconds` per key.
-    pub fn new(capacity: u32, period_seconds: u32) -> Self {
+    /// A throttle named `namespace` allowing `capacity` tries per `period_seconds` per key.
+    pub fn new(namespace: &'static str, capacity: u32, period_seconds: u32) -> Self {
         Self {
-            capacity: f64::from(capacity.max(1)),
-            per_second: f64::from(capacity.max(1)) / f64::from(period_seconds.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            namespace,
+            rate: Rate::new(capacity, period_seconds),
         }
     }
 
-    /// Takes one try from every key's bucket at once, or none when any is empty; `Err` carries
-    /// the seconds until a try is available again.
-    pub fn try_acquire(&self, keys: &[String], now: i64) -> Result<(), u64> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > PRUNE_AT {
-            let (cap, rate) = (self.capacity, self.per_second);
-            buckets.retain(|_, b| b.tokens + (now - b.updated) as f64 * rate < cap);
-        }
-        let mut refreshed = Vec::with_capacity(keys.len());
-        for key in keys {
-            let b = buckets.get(key).copied().unwrap_or(Bucket {
-                tokens: self.capacity,
-                updated: now,
-            });
-            let elapsed = (now - b.updated).max(0) as f64;
-            let tokens = (b.tokens + elapsed * self.per_second).min(self.capacity);
-            if tokens < 1.0 {
-                return Err(((1.0 - tokens) / self.per_second).ceil() as u64);
+    /// Takes one try from every key's bucket at once (in one write transaction), or none when
+    /// any is empty; `Throttled` carries the seconds until a try is available again.
+    pub async fn try_acquire(&self, ctx: &Context, keys: &[String]) -> Result<(), ThrottleError> {
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{}:{k}", self.namespace))
+            .collect();
+        let mut tx = ctx.store().write_tx().await?;
+        match throttle_buckets::take(tx.conn(), &keys, self.rate, ctx.now()).await? {
+            Take::Taken => {
+                tx.commit().await?;
+                Ok(())
             }
-            refreshed.push((key.clone(), tokens));
+            // Nothing was written: the transaction rolls back as it drops.
+            Take::Exhausted { retry_after } => Err(ThrottleError::Throttled { retry_after }),
         }
-        for (key, tokens) in refreshed {
-            buckets.insert(
-                key,
-                Bucket {
-                    tokens: tokens - 1.0,
-                    updated: now,
-                },
-            );
-        }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn bucket_empties_and_refills() {
-        let t = Throttle::new(3, 60);
+    use super::*;
+    use crate::context::{Config, ManualClock};
+    use crate::store::{Store, StoreLocation};
+
+    async fn context(clock: Arc<ManualClock>) -> Context {
+        let store = Store::open(&StoreLocation::Memory).await.expect("open");
+        Context::new(store, Config::new("http://latchkey.test"), clock)
+    }
+
+    fn retry_after(result: Result<(), ThrottleError>) -> Option<u64> {
+        match result {
+            Ok(()) => None,
+            Err(ThrottleError::Throttled { retry_after }) => Some(retry_after),
+            Err(other) => panic!("store failed: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn bucket_empties_and_refills() {
+        let clock = Arc::new(ManualClock::new(100));
+        let ctx = context(clock.clone()).await;
+        let t = Throttle::new("test", 3, 60);
         let k = vec!["ip:1".to_string()];
         for _ in 0..3 {
-            assert!(t.try_acquire(&k, 100).is_ok());
+            assert_eq!(retry_after(t.try_acquire(&ctx, &k).await), None);
         }
-        assert_eq!(t.try_acquire(&k, 100), Err(20));
-        assert!(t.try_acquire(&["ip:2".to_string()], 100).is_ok());
-        assert!(t.try_acquire(&k, 120).is_ok());
-        assert!(t.try_acquire(&k, 120).is_err());
+        assert_eq!(retry_after(t.try_acquire(&ctx, &k).await), Some(20));
+        let other = ["ip:2".to_string()];
+        assert_eq!(retry_after(t.try_acquire(&ctx, &other).await), None);
+        clock.advance(20);
+        assert_eq!(retry_after(t.try_acquire(&ctx, &k).await), None);
+        assert!(retry_after(t.try_acquire(&ctx, &k).await).is_some());
+    }
+
+    #[tokio::test]
+    async fn throttles_in_different_namespaces_keep_their_own_buckets() {
+        let ctx = context(Arc::new(ManualClock::new(100))).await;
+        let device = Throttle::new("device_auth", 1, 60);
+        let codes = Throttle::new("device_code", 1, 60);
+        let k = vec!["ip:1".to_string()];
+        assert_eq!(retry_after(device.try_acquire(&ctx, &k).await), None);
+        assert_eq!(retry_after(codes.try_acquire(&ctx, &k).await), None);
+        assert_eq!(retry_after(device.try_acquire(&ctx, &k).await), Some(60));
+        let mut conn = ctx.store().read().await.expect("conn");
+        let stored = throttle_buckets::stored_tokens(&mut conn, "device_auth:ip:1")
+            .await
+            .expect("read");
+        assert_eq!(stored, Some(0), "the bucket is stored under its namespace");
     }
 }

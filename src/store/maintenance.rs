@@ -1,5 +1,6 @@
 //! Deleting what can never be used again: expired codes, tokens, device codes, sessions,
-//! reputation rows and consents, and events past their retention; then a WAL checkpoint.
+//! reputation rows, idle (full again) throttle buckets and consents, and events past their
+//! retention; then a WAL checkpoint.
 //!
 //! Rows go in batches of [`BATCH`], each in its own short write transaction, so a server on the
 //! same store keeps writing between them. A used authorization code or device code, and a
@@ -59,6 +60,7 @@ const SWEEPS: &[(&str, &str, bool)] = &[
     ("sessions", "expires_at < $1 OR idle_expires_at < $1", true),
     ("reputation", "expires_at < $1", false),
     ("login_failures", "expires_at < $1", false),
+    ("throttle_buckets", "expires_at < $1", false),
     (
         "consents",
         "expires_at IS NOT NULL AND expires_at < $1",

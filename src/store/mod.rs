@@ -37,6 +37,7 @@ pub mod login_failures;
 pub mod logins;
 pub mod reputation;
 pub mod sessions;
+pub mod throttle_buckets;
 pub mod token_batch;
 
 mod engine;

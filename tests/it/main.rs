@@ -67,3 +67,4 @@ mod store;
 mod store_maintenance;
 mod store_neighbours;
 mod store_postgres;
+mod throttle_shared;

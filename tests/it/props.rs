@@ -403,7 +403,11 @@ async fn oauth_fixture() -> OAuthFixture {
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (dir, service) = bootstrapped_service(&base_url).await;
     let mut state = AppState::new(service.clone());
-    state.device_throttle = Arc::new(Throttle::new(u32::MAX, 60));
+    state.device_throttle = Arc::new(Throttle::new(
+        http::DEVICE_AUTHORIZATION_THROTTLE,
+        u32::MAX,
+        60,
+    ));
     let cancel = CancellationToken::new();
     http::spawn_server(listener, state, cancel.clone());
     let server = TestServer::from_parts(base_url, service, cancel, dir);

@@ -135,13 +135,13 @@ async fn the_store_opens_and_migrates_an_empty_database_once() {
 }
 
 /// One `latchkey serve` process on the shared database.
-struct Instance {
+pub(crate) struct Instance {
     base_url: String,
     child: Child,
 }
 
 impl Instance {
-    fn start(db: &str) -> Instance {
+    pub(crate) fn start(db: &str) -> Instance {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
@@ -194,7 +194,7 @@ impl Instance {
             && (buf.starts_with("HTTP/1.0 204") || buf.starts_with("HTTP/1.1 204"))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 }

@@ -2,7 +2,8 @@
 //! ([`crate::http`]) use it:
 //! 1. take the code from `?code=` or a form field and call [`DeviceVerification::lookup_user_code`]
 //!    with the client IP and the browser session id (lookups are throttled per IP and per
-//!    session: 10 per minute each; a throttled lookup is [`DeviceError::Throttled`], answer 429);
+//!    session: 10 per minute each, over every instance on the store; a throttled lookup is
+//!    [`DeviceError::Throttled`], answer 429);
 //! 2. show the returned application name and what its scopes grant (each scope mapping's
 //!    description) and ask for a POST (with CSRF token) to approve or deny, after the
 //!    application's policy bindings were evaluated for the user;
@@ -22,13 +23,15 @@ use crate::domain::ScopeMapping;
 use crate::flows::challenge::ConsentPermission;
 use crate::oauth::authorize_flow::consent_permissions;
 use crate::oauth::device::{display_user_code, normalize_user_code};
-use crate::oauth::throttle::Throttle;
+use crate::oauth::throttle::{Throttle, ThrottleError};
 use crate::store::{self, StoreError, Topic, device_codes};
 
 /// User-code lookups allowed per IP and per session in [`LOOKUP_PERIOD`] seconds.
 pub const LOOKUP_TRIES: u32 = 10;
 /// The throttle window for user-code lookups, in seconds.
 pub const LOOKUP_PERIOD: u32 = 60;
+/// The namespace of the user-code lookups' buckets in the store.
+pub const LOOKUP_THROTTLE: &str = "device_code";
 
 /// Why a user-code operation failed; every variant is safe to show (no code is echoed).
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +94,12 @@ pub struct DeviceVerification {
 }
 
 impl DeviceVerification {
-    /// A seam over the handle, with its own lookup throttle (keep one per server).
+    /// A seam over the handle with the lookup throttle (its buckets are in the store, so every
+    /// seam on one store, in any instance, counts against the same budget).
     pub fn new(ctx: Context) -> Self {
         Self {
             ctx,
-            throttle: Arc::new(Throttle::new(LOOKUP_TRIES, LOOKUP_PERIOD)),
+            throttle: Arc::new(Throttle::new(LOOKUP_THROTTLE, LOOKUP_TRIES, LOOKUP_PERIOD)),
         }
     }
 
@@ -111,8 +115,12 @@ impl DeviceVerification {
             keys.push(format!("session:{s}"));
         }
         self.throttle
-            .try_acquire(&keys, self.ctx.now())
-            .map_err(|retry_after| DeviceError::Throttled { retry_after })?;
+            .try_acquire(&self.ctx, &keys)
+            .await
+            .map_err(|e| match e {
+                ThrottleError::Throttled { retry_after } => DeviceError::Throttled { retry_after },
+                ThrottleError::Store(e) => DeviceError::Store(e),
+            })?;
         self.pending(typed).await
     }
 
