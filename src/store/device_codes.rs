@@ -87,19 +87,28 @@ pub async fn find_by_user_code(
     .await
 }
 
-/// Records a poll of a pending code, with the (possibly raised) interval kept for later polls.
-pub async fn record_poll(conn: &mut Conn, id: &str, now: i64, interval: i64) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE device_codes SET last_polled_at = $1, poll_interval = \
-         CASE WHEN poll_interval > $2 THEN poll_interval ELSE $2 END \
-         WHERE id = $3",
-    )
-    .bind(now)
-    .bind(interval)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// Records a poll of a pending code at `now` and tells whether it came too fast (sooner than
+/// the code's interval after the previous poll), raising the interval by `step` when it did.
+/// The previous poll is read in the caller's write transaction, so of two polls racing on any
+/// instances (writers are serialized) the second sees the first.
+pub async fn record_poll(conn: &mut Conn, id: &str, now: i64, step: i64) -> StoreResult<bool> {
+    let row: Option<(Option<i64>, i64)> =
+        sqlx::query_as("SELECT last_polled_at, poll_interval FROM device_codes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((last, interval)) = row else {
+        return Ok(false);
+    };
+    let too_fast = last.is_some_and(|last| now - last < interval);
+    let interval = if too_fast { interval + step } else { interval };
+    sqlx::query("UPDATE device_codes SET last_polled_at = $1, poll_interval = $2 WHERE id = $3")
+        .bind(now)
+        .bind(interval)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(too_fast)
 }
 
 /// Pending → approved for a user and session. `false` when the code is unknown, expired or no

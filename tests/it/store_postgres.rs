@@ -564,3 +564,58 @@ fn apply_user_create_and_export_work_on_postgres_as_on_sqlite() {
     assert!(exported.contains("example-app"), "{exported}");
     assert!(exported.contains("alice@example.com"), "{exported}");
 }
+
+/// Starts a device authorization for `authentik-cli` at `at`, retrying while the instance has
+/// not noticed the blueprint yet.
+async fn device_authorization(at: &Instance) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (st, _, body) = oauth_post(
+            &at.url("/application/o/device/"),
+            None,
+            &[("client_id", "authentik-cli")],
+        )
+        .await;
+        if st == 200 {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{st}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn parallel_device_code_polls_over_two_instances_get_one_pending_and_slow_down() {
+    let (service, a, b) = two_instances().await;
+    service
+        .apply_blueprints(&[latchkey::blueprint::Source {
+            file: "authentik-cli.yaml".into(),
+            text: include_str!("../../fixtures/blueprints/examples/authentik-cli.yaml").into(),
+        }])
+        .await
+        .expect("blueprint");
+    let started = device_authorization(&a).await;
+    device_authorization(&b).await;
+    let device_code = started["device_code"].as_str().expect("device_code");
+    let token_urls = [
+        a.url("/application/o/token/"),
+        b.url("/application/o/token/"),
+    ];
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code),
+        ("client_id", "authentik-cli"),
+    ];
+    let polls = (0..10).map(|i| oauth_post(&token_urls[i % 2], None, &form));
+    let answers: Vec<String> = futures::future::join_all(polls)
+        .await
+        .into_iter()
+        .map(|(_, _, body)| body["error"].as_str().unwrap_or("none").to_string())
+        .collect();
+    let pending = answers
+        .iter()
+        .filter(|e| *e == "authorization_pending")
+        .count();
+    let slow = answers.iter().filter(|e| *e == "slow_down").count();
+    assert_eq!((pending, slow), (1, 9), "{answers:?}");
+}

@@ -83,24 +83,17 @@ fn family_of(code: &DeviceCode) -> &str {
 /// A poll of a pending code: `authorization_pending`, or `slow_down` when it came sooner than
 /// the interval (which then grows by [`SLOW_DOWN_STEP`] and stays grown for every later poll).
 async fn pending_poll(ctx: &GrantContext<'_>, code: &DeviceCode, now: i64) -> OAuthError {
-    let too_fast = code
-        .last_polled_at
-        .is_some_and(|last| now - last < code.poll_interval);
-    let interval = if too_fast {
-        code.poll_interval + SLOW_DOWN_STEP
-    } else {
-        code.poll_interval
-    };
     let result = async {
         let mut tx = ctx.context.store().write_tx().await?;
-        device_codes::record_poll(tx.conn(), &code.id, now, interval).await?;
-        tx.commit().await
+        let too_fast = device_codes::record_poll(tx.conn(), &code.id, now, SLOW_DOWN_STEP).await?;
+        tx.commit().await?;
+        Ok::<_, crate::store::StoreError>(too_fast)
     }
     .await;
     match result {
         Err(e) => server_error(e),
-        Ok(()) if too_fast => OAuthError::slow_down(),
-        Ok(()) => OAuthError::authorization_pending(),
+        Ok(true) => OAuthError::slow_down(),
+        Ok(false) => OAuthError::authorization_pending(),
     }
 }
 
