@@ -121,7 +121,9 @@ impl Source {
 /// Parses `--from`/`--to` exactly as `--db` is parsed, naming the flag in a refusal.
 pub fn parse_location(flag: &str, value: &str) -> Result<StoreLocation, CopyError> {
     StoreLocation::parse(value).map_err(|e| match e {
-        StoreError::Location(msg) => CopyError::Location(msg.replacen("--db ", &format!("{flag} "), 1)),
+        StoreError::Location(msg) => {
+            CopyError::Location(msg.replacen("--db ", &format!("{flag} "), 1))
+        }
         other => CopyError::Store(other),
     })
 }
@@ -246,7 +248,9 @@ async fn plan(from: &Source, snapshot: &mut Conn, to: &Store) -> Result<Plan, Co
             from.location.display()
         ))
     })?;
-    let target_version = schema_version(&mut target).await.map_err(StoreError::from)?;
+    let target_version = schema_version(&mut target)
+        .await
+        .map_err(StoreError::from)?;
     if source_version != target_version {
         let shown = |v: Option<i64>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
         return Err(CopyError::SchemaVersions {
@@ -294,8 +298,14 @@ fn same_tables(
 ) -> Result<(), String> {
     for name in source.keys().chain(target.keys()) {
         let (Some(s), Some(t)) = (source.get(name), target.get(name)) else {
-            let side = if source.contains_key(name) { "target" } else { "source" };
-            return Err(format!("the {side} has no table {name}, though both are at the same schema version"));
+            let side = if source.contains_key(name) {
+                "target"
+            } else {
+                "source"
+            };
+            return Err(format!(
+                "the {side} has no table {name}, though both are at the same schema version"
+            ));
         };
         let names = |t: &Table| t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         if names(s) != names(t) {
@@ -389,7 +399,9 @@ async fn copy_table(source: &mut Conn, target: &mut Conn, table: &Table) -> Resu
     let rows = parents_first(table, rows).map_err(fail)?;
     let per_statement = (PARAMS_PER_STATEMENT / table.columns.len().max(1)).max(1);
     for batch in rows.chunks(per_statement) {
-        insert_batch(target, table, &columns, batch).await.map_err(fail)?;
+        insert_batch(target, table, &columns, batch)
+            .await
+            .map_err(fail)?;
     }
     Ok(rows.len() as u64)
 }
@@ -412,7 +424,10 @@ async fn insert_batch(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!("INSERT INTO {} ({columns}) VALUES {tuples}", quoted(&table.name));
+    let sql = format!(
+        "INSERT INTO {} ({columns}) VALUES {tuples}",
+        quoted(&table.name)
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for row in batch {
         for (value, column) in row.iter().zip(&table.columns) {
@@ -441,8 +456,13 @@ fn parents_first(table: &Table, rows: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>
             .ok_or_else(|| format!("a foreign key names a column {} does not have", table.name))?;
         let key = |row: &[Value], pick: &dyn Fn(&(usize, usize)) -> usize| -> Option<String> {
             let parts: Vec<&Value> = pairs.iter().map(|p| &row[pick(p)]).collect();
-            (!parts.contains(&&Value::Null))
-                .then(|| parts.iter().map(|v| v.key_text()).collect::<Vec<_>>().join("\u{1f}"))
+            (!parts.contains(&&Value::Null)).then(|| {
+                parts
+                    .iter()
+                    .map(|v| v.key_text())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            })
         };
         let by_key: BTreeMap<String, usize> = rows
             .iter()
@@ -525,7 +545,10 @@ mod tests {
         let ordered = parents_first(&groups(), rows).expect("order");
         let ids: Vec<&Value> = ordered.iter().map(|r| &r[0]).collect();
         let pos = |id: &str| ids.iter().position(|v| **v == Value::Text(id.into()));
-        assert!(pos("root") < pos("child") && pos("child") < pos("grandchild"), "{ids:?}");
+        assert!(
+            pos("root") < pos("child") && pos("child") < pos("grandchild"),
+            "{ids:?}"
+        );
         assert_eq!(ordered.len(), 4);
     }
 
@@ -539,7 +562,11 @@ mod tests {
     #[test]
     fn the_report_lists_each_table_with_rows_on_its_own_line() {
         let report = CopyReport {
-            tables: vec![("users".into(), 2), ("events".into(), 0), ("groups".into(), 1)],
+            tables: vec![
+                ("users".into(), 2),
+                ("events".into(), 0),
+                ("groups".into(), 1),
+            ],
         };
         assert_eq!(report.to_string(), "users: 2 rows\ngroups: 1 row\n");
         assert_eq!(report.total_rows(), 3);

@@ -285,15 +285,14 @@ mod tests {
 
     #[test]
     fn tables_in_a_cycle_are_an_error_naming_them() {
-        let tables: BTreeMap<_, _> = [
-            table("a", &["b"]),
-            table("b", &["a"]),
-            table("c", &[]),
-        ]
-        .into_iter()
-        .collect();
+        let tables: BTreeMap<_, _> = [table("a", &["b"]), table("b", &["a"]), table("c", &[])]
+            .into_iter()
+            .collect();
         let err = copy_order(&tables).expect_err("a cycle");
-        assert!(err.contains("the tables a, b reference each other"), "{err}");
+        assert!(
+            err.contains("the tables a, b reference each other"),
+            "{err}"
+        );
     }
 
     #[test]
