@@ -51,14 +51,14 @@ pub enum CopyError {
     /// The two stores are at different migrations.
     #[error(
         "the source {source_store} is at schema version {source_version} and the target \
-         {target} at {target_version}: bring both to the same latchkey version first (open the \
-         older one once with this latchkey, e.g. `latchkey export --db … >/dev/null`), then copy"
+         {target} at {target_version}: {advice}"
     )]
     SchemaVersions {
         source_store: String,
         source_version: String,
         target: String,
         target_version: String,
+        advice: String,
     },
     /// The two stores' tables differ, or cannot be ordered: a latchkey bug, named.
     #[error("cannot copy {source_store} to {target}: {reason}")]
@@ -253,11 +253,22 @@ async fn plan(from: &Source, snapshot: &mut Conn, to: &Store) -> Result<Plan, Co
         .map_err(StoreError::from)?;
     if source_version != target_version {
         let shown = |v: Option<i64>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+        let advice = if source_version < target_version {
+            format!(
+                "upgrade the source first (open it once with this latchkey, e.g. `latchkey \
+                 export --db {} >/dev/null`), then copy",
+                from.location.display()
+            )
+        } else {
+            "the source was written by a newer latchkey: run `store copy` with that version"
+                .to_string()
+        };
         return Err(CopyError::SchemaVersions {
             source_store: from.location.display(),
             source_version: shown(source_version),
             target: to.location().display(),
             target_version: shown(target_version),
+            advice,
         });
     }
     let source_tables = schema::read_tables(snapshot).await?;
