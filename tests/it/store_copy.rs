@@ -107,6 +107,24 @@ async fn renumber(store: &Store) {
     tx.commit().await.expect("commit");
 }
 
+/// 150 groups (SQLite only), each the child of the one made after it: read in the source's
+/// order, children come before their parents, in more rows than one INSERT statement takes, so
+/// the copy must order a table's rows parents first.
+async fn chain_of_groups(store: &Store) {
+    let mut tx = store.write_tx().await.expect("tx");
+    sqlx::raw_sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150) \
+         INSERT INTO groups (id, name, created_at, updated_at, num_pk) \
+         SELECT printf('chain-%03d', i), 'chain ' || i, 0, 0, 1000 + i FROM n; \
+         UPDATE groups SET parent_id = printf('chain-%03d', CAST(substr(id, 7) AS INTEGER) + 1) \
+         WHERE id LIKE 'chain-%' AND CAST(substr(id, 7) AS INTEGER) < 150;",
+    )
+    .execute(tx.conn())
+    .await
+    .expect("a chain of groups");
+    tx.commit().await.expect("commit");
+}
+
 /// A bootstrapped store at `location` with an OIDC application.
 async fn bootstrapped(location: &StoreLocation, public_url: &str) -> (Service, Provider) {
     let store = Store::open(location).await.expect("open");
@@ -181,6 +199,7 @@ async fn a_sqlite_store_copied_to_postgres_keeps_its_tokens_sessions_numbers_and
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (service, p) = bootstrapped(&StoreLocation::File(file.clone()), &public_url).await;
     renumber(service.store()).await;
+    chain_of_groups(service.store()).await;
     let source = serve(listener, service);
     let browser = jar();
     let res = html_login(&browser, &source.base_url, "akadmin", ADMIN_PASSWORD).await;
