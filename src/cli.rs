@@ -200,6 +200,9 @@ pub enum Command {
     /// Create users and set passwords from the shell (bootstrap or recovery).
     #[command(subcommand)]
     User(UserCommand),
+    /// Whole-store operations: `store copy` moves every table to another location.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Sign in to a latchkey (or authentik) server with the OAuth2 device code grant: prints a
     /// URL, a user code and a QR code, waits for approval in a browser, then stores the tokens
     /// in $XDG_CONFIG_HOME/latchkey/tokens.json (mode 0600).
@@ -276,6 +279,22 @@ pub enum UserCommand {
     SetPassword {
         /// The username.
         name: String,
+    },
+}
+
+/// `latchkey store …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store (configuration, users, keys, live sessions and tokens) into an empty
+    /// one, in one transaction, e.g. `--from sqlite:/var/lib/latchkey/latchkey.db --to
+    /// postgres://latchkey@db/latchkey`. The source is only read; prints the rows per table.
+    Copy {
+        /// The store to read, as `--db` takes it.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// The empty store to fill, as `--db` takes it (created and migrated when missing).
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
     },
 }
 

@@ -50,6 +50,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
         Command::User(cmd) => user_command(global, cmd).await,
+        Command::Store(cmd) => store_command(global, cmd).await,
         Command::Login(args) => Ok(latchkey::client::login(&args).await?),
         Command::Token => Ok(latchkey::client::token().await?),
         Command::Logout => Ok(latchkey::client::logout().await?),
@@ -404,5 +405,24 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
     service.store().close().await;
     let message = result?;
     eprintln!("latchkey: {message}");
+    Ok(())
+}
+
+/// `latchkey store copy`: the rows per table on stdout, a summary on stderr.
+async fn store_command(global: GlobalArgs, cmd: latchkey::cli::StoreCommand) -> Result<()> {
+    use latchkey::store::copy;
+    let latchkey::cli::StoreCommand::Copy { from, to } = cmd;
+    let (from, to) = (
+        copy::parse_location("--from", &from)?,
+        copy::parse_location("--to", &to)?,
+    );
+    let report = copy::copy_between(&from, &to, global.store_options()).await?;
+    print!("{report}");
+    eprintln!(
+        "latchkey: copied {} rows from {} to {}",
+        report.total_rows(),
+        from.display(),
+        to.display()
+    );
     Ok(())
 }

@@ -32,6 +32,7 @@ pub mod users;
 
 pub mod authenticators;
 pub mod consents;
+pub mod copy;
 pub mod dependents;
 pub mod login_failures;
 pub mod logins;

@@ -64,6 +64,7 @@ mod server;
 mod session_growth;
 mod session_writes;
 mod store;
+mod store_copy;
 mod store_maintenance;
 mod store_neighbours;
 mod store_postgres;
