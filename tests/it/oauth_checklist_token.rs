@@ -23,14 +23,19 @@ use crate::flows_support::{add_user, add_whoami, admin, api_url, html_login, jar
 use crate::server::{create_oidc_app, create_oidc_app_on};
 use crate::support::{ADMIN_PASSWORD, client, oauth_post, spawn_server};
 
-const REDIRECT: &str = "http://localhost:8080/cb";
+pub(crate) const REDIRECT: &str = "http://localhost:8080/cb";
 
 fn token_url(base: &str) -> String {
     format!("{base}/application/o/token/")
 }
 
 /// Stores a code for `user_id` as the authorization endpoint would; returns the raw code.
-async fn issue_code(service: &Service, provider: &Provider, user_id: &str, scope: &str) -> String {
+pub(crate) async fn issue_code(
+    service: &Service,
+    provider: &Provider,
+    user_id: &str,
+    scope: &str,
+) -> String {
     let code = secrets::random_token(32);
     let now = service.now();
     let record = AuthorizationCode {

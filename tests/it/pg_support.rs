@@ -52,3 +52,23 @@ pub async fn fresh_database() -> String {
     admin.close().await.expect("close");
     database_url(&name)
 }
+
+/// A fresh database, bootstrapped (akadmin with the tests' password) through a service of the
+/// test's own, as the console or a first instance would; returns its URL and that service.
+pub async fn bootstrapped_database() -> (String, latchkey::service::Service) {
+    use latchkey::store::{Store, StoreLocation};
+    let url = fresh_database().await;
+    let store = Store::open(&StoreLocation::Postgres(url.clone()))
+        .await
+        .expect("open");
+    let service = latchkey::service::Service::new(
+        store,
+        latchkey::context::Config::new("http://latchkey.test"),
+        std::sync::Arc::new(latchkey::context::SystemClock),
+    );
+    service
+        .bootstrap(Some(crate::support::ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap");
+    (url, service)
+}

@@ -4,17 +4,15 @@
 //! These tests need the cluster `.ci/test` starts and fail without it.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey::context::{Config, SystemClock};
 use latchkey::crypto::secrets;
-use latchkey::domain::{Provider, new_id};
+use latchkey::domain::Provider;
 use latchkey::service::Service;
-use latchkey::store::{self, Store, StoreLocation, grants::AuthorizationCode};
+use latchkey::store::{self, Store, StoreLocation};
 use serde_json::Value;
 
-use crate::pg_support::{database_url, fresh_database, server_url};
+use crate::pg_support::{bootstrapped_database, database_url, fresh_database, server_url};
 use crate::server::create_oidc_app_on;
 use crate::support::{ADMIN_PASSWORD, oauth_post};
 
@@ -209,19 +207,7 @@ impl Drop for Instance {
 /// A bootstrapped database, a service of the test's own on it (to set things up as the console
 /// would), and two server processes A and B on it.
 async fn two_instances() -> (Service, Instance, Instance) {
-    let url = fresh_database().await;
-    let store = Store::open(&StoreLocation::Postgres(url.clone()))
-        .await
-        .expect("open");
-    let service = Service::new(
-        store,
-        Config::new("http://latchkey.test"),
-        Arc::new(SystemClock),
-    );
-    service
-        .bootstrap(Some(ADMIN_PASSWORD))
-        .await
-        .expect("bootstrap");
+    let (url, service) = bootstrapped_database().await;
     let a = Instance::start(&url);
     let b = Instance::start(&url);
     (service, a, b)
@@ -278,12 +264,8 @@ async fn introspect(at: &Instance, p: &Provider, token: &str) -> bool {
     body["active"] == true
 }
 
-const REDIRECT: &str = "http://localhost:8080/callback";
-
 /// An authorization code for akadmin, written as the authorize endpoint would.
 async fn issue_code(service: &Service, p: &Provider) -> String {
-    let code = secrets::random_token(32);
-    let now = service.now();
     let admin = service
         .list_users()
         .await
@@ -291,28 +273,7 @@ async fn issue_code(service: &Service, p: &Provider) -> String {
         .into_iter()
         .find(|u| u.username == "akadmin")
         .expect("akadmin");
-    let record = AuthorizationCode {
-        id: new_id(),
-        code_digest: secrets::digest(&code),
-        provider_id: p.id.clone(),
-        user_id: admin.id,
-        session_id: None,
-        redirect_uri: REDIRECT.into(),
-        scope: "openid offline_access".into(),
-        nonce: None,
-        code_challenge: None,
-        code_challenge_method: None,
-        auth_time: now - 5,
-        expires_at: now + 60,
-        consumed_at: None,
-        created_at: now,
-    };
-    let mut tx = service.store().write_tx().await.expect("tx");
-    store::grants::insert_code(tx.conn(), &record)
-        .await
-        .expect("code");
-    tx.commit().await.expect("commit");
-    code
+    crate::oauth_checklist_token::issue_code(service, p, &admin.id, "openid offline_access").await
 }
 
 async fn exchange(at: &Instance, p: &Provider, code: &str) -> (u16, Value) {
@@ -322,7 +283,7 @@ async fn exchange(at: &Instance, p: &Provider, code: &str) -> (u16, Value) {
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", crate::oauth_checklist_token::REDIRECT),
         ],
     )
     .await;

@@ -251,19 +251,7 @@ async fn device_authorization_is_throttled_across_two_servers_on_one_database() 
 
 #[tokio::test]
 async fn device_authorization_is_throttled_across_two_latchkey_serve_processes() {
-    let url = fresh_database().await;
-    let store = Store::open(&StoreLocation::Postgres(url.clone()))
-        .await
-        .expect("open");
-    let service = Service::new(
-        store,
-        Config::new("http://latchkey.test"),
-        Arc::new(latchkey::context::SystemClock),
-    );
-    service
-        .bootstrap(Some(ADMIN_PASSWORD))
-        .await
-        .expect("bootstrap");
+    let (url, service) = crate::pg_support::bootstrapped_database().await;
     let cli = Source {
         file: "authentik-cli.yaml".into(),
         text: CLI_FIXTURE.into(),
