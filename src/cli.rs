@@ -200,6 +200,9 @@ pub enum Command {
     /// Create users and set passwords from the shell (bootstrap or recovery).
     #[command(subcommand)]
     User(UserCommand),
+    /// Invitations to an enrollment flow: `invitation create` prints the link to hand over.
+    #[command(subcommand)]
+    Invitation(InvitationCommand),
     /// Whole-store operations: `store copy` moves every table to another location.
     #[command(subcommand)]
     Store(StoreCommand),
@@ -278,6 +281,38 @@ pub enum UserCommand {
     /// Set a user's password, read from the terminal (twice, no echo) or from stdin.
     SetPassword {
         /// The username.
+        name: String,
+    },
+}
+
+/// `latchkey invitation …`: the link's token exists only in what `create` prints (the store
+/// keeps its digest), so print it into a file or hand it over at once.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum InvitationCommand {
+    /// Make an invitation and print its link on stdout.
+    Create {
+        /// A unique name (to list and delete it by).
+        name: String,
+        /// The enrollment flow (it must have an invitation stage).
+        #[arg(long, value_name = "SLUG", default_value = "default-enrollment-flow")]
+        flow: String,
+        /// Valid for this long, as authentik writes durations (`days=7`, `hours=12`); without
+        /// it the invitation never expires.
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+        /// Let any number of people enroll with the link (by default the first enrollment
+        /// consumes it).
+        #[arg(long)]
+        multi_use: bool,
+        /// A JSON object laid over what the user types, e.g. '{"email": "ann@example.com"}'.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        fixed_data: String,
+    },
+    /// List the invitations (never their tokens).
+    List,
+    /// Delete an invitation by name or id; its link stops working at once.
+    Delete {
+        /// The name or id.
         name: String,
     },
 }

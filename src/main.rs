@@ -50,6 +50,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply(global, args).await,
         Command::Export(args) => export(global, args).await,
         Command::User(cmd) => user_command(global, cmd).await,
+        Command::Invitation(cmd) => invitation_command(global, cmd).await,
         Command::Store(cmd) => store_command(global, cmd).await,
         Command::Login(args) => Ok(latchkey::client::login(&args).await?),
         Command::Token => Ok(latchkey::client::token().await?),
@@ -405,6 +406,25 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
     service.store().close().await;
     let message = result?;
     eprintln!("latchkey: {message}");
+    Ok(())
+}
+
+/// `latchkey invitation …`: the link (or the list) on stdout, a summary on stderr.
+async fn invitation_command(
+    global: GlobalArgs,
+    cmd: latchkey::cli::InvitationCommand,
+) -> Result<()> {
+    let store = Store::open_with(&store_location(&global)?, global.store_options()).await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
+    let result = latchkey::cli_invitation::run(&service, cmd).await;
+    service.store().close().await;
+    let out = result?;
+    print!("{}", out.stdout);
+    eprintln!("latchkey: {}", out.summary);
     Ok(())
 }
 

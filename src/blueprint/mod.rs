@@ -62,6 +62,10 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
         include_str!("../../fixtures/blueprints/default/flow-device-code.yaml"),
     ),
     (
+        "default/flow-default-enrollment-flow.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-default-enrollment-flow.yaml"),
+    ),
+    (
         "default/flow-oobe.yaml",
         include_str!("../../fixtures/blueprints/default/flow-oobe.yaml"),
     ),

@@ -34,6 +34,9 @@ pub struct FlowContext {
     pub auth_methods: Vec<String>,
     /// Anything else (expressions may read it).
     pub extra: BTreeMap<String, Value>,
+    /// The query parameters the flow was opened with (authentik keeps them in the session as
+    /// `SESSION_KEY_GET`): an invitation link's `itoken` is read from here.
+    pub query: BTreeMap<String, String>,
     /// A plan with no stages completes at once instead of being refused (authentik's
     /// `allow_empty_flows`, set by the OAuth endpoints for implicit-consent flows).
     pub allow_empty: bool,

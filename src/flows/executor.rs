@@ -32,6 +32,9 @@ pub struct Start {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
     /// Complete at once when no stage applies, instead of refusing.
     pub allow_empty: bool,
+    /// The query parameters the flow was opened with (the HTML page's own, or the JSON
+    /// executor's `query` parameter), kept in the plan's context.
+    pub query: std::collections::BTreeMap<String, String>,
 }
 
 async fn load_flow(env: &Env, slug: &str) -> FlowResult<Flow> {
@@ -158,6 +161,7 @@ pub async fn get(
             application: start_with.application,
             extra: start_with.extra,
             allow_empty: start_with.allow_empty,
+            query: start_with.query,
             client_ip: env.client_ip.clone(),
             ..Default::default()
         };

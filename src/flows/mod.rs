@@ -61,4 +61,6 @@ pub mod actions {
     pub const SUSPICIOUS_REQUEST: &str = "suspicious_request";
     /// A user was written by user_write.
     pub const USER_WRITE: &str = "user_write";
+    /// An invitation let someone into an enrollment flow.
+    pub const INVITATION_USED: &str = "invitation_used";
 }

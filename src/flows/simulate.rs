@@ -173,6 +173,7 @@ fn start_context(env: &Env, start: &Start) -> FlowContext {
         application: start.application.clone(),
         extra: start.extra.clone(),
         allow_empty: start.allow_empty,
+        query: start.query.clone(),
         client_ip: env.client_ip.clone(),
         ..Default::default()
     }

@@ -28,6 +28,17 @@ fn next_from_query(q: &HashMap<String, String>) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The flow's own query parameters, which the JSON executor is given in its `query` parameter.
+fn flow_query(q: &HashMap<String, String>) -> std::collections::BTreeMap<String, String> {
+    q.get("query")
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn challenge_json(state: &AppState, sess: &Session, challenge: &Challenge) -> HttpResponse {
     let mut resp = Json(challenge.to_json()).into_response();
     security_headers(state, Some(sess), &mut resp);
@@ -46,6 +57,7 @@ pub async fn get_challenge(
     let mut sess = sess?;
     let request = StepRequest::Show(Start {
         next: next_from_query(&q),
+        query: flow_query(&q),
         ..Start::default()
     });
     let step = run_step(

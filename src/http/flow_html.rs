@@ -70,6 +70,7 @@ pub async fn get_flow(
 ) -> Result<HttpResponse, HttpError> {
     let request = StepRequest::Show(Start {
         next: q.get("next").cloned(),
+        query: q.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         ..Start::default()
     });
     let step = run_step(

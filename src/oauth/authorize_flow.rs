@@ -335,6 +335,7 @@ async fn run_authorization_flow(
         application: Some(app.id.clone()),
         extra,
         allow_empty: true,
+        ..Start::default()
     };
     let request = StepRequest::Show(start);
     let step = match run_step(ac.step, sess, client_ip, &authz, request).await {

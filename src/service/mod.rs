@@ -16,6 +16,7 @@ pub mod events;
 pub mod executions;
 pub mod expressions;
 pub mod inspect;
+pub mod invitations;
 pub mod maintenance;
 pub mod objects;
 pub mod providers;

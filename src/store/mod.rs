@@ -21,6 +21,7 @@ pub mod flows;
 pub mod grants;
 pub mod groups;
 pub mod instances;
+pub mod invitations;
 pub mod maintenance;
 pub mod objects;
 pub mod policies;

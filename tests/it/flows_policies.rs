@@ -725,6 +725,7 @@ async fn consent_round(env: &Env, app_id: &str, answer: bool) -> Value {
         application: Some(app_id.to_string()),
         extra: Default::default(),
         allow_empty: false,
+        query: Default::default(),
     };
     let step = executor::get(env, "consent", &mut slot, start)
         .await

@@ -46,6 +46,7 @@ mod flows_simulate_usecases;
 mod flows_stages;
 mod flows_support;
 mod http_limits;
+mod invitations;
 mod login_throttle;
 mod oauth_authorize;
 mod oauth_backchannel_logout;

@@ -321,6 +321,11 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
             S::Endpoint,
             &[("connector", Ty::Ref), ("mode", en!(EndpointMode))],
         ),
+        stage(
+            "authentik_stages_invitation.invitationstage",
+            S::Invitation,
+            &[("continue_flow_without_invitation", Ty::Bool)],
+        ),
         policy(
             "authentik_policies_expression.expressionpolicy",
             P::Expression,

@@ -261,6 +261,10 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
             st!(bool UserLoginSettings.terminate_other_sessions, "Terminate other sessions", "When enabled, all previous sessions of the user will be terminated."),
         ],
         StageKind::UserLogout => Vec::new(),
+        StageKind::Invitation => vec![
+            st!(bool InvitationSettings.continue_flow_without_invitation, "Continue flow without invitation",
+                "If this flag is set, this stage will jump to the next stage when no invitation is given. By default this stage will cancel the flow when no invitation is given."),
+        ],
         StageKind::Deny => vec![
             st!(text FieldKind::Text, DenySettings.deny_message, "Deny message", "Message shown when this stage is run.", false),
         ],

@@ -20,6 +20,7 @@ kind_settings!(
         Deny(DenySettings),
         Redirect(RedirectSettings),
         Endpoint(EndpointSettings),
+        Invitation(InvitationSettings),
     }
 );
 
@@ -389,6 +390,15 @@ pub struct EndpointSettings {
     pub mode: EndpointMode,
 }
 
+/// Invitation: lets an enrollment flow go on only with a valid invitation, whose fixed data it
+/// lays over the prompt data (authentik's `InvitationStage`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvitationSettings {
+    /// Go on without an invitation instead of stopping the flow.
+    pub continue_flow_without_invitation: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -434,6 +444,7 @@ mod tests {
                 "mode": "static", "target_static": "", "target_flow": null, "keep_context": true,
             }),
             StageKind::Endpoint => json!({"connector": null, "mode": "optional"}),
+            StageKind::Invitation => json!({"continue_flow_without_invitation": false}),
         }
     }
 

@@ -8,6 +8,7 @@ mod deny;
 mod device_facts;
 mod endpoint;
 mod identification;
+mod invitation;
 mod password;
 mod prompt;
 mod redirect;
@@ -139,6 +140,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Deny(s) => Ok(deny::challenge(s)),
         StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
+        StageSettings::Invitation(s) => invitation::challenge(sc, s).await,
     }
 }
 

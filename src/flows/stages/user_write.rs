@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::invitation::{CONTEXT_INVITATION, InvitationInEffect};
 use super::{Show, StageCtx};
 use crate::crypto::password;
 use crate::domain::{User, UserCreationMode, UserType, UserWriteSettings, new_id};
 use crate::flows::env::Env;
 use crate::flows::{FlowError, FlowResult, actions};
-use crate::store::{self, WriteTx, users};
+use crate::store::{self, WriteTx, invitations, users};
 
 /// The prompt data a stage writes from.
 type PromptData = BTreeMap<String, Value>;
@@ -20,9 +21,17 @@ fn text(data: &PromptData, key: &str) -> Option<String> {
     data.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Applies the prompt data.
+/// Shown when two enrollments race on one single-use invitation and this one lost.
+const INVITATION_USED_UP: &str = "This invitation was already used. Ask for a new one.";
+
+/// Applies the prompt data (with an invitation's fixed data laid over it, so a user cannot
+/// type over what the invitation fixed).
 pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Show> {
-    let data = sc.plan.context.prompt_data.clone();
+    let invitation = InvitationInEffect::of(&sc.plan.context.extra);
+    let mut data = sc.plan.context.prompt_data.clone();
+    if let Some(inv) = &invitation {
+        data.extend(inv.fixed_data.clone());
+    }
     let existing = match sc.plan.context.pending_user.clone() {
         Some(id) if s.user_creation_mode != UserCreationMode::AlwaysCreate => {
             let mut conn = sc.env.store.read().await?;
@@ -57,8 +66,16 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Sho
     if let Some(h) = &hash {
         users::set_password_hash(tx.conn(), &user.id, h, now).await?;
     }
+    // A single-use invitation goes with the write: of two enrollments on one link, the one
+    // whose DELETE finds nothing rolls its user back.
+    if let Some(inv) = invitation.as_ref().filter(|i| i.single_use)
+        && !invitations::consume(tx.conn(), &inv.id).await?
+    {
+        return Ok(Show::Deny(INVITATION_USED_UP.into()));
+    }
     tx.touch(store::Topic::All);
     tx.commit().await?;
+    sc.plan.context.extra.remove(CONTEXT_INVITATION);
     sc.plan.context.pending_user = Some(user.id.clone());
     sc.plan.context.pending_user_identifier = Some(user.username.clone());
     record_events(sc.env, &user, hash.is_some()).await?;

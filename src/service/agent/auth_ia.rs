@@ -297,6 +297,7 @@ impl AgentSignIn<'_> {
             application: None,
             extra: BTreeMap::from([(OAUTH_REQUEST_KEY.to_string(), json!(parked.rid))]),
             allow_empty: true,
+            ..Start::default()
         };
         let step = run_step(self.step, sess, client_ip, &slug, StepRequest::Show(start))
             .await

@@ -390,6 +390,7 @@ impl DeviceSignIn<'_> {
             application: Some(device.application_id.clone()),
             extra: flow_context(&parked.rid, device, parked.stage == Stage::Consent),
             allow_empty: true,
+            ..Start::default()
         };
         let step = run_step(self.step, sess, client_ip, slug, StepRequest::Show(start)).await?;
         if sess.data.oauth_done.remove(&parked.rid) {
