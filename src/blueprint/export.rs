@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::models::{self, MODELS, ModelSpec, Ty};
 use super::resolve::Cache;
-use crate::domain::Object;
+use crate::domain::{Kind, Object};
 
 /// Which objects to export.
 #[derive(Debug, Clone, Default)]
@@ -104,10 +104,19 @@ pub fn render(cache: &Cache, filter: &ExportFilter) -> String {
             .iter()
             .filter(|o| spec.matches(o))
             .collect();
-        // Parents before children, so the file applies to an empty store in order.
-        objs.sort_by_key(|o| match o {
-            Object::Group { group, .. } => group.parent_id.is_some(),
-            _ => false,
+        // Parents before children, so the file applies to an empty store in order; stage
+        // bindings by their flow's slug (flows are listed by slug), so an export of the
+        // re-applied file lists them alike whatever order the flows were made in.
+        let flow_slug = |id: &str| {
+            cache.objects(Kind::Flow).iter().find_map(|f| match f {
+                Object::Flow(f) if f.id == id => Some(f.slug.clone()),
+                _ => None,
+            })
+        };
+        objs.sort_by_cached_key(|o| match o {
+            Object::Group { group, .. } => (group.parent_id.is_some(), None, 0),
+            Object::FlowStageBinding(b) => (false, flow_slug(&b.flow_id), b.order),
+            _ => (false, None, 0),
         });
         for obj in objs {
             if let Some(name) = &filter.name

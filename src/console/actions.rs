@@ -5,6 +5,7 @@ use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
+use crate::service::invitations::NewInvitation;
 use crate::service::inspect::{
     AccessCheck, AccessCheckInput, PolicyTest, PolicyTestInput, Simulation, SimulationInput,
 };
@@ -130,6 +131,8 @@ pub enum Request {
     },
     /// Make an enrollment token; its key comes back once.
     CreateEnrollmentToken(NewEnrollmentToken),
+    /// Make an invitation; its link comes back once.
+    CreateInvitation(NewInvitation),
     /// Read a device's latest facts for its detail.
     DeviceFacts {
         /// The device's id.
@@ -242,6 +245,14 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 message: format!("created enrollment token {}", created.token.name),
                 what: format!("the enrollment key of {}", created.token.name),
                 secret: created.key,
+            },
+            Err(e) => Outcome::Failed(e),
+        },
+        Request::CreateInvitation(new) => match service.create_invitation(&new).await {
+            Ok(created) => Outcome::SecretShownOnce {
+                message: format!("created invitation {}", created.invitation.name),
+                what: format!("the link of invitation {}", created.invitation.name),
+                secret: created.url,
             },
             Err(e) => Outcome::Failed(e),
         },

@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::service::devices::DeviceSummary;
 use crate::service::executions::LiveExecution;
+use crate::service::invitations::InvitationInfo;
 use crate::service::sessions::SessionSummary;
 use crate::service::{Service, ServiceResult};
 
@@ -47,6 +48,8 @@ pub struct Data {
     pub devices: Vec<DeviceSummary>,
     /// Every user.
     pub users: Vec<User>,
+    /// Every invitation (listed under Users; never a token).
+    pub invitations: Vec<InvitationInfo>,
     /// Every group.
     pub groups: Vec<Group>,
     /// Ids of users with superuser rights.
@@ -107,6 +110,7 @@ impl DataSource {
             enrollment_tokens: s.list_enrollment_tokens().await?,
             devices: s.list_devices().await?,
             users: s.list_users().await?,
+            invitations: s.list_invitations().await?,
             groups: s.list_groups().await?,
             superusers: s.superuser_ids().await?,
             events: s.recent_events(EVENT_LIMIT).await?,

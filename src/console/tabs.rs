@@ -287,7 +287,7 @@ pub const TABS: &[TabSpec] = &[
         name: "Users",
         short: "Users",
         hotkey: Some('0'),
-        description: "Users, then groups ([group] rows).",
+        description: "Users, then groups ([group] rows) and invitations ([invitation] rows).",
         columns: &[
             col("USERNAME", 18, true, true),
             col("NAME", 16, true, true),
@@ -844,7 +844,38 @@ fn user_rows(d: &Data) -> Vec<ListRow> {
             ],
         )
     });
-    users.chain(groups).collect()
+    users.chain(groups).chain(invitation_rows(d)).collect()
+}
+
+/// An invitation's row under Users: its flow, use and expiry (red once expired).
+fn invitation_rows(d: &Data) -> impl Iterator<Item = ListRow> + '_ {
+    d.invitations.iter().map(move |i| {
+        let expired = i.expires_at.is_some_and(|at| at <= d.now);
+        let expires = i.expires_at.map_or("never".into(), datetime);
+        ListRow::new(
+            &i.id,
+            vec![
+                Cell::toned(&format!("[invitation] {}", i.name), Tone::Muted),
+                Cell::new(i.flow.as_deref().unwrap_or("")),
+                Cell::toned(
+                    &format!("expires {expires}"),
+                    if expired { Tone::Error } else { Tone::Normal },
+                ),
+                Cell::new(if i.single_use { "once" } else { "multi" }),
+                Cell::new(""),
+            ],
+            vec![
+                ("invitation", i.name.clone()),
+                ("flow", i.flow.clone().unwrap_or_default()),
+                ("single use", yes_no(i.single_use)),
+                ("expires", expires),
+                ("fixed data", i.fixed_data.to_string()),
+                ("created by", i.created_by.clone()),
+                ("created", datetime(i.created_at)),
+                ("id", i.id.clone()),
+            ],
+        )
+    })
 }
 
 fn event_rows(d: &Data) -> Vec<ListRow> {

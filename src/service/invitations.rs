@@ -22,7 +22,7 @@ const TOKEN_BYTES: usize = 32;
 pub struct NewInvitation {
     /// A unique name.
     pub name: String,
-    /// The enrollment flow's slug (`None`: [`DEFAULT_ENROLLMENT_FLOW`]).
+    /// The enrollment flow's slug or id (`None`: [`DEFAULT_ENROLLMENT_FLOW`]).
     pub flow: Option<String>,
     /// A JSON object laid over what the user types (e.g. `{"email": "…"}`).
     pub fixed_data: Value,
@@ -79,12 +79,13 @@ impl Service {
         }
         if new.expires_in.is_some_and(|d| d.seconds() <= 0) {
             return Err(invalid(
-                "expires",
+                "expires_in",
                 "an expiring invitation needs a validity above zero, e.g. days=7",
             ));
         }
-        let slug = new.flow.as_deref().unwrap_or(DEFAULT_ENROLLMENT_FLOW);
-        let flow_id = self.invitation_flow(slug).await?;
+        let wanted = new.flow.as_deref().unwrap_or(DEFAULT_ENROLLMENT_FLOW);
+        let (flow_id, slug) = self.invitation_flow(wanted).await?;
+        let slug = slug.as_str();
         let token = secrets::random_token(TOKEN_BYTES);
         let now = self.now();
         let row = InvitationRow {
@@ -157,10 +158,15 @@ impl Service {
         Ok(found)
     }
 
-    /// The id of the flow `slug`, when one of its stages is an invitation stage.
-    async fn invitation_flow(&self, slug: &str) -> ServiceResult<String> {
+    /// The id and slug of the flow with this slug or id, when one of its stages is an
+    /// invitation stage.
+    async fn invitation_flow(&self, slug: &str) -> ServiceResult<(String, String)> {
         let mut conn = self.store().read().await?;
-        let Some(flow) = store::flows::get_by_slug(&mut conn, slug).await? else {
+        let found = match store::flows::get_by_slug(&mut conn, slug).await? {
+            Some(flow) => Some(flow),
+            None => store::flows::get(&mut conn, slug).await?,
+        };
+        let Some(flow) = found else {
             return Err(invalid(
                 "flow",
                 format!(
@@ -172,7 +178,7 @@ impl Service {
         for binding in store::flows::bindings_of(&mut conn, &flow.id).await? {
             let stage = store::stages::get(&mut conn, &binding.stage_id).await?;
             if stage.is_some_and(|s| s.settings.kind() == StageKind::Invitation) {
-                return Ok(flow.id);
+                return Ok((flow.id, flow.slug));
             }
         }
         Err(invalid(

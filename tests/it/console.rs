@@ -31,6 +31,7 @@ const SERVER_URL: &str = "http://127.0.0.1:9000";
 
 const FLOW_SLUGS: &[&str] = &[
     "default-authentication-flow",
+    "default-enrollment-flow",
     "default-invalidation-flow",
     "default-provider-authorization-explicit-consent",
     "default-provider-authorization-implicit-consent",
@@ -165,6 +166,7 @@ async fn filter_narrows_negates_alternates_and_clears() {
         slugs(&app),
         [
             "default-authentication-flow",
+            "default-enrollment-flow",
             "default-invalidation-flow",
             "default-user-settings-flow",
             "device-code",
@@ -436,7 +438,7 @@ async fn snapshot_flows_list() {
     for slug in FLOW_SLUGS {
         assert!(big.contains(slug), "{slug} in {big}");
     }
-    assert!(big.contains("Flows (8/8)"));
+    assert!(big.contains("Flows (9/9)"));
     assert!(line(&big, 0).contains(STORE_PATH) && line(&big, 0).contains(SERVER_URL));
 }
 
@@ -966,7 +968,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the Flows list", |s| {
         s.contains("default-authentication-flow")
     });
-    assert!(screen.contains("Flows (8/8)"), "{screen}");
+    assert!(screen.contains("Flows (9/9)"), "{screen}");
 
     // A write from another process (this test) shows up in the running console.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

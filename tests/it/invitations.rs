@@ -301,7 +301,7 @@ async fn creation_refuses_bad_input_by_field() {
                 expires_in: Some(Duration::from_seconds(0)),
                 ..new_invitation("d", json!({}))
             },
-            "expires",
+            "expires_in",
             "above zero",
         ),
         (new_invitation("  ", json!({})), "name", "needs a name"),
@@ -458,4 +458,31 @@ async fn the_cli_creates_lists_and_deletes_and_stores_no_token() {
     assert_eq!(code, 0, "{stderr}");
     let (_, stdout, _) = run(latchkey(&db).args(["invitation", "list"]));
     assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_blueprint_with_an_invitation_entry_is_refused_and_changes_nothing() {
+    let srv = spawn_clock_server(None).await;
+    let text = "version: 1\nentries:\n  - model: authentik_stages_invitation.invitationstage\n    identifiers:\n      name: bp-invitation-stage\n  - model: authentik_stages_invitation.invitation\n    identifiers:\n      name: bp-invitation\n    attrs:\n      single_use: true\n";
+    let err = srv
+        .service
+        .apply_blueprints(&[latchkey::blueprint::Source {
+            file: "invite.yaml".into(),
+            text: text.into(),
+        }])
+        .await
+        .expect_err("an invitation entry is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("authentik_stages_invitation.invitation"),
+        "{message}"
+    );
+    let mut conn = srv.service.store().read().await.expect("conn");
+    assert!(
+        store::stages::get_by_name(&mut conn, "bp-invitation-stage")
+            .await
+            .expect("get")
+            .is_none(),
+        "all or nothing"
+    );
 }

@@ -27,6 +27,7 @@ mod console_forms_provider;
 mod console_forms_validation;
 mod console_import;
 mod console_inspector;
+mod console_invitations;
 mod console_prompts;
 mod console_sessions;
 mod console_shell;

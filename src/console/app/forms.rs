@@ -18,6 +18,7 @@ use crate::domain::{Kind, Object};
 use crate::service::ServiceError;
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
+use crate::service::invitations::NewInvitation;
 
 impl App {
     /// Opens `form` as `n` or `e` would (tests render every declared form this way).
@@ -597,6 +598,7 @@ fn request_for(form: &Form) -> Option<Request> {
                 .filter(|t| !t.is_empty())
                 .and_then(|t| crate::domain::Duration::parse(&t).ok()),
         }),
+        Purpose::CreateInvitation => Request::CreateInvitation(invitation_request(form)),
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
             password: form
@@ -608,6 +610,38 @@ fn request_for(form: &Form) -> Option<Request> {
 }
 
 /// Puts a failed save's reason at the field it concerns, or in the form's banner.
+/// The invitation the form asks for; the console's OS user is recorded as its maker.
+fn invitation_request(form: &Form) -> NewInvitation {
+    let text = |k: &str| {
+        form.value(k)
+            .map(|v| v.text().trim().to_string())
+            .unwrap_or_default()
+    };
+    let fixed = text("fixed_data");
+    NewInvitation {
+        name: text("name"),
+        flow: form
+            .value("flow")
+            .and_then(|v| v.one())
+            .map(str::to_string),
+        // The field accepts only a JSON object (or nothing).
+        fixed_data: if fixed.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(&fixed).unwrap_or(serde_json::Value::Null)
+        },
+        single_use: form.value("single_use").is_some_and(|v| v.flag()),
+        // The field accepts only a valid duration or nothing.
+        expires_in: Some(text("expires_in"))
+            .filter(|t| !t.is_empty())
+            .and_then(|t| crate::domain::Duration::parse(&t).ok()),
+        created_by: format!(
+            "console:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+    }
+}
+
 fn show_in_form(form: &mut Form, err: &ServiceError) {
     if err.is_stale() {
         form.stale = true;

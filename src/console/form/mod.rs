@@ -40,6 +40,8 @@ pub enum Purpose {
     DryRun(DryRun),
     /// Make an enrollment token (the service makes its key, shown once).
     CreateEnrollmentToken,
+    /// Make an invitation (the service makes its link, shown once).
+    CreateInvitation,
 }
 
 /// Which dry run a form asks for, and of what.

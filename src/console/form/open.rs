@@ -40,6 +40,8 @@ pub enum NewChoice {
     EnrollmentToken,
     /// A device access group.
     DeviceAccessGroup,
+    /// An invitation (its link is shown once).
+    Invitation,
 }
 
 /// The choices `n` offers on a tab before a form, or `None` when it opens a form directly.
@@ -71,6 +73,10 @@ pub fn new_choices(tab: TabId) -> Option<Vec<(NewChoice, String)>> {
         TabId::Users => vec![
             (NewChoice::User, "User".into()),
             (NewChoice::Group, "Group".into()),
+            (
+                NewChoice::Invitation,
+                "Invitation (the link is shown once)".into(),
+            ),
         ],
         TabId::Providers => vec![
             (NewChoice::Provider, "OAuth2/OpenID Provider".into()),
@@ -228,6 +234,7 @@ pub fn chosen_form(choice: NewChoice, data: &Data) -> Form {
             specs::connector_fields(),
         ),
         NewChoice::EnrollmentToken => enrollment_token_form(data),
+        NewChoice::Invitation => invitation_form(data),
         NewChoice::DeviceAccessGroup => create(
             "Create Device Access Group",
             Object::DeviceAccessGroup(blank_device_access_group()),
@@ -252,6 +259,26 @@ fn enrollment_token_form(data: &Data) -> Form {
     if let [only] = data.connectors.as_slice() {
         f.set_one("connector", Some(&only.id));
     }
+    f.validate();
+    f.dirty = false;
+    f
+}
+
+/// The new invitation form: for the default enrollment flow when it exists, single use, a week.
+fn invitation_form(data: &Data) -> Form {
+    let mut f = Form::new(
+        "Create Invitation",
+        Object::Flow(blank_flow()),
+        Purpose::CreateInvitation,
+        specs::invitation_fields(),
+    );
+    let default = data
+        .flows
+        .iter()
+        .find(|x| x.slug == crate::service::invitations::DEFAULT_ENROLLMENT_FLOW);
+    f.set_one("flow", default.map(|x| x.id.as_str()));
+    f.set_text("expires_in", "days=7");
+    f.set_text("fixed_data", "{}");
     f.validate();
     f.dirty = false;
     f

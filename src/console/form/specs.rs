@@ -1119,6 +1119,47 @@ pub fn enrollment_token_fields() -> Vec<FieldSpec> {
     ]
 }
 
+/// The fields of the "create invitation" form (read by key: an invitation is not an object).
+pub fn invitation_fields() -> Vec<FieldSpec> {
+    vec![
+        aux("name", "Name", "A unique name to find the invitation by.", true, FieldKind::Text),
+        FieldSpec {
+            choices: |d| flows_of(d, FlowDesignation::Enrollment),
+            ..aux(
+                "flow",
+                "Flow",
+                "The enrollment flow the link opens; it must have an invitation stage.",
+                true,
+                FieldKind::Select,
+            )
+        },
+        aux(
+            "expires_in",
+            "Expires in",
+            "How long the link works, e.g. days=7. Empty: it never expires.",
+            false,
+            FieldKind::Duration,
+        ),
+        FieldSpec {
+            get: |_| FieldValue::Bool(true),
+            ..aux(
+                "single_use",
+                "Single use",
+                "When enabled, the invitation is deleted once a user enrolls with it.",
+                false,
+                FieldKind::Toggle,
+            )
+        },
+        aux(
+            "fixed_data",
+            "Fixed data",
+            "Optional data laid over what the user enters, e.g. {\"email\": \"ann@example.com\"}.",
+            false,
+            FieldKind::Json,
+        ),
+    ]
+}
+
 fn connectors(d: &Data) -> Vec<Choice> {
     d.connectors
         .iter()
