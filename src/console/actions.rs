@@ -5,10 +5,10 @@ use crate::domain::{Application, Kind, Object, Provider};
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
-use crate::service::invitations::NewInvitation;
 use crate::service::inspect::{
     AccessCheck, AccessCheckInput, PolicyTest, PolicyTestInput, Simulation, SimulationInput,
 };
+use crate::service::invitations::NewInvitation;
 use crate::service::token_preview::{TokenPreview, TokenPreviewInput};
 use crate::service::usages::Usage;
 use crate::service::{Service, ServiceError};
@@ -133,6 +133,13 @@ pub enum Request {
     CreateEnrollmentToken(NewEnrollmentToken),
     /// Make an invitation; its link comes back once.
     CreateInvitation(NewInvitation),
+    /// Delete an invitation (its link stops working).
+    DeleteInvitation {
+        /// Its id.
+        id: String,
+        /// What the status line calls it.
+        name: String,
+    },
     /// Read a device's latest facts for its detail.
     DeviceFacts {
         /// The device's id.
@@ -254,6 +261,10 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 what: format!("the link of invitation {}", created.invitation.name),
                 secret: created.url,
             },
+            Err(e) => Outcome::Failed(e),
+        },
+        Request::DeleteInvitation { id, name } => match service.delete_invitation(&id).await {
+            Ok(_) => Outcome::Deleted(format!("deleted {name}")),
             Err(e) => Outcome::Failed(e),
         },
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {

@@ -8,11 +8,20 @@ use crate::console::keymap::{Action, typed_char};
 use crate::domain::Kind;
 use crate::service::usages::{OnDelete, Usage};
 
+/// What a delete dialog deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteTarget {
+    /// A stored object of this kind.
+    Object(Kind),
+    /// An invitation (kept apart from the objects: its token is a secret digest).
+    Invitation,
+}
+
 /// An open delete dialog.
 #[derive(Debug, Clone)]
 pub struct DeleteDialog {
-    /// The target's kind.
-    pub kind: Kind,
+    /// What the target is.
+    pub target: DeleteTarget,
     /// The target's id.
     pub id: String,
     /// The target's name/slug (typed to confirm).
@@ -50,7 +59,7 @@ impl DeleteDialog {
         refused: Option<String>,
     ) -> Self {
         Self {
-            kind,
+            target: DeleteTarget::Object(kind),
             id,
             name,
             usages,
@@ -58,6 +67,14 @@ impl DeleteDialog {
             on_delete: false,
             typed: String::new(),
             error: None,
+        }
+    }
+
+    /// Opens for an invitation, which nothing else uses (Cancel focused).
+    pub fn invitation(id: String, name: String) -> Self {
+        Self {
+            target: DeleteTarget::Invitation,
+            ..Self::new(Kind::User, id, name, Vec::new(), None)
         }
     }
 

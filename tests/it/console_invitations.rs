@@ -17,7 +17,10 @@ fn new_invitation_form(app: &mut App) {
         let picked = app
             .chooser()
             .and_then(|p| p.visible().get(p.selected).map(|c| c.label.clone()));
-        if picked.as_deref().is_some_and(|l| l.starts_with("Invitation")) {
+        if picked
+            .as_deref()
+            .is_some_and(|l| l.starts_with("Invitation"))
+        {
             app.handle_key(key(KeyCode::Enter));
             assert_eq!(app.mode(), Mode::Form);
             return;
@@ -33,7 +36,10 @@ async fn an_invitation_made_from_the_keyboard_shows_its_link_once() {
     new_invitation_form(&mut app);
     let screen = render(&mut app, 120, 40);
     assert!(screen.contains("Create Invitation"), "{screen}");
-    assert!(screen.contains("default-enrollment-flow"), "preselected\n{screen}");
+    assert!(
+        screen.contains("default-enrollment-flow"),
+        "preselected\n{screen}"
+    );
     typ(&mut app, "contractors");
     focus_field(&mut app, "fixed_data");
     for _ in 0..4 {
@@ -78,7 +84,12 @@ async fn an_invitation_made_from_the_keyboard_shows_its_link_once() {
     select_row(&mut app, "[invitation] contractors");
     app.handle_key(key(KeyCode::Enter));
     let detail = app.detail().expect("detail").clone();
-    assert!(detail.detail.iter().any(|(k, v)| k == "flow" && v == "default-enrollment-flow"));
+    assert!(
+        detail
+            .detail
+            .iter()
+            .any(|(k, v)| k == "flow" && v == "default-enrollment-flow")
+    );
     assert!(detail.detail.iter().all(|(_, v)| !v.contains(&token)));
     for (w, h) in [(80, 24), (120, 40)] {
         assert!(!render(&mut app, w, h).contains(&token));
@@ -105,4 +116,45 @@ async fn bad_fixed_data_is_marked_at_its_field_and_nothing_is_made() {
         .to_string();
     assert!(!error.is_empty(), "marked at the field");
     assert!(service.list_invitations().await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn deleting_an_invitation_asks_first_then_its_row_and_link_are_gone() {
+    let (_d, service, mut app) = fresh().await;
+    new_invitation_form(&mut app);
+    typ(&mut app, "temp");
+    app.handle_key(ctrl('s'));
+    settle(&mut app, &service).await;
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+
+    select_row(&mut app, "[invitation] temp");
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    assert_eq!(app.mode(), Mode::Delete);
+    assert!(
+        !app.dialog().expect("dialog").on_delete,
+        "Cancel is focused"
+    );
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    assert_eq!(
+        service.list_invitations().await.expect("list").len(),
+        1,
+        "Cancel keeps it"
+    );
+
+    typ(&mut app, "D");
+    settle(&mut app, &service).await;
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Enter));
+    settle(&mut app, &service).await;
+    assert!(service.list_invitations().await.expect("list").is_empty());
+    assert!(render(&mut app, 120, 40).contains("deleted invitation temp"));
+    assert!(
+        !app.visible_rows()
+            .iter()
+            .any(|r| r.cells[0].text.contains("[invitation] temp")),
+        "the row is gone"
+    );
 }

@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
 use crate::console::actions::{Outcome, Request};
-use crate::console::dialog::{DeleteDialog, DialogOutcome};
+use crate::console::dialog::{DeleteDialog, DeleteTarget, DialogOutcome};
 use crate::console::form::picker::{ListPick, Picker};
 use crate::console::form::{Form, FormOutcome, Purpose};
 use crate::console::form::{open, specs, with_provider};
@@ -212,7 +212,13 @@ impl App {
         let Some(id) = self.selected_id() else { return };
         match open::object_for(tab, &id, &self.data) {
             Some((kind, _, name)) => self.pending = Some(Request::Usages { kind, id, name }),
-            None => self.set_status("nothing to delete here", Tone::Muted),
+            None => match self.data.invitations.iter().find(|i| i.id == id) {
+                Some(i) if tab == TabId::Users => {
+                    let dialog = DeleteDialog::invitation(id, format!("invitation {}", i.name));
+                    self.overlays.push(Overlay::Delete(dialog));
+                }
+                _ => self.set_status("nothing to delete here", Tone::Muted),
+            },
         }
     }
 
@@ -383,10 +389,10 @@ impl App {
                 self.overlays.pop();
             }
             DialogOutcome::Delete => {
-                self.pending = Some(Request::Delete {
-                    kind: d.kind,
-                    id: d.id.clone(),
-                    name: d.name.clone(),
+                let (id, name) = (d.id.clone(), d.name.clone());
+                self.pending = Some(match d.target {
+                    DeleteTarget::Object(kind) => Request::Delete { kind, id, name },
+                    DeleteTarget::Invitation => Request::DeleteInvitation { id, name },
                 });
             }
         }
@@ -470,8 +476,8 @@ impl App {
             || (TABS[self.tab].id == TabId::Connectors && self.overlays.detail().is_some());
         let binding = matches!(
             self.overlays.top(),
-            Some(Overlay::Delete(d)) if d.kind == Kind::FlowStageBinding
-                || (on_flow && d.kind == Kind::PolicyBinding)
+            Some(Overlay::Delete(d)) if d.target == DeleteTarget::Object(Kind::FlowStageBinding)
+                || (on_flow && d.target == DeleteTarget::Object(Kind::PolicyBinding))
         );
         if matches!(self.overlays.top(), Some(Overlay::Delete(_))) {
             self.overlays.pop();
@@ -620,10 +626,7 @@ fn invitation_request(form: &Form) -> NewInvitation {
     let fixed = text("fixed_data");
     NewInvitation {
         name: text("name"),
-        flow: form
-            .value("flow")
-            .and_then(|v| v.one())
-            .map(str::to_string),
+        flow: form.value("flow").and_then(|v| v.one()).map(str::to_string),
         // The field accepts only a JSON object (or nothing).
         fixed_data: if fixed.is_empty() {
             serde_json::json!({})

@@ -1122,7 +1122,13 @@ pub fn enrollment_token_fields() -> Vec<FieldSpec> {
 /// The fields of the "create invitation" form (read by key: an invitation is not an object).
 pub fn invitation_fields() -> Vec<FieldSpec> {
     vec![
-        aux("name", "Name", "A unique name to find the invitation by.", true, FieldKind::Text),
+        aux(
+            "name",
+            "Name",
+            "A unique name to find the invitation by.",
+            true,
+            FieldKind::Text,
+        ),
         FieldSpec {
             choices: |d| flows_of(d, FlowDesignation::Enrollment),
             ..aux(
