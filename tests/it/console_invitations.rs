@@ -158,3 +158,119 @@ async fn deleting_an_invitation_asks_first_then_its_row_and_link_are_gone() {
         "the row is gone"
     );
 }
+
+/// The token after `itoken=` on a captured screen (base64url).
+fn token_in(screen: &str) -> Option<String> {
+    let at = screen.find("itoken=")? + "itoken=".len();
+    let token: String = screen[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (token.len() >= 40).then_some(token)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_binary_under_tmux_an_invitation_link_read_off_the_screen_enrolls_a_user() {
+    use crate::console_forms::Tmux;
+    let available = std::process::Command::new("tmux").arg("-V").output();
+    assert!(
+        available.is_ok_and(|o| o.status.success()),
+        "tmux is not installed"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("x.db");
+    let log = dir.path().join("log");
+    let command = format!(
+        "'{}' --db '{}' --listen 127.0.0.1:{port} --log-file '{}'",
+        env!("CARGO_BIN_EXE_latchkey"),
+        db.display(),
+        log.display()
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let tmux = Tmux {
+        socket: format!("latchkey-invite-{}-{nanos}", std::process::id()),
+        log,
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "-e",
+        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
+        "-e",
+        "NO_COLOR=1",
+        &command,
+    ]);
+    tmux.wait_for("the tab bar", |s| {
+        s.contains("Dashboard") && s.contains("Users")
+    });
+    tmux.keys(&["0", "n"]);
+    tmux.wait_for("the chooser", |s| {
+        s.contains("Invitation (the link is shown once)")
+    });
+    tmux.keys(&["Down", "Down", "Enter"]);
+    tmux.wait_for("the form", |s| {
+        s.contains("Create Invitation") && s.contains("default-enrollment-flow")
+    });
+    tmux.text("from-tmux");
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_for("the link", |s| {
+        s.contains("shown once") && token_in(s).is_some()
+    });
+    let token = token_in(&screen).expect("the token on the screen");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the row", |s| s.contains("[invitation] from-tmux"));
+
+    // The link read off the screen enrolls a user on the server the same process runs.
+    let base = format!("http://127.0.0.1:{port}");
+    let c = crate::flows_support::jar();
+    let page = c
+        .get(format!(
+            "{base}/if/flow/default-enrollment-flow/?itoken={token}"
+        ))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("name=\"username\""), "{page}");
+    let pw = "tmux-enrolled-1";
+    let r = crate::flows_support::post_form(
+        &c,
+        &base,
+        "default-enrollment-flow",
+        &page,
+        &[
+            ("username", "tmux-user"),
+            ("name", "Tmux User"),
+            ("email", "t@x.example"),
+            ("password", pw),
+            ("password_repeat", pw),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.status().as_u16(),
+        303,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    tmux.keys(&["r"]);
+    tmux.wait_for("the enrolled user, the row gone", |s| {
+        s.contains("tmux-user") && !s.contains("[invitation] from-tmux")
+    });
+    tmux.keys(&["C-c"]);
+}

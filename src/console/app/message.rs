@@ -12,8 +12,16 @@ use crate::console::text::{inert, wrap};
 
 /// The message window's text width and the rows of text it shows on a `width`x`height`
 /// terminal (the view draws with the same numbers, so scrolling stops at the last line).
-pub fn message_geometry(width: u16, height: u16) -> (usize, usize) {
-    let window = width.saturating_sub(4).min(100);
+pub fn message_geometry(width: u16, height: u16, text: &str) -> (usize, usize) {
+    // 100 columns, or wider when the screen allows so that the longest word (a link or key
+    // shown once) fits on one line and can be selected with the mouse.
+    let longest = text
+        .split_whitespace()
+        .map(|w| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    let want = u16::try_from(longest + 5).unwrap_or(u16::MAX).max(100);
+    let window = width.saturating_sub(4).min(want);
     let text = usize::from(window.saturating_sub(4)).max(1);
     // Header, tab bar, status and footer around the body; the window's two borders.
     let rows = usize::from(height.saturating_sub(4 + 2)).max(1);
@@ -111,10 +119,11 @@ impl App {
 
     /// A message window row's action: scroll or close.
     pub(super) fn message_action(&mut self, action: Action) {
-        let (text_width, rows) = message_geometry(self.width, self.height);
+        let (width, height) = (self.width, self.height);
         let Some(Overlay::Message(m)) = self.overlays.top_mut() else {
             return;
         };
+        let (text_width, rows) = message_geometry(width, height, &m.text);
         let max = wrap(&m.text, text_width).len().saturating_sub(rows);
         let page = rows as isize;
         let delta = match action {

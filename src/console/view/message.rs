@@ -15,11 +15,13 @@ use crate::console::text::wrap;
 pub fn draw(app: &App, m: &MessageView, frame: &mut Frame, body: Rect) {
     let theme = app.theme();
     let screen = frame.area();
-    let (text_width, rows) = message_geometry(screen.width, screen.height);
+    let (text_width, rows) = message_geometry(screen.width, screen.height, &m.text);
     let lines = wrap(&m.text, text_width);
     let shown = lines.len().min(rows).max(1);
     let offset = m.scroll.min(lines.len().saturating_sub(rows));
-    let width = screen.width.saturating_sub(4).min(100).min(body.width);
+    let width = u16::try_from(text_width + 4)
+        .unwrap_or(u16::MAX)
+        .min(body.width);
     let height = (shown as u16 + 2).min(body.height);
     let rect = Rect {
         x: body.x + (body.width.saturating_sub(width)) / 2,
