@@ -109,6 +109,12 @@ async fn a_link_enrolls_once_with_its_fixed_data_then_is_refused() {
     let c = jar();
     let page = open_link(&c, &link).await;
     assert!(page.contains("name=\"username\""), "the prompt: {page}");
+    // The plan in the session (stored) no longer holds the token once the stage read it.
+    let dump = crate::flows_simulate::dump(&srv.service).await;
+    assert!(
+        !dump.contains(&token_of(&created.url)),
+        "the token is stored nowhere"
+    );
     // The email the user types is overridden by the invitation's.
     let (status, body) = submit_prompt(&c, &srv.base_url, &page, "ann", "typed@evil.example").await;
     assert_eq!(status, 303, "enrolled and redirected: {body}");

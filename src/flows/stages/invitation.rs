@@ -79,6 +79,14 @@ pub async fn challenge(sc: &mut StageCtx<'_>, s: &InvitationSettings) -> FlowRes
     let Some(token) = presented_token(sc) else {
         return Ok(refuse(NO_INVITATION));
     };
+    // The token is a secret: once read it leaves the plan, which the session stores (a flow
+    // restarted from its initial context asks for the link again).
+    for ctx in [&mut sc.plan.context, &mut sc.plan.initial_context] {
+        for key in [TOKEN_PARAM, TOKEN_FIELD] {
+            ctx.query.remove(key);
+        }
+        ctx.prompt_data.remove(TOKEN_FIELD);
+    }
     let digest = secrets::digest(&token);
     let found = {
         let mut conn = sc.env.store.read().await?;
