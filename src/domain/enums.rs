@@ -136,6 +136,7 @@ string_enum!(
         Deny => ("deny", "Deny"),
         Redirect => ("redirect", "Redirect"),
         Endpoint => ("endpoint", "Endpoint"),
+        AuthenticatorStatic => ("authenticator_static", "Static authenticator setup"),
     } default Identification
 );
 

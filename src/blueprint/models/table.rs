@@ -321,6 +321,16 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
             S::Endpoint,
             &[("connector", Ty::Ref), ("mode", en!(EndpointMode))],
         ),
+        stage(
+            "authentik_stages_authenticator_static.authenticatorstaticstage",
+            S::AuthenticatorStatic,
+            &[
+                ("configure_flow", Ty::Ref),
+                ("friendly_name", Ty::Str),
+                ("token_count", Ty::Int),
+                ("token_length", Ty::Int),
+            ],
+        ),
         policy(
             "authentik_policies_expression.expressionpolicy",
             P::Expression,

@@ -20,6 +20,7 @@ kind_settings!(
         Deny(DenySettings),
         Redirect(RedirectSettings),
         Endpoint(EndpointSettings),
+        AuthenticatorStatic(AuthenticatorStaticSettings),
     }
 );
 
@@ -195,6 +196,30 @@ impl Default for AuthenticatorTotpSettings {
             configure_flow: None,
             friendly_name: String::new(),
             digits: 6,
+        }
+    }
+}
+
+/// Static authenticator setup: recovery codes shown once (authentik's
+/// `AuthenticatorStaticStage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthenticatorStaticSettings {
+    pub configure_flow: Option<String>,
+    pub friendly_name: String,
+    /// How many codes a device gets.
+    pub token_count: i64,
+    /// How many characters each code has.
+    pub token_length: i64,
+}
+
+impl Default for AuthenticatorStaticSettings {
+    fn default() -> Self {
+        Self {
+            configure_flow: None,
+            friendly_name: String::new(),
+            token_count: 6,
+            token_length: 12,
         }
     }
 }
@@ -434,6 +459,9 @@ mod tests {
                 "mode": "static", "target_static": "", "target_flow": null, "keep_context": true,
             }),
             StageKind::Endpoint => json!({"connector": null, "mode": "optional"}),
+            StageKind::AuthenticatorStatic => json!({
+                "configure_flow": null, "friendly_name": "", "token_count": 6, "token_length": 12,
+            }),
         }
     }
 
