@@ -3,6 +3,7 @@
 mod pg_support;
 mod support;
 
+mod accounts_static;
 mod agent_api;
 mod agent_api_devices;
 mod agent_auth_ia;

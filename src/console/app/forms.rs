@@ -6,6 +6,7 @@ use crossterm::event::KeyEvent;
 
 use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
+use crate::console::actions::AccountChange;
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DialogOutcome};
 use crate::console::form::picker::{ListPick, Picker};
@@ -16,6 +17,7 @@ use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::domain::{Kind, Object};
 use crate::service::ServiceError;
+use crate::service::accounts::{NewToken, TokenIntent, parse_expiry};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
 
@@ -382,10 +384,13 @@ impl App {
                 self.overlays.pop();
             }
             DialogOutcome::Delete => {
-                self.pending = Some(Request::Delete {
-                    kind: d.kind,
-                    id: d.id.clone(),
-                    name: d.name.clone(),
+                self.pending = Some(match &d.change {
+                    Some(change) => Request::Account(change.clone()),
+                    None => Request::Delete {
+                        kind: d.kind,
+                        id: d.id.clone(),
+                        name: d.name.clone(),
+                    },
                 });
             }
         }
@@ -467,10 +472,12 @@ impl App {
         // A binding removed from a device access group's detail leaves it open as well.
         let on_flow = TABS[self.tab].id == TabId::Flows
             || (TABS[self.tab].id == TabId::Connectors && self.overlays.detail().is_some());
+        // So does an account change from a user's detail.
         let binding = matches!(
             self.overlays.top(),
             Some(Overlay::Delete(d)) if d.kind == Kind::FlowStageBinding
                 || (on_flow && d.kind == Kind::PolicyBinding)
+                || d.change.is_some()
         );
         if matches!(self.overlays.top(), Some(Overlay::Delete(_))) {
             self.overlays.pop();
@@ -596,6 +603,20 @@ fn request_for(form: &Form) -> Option<Request> {
             expires_in: Some(text("expires_in"))
                 .filter(|t| !t.is_empty())
                 .and_then(|t| crate::domain::Duration::parse(&t).ok()),
+        }),
+        Purpose::CreateToken(user_id, username) => Request::Account(AccountChange::CreateToken {
+            user_id: user_id.clone(),
+            username: username.clone(),
+            new: NewToken {
+                intent: form
+                    .value("intent")
+                    .and_then(|v| v.one())
+                    .and_then(TokenIntent::parse)
+                    .unwrap_or(TokenIntent::AppPassword),
+                description: text("description"),
+                // The field accepts only a valid duration or nothing.
+                expires_in: parse_expiry(&text("expires")).ok().flatten(),
+            },
         }),
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),

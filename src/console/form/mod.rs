@@ -40,6 +40,9 @@ pub enum Purpose {
     DryRun(DryRun),
     /// Make an enrollment token (the service makes its key, shown once).
     CreateEnrollmentToken,
+    /// Make an app password or API token for the user with this id and username (the
+    /// service makes its key, shown once).
+    CreateToken(String, String),
 }
 
 /// Which dry run a form asks for, and of what.
