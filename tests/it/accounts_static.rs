@@ -262,3 +262,39 @@ async fn parallel_uses_of_one_recovery_code_let_exactly_one_through() {
     }
     assert_eq!(wins, 1);
 }
+
+#[tokio::test]
+async fn the_inspector_simulates_the_setup_stage_without_codes_or_writes() {
+    let s = spawn_server().await;
+    let carol = add_user(&s.service, "carol", "carol@example.com", PASSWORD).await;
+    add_setup_flow(&s.service).await;
+    let input = latchkey::service::inspect::SimulationInput {
+        flow_slug: SETUP_FLOW.into(),
+        user_id: Some(carol.id.clone()),
+        ..Default::default()
+    };
+    let sim = s.service.simulate_flow(&input).await.expect("simulate");
+    let step = sim
+        .steps
+        .iter()
+        .find(|st| st.challenge["component"] == "ak-stage-authenticator-static")
+        .unwrap_or_else(|| panic!("the setup stage is simulated: {sim:#?}"));
+    assert!(
+        step.summary.contains("3 recovery codes"),
+        "{}",
+        step.summary
+    );
+    assert!(
+        step.challenge["codes"].is_string(),
+        "no code is shown: {}",
+        step.challenge
+    );
+    assert!(
+        s.service
+            .user_authenticators(&carol.id)
+            .await
+            .expect("list")
+            .is_empty(),
+        "nothing saved"
+    );
+}
