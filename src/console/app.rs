@@ -766,9 +766,7 @@ impl App {
                 TABS[self.tab].id == TabId::Users
                     && !(self.session_lines().is_empty() && self.account_lines().is_empty())
             }
-            Action::ResetMfa | Action::NewToken => {
-                TABS[self.tab].id == TabId::Users && self.detail().is_some()
-            }
+            Action::ResetMfa | Action::NewToken => self.detail_user().is_some(),
             Action::Copy if self.mode() == Mode::Message => {
                 self.message().is_some_and(|m| m.copy.is_some())
             }

@@ -613,7 +613,7 @@ const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
 const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
 const MESSAGE: &str = "Message: close (y: copy a key shown)";
-const ACCOUNT: &str = "User detail: revoke / reset MFA / new token";
+const ACCOUNT: &str = "Users: revoke / reset MFA / new token";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]

@@ -81,8 +81,8 @@ fn span(secs: i64) -> String {
 }
 
 impl App {
-    /// The user whose detail has focus.
-    fn detail_user(&self) -> Option<&User> {
+    /// The user whose detail has focus (not a group's).
+    pub(super) fn detail_user(&self) -> Option<&User> {
         let row = self.detail_row_on(TabId::Users)?;
         self.data.users.iter().find(|u| u.id == row.key)
     }
