@@ -298,3 +298,41 @@ async fn the_inspector_simulates_the_setup_stage_without_codes_or_writes() {
         "nothing saved"
     );
 }
+
+#[tokio::test]
+async fn a_blueprint_makes_a_static_stage_and_bad_counts_are_refused() {
+    let s = spawn_server().await;
+    let yaml = |count: i64| latchkey::blueprint::Source {
+        file: "static.yaml".into(),
+        text: format!(
+            "version: 1\nentries:\n  - model: authentik_stages_authenticator_static.authenticatorstaticstage\n    identifiers:\n      name: backup-codes\n    attrs:\n      token_count: {count}\n      token_length: 10\n      friendly_name: Backup codes\n"
+        ),
+    };
+    s.service
+        .apply_blueprints(&[yaml(4)])
+        .await
+        .expect("applies");
+    let stage = s
+        .service
+        .list_stages()
+        .await
+        .expect("stages")
+        .into_iter()
+        .find(|st| st.name == "backup-codes")
+        .expect("the stage");
+    assert_eq!(
+        stage.settings,
+        StageSettings::AuthenticatorStatic(AuthenticatorStaticSettings {
+            configure_flow: None,
+            friendly_name: "Backup codes".into(),
+            token_count: 4,
+            token_length: 10,
+        })
+    );
+    let err = s
+        .service
+        .apply_blueprints(&[yaml(0)])
+        .await
+        .expect_err("no codes is refused");
+    assert!(err.to_string().contains("token_count"), "{err}");
+}
