@@ -8,7 +8,7 @@ use super::overlay::Overlay;
 use crate::console::actions::AccountChange;
 use crate::console::dialog::DeleteDialog;
 use crate::console::form::open;
-use crate::console::tabs::{TabId, Tone};
+use crate::console::tabs::{TABS, TabId, Tone};
 use crate::domain::User;
 
 /// Which section of the user detail a line belongs to.
@@ -81,9 +81,13 @@ fn span(secs: i64) -> String {
 }
 
 impl App {
-    /// The user whose detail has focus (not a group's).
+    /// The user whose detail is open (not a group's), also under a dialog or form, so its
+    /// sections keep their lines behind them.
     pub(super) fn detail_user(&self) -> Option<&User> {
-        let row = self.detail_row_on(TabId::Users)?;
+        if TABS[self.tab].id != TabId::Users {
+            return None;
+        }
+        let row = self.detail()?;
         self.data.users.iter().find(|u| u.id == row.key)
     }
 
