@@ -283,6 +283,58 @@ pub enum UserCommand {
         /// The username.
         name: String,
     },
+    /// A user's app passwords and API tokens.
+    #[command(subcommand)]
+    Token(UserTokenCommand),
+    /// A user's authenticators (second factors).
+    #[command(subcommand)]
+    Mfa(UserMfaCommand),
+}
+
+/// `latchkey user token …`: the key is printed once, at creation; only its digest is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserTokenCommand {
+    /// Make a token and print its key (on stdout, this once).
+    Create {
+        /// The username.
+        user: String,
+        /// What it is for: `app_password` (the token endpoint's password grant) or `api`.
+        #[arg(long, default_value = "app_password", value_parser = ["app_password", "api"])]
+        intent: String,
+        /// A note about the token.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+        /// How long it works, e.g. 30d, 12h, or `days=30` (default: until revoked).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// List a user's tokens (never their keys).
+    List {
+        /// The username.
+        user: String,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        /// The username.
+        user: String,
+        /// The token's id or identifier, as `token list` shows them.
+        id: String,
+    },
+}
+
+/// `latchkey user mfa …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum UserMfaCommand {
+    /// List a user's authenticators (TOTP, static recovery codes, WebAuthn).
+    List {
+        /// The username.
+        user: String,
+    },
+    /// Delete every authenticator of a user (a lost phone): the old factors stop working.
+    Reset {
+        /// The username.
+        user: String,
+    },
 }
 
 /// `latchkey invitation …`: the link's token exists only in what `create` prints (the store

@@ -2,6 +2,7 @@
 //! The loop (and the tests) run [`execute`] and feed the [`Outcome`] to the app.
 
 use crate::domain::{Application, Kind, Object, Provider};
+use crate::service::accounts::NewToken;
 use crate::service::blueprints::{ApplyReport, Source};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
@@ -145,6 +146,8 @@ pub enum Request {
         /// The device's id.
         id: String,
     },
+    /// A change to one user's account from the user detail.
+    Account(AccountChange),
     /// Delete an object.
     Delete {
         /// Its kind.
@@ -154,6 +157,109 @@ pub enum Request {
         /// For the message.
         name: String,
     },
+}
+
+/// A change to one user's account (the user detail's authenticators, consents and tokens);
+/// `label` names the item in the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Delete one authenticator.
+    DeleteAuthenticator {
+        /// Whose.
+        user_id: String,
+        /// The device's id.
+        id: String,
+        /// How the message names it.
+        label: String,
+    },
+    /// Delete every authenticator ("MFA reset").
+    ResetMfa {
+        /// Whose.
+        user_id: String,
+        /// For the message.
+        username: String,
+    },
+    /// Forget one consent.
+    RevokeConsent {
+        /// Whose.
+        user_id: String,
+        /// The consent's id.
+        id: String,
+        /// How the message names it (the application).
+        label: String,
+    },
+    /// Revoke one app password or API token.
+    RevokeToken {
+        /// Whose.
+        user_id: String,
+        /// The token's id.
+        id: String,
+        /// How the message names it (its identifier).
+        label: String,
+    },
+    /// Make a token; its key comes back once.
+    CreateToken {
+        /// For whom.
+        user_id: String,
+        /// For the message.
+        username: String,
+        /// What kind, what for, how long.
+        new: NewToken,
+    },
+}
+
+/// Where the console's account changes say they came from (in their events).
+const CONSOLE: &str = "console";
+
+/// Carries out an account change; deletions answer [`Outcome::Deleted`] so the dialog closes
+/// over the user detail, a new token [`Outcome::SecretShownOnce`].
+async fn account(service: &Service, change: AccountChange) -> Outcome {
+    let done = |r: Result<String, ServiceError>| match r {
+        Ok(msg) => Outcome::Deleted(msg),
+        Err(e) => Outcome::Failed(e),
+    };
+    match change {
+        AccountChange::DeleteAuthenticator { user_id, id, label } => done(
+            service
+                .delete_authenticator(&user_id, &id, CONSOLE)
+                .await
+                .map(|()| format!("deleted authenticator {label}")),
+        ),
+        AccountChange::ResetMfa { user_id, username } => done(
+            service
+                .reset_authenticators(&user_id, CONSOLE)
+                .await
+                .map(|n| format!("MFA reset: deleted {n} authenticator(s) of {username}")),
+        ),
+        AccountChange::RevokeConsent { user_id, id, label } => done(
+            service
+                .revoke_consent(&user_id, &id, CONSOLE)
+                .await
+                .map(|()| format!("revoked the consent to {label}")),
+        ),
+        AccountChange::RevokeToken { user_id, id, label } => done(
+            service
+                .revoke_token(&user_id, &id, CONSOLE)
+                .await
+                .map(|()| format!("revoked token {label}")),
+        ),
+        AccountChange::CreateToken {
+            user_id,
+            username,
+            new,
+        } => match service.create_token(&user_id, &new, CONSOLE).await {
+            Ok(created) => Outcome::SecretShownOnce {
+                message: format!(
+                    "created {} {} for {username}",
+                    new.intent.label().to_lowercase(),
+                    created.token.identifier
+                ),
+                what: format!("the {} of {username}", new.intent.label().to_lowercase()),
+                secret: created.key,
+            },
+            Err(e) => Outcome::Failed(e),
+        },
+    }
 }
 
 /// What a request came back with.
@@ -267,6 +373,7 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             Ok(_) => Outcome::Deleted(format!("deleted {name}")),
             Err(e) => Outcome::Failed(e),
         },
+        Request::Account(change) => account(service, change).await,
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
             Ok(()) => Outcome::Deleted(format!("deleted {name}")),
             Err(e) => Outcome::Failed(e),

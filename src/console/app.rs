@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+mod accounts;
 mod commands;
 mod copy;
 mod devices;
@@ -14,6 +15,7 @@ mod message;
 mod overlay;
 mod quit;
 
+pub use accounts::{AccountLine, AccountSection};
 pub use copy::{Clip, CopyLine, Delivery, osc52};
 pub use devices::DeviceFacts;
 pub use message::message_geometry;
@@ -384,6 +386,8 @@ impl App {
             Action::BindPolicy => self.start_bind_policy(),
             Action::Inspect => self.start_inspect(),
             Action::Test => self.start_test(),
+            Action::ResetMfa => self.start_mfa_reset(),
+            Action::NewToken => self.start_new_token(),
             _ => {}
         }
     }
@@ -759,8 +763,10 @@ impl App {
             Action::Import => TABS[self.tab].id == TabId::Flows,
             Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,
             Action::RevokeSession => {
-                TABS[self.tab].id == TabId::Users && !self.session_lines().is_empty()
+                TABS[self.tab].id == TabId::Users
+                    && !(self.session_lines().is_empty() && self.account_lines().is_empty())
             }
+            Action::ResetMfa | Action::NewToken => self.detail_user().is_some(),
             Action::Copy if self.mode() == Mode::Message => {
                 self.message().is_some_and(|m| m.copy.is_some())
             }

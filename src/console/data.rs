@@ -8,6 +8,7 @@ use crate::domain::{
     Flow, FlowStageBinding, Group, Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage,
     User,
 };
+use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
 use crate::service::devices::DeviceSummary;
 use crate::service::executions::LiveExecution;
 use crate::service::invitations::InvitationInfo;
@@ -68,6 +69,12 @@ pub struct Data {
     pub sessions: Vec<SessionSummary>,
     /// Flows being executed right now (from the store's sessions), most recently active first.
     pub executions: Vec<LiveExecution>,
+    /// Every user's confirmed authenticators (the users detail).
+    pub authenticators: Vec<AuthenticatorSummary>,
+    /// Every user's remembered consents, newest first (the users detail).
+    pub consents: Vec<ConsentSummary>,
+    /// Every user's app passwords and API tokens, newest first, without keys (the users detail).
+    pub tokens: Vec<TokenSummary>,
 }
 
 /// Loads [`Data`] through the service.
@@ -120,6 +127,9 @@ impl DataSource {
             policy_bindings: s.list_policy_bindings().await?,
             sessions: s.list_sessions().await?,
             executions: s.live_executions().await?,
+            authenticators: s.list_authenticators().await?,
+            consents: s.list_consents().await?,
+            tokens: s.list_tokens().await?,
         })
     }
 }

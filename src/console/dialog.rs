@@ -3,6 +3,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::console::actions::AccountChange;
 use crate::console::keymap::{Action, typed_char};
 
 use crate::domain::Kind;
@@ -36,6 +37,12 @@ pub struct DeleteDialog {
     pub typed: String,
     /// The last failure.
     pub error: Option<String>,
+    /// What confirming does instead of deleting an object: a change to a user's account.
+    pub change: Option<AccountChange>,
+    /// The title's and the button's verb ("Delete", "Revoke", "Reset").
+    pub verb: &'static str,
+    /// What the change does, shown in place of the used-by list.
+    pub note: Option<String>,
 }
 
 /// What a key did.
@@ -67,6 +74,20 @@ impl DeleteDialog {
             on_delete: false,
             typed: String::new(),
             error: None,
+            change: None,
+            verb: "Delete",
+            note: None,
+        }
+    }
+
+    /// A confirmation of an account change from the user detail (`what` names the item in
+    /// the title, `note` says what happens), Cancel focused; nothing is typed to confirm.
+    pub fn account(verb: &'static str, what: String, note: String, change: AccountChange) -> Self {
+        Self {
+            change: Some(change),
+            verb,
+            note: Some(note),
+            ..Self::new(Kind::User, String::new(), what, Vec::new(), None)
         }
     }
 

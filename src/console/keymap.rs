@@ -229,7 +229,8 @@ pub enum Action {
     Palette,
     /// Flows: import a blueprint file (mutating).
     Import,
-    /// User detail: end the selected session and revoke its tokens (mutating).
+    /// User detail: end the selected session and revoke its tokens, or (after a confirmation)
+    /// delete the selected authenticator, revoke the selected consent or token (mutating).
     RevokeSession,
     /// Certificates: write the certificate and key to files (refused read-only: key material).
     ExportCertificate,
@@ -317,6 +318,10 @@ pub enum Action {
     PrevStep,
     /// A dry run's form: run it (nothing is written, so read-only keeps it).
     RunDryRun,
+    /// User detail: delete every authenticator of the user, after a confirmation (mutating).
+    ResetMfa,
+    /// User detail: make an app password or API token, its key shown once (mutating).
+    NewToken,
 }
 
 /// A key a binding answers to.
@@ -608,6 +613,7 @@ const TAKE: &str = "Picker, checklist: take the choice(s)";
 const SWITCH: &str = "Dialog: switch between the buttons";
 const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
 const MESSAGE: &str = "Message: close (y: copy a key shown)";
+const ACCOUNT: &str = "Users: revoke / reset MFA / new token";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -621,7 +627,9 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('E')], "E", A::EditBinding, DETAIL, "Flow/group detail: edit the binding").hint("edit binding").mutating(),
     row(&[Char('X')], "X", A::RemoveBinding, DETAIL, "Flow/group detail: remove the binding").hint("unbind").mutating(),
     row(&[Char('P')], "P", A::SetPassword, LIST_DETAIL, "Users: set password").hint("password").mutating(),
-    row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the session").hint("revoke").mutating(),
+    row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the selected session, token, consent or authenticator").hint("revoke").mutating().help_as("R/M/T", ACCOUNT),
+    row(&[Char('M')], "M", A::ResetMfa, DETAIL, "User detail: reset MFA (delete every authenticator)").hint("reset MFA").mutating().help_as("R/M/T", ACCOUNT),
+    row(&[Char('T')], "T", A::NewToken, DETAIL, "User detail: new app password / API token").hint("new token").mutating().help_as("R/M/T", ACCOUNT),
     // Writes key material to disk: a read-only console does not.
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),

@@ -137,6 +137,7 @@ string_enum!(
         Redirect => ("redirect", "Redirect"),
         Endpoint => ("endpoint", "Endpoint"),
         Invitation => ("invitation", "Invitation"),
+        AuthenticatorStatic => ("authenticator_static", "Static authenticator setup"),
     } default Identification
 );
 

@@ -214,6 +214,23 @@ fn stage_durations(settings: &StageSettings) -> Vec<(&'static str, &str, bool)> 
     }
 }
 
+/// Recovery codes: how many (1 to 50) and how long (8 to 64 characters: shorter codes could be
+/// guessed within the throttle's budget).
+fn check_static_codes(e: &mut FieldErrors, s: &super::AuthenticatorStaticSettings) {
+    if !(1..=50).contains(&s.token_count) {
+        e.add(
+            "token_count",
+            format!("{} codes: use 1 to 50, e.g. 6", s.token_count),
+        );
+    }
+    if !(8..=64).contains(&s.token_length) {
+        e.add(
+            "token_length",
+            format!("{} characters: use 8 to 64, e.g. 12", s.token_length),
+        );
+    }
+}
+
 /// Checks the fields of an object that the type system cannot (required text, slugs, one
 /// subject per policy binding, redirect URI schemes, durations of providers, stages and
 /// connectors, binding timeouts).
@@ -228,6 +245,9 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "name", &s.name);
             for (field, value, zero_ok) in stage_durations(&s.settings) {
                 check_duration(&mut e, field, value, zero_ok);
+            }
+            if let StageSettings::AuthenticatorStatic(st) = &s.settings {
+                check_static_codes(&mut e, st);
             }
         }
         Object::FlowStageBinding(b) => {

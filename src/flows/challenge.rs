@@ -121,6 +121,13 @@ pub enum ChallengeKind {
         /// What to load.
         logout_urls: Vec<LogoutFrame>,
     },
+    /// `ak-stage-authenticator-static`: recovery codes, shown once; answering saves them.
+    AuthenticatorStaticSetup {
+        /// Who sets them up (authentik's `pending_user`).
+        pending_user: String,
+        /// The codes, in clear this once (only their digests are stored).
+        codes: Vec<String>,
+    },
 }
 
 /// One relying party's front-channel logout URL.
@@ -146,6 +153,7 @@ impl ChallengeKind {
             ChallengeKind::EndpointAgent { .. } => "ak-stage-endpoint-agent",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
+            ChallengeKind::AuthenticatorStaticSetup { .. } => "ak-stage-authenticator-static",
         }
     }
 }
@@ -380,6 +388,14 @@ impl ChallengeKind {
                     .map(|f| json!({"url": f.url, "provider_name": f.provider_name, "binding": "redirect"}))
                     .collect();
                 put("logout_urls", json!(list));
+            }
+            ChallengeKind::AuthenticatorStaticSetup {
+                pending_user,
+                codes,
+            } => {
+                put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
+                put("codes", json!(codes));
             }
         }
     }

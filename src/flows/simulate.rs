@@ -344,7 +344,7 @@ async fn step_through(
 
 fn step_of(binding_id: Option<&str>, name: &str, challenge: &Challenge) -> SimulatedStep {
     let mut json = challenge.to_json();
-    for secret in ["secret", "config_url", "qr_svg"] {
+    for secret in ["secret", "config_url", "qr_svg", "codes"] {
         if let Some(v) = json.get_mut(secret) {
             *v = Value::String("(generated when the user reaches the stage)".into());
         }
@@ -396,6 +396,9 @@ pub fn summary(kind: &ChallengeKind) -> String {
         ),
         ChallengeKind::ProviderIframeLogout { logout_urls } => {
             format!("logs out of {} application(s)", logout_urls.len())
+        }
+        ChallengeKind::AuthenticatorStaticSetup { codes, .. } => {
+            format!("shows {} recovery codes once, then saves them", codes.len())
         }
     }
 }

@@ -47,9 +47,15 @@ fn form_body(c: &Challenge) -> String {
             *enable_remember_me,
         ),
         ChallengeKind::Password { pending_user, .. } => password(&mut o, c, pending_user),
-        ChallengeKind::AuthenticatorValidate { pending_user, .. } => {
-            totp_code(&mut o, c, pending_user)
-        }
+        ChallengeKind::AuthenticatorValidate {
+            pending_user,
+            device_classes,
+        } => totp_code(
+            &mut o,
+            c,
+            pending_user,
+            device_classes.iter().any(|d| d == "static"),
+        ),
         ChallengeKind::AuthenticatorTotpSetup {
             config_url,
             secret,
@@ -78,8 +84,24 @@ fn form_body(c: &Challenge) -> String {
             );
         }
         ChallengeKind::AccessDenied { .. } | ChallengeKind::Redirect { .. } => {}
+        ChallengeKind::AuthenticatorStaticSetup { codes, .. } => static_codes(&mut o, c, codes),
     }
     o
+}
+
+/// `ak-stage-authenticator-static`: the recovery codes, shown this once, then Continue saves
+/// them.
+fn static_codes(o: &mut String, c: &Challenge, codes: &[String]) {
+    o.push_str(
+        "<p>Save these recovery codes somewhere safe. Each works once, and they are not shown \
+         again.</p><ul class=\"recovery-codes\" id=\"recovery-codes\">",
+    );
+    for code in codes {
+        let _ = write!(o, "<li><code>{}</code></li>", text(code));
+    }
+    o.push_str("</ul>");
+    field_errors(o, c, "non_field_errors");
+    o.push_str("<button type=\"submit\">I have saved them</button>");
 }
 
 /// `ak-stage-identification`: the identifier (labelled by the fields it matches), optionally
@@ -141,17 +163,22 @@ fn password(o: &mut String, c: &Challenge, pending_user: &str) {
     o.push_str("<button type=\"submit\">Continue</button>");
 }
 
-/// `ak-stage-authenticator-validate`: a TOTP code.
-fn totp_code(o: &mut String, c: &Challenge, pending_user: &str) {
+/// `ak-stage-authenticator-validate`: a TOTP code, or a recovery code (letters and digits)
+/// when the user has one.
+fn totp_code(o: &mut String, c: &Challenge, pending_user: &str, recovery_codes: bool) {
     let _ = write!(o, "<p class=\"user\">{}</p>", text(pending_user));
-    input(
-        o,
-        c,
-        "code",
-        "Authentication code",
-        "text",
-        "inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]*\" autofocus required",
-    );
+    let (label, extra) = if recovery_codes {
+        (
+            "Authentication code or recovery code",
+            "autocomplete=\"one-time-code\" autocapitalize=\"off\" autofocus required",
+        )
+    } else {
+        (
+            "Authentication code",
+            "inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]*\" autofocus required",
+        )
+    };
+    input(o, c, "code", label, "text", extra);
     o.push_str("<button type=\"submit\">Continue</button>");
 }
 

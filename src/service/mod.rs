@@ -1,6 +1,7 @@
 //! Use-cases shared by the console and the HTTP server: every create, update and delete goes
 //! through here, so both front ends apply the same validation and publish the same changes.
 
+pub mod accounts;
 pub mod agent;
 pub mod api_access;
 pub mod applications;

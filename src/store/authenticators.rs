@@ -126,3 +126,46 @@ pub async fn confirmed_kinds(conn: &mut Conn, user_id: &str) -> StoreResult<Vec<
     .fetch_all(conn)
     .await?)
 }
+
+/// Every confirmed device of a user, any kind, oldest first (the admin's account care).
+pub async fn confirmed_of_user_any_kind(
+    conn: &mut Conn,
+    user_id: &str,
+) -> StoreResult<Vec<DeviceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+         FROM authenticator_devices WHERE user_id = $1 AND confirmed = TRUE ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes one device of a user (its recovery codes go with it); true when it existed.
+pub async fn delete_of_user(conn: &mut Conn, user_id: &str, id: &str) -> StoreResult<bool> {
+    let res = sqlx::query("DELETE FROM authenticator_devices WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Deletes every device of a user, confirmed or not; returns how many.
+pub async fn delete_all_of_user(conn: &mut Conn, user_id: &str) -> StoreResult<u64> {
+    let res = sqlx::query("DELETE FROM authenticator_devices WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(res.rows_affected())
+}
+
+/// Every confirmed device of every user, oldest first (the console's snapshot).
+pub async fn all_confirmed(conn: &mut Conn) -> StoreResult<Vec<DeviceRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+         FROM authenticator_devices WHERE confirmed = TRUE ORDER BY created_at, id",
+    )
+    .fetch_all(conn)
+    .await?)
+}

@@ -50,3 +50,45 @@ pub async fn upsert(
     .await?;
     Ok(())
 }
+
+/// A stored consent.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConsentRow {
+    pub id: String,
+    pub user_id: String,
+    pub application_id: String,
+    pub permissions: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Every consent of a user, expired ones included, newest first.
+pub async fn of_user(conn: &mut Conn, user_id: &str) -> StoreResult<Vec<ConsentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, application_id, permissions, expires_at, created_at FROM consents \
+         WHERE user_id = $1 ORDER BY created_at DESC, id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Deletes one consent of a user; true when it existed.
+pub async fn delete_of_user(conn: &mut Conn, user_id: &str, id: &str) -> StoreResult<bool> {
+    let res = sqlx::query("DELETE FROM consents WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Every consent of every user, newest first (the console's snapshot).
+pub async fn all(conn: &mut Conn) -> StoreResult<Vec<ConsentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, application_id, permissions, expires_at, created_at FROM consents \
+         ORDER BY created_at DESC, id",
+    )
+    .fetch_all(conn)
+    .await?)
+}

@@ -39,6 +39,7 @@ pub mod login_failures;
 pub mod logins;
 pub mod reputation;
 pub mod sessions;
+pub mod static_tokens;
 pub mod throttle_buckets;
 pub mod token_batch;
 

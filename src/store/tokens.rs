@@ -58,3 +58,35 @@ pub async fn find_valid(
     .fetch_optional(conn)
     .await?)
 }
+
+/// authentik's intent for API tokens (never accepted where an app password is asked for).
+pub const INTENT_API: &str = "api";
+
+/// Every token of a user, newest first (digests only: no key is stored).
+pub async fn of_user(conn: &mut Conn, user_id: &str) -> StoreResult<Vec<Token>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM tokens WHERE user_id = $1 ORDER BY created_at DESC, id")
+            .bind(user_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Deletes one token of a user; true when it existed.
+pub async fn delete_of_user(conn: &mut Conn, user_id: &str, id: &str) -> StoreResult<bool> {
+    let res = sqlx::query("DELETE FROM tokens WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Every token of every user, newest first (the console's snapshot; digests only).
+pub async fn all(conn: &mut Conn) -> StoreResult<Vec<Token>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM tokens ORDER BY created_at DESC, id")
+            .fetch_all(conn)
+            .await?,
+    )
+}

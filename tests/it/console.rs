@@ -348,7 +348,7 @@ async fn readonly_hides_and_refuses_every_mutating_action() {
     let mutating: Vec<_> = KEYMAP.iter().filter(|b| b.mutates).collect();
     assert!(!mutating.is_empty(), "the mechanism has something to hide");
     for b in &mutating {
-        let entry = (b.label, b.description);
+        let entry = b.help_entry();
         assert!(rw.help_entries().contains(&entry), "{} in rw help", b.label);
         assert!(
             !ro.help_entries().contains(&entry),

@@ -3,6 +3,9 @@
 mod pg_support;
 mod support;
 
+mod accounts_cli;
+mod accounts_console;
+mod accounts_static;
 mod agent_api;
 mod agent_api_devices;
 mod agent_auth_ia;

@@ -326,6 +326,16 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
             S::Invitation,
             &[("continue_flow_without_invitation", Ty::Bool)],
         ),
+        stage(
+            "authentik_stages_authenticator_static.authenticatorstaticstage",
+            S::AuthenticatorStatic,
+            &[
+                ("configure_flow", Ty::Ref),
+                ("friendly_name", Ty::Str),
+                ("token_count", Ty::Int),
+                ("token_length", Ty::Int),
+            ],
+        ),
         policy(
             "authentik_policies_expression.expressionpolicy",
             P::Expression,

@@ -40,7 +40,7 @@ pub struct CopyLine {
 
 impl App {
     /// The open detail's row when it has focus on a `tab` tab.
-    fn detail_row_on(&self, tab: TabId) -> Option<&ListRow> {
+    pub(super) fn detail_row_on(&self, tab: TabId) -> Option<&ListRow> {
         let d = self.overlays.detail_on_top()?;
         (TABS[self.tab].id == tab).then_some(&d.row)
     }
@@ -142,9 +142,15 @@ impl App {
             .collect()
     }
 
-    /// `R` in a user's detail: end the selected session and revoke what it issued.
+    /// `R` in a user's detail: end the selected session and revoke what it issued, or (the
+    /// cursor past the sessions) confirm a change to the selected authenticator, consent or
+    /// token.
     pub(super) fn revoke_selected_session(&mut self) {
         let lines = self.session_lines();
+        if self.copy_cursor() >= lines.len() && !self.account_lines().is_empty() {
+            self.start_account_revoke(self.copy_cursor() - lines.len());
+            return;
+        }
         match lines.get(self.copy_cursor()) {
             Some((id, text)) => {
                 self.pending = Some(crate::console::actions::Request::RevokeSession {
@@ -194,7 +200,7 @@ impl App {
             .copy_lines()
             .len()
             .max(self.binding_lines().len())
-            .max(self.session_lines().len());
+            .max(self.session_lines().len() + self.account_lines().len());
         match self.overlays.detail_on_top_mut() {
             Some(d) if n > 0 => {
                 d.cursor = d.cursor.saturating_add_signed(delta).min(n - 1);

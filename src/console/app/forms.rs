@@ -6,6 +6,7 @@ use crossterm::event::KeyEvent;
 
 use super::overlay::Overlay;
 use super::{App, ExternalEdit, Status};
+use crate::console::actions::AccountChange;
 use crate::console::actions::{Outcome, Request};
 use crate::console::dialog::{DeleteDialog, DeleteTarget, DialogOutcome};
 use crate::console::form::picker::{ListPick, Picker};
@@ -16,6 +17,7 @@ use crate::console::tabs::{TABS, TabId, Tone};
 use crate::console::text::inert;
 use crate::domain::{Kind, Object};
 use crate::service::ServiceError;
+use crate::service::accounts::{NewToken, TokenIntent, parse_expiry};
 use crate::service::certificates::KeyAlgorithm;
 use crate::service::enrollment::NewEnrollmentToken;
 use crate::service::invitations::NewInvitation;
@@ -390,9 +392,10 @@ impl App {
             }
             DialogOutcome::Delete => {
                 let (id, name) = (d.id.clone(), d.name.clone());
-                self.pending = Some(match d.target {
-                    DeleteTarget::Object(kind) => Request::Delete { kind, id, name },
-                    DeleteTarget::Invitation => Request::DeleteInvitation { id, name },
+                self.pending = Some(match (&d.change, d.target) {
+                    (Some(change), _) => Request::Account(change.clone()),
+                    (None, DeleteTarget::Object(kind)) => Request::Delete { kind, id, name },
+                    (None, DeleteTarget::Invitation) => Request::DeleteInvitation { id, name },
                 });
             }
         }
@@ -474,10 +477,12 @@ impl App {
         // A binding removed from a device access group's detail leaves it open as well.
         let on_flow = TABS[self.tab].id == TabId::Flows
             || (TABS[self.tab].id == TabId::Connectors && self.overlays.detail().is_some());
+        // So does an account change from a user's detail.
         let binding = matches!(
             self.overlays.top(),
             Some(Overlay::Delete(d)) if d.target == DeleteTarget::Object(Kind::FlowStageBinding)
                 || (on_flow && d.target == DeleteTarget::Object(Kind::PolicyBinding))
+                || d.change.is_some()
         );
         if matches!(self.overlays.top(), Some(Overlay::Delete(_))) {
             self.overlays.pop();
@@ -605,6 +610,20 @@ fn request_for(form: &Form) -> Option<Request> {
                 .and_then(|t| crate::domain::Duration::parse(&t).ok()),
         }),
         Purpose::CreateInvitation => Request::CreateInvitation(invitation_request(form)),
+        Purpose::CreateToken(user_id, username) => Request::Account(AccountChange::CreateToken {
+            user_id: user_id.clone(),
+            username: username.clone(),
+            new: NewToken {
+                intent: form
+                    .value("intent")
+                    .and_then(|v| v.one())
+                    .and_then(TokenIntent::parse)
+                    .unwrap_or(TokenIntent::AppPassword),
+                description: text("description"),
+                // The field accepts only a valid duration or nothing.
+                expires_in: parse_expiry(&text("expires")).ok().flatten(),
+            },
+        }),
         Purpose::SetPassword(user_id) => Request::SetPassword {
             user_id: user_id.clone(),
             password: form

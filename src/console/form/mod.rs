@@ -42,6 +42,9 @@ pub enum Purpose {
     CreateEnrollmentToken,
     /// Make an invitation (the service makes its link, shown once).
     CreateInvitation,
+    /// Make an app password or API token for the user with this id and username (the
+    /// service makes its key, shown once).
+    CreateToken(String, String),
 }
 
 /// Which dry run a form asks for, and of what.

@@ -493,6 +493,27 @@ pub fn password_form(user: &User) -> Form {
     )
 }
 
+/// The new app password / API token form of a user (an app password, never expiring, unless
+/// the admin picks otherwise).
+pub fn token_form(user: &User) -> Form {
+    let mut form = Form::new(
+        &format!("New token for {}", user.username),
+        Object::User {
+            user: user.clone(),
+            groups: Vec::new(),
+        },
+        Purpose::CreateToken(user.id.clone(), user.username.clone()),
+        specs::token_fields(),
+    );
+    form.set_one(
+        "intent",
+        Some(crate::service::accounts::TokenIntent::AppPassword.as_str()),
+    );
+    form.validate();
+    form.dirty = false;
+    form
+}
+
 /// The certificate export form, with `<name>.pem` / `<name>.key` in the working directory
 /// filled in (the key only when the keypair has one).
 pub fn export_form(cert: &crate::domain::CertificateKeypair) -> Form {

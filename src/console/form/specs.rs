@@ -1236,6 +1236,45 @@ pub fn password_fields() -> Vec<FieldSpec> {
     ]
 }
 
+/// The fields of a new app password or API token (nothing of it is stored in the form's
+/// object: the service makes the key).
+pub fn token_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec {
+            choices: |_| {
+                crate::service::accounts::TokenIntent::ALL
+                    .iter()
+                    .map(|i| Choice {
+                        id: i.as_str().into(),
+                        label: i.label().into(),
+                    })
+                    .collect()
+            },
+            ..aux(
+                "intent",
+                "Intent",
+                "App password: the token endpoint's password grant. API token: never accepted as a password.",
+                true,
+                FieldKind::Select,
+            )
+        },
+        aux(
+            "description",
+            "Description",
+            "What the token is for.",
+            false,
+            FieldKind::Text,
+        ),
+        aux(
+            "expires",
+            "Expires in",
+            "How long it works, e.g. days=30. Empty: until revoked.",
+            false,
+            FieldKind::Duration,
+        ),
+    ]
+}
+
 /// Where a certificate (and its key) are exported to.
 pub fn export_fields() -> Vec<FieldSpec> {
     vec![

@@ -287,6 +287,12 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
             st!(text FieldKind::Duration, AuthenticatorValidateSettings.last_auth_threshold, "Last validation threshold",
                 "If the user has successfully authenticated with a device in the classes listed above within this configured duration, this stage will be skipped.", true),
         ],
+        StageKind::AuthenticatorStatic => vec![
+            st!(text FieldKind::Text, AuthenticatorStaticSettings.friendly_name, "Authenticator name", "The device name users see; empty: Static Token.", false),
+            st!(int AuthenticatorStaticSettings.token_count, "Token count", "How many recovery codes a user gets (1 to 50)."),
+            st!(int AuthenticatorStaticSettings.token_length, "Token length", "Characters per recovery code (8 to 64)."),
+            st!(one flows, AuthenticatorStaticSettings.configure_flow, "Configuration flow", "Flow a user runs to set up recovery codes from their settings.", false),
+        ],
         _ => return None,
     })
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::console::app::App;
+use crate::console::app::{AccountSection, App};
 use crate::console::tabs::{ListRow, TABS};
 
 /// Draws `row`'s fields, scrolled by the app's detail scroll.
@@ -80,7 +80,9 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
             " Sessions ({}): j/k select, R revoke (signs out, revokes its tokens)",
             sessions.len()
         );
+        let first = sessions.len();
         selectable(app, &mut lines, title, sessions.into_iter().map(|(_, t)| t));
+        account_sections(app, &mut lines, &mut scroll, height, first);
     }
     let copy = app.copy_lines();
     if !copy.is_empty() {
@@ -109,6 +111,33 @@ pub fn draw(app: &App, row: &ListRow, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// The user detail's authenticators, consents and tokens, each a titled section; the detail's
+/// one cursor continues from the sessions (`first` is the index of the first line here).
+fn account_sections(
+    app: &App,
+    lines: &mut Vec<Line<'static>>,
+    scroll: &mut usize,
+    height: usize,
+    first: usize,
+) {
+    let all = app.account_lines();
+    let mut index = first;
+    for section in AccountSection::ALL {
+        let items: Vec<String> = all
+            .iter()
+            .filter(|l| l.section == section)
+            .map(|l| l.text.clone())
+            .collect();
+        let cursor = app.copy_cursor();
+        if (index..index + items.len()).contains(&cursor) {
+            *scroll = (*scroll).max(cursor_scroll(lines.len(), cursor - index, height));
+        }
+        let title = format!(" {} ({}): {}", section.title(), items.len(), section.keys());
+        selectable_from(app, lines, title, items.into_iter(), index);
+        index += all.iter().filter(|l| l.section == section).count();
+    }
+}
+
 /// The scroll that keeps the cursor's line of a section starting after `before` lines in view.
 fn cursor_scroll(before: usize, cursor: usize, height: usize) -> usize {
     // A blank line and the section title come before the items.
@@ -123,11 +152,22 @@ fn selectable(
     title: String,
     items: impl Iterator<Item = String>,
 ) {
+    selectable_from(app, lines, title, items, 0);
+}
+
+/// [`selectable`] for a section whose first item is the cursor's `first`.
+fn selectable_from(
+    app: &App,
+    lines: &mut Vec<Line<'static>>,
+    title: String,
+    items: impl Iterator<Item = String>,
+    first: usize,
+) {
     let theme = app.theme();
     lines.push(Line::raw(""));
     lines.push(Line::styled(title, theme.accent()));
     for (i, text) in items.enumerate() {
-        let selected = i == app.copy_cursor();
+        let selected = first + i == app.copy_cursor();
         let text = format!(
             "{} {}",
             if selected { ">" } else { " " },

@@ -144,10 +144,21 @@ pub fn picker(theme: &Theme, p: &Picker, title: &str, keys: &str, frame: &mut Fr
     }
 }
 
+/// The confirm button of a dialog whose verb is `verb`.
+fn button(verb: &str) -> &'static str {
+    match verb {
+        "Revoke" => " [ Revoke ] ",
+        "Reset" => " [ Reset ] ",
+        _ => " [ Delete ] ",
+    }
+}
+
 /// Draws the delete confirmation dialog.
 pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
-    if d.usages.is_empty() {
+    if let Some(note) = &d.note {
+        lines.push(Line::styled(format!(" {}", inert(note)), theme.text()));
+    } else if d.usages.is_empty() {
         lines.push(Line::styled(" Nothing else uses it.", theme.muted()));
     } else {
         lines.push(Line::styled(" Used by:", theme.text()));
@@ -185,7 +196,7 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
     if let Some(e) = &d.error {
         lines.push(Line::styled(format!(" {e}"), theme.error()));
     }
-    let title = Span::styled(format!(" Delete {} ", inert(&d.name)), theme.title());
+    let title = Span::styled(format!(" {} {} ", d.verb, inert(&d.name)), theme.title());
     let cancel = if d.on_delete {
         theme.text()
     } else {
@@ -207,7 +218,7 @@ pub fn dialog(theme: &Theme, d: &DeleteDialog, frame: &mut Frame, area: Rect) {
         title,
         lines,
         cancel,
-        confirm: (" [ Delete ] ", delete),
+        confirm: (button(d.verb), delete),
     };
     dialog.draw(frame, area);
 }

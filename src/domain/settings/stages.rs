@@ -21,6 +21,7 @@ kind_settings!(
         Redirect(RedirectSettings),
         Endpoint(EndpointSettings),
         Invitation(InvitationSettings),
+        AuthenticatorStatic(AuthenticatorStaticSettings),
     }
 );
 
@@ -196,6 +197,30 @@ impl Default for AuthenticatorTotpSettings {
             configure_flow: None,
             friendly_name: String::new(),
             digits: 6,
+        }
+    }
+}
+
+/// Static authenticator setup: recovery codes shown once (authentik's
+/// `AuthenticatorStaticStage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthenticatorStaticSettings {
+    pub configure_flow: Option<String>,
+    pub friendly_name: String,
+    /// How many codes a device gets.
+    pub token_count: i64,
+    /// How many characters each code has.
+    pub token_length: i64,
+}
+
+impl Default for AuthenticatorStaticSettings {
+    fn default() -> Self {
+        Self {
+            configure_flow: None,
+            friendly_name: String::new(),
+            token_count: 6,
+            token_length: 12,
         }
     }
 }
@@ -445,6 +470,9 @@ mod tests {
             }),
             StageKind::Endpoint => json!({"connector": null, "mode": "optional"}),
             StageKind::Invitation => json!({"continue_flow_without_invitation": false}),
+            StageKind::AuthenticatorStatic => json!({
+                "configure_flow": null, "friendly_name": "", "token_count": 6, "token_length": 12,
+            }),
         }
     }
 

@@ -1,17 +1,20 @@
-//! Authenticator validation (TOTP): codes are single use within their window (one conditional
-//! UPDATE of `last_used_step`) and attempts are throttled per user.
+//! Authenticator validation (TOTP and static recovery codes): TOTP codes are single use within
+//! their window (one conditional UPDATE of `last_used_step`), a recovery code is used by one
+//! conditional DELETE of its digest, and attempts are throttled per user.
 
 use serde_json::json;
 
+use super::authenticator_static::STATIC_KIND;
 use super::authenticator_totp::{BUILTIN_TOTP_SETUP, matching_step, totp};
 use super::{Reply, Show, StageCtx};
+use crate::crypto::secrets;
 use crate::domain::{
     AuthenticatorValidateSettings, InvalidResponseAction, NotConfiguredAction, PolicyEngineMode,
 };
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::context::PlannedStage;
 use crate::flows::{FlowResult, actions};
-use crate::store::{self, authenticators};
+use crate::store::{self, authenticators, static_tokens};
 
 /// Failed attempts allowed per user per window.
 pub const MAX_FAILURES: i64 = 5;
@@ -26,11 +29,11 @@ pub async fn challenge(
     let Some(user_id) = sc.user_id() else {
         return Ok(Show::Deny("No pending user.".into()));
     };
-    let devices = {
+    let classes = {
         let mut conn = sc.env.store.read().await?;
-        authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?
+        offered_classes(&mut conn, &user_id, s).await?
     };
-    if devices.is_empty() {
+    if classes.is_empty() {
         return Ok(match s.not_configured_action {
             NotConfiguredAction::Deny => {
                 Show::Deny("No (allowed) MFA authenticator configured.".into())
@@ -56,12 +59,61 @@ pub async fn challenge(
     }
     Ok(Show::Challenge(ChallengeKind::AuthenticatorValidate {
         pending_user: sc.display_user(),
-        device_classes: vec!["totp".into()],
+        device_classes: classes,
     }))
 }
 
+/// The device classes the user has and the stage accepts: `totp` (always, as before), then
+/// `static` when the stage lists it.
+async fn offered_classes(
+    conn: &mut store::Conn,
+    user_id: &str,
+    s: &AuthenticatorValidateSettings,
+) -> FlowResult<Vec<String>> {
+    let mut classes = Vec::new();
+    if !authenticators::confirmed_of_user(conn, user_id, "totp")
+        .await?
+        .is_empty()
+    {
+        classes.push("totp".to_string());
+    }
+    if accepts_static(s)
+        && !authenticators::confirmed_of_user(conn, user_id, STATIC_KIND)
+            .await?
+            .is_empty()
+    {
+        classes.push(STATIC_KIND.to_string());
+    }
+    Ok(classes)
+}
+
+fn accepts_static(s: &AuthenticatorValidateSettings) -> bool {
+    s.device_classes.iter().any(|c| c == STATIC_KIND)
+}
+
+/// Uses a recovery code of the user: true when it was unused (and is now used). A dry run
+/// only looks.
+async fn use_static_code(sc: &StageCtx<'_>, user_id: &str, code: &str) -> FlowResult<bool> {
+    let digest = secrets::digest(code);
+    match sc.env.write_tx("recovery code used").await? {
+        Some(mut tx) => {
+            let used = static_tokens::consume(tx.conn(), user_id, &digest).await?;
+            tx.commit().await?;
+            Ok(used.is_some())
+        }
+        None => {
+            let mut conn = sc.env.store.read().await?;
+            Ok(static_tokens::exists(&mut conn, user_id, &digest).await?)
+        }
+    }
+}
+
 /// Checks the code against the user's devices.
-pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
+pub async fn respond(
+    sc: &mut StageCtx<'_>,
+    s: &AuthenticatorValidateSettings,
+    r: &Response,
+) -> FlowResult<Reply> {
     let Some(user_id) = sc.user_id() else {
         return Ok(Reply::Deny("No pending user.".into()));
     };
@@ -125,6 +177,10 @@ pub async fn respond(sc: &mut StageCtx<'_>, r: &Response) -> FlowResult<Reply> {
             .await?;
             break;
         }
+    }
+    if accepts_static(s) && use_static_code(sc, &user_id, &code).await? {
+        sc.plan.context.auth_methods.push("otp".into());
+        return Ok(Reply::Next);
     }
     if let Some(mut tx) = env.write_tx("authenticator failure").await? {
         authenticators::record_failure(tx.conn(), &user_id, env.now, WINDOW).await?;

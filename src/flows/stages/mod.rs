@@ -1,6 +1,7 @@
 //! One module per stage kind. A stage turns the plan's state into a challenge and consumes a
 //! response; it never knows which view renders it.
 
+mod authenticator_static;
 mod authenticator_totp;
 mod authenticator_validate;
 mod consent;
@@ -141,6 +142,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
         StageSettings::Invitation(s) => invitation::challenge(sc, s).await,
+        StageSettings::AuthenticatorStatic(s) => authenticator_static::challenge(sc, s).await,
     }
 }
 
@@ -150,13 +152,16 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
     match &stage.settings {
         StageSettings::Identification(s) => identification::respond(sc, s, response).await,
         StageSettings::Password(s) => password::respond(sc, s, response).await,
-        StageSettings::AuthenticatorValidate(_) => {
-            authenticator_validate::respond(sc, response).await
+        StageSettings::AuthenticatorValidate(s) => {
+            authenticator_validate::respond(sc, s, response).await
         }
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::respond(sc, s, response).await,
         StageSettings::Consent(s) => consent::respond(sc, s, response).await,
         StageSettings::Prompt(s) => prompt::respond(sc, s, response).await,
         StageSettings::Endpoint(s) => endpoint::respond(sc, s, response).await,
+        StageSettings::AuthenticatorStatic(s) => {
+            authenticator_static::respond(sc, s, response).await
+        }
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",
