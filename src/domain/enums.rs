@@ -136,6 +136,7 @@ string_enum!(
         Deny => ("deny", "Deny"),
         Redirect => ("redirect", "Redirect"),
         Endpoint => ("endpoint", "Endpoint"),
+        AuthenticatorWebauthn => ("authenticator_webauthn", "WebAuthn authenticator setup"),
     } default Identification
 );
 

@@ -20,6 +20,7 @@ kind_settings!(
         Deny(DenySettings),
         Redirect(RedirectSettings),
         Endpoint(EndpointSettings),
+        AuthenticatorWebauthn(AuthenticatorWebauthnSettings),
     }
 );
 
@@ -389,6 +390,55 @@ pub struct EndpointSettings {
     pub mode: EndpointMode,
 }
 
+string_enum!(
+    /// Whether a WebAuthn registration asks for a discoverable (client-side) credential.
+    ResidentKeyRequirement {
+        Discouraged => ("discouraged", "The authenticator should not create a dedicated credential"),
+        Preferred => ("preferred", "The authenticator can create and store a dedicated credential, but if it doesn't that's alright too"),
+        Required => ("required", "The authenticator MUST create a dedicated credential. If it cannot, the RP is prepared for an error to occur"),
+    } default Preferred
+);
+
+string_enum!(
+    /// How a WebAuthn authenticator is connected to the browser (absent: either).
+    AuthenticatorAttachment {
+        Platform => ("platform", "A \"platform\" authenticator is built-in to the device"),
+        CrossPlatform => ("cross-platform", "A \"roaming\" authenticator, like a YubiKey"),
+    } default Platform
+);
+
+/// WebAuthn authenticator setup: registers a passkey or security key (authentik's
+/// `AuthenticatorWebAuthnStage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthenticatorWebauthnSettings {
+    pub configure_flow: Option<String>,
+    pub friendly_name: String,
+    /// Asked of the authenticator at registration (authentik's `user_verification`).
+    pub user_verification: WebauthnUserVerification,
+    pub resident_key_requirement: ResidentKeyRequirement,
+    /// `None` lets the browser offer any authenticator.
+    pub authenticator_attachment: Option<AuthenticatorAttachment>,
+    /// Kept for blueprints: latchkey has no authenticator metadata to restrict by.
+    pub device_type_restrictions: Vec<String>,
+    /// Failed registrations before the stage gives up (0: no limit).
+    pub max_attempts: i64,
+}
+
+impl Default for AuthenticatorWebauthnSettings {
+    fn default() -> Self {
+        Self {
+            configure_flow: None,
+            friendly_name: String::new(),
+            user_verification: WebauthnUserVerification::Preferred,
+            resident_key_requirement: ResidentKeyRequirement::Preferred,
+            authenticator_attachment: None,
+            device_type_restrictions: Vec::new(),
+            max_attempts: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -434,6 +484,11 @@ mod tests {
                 "mode": "static", "target_static": "", "target_flow": null, "keep_context": true,
             }),
             StageKind::Endpoint => json!({"connector": null, "mode": "optional"}),
+            StageKind::AuthenticatorWebauthn => json!({
+                "configure_flow": null, "friendly_name": "", "user_verification": "preferred",
+                "resident_key_requirement": "preferred", "authenticator_attachment": null,
+                "device_type_restrictions": [], "max_attempts": 0,
+            }),
         }
     }
 
@@ -572,6 +627,44 @@ mod tests {
         assert_eq!(
             StageSettings::for_new(StageKind::Deny),
             StageSettings::default_for(StageKind::Deny)
+        );
+    }
+
+    #[test]
+    fn webauthn_setup_settings_read_authentiks_spellings() {
+        let stored = json!({"configure_flow": "f1", "friendly_name": "Passkey",
+            "user_verification": "required", "resident_key_requirement": "discouraged",
+            "authenticator_attachment": "cross-platform", "device_type_restrictions": ["aaguid-1"],
+            "max_attempts": 3});
+        let s = StageSettings::from_json(StageKind::AuthenticatorWebauthn, &stored);
+        let StageSettings::AuthenticatorWebauthn(w) = &s else {
+            panic!("webauthn")
+        };
+        assert_eq!(w.user_verification, WebauthnUserVerification::Required);
+        assert_eq!(
+            w.resident_key_requirement,
+            ResidentKeyRequirement::Discouraged
+        );
+        assert_eq!(
+            w.authenticator_attachment,
+            Some(AuthenticatorAttachment::CrossPlatform)
+        );
+        assert_eq!(s.to_json(), stored);
+        // null is "no preference"; an unknown attachment is refused by the strict reader.
+        let s = StageSettings::from_json(
+            StageKind::AuthenticatorWebauthn,
+            &json!({"authenticator_attachment": null, "resident_key_requirement": "required"}),
+        );
+        assert_eq!(
+            s.changed_json(),
+            json!({"resident_key_requirement": "required"})
+        );
+        assert!(
+            StageSettings::from_json_strict(
+                StageKind::AuthenticatorWebauthn,
+                json!({"authenticator_attachment": "usb"})
+            )
+            .is_err()
         );
     }
 

@@ -3,6 +3,7 @@
 
 mod authenticator_totp;
 mod authenticator_validate;
+mod authenticator_webauthn;
 mod consent;
 mod deny;
 mod device_facts;
@@ -14,6 +15,7 @@ mod redirect;
 mod user_login;
 mod user_logout;
 mod user_write;
+mod webauthn_validate;
 
 use serde_json::Value;
 
@@ -127,7 +129,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     // The stage outlives the context's borrow, so its settings can be read while `sc` changes.
     let stage = sc.stage;
     match &stage.settings {
-        StageSettings::Identification(s) => Ok(identification::challenge(s)),
+        StageSettings::Identification(s) => identification::challenge(sc, s).await,
         StageSettings::Password(s) => Ok(password::challenge(sc, s)),
         StageSettings::AuthenticatorValidate(s) => authenticator_validate::challenge(sc, s).await,
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::challenge(sc, s).await,
@@ -139,6 +141,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Deny(s) => Ok(deny::challenge(s)),
         StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
+        StageSettings::AuthenticatorWebauthn(s) => authenticator_webauthn::challenge(sc, s).await,
     }
 }
 
@@ -155,6 +158,9 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageSettings::Consent(s) => consent::respond(sc, s, response).await,
         StageSettings::Prompt(s) => prompt::respond(sc, s, response).await,
         StageSettings::Endpoint(s) => endpoint::respond(sc, s, response).await,
+        StageSettings::AuthenticatorWebauthn(s) => {
+            authenticator_webauthn::respond(sc, s, response).await
+        }
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",
