@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use url::Url;
 use webauthn_rs_core::WebauthnCore;
+use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AuthenticationResult, AuthenticationState, AuthenticatorAttachment as CoreAttachment,
     Credential, PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState,
@@ -34,9 +35,12 @@ pub enum CeremonyError {
     /// The browser's answer is not a credential.
     #[error("malformed credential: {0}")]
     Malformed(String),
-    /// The crate refused (wrong origin, RP id, challenge, signature, counter, policy…).
+    /// The crate refused (wrong origin, RP id, challenge, signature, policy…).
     #[error("{0}")]
     Refused(String),
+    /// The signature counter did not move past the stored one: the key may have been copied.
+    #[error("the sign counter did not advance: the credential may be cloned")]
+    PossibleClone,
 }
 
 /// The relying party: who the credentials belong to.
@@ -203,7 +207,10 @@ pub fn finish_assertion(
     let result: AuthenticationResult = rp
         .core()
         .authenticate_single_credential(&assertion.credential, state, stored)
-        .map_err(|e| CeremonyError::Refused(e.to_string()))?;
+        .map_err(|e| match e {
+            WebauthnError::CredentialPossibleCompromise => CeremonyError::PossibleClone,
+            other => CeremonyError::Refused(other.to_string()),
+        })?;
     let mut updated = stored.clone();
     if result.counter() > updated.counter {
         updated.counter = result.counter();

@@ -208,6 +208,20 @@ async fn password_login(client: &fantoccini::Client, base: &str, flow: &str) -> 
         .await
 }
 
+/// Signs in through the default authentication flow and waits until it is done.
+async fn sign_in_with_password(client: &fantoccini::Client, base: &str) -> Step<()> {
+    let flow = "default-authentication-flow";
+    password_login(client, base, flow).await?;
+    let path = format!("/if/flow/{flow}/");
+    for _ in 0..100 {
+        if client.current_url().await?.path() != path {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// True when the browser's session is signed in (the whoami flow's deny message).
 async fn signed_in(client: &fantoccini::Client, base: &str) -> Step<bool> {
     client
@@ -262,7 +276,7 @@ async fn browser_passkey_registers_signs_in_and_refuses_a_clone() {
         client.goto(&format!("{base}/-/health/live/")).await?;
         let authenticator = add_authenticator(&client).await;
         // Register, signed in with the password.
-        password_login(&client, &base, "default-authentication-flow").await?;
+        sign_in_with_password(&client, &base).await?;
         client
             .goto(&format!("{base}/if/flow/passkey-setup/"))
             .await?;
@@ -340,6 +354,13 @@ async fn browser_passkey_registers_signs_in_and_refuses_a_clone() {
     );
     assert!(cloned.contains("Assertion failed"), "{cloned}");
     assert!(!clone_signed_in, "a cloned credential signs nobody in");
+    let suspicious = events_of(&srv.service, "suspicious_request").await;
+    assert!(
+        suspicious
+            .iter()
+            .any(|e| e.context["reason"] == "webauthn sign counter did not advance"),
+        "{suspicious:?}"
+    );
     let failures = events_of(&srv.service, "login_failed").await;
     assert!(
         failures
@@ -367,7 +388,7 @@ async fn browser_passkey_refuses_a_wrong_origin_and_a_wrong_rp_id() {
     let result = async {
         client.goto(&format!("{base}/-/health/live/")).await?;
         let authenticator = add_authenticator(&client).await;
-        password_login(&client, &base, "default-authentication-flow").await?;
+        sign_in_with_password(&client, &base).await?;
         client
             .goto(&format!("{base}/if/flow/passkey-setup/"))
             .await?;
@@ -395,7 +416,7 @@ async fn browser_passkey_refuses_a_wrong_origin_and_a_wrong_rp_id() {
         )
         .await;
         add_authenticator(&client).await;
-        password_login(&client, &base, "default-authentication-flow").await?;
+        sign_in_with_password(&client, &base).await?;
         client
             .goto(&format!("{}/if/flow/passkey-setup/", wrong.base_url))
             .await?;

@@ -215,3 +215,66 @@ async fn only_the_webauthn_page_carries_a_script_under_its_own_nonce() {
     }
     assert_ne!(nonces[0], nonces[1], "a fresh nonce per response");
 }
+
+#[tokio::test]
+async fn the_sign_counter_only_moves_forward_and_a_credential_id_is_registered_once() {
+    use latchkey::store::webauthn_devices::{self, WebauthnDeviceRow};
+    let (_dir, store) = crate::support::temp_store().await;
+    let user = latchkey::domain::User::new_internal("ann", "Ann", "ann@example.com", 0);
+    let mut tx = store.write_tx().await.expect("tx");
+    latchkey::store::users::insert(tx.conn(), &user, None)
+        .await
+        .expect("user");
+    let device = WebauthnDeviceRow {
+        id: latchkey::domain::new_id(),
+        user_id: user.id.clone(),
+        name: "key".into(),
+        credential_id: "AQID".into(),
+        credential: "{}".into(),
+        sign_count: 0,
+        created_at: 0,
+    };
+    webauthn_devices::insert(tx.conn(), &device)
+        .await
+        .expect("device");
+    // No counter yet (0 → 0) is a use; then it only moves forward.
+    let mut uses = Vec::new();
+    for count in [0, 5, 5, 3, 6] {
+        uses.push(
+            webauthn_devices::record_use(tx.conn(), &device.id, count, "{}")
+                .await
+                .expect("use"),
+        );
+    }
+    assert_eq!(uses, [true, true, false, false, true]);
+    tx.commit().await.expect("commit");
+    // The duplicate in a transaction of its own (PostgreSQL aborts a transaction on an error).
+    let copy = WebauthnDeviceRow {
+        id: latchkey::domain::new_id(),
+        ..device.clone()
+    };
+    let mut tx = store.write_tx().await.expect("tx");
+    assert!(
+        webauthn_devices::insert(tx.conn(), &copy).await.is_err(),
+        "a credential id is unique"
+    );
+    drop(tx);
+    let mut conn = store.read().await.expect("conn");
+    let stored = webauthn_devices::by_credential_id(&mut conn, "AQID")
+        .await
+        .expect("read")
+        .expect("device");
+    assert_eq!(stored.sign_count, 6);
+    assert!(
+        webauthn_devices::credential_exists(&mut conn, "AQID")
+            .await
+            .expect("read")
+    );
+    assert_eq!(
+        latchkey::store::authenticators::confirmed_kinds(&mut conn, &user.id)
+            .await
+            .expect("kinds"),
+        ["webauthn"],
+        "listed with the user's other authenticators"
+    );
+}

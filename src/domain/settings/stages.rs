@@ -393,17 +393,17 @@ pub struct EndpointSettings {
 string_enum!(
     /// Whether a WebAuthn registration asks for a discoverable (client-side) credential.
     ResidentKeyRequirement {
-        Discouraged => ("discouraged", "The authenticator should not create a dedicated credential"),
-        Preferred => ("preferred", "The authenticator can create and store a dedicated credential, but if it doesn't that's alright too"),
-        Required => ("required", "The authenticator MUST create a dedicated credential. If it cannot, the RP is prepared for an error to occur"),
+        Discouraged => ("discouraged", "Discouraged: no credential kept on the authenticator"),
+        Preferred => ("preferred", "Preferred: a discoverable credential when possible"),
+        Required => ("required", "Required: a discoverable credential (passkey)"),
     } default Preferred
 );
 
 string_enum!(
     /// How a WebAuthn authenticator is connected to the browser (absent: either).
     AuthenticatorAttachment {
-        Platform => ("platform", "A \"platform\" authenticator is built-in to the device"),
-        CrossPlatform => ("cross-platform", "A \"roaming\" authenticator, like a YubiKey"),
+        Platform => ("platform", "Platform: built into the device"),
+        CrossPlatform => ("cross-platform", "Cross-platform: roaming, like a YubiKey"),
     } default Platform
 );
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::authenticator_webauthn::stored_credential;
 use super::{Reply, StageCtx};
 use crate::domain::WebauthnUserVerification;
-use crate::flows::webauthn::{self, Assertion, RelyingParty};
+use crate::flows::webauthn::{self, Assertion, CeremonyError, RelyingParty};
 use crate::flows::{FlowResult, actions};
 use crate::store::{self, webauthn_devices};
 
@@ -114,6 +114,15 @@ pub async fn respond(sc: &mut StageCtx<'_>, answer: &str) -> FlowResult<Reply> {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(error = %e, "webauthn assertion refused");
+            if matches!(e, CeremonyError::PossibleClone) {
+                env.event(
+                    actions::SUSPICIOUS_REQUEST,
+                    &user.username,
+                    Some(&user.id),
+                    json!({"reason": "webauthn sign counter did not advance", "device": device.name}),
+                )
+                .await?;
+            }
             env.event(
                 actions::LOGIN_FAILED,
                 &user.username,
