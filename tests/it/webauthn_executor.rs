@@ -278,3 +278,64 @@ async fn the_sign_counter_only_moves_forward_and_a_credential_id_is_registered_o
         "listed with the user's other authenticators"
     );
 }
+
+#[tokio::test]
+async fn the_inspectors_simulation_describes_both_webauthn_steps_and_writes_nothing() {
+    use latchkey::service::inspect::SimulationInput;
+    let srv = spawn_clock_server(None).await;
+    add_flow(
+        &srv.service,
+        "passwordless",
+        FlowAuthentication::None,
+        vec![(
+            StageKind::AuthenticatorValidate,
+            json!({"device_classes": ["webauthn"]}),
+        )],
+    )
+    .await;
+    add_flow(
+        &srv.service,
+        "passkey-setup",
+        FlowAuthentication::None,
+        vec![(StageKind::AuthenticatorWebauthn, json!({}))],
+    )
+    .await;
+    let akadmin = srv
+        .service
+        .user_by_username("akadmin")
+        .await
+        .expect("read")
+        .expect("akadmin");
+    for (slug, user, summary, component) in [
+        (
+            "passwordless",
+            None,
+            "asks for a passkey, which names the user (password-less)",
+            VALIDATE,
+        ),
+        (
+            "passkey-setup",
+            Some(akadmin.id.clone()),
+            "registers a passkey for akadmin",
+            SETUP,
+        ),
+    ] {
+        let before = crate::flows_simulate::dump(&srv.service).await;
+        let sim = srv
+            .service
+            .simulate_flow(&SimulationInput {
+                flow_slug: slug.into(),
+                user_id: user,
+                ..SimulationInput::default()
+            })
+            .await
+            .expect("simulate");
+        assert_eq!(
+            before,
+            crate::flows_simulate::dump(&srv.service).await,
+            "{slug}"
+        );
+        assert_eq!(sim.steps[0].summary, summary, "{sim:#?}");
+        assert_eq!(sim.steps[0].challenge["component"], component, "{sim:#?}");
+    }
+}
