@@ -7,10 +7,13 @@ use serde_json::{Value, json};
 
 use super::authenticator_webauthn::stored_credential;
 use super::{Reply, StageCtx};
+use crate::domain::User;
 use crate::domain::WebauthnUserVerification;
 use crate::flows::webauthn::{self, Assertion, CeremonyError, RelyingParty};
 use crate::flows::{FlowResult, actions};
+use crate::store::webauthn_devices::WebauthnDeviceRow;
 use crate::store::{self, webauthn_devices};
+use webauthn_rs_core::proto::Credential;
 
 /// The scratch key the assertion state is kept under.
 const STATE: &str = "webauthn_state";
@@ -64,6 +67,34 @@ pub async fn challenge(
     }
 }
 
+/// The device the assertion names, its active owner and its stored credential, when the owner
+/// may answer here: with a pending user the device must be theirs; without one the
+/// authenticator's user handle must name the device's owner.
+async fn owned_device(
+    sc: &StageCtx<'_>,
+    assertion: &Assertion,
+    pending: Option<&str>,
+) -> FlowResult<Option<(WebauthnDeviceRow, User, Credential)>> {
+    let mut conn = sc.env.store.read().await?;
+    let Some(device) =
+        webauthn_devices::by_credential_id(&mut conn, &assertion.credential_id()).await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = store::users::get(&mut conn, &device.user_id)
+        .await?
+        .filter(|u| u.is_active)
+    else {
+        return Ok(None);
+    };
+    let owner_ok = match pending {
+        Some(p) => p == device.user_id,
+        None => assertion.user_handle() == Some(device.user_id.as_bytes()),
+    };
+    let stored = stored_credential(&device.credential).filter(|_| owner_ok);
+    Ok(stored.map(|c| (device, user, c)))
+}
+
 /// Checks an assertion (the `webauthn` response field). Signs the user in as the pending user
 /// when the flow had none.
 pub async fn respond(sc: &mut StageCtx<'_>, answer: &str) -> FlowResult<Reply> {
@@ -84,26 +115,8 @@ pub async fn respond(sc: &mut StageCtx<'_>, answer: &str) -> FlowResult<Reply> {
     sc.set_scratch(STATE, Value::Null);
     sc.set_scratch(OPTIONS, Value::Null);
     let pending = sc.user_id();
-    let (device, user) = {
-        let mut conn = sc.env.store.read().await?;
-        let Some(device) =
-            webauthn_devices::by_credential_id(&mut conn, &assertion.credential_id()).await?
-        else {
-            return Ok(invalid());
-        };
-        let user = store::users::get(&mut conn, &device.user_id).await?;
-        (device, user)
-    };
-    let Some(user) = user.filter(|u| u.is_active) else {
-        return Ok(invalid());
-    };
-    // With a pending user the device must be theirs; without one the authenticator's user
-    // handle must name the device's owner.
-    let owner_ok = match &pending {
-        Some(p) => *p == device.user_id,
-        None => assertion.user_handle() == Some(device.user_id.as_bytes()),
-    };
-    let Some(stored) = stored_credential(&device.credential).filter(|_| owner_ok) else {
+    let Some((device, user, stored)) = owned_device(sc, &assertion, pending.as_deref()).await?
+    else {
         return Ok(invalid());
     };
     let Ok(rp) = RelyingParty::of_public_url(&sc.env.public_url) else {
