@@ -138,6 +138,7 @@ string_enum!(
         Endpoint => ("endpoint", "Endpoint"),
         Invitation => ("invitation", "Invitation"),
         AuthenticatorStatic => ("authenticator_static", "Static authenticator setup"),
+        AuthenticatorWebauthn => ("authenticator_webauthn", "WebAuthn authenticator setup"),
     } default Identification
 );
 

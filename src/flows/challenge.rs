@@ -54,6 +54,8 @@ pub enum ChallengeKind {
         password_fields: bool,
         /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
         enable_remember_me: bool,
+        /// The stage's password-less flow (`/if/flow/<slug>/`), linked from the page.
+        passwordless_url: Option<String>,
     },
     /// `ak-stage-password`.
     Password {
@@ -62,12 +64,14 @@ pub enum ChallengeKind {
         /// Offer a show-password toggle.
         allow_show_password: bool,
     },
-    /// `ak-stage-authenticator-validate` (TOTP).
+    /// `ak-stage-authenticator-validate` (TOTP, WebAuthn).
     AuthenticatorValidate {
         /// Who is logging in.
         pending_user: String,
         /// Device classes offered.
         device_classes: Vec<String>,
+        /// The `webauthn` class's `PublicKeyCredentialRequestOptions`, when it is offered.
+        webauthn: Option<Value>,
     },
     /// `ak-stage-authenticator-totp`: set up a TOTP device.
     AuthenticatorTotpSetup {
@@ -100,6 +104,13 @@ pub enum ChallengeKind {
     AccessDenied {
         /// Why.
         error_message: String,
+    },
+    /// `ak-stage-authenticator-webauthn`: register a passkey or security key.
+    AuthenticatorWebauthnSetup {
+        /// Who registers it.
+        pending_user: String,
+        /// The `PublicKeyCredentialCreationOptions` (authentik's `registration`).
+        registration: Value,
     },
     /// `ak-stage-endpoint-agent`: the device's Agent is asked to sign `challenge`; the page
     /// waits `challenge_idle_timeout` seconds for it before answering without a device.
@@ -151,6 +162,7 @@ impl ChallengeKind {
             ChallengeKind::Prompt { .. } => "ak-stage-prompt",
             ChallengeKind::AccessDenied { .. } => "ak-stage-access-denied",
             ChallengeKind::EndpointAgent { .. } => "ak-stage-endpoint-agent",
+            ChallengeKind::AuthenticatorWebauthnSetup { .. } => "ak-stage-authenticator-webauthn",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
             ChallengeKind::AuthenticatorStaticSetup { .. } => "ak-stage-authenticator-static",
@@ -313,7 +325,11 @@ impl ChallengeKind {
                 user_fields,
                 password_fields,
                 enable_remember_me,
+                passwordless_url,
             } => {
+                if let Some(url) = passwordless_url {
+                    put("passwordless_url", json!(url));
+                }
                 put("flow_designation", json!(flow.designation.as_str()));
                 put("user_fields", json!(user_fields));
                 put("password_fields", json!(password_fields));
@@ -333,12 +349,19 @@ impl ChallengeKind {
             ChallengeKind::AuthenticatorValidate {
                 pending_user,
                 device_classes,
+                webauthn,
             } => {
                 put("pending_user", json!(pending_user));
                 put("pending_user_avatar", json!(""));
                 let devices: Vec<Value> = device_classes
                     .iter()
-                    .map(|c| json!({"device_class": c, "device_uid": "", "challenge": {}, "last_used": null}))
+                    .map(|c| {
+                        let challenge = match (c.as_str(), webauthn) {
+                            ("webauthn", Some(options)) => options.clone(),
+                            _ => json!({}),
+                        };
+                        json!({"device_class": c, "device_uid": "", "challenge": challenge, "last_used": null})
+                    })
                     .collect();
                 put("device_challenges", json!(devices));
                 put("configuration_stages", json!([]));
@@ -381,6 +404,14 @@ impl ChallengeKind {
             } => {
                 put("challenge", json!(challenge));
                 put("challenge_idle_timeout", json!(challenge_idle_timeout));
+            }
+            ChallengeKind::AuthenticatorWebauthnSetup {
+                pending_user,
+                registration,
+            } => {
+                put("pending_user", json!(pending_user));
+                put("pending_user_avatar", json!(""));
+                put("registration", registration.clone());
             }
             ChallengeKind::ProviderIframeLogout { logout_urls } => {
                 let list: Vec<Value> = logout_urls
@@ -434,6 +465,9 @@ impl Response {
                 Value::String(s) => s.clone(),
                 Value::Bool(b) => b.to_string(),
                 Value::Number(n) => n.to_string(),
+                // A WebAuthn credential (`response`, `webauthn`) arrives as an object; the
+                // stage reads it as JSON text, as the HTML form posts it.
+                Value::Object(_) => v.to_string(),
                 _ => continue,
             };
             if k == "component" {

@@ -15,6 +15,7 @@ pub mod recorder;
 pub mod session;
 pub mod simulate;
 pub mod stages;
+pub mod webauthn;
 
 pub use challenge::{Challenge, ChallengeKind, LogoutFrame, Response};
 pub use context::{FlowContext, Plan, PlannedStage};

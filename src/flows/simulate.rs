@@ -375,9 +375,21 @@ pub fn summary(kind: &ChallengeKind) -> String {
         ChallengeKind::Password { pending_user, .. } => {
             format!("asks {} for their password", or_user(pending_user))
         }
-        ChallengeKind::AuthenticatorValidate { pending_user, .. } => {
-            format!("asks {} for a one-time code", or_user(pending_user))
-        }
+        ChallengeKind::AuthenticatorValidate {
+            pending_user,
+            device_classes,
+            ..
+        } => match device_classes.iter().any(|c| c == "webauthn") {
+            true if pending_user.is_empty() => {
+                "asks for a passkey, which names the user (password-less)".into()
+            }
+            true => format!(
+                "asks {} for a second factor ({})",
+                or_user(pending_user),
+                device_classes.join(" or ")
+            ),
+            false => format!("asks {} for a one-time code", or_user(pending_user)),
+        },
         ChallengeKind::AuthenticatorTotpSetup { .. } => "sets up a TOTP authenticator".into(),
         ChallengeKind::Consent { permissions, .. } => {
             format!("asks for consent to {} permission(s)", permissions.len())
@@ -399,6 +411,9 @@ pub fn summary(kind: &ChallengeKind) -> String {
         }
         ChallengeKind::AuthenticatorStaticSetup { codes, .. } => {
             format!("shows {} recovery codes once, then saves them", codes.len())
+        }
+        ChallengeKind::AuthenticatorWebauthnSetup { pending_user, .. } => {
+            format!("registers a passkey for {}", or_user(pending_user))
         }
     }
 }

@@ -39,23 +39,46 @@ fn form_body(c: &Challenge) -> String {
             user_fields,
             password_fields,
             enable_remember_me,
-        } => identification(
-            &mut o,
-            c,
-            user_fields,
-            *password_fields,
-            *enable_remember_me,
-        ),
+            passwordless_url,
+        } => {
+            identification(
+                &mut o,
+                c,
+                user_fields,
+                *password_fields,
+                *enable_remember_me,
+            );
+            if let Some(url) = passwordless_url {
+                let _ = write!(
+                    o,
+                    "<p><a id=\"passwordless\" href=\"{}\">Use a security key</a></p>",
+                    attr(url)
+                );
+            }
+        }
         ChallengeKind::Password { pending_user, .. } => password(&mut o, c, pending_user),
         ChallengeKind::AuthenticatorValidate {
             pending_user,
             device_classes,
-        } => totp_code(
-            &mut o,
-            c,
-            pending_user,
-            device_classes.iter().any(|d| d == "static"),
-        ),
+            webauthn,
+        } => {
+            if let Some(options) = webauthn {
+                let _ = write!(o, "<p class=\"user\">{}</p>", text(pending_user));
+                super::webauthn_html::ceremony(&mut o, c, "get", "webauthn", options);
+            }
+            if device_classes.iter().any(|d| d != "webauthn") {
+                totp_code(
+                    &mut o,
+                    c,
+                    pending_user,
+                    device_classes.iter().any(|d| d == "static"),
+                )
+            }
+        }
+        ChallengeKind::AuthenticatorWebauthnSetup { registration, .. } => {
+            o.push_str("<p>Register a passkey or security key for this account.</p>");
+            super::webauthn_html::ceremony(&mut o, c, "create", "response", registration);
+        }
         ChallengeKind::AuthenticatorTotpSetup {
             config_url,
             secret,
@@ -315,6 +338,18 @@ fn iframe_logout(o: &mut String, logout_urls: &[LogoutFrame]) {
 
 /// Renders a challenge as a full page in the shared shell.
 pub fn render(brand: Option<&Brand>, c: &Challenge, csrf: &str, action: &str) -> String {
+    render_with_script(brand, c, csrf, action, None)
+}
+
+/// [`render`], plus the WebAuthn script under `nonce` for the challenges that need it
+/// ([`super::webauthn_html::needs_script`]); every other page stays script-free.
+pub fn render_with_script(
+    brand: Option<&Brand>,
+    c: &Challenge,
+    csrf: &str,
+    action: &str,
+    nonce: Option<&str>,
+) -> String {
     let mut o = String::with_capacity(2048);
     for m in &c.messages {
         let _ = write!(o, "<p class=\"message\">{}</p>", text(m));
@@ -337,6 +372,9 @@ pub fn render(brand: Option<&Brand>, c: &Challenge, csrf: &str, action: &str) ->
             attr(c.kind.component()),
             form_body(c)
         );
+        if let Some(nonce) = nonce.filter(|_| super::webauthn_html::needs_script(c)) {
+            super::webauthn_html::script(&mut o, nonce);
+        }
     }
     shell::document(brand, &c.title, &o)
 }

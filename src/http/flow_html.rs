@@ -11,11 +11,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 
 use super::AppState;
-use super::challenge_html::render;
+use super::challenge_html::render_with_script;
 use super::errors::HttpError;
 use super::extract::{ClientIp, form_pairs};
-use super::headers::security_headers;
+use super::headers::{allow_script_nonce, security_headers};
 use super::session::{self, Session};
+use super::webauthn_html;
 use crate::flows::executor::Start;
 use crate::flows::{Challenge, ChallengeKind, Response, lookup};
 use crate::oauth::session_step::{StepRequest, run_step};
@@ -31,6 +32,7 @@ async fn respond(
     slug: &str,
     challenge: &Challenge,
 ) -> HttpResponse {
+    let nonce = webauthn_html::needs_script(challenge).then(webauthn_html::new_nonce);
     let mut resp = if let ChallengeKind::Redirect { to } = &challenge.kind {
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.clone())]).into_response()
     } else {
@@ -39,11 +41,12 @@ async fn respond(
             tracing::warn!(error = %e, "cannot read the default brand");
             None
         });
-        let html = render(
+        let html = render_with_script(
             brand.as_ref(),
             challenge,
             &sess.data.csrf,
             &action_url(slug),
+            nonce.as_deref(),
         );
         (
             status,
@@ -53,6 +56,9 @@ async fn respond(
             .into_response()
     };
     security_headers(state, Some(sess), &mut resp);
+    if let Some(nonce) = &nonce {
+        allow_script_nonce(&mut resp, nonce);
+    }
     if let ChallengeKind::ProviderIframeLogout { logout_urls } = &challenge.kind {
         super::pages::allow_frames(&mut resp, logout_urls.iter().map(|f| f.url.as_str()));
     }

@@ -24,6 +24,19 @@ pub fn base_security_headers(resp: &mut Response) {
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
 }
 
+/// Lets the one inline script under `nonce` run (the WebAuthn step's page); the rest of the
+/// policy is the base one.
+pub fn allow_script_nonce(resp: &mut Response, nonce: &str) {
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// The security headers, plus the session's Set-Cookie when its cookie must be (re)sent.
 pub fn security_headers(state: &AppState, sess: Option<&Session>, resp: &mut Response) {
     base_security_headers(resp);

@@ -23,6 +23,7 @@ mod pages;
 mod serve;
 pub mod session;
 mod shell;
+mod webauthn_html;
 mod wellknown;
 
 use std::sync::Arc;

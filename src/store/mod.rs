@@ -30,6 +30,7 @@ pub mod scope_mappings;
 pub mod stages;
 pub mod tokens;
 pub mod users;
+pub mod webauthn_devices;
 
 pub mod authenticators;
 pub mod consents;

@@ -296,6 +296,7 @@ fn every_kind() -> Vec<ChallengeKind> {
             user_fields: vec!["username".into(), "email".into()],
             password_fields: true,
             enable_remember_me: true,
+            passwordless_url: Some("/if/flow/passwordless/".into()),
         },
         ChallengeKind::Password {
             pending_user: "ann".into(),
@@ -303,7 +304,12 @@ fn every_kind() -> Vec<ChallengeKind> {
         },
         ChallengeKind::AuthenticatorValidate {
             pending_user: "ann".into(),
-            device_classes: vec!["totp".into()],
+            device_classes: vec!["totp".into(), "webauthn".into()],
+            webauthn: Some(serde_json::json!({"challenge": "abc", "rpId": "localhost"})),
+        },
+        ChallengeKind::AuthenticatorWebauthnSetup {
+            pending_user: "ann".into(),
+            registration: serde_json::json!({"challenge": "abc", "rp": {"id": "localhost"}}),
         },
         ChallengeKind::AuthenticatorTotpSetup {
             pending_user: "ann".into(),
@@ -383,6 +389,7 @@ fn the_identification_challenge_names_its_flows_designation() {
             user_fields: vec!["username".into()],
             password_fields: false,
             enable_remember_me: false,
+            passwordless_url: None,
         };
         let json = Challenge::for_flow(kind, &flow(*designation), "t").to_json();
         let parsed: ChallengeTypes = serde_json::from_value(json).expect("parses");

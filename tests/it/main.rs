@@ -74,3 +74,5 @@ mod store_maintenance;
 mod store_neighbours;
 mod store_postgres;
 mod throttle_shared;
+mod webauthn_browser;
+mod webauthn_executor;

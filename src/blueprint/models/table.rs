@@ -336,6 +336,19 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
                 ("token_length", Ty::Int),
             ],
         ),
+        stage(
+            "authentik_stages_authenticator_webauthn.authenticatorwebauthnstage",
+            S::AuthenticatorWebauthn,
+            &[
+                ("configure_flow", Ty::Ref),
+                ("friendly_name", Ty::Str),
+                ("user_verification", en!(WebauthnUserVerification)),
+                ("resident_key_requirement", en!(ResidentKeyRequirement)),
+                ("authenticator_attachment", Ty::OptStr),
+                ("device_type_restrictions", Ty::StrList),
+                ("max_attempts", Ty::Int),
+            ],
+        ),
         policy(
             "authentik_policies_expression.expressionpolicy",
             P::Expression,

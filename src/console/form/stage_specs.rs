@@ -153,6 +153,34 @@ macro_rules! st {
             },
         }
     };
+    (maybe $enum:ident, $ty:ident . $field:ident, $label:literal, $help:literal) => {
+        FieldSpec {
+            key: stringify!($field),
+            label: $label,
+            help: $help,
+            required: false,
+            kind: FieldKind::Select,
+            choices: |_| {
+                $enum::ALL
+                    .iter()
+                    .map(|c| Choice {
+                        id: c.as_str().into(),
+                        label: c.label().into(),
+                    })
+                    .collect()
+            },
+            get: |o| {
+                FieldValue::One(
+                    settings::<$ty>(o).and_then(|s| s.$field.map(|c| c.as_str().to_string())),
+                )
+            },
+            set: |o, v| {
+                if let Some(s) = settings_mut::<$ty>(o) {
+                    s.$field = v.one().and_then($enum::parse);
+                }
+            },
+        }
+    };
     (one $choices:expr, $ty:ident . $field:ident, $label:literal, $help:literal, $req:expr) => {
         FieldSpec {
             key: stringify!($field),
@@ -232,6 +260,7 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
             st!(bool IdentificationSettings.enable_remember_me, "Enable \"Remember me on this device\"", ""),
             st!(one flows, IdentificationSettings.enrollment_flow, "Enrollment flow", "Optional enrollment flow, which is linked at the bottom of the page.", false),
             st!(one flows, IdentificationSettings.recovery_flow, "Recovery flow", "Optional recovery flow, which is linked at the bottom of the page.", false),
+            st!(one flows, IdentificationSettings.passwordless_flow, "Passwordless flow", "Optional passwordless flow, which is linked at the bottom of the page. When configured, users can use this flow to authenticate with a WebAuthn authenticator, without entering any details.", false),
         ],
         StageKind::Password => vec![
             st!(
@@ -286,6 +315,17 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
             st!(choice NotConfiguredAction, AuthenticatorValidateSettings.not_configured_action, "Not configured action", ""),
             st!(text FieldKind::Duration, AuthenticatorValidateSettings.last_auth_threshold, "Last validation threshold",
                 "If the user has successfully authenticated with a device in the classes listed above within this configured duration, this stage will be skipped.", true),
+            st!(choice WebauthnUserVerification, AuthenticatorValidateSettings.webauthn_user_verification, "WebAuthn User verification", ""),
+        ],
+        StageKind::AuthenticatorWebauthn => vec![
+            st!(text FieldKind::Text, AuthenticatorWebauthnSettings.friendly_name, "Authenticator type name",
+                "Display name of this authenticator, used by users when they enroll an authenticator.", false),
+            st!(choice WebauthnUserVerification, AuthenticatorWebauthnSettings.user_verification, "User verification", ""),
+            st!(choice ResidentKeyRequirement, AuthenticatorWebauthnSettings.resident_key_requirement, "Resident key requirement", ""),
+            st!(maybe AuthenticatorAttachment, AuthenticatorWebauthnSettings.authenticator_attachment, "Authenticator Attachment",
+                "No preference is sent when empty."),
+            st!(one flows, AuthenticatorWebauthnSettings.configure_flow, "Configuration flow",
+                "Flow used by an authenticated user to configure this Stage. If empty, user will not be able to configure this stage.", false),
         ],
         StageKind::AuthenticatorStatic => vec![
             st!(text FieldKind::Text, AuthenticatorStaticSettings.friendly_name, "Authenticator name", "The device name users see; empty: Static Token.", false),

@@ -22,6 +22,7 @@ kind_settings!(
         Endpoint(EndpointSettings),
         Invitation(InvitationSettings),
         AuthenticatorStatic(AuthenticatorStaticSettings),
+        AuthenticatorWebauthn(AuthenticatorWebauthnSettings),
     }
 );
 
@@ -424,6 +425,55 @@ pub struct InvitationSettings {
     pub continue_flow_without_invitation: bool,
 }
 
+string_enum!(
+    /// Whether a WebAuthn registration asks for a discoverable (client-side) credential.
+    ResidentKeyRequirement {
+        Discouraged => ("discouraged", "Discouraged: no credential kept on the authenticator"),
+        Preferred => ("preferred", "Preferred: a discoverable credential when possible"),
+        Required => ("required", "Required: a discoverable credential (passkey)"),
+    } default Preferred
+);
+
+string_enum!(
+    /// How a WebAuthn authenticator is connected to the browser (absent: either).
+    AuthenticatorAttachment {
+        Platform => ("platform", "Platform: built into the device"),
+        CrossPlatform => ("cross-platform", "Cross-platform: roaming, like a YubiKey"),
+    } default Platform
+);
+
+/// WebAuthn authenticator setup: registers a passkey or security key (authentik's
+/// `AuthenticatorWebAuthnStage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthenticatorWebauthnSettings {
+    pub configure_flow: Option<String>,
+    pub friendly_name: String,
+    /// Asked of the authenticator at registration (authentik's `user_verification`).
+    pub user_verification: WebauthnUserVerification,
+    pub resident_key_requirement: ResidentKeyRequirement,
+    /// `None` lets the browser offer any authenticator.
+    pub authenticator_attachment: Option<AuthenticatorAttachment>,
+    /// Kept for blueprints: latchkey has no authenticator metadata to restrict by.
+    pub device_type_restrictions: Vec<String>,
+    /// Failed registrations before the stage gives up (0: no limit).
+    pub max_attempts: i64,
+}
+
+impl Default for AuthenticatorWebauthnSettings {
+    fn default() -> Self {
+        Self {
+            configure_flow: None,
+            friendly_name: String::new(),
+            user_verification: WebauthnUserVerification::Preferred,
+            resident_key_requirement: ResidentKeyRequirement::Preferred,
+            authenticator_attachment: None,
+            device_type_restrictions: Vec::new(),
+            max_attempts: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -472,6 +522,11 @@ mod tests {
             StageKind::Invitation => json!({"continue_flow_without_invitation": false}),
             StageKind::AuthenticatorStatic => json!({
                 "configure_flow": null, "friendly_name": "", "token_count": 6, "token_length": 12,
+            }),
+            StageKind::AuthenticatorWebauthn => json!({
+                "configure_flow": null, "friendly_name": "", "user_verification": "preferred",
+                "resident_key_requirement": "preferred", "authenticator_attachment": null,
+                "device_type_restrictions": [], "max_attempts": 0,
             }),
         }
     }
@@ -611,6 +666,44 @@ mod tests {
         assert_eq!(
             StageSettings::for_new(StageKind::Deny),
             StageSettings::default_for(StageKind::Deny)
+        );
+    }
+
+    #[test]
+    fn webauthn_setup_settings_read_authentiks_spellings() {
+        let stored = json!({"configure_flow": "f1", "friendly_name": "Passkey",
+            "user_verification": "required", "resident_key_requirement": "discouraged",
+            "authenticator_attachment": "cross-platform", "device_type_restrictions": ["aaguid-1"],
+            "max_attempts": 3});
+        let s = StageSettings::from_json(StageKind::AuthenticatorWebauthn, &stored);
+        let StageSettings::AuthenticatorWebauthn(w) = &s else {
+            panic!("webauthn")
+        };
+        assert_eq!(w.user_verification, WebauthnUserVerification::Required);
+        assert_eq!(
+            w.resident_key_requirement,
+            ResidentKeyRequirement::Discouraged
+        );
+        assert_eq!(
+            w.authenticator_attachment,
+            Some(AuthenticatorAttachment::CrossPlatform)
+        );
+        assert_eq!(s.to_json(), stored);
+        // null is "no preference"; an unknown attachment is refused by the strict reader.
+        let s = StageSettings::from_json(
+            StageKind::AuthenticatorWebauthn,
+            &json!({"authenticator_attachment": null, "resident_key_requirement": "required"}),
+        );
+        assert_eq!(
+            s.changed_json(),
+            json!({"resident_key_requirement": "required"})
+        );
+        assert!(
+            StageSettings::from_json_strict(
+                StageKind::AuthenticatorWebauthn,
+                json!({"authenticator_attachment": "usb"})
+            )
+            .is_err()
         );
     }
 

@@ -1,12 +1,13 @@
-//! Authenticator validation (TOTP and static recovery codes): TOTP codes are single use within
-//! their window (one conditional UPDATE of `last_used_step`), a recovery code is used by one
-//! conditional DELETE of its digest, and attempts are throttled per user.
+//! Authenticator validation (TOTP, static recovery codes, WebAuthn): TOTP codes are single use
+//! within their window (one conditional UPDATE of `last_used_step`), a recovery code is used by
+//! one conditional DELETE of its digest, and attempts are throttled per user; WebAuthn
+//! assertions are [`super::webauthn_validate`]'s, also without a pending user (password-less).
 
 use serde_json::json;
 
 use super::authenticator_static::STATIC_KIND;
 use super::authenticator_totp::{BUILTIN_TOTP_SETUP, matching_step, totp};
-use super::{Reply, Show, StageCtx};
+use super::{Reply, Show, StageCtx, webauthn_validate};
 use crate::crypto::secrets;
 use crate::domain::{
     AuthenticatorValidateSettings, InvalidResponseAction, NotConfiguredAction, PolicyEngineMode,
@@ -26,14 +27,32 @@ pub async fn challenge(
     sc: &mut StageCtx<'_>,
     s: &AuthenticatorValidateSettings,
 ) -> FlowResult<Show> {
+    let webauthn_allowed = s.device_classes.iter().any(|c| c == "webauthn");
+    let uv = s.webauthn_user_verification;
     let Some(user_id) = sc.user_id() else {
-        return Ok(Show::Deny("No pending user.".into()));
+        // No pending user: a password-less flow, where the credential names the user.
+        let options = match webauthn_allowed {
+            true => webauthn_validate::challenge(sc, None, uv).await?,
+            false => None,
+        };
+        return Ok(match options {
+            Some(webauthn) => Show::Challenge(ChallengeKind::AuthenticatorValidate {
+                pending_user: String::new(),
+                device_classes: vec!["webauthn".into()],
+                webauthn: Some(webauthn),
+            }),
+            None => Show::Deny("No pending user.".into()),
+        });
     };
-    let classes = {
+    let mut classes = {
         let mut conn = sc.env.store.read().await?;
         offered_classes(&mut conn, &user_id, s).await?
     };
-    if classes.is_empty() {
+    let webauthn = match webauthn_allowed {
+        true => webauthn_validate::challenge(sc, Some(&user_id), uv).await?,
+        false => None,
+    };
+    if classes.is_empty() && webauthn.is_none() {
         return Ok(match s.not_configured_action {
             NotConfiguredAction::Deny => {
                 Show::Deny("No (allowed) MFA authenticator configured.".into())
@@ -57,9 +76,13 @@ pub async fn challenge(
             NotConfiguredAction::Skip => Show::Next,
         });
     }
+    if webauthn.is_some() {
+        classes.push("webauthn".to_string());
+    }
     Ok(Show::Challenge(ChallengeKind::AuthenticatorValidate {
         pending_user: sc.display_user(),
         device_classes: classes,
+        webauthn,
     }))
 }
 
@@ -114,6 +137,9 @@ pub async fn respond(
     s: &AuthenticatorValidateSettings,
     r: &Response,
 ) -> FlowResult<Reply> {
+    if let Some(answer) = r.get("webauthn").map(str::trim).filter(|a| !a.is_empty()) {
+        return webauthn_validate::respond(sc, answer).await;
+    }
     let Some(user_id) = sc.user_id() else {
         return Ok(Reply::Deny("No pending user.".into()));
     };

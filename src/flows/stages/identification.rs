@@ -17,13 +17,24 @@ fn user_fields(s: &IdentificationSettings) -> Vec<String> {
     }
 }
 
-/// Asks for the identifier (and the password when a password stage is embedded).
-pub fn challenge(s: &IdentificationSettings) -> Show {
-    Show::Challenge(ChallengeKind::Identification {
+/// Asks for the identifier (and the password when a password stage is embedded), linking the
+/// password-less flow when the stage names one that exists.
+pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowResult<Show> {
+    let passwordless_url = match &s.passwordless_flow {
+        Some(id) => {
+            let mut conn = sc.env.store.read().await?;
+            store::flows::get(&mut conn, id)
+                .await?
+                .map(|f| format!("/if/flow/{}/", f.slug))
+        }
+        None => None,
+    };
+    Ok(Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
         enable_remember_me: s.enable_remember_me,
-    })
+        passwordless_url,
+    }))
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.

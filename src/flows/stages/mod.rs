@@ -4,6 +4,7 @@
 mod authenticator_static;
 mod authenticator_totp;
 mod authenticator_validate;
+mod authenticator_webauthn;
 mod consent;
 mod deny;
 mod device_facts;
@@ -16,6 +17,7 @@ mod redirect;
 mod user_login;
 mod user_logout;
 mod user_write;
+mod webauthn_validate;
 
 use serde_json::Value;
 
@@ -129,7 +131,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     // The stage outlives the context's borrow, so its settings can be read while `sc` changes.
     let stage = sc.stage;
     match &stage.settings {
-        StageSettings::Identification(s) => Ok(identification::challenge(s)),
+        StageSettings::Identification(s) => identification::challenge(sc, s).await,
         StageSettings::Password(s) => Ok(password::challenge(sc, s)),
         StageSettings::AuthenticatorValidate(s) => authenticator_validate::challenge(sc, s).await,
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::challenge(sc, s).await,
@@ -143,6 +145,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
         StageSettings::Invitation(s) => invitation::challenge(sc, s).await,
         StageSettings::AuthenticatorStatic(s) => authenticator_static::challenge(sc, s).await,
+        StageSettings::AuthenticatorWebauthn(s) => authenticator_webauthn::challenge(sc, s).await,
     }
 }
 
@@ -161,6 +164,9 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageSettings::Endpoint(s) => endpoint::respond(sc, s, response).await,
         StageSettings::AuthenticatorStatic(s) => {
             authenticator_static::respond(sc, s, response).await
+        }
+        StageSettings::AuthenticatorWebauthn(s) => {
+            authenticator_webauthn::respond(sc, s, response).await
         }
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
