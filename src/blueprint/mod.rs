@@ -21,6 +21,11 @@ pub use export::ExportFilter;
 
 /// The blueprints bootstrap applies, in order (embedded so the binary needs no files).
 pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
+    // Before the authentication flow, whose identification stage links it.
+    (
+        "default/flow-default-recovery-flow.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-default-recovery-flow.yaml"),
+    ),
     (
         "default/flow-default-authentication-flow.yaml",
         include_str!("../../fixtures/blueprints/default/flow-default-authentication-flow.yaml"),

@@ -136,6 +136,7 @@ string_enum!(
         Deny => ("deny", "Deny"),
         Redirect => ("redirect", "Redirect"),
         Endpoint => ("endpoint", "Endpoint"),
+        Email => ("email", "Email"),
     } default Identification
 );
 

@@ -54,6 +54,8 @@ pub enum ChallengeKind {
         password_fields: bool,
         /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
         enable_remember_me: bool,
+        /// The recovery flow's page (`recovery_flow`), linked as "Forgot password?".
+        recovery_url: Option<String>,
     },
     /// `ak-stage-password`.
     Password {
@@ -114,6 +116,8 @@ pub enum ChallengeKind {
         /// Where to.
         to: String,
     },
+    /// `ak-stage-email`: an email with a link was sent; the flow goes on when it is opened.
+    Email,
     /// `ak-provider-iframe-logout`: front-channel relying parties whose logout URLs the browser
     /// loads (OpenID Connect Front-Channel Logout 1.0) before the flow goes on; shown after a
     /// logout that ended a session they had tokens in.
@@ -146,6 +150,7 @@ impl ChallengeKind {
             ChallengeKind::EndpointAgent { .. } => "ak-stage-endpoint-agent",
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
+            ChallengeKind::Email => "ak-stage-email",
         }
     }
 }
@@ -305,7 +310,11 @@ impl ChallengeKind {
                 user_fields,
                 password_fields,
                 enable_remember_me,
+                recovery_url,
             } => {
+                if let Some(url) = recovery_url {
+                    put("recovery_url", json!(url));
+                }
                 put("flow_designation", json!(flow.designation.as_str()));
                 put("user_fields", json!(user_fields));
                 put("password_fields", json!(password_fields));
@@ -381,6 +390,7 @@ impl ChallengeKind {
                     .collect();
                 put("logout_urls", json!(list));
             }
+            ChallengeKind::Email => {}
         }
     }
 }

@@ -396,6 +396,7 @@ pub fn summary(kind: &ChallengeKind) -> String {
         ChallengeKind::ProviderIframeLogout { logout_urls } => {
             format!("logs out of {} application(s)", logout_urls.len())
         }
+        ChallengeKind::Email => "sends an email with a link and waits until it is opened".into(),
     }
 }
 

@@ -39,13 +39,23 @@ fn form_body(c: &Challenge) -> String {
             user_fields,
             password_fields,
             enable_remember_me,
-        } => identification(
-            &mut o,
-            c,
-            user_fields,
-            *password_fields,
-            *enable_remember_me,
-        ),
+            recovery_url,
+        } => {
+            identification(
+                &mut o,
+                c,
+                user_fields,
+                *password_fields,
+                *enable_remember_me,
+            );
+            if let Some(url) = recovery_url {
+                let _ = write!(
+                    o,
+                    "<p class=\"links\"><a id=\"recovery\" href=\"{}\">Forgot username or password?</a></p>",
+                    attr(url)
+                );
+            }
+        }
         ChallengeKind::Password { pending_user, .. } => password(&mut o, c, pending_user),
         ChallengeKind::AuthenticatorValidate { pending_user, .. } => {
             totp_code(&mut o, c, pending_user)
@@ -77,6 +87,11 @@ fn form_body(c: &Challenge) -> String {
                  <button type=\"submit\">Continue</button>",
             );
         }
+        ChallengeKind::Email => o.push_str(
+            "<p id=\"email-sent\">Email sent. Check your inbox and follow the link in it to \
+             continue; you may close this page.</p>\
+             <button type=\"submit\" class=\"secondary\">Send the email again</button>",
+        ),
         ChallengeKind::AccessDenied { .. } | ChallengeKind::Redirect { .. } => {}
     }
     o

@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod maintenance;
 pub mod objects;
 pub mod providers;
+pub mod recovery;
 pub mod sessions;
 pub mod token_preview;
 pub mod usages;

@@ -296,6 +296,7 @@ fn every_kind() -> Vec<ChallengeKind> {
             user_fields: vec!["username".into(), "email".into()],
             password_fields: true,
             enable_remember_me: true,
+            recovery_url: Some("/if/flow/default-recovery-flow/".into()),
         },
         ChallengeKind::Password {
             pending_user: "ann".into(),
@@ -346,6 +347,7 @@ fn every_kind() -> Vec<ChallengeKind> {
                 provider_name: "rp".into(),
             }],
         },
+        ChallengeKind::Email,
     ]
 }
 
@@ -383,6 +385,7 @@ fn the_identification_challenge_names_its_flows_designation() {
             user_fields: vec!["username".into()],
             password_fields: false,
             enable_remember_me: false,
+            recovery_url: None,
         };
         let json = Challenge::for_flow(kind, &flow(*designation), "t").to_json();
         let parsed: ChallengeTypes = serde_json::from_value(json).expect("parses");

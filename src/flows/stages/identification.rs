@@ -17,13 +17,27 @@ fn user_fields(s: &IdentificationSettings) -> Vec<String> {
     }
 }
 
-/// Asks for the identifier (and the password when a password stage is embedded).
-pub fn challenge(s: &IdentificationSettings) -> Show {
-    Show::Challenge(ChallengeKind::Identification {
+/// Asks for the identifier (and the password when a password stage is embedded), linking the
+/// recovery flow when one is set.
+pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowResult<Show> {
+    Ok(Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
         enable_remember_me: s.enable_remember_me,
-    })
+        recovery_url: flow_url(sc, s.recovery_flow.as_deref()).await?,
+    }))
+}
+
+/// The relative URL of the flow `id` names (authentik's `if-flow` URL); `None` when unset or
+/// deleted.
+async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<String>> {
+    let Some(id) = id.filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let mut conn = sc.env.store.read().await?;
+    Ok(store::flows::get(&mut conn, id)
+        .await?
+        .map(|f| format!("/if/flow/{}/", f.slug)))
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.

@@ -6,6 +6,7 @@ mod authenticator_validate;
 mod consent;
 mod deny;
 mod device_facts;
+mod email;
 mod endpoint;
 mod identification;
 mod password;
@@ -26,6 +27,7 @@ use crate::store;
 
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
 pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
+pub use email::{LinkMail, SEND_FAILED, send_link_mail};
 pub use password::{PasswordCheck, verify_user_password};
 
 /// Everything a stage may look at and change.
@@ -127,7 +129,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     // The stage outlives the context's borrow, so its settings can be read while `sc` changes.
     let stage = sc.stage;
     match &stage.settings {
-        StageSettings::Identification(s) => Ok(identification::challenge(s)),
+        StageSettings::Identification(s) => identification::challenge(sc, s).await,
         StageSettings::Password(s) => Ok(password::challenge(sc, s)),
         StageSettings::AuthenticatorValidate(s) => authenticator_validate::challenge(sc, s).await,
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::challenge(sc, s).await,
@@ -139,6 +141,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Deny(s) => Ok(deny::challenge(s)),
         StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
+        StageSettings::Email(s) => email::challenge(sc, s).await,
     }
 }
 
@@ -155,6 +158,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageSettings::Consent(s) => consent::respond(sc, s, response).await,
         StageSettings::Prompt(s) => prompt::respond(sc, s, response).await,
         StageSettings::Endpoint(s) => endpoint::respond(sc, s, response).await,
+        StageSettings::Email(s) => email::respond(sc, s).await,
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",
