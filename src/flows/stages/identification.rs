@@ -6,6 +6,7 @@ use super::{Reply, Show, StageCtx, password};
 use crate::domain::IdentificationSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
+use crate::flows::flow_token::IS_RESTORED;
 use crate::store::{self, logins};
 
 /// The fields matched; none selected means the username (latchkey has no sources to offer).
@@ -18,8 +19,13 @@ fn user_fields(s: &IdentificationSettings) -> Vec<String> {
 }
 
 /// Asks for the identifier (and the password when a password stage is embedded), linking the
-/// recovery flow when one is set.
+/// recovery flow when one is set; passes a restored plan that knows its user.
 pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowResult<Show> {
+    // A plan resumed from a flow token was made for its user: nobody is asked who they are.
+    let restored = sc.plan.context.extra.contains_key(IS_RESTORED);
+    if restored && sc.plan.context.pending_user.is_some() {
+        return Ok(Show::Next);
+    }
     Ok(Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
