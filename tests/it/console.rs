@@ -35,6 +35,7 @@ const FLOW_SLUGS: &[&str] = &[
     "default-provider-authorization-explicit-consent",
     "default-provider-authorization-implicit-consent",
     "default-provider-invalidation-flow",
+    "default-recovery-flow",
     "default-user-settings-flow",
     "device-code",
     "initial-setup",
@@ -166,6 +167,7 @@ async fn filter_narrows_negates_alternates_and_clears() {
         [
             "default-authentication-flow",
             "default-invalidation-flow",
+            "default-recovery-flow",
             "default-user-settings-flow",
             "device-code",
             "initial-setup"
@@ -436,7 +438,7 @@ async fn snapshot_flows_list() {
     for slug in FLOW_SLUGS {
         assert!(big.contains(slug), "{slug} in {big}");
     }
-    assert!(big.contains("Flows (8/8)"));
+    assert!(big.contains("Flows (9/9)"));
     assert!(line(&big, 0).contains(STORE_PATH) && line(&big, 0).contains(SERVER_URL));
 }
 
@@ -502,7 +504,7 @@ async fn snapshot_filtered_list() {
     app.handle_key(code(KeyCode::Enter));
     let small = render(&mut app, 80, 24);
     insta::assert_snapshot!("filtered_80x24", small);
-    assert!(small.contains("Flows (3/8)") && small.contains("filter: provider"));
+    assert!(small.contains("Flows (3/9)") && small.contains("filter: provider"));
     let big = render(&mut app, 120, 40);
     insta::assert_snapshot!("filtered_120x40", big);
     assert!(!big.contains("default-authentication-flow"));
@@ -966,7 +968,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the Flows list", |s| {
         s.contains("default-authentication-flow")
     });
-    assert!(screen.contains("Flows (8/8)"), "{screen}");
+    assert!(screen.contains("Flows (9/9)"), "{screen}");
 
     // A write from another process (this test) shows up in the running console.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -985,7 +987,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the externally written flow", |s| {
         s.contains("written-by-another-process")
     });
-    assert!(screen.contains("Flows (9/9)"), "{screen}");
+    assert!(screen.contains("Flows (10/10)"), "{screen}");
 
     // Issue 14: `run` asks before q stops the server with the console.
     tmux.run(&["send-keys", "-t", "console", "q"]);
