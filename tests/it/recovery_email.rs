@@ -398,3 +398,60 @@ async fn the_simulation_shows_the_email_stage_and_sends_nothing() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(smtp.messages().is_empty(), "a dry run sends nothing");
 }
+
+#[tokio::test]
+async fn submitting_the_email_page_sends_a_new_link_and_the_page_stays() {
+    let smtp = SmtpServer::start().await;
+    let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
+    ann(&s).await;
+    let c = jar();
+    let (_, page) = get_page(&c, &s.base_url, RECOVERY).await;
+    let r = post_form(&c, &s.base_url, RECOVERY, &page, &[("uid_field", "ann")]).await;
+    let page = r.text().await.expect("body");
+    assert!(page.contains("id=\"email-sent\""), "{page}");
+    let again = post_form(&c, &s.base_url, RECOVERY, &page, &[]).await;
+    let again = again.text().await.expect("body");
+    assert!(
+        again.contains("id=\"email-sent\"") && again.contains("Email sent again."),
+        "{again}"
+    );
+    let messages = smtp.wait_for(2).await;
+    let (first, second) = (link_in(&messages[0]), link_in(&messages[1]));
+    assert_ne!(first, second, "each email has its own link");
+    assert_eq!(reset_with(&second, &s.base_url).await, 303);
+}
+
+#[tokio::test]
+async fn the_link_activates_an_inactive_user_as_the_stage_says() {
+    let smtp = SmtpServer::start().await;
+    let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
+    let id = ann(&s).await;
+    let mut user = s
+        .service
+        .user_by_username("ann")
+        .await
+        .expect("read")
+        .expect("ann");
+    user.is_active = false;
+    s.service
+        .save(
+            &latchkey::domain::Object::User {
+                user,
+                groups: Vec::new(),
+            },
+            false,
+        )
+        .await
+        .expect("deactivate");
+    s.service.send_recovery_email(&id).await.expect("sent");
+    let link = link_in(&smtp.wait_for(1).await[0]);
+    assert_eq!(reset_with(&link, &s.base_url).await, 303);
+    let user = s
+        .service
+        .user_by_username("ann")
+        .await
+        .expect("read")
+        .expect("ann");
+    assert!(user.is_active, "activate_user_on_success");
+    assert_eq!(login_status(&s, NEW_PASSWORD).await, 303);
+}
