@@ -231,6 +231,10 @@ pub enum Action {
     Import,
     /// User detail: end the selected session and revoke its tokens (mutating).
     RevokeSession,
+    /// User detail: a single-use link into the recovery flow, shown once (mutating).
+    CreateRecoveryLink,
+    /// User detail: email the user a recovery link (mutating).
+    SendRecoveryEmail,
     /// Certificates: write the certificate and key to files (refused read-only: key material).
     ExportCertificate,
     /// Close the focused form, picker, dialog, search or command line (a dirty form asks).
@@ -622,6 +626,8 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('X')], "X", A::RemoveBinding, DETAIL, "Flow/group detail: remove the binding").hint("unbind").mutating(),
     row(&[Char('P')], "P", A::SetPassword, LIST_DETAIL, "Users: set password").hint("password").mutating(),
     row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the session").hint("revoke").mutating(),
+    row(&[Char('K')], "K", A::CreateRecoveryLink, DETAIL, "User detail: create a recovery link").hint("recovery link").mutating(),
+    row(&[Char('M')], "M", A::SendRecoveryEmail, DETAIL, "User detail: send a recovery email").hint("recovery email").mutating(),
     // Writes key material to disk: a read-only console does not.
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),

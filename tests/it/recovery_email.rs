@@ -455,3 +455,49 @@ async fn the_link_activates_an_inactive_user_as_the_stage_says() {
     assert!(user.is_active, "activate_user_on_success");
     assert_eq!(login_status(&s, NEW_PASSWORD).await, 303);
 }
+
+/// Selects the users-tab row whose first cell is `name` and opens it.
+fn open_user(app: &mut latchkey::console::app::App, name: &str) {
+    use crossterm::event::KeyCode;
+    crate::console_forms::typ(app, "0");
+    app.handle_key(crate::console_forms::key(KeyCode::Home));
+    for _ in 0..50 {
+        if app.selected_row().map(|r| r.cells[0].text.as_str()) == Some(name) {
+            app.handle_key(crate::console_forms::key(KeyCode::Enter));
+            return;
+        }
+        app.handle_key(crate::console_forms::key(KeyCode::Down));
+    }
+    panic!("no user row {name}");
+}
+
+#[tokio::test]
+async fn the_console_s_user_detail_creates_a_recovery_link_and_sends_a_recovery_email() {
+    use crossterm::event::KeyCode;
+    let smtp = SmtpServer::start().await;
+    let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
+    ann(&s).await;
+    let mut app = crate::console_forms::app_over(&s.service).await;
+    open_user(&mut app, "ann");
+
+    app.handle_key(crate::console_forms::key(KeyCode::Char('M')));
+    crate::console_forms::settle(&mut app, &s.service).await;
+    let status = app.status().expect("status").text.clone();
+    assert!(status.contains("sent to ann@example.test"), "{status}");
+    let emailed = link_in(&smtp.wait_for(1).await[0]);
+
+    app.handle_key(crate::console_forms::key(KeyCode::Char('K')));
+    crate::console_forms::settle(&mut app, &s.service).await;
+    let text = app.message().expect("the link's window").text.clone();
+    let shown = text
+        .split_whitespace()
+        .find(|w| w.contains("flow_token="))
+        .unwrap_or_else(|| panic!("the link is shown once: {text}"))
+        .to_string();
+    assert_ne!(shown, emailed);
+    assert_eq!(reset_with(&shown, &s.base_url).await, 303, "{shown}");
+    assert!(
+        open_link_page(&emailed).await.contains("password_repeat"),
+        "independent links"
+    );
+}
