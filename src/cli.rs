@@ -136,6 +136,31 @@ pub struct GlobalArgs {
         value_name = "N"
     )]
     pub login_slowdown_after: u32,
+    /// Where email goes out: `smtp://host:port` (no TLS), `smtp+starttls://user@host:587`
+    /// (STARTTLS) or `smtps://user@host:465` (TLS). The password comes from
+    /// `LATCHKEY_SMTP_PASSWORD` or `LATCHKEY_SMTP_PASSWORD_FILE`, never from the URL.
+    #[arg(long, global = true, env = "LATCHKEY_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The `From:` address of the email latchkey sends.
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_SMTP_FROM",
+        default_value = crate::mail::SmtpConfig::DEFAULT_FROM,
+        value_name = "ADDRESS"
+    )]
+    pub smtp_from: String,
+    /// How long one email may take to send, connecting included (a third of it, at most 5 s, to
+    /// connect).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_SMTP_TIMEOUT",
+        default_value = "seconds=10",
+        value_name = "DURATION",
+        value_parser = positive_duration
+    )]
+    pub smtp_timeout: std::time::Duration,
 }
 
 impl GlobalArgs {
@@ -148,8 +173,36 @@ impl GlobalArgs {
                 slowdown_after: i64::from(self.login_slowdown_after.max(1)),
                 ..Default::default()
             },
+            smtp: self.smtp(),
             ..crate::context::Config::new(public_url)
         }
+    }
+
+    /// The SMTP configuration, when `--smtp-url` is set. The password is read from the
+    /// environment only (a flag would show it in the process list).
+    fn smtp(&self) -> Option<crate::mail::SmtpConfig> {
+        use crate::mail::{PasswordSource, Secret, SmtpConfig};
+        let url = self.smtp_url.as_deref().filter(|u| !u.trim().is_empty())?;
+        let password = match (
+            std::env::var("LATCHKEY_SMTP_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+            std::env::var_os("LATCHKEY_SMTP_PASSWORD_FILE").filter(|p| !p.is_empty()),
+        ) {
+            (Some(value), _) => PasswordSource::Value(Secret::new(value)),
+            (None, Some(path)) => PasswordSource::File(path.into()),
+            (None, None) => PasswordSource::None,
+        };
+        Some(SmtpConfig {
+            from: self.smtp_from.clone(),
+            password,
+            connect_timeout: (self.smtp_timeout / 3).clamp(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(5),
+            ),
+            total_timeout: self.smtp_timeout,
+            ..SmtpConfig::new(url)
+        })
     }
 
     /// How the store waits for other writers.
@@ -280,6 +333,21 @@ pub enum UserCommand {
     },
     /// Set a user's password, read from the terminal (twice, no echo) or from stdin.
     SetPassword {
+        /// The username.
+        name: String,
+    },
+    /// Print a single-use link into the brand's recovery flow for the user (authentik's
+    /// "Create recovery link"), to hand over when no email can be sent.
+    RecoveryLink {
+        /// The username.
+        name: String,
+        /// How long the link works.
+        #[arg(long, default_value = "days=1", value_name = "DURATION", value_parser = positive_duration)]
+        valid_for: std::time::Duration,
+    },
+    /// Email the user a recovery link through the recovery flow's email stage and the server's
+    /// SMTP configuration (authentik's "Send recovery email").
+    RecoveryEmail {
         /// The username.
         name: String,
     },

@@ -1,7 +1,8 @@
-//! `latchkey user create|set-password|token|mfa`: bootstrap or recover accounts from the shell,
-//! through the same use-cases as the console. Passwords come from the terminal without echo
-//! (rpassword) or from stdin when it is not a terminal. A new token's key is printed on stdout
-//! once; lists go to stdout, the one-line summary to stderr.
+//! `latchkey user create|set-password|token|mfa|recovery-link|recovery-email`: bootstrap or
+//! recover accounts from the shell, through the same use-cases as the console. Passwords come
+//! from the terminal without echo (rpassword) or from stdin when it is not a terminal. A new
+//! token's key or a recovery link is printed on stdout once; lists go to stdout, the one-line
+//! summary to stderr.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -72,13 +73,26 @@ pub async fn run(service: &Service, cmd: UserCommand) -> Result<String, UserCliE
             ))
         }
         UserCommand::SetPassword { name } => {
-            let user = service
-                .user_by_username(&name)
-                .await?
-                .ok_or_else(|| UserCliError::Refused(format!("no user named {name}")))?;
+            let user = find(service, &name).await?;
             let pw = read_password()?;
             service.set_user_password(&user.id, &pw, "cli").await?;
             Ok(format!("password of {name} set"))
+        }
+        UserCommand::RecoveryLink { name, valid_for } => {
+            let user = find(service, &name).await?;
+            let seconds = i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX);
+            let link = service.create_recovery_link(&user.id, seconds).await?;
+            // The link on stdout alone, so it can be piped; the summary goes to stderr.
+            println!("{}", link.url);
+            Ok(format!(
+                "recovery link for {name} printed; it works once, for {}",
+                crate::domain::Duration::from_seconds(seconds).human()
+            ))
+        }
+        UserCommand::RecoveryEmail { name } => {
+            let user = find(service, &name).await?;
+            let to = service.send_recovery_email(&user.id).await?;
+            Ok(format!("recovery email for {name} sent to {to}"))
         }
         UserCommand::Token(cmd) => token(service, cmd).await,
         UserCommand::Mfa(cmd) => mfa(service, cmd).await,
@@ -183,4 +197,12 @@ async fn mfa(service: &Service, cmd: UserMfaCommand) -> Result<String, UserCliEr
             Ok(format!("deleted {n} authenticator(s) of {user}"))
         }
     }
+}
+
+/// The user named `name`, or a refusal saying there is none.
+async fn find(service: &Service, name: &str) -> Result<crate::domain::User, UserCliError> {
+    service
+        .user_by_username(name)
+        .await?
+        .ok_or_else(|| UserCliError::Refused(format!("no user named {name}")))
 }

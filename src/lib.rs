@@ -15,6 +15,7 @@ pub mod expr;
 pub mod flows;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod oauth;
 pub mod service;
 pub mod store;

@@ -49,6 +49,12 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
         "default/system-providers-oauth2.yaml",
         include_str!("../../fixtures/blueprints/default/system-providers-oauth2.yaml"),
     ),
+    // After the authentication flow, whose identification stage it links itself into; in slug
+    // order among the flows, as an export lists them.
+    (
+        "default/flow-default-recovery-flow.yaml",
+        include_str!("../../fixtures/blueprints/default/flow-default-recovery-flow.yaml"),
+    ),
     (
         "default/flow-default-user-settings-flow.yaml",
         include_str!("../../fixtures/blueprints/default/flow-default-user-settings-flow.yaml"),
@@ -56,6 +62,10 @@ pub const DEFAULT_BLUEPRINTS: &[(&str, &str)] = &[
     (
         "default/default-brand.yaml",
         include_str!("../../fixtures/blueprints/default/default-brand.yaml"),
+    ),
+    (
+        "default/default-brand-recovery.yaml",
+        include_str!("../../fixtures/blueprints/default/default-brand-recovery.yaml"),
     ),
     (
         "default/flow-device-code.yaml",

@@ -141,6 +141,20 @@ pub enum Request {
         /// What the status line calls it.
         name: String,
     },
+    /// A recovery link for a user (`Service::create_recovery_link`); it comes back once.
+    CreateRecoveryLink {
+        /// The user's id.
+        user_id: String,
+        /// For the message.
+        username: String,
+    },
+    /// Email a user a recovery link (`Service::send_recovery_email`).
+    SendRecoveryEmail {
+        /// The user's id.
+        user_id: String,
+        /// For the message.
+        username: String,
+    },
     /// Read a device's latest facts for its detail.
     DeviceFacts {
         /// The device's id.
@@ -374,6 +388,22 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             Err(e) => Outcome::Failed(e),
         },
         Request::Account(change) => account(service, change).await,
+        Request::CreateRecoveryLink { user_id, username } => {
+            let lifetime = crate::service::recovery::DEFAULT_LINK_LIFETIME;
+            match service.create_recovery_link(&user_id, lifetime).await {
+                Ok(link) => Outcome::SecretShownOnce {
+                    message: format!("created a recovery link for {username}"),
+                    what: format!("the recovery link of {username} (works once, for a day)"),
+                    secret: link.url,
+                },
+                Err(e) => Outcome::Failed(e),
+            }
+        }
+        Request::SendRecoveryEmail { user_id, username } => {
+            saved(service.send_recovery_email(&user_id).await, |to| {
+                format!("recovery email for {username} sent to {to}")
+            })
+        }
         Request::Delete { kind, id, name } => match service.delete_object(kind, &id).await {
             Ok(()) => Outcome::Deleted(format!("deleted {name}")),
             Err(e) => Outcome::Failed(e),

@@ -380,6 +380,8 @@ impl App {
             Action::Copy => self.copy_selected(),
             Action::Import => self.start_import(),
             Action::RevokeSession => self.revoke_selected_session(),
+            Action::CreateRecoveryLink => self.request_recovery(false),
+            Action::SendRecoveryEmail => self.request_recovery(true),
             Action::ExportCertificate => self.start_export(),
             Action::RevealValue => self.reveal_selected(),
             Action::NewWithProvider => self.start_new_with_provider(),
@@ -759,7 +761,9 @@ impl App {
                 TabId::Policies | TabId::Applications | TabId::Providers
             ),
             Action::NewWithProvider => TABS[self.tab].id == TabId::Applications,
-            Action::SetPassword => TABS[self.tab].id == TabId::Users,
+            Action::SetPassword | Action::CreateRecoveryLink | Action::SendRecoveryEmail => {
+                TABS[self.tab].id == TabId::Users
+            }
             Action::Import => TABS[self.tab].id == TabId::Flows,
             Action::ExportCertificate => TABS[self.tab].id == TabId::Certificates,
             Action::RevokeSession => {

@@ -232,6 +232,10 @@ pub enum Action {
     /// User detail: end the selected session and revoke its tokens, or (after a confirmation)
     /// delete the selected authenticator, revoke the selected consent or token (mutating).
     RevokeSession,
+    /// User detail: a single-use link into the recovery flow, shown once (mutating).
+    CreateRecoveryLink,
+    /// User detail: email the user a recovery link (mutating).
+    SendRecoveryEmail,
     /// Certificates: write the certificate and key to files (refused read-only: key material).
     ExportCertificate,
     /// Close the focused form, picker, dialog, search or command line (a dirty form asks).
@@ -614,6 +618,7 @@ const SWITCH: &str = "Dialog: switch between the buttons";
 const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
 const MESSAGE: &str = "Message: close (y: copy a key shown)";
 const ACCOUNT: &str = "Users: revoke / reset MFA / new token";
+const RECOVERY: &str = "Users: recovery link / recovery email";
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -630,6 +635,8 @@ pub const KEYMAP: &[Binding] = &[
     row(&[Char('R')], "R", A::RevokeSession, DETAIL, "User detail: revoke the selected session, token, consent or authenticator").hint("revoke").mutating().help_as("R/M/T", ACCOUNT),
     row(&[Char('M')], "M", A::ResetMfa, DETAIL, "User detail: reset MFA (delete every authenticator)").hint("reset MFA").mutating().help_as("R/M/T", ACCOUNT),
     row(&[Char('T')], "T", A::NewToken, DETAIL, "User detail: new app password / API token").hint("new token").mutating().help_as("R/M/T", ACCOUNT),
+    row(&[Char('K')], "K", A::CreateRecoveryLink, DETAIL, "User detail: create a recovery link").hint("recovery link").mutating().help_as("K/S", RECOVERY),
+    row(&[Char('S')], "S", A::SendRecoveryEmail, DETAIL, "User detail: send a recovery email").hint("recovery email").mutating().help_as("K/S", RECOVERY),
     // Writes key material to disk: a read-only console does not.
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),

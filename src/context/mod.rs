@@ -22,6 +22,9 @@ pub struct Config {
     pub public_url: String,
     /// The brute-force throttle of sign-ins.
     pub login: LoginLimits,
+    /// Where email goes out (`--smtp-url`); `None`: the email stage and "send recovery email"
+    /// answer that no server is configured.
+    pub smtp: Option<crate::mail::SmtpConfig>,
 }
 
 impl Config {
@@ -30,6 +33,7 @@ impl Config {
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
             login: LoginLimits::default(),
+            smtp: None,
         }
     }
 }

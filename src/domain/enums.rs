@@ -139,6 +139,7 @@ string_enum!(
         Invitation => ("invitation", "Invitation"),
         AuthenticatorStatic => ("authenticator_static", "Static authenticator setup"),
         AuthenticatorWebauthn => ("authenticator_webauthn", "WebAuthn authenticator setup"),
+        Email => ("email", "Email"),
     } default Identification
 );
 

@@ -56,6 +56,8 @@ pub enum ChallengeKind {
         enable_remember_me: bool,
         /// The stage's password-less flow (`/if/flow/<slug>/`), linked from the page.
         passwordless_url: Option<String>,
+        /// The recovery flow's page (`recovery_flow`), linked as "Forgot password?".
+        recovery_url: Option<String>,
     },
     /// `ak-stage-password`.
     Password {
@@ -125,6 +127,8 @@ pub enum ChallengeKind {
         /// Where to.
         to: String,
     },
+    /// `ak-stage-email`: an email with a link was sent; the flow goes on when it is opened.
+    Email,
     /// `ak-provider-iframe-logout`: front-channel relying parties whose logout URLs the browser
     /// loads (OpenID Connect Front-Channel Logout 1.0) before the flow goes on; shown after a
     /// logout that ended a session they had tokens in.
@@ -166,6 +170,7 @@ impl ChallengeKind {
             ChallengeKind::Redirect { .. } => "xak-flow-redirect",
             ChallengeKind::ProviderIframeLogout { .. } => "ak-provider-iframe-logout",
             ChallengeKind::AuthenticatorStaticSetup { .. } => "ak-stage-authenticator-static",
+            ChallengeKind::Email => "ak-stage-email",
         }
     }
 }
@@ -326,9 +331,13 @@ impl ChallengeKind {
                 password_fields,
                 enable_remember_me,
                 passwordless_url,
+                recovery_url,
             } => {
                 if let Some(url) = passwordless_url {
                     put("passwordless_url", json!(url));
+                }
+                if let Some(url) = recovery_url {
+                    put("recovery_url", json!(url));
                 }
                 put("flow_designation", json!(flow.designation.as_str()));
                 put("user_fields", json!(user_fields));
@@ -428,6 +437,7 @@ impl ChallengeKind {
                 put("pending_user_avatar", json!(""));
                 put("codes", json!(codes));
             }
+            ChallengeKind::Email => {}
         }
     }
 }

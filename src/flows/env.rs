@@ -28,6 +28,8 @@ pub struct Env {
     pub public_url: String,
     /// The sign-in throttle's limits.
     pub login_limits: crate::context::LoginLimits,
+    /// The SMTP server the email stage sends through, if one is configured.
+    pub smtp: Option<crate::mail::SmtpConfig>,
     /// The HTTP request the step answers (empty outside HTTP: the console, the device seam).
     pub request: RequestInfo,
     /// Live (writes happen) or a dry run (writes are recorded, never made).
@@ -81,6 +83,7 @@ impl Env {
             session_user,
             public_url: ctx.public_url().to_string(),
             login_limits: ctx.config().login,
+            smtp: ctx.config().smtp.clone(),
             request: RequestInfo::default(),
             mode: Mode::Live,
         }

@@ -5,6 +5,7 @@
 use super::challenge::{Challenge, ChallengeKind, Response};
 use super::context::{FlowContext, PLAN_VERSION, Plan, safe_next};
 use super::env::{Effect, Env};
+use super::flow_token;
 use super::planner::{PlanOutcome, plan};
 use super::policy::{PolicyRequest, evaluate_target, plan_writes};
 use super::stages::{self, Reply, Show, StageCtx};
@@ -168,6 +169,28 @@ pub async fn get(
         if let Some(c) = start(env, &flow, slot, ctx).await? {
             return Ok(Step {
                 challenge: c,
+                effects,
+            });
+        }
+    }
+    let challenge = advance(env, &flow, slot, &mut effects).await?;
+    Ok(Step { challenge, effects })
+}
+
+/// GET with a flow token's key (`?flow_token=`): resumes the plan the token stored (once),
+/// replacing the session's; a key that resumes nothing ends on a message saying why.
+pub async fn resume(env: &Env, slug: &str, slot: &mut Option<Plan>, key: &str) -> FlowResult<Step> {
+    let flow = load_flow(env, slug).await?;
+    let mut effects = Vec::new();
+    match flow_token::restore(env, &flow, key, slot.as_ref()).await? {
+        Ok(plan) => *slot = Some(plan),
+        Err(refusal) => {
+            *slot = None;
+            let kind = ChallengeKind::AccessDenied {
+                error_message: refusal.message().into(),
+            };
+            return Ok(Step {
+                challenge: Challenge::for_flow(kind, &flow, &title(&flow)),
                 effects,
             });
         }

@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod context;
 pub mod env;
 pub mod executor;
+pub mod flow_token;
 pub mod login_throttle;
 pub mod lookup;
 pub mod planner;
@@ -64,4 +65,8 @@ pub mod actions {
     pub const USER_WRITE: &str = "user_write";
     /// An invitation let someone into an enrollment flow.
     pub const INVITATION_USED: &str = "invitation_used";
+    /// The email stage sent its email.
+    pub const EMAIL_SENT: &str = "email_sent";
+    /// Something is configured so that it cannot work (authentik's `configuration_error`).
+    pub const CONFIGURATION_ERROR: &str = "configuration_error";
 }

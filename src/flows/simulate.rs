@@ -415,6 +415,7 @@ pub fn summary(kind: &ChallengeKind) -> String {
         ChallengeKind::AuthenticatorWebauthnSetup { pending_user, .. } => {
             format!("registers a passkey for {}", or_user(pending_user))
         }
+        ChallengeKind::Email => "sends an email with a link and waits until it is opened".into(),
     }
 }
 

@@ -40,6 +40,7 @@ fn form_body(c: &Challenge) -> String {
             password_fields,
             enable_remember_me,
             passwordless_url,
+            recovery_url,
         } => {
             identification(
                 &mut o,
@@ -52,6 +53,13 @@ fn form_body(c: &Challenge) -> String {
                 let _ = write!(
                     o,
                     "<p><a id=\"passwordless\" href=\"{}\">Use a security key</a></p>",
+                    attr(url)
+                );
+            }
+            if let Some(url) = recovery_url {
+                let _ = write!(
+                    o,
+                    "<p class=\"links\"><a id=\"recovery\" href=\"{}\">Forgot username or password?</a></p>",
                     attr(url)
                 );
             }
@@ -106,6 +114,11 @@ fn form_body(c: &Challenge) -> String {
                  <button type=\"submit\">Continue</button>",
             );
         }
+        ChallengeKind::Email => o.push_str(
+            "<p id=\"email-sent\">Email sent. Check your inbox and follow the link in it to \
+             continue; you may close this page.</p>\
+             <button type=\"submit\" class=\"secondary\">Send the email again</button>",
+        ),
         ChallengeKind::AccessDenied { .. } | ChallengeKind::Redirect { .. } => {}
         ChallengeKind::AuthenticatorStaticSetup { codes, .. } => static_codes(&mut o, c, codes),
     }

@@ -21,10 +21,11 @@ use crate::flows::executor::Start;
 use crate::flows::{Challenge, Response};
 use crate::oauth::session_step::{StepRequest, run_step};
 
-fn next_from_query(q: &HashMap<String, String>) -> Option<String> {
+/// A parameter of the flow page's own query, which authentik's executor passes on as `query`.
+fn from_query(q: &HashMap<String, String>, key: &str) -> Option<String> {
     let query = q.get("query")?;
     form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "next")
+        .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
 }
 
@@ -55,11 +56,15 @@ pub async fn get_challenge(
     sess: Result<Session, HttpError>,
 ) -> Result<HttpResponse, ApiError> {
     let mut sess = sess?;
-    let request = StepRequest::Show(Start {
-        next: next_from_query(&q),
-        query: flow_query(&q),
-        ..Start::default()
-    });
+    let flow_token = from_query(&q, crate::flows::flow_token::QUERY_KEY);
+    let request = match flow_token {
+        Some(key) => StepRequest::Resume(key),
+        None => StepRequest::Show(Start {
+            next: from_query(&q, "next"),
+            query: flow_query(&q),
+            ..Start::default()
+        }),
+    };
     let step = run_step(
         state.step_context(&http_request),
         &mut sess,

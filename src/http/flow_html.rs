@@ -74,11 +74,15 @@ pub async fn get_flow(
     http_request: RequestInfo,
     mut sess: Session,
 ) -> Result<HttpResponse, HttpError> {
-    let request = StepRequest::Show(Start {
-        next: q.get("next").cloned(),
-        query: q.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        ..Start::default()
-    });
+    let flow_token = q.get(crate::flows::flow_token::QUERY_KEY).cloned();
+    let request = match flow_token {
+        Some(key) => StepRequest::Resume(key),
+        None => StepRequest::Show(Start {
+            next: q.get("next").cloned(),
+            query: q.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ..Start::default()
+        }),
+    };
     let step = run_step(
         state.step_context(&http_request),
         &mut sess,

@@ -33,6 +33,8 @@ pub enum StepRequest {
     Show(Start),
     /// Submit a response to the current challenge.
     Answer(Response),
+    /// Resume the plan a flow token stored (the key from `?flow_token=`).
+    Resume(String),
 }
 
 /// What a step runs against: the handle and the provider snapshot (for front-channel logout).
@@ -84,6 +86,7 @@ pub async fn run_step(
     let mut step = match request {
         StepRequest::Show(start) => executor::get(&env, slug, &mut slot, start).await?,
         StepRequest::Answer(resp) => executor::post(&env, slug, &mut slot, resp).await?,
+        StepRequest::Resume(key) => executor::resume(&env, slug, &mut slot, &key).await?,
     };
     let finished = flow_history::after(
         before,

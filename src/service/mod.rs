@@ -21,6 +21,7 @@ pub mod invitations;
 pub mod maintenance;
 pub mod objects;
 pub mod providers;
+pub mod recovery;
 pub mod sessions;
 pub mod token_preview;
 pub mod usages;

@@ -17,6 +17,7 @@ pub mod devices;
 pub mod directory;
 pub mod enrollment_tokens;
 pub mod events;
+pub mod flow_tokens;
 pub mod flows;
 pub mod grants;
 pub mod groups;

@@ -36,6 +36,7 @@ const FLOW_SLUGS: &[&str] = &[
     "default-provider-authorization-explicit-consent",
     "default-provider-authorization-implicit-consent",
     "default-provider-invalidation-flow",
+    "default-recovery-flow",
     "default-user-settings-flow",
     "device-code",
     "initial-setup",
@@ -168,6 +169,7 @@ async fn filter_narrows_negates_alternates_and_clears() {
             "default-authentication-flow",
             "default-enrollment-flow",
             "default-invalidation-flow",
+            "default-recovery-flow",
             "default-user-settings-flow",
             "device-code",
             "initial-setup"
@@ -504,7 +506,7 @@ async fn snapshot_filtered_list() {
     app.handle_key(code(KeyCode::Enter));
     let small = render(&mut app, 80, 24);
     insta::assert_snapshot!("filtered_80x24", small);
-    assert!(small.contains("Flows (3/8)") && small.contains("filter: provider"));
+    assert!(small.contains("Flows (3/9)") && small.contains("filter: provider"));
     let big = render(&mut app, 120, 40);
     insta::assert_snapshot!("filtered_120x40", big);
     assert!(!big.contains("default-authentication-flow"));
@@ -987,7 +989,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the externally written flow", |s| {
         s.contains("written-by-another-process")
     });
-    assert!(screen.contains("Flows (9/9)"), "{screen}");
+    assert!(screen.contains("Flows (10/10)"), "{screen}");
 
     // Issue 14: `run` asks before q stops the server with the console.
     tmux.run(&["send-keys", "-t", "console", "q"]);

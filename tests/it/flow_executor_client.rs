@@ -297,6 +297,7 @@ fn every_kind() -> Vec<ChallengeKind> {
             password_fields: true,
             enable_remember_me: true,
             passwordless_url: Some("/if/flow/passwordless/".into()),
+            recovery_url: Some("/if/flow/default-recovery-flow/".into()),
         },
         ChallengeKind::Password {
             pending_user: "ann".into(),
@@ -352,6 +353,7 @@ fn every_kind() -> Vec<ChallengeKind> {
                 provider_name: "rp".into(),
             }],
         },
+        ChallengeKind::Email,
     ]
 }
 
@@ -390,6 +392,7 @@ fn the_identification_challenge_names_its_flows_designation() {
             password_fields: false,
             enable_remember_me: false,
             passwordless_url: None,
+            recovery_url: None,
         };
         let json = Challenge::for_flow(kind, &flow(*designation), "t").to_json();
         let parsed: ChallengeTypes = serde_json::from_value(json).expect("parses");

@@ -784,6 +784,7 @@ async fn flows_consent_modes() {
         session_user: Some(admin.id.clone()),
         public_url: "http://localhost".into(),
         login_limits: Default::default(),
+        smtp: None,
         request: Default::default(),
         mode: Default::default(),
     };

@@ -380,6 +380,24 @@ impl App {
         }
     }
 
+    /// `K` / `M` on a user: a recovery link to hand over (shown once), or a recovery email.
+    pub(super) fn request_recovery(&mut self, by_email: bool) {
+        if TABS[self.tab].id != TabId::Users {
+            return;
+        }
+        let Some(id) = self.selected_id() else { return };
+        let Some(user) = self.data.users.iter().find(|u| u.id == id) else {
+            self.set_status("groups have no recovery", Tone::Muted);
+            return;
+        };
+        let (user_id, username) = (user.id.clone(), user.username.clone());
+        self.pending = Some(if by_email {
+            Request::SendRecoveryEmail { user_id, username }
+        } else {
+            Request::CreateRecoveryLink { user_id, username }
+        });
+    }
+
     /// A row's action in the delete dialog: Delete (when armed) asks the service.
     pub(super) fn dialog_action(&mut self, action: Action) {
         let Some(Overlay::Delete(d)) = self.overlays.top_mut() else {

@@ -333,6 +333,17 @@ pub fn fields(kind: StageKind) -> Option<Vec<FieldSpec>> {
             st!(int AuthenticatorStaticSettings.token_length, "Token length", "Characters per recovery code (8 to 64)."),
             st!(one flows, AuthenticatorStaticSettings.configure_flow, "Configuration flow", "Flow a user runs to set up recovery codes from their settings.", false),
         ],
+        StageKind::Email => vec![
+            st!(text FieldKind::Text, EmailSettings.subject, "Subject", "Subject of the email sent.", true),
+            st!(text FieldKind::Text, EmailSettings.template, "Template",
+                "email/password_reset.html or email/account_confirmation.html.", true),
+            st!(text FieldKind::Duration, EmailSettings.token_expiry, "Token expiry",
+                "Time the token sent is valid (Format: hours=3;minutes=17;seconds=300).", true),
+            st!(bool EmailSettings.activate_user_on_success, "Activate pending user on success",
+                "When a user returns from the email successfully, their account will be activated."),
+            st!(bool EmailSettings.use_global_settings, "Use global connection settings",
+                "latchkey always sends through the server's SMTP configuration (--smtp-url)."),
+        ],
         _ => return None,
     })
 }

@@ -23,6 +23,7 @@ kind_settings!(
         Invitation(InvitationSettings),
         AuthenticatorStatic(AuthenticatorStaticSettings),
         AuthenticatorWebauthn(AuthenticatorWebauthnSettings),
+        Email(EmailSettings),
     }
 );
 
@@ -474,6 +475,85 @@ impl Default for AuthenticatorWebauthnSettings {
     }
 }
 
+/// Email: sends a link with a single-use token and waits until it is opened (authentik's
+/// `EmailStage`). latchkey always sends through the server's SMTP configuration
+/// (`--smtp-url`); the stage's own connection fields are kept so authentik blueprints
+/// round-trip, and are not used (docs/DEPARTURES.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailSettings {
+    pub use_global_settings: bool,
+    pub host: String,
+    pub port: i64,
+    pub username: String,
+    pub use_tls: bool,
+    pub use_ssl: bool,
+    pub timeout: i64,
+    pub from_address: String,
+    /// How long the link works: authentik's duration (`minutes=30`); a bare number (older
+    /// authentik blueprints) is minutes.
+    #[serde(deserialize_with = "minutes_or_duration")]
+    pub token_expiry: String,
+    pub subject: String,
+    /// `email/password_reset.html` or `email/account_confirmation.html`.
+    pub template: String,
+    /// Activate the pending user when the link is opened.
+    pub activate_user_on_success: bool,
+    pub recovery_max_attempts: i64,
+    pub recovery_cache_timeout: String,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            use_global_settings: false,
+            host: "localhost".into(),
+            port: 25,
+            username: String::new(),
+            use_tls: false,
+            use_ssl: false,
+            timeout: 10,
+            from_address: "system@authentik.local".into(),
+            token_expiry: "minutes=30".into(),
+            subject: "authentik".into(),
+            template: "email/password_reset.html".into(),
+            activate_user_on_success: false,
+            recovery_max_attempts: 5,
+            recovery_cache_timeout: "minutes=5".into(),
+        }
+    }
+}
+
+impl EmailSettings {
+    /// The link's lifetime in seconds (`token_expiry`; 30 minutes when it does not parse).
+    pub fn token_expiry_seconds(&self) -> i64 {
+        crate::domain::Duration::parse(&self.token_expiry)
+            .map(|d| d.seconds())
+            .ok()
+            .filter(|s| *s > 0)
+            .unwrap_or(30 * 60)
+    }
+}
+
+/// `token_expiry` as authentik stores it now (a duration string) or as older blueprints do
+/// (an integer number of minutes).
+fn minutes_or_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Expiry {
+        Minutes(i64),
+        Duration(String),
+    }
+    Ok(match Expiry::deserialize(d)? {
+        Expiry::Minutes(m) => format!("minutes={m}"),
+        // A blueprint's `30` may arrive as text: still minutes.
+        Expiry::Duration(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("minutes={s}")
+        }
+        Expiry::Duration(s) => s,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -527,6 +607,14 @@ mod tests {
                 "configure_flow": null, "friendly_name": "", "user_verification": "preferred",
                 "resident_key_requirement": "preferred", "authenticator_attachment": null,
                 "device_type_restrictions": [], "max_attempts": 0,
+            }),
+            StageKind::Email => json!({
+                "use_global_settings": false, "host": "localhost", "port": 25, "username": "",
+                "use_tls": false, "use_ssl": false, "timeout": 10,
+                "from_address": "system@authentik.local", "token_expiry": "minutes=30",
+                "subject": "authentik", "template": "email/password_reset.html",
+                "activate_user_on_success": false, "recovery_max_attempts": 5,
+                "recovery_cache_timeout": "minutes=5",
             }),
         }
     }
@@ -650,6 +738,22 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn email_token_expiry_reads_minutes_and_durations() {
+        for (stored, seconds) in [
+            (json!({"token_expiry": 30}), 1800),
+            (json!({"token_expiry": "45"}), 2700),
+            (json!({"token_expiry": "hours=2"}), 7200),
+            (json!({}), 1800),
+        ] {
+            let StageSettings::Email(e) = StageSettings::from_json(StageKind::Email, &stored)
+            else {
+                panic!("email")
+            };
+            assert_eq!(e.token_expiry_seconds(), seconds, "{stored}");
+        }
     }
 
     #[test]

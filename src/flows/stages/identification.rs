@@ -6,6 +6,7 @@ use super::{Reply, Show, StageCtx, password};
 use crate::domain::IdentificationSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
+use crate::flows::flow_token::IS_RESTORED;
 use crate::store::{self, logins};
 
 /// The fields matched; none selected means the username (latchkey has no sources to offer).
@@ -18,23 +19,34 @@ fn user_fields(s: &IdentificationSettings) -> Vec<String> {
 }
 
 /// Asks for the identifier (and the password when a password stage is embedded), linking the
-/// password-less flow when the stage names one that exists.
+/// password-less and recovery flows when the stage names them; passes a restored plan that
+/// knows its user.
 pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowResult<Show> {
-    let passwordless_url = match &s.passwordless_flow {
-        Some(id) => {
-            let mut conn = sc.env.store.read().await?;
-            store::flows::get(&mut conn, id)
-                .await?
-                .map(|f| format!("/if/flow/{}/", f.slug))
-        }
-        None => None,
-    };
+    // A plan resumed from a flow token was made for its user: nobody is asked who they are.
+    let restored = sc.plan.context.extra.contains_key(IS_RESTORED);
+    if restored && sc.plan.context.pending_user.is_some() {
+        return Ok(Show::Next);
+    }
+    let passwordless_url = flow_url(sc, s.passwordless_flow.as_deref()).await?;
     Ok(Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
         enable_remember_me: s.enable_remember_me,
         passwordless_url,
+        recovery_url: flow_url(sc, s.recovery_flow.as_deref()).await?,
     }))
+}
+
+/// The relative URL of the flow `id` names (authentik's `if-flow` URL); `None` when unset or
+/// deleted.
+async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<String>> {
+    let Some(id) = id.filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let mut conn = sc.env.store.read().await?;
+    Ok(store::flows::get(&mut conn, id)
+        .await?
+        .map(|f| format!("/if/flow/{}/", f.slug)))
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.

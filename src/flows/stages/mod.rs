@@ -8,6 +8,7 @@ mod authenticator_webauthn;
 mod consent;
 mod deny;
 mod device_facts;
+mod email;
 mod endpoint;
 mod identification;
 mod invitation;
@@ -30,6 +31,7 @@ use crate::store;
 
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
 pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
+pub use email::{LinkMail, SEND_FAILED, send_link_mail};
 pub use password::{PasswordCheck, verify_user_password};
 
 /// Everything a stage may look at and change.
@@ -146,6 +148,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::Invitation(s) => invitation::challenge(sc, s).await,
         StageSettings::AuthenticatorStatic(s) => authenticator_static::challenge(sc, s).await,
         StageSettings::AuthenticatorWebauthn(s) => authenticator_webauthn::challenge(sc, s).await,
+        StageSettings::Email(s) => email::challenge(sc, s).await,
     }
 }
 
@@ -168,6 +171,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, response: &Response) -> FlowResult<R
         StageSettings::AuthenticatorWebauthn(s) => {
             authenticator_webauthn::respond(sc, s, response).await
         }
+        StageSettings::Email(s) => email::respond(sc, s).await,
         // Stages without a form accept no response.
         _ => Ok(Reply::invalid(
             "non_field_errors",
