@@ -440,7 +440,7 @@ async fn snapshot_flows_list() {
     for slug in FLOW_SLUGS {
         assert!(big.contains(slug), "{slug} in {big}");
     }
-    assert!(big.contains("Flows (9/9)"));
+    assert!(big.contains("Flows (10/10)"));
     assert!(line(&big, 0).contains(STORE_PATH) && line(&big, 0).contains(SERVER_URL));
 }
 
@@ -506,7 +506,7 @@ async fn snapshot_filtered_list() {
     app.handle_key(code(KeyCode::Enter));
     let small = render(&mut app, 80, 24);
     insta::assert_snapshot!("filtered_80x24", small);
-    assert!(small.contains("Flows (3/9)") && small.contains("filter: provider"));
+    assert!(small.contains("Flows (3/10)") && small.contains("filter: provider"));
     let big = render(&mut app, 120, 40);
     insta::assert_snapshot!("filtered_120x40", big);
     assert!(!big.contains("default-authentication-flow"));
@@ -970,7 +970,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the Flows list", |s| {
         s.contains("default-authentication-flow")
     });
-    assert!(screen.contains("Flows (9/9)"), "{screen}");
+    assert!(screen.contains("Flows (10/10)"), "{screen}");
 
     // A write from another process (this test) shows up in the running console.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -989,7 +989,7 @@ fn real_binary_under_tmux_starts_switches_tabs_and_quits_cleanly() {
     let screen = tmux.wait_for("the externally written flow", |s| {
         s.contains("written-by-another-process")
     });
-    assert!(screen.contains("Flows (10/10)"), "{screen}");
+    assert!(screen.contains("Flows (11/11)"), "{screen}");
 
     // Issue 14: `run` asks before q stops the server with the console.
     tmux.run(&["send-keys", "-t", "console", "q"]);

@@ -84,7 +84,12 @@ async fn prompts_are_created_edited_and_deleted_from_the_stages_tab() {
         (p.field_key.as_str(), p.field_type.as_str()),
         ("colour", "text")
     );
-    assert!(render(&mut app, 120, 40).contains("[prompt] favourite-colour"));
+    assert!(
+        app.visible_rows()
+            .iter()
+            .any(|r| r.cells[0].text == "[prompt] favourite-colour"),
+        "listed under Stages"
+    );
 
     // Edit: the type and the label.
     select_row(&mut app, "[prompt] favourite-colour");

@@ -480,7 +480,7 @@ async fn the_console_s_user_detail_creates_a_recovery_link_and_sends_a_recovery_
     let mut app = crate::console_forms::app_over(&s.service).await;
     open_user(&mut app, "ann");
 
-    app.handle_key(crate::console_forms::key(KeyCode::Char('M')));
+    app.handle_key(crate::console_forms::key(KeyCode::Char('S')));
     crate::console_forms::settle(&mut app, &s.service).await;
     let status = app.status().expect("status").text.clone();
     assert!(status.contains("sent to ann@example.test"), "{status}");
