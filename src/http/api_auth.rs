@@ -1,6 +1,7 @@
 //! Who is calling an `/api/v3/` route, as authentik's REST framework authenticates it: an
-//! Agent by its device token (`Authorization: Bearer+agent <key>`), or an administrator by the
-//! browser session of a signed-in superuser. Refusals answer DRF's 403 bodies; a refused
+//! Agent by its device token (`Authorization: Bearer+agent <key>`), or an administrator by an
+//! API token (`Authorization: Bearer <key>`, intent `api`) or the browser session of a
+//! signed-in superuser. Refusals answer DRF's 403 bodies; a refused
 //! caller learns nothing about which check failed.
 
 use axum::extract::FromRequestParts;
@@ -20,7 +21,7 @@ use crate::service::devices::AgentCaller;
 /// The authenticated caller of an `/api/v3/` route.
 #[derive(Debug, Clone)]
 pub enum ApiCaller {
-    /// A browser session whose user is an active superuser.
+    /// An active superuser, by a browser session or an API token.
     Superuser { user_id: String },
     /// An enrolled Agent, by its device token.
     Agent(Box<AgentCaller>),
@@ -80,6 +81,23 @@ pub fn agent_key(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer+agent") && !key.is_empty()).then(|| key.to_string())
 }
 
+/// The key of `Authorization: Bearer <key>` (an API token), if presented.
+pub fn bearer_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then(|| key.to_string())
+}
+
+/// The superuser an API token signs in as: a key that is no API token, or a user who is not
+/// an active superuser, is refused alike.
+async fn token_superuser(state: &AppState, key: &str) -> Result<String, ApiAuthRefusal> {
+    match state.service.api_token_user(key).await? {
+        Some(user_id) if state.service.is_active_superuser(&user_id).await? => Ok(user_id),
+        _ => Err(ApiAuthRefusal::PermissionDenied),
+    }
+}
+
 /// The superuser a request's session cookie signs in, if it does.
 async fn session_superuser(
     parts: &Parts,
@@ -115,7 +133,8 @@ impl FromRequestParts<AppState> for ApiCaller {
         // Throttled before any lookup, in the Agent API's buckets (per IP, per key digest).
         let ClientIp(ip) = ClientIp::from_parts(parts);
         let key = agent_key(&parts.headers);
-        let digest = key.as_deref().map(secrets::digest);
+        let api_key = bearer_key(&parts.headers);
+        let digest = key.as_deref().or(api_key.as_deref()).map(secrets::digest);
         state
             .agent_throttle
             .try_acquire(&state.ctx, &ip, digest.as_deref())
@@ -130,6 +149,10 @@ impl FromRequestParts<AppState> for ApiCaller {
         if let Some(key) = key {
             let caller = state.service.authenticate_agent(&key).await?;
             return Ok(Self::Agent(Box::new(caller)));
+        }
+        if let Some(key) = api_key {
+            let user_id = token_superuser(state, &key).await?;
+            return Ok(Self::Superuser { user_id });
         }
         match session_superuser(parts, state).await? {
             Some(user_id) => Ok(Self::Superuser { user_id }),
@@ -167,6 +190,10 @@ mod tests {
         assert_eq!(agent_key(&h).as_deref(), Some("k"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer k"));
         assert_eq!(agent_key(&h), None);
+        assert_eq!(bearer_key(&h).as_deref(), Some("k"));
         assert_eq!(agent_key(&HeaderMap::new()), None);
+        assert_eq!(bearer_key(&HeaderMap::new()), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic k"));
+        assert_eq!(bearer_key(&h), None);
     }
 }

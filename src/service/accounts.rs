@@ -379,6 +379,23 @@ impl Service {
         })
     }
 
+    /// The user an API token (intent `api`) signs in as, when the key is one, unexpired: found
+    /// by the key's SHA-256 digest, compared again in constant time. The key is never logged.
+    pub async fn api_token_user(&self, key: &str) -> ServiceResult<Option<String>> {
+        let digest = secrets::digest(key);
+        let mut conn = self.store().read().await?;
+        let found = store::tokens::find_by_digest(
+            &mut conn,
+            store::tokens::INTENT_API,
+            &digest,
+            self.now(),
+        )
+        .await?;
+        Ok(found
+            .filter(|t| secrets::constant_time_eq(&t.key_digest, &digest))
+            .map(|t| t.user_id))
+    }
+
     /// Revokes (deletes) one of a user's tokens: it stops working at the next request.
     pub async fn revoke_token(
         &self,

@@ -59,6 +59,25 @@ pub async fn find_valid(
     .await?)
 }
 
+/// The unexpired token of `intent` whose key has this digest, whoever's it is (an API token
+/// presented to `/api/v3/` names its user; `key_digest` is unique, so this is one index probe).
+pub async fn find_by_digest(
+    conn: &mut Conn,
+    intent: &str,
+    key_digest: &str,
+    now: i64,
+) -> StoreResult<Option<Token>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM tokens WHERE key_digest = $1 AND intent = $2 \
+         AND (expires_at IS NULL OR expires_at > $3)",
+    )
+    .bind(key_digest)
+    .bind(intent)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// authentik's intent for API tokens (never accepted where an app password is asked for).
 pub const INTENT_API: &str = "api";
 

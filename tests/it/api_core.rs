@@ -104,9 +104,10 @@ async fn the_version_answers_a_device_token_and_refuses_anyone_else() {
             Some("Bearer+agent wrong-key".to_string()),
             "You do not have permission to perform this action.",
         ),
+        // A device key under plain `Bearer` is checked as an API token (issue 19): refused.
         (
             Some(format!("Bearer {key}")),
-            "Authentication credentials were not provided.",
+            "You do not have permission to perform this action.",
         ),
     ] {
         let res = crate::support::client()

@@ -3,6 +3,7 @@
 mod pg_support;
 mod support;
 
+mod accounts_api_token;
 mod accounts_cli;
 mod accounts_console;
 mod accounts_static;
