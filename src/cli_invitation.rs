@@ -3,6 +3,7 @@
 //! to stderr.
 
 use crate::cli::InvitationCommand;
+use crate::cli_user::when;
 use crate::domain::Duration;
 use crate::service::invitations::NewInvitation;
 use crate::service::{Service, ServiceError};
@@ -29,15 +30,6 @@ fn cli_actor() -> String {
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
-}
-
-fn when(at: Option<i64>) -> String {
-    at.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "never".into())
 }
 
 /// Runs the command.

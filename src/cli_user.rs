@@ -107,7 +107,7 @@ async fn named_user(service: &Service, name: &str) -> Result<User, UserCliError>
 }
 
 /// A unix time as RFC 3339 (UTC), or `never`.
-fn when(at: Option<i64>) -> String {
+pub(crate) fn when(at: Option<i64>) -> String {
     at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "never".into())

@@ -143,12 +143,17 @@ impl Service {
 
     /// Deletes the invitation with this name or id; its link stops working at once.
     pub async fn delete_invitation(&self, name_or_id: &str) -> ServiceResult<InvitationInfo> {
-        let found = self
-            .list_invitations()
-            .await?
-            .into_iter()
-            .find(|i| i.name == name_or_id || i.id == name_or_id)
-            .ok_or_else(|| ServiceError::NotFound(format!("invitation {name_or_id}")))?;
+        let found = {
+            let mut conn = self.store().read().await?;
+            let row = store::invitations::by_name_or_id(&mut conn, name_or_id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("invitation {name_or_id}")))?;
+            let slug = match &row.flow_id {
+                Some(id) => store::flows::get(&mut conn, id).await?.map(|f| f.slug),
+                None => None,
+            };
+            InvitationInfo::of(row, slug)
+        };
         let mut tx = self.store().write_tx().await?;
         store::invitations::delete(tx.conn(), &found.id).await?;
         tx.touch(Topic::Users);

@@ -257,48 +257,7 @@ fn key_in(screen: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_binary_under_tmux_enrollment_key_to_a_checked_in_device() {
-    use crate::console_forms::Tmux;
-    let available = std::process::Command::new("tmux").arg("-V").output();
-    assert!(
-        available.is_ok_and(|o| o.status.success()),
-        "tmux is not installed"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("x.db");
-    let log = dir.path().join("log");
-    let command = format!(
-        "'{}' --db '{}' --listen 127.0.0.1:{port} --log-file '{}'",
-        env!("CARGO_BIN_EXE_latchkey"),
-        db.display(),
-        log.display()
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let tmux = Tmux {
-        socket: format!("latchkey-devices-{}-{nanos}", std::process::id()),
-        log,
-    };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "-e",
-        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
-        "-e",
-        "NO_COLOR=1",
-        &command,
-    ]);
+    let (tmux, _dir, db, port) = crate::console_forms::run_under_tmux("devices", 120, 40);
     tmux.wait_for("the tab bar", |s| s.contains("Dash") && s.contains("Users"));
 
     // A connector, then an enrollment token for it, from the keyboard.

@@ -1135,25 +1135,14 @@ impl Drop for Tmux {
     }
 }
 
-async fn stored_provider(db: &std::path::Path, name: &str) -> latchkey::domain::Provider {
-    let store =
-        latchkey::store::Store::open(&latchkey::store::StoreLocation::File(db.to_path_buf()))
-            .await
-            .expect("open the console's store");
-    let mut conn = store.read().await.expect("conn");
-    let p = latchkey::store::providers::list(&mut conn)
-        .await
-        .expect("providers")
-        .into_iter()
-        .find(|p| p.name == name)
-        .expect("the provider made in the console");
-    drop(conn);
-    store.close().await;
-    p
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn real_binary_under_tmux_builds_an_oauth2_client_from_the_keyboard() {
+/// `latchkey run` (console and server) under its own tmux server, `cols`x`rows`, on a fresh
+/// store in a temp dir and a free port; fails loudly when tmux is missing. Returns the tmux
+/// handle (killed on drop), the temp dir guard, the store file and the port.
+pub(crate) fn run_under_tmux(
+    name: &str,
+    cols: u16,
+    rows: u16,
+) -> (Tmux, tempfile::TempDir, std::path::PathBuf, u16) {
     let available = std::process::Command::new("tmux").arg("-V").output();
     assert!(
         available.is_ok_and(|o| o.status.success()),
@@ -1177,24 +1166,48 @@ async fn real_binary_under_tmux_builds_an_oauth2_client_from_the_keyboard() {
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let tmux = Tmux {
-        socket: format!("latchkey-forms-{}-{nanos}", std::process::id()),
+        socket: format!("latchkey-{name}-{}-{nanos}", std::process::id()),
         log,
     };
+    let (cols, rows) = (cols.to_string(), rows.to_string());
     tmux.run(&[
         "new-session",
         "-d",
         "-s",
         "console",
         "-x",
-        "120",
+        &cols,
         "-y",
-        "40",
+        &rows,
         "-e",
         "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
         "-e",
         "NO_COLOR=1",
         &command,
     ]);
+    (tmux, dir, db, port)
+}
+
+async fn stored_provider(db: &std::path::Path, name: &str) -> latchkey::domain::Provider {
+    let store =
+        latchkey::store::Store::open(&latchkey::store::StoreLocation::File(db.to_path_buf()))
+            .await
+            .expect("open the console's store");
+    let mut conn = store.read().await.expect("conn");
+    let p = latchkey::store::providers::list(&mut conn)
+        .await
+        .expect("providers")
+        .into_iter()
+        .find(|p| p.name == name)
+        .expect("the provider made in the console");
+    drop(conn);
+    store.close().await;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_binary_under_tmux_builds_an_oauth2_client_from_the_keyboard() {
+    let (tmux, _dir, db, port) = run_under_tmux("forms", 120, 40);
     tmux.wait_for("the tab bar", |s| {
         s.contains("1 Dashboard") && s.contains("0 Users")
     });

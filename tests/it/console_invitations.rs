@@ -171,48 +171,7 @@ fn token_in(screen: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_binary_under_tmux_an_invitation_link_read_off_the_screen_enrolls_a_user() {
-    use crate::console_forms::Tmux;
-    let available = std::process::Command::new("tmux").arg("-V").output();
-    assert!(
-        available.is_ok_and(|o| o.status.success()),
-        "tmux is not installed"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("x.db");
-    let log = dir.path().join("log");
-    let command = format!(
-        "'{}' --db '{}' --listen 127.0.0.1:{port} --log-file '{}'",
-        env!("CARGO_BIN_EXE_latchkey"),
-        db.display(),
-        log.display()
-    );
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    let tmux = Tmux {
-        socket: format!("latchkey-invite-{}-{nanos}", std::process::id()),
-        log,
-    };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        "-e",
-        "LATCHKEY_BOOTSTRAP_PASSWORD=tmux-test-password",
-        "-e",
-        "NO_COLOR=1",
-        &command,
-    ]);
+    let (tmux, _dir, _db, port) = crate::console_forms::run_under_tmux("invite", 200, 50);
     tmux.wait_for("the tab bar", |s| {
         s.contains("Dashboard") && s.contains("Users")
     });

@@ -181,14 +181,7 @@ async fn json_executor_enrolls_and_refuses_no_expired_or_foreign_links() {
         )
     };
     // No invitation at all.
-    let v: Value = c
-        .get(api(""))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let v = get_json(&c, &api("")).await;
     assert_eq!(v["component"], "ak-stage-access-denied", "{v}");
     assert!(
         v["error_message"]
@@ -204,14 +197,7 @@ async fn json_executor_enrolls_and_refuses_no_expired_or_foreign_links() {
     let created = invite(&srv.service, multi).await;
     for who in ["tm1", "tm2"] {
         let c = jar();
-        let v: Value = c
-            .get(api(&format!("itoken={}", token_of(&created.url))))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let v = get_json(&c, &api(&format!("itoken={}", token_of(&created.url)))).await;
         assert_eq!(v["component"], "ak-stage-prompt", "{v}");
         let mut body = json!({"component": "ak-stage-prompt"});
         for (k, val) in prompt_fields(who, &format!("{who}@x.example")) {
@@ -229,14 +215,7 @@ async fn json_executor_enrolls_and_refuses_no_expired_or_foreign_links() {
     short.expires_in = Some(Duration::from_seconds(3600));
     let expired = invite(&srv.service, short).await;
     srv.clock.advance(7200);
-    let v: Value = jar()
-        .get(api(&format!("itoken={}", token_of(&expired.url))))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let v = get_json(&jar(), &api(&format!("itoken={}", token_of(&expired.url)))).await;
     assert!(
         v["error_message"]
             .as_str()
@@ -256,14 +235,7 @@ async fn json_executor_enrolls_and_refuses_no_expired_or_foreign_links() {
     let mut foreign = new_invitation("foreign", json!({}));
     foreign.flow = Some("other-enrollment".into());
     let foreign = invite(&srv.service, foreign).await;
-    let v: Value = jar()
-        .get(api(&format!("itoken={}", token_of(&foreign.url))))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let v = get_json(&jar(), &api(&format!("itoken={}", token_of(&foreign.url)))).await;
     assert!(
         v["error_message"]
             .as_str()
@@ -271,6 +243,17 @@ async fn json_executor_enrolls_and_refuses_no_expired_or_foreign_links() {
             .contains("not valid"),
         "{v}"
     );
+}
+
+/// GET a JSON executor URL with `c`; the challenge.
+async fn get_json(c: &reqwest::Client, url: &str) -> Value {
+    c.get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
 }
 
 fn percent_encode(s: &str) -> String {

@@ -128,13 +128,14 @@ fn account_sections(
             .filter(|l| l.section == section)
             .map(|l| l.text.clone())
             .collect();
+        let count = items.len();
         let cursor = app.copy_cursor();
-        if (index..index + items.len()).contains(&cursor) {
+        if (index..index + count).contains(&cursor) {
             *scroll = (*scroll).max(cursor_scroll(lines.len(), cursor - index, height));
         }
-        let title = format!(" {} ({}): {}", section.title(), items.len(), section.keys());
+        let title = format!(" {} ({count}): {}", section.title(), section.keys());
         selectable_from(app, lines, title, items.into_iter(), index);
-        index += all.iter().filter(|l| l.section == section).count();
+        index += count;
     }
 }
 
