@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::Context;
+use crate::domain::actor::ORIGIN_HTTP;
 use crate::domain::{Event, new_id};
 use crate::store::{StoreResult, Topic, events};
 
@@ -13,6 +14,9 @@ pub struct EventSubject {
     pub user_id: Option<String>,
     pub client_ip: String,
     pub app: String,
+    /// Where it came from ([`crate::domain::Actor::origin`]); empty means "http", which is
+    /// where the protocol layers' events come from.
+    pub origin: String,
 }
 
 impl Context {
@@ -30,6 +34,11 @@ impl Context {
             user_id: subject.user_id,
             app: subject.app,
             client_ip: subject.client_ip,
+            origin: if subject.origin.is_empty() {
+                ORIGIN_HTTP.to_string()
+            } else {
+                subject.origin
+            },
             context,
             brand: String::new(),
             created_at: self.now(),

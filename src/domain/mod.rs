@@ -1,6 +1,7 @@
 //! Plain types and validation for every admin object. No I/O lives here, so the console, the HTTP
 //! server and the blueprint importer all share one definition of what a valid object is.
 
+pub mod actor;
 pub mod devices;
 pub mod duration;
 pub mod endpoints;
@@ -13,6 +14,7 @@ pub mod redirect;
 pub mod settings;
 pub mod validate;
 
+pub use actor::Actor;
 pub use devices::{
     AgentDeviceConnection, Device, DeviceAuthToken, DeviceFactSnapshot, DeviceFacts, DeviceToken,
     FactSection,

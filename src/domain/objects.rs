@@ -377,6 +377,10 @@ pub struct Event {
     pub user_id: Option<String>,
     pub app: String,
     pub client_ip: String,
+    /// Where it came from: "http", "console", "cli", "blueprint <name>" or "system" (see
+    /// [`crate::domain::Actor`]); empty for events recorded before origins were kept.
+    #[serde(default)]
+    pub origin: String,
     pub context: Value,
     pub brand: String,
     pub created_at: Timestamp,

@@ -146,6 +146,7 @@ impl Env {
             user_id: user_id.map(str::to_string),
             app: String::new(),
             client_ip: self.client_ip.clone(),
+            origin: crate::domain::actor::ORIGIN_HTTP.to_string(),
             context,
             brand: String::new(),
             created_at: self.now,

@@ -440,6 +440,7 @@ impl Service {
             user_id: Some(user.id.clone()),
             app: String::new(),
             client_ip: String::new(),
+            origin: String::new(),
             context,
             brand: String::new(),
             created_at: self.now(),

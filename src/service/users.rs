@@ -103,6 +103,7 @@ impl Service {
             user_id: Some(user.id.clone()),
             app: String::new(),
             client_ip: String::new(),
+            origin: String::new(),
             context: json!({ "source": source }),
             brand: String::new(),
             created_at: now,

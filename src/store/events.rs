@@ -14,6 +14,7 @@ struct Row {
     user_id: Option<String>,
     app: String,
     client_ip: String,
+    origin: String,
     context: String,
     brand: String,
     created_at: i64,
@@ -29,6 +30,7 @@ impl Row {
             user_id: self.user_id,
             app: self.app,
             client_ip: self.client_ip,
+            origin: self.origin,
             brand: self.brand,
             created_at: self.created_at,
         })
@@ -41,8 +43,8 @@ pub const RETENTION_SECONDS: i64 = 365 * 86400;
 /// Records an event.
 pub async fn insert(conn: &mut Conn, e: &Event) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO events (id, action, username, user_id, app, client_ip, context, brand, \
-         created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        "INSERT INTO events (id, action, username, user_id, app, client_ip, origin, context, \
+         brand, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
     )
     .bind(&e.id)
     .bind(&e.action)
@@ -50,6 +52,7 @@ pub async fn insert(conn: &mut Conn, e: &Event) -> StoreResult<()> {
     .bind(&e.user_id)
     .bind(&e.app)
     .bind(&e.client_ip)
+    .bind(&e.origin)
     .bind(json_or_empty(&e.context))
     .bind(&e.brand)
     .bind(e.created_at)
@@ -62,7 +65,7 @@ pub async fn insert(conn: &mut Conn, e: &Event) -> StoreResult<()> {
 /// The newest `limit` events, newest first.
 pub async fn recent(conn: &mut Conn, limit: i64) -> StoreResult<Vec<Event>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, action, username, user_id, app, client_ip, context, brand, created_at \
+        "SELECT id, action, username, user_id, app, client_ip, origin, context, brand, created_at \
          FROM events ORDER BY created_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)

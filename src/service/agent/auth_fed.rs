@@ -127,7 +127,7 @@ impl Service {
             username: fed.user.username.clone(),
             user_id: Some(fed.user.id.clone()),
             client_ip: client_ip.to_string(),
-            app: String::new(),
+            ..EventSubject::default()
         };
         let context = json!({
             "auth_method": "jwt",
