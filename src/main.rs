@@ -12,7 +12,9 @@ use latchkey::blueprint::{self, ExportFilter};
 use latchkey::cli::{ApplyArgs, Cli, Command, ExportArgs, GlobalArgs};
 use latchkey::console::app::ServerMode;
 use latchkey::console::{self, ConsoleContext};
+use latchkey::context::local_actor;
 use latchkey::context::{InstanceInfo, Registration, ServerInstance, SystemClock};
+use latchkey::domain::actor::{ORIGIN_CLI, ORIGIN_CONSOLE};
 use latchkey::http::{self, AppState};
 use latchkey::logging;
 use latchkey::service::Service;
@@ -225,7 +227,7 @@ async fn run_console(global: GlobalArgs) -> Result<()> {
     let cancel = CancellationToken::new();
     let started = start(&global, &cancel, Command::Run).await?;
     let ctx = ConsoleContext {
-        service: started.service.clone(),
+        service: started.service.acting_as(local_actor(ORIGIN_CONSOLE)),
         server_url: started.public_url.clone(),
         server: ServerMode::InProcess,
         store_path: store_location(&global)?.display(),
@@ -284,7 +286,7 @@ async fn attach_console(global: GlobalArgs) -> Result<()> {
     store.spawn_external_change_poller(cancel.clone());
     tracing::info!(store = %db, servers = instances.len(), "console attached");
     let ctx = ConsoleContext {
-        service,
+        service: service.acting_as(local_actor(ORIGIN_CONSOLE)),
         server_url: global.public_url.clone().unwrap_or_default(),
         server: ServerMode::Elsewhere,
         store_path: db,
@@ -336,7 +338,7 @@ async fn open_service(global: &GlobalArgs) -> Result<Service> {
     if let (true, Some(url)) = bootstrap(&service).await? {
         eprintln!("latchkey: {}", initial_setup_line(url.as_str()));
     }
-    Ok(service)
+    Ok(service.acting_as(local_actor(ORIGIN_CLI)))
 }
 
 /// What `serve` (and the commands that bootstrap a store) print while the setup is to do.
@@ -401,7 +403,8 @@ async fn user_command(global: GlobalArgs, cmd: latchkey::cli::UserCommand) -> Re
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock))
+        .acting_as(local_actor(ORIGIN_CLI));
     let result = latchkey::cli_user::run(&service, cmd).await;
     service.store().close().await;
     let message = result?;
@@ -419,7 +422,8 @@ async fn invitation_command(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", global.listen));
-    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock))
+        .acting_as(local_actor(ORIGIN_CLI));
     let result = latchkey::cli_invitation::run(&service, cmd).await;
     service.store().close().await;
     let out = result?;

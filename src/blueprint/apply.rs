@@ -14,11 +14,12 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::audit;
 use super::document::{Blueprint, Entry, State};
 use super::error::{BlueprintError, Location};
 use super::models::{self, Ty};
 use super::resolve::{Cache, Scope, TagError, resolve};
-use crate::domain::new_id;
+use crate::domain::{Actor, new_id};
 use crate::domain::{Kind, Object, truthy};
 use crate::store::objects;
 use crate::store::{Conn, StoreError, WriteTx};
@@ -80,10 +81,15 @@ pub async fn load_cache(conn: &mut Conn) -> Result<Cache, BlueprintError> {
 pub enum Write {
     /// Insert a new object.
     Insert(Object),
-    /// Update an object (its version is the one the plan saw).
-    Update(Object),
+    /// Update an object (its version is the one the plan saw); `before` is what the plan saw,
+    /// for the audit trail's diff.
+    Update { before: Object, after: Object },
     /// Store a user's planned password hash.
-    Password { user_id: String, hash: String },
+    Password {
+        user_id: String,
+        username: String,
+        hash: String,
+    },
 }
 
 /// A planned write and the entry it comes from, so a refusal at execution names the entry.
@@ -91,6 +97,8 @@ pub enum Write {
 pub struct PlannedWrite {
     /// The entry that asked for the write.
     pub at: Location,
+    /// Who makes it, from which blueprint (recorded in the audit trail).
+    pub actor: Actor,
     /// The write.
     pub write: Write,
 }
@@ -113,12 +121,14 @@ pub async fn plan(
     passwords: &Passwords,
     cache: Cache,
     now: i64,
+    actor: &Actor,
 ) -> Result<Planned, BlueprintError> {
     let mut applier = Applier {
         sink: Sink::Plan(Vec::new()),
         cache,
         report: ApplyReport::default(),
         now,
+        actor: actor.clone(),
     };
     match applier.all(blueprints, passwords).await {
         Ok(()) => {}
@@ -143,23 +153,45 @@ pub async fn execute(
     now: i64,
 ) -> Result<(), BlueprintError> {
     for w in writes {
-        execute_one(tx, &w.write, now).await.map_err(|e| {
-            if e.is_busy() {
-                BlueprintError::Store(e)
-            } else {
-                BlueprintError::at(&w.at, e.to_string())
-            }
-        })?;
+        execute_one(tx, &w.write, now, &w.actor)
+            .await
+            .map_err(|e| {
+                if e.is_busy() {
+                    BlueprintError::Store(e)
+                } else {
+                    BlueprintError::at(&w.at, e.to_string())
+                }
+            })?;
     }
     Ok(())
 }
 
-async fn execute_one(tx: &mut WriteTx, w: &Write, now: i64) -> Result<(), StoreError> {
+/// Makes one write and records it in the audit trail as `actor`'s, in the same transaction.
+async fn execute_one(
+    tx: &mut WriteTx,
+    w: &Write,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), StoreError> {
     match w {
-        Write::Insert(obj) => objects::insert(tx, obj, now).await,
-        Write::Update(obj) => objects::update(tx, obj, now).await,
-        Write::Password { user_id, hash } => {
-            objects::set_password_hash(tx, user_id, hash, now).await
+        Write::Insert(obj) => {
+            objects::insert(tx, obj, now).await?;
+            audit::record_change(tx, actor, None, Some(obj), now).await
+        }
+        Write::Update { before, after } => {
+            objects::update(tx, after, now).await?;
+            audit::record_change(tx, actor, Some(before), Some(after), now).await
+        }
+        Write::Password {
+            user_id,
+            username,
+            hash,
+        } => {
+            objects::set_password_hash(tx, user_id, hash, now).await?;
+            let event = audit::password_set_event(actor, user_id, username, now);
+            crate::store::events::insert(tx.conn(), &event).await?;
+            tx.touch(crate::store::Topic::Events);
+            Ok(())
         }
     }
 }
@@ -299,6 +331,7 @@ pub async fn apply_in_tx(
     blueprints: &[Blueprint],
     passwords: &Passwords,
     now: i64,
+    actor: &Actor,
 ) -> Result<ApplyReport, BlueprintError> {
     let cache = load_cache(tx.conn()).await?;
     let mut applier = Applier {
@@ -306,6 +339,7 @@ pub async fn apply_in_tx(
         cache,
         report: ApplyReport::default(),
         now,
+        actor: actor.clone(),
     };
     match applier.all(blueprints, passwords).await {
         Ok(()) => Ok(applier.report),
@@ -351,6 +385,8 @@ struct Applier<'t> {
     cache: Cache,
     report: ApplyReport,
     now: i64,
+    /// Who applies (its origin names the blueprint being applied, see [`Self::all`]).
+    actor: Actor,
 }
 
 /// An entry's resolved and type-checked fields.
@@ -441,7 +477,9 @@ fn check_expressions(entry: &Entry, obj: &Object) -> Result<(), BlueprintError> 
 impl Applier<'_> {
     /// Every entry of every blueprint, in order.
     async fn all(&mut self, blueprints: &[Blueprint], passwords: &Passwords) -> Result<(), Stop> {
+        let applier = self.actor.clone();
         for (bi, bp) in blueprints.iter().enumerate() {
+            self.actor = applier.applying_blueprint(&bp.name);
             let mut keys: HashMap<String, Value> = HashMap::new();
             for (ei, entry) in bp.entries.iter().enumerate() {
                 let password = passwords.get(&(bi, ei));
@@ -518,6 +556,9 @@ impl Applier<'_> {
         objects::delete(tx, obj.kind(), obj.id())
             .await
             .map_err(|e| at(entry, &e))?;
+        audit::record_change(tx, &self.actor, Some(obj), None, self.now)
+            .await
+            .map_err(|e| at(entry, &e))?;
         self.report.deleted += 1;
         self.cache = load_cache(tx.conn()).await?;
         Ok(())
@@ -528,9 +569,10 @@ impl Applier<'_> {
         match &mut self.sink {
             Sink::Plan(writes) => writes.push(PlannedWrite {
                 at: entry.at.clone(),
+                actor: self.actor.clone(),
                 write: w,
             }),
-            Sink::Tx(tx) => execute_one(tx, &w, self.now)
+            Sink::Tx(tx) => execute_one(tx, &w, self.now, &self.actor)
                 .await
                 .map_err(|e| at(entry, &e))?,
         }
@@ -588,7 +630,11 @@ impl Applier<'_> {
         if !obj.same_content(old) {
             crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
             check_expressions(entry, &obj)?;
-            self.write(entry, Write::Update(obj.clone())).await?;
+            let write = Write::Update {
+                before: old.clone(),
+                after: obj.clone(),
+            };
+            self.write(entry, write).await?;
             obj.stored_as_update(self.now);
             self.cache.replace(obj);
             changed = true;
@@ -614,8 +660,13 @@ impl Applier<'_> {
         let Some(PasswordPlan::Set(hash)) = password else {
             return Ok(false);
         };
+        let username = match self.cache.get(Kind::User, user_id) {
+            Some(Object::User { user, .. }) => user.username.clone(),
+            _ => String::new(),
+        };
         let w = Write::Password {
             user_id: user_id.to_string(),
+            username,
             hash: hash.clone(),
         };
         self.write(entry, w).await?;

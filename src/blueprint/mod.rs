@@ -3,6 +3,7 @@
 //! (`fixtures/blueprints/default/`, embedded at build time).
 
 pub mod apply;
+pub mod audit;
 pub mod cache;
 pub mod document;
 pub mod error;

@@ -97,6 +97,17 @@ pub enum Request {
         /// Where the key goes (empty: not exported).
         key_path: String,
     },
+    /// Record in the audit trail that a secret was revealed or copied (nothing is shown).
+    SecretView {
+        /// The object holding it.
+        kind: Kind,
+        /// Its id.
+        id: String,
+        /// The field (authentik's name, e.g. `client_secret`).
+        field: &'static str,
+        /// "reveal" or "copy".
+        how: &'static str,
+    },
     /// End a session and revoke the tokens issued in it.
     RevokeSession {
         /// The session's id.
@@ -323,6 +334,8 @@ pub enum Outcome {
         /// `(section, line)` rows.
         rows: Option<Vec<(String, String)>>,
     },
+    /// Recorded, with nothing to tell (the status line keeps what it says).
+    Noted,
     /// Saved, with a secret that is shown now and never again (an enrollment token's key).
     SecretShownOnce {
         /// The status line's message.
@@ -420,6 +433,15 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
                 if n == 1 { "" } else { "s" }
             )
         }),
+        Request::SecretView {
+            kind,
+            id,
+            field,
+            how,
+        } => match service.record_secret_view(kind, &id, field, how).await {
+            Ok(()) => Outcome::Noted,
+            Err(e) => Outcome::Failed(e),
+        },
         Request::PreviewBlueprint { path } => preview(service, path).await,
         Request::ApplyBlueprint { file, sources } => {
             match service.apply_blueprints(&sources).await {

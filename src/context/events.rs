@@ -20,7 +20,9 @@ pub struct EventSubject {
 }
 
 impl Context {
-    /// Records an event in its own short transaction and notifies the console.
+    /// Records an event in its own short transaction and notifies the console. A subject
+    /// named only by its user id gets its username looked up, so the events list shows who
+    /// (an `authorize_application` knows the user's id, not the name).
     pub async fn record_event(
         &self,
         action: &str,
@@ -43,9 +45,62 @@ impl Context {
             brand: String::new(),
             created_at: self.now(),
         };
+        let mut event = event;
         let mut tx = self.store().write_tx().await?;
+        if event.username.is_empty()
+            && let Some(id) = &event.user_id
+            && let Some(user) = crate::store::users::get(tx.conn(), id).await?
+        {
+            event.username = user.username;
+        }
         events::insert(tx.conn(), &event).await?;
         tx.touch(Topic::Events);
         tx.commit().await
     }
 }
+
+/// How long one configuration problem stays reported before it is recorded again: a broken
+/// scope mapping on the token endpoint must not write an event per request.
+pub const CONFIGURATION_ERROR_EVERY: i64 = 60;
+
+impl Context {
+    /// Records authentik's `configuration_error` (`key` names the problem, e.g. the mapping;
+    /// `context` says what failed and never holds a secret) without waiting for the write, at
+    /// most once per [`CONFIGURATION_ERROR_EVERY`] per key in this process. For the paths that
+    /// must not wait on the store (the token endpoint).
+    pub fn report_configuration_error(&self, key: &str, context: Value) {
+        let now = self.now();
+        {
+            let Ok(mut seen) = self.reported.lock() else {
+                return;
+            };
+            if seen
+                .get(key)
+                .is_some_and(|at| now - at < CONFIGURATION_ERROR_EVERY)
+            {
+                return;
+            }
+            seen.insert(key.to_string(), now);
+        }
+        let ctx = self.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let subject = EventSubject {
+                origin: crate::domain::actor::ORIGIN_SYSTEM.to_string(),
+                ..EventSubject::default()
+            };
+            if let Err(e) = ctx
+                .record_event(CONFIGURATION_ERROR, subject, context)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record configuration_error");
+            }
+        });
+    }
+}
+
+/// authentik's action for a configuration that cannot work (a failing mapping, a provider
+/// without a usable key, mail that cannot be sent).
+pub const CONFIGURATION_ERROR: &str = "configuration_error";

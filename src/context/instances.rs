@@ -188,7 +188,7 @@ async fn heartbeat(ctx: Context, mut row: InstanceRow, cancel: CancellationToken
 }
 
 /// The machine's name, for telling servers on several hosts apart.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -2,12 +2,14 @@
 //! configuration and the audit-event recorder. It sits under `flows`, `oauth` and `service`, so
 //! protocol code never reaches up into the admin use-cases to get at the store or the time.
 
+mod actor;
 pub mod clock;
 mod events;
 pub mod instances;
 
 use std::sync::Arc;
 
+pub use actor::local_actor;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::EventSubject;
 pub use instances::{Health, InstanceInfo, Registration, ServerInstance};
@@ -76,6 +78,9 @@ pub struct Context {
     store: Store,
     config: Arc<Config>,
     clock: Arc<dyn Clock>,
+    /// When each configuration problem was last recorded (see
+    /// [`Context::report_configuration_error`]).
+    reported: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl Context {
@@ -85,6 +90,7 @@ impl Context {
             store,
             config: Arc::new(config),
             clock,
+            reported: Arc::default(),
         }
     }
 

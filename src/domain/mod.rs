@@ -6,6 +6,7 @@ pub mod devices;
 pub mod duration;
 pub mod endpoints;
 pub mod enums;
+pub mod event_actions;
 pub mod facts;
 pub mod object;
 pub mod objects;

@@ -82,6 +82,18 @@ pub fn mapped_claims(
     user: &ClaimsUser,
     evaluator: &dyn ScopeEvaluator,
 ) -> Map<String, Value> {
+    mapped_claims_reporting(entry, scopes, user, evaluator, None)
+}
+
+/// [`mapped_claims`], recording a failing mapping as `configuration_error` through `ctx`
+/// (the mapping and provider named, the message, never the user's data).
+pub fn mapped_claims_reporting(
+    entry: &ProviderEntry,
+    scopes: &[String],
+    user: &ClaimsUser,
+    evaluator: &dyn ScopeEvaluator,
+    ctx: Option<&crate::context::Context>,
+) -> Map<String, Value> {
     let mut mappings: Vec<&ScopeMapping> = entry
         .scope_mappings
         .iter()
@@ -92,7 +104,19 @@ pub fn mapped_claims(
     for mapping in mappings {
         match evaluator.evaluate(mapping, user, entry, scopes) {
             Ok(claims) => deep_merge(&mut out, claims),
-            Err(err) => tracing::warn!(mapping = %mapping.name, %err, "scope mapping failed"),
+            Err(err) => {
+                tracing::warn!(mapping = %mapping.name, %err, "scope mapping failed");
+                if let Some(ctx) = ctx {
+                    ctx.report_configuration_error(
+                        &format!("scope mapping {}", mapping.id),
+                        serde_json::json!({
+                            "message": format!("scope mapping '{}' failed: {err}", mapping.name),
+                            "mapping": { "pk": mapping.id, "name": mapping.name },
+                            "provider": entry.provider.name,
+                        }),
+                    );
+                }
+            }
         }
     }
     out

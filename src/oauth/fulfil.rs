@@ -114,7 +114,13 @@ async fn front_channel_tokens(
 ) -> Result<tokens::Issued, OAuthError> {
     let settings = &req.entry.provider.oauth2;
     let user = grant::load_user(ctx, who.user_id).await?;
-    let mapped = claims::mapped_claims(&req.entry, &req.scopes, &user, ctx.evaluator);
+    let mapped = claims::mapped_claims_reporting(
+        &req.entry,
+        &req.scopes,
+        &user,
+        ctx.evaluator,
+        Some(ctx.context),
+    );
     let mut out = tokens::issue(&IssueRequest {
         entry: &req.entry,
         issuer: &req.issuer,

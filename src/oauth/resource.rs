@@ -196,7 +196,9 @@ pub async fn userinfo(ctx: &GrantContext<'_>, bearer: Option<&str>) -> Result<Va
             .cloned()
             .unwrap_or_else(|| json!(claims::subject(entry.provider.oauth2.sub_mode, &user.user))),
     );
-    for (k, v) in claims::mapped_claims(entry, &scopes, &user, ctx.evaluator) {
+    for (k, v) in
+        claims::mapped_claims_reporting(entry, &scopes, &user, ctx.evaluator, Some(ctx.context))
+    {
         body.insert(k, v);
     }
     Ok(Value::Object(body))

@@ -425,26 +425,17 @@ impl Service {
         Ok(())
     }
 
-    /// Records an account-care event about `user` inside the change's own transaction.
+    /// Records an account-care event about `user` inside the change's own transaction, as the
+    /// acting admin's (the account cared for is the context's `user`).
     async fn account_event(
         &self,
         tx: &mut WriteTx,
         action: &str,
         user: &User,
-        context: Value,
+        mut context: Value,
     ) -> ServiceResult<()> {
-        let event = Event {
-            id: new_id(),
-            action: action.into(),
-            username: user.username.clone(),
-            user_id: Some(user.id.clone()),
-            app: String::new(),
-            client_ip: String::new(),
-            origin: String::new(),
-            context,
-            brand: String::new(),
-            created_at: self.now(),
-        };
+        context["user"] = json!({ "pk": user.id, "username": user.username });
+        let event = Event::by(self.actor(), action, context, self.now());
         store::events::insert(tx.conn(), &event).await?;
         tx.touch(Topic::Events);
         tx.touch(Topic::Users);

@@ -34,7 +34,10 @@ impl Service {
                 blueprint::apply::execute(&mut tx, &writes, now).await?;
                 report
             }
-            _ => blueprint::apply::apply_in_tx(&mut tx, &blueprints, &passwords, now).await?,
+            _ => {
+                blueprint::apply::apply_in_tx(&mut tx, &blueprints, &passwords, now, self.actor())
+                    .await?
+            }
         };
         if report.is_noop() {
             // Dropping the transaction rolls back: nothing to commit, no change published.
@@ -61,8 +64,14 @@ impl Service {
             return Ok(report);
         }
         let mut tx = self.store().write_tx().await?;
-        let report =
-            blueprint::apply::apply_in_tx(&mut tx, &blueprints, &passwords, self.now()).await?;
+        let report = blueprint::apply::apply_in_tx(
+            &mut tx,
+            &blueprints,
+            &passwords,
+            self.now(),
+            self.actor(),
+        )
+        .await?;
         drop(tx);
         Ok(report)
     }
@@ -78,7 +87,8 @@ impl Service {
         let seen = store::config_version(read.conn()).await?;
         let cache = Cache::load(read.conn()).await?;
         read.finish().await?;
-        let planned = blueprint::apply::plan(blueprints, passwords, cache, self.now()).await?;
+        let planned =
+            blueprint::apply::plan(blueprints, passwords, cache, self.now(), self.actor()).await?;
         Ok((seen, planned))
     }
 

@@ -87,9 +87,15 @@ impl Service {
 
         // Flows, stages, scope mappings and the default brand come from the embedded default
         // blueprints, applied in this same transaction.
-        crate::blueprint::apply::apply_in_tx(&mut tx, &defaults, &Default::default(), now)
-            .await
-            .map_err(|e| ServiceError::Refused(format!("default blueprints: {e}")))?;
+        crate::blueprint::apply::apply_in_tx(
+            &mut tx,
+            &defaults,
+            &Default::default(),
+            now,
+            self.actor(),
+        )
+        .await
+        .map_err(|e| ServiceError::Refused(format!("default blueprints: {e}")))?;
         let conn = tx.conn();
 
         let group = super::users::admin_group(conn, now).await?;

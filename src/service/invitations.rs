@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 
 use super::{Service, ServiceError, ServiceResult};
-use crate::context::EventSubject;
 use crate::crypto::secrets;
 use crate::domain::{Duration, FieldError, FieldErrors, StageKind, new_id};
 use crate::store::{self, StoreError, Topic, invitations::InvitationRow};
@@ -193,16 +192,14 @@ impl Service {
     }
 
     async fn record_invitation_event(&self, action: &str, i: &InvitationInfo) -> ServiceResult<()> {
-        let subject = EventSubject {
-            username: i.created_by.clone(),
-            ..EventSubject::default()
-        };
         let context = json!({"model": {"app": "authentik_stages_invitation", "model_name": "invitation",
             "pk": i.id, "name": i.name}, "flow": i.flow, "single_use": i.single_use,
             "expires_at": i.expires_at});
-        self.context()
-            .record_event(action, subject, context)
-            .await?;
+        let event = crate::domain::Event::by(self.actor(), action, context, self.now());
+        let mut tx = self.store().write_tx().await?;
+        crate::store::events::insert(tx.conn(), &event).await?;
+        tx.touch(crate::store::Topic::Events);
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use crate::context::{Clock, Config, Context};
 
 use crate::crypto::CryptoError;
-use crate::domain::{FieldError, FieldErrors};
+use crate::domain::{Actor, FieldError, FieldErrors};
 use crate::store::{Store, StoreError};
 
 /// Why a use-case failed.
@@ -92,6 +92,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 #[derive(Clone)]
 pub struct Service {
     ctx: Context,
+    /// Who the use-cases act for: every change they make is recorded as this actor's.
+    actor: Actor,
 }
 
 impl Service {
@@ -99,12 +101,30 @@ impl Service {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
         Self {
             ctx: Context::new(store, config, clock),
+            actor: Actor::system(),
         }
     }
 
     /// The use-cases over an existing handle.
     pub fn from_context(ctx: Context) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            actor: Actor::system(),
+        }
+    }
+
+    /// The same use-cases acting for `actor` (the console's or CLI's operating-system user, a
+    /// signed-in admin over HTTP): the audit trail records their changes as theirs.
+    pub fn acting_as(&self, actor: Actor) -> Self {
+        Self {
+            ctx: self.ctx.clone(),
+            actor,
+        }
+    }
+
+    /// Who the use-cases act for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     /// The handle the protocol layers take.

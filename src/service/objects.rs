@@ -5,6 +5,7 @@
 
 use super::usages::{OnDelete, Usage};
 use super::{Service, ServiceError, ServiceResult};
+use crate::blueprint::audit;
 use crate::domain::{FieldErrors, Kind, Object};
 use crate::store;
 
@@ -43,12 +44,16 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().write_tx().await?;
         let before = active_superusers(&mut tx).await?;
-        if is_new {
+        let previous = if is_new {
             store::objects::insert(&mut tx, obj, now).await?;
+            None
         } else {
+            let previous = store::objects::get(tx.conn(), obj.kind(), obj.id()).await?;
             store::objects::update(&mut tx, obj, now).await?;
-        }
+            previous
+        };
         keep_a_superuser(&mut tx, before).await?;
+        audit::record_change(&mut tx, self.actor(), previous.as_ref(), Some(obj), now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -75,8 +80,32 @@ impl Service {
         }
         let mut tx = self.store().write_tx().await?;
         let before = active_superusers(&mut tx).await?;
+        let previous = store::objects::get(tx.conn(), kind, id).await?;
         store::objects::delete(&mut tx, kind, id).await?;
         keep_a_superuser(&mut tx, before).await?;
+        if let Some(old) = &previous {
+            audit::record_change(&mut tx, self.actor(), Some(old), None, self.now()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records authentik's `secret_view`: the actor revealed or copied (`how`) secret `field`
+    /// of an object. The value is never part of the event.
+    pub async fn record_secret_view(
+        &self,
+        kind: Kind,
+        id: &str,
+        field: &str,
+        how: &str,
+    ) -> ServiceResult<()> {
+        let mut tx = self.store().write_tx().await?;
+        let obj = store::objects::get(tx.conn(), kind, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("the {kind:?}")))?;
+        let event = audit::secret_view_event(self.actor(), &obj, field, how, self.now());
+        store::events::insert(tx.conn(), &event).await?;
+        tx.touch(store::Topic::Events);
         tx.commit().await?;
         Ok(())
     }

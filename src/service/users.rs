@@ -5,7 +5,8 @@
 use serde_json::json;
 
 use super::{Service, ServiceError, ServiceResult, objects};
-use crate::domain::{Event, Group, User, new_id};
+use crate::blueprint::audit::password_set_event;
+use crate::domain::{Group, User, new_id};
 use crate::store::{self, Conn, Topic};
 
 /// The bootstrap admin group (authentik's superuser group).
@@ -96,18 +97,8 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::NotFound("the user".into()))?;
         store::objects::set_password_hash(&mut tx, user_id, &hash, now).await?;
-        let event = Event {
-            id: new_id(),
-            action: crate::flows::actions::PASSWORD_SET.into(),
-            username: user.username.clone(),
-            user_id: Some(user.id.clone()),
-            app: String::new(),
-            client_ip: String::new(),
-            origin: String::new(),
-            context: json!({ "source": source }),
-            brand: String::new(),
-            created_at: now,
-        };
+        let mut event = password_set_event(self.actor(), &user.id, &user.username, now);
+        event.context["source"] = json!(source);
         store::events::insert(tx.conn(), &event).await?;
         tx.touch(Topic::Events);
         tx.commit().await?;

@@ -64,6 +64,40 @@ pub async fn list(conn: &mut Conn, kind: Kind) -> StoreResult<Vec<Object>> {
     })
 }
 
+/// The stored object of `kind` with `id` (the state a change's audit diff starts from). The
+/// large tables are read by key; the small ones (bindings, prompts, mappings, brands, …) are
+/// listed and searched.
+pub async fn get(conn: &mut Conn, kind: Kind, id: &str) -> StoreResult<Option<Object>> {
+    Ok(match kind {
+        Kind::Flow => super::flows::get(conn, id).await?.map(Object::Flow),
+        Kind::Stage => super::stages::get(conn, id).await?.map(Object::Stage),
+        Kind::Policy => super::policies::get(conn, id).await?.map(Object::Policy),
+        Kind::Application => super::applications::get(conn, id)
+            .await?
+            .map(Object::Application),
+        Kind::Provider => super::providers::get(conn, id).await?.map(Object::Provider),
+        Kind::Certificate => super::certificates::get(conn, id)
+            .await?
+            .map(Object::Certificate),
+        Kind::Connector => super::connectors::by_id(conn, id)
+            .await?
+            .map(Object::Connector),
+        Kind::User => match super::users::get(conn, id).await? {
+            Some(user) => {
+                let mut groups: Vec<String> = super::groups::of_user(conn, id)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.id)
+                    .collect();
+                groups.sort();
+                Some(Object::User { user, groups })
+            }
+            None => None,
+        },
+        _ => list(conn, kind).await?.into_iter().find(|o| o.id() == id),
+    })
+}
+
 /// Every membership in one query, grouped by one side (`side` picks `(key, value)` from
 /// `(user id, group id)`); each list sorted.
 async fn memberships(

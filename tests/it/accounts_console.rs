@@ -300,7 +300,7 @@ async fn console_revokes_a_consent_and_deletes_one_authenticator() {
     assert!(
         deleted
             .iter()
-            .all(|e| e.username == "bob" && e.context["source"] == "console")
+            .all(|e| e.context["user"]["username"] == "bob" && e.context["source"] == "console")
     );
     assert!(
         deleted

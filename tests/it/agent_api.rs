@@ -473,7 +473,12 @@ pub(crate) mod http_api {
             .find(|u| u.username == username)
             .expect("user");
         DeviceVerification::new(s.service.context().clone())
-            .approve(field(&started, "user_code"), &user.id, "test-session")
+            .approve(
+                field(&started, "user_code"),
+                &user.id,
+                "test-session",
+                "127.0.0.1",
+            )
             .await
             .expect("approve");
         clock.advance(10);

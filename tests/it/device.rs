@@ -98,7 +98,7 @@ async fn admin_id(s: &TestServer) -> String {
 async fn approve(s: &TestServer, user_code: &str) {
     let seam = DeviceVerification::new(s.service.context().clone());
     let user = admin_id(s).await;
-    seam.approve(user_code, &user, "test-session")
+    seam.approve(user_code, &user, "test-session", "127.0.0.1")
         .await
         .expect("approve");
 }
@@ -227,13 +227,16 @@ async fn denied_code_answers_access_denied() {
     let s = server().await;
     let body = start(&s, None).await;
     let seam = DeviceVerification::new(s.service.context().clone());
-    seam.deny(field(&body, "user_code")).await.expect("deny");
+    seam.deny(field(&body, "user_code"), None, "127.0.0.1")
+        .await
+        .expect("deny");
     let (st, r) = poll(&s, field(&body, "device_code")).await;
     assert_eq!((st, field(&r, "error")), (400, "access_denied"));
     // A denied code cannot be approved afterwards.
     let user = admin_id(&s).await;
     assert!(matches!(
-        seam.approve(field(&body, "user_code"), &user, "sess").await,
+        seam.approve(field(&body, "user_code"), &user, "sess", "127.0.0.1")
+            .await,
         Err(DeviceError::InvalidCode)
     ));
 }
@@ -264,7 +267,8 @@ async fn expiry_is_checked_inline_the_second_it_passes() {
         Err(DeviceError::InvalidCode)
     ));
     assert!(matches!(
-        seam.approve(field(&body, "user_code"), &user, "sess").await,
+        seam.approve(field(&body, "user_code"), &user, "sess", "127.0.0.1")
+            .await,
         Err(DeviceError::InvalidCode)
     ));
 }
@@ -802,7 +806,7 @@ async fn application_policies_apply_to_the_approving_user() {
     let seam = DeviceVerification::new(s.service.context().clone());
     let admin = admin_id(&s).await;
     assert!(matches!(
-        seam.approve(field(&body, "user_code"), &admin, "sess")
+        seam.approve(field(&body, "user_code"), &admin, "sess", "127.0.0.1")
             .await,
         Err(DeviceError::UserNotAllowed)
     ));
@@ -812,7 +816,7 @@ async fn application_policies_apply_to_the_approving_user() {
         (400, "authorization_pending"),
         "nothing approved"
     );
-    seam.approve(field(&body, "user_code"), &allowed.id, "sess")
+    seam.approve(field(&body, "user_code"), &allowed.id, "sess", "127.0.0.1")
         .await
         .expect("an allowed user approves");
 }

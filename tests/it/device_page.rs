@@ -245,6 +245,18 @@ async fn device_page_signs_in_asks_once_and_the_device_gets_tokens() {
     assert_eq!(st, 200, "{tokens}");
     assert!(!field(&tokens, "access_token").is_empty());
     assert!(!field(&tokens, "refresh_token").is_empty());
+    // The approval is in the audit trail: who, from where, for which application; no code.
+    let events = s.service.recent_events(50).await.expect("events");
+    let approved = events
+        .iter()
+        .find(|e| e.action == "authorize_application" && e.context["flow"] == "device_code")
+        .expect("the approval is recorded");
+    assert_eq!(approved.username, "akadmin");
+    assert_eq!(approved.client_ip, "127.0.0.1");
+    assert_eq!(approved.origin, "http");
+    assert!(!approved.app.is_empty(), "{approved:?}");
+    let text = approved.context.to_string();
+    assert!(!text.contains(&code) && !text.contains(&typed), "{text}");
 }
 
 #[tokio::test]
@@ -256,6 +268,13 @@ async fn deny_on_the_page_answers_access_denied_to_the_device() {
     assert!(last.body.contains("denied"), "{}", last.body);
     let (st, r) = poll(&s, field(&body, "device_code")).await;
     assert_eq!((st, field(&r, "error")), (400, "access_denied"));
+    let events = s.service.recent_events(50).await.expect("events");
+    let denied = events
+        .iter()
+        .find(|e| e.action == "custom_device_code_denied")
+        .expect("the denial is recorded");
+    assert_eq!(denied.username, "akadmin");
+    assert_eq!(denied.client_ip, "127.0.0.1");
 }
 
 #[tokio::test]

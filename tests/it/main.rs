@@ -11,6 +11,8 @@ mod agent_api;
 mod agent_api_devices;
 mod agent_auth_ia;
 mod api_core;
+mod audit;
+mod audit_session;
 mod binary;
 mod blueprint;
 mod blueprint_authentik;

@@ -237,7 +237,15 @@ async fn implicit_consent_answers_at_once_and_code_is_single_use_data() {
     assert!(loc.starts_with(&format!("{REDIRECT}?code=")), "{loc}");
     assert_eq!(param(&loc, "state").as_deref(), Some("xyz"));
     let events = s.service.recent_events(20).await.expect("events");
-    assert!(events.iter().any(|e| e.action == "authorize_application"));
+    let authorized = events
+        .iter()
+        .find(|e| e.action == "authorize_application")
+        .expect("authorize_application recorded");
+    // The user column names who authorized (it was empty though the user id was stored).
+    assert_eq!(authorized.username, "akadmin");
+    assert_eq!(authorized.origin, "http");
+    assert_eq!(authorized.client_ip, "127.0.0.1");
+    assert_eq!(authorized.app, "app");
 }
 
 #[tokio::test]

@@ -36,6 +36,9 @@ pub struct CopyLine {
     pub shown: String,
     /// What `y` copies.
     pub value: String,
+    /// The secret field this line shows (copying or revealing it is recorded as
+    /// `secret_view`); `None` for what is no secret.
+    pub secret: Option<&'static str>,
 }
 
 impl App {
@@ -68,6 +71,7 @@ impl App {
             label: label.into(),
             shown: url.clone(),
             value: url,
+            secret: None,
         })
         .collect();
         // The client id is no secret (it is in every authorize URL): shown in clear.
@@ -75,12 +79,14 @@ impl App {
             label: "Client ID".into(),
             shown: p.client_id.clone(),
             value: p.client_id.clone(),
+            secret: None,
         });
         if !p.oauth2.client_secret.is_empty() {
             out.push(CopyLine {
                 label: "Client Secret".into(),
                 shown: mask(&p.oauth2.client_secret),
                 value: p.oauth2.client_secret.clone(),
+                secret: Some("client_secret"),
             });
         }
         out
@@ -174,7 +180,22 @@ impl App {
                 what: format!("the {}", spoken(&line.label)),
                 value: line.value.clone(),
             });
+            self.note_secret_view(line, "copy");
         }
+    }
+
+    /// Asks the service to record that the provider detail's secret `line` was copied or
+    /// revealed (`how`), as authentik's `secret_view`.
+    pub(super) fn note_secret_view(&mut self, line: &CopyLine, how: &'static str) {
+        let (Some(field), Some(row)) = (line.secret, self.detail_row_on(TabId::Providers)) else {
+            return;
+        };
+        self.pending = Some(crate::console::actions::Request::SecretView {
+            kind: crate::domain::Kind::Provider,
+            id: row.key.clone(),
+            field,
+            how,
+        });
     }
 
     /// Hands `clip` to the loop to send as OSC 52 and says so.

@@ -455,6 +455,7 @@ impl App {
                 }
                 self.set_status(&msg, Tone::Ok);
             }
+            Outcome::Noted => {}
             Outcome::Deleted(msg) => self.deleted(&msg),
             Outcome::Usages {
                 kind,

@@ -111,6 +111,7 @@ impl App {
         match lines.get(self.copy_cursor()) {
             Some(line) => {
                 let title = format!("{} (select it with the mouse, or type it)", line.label);
+                self.note_secret_view(line, "reveal");
                 self.show_message(&title, &line.value, Tone::Normal);
             }
             None => self.no_action(keymap::label_of(Action::RevealValue)),

@@ -330,7 +330,8 @@ impl<'a> Mint<'a> {
 pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthError> {
     let entry = &m.client.entry;
     let issuer = issuer(ctx, entry)?;
-    let mapped = claims::mapped_claims(entry, m.scopes, m.user, ctx.evaluator);
+    let mapped =
+        claims::mapped_claims_reporting(entry, m.scopes, m.user, ctx.evaluator, Some(ctx.context));
     let password_amr;
     let amr: &[String] = if m.password {
         password_amr = ["pwd".to_string()];
@@ -354,7 +355,23 @@ pub(crate) fn mint(ctx: &GrantContext<'_>, m: Mint<'_>) -> Result<Issued, OAuthE
         with_refresh: m.with_refresh,
         id_token_at_hash: m.id_token_at_hash,
     };
-    tokens::issue_with_memo(&request, Some(&m.client.signature_memo))
+    let issued = tokens::issue_with_memo(&request, Some(&m.client.signature_memo));
+    if issued.is_err()
+        && (entry.signing_key_error.is_some() || entry.provider.signing_key_id.is_none())
+    {
+        // A provider that cannot sign: say so where admins look, not only in the log.
+        ctx.context.report_configuration_error(
+            &format!("provider key {}", entry.provider.id),
+            serde_json::json!({
+                "message": entry.signing_key_error.clone().unwrap_or_else(|| {
+                    "the provider has no signing key and its client secret is too short for HS256"
+                        .into()
+                }),
+                "provider": { "pk": entry.provider.id, "name": entry.provider.name },
+            }),
+        );
+    }
+    issued
 }
 
 /// Records issued tokens inside the caller's write transaction (with the consumption of what

@@ -19,7 +19,7 @@ pub mod sign_in;
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::domain::ScopeMapping;
+use crate::domain::{Actor, Event, ScopeMapping};
 use crate::flows::challenge::ConsentPermission;
 use crate::oauth::authorize_flow::consent_permissions;
 use crate::oauth::device::{display_user_code, normalize_user_code};
@@ -171,6 +171,7 @@ impl DeviceVerification {
         user_code: &str,
         user_id: &str,
         session_id: &str,
+        client_ip: &str,
     ) -> Result<(), DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         // The application's policy bindings apply to the approving user (checked before the
@@ -179,16 +180,17 @@ impl DeviceVerification {
             return Err(DeviceError::UserNotAllowed);
         }
         let mut tx = self.ctx.store().write_tx().await?;
-        let active = store::users::get(tx.conn(), user_id)
-            .await?
-            .is_some_and(|u| u.is_active);
-        if !active {
+        let user = store::users::get(tx.conn(), user_id).await?;
+        let Some(user) = user.filter(|u| u.is_active) else {
             return Err(DeviceError::UserNotAllowed);
-        }
+        };
         let now = self.ctx.now();
         if !device_codes::approve(tx.conn(), &code, user_id, session_id, now).await? {
             return Err(DeviceError::InvalidCode);
         }
+        let actor = Actor::http(&user.username, Some(user_id), client_ip);
+        self.record_decision(&mut tx, &actor, &code, DEVICE_APPROVED)
+            .await?;
         tx.touch(Topic::Tokens);
         tx.commit().await?;
         Ok(())
@@ -226,14 +228,67 @@ impl DeviceVerification {
     }
 
     /// Denies a pending code: the device's next poll gets `access_denied`.
-    pub async fn deny(&self, user_code: &str) -> Result<(), DeviceError> {
+    pub async fn deny(
+        &self,
+        user_code: &str,
+        user_id: Option<&str>,
+        client_ip: &str,
+    ) -> Result<(), DeviceError> {
         let code = normalize_user_code(user_code).ok_or(DeviceError::InvalidCode)?;
         let mut tx = self.ctx.store().write_tx().await?;
         if !device_codes::deny(tx.conn(), &code, self.ctx.now()).await? {
             return Err(DeviceError::InvalidCode);
         }
+        let username = match user_id {
+            Some(id) => store::users::get(tx.conn(), id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let actor = Actor::http(&username, user_id, client_ip);
+        self.record_decision(&mut tx, &actor, &code, DEVICE_DENIED)
+            .await?;
         tx.touch(Topic::Tokens);
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The event of a device code approved: authentik's, as for any other authorization.
+const DEVICE_APPROVED: &str = "authorize_application";
+/// The event of a device code denied (authentik has none: a custom action, as it allows).
+pub const DEVICE_DENIED: &str = "custom_device_code_denied";
+
+impl DeviceVerification {
+    /// Records the user's decision on a device code inside its transaction, naming the
+    /// application and the scopes (never the codes).
+    async fn record_decision(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        actor: &Actor,
+        code: &str,
+        action: &str,
+    ) -> Result<(), DeviceError> {
+        let row = device_codes::find_by_user_code(tx.conn(), code).await?;
+        let (app, scopes) = match &row {
+            Some(r) => (
+                application_of(tx.conn(), &r.provider_id)
+                    .await
+                    .map(|a| a.slug)
+                    .unwrap_or_default(),
+                r.scope
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        let context = serde_json::json!({ "flow": "device_code", "scopes": scopes });
+        let mut event = Event::by(actor, action, context, self.ctx.now());
+        event.app = app;
+        store::events::insert(tx.conn(), &event).await?;
+        tx.touch(Topic::Events);
         Ok(())
     }
 }

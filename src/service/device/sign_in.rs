@@ -297,7 +297,7 @@ impl DeviceSignIn<'_> {
         let done = sess.data.oauth_done.remove(&parked.rid);
         if sess.data.oauth_declined.remove(&parked.rid) {
             // A consent stage's Deny in a flow this sign-in ran.
-            return self.deny(sess, &parked).await;
+            return self.deny(sess, client_ip, &parked).await;
         }
         match (parked.stage, done) {
             (Stage::DeviceFlow, true) => parked.stage = Stage::Confirm,
@@ -309,7 +309,7 @@ impl DeviceSignIn<'_> {
             Err(e) => return self.code_gone(sess, &parked, e).await,
         };
         if parked.stage == Stage::Consent {
-            return self.finish(sess, &parked, &device).await;
+            return self.finish(sess, client_ip, &parked, &device).await;
         }
         self.advance(sess, client_ip, parked, &device, &flow).await
     }
@@ -340,7 +340,7 @@ impl DeviceSignIn<'_> {
             Err(e) => return self.code_gone(sess, &parked, e).await,
         };
         match decision {
-            Some("deny") => self.deny(sess, &parked).await,
+            Some("deny") => self.deny(sess, client_ip, &parked).await,
             Some("approve") => {
                 parked.stage = Stage::Consent;
                 self.advance(sess, client_ip, parked, &device, &flow).await
@@ -350,10 +350,15 @@ impl DeviceSignIn<'_> {
     }
 
     /// The user denied: the code is denied (the device's next poll gets `access_denied`).
-    async fn deny(&self, sess: &mut Session, parked: &Parked) -> SignInResult {
+    async fn deny(&self, sess: &mut Session, client_ip: &str, parked: &Parked) -> SignInResult {
         parked.forget(sess);
         session::save(self.step.ctx, sess).await?;
-        match self.verification.deny(&parked.user_code).await {
+        let who = sess.user_id.clone();
+        match self
+            .verification
+            .deny(&parked.user_code, who.as_deref(), client_ip)
+            .await
+        {
             Ok(()) => Ok(DeviceNext::UserDenied),
             Err(e) => self.code_gone(sess, parked, e).await,
         }
@@ -470,7 +475,7 @@ impl DeviceSignIn<'_> {
                 .await?
             {
                 FlowRun::Done if parked.stage == Stage::DeviceFlow => parked.stage = Stage::Confirm,
-                FlowRun::Done => return self.finish(sess, &parked, device).await,
+                FlowRun::Done => return self.finish(sess, client_ip, &parked, device).await,
                 FlowRun::Waiting => {
                     session::save(self.step.ctx, sess).await?;
                     return Ok(DeviceNext::Redirect(format!("/if/flow/{slug}/")));
@@ -488,6 +493,7 @@ impl DeviceSignIn<'_> {
     async fn finish(
         &self,
         sess: &mut Session,
+        client_ip: &str,
         parked: &Parked,
         device: &PendingDevice,
     ) -> SignInResult {
@@ -497,7 +503,7 @@ impl DeviceSignIn<'_> {
         let sid = sess.sid();
         match self
             .verification
-            .approve(&parked.user_code, &user_id, &sid)
+            .approve(&parked.user_code, &user_id, &sid, client_ip)
             .await
         {
             Ok(()) => {
