@@ -83,7 +83,7 @@ pub enum Write {
     Insert(Object),
     /// Update an object (its version is the one the plan saw); `before` is what the plan saw,
     /// for the audit trail's diff.
-    Update { before: Object, after: Object },
+    Update { before: Box<Object>, after: Object },
     /// Store a user's planned password hash.
     Password {
         user_id: String,
@@ -180,7 +180,7 @@ async fn execute_one(
         }
         Write::Update { before, after } => {
             objects::update(tx, after, now).await?;
-            audit::record_change(tx, actor, Some(before), Some(after), now).await
+            audit::record_change(tx, actor, Some(before.as_ref()), Some(after), now).await
         }
         Write::Password {
             user_id,
@@ -631,7 +631,7 @@ impl Applier<'_> {
             crate::domain::validate_object(&obj).map_err(|e| invalid(entry, &e))?;
             check_expressions(entry, &obj)?;
             let write = Write::Update {
-                before: old.clone(),
+                before: Box::new(old.clone()),
                 after: obj.clone(),
             };
             self.write(entry, write).await?;

@@ -320,6 +320,8 @@ async fn secrets_are_masked_revealed_and_regenerated() {
         screen.contains(&before[before.len() - 16..]),
         "Ctrl-T reveals"
     );
+    // A secret this create form generated is the admin's own: no secret_view.
+    assert!(app.take_request().is_none());
     app.handle_key(ctrl('g'));
     let after = app
         .form()

@@ -467,6 +467,34 @@ async fn with_provider(service: &Service) {
 }
 
 #[tokio::test]
+async fn ctrl_t_on_a_stored_client_secret_in_an_update_form_is_a_secret_view() {
+    let (_d, service, mut app) = fresh().await;
+    with_provider(&service).await;
+    app.apply_data(load(&service).await);
+    typ(&mut app, "6");
+    select_row(&mut app, "shell-provider");
+    typ(&mut app, "e");
+    crate::console_forms::focus_field(&mut app, "client_secret");
+    app.handle_key(ctrl('t'));
+    let req = app.take_request().expect("the reveal is recorded");
+    assert!(
+        matches!(
+            &req,
+            latchkey::console::actions::Request::SecretView {
+                kind: latchkey::domain::Kind::Provider,
+                field: "client_secret",
+                how: "reveal",
+                ..
+            }
+        ),
+        "{req:?}"
+    );
+    // Masking it again records nothing.
+    app.handle_key(ctrl('t'));
+    assert!(app.take_request().is_none());
+}
+
+#[tokio::test]
 async fn y_names_what_was_sent_and_v_shows_the_secret_whole() {
     let (_d, service, mut app) = fresh().await;
     with_provider(&service).await;
@@ -495,6 +523,31 @@ async fn y_names_what_was_sent_and_v_shows_the_secret_whole() {
             value: SECRET.into()
         }
     );
+    // Copying the secret is recorded in the audit trail (`secret_view`), without the value.
+    let copied = app.take_request().expect("the copy is recorded");
+    assert!(
+        matches!(
+            &copied,
+            latchkey::console::actions::Request::SecretView {
+                field: "client_secret",
+                how: "copy",
+                ..
+            }
+        ),
+        "{copied:?}"
+    );
+    let acting = service.acting_as(latchkey::domain::Actor::local("console", "root", "box"));
+    latchkey::console::actions::execute(&acting, copied).await;
+    let viewed: Vec<_> = service
+        .recent_events(50)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.action == "secret_view")
+        .collect();
+    assert_eq!(viewed.len(), 1);
+    assert_eq!(viewed[0].username, "root@box");
+    assert!(!viewed[0].context.to_string().contains(SECRET));
     let n = SECRET.chars().count();
     app.clipboard_sent(&clip, &Delivery::Accepted("tmux set-clipboard on".into()));
     assert_eq!(
@@ -516,6 +569,10 @@ async fn y_names_what_was_sent_and_v_shows_the_secret_whole() {
     );
     typ(&mut app, "v");
     assert_eq!(app.mode(), Mode::Message);
+    assert!(matches!(
+        app.take_request(),
+        Some(latchkey::console::actions::Request::SecretView { how: "reveal", .. })
+    ));
     let screen = render(&mut app, 80, 24);
     insta::assert_snapshot!("revealed_secret_80x24", without_ids(&screen));
     let text = message_text(&screen);

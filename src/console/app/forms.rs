@@ -55,7 +55,14 @@ impl App {
         if form.saving {
             return;
         }
-        match form.act(action, &self.data) {
+        let outcome = form.act(action, &self.data);
+        if action == Action::Reveal
+            && let Some(req) = revealed_secret(form)
+        {
+            self.pending = Some(req);
+            return;
+        }
+        match outcome {
             FormOutcome::Stay => {}
             FormOutcome::Close => self.close_form(),
             FormOutcome::EditExternally { key, text } => {
@@ -701,4 +708,20 @@ fn show_in_form(form: &mut Form, err: &ServiceError) {
             form.banner = Some(e.message.clone());
         }
     }
+}
+
+/// The audit request for a stored secret Ctrl-T just revealed in an update form (a secret
+/// typed or generated in this form is the admin's own and not recorded).
+fn revealed_secret(form: &crate::console::form::Form) -> Option<Request> {
+    let field = form.fields.get(form.focus)?;
+    let crate::console::form::field::FieldKind::Secret(_) = field.spec.kind else {
+        return None;
+    };
+    let stored = form.purpose == crate::console::form::Purpose::Update && field.revealed;
+    stored.then(|| Request::SecretView {
+        kind: form.base.kind(),
+        id: form.base.id().to_string(),
+        field: field.spec.key,
+        how: "reveal",
+    })
 }
