@@ -62,6 +62,9 @@ async fn maintenance_sweeps_what_expired_and_keeps_what_is_live() {
         .expect("event");
     let retention = Retention::default();
     assert_eq!(count(&s, "access_tokens").await, 3);
+    // Bootstrap's and the setup's own changes are events too.
+    let events = count(&s, "events").await;
+    assert!(events > 1, "{events}");
 
     // Nothing has expired yet: nothing goes.
     let swept = s
@@ -100,7 +103,7 @@ async fn maintenance_sweeps_what_expired_and_keeps_what_is_live() {
     assert_eq!(swept.count("sessions"), 1, "{swept:?}");
     assert_eq!(count(&s, "access_tokens").await, 1, "the fresh token stays");
     assert_eq!(count(&s, "sessions").await, 1, "the long session stays");
-    assert_eq!(count(&s, "events").await, 1, "events live a year");
+    assert_eq!(count(&s, "events").await, events, "events live a year");
 
     // A year later the event goes too.
     clock.advance(366 * 86400);
@@ -110,7 +113,11 @@ async fn maintenance_sweeps_what_expired_and_keeps_what_is_live() {
         .sweep(clock_now(&clock), retention)
         .await
         .expect("sweep");
-    assert_eq!(swept.count("events"), 1, "{swept:?}");
+    assert_eq!(
+        i64::try_from(swept.count("events")).ok(),
+        Some(events),
+        "{swept:?}"
+    );
     assert_eq!(count(&s, "events").await, 0);
 }
 
