@@ -7,6 +7,7 @@ pub mod duration;
 pub mod endpoints;
 pub mod enums;
 pub mod facts;
+pub mod notifications;
 pub mod object;
 pub mod objects;
 pub mod paging;
@@ -22,6 +23,9 @@ pub use devices::{
 pub use duration::Duration;
 pub use endpoints::{DeviceAccessGroup, EnrollmentToken};
 pub use enums::*;
+pub use notifications::{
+    Notification, NotificationRule, NotificationSeverity, NotificationTransport, TransportMode,
+};
 pub use object::{Kind, Object, string_list, truthy, validate as validate_object};
 pub use objects::*;
 pub use settings::*;
