@@ -504,3 +504,40 @@ async fn an_email_transport_sends_through_the_smtp_server() {
     assert!(m.contains("authentik Notification: login_failed"), "{m}");
     assert_eq!(pending(s.service.store()).await, 0);
 }
+
+#[tokio::test]
+async fn the_console_user_detail_lists_what_the_user_received() {
+    use crossterm::event::KeyCode;
+    use latchkey::console::app::AccountSection;
+    use latchkey::console::keymap::Mode;
+
+    use crate::console_forms::{app_over, key, render, typ};
+
+    let (hook, url, _stop) = Hook::start(&[]).await;
+    let (_dir, service) = setup(&url).await;
+    failed_login(&service, "mallory", None).await;
+    let notifier = Notifier::new(service.clone(), fast(3)).expect("notifier");
+    rounds_until(&notifier, || hook.received().len() >= 2).await;
+    let mut app = app_over(&service).await;
+    typ(&mut app, "0");
+    app.handle_key(key(KeyCode::Home));
+    for _ in 0..50 {
+        if app.selected_row().map(|r| r.cells[0].text.as_str()) == Some("bob") {
+            break;
+        }
+        app.handle_key(key(KeyCode::Down));
+    }
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.mode(), Mode::Detail);
+    let lines = app.account_lines();
+    assert_eq!(
+        lines.iter().map(|l| l.section).collect::<Vec<_>>(),
+        [AccountSection::Notification]
+    );
+    let screen = render(&mut app, 140, 40);
+    assert!(screen.contains("Notifications received (1)"), "{screen}");
+    assert!(
+        screen.contains("* alert") && screen.contains("login_failed: {\"stage\":\"password\""),
+        "{screen}"
+    );
+}
