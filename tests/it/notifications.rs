@@ -541,3 +541,72 @@ async fn the_console_user_detail_lists_what_the_user_received() {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn the_events_user_receives_it_and_send_once_posts_for_the_first_recipient_only() {
+    let (hook, url, _stop) = Hook::start(&[]).await;
+    let (_dir, service) = bootstrapped_service("http://127.0.0.1:9").await;
+    let bob = add_user(&service, "bob", "bob@example.test", "bob-password-1").await;
+    add_user(&service, "carol", "carol@example.test", "carol-password-1").await;
+    let text = blueprint(&url, false)
+        .replace(
+            "        - !Find [authentik_core.user, [username, akadmin]]\n",
+            "        - !Find [authentik_core.user, [username, carol]]\n",
+        )
+        .replace(
+            "attrs: {mode: webhook, webhook_url: ",
+            "attrs: {mode: webhook, send_once: true, webhook_url: ",
+        )
+        .replace(
+            "      destination_group: !KeyOf watchers\n",
+            "      destination_group: !KeyOf watchers\n      destination_event_user: true\n",
+        );
+    apply(&service, text).await;
+    // Bob is both the event's user and a member: one notification; carol is the other.
+    failed_login(&service, "bob", Some(bob.id.clone())).await;
+    let notifier = Notifier::new(service.clone(), fast(3)).expect("notifier");
+    rounds_until(&notifier, || !hook.received().is_empty()).await;
+    for _ in 0..5 {
+        notifier.round().await.expect("round");
+    }
+    let got = hook.received();
+    assert_eq!(got.len(), 1, "send_once: one POST for the event: {got:?}");
+    assert_eq!(
+        got[0]["user_username"], "bob",
+        "the event's user comes first"
+    );
+    assert_eq!(notifications_of(&service, "bob").await.len(), 1);
+    assert_eq!(notifications_of(&service, "carol").await.len(), 1);
+    assert!(notifications_of(&service, "akadmin").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_webhook_is_given_up_saying_it_cannot_connect() {
+    // A port nothing listens on.
+    let port = crate::smtp_support::free_port();
+    let (_dir, service) = bootstrapped_service("http://127.0.0.1:9").await;
+    let url = format!("http://127.0.0.1:{port}/hook?token=hook-secret-token");
+    apply(
+        &service,
+        blueprint(&url, false).replace(
+            "        - !Find [authentik_core.user, [username, bob]]\n",
+            "",
+        ),
+    )
+    .await;
+    failed_login(&service, "akadmin", None).await;
+    let notifier = Notifier::new(service.clone(), fast(2)).expect("notifier");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failure = loop {
+        notifier.round().await.expect("round");
+        if let Some(e) = events_of(&service, "system_task_exception").await.pop() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let message = failure.context["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot connect"), "{message}");
+    assert!(failure.context["status"].is_null());
+    assert!(!failure.context.to_string().contains("hook-secret-token"));
+}

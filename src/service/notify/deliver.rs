@@ -90,13 +90,27 @@ pub fn slack_body(n: &Notification, user: &User) -> Value {
     })
 }
 
+/// What went wrong with a request, in words that carry no URL.
+fn request_error(e: reqwest::Error) -> DeliveryError {
+    let what = if e.is_timeout() {
+        "no answer in time"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_redirect() {
+        "redirected"
+    } else {
+        "the request failed"
+    };
+    DeliveryError::Request(format!("{what} ({})", e.without_url()))
+}
+
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Result<(), DeliveryError> {
     let response = client
         .post(url)
         .json(body)
         .send()
         .await
-        .map_err(|e| DeliveryError::Request(e.without_url().to_string()))?;
+        .map_err(request_error)?;
     let status = response.status();
     if status.is_success() {
         Ok(())
