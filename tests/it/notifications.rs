@@ -610,3 +610,36 @@ async fn an_unreachable_webhook_is_given_up_saying_it_cannot_connect() {
     assert!(failure.context["status"].is_null());
     assert!(!failure.context.to_string().contains("hook-secret-token"));
 }
+
+#[tokio::test]
+async fn the_policy_tester_matches_an_event_given_in_its_context_and_fails_without_one() {
+    use latchkey::service::inspect::PolicyTestInput;
+
+    let (_dir, service) = setup("http://127.0.0.1:9/hook").await;
+    let policy = service
+        .list_policies()
+        .await
+        .expect("policies")
+        .into_iter()
+        .find(|p| p.name == "failed-logins")
+        .expect("the event matcher");
+    let test = |context: Value| PolicyTestInput {
+        policy_id: policy.id.clone(),
+        user_id: None,
+        context,
+    };
+    let hit = service
+        .test_policy(&test(json!({"event": {"action": "login_failed"}})))
+        .await
+        .expect("test");
+    assert!(hit.passing, "{hit:?}");
+    assert_eq!(hit.messages, ["Action matched."]);
+    let miss = service
+        .test_policy(&test(json!({"event": {"action": "login"}})))
+        .await
+        .expect("test");
+    assert!(!miss.passing, "{miss:?}");
+    let none = service.test_policy(&test(Value::Null)).await.expect("test");
+    assert!(!none.passing);
+    assert_eq!(none.messages, ["No event in the request context."]);
+}
