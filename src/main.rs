@@ -125,6 +125,12 @@ async fn start(
         latchkey::store::maintenance::Retention::default(),
         cancel.clone(),
     );
+    service
+        .spawn_notifier(
+            latchkey::service::notify::NotifierSettings::default(),
+            cancel.clone(),
+        )
+        .context("cannot start the notifier")?;
     let registration = service
         .context()
         .register_instance(

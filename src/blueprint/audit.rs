@@ -31,8 +31,15 @@ pub const SECRET_ROTATE: &str = "secret_rotate";
 /// What a secret value is replaced by in every event (authentik's cleansing mask).
 pub const MASK: &str = "********************";
 
-/// Attribute names that hold secrets though their model table type is a plain string.
-const SECRET_ATTRS: &[&str] = &["client_secret", "key_data", "password", "key"];
+/// Attribute names that hold secrets though their model table type is a plain string (a
+/// webhook URL often carries its credential, as Slack's do).
+const SECRET_ATTRS: &[&str] = &[
+    "client_secret",
+    "key_data",
+    "password",
+    "key",
+    "webhook_url",
+];
 
 /// Bookkeeping the diff leaves out (it moves on every write).
 const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "version", "last_login"];

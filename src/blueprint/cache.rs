@@ -14,7 +14,7 @@ use crate::domain::{Kind, Object};
 use crate::store::{Conn, StoreResult, objects};
 
 /// Every kind an apply can touch, in the order they are loaded.
-pub const ALL_KINDS: [Kind; 16] = [
+pub const ALL_KINDS: [Kind; 18] = [
     Kind::Flow,
     Kind::Stage,
     Kind::FlowStageBinding,
@@ -29,6 +29,8 @@ pub const ALL_KINDS: [Kind; 16] = [
     Kind::Connector,
     Kind::DeviceAccessGroup,
     Kind::EnrollmentToken,
+    Kind::NotificationTransport,
+    Kind::NotificationRule,
     Kind::User,
     Kind::Group,
 ];

@@ -580,6 +580,8 @@ fn describe(obj: &Object) -> String {
         Object::Connector(c) => format!("connector {}", c.name),
         Object::DeviceAccessGroup(g) => format!("device access group {}", g.name),
         Object::EnrollmentToken(t) => format!("enrollment token {}", t.name),
+        Object::NotificationTransport(t) => format!("notification transport {}", t.name),
+        Object::NotificationRule(r) => format!("notification rule {}", r.name),
         Object::User { user, .. } => format!("user {}", user.username),
         Object::Group { group, .. } => format!("group {}", group.name),
     }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, DeviceAccessGroup, EnrollmentToken, Event,
-    Flow, FlowStageBinding, Group, Policy, PolicyBinding, Prompt, Provider, ScopeMapping, Stage,
-    User,
+    Flow, FlowStageBinding, Group, Notification, Policy, PolicyBinding, Prompt, Provider,
+    ScopeMapping, Stage, User,
 };
 use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
 use crate::service::devices::DeviceSummary;
@@ -75,6 +75,8 @@ pub struct Data {
     pub consents: Vec<ConsentSummary>,
     /// Every user's app passwords and API tokens, newest first, without keys (the users detail).
     pub tokens: Vec<TokenSummary>,
+    /// Every notification users received, newest first (the users detail).
+    pub notifications: Vec<Notification>,
 }
 
 /// Loads [`Data`] through the service.
@@ -130,6 +132,7 @@ impl DataSource {
             authenticators: s.list_authenticators().await?,
             consents: s.list_consents().await?,
             tokens: s.list_tokens().await?,
+            notifications: s.all_notifications().await?,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod enums;
 pub mod event_actions;
 pub mod facts;
+pub mod notifications;
 pub mod object;
 pub mod objects;
 pub mod paging;
@@ -23,6 +24,9 @@ pub use devices::{
 pub use duration::Duration;
 pub use endpoints::{DeviceAccessGroup, EnrollmentToken};
 pub use enums::*;
+pub use notifications::{
+    Notification, NotificationRule, NotificationSeverity, NotificationTransport, TransportMode,
+};
 pub use object::{Kind, Object, string_list, truthy, validate as validate_object};
 pub use objects::*;
 pub use settings::*;

@@ -23,6 +23,8 @@ pub enum Kind {
     Connector,
     DeviceAccessGroup,
     EnrollmentToken,
+    NotificationTransport,
+    NotificationRule,
     User,
     Group,
 }
@@ -45,6 +47,8 @@ pub enum Object {
     Connector(Connector),
     DeviceAccessGroup(DeviceAccessGroup),
     EnrollmentToken(EnrollmentToken),
+    NotificationTransport(NotificationTransport),
+    NotificationRule(NotificationRule),
     User { user: User, groups: Vec<String> },
     Group { group: Group, users: Vec<String> },
 }
@@ -67,6 +71,8 @@ macro_rules! each {
             Object::Connector($o) => $body,
             Object::DeviceAccessGroup($o) => $body,
             Object::EnrollmentToken($o) => $body,
+            Object::NotificationTransport($o) => $body,
+            Object::NotificationRule($o) => $body,
             Object::User { user: $o, .. } => $body,
             Object::Group { group: $o, .. } => $body,
         }
@@ -91,6 +97,8 @@ impl Object {
             Object::Connector(_) => Kind::Connector,
             Object::DeviceAccessGroup(_) => Kind::DeviceAccessGroup,
             Object::EnrollmentToken(_) => Kind::EnrollmentToken,
+            Object::NotificationTransport(_) => Kind::NotificationTransport,
+            Object::NotificationRule(_) => Kind::NotificationRule,
             Object::User { .. } => Kind::User,
             Object::Group { .. } => Kind::Group,
         }
@@ -162,6 +170,10 @@ impl Object {
                 p.scope_mapping_ids.sort();
                 p.scope_mapping_ids.dedup();
             }
+            Object::NotificationRule(r) => {
+                r.transport_ids.sort();
+                r.transport_ids.dedup();
+            }
             Object::User { user, groups } => {
                 user.has_password = false;
                 user.last_login = None;
@@ -227,6 +239,25 @@ fn check_static_codes(e: &mut FieldErrors, s: &super::AuthenticatorStaticSetting
         e.add(
             "token_length",
             format!("{} characters: use 8 to 64, e.g. 12", s.token_length),
+        );
+    }
+}
+
+/// A webhook transport needs an absolute http(s) URL to POST to (authentik's
+/// `DomainlessURLValidator`); other modes ignore the field.
+fn check_webhook_url(e: &mut FieldErrors, t: &NotificationTransport) {
+    if !matches!(t.mode, TransportMode::Webhook | TransportMode::WebhookSlack) {
+        return;
+    }
+    let ok = url::Url::parse(&t.webhook_url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !ok {
+        e.add(
+            "webhook_url",
+            format!(
+                "'{}' is not an http(s) URL, e.g. https://hooks.example.com/authentik",
+                t.webhook_url
+            ),
         );
     }
 }
@@ -344,6 +375,11 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "name", &t.name);
             check_required(&mut e, "connector", &t.connector_id);
         }
+        Object::NotificationTransport(t) => {
+            check_required(&mut e, "name", &t.name);
+            check_webhook_url(&mut e, t);
+        }
+        Object::NotificationRule(r) => check_required(&mut e, "name", &r.name),
         Object::User { user, .. } => check_required(&mut e, "username", &user.username),
         Object::Group { group, .. } => check_required(&mut e, "name", &group.name),
     }

@@ -19,6 +19,7 @@ pub mod expressions;
 pub mod inspect;
 pub mod invitations;
 pub mod maintenance;
+pub mod notify;
 pub mod objects;
 pub mod providers;
 pub mod recovery;

@@ -396,7 +396,11 @@ impl Service {
         }
         if matches!(
             kind,
-            Kind::Flow | Kind::Application | Kind::FlowStageBinding | Kind::DeviceAccessGroup
+            Kind::Flow
+                | Kind::Application
+                | Kind::FlowStageBinding
+                | Kind::DeviceAccessGroup
+                | Kind::NotificationRule
         ) {
             h.binding_targets(id, &mut out);
         }

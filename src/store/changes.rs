@@ -54,7 +54,11 @@ impl Topic {
         match kind {
             Kind::Flow | Kind::FlowStageBinding => Topic::Flows,
             Kind::Stage | Kind::Prompt => Topic::Stages,
-            Kind::Policy | Kind::PolicyBinding => Topic::Policies,
+            // Rules are policy binding targets; the notifier reads them at every batch.
+            Kind::Policy
+            | Kind::PolicyBinding
+            | Kind::NotificationRule
+            | Kind::NotificationTransport => Topic::Policies,
             Kind::Application => Topic::Applications,
             Kind::Provider => Topic::Providers,
             Kind::ScopeMapping => Topic::ScopeMappings,

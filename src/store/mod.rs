@@ -24,6 +24,7 @@ pub mod groups;
 pub mod instances;
 pub mod invitations;
 pub mod maintenance;
+pub mod notifications;
 pub mod objects;
 pub mod policies;
 pub mod providers;

@@ -39,6 +39,14 @@ pub async fn list(conn: &mut Conn, kind: Kind) -> StoreResult<Vec<Object>> {
             super::enrollment_tokens::list(conn).await?,
             Object::EnrollmentToken,
         ),
+        Kind::NotificationTransport => wrap(
+            super::notifications::list_transports(conn).await?,
+            Object::NotificationTransport,
+        ),
+        Kind::NotificationRule => wrap(
+            super::notifications::list_rules(conn).await?,
+            Object::NotificationRule,
+        ),
         Kind::User => {
             let mut groups_of = memberships(conn, |(user, group)| (user, group)).await?;
             super::users::list(conn)
@@ -140,6 +148,8 @@ pub async fn insert(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()>
         Object::Connector(o) => super::connectors::insert(conn, o).await?,
         Object::DeviceAccessGroup(o) => super::device_access_groups::insert(conn, o).await?,
         Object::EnrollmentToken(o) => super::enrollment_tokens::insert(conn, o).await?,
+        Object::NotificationTransport(o) => super::notifications::insert_transport(conn, o).await?,
+        Object::NotificationRule(o) => super::notifications::insert_rule(conn, o).await?,
         Object::User { user, groups } => {
             super::users::insert(conn, user, None).await?;
             for g in groups {
@@ -179,6 +189,8 @@ pub async fn update(tx: &mut WriteTx, obj: &Object, now: i64) -> StoreResult<()>
         Object::Connector(o) => super::connectors::update(conn, o).await?,
         Object::DeviceAccessGroup(o) => super::device_access_groups::update(conn, o).await?,
         Object::EnrollmentToken(o) => super::enrollment_tokens::update(conn, o).await?,
+        Object::NotificationTransport(o) => super::notifications::update_transport(conn, o).await?,
+        Object::NotificationRule(o) => super::notifications::update_rule(conn, o).await?,
         Object::User { user, groups } => {
             super::users::update(conn, user).await?;
             let current: Vec<String> = super::groups::of_user(conn, &user.id)
@@ -246,6 +258,8 @@ pub async fn delete(tx: &mut WriteTx, kind: Kind, id: &str) -> StoreResult<()> {
         Kind::Connector => super::connectors::delete(conn, id).await?,
         Kind::DeviceAccessGroup => super::device_access_groups::delete(conn, id).await?,
         Kind::EnrollmentToken => super::enrollment_tokens::delete(conn, id).await?,
+        Kind::NotificationTransport => super::notifications::delete_transport(conn, id).await?,
+        Kind::NotificationRule => super::notifications::delete_rule(conn, id).await?,
         Kind::User => super::users::delete(conn, id).await?,
         Kind::Group => super::groups::delete(conn, id).await?,
     }

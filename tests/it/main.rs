@@ -55,6 +55,7 @@ mod flows_support;
 mod http_limits;
 mod invitations;
 mod login_throttle;
+mod notifications;
 mod oauth_authorize;
 mod oauth_backchannel_logout;
 mod oauth_checklist_authorize;

@@ -91,6 +91,15 @@ pub fn to_attrs(obj: &Object) -> Map<String, Value> {
         ),
         Object::DeviceAccessGroup(o) => super::endpoints::group_attrs(o),
         Object::EnrollmentToken(o) => super::endpoints::token_attrs(o),
+        Object::NotificationTransport(o) => json!({
+            "name": o.name, "mode": o.mode, "webhook_url": o.webhook_url,
+            "send_once": o.send_once,
+        }),
+        Object::NotificationRule(o) => json!({
+            "name": o.name, "transports": o.transport_ids, "severity": o.severity,
+            "destination_group": o.destination_group_id,
+            "destination_event_user": o.destination_event_user,
+        }),
         Object::User { user: o, groups } => json!({
             "username": o.username, "name": o.name, "email": o.email, "is_active": o.is_active,
             "type": o.user_type, "path": o.path, "attributes": o.attributes, "groups": groups,
@@ -198,6 +207,27 @@ pub fn from_attrs(
             Object::DeviceAccessGroup(super::endpoints::group(attrs, id))
         }
         (Kind::EnrollmentToken, _) => Object::EnrollmentToken(super::endpoints::token(attrs, id)?),
+        (Kind::NotificationTransport, _) => Object::NotificationTransport(NotificationTransport {
+            id,
+            name: a.s("name"),
+            mode: a.e("mode"),
+            webhook_url: a.s("webhook_url"),
+            send_once: a.b("send_once"),
+            created_at: 0,
+            updated_at: 0,
+            version: 0,
+        }),
+        (Kind::NotificationRule, _) => Object::NotificationRule(NotificationRule {
+            id,
+            name: a.s("name"),
+            severity: a.e("severity"),
+            destination_group_id: a.os("destination_group"),
+            destination_event_user: a.b("destination_event_user"),
+            transport_ids: a.list("transports"),
+            created_at: 0,
+            updated_at: 0,
+            version: 0,
+        }),
         (Kind::User, _) => Object::User {
             user: user(&a, id),
             groups: a.list("groups"),

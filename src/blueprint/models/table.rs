@@ -507,6 +507,34 @@ pub static MODELS: LazyLock<Vec<ModelSpec>> = LazyLock::new(|| {
             &["name"],
         ),
         model(
+            "authentik_events.notificationtransport",
+            Kind::NotificationTransport,
+            Variant::None,
+            vec![
+                s("name", ""),
+                f("mode", en!(TransportMode), json!("local")),
+                s("webhook_url", ""),
+                b("send_once", false),
+            ],
+            vec![],
+            &["name"],
+        ),
+        // Before the bindings that target it.
+        model(
+            "authentik_events.notificationrule",
+            Kind::NotificationRule,
+            Variant::None,
+            vec![
+                s("name", ""),
+                rl("transports"),
+                f("severity", en!(NotificationSeverity), json!("notice")),
+                r("destination_group"),
+                b("destination_event_user", false),
+            ],
+            vec![],
+            &["name"],
+        ),
+        model(
             "authentik_policies.policybinding",
             Kind::PolicyBinding,
             Variant::None,

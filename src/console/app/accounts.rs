@@ -20,14 +20,17 @@ pub enum AccountSection {
     Consent,
     /// An app password or API token.
     Token,
+    /// A notification the user received (a notification rule matched an event).
+    Notification,
 }
 
 impl AccountSection {
     /// Every section, in the order the detail shows them.
-    pub const ALL: [AccountSection; 3] = [
+    pub const ALL: [AccountSection; 4] = [
         AccountSection::Authenticator,
         AccountSection::Consent,
         AccountSection::Token,
+        AccountSection::Notification,
     ];
 
     /// The section's title (its count is added), with the keys that act on it.
@@ -36,6 +39,7 @@ impl AccountSection {
             AccountSection::Authenticator => "Authenticators",
             AccountSection::Consent => "Consents",
             AccountSection::Token => "App passwords and API tokens",
+            AccountSection::Notification => "Notifications received",
         }
     }
 
@@ -45,6 +49,7 @@ impl AccountSection {
             AccountSection::Authenticator => "R delete, M reset MFA (delete all)",
             AccountSection::Consent => "R revoke (asks again next time)",
             AccountSection::Token => "R revoke, T new (key shown once)",
+            AccountSection::Notification => "newest first, * unseen",
         }
     }
 }
@@ -151,7 +156,27 @@ impl App {
                     t.description
                 ),
             });
-        authenticators.chain(consents).chain(tokens).collect()
+        let notifications = d
+            .notifications
+            .iter()
+            .filter(|n| n.user_id == user.id)
+            .map(|n| AccountLine {
+                section: AccountSection::Notification,
+                id: n.id.clone(),
+                label: n.body.clone(),
+                text: format!(
+                    "{} {:<7} {:>4} ago  {}",
+                    if n.seen { " " } else { "*" },
+                    n.severity.as_str(),
+                    span(now - n.created_at),
+                    n.body
+                ),
+            });
+        authenticators
+            .chain(consents)
+            .chain(tokens)
+            .chain(notifications)
+            .collect()
     }
 
     /// `R` on an account line (index among [`App::account_lines`]): a confirmation first.
@@ -183,6 +208,10 @@ impl App {
                 "It stops working at its next use.".into(),
                 AccountChange::RevokeToken { user_id, id, label },
             ),
+            AccountSection::Notification => {
+                self.set_status("a notification is a record: nothing to revoke", Tone::Muted);
+                return;
+            }
         };
         self.overlays.push(Overlay::Delete(dialog));
     }

@@ -472,6 +472,9 @@ pub fn edit_form(obj: Object) -> Form {
         // A token is made (key shown once) and revoked, never edited (authentik's own form
         // edits only the name and expiry; revoke and make a new one instead).
         Object::EnrollmentToken(_) => ("Update Enrollment Token", Vec::new()),
+        // Managed by blueprints so far; the console lists what users received.
+        Object::NotificationTransport(_) => ("Update Notification Transport", Vec::new()),
+        Object::NotificationRule(_) => ("Update Notification Rule", Vec::new()),
     };
     let title = match &obj {
         Object::Stage(_) | Object::Policy(_) => format!("Update {title}"),

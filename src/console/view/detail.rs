@@ -129,6 +129,10 @@ fn account_sections(
             .map(|l| l.text.clone())
             .collect();
         let count = items.len();
+        if count == 0 && section == AccountSection::Notification {
+            // Only users who received one get the section (most never do).
+            continue;
+        }
         let cursor = app.copy_cursor();
         if (index..index + count).contains(&cursor) {
             *scroll = (*scroll).max(cursor_scroll(lines.len(), cursor - index, height));

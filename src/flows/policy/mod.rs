@@ -4,6 +4,7 @@
 //! by default: fail closed) and records `policy_exception`.
 
 mod dummy;
+pub mod event_matcher;
 mod expression;
 mod facts;
 mod group;
@@ -168,8 +169,12 @@ pub async fn evaluate_policy_verdict(
         PolicySettings::Password(s) => password::passes(s, req).map(Into::into),
         PolicySettings::Reputation(s) => reputation::passes(env, s, req).await.map(Into::into),
         PolicySettings::Dummy(s) => dummy::passes(s).await.map(Into::into),
-        // Event matchers match events for notifications; in a flow there is no event.
-        PolicySettings::EventMatcher(_) => Ok(PolicyVerdict::default()),
+        // The notifier (and the policy tester) put the event in the request context; a flow
+        // has none, so the policy fails there, as authentik's does.
+        PolicySettings::EventMatcher(s) => Ok(event_matcher::matches(
+            s,
+            req.context.extra.get(event_matcher::EVENT_KEY),
+        )),
     }
 }
 
@@ -179,6 +184,18 @@ pub async fn evaluate_target(
     env: &Env,
     target_id: &str,
     mode: PolicyEngineMode,
+    req: &PolicyRequest,
+) -> FlowResult<PolicyResult> {
+    evaluate_target_or(env, target_id, mode, true, req).await
+}
+
+/// [`evaluate_target`] with the answer for no enabled bindings given (authentik's
+/// `empty_result`: a notification rule without policies matches nothing).
+pub async fn evaluate_target_or(
+    env: &Env,
+    target_id: &str,
+    mode: PolicyEngineMode,
+    empty_result: bool,
     req: &PolicyRequest,
 ) -> FlowResult<PolicyResult> {
     let bindings = {
@@ -240,7 +257,7 @@ pub async fn evaluate_target(
         results.push(counted);
     }
     let passing = if results.is_empty() {
-        true
+        empty_result
     } else {
         match mode {
             PolicyEngineMode::Any => results.iter().any(|r| *r),
