@@ -104,6 +104,8 @@ pub enum Overlay {
     Live(LiveView),
     /// A dry run's answer.
     Result(ResultView),
+    /// The Events tab's audit filter being edited.
+    EventFilter(super::events::EventFilterForm),
 }
 
 impl Overlay {
@@ -124,6 +126,7 @@ impl Overlay {
             Overlay::Inspect(_) => Focus::of(Mode::Inspect),
             Overlay::Live(_) => Focus::of(Mode::Live),
             Overlay::Result(_) => Focus::of(Mode::Result),
+            Overlay::EventFilter(_) => Focus::of(Mode::EventFilter),
         }
     }
 }
