@@ -19,9 +19,9 @@ mod quit;
 pub use accounts::{AccountLine, AccountSection};
 pub use copy::{Clip, CopyLine, Delivery, osc52};
 pub use devices::DeviceFacts;
-pub use events::{EventFilterForm, FILTER_FIELDS};
+pub use events::FILTER_FIELDS;
 pub use message::message_geometry;
-pub use overlay::{InspectView, LiveView, MessageView, QuitDialog};
+pub use overlay::{EventFilterForm, InspectView, LiveView, MessageView, QuitDialog};
 
 use super::actions::Request;
 use super::data::Data;

@@ -6,7 +6,7 @@
 //! JSON object `latchkey events --json` prints, `v` shows that JSON whole.
 
 use super::App;
-use super::overlay::Overlay;
+use super::overlay::{EventFilterForm, Overlay};
 use crate::console::actions::Request;
 use crate::console::data::EVENT_LIMIT;
 use crate::console::keymap::{self, Action};
@@ -36,17 +36,6 @@ const UNTIL: usize = 6;
 
 /// The detail line the event's context starts at (added when the detail opens).
 const CONTEXT: &str = "context";
-
-/// The audit filter popup's state: one line of text per field of [`FILTER_FIELDS`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventFilterForm {
-    /// What is typed in each field.
-    pub values: Vec<String>,
-    /// The focused field.
-    pub focus: usize,
-    /// Why the last Enter was refused (a time that is none), shown in the popup.
-    pub error: Option<String>,
-}
 
 impl EventFilterForm {
     /// The form showing `f` (times as RFC 3339, so reopening shows what is in effect).

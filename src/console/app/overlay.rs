@@ -71,6 +71,17 @@ pub struct LiveView {
     pub pane_scroll: usize,
 }
 
+/// The audit filter popup's state: one line of text per field of `app::FILTER_FIELDS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilterForm {
+    /// What is typed in each field.
+    pub values: Vec<String>,
+    /// The focused field.
+    pub focus: usize,
+    /// Why the last Enter was refused (a time that is none), shown in the popup.
+    pub error: Option<String>,
+}
+
 /// One thing open over the list.
 pub enum Overlay {
     /// One object's detail.
@@ -105,7 +116,7 @@ pub enum Overlay {
     /// A dry run's answer.
     Result(ResultView),
     /// The Events tab's audit filter being edited.
-    EventFilter(super::events::EventFilterForm),
+    EventFilter(EventFilterForm),
 }
 
 impl Overlay {
