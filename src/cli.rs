@@ -259,6 +259,10 @@ pub enum Command {
     /// Whole-store operations: `store copy` moves every table to another location.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// The audit trail: the newest events a filter lets through, oldest of them first, as a
+    /// table or as JSON Lines in authentik's event shape (`--json`, for a SIEM); `--follow`
+    /// keeps printing new ones until Ctrl-C (or end of input).
+    Events(EventsArgs),
     /// Sign in to a latchkey (or authentik) server with the OAuth2 device code grant: prints a
     /// URL, a user code and a QR code, waits for approval in a browser, then stores the tokens
     /// in $XDG_CONFIG_HOME/latchkey/tokens.json (mode 0600).
@@ -435,6 +439,53 @@ pub enum InvitationCommand {
         /// The name or id.
         name: String,
     },
+}
+
+/// Arguments of `latchkey events`. Criteria combine with AND; repeated `--action`s with OR.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct EventsArgs {
+    /// Only events at or after this: how long ago (`30m`, `1h`, `2d`, `1w`), a date
+    /// (`2026-01-31`, UTC) or an RFC 3339 time (`2026-01-31T08:00:00Z`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only events before this (the same forms as --since).
+    #[arg(long, value_name = "WHEN", conflicts_with = "follow")]
+    pub until: Option<String>,
+    /// Only this action (`login`, `login_failed`, `model_updated`, …); repeat for several.
+    #[arg(long = "action", value_name = "ACTION")]
+    pub actions: Vec<String>,
+    /// Only events of exactly this username.
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// Only events whose username contains this (ignoring ASCII case).
+    #[arg(long, value_name = "TEXT", conflicts_with = "user")]
+    pub user_contains: Option<String>,
+    /// Only events of this application (its slug).
+    #[arg(long, value_name = "SLUG")]
+    pub app: Option<String>,
+    /// Only events from this client address.
+    #[arg(long, value_name = "IP")]
+    pub client_ip: Option<String>,
+    /// Only events of this origin: http, console, cli, system, or blueprint (any blueprint) /
+    /// "blueprint NAME".
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+    /// At most this many events (the newest ones); with --follow, the backlog printed first.
+    #[arg(
+        long,
+        default_value_t = 100,
+        value_name = "N",
+        value_parser = clap::value_parser!(i64).range(1..=crate::domain::audit::MAX_LIMIT)
+    )]
+    pub limit: i64,
+    /// One JSON object per line (authentik's event fields: pk, user, action, app, context,
+    /// client_ip, created, brand; plus origin) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep printing events as they are recorded (checked twice a second), until Ctrl-C,
+    /// SIGTERM or the end of standard input (Ctrl-D, or a closed pipe).
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// `latchkey store …`.

@@ -4,6 +4,7 @@
 
 pub mod blueprint;
 pub mod cli;
+pub mod cli_events;
 pub mod cli_invitation;
 pub mod cli_user;
 pub mod client;

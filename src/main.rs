@@ -54,6 +54,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         Command::User(cmd) => user_command(global, cmd).await,
         Command::Invitation(cmd) => invitation_command(global, cmd).await,
         Command::Store(cmd) => store_command(global, cmd).await,
+        Command::Events(args) => events_command(global, args).await,
         Command::Login(args) => Ok(latchkey::client::login(&args).await?),
         Command::Token => Ok(latchkey::client::token().await?),
         Command::Logout => Ok(latchkey::client::logout().await?),
@@ -435,6 +436,40 @@ async fn invitation_command(
     let out = result?;
     print!("{}", out.stdout);
     eprintln!("latchkey: {}", out.summary);
+    Ok(())
+}
+
+/// `latchkey events`: the events on stdout, a summary on stderr. The store is only read, so a
+/// missing file is an error rather than a new empty store.
+async fn events_command(global: GlobalArgs, args: latchkey::cli::EventsArgs) -> Result<()> {
+    let location = store_location(&global)?;
+    if let StoreLocation::File(path) = &location
+        && !path.exists()
+    {
+        bail!(
+            "there is no store at {}: pass the --db a server uses",
+            location.display()
+        );
+    }
+    let store = Store::open_with(&location, global.store_options()).await?;
+    let public_url = global
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", global.listen));
+    let service = Service::new(store, global.config(&public_url), Arc::new(SystemClock));
+    let mut stdout = std::io::stdout().lock();
+    let result = latchkey::cli_events::run(
+        &service,
+        &args,
+        &mut stdout,
+        latchkey::cli_events::stop_signal(),
+    )
+    .await;
+    service.store().close().await;
+    let summary = result?;
+    if !summary.is_empty() {
+        eprintln!("latchkey: {summary}");
+    }
     Ok(())
 }
 

@@ -66,12 +66,14 @@ pub fn model_ref(obj: &Object) -> Value {
     })
 }
 
-/// The name a person knows the object by (name, slug, username or domain; else its id).
+/// The name a person knows the object by (name, slug, username or domain; a binding by its
+/// order; else its id).
 pub fn display_name(obj: &Object) -> String {
     let attrs = models::to_attrs(obj);
     ["name", "username", "slug", "domain"]
         .iter()
         .find_map(|k| attrs.get(*k).and_then(Value::as_str).map(str::to_string))
+        .or_else(|| attrs.get("order").map(|o| format!("order {o}")))
         .unwrap_or_else(|| obj.id().to_string())
 }
 

@@ -166,6 +166,8 @@ pub enum Request {
         /// For the message.
         username: String,
     },
+    /// Read the events the Events tab's audit filter lets through.
+    QueryEvents(crate::domain::EventFilter),
     /// Read a device's latest facts for its detail.
     DeviceFacts {
         /// The device's id.
@@ -327,6 +329,13 @@ pub enum Outcome {
         /// The answer (boxed: a simulation is large).
         answer: Box<DryRunAnswer>,
     },
+    /// The events an audit filter let through, newest first.
+    Events {
+        /// The filter asked.
+        filter: crate::domain::EventFilter,
+        /// Its answer.
+        events: Vec<crate::domain::Event>,
+    },
     /// A device's latest facts as detail rows (`None`: the device is gone).
     DeviceFacts {
         /// The device's id.
@@ -372,6 +381,10 @@ pub async fn execute(service: &Service, request: Request) -> Outcome {
             },
         ),
         Request::Usages { kind, id, name } => usages(service, kind, id, name).await,
+        Request::QueryEvents(filter) => match service.query_events(&filter).await {
+            Ok(events) => Outcome::Events { filter, events },
+            Err(e) => Outcome::Failed(e),
+        },
         Request::DeviceFacts { id } => match service.device_detail(&id).await {
             Ok(detail) => Outcome::DeviceFacts {
                 rows: detail

@@ -8,6 +8,7 @@ mod commands;
 mod copy;
 mod devices;
 mod dry_run;
+mod events;
 mod forms;
 mod import;
 mod inspect;
@@ -18,8 +19,9 @@ mod quit;
 pub use accounts::{AccountLine, AccountSection};
 pub use copy::{Clip, CopyLine, Delivery, osc52};
 pub use devices::DeviceFacts;
+pub use events::FILTER_FIELDS;
 pub use message::message_geometry;
-pub use overlay::{InspectView, LiveView, MessageView, QuitDialog};
+pub use overlay::{EventFilterForm, InspectView, LiveView, MessageView, QuitDialog};
 
 use super::actions::Request;
 use super::data::Data;
@@ -29,6 +31,7 @@ use super::tabs::{ListRow, TABS, TabId, Tone, by_hotkey};
 use super::text::inert;
 use super::theme::Theme;
 use crate::context::ServerInstance;
+use crate::domain::EventFilter;
 use overlay::{DetailView, Overlay, Overlays};
 
 /// The smallest terminal the console draws a real screen on.
@@ -115,6 +118,7 @@ pub struct App {
     instances: Vec<ServerInstance>,
     instances_read: bool,
     device_facts: Option<DeviceFacts>,
+    event_filter: EventFilter,
 }
 
 impl App {
@@ -143,6 +147,10 @@ impl App {
             instances: Vec::new(),
             instances_read: false,
             device_facts: None,
+            event_filter: EventFilter {
+                limit: super::data::EVENT_LIMIT,
+                ..EventFilter::default()
+            },
         };
         if let Some(text) = first_start {
             app.show_message(
@@ -180,6 +188,7 @@ impl App {
         {
             open.row = row.clone();
         }
+        self.expand_event_detail();
         self.request_device_facts();
     }
 
@@ -265,6 +274,7 @@ impl App {
             Some(Overlay::Inspect(_)) => self.inspect_action(b.action),
             Some(Overlay::Live(_)) => self.live_action(b.action),
             Some(Overlay::Result(_)) => self.result_action(b.action),
+            Some(Overlay::EventFilter(_)) => self.event_filter_action(b.action),
             Some(Overlay::Filter) => self.view_action(b.action, ev),
             Some(Overlay::Detail(_) | Overlay::Help { .. }) | None => {
                 if self.relevant(b) || b.action == Action::Back {
@@ -296,6 +306,11 @@ impl App {
                 }
             }
             Some(Overlay::Form(_)) => self.form_typed(ev),
+            Some(Overlay::EventFilter(_)) => {
+                if let Some(c) = keymap::typed_char(ev) {
+                    self.event_filter_typed(c);
+                }
+            }
             Some(Overlay::Choose(p, _) | Overlay::Palette(p, _)) => p.type_key(ev),
             Some(Overlay::Delete(d)) => d.type_key(ev),
             Some(Overlay::Command(typed)) => {
@@ -377,6 +392,9 @@ impl App {
             Action::EditBinding => self.edit_binding(),
             Action::RemoveBinding => self.remove_binding(),
             Action::SetPassword => self.start_set_password(),
+            Action::Copy if TABS[self.tab].id == TabId::Events => self.copy_event(),
+            Action::RevealValue if TABS[self.tab].id == TabId::Events => self.reveal_event(),
+            Action::FilterEvents => self.open_event_filter(),
             Action::Copy => self.copy_selected(),
             Action::Import => self.start_import(),
             Action::RevokeSession => self.revoke_selected_session(),
@@ -395,14 +413,17 @@ impl App {
     }
 
     /// `q` and Esc close the detail view or the help overlay; then `q` quits and Esc clears
-    /// the filter.
+    /// the `/` filter, then the Events tab's audit filter.
     fn back_or_quit(&mut self, quit: bool) {
-        match self.overlays.top() {
-            Some(Overlay::Detail(_) | Overlay::Help { .. }) => {
-                self.overlays.pop();
-            }
-            _ if quit => self.ask_to_quit(),
-            _ => self.set_filter(String::new()),
+        if matches!(
+            self.overlays.top(),
+            Some(Overlay::Detail(_) | Overlay::Help { .. })
+        ) {
+            self.overlays.pop();
+        } else if quit {
+            self.ask_to_quit();
+        } else if !self.filter().is_empty() || !self.clear_event_filter() {
+            self.set_filter(String::new());
         }
     }
 
@@ -413,6 +434,7 @@ impl App {
                 scroll: 0,
                 cursor: 0,
             }));
+            self.expand_event_detail();
             self.request_device_facts();
         }
     }
@@ -743,14 +765,20 @@ impl App {
             };
         }
         match b.action {
-            // Devices are made by enrolling, not by forms.
-            Action::New | Action::Edit | Action::Delete if TABS[self.tab].id == TabId::Devices => {
+            // Devices are made by enrolling, not by forms; events only by what they record.
+            Action::New | Action::Edit | Action::Delete
+                if matches!(TABS[self.tab].id, TabId::Devices | TabId::Events) =>
+            {
                 false
             }
             Action::Open | Action::StartFilter | Action::New | Action::Edit | Action::Delete => {
                 is_list && !self.showing_logs()
             }
             Action::ToggleLogs => TABS[self.tab].id == TabId::Events,
+            Action::FilterEvents => TABS[self.tab].id == TabId::Events && !self.showing_logs(),
+            Action::Copy | Action::RevealValue if TABS[self.tab].id == TabId::Events => {
+                self.selected_event().is_some()
+            }
             Action::BindStage => TABS[self.tab].id == TabId::Flows,
             Action::EditBinding | Action::RemoveBinding | Action::BindPolicy => {
                 TABS[self.tab].id == TabId::Flows || self.device_access_group_detail().is_some()
@@ -777,7 +805,11 @@ impl App {
             Action::Copy | Action::RevealValue => {
                 TABS[self.tab].id == TabId::Providers && !self.copy_lines().is_empty()
             }
-            Action::Back => self.mode() != Mode::List || !self.filter().is_empty(),
+            Action::Back => {
+                self.mode() != Mode::List
+                    || !self.filter().is_empty()
+                    || (TABS[self.tab].id == TabId::Events && !self.event_filter.is_unfiltered())
+            }
             _ => true,
         }
     }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use crate::domain::{
     Application, Brand, CertificateKeypair, Connector, DeviceAccessGroup, EnrollmentToken, Event,
-    Flow, FlowStageBinding, Group, Notification, Policy, PolicyBinding, Prompt, Provider,
-    ScopeMapping, Stage, User,
+    EventFilter, Flow, FlowStageBinding, Group, Notification, Policy, PolicyBinding, Prompt,
+    Provider, ScopeMapping, Stage, User,
 };
 use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
 use crate::service::devices::DeviceSummary;
@@ -57,6 +57,9 @@ pub struct Data {
     pub superusers: HashSet<String>,
     /// Newest first.
     pub events: Vec<Event>,
+    /// What the Events tab's audit filter lets through, newest first (`None`: no filter, the
+    /// tab shows `events`); queried through the service, so it reaches past `events`.
+    pub filtered_events: Option<Vec<Event>>,
     /// Every scope mapping (for the provider form's checklist).
     pub scope_mappings: Vec<ScopeMapping>,
     /// Every (user id, group id) membership (for the user and group forms).
@@ -103,8 +106,19 @@ impl DataSource {
 
     /// Everything the console shows, read now.
     pub async fn load(&self) -> ServiceResult<Data> {
+        self.load_with(&EventFilter::default()).await
+    }
+
+    /// Everything the console shows, with the Events tab's audit filter applied.
+    pub async fn load_with(&self, events: &EventFilter) -> ServiceResult<Data> {
         let s = &self.service;
+        let filtered_events = if events.is_unfiltered() {
+            None
+        } else {
+            Some(s.query_events(events).await?)
+        };
         Ok(Data {
+            filtered_events,
             now: s.now(),
             flows: s.list_flows().await?,
             bindings: s.list_flow_stage_bindings().await?,

@@ -50,14 +50,17 @@ pub enum Mode {
     Live,
     /// A dry run's answer (simulation, policy test, access check, token preview).
     Result,
+    /// The Events tab's audit filter popup: printable keys type into its focused field.
+    EventFilter,
 }
 
 impl Mode {
     /// Every mode, in the order the help overlay lists their keys.
-    pub const ALL: [Mode; 19] = [
+    pub const ALL: [Mode; 20] = [
         Mode::List,
         Mode::Detail,
         Mode::Filter,
+        Mode::EventFilter,
         Mode::Help,
         Mode::Form,
         Mode::Find,
@@ -326,6 +329,8 @@ pub enum Action {
     ResetMfa,
     /// User detail: make an app password or API token, its key shown once (mutating).
     NewToken,
+    /// Events: open the audit filter (action, user, application, client IP, origin, time).
+    FilterEvents,
 }
 
 /// A key a binding answers to.
@@ -567,6 +572,7 @@ const FORM_PROMPTS: &[Mode] = &[
 /// One-line inputs whose last character Backspace deletes.
 const LINE_INPUTS: &[Mode] = &[
     Mode::Filter,
+    Mode::EventFilter,
     Mode::Find,
     Mode::Picker,
     Mode::Checklist,
@@ -587,6 +593,7 @@ const CLOSABLE: &[Mode] = &[
     Mode::Command,
     Mode::Palette,
     Mode::Quit,
+    Mode::EventFilter,
 ];
 const DIALOGS: &[Mode] = &[Mode::Delete, Mode::Import];
 const EVERYWHERE: &[Mode] = &Mode::ALL;
@@ -619,6 +626,9 @@ const INSPECT: &str = "Inspect/live; s simulate (n/p), t test";
 const MESSAGE: &str = "Message: close (y: copy a key shown)";
 const ACCOUNT: &str = "Users: revoke / reset MFA / new token";
 const RECOVERY: &str = "Users: recovery link / recovery email";
+const FILTERS: &str = "Filter: text, !not, a|b; f: by field";
+const EVENT_FILTER_KEYS: &str = "Event filter: apply / empty; tab moves";
+const EVENT_FILTER: &[Mode] = &[Mode::EventFilter];
 
 /// The keymap, in the order help and the footer list it.
 #[rustfmt::skip]
@@ -640,11 +650,16 @@ pub const KEYMAP: &[Binding] = &[
     // Writes key material to disk: a read-only console does not.
     row(&[Char('x')], "x", A::ExportCertificate, LIST_DETAIL, "Certificates: export to files").hint("export").mutating(),
     row(&[Char('I')], "I", A::Import, LIST, "Flows: import a blueprint file").hint("import").mutating(),
-    row(&[Char('y')], "y", A::Copy, DETAIL, "Provider detail: copy (OSC 52)").hint("copy"),
-    row(&[Char('v')], "v", A::RevealValue, DETAIL, "Provider detail: show the value").hint("show"),
+    row(&[Char('y')], "y", A::Copy, LIST_DETAIL, "Copy the provider value / event JSON").hint("copy"),
+    row(&[Char('v')], "v", A::RevealValue, DETAIL, "Show a provider value / event JSON").hint("show"),
     row(&[Char(':')], ":", A::StartCommand, LIST_DETAIL, "Command line: :flow S, :import F, :q").hint("command"),
     row(&[Ctrl('p')], "^P", A::Palette, LIST_DETAIL, "Palette: every action by name").hint("palette"),
-    row(&[Char('/')], "/", A::StartFilter, LIST, "Filter: text, !not, a|b").hint("filter").essential(),
+    row(&[Char('/')], "/", A::StartFilter, LIST, "Filter: text, !not, a|b").hint("filter").essential().help_as("/, f", FILTERS),
+    row(&[Char('f')], "f", A::FilterEvents, LIST, "Events: filter by action, user, app, IP, time").hint("audit filter").help_as("/, f", FILTERS),
+    row(&[TAB, DOWN], "tab", A::NextField, EVENT_FILTER, "Event filter: next field").hint("next").essential().help_as("enter/^X", EVENT_FILTER_KEYS),
+    row(&[BACKTAB, UP], "S-tab", A::PrevField, EVENT_FILTER, "Event filter: previous field").help_as("enter/^X", EVENT_FILTER_KEYS),
+    row(&[ENTER], "enter", A::Accept, EVENT_FILTER, "Event filter: apply (every field empty: none)").hint("apply").essential().help_as("enter/^X", EVENT_FILTER_KEYS),
+    row(&[Ctrl('x')], "^X", A::ClearFilter, EVENT_FILTER, "Event filter: empty every field").hint("empty").help_as("enter/^X", EVENT_FILTER_KEYS),
     row(&[ENTER], "enter", A::KeepFilter, FILTER, "Filtering: keep the filter").hint("keep").essential(),
     row(&[ESC], "esc", A::ClearFilter, FILTER, "Filtering: clear the filter").hint("clear").essential(),
     row(&[BKSP], "bksp", A::DeleteChar, LINE_INPUTS, "Typing: delete the last character"),
@@ -903,6 +918,7 @@ mod tests {
             Mode::Delete,
             Mode::Command,
             Mode::Filter,
+            Mode::EventFilter,
         ] {
             let field = (mode == Mode::Form).then_some(Field::Text);
             let focus = Focus {

@@ -270,7 +270,8 @@ impl ReloadPacing {
 /// Loads a fresh snapshot; a failure becomes a status message, the old data stays on screen.
 async fn reload(source: &DataSource, app: &mut App) {
     reload_instances(source, app).await;
-    match source.load().await {
+    let events = app.event_filter().clone();
+    match source.load_with(&events).await {
         Ok(data) => app.apply_data(data),
         Err(e) => {
             tracing::warn!(error = %e, "console reload failed");

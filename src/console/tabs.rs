@@ -94,6 +94,9 @@ pub struct Column {
     pub fill: bool,
     /// Kept below 80 columns.
     pub narrow: bool,
+    /// Shown only on terminals at least this wide (0: from 80 columns, or below with
+    /// `narrow`).
+    pub from_width: u16,
 }
 
 const fn col(title: &'static str, width: u16, fill: bool, narrow: bool) -> Column {
@@ -102,7 +105,14 @@ const fn col(title: &'static str, width: u16, fill: bool, narrow: bool) -> Colum
         width,
         fill,
         narrow,
+        from_width: 0,
     }
+}
+
+/// A column shown only from 120 columns (the Events tab has more than 80 columns hold).
+const fn wide(mut c: Column) -> Column {
+    c.from_width = 120;
+    c
 }
 
 /// The tabs, in tab-bar order.
@@ -302,13 +312,15 @@ pub const TABS: &[TabSpec] = &[
         name: "Events",
         short: "Ev",
         hotkey: None,
-        description: "Audit events, newest first. L shows the server log.",
+        description: "Audit events, newest first. f filters by field, y copies JSON, L: server log.",
         columns: &[
             col("TIME", 16, false, true),
-            col("ACTION", 20, false, true),
+            col("ACTION", 18, false, true),
             col("USER", 14, true, true),
-            col("CLIENT IP", 15, false, false),
-            col("APP", 12, true, false),
+            col("ORIGIN", 10, false, false),
+            wide(col("CLIENT IP", 15, false, false)),
+            wide(col("APP", 10, true, false)),
+            col("CONTEXT", 24, true, false),
         ],
         rows: Some(event_rows),
     },
@@ -878,8 +890,13 @@ fn invitation_rows(d: &Data) -> impl Iterator<Item = ListRow> + '_ {
     })
 }
 
+/// The Events tab's rows: the filter's answer when the audit filter is set, else the newest
+/// events. The detail holds the event's fields; its context is laid out as JSON only when the
+/// detail opens (`App::expand_event_detail`), not for every row at every reload.
 fn event_rows(d: &Data) -> Vec<ListRow> {
-    d.events
+    d.filtered_events
+        .as_ref()
+        .unwrap_or(&d.events)
         .iter()
         .map(|e| {
             let tone = if e.action.contains("failed") || e.action.contains("suspicious") {
@@ -887,38 +904,29 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
             } else {
                 Tone::Normal
             };
-            let mut row = ListRow::new(
+            ListRow::new(
                 &e.id,
                 vec![
                     Cell::toned(&datetime(e.created_at), Tone::Muted),
                     Cell::toned(&e.action, tone),
                     Cell::new(&e.username),
+                    Cell::toned(&e.origin, Tone::Muted),
                     Cell::new(&e.client_ip),
                     Cell::new(&e.app),
+                    Cell::toned(&crate::domain::audit::summary(e), Tone::Muted),
                 ],
                 vec![
-                    ("time", datetime(e.created_at)),
+                    ("time", crate::domain::audit::rfc3339(e.created_at)),
                     ("action", e.action.clone()),
                     ("user", e.username.clone()),
+                    ("user id", e.user_id.clone().unwrap_or_else(|| "-".into())),
+                    ("origin", e.origin.clone()),
                     ("client ip", e.client_ip.clone()),
-                    ("app", e.app.clone()),
+                    ("application", e.app.clone()),
                     ("brand", e.brand.clone()),
                     ("id", e.id.clone()),
                 ],
-            );
-            // The context, one line per key (nested values as compact JSON), so an event's
-            // detail reads like authentik's event view.
-            match e.context.as_object() {
-                Some(map) if !map.is_empty() => {
-                    row.detail.push(("context".into(), String::new()));
-                    for (k, v) in map {
-                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                        row.detail.push((format!("  {}", inert(k)), inert(&text)));
-                    }
-                }
-                _ => row.detail.push(("context".into(), "-".into())),
-            }
-            row
+            )
         })
         .collect()
 }

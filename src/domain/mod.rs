@@ -2,6 +2,7 @@
 //! server and the blueprint importer all share one definition of what a valid object is.
 
 pub mod actor;
+pub mod audit;
 pub mod devices;
 pub mod duration;
 pub mod endpoints;
@@ -17,6 +18,7 @@ pub mod settings;
 pub mod validate;
 
 pub use actor::Actor;
+pub use audit::{EventCursor, EventFilter, UserMatch};
 pub use devices::{
     AgentDeviceConnection, Device, DeviceAuthToken, DeviceFactSnapshot, DeviceFacts, DeviceToken,
     FactSection,

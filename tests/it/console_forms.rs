@@ -1551,15 +1551,21 @@ async fn an_event_detail_shows_its_context_line_by_line_and_inert() {
         .unwrap_or_default();
     select_row(&mut app, &time);
     app.handle_key(key(KeyCode::Enter));
+    // Issue 20: the context is laid out as indented JSON, one line per detail line.
     let detail = app.detail().expect("detail").detail.clone();
+    let line = |text: &str| (String::new(), text.to_string());
     assert!(
-        detail.contains(&("  stage".to_string(), "password".to_string())),
+        detail.contains(&("context".to_string(), "{".to_string())),
         "{detail:?}"
     );
-    assert!(detail.contains(&("  attempts".to_string(), "3".to_string())));
+    assert!(
+        detail.contains(&line("  \"stage\": \"password\",")),
+        "{detail:?}"
+    );
+    assert!(detail.contains(&line("  \"attempts\": 3")));
     let reason = detail
         .iter()
-        .find(|(k, _)| k == "  reason")
+        .find(|(_, v)| v.contains("\"reason\""))
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     assert!(

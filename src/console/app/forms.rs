@@ -483,6 +483,7 @@ impl App {
             Outcome::Failed(err) => self.failed(&err),
             Outcome::DryRun { title, answer } => self.show_dry_run(title, &answer),
             Outcome::DeviceFacts { id, rows } => self.apply_device_facts(id, rows),
+            Outcome::Events { filter, events } => self.apply_events(filter, events),
             Outcome::SecretShownOnce {
                 message,
                 what,

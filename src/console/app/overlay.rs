@@ -71,6 +71,17 @@ pub struct LiveView {
     pub pane_scroll: usize,
 }
 
+/// The audit filter popup's state: one line of text per field of `app::FILTER_FIELDS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilterForm {
+    /// What is typed in each field.
+    pub values: Vec<String>,
+    /// The focused field.
+    pub focus: usize,
+    /// Why the last Enter was refused (a time that is none), shown in the popup.
+    pub error: Option<String>,
+}
+
 /// One thing open over the list.
 pub enum Overlay {
     /// One object's detail.
@@ -104,6 +115,8 @@ pub enum Overlay {
     Live(LiveView),
     /// A dry run's answer.
     Result(ResultView),
+    /// The Events tab's audit filter being edited.
+    EventFilter(EventFilterForm),
 }
 
 impl Overlay {
@@ -124,6 +137,7 @@ impl Overlay {
             Overlay::Inspect(_) => Focus::of(Mode::Inspect),
             Overlay::Live(_) => Focus::of(Mode::Live),
             Overlay::Result(_) => Focus::of(Mode::Result),
+            Overlay::EventFilter(_) => Focus::of(Mode::EventFilter),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::console::text::{ellipsize, ellipsize_middle, inert};
 /// Columns kept at this width: all of them from 80 columns, the essential ones below.
 fn columns_for(width: u16, columns: &[Column]) -> Vec<usize> {
     (0..columns.len())
-        .filter(|&i| width >= 80 || columns[i].narrow)
+        .filter(|&i| (width >= 80 || columns[i].narrow) && width >= columns[i].from_width)
         .collect()
 }
 
@@ -55,6 +55,12 @@ fn list_block(app: &App, shown: usize) -> Block<'static> {
         format!(" {} ({}/{}) ", spec.name, shown, app.total_rows()),
         theme.title(),
     )];
+    if spec.id == crate::console::tabs::TabId::Events && !app.event_filter().is_unfiltered() {
+        title.push(Span::styled(
+            format!("where {} ", inert(&app.event_filter().describe())),
+            theme.accent(),
+        ));
+    }
     if !app.filter().is_empty() {
         title.push(Span::styled(
             format!("filter: {} ", inert(app.filter())),

@@ -3,6 +3,7 @@
 mod chrome;
 mod dashboard;
 mod detail;
+mod event_filter;
 mod field;
 mod form;
 mod help;
@@ -93,6 +94,9 @@ fn popups(app: &App, frame: &mut Frame, body: Rect) {
     }
     if let Some(d) = app.quit_dialog() {
         popup::quit_dialog(theme, d, &app.quit_lines(), frame, body);
+    }
+    if let Some(f) = app.event_filter_form() {
+        event_filter::draw(app, f, frame, body);
     }
     if app.mode() == Mode::Help {
         help::draw(app, frame, body);
