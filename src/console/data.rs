@@ -9,6 +9,7 @@ use crate::domain::{
     User,
 };
 use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
+use crate::service::dashboard::DashboardStats;
 use crate::service::devices::DeviceSummary;
 use crate::service::executions::LiveExecution;
 use crate::service::invitations::InvitationInfo;
@@ -75,6 +76,8 @@ pub struct Data {
     pub consents: Vec<ConsentSummary>,
     /// Every user's app passwords and API tokens, newest first, without keys (the users detail).
     pub tokens: Vec<TokenSummary>,
+    /// The dashboard's charts, counted at `now` (at reload, never per frame).
+    pub dashboard: DashboardStats,
 }
 
 /// Loads [`Data`] through the service.
@@ -102,8 +105,9 @@ impl DataSource {
     /// Everything the console shows, read now.
     pub async fn load(&self) -> ServiceResult<Data> {
         let s = &self.service;
+        let now = s.now();
         Ok(Data {
-            now: s.now(),
+            now,
             flows: s.list_flows().await?,
             bindings: s.list_flow_stage_bindings().await?,
             stages: s.list_stages().await?,
@@ -130,6 +134,7 @@ impl DataSource {
             authenticators: s.list_authenticators().await?,
             consents: s.list_consents().await?,
             tokens: s.list_tokens().await?,
+            dashboard: s.dashboard_stats(now).await?,
         })
     }
 }
