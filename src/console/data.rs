@@ -9,6 +9,7 @@ use crate::domain::{
     Provider, ScopeMapping, Stage, User,
 };
 use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
+use crate::service::dashboard::DashboardStats;
 use crate::service::devices::DeviceSummary;
 use crate::service::executions::LiveExecution;
 use crate::service::invitations::InvitationInfo;
@@ -80,6 +81,8 @@ pub struct Data {
     pub tokens: Vec<TokenSummary>,
     /// Every notification users received, newest first (the users detail).
     pub notifications: Vec<Notification>,
+    /// The dashboard's charts, counted at `now` (at reload, never per frame).
+    pub dashboard: DashboardStats,
 }
 
 /// Loads [`Data`] through the service.
@@ -117,9 +120,10 @@ impl DataSource {
         } else {
             Some(s.query_events(events).await?)
         };
+        let now = s.now();
         Ok(Data {
             filtered_events,
-            now: s.now(),
+            now,
             flows: s.list_flows().await?,
             bindings: s.list_flow_stage_bindings().await?,
             stages: s.list_stages().await?,
@@ -147,6 +151,7 @@ impl DataSource {
             consents: s.list_consents().await?,
             tokens: s.list_tokens().await?,
             notifications: s.all_notifications().await?,
+            dashboard: s.dashboard_stats(now).await?,
         })
     }
 }

@@ -58,6 +58,8 @@ pub struct ServerInstance {
     pub started_at: i64,
     /// Seconds since its last heartbeat.
     pub heartbeat_age: i64,
+    /// Seconds since it started, when read (the dashboard's uptime).
+    pub uptime: i64,
     /// Live or stale.
     pub health: Health,
 }
@@ -74,6 +76,7 @@ impl ServerInstance {
             version: row.version,
             started_at: row.started_at,
             heartbeat_age: age,
+            uptime: (now - row.started_at).max(0),
             health: if age <= LIVE_WITHIN {
                 Health::Live
             } else {

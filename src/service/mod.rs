@@ -9,6 +9,7 @@ pub mod blueprints;
 pub mod bootstrap;
 pub mod catalog;
 pub mod certificates;
+pub mod dashboard;
 pub mod device;
 pub mod devices;
 pub mod directory;

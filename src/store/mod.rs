@@ -43,6 +43,7 @@ pub mod logins;
 pub mod reputation;
 pub mod sessions;
 pub mod static_tokens;
+pub mod stats;
 pub mod throttle_buckets;
 pub mod token_batch;
 

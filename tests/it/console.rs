@@ -661,9 +661,10 @@ async fn events_tab_toggles_to_the_inert_server_log() {
     assert!(screen.contains("INFO first line"));
     assert!(screen.contains("injected ^[]52;c;aGk=^G end"), "{screen}");
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'));
-    // The dashboard shows the same tail on tall terminals.
+    // The dashboard shows the same tail on wide terminals (beside recent events).
     press(&mut app, "1");
-    assert!(render(&mut app, 120, 40).contains("INFO first line"));
+    assert!(render(&mut app, 150, 40).contains("INFO first line"));
+    assert!(!render(&mut app, 120, 40).contains("INFO first line"));
     assert!(!render(&mut app, 80, 24).contains("INFO first line"));
 }
 

@@ -556,7 +556,10 @@ fn the_initial_setup_url_stays_on_screen_until_acknowledged() {
     let screen = tmux.wait_for("the initial-setup window", |s| s.contains("Initial setup"));
     let password = screen
         .lines()
-        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        // The window's borders and the panels' under it (box drawing, U+2500..U+257F).
+        .map(|l| {
+            l.trim_matches(|c: char| ('\u{2500}'..='\u{257f}').contains(&c) || c.is_whitespace())
+        })
         .find(|l| l.starts_with("http://127.0.0.1:") && l.ends_with("/if/flow/initial-setup/"))
         .unwrap_or_else(|| panic!("the initial-setup URL on screen:\n{screen}"))
         .to_string();

@@ -62,6 +62,7 @@ fn instance(url: &str, health: Health, age: i64) -> ServerInstance {
         version: "0.1.0".into(),
         started_at: 0,
         heartbeat_age: age,
+        uptime: 7_980,
         health,
     }
 }

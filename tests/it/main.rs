@@ -40,6 +40,7 @@ mod console_sessions;
 mod console_shell;
 mod console_textarea;
 mod console_themes;
+mod dashboard;
 mod device;
 mod device_page;
 mod endpoint_stage;
