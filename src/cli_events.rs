@@ -27,6 +27,11 @@ pub enum EventsCliError {
         flag: &'static str,
         source: TimeBoundError,
     },
+    #[error(
+        "--action: '{0}' is not an event action: use one of authentik's (login, login_failed, \
+         model_created, model_updated, authorize_application, …) or custom_…"
+    )]
+    UnknownAction(String),
     #[error("cannot write the events: {0}")]
     Write(#[from] std::io::Error),
 }
@@ -44,6 +49,13 @@ pub fn filter_of(args: &EventsArgs, now: i64) -> Result<EventFilter, EventsCliEr
         (None, Some(u)) => Some(UserMatch::Contains(u.clone())),
         (None, None) => None,
     };
+    if let Some(bad) = args
+        .actions
+        .iter()
+        .find(|a| !crate::domain::event_actions::is_known(a))
+    {
+        return Err(EventsCliError::UnknownAction(bad.clone()));
+    }
     Ok(EventFilter {
         actions: args.actions.clone(),
         user,

@@ -6,9 +6,6 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
 use crate::cli::{UserCommand, UserMfaCommand, UserTokenCommand};
 use crate::domain::User;
 use crate::service::accounts::{NewToken, TokenIntent, parse_expiry};
@@ -108,9 +105,7 @@ async fn named_user(service: &Service, name: &str) -> Result<User, UserCliError>
 
 /// A unix time as RFC 3339 (UTC), or `never`.
 pub(crate) fn when(at: Option<i64>) -> String {
-    at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "never".into())
+    at.map_or_else(|| "never".into(), crate::domain::audit::rfc3339)
 }
 
 async fn token(service: &Service, cmd: UserTokenCommand) -> Result<String, UserCliError> {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::audit;
+use super::change_events;
 use super::document::{Blueprint, Entry, State};
 use super::error::{BlueprintError, Location};
 use super::models::{self, Ty};
@@ -176,11 +176,11 @@ async fn execute_one(
     match w {
         Write::Insert(obj) => {
             objects::insert(tx, obj, now).await?;
-            audit::record_change(tx, actor, None, Some(obj), now).await
+            change_events::record_change(tx, actor, None, Some(obj), now).await
         }
         Write::Update { before, after } => {
             objects::update(tx, after, now).await?;
-            audit::record_change(tx, actor, Some(before.as_ref()), Some(after), now).await
+            change_events::record_change(tx, actor, Some(before.as_ref()), Some(after), now).await
         }
         Write::Password {
             user_id,
@@ -188,7 +188,7 @@ async fn execute_one(
             hash,
         } => {
             objects::set_password_hash(tx, user_id, hash, now).await?;
-            let event = audit::password_set_event(actor, user_id, username, now);
+            let event = change_events::password_set_event(actor, user_id, username, now);
             crate::store::events::insert(tx.conn(), &event).await?;
             tx.touch(crate::store::Topic::Events);
             Ok(())
@@ -556,7 +556,7 @@ impl Applier<'_> {
         objects::delete(tx, obj.kind(), obj.id())
             .await
             .map_err(|e| at(entry, &e))?;
-        audit::record_change(tx, &self.actor, Some(obj), None, self.now)
+        change_events::record_change(tx, &self.actor, Some(obj), None, self.now)
             .await
             .map_err(|e| at(entry, &e))?;
         self.report.deleted += 1;

@@ -3,8 +3,8 @@
 //! (`fixtures/blueprints/default/`, embedded at build time).
 
 pub mod apply;
-pub mod audit;
 pub mod cache;
+pub mod change_events;
 pub mod document;
 pub mod error;
 pub mod export;

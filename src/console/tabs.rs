@@ -899,7 +899,7 @@ fn event_rows(d: &Data) -> Vec<ListRow> {
         .unwrap_or(&d.events)
         .iter()
         .map(|e| {
-            let tone = if e.action.contains("failed") || e.action.contains("suspicious") {
+            let tone = if crate::domain::audit::is_failure(&e.action) {
                 Tone::Error
             } else {
                 Tone::Normal

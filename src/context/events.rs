@@ -45,7 +45,12 @@ impl Context {
             brand: String::new(),
             created_at: self.now(),
         };
-        let mut event = event;
+        self.insert_event(event).await
+    }
+
+    /// Records a built event in its own short transaction and notifies the console (the
+    /// username looked up when only the user id is known).
+    pub async fn insert_event(&self, mut event: Event) -> StoreResult<()> {
         let mut tx = self.store().write_tx().await?;
         if event.username.is_empty()
             && let Some(id) = &event.user_id

@@ -3,6 +3,9 @@
 //! same way: which actions, whose, from which application, address and origin, in which time
 //! range; where a follower left off; a time bound as people type it ("1h", RFC 3339); an
 //! event's one-line summary; and an event as authentik's API serialises it (for a SIEM).
+//!
+//! Writing it (model changes, secrets viewed, passwords set) is
+//! `crate::blueprint::change_events`.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -180,6 +183,11 @@ pub fn rfc3339(at: Timestamp) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| at.to_string())
+}
+
+/// True when an event reports a failure or an attack (shown in the error colour everywhere).
+pub fn is_failure(action: &str) -> bool {
+    action.contains("failed") || action.contains("suspicious") || action.ends_with("exception")
 }
 
 /// What an event is about in a few words, for a list column: the model and its name for

@@ -254,10 +254,10 @@ fn check_webhook_url(e: &mut FieldErrors, t: &NotificationTransport) {
     if !ok {
         e.add(
             "webhook_url",
-            format!(
-                "'{}' is not an http(s) URL, e.g. https://hooks.example.com/authentik",
-                t.webhook_url
-            ),
+            // Not the value: a webhook URL often carries its credential.
+            "is not an http(s) URL with a host: give the full URL, e.g. \
+             https://hooks.example.com/authentik"
+                .to_string(),
         );
     }
 }

@@ -67,6 +67,9 @@ pub mod actions {
     pub const INVITATION_USED: &str = "invitation_used";
     /// The email stage sent its email.
     pub const EMAIL_SENT: &str = "email_sent";
+    /// A user authorized an application (its slug in the event's `app`), also by approving a
+    /// device code.
+    pub const AUTHORIZE_APPLICATION: &str = "authorize_application";
     /// Something is configured so that it cannot work (authentik's `configuration_error`).
     pub const CONFIGURATION_ERROR: &str = "configuration_error";
 }

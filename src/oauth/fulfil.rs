@@ -198,7 +198,7 @@ async fn record_authorization(
     if let Err(e) = ctx
         .context
         .record_event(
-            "authorize_application",
+            crate::flows::actions::AUTHORIZE_APPLICATION,
             subject,
             json!({ "scopes": req.scopes, "response_type": req.response_type.grant() }),
         )

@@ -16,10 +16,7 @@ use crate::store::{self, Conn, Topic, WriteTx};
 /// How many letters and digits a new token key has (authentik's default token length).
 pub const TOKEN_KEY_LENGTH: usize = 60;
 
-/// authentik's event for a deleted object.
-const MODEL_DELETED: &str = "model_deleted";
-/// authentik's event for a created object.
-const MODEL_CREATED: &str = "model_created";
+use crate::blueprint::change_events::{MODEL_CREATED, MODEL_DELETED};
 
 /// What a token is for (authentik's `TokenIntents` an admin hands out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,7 @@ use super::{Service, ServiceResult};
 use crate::store::stats::{self, Counted, Window};
 
 /// authentik's event actions the dashboard counts.
-pub const LOGIN: &str = "login";
-/// A failed sign-in.
-pub const LOGIN_FAILED: &str = "login_failed";
-/// A user authorized to an application (its slug in the event's `app`).
-pub const AUTHORIZE_APPLICATION: &str = "authorize_application";
+pub use crate::flows::actions::{AUTHORIZE_APPLICATION, LOGIN, LOGIN_FAILED};
 
 /// Seconds per bucket of the weekly chart (authentik's "per 8 hours").
 pub const WEEK_STEP: i64 = 8 * 3600;

@@ -196,11 +196,7 @@ impl Service {
             "pk": i.id, "name": i.name}, "flow": i.flow, "single_use": i.single_use,
             "expires_at": i.expires_at});
         let event = crate::domain::Event::by(self.actor(), action, context, self.now());
-        let mut tx = self.store().write_tx().await?;
-        crate::store::events::insert(tx.conn(), &event).await?;
-        tx.touch(crate::store::Topic::Events);
-        tx.commit().await?;
-        Ok(())
+        Ok(self.context().insert_event(event).await?)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::usages::{OnDelete, Usage};
 use super::{Service, ServiceError, ServiceResult};
-use crate::blueprint::audit;
+use crate::blueprint::change_events;
 use crate::domain::{FieldErrors, Kind, Object};
 use crate::store;
 
@@ -53,7 +53,8 @@ impl Service {
             previous
         };
         keep_a_superuser(&mut tx, before).await?;
-        audit::record_change(&mut tx, self.actor(), previous.as_ref(), Some(obj), now).await?;
+        change_events::record_change(&mut tx, self.actor(), previous.as_ref(), Some(obj), now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -84,7 +85,8 @@ impl Service {
         store::objects::delete(&mut tx, kind, id).await?;
         keep_a_superuser(&mut tx, before).await?;
         if let Some(old) = &previous {
-            audit::record_change(&mut tx, self.actor(), Some(old), None, self.now()).await?;
+            change_events::record_change(&mut tx, self.actor(), Some(old), None, self.now())
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -99,15 +101,13 @@ impl Service {
         field: &str,
         how: &str,
     ) -> ServiceResult<()> {
-        let mut tx = self.store().write_tx().await?;
-        let obj = store::objects::get(tx.conn(), kind, id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("the {kind:?}")))?;
-        let event = audit::secret_view_event(self.actor(), &obj, field, how, self.now());
-        store::events::insert(tx.conn(), &event).await?;
-        tx.touch(store::Topic::Events);
-        tx.commit().await?;
-        Ok(())
+        let obj = {
+            let mut conn = self.store().read().await?;
+            store::objects::get(&mut conn, kind, id).await?
+        };
+        let obj = obj.ok_or_else(|| ServiceError::NotFound(format!("the {kind:?}")))?;
+        let event = change_events::secret_view_event(self.actor(), &obj, field, how, self.now());
+        Ok(self.context().insert_event(event).await?)
     }
 
     /// True when `user_id` is the only active user with superuser rights.

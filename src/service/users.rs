@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::{Service, ServiceError, ServiceResult, objects};
-use crate::blueprint::audit::password_set_event;
+use crate::blueprint::change_events::password_set_event;
 use crate::domain::{Group, User, new_id};
 use crate::store::{self, Conn, Topic};
 

@@ -7,8 +7,9 @@ use super::StoreResult;
 use super::rows::{json_or_empty, parse_json};
 use crate::domain::{Event, EventCursor, EventFilter, UserMatch};
 
+/// One stored event (also decoded by the notifier's claim, `notifications.rs`).
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(super) struct Row {
     id: String,
     action: String,
     username: String,
@@ -22,7 +23,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_domain(self) -> StoreResult<Event> {
+    pub(super) fn into_domain(self) -> StoreResult<Event> {
         Ok(Event {
             context: parse_json(&format!("event {}", self.id), &self.context)?,
             id: self.id,
@@ -63,7 +64,8 @@ pub async fn insert(conn: &mut Conn, e: &Event) -> StoreResult<()> {
     Ok(())
 }
 
-const COLUMNS: &str =
+/// The columns [`Row`] reads.
+pub(super) const COLUMNS: &str =
     "id, action, username, user_id, app, client_ip, origin, context, brand, created_at";
 
 /// The newest `limit` events, newest first.

@@ -290,15 +290,6 @@ pub async fn all(conn: &mut Conn) -> StoreResult<Vec<Notification>> {
     rows::select_all::<NotificationRow>(conn, "ORDER BY created_at DESC, id DESC", &[]).await
 }
 
-/// Marks a notification seen; false when there is no such notification.
-pub async fn mark_seen(conn: &mut Conn, id: &str) -> StoreResult<bool> {
-    let res = sqlx::query("UPDATE notifications SET seen = TRUE WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(res.rows_affected() == 1)
-}
-
 /// One queued delivery: a notification to send through a transport.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {
@@ -307,7 +298,6 @@ pub struct Delivery {
     pub notification_id: String,
     /// Attempts made before this one.
     pub attempts: i64,
-    pub last_error: String,
 }
 
 /// Queues a delivery, due at `due_ms` (unix milliseconds).
@@ -347,7 +337,7 @@ pub async fn claim_due(
          WHERE id IN (SELECT id FROM notification_deliveries WHERE next_attempt_ms <= $2 \
                       ORDER BY next_attempt_ms, id LIMIT $3) \
            AND next_attempt_ms <= $2 \
-         RETURNING id, transport_id, notification_id, attempts, last_error",
+         RETURNING id, transport_id, notification_id, attempts",
     )
     .bind(lease_until_ms)
     .bind(now_ms)
@@ -383,60 +373,33 @@ pub async fn remove_delivery(conn: &mut Conn, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Every queued delivery (for tests and the console's counts).
+/// Every queued delivery (the tests read the queue through it).
 pub async fn pending_deliveries(conn: &mut Conn) -> StoreResult<Vec<Delivery>> {
     Ok(sqlx::query_as(
-        "SELECT id, transport_id, notification_id, attempts, last_error \
+        "SELECT id, transport_id, notification_id, attempts \
          FROM notification_deliveries ORDER BY created_at, id",
     )
     .fetch_all(conn)
     .await?)
 }
 
-#[derive(sqlx::FromRow)]
-struct ClaimedEvent {
-    id: String,
-    action: String,
-    username: String,
-    user_id: Option<String>,
-    app: String,
-    client_ip: String,
-    origin: String,
-    context: String,
-    brand: String,
-    created_at: i64,
-}
-
 /// Claims up to `limit` events no notifier has looked at yet, oldest first: the conditional
 /// UPDATE gives each event to exactly one caller, even with several servers on one store.
 pub async fn claim_new_events(conn: &mut Conn, limit: i64) -> StoreResult<Vec<Event>> {
-    let rows: Vec<ClaimedEvent> = sqlx::query_as(
+    let rows: Vec<super::events::Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE events SET notified = 1 \
          WHERE id IN (SELECT id FROM events WHERE notified = 0 \
                       ORDER BY created_at, id LIMIT $1) \
            AND notified = 0 \
-         RETURNING id, action, username, user_id, app, client_ip, origin, context, brand, \
-                   created_at",
-    )
+         RETURNING {}",
+        super::events::COLUMNS
+    )))
     .bind(limit)
     .fetch_all(conn)
     .await?;
     let mut events = rows
         .into_iter()
-        .map(|r| {
-            Ok(Event {
-                context: parse_json(&format!("event {}", r.id), &r.context)?,
-                id: r.id,
-                action: r.action,
-                username: r.username,
-                user_id: r.user_id,
-                app: r.app,
-                client_ip: r.client_ip,
-                origin: r.origin,
-                brand: r.brand,
-                created_at: r.created_at,
-            })
-        })
+        .map(super::events::Row::into_domain)
         .collect::<StoreResult<Vec<Event>>>()?;
     // RETURNING's order is unspecified: hand them over oldest first.
     events.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));

@@ -19,14 +19,15 @@ fn console_actor() -> Actor {
 
 /// Events of `action` recorded after the bootstrap, oldest first.
 async fn events(service: &Service, action: &str) -> Vec<Event> {
-    let mut all: Vec<Event> = service
-        .recent_events(5000)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.action == action)
-        .collect();
+    let mut all = crate::flows_support::events_of(service, action).await;
     all.reverse();
+    all
+}
+
+/// Events of `action` about the object named `name`, oldest first.
+async fn events_named(service: &Service, action: &str, name: &str) -> Vec<Event> {
+    let mut all = events(service, action).await;
+    all.retain(|e| e.context["model"]["name"] == name);
     all
 }
 
@@ -159,7 +160,7 @@ async fn a_changed_client_secret_is_masked_in_the_diff_and_recorded_as_rotated()
     assert_eq!(updated.len(), 1);
     assert_eq!(
         updated[0].context["diff"]["client_secret"]["new_value"],
-        latchkey::blueprint::audit::MASK
+        latchkey::blueprint::change_events::MASK
     );
     let rotated = events(&service, "secret_rotate").await;
     assert_eq!(rotated.len(), 1, "{rotated:?}");
@@ -221,11 +222,7 @@ async fn blueprint_writes_name_the_blueprint_as_their_origin() {
     cli.apply_blueprints(&apply("https://wiki.example/"))
         .await
         .expect("apply");
-    let created: Vec<Event> = events(&service, "model_created")
-        .await
-        .into_iter()
-        .filter(|e| e.context["model"]["name"] == "Wiki")
-        .collect();
+    let created = events_named(&service, "model_created", "Wiki").await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].origin, "blueprint team-apps");
     assert_eq!(created[0].username, "bob@ci-runner");
@@ -243,11 +240,7 @@ async fn blueprint_writes_name_the_blueprint_as_their_origin() {
     cli.apply_blueprints(&apply("https://wiki2.example/"))
         .await
         .expect("changed");
-    let updated: Vec<Event> = events(&service, "model_updated")
-        .await
-        .into_iter()
-        .filter(|e| e.context["model"]["name"] == "Wiki")
-        .collect();
+    let updated = events_named(&service, "model_updated", "Wiki").await;
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0].origin, "blueprint team-apps");
     assert_eq!(

@@ -4,18 +4,15 @@
 
 use std::sync::Arc;
 
-use latchkey::console::app::{App, AppConfig};
+use latchkey::console::app::App;
 use latchkey::console::data::DataSource;
-use latchkey::console::theme::Theme;
-use latchkey::console::view;
 use latchkey::context::{Config, Health, ServerInstance, SystemClock};
 use latchkey::domain::{Event, User, UserType, new_id};
 use latchkey::service::Service;
 use latchkey::service::dashboard::{DAY, WEEK_STEP};
 use latchkey::store::{self, Store, StoreLocation, Topic};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
+use crate::console_forms::{config, render};
 use crate::support::bootstrapped_service;
 
 /// 2026-01-01T00:00:00Z, a midnight: every bucket bound below is a round offset from it.
@@ -233,16 +230,6 @@ async fn the_week_ends_with_the_bucket_holding_now() {
     assert_eq!(w, &at(w, &[(19, 3), (18, 1)]), "{w:?}");
 }
 
-fn config() -> AppConfig {
-    AppConfig {
-        store_path: "/srv/latchkey/latchkey.db".into(),
-        server_url: "http://127.0.0.1:9000".into(),
-        readonly: false,
-        startup_toast: None,
-        theme: Theme::default(),
-    }
-}
-
 fn instance() -> ServerInstance {
     ServerInstance {
         id: "i-1".into(),
@@ -256,21 +243,6 @@ fn instance() -> ServerInstance {
         uptime: 7_980,
         health: Health::Live,
     }
-}
-
-fn render(app: &mut App, w: u16, h: u16) -> String {
-    app.resize(w, h);
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    terminal.draw(|f| view::draw(app, f)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 #[tokio::test]

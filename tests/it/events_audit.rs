@@ -502,6 +502,12 @@ async fn bad_times_and_missing_stores_are_refused_in_one_line() {
         }
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
+    // A mistyped action is refused, saying what is accepted, not answered with no events.
+    let out = run(&db, &["--action", "logn"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("'logn' is not an event action"), "{stderr}");
+    assert!(stderr.contains("custom_"), "{stderr}");
     let missing = dir.path().join("none.db");
     let out = run(&missing, &[]);
     assert_eq!(out.status.code(), Some(2));

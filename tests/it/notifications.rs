@@ -210,6 +210,13 @@ async fn notifications_of(service: &Service, username: &str) -> Vec<Notification
     service.user_notifications(&user.id).await.expect("list")
 }
 
+/// Rounds enough for every claim, retry and delivery due now to have run.
+async fn settle(notifier: &Notifier) {
+    for _ in 0..5 {
+        notifier.round().await.expect("round");
+    }
+}
+
 #[tokio::test]
 async fn a_webhook_is_delivered_once_with_authentiks_body() {
     let (hook, url, _stop) = Hook::start(&[]).await;
@@ -218,9 +225,7 @@ async fn a_webhook_is_delivered_once_with_authentiks_body() {
     failed_login(&service, "akadmin", Some(admin.id.clone())).await;
     let notifier = Notifier::new(service.clone(), fast(3)).expect("notifier");
     rounds_until(&notifier, || hook.received().len() >= 2).await;
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     let mut got = hook.received();
     assert_eq!(got.len(), 2, "one POST per member, once: {got:?}");
     got.sort_by_key(|b| b["user_username"].as_str().unwrap_or_default().to_string());
@@ -272,9 +277,7 @@ async fn a_500_is_retried_with_backoff_then_delivered() {
         "{:?}",
         started.elapsed()
     );
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     let got = hook.received();
     assert_eq!(got.len(), 3, "two refused, the third taken: {got:?}");
     assert!(got.iter().all(|b| b == &got[0]), "the same body each time");
@@ -314,9 +317,7 @@ async fn a_delivery_is_given_up_after_the_limit_with_an_event() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     assert_eq!(hook.received().len(), 3, "exactly the limit of attempts");
     assert_eq!(pending(service.store()).await, 0);
     let failures = events_of(&service, "system_task_exception").await;
@@ -462,9 +463,7 @@ async fn an_expression_policy_reads_the_event_from_the_request_context() {
     failed_login(&service, "guess-1", None).await;
     let notifier = Notifier::new(service.clone(), fast(3)).expect("notifier");
     rounds_until(&notifier, || !hook.received().is_empty()).await;
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     let got = hook.received();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["event_user_username"], "guess-1");
@@ -475,12 +474,7 @@ async fn an_email_transport_sends_through_the_smtp_server() {
     let smtp = SmtpServer::start().await;
     let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
     let (hook, url, _stop) = Hook::start(&[]).await;
-    let mut conn = s.service.store().read().await.expect("conn");
-    let mut admin = store::users::get_by_username(&mut conn, "akadmin")
-        .await
-        .expect("get")
-        .expect("admin");
-    drop(conn);
+    let mut admin = admin(&s.service).await;
     admin.email = "akadmin@example.test".into();
     add_user(&s.service, "bob", "", "bob-password-1").await;
     apply(&s.service, blueprint(&url, true)).await;
@@ -495,9 +489,7 @@ async fn an_email_transport_sends_through_the_smtp_server() {
     let notifier = Notifier::new(s.service.clone(), fast(3)).expect("notifier");
     rounds_until(&notifier, || hook.received().len() >= 2).await;
     let messages = smtp.wait_for(1).await;
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     assert_eq!(smtp.messages().len(), 1, "bob has no address: skipped");
     let m = &messages[0];
     assert!(m.contains("akadmin@example.test"), "{m}");
@@ -566,9 +558,7 @@ async fn the_events_user_receives_it_and_send_once_posts_for_the_first_recipient
     failed_login(&service, "bob", Some(bob.id.clone())).await;
     let notifier = Notifier::new(service.clone(), fast(3)).expect("notifier");
     rounds_until(&notifier, || !hook.received().is_empty()).await;
-    for _ in 0..5 {
-        notifier.round().await.expect("round");
-    }
+    settle(&notifier).await;
     let got = hook.received();
     assert_eq!(got.len(), 1, "send_once: one POST for the event: {got:?}");
     assert_eq!(

@@ -76,12 +76,26 @@ impl EventFilterForm {
             Some(exact) => UserMatch::Exact(exact.to_string()),
             None => UserMatch::Contains(u),
         });
+        let actions: Vec<String> = self.values[ACTION]
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '|')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = actions
+            .iter()
+            .find(|a| !crate::domain::event_actions::is_known(a))
+        {
+            return Err((
+                ACTION,
+                format!(
+                    "{}: '{bad}' is not an event action: use authentik's (login, \
+                     model_updated, …) or custom_…",
+                    FILTER_FIELDS[ACTION].0
+                ),
+            ));
+        }
         Ok(EventFilter {
-            actions: self.values[ACTION]
-                .split(|c: char| c.is_whitespace() || c == ',' || c == '|')
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect(),
+            actions,
             user,
             app: text(APP),
             client_ip: text(CLIENT_IP),
@@ -293,6 +307,15 @@ mod tests {
             f.values[*i] = v.to_string();
         }
         f
+    }
+
+    #[test]
+    fn a_mistyped_action_is_marked_at_its_field() {
+        let err = form(&[(ACTION, "login logn")])
+            .filter(10_000)
+            .expect_err("refused");
+        assert_eq!(err.0, ACTION);
+        assert!(err.1.contains("'logn' is not an event action"), "{}", err.1);
     }
 
     #[test]

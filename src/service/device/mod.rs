@@ -256,7 +256,7 @@ impl DeviceVerification {
 }
 
 /// The event of a device code approved: authentik's, as for any other authorization.
-const DEVICE_APPROVED: &str = "authorize_application";
+const DEVICE_APPROVED: &str = crate::flows::actions::AUTHORIZE_APPLICATION;
 /// The event of a device code denied (authentik has none: a custom action, as it allows).
 pub const DEVICE_DENIED: &str = "custom_device_code_denied";
 

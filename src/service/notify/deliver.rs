@@ -16,10 +16,14 @@ pub enum DeliveryError {
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
     /// The webhook answered with a status that is not a success.
-    #[error("the webhook answered HTTP {0}")]
+    #[error(
+        "the webhook answered HTTP {0}: check the transport's webhook_url and the receiver's logs"
+    )]
     Status(u16),
     /// The webhook could not be reached or did not answer in time.
-    #[error("the webhook request failed: {0}")]
+    #[error(
+        "the webhook request failed: {0}; check the transport's webhook_url and that the receiver is up"
+    )]
     Request(String),
     /// The email could not be sent.
     #[error("the email was not sent: {0}")]

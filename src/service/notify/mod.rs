@@ -206,9 +206,19 @@ impl Notifier {
             return Ok(0);
         }
         let event_json = self.event_json(event).await?;
+        // One request for every rule: the event's user (if they exist) and the event itself.
+        let env = Env::new(self.service.context(), &event.client_ip, None);
+        let mut context = FlowContext {
+            client_ip: event.client_ip.clone(),
+            ..FlowContext::default()
+        };
+        context.extra.insert(EVENT_KEY.into(), event_json.clone());
+        let req = PolicyRequest::load(&env, event.user_id.as_deref(), &context)
+            .await
+            .map_err(flow_error)?;
         let mut recorded = 0;
         for rule in rules {
-            if !self.rule_matches(rule, event, &event_json).await? {
+            if !rule_matches(&env, &req, rule).await? {
                 continue;
             }
             recorded += self.record(rule, event, &event_json, transports).await?;
@@ -235,29 +245,6 @@ impl Notifier {
             "client_ip": event.client_ip, "context": event.context, "user": user,
             "created": event.created_at, "origin": event.origin,
         }))
-    }
-
-    /// authentik's engine for a rule: mode any, no bindings match nothing, no cache, the
-    /// event's user (if they exist) as the request's user and the event in the context.
-    async fn rule_matches(
-        &self,
-        rule: &NotificationRule,
-        event: &Event,
-        event_json: &Value,
-    ) -> ServiceResult<bool> {
-        let env = Env::new(self.service.context(), &event.client_ip, None);
-        let mut context = FlowContext {
-            client_ip: event.client_ip.clone(),
-            ..FlowContext::default()
-        };
-        context.extra.insert(EVENT_KEY.into(), event_json.clone());
-        let req = PolicyRequest::load(&env, event.user_id.as_deref(), &context)
-            .await
-            .map_err(flow_error)?;
-        let result = evaluate_target_or(&env, &rule.id, PolicyEngineMode::Any, false, &req)
-            .await
-            .map_err(flow_error)?;
-        Ok(result.passing)
     }
 
     /// Records the rule's notifications and queues their deliveries in one write.
@@ -438,6 +425,19 @@ impl Service {
         let mut conn = self.store().read().await?;
         Ok(queue::all(&mut conn).await?)
     }
+}
+
+/// authentik's engine for a rule: mode any, no bindings match nothing, no cache, the event's
+/// request (its user, if they exist, and the event in the context) as `req`.
+async fn rule_matches(
+    env: &Env,
+    req: &PolicyRequest,
+    rule: &NotificationRule,
+) -> ServiceResult<bool> {
+    let result = evaluate_target_or(env, &rule.id, PolicyEngineMode::Any, false, req)
+        .await
+        .map_err(flow_error)?;
+    Ok(result.passing)
 }
 
 #[cfg(test)]

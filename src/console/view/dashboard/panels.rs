@@ -239,7 +239,7 @@ pub fn recent_events(app: &App, frame: &mut Frame, area: Rect) {
             .iter()
             .take(rows)
             .map(|e| {
-                let style = if e.action.contains("failed") {
+                let style = if crate::domain::audit::is_failure(&e.action) {
                     theme.error()
                 } else {
                     theme.text()

@@ -8,6 +8,8 @@
 //!
 //! No secret reaches an event: a secret field (a client secret, a private key, a password, an
 //! enrollment key) appears in a diff only as [`MASK`], and only when it changed.
+//!
+//! Reading the trail back (filters, cursors, its JSON shape) is [`crate::domain::audit`].
 
 use serde_json::{Map, Value, json};
 
@@ -21,8 +23,7 @@ pub const MODEL_CREATED: &str = "model_created";
 pub const MODEL_UPDATED: &str = "model_updated";
 /// authentik's action for a deleted object.
 pub const MODEL_DELETED: &str = "model_deleted";
-/// authentik's action for a password set by anyone but its user at a prompt.
-pub const PASSWORD_SET: &str = "password_set";
+pub use crate::flows::actions::PASSWORD_SET;
 /// authentik's action for a secret shown or copied.
 pub const SECRET_VIEW: &str = "secret_view";
 /// authentik's action for a secret replaced by a new one.
