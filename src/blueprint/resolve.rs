@@ -239,6 +239,11 @@ fn find_query(
     tag: &str,
 ) -> Result<(String, Map<String, Value>), TagError> {
     let shape = format!("{tag} takes [model, [field, value], ...]");
+    // A scalar (`!Find some.model`) is its own only argument: resolving it would be this
+    // lookup again, for ever.
+    if !matches!(node.value, NodeValue::Seq(_)) {
+        return err(node, shape);
+    }
     let items = args(node);
     let Some((model_node, pairs)) = items.split_first() else {
         return err(node, shape);

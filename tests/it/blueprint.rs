@@ -1100,3 +1100,12 @@ async fn a_key_given_twice_is_refused_not_first_wins() {
     let msg = fails_cleanly(&text, 14, "appears twice", Some(3)).await;
     assert!(msg.contains("'name'") && msg.contains("line 12"), "{msg}");
 }
+
+/// Found by `props::blueprint_apply_of_mutated_documents_is_all_or_nothing`: a `!Find` whose
+/// argument is a scalar, not a list, resolved itself for ever and overflowed the stack. Now it
+/// is refused at its line, saying the shape it takes.
+#[tokio::test]
+async fn a_scalar_find_is_refused_at_its_line_not_a_stack_overflow() {
+    let text = "version: 1\nentries:\n  - model: authentik_core.application\n    identifiers: {slug: app}\n    attrs:\n      name: App\n      provider: !Find authentik_providers_oauth2.oauth2provider\n";
+    fails_cleanly(text, 7, "!Find takes [model, [field, value], ...]", Some(1)).await;
+}
