@@ -37,6 +37,10 @@ pub struct ChallengeClaims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// Asks the Agent to check in before it answers (the connector's
+    /// `challenge_trigger_check_in`), so the facts a policy reads next are fresh.
+    #[serde(rename = "goauthentik.io/device/check_in", default)]
+    pub check_in: bool,
 }
 
 /// The claims of the Agent's answer.
@@ -62,13 +66,20 @@ pub enum AnswerError {
     OtherChallenge,
 }
 
-/// Signs a fresh challenge for the stage `stage_id` at `now` with the challenge key.
-pub fn sign_challenge(key: &SigningKey, stage_id: &str, now: i64) -> Result<String, CryptoError> {
+/// Signs a fresh challenge for the stage `stage_id` at `now` with the challenge key; `check_in`
+/// asks the Agent to check in first.
+pub fn sign_challenge(
+    key: &SigningKey,
+    stage_id: &str,
+    now: i64,
+    check_in: bool,
+) -> Result<String, CryptoError> {
     let claims = ChallengeClaims {
         atc: secrets::random_alnum(32),
         iss: stage_id.to_string(),
         iat: now,
         exp: now + LIFETIME_SECONDS,
+        check_in,
     };
     let mut header = Header::new(key.algorithm);
     header.kid = Some(key.kid.clone());

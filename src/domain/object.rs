@@ -222,6 +222,9 @@ fn stage_durations(settings: &StageSettings) -> Vec<(&'static str, &str, bool)> 
         StageSettings::AuthenticatorValidate(v) => {
             vec![("last_auth_threshold", &v.last_auth_threshold, true)]
         }
+        StageSettings::Email(m) => {
+            vec![("recovery_cache_timeout", &m.recovery_cache_timeout, false)]
+        }
         _ => Vec::new(),
     }
 }
@@ -239,6 +242,27 @@ fn check_static_codes(e: &mut FieldErrors, s: &super::AuthenticatorStaticSetting
         e.add(
             "token_length",
             format!("{} characters: use 8 to 64, e.g. 12", s.token_length),
+        );
+    }
+}
+
+/// WebAuthn setup: authentik restricts device types by the FIDO Metadata Service's AAGUIDs,
+/// which latchkey does not carry; a restriction it cannot check is refused, not ignored.
+fn check_webauthn_setup(e: &mut FieldErrors, w: &super::AuthenticatorWebauthnSettings) {
+    if !w.device_type_restrictions.is_empty() {
+        e.add(
+            "device_type_restrictions",
+            "latchkey has no FIDO metadata to tell authenticator types apart: leave this empty \
+             (any authenticator may register) and limit who may register with a policy",
+        );
+    }
+    if w.max_attempts < 0 {
+        e.add(
+            "max_attempts",
+            format!(
+                "{} is negative: use 0 (no limit) or more, e.g. 3",
+                w.max_attempts
+            ),
         );
     }
 }
@@ -279,6 +303,20 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             }
             if let StageSettings::AuthenticatorStatic(st) = &s.settings {
                 check_static_codes(&mut e, st);
+            }
+            if let StageSettings::AuthenticatorWebauthn(w) = &s.settings {
+                check_webauthn_setup(&mut e, w);
+            }
+            if let StageSettings::Email(m) = &s.settings
+                && m.recovery_max_attempts < 1
+            {
+                e.add(
+                    "recovery_max_attempts",
+                    format!(
+                        "{} would never send an email: use 1 or more, e.g. 5",
+                        m.recovery_max_attempts
+                    ),
+                );
             }
         }
         Object::FlowStageBinding(b) => {

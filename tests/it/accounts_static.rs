@@ -27,7 +27,10 @@ async fn add_setup_flow(service: &latchkey::service::Service) {
                 StageKind::Password,
                 json!({"backends": ["authentik.core.auth.InbuiltBackend"]}),
             ),
-            (StageKind::AuthenticatorStatic, json!({"token_count": 3})),
+            (
+                StageKind::AuthenticatorStatic,
+                json!({"token_count": 3, "friendly_name": "Backup codes"}),
+            ),
         ],
     )
     .await;
@@ -219,6 +222,14 @@ async fn recovery_codes_through_the_json_executor_work_once() {
     )
     .await;
     assert_eq!(v["component"], "xak-flow-redirect", "{v}");
+    // The device carries the stage's friendly_name.
+    let devices = s.service.list_authenticators().await.expect("devices");
+    let names: Vec<&str> = devices
+        .iter()
+        .filter(|d| d.kind == "static")
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(names, ["Backup codes"]);
 
     let (c1, v) = json_login_with_code(base, &codes[2]).await;
     assert_eq!(v["component"], "xak-flow-redirect", "{v}");

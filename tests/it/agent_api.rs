@@ -571,6 +571,61 @@ pub(crate) mod http_api {
     }
 
     #[tokio::test]
+    async fn the_connectors_settings_reach_the_agents_config_and_sessions() {
+        let (s, clock) = agent_server(AgentThrottle::default()).await;
+        let token = enroll(&s, ENROLL_KEY, "SN-1", "laptop-1").await;
+        let mut connector = s
+            .service
+            .list_connectors()
+            .await
+            .expect("connectors")
+            .into_iter()
+            .find(|c| c.name == "agent")
+            .expect("the agent connector");
+        let latchkey::domain::ConnectorSettings::Agent(a) = &mut connector.settings;
+        a.refresh_interval = "hours=1".into();
+        a.nss_uid_offset = 2000;
+        a.nss_gid_offset = 3000;
+        a.auth_terminate_session_on_expiry = true;
+        a.auth_session_duration = "hours=2".into();
+        let federated = std::mem::take(&mut a.jwt_federation_providers);
+        s.service
+            .save(
+                &latchkey::domain::Object::Connector(connector.clone()),
+                false,
+            )
+            .await
+            .expect("saved");
+        let config =
+            api::endpoints_agents_connectors_agent_config_retrieve(&agent_config_for(&s, &token))
+                .await
+                .expect("agent_config");
+        assert_eq!(config.refresh_interval, 3600);
+        assert_eq!((config.nss_uid_offset, config.nss_gid_offset), (2000, 3000));
+        assert!(config.auth_terminate_session_on_expiry);
+        // Without the CLI's provider among jwt_federation_providers its token signs nobody in.
+        let cli_token = cli_access_token(&s, &clock).await;
+        let fed = |bearer: String| {
+            let config = api_config(&s, Some(&bearer));
+            async move { api::endpoints_agents_connectors_auth_fed_create(&config, "laptop-1").await }
+        };
+        assert_eq!(
+            refused(fed(cli_token.clone()).await).0,
+            403,
+            "a provider the connector does not federate"
+        );
+        let latchkey::domain::ConnectorSettings::Agent(a) = &mut connector.settings;
+        a.jwt_federation_providers = federated;
+        connector.version += 1;
+        s.service
+            .save(&latchkey::domain::Object::Connector(connector), false)
+            .await
+            .expect("saved");
+        let session = fed(cli_token).await.expect("auth_fed");
+        assert_eq!(session.expires_in, Some(2 * 3600), "auth_session_duration");
+    }
+
+    #[tokio::test]
     async fn bad_enrollment_tokens_are_403_and_change_nothing() {
         let (s, clock) = agent_server(AgentThrottle::default()).await;
         let body = models::EnrollRequest {

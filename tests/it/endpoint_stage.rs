@@ -494,3 +494,80 @@ async fn facts_whose_newest_snapshot_expired_are_not_the_devices_facts() {
         "current facts pass: {done:?}"
     );
 }
+
+/// The claims of the challenge the endpoint stage shows (its signature is checked by
+/// [`sign_as_ak_sysd`]'s callers).
+fn challenge_claims(challenge: &str) -> Value {
+    use base64::Engine;
+    let payload = challenge.split('.').nth(1).expect("a payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64"),
+    )
+    .expect("json")
+}
+
+#[tokio::test]
+async fn the_connectors_check_in_trigger_and_idle_timeout_reach_the_challenge() {
+    let s = platform_server().await;
+    device_flow(&s.service, "required").await;
+    for trigger in [false, true] {
+        let mut c = connector(&s.service).await;
+        let latchkey::domain::ConnectorSettings::Agent(a) = &mut c.settings;
+        a.challenge_trigger_check_in = trigger;
+        a.challenge_idle_timeout = if trigger { "seconds=9" } else { "seconds=3" }.into();
+        s.service
+            .save(&Object::Connector(c), false)
+            .await
+            .expect("saved");
+        let first = flows_executor_get(&executor(&s.base_url), FLOW, "")
+            .await
+            .expect("parses");
+        let ChallengeTypes::AkStageEndpointAgent(ch) = &first else {
+            panic!("the endpoint stage challenges first: {first:?}");
+        };
+        assert_eq!(ch.challenge_idle_timeout, if trigger { 9 } else { 3 });
+        let claims = challenge_claims(&ch.challenge);
+        assert_eq!(
+            claims["goauthentik.io/device/check_in"],
+            json!(trigger),
+            "{claims}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_policy_reads_the_access_groups_attributes() {
+    let s = platform_server().await;
+    let expression = "device = request.context[\"flow_plan\"].context[\"device\"]\n\
+                      return device.access_group.attributes[\"tier\"] != \"prod\"";
+    device_flow_with(&s.service, "required", expression).await;
+    let jwks = challenge_jwks(&s.service).await;
+    let token = enrolled(&s.service, "SN-1", "24.04").await;
+    for (tier, passes) in [("test", false), ("prod", true)] {
+        let mut group = {
+            let mut conn = s.service.store().read().await.expect("read");
+            store::device_access_groups::list(&mut conn)
+                .await
+                .expect("groups")
+                .into_iter()
+                .find(|g| g.name == "workstation-prod")
+                .expect("the fixture's access group")
+        };
+        group.attributes = json!({"tier": tier});
+        s.service
+            .save(&Object::DeviceAccessGroup(group), false)
+            .await
+            .expect("saved");
+        let done = run(&executor(&s.base_url), |c| {
+            Some(sign_as_ak_sysd(c, &jwks, "SN-1", &token))
+        })
+        .await;
+        assert_eq!(
+            matches!(done, ChallengeTypes::XakFlowRedirect(_)),
+            passes,
+            "tier {tier}: {done:?}"
+        );
+    }
+}

@@ -833,3 +833,64 @@ fn clock_now(clock: &ManualClock) -> i64 {
     use latchkey::context::Clock;
     clock.now()
 }
+
+#[tokio::test]
+async fn flows_disabled_bindings_are_skipped_and_negated_ones_inverted() {
+    let srv = spawn_server().await;
+    let flow = guarded(&srv.service).await;
+    let no = add_policy(
+        &srv.service,
+        "no",
+        PolicyKind::Dummy,
+        json!({"result": false, "wait_min": 0, "wait_max": 0}),
+    )
+    .await;
+    let binding = bind(
+        &srv.service,
+        &flow,
+        BindingSubject::Policy(no),
+        Opts {
+            enabled: false,
+            ..Opts::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        outcome(&srv.base_url).await,
+        "inside",
+        "a disabled binding is not evaluated"
+    );
+    edit_policy_binding(&srv.service, &binding, |b| b.enabled = true).await;
+    assert_eq!(
+        outcome(&srv.base_url).await,
+        "Flow does not apply to current user.",
+        "enabled, the failing policy denies"
+    );
+    edit_policy_binding(&srv.service, &binding, |b| b.negate = true).await;
+    assert_eq!(
+        outcome(&srv.base_url).await,
+        "inside",
+        "negated, the failing policy passes"
+    );
+}
+
+/// Changes the policy binding `id` in the store.
+async fn edit_policy_binding(
+    s: &latchkey::service::Service,
+    id: &str,
+    change: impl FnOnce(&mut latchkey::domain::PolicyBinding),
+) {
+    let mut conn = s.store().read().await.expect("read");
+    let objects = latchkey::store::objects::list(&mut conn, latchkey::domain::Kind::PolicyBinding)
+        .await
+        .expect("bindings");
+    drop(conn);
+    let mut obj = objects
+        .into_iter()
+        .find(|o| o.id() == id)
+        .expect("the binding");
+    if let latchkey::domain::Object::PolicyBinding(b) = &mut obj {
+        change(b);
+    }
+    s.save(&obj, false).await.expect("saved");
+}

@@ -297,8 +297,8 @@ impl Default for Opts {
     }
 }
 
-/// Binds a subject to a target.
-pub async fn bind(service: &Service, target: &str, subject: BindingSubject, o: Opts) {
+/// Binds a subject to a target; returns the binding's id.
+pub async fn bind(service: &Service, target: &str, subject: BindingSubject, o: Opts) -> String {
     let now = service.now();
     let b = PolicyBinding {
         id: new_id(),
@@ -319,6 +319,7 @@ pub async fn bind(service: &Service, target: &str, subject: BindingSubject, o: O
         .expect("binding");
     tx.touch(Topic::Policies);
     tx.commit().await.expect("commit");
+    b.id
 }
 
 /// A flow that only tells whether the caller is logged in: require_authenticated + deny stage.

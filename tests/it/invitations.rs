@@ -475,3 +475,30 @@ async fn a_blueprint_with_an_invitation_entry_is_refused_and_changes_nothing() {
         "all or nothing"
     );
 }
+
+#[tokio::test]
+async fn continue_flow_without_invitation_lets_the_flow_go_on_without_a_link() {
+    use latchkey::domain::{Kind, Object, StageSettings};
+    let srv = spawn_clock_server(None).await;
+    let c = jar();
+    let first = api_get(&c, &srv.base_url, ENROLL).await;
+    assert_eq!(first["component"], "ak-stage-access-denied", "{first}");
+    let mut stage = {
+        let mut conn = srv.service.store().read().await.expect("read");
+        store::objects::list(&mut conn, Kind::Stage)
+            .await
+            .expect("stages")
+            .into_iter()
+            .find(|o| matches!(o, Object::Stage(s) if matches!(s.settings, StageSettings::Invitation(_))))
+            .expect("the enrollment flow's invitation stage")
+    };
+    if let Object::Stage(s) = &mut stage
+        && let StageSettings::Invitation(i) = &mut s.settings
+    {
+        i.continue_flow_without_invitation = true;
+    }
+    srv.service.save(&stage, false).await.expect("saved");
+    let c = jar();
+    let next = api_get(&c, &srv.base_url, ENROLL).await;
+    assert_eq!(next["component"], "ak-stage-prompt", "{next}");
+}

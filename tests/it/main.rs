@@ -76,6 +76,7 @@ mod recovery_email;
 mod server;
 mod session_growth;
 mod session_writes;
+mod settings_coverage;
 mod smtp_support;
 mod store;
 mod store_copy;

@@ -428,3 +428,88 @@ async fn no_jwk_of_any_key_type_carries_private_members() {
         }
     }
 }
+
+/// The unverified claims of a JWT (its signature is checked elsewhere).
+fn jwt_claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json")
+}
+
+#[tokio::test]
+async fn include_claims_in_id_token_decides_where_mapped_claims_go() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    let b = signed_in(&s).await;
+    for include in [true, false] {
+        p.oauth2.include_claims_in_id_token = include;
+        save_provider(&s, &mut p).await;
+        let body = browser_code_flow(&s, &b, &p, &[("scope", "openid email profile")]).await;
+        let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+        assert_eq!(id.get("email").is_some(), include, "{include}: {id}");
+        assert_eq!(
+            id.get("preferred_username").is_some(),
+            include,
+            "{include}: {id}"
+        );
+        // Either way the mapped claims stay available from userinfo.
+        let info: Value = client()
+            .get(format!("{}/application/o/userinfo/", s.base_url))
+            .bearer_auth(body["access_token"].as_str().expect("access token"))
+            .send()
+            .await
+            .expect("userinfo")
+            .json()
+            .await
+            .expect("json");
+        assert!(info["email"].is_string(), "{info}");
+    }
+}
+
+#[tokio::test]
+async fn the_issuer_is_per_provider_or_global_as_the_provider_says() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    let b = signed_in(&s).await;
+    for (mode, want) in [
+        (
+            IssuerMode::PerProvider,
+            format!("{}/application/o/app/", s.base_url),
+        ),
+        (IssuerMode::Global, format!("{}/", s.base_url)),
+    ] {
+        p.oauth2.issuer_mode = mode;
+        save_provider(&s, &mut p).await;
+        let discovery: Value = client()
+            .get(format!(
+                "{}/application/o/app/.well-known/openid-configuration",
+                s.base_url
+            ))
+            .send()
+            .await
+            .expect("discovery")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(discovery["issuer"], want, "{mode:?}");
+        let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
+        let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+        assert_eq!(id["iss"], want, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn access_token_validity_sets_expires_in_and_exp() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    let b = signed_in(&s).await;
+    p.oauth2.access_token_validity = "minutes=5".into();
+    save_provider(&s, &mut p).await;
+    let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
+    assert_eq!(body["expires_in"], 300, "{body}");
+    let access = jwt_claims(body["access_token"].as_str().expect("access token"));
+    let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+    for claims in [access, id] {
+        let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
+        assert_eq!(exp.zip(iat).map(|(e, i)| e - i), Some(300), "{claims}");
+    }
+}

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::flows_support::{AUTH_FLOW, api_get, api_post, get_page, html_login, jar, post_form};
 use crate::smtp_support::{
-    MailServer, SmtpServer, free_port, link_in, smtp_config, spawn_mail_server,
+    MailServer, SmtpServer, free_port, link_in, smtp_config, spawn_mail_server, unquote_printable,
 };
 
 const RECOVERY: &str = "default-recovery-flow";
@@ -500,4 +500,82 @@ async fn the_console_s_user_detail_creates_a_recovery_link_and_sends_a_recovery_
         open_link_page(&emailed).await.contains("password_repeat"),
         "independent links"
     );
+}
+
+/// Changes the settings of the recovery flow's email stage.
+async fn edit_email_stage(
+    s: &MailServer,
+    change: impl FnOnce(&mut latchkey::domain::EmailSettings),
+) {
+    use latchkey::domain::{Kind, Object, StageSettings};
+    let stages = {
+        let mut conn = s.service.store().read().await.expect("read");
+        latchkey::store::objects::list(&mut conn, Kind::Stage)
+            .await
+            .expect("stages")
+    };
+    let mut email = stages
+        .into_iter()
+        .find(|o| matches!(o, Object::Stage(st) if matches!(st.settings, StageSettings::Email(_))))
+        .expect("the recovery flow's email stage");
+    if let Object::Stage(st) = &mut email
+        && let StageSettings::Email(m) = &mut st.settings
+    {
+        change(m);
+    }
+    s.service.save(&email, false).await.expect("saved");
+}
+
+#[tokio::test]
+async fn recovery_max_attempts_limits_the_emails_per_user_within_the_cache_timeout() {
+    let smtp = SmtpServer::start().await;
+    let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
+    ann(&s).await;
+    edit_email_stage(&s, |m| {
+        m.recovery_max_attempts = 2;
+        m.recovery_cache_timeout = "minutes=10".into();
+    })
+    .await;
+    let c = jar();
+    let (_, page) = get_page(&c, &s.base_url, RECOVERY).await;
+    let r = post_form(&c, &s.base_url, RECOVERY, &page, &[("uid_field", "ann")]).await;
+    let page = r.text().await.expect("body");
+    assert!(page.contains("id=\"email-sent\""), "{page}");
+    let again = post_form(&c, &s.base_url, RECOVERY, &page, &[]).await;
+    let again = again.text().await.expect("body");
+    assert!(again.contains("Email sent again."), "{again}");
+    let third = post_form(&c, &s.base_url, RECOVERY, &again, &[]).await;
+    let third = third.text().await.expect("body");
+    assert!(
+        third.contains("Too many account verification attempts"),
+        "{third}"
+    );
+    assert_eq!(smtp.wait_for(2).await.len(), 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 2, "the third was not sent");
+    // The bucket refills over the cache timeout: after it a new request sends again.
+    s.clock.advance(10 * 60);
+    let c = jar();
+    let (_, page) = get_page(&c, &s.base_url, RECOVERY).await;
+    let r = post_form(&c, &s.base_url, RECOVERY, &page, &[("uid_field", "ann")]).await;
+    assert!(r.text().await.expect("body").contains("id=\"email-sent\""));
+    assert_eq!(smtp.wait_for(3).await.len(), 3);
+}
+
+#[tokio::test]
+async fn the_stage_s_template_and_subject_shape_the_email() {
+    let smtp = SmtpServer::start().await;
+    let s = spawn_mail_server(Some(smtp_config(&smtp.url()))).await;
+    ann(&s).await;
+    edit_email_stage(&s, |m| {
+        m.template = "email/account_confirmation.html".into();
+        m.subject = "Confirm your account".into();
+    })
+    .await;
+    ask_for_email(&s, "ann").await;
+    let mail = &smtp.wait_for(1).await[0];
+    assert!(mail.contains("Subject: Confirm your account"), "{mail}");
+    let text = unquote_printable(mail);
+    assert!(text.contains("please confirm the email address"), "{text}");
+    assert!(!text.contains("reset the password"), "{text}");
 }

@@ -130,7 +130,7 @@ async fn add_flows(service: &Service) {
         vec![
             (
                 StageKind::AuthenticatorWebauthn,
-                json!({"resident_key_requirement": "required"}),
+                json!({"resident_key_requirement": "required", "friendly_name": "Laptop passkey"}),
             ),
             (
                 StageKind::Deny,
@@ -338,6 +338,10 @@ async fn browser_passkey_registers_signs_in_and_refuses_a_clone() {
     );
     let devices = akadmin_devices(&srv.service).await;
     assert_eq!(devices.len(), 1);
+    assert_eq!(
+        devices[0].name, "Laptop passkey",
+        "the stage's friendly_name"
+    );
     assert_eq!(
         devices[0].credential_id,
         creds[0]["credentialId"]

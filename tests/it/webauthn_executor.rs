@@ -339,3 +339,48 @@ async fn the_inspectors_simulation_describes_both_webauthn_steps_and_writes_noth
         assert_eq!(sim.steps[0].challenge["component"], component, "{sim:#?}");
     }
 }
+
+#[tokio::test]
+async fn max_attempts_ends_the_setup_after_that_many_failed_registrations() {
+    let srv = spawn_clock_server(None).await;
+    add_flow(
+        &srv.service,
+        "passkey-setup",
+        FlowAuthentication::RequireAuthenticated,
+        vec![(StageKind::AuthenticatorWebauthn, json!({"max_attempts": 2}))],
+    )
+    .await;
+    let c = jar();
+    html_login(&c, &srv.base_url, "akadmin", ADMIN_PASSWORD).await;
+    let bad = json!({"id": "x", "rawId": "eA", "type": "public-key",
+                     "response": {"attestationObject": "AA", "clientDataJSON": "AA"}});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        api_get(&c, &srv.base_url, "passkey-setup").await;
+        let v = api_post(
+            &c,
+            &srv.base_url,
+            "passkey-setup",
+            json!({"component": SETUP, "response": bad}),
+        )
+        .await;
+        answers.push(v);
+    }
+    assert_eq!(
+        answers[0]["component"], SETUP,
+        "the first failure asks again"
+    );
+    assert!(first_error(&answers[0], "response").starts_with("Registration failed"));
+    assert_eq!(
+        answers[1]["component"], "ak-stage-access-denied",
+        "{}",
+        answers[1]
+    );
+    assert!(
+        answers[1]["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("maximum number of attempts")),
+        "{}",
+        answers[1]
+    );
+}

@@ -83,6 +83,18 @@ pub fn stored_credential(text: &str) -> Option<webauthn_rs_core::proto::Credenti
     serde_json::from_str(text).ok()
 }
 
+/// What the flow ends with once `max_attempts` registrations failed.
+const GAVE_UP: &str =
+    "Exceeded the maximum number of attempts. Contact your administrator for help.";
+
+/// Counts one failed registration in the plan; true when that makes `max_attempts` (above zero)
+/// failures, after which authentik ends the flow instead of asking again.
+fn gives_up(sc: &mut StageCtx<'_>, max_attempts: i64) -> bool {
+    let failures = sc.scratch("failures").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+    sc.set_scratch("failures", json!(failures));
+    max_attempts > 0 && failures >= max_attempts
+}
+
 /// Verifies the browser's credential and stores the device.
 pub async fn respond(
     sc: &mut StageCtx<'_>,
@@ -118,6 +130,9 @@ pub async fn respond(
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "webauthn registration refused");
+            if gives_up(sc, s.max_attempts) {
+                return Ok(Reply::Deny(GAVE_UP.into()));
+            }
             return Ok(Reply::invalid(
                 "response",
                 &format!("Registration failed. Error: {e}"),

@@ -5,6 +5,8 @@
 //! names nobody gets the same page and no email, so accounts cannot be enumerated. Every failure
 //! to send (no or a bad SMTP configuration, an unreachable server, an unknown template) is a
 //! `configuration_error` event and an error page, never a hang: sending has a total timeout.
+//! One user gets at most `recovery_max_attempts` emails from a stage per
+//! `recovery_cache_timeout`; past that the page says to try again later and nothing is sent.
 
 use serde_json::json;
 
@@ -16,7 +18,7 @@ use crate::flows::env::Env;
 use crate::flows::flow_token::{self, IS_RESTORED, Issue};
 use crate::flows::{FlowResult, actions};
 use crate::mail::{self, MailError, TemplateVars};
-use crate::store::{self, Topic, flow_tokens};
+use crate::store::{self, Topic, flow_tokens, throttle_buckets};
 
 /// Scratch key: the email went out for this plan (authentik's `email_sent`).
 const EMAIL_SENT: &str = "email_sent";
@@ -75,6 +77,9 @@ async fn send_link(sc: &mut StageCtx<'_>, s: &EmailSettings) -> FlowResult<Resul
             Err("No pending user with an email address.".into())
         });
     };
+    if !within_send_limit(sc, s, &user.id).await? {
+        return Ok(Err(TOO_MANY_SENDS.into()));
+    }
     let mail = LinkMail {
         env: sc.env,
         flow: sc.flow,
@@ -88,6 +93,34 @@ async fn send_link(sc: &mut StageCtx<'_>, s: &EmailSettings) -> FlowResult<Resul
     Ok(send_link_mail(mail)
         .await?
         .map_err(|_| SEND_FAILED.to_string()))
+}
+
+/// Shown instead of sending once `recovery_max_attempts` emails went to one user within
+/// `recovery_cache_timeout`.
+pub const TOO_MANY_SENDS: &str = "Too many account verification attempts. Please try again later.";
+
+/// Spends one of the user's `recovery_max_attempts` sends of this stage per
+/// `recovery_cache_timeout` (a bucket in the store, so every instance counts the same sends);
+/// false when they are used up. A dry run spends nothing.
+async fn within_send_limit(
+    sc: &StageCtx<'_>,
+    s: &EmailSettings,
+    user_id: &str,
+) -> FlowResult<bool> {
+    let period = crate::domain::Duration::parse(&s.recovery_cache_timeout)
+        .map(|d| d.seconds())
+        .unwrap_or(300);
+    let rate = throttle_buckets::Rate::new(
+        u32::try_from(s.recovery_max_attempts).unwrap_or(1),
+        u32::try_from(period).unwrap_or(300),
+    );
+    let Some(mut tx) = sc.env.write_tx("email send counted").await? else {
+        return Ok(true);
+    };
+    let key = format!("email-stage:{}:{user_id}", sc.stage.id);
+    let taken = throttle_buckets::take(tx.conn(), &[key], rate, sc.env.now).await?;
+    tx.commit().await?;
+    Ok(taken == throttle_buckets::Take::Taken)
 }
 
 /// One email carrying a link that resumes `plan` for `user`: what the email stage sends, and

@@ -41,6 +41,8 @@ struct Check {
     connector_id: String,
     key: SigningKey,
     idle_timeout: i64,
+    /// The connector's `challenge_trigger_check_in`.
+    trigger_check_in: bool,
 }
 
 /// Why the stage asks the device nothing.
@@ -87,6 +89,7 @@ async fn check(sc: &StageCtx<'_>, s: &EndpointSettings) -> FlowResult<Result<Che
         connector_id: connector.id,
         key,
         idle_timeout,
+        trigger_check_in: agent.challenge_trigger_check_in,
     }))
 }
 
@@ -108,9 +111,13 @@ pub async fn challenge(sc: &mut StageCtx<'_>, s: &EndpointSettings) -> FlowResul
     let challenge = match issued(sc) {
         Some(challenge) => challenge,
         None => {
-            let challenge =
-                endpoint_challenge::sign_challenge(&check.key, &sc.stage.id, sc.env.now)
-                    .map_err(|e| FlowError::Task(format!("signing the endpoint challenge: {e}")))?;
+            let challenge = endpoint_challenge::sign_challenge(
+                &check.key,
+                &sc.stage.id,
+                sc.env.now,
+                check.trigger_check_in,
+            )
+            .map_err(|e| FlowError::Task(format!("signing the endpoint challenge: {e}")))?;
             sc.set_scratch(SCRATCH_CHALLENGE, json!(challenge));
             let expires = sc.env.now + endpoint_challenge::LIFETIME_SECONDS;
             sc.set_scratch(SCRATCH_EXPIRES, json!(expires));

@@ -2,10 +2,14 @@
 //! the answer carries its successor in the same family — and one presented again (or revoked)
 //! revokes the whole family. The scope may narrow, never widen, and must keep `offline_access`;
 //! the application's policies are evaluated again, so access removed since the grant ends it.
+//!
+//! The provider's `refresh_token_threshold` (authentik's): at zero every refresh rotates; above
+//! zero a refresh token rotates only once its remaining lifetime falls below the threshold, and
+//! until then a refresh answers a new access token alone and the presented token stays valid.
 
 use super::{
     CarriedOver, GrantContext, Mint, PresentedGrant, Replay, TokenRequest,
-    check_application_access, load_presented, load_user, mint, record_consuming,
+    check_application_access, load_presented, load_user, mint, record_alone, record_consuming,
     revoke_replayed_family, scopes_of,
 };
 use crate::oauth::errors::OAuthError;
@@ -37,7 +41,16 @@ pub(super) async fn exchange(
         session_id: old.session_id.as_deref(),
         family_id: &old.family_id,
     };
-    let issued = mint(ctx, Mint::redeemed(client, &user, &scopes, true, carried))?;
+    let rotate = rotates(
+        &client.entry.provider.oauth2.refresh_token_threshold,
+        &old,
+        now,
+    );
+    let issued = mint(ctx, Mint::redeemed(client, &user, &scopes, rotate, carried))?;
+    if !rotate {
+        record_alone(ctx, &issued).await?;
+        return Ok(issued);
+    }
     let consume = async |conn: &mut store::Conn| {
         store::grants::consume_refresh_token(conn, &old.id, now).await
     };
@@ -47,6 +60,13 @@ pub(super) async fn exchange(
         return Err(reused(ctx, req, &old, now).await);
     }
     Ok(issued)
+}
+
+/// Whether this refresh replaces the presented token: always at a zero threshold, else only
+/// when less than the threshold of its lifetime is left (authentik's rule).
+fn rotates(threshold: &str, old: &RefreshToken, now: i64) -> bool {
+    let threshold = crate::oauth::lifetimes::validity(threshold, 0);
+    threshold <= 0 || old.expires_at - now < threshold
 }
 
 impl PresentedGrant for RefreshToken {
@@ -121,6 +141,31 @@ mod tests {
             params.push(("scope", s));
         }
         fx.token(APP, &params).await.map_err(|e| e.code.to_string())
+    }
+
+    #[tokio::test]
+    async fn refresh_token_threshold_rotates_only_near_expiry() {
+        let fx = Fixture::new().await;
+        fx.set_refresh_token_threshold(APP.client_id, "days=7")
+            .await;
+        let first = refresh_token_for(&fx, "openid offline_access").await;
+        let token = first["refresh_token"].as_str().expect("refresh token");
+        // 30 days left, more than the threshold: a new access token, no successor, and the
+        // presented token stays valid.
+        for _ in 0..2 {
+            let got = refresh(&fx, token, None).await.expect("refresh");
+            assert!(got["access_token"].is_string());
+            assert!(got.get("refresh_token").is_none(), "{got}");
+        }
+        // Six days left: it rotates, and the old token is then used up.
+        fx.clock.advance(24 * 86_400);
+        let rotated = refresh(&fx, token, None).await.expect("rotation");
+        let successor = rotated["refresh_token"].as_str().expect("successor");
+        assert_ne!(successor, token);
+        assert_eq!(
+            refresh(&fx, token, None).await.err().as_deref(),
+            Some("invalid_grant")
+        );
     }
 
     #[tokio::test]

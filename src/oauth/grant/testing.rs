@@ -314,6 +314,14 @@ impl Fixture {
         .await;
     }
 
+    /// Sets client `name`'s `refresh_token_threshold` (an authentik duration).
+    pub async fn set_refresh_token_threshold(&self, name: &str, threshold: &str) {
+        self.update_provider(name, |p| {
+            p.oauth2.refresh_token_threshold = threshold.into()
+        })
+        .await;
+    }
+
     /// Changes client `name`'s secret (its HS256 key).
     pub async fn set_client_secret(&self, name: &str, secret: &str) {
         self.update_provider(name, |p| p.oauth2.client_secret = secret.into())
