@@ -84,5 +84,6 @@ mod store_maintenance;
 mod store_neighbours;
 mod store_postgres;
 mod throttle_shared;
+mod user_write;
 mod webauthn_browser;
 mod webauthn_executor;

@@ -1,6 +1,9 @@
 //! User write: writes prompt data to the pending user, creating one when
 //! `user_creation_mode` allows; a `password` value is hashed outside the transaction and
-//! records `password_set`.
+//! records `password_set`. As authentik's stage: a created user gets the stage's `user_type`
+//! and its path from the plan's `user_path` or `user_path_template` (`users` when both are
+//! empty), joins `create_users_group`, and prompt keys `attributes.a.b` (or `attributes_a_b`)
+//! write into its nested attributes, `attributes` merges a whole mapping.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +12,7 @@ use serde_json::{Value, json};
 use super::invitation::{CONTEXT_INVITATION, InvitationInEffect};
 use super::{Show, StageCtx};
 use crate::crypto::password;
-use crate::domain::{User, UserCreationMode, UserType, UserWriteSettings, new_id};
+use crate::domain::{User, UserCreationMode, UserWriteSettings, new_id};
 use crate::flows::env::Env;
 use crate::flows::{FlowError, FlowResult, actions};
 use crate::store::{self, WriteTx, invitations, users};
@@ -56,7 +59,10 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Sho
     };
     let written = match existing {
         Some(user) => update_user(&mut tx, user, &data, now).await,
-        None => create_user(&mut tx, s, &data, hash.is_some(), now).await?,
+        None => {
+            let path = new_user_path(&sc.plan.context.extra, s);
+            create_user(&mut tx, s, &path, &data, hash.is_some(), now).await?
+        }
     };
     // A refused write is the user's problem (e.g. a taken username): the flow says so.
     let user = match written {
@@ -98,6 +104,7 @@ async fn update_user(
     if let Some(v) = text(data, "email") {
         user.email = v;
     }
+    write_attributes(&mut user.attributes, data);
     user.updated_at = now;
     users::update(tx.conn(), &user)
         .await
@@ -109,6 +116,7 @@ async fn update_user(
 async fn create_user(
     tx: &mut WriteTx,
     s: &UserWriteSettings,
+    path: &str,
     data: &PromptData,
     has_password: bool,
     now: i64,
@@ -116,15 +124,17 @@ async fn create_user(
     let Some(username) = text(data, "username") else {
         return Ok(Err("A username is required to create a user.".into()));
     };
+    let mut attributes = json!({});
+    write_attributes(&mut attributes, data);
     let user = User {
         id: new_id(),
         username,
         name: text(data, "name").unwrap_or_default(),
         email: text(data, "email").unwrap_or_default(),
         is_active: !s.create_users_as_inactive,
-        user_type: UserType::Internal,
-        path: "users".into(),
-        attributes: json!({}),
+        user_type: s.user_type,
+        path: path.to_string(),
+        attributes,
         has_password,
         last_login: None,
         created_at: now,
@@ -142,6 +152,77 @@ async fn create_user(
         store::groups::add_member(tx.conn(), &gid, &user.id).await?;
     }
     Ok(Ok(user))
+}
+
+/// The plan context key a flow sets to choose a created user's path (authentik's
+/// `PLAN_CONTEXT_USER_PATH`).
+pub const CONTEXT_USER_PATH: &str = "user_path";
+
+/// Where a created user goes: the plan's `user_path`, else the stage's `user_path_template`,
+/// else authentik's default `users`.
+fn new_user_path(extra: &BTreeMap<String, Value>, s: &UserWriteSettings) -> String {
+    let chosen = extra
+        .get(CONTEXT_USER_PATH)
+        .and_then(Value::as_str)
+        .unwrap_or(&s.user_path_template)
+        .trim()
+        .trim_matches('/');
+    if chosen.is_empty() {
+        "users".into()
+    } else {
+        chosen.to_string()
+    }
+}
+
+/// Writes the prompt's `attributes` mapping (merged) and its `attributes.a.b` /
+/// `attributes_a_b` keys (nested, creating the levels between) into `attributes`.
+fn write_attributes(attributes: &mut Value, data: &PromptData) {
+    if !attributes.is_object() {
+        *attributes = json!({});
+    }
+    for (key, value) in data {
+        let path: Vec<String> = if key == "attributes" {
+            if let (Some(target), Some(merged)) = (attributes.as_object_mut(), value.as_object()) {
+                target.extend(merged.clone());
+            }
+            continue;
+        } else if let Some(rest) = key
+            .strip_prefix("attributes.")
+            .or_else(|| key.strip_prefix("attributes_"))
+        {
+            rest.replace('_', ".")
+                .split('.')
+                .map(str::to_string)
+                .collect()
+        } else {
+            continue;
+        };
+        if path.iter().any(String::is_empty) {
+            continue;
+        }
+        set_nested(attributes, &path, value.clone());
+    }
+}
+
+/// Sets `path` inside `target` (objects all the way; a non-object on the way is replaced).
+fn set_nested(target: &mut Value, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut at = target;
+    for part in parents {
+        let Some(map) = at.as_object_mut() else {
+            return;
+        };
+        let next = map.entry(part.clone()).or_insert_with(|| json!({}));
+        if !next.is_object() {
+            *next = json!({});
+        }
+        at = next;
+    }
+    if let Some(map) = at.as_object_mut() {
+        map.insert(last.clone(), value);
+    }
 }
 
 /// Records `user_write`, and `password_set` when a password was written.
@@ -163,4 +244,36 @@ async fn record_events(env: &Env, user: &User, password_set: bool) -> FlowResult
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_keys_write_nested_values_and_a_mapping_merges() {
+        let mut data = PromptData::new();
+        data.insert("attributes.org.team".into(), json!("blue"));
+        data.insert("attributes_org_floor".into(), json!(3));
+        data.insert("attributes".into(), json!({"locale": "de"}));
+        data.insert("username".into(), json!("ann"));
+        data.insert("attributes.".into(), json!("ignored"));
+        let mut attrs = json!({"org": "flat", "kept": true});
+        write_attributes(&mut attrs, &data);
+        assert_eq!(
+            attrs,
+            json!({"org": {"team": "blue", "floor": 3}, "kept": true, "locale": "de"})
+        );
+    }
+
+    #[test]
+    fn the_path_is_the_plans_then_the_templates_then_users() {
+        let mut s = UserWriteSettings::default();
+        let mut extra = BTreeMap::new();
+        assert_eq!(new_user_path(&extra, &s), "users");
+        s.user_path_template = "users/enrolled/".into();
+        assert_eq!(new_user_path(&extra, &s), "users/enrolled");
+        extra.insert(CONTEXT_USER_PATH.into(), json!("partners"));
+        assert_eq!(new_user_path(&extra, &s), "partners");
+    }
 }
