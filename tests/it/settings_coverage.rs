@@ -101,7 +101,7 @@ const COVERAGE: &[(&str, &str, How)] = &[
     ("authentik_stages_password.passwordstage", "backends", Read("PENDING")),
     ("authentik_stages_password.passwordstage", "configure_flow", Read("PENDING")),
     ("authentik_stages_password.passwordstage", "failed_attempts_before_cancel", Read("flows_password_stage_cancels_after_failed_attempts")),
-    ("authentik_stages_password.passwordstage", "allow_show_password", Read("PENDING")),
+    ("authentik_stages_password.passwordstage", "allow_show_password", Read("allow_show_password_reaches_the_password_challenge")),
 
     // PENDING (password helper): friendly_name, digits.
     ("authentik_stages_authenticator_totp.authenticatortotpstage", "configure_flow", Read("PENDING")),
