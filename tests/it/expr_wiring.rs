@@ -226,3 +226,59 @@ async fn ak_call_policy_evaluates_the_named_policy_with_its_kwargs() {
         events[0].context
     );
 }
+
+#[tokio::test]
+async fn a_parent_groups_membership_is_inherited_by_its_childrens_members() {
+    let (_dir, service) = support::bootstrapped_service("http://127.0.0.1:9").await;
+    let now = service.now();
+    let member = admin(&service).await;
+    let group = |name: &str, parent: Option<String>, attributes: serde_json::Value| Group {
+        id: new_id(),
+        name: name.into(),
+        is_superuser: false,
+        parent_id: parent,
+        attributes,
+        member_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let staff = group("staff", None, json!({"badge": "gold"}));
+    let ops = group("ops", Some(staff.id.clone()), json!({}));
+    let mut tx = service.store().write_tx().await.expect("tx");
+    for g in [&staff, &ops] {
+        store::groups::insert(tx.conn(), g).await.expect("group");
+    }
+    store::groups::add_member(tx.conn(), &ops.id, &member.id)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let policy = add_policy(
+        &service,
+        "staff-only",
+        PolicyKind::Expression,
+        json!({"expression": "return ak_is_group_member(request.user, name=\"staff\") and \
+                              any(g.attributes.get(\"badge\") == \"gold\" for g in request.user.all_groups())"}),
+    )
+    .await;
+    bind(
+        &service,
+        "staff-app",
+        BindingSubject::Policy(policy),
+        Opts::default(),
+    )
+    .await;
+    assert!(
+        passes(&service, "staff-app", &member, &[]).await,
+        "a member of ops is in staff, ops' parent, and sees its attributes"
+    );
+    // Without the parent link, the same member is not.
+    let mut tx = service.store().write_tx().await.expect("tx");
+    let mut orphan = ops.clone();
+    orphan.parent_id = None;
+    store::groups::update(tx.conn(), &orphan)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    assert!(!passes(&service, "staff-app", &member, &[]).await);
+}

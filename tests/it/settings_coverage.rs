@@ -59,8 +59,8 @@ const COVERAGE: &[(&str, &str, How)] = &[
 
     ("authentik_core.group", "name", Read("users_and_groups_list_page_by_page_with_stable_numbers")),
     ("authentik_core.group", "is_superuser", Read("the_last_superuser_cannot_lose_its_group_either")),
-    ("authentik_core.group", "parent", Read("the_seed_scope_policy_admits_members_and_refuses_others")),
-    ("authentik_core.group", "attributes", Read("the_seed_scope_policy_admits_members_and_refuses_others")),
+    ("authentik_core.group", "parent", Read("a_parent_groups_membership_is_inherited_by_its_childrens_members")),
+    ("authentik_core.group", "attributes", Read("a_parent_groups_membership_is_inherited_by_its_childrens_members")),
     ("authentik_core.group", "users", Read("users_get_hashed_passwords_and_memberships")),
 
     ("authentik_core.user", "username", Read("flows_json_executor_login")),
