@@ -513,3 +513,41 @@ async fn access_token_validity_sets_expires_in_and_exp() {
         assert_eq!(exp.zip(iat).map(|(e, i)| e - i), Some(300), "{claims}");
     }
 }
+
+#[tokio::test]
+async fn a_users_upn_attribute_is_the_subject_in_upn_mode() {
+    let s = spawn_server().await;
+    let mut p = create_oidc_app(&s, "app").await;
+    p.oauth2.sub_mode = SubMode::UserUpn;
+    save_provider(&s, &mut p).await;
+    let mut admin = s
+        .service
+        .find_user_by_username("akadmin")
+        .await
+        .expect("lookup")
+        .expect("akadmin");
+    let groups: Vec<String> = s
+        .service
+        .memberships()
+        .await
+        .expect("memberships")
+        .into_iter()
+        .filter(|(u, _)| *u == admin.id)
+        .map(|(_, g)| g)
+        .collect();
+    admin.attributes = json!({"upn": "akadmin@corp.example"});
+    s.service
+        .save(
+            &Object::User {
+                user: admin,
+                groups,
+            },
+            false,
+        )
+        .await
+        .expect("saved");
+    let b = signed_in(&s).await;
+    let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
+    let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+    assert_eq!(id["sub"], "akadmin@corp.example", "{id}");
+}

@@ -69,7 +69,7 @@ const COVERAGE: &[(&str, &str, How)] = &[
     ("authentik_core.user", "is_active", Read("flows_deactivated_user_and_deleted_session_take_effect_next_request")),
     ("authentik_core.user", "type", Read("the_service_account_is_created_once_and_an_inactive_one_refused")),
     ("authentik_core.user", "path", Read("users_and_groups_list_page_by_page_with_stable_numbers")),
-    ("authentik_core.user", "attributes", Read("the_seed_scope_policy_admits_members_and_refuses_others")),
+    ("authentik_core.user", "attributes", Read("a_users_upn_attribute_is_the_subject_in_upn_mode")),
     ("authentik_core.user", "groups", Read("users_get_hashed_passwords_and_memberships")),
     ("authentik_core.user", "password", Read("users_get_hashed_passwords_and_memberships")),
 
