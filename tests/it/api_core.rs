@@ -176,10 +176,18 @@ async fn users_and_groups_list_page_by_page_with_stable_numbers() {
     let s = spawn_server().await;
     let key = device_key(&s.service).await;
     let agent = client(&s.base_url, Some(&format!("Bearer+agent {key}")));
-    crate::flows_support::add_user(&s.service, "bob", "bob@example.com", "bob-pass-1").await;
+    let mut bob =
+        crate::flows_support::add_user(&s.service, "bob", "bob@example.com", "bob-pass-1").await;
+    bob.path = "users/partners".into();
+    let mut tx = s.service.store().write_tx().await.expect("tx");
+    latchkey::store::users::update(tx.conn(), &bob)
+        .await
+        .expect("bob's path");
+    tx.commit().await.expect("commit");
     crate::flows_support::add_user(&s.service, "carol", "carol@example.com", "carol-pass-1").await;
 
     let first = users_page(&agent, 1, 2).await;
+    assert_eq!(first.results[1].path.as_deref(), Some("users/partners"));
     assert_eq!(first.pagination.count as usize, 3, "akadmin, bob, carol");
     assert_eq!(
         (first.pagination.total_pages, first.pagination.next),
