@@ -87,13 +87,13 @@ const COVERAGE: &[(&str, &str, How)] = &[
 
     ("authentik_stages_prompt.prompt", "name", Read("a_prompt_without_a_field_key_or_with_a_taken_name_is_refused_in_place")),
     ("authentik_stages_prompt.prompt", "field_key", Read("flows_prompt_user_write_and_password_policy_enrol_a_user")),
-    ("authentik_stages_prompt.prompt", "label", Read("prompts_are_created_edited_and_deleted_from_the_stages_tab")),
+    ("authentik_stages_prompt.prompt", "label", Read("a_prompts_label_sub_text_placeholder_and_order_reach_the_challenge")),
     ("authentik_stages_prompt.prompt", "type", Read("static_and_separator_fields_answer_nothing_even_when_required")),
-    ("authentik_stages_prompt.prompt", "required", Read("required_email_and_password_fields")),
-    ("authentik_stages_prompt.prompt", "placeholder", Read("prompt_expressions_compute_placeholders_and_initial_values")),
+    ("authentik_stages_prompt.prompt", "required", Read("a_prompts_label_sub_text_placeholder_and_order_reach_the_challenge")),
+    ("authentik_stages_prompt.prompt", "placeholder", Read("a_prompts_label_sub_text_placeholder_and_order_reach_the_challenge")),
     ("authentik_stages_prompt.prompt", "initial_value", Read("prompt_expressions_compute_placeholders_and_initial_values")),
-    ("authentik_stages_prompt.prompt", "sub_text", Read("prompts_are_created_edited_and_deleted_from_the_stages_tab")),
-    ("authentik_stages_prompt.prompt", "order", Read("prompts_are_created_edited_and_deleted_from_the_stages_tab")),
+    ("authentik_stages_prompt.prompt", "sub_text", Read("a_prompts_label_sub_text_placeholder_and_order_reach_the_challenge")),
+    ("authentik_stages_prompt.prompt", "order", Read("a_prompts_label_sub_text_placeholder_and_order_reach_the_challenge")),
     ("authentik_stages_prompt.prompt", "placeholder_expression", Read("prompt_expressions_compute_placeholders_and_initial_values")),
     ("authentik_stages_prompt.prompt", "initial_value_expression", Read("prompt_expressions_compute_placeholders_and_initial_values")),
 
