@@ -78,7 +78,7 @@ mod session_growth;
 mod session_writes;
 mod settings_coverage;
 mod smtp_support;
-mod stage_settings;
+mod stage_challenges;
 mod store;
 mod store_copy;
 mod store_maintenance;
