@@ -35,8 +35,15 @@ pub struct GlobalArgs {
         value_name = "ADDR"
     )]
     pub listen: String,
+    /// Serve HTTPS with the brands' web certificates: the TLS server name picks the brand
+    /// whose domain matches it (longest first), else the default brand's certificate; a
+    /// certificate changed in the store is served from the next connection on. Refused when
+    /// no brand has a web certificate with a private key. Honoured by `run` and `serve`.
+    #[arg(long, global = true, env = "LATCHKEY_TLS")]
+    pub tls: bool,
     /// The public base URL clients reach the server at (the issuer and every absolute URL are
-    /// built from it, never from the Host header). Default: http://<listen>.
+    /// built from it, never from the Host header). Default: http://<listen> (https:// with
+    /// --tls).
     #[arg(long, global = true, env = "LATCHKEY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Write logs to this file (console default: $XDG_STATE_HOME/latchkey/latchkey.log; `serve`

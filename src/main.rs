@@ -105,10 +105,10 @@ async fn start(
     let bound = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let public_url = global
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{bound}"));
+    let public_url = global.public_url.clone().unwrap_or_else(|| {
+        let scheme = if global.tls { "https" } else { "http" };
+        format!("{scheme}://{bound}")
+    });
     let service = Service::new(
         store.clone(),
         global.config(&public_url),
@@ -120,6 +120,11 @@ async fn start(
         let report = service.apply_blueprints(&sources).await?;
         tracing::info!(%report, "applied --blueprint files");
     }
+    let certificates = if global.tls {
+        Some(http::tls::TlsCertificates::load(service.clone()).await?)
+    } else {
+        None
+    };
     store.spawn_external_change_poller(cancel.clone());
     service.spawn_maintenance(
         global.maintenance_interval,
@@ -143,12 +148,13 @@ async fn start(
         )
         .await
         .context("cannot record this server in the store")?;
-    let server = http::spawn_server_with_limits(
-        listener,
-        AppState::new(service.clone()),
-        global.limits(),
-        cancel.clone(),
-    );
+    let state = AppState::new(service.clone());
+    let server = match certificates {
+        Some(certs) => {
+            http::spawn_tls_server(listener, state, global.limits(), certs, cancel.clone())
+        }
+        None => http::spawn_server_with_limits(listener, state, global.limits(), cancel.clone()),
+    };
     tracing::info!(%public_url, store = %location.display(), "server listening");
     Ok(Started {
         service,

@@ -3,12 +3,14 @@
 
 pub mod actor;
 pub mod audit;
+pub mod brand_match;
 pub mod devices;
 pub mod duration;
 pub mod endpoints;
 pub mod enums;
 pub mod event_actions;
 pub mod facts;
+pub mod flow_support;
 pub mod notifications;
 pub mod object;
 pub mod objects;

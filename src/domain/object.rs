@@ -295,6 +295,7 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
         Object::Flow(f) => {
             check_required(&mut e, "name", &f.name);
             check_slug(&mut e, "slug", &f.slug);
+            super::flow_support::check_flow_support(&mut e, f);
         }
         Object::Stage(s) => {
             check_required(&mut e, "name", &s.name);

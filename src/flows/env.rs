@@ -51,6 +51,16 @@ pub struct RequestInfo {
     pub headers: Vec<(String, String)>,
 }
 
+impl RequestInfo {
+    /// The `Host` header the request named (with its port, as sent), which picks the brand.
+    pub fn host(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 /// Something the caller must do to the browser session after the step (see
 /// [`crate::flows::session`]: login and logout issue a new session id).
 #[derive(Debug, Clone, PartialEq)]

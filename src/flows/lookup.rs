@@ -1,9 +1,9 @@
 //! The flow and brand lookups the pages need before they run a flow: a flow's slug by id, the
-//! default brand (latchkey serves one brand per instance), and which flow signs a visitor in,
-//! signs them out or runs the device-code sign-in.
+//! brand a request's host picks ([`brand_for_host`]: authentik's `get_brand_for_request`), and
+//! which flow signs a visitor in, signs them out or runs the device-code sign-in for that brand.
 
 use crate::context::Context;
-use crate::domain::{Brand, FlowDesignation};
+use crate::domain::{Brand, FlowDesignation, UserType, brand_match};
 use crate::store::{self, StoreResult};
 
 /// A flow's slug by id (pages redirect to `/if/flow/<slug>/`); `None` for no id or no such flow.
@@ -15,53 +15,105 @@ pub async fn flow_slug(ctx: &Context, id: Option<&str>) -> StoreResult<Option<St
     Ok(store::flows::get(&mut conn, id).await?.map(|f| f.slug))
 }
 
-/// The brand used for every host.
-pub async fn default_brand(ctx: &Context) -> StoreResult<Option<Brand>> {
+/// The brand for a request to `host` (the `Host` header; `None` outside HTTP): the brand whose
+/// domain matches it (longest first), else the default brand.
+pub async fn brand_for_host(ctx: &Context, host: Option<&str>) -> StoreResult<Option<Brand>> {
     let mut conn = ctx.store().read().await?;
-    Ok(store::brands::list(&mut conn)
+    let brands = store::brands::list(&mut conn).await?;
+    Ok(brand_match::brand_for_host(&brands, host).cloned())
+}
+
+/// The default brand (what a caller without a request, such as the CLI, uses).
+pub async fn default_brand(ctx: &Context) -> StoreResult<Option<Brand>> {
+    brand_for_host(ctx, None).await
+}
+
+/// The first flow of a designation by slug (authentik's `ToDefaultFlow` when the brand names
+/// none).
+async fn first_flow(ctx: &Context, designation: FlowDesignation) -> StoreResult<Option<String>> {
+    let mut conn = ctx.store().read().await?;
+    let mut slugs: Vec<String> = store::flows::list(&mut conn)
         .await?
         .into_iter()
-        .find(|b| b.default))
+        .filter(|f| f.designation == designation)
+        .map(|f| f.slug)
+        .collect();
+    slugs.sort();
+    Ok(slugs.into_iter().next())
 }
 
 /// Where an anonymous visitor signs in: the provider's own authentication flow when it has one,
-/// else the default brand's.
+/// else the authentication flow of the brand `host` picks.
 pub async fn authentication_flow(
     ctx: &Context,
+    host: Option<&str>,
     provider_flow: Option<&str>,
 ) -> StoreResult<Option<String>> {
     if let Some(slug) = flow_slug(ctx, provider_flow).await? {
         return Ok(Some(slug));
     }
-    let Some(brand) = default_brand(ctx).await? else {
+    let Some(brand) = brand_for_host(ctx, host).await? else {
         return Ok(None);
     };
     flow_slug(ctx, brand.flow_authentication_id.as_deref()).await
 }
 
-/// The default brand's device-code flow (the `/device` pages run it after the code is entered).
-pub async fn device_code_flow(ctx: &Context) -> StoreResult<Option<String>> {
-    let Some(brand) = default_brand(ctx).await? else {
+/// authentik's `/flows/-/default/authentication/` (where `/` sends a visitor nobody signed in):
+/// the brand's authentication flow, else the first authentication flow by slug.
+pub async fn default_authentication_flow(
+    ctx: &Context,
+    host: Option<&str>,
+) -> StoreResult<Option<String>> {
+    match authentication_flow(ctx, host, None).await? {
+        Some(slug) => Ok(Some(slug)),
+        None => first_flow(ctx, FlowDesignation::Authentication).await,
+    }
+}
+
+/// The device-code flow of the brand `host` picks (the `/device` pages run it after the code
+/// is entered).
+pub async fn device_code_flow(ctx: &Context, host: Option<&str>) -> StoreResult<Option<String>> {
+    let Some(brand) = brand_for_host(ctx, host).await? else {
         return Ok(None);
     };
     flow_slug(ctx, brand.flow_device_code_id.as_deref()).await
 }
 
-/// Where a cancelled flow goes (authentik's default invalidation flow): the default brand's
-/// invalidation flow, else the first invalidation flow by slug; `None` when there is none.
-pub async fn invalidation_flow(ctx: &Context) -> StoreResult<Option<String>> {
-    if let Some(brand) = default_brand(ctx).await?
+/// Where a cancelled flow or a sign-out goes (authentik's default invalidation flow): the
+/// invalidation flow of the brand `host` picks, else the first invalidation flow by slug;
+/// `None` when there is none.
+pub async fn invalidation_flow(ctx: &Context, host: Option<&str>) -> StoreResult<Option<String>> {
+    if let Some(brand) = brand_for_host(ctx, host).await?
         && let Some(slug) = flow_slug(ctx, brand.flow_invalidation_id.as_deref()).await?
     {
         return Ok(Some(slug));
     }
-    let mut conn = ctx.store().read().await?;
-    let mut slugs: Vec<String> = store::flows::list(&mut conn)
+    first_flow(ctx, FlowDesignation::Invalidation).await
+}
+
+/// Where `/` sends a signed-in user (authentik's `RootRedirectView`): an external user or a
+/// service account goes to the launch URL of the brand's `default_application`; `None` for an
+/// internal user, a brand without one, or an application without a launch URL.
+pub async fn default_application_launch(
+    ctx: &Context,
+    host: Option<&str>,
+    user_id: &str,
+) -> StoreResult<Option<String>> {
+    let Some(app_id) = brand_for_host(ctx, host)
         .await?
-        .into_iter()
-        .filter(|f| f.designation == FlowDesignation::Invalidation)
-        .map(|f| f.slug)
-        .collect();
-    slugs.sort();
-    Ok(slugs.into_iter().next())
+        .and_then(|b| b.default_application_id)
+    else {
+        return Ok(None);
+    };
+    let mut conn = ctx.store().read().await?;
+    let Some(user) = store::users::get(&mut conn, user_id).await? else {
+        return Ok(None);
+    };
+    if user.user_type == UserType::Internal {
+        return Ok(None);
+    }
+    Ok(store::applications::get(&mut conn, &app_id)
+        .await?
+        .map(|a| a.meta_launch_url)
+        .filter(|url| !url.is_empty()))
 }

@@ -45,34 +45,47 @@ fn plain(status: StatusCode, body: &'static str) -> Response {
         .into_response()
 }
 
-async fn message(state: &AppState, sess: &Session, status: StatusCode, msg: &str) -> Response {
+async fn message(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    status: StatusCode,
+    msg: &str,
+) -> Response {
     let body = format!("<p class=\"error\" role=\"alert\">{}</p>", text(msg));
-    page(state, Some(sess), status, "Device sign-in", &body).await
+    page(state, host, Some(sess), status, "Device sign-in", &body).await
 }
 
-async fn render(state: &AppState, sess: &Session, next: AgentSignInNext) -> Response {
+async fn render(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    next: AgentSignInNext,
+) -> Response {
     match next {
         AgentSignInNext::NotFound => plain(StatusCode::NOT_FOUND, "Not Found"),
         AgentSignInNext::InvalidDeviceToken => {
             plain(StatusCode::BAD_REQUEST, "Invalid device token")
         }
         AgentSignInNext::Redirect(to) | AgentSignInNext::Finished(to) => {
-            redirect(state, Some(sess), &to).await
+            redirect(state, host, Some(sess), &to).await
         }
-        AgentSignInNext::Denied(messages) => denied_page(state, sess, &messages).await,
+        AgentSignInNext::Denied(messages) => denied_page(state, host, sess, &messages).await,
         AgentSignInNext::NoAuthenticationFlow => {
             let msg = "No authentication flow is configured.";
-            message(state, sess, StatusCode::INTERNAL_SERVER_ERROR, msg).await
+            message(state, host, sess, StatusCode::INTERNAL_SERVER_ERROR, msg).await
         }
         AgentSignInNext::NoAuthorizationFlow => {
             let msg = "The device's connector has no authorization flow.";
-            message(state, sess, StatusCode::BAD_REQUEST, msg).await
+            message(state, host, sess, StatusCode::BAD_REQUEST, msg).await
         }
-        AgentSignInNext::FlowDenied(msg) => message(state, sess, StatusCode::FORBIDDEN, &msg).await,
+        AgentSignInNext::FlowDenied(msg) => {
+            message(state, host, sess, StatusCode::FORBIDDEN, &msg).await
+        }
         AgentSignInNext::NotInProgress => {
             let msg = "This device sign-in is not in progress or has expired: start again \
                        from the Agent.";
-            message(state, sess, StatusCode::BAD_REQUEST, msg).await
+            message(state, host, sess, StatusCode::BAD_REQUEST, msg).await
         }
     }
 }
@@ -93,7 +106,7 @@ async fn open_get(
         .agent_sign_in(&http_request)
         .open(&mut sess, &ip, &identifier, dth)
         .await?;
-    Ok(render(&state, &sess, next).await)
+    Ok(render(&state, http_request.host(), &sess, next).await)
 }
 
 /// `GET /endpoints/agent/authenticate/finish/?rid=…`: where the sign-in and the
@@ -110,5 +123,5 @@ async fn finish_get(
         .agent_sign_in(&http_request)
         .resume(&mut sess, &ip, rid)
         .await?;
-    Ok(render(&state, &sess, next).await)
+    Ok(render(&state, http_request.host(), &sess, next).await)
 }

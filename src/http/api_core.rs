@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::api_auth::ApiCaller;
 use super::api_drf::{self, PageQuery};
+use super::extract::RequestHost;
 use crate::domain::paging::Page;
-use crate::domain::{Brand, Flow};
+use crate::domain::{Brand, Flow, brand_match};
 use crate::service::Service;
 use crate::service::ServiceError;
 use crate::service::directory::{DirectoryGroup, DirectoryUser};
@@ -39,19 +40,19 @@ pub async fn version(_caller: ApiCaller) -> Response {
     .into_response()
 }
 
-/// `GET /api/v3/core/brands/current/`: the default brand (latchkey serves one public URL, so
-/// no request host picks another), its flows by slug.
-pub async fn current_brand(State(state): State<AppState>) -> Response {
-    match current_brand_json(&state.service).await {
+/// `GET /api/v3/core/brands/current/`: the brand the request's host picks (authentik's
+/// `get_brand_for_request`), its flows by slug.
+pub async fn current_brand(State(state): State<AppState>, host: RequestHost) -> Response {
+    match current_brand_json(&state.service, host.get()).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => api_drf::server_error(&e, "current brand"),
     }
 }
 
-async fn current_brand_json(service: &Service) -> Result<Value, ServiceError> {
+async fn current_brand_json(service: &Service, host: Option<&str>) -> Result<Value, ServiceError> {
     let brands = service.list_brands().await?;
     let flows = service.list_flows().await?;
-    let brand = brands.iter().find(|b| b.default).or_else(|| brands.first());
+    let brand = brand_match::brand_for_host(&brands, host);
     Ok(brand_json(brand, &flows))
 }
 

@@ -19,9 +19,15 @@ use super::pages::{origin_of, page, redirect};
 use super::session::Session;
 use crate::oauth::authorize_flow::{self, AuthorizeNext, ClientResponse};
 
-async fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> Response {
+async fn error_page(
+    state: &AppState,
+    host: Option<&str>,
+    sess: Option<&Session>,
+    message: &str,
+) -> Response {
     page(
         state,
+        host,
         sess,
         StatusCode::BAD_REQUEST,
         "Authorization failed",
@@ -32,13 +38,19 @@ async fn error_page(state: &AppState, sess: Option<&Session>, message: &str) -> 
 
 /// authentik's "Permission denied" page: the application's policies refused the user; their
 /// messages (`ak_message`) say why.
-pub(super) async fn denied_page(state: &AppState, sess: &Session, messages: &[String]) -> Response {
+pub(super) async fn denied_page(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    messages: &[String],
+) -> Response {
     let mut body = String::from("<p class=\"error\" role=\"alert\">Request has been denied.</p>");
     for m in messages {
         body.push_str(&format!("<p class=\"message\">{}</p>", text(m)));
     }
     page(
         state,
+        host,
         Some(sess),
         StatusCode::FORBIDDEN,
         "Permission denied",
@@ -47,9 +59,14 @@ pub(super) async fn denied_page(state: &AppState, sess: &Session, messages: &[St
     .await
 }
 
-async fn to_client(state: &AppState, sess: Option<&Session>, response: ClientResponse) -> Response {
+async fn to_client(
+    state: &AppState,
+    host: Option<&str>,
+    sess: Option<&Session>,
+    response: ClientResponse,
+) -> Response {
     match response {
-        ClientResponse::Redirect(url) => redirect(state, sess, &url).await,
+        ClientResponse::Redirect(url) => redirect(state, host, sess, &url).await,
         ClientResponse::FormPost { action, fields } => {
             // Works without JavaScript (the CSP forbids scripts): one click continues.
             let mut inputs = String::new();
@@ -65,7 +82,7 @@ async fn to_client(state: &AppState, sess: Option<&Session>, response: ClientRes
                  the application</button></form>",
                 attr(&action)
             );
-            let mut res = page(state, sess, StatusCode::OK, "Redirecting", &body).await;
+            let mut res = page(state, host, sess, StatusCode::OK, "Redirecting", &body).await;
             // The form posts to the client's origin; the brand's logo may load.
             let csp = format!(
                 "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; \
@@ -81,12 +98,17 @@ async fn to_client(state: &AppState, sess: Option<&Session>, response: ClientRes
 }
 
 /// Renders the state machine's next step.
-async fn answer(state: &AppState, sess: &Session, next: AuthorizeNext) -> Response {
+async fn answer(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    next: AuthorizeNext,
+) -> Response {
     match next {
-        AuthorizeNext::ErrorPage(message) => error_page(state, Some(sess), &message).await,
-        AuthorizeNext::Denied(messages) => denied_page(state, sess, &messages).await,
-        AuthorizeNext::Redirect(to) => redirect(state, Some(sess), &to).await,
-        AuthorizeNext::Client(response) => to_client(state, Some(sess), response).await,
+        AuthorizeNext::ErrorPage(message) => error_page(state, host, Some(sess), &message).await,
+        AuthorizeNext::Denied(messages) => denied_page(state, host, sess, &messages).await,
+        AuthorizeNext::Redirect(to) => redirect(state, host, Some(sess), &to).await,
+        AuthorizeNext::Client(response) => to_client(state, host, Some(sess), response).await,
     }
 }
 
@@ -106,7 +128,7 @@ pub async fn authorize_get(
         pairs,
     )
     .await?;
-    Ok(answer(&state, &sess, next).await)
+    Ok(answer(&state, http_request.host(), &sess, next).await)
 }
 
 /// `POST /application/o/authorize/` (form-encoded, OIDC Core §3.1.2.1).
@@ -125,7 +147,7 @@ pub async fn authorize_post(
         pairs,
     )
     .await?;
-    Ok(answer(&state, &sess, next).await)
+    Ok(answer(&state, http_request.host(), &sess, next).await)
 }
 
 /// `GET /application/o/authorize/done/?rid=…`: where the authorization flow returns.
@@ -139,5 +161,5 @@ pub async fn authorize_done(
     let rid = q.get("rid").map(String::as_str);
     let next =
         authorize_flow::resume(state.authorize_context(&http_request), &mut sess, &ip, rid).await?;
-    Ok(answer(&state, &sess, next).await)
+    Ok(answer(&state, http_request.host(), &sess, next).await)
 }

@@ -1,5 +1,5 @@
 //! Challenges as HTML: each challenge a plain form that works without JavaScript, in the shared
-//! page shell ([`super::shell`]) styled by the default brand. Everything user- or admin-supplied
+//! page shell ([`super::shell`]) styled by the request's brand. Everything user- or admin-supplied
 //! is HTML-escaped; forms carry the session's CSRF token. Pure rendering: no request, no
 //! session, no store.
 
@@ -9,7 +9,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::shell;
 use crate::domain::Brand;
-use crate::flows::challenge::{ConsentPermission, PromptField};
+use crate::flows::challenge::{CANCEL_URL, ConsentPermission, PromptField};
 use crate::flows::{Challenge, ChallengeKind, LogoutFrame};
 
 fn field_errors(out: &mut String, c: &Challenge, field: &str) {
@@ -389,7 +389,34 @@ pub fn render_with_script(
             super::webauthn_html::script(&mut o, nonce);
         }
     }
-    shell::document(brand, &c.title, &o)
+    if !c.flow_slug.is_empty() && shown_user(c).is_some_and(|u| !u.is_empty()) {
+        // authentik's "Not you?" beside the user a step names: cancels the flow.
+        let _ = write!(
+            o,
+            "<p class=\"links\"><a id=\"cancel\" href=\"{}\">Not you?</a></p>",
+            attr(CANCEL_URL)
+        );
+    }
+    let look = shell::Look {
+        layout: c.flow.layout,
+        background: &c.flow.background,
+    };
+    shell::document_with(brand, look, &c.title, &o)
+}
+
+/// The user a step names (authentik's `WithUserInfoChallenge`), beside whom the page offers
+/// to cancel.
+fn shown_user(c: &Challenge) -> Option<&str> {
+    match &c.kind {
+        ChallengeKind::Password { pending_user, .. }
+        | ChallengeKind::AuthenticatorValidate { pending_user, .. }
+        | ChallengeKind::AuthenticatorTotpSetup { pending_user, .. }
+        | ChallengeKind::AuthenticatorWebauthnSetup { pending_user, .. }
+        | ChallengeKind::AuthenticatorStaticSetup { pending_user, .. }
+        | ChallengeKind::Consent { pending_user, .. } => Some(pending_user),
+        ChallengeKind::AccessDenied { .. } => Some(&c.pending_user),
+        _ => None,
+    }
 }
 
 /// Hidden iframes loading each front-channel logout URL.

@@ -27,12 +27,13 @@ const DECIDE_PATH: &str = "/device/decide/";
 const STALE: &str = "Your session expired or the form was stale; please try again.";
 const EXPIRED: &str = "This device sign-in is not in progress or has expired: start again at \
                        /device with the code your device shows.";
-const NOT_CONFIGURED: &str = "No device-code flow is set on the default brand. An administrator \
+const NOT_CONFIGURED: &str = "No device-code flow is set on this site's brand. An administrator \
      can set one in the console (Brands tab, field \"Device code flow\") or apply \
      fixtures/blueprints/default/flow-device-code.yaml.";
 
 async fn message(
     state: &AppState,
+    host: Option<&str>,
     sess: &Session,
     status: StatusCode,
     title: &str,
@@ -41,6 +42,7 @@ async fn message(
     let class = if status.is_success() { "info" } else { "error" };
     page(
         state,
+        host,
         Some(sess),
         status,
         title,
@@ -52,6 +54,7 @@ async fn message(
 /// The code entry form, optionally with an error under the title.
 async fn entry_form(
     state: &AppState,
+    host: Option<&str>,
     sess: &Session,
     status: StatusCode,
     code: &str,
@@ -69,13 +72,18 @@ async fn entry_form(
         csrf = attr(&sess.data.csrf),
         code = attr(code),
     );
-    page(state, Some(sess), status, "Sign in a device", &body).await
+    page(state, host, Some(sess), status, "Sign in a device", &body).await
 }
 
 /// Approve or Deny, naming the application, what its scopes grant (each scope mapping's
 /// description, as the consent page lists them), the signed-in user and the code: the one
 /// question a device approval asks.
-async fn confirm_page(state: &AppState, sess: &Session, c: &Confirmation) -> Response {
+async fn confirm_page(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    c: &Confirmation,
+) -> Response {
     let list = permission_list(&c.device.permissions);
     let grants = if list.is_empty() {
         "<p>It asks for no access beyond signing you in.</p>".to_string()
@@ -106,7 +114,15 @@ async fn confirm_page(state: &AppState, sess: &Session, c: &Confirmation) -> Res
         csrf = attr(&sess.data.csrf),
         rid = attr(&c.rid),
     );
-    page(state, Some(sess), StatusCode::OK, "Sign in a device", &body).await
+    page(
+        state,
+        host,
+        Some(sess),
+        StatusCode::OK,
+        "Sign in a device",
+        &body,
+    )
+    .await
 }
 
 /// What a failed sign-in says.
@@ -127,12 +143,18 @@ fn failure_text(f: DeviceFailure) -> &'static str {
 }
 
 /// The entry form again, saying why the typed `code` was refused.
-async fn refused(state: &AppState, sess: &Session, code: &str, why: CodeRefusal) -> Response {
+async fn refused(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    code: &str,
+    why: CodeRefusal,
+) -> Response {
     match why {
         CodeRefusal::Throttled { retry_after } => {
             let msg = format!("Too many attempts; try again in {retry_after} seconds.");
             let status = StatusCode::TOO_MANY_REQUESTS;
-            let mut res = entry_form(state, sess, status, code, Some(&msg)).await;
+            let mut res = entry_form(state, host, sess, status, code, Some(&msg)).await;
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -140,7 +162,7 @@ async fn refused(state: &AppState, sess: &Session, code: &str, why: CodeRefusal)
         }
         CodeRefusal::Invalid => {
             let why = "Invalid code. Check the code on your device and type it again.";
-            entry_form(state, sess, StatusCode::BAD_REQUEST, code, Some(why)).await
+            entry_form(state, host, sess, StatusCode::BAD_REQUEST, code, Some(why)).await
         }
     }
 }
@@ -156,7 +178,7 @@ fn outcome(next: &DeviceNext) -> Option<(StatusCode, &'static str, String)> {
         DeviceNext::NoAuthenticationFlow => (
             StatusCode::BAD_REQUEST,
             "Device sign-in failed",
-            "No authentication flow is configured: set one on the default brand.".to_string(),
+            "No authentication flow is configured: set one on this site's brand.".to_string(),
         ),
         DeviceNext::Stale => (
             StatusCode::FORBIDDEN,
@@ -196,16 +218,22 @@ fn outcome(next: &DeviceNext) -> Option<(StatusCode, &'static str, String)> {
 }
 
 /// Renders the machine's next step; `code` is what the entry form shows.
-async fn render(state: &AppState, sess: &Session, next: DeviceNext, code: &str) -> Response {
+async fn render(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    next: DeviceNext,
+    code: &str,
+) -> Response {
     if let Some((status, title, msg)) = outcome(&next) {
-        return message(state, sess, status, title, &msg).await;
+        return message(state, host, sess, status, title, &msg).await;
     }
     match next {
-        DeviceNext::Redirect(to) => redirect(state, Some(sess), &to).await,
-        DeviceNext::CodeRefused(why) => refused(state, sess, code, why).await,
-        DeviceNext::Confirm(c) => confirm_page(state, sess, &c).await,
+        DeviceNext::Redirect(to) => redirect(state, host, Some(sess), &to).await,
+        DeviceNext::CodeRefused(why) => refused(state, host, sess, code, why).await,
+        DeviceNext::Confirm(c) => confirm_page(state, host, sess, &c).await,
         // EnterCode (every other step is a message, above).
-        _ => entry_form(state, sess, StatusCode::OK, code, None).await,
+        _ => entry_form(state, host, sess, StatusCode::OK, code, None).await,
     }
 }
 
@@ -226,7 +254,7 @@ pub async fn entry_get(
         .device_sign_in(&http_request)
         .open(&mut sess, code)
         .await?;
-    Ok(render(&state, &sess, next, code).await)
+    Ok(render(&state, http_request.host(), &sess, next, code).await)
 }
 
 /// `POST /device`: checks the typed code (throttled per IP and session) and starts the steps.
@@ -245,9 +273,17 @@ pub async fn entry_post(
         match machine.submit_code(&mut sess, &ip, typed, csrf_ok).await? {
             DeviceNext::Stale => {
                 tracing::warn!("device code POST with a missing or wrong CSRF token");
-                entry_form(&state, &sess, StatusCode::FORBIDDEN, typed, Some(STALE)).await
+                entry_form(
+                    &state,
+                    http_request.host(),
+                    &sess,
+                    StatusCode::FORBIDDEN,
+                    typed,
+                    Some(STALE),
+                )
+                .await
             }
-            next => render(&state, &sess, next, typed).await,
+            next => render(&state, http_request.host(), &sess, next, typed).await,
         },
     )
 }
@@ -265,7 +301,7 @@ pub async fn continue_get(
         .device_sign_in(&http_request)
         .resume(&mut sess, &ip, rid)
         .await?;
-    Ok(render(&state, &sess, next, "").await)
+    Ok(render(&state, http_request.host(), &sess, next, "").await)
 }
 
 /// `POST /device/decide/`: Approve (runs the authorization flow, then approves) or Deny.
@@ -286,5 +322,5 @@ pub async fn decide_post(
     if next == DeviceNext::Stale {
         tracing::warn!("device decision POST with a missing or wrong CSRF token");
     }
-    Ok(render(&state, &sess, next, "").await)
+    Ok(render(&state, http_request.host(), &sess, next, "").await)
 }

@@ -9,7 +9,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
 use super::errors::HttpError;
-use super::extract::{ClientIp, form_pairs};
+use super::extract::{ClientIp, RequestHost, form_pairs};
 use super::headers::security_headers;
 use super::pages;
 use super::session::Session;
@@ -17,12 +17,21 @@ use crate::oauth::end_session;
 
 async fn page(
     state: &AppState,
+    host: Option<&str>,
     sess: Option<&Session>,
     status: StatusCode,
     title: &str,
     msg: &str,
 ) -> Response {
-    pages::page(state, sess, status, title, &format!("<p>{}</p>", text(msg))).await
+    pages::page(
+        state,
+        host,
+        sess,
+        status,
+        title,
+        &format!("<p>{}</p>", text(msg)),
+    )
+    .await
 }
 
 /// The sign-out page when front-channel relying parties must be told: each logout URL in a
@@ -30,6 +39,7 @@ async fn page(
 /// client when it gave one.
 async fn frontchannel_page(
     state: &AppState,
+    host: Option<&str>,
     sess: &Session,
     app: &str,
     frames: &[String],
@@ -48,7 +58,7 @@ async fn frontchannel_page(
         "<p>You have signed out of {}.</p>{iframes}{next}",
         text(app)
     );
-    let mut res = pages::page(state, Some(sess), StatusCode::OK, "Signed out", &body).await;
+    let mut res = pages::page(state, host, Some(sess), StatusCode::OK, "Signed out", &body).await;
     pages::allow_frames(&mut res, frames.iter().map(String::as_str));
     res
 }
@@ -58,11 +68,12 @@ pub async fn end_session_get(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
+    host: RequestHost,
     sess: Session,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
     let params = form_pairs(query.unwrap_or_default().as_bytes());
-    end_session(&state, &ip, &slug, sess, &params).await
+    end_session(&state, host.get(), &ip, &slug, sess, &params).await
 }
 
 /// POST (form-encoded).
@@ -70,14 +81,16 @@ pub async fn end_session_post(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
+    host: RequestHost,
     sess: Session,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    end_session(&state, &ip, &slug, sess, &form_pairs(&body)).await
+    end_session(&state, host.get(), &ip, &slug, sess, &form_pairs(&body)).await
 }
 
 async fn end_session(
     state: &AppState,
+    host: Option<&str>,
     ip: &str,
     slug: &str,
     mut sess: Session,
@@ -93,6 +106,7 @@ async fn end_session(
     let Ok(snapshot) = state.snapshot.get().await else {
         return Ok(page(
             state,
+            host,
             None,
             StatusCode::SERVICE_UNAVAILABLE,
             "Try again",
@@ -103,6 +117,7 @@ async fn end_session(
     let Some(entry) = snapshot.by_application_slug(slug) else {
         return Ok(page(
             state,
+            host,
             None,
             StatusCode::NOT_FOUND,
             "Unknown application",
@@ -114,7 +129,15 @@ async fn end_session(
         Ok(t) => t,
         Err(e) => {
             let status = StatusCode::BAD_REQUEST;
-            return Ok(page(state, None, status, "Sign-out refused", &e.to_string()).await);
+            return Ok(page(
+                state,
+                host,
+                None,
+                status,
+                "Sign-out refused",
+                &e.to_string(),
+            )
+            .await);
         }
     };
     let frames =
@@ -125,13 +148,14 @@ async fn end_session(
         .map(|a| a.name.clone())
         .unwrap_or_default();
     if !frames.is_empty() {
-        return Ok(frontchannel_page(state, &sess, &app, &frames, target.as_deref()).await);
+        return Ok(frontchannel_page(state, host, &sess, &app, &frames, target.as_deref()).await);
     }
     Ok(match target {
-        Some(to) => signed_out_redirect(state, &sess, &to).await,
+        Some(to) => signed_out_redirect(state, host, &sess, &to).await,
         None => {
             page(
                 state,
+                host,
                 Some(&sess),
                 StatusCode::OK,
                 "Signed out",
@@ -143,10 +167,16 @@ async fn end_session(
 }
 
 /// The 302 on to the client's registered logout URI.
-async fn signed_out_redirect(state: &AppState, sess: &Session, to: &str) -> Response {
+async fn signed_out_redirect(
+    state: &AppState,
+    host: Option<&str>,
+    sess: &Session,
+    to: &str,
+) -> Response {
     let Ok(location) = HeaderValue::from_str(to) else {
         return page(
             state,
+            host,
             Some(sess),
             StatusCode::BAD_REQUEST,
             "Sign-out",

@@ -38,6 +38,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// The host the request named (its `Host` header, else the URI's authority), as sent: it picks
+/// the brand ([`crate::flows::lookup::brand_for_host`]). `None` when the request named none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestHost(pub Option<String>);
+
+impl RequestHost {
+    /// Reads the request's host.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let header = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        Self(header.or(authority).map(str::to_string))
+    }
+
+    /// The host, for the brand lookups.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestHost {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
 /// Headers that carry credentials: never handed to expressions.
 const CREDENTIAL_HEADERS: [&str; 3] = ["cookie", "authorization", "proxy-authorization"];
 

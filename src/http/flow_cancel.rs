@@ -12,6 +12,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::errors::HttpError;
+use super::extract::RequestHost;
 use super::pages;
 use super::session::Session;
 use crate::flows::context::safe_next;
@@ -21,6 +22,7 @@ use crate::flows::{lookup, session};
 pub async fn cancel(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+    host: RequestHost,
     sess: Result<Session, HttpError>,
 ) -> Result<Response, HttpError> {
     let mut sess = sess?;
@@ -32,14 +34,16 @@ pub async fn cancel(
     let next = q.get("next").and_then(|n| safe_next(n));
     let to = match next {
         Some(next) => next,
-        None => match lookup::invalidation_flow(&state.ctx).await? {
+        None => match lookup::invalidation_flow(&state.ctx, host.get()).await? {
             Some(slug) => format!("/if/flow/{slug}/"),
             None => {
                 let body = "<p class=\"error\" role=\"alert\">There is no sign-out flow.</p>";
                 let status = StatusCode::NOT_FOUND;
-                return Ok(pages::page(&state, Some(&sess), status, "Not found", body).await);
+                return Ok(
+                    pages::page(&state, host.get(), Some(&sess), status, "Not found", body).await,
+                );
             }
         },
     };
-    Ok(pages::redirect(&state, Some(&sess), &to).await)
+    Ok(pages::redirect(&state, host.get(), Some(&sess), &to).await)
 }

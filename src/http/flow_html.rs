@@ -27,6 +27,7 @@ fn action_url(slug: &str) -> String {
 
 async fn respond(
     state: &AppState,
+    host: Option<&str>,
     sess: &Session,
     status: StatusCode,
     slug: &str,
@@ -37,10 +38,12 @@ async fn respond(
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.clone())]).into_response()
     } else {
         // An unreadable brand degrades to the unbranded page rather than failing the step.
-        let brand = lookup::default_brand(&state.ctx).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read the default brand");
-            None
-        });
+        let brand = lookup::brand_for_host(&state.ctx, host)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the brands");
+                None
+            });
         let html = render_with_script(
             brand.as_ref(),
             challenge,
@@ -91,7 +94,15 @@ pub async fn get_flow(
         request,
     )
     .await?;
-    Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
+    Ok(respond(
+        &state,
+        http_request.host(),
+        &sess,
+        StatusCode::OK,
+        &slug,
+        &step.challenge,
+    )
+    .await)
 }
 
 /// POST: a form submission. A missing or wrong CSRF token is refused (403) without touching
@@ -121,7 +132,15 @@ pub async fn post_flow(
             "non_field_errors",
             "Your session expired or the form was stale; please try again.",
         );
-        return Ok(respond(&state, &sess, StatusCode::FORBIDDEN, &slug, &c).await);
+        return Ok(respond(
+            &state,
+            http_request.host(),
+            &sess,
+            StatusCode::FORBIDDEN,
+            &slug,
+            &c,
+        )
+        .await);
     }
     let request = StepRequest::Answer(response);
     let step = run_step(
@@ -132,5 +151,13 @@ pub async fn post_flow(
         request,
     )
     .await?;
-    Ok(respond(&state, &sess, StatusCode::OK, &slug, &step.challenge).await)
+    Ok(respond(
+        &state,
+        http_request.host(),
+        &sess,
+        StatusCode::OK,
+        &slug,
+        &step.challenge,
+    )
+    .await)
 }

@@ -20,9 +20,11 @@ mod headers;
 mod health;
 mod oauth;
 mod pages;
+mod root;
 mod serve;
 pub mod session;
 mod shell;
+pub mod tls;
 mod webauthn_html;
 mod wellknown;
 
@@ -220,6 +222,15 @@ pub fn router(state: AppState) -> Router {
             get(flow_html::get_flow).post(flow_html::post_flow),
         )
         .route("/flows/-/cancel/", get(flow_cancel::cancel))
+        .route("/", get(root::root))
+        .route(
+            "/flows/-/default/authentication/",
+            get(root::default_authentication),
+        )
+        .route(
+            "/flows/-/default/invalidation/",
+            get(root::default_invalidation),
+        )
         .route(
             "/api/v3/flows/executor/{slug}/",
             get(flow_api::get_challenge).post(flow_api::post_response),
@@ -280,5 +291,29 @@ pub fn spawn_server_with_limits(
         ..state
     };
     state.snapshot.watch(cancel.clone());
-    tokio::spawn(serve::serve(listener, router(state), limits, cancel))
+    tokio::spawn(serve::serve(listener, router(state), limits, None, cancel))
+}
+
+/// [`spawn_server_with_limits`] over HTTPS with the brands' web certificates
+/// ([`tls::TlsCertificates::load`] refuses first when no brand has one).
+pub fn spawn_tls_server(
+    listener: TcpListener,
+    state: AppState,
+    limits: Limits,
+    certificates: std::sync::Arc<tls::TlsCertificates>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let state = AppState {
+        request_timeout: limits.request_timeout,
+        ..state
+    };
+    state.snapshot.watch(cancel.clone());
+    let app = router(state);
+    tokio::spawn(serve::serve(
+        listener,
+        app,
+        limits,
+        Some(certificates),
+        cancel,
+    ))
 }

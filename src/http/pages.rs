@@ -10,20 +10,23 @@ use super::session::Session;
 use super::{AppState, shell};
 use crate::flows::lookup;
 
-/// A page in the shared shell (the flow pages' stylesheet and the default brand) with a
-/// title and an already-escaped body.
+/// A page in the shared shell (the flow pages' stylesheet and the brand the request's `host`
+/// picks) with a title and an already-escaped body.
 pub async fn page(
     state: &AppState,
+    host: Option<&str>,
     sess: Option<&Session>,
     status: StatusCode,
     title: &str,
     body: &str,
 ) -> Response {
     // An unreadable brand degrades to the unbranded page rather than failing the answer.
-    let brand = lookup::default_brand(&state.ctx).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot read the default brand");
-        None
-    });
+    let brand = lookup::brand_for_host(&state.ctx, host)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the brands");
+            None
+        });
     let html = shell::document(brand.as_ref(), title, body);
     let mut res = (
         status,
@@ -36,7 +39,12 @@ pub async fn page(
 }
 
 /// A 302 to `to`, or an error page when `to` cannot be a header value.
-pub async fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Response {
+pub async fn redirect(
+    state: &AppState,
+    host: Option<&str>,
+    sess: Option<&Session>,
+    to: &str,
+) -> Response {
     let mut res = StatusCode::FOUND.into_response();
     match HeaderValue::from_str(to) {
         Ok(v) => {
@@ -45,6 +53,7 @@ pub async fn redirect(state: &AppState, sess: Option<&Session>, to: &str) -> Res
         Err(_) => {
             return page(
                 state,
+                host,
                 sess,
                 StatusCode::BAD_REQUEST,
                 "Redirect failed",

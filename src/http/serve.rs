@@ -4,7 +4,8 @@
 //! whole request, body included, within [`Limits::request_timeout`] (the router's timeout
 //! layer, so the OAuth endpoints answer it as JSON); and at most
 //! [`Limits::max_connections`] are served at once — one more is answered `503` with
-//! `Retry-After` and closed, never left hanging.
+//! `Retry-After` and closed, never left hanging. With `--tls` ([`super::tls`]) the same limits
+//! hold, and the TLS handshake must also end within the header timeout.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,8 +21,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+use super::tls::TlsCertificates;
 
 /// What the server allows a client, from the command line (README "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +61,21 @@ content-length: 97\r\n\r\n\
 {\"error\":\"temporarily_unavailable\",\"error_description\":\"too many connections; retry in a second\"}";
 
 /// Serves `app` on `listener` until `cancel` fires, then lets open connections finish (up to
-/// the drain timeout).
+/// the drain timeout). With `tls`, every connection is a TLS one first: its handshake must end
+/// within the header timeout too, under the same connection cap.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Arc<TlsCertificates>>,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
+    let acceptor = match &tls {
+        Some(certs) => Some(TlsAcceptor::from(
+            certs.server_config().map_err(std::io::Error::other)?,
+        )),
+        None => None,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -84,7 +96,10 @@ pub async fn serve(
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
+            if tls.is_none() {
+                tokio::spawn(refuse_busy(stream));
+            }
+            // A TLS client cannot read a plain answer: the connection just closes.
             continue;
         };
         if let Err(e) = stream.set_nodelay(true) {
@@ -97,10 +112,36 @@ pub async fn serve(
             let app = app.clone();
             async move { Ok::<_, Infallible>(app.oneshot(req).await.into_response()) }
         });
-        let conn = http.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let handshake = acceptor.clone().zip(tls.clone());
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match handshake {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some((acceptor, certs)) => {
+                    certs.refresh().await;
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let conn = http.serve_connection(TokioIo::new(tls_stream), service);
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection closed with an error");
             }
             drop(permit);

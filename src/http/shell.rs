@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use crate::domain::Brand;
+use crate::domain::{Brand, FlowLayout};
 
 /// The stylesheet of every page (inline: the pages' CSP allows inline styles, never scripts).
 pub const STYLESHEET: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;\
@@ -23,26 +23,78 @@ button.secondary{margin-top:.5rem;background:#fff;color:#1f2328;border-color:#8c
 .logo{max-height:3rem}.qr svg{width:200px;height:200px}code{word-break:break-all}\
 ul.permissions{padding-left:1.25rem}ul.permissions li{margin:.25rem 0}";
 
+/// How a flow page is laid out (authentik's `Flow.layout` and `Flow.background`); other pages
+/// use [`Look::default`] (stacked, no background).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Look<'a> {
+    /// The layout, as a class on the page's container (`layout-stacked`, …).
+    pub layout: FlowLayout,
+    /// The background image URL (empty: none).
+    pub background: &'a str,
+}
+
+/// Where the card sits for each layout: stacked centres it, content left/right move it to a
+/// side, the sidebars make it a full-height column at the edge.
+const LAYOUTS: &str = ".layout-content_left{margin-left:6vw}\
+.layout-content_right{margin-right:6vw}\
+.layout-sidebar_left,.layout-sidebar_right{margin:0;min-height:100vh;border-radius:0;\
+box-sizing:border-box}.layout-sidebar_right{margin-left:auto}";
+
+/// `url` as a CSS string's content: everything but plain URL characters becomes a CSS escape,
+/// so no quote, backslash, newline or `<` can end the string or the `<style>` element.
+pub fn css_url(url: &str) -> String {
+    let mut o = String::with_capacity(url.len());
+    for c in url.chars() {
+        if c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&()*+,;=%".contains(c) {
+            o.push(c);
+        } else {
+            let _ = write!(o, "\\{:x} ", c as u32);
+        }
+    }
+    o
+}
+
 /// A whole page: `title` as the heading and in the tab, `body` (already escaped) below it,
-/// styled by the stylesheet and the brand.
+/// styled by the stylesheet and the brand (its favicon as the page's icon).
 pub fn document(brand: Option<&Brand>, title: &str, body: &str) -> String {
+    document_with(brand, Look::default(), title, body)
+}
+
+/// [`document`] laid out as `look` says (the flow pages).
+pub fn document_with(brand: Option<&Brand>, look: Look<'_>, title: &str, body: &str) -> String {
     let brand_title = brand
         .map(|b| b.branding_title.as_str())
         .unwrap_or("latchkey");
     let logo = brand.map(|b| b.branding_logo.as_str()).unwrap_or("");
+    let favicon = brand.map(|b| b.branding_favicon.as_str()).unwrap_or("");
     // Custom CSS sits inside <style>: '<' is neutralised so it can never close the element.
     let css = brand
         .map(|b| b.branding_custom_css.replace('<', "\\3c "))
         .unwrap_or_default();
+    let icon = if favicon.is_empty() {
+        String::new()
+    } else {
+        format!("<link rel=\"icon\" href=\"{}\">", attr(favicon))
+    };
+    let background = if look.background.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "body{{background-image:url(\"{}\");background-size:cover;\
+             background-position:center}}",
+            css_url(look.background)
+        )
+    };
     let mut o = String::with_capacity(4096 + body.len());
     let _ = write!(
         o,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{page} - {brand}</title><style>{STYLESHEET}{css}</style></head><body>\
-         <main class=\"card\">",
+         <title>{page} - {brand}</title>{icon}<style>{STYLESHEET}{LAYOUTS}{background}{css}</style>\
+         </head><body><main class=\"card layout-{layout}\">",
         page = text(title),
         brand = text(brand_title),
+        layout = look.layout.as_str(),
     );
     if logo.is_empty() {
         let _ = write!(o, "<p class=\"brand\">{}</p>", text(brand_title));

@@ -202,7 +202,7 @@ async fn run(
     let auth_time = sess.data.auth_time.unwrap_or(now);
     let too_old = v.max_age.is_some_and(|m| now - auth_time > m);
     if sess.user_id.is_none() || (v.prompt_login && !completed) || too_old {
-        return sign_in_first(ac.ctx(), sess, &v, pairs).await;
+        return sign_in_first(ac.ctx(), ac.step.host(), sess, &v, pairs).await;
     }
     let Some(user_id) = sess.user_id.clone() else {
         return Ok(page("Not signed in."));
@@ -234,6 +234,7 @@ async fn run(
 /// `login_required` instead.
 async fn sign_in_first(
     ctx: &Context,
+    host: Option<&str>,
     sess: &mut Session,
     v: &ValidatedAuthorize,
     pairs: Vec<(String, String)>,
@@ -250,9 +251,9 @@ async fn sign_in_first(
         sign_out(ctx, sess).await?;
     }
     let provider_flow = v.entry.provider.authentication_flow_id.as_deref();
-    let Some(slug) = lookup::authentication_flow(ctx, provider_flow).await? else {
+    let Some(slug) = lookup::authentication_flow(ctx, host, provider_flow).await? else {
         return Ok(page(
-            "No authentication flow is configured: set one on the provider or the default brand.",
+            "No authentication flow is configured: set one on the provider or this site's brand.",
         ));
     };
     let back: Vec<(String, String)> = pairs

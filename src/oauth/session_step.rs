@@ -48,6 +48,13 @@ pub struct StepContext<'a> {
     pub request: Option<&'a crate::flows::RequestInfo>,
 }
 
+impl StepContext<'_> {
+    /// The host the request named (it picks the brand), `None` outside HTTP.
+    pub fn host(&self) -> Option<&str> {
+        self.request.and_then(|r| r.host())
+    }
+}
+
 /// Ends the browser session (a fresh anonymous one replaces it) and tells the relying parties
 /// with a back-channel logout URI that it ended.
 pub async fn sign_out(ctx: &Context, sess: &mut Session) -> StoreResult<()> {

@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod token_preview;
 pub mod usages;
 pub mod users;
+pub mod web_certificates;
 
 use std::sync::Arc;
 

@@ -251,7 +251,7 @@ impl AgentSignIn<'_> {
             return self.end(sess, &parked, AgentSignInNext::NotFound).await;
         };
         let Some(user_id) = sess.user_id.clone() else {
-            let Some(slug) = lookup::authentication_flow(ctx, None).await? else {
+            let Some(slug) = lookup::authentication_flow(ctx, self.step.host(), None).await? else {
                 return self
                     .end(sess, &parked, AgentSignInNext::NoAuthenticationFlow)
                     .await;

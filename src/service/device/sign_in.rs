@@ -35,7 +35,7 @@ const STEP_KEY: &str = "device_step";
 /// What the `/device` pages show next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceNext {
-    /// The default brand has no device-code flow: say how to set one.
+    /// The request's brand has no device-code flow: say how to set one.
     NotConfigured,
     /// There is no authentication flow to sign in with.
     NoAuthenticationFlow,
@@ -200,13 +200,14 @@ impl DeviceSignIn<'_> {
 
     /// The brand's device-code flow: every page needs one configured.
     async fn device_flow(&self) -> Result<Option<String>, DeviceError> {
-        Ok(lookup::device_code_flow(self.step.ctx).await?)
+        Ok(lookup::device_code_flow(self.step.ctx, self.step.host()).await?)
     }
 
     /// Sends an anonymous visitor through the brand's authentication flow and back to `back`
     /// (the provider is not known before the code is entered).
     async fn send_to_sign_in(&self, sess: &mut Session, back: &str) -> SignInResult {
-        let Some(slug) = lookup::authentication_flow(self.step.ctx, None).await? else {
+        let Some(slug) = lookup::authentication_flow(self.step.ctx, self.step.host(), None).await?
+        else {
             return Ok(DeviceNext::NoAuthenticationFlow);
         };
         let q = form_urlencoded::Serializer::new(String::new())

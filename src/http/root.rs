@@ -1,0 +1,104 @@
+//! `/` and authentik's `/flows/-/default/<designation>/` (`RootRedirectView`, `ToDefaultFlow`):
+//! a visitor nobody signed in goes to the brand's authentication flow, a signed-in external user
+//! or service account to the brand's `default_application`, anyone else to a page saying who is
+//! signed in (latchkey has no user interface to send them to). Every flow that ends without a
+//! `next` lands here.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use html_escape::encode_text as text;
+
+use super::AppState;
+use super::errors::HttpError;
+use super::extract::RequestHost;
+use super::pages;
+use super::session::Session;
+use crate::flows::lookup;
+
+/// Where the default authentication flow starts, with `next` to come back to.
+fn flow_url(slug: &str, query: &HashMap<String, String>) -> String {
+    let mut url = format!("/if/flow/{slug}/");
+    if !query.is_empty() {
+        let mut pairs: Vec<(&String, &String)> = query.iter().collect();
+        pairs.sort();
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        url.push('?');
+        url.push_str(&q);
+    }
+    url
+}
+
+async fn no_flow(state: &AppState, host: &RequestHost, sess: &Session, what: &str) -> Response {
+    let body = format!(
+        "<p class=\"error\" role=\"alert\">There is no {} flow.</p>",
+        text(what)
+    );
+    let status = StatusCode::NOT_FOUND;
+    pages::page(state, host.get(), Some(sess), status, "Not found", &body).await
+}
+
+/// `GET /`.
+pub async fn root(
+    State(state): State<AppState>,
+    host: RequestHost,
+    sess: Session,
+) -> Result<Response, HttpError> {
+    let Some(user_id) = sess.user_id.clone() else {
+        let Some(slug) = lookup::default_authentication_flow(&state.ctx, host.get()).await? else {
+            return Ok(no_flow(&state, &host, &sess, "authentication").await);
+        };
+        let next = HashMap::from([("next".to_string(), "/".to_string())]);
+        return Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &next)).await);
+    };
+    if let Some(url) = lookup::default_application_launch(&state.ctx, host.get(), &user_id).await? {
+        return Ok(pages::redirect(&state, host.get(), Some(&sess), &url).await);
+    }
+    let body = "<p id=\"signed-in\">You are signed in.</p>\
+                <p><a id=\"sign-out\" href=\"/flows/-/default/invalidation/\">Sign out</a></p>";
+    Ok(pages::page(
+        &state,
+        host.get(),
+        Some(&sess),
+        StatusCode::OK,
+        "Signed in",
+        body,
+    )
+    .await)
+}
+
+/// `GET /flows/-/default/authentication/`: the brand's authentication flow (else the first by
+/// slug), keeping the query.
+pub async fn default_authentication(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    host: RequestHost,
+    sess: Session,
+) -> Result<Response, HttpError> {
+    match lookup::default_authentication_flow(&state.ctx, host.get()).await? {
+        Some(slug) => {
+            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &q)).await)
+        }
+        None => Ok(no_flow(&state, &host, &sess, "authentication").await),
+    }
+}
+
+/// `GET /flows/-/default/invalidation/`: the brand's invalidation flow (else the first by
+/// slug), keeping the query.
+pub async fn default_invalidation(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    host: RequestHost,
+    sess: Session,
+) -> Result<Response, HttpError> {
+    match lookup::invalidation_flow(&state.ctx, host.get()).await? {
+        Some(slug) => {
+            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &q)).await)
+        }
+        None => Ok(no_flow(&state, &host, &sess, "sign-out").await),
+    }
+}
