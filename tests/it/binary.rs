@@ -156,3 +156,22 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option
     let _ = child.kill();
     None
 }
+
+#[test]
+fn serve_tls_without_a_brand_certificate_exits_2_saying_what_to_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = latchkey()
+        .args(["serve", "--tls", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("tls.db"))
+        .output()
+        .expect("run");
+    let stderr = one_line_error(&out);
+    assert!(
+        stderr.contains("--tls needs a brand with a web certificate that has a private key"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("web_certificate"),
+        "says what to set: {stderr}"
+    );
+}

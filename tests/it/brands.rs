@@ -10,6 +10,7 @@ use reqwest::header::{HOST, LOCATION};
 use serde_json::{Value, json};
 
 use crate::flows_support::{add_flow, add_user, edit_flow, html_login, jar};
+use crate::server::{APP_REDIRECT, create_oidc_app};
 use crate::support::{ADMIN_PASSWORD, spawn_server};
 
 /// A brand on `domain` titled `title` with these flows (ids), saved through the service.
@@ -299,4 +300,30 @@ async fn a_flow_ending_without_next_sends_an_external_user_to_the_brands_default
     html_login(&c, base, "akadmin", ADMIN_PASSWORD).await;
     let r = get(&c, base, "/", "alpha.test").await;
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn the_authorize_endpoint_signs_a_visitor_in_by_the_hosts_brand() {
+    let s = spawn_server().await;
+    two_brands(&s.service).await;
+    let p = create_oidc_app(&s, "app").await;
+    let redirect: String = form_urlencoded::byte_serialize(APP_REDIRECT.as_bytes()).collect();
+    let path = format!(
+        "/application/o/authorize/?response_type=code&client_id={}&redirect_uri={redirect}\
+         &scope=openid&state=s",
+        p.client_id
+    );
+    for (host, slug) in [
+        ("alpha.test", "alpha-login"),
+        ("beta.test", "beta-login"),
+        ("elsewhere.example", "default-authentication-flow"),
+    ] {
+        let r = get(&jar(), &s.base_url, &path, host).await;
+        assert!(r.status().is_redirection(), "{host}: {}", r.status());
+        assert!(
+            location(&r).starts_with(&format!("/if/flow/{slug}/?")),
+            "{host}: {}",
+            location(&r)
+        );
+    }
 }

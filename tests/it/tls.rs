@@ -177,3 +177,47 @@ async fn tls_is_refused_when_no_brand_has_a_certificate_with_a_key() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn tls_connections_keep_the_cap_and_a_silent_handshake_ends_at_the_header_timeout() {
+    use tokio::io::AsyncReadExt;
+    let (dir, service) = bootstrapped_service("https://alpha.test").await;
+    let (cert_id, pem) = certificate(&service, "alpha.test").await;
+    brand(&service, "alpha.test", Some(cert_id)).await;
+    let listener = http::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let certs = TlsCertificates::load(service.clone())
+        .await
+        .expect("certificates");
+    let cancel = CancellationToken::new();
+    let limits = Limits {
+        header_timeout: std::time::Duration::from_millis(300),
+        max_connections: 1,
+        ..Limits::default()
+    };
+    http::spawn_tls_server(
+        listener,
+        AppState::new(service.clone()),
+        limits,
+        certs,
+        cancel.clone(),
+    );
+    let _server = TestServer::from_parts(format!("https://{addr}"), service, cancel, dir);
+
+    // A silent client holds the only connection until the handshake timeout closes it.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut buf = [0u8; 16];
+    // Over the cap: closed at once (a TLS client could not read the plain 503).
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut over = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let read = tokio::time::timeout(std::time::Duration::from_millis(250), over.read(&mut buf))
+        .await
+        .expect("closed before the handshake timeout");
+    assert_eq!(read.expect("read"), 0);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), silent.read(&mut buf))
+        .await
+        .expect("closed within the timeout");
+    assert_eq!(read.expect("read"), 0, "closed without an answer");
+    // Then the slot is free again.
+    assert_eq!(health(&pem, "alpha.test", addr).await, Ok(204));
+}
