@@ -75,7 +75,7 @@ fn brand_json(b: Option<&Brand>, flows: &[Flow]) -> Value {
         "branding_custom_css": text(|b| &b.branding_custom_css),
         "branding_map_tiles": "",
         "ui_footer_links": [],
-        "ui_theme": "automatic",
+        "ui_theme": ui_theme(b),
         "flow_authentication": slug(|b| &b.flow_authentication_id),
         "flow_user_switch": null,
         "flow_invalidation": slug(|b| &b.flow_invalidation_id),
@@ -85,9 +85,24 @@ fn brand_json(b: Option<&Brand>, flows: &[Flow]) -> Value {
         "flow_device_code": slug(|b| &b.flow_device_code_id),
         "flow_lockdown": null,
         "flow_request": null,
-        "default_locale": "",
+        "default_locale": setting(b, "/settings/locale").unwrap_or_default(),
         "flags": {"flows_continuous_login": false, "flows_refresh_others": false},
     })
+}
+
+/// A string in the brand's `attributes` at `pointer` (authentik reads its UI settings there).
+fn setting(b: Option<&Brand>, pointer: &str) -> Option<String> {
+    b.and_then(|b| b.attributes.pointer(pointer))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// authentik's `ui_theme`: `attributes.settings.theme.base` when it is one of its themes,
+/// else `automatic`.
+fn ui_theme(b: Option<&Brand>) -> String {
+    setting(b, "/settings/theme/base")
+        .filter(|t| ["automatic", "light", "dark"].contains(&t.as_str()))
+        .unwrap_or_else(|| "automatic".to_string())
 }
 
 /// A unix time as authentik's ISO 8601 (UTC).

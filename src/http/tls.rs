@@ -147,12 +147,12 @@ impl TlsCertificates {
     /// Rebuilds the table when the configuration moved since it was read (cheap otherwise).
     /// A failed read keeps serving the old table; so does a table with nothing to serve.
     pub async fn refresh(&self) {
-        let wanted = self.service.store().config_generation();
+        let wanted = self.service.config_generation();
         if self.current().generation == wanted {
             return;
         }
         let _one = self.rebuild.lock().await;
-        if self.current().generation == self.service.store().config_generation() {
+        if self.current().generation == self.service.config_generation() {
             return;
         }
         match self.service.web_certificates().await {

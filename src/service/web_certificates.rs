@@ -18,11 +18,17 @@ pub struct WebCertificate {
 }
 
 impl Service {
+    /// The store's configuration generation: it moves at every commit that changed
+    /// configuration, here or in another process sharing the store.
+    pub fn config_generation(&self) -> u64 {
+        self.store().config_generation()
+    }
+
     /// Every brand whose web certificate exists and has a private key, read in one snapshot,
     /// with the configuration generation it was read at (a cache of it is current while
-    /// [`crate::store::Store::config_generation`] still answers that).
+    /// [`Service::config_generation`] still answers that).
     pub async fn web_certificates(&self) -> ServiceResult<(u64, Vec<WebCertificate>)> {
-        let generation = self.store().config_generation();
+        let generation = self.config_generation();
         let mut tx = self.store().read_tx().await?;
         let brands = store::brands::list(tx.conn()).await?;
         let mut out = Vec::new();

@@ -197,6 +197,34 @@ async fn two_brands_on_two_host_names_pick_their_own_flows_and_titles() {
         assert_eq!(b["flow_user_settings"], format!("{name}-settings"));
         assert_eq!(b["branding_favicon"], format!("/static/{host}.ico"));
     }
+    // The brand's attributes carry authentik's UI settings.
+    let mut beta = s
+        .service
+        .list_brands()
+        .await
+        .expect("brands")
+        .into_iter()
+        .find(|b| b.domain == "beta.test")
+        .expect("beta");
+    beta.attributes = json!({"settings": {"locale": "de", "theme": {"base": "dark"}}});
+    s.service
+        .save(&Object::Brand(beta), false)
+        .await
+        .expect("attributes");
+    let b: Value = get(&c, base, "/api/v3/core/brands/current/", "beta.test")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(b["default_locale"], "de");
+    assert_eq!(b["ui_theme"], "dark");
+    let b: Value = get(&c, base, "/api/v3/core/brands/current/", "alpha.test")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(b["default_locale"], "");
+    assert_eq!(b["ui_theme"], "automatic");
     let b: Value = get(&c, base, "/api/v3/core/brands/current/", "other.example")
         .await
         .json()
