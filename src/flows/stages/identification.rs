@@ -94,8 +94,9 @@ pub async fn respond(
     sc.plan.context.pending_user_identifier = Some(uid.to_string());
     if embedded {
         let pw = r.get("password").unwrap_or("");
-        match password::verify_user_password(sc.env, found.as_deref(), uid, pw).await? {
-            password::PasswordCheck::Right => {}
+        let backends = password::Backends::INBUILT;
+        match password::verify_user_password(sc.env, found.as_deref(), uid, pw, backends).await? {
+            password::PasswordCheck::Right | password::PasswordCheck::AppPassword => {}
             password::PasswordCheck::Wrong => {
                 return Ok(Reply::invalid("password", "Failed to authenticate."));
             }
