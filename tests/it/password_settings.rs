@@ -336,6 +336,42 @@ async fn password_stage_backends_inbuilt_and_token() {
     assert!(signed_in(
         &sign_in(base, "both", "apper", &app_password).await
     ));
+    // An identification stage with the token stage embedded checks its backends in one step.
+    let (_, _, stages) = add_flow(
+        &srv.service,
+        "token-holder",
+        FlowAuthentication::None,
+        vec![(StageKind::Password, json!({"backends": [TOKEN_BACKEND]}))],
+    )
+    .await;
+    add_flow(
+        &srv.service,
+        "onestep-token",
+        FlowAuthentication::None,
+        vec![
+            (
+                StageKind::Identification,
+                json!({"user_fields": ["username"], "password_stage": stages[0]}),
+            ),
+            (StageKind::Deny, json!({"deny_message": "signed in"})),
+        ],
+    )
+    .await;
+    let one_step = |password: String| async move {
+        let c = jar();
+        api_get(&c, base, "onestep-token").await;
+        api_post(
+            &c,
+            base,
+            "onestep-token",
+            json!({"component": "ak-stage-identification", "uid_field": "apper",
+                   "password": password}),
+        )
+        .await
+    };
+    assert!(signed_in(&one_step(app_password.clone()).await));
+    let v = one_step("apper-password-1".into()).await;
+    assert_eq!(v["component"], "ak-stage-identification", "{v}");
 }
 
 #[tokio::test]
