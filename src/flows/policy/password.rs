@@ -127,8 +127,21 @@ mod tests {
     fn static_rules_count_length_and_classes() {
         let s = settings(json!({"length_min": 8, "amount_digits": 1, "amount_uppercase": 1}));
         assert!(passes_static(&s, "Abcdefg1"));
-        assert!(!passes_static(&s, "abcdefg1"));
-        assert!(!passes_static(&s, "Abc1"));
+        assert!(!passes_static(&s, "abcdefg1"), "amount_uppercase");
+        assert!(!passes_static(&s, "Abcdefgh"), "amount_digits");
+        assert!(!passes_static(&s, "Abc1"), "length_min");
+        let s = settings(json!({"amount_lowercase": 2}));
+        assert!(passes_static(&s, "ABcd"));
+        assert!(!passes_static(&s, "ABCd"), "amount_lowercase");
+        let s = settings(json!({"amount_symbols": 2}));
+        assert!(
+            passes_static(&s, "a!b c"),
+            "the default charset has the space"
+        );
+        assert!(!passes_static(&s, "a!bc"), "amount_symbols");
+        let s = settings(json!({"amount_symbols": 1, "symbol_charset": "#"}));
+        assert!(passes_static(&s, "a#"));
+        assert!(!passes_static(&s, "a!"), "symbol_charset");
     }
 
     fn request() -> PolicyRequest {
