@@ -168,6 +168,16 @@ pub struct GlobalArgs {
         value_parser = positive_duration
     )]
     pub smtp_timeout: std::time::Duration,
+    /// The Have I Been Pwned range API password policies with `check_have_i_been_pwned` ask
+    /// (only the first five hex digits of the password's SHA-1 are sent).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_HIBP_URL",
+        default_value = crate::context::DEFAULT_HIBP_URL,
+        value_name = "URL"
+    )]
+    pub hibp_url: String,
 }
 
 impl GlobalArgs {
@@ -181,6 +191,7 @@ impl GlobalArgs {
                 ..Default::default()
             },
             smtp: self.smtp(),
+            hibp_url: self.hibp_url.trim_end_matches('/').to_string(),
             ..crate::context::Config::new(public_url)
         }
     }

@@ -27,7 +27,13 @@ pub struct Config {
     /// Where email goes out (`--smtp-url`); `None`: the email stage and "send recovery email"
     /// answer that no server is configured.
     pub smtp: Option<crate::mail::SmtpConfig>,
+    /// The Have I Been Pwned range API's base URL the password policy asks (`--hibp-url`;
+    /// `GET <base>/range/<5 hex digits>`).
+    pub hibp_url: String,
 }
+
+/// authentik's Have I Been Pwned range API.
+pub const DEFAULT_HIBP_URL: &str = "https://api.pwnedpasswords.com";
 
 impl Config {
     /// Normalises the public URL (drops a trailing slash); default limits.
@@ -36,6 +42,7 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_string(),
             login: LoginLimits::default(),
             smtp: None,
+            hibp_url: DEFAULT_HIBP_URL.to_string(),
         }
     }
 }

@@ -319,6 +319,9 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
                     ),
                 );
             }
+            for (field, message) in stage_refusals(&s.settings) {
+                e.add(field, message);
+            }
         }
         Object::FlowStageBinding(b) => {
             check_required(&mut e, "target", &b.flow_id);
@@ -328,7 +331,12 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             check_required(&mut e, "name", &p.name);
             check_required(&mut e, "field_key", &p.field_key);
         }
-        Object::Policy(p) => check_required(&mut e, "name", &p.name),
+        Object::Policy(p) => {
+            check_required(&mut e, "name", &p.name);
+            for (field, message) in policy_refusals(&p.settings) {
+                e.add(field, message);
+            }
+        }
         Object::PolicyBinding(b) => {
             check_required(&mut e, "target", &b.target_id);
             if b.timeout < 1 {

@@ -65,6 +65,9 @@ pub enum ChallengeKind {
         pending_user: String,
         /// Offer a show-password toggle.
         allow_show_password: bool,
+        /// The brand's recovery flow, absolute (authentik's `recovery_url`), linked as
+        /// "Forgot password?".
+        recovery_url: Option<String>,
     },
     /// `ak-stage-authenticator-validate` (TOTP, WebAuthn).
     AuthenticatorValidate {
@@ -350,10 +353,14 @@ impl ChallengeKind {
             ChallengeKind::Password {
                 pending_user,
                 allow_show_password,
+                recovery_url,
             } => {
                 put("pending_user", json!(pending_user));
                 put("pending_user_avatar", json!(""));
                 put("allow_show_password", json!(allow_show_password));
+                if let Some(url) = recovery_url {
+                    put("recovery_url", json!(url));
+                }
             }
             ChallengeKind::AuthenticatorValidate {
                 pending_user,

@@ -30,6 +30,8 @@ pub struct Env {
     pub login_limits: crate::context::LoginLimits,
     /// The SMTP server the email stage sends through, if one is configured.
     pub smtp: Option<crate::mail::SmtpConfig>,
+    /// The Have I Been Pwned range API the password policy asks (`--hibp-url`).
+    pub hibp_url: String,
     /// The HTTP request the step answers (empty outside HTTP: the console, the device seam).
     pub request: RequestInfo,
     /// Live (writes happen) or a dry run (writes are recorded, never made).
@@ -94,6 +96,7 @@ impl Env {
             public_url: ctx.public_url().to_string(),
             login_limits: ctx.config().login,
             smtp: ctx.config().smtp.clone(),
+            hibp_url: ctx.config().hibp_url.clone(),
             request: RequestInfo::default(),
             mode: Mode::Live,
         }

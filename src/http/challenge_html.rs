@@ -64,7 +64,11 @@ fn form_body(c: &Challenge) -> String {
                 );
             }
         }
-        ChallengeKind::Password { pending_user, .. } => password(&mut o, c, pending_user),
+        ChallengeKind::Password {
+            pending_user,
+            recovery_url,
+            ..
+        } => password(&mut o, c, pending_user, recovery_url.as_deref()),
         ChallengeKind::AuthenticatorValidate {
             pending_user,
             device_classes,
@@ -186,7 +190,7 @@ fn identification(
 }
 
 /// `ak-stage-password`.
-fn password(o: &mut String, c: &Challenge, pending_user: &str) {
+fn password(o: &mut String, c: &Challenge, pending_user: &str, recovery_url: Option<&str>) {
     let _ = write!(o, "<p class=\"user\">{}</p>", text(pending_user));
     input(
         o,
@@ -197,6 +201,13 @@ fn password(o: &mut String, c: &Challenge, pending_user: &str) {
         "autocomplete=\"current-password\" autofocus required",
     );
     o.push_str("<button type=\"submit\">Continue</button>");
+    if let Some(url) = recovery_url {
+        let _ = write!(
+            o,
+            "<p class=\"links\"><a id=\"recovery\" href=\"{}\">Forgot password?</a></p>",
+            attr(url)
+        );
+    }
 }
 
 /// `ak-stage-authenticator-validate`: a TOTP code, or a recovery code (letters and digits)

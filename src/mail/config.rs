@@ -98,6 +98,42 @@ impl SmtpConfig {
     }
 }
 
+impl SmtpConfig {
+    /// The connection an email stage names itself (authentik's `use_global_settings: false`):
+    /// `host`/`port`, `use_ssl` (TLS from the first byte) or `use_tls` (STARTTLS) or neither,
+    /// `username` (no password: latchkey keeps none in a stage, so a stage with a user name is
+    /// refused at save), `from_address`, and `timeout` seconds for the whole send.
+    pub fn of_stage(s: &crate::domain::EmailSettings) -> Self {
+        let scheme = if s.use_ssl {
+            "smtps"
+        } else if s.use_tls {
+            "smtp+starttls"
+        } else {
+            "smtp"
+        };
+        let host = if s.host.contains(':') && !s.host.starts_with('[') {
+            format!("[{}]", s.host)
+        } else {
+            s.host.clone()
+        };
+        let user = match s.username.as_str() {
+            "" => String::new(),
+            u => format!(
+                "{}@",
+                percent_encoding::utf8_percent_encode(u, percent_encoding::NON_ALPHANUMERIC)
+            ),
+        };
+        let total = Duration::from_secs(s.timeout.clamp(1, 300) as u64);
+        Self {
+            url: format!("{scheme}://{user}{host}:{}", s.port),
+            from: s.from_address.clone(),
+            password: PasswordSource::None,
+            connect_timeout: total.min(Duration::from_secs(5)),
+            total_timeout: total,
+        }
+    }
+}
+
 impl fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL may carry a password someone put there; show only what parses safely.
@@ -232,6 +268,32 @@ mod tests {
         }
         let err = SmtpEndpoint::parse("smtp://u:hunter2@host").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_stage_names_its_own_connection() {
+        let mut s = crate::domain::EmailSettings {
+            host: "mail.example".into(),
+            port: 2525,
+            from_address: "stage@example.org".into(),
+            timeout: 3,
+            ..Default::default()
+        };
+        let c = SmtpConfig::of_stage(&s);
+        assert_eq!(c.url, "smtp://mail.example:2525");
+        assert_eq!(c.from, "stage@example.org");
+        assert_eq!(c.total_timeout, Duration::from_secs(3));
+        s.use_tls = true;
+        s.username = "bob@corp".into();
+        let e = SmtpEndpoint::parse(&SmtpConfig::of_stage(&s).url).expect("url");
+        assert_eq!(
+            (e.tls, e.port, e.username.as_deref()),
+            (TlsMode::StartTls, 2525, Some("bob@corp"))
+        );
+        s.use_ssl = true;
+        s.host = "::1".into();
+        let e = SmtpEndpoint::parse(&SmtpConfig::of_stage(&s).url).expect("url");
+        assert_eq!((e.tls, e.host.as_str()), (TlsMode::Implicit, "::1"));
     }
 
     #[test]

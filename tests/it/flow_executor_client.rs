@@ -302,6 +302,7 @@ fn every_kind() -> Vec<ChallengeKind> {
         ChallengeKind::Password {
             pending_user: "ann".into(),
             allow_show_password: true,
+            recovery_url: Some("http://localhost/if/flow/default-recovery-flow/".into()),
         },
         ChallengeKind::AuthenticatorValidate {
             pending_user: "ann".into(),

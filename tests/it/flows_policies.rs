@@ -170,7 +170,7 @@ async fn flows_policy_timeout_uses_failure_result() {
         &srv.service,
         "quick",
         PolicyKind::Dummy,
-        json!({"result": true, "wait_min": 0}),
+        json!({"result": true, "wait_min": 0, "wait_max": 0}),
     )
     .await;
     let flow2 = add_flow(
@@ -202,14 +202,14 @@ async fn flows_engine_modes_any_and_all_with_order() {
         &srv.service,
         "yes",
         PolicyKind::Dummy,
-        json!({"result": true, "wait_min": 0}),
+        json!({"result": true, "wait_min": 0, "wait_max": 0}),
     )
     .await;
     let no = add_policy(
         &srv.service,
         "no",
         PolicyKind::Dummy,
-        json!({"result": false, "wait_min": 0}),
+        json!({"result": false, "wait_min": 0, "wait_max": 0}),
     )
     .await;
     bind(
@@ -378,7 +378,7 @@ async fn flows_reputation_policy_blocks_after_failures() {
             ),
             (
                 StageKind::Password,
-                json!({"failed_attempts_before_cancel": 0}),
+                json!({"failed_attempts_before_cancel": 100}),
             ),
         ],
     )
@@ -635,7 +635,7 @@ async fn flows_invalid_response_actions_retry_restart_restart_with_context() {
             ),
             (
                 StageKind::Password,
-                json!({"failed_attempts_before_cancel": 0}),
+                json!({"failed_attempts_before_cancel": 100}),
             ),
         ],
     )
@@ -785,6 +785,7 @@ async fn flows_consent_modes() {
         public_url: "http://localhost".into(),
         login_limits: Default::default(),
         smtp: None,
+        hibp_url: latchkey::context::DEFAULT_HIBP_URL.into(),
         request: Default::default(),
         mode: Default::default(),
     };

@@ -390,3 +390,34 @@ pub async fn add_user(service: &Service, username: &str, email: &str, password: 
     tx.commit().await.expect("commit");
     u
 }
+
+/// A required prompt field `key` of `kind` at `order`; returns its id.
+pub async fn add_prompt(
+    service: &latchkey::service::Service,
+    key: &str,
+    kind: &str,
+    order: i64,
+) -> String {
+    let now = service.now();
+    let p = Prompt {
+        id: new_id(),
+        name: format!("prompt-{key}"),
+        field_key: key.into(),
+        label: key.into(),
+        field_type: kind.into(),
+        required: true,
+        placeholder: String::new(),
+        initial_value: String::new(),
+        sub_text: String::new(),
+        order,
+        placeholder_expression: false,
+        initial_value_expression: false,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut tx = service.store().write_tx().await.unwrap();
+    store::stages::insert_prompt(tx.conn(), &p).await.unwrap();
+    tx.commit().await.unwrap();
+    p.id
+}

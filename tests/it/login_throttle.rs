@@ -116,7 +116,7 @@ async fn the_reputation_policy_sums_the_address_or_the_username() {
             ),
             (
                 StageKind::Password,
-                json!({"failed_attempts_before_cancel": 0}),
+                json!({"failed_attempts_before_cancel": 100}),
             ),
         ],
     )

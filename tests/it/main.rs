@@ -73,6 +73,7 @@ mod oauth_token;
 mod oidc_flow;
 mod oobe;
 mod oobe_browser;
+mod password_settings;
 mod props;
 mod recovery_email;
 mod server;

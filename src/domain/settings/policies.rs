@@ -48,8 +48,8 @@ pub struct GroupMembershipSettings {
 /// authentik's default symbol set (Python's `string.punctuation` and a space).
 pub const DEFAULT_SYMBOL_CHARSET: &str = "!\\\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ ";
 
-/// Password strength: length and character classes (authentik's `PasswordPolicy`); latchkey
-/// checks the static rules.
+/// Password strength (authentik's `PasswordPolicy`): the static rules (length and character
+/// classes), Have I Been Pwned's range API and zxcvbn, each when its `check_*` flag is on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PasswordPolicySettings {
@@ -126,7 +126,8 @@ pub struct EventMatcherSettings {
 #[serde(default)]
 pub struct DummySettings {
     pub result: bool,
-    /// Seconds; latchkey waits this long.
+    /// Seconds: the wait is drawn from `[wait_min, wait_max]` (refused at save when above
+    /// `wait_max`).
     pub wait_min: i64,
     pub wait_max: i64,
 }

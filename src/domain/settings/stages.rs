@@ -123,7 +123,7 @@ pub struct PasswordSettings {
     /// authentik's backend paths the password is checked against.
     pub backends: Vec<String>,
     pub configure_flow: Option<String>,
-    /// Failures after which the flow is cancelled (0: never).
+    /// The failure at which the flow is cancelled (authentik's `>=`: 0 cancels at the first).
     pub failed_attempts_before_cancel: i64,
     pub allow_show_password: bool,
 }
@@ -188,8 +188,9 @@ impl Default for AuthenticatorValidateSettings {
 #[serde(default)]
 pub struct AuthenticatorTotpSettings {
     pub configure_flow: Option<String>,
+    /// The name the new device gets (empty: "TOTP device").
     pub friendly_name: String,
-    /// 6 or 8.
+    /// 6 or 8 (others are refused at save): the URI's and the confirming code's digits.
     pub digits: i64,
 }
 
@@ -476,9 +477,9 @@ impl Default for AuthenticatorWebauthnSettings {
 }
 
 /// Email: sends a link with a single-use token and waits until it is opened (authentik's
-/// `EmailStage`). latchkey always sends through the server's SMTP configuration
-/// (`--smtp-url`); the stage's own connection fields are kept so authentik blueprints
-/// round-trip, and are not used (docs/DEPARTURES.md).
+/// `EmailStage`), through the server's SMTP configuration (`--smtp-url`) with
+/// `use_global_settings`, else through the stage's own `host`, `port`, `use_tls`/`use_ssl`,
+/// `timeout` and `from_address` (no `username`: latchkey keeps no SMTP password in a stage).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EmailSettings {

@@ -8,6 +8,7 @@ pub mod event_matcher;
 mod expression;
 mod facts;
 mod group;
+mod hibp;
 mod password;
 pub mod plan_writes;
 mod reputation;
@@ -45,6 +46,23 @@ pub enum PolicyError {
     /// The binding's timeout passed.
     #[error("policy timed out")]
     Timeout,
+    /// A service the policy must ask gave no answer (the password policy's breach check);
+    /// the policy neither passes nor fails silently.
+    #[error("the password check service is unreachable: {0}")]
+    Unavailable(String),
+}
+
+impl PolicyError {
+    /// What a stage shows the user for this error: the unreachable service is named (the
+    /// detail is in the `configuration_error` event), anything else is "Validation failed.".
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            PolicyError::Unavailable(_) => {
+                "The password check service is unreachable; try again later or ask an administrator."
+            }
+            _ => "Validation failed.",
+        }
+    }
 }
 
 impl From<store::StoreError> for PolicyError {
@@ -166,7 +184,9 @@ pub async fn evaluate_policy_verdict(
     match &policy.settings {
         PolicySettings::Expression(s) => expression::passes(env, s, req, timeout).await,
         PolicySettings::GroupMembership(s) => group::passes(env, s, req).await.map(Into::into),
-        PolicySettings::Password(s) => password::passes(s, req).map(Into::into),
+        PolicySettings::Password(s) => password::passes(env, &policy.name, s, req)
+            .await
+            .map(Into::into),
         PolicySettings::Reputation(s) => reputation::passes(env, s, req).await.map(Into::into),
         PolicySettings::Dummy(s) => dummy::passes(s).await.map(Into::into),
         // The notifier (and the policy tester) put the event in the request context; a flow

@@ -1,5 +1,7 @@
-//! TOTP setup: a fresh secret (kept in the plan until confirmed), its otpauth:// URI, a QR code
-//! as inline SVG and the base32 secret as text; a correct code confirms the device.
+//! TOTP setup: a fresh secret (kept in the plan until confirmed), its otpauth:// URI with the
+//! stage's `digits` (6 or 8; other values are refused at save), a QR code as inline SVG and the
+//! base32 secret as text; a correct code of that many digits confirms the device, named by the
+//! stage's `friendly_name` (or "TOTP device").
 
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
@@ -48,6 +50,14 @@ pub fn matching_step(t: &Totp, code: &str, now: i64) -> Option<i64> {
 
 fn digits(s: &AuthenticatorTotpSettings) -> u8 {
     if s.digits == 8 { 8 } else { 6 }
+}
+
+/// The new device's name: the stage's `friendly_name`, else "TOTP device".
+fn device_name(s: &AuthenticatorTotpSettings) -> String {
+    match s.friendly_name.trim() {
+        "" => "TOTP device".to_string(),
+        name => name.to_string(),
+    }
 }
 
 async fn account(sc: &StageCtx<'_>) -> FlowResult<Option<(String, String)>> {
@@ -112,7 +122,10 @@ pub async fn respond(
     else {
         return Ok(Reply::invalid("code", "Reload the page to get a secret."));
     };
-    let code = r.get("code").unwrap_or("");
+    let code = r.get("code").unwrap_or("").trim();
+    if code.len() != usize::from(digits(s)) {
+        return Ok(Reply::invalid("code", "Code does not match."));
+    }
     let Some(t) = totp(&secret, digits(s), "latchkey", &username) else {
         return Ok(Reply::Deny("Cannot create an authenticator secret.".into()));
     };
@@ -123,7 +136,7 @@ pub async fn respond(
         id: new_id(),
         user_id,
         kind: "totp".into(),
-        name: "TOTP device".into(),
+        name: device_name(s),
         secret,
         confirmed: true,
         last_used_step: Some(step),

@@ -153,8 +153,14 @@ pub async fn send_link_mail(m: LinkMail<'_>) -> FlowResult<Result<(), MailError>
         r.note(format!("would send '{}' to {}", s.template, m.user.email));
         return Ok(Ok(()));
     }
-    let Some(smtp) = m.env.smtp.clone() else {
-        return configuration_error(&m, MailError::NotConfigured).await;
+    // authentik's use_global_settings: the server's SMTP configuration, else the stage's own.
+    let smtp = if s.use_global_settings {
+        let Some(smtp) = m.env.smtp.clone() else {
+            return configuration_error(&m, MailError::NotConfigured).await;
+        };
+        smtp
+    } else {
+        mail::SmtpConfig::of_stage(s)
     };
     let issued = flow_token::issue(
         m.env,

@@ -94,8 +94,14 @@ pub async fn respond(
     sc.plan.context.pending_user_identifier = Some(uid.to_string());
     if embedded {
         let pw = r.get("password").unwrap_or("");
-        match password::verify_user_password(sc.env, found.as_deref(), uid, pw).await? {
-            password::PasswordCheck::Right => {}
+        let backends = embedded_backends(sc, s).await?;
+        match password::verify_user_password(sc.env, found.as_deref(), uid, pw, backends).await? {
+            password::PasswordCheck::Right => {
+                sc.plan.context.auth_methods.push("password".into());
+            }
+            password::PasswordCheck::AppPassword => {
+                sc.plan.context.auth_methods.push("app_password".into());
+            }
             password::PasswordCheck::Wrong => {
                 return Ok(Reply::invalid("password", "Failed to authenticate."));
             }
@@ -103,7 +109,27 @@ pub async fn respond(
                 return Ok(Reply::invalid("password", &message));
             }
         }
-        sc.plan.context.auth_methods.push("password".into());
     }
     Ok(Reply::Next)
+}
+
+/// The backends of the embedded password stage (authentik checks the password against them);
+/// the user database when the stage is gone or is not a password stage.
+async fn embedded_backends(
+    sc: &StageCtx<'_>,
+    s: &IdentificationSettings,
+) -> FlowResult<password::Backends> {
+    let Some(id) = s.password_stage.as_deref() else {
+        return Ok(password::Backends::INBUILT);
+    };
+    let mut conn = sc.env.store.read().await?;
+    Ok(
+        match store::stages::get(&mut conn, id)
+            .await?
+            .map(|st| st.settings)
+        {
+            Some(crate::domain::StageSettings::Password(p)) => password::Backends::of(&p.backends),
+            _ => password::Backends::INBUILT,
+        },
+    )
 }

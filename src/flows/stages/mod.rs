@@ -32,7 +32,7 @@ use crate::store;
 pub use authenticator_totp::BUILTIN_TOTP_SETUP;
 pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
 pub use email::{LinkMail, SEND_FAILED, send_link_mail};
-pub use password::{PasswordCheck, verify_user_password};
+pub use password::{Backends, PasswordCheck, app_password_owner, verify_user_password};
 
 /// Everything a stage may look at and change.
 pub struct StageCtx<'a> {
@@ -134,7 +134,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
     let stage = sc.stage;
     match &stage.settings {
         StageSettings::Identification(s) => identification::challenge(sc, s).await,
-        StageSettings::Password(s) => Ok(password::challenge(sc, s)),
+        StageSettings::Password(s) => password::challenge(sc, s).await,
         StageSettings::AuthenticatorValidate(s) => authenticator_validate::challenge(sc, s).await,
         StageSettings::AuthenticatorTotp(s) => authenticator_totp::challenge(sc, s).await,
         StageSettings::Consent(s) => consent::challenge(sc, s).await,

@@ -1,13 +1,17 @@
-//! Password: verifies the pending user's password with argon2id, outside any write
-//! transaction, behind the sign-in throttle (`flows::login_throttle`). Unknown users cost the
-//! same (a dummy hash). Failures record `login_failed` and lower the reputation; after
-//! `failed_attempts_before_cancel` failures the flow is cancelled.
+//! Password: verifies the pending user's password against the stage's `backends` (authentik's
+//! `InbuiltBackend`: the user's password, with argon2id outside any write transaction;
+//! `TokenBackend`: one of the user's unexpired app passwords), behind the sign-in throttle
+//! (`flows::login_throttle`). Unknown users cost the same (a dummy hash). Failures record
+//! `login_failed` and lower the reputation; at the `failed_attempts_before_cancel`th failure
+//! the flow is cancelled. The page links the brand's recovery flow as authentik's
+//! `recovery_url`.
 
 use serde_json::json;
 
 use super::{Reply, Show, StageCtx};
 use crate::crypto::password;
-use crate::domain::PasswordSettings;
+use crate::crypto::secrets;
+use crate::domain::{INBUILT_BACKEND, PasswordSettings, TOKEN_BACKEND};
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::env::Env;
 use crate::flows::login_throttle::{self, Gate};
@@ -15,26 +19,82 @@ use crate::flows::policy::record_failed_login;
 use crate::flows::{FlowResult, actions};
 use crate::store::{self, users};
 
+/// Which of authentik's password backends a password is checked against, in authentik's
+/// order (the first that accepts it wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backends {
+    /// `authentik.core.auth.InbuiltBackend`: the user's own password.
+    pub inbuilt: bool,
+    /// `authentik.core.auth.TokenBackend`: an unexpired app password of the user.
+    pub token: bool,
+}
+
+impl Backends {
+    /// The user database only.
+    pub const INBUILT: Backends = Backends {
+        inbuilt: true,
+        token: false,
+    };
+
+    /// The backends a stage names. An empty list (refused at save since issue 21, but a store
+    /// written before may hold one) checks the user database, as latchkey always did.
+    pub fn of(list: &[String]) -> Self {
+        if list.is_empty() {
+            return Self::INBUILT;
+        }
+        Backends {
+            inbuilt: list.iter().any(|b| b == INBUILT_BACKEND),
+            token: list.iter().any(|b| b == TOKEN_BACKEND),
+        }
+    }
+}
+
+/// The id of the user `username` when `password` is one of their unexpired app passwords
+/// (authentik's `TokenBackend`; the token endpoint's app-password grant asks the same).
+pub async fn app_password_owner(
+    conn: &mut store::Conn,
+    username: &str,
+    password: &str,
+    now: i64,
+) -> Result<Option<String>, store::StoreError> {
+    let Some(user) = store::users::get_by_username(conn, username).await? else {
+        return Ok(None);
+    };
+    let token = store::tokens::find_valid(
+        conn,
+        &user.id,
+        store::tokens::INTENT_APP_PASSWORD,
+        &secrets::digest(password),
+        now,
+    )
+    .await?;
+    Ok(token.map(|t| t.user_id))
+}
+
 /// What a password check came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordCheck {
     /// The password is right.
     Right,
+    /// One of the user's app passwords was given (`TokenBackend`).
+    AppPassword,
     /// Wrong password, or no such user (indistinguishable to the client).
     Wrong,
     /// Not checked: too many recent failures; the message says when to retry.
     Throttled(String),
 }
 
-/// Checks `password` for `user_id` (None = unknown user: same cost, always wrong), behind the
-/// sign-in throttle. Records a failure (throttle counters, reputation, `login_failed`) and
-/// re-hashes on success when the parameters changed. Hashing runs at most once per core at a
-/// time, with pooled memory ([`password::verify_bounded`]).
+/// Checks `password` for `user_id` (None = unknown user: same cost, always wrong) against
+/// `backends`, behind the sign-in throttle. Records a failure (throttle counters, reputation,
+/// `login_failed`) and re-hashes on success when the parameters changed. Hashing runs at most
+/// once per core at a time, with pooled memory ([`password::verify_bounded`]); without the
+/// inbuilt backend a dummy hash still costs the same time.
 pub async fn verify_user_password(
     env: &Env,
     user_id: Option<&str>,
     identifier: &str,
     password: &str,
+    backends: Backends,
 ) -> FlowResult<PasswordCheck> {
     let (username, stored) = match user_id {
         Some(id) => {
@@ -54,7 +114,12 @@ pub async fn verify_user_password(
         Gate::Wait(0) => {}
         Gate::Wait(ms) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
     }
-    let ok = password::verify_bounded(password.to_string(), stored.clone()).await?;
+    let checked_hash = if backends.inbuilt {
+        stored.clone()
+    } else {
+        None
+    };
+    let ok = password::verify_bounded(password.to_string(), checked_hash).await?;
     if ok {
         if let (Some(id), Some(h)) = (user_id, stored)
             && password::needs_rehash(&h)
@@ -68,6 +133,16 @@ pub async fn verify_user_password(
         login_throttle::succeeded(env, &username).await?;
         return Ok(PasswordCheck::Right);
     }
+    if backends.token && user_id.is_some() {
+        let owner = {
+            let mut conn = env.store.read().await?;
+            app_password_owner(&mut conn, &username, password, env.now).await?
+        };
+        if owner.is_some() && owner.as_deref() == user_id {
+            login_throttle::succeeded(env, &username).await?;
+            return Ok(PasswordCheck::AppPassword);
+        }
+    }
     login_throttle::failed(env, &username).await?;
     record_failed_login(env, &username).await?;
     env.event(
@@ -80,15 +155,34 @@ pub async fn verify_user_password(
     Ok(PasswordCheck::Wrong)
 }
 
-/// Asks for the password of the pending user.
-pub fn challenge(sc: &mut StageCtx<'_>, s: &PasswordSettings) -> Show {
+/// Asks for the password of the pending user, linking the brand's recovery flow (authentik's
+/// `recovery_url`, from `brand.flow_recovery`).
+pub async fn challenge(sc: &mut StageCtx<'_>, s: &PasswordSettings) -> FlowResult<Show> {
     if sc.plan.context.pending_user_identifier.is_none() && sc.plan.context.pending_user.is_none() {
-        return Show::Deny("No pending user.".into());
+        return Ok(Show::Deny("No pending user.".into()));
     }
-    Show::Challenge(ChallengeKind::Password {
+    Ok(Show::Challenge(ChallengeKind::Password {
         pending_user: sc.display_user(),
         allow_show_password: s.allow_show_password,
-    })
+        recovery_url: recovery_url(sc).await?,
+    }))
+}
+
+/// The absolute URL of the default brand's recovery flow (authentik builds it with
+/// `build_absolute_uri`), `None` when the brand names none.
+async fn recovery_url(sc: &StageCtx<'_>) -> FlowResult<Option<String>> {
+    let mut conn = sc.env.store.read().await?;
+    let Some(flow_id) = store::brands::list(&mut conn)
+        .await?
+        .into_iter()
+        .find(|b| b.default)
+        .and_then(|b| b.flow_recovery_id)
+    else {
+        return Ok(None);
+    };
+    Ok(store::flows::get(&mut conn, &flow_id)
+        .await?
+        .map(|f| format!("{}/if/flow/{}/", sc.env.public_url, f.slug)))
 }
 
 /// Verifies the password; counts failures toward cancelling the flow.
@@ -102,9 +196,14 @@ pub async fn respond(
     };
     let user = sc.plan.context.pending_user.clone();
     let ident = sc.display_user();
-    match verify_user_password(sc.env, user.as_deref(), &ident, pw).await? {
+    let backends = Backends::of(&s.backends);
+    match verify_user_password(sc.env, user.as_deref(), &ident, pw, backends).await? {
         PasswordCheck::Right => {
             sc.plan.context.auth_methods.push("password".into());
+            return Ok(Reply::Next);
+        }
+        PasswordCheck::AppPassword => {
+            sc.plan.context.auth_methods.push("app_password".into());
             return Ok(Reply::Next);
         }
         PasswordCheck::Throttled(message) => return Ok(Reply::invalid("password", &message)),
@@ -112,8 +211,9 @@ pub async fn respond(
     }
     let failures = sc.scratch("failures").and_then(|v| v.as_i64()).unwrap_or(0) + 1;
     sc.set_scratch("failures", json!(failures));
-    let limit = s.failed_attempts_before_cancel;
-    if limit > 0 && failures >= limit {
+    // authentik cancels when the failures reach the limit (`>=`), so 0 or less cancels at the
+    // first failure.
+    if failures >= s.failed_attempts_before_cancel {
         return Ok(Reply::Deny(
             "Too many failed attempts. The flow was cancelled; start again.".into(),
         ));

@@ -240,7 +240,7 @@ pub async fn respond(sc: &mut StageCtx<'_>, s: &PromptSettings, r: &Response) ->
                     };
                     return Ok(Reply::invalid("non_field_errors", &msg));
                 }
-                Err(_) => return Ok(Reply::invalid("non_field_errors", "Validation failed.")),
+                Err(e) => return Ok(Reply::invalid("non_field_errors", e.user_message())),
             }
         }
     }

@@ -11,12 +11,10 @@ use super::{
     server_error,
 };
 use crate::context::EventSubject;
-use crate::crypto::secrets;
 use crate::oauth::claims::ClaimsUser;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::snapshot::ClientEntry;
 use crate::oauth::tokens::Issued;
-use crate::store;
 
 /// Issues tokens for the user whose app password was presented.
 pub(super) async fn exchange(
@@ -42,7 +40,8 @@ pub(super) async fn exchange(
     Ok(issued)
 }
 
-/// The id of the user `username` when `password` is one of their unexpired app passwords.
+/// The id of the user `username` when `password` is one of their unexpired app passwords
+/// (the password stage's `TokenBackend` asks the same).
 async fn app_password_owner(
     ctx: &GrantContext<'_>,
     username: &str,
@@ -50,22 +49,9 @@ async fn app_password_owner(
     now: i64,
 ) -> Result<Option<String>, OAuthError> {
     let mut conn = ctx.context.store().read().await.map_err(server_error)?;
-    let Some(user) = store::users::get_by_username(&mut conn, username)
+    crate::flows::stages::app_password_owner(&mut conn, username, password, now)
         .await
-        .map_err(server_error)?
-    else {
-        return Ok(None);
-    };
-    let token = store::tokens::find_valid(
-        &mut conn,
-        &user.id,
-        store::tokens::INTENT_APP_PASSWORD,
-        &secrets::digest(password),
-        now,
-    )
-    .await
-    .map_err(server_error)?;
-    Ok(token.map(|t| t.user_id))
+        .map_err(server_error)
 }
 
 /// Records the sign-in (a failure to record is logged, not answered).

@@ -1,0 +1,237 @@
+//! Settings latchkey cannot honour, refused at save with a message that says what to do
+//! (issue 21: no setting is stored silently). `domain::object::validate` calls these; each
+//! answer is `(field, message)`.
+
+use super::{
+    AuthenticatorTotpSettings, DummySettings, EmailSettings, PasswordPolicySettings,
+    PasswordSettings,
+};
+use super::{PolicySettings, StageSettings};
+
+/// authentik's backend that checks a user's app passwords (tokens of intent `app_password`).
+pub const TOKEN_BACKEND: &str = "authentik.core.auth.TokenBackend";
+
+/// authentik's LDAP backend: latchkey has no LDAP source to check a password against.
+pub const LDAP_BACKEND: &str = "authentik.sources.ldap.auth.LDAPBackend";
+
+/// The stage settings of `settings` latchkey refuses.
+pub fn stage_refusals(settings: &StageSettings) -> Vec<(&'static str, String)> {
+    match settings {
+        StageSettings::Password(p) => password_stage(p),
+        StageSettings::AuthenticatorTotp(t) => totp_stage(t),
+        StageSettings::Email(m) => email_stage(m),
+        _ => Vec::new(),
+    }
+}
+
+/// The policy settings of `settings` latchkey refuses.
+pub fn policy_refusals(settings: &PolicySettings) -> Vec<(&'static str, String)> {
+    match settings {
+        PolicySettings::Dummy(d) => dummy_policy(d),
+        PolicySettings::Password(p) => password_policy(p),
+        _ => Vec::new(),
+    }
+}
+
+fn password_stage(p: &PasswordSettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if p.backends.is_empty() {
+        out.push((
+            "backends",
+            format!(
+                "choose at least one backend ({} or {TOKEN_BACKEND}): with none no password is ever accepted",
+                super::INBUILT_BACKEND
+            ),
+        ));
+    }
+    for b in &p.backends {
+        if b == LDAP_BACKEND {
+            out.push((
+                "backends",
+                format!(
+                    "{b} is not supported: latchkey has no LDAP source; use {} instead",
+                    super::INBUILT_BACKEND
+                ),
+            ));
+        } else if b != super::INBUILT_BACKEND && b != TOKEN_BACKEND {
+            out.push((
+                "backends",
+                format!(
+                    "unknown backend {b:?}: use {} or {TOKEN_BACKEND}",
+                    super::INBUILT_BACKEND
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn totp_stage(t: &AuthenticatorTotpSettings) -> Vec<(&'static str, String)> {
+    if t.digits == 6 || t.digits == 8 {
+        Vec::new()
+    } else {
+        vec![(
+            "digits",
+            format!("{} digits is not offered: use 6 or 8", t.digits),
+        )]
+    }
+}
+
+fn email_stage(m: &EmailSettings) -> Vec<(&'static str, String)> {
+    if m.use_global_settings {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if m.host.trim().is_empty() {
+        out.push((
+            "host",
+            "name the SMTP server, or turn on use_global_settings".to_string(),
+        ));
+    }
+    if !(1..=65535).contains(&m.port) {
+        out.push((
+            "port",
+            format!("{} is not a port: use 1 to 65535, e.g. 25", m.port),
+        ));
+    }
+    if m.use_tls && m.use_ssl {
+        out.push((
+            "use_ssl",
+            "use_tls (STARTTLS) and use_ssl (TLS from the start) exclude each other: choose one"
+                .to_string(),
+        ));
+    }
+    if !m.username.is_empty() {
+        out.push((
+            "username",
+            "latchkey keeps no SMTP password in a stage: leave username empty for a relay that needs none, or turn on use_global_settings and set LATCHKEY_SMTP_PASSWORD".to_string(),
+        ));
+    }
+    if m.timeout < 1 {
+        out.push((
+            "timeout",
+            format!("{} must be at least 1 second, e.g. 10", m.timeout),
+        ));
+    }
+    out
+}
+
+fn dummy_policy(d: &DummySettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if d.wait_min < 0 {
+        out.push((
+            "wait_min",
+            format!("{} must be 0 or more seconds", d.wait_min),
+        ));
+    }
+    if d.wait_min > d.wait_max {
+        out.push((
+            "wait_max",
+            format!(
+                "wait_max ({}) is below wait_min ({}): make it at least wait_min",
+                d.wait_max, d.wait_min
+            ),
+        ));
+    }
+    out
+}
+
+fn password_policy(p: &PasswordPolicySettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (field, value) in [
+        ("hibp_allowed_count", p.hibp_allowed_count),
+        ("zxcvbn_score_threshold", p.zxcvbn_score_threshold),
+    ] {
+        if value < 0 {
+            out.push((field, format!("{value} must be 0 or more")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::INBUILT_BACKEND;
+
+    fn password(backends: &[&str]) -> StageSettings {
+        StageSettings::Password(PasswordSettings {
+            backends: backends.iter().map(|b| b.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn password_backends_inbuilt_and_token_are_accepted_ldap_unknown_and_none_refused() {
+        assert!(stage_refusals(&password(&[INBUILT_BACKEND, TOKEN_BACKEND])).is_empty());
+        assert!(stage_refusals(&password(&[TOKEN_BACKEND])).is_empty());
+        let ldap = stage_refusals(&password(&[INBUILT_BACKEND, LDAP_BACKEND]));
+        assert_eq!(ldap.len(), 1);
+        assert_eq!(ldap[0].0, "backends");
+        assert!(ldap[0].1.contains("no LDAP source"), "{}", ldap[0].1);
+        let unknown = stage_refusals(&password(&["my.Backend"]));
+        assert!(unknown[0].1.contains("unknown backend \"my.Backend\""));
+        let none = stage_refusals(&password(&[]));
+        assert!(none[0].1.contains("at least one backend"), "{}", none[0].1);
+    }
+
+    #[test]
+    fn totp_digits_other_than_6_or_8_are_refused() {
+        for (digits, ok) in [(6, true), (8, true), (7, false), (0, false)] {
+            let s = StageSettings::AuthenticatorTotp(AuthenticatorTotpSettings {
+                digits,
+                ..Default::default()
+            });
+            assert_eq!(stage_refusals(&s).is_empty(), ok, "{digits}");
+        }
+    }
+
+    #[test]
+    fn an_email_stage_of_its_own_needs_a_usable_connection() {
+        let email = |f: &dyn Fn(&mut EmailSettings)| {
+            let mut m = EmailSettings::default();
+            f(&mut m);
+            stage_refusals(&StageSettings::Email(m))
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            email(&|_| {}).is_empty(),
+            "authentik's defaults: localhost:25"
+        );
+        assert_eq!(email(&|m| m.username = "bob".into()), ["username"]);
+        assert_eq!(
+            email(&|m| {
+                m.use_tls = true;
+                m.use_ssl = true;
+            }),
+            ["use_ssl"]
+        );
+        assert_eq!(email(&|m| m.port = 0), ["port"]);
+        assert!(
+            email(&|m| {
+                m.use_global_settings = true;
+                m.username = "ignored".into();
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn dummy_wait_min_above_wait_max_is_refused() {
+        let d = |wait_min, wait_max| {
+            policy_refusals(&PolicySettings::Dummy(DummySettings {
+                result: true,
+                wait_min,
+                wait_max,
+            }))
+        };
+        assert!(d(0, 1).is_empty());
+        assert!(d(2, 2).is_empty());
+        let r = d(3, 1);
+        assert_eq!(r[0].0, "wait_max");
+        assert!(r[0].1.contains("below wait_min"));
+        assert_eq!(d(-1, 1)[0].0, "wait_min");
+    }
+}
