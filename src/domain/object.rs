@@ -318,6 +318,7 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
                     ),
                 );
             }
+            super::refuse_unsupported(&mut e, &s.settings);
         }
         Object::FlowStageBinding(b) => {
             check_required(&mut e, "target", &b.flow_id);

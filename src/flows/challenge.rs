@@ -54,6 +54,8 @@ pub enum ChallengeKind {
         password_fields: bool,
         /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
         enable_remember_me: bool,
+        /// The stage's enrollment flow (`enrollment_flow`), linked as "Sign up".
+        enroll_url: Option<String>,
         /// The stage's password-less flow (`/if/flow/<slug>/`), linked from the page.
         passwordless_url: Option<String>,
         /// The recovery flow's page (`recovery_flow`), linked as "Forgot password?".
@@ -330,9 +332,13 @@ impl ChallengeKind {
                 user_fields,
                 password_fields,
                 enable_remember_me,
+                enroll_url,
                 passwordless_url,
                 recovery_url,
             } => {
+                if let Some(url) = enroll_url {
+                    put("enroll_url", json!(url));
+                }
                 if let Some(url) = passwordless_url {
                     put("passwordless_url", json!(url));
                 }

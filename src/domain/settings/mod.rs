@@ -108,10 +108,12 @@ macro_rules! kind_settings {
 
 mod connectors;
 mod policies;
+mod stage_refusals;
 mod stages;
 
 pub use connectors::*;
 pub use policies::*;
+pub use stage_refusals::refuse_unsupported;
 pub use stages::*;
 
 /// Picks one kind's struct out of its family's enum, so code that knows the kind it edits (the
