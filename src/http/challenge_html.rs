@@ -42,6 +42,7 @@ fn form_body(c: &Challenge) -> String {
             enroll_url,
             passwordless_url,
             recovery_url,
+            ..
         } => {
             identification(
                 &mut o,

@@ -54,7 +54,8 @@ async fn identification_links_enrollment_recovery_and_passwordless_flows_with_th
         vec![(
             StageKind::Identification,
             json!({"user_fields": ["username"], "enrollment_flow": ids[0],
-                   "recovery_flow": ids[1], "passwordless_flow": ids[2]}),
+                   "recovery_flow": ids[1], "passwordless_flow": ids[2],
+                   "show_source_labels": true}),
         )],
     )
     .await;
@@ -78,6 +79,7 @@ async fn identification_links_enrollment_recovery_and_passwordless_flows_with_th
         v["passwordless_url"], "/if/flow/keyonly/?next=%2Fapp%2F",
         "{v}"
     );
+    assert_eq!(v["show_source_labels"], true, "{v}");
     // HTML: the links at the bottom of the page, after the button.
     let page = jar()
         .get(format!("{}?next=/app/", flow_url(base, "linked")))
@@ -115,6 +117,7 @@ async fn identification_links_enrollment_recovery_and_passwordless_flows_with_th
     for key in ["enroll_url", "recovery_url", "passwordless_url"] {
         assert!(v.get(key).is_none(), "{key}: {v}");
     }
+    assert_eq!(v["show_source_labels"], false, "{v}");
     let (_, page) = get_page(&jar(), base, "unlinked").await;
     assert!(!page.contains("id=\"enroll\""), "{page}");
 }
@@ -536,6 +539,21 @@ async fn redirect_flow_mode_plans_the_target_flow_keeping_the_context_or_not() {
         page.contains("<p class=\"user\">akadmin</p>") && page.contains("name=\"password\""),
         "{page}"
     );
+    // Static mode: the browser leaves for target_static.
+    add_flow(
+        &srv.service,
+        "leave",
+        FlowAuthentication::None,
+        vec![(
+            StageKind::Redirect,
+            json!({"mode": "static", "target_static": "/elsewhere/"}),
+        )],
+    )
+    .await;
+    let v = api_get(&jar(), base, "leave").await;
+    assert_eq!(v["to"], "/elsewhere/", "{v}");
+    let r = jar().get(flow_url(base, "leave")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/elsewhere/");
     // A flow-mode redirect without a target is refused at save.
     let err = srv
         .service

@@ -34,6 +34,7 @@ pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowRes
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
         enable_remember_me: s.enable_remember_me,
+        show_source_labels: s.show_source_labels,
         enroll_url: flow_url(sc, s.enrollment_flow.as_deref()).await?,
         passwordless_url: flow_url(sc, s.passwordless_flow.as_deref()).await?,
         recovery_url: flow_url(sc, s.recovery_flow.as_deref()).await?,
