@@ -54,6 +54,10 @@ pub enum ChallengeKind {
         password_fields: bool,
         /// Offer "stay signed in" (user_login's `remember_me_offset` applies when ticked).
         enable_remember_me: bool,
+        /// authentik's `show_source_labels` (latchkey offers no sources, so it labels nothing).
+        show_source_labels: bool,
+        /// The stage's enrollment flow (`enrollment_flow`), linked as "Sign up".
+        enroll_url: Option<String>,
         /// The stage's password-less flow (`/if/flow/<slug>/`), linked from the page.
         passwordless_url: Option<String>,
         /// The recovery flow's page (`recovery_flow`), linked as "Forgot password?".
@@ -333,9 +337,14 @@ impl ChallengeKind {
                 user_fields,
                 password_fields,
                 enable_remember_me,
+                show_source_labels,
+                enroll_url,
                 passwordless_url,
                 recovery_url,
             } => {
+                if let Some(url) = enroll_url {
+                    put("enroll_url", json!(url));
+                }
                 if let Some(url) = passwordless_url {
                     put("passwordless_url", json!(url));
                 }
@@ -347,7 +356,7 @@ impl ChallengeKind {
                 put("password_fields", json!(password_fields));
                 put("primary_action", json!("Log in"));
                 put("sources", json!([]));
-                put("show_source_labels", json!(false));
+                put("show_source_labels", json!(show_source_labels));
                 put("enable_remember_me", json!(enable_remember_me));
             }
             ChallengeKind::Password {

@@ -75,11 +75,21 @@ pub enum Effect {
         session_duration: i64,
         /// End the user's other sessions.
         terminate_other_sessions: bool,
+        /// What network facts the session is bound to (user login's `network_binding`).
+        network_binding: crate::domain::NetworkBinding,
     },
     /// End the session.
     Logout,
     /// The plan ran to its end (not denied); carries the final context.
     Completed(Box<super::FlowContext>),
+    /// A redirect stage planned another flow: the plan goes into the session under that
+    /// flow's slug, where its page finds it.
+    StartPlan {
+        /// The target flow's slug.
+        slug: String,
+        /// Its plan.
+        plan: Box<super::Plan>,
+    },
     /// The user declined (a consent stage's Deny); carries the context, so a parked
     /// authorization request is answered `access_denied` rather than left waiting.
     Declined(Box<super::FlowContext>),

@@ -346,7 +346,7 @@ fn session_user_after(mut user: Option<String>, effects: &[Effect]) -> Option<St
         match effect {
             Effect::Login { user_id, .. } => user = Some(user_id.clone()),
             Effect::Logout => user = None,
-            Effect::Completed(_) | Effect::Declined(_) => {}
+            Effect::Completed(_) | Effect::Declined(_) | Effect::StartPlan { .. } => {}
         }
     }
     user

@@ -14,6 +14,7 @@ pub mod planner;
 pub mod policy;
 pub mod recorder;
 pub mod session;
+pub mod session_binding;
 pub mod simulate;
 pub mod stages;
 pub mod webauthn;

@@ -16,9 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use super::session_binding::{BindingBroken, NetworkBound};
 use crate::context::Context;
 use crate::crypto::secrets;
-use crate::domain::new_id;
+use crate::domain::{NetworkBinding, new_id};
 use crate::store::{StoreResult, sessions};
 
 /// A session unused this long (seconds) is gone.
@@ -65,6 +66,9 @@ pub struct SessionData {
     /// Where a flow that ended in a logout goes once the front-channel logout page is answered.
     #[serde(default)]
     pub logout_continue: Option<String>,
+    /// The network the login stage bound the session to (`network_binding`), if any.
+    #[serde(default)]
+    pub network_binding: Option<NetworkBound>,
 }
 
 /// An authorization request parked while the user goes through the provider's flow.
@@ -169,6 +173,13 @@ impl Session {
         self.stored
     }
 
+    /// Whether this request, from the address the session was loaded for, breaks the network
+    /// binding of a signed-in session (see [`super::session_binding`]).
+    pub fn binding_broken(&self) -> Option<BindingBroken> {
+        self.user_id.as_ref()?;
+        self.data.network_binding.as_ref()?.check(&self.client_ip)
+    }
+
     /// The session id tokens and logout messages carry (`sid`): a digest of the row id.
     pub fn sid(&self) -> String {
         secrets::digest(&self.row_id)
@@ -256,6 +267,8 @@ pub struct Login<'a> {
     pub session_duration: i64,
     /// End the user's other sessions.
     pub terminate_other_sessions: bool,
+    /// What network facts the session is bound to.
+    pub network_binding: NetworkBinding,
 }
 
 /// Logs a user in: the old session is replaced by one under a new id and cookie (no session
@@ -272,6 +285,7 @@ pub async fn login(ctx: &Context, session: &mut Session, login: Login<'_>) -> St
     fresh.data = session.data.clone();
     fresh.data.csrf = secrets::random_token(32);
     fresh.data.auth_time = Some(ctx.now());
+    fresh.data.network_binding = NetworkBound::at_login(login.network_binding, &session.client_ip);
     let row = fresh.row(ctx.now(), lifetime);
     sessions::replace(
         ctx.store(),

@@ -113,6 +113,11 @@ async fn session_superuser(
             tracing::error!(error = %e, "session load failed");
             ApiAuthRefusal::Server
         })?;
+    // A session used from outside the network its login bound it to signs nobody in (the
+    // session extractor ends it on the next page).
+    if loaded.binding_broken().is_some() {
+        return Ok(None);
+    }
     let Some(user_id) = loaded.user_id else {
         return Ok(None);
     };

@@ -39,8 +39,10 @@ fn form_body(c: &Challenge) -> String {
             user_fields,
             password_fields,
             enable_remember_me,
+            enroll_url,
             passwordless_url,
             recovery_url,
+            ..
         } => {
             identification(
                 &mut o,
@@ -60,6 +62,13 @@ fn form_body(c: &Challenge) -> String {
                 let _ = write!(
                     o,
                     "<p class=\"links\"><a id=\"recovery\" href=\"{}\">Forgot username or password?</a></p>",
+                    attr(url)
+                );
+            }
+            if let Some(url) = enroll_url {
+                let _ = write!(
+                    o,
+                    "<p class=\"links\">Need an account? <a id=\"enroll\" href=\"{}\">Sign up.</a></p>",
                     attr(url)
                 );
             }

@@ -125,6 +125,7 @@ impl FromRequestParts<AppState> for Session {
         let value = cookie.as_ref().map(|c| c.value.as_str());
         let mut loaded = crate::flows::session::load(&state.ctx, value, &ip).await?;
         session::note_cookie_name(&mut loaded, cookie.as_ref());
+        crate::oauth::session_step::end_if_binding_broken(&state.ctx, &mut loaded).await?;
         Ok(loaded)
     }
 }

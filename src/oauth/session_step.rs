@@ -64,6 +64,28 @@ pub async fn sign_out(ctx: &Context, sess: &mut Session) -> StoreResult<()> {
     Ok(())
 }
 
+/// Ends a session whose request came from outside the network its login bound it to (a fresh
+/// anonymous session replaces it, the relying parties are told) and records authentik's
+/// `logout` event with why; a session whose binding holds is left alone.
+pub async fn end_if_binding_broken(ctx: &Context, sess: &mut Session) -> StoreResult<()> {
+    let Some(broken) = sess.binding_broken() else {
+        return Ok(());
+    };
+    let subject = EventSubject {
+        user_id: sess.user_id.clone(),
+        client_ip: broken.new_ip.clone(),
+        ..Default::default()
+    };
+    sign_out(ctx, sess).await?;
+    if let Err(e) = ctx
+        .record_event(crate::flows::actions::LOGOUT, subject, broken.to_event())
+        .await
+    {
+        tracing::warn!(error = %e, "cannot record the logout of a broken session binding");
+    }
+    Ok(())
+}
+
 /// Runs one step for `slug` on the session's plan, applies its effects and saves the session.
 pub async fn run_step(
     sc: StepContext<'_>,
@@ -154,11 +176,13 @@ async fn apply_effects(
                 user_id,
                 session_duration,
                 terminate_other_sessions,
+                network_binding,
             } => {
                 let login = Login {
                     user_id,
                     session_duration: *session_duration,
                     terminate_other_sessions: *terminate_other_sessions,
+                    network_binding: *network_binding,
                 };
                 session::login(sc.ctx, sess, login).await?;
             }
@@ -180,6 +204,9 @@ async fn apply_effects(
                 if let Some(id) = parked_request(context) {
                     sess.data.oauth_declined.insert(id.to_string());
                 }
+            }
+            Effect::StartPlan { slug, plan } => {
+                sess.data.plans.insert(slug.clone(), (**plan).clone());
             }
         }
     }

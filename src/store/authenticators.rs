@@ -78,6 +78,37 @@ pub async fn consume_step(conn: &mut Conn, id: &str, step: i64) -> StoreResult<b
     Ok(res.rows_affected() == 1)
 }
 
+/// Notes that device `id` passed a validation at `now` (`last_used_at`).
+pub async fn mark_used(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE authenticator_devices SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The latest validation of any confirmed device of `user_id` whose kind is one of `kinds`.
+pub async fn last_used_of_kinds(
+    conn: &mut Conn,
+    user_id: &str,
+    kinds: &[String],
+) -> StoreResult<Option<i64>> {
+    let mut latest: Option<i64> = None;
+    for kind in kinds {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT max(last_used_at) FROM authenticator_devices \
+             WHERE user_id = $1 AND kind = $2 AND confirmed = TRUE",
+        )
+        .bind(user_id)
+        .bind(kind)
+        .fetch_one(&mut *conn)
+        .await?;
+        latest = latest.max(at);
+    }
+    Ok(latest)
+}
+
 /// Counts one failed code attempt for a user in a window of `window` seconds (atomic UPSERT);
 /// returns the failures in the current window.
 pub async fn record_failure(

@@ -296,6 +296,8 @@ fn every_kind() -> Vec<ChallengeKind> {
             user_fields: vec!["username".into(), "email".into()],
             password_fields: true,
             enable_remember_me: true,
+            show_source_labels: true,
+            enroll_url: Some("/if/flow/default-enrollment-flow/?next=%2F".into()),
             passwordless_url: Some("/if/flow/passwordless/".into()),
             recovery_url: Some("/if/flow/default-recovery-flow/".into()),
         },
@@ -392,6 +394,8 @@ fn the_identification_challenge_names_its_flows_designation() {
             user_fields: vec!["username".into()],
             password_fields: false,
             enable_remember_me: false,
+            show_source_labels: false,
+            enroll_url: None,
             passwordless_url: None,
             recovery_url: None,
         };

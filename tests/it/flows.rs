@@ -52,7 +52,8 @@ async fn flows_json_executor_login() {
     )
     .await;
     assert_eq!(v["component"], "ak-stage-password", "{v}");
-    assert_eq!(v["pending_user"], "AKADMIN");
+    // show_matched_user (the default blueprint's): the matched account, not what was typed.
+    assert_eq!(v["pending_user"], "akadmin");
     let v = api_post(
         &c,
         &srv.base_url,

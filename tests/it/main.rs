@@ -82,6 +82,7 @@ mod session_writes;
 mod settings_coverage;
 mod smtp_support;
 mod stage_challenges;
+mod stage_settings;
 mod store;
 mod store_copy;
 mod store_maintenance;

@@ -3,8 +3,9 @@
 //! answer is `(field, message)`.
 
 use super::{
-    AuthenticatorTotpSettings, DummySettings, EmailSettings, PasswordPolicySettings,
-    PasswordSettings,
+    AuthenticatorTotpSettings, DummySettings, EmailSettings, GeoipBinding, IdentificationSettings,
+    NetworkBinding, PasswordPolicySettings, PasswordSettings, RedirectMode, RedirectSettings,
+    UserLoginSettings,
 };
 use super::{PolicySettings, StageSettings};
 
@@ -20,8 +21,67 @@ pub fn stage_refusals(settings: &StageSettings) -> Vec<(&'static str, String)> {
         StageSettings::Password(p) => password_stage(p),
         StageSettings::AuthenticatorTotp(t) => totp_stage(t),
         StageSettings::Email(m) => email_stage(m),
+        StageSettings::Identification(i) => identification_stage(i),
+        StageSettings::UserLogin(l) => user_login_stage(l),
+        StageSettings::Redirect(r) => redirect_stage(r),
         _ => Vec::new(),
     }
+}
+
+/// Identification: latchkey has no federation sources and no captcha stage.
+fn identification_stage(s: &IdentificationSettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !s.sources.is_empty() {
+        out.push((
+            "sources",
+            "latchkey has no federation sources to offer on the login page: leave sources empty"
+                .to_string(),
+        ));
+    }
+    if s.captcha_stage.as_deref().is_some_and(|c| !c.is_empty()) {
+        out.push((
+            "captcha_stage",
+            "latchkey has no captcha stage: leave captcha_stage empty".to_string(),
+        ));
+    }
+    out
+}
+
+/// User login: no ASN and no GeoIP database to bind a session with.
+fn user_login_stage(s: &UserLoginSettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if s.network_binding == NetworkBinding::BindAsn {
+        out.push((
+            "network_binding",
+            "latchkey has no ASN database to bind a session to its autonomous system: use \
+             bind_asn_network (the client's /24 or /64 network), bind_asn_network_ip (the exact \
+             address) or no_binding"
+                .to_string(),
+        ));
+    }
+    if s.geoip_binding != GeoipBinding::NoBinding {
+        out.push((
+            "geoip_binding",
+            "latchkey has no GeoIP database to bind a session to a location: use no_binding \
+             (network_binding can bind the session to the client's network)"
+                .to_string(),
+        ));
+    }
+    out
+}
+
+/// Redirect: flow mode needs the flow to go to.
+fn redirect_stage(s: &RedirectSettings) -> Vec<(&'static str, String)> {
+    let no_flow = s.target_flow.as_deref().is_none_or(str::is_empty);
+    if s.mode == RedirectMode::Flow && no_flow {
+        return vec![(
+            "target_flow",
+            "a redirect in flow mode needs the flow to go to: choose target_flow, or use mode \
+             static with target_static"
+                .to_string(),
+        )];
+    }
+    Vec::new()
 }
 
 /// The policy settings of `settings` latchkey refuses.
@@ -159,6 +219,41 @@ mod tests {
             backends: backends.iter().map(|b| b.to_string()).collect(),
             ..Default::default()
         })
+    }
+
+    fn refused_fields(kind: crate::domain::StageKind, settings: serde_json::Value) -> Vec<&'static str> {
+        stage_refusals(&StageSettings::from_json(kind, &settings))
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    #[test]
+    fn sources_and_captcha_are_refused_on_identification() {
+        use crate::domain::StageKind;
+        let fields = refused_fields(
+            StageKind::Identification,
+            serde_json::json!({"sources": ["s1"], "captcha_stage": "c1"}),
+        );
+        assert_eq!(fields, ["sources", "captcha_stage"]);
+        assert!(refused_fields(StageKind::Identification, serde_json::json!({"sources": []})).is_empty());
+    }
+
+    #[test]
+    fn asn_only_and_geoip_bindings_are_refused_on_user_login() {
+        use crate::domain::StageKind;
+        let fields = refused_fields(
+            StageKind::UserLogin,
+            serde_json::json!({"network_binding": "bind_asn", "geoip_binding": "bind_continent"}),
+        );
+        assert_eq!(fields, ["network_binding", "geoip_binding"]);
+        for ok in ["no_binding", "bind_asn_network", "bind_asn_network_ip"] {
+            assert!(
+                refused_fields(StageKind::UserLogin, serde_json::json!({"network_binding": ok}))
+                    .is_empty(),
+                "{ok}"
+            );
+        }
     }
 
     #[test]

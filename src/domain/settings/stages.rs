@@ -322,8 +322,9 @@ pub struct UserWriteSettings {
     pub create_users_as_inactive: bool,
     /// A group (id or name) new users join.
     pub create_users_group: Option<String>,
-    /// Kept for blueprints; latchkey creates internal users.
+    /// The type of a created user (a plan's `user_type` overrides it).
     pub user_type: UserType,
+    /// The path of a created user, as written (empty: `users`; a plan's `user_path` overrides).
     pub user_path_template: String,
 }
 
@@ -381,7 +382,7 @@ string_enum!(
     } default Static
 );
 
-/// Redirect (authentik's `RedirectStage`); latchkey serves the static mode.
+/// Redirect (authentik's `RedirectStage`): to a URL (`static`) or into another flow (`flow`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RedirectSettings {

@@ -2,6 +2,8 @@
 //! within their window (one conditional UPDATE of `last_used_step`), a recovery code is used by
 //! one conditional DELETE of its digest, and attempts are throttled per user; WebAuthn
 //! assertions are [`super::webauthn_validate`]'s, also without a pending user (password-less).
+//! Each validation notes the device's `last_used_at`; with `last_auth_threshold` above zero a
+//! user whose allowed device passed within the threshold is not asked again.
 
 use serde_json::json;
 
@@ -10,7 +12,8 @@ use super::authenticator_totp::{BUILTIN_TOTP_SETUP, matching_step, totp};
 use super::{Reply, Show, StageCtx, webauthn_validate};
 use crate::crypto::secrets;
 use crate::domain::{
-    AuthenticatorValidateSettings, InvalidResponseAction, NotConfiguredAction, PolicyEngineMode,
+    AuthenticatorValidateSettings, Duration, InvalidResponseAction, NotConfiguredAction,
+    PolicyEngineMode,
 };
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::context::PlannedStage;
@@ -44,6 +47,9 @@ pub async fn challenge(
             None => Show::Deny("No pending user.".into()),
         });
     };
+    if validated_within_threshold(sc, &user_id, s).await? {
+        return Ok(Show::Next);
+    }
     let mut classes = {
         let mut conn = sc.env.store.read().await?;
         offered_classes(&mut conn, &user_id, s).await?
@@ -86,19 +92,36 @@ pub async fn challenge(
     }))
 }
 
-/// The device classes the user has and the stage accepts: `totp` (always, as before), then
-/// `static` when the stage lists it.
+/// True when `last_auth_threshold` is above zero and a confirmed device of the user, of a class
+/// the stage accepts, passed a validation within it.
+async fn validated_within_threshold(
+    sc: &StageCtx<'_>,
+    user_id: &str,
+    s: &AuthenticatorValidateSettings,
+) -> FlowResult<bool> {
+    let threshold = Duration::parse(&s.last_auth_threshold).map_or(0, |d| d.seconds());
+    if threshold <= 0 {
+        return Ok(false);
+    }
+    let mut conn = sc.env.store.read().await?;
+    let last = authenticators::last_used_of_kinds(&mut conn, user_id, &s.device_classes).await?;
+    Ok(last.is_some_and(|at| at >= sc.env.now - threshold))
+}
+
+/// The device classes the user has and the stage accepts (`device_classes`): `totp`, then
+/// `static`.
 async fn offered_classes(
     conn: &mut store::Conn,
     user_id: &str,
     s: &AuthenticatorValidateSettings,
 ) -> FlowResult<Vec<String>> {
     let mut classes = Vec::new();
-    if !authenticators::confirmed_of_user(conn, user_id, "totp")
-        .await?
-        .is_empty()
+    if accepts(s, TOTP_KIND)
+        && !authenticators::confirmed_of_user(conn, user_id, TOTP_KIND)
+            .await?
+            .is_empty()
     {
-        classes.push("totp".to_string());
+        classes.push(TOTP_KIND.to_string());
     }
     if accepts_static(s)
         && !authenticators::confirmed_of_user(conn, user_id, STATIC_KIND)
@@ -110,8 +133,15 @@ async fn offered_classes(
     Ok(classes)
 }
 
+/// The device class of TOTP authenticators.
+const TOTP_KIND: &str = "totp";
+
+fn accepts(s: &AuthenticatorValidateSettings, class: &str) -> bool {
+    s.device_classes.iter().any(|c| c == class)
+}
+
 fn accepts_static(s: &AuthenticatorValidateSettings) -> bool {
-    s.device_classes.iter().any(|c| c == STATIC_KIND)
+    accepts(s, STATIC_KIND)
 }
 
 /// Uses a recovery code of the user: true when it was unused (and is now used). A dry run
@@ -121,6 +151,9 @@ async fn use_static_code(sc: &StageCtx<'_>, user_id: &str, code: &str) -> FlowRe
     match sc.env.write_tx("recovery code used").await? {
         Some(mut tx) => {
             let used = static_tokens::consume(tx.conn(), user_id, &digest).await?;
+            if let Some(device) = &used {
+                authenticators::mark_used(tx.conn(), device, sc.env.now).await?;
+            }
             tx.commit().await?;
             Ok(used.is_some())
         }
@@ -150,8 +183,12 @@ pub async fn respond(
     let env = sc.env;
     let (devices, failures, username) = {
         let mut conn = env.store.read().await?;
+        let devices = match accepts(s, TOTP_KIND) {
+            true => authenticators::confirmed_of_user(&mut conn, &user_id, TOTP_KIND).await?,
+            false => Vec::new(),
+        };
         (
-            authenticators::confirmed_of_user(&mut conn, &user_id, "totp").await?,
+            devices,
             authenticators::failures(&mut conn, &user_id, env.now, WINDOW).await?,
             store::users::get(&mut conn, &user_id)
                 .await?
@@ -185,6 +222,9 @@ pub async fn respond(
             let won = match env.write_tx("authenticator step used").await? {
                 Some(mut tx) => {
                     let won = authenticators::consume_step(tx.conn(), &d.id, step).await?;
+                    if won {
+                        authenticators::mark_used(tx.conn(), &d.id, env.now).await?;
+                    }
                     tx.commit().await?;
                     won
                 }

@@ -1,8 +1,11 @@
 //! Identification: who is logging in, by username and/or email (case-insensitive by default).
 //! With `pretend_user_exists` an unknown user gets the same next challenge, and an embedded
 //! password check costs the same time (`verify_dummy`), so accounts cannot be enumerated.
+//! The enrollment, recovery and password-less flows are linked with the query the flow was
+//! opened with; `show_matched_user` decides whether later stages name the matched account or
+//! what was typed.
 
-use super::{Reply, Show, StageCtx, password};
+use super::{Reply, Show, StageCtx, flow_page_url, password};
 use crate::domain::IdentificationSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
@@ -27,26 +30,28 @@ pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowRes
     if restored && sc.plan.context.pending_user.is_some() {
         return Ok(Show::Next);
     }
-    let passwordless_url = flow_url(sc, s.passwordless_flow.as_deref()).await?;
     Ok(Show::Challenge(ChallengeKind::Identification {
         user_fields: user_fields(s),
         password_fields: s.password_stage.is_some(),
         enable_remember_me: s.enable_remember_me,
-        passwordless_url,
+        show_source_labels: s.show_source_labels,
+        enroll_url: flow_url(sc, s.enrollment_flow.as_deref()).await?,
+        passwordless_url: flow_url(sc, s.passwordless_flow.as_deref()).await?,
         recovery_url: flow_url(sc, s.recovery_flow.as_deref()).await?,
     }))
 }
 
-/// The relative URL of the flow `id` names (authentik's `if-flow` URL); `None` when unset or
-/// deleted.
+/// The relative URL of the flow `id` names (authentik's `if-flow` URL) with the query this
+/// flow was opened with, so `next` survives the detour; `None` when unset or deleted.
 async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<String>> {
     let Some(id) = id.filter(|i| !i.is_empty()) else {
         return Ok(None);
     };
-    let mut conn = sc.env.store.read().await?;
-    Ok(store::flows::get(&mut conn, id)
-        .await?
-        .map(|f| format!("/if/flow/{}/", f.slug)))
+    let flow = {
+        let mut conn = sc.env.store.read().await?;
+        store::flows::get(&mut conn, id).await?
+    };
+    Ok(flow.map(|f| flow_page_url(&f.slug, &sc.plan.context.query)))
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.
@@ -61,15 +66,17 @@ pub async fn respond(
     }
     let case_insensitive = s.case_insensitive_matching;
     let mut found = None;
+    let mut matched_username = None;
     {
         let mut conn = sc.env.store.read().await?;
         for field in user_fields(s) {
             if let Some(id) = logins::find_user_id(&mut conn, &field, uid, case_insensitive).await?
             {
-                let active = store::users::get(&mut conn, &id)
+                if let Some(user) = store::users::get(&mut conn, &id)
                     .await?
-                    .is_some_and(|u| u.is_active);
-                if active {
+                    .filter(|u| u.is_active)
+                {
+                    matched_username = Some(user.username);
                     found = Some(id);
                 }
                 break;
@@ -91,7 +98,12 @@ pub async fn respond(
         .extra
         .insert("remember_me".into(), serde_json::Value::Bool(remember));
     sc.plan.context.pending_user = found.clone();
-    sc.plan.context.pending_user_identifier = Some(uid.to_string());
+    // authentik's `get_pending_user(for_display)`: the matched account's username when the
+    // stage shows the matched user, else (and for an unknown identifier) what was typed.
+    sc.plan.context.pending_user_identifier = match matched_username {
+        Some(username) if s.show_matched_user => Some(username),
+        _ => Some(uid.to_string()),
+    };
     if embedded {
         let pw = r.get("password").unwrap_or("");
         let backends = embedded_backends(sc, s).await?;

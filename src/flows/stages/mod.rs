@@ -33,6 +33,7 @@ pub use authenticator_totp::BUILTIN_TOTP_SETUP;
 pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
 pub use email::{LinkMail, SEND_FAILED, send_link_mail};
 pub use password::{Backends, PasswordCheck, app_password_owner, verify_user_password};
+pub use redirect::{IS_REDIRECTED, REDIRECT_STAGE_TARGET};
 
 /// Everything a stage may look at and change.
 pub struct StageCtx<'a> {
@@ -72,6 +73,19 @@ impl StageCtx<'_> {
             .clone()
             .unwrap_or_default()
     }
+}
+
+/// A flow's page (`/if/flow/<slug>/`) with `query`, the parameters the current flow was opened
+/// with (authentik's `reverse_with_qs` over the session's query), so `next` survives the move.
+fn flow_page_url(slug: &str, query: &std::collections::BTreeMap<String, String>) -> String {
+    let path = format!("/if/flow/{slug}/");
+    if query.is_empty() {
+        return path;
+    }
+    let encoded: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter())
+        .finish();
+    format!("{path}?{encoded}")
 }
 
 /// What a stage shows.
@@ -143,7 +157,7 @@ pub async fn challenge(sc: &mut StageCtx<'_>) -> FlowResult<Show> {
         StageSettings::UserWrite(s) => user_write::run(sc, s).await,
         StageSettings::Prompt(s) => prompt::challenge(sc, s).await,
         StageSettings::Deny(s) => Ok(deny::challenge(s)),
-        StageSettings::Redirect(s) => Ok(redirect::challenge(sc, s)),
+        StageSettings::Redirect(s) => redirect::challenge(sc, s).await,
         StageSettings::Endpoint(s) => endpoint::challenge(sc, s).await,
         StageSettings::Invitation(s) => invitation::challenge(sc, s).await,
         StageSettings::AuthenticatorStatic(s) => authenticator_static::challenge(sc, s).await,

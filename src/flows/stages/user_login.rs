@@ -43,6 +43,7 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserLoginSettings) -> FlowResult<Sho
         user_id: user.id.clone(),
         session_duration: duration,
         terminate_other_sessions: s.terminate_other_sessions,
+        network_binding: s.network_binding,
     });
     if let Some(mut tx) = sc.env.write_tx("last login").await? {
         logins::set_last_login(tx.conn(), &user.id, sc.env.now).await?;

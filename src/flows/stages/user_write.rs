@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::invitation::{CONTEXT_INVITATION, InvitationInEffect};
 use super::{Show, StageCtx};
 use crate::crypto::password;
-use crate::domain::{User, UserCreationMode, UserWriteSettings, new_id};
+use crate::domain::{User, UserCreationMode, UserType, UserWriteSettings, new_id};
 use crate::flows::env::Env;
 use crate::flows::{FlowError, FlowResult, actions};
 use crate::store::{self, WriteTx, invitations, users};
@@ -61,7 +61,8 @@ pub async fn run(sc: &mut StageCtx<'_>, s: &UserWriteSettings) -> FlowResult<Sho
         Some(user) => update_user(&mut tx, user, &data, now).await,
         None => {
             let path = new_user_path(&sc.plan.context.extra, s);
-            create_user(&mut tx, s, &path, &data, hash.is_some(), now).await?
+            let user_type = new_user_type(&sc.plan.context.extra, s);
+            create_user(&mut tx, s, &path, user_type, &data, hash.is_some(), now).await?
         }
     };
     // A refused write is the user's problem (e.g. a taken username): the flow says so.
@@ -117,6 +118,7 @@ async fn create_user(
     tx: &mut WriteTx,
     s: &UserWriteSettings,
     path: &str,
+    user_type: UserType,
     data: &PromptData,
     has_password: bool,
     now: i64,
@@ -132,7 +134,7 @@ async fn create_user(
         name: text(data, "name").unwrap_or_default(),
         email: text(data, "email").unwrap_or_default(),
         is_active: !s.create_users_as_inactive,
-        user_type: s.user_type,
+        user_type,
         path: path.to_string(),
         attributes,
         has_password,
@@ -157,6 +159,24 @@ async fn create_user(
 /// The plan context key a flow sets to choose a created user's path (authentik's
 /// `PLAN_CONTEXT_USER_PATH`).
 pub const CONTEXT_USER_PATH: &str = "user_path";
+
+/// The plan context key a flow sets to choose a created user's type (authentik's
+/// `PLAN_CONTEXT_USER_TYPE`).
+pub const CONTEXT_USER_TYPE: &str = "user_type";
+
+/// A created user's type: the plan's `user_type` when it names one, else the stage's; an
+/// internal service account is created as a service account, as authentik's stage does.
+fn new_user_type(extra: &BTreeMap<String, Value>, s: &UserWriteSettings) -> UserType {
+    let chosen = extra
+        .get(CONTEXT_USER_TYPE)
+        .and_then(Value::as_str)
+        .and_then(UserType::parse)
+        .unwrap_or(s.user_type);
+    match chosen {
+        UserType::InternalServiceAccount => UserType::ServiceAccount,
+        other => other,
+    }
+}
 
 /// Where a created user goes: the plan's `user_path`, else the stage's `user_path_template`,
 /// else authentik's default `users`.
@@ -264,6 +284,19 @@ mod tests {
             attrs,
             json!({"org": {"team": "blue", "floor": 3}, "kept": true, "locale": "de"})
         );
+    }
+
+    #[test]
+    fn the_type_is_the_plans_then_the_stages_and_never_an_internal_service_account() {
+        let mut s = UserWriteSettings::default();
+        let mut extra = BTreeMap::new();
+        assert_eq!(new_user_type(&extra, &s), UserType::External);
+        s.user_type = UserType::InternalServiceAccount;
+        assert_eq!(new_user_type(&extra, &s), UserType::ServiceAccount);
+        extra.insert(CONTEXT_USER_TYPE.into(), json!("internal"));
+        assert_eq!(new_user_type(&extra, &s), UserType::Internal);
+        extra.insert(CONTEXT_USER_TYPE.into(), json!("bogus"));
+        assert_eq!(new_user_type(&extra, &s), UserType::ServiceAccount);
     }
 
     #[test]

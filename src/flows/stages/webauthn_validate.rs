@@ -156,6 +156,9 @@ pub async fn respond(sc: &mut StageCtx<'_>, answer: &str) -> FlowResult<Reply> {
                 &credential,
             )
             .await?;
+            if won {
+                store::authenticators::mark_used(tx.conn(), &device.id, env.now).await?;
+            }
             tx.commit().await?;
             won
         }
