@@ -25,6 +25,7 @@ mod serve;
 pub mod session;
 mod shell;
 pub mod tls;
+mod user_page;
 mod webauthn_html;
 mod wellknown;
 
@@ -238,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_agent::routes())
         .merge(agent_page::routes())
         .merge(api_endpoints::routes())
+        .merge(user_page::routes())
         .layer(timeout())
         .merge(oauth_json)
         .fallback(errors::not_found)

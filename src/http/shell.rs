@@ -54,6 +54,25 @@ pub fn css_url(url: &str) -> String {
     o
 }
 
+/// What the user's interface adds to [`STYLESHEET`]: a wider card, the library's application
+/// cards grouped in a grid, and the account tables.
+pub const USER_STYLESHEET: &str = ".card.wide{max-width:60rem}\
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:1rem 0 .5rem;color:#57606a}\
+ul.apps{list-style:none;padding:0;display:grid;\
+grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.75rem}\
+li.app{border:1px solid #d0d7de;border-radius:6px;padding:.75rem}\
+li.app a{display:flex;align-items:center;gap:.5rem;font-weight:600;color:#0969da;\
+text-decoration:none}\
+.app-icon{width:2rem;height:2rem;border-radius:4px;object-fit:contain;flex:none}\
+span.app-icon{display:inline-flex;align-items:center;justify-content:center;\
+background:#0969da;color:#fff}\
+.publisher,.description{margin:.35rem 0 0;font-size:.9rem}.publisher{color:#57606a}\
+table{width:100%;border-collapse:collapse;font-size:.9rem}\
+th,td{text-align:left;padding:.35rem;border-bottom:1px solid #d0d7de;vertical-align:top}\
+td form{margin:0}td button{margin:0;width:auto;padding:.25rem .6rem;font-size:.85rem}\
+form.inline label{display:inline-block;margin-right:.5rem}\
+form.inline input{width:auto}form.inline button{width:auto}";
+
 /// A whole page: `title` as the heading and in the tab, `body` (already escaped) below it,
 /// styled by the stylesheet and the brand (its favicon as the page's icon).
 pub fn document(brand: Option<&Brand>, title: &str, body: &str) -> String {
@@ -62,6 +81,20 @@ pub fn document(brand: Option<&Brand>, title: &str, body: &str) -> String {
 
 /// [`document`] laid out as `look` says (the flow pages).
 pub fn document_with(brand: Option<&Brand>, look: Look<'_>, title: &str, body: &str) -> String {
+    render(brand, look, title, body, false)
+}
+
+/// [`document`] with a wider card and [`USER_STYLESHEET`] (the user's interface).
+pub fn wide_document(brand: Option<&Brand>, title: &str, body: &str) -> String {
+    render(brand, Look::default(), title, body, true)
+}
+
+fn render(brand: Option<&Brand>, look: Look<'_>, title: &str, body: &str, wide: bool) -> String {
+    let (wide_class, wide_css) = if wide {
+        (" wide", USER_STYLESHEET)
+    } else {
+        ("", "")
+    };
     let brand_title = brand
         .map(|b| b.branding_title.as_str())
         .unwrap_or("latchkey");
@@ -90,8 +123,8 @@ pub fn document_with(brand: Option<&Brand>, look: Look<'_>, title: &str, body: &
         o,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{page} - {brand}</title>{icon}<style>{STYLESHEET}{LAYOUTS}{background}{css}</style>\
-         </head><body><main class=\"card layout-{layout}\">",
+         <title>{page} - {brand}</title>{icon}<style>{STYLESHEET}{LAYOUTS}{wide_css}{background}{css}\
+         </style></head><body><main class=\"card{wide_class} layout-{layout}\">",
         page = text(title),
         brand = text(brand_title),
         layout = look.layout.as_str(),

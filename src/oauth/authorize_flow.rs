@@ -20,10 +20,10 @@ use crate::crypto::secrets;
 use crate::domain::{Application, ScopeMapping};
 use crate::flows::challenge::ConsentPermission;
 use crate::flows::executor::Start;
-use crate::flows::policy::{PolicyRequest, PolicyResult, evaluate_target};
+use crate::flows::policy::PolicyResult;
 use crate::flows::session::{self, PARKED_LIFETIME, PendingAuthorization, Session};
 use crate::flows::stages::{CONSENT_HEADER, CONSENT_PERMISSIONS};
-use crate::flows::{ChallengeKind, Env, FlowContext, FlowError, lookup};
+use crate::flows::{ChallengeKind, Env, FlowError, lookup};
 
 /// The authorization endpoint's path (the flows come back to it).
 pub const AUTHORIZE_PATH: &str = "/application/o/authorize/";
@@ -266,9 +266,9 @@ async fn sign_in_first(
     Ok(AuthorizeNext::Redirect(to))
 }
 
-/// Whether the application's policy bindings admit the user, with their messages (a policy
-/// error denies). As in authentik, the policies see the requested scopes as
-/// `request.context["oauth_scopes"]` and the application as `request.context["application"]`.
+/// Whether the application's policy bindings admit the user, with their messages
+/// ([`crate::flows::policy::application_admits`], which the user's library asks too). As in
+/// authentik, the policies see the requested scopes as `request.context["oauth_scopes"]`.
 async fn application_admits(
     ac: AuthorizeContext<'_>,
     client_ip: &str,
@@ -276,25 +276,10 @@ async fn application_admits(
     app: &Application,
     scopes: &[String],
 ) -> PolicyResult {
-    let ctx = ac.ctx();
-    let env = Env::new(ctx, client_ip, Some(user_id.to_string())).answering(ac.step.request);
-    let mut context = FlowContext {
-        application: Some(app.id.clone()),
-        ..FlowContext::default()
-    };
-    context
-        .extra
-        .insert("oauth_scopes".into(), serde_json::json!(scopes));
-    let refused = |why: String| {
-        tracing::warn!(application = %app.slug, error = %why, "application policies failed");
-        PolicyResult::default()
-    };
-    match PolicyRequest::load(&env, Some(user_id), &context).await {
-        Ok(req) => evaluate_target(&env, &app.id, app.policy_engine_mode, &req)
-            .await
-            .unwrap_or_else(|e| refused(e.to_string())),
-        Err(e) => refused(e.to_string()),
-    }
+    let env = Env::new(ac.ctx(), client_ip, Some(user_id.to_string())).answering(ac.step.request);
+    let extra =
+        std::collections::BTreeMap::from([("oauth_scopes".to_string(), serde_json::json!(scopes))]);
+    crate::flows::policy::application_admits(&env, user_id, app, extra).await
 }
 
 /// Parks the request and runs the provider's authorization flow. `None` when it completed at

@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod sessions;
 pub mod token_preview;
 pub mod usages;
+pub mod user_library;
 pub mod users;
 pub mod web_certificates;
 

@@ -14,6 +14,15 @@ pub async fn user_numbers(conn: &mut Conn) -> StoreResult<Vec<(String, i64)>> {
     )
 }
 
+/// One user's number (authentik's `id`, which a launch URL's `%(id)s` names).
+pub async fn user_number(conn: &mut Conn, user_id: &str) -> StoreResult<Option<i64>> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT num_pk FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.and_then(|(n,)| n))
+}
+
 /// Every group's `(id, number)`.
 pub async fn group_numbers(conn: &mut Conn) -> StoreResult<Vec<(String, i64)>> {
     Ok(

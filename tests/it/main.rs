@@ -90,6 +90,8 @@ mod store_neighbours;
 mod store_postgres;
 mod throttle_shared;
 mod tls;
+mod user_library_browser;
+mod user_page;
 mod user_write;
 mod webauthn_browser;
 mod webauthn_executor;

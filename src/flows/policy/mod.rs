@@ -3,6 +3,7 @@
 //! timeout and failure_result; a policy that errors or times out yields `failure_result` (false
 //! by default: fail closed) and records `policy_exception`.
 
+mod application;
 mod dummy;
 pub mod event_matcher;
 mod expression;
@@ -25,6 +26,7 @@ use crate::domain::{BindingSubject, Policy, PolicyEngineMode, PolicySettings, Us
 use crate::expr::python::UserFacts;
 use crate::store::{self, authenticators, logins};
 
+pub use application::application_admits;
 pub use facts::{StoreHost, request_facts};
 pub use reputation::{REPUTATION_TTL, record_failed_login, record_successful_login};
 
