@@ -27,7 +27,7 @@ use crate::domain::Brand;
 use crate::domain::audit::rfc3339;
 use crate::flows::{RequestInfo, lookup};
 use crate::service::accounts::{AuthenticatorSummary, ConsentSummary, TokenSummary};
-use crate::service::user_library::{LibraryGroup, OwnSession, SOURCE};
+use crate::service::user_library::{LibraryGroup, OwnSession, SOURCE, SetupLink};
 use crate::service::{Service, ServiceError};
 
 /// The user's interface (authentik's `/if/user/`; its `#/library` is the same page).
@@ -264,8 +264,34 @@ fn consents_html(consents: &[ConsentSummary], csrf: &str) -> String {
     o
 }
 
-fn devices_html(devices: &[AuthenticatorSummary], csrf: &str) -> String {
+/// The stages' `configure_flow` links: "Change password" and one "Set up …" per authenticator
+/// setup stage, each returning here when done.
+fn setup_html(links: &[SetupLink]) -> String {
+    if links.is_empty() {
+        return String::new();
+    }
+    let mut o = String::from("<ul class=\"setup\">");
+    for l in links {
+        let label = if l.kind == "password" {
+            l.label.clone()
+        } else {
+            format!("Set up {}", l.label)
+        };
+        let _ = write!(
+            o,
+            "<li><a class=\"setup-{kind}\" href=\"/if/flow/{slug}/?next=%2Fif%2Fuser%2F\">{label}</a></li>",
+            kind = l.kind,
+            slug = attr(&l.flow_slug),
+            label = text(&label),
+        );
+    }
+    o.push_str("</ul>");
+    o
+}
+
+fn devices_html(devices: &[AuthenticatorSummary], csrf: &str, setup: &str) -> String {
     let mut o = String::from("<section id=\"mfa\"><h2>MFA devices</h2>");
+    o.push_str(setup);
     if devices.is_empty() {
         o.push_str("<p class=\"help\">No MFA devices are set up.</p>");
     } else {
@@ -367,6 +393,7 @@ async fn user_page(
     let consents = service.user_consents(user_id).await?;
     let devices = service.user_authenticators(user_id).await?;
     let tokens = service.user_tokens(user_id).await?;
+    let setup = service.setup_links().await?;
     let csrf = &sess.data.csrf;
     let mut body = String::new();
     if let Some(n) = extras.notice {
@@ -388,7 +415,7 @@ async fn user_page(
     body.push_str(&library_html(&library));
     body.push_str(&sessions_html(&sessions, csrf));
     body.push_str(&consents_html(&consents, csrf));
-    body.push_str(&devices_html(&devices, csrf));
+    body.push_str(&devices_html(&devices, csrf, &setup_html(&setup)));
     body.push_str(&tokens_html(&tokens, csrf, extras.new_key));
     Ok(html(state, sess, brand, status, &body))
 }

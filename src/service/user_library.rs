@@ -44,6 +44,19 @@ pub struct LibraryGroup {
     pub apps: Vec<LibraryApp>,
 }
 
+/// A flow the user may run to set up or change a credential: a stage's `configure_flow`
+/// (authentik's user-settings cards: "Change password" for a password stage, one "set up" entry
+/// per authenticator setup stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupLink {
+    /// `password`, `totp`, `static` or `webauthn`.
+    pub kind: &'static str,
+    /// What the link says: "Change password", or the setup stage's friendly name (else its name).
+    pub label: String,
+    /// The slug of the flow to run.
+    pub flow_slug: String,
+}
+
 /// One of the user's own live sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnSession {
@@ -251,6 +264,60 @@ impl Service {
             shown.push((app.group, entry));
         }
         Ok(grouped(shown))
+    }
+
+    /// The flows the stages name as their `configure_flow`, by kind then label: what a user may
+    /// run to change a password or set up an authenticator. A stage whose flow is gone is left
+    /// out.
+    pub async fn setup_links(&self) -> ServiceResult<Vec<SetupLink>> {
+        use crate::domain::StageSettings as S;
+        let mut conn = self.store().read().await?;
+        let flows: BTreeMap<String, String> = store::flows::list(&mut conn)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.slug))
+            .collect();
+        let named = |friendly: &str, name: &str| {
+            if friendly.trim().is_empty() {
+                name.to_string()
+            } else {
+                friendly.trim().to_string()
+            }
+        };
+        let mut links = Vec::new();
+        for stage in store::stages::list(&mut conn).await? {
+            let (kind, label, flow) = match &stage.settings {
+                S::Password(p) => ("password", "Change password".to_string(), &p.configure_flow),
+                S::AuthenticatorTotp(t) => (
+                    "totp",
+                    named(&t.friendly_name, &stage.name),
+                    &t.configure_flow,
+                ),
+                S::AuthenticatorStatic(t) => (
+                    "static",
+                    named(&t.friendly_name, &stage.name),
+                    &t.configure_flow,
+                ),
+                S::AuthenticatorWebauthn(w) => (
+                    "webauthn",
+                    named(&w.friendly_name, &stage.name),
+                    &w.configure_flow,
+                ),
+                _ => continue,
+            };
+            if let Some(flow_slug) = flow.as_ref().and_then(|id| flows.get(id)) {
+                links.push(SetupLink {
+                    kind,
+                    label,
+                    flow_slug: flow_slug.clone(),
+                });
+            }
+        }
+        links.sort_by(|a, b| {
+            (a.kind != "password", &a.label).cmp(&(b.kind != "password", &b.label))
+        });
+        links.dedup();
+        Ok(links)
     }
 
     /// The user's live sessions, most recently seen first; `current` is the asking session's id.

@@ -583,7 +583,7 @@ async fn saving_refuses_unusable_password_totp_and_dummy_settings() {
             .collect::<Vec<_>>()
     };
     let ldap = stage(StageSettings::Password(PasswordSettings {
-        backends: vec![INBUILT_BACKEND.into(), LDAP_BACKEND.into()],
+        backends: vec![LDAP_BACKEND.into()],
         ..Default::default()
     }));
     let errors = refused(srv.service.save(&ldap, true).await);

@@ -96,13 +96,12 @@ const COVERAGE: &[(&str, &str, How)] = &[
     ("authentik_stages_prompt.prompt", "placeholder_expression", Read("prompt_expressions_compute_placeholders_and_initial_values")),
     ("authentik_stages_prompt.prompt", "initial_value_expression", Read("prompt_expressions_compute_placeholders_and_initial_values")),
 
-    // configure_flow: authentik's user-settings card, which latchkey lacks (PENDING: read or refuse).
     ("authentik_stages_password.passwordstage", "backends", Read("password_stage_backends_inbuilt_and_token")),
-    ("authentik_stages_password.passwordstage", "configure_flow", Read("PENDING")),
+    ("authentik_stages_password.passwordstage", "configure_flow", Read("stages_configure_flows_are_offered_as_change_and_set_up_links")),
     ("authentik_stages_password.passwordstage", "failed_attempts_before_cancel", Read("flows_password_stage_cancels_after_failed_attempts")),
     ("authentik_stages_password.passwordstage", "allow_show_password", Read("allow_show_password_reaches_the_password_challenge")),
 
-    ("authentik_stages_authenticator_totp.authenticatortotpstage", "configure_flow", Read("PENDING")),
+    ("authentik_stages_authenticator_totp.authenticatortotpstage", "configure_flow", Read("stages_configure_flows_are_offered_as_change_and_set_up_links")),
     ("authentik_stages_authenticator_totp.authenticatortotpstage", "friendly_name", Read("totp_setup_uses_digits_and_friendly_name")),
     ("authentik_stages_authenticator_totp.authenticatortotpstage", "digits", Read("totp_setup_uses_digits_and_friendly_name")),
 
@@ -124,7 +123,7 @@ const COVERAGE: &[(&str, &str, How)] = &[
     ("authentik_stages_identification.identificationstage", "show_source_labels", Read("identification_links_enrollment_recovery_and_passwordless_flows_with_the_query")),
     ("authentik_stages_identification.identificationstage", "pretend_user_exists", Read("identification_case_matching_and_pretending_both_ways")),
     ("authentik_stages_identification.identificationstage", "enable_remember_me", Read("flows_remember_me_extends_the_session_by_the_offset")),
-    ("authentik_stages_identification.identificationstage", "webauthn_stage", Read("PENDING")),
+    ("authentik_stages_identification.identificationstage", "webauthn_stage", Refused(r#""a-webauthn-stage""#)),
 
     ("authentik_stages_consent.consentstage", "mode", Read("flows_consent_modes")),
     ("authentik_stages_consent.consentstage", "consent_expire_in", Read("flows_consent_modes")),
@@ -156,12 +155,12 @@ const COVERAGE: &[(&str, &str, How)] = &[
 
     ("authentik_stages_invitation.invitationstage", "continue_flow_without_invitation", Read("continue_flow_without_invitation_lets_the_flow_go_on_without_a_link")),
 
-    ("authentik_stages_authenticator_static.authenticatorstaticstage", "configure_flow", Read("PENDING")),
+    ("authentik_stages_authenticator_static.authenticatorstaticstage", "configure_flow", Read("stages_configure_flows_are_offered_as_change_and_set_up_links")),
     ("authentik_stages_authenticator_static.authenticatorstaticstage", "friendly_name", Read("recovery_codes_through_the_json_executor_work_once")),
     ("authentik_stages_authenticator_static.authenticatorstaticstage", "token_count", Read("a_blueprint_makes_a_static_stage_and_bad_counts_are_refused")),
     ("authentik_stages_authenticator_static.authenticatorstaticstage", "token_length", Read("a_blueprint_makes_a_static_stage_and_bad_counts_are_refused")),
 
-    ("authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", "configure_flow", Read("PENDING")),
+    ("authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", "configure_flow", Read("stages_configure_flows_are_offered_as_change_and_set_up_links")),
     ("authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", "friendly_name", Read("browser_passkey_registers_signs_in_and_refuses_a_clone")),
     ("authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", "user_verification", Read("registration_options_follow_the_stage_settings")),
     ("authentik_stages_authenticator_webauthn.authenticatorwebauthnstage", "resident_key_requirement", Read("registration_options_follow_the_stage_settings")),

@@ -7,6 +7,7 @@ use latchkey::crypto::secrets;
 use latchkey::domain::*;
 use latchkey::service::Service;
 use latchkey::store::{self, Topic};
+use serde_json::json;
 
 use crate::flows_support::*;
 use crate::server::create_oidc_app_on;
@@ -702,4 +703,92 @@ async fn user_interface_posts_need_the_sessions_csrf_token_and_a_signed_in_calle
             .expect("bob")
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn stages_configure_flows_are_offered_as_change_and_set_up_links() {
+    let srv = spawn_server().await;
+    add_user(&srv.service, "bob", "bob@example.com", BOB_PASSWORD).await;
+    let (setup_flow, _, _) = add_flow(
+        &srv.service,
+        "totp-setup",
+        FlowAuthentication::RequireAuthenticated,
+        vec![(
+            StageKind::AuthenticatorTotp,
+            json!({"friendly_name": "Phone app"}),
+        )],
+    )
+    .await;
+    let (password_flow, _, _) = add_flow(
+        &srv.service,
+        "change-password",
+        FlowAuthentication::RequireAuthenticated,
+        vec![(StageKind::Deny, json!({"deny_message": "change here"}))],
+    )
+    .await;
+    let c = signed_in(&srv, "bob", BOB_PASSWORD).await;
+    let (_, page) = user_page(&c, &srv).await;
+    assert!(
+        !page.contains("class=\"setup-"),
+        "nothing configured yet: {page}"
+    );
+    // Stages naming those flows as their configure_flow.
+    for (kind, settings) in [
+        (
+            StageKind::AuthenticatorTotp,
+            json!({"friendly_name": "Phone app", "configure_flow": setup_flow}),
+        ),
+        (
+            StageKind::Password,
+            json!({"backends": ["authentik.core.auth.InbuiltBackend"],
+                   "configure_flow": password_flow}),
+        ),
+        (
+            StageKind::AuthenticatorStatic,
+            json!({"friendly_name": "Backup codes", "configure_flow": setup_flow}),
+        ),
+        (
+            StageKind::AuthenticatorWebauthn,
+            json!({"configure_flow": setup_flow}),
+        ),
+    ] {
+        let now = srv.service.now();
+        let stage = Stage {
+            id: new_id(),
+            name: format!("{kind}-with-configure-flow"),
+            settings: StageSettings::from_json(kind, &settings),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        srv.service
+            .save(&Object::Stage(stage), true)
+            .await
+            .expect("stage");
+    }
+    let (_, page) = user_page(&c, &srv).await;
+    assert!(
+        page.contains(
+            "<a class=\"setup-password\" href=\"/if/flow/change-password/?next=%2Fif%2Fuser%2F\">Change password</a>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<a class=\"setup-totp\" href=\"/if/flow/totp-setup/?next=%2Fif%2Fuser%2F\">Set up Phone app</a>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(">Set up Backup codes</a>"), "{page}");
+    let unnamed = format!(
+        ">Set up {}-with-configure-flow</a>",
+        StageKind::AuthenticatorWebauthn
+    );
+    assert!(
+        page.contains(&unnamed),
+        "a setup stage without a friendly name is named by its name: {page}"
+    );
+    // The link runs the flow for the signed-in user.
+    let v = api_get(&c, &srv.base_url, "totp-setup").await;
+    assert_eq!(v["component"], "ak-stage-authenticator-totp", "{v}");
 }

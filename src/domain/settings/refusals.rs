@@ -28,7 +28,8 @@ pub fn stage_refusals(settings: &StageSettings) -> Vec<(&'static str, String)> {
     }
 }
 
-/// Identification: latchkey has no federation sources and no captcha stage.
+/// Identification: latchkey has no federation sources, no captcha stage and no passkey
+/// autofill (conditional mediation) on the identification page.
 fn identification_stage(s: &IdentificationSettings) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if !s.sources.is_empty() {
@@ -42,6 +43,14 @@ fn identification_stage(s: &IdentificationSettings) -> Vec<(&'static str, String
         out.push((
             "captcha_stage",
             "latchkey has no captcha stage: leave captcha_stage empty".to_string(),
+        ));
+    }
+    if s.webauthn_stage.as_deref().is_some_and(|w| !w.is_empty()) {
+        out.push((
+            "webauthn_stage",
+            "latchkey does not offer passkey autofill on the identification page: leave \
+             webauthn_stage empty and link a passwordless flow (passwordless_flow) instead"
+                .to_string(),
         ));
     }
     out
@@ -104,16 +113,20 @@ fn password_stage(p: &PasswordSettings) -> Vec<(&'static str, String)> {
             ),
         ));
     }
+    // authentik's default blueprints list the LDAP backend beside the others; without an LDAP
+    // source it never matches, in authentik as here. Alone it could never accept a password.
+    if !p.backends.is_empty() && p.backends.iter().all(|b| b == LDAP_BACKEND) {
+        out.push((
+            "backends",
+            format!(
+                "{LDAP_BACKEND} alone never accepts a password: latchkey has no LDAP source; \
+                 add {} (the user database) or {TOKEN_BACKEND} (app passwords)",
+                super::INBUILT_BACKEND
+            ),
+        ));
+    }
     for b in &p.backends {
-        if b == LDAP_BACKEND {
-            out.push((
-                "backends",
-                format!(
-                    "{b} is not supported: latchkey has no LDAP source; use {} instead",
-                    super::INBUILT_BACKEND
-                ),
-            ));
-        } else if b != super::INBUILT_BACKEND && b != TOKEN_BACKEND {
+        if b != super::INBUILT_BACKEND && b != TOKEN_BACKEND && b != LDAP_BACKEND {
             out.push((
                 "backends",
                 format!(
@@ -221,7 +234,10 @@ mod tests {
         })
     }
 
-    fn refused_fields(kind: crate::domain::StageKind, settings: serde_json::Value) -> Vec<&'static str> {
+    fn refused_fields(
+        kind: crate::domain::StageKind,
+        settings: serde_json::Value,
+    ) -> Vec<&'static str> {
         stage_refusals(&StageSettings::from_json(kind, &settings))
             .into_iter()
             .map(|(f, _)| f)
@@ -233,10 +249,16 @@ mod tests {
         use crate::domain::StageKind;
         let fields = refused_fields(
             StageKind::Identification,
-            serde_json::json!({"sources": ["s1"], "captcha_stage": "c1"}),
+            serde_json::json!({"sources": ["s1"], "captcha_stage": "c1", "webauthn_stage": "w1"}),
         );
-        assert_eq!(fields, ["sources", "captcha_stage"]);
-        assert!(refused_fields(StageKind::Identification, serde_json::json!({"sources": []})).is_empty());
+        assert_eq!(fields, ["sources", "captcha_stage", "webauthn_stage"]);
+        assert!(
+            refused_fields(
+                StageKind::Identification,
+                serde_json::json!({"sources": []})
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -249,18 +271,26 @@ mod tests {
         assert_eq!(fields, ["network_binding", "geoip_binding"]);
         for ok in ["no_binding", "bind_asn_network", "bind_asn_network_ip"] {
             assert!(
-                refused_fields(StageKind::UserLogin, serde_json::json!({"network_binding": ok}))
-                    .is_empty(),
+                refused_fields(
+                    StageKind::UserLogin,
+                    serde_json::json!({"network_binding": ok})
+                )
+                .is_empty(),
                 "{ok}"
             );
         }
     }
 
     #[test]
-    fn password_backends_inbuilt_and_token_are_accepted_ldap_unknown_and_none_refused() {
+    fn password_backends_inbuilt_and_token_are_accepted_ldap_alone_unknown_and_none_refused() {
         assert!(stage_refusals(&password(&[INBUILT_BACKEND, TOKEN_BACKEND])).is_empty());
         assert!(stage_refusals(&password(&[TOKEN_BACKEND])).is_empty());
-        let ldap = stage_refusals(&password(&[INBUILT_BACKEND, LDAP_BACKEND]));
+        // Beside another backend LDAP is accepted (it never matches: no LDAP source), as
+        // authentik's default blueprints list it; alone it is refused.
+        assert!(
+            stage_refusals(&password(&[INBUILT_BACKEND, LDAP_BACKEND, TOKEN_BACKEND])).is_empty()
+        );
+        let ldap = stage_refusals(&password(&[LDAP_BACKEND]));
         assert_eq!(ldap.len(), 1);
         assert_eq!(ldap[0].0, "backends");
         assert!(ldap[0].1.contains("no LDAP source"), "{}", ldap[0].1);

@@ -75,12 +75,26 @@ pub async fn pwned_count(base: &str, password: &str) -> Result<i64, HibpError> {
             status: status.as_u16(),
         });
     }
-    let body = answer
-        .text()
+    let mut answer = answer;
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
         .await
-        .map_err(|e| unreachable(e.without_url().to_string()))?;
-    Ok(count_in_range(&body, &suffix))
+        .map_err(|e| unreachable(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_RANGE_BYTES {
+            return Err(unreachable(format!(
+                "the range answer is larger than {MAX_RANGE_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(count_in_range(&String::from_utf8_lossy(&body), &suffix))
 }
+
+/// The most a range answer may hold: the real service answers about 30 KiB (some 800 suffixes
+/// with padding); a server sending more is not the range API.
+const MAX_RANGE_BYTES: usize = 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
