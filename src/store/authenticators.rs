@@ -16,6 +16,8 @@ pub struct DeviceRow {
     pub confirmed: bool,
     pub last_used_step: Option<i64>,
     pub created_at: i64,
+    /// A TOTP device's code length (6 or 8; 6 for other kinds).
+    pub digits: i64,
 }
 
 /// The confirmed devices of a user of one kind.
@@ -25,7 +27,7 @@ pub async fn confirmed_of_user(
     kind: &str,
 ) -> StoreResult<Vec<DeviceRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at, digits \
          FROM authenticator_devices WHERE user_id = $1 AND kind = $2 AND confirmed = TRUE ORDER BY created_at",
     )
     .bind(user_id)
@@ -48,7 +50,7 @@ pub async fn count_confirmed(conn: &mut Conn, user_id: &str) -> StoreResult<i64>
 pub async fn insert(conn: &mut Conn, d: &DeviceRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO authenticator_devices (id, user_id, kind, name, secret, confirmed, \
-         last_used_step, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+         last_used_step, created_at, digits) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
     )
     .bind(&d.id)
     .bind(&d.user_id)
@@ -58,6 +60,7 @@ pub async fn insert(conn: &mut Conn, d: &DeviceRow) -> StoreResult<()> {
     .bind(d.confirmed)
     .bind(d.last_used_step)
     .bind(d.created_at)
+    .bind(d.digits)
     .execute(conn)
     .await?;
     Ok(())
@@ -164,7 +167,7 @@ pub async fn confirmed_of_user_any_kind(
     user_id: &str,
 ) -> StoreResult<Vec<DeviceRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at, digits \
          FROM authenticator_devices WHERE user_id = $1 AND confirmed = TRUE ORDER BY created_at",
     )
     .bind(user_id)
@@ -194,7 +197,7 @@ pub async fn delete_all_of_user(conn: &mut Conn, user_id: &str) -> StoreResult<u
 /// Every confirmed device of every user, oldest first (the console's snapshot).
 pub async fn all_confirmed(conn: &mut Conn) -> StoreResult<Vec<DeviceRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at \
+        "SELECT id, user_id, kind, name, secret, confirmed, last_used_step, created_at, digits \
          FROM authenticator_devices WHERE confirmed = TRUE ORDER BY created_at, id",
     )
     .fetch_all(conn)

@@ -146,6 +146,7 @@ async fn user_token_and_mfa_commands_through_the_binary() {
             confirmed: true,
             last_used_step: None,
             created_at: now,
+            digits: 6,
         };
         store::authenticators::insert(tx.conn(), &device)
             .await

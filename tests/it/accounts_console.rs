@@ -325,6 +325,7 @@ fn totp_device(user_id: &str, now: i64) -> store::authenticators::DeviceRow {
         confirmed: true,
         last_used_step: None,
         created_at: now,
+        digits: 6,
     }
 }
 

@@ -70,6 +70,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
                 confirmed: true,
                 last_used_step: None,
                 created_at: srv.service.now(),
+                digits: 6,
             },
         )
         .await
@@ -534,4 +535,59 @@ async fn default_user_settings_flow_changes_only_the_filled_in_fields() {
     // Anonymous visitors are refused (the flow requires authentication).
     let v = api_get(&jar(), &srv.base_url, slug).await;
     assert_eq!(v["component"], "ak-stage-access-denied", "{v}");
+}
+
+#[tokio::test]
+async fn flows_an_8_digit_totp_device_takes_its_8_digits_and_not_the_last_6() {
+    let srv = spawn_clock_server(None).await;
+    let base = &srv.base_url;
+    let admin = admin(&srv.service).await;
+    let mut tx = srv.service.store().write_tx().await.expect("tx");
+    store::authenticators::insert(
+        tx.conn(),
+        &store::authenticators::DeviceRow {
+            id: new_id(),
+            user_id: admin.id.clone(),
+            kind: "totp".into(),
+            name: "hardware token".into(),
+            secret: SECRET.into(),
+            confirmed: true,
+            last_used_step: None,
+            created_at: srv.service.now(),
+            digits: 8,
+        },
+    )
+    .await
+    .expect("device");
+    tx.commit().await.expect("commit");
+    let code = totp_rs::Builder::new()
+        .with_digits(8)
+        .with_secret(totp_rs::Secret::try_from_base32(SECRET).expect("base32"))
+        .with_account_name("akadmin".to_string())
+        .build()
+        .expect("totp")
+        .generate(srv.service.now() as u64)
+        .to_string();
+    let c = jar();
+    let v = json_login_to_mfa(&c, base).await;
+    assert_eq!(v["component"], "ak-stage-authenticator-validate", "{v}");
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-authenticator-validate", "code": &code[2..]}),
+    )
+    .await;
+    assert_eq!(
+        v["component"], "ak-stage-authenticator-validate",
+        "the last six digits are the 6-digit code of the step, and refused: {v}"
+    );
+    let v = api_post(
+        &c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-authenticator-validate", "code": code}),
+    )
+    .await;
+    assert_eq!(v["component"], "xak-flow-redirect", "{v}");
 }

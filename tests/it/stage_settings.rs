@@ -310,6 +310,7 @@ async fn add_totp(service: &latchkey::service::Service) {
             confirmed: true,
             last_used_step: None,
             created_at: service.now(),
+            digits: 6,
         },
     )
     .await

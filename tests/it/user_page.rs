@@ -518,6 +518,7 @@ async fn add_device(service: &Service, user: &User, name: &str) -> String {
         confirmed: true,
         last_used_step: None,
         created_at: service.now(),
+        digits: 6,
     };
     store::authenticators::insert(tx.conn(), &device)
         .await

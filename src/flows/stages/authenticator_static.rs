@@ -93,6 +93,7 @@ pub async fn respond(
         confirmed: true,
         last_used_step: None,
         created_at: sc.env.now,
+        digits: 6,
     };
     let digests: Vec<String> = codes.iter().map(|c| secrets::digest(c)).collect();
     if let Some(mut tx) = sc.env.write_tx("static authenticator device").await? {

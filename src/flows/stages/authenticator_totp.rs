@@ -141,6 +141,7 @@ pub async fn respond(
         confirmed: true,
         last_used_step: Some(step),
         created_at: sc.env.now,
+        digits: i64::from(digits(s)),
     };
     if let Some(mut tx) = sc.env.write_tx("TOTP device").await? {
         authenticators::insert(tx.conn(), &device).await?;

@@ -210,12 +210,15 @@ pub async fn respond(
         ));
     }
     for d in &devices {
-        let Some(t) = totp(
-            &d.secret,
-            code.len().clamp(6, 8) as u8,
-            "latchkey",
-            &username,
-        ) else {
+        // Exactly the device's length: the last six digits of an 8-digit code are the 6-digit
+        // code of the same step.
+        let Some(digits) = u8::try_from(d.digits)
+            .ok()
+            .filter(|n| code.len() == usize::from(*n))
+        else {
+            continue;
+        };
+        let Some(t) = totp(&d.secret, digits, "latchkey", &username) else {
             continue;
         };
         if let Some(step) = matching_step(&t, &code, env.now) {
