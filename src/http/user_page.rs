@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,11 +44,11 @@ const STALE: &str = "Your session expired or the form was stale; nothing was cha
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(USER_PATH, get(show))
-        .route(REVOKE_SESSION, post(revoke_session))
-        .route(REVOKE_CONSENT, post(revoke_consent))
-        .route(DELETE_DEVICE, post(delete_device))
+        .route(REVOKE_SESSION, post(|p| change(p, Change::RevokeSession)))
+        .route(REVOKE_CONSENT, post(|p| change(p, Change::RevokeConsent)))
+        .route(DELETE_DEVICE, post(|p| change(p, Change::DeleteDevice)))
         .route(CREATE_TOKEN, post(create_token))
-        .route(DELETE_TOKEN, post(delete_token))
+        .route(DELETE_TOKEN, post(|p| change(p, Change::DeleteToken)))
 }
 
 /// The brand the page is drawn for and signs in with: the one place the user's interface
@@ -489,7 +489,7 @@ async fn caller(
     }))
 }
 
-/// One POST to the user's interface, as the handlers extracted it.
+/// One POST to the user's interface: what every handler of it extracts.
 struct Post {
     state: AppState,
     ip: String,
@@ -498,18 +498,77 @@ struct Post {
     body: Bytes,
 }
 
-/// What a change is called: `done` for the notice it redirects to, `what` in a refusal.
-struct Change {
-    done: &'static str,
-    what: &'static str,
+impl FromRequest<AppState> for Post {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let ClientIp(ip) = ClientIp::from_parts(&parts);
+        let request = RequestInfo::from_parts(&parts);
+        let sess = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Post {
+            state: state.clone(),
+            ip,
+            request,
+            sess,
+            body,
+        })
+    }
+}
+
+/// A change a user makes to one of their own objects, named by the form's `id`.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// `POST /if/user/sessions/revoke/`: ends one of the caller's sessions.
+    RevokeSession,
+    /// `POST /if/user/consents/revoke/`: forgets one of the caller's consents.
+    RevokeConsent,
+    /// `POST /if/user/devices/delete/`: deletes one of the caller's MFA devices.
+    DeleteDevice,
+    /// `POST /if/user/tokens/delete/`: deletes one of the caller's app passwords or tokens.
+    DeleteToken,
+}
+
+impl Change {
+    /// The notice key the page is redirected to (see [`notice`]).
+    fn done(self) -> &'static str {
+        match self {
+            Change::RevokeSession => "session",
+            Change::RevokeConsent => "consent",
+            Change::DeleteDevice => "device",
+            Change::DeleteToken => "token",
+        }
+    }
+
+    /// What the object is called in a refusal.
+    fn what(self) -> &'static str {
+        match self {
+            Change::RevokeSession => "session",
+            Change::RevokeConsent => "consent",
+            Change::DeleteDevice => "MFA device",
+            Change::DeleteToken => "app password",
+        }
+    }
+
+    /// Makes the change as the caller; another user's (or a gone) object is `NotFound`.
+    async fn run(self, c: &Caller, id: &str) -> Result<(), ServiceError> {
+        let (service, user) = (&c.service, c.user_id.as_str());
+        match self {
+            Change::RevokeSession => service.revoke_own_session(user, id).await.map(|_| ()),
+            Change::RevokeConsent => service.revoke_consent(user, id, SOURCE).await,
+            Change::DeleteDevice => service.delete_authenticator(user, id, SOURCE).await,
+            Change::DeleteToken => service.revoke_token(user, id, SOURCE).await,
+        }
+    }
 }
 
 /// Runs one change on an object the caller names by `id`; not theirs (or gone) is a 404.
-async fn change<F, Fut>(p: Post, c: Change, run: F) -> Result<Response, HttpError>
-where
-    F: FnOnce(Caller, String) -> Fut,
-    Fut: std::future::Future<Output = Result<(), ServiceError>>,
-{
+async fn change(p: Post, c: Change) -> Result<Response, HttpError> {
     let Post {
         state,
         ip,
@@ -522,138 +581,33 @@ where
         Err(res) => return Ok(res),
     };
     let id = caller.form.get("id").cloned().unwrap_or_default();
-    let brand = caller.brand.clone();
-    match run(caller, id).await {
+    match c.run(&caller, &id).await {
         Ok(()) => Ok(see_other(
             &state,
             &sess,
-            &format!("{USER_PATH}?done={}", c.done),
+            &format!("{USER_PATH}?done={}", c.done()),
             StatusCode::SEE_OTHER,
         )),
         Err(ServiceError::NotFound(_)) => Ok(message(
             &state,
             &sess,
-            brand.as_ref(),
+            caller.brand.as_ref(),
             StatusCode::NOT_FOUND,
-            &format!("No such {} of yours: nothing was changed.", c.what),
+            &format!("No such {} of yours: nothing was changed.", c.what()),
         )),
         Err(e) => Err(e.into()),
     }
 }
 
-/// `POST /if/user/sessions/revoke/`: ends one of the caller's sessions.
-async fn revoke_session(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: RequestInfo,
-    sess: Session,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let p = Post {
-        state,
-        ip,
-        request,
-        sess,
-        body,
-    };
-    let c = Change {
-        done: "session",
-        what: "session",
-    };
-    change(p, c, |c, id| async move {
-        c.service
-            .revoke_own_session(&c.user_id, &id)
-            .await
-            .map(|_| ())
-    })
-    .await
-}
-
-/// `POST /if/user/consents/revoke/`: forgets one of the caller's consents.
-async fn revoke_consent(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: RequestInfo,
-    sess: Session,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let p = Post {
-        state,
-        ip,
-        request,
-        sess,
-        body,
-    };
-    let c = Change {
-        done: "consent",
-        what: "consent",
-    };
-    change(p, c, |c, id| async move {
-        c.service.revoke_consent(&c.user_id, &id, SOURCE).await
-    })
-    .await
-}
-
-/// `POST /if/user/devices/delete/`: deletes one of the caller's MFA devices.
-async fn delete_device(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: RequestInfo,
-    sess: Session,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let p = Post {
-        state,
-        ip,
-        request,
-        sess,
-        body,
-    };
-    let c = Change {
-        done: "device",
-        what: "MFA device",
-    };
-    change(p, c, |c, id| async move {
-        c.service
-            .delete_authenticator(&c.user_id, &id, SOURCE)
-            .await
-    })
-    .await
-}
-
-/// `POST /if/user/tokens/delete/`: deletes one of the caller's app passwords or tokens.
-async fn delete_token(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: RequestInfo,
-    sess: Session,
-    body: Bytes,
-) -> Result<Response, HttpError> {
-    let p = Post {
-        state,
-        ip,
-        request,
-        sess,
-        body,
-    };
-    let c = Change {
-        done: "token",
-        what: "app password",
-    };
-    change(p, c, |c, id| async move {
-        c.service.revoke_token(&c.user_id, &id, SOURCE).await
-    })
-    .await
-}
-
 /// `POST /if/user/tokens/create/`: makes an app password and shows its key this once.
-async fn create_token(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    request: RequestInfo,
-    sess: Session,
-    body: Bytes,
-) -> Result<Response, HttpError> {
+async fn create_token(p: Post) -> Result<Response, HttpError> {
+    let Post {
+        state,
+        ip,
+        request,
+        sess,
+        body,
+    } = p;
     let c = match caller(&state, &sess, &request, &ip, &body).await? {
         Ok(c) => c,
         Err(res) => return Ok(res),
