@@ -3,7 +3,7 @@
 //! which flow signs a visitor in, signs them out or runs the device-code sign-in for that brand.
 
 use crate::context::Context;
-use crate::domain::{Brand, FlowDesignation, UserType, brand_match};
+use crate::domain::{Brand, FlowDesignation, brand_match};
 use crate::store::{self, StoreResult};
 
 /// A flow's slug by id (pages redirect to `/if/flow/<slug>/`); `None` for no id or no such flow.
@@ -89,31 +89,4 @@ pub async fn invalidation_flow(ctx: &Context, host: Option<&str>) -> StoreResult
         return Ok(Some(slug));
     }
     first_flow(ctx, FlowDesignation::Invalidation).await
-}
-
-/// Where `/` sends a signed-in user (authentik's `RootRedirectView`): an external user or a
-/// service account goes to the launch URL of the brand's `default_application`; `None` for an
-/// internal user, a brand without one, or an application without a launch URL.
-pub async fn default_application_launch(
-    ctx: &Context,
-    host: Option<&str>,
-    user_id: &str,
-) -> StoreResult<Option<String>> {
-    let Some(app_id) = brand_for_host(ctx, host)
-        .await?
-        .and_then(|b| b.default_application_id)
-    else {
-        return Ok(None);
-    };
-    let mut conn = ctx.store().read().await?;
-    let Some(user) = store::users::get(&mut conn, user_id).await? else {
-        return Ok(None);
-    };
-    if user.user_type == UserType::Internal {
-        return Ok(None);
-    }
-    Ok(store::applications::get(&mut conn, &app_id)
-        .await?
-        .map(|a| a.meta_launch_url)
-        .filter(|url| !url.is_empty()))
 }

@@ -1,8 +1,7 @@
 //! `/` and authentik's `/flows/-/default/<designation>/` (`RootRedirectView`, `ToDefaultFlow`):
 //! a visitor nobody signed in goes to the brand's authentication flow, a signed-in external user
-//! or service account to the brand's `default_application`, anyone else to a page saying who is
-//! signed in (latchkey has no user interface to send them to). Every flow that ends without a
-//! `next` lands here.
+//! or service account to the brand's `default_application`, anyone else to the user's interface
+//! (`/if/user/`). Every flow that ends without a `next` lands here.
 
 use std::collections::HashMap;
 
@@ -16,7 +15,9 @@ use super::errors::HttpError;
 use super::extract::RequestHost;
 use super::pages;
 use super::session::Session;
+use super::user_page::USER_PATH;
 use crate::flows::lookup;
+use crate::service::ServiceError;
 
 /// Where the default authentication flow starts, with `next` to come back to.
 fn flow_url(slug: &str, query: &HashMap<String, String>) -> String {
@@ -55,20 +56,16 @@ pub async fn root(
         let next = HashMap::from([("next".to_string(), "/".to_string())]);
         return Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &next)).await);
     };
-    if let Some(url) = lookup::default_application_launch(&state.ctx, host.get(), &user_id).await? {
-        return Ok(pages::redirect(&state, host.get(), Some(&sess), &url).await);
-    }
-    let body = "<p id=\"signed-in\">You are signed in.</p>\
-                <p><a id=\"sign-out\" href=\"/flows/-/default/invalidation/\">Sign out</a></p>";
-    Ok(pages::page(
-        &state,
-        host.get(),
-        Some(&sess),
-        StatusCode::OK,
-        "Signed in",
-        body,
-    )
-    .await)
+    let launch = match state
+        .service
+        .default_application_launch(host.get(), &user_id)
+        .await
+    {
+        Err(ServiceError::NotFound(_)) => None,
+        other => other?,
+    };
+    let to = launch.as_deref().unwrap_or(USER_PATH);
+    Ok(pages::redirect(&state, host.get(), Some(&sess), to).await)
 }
 
 /// `GET /flows/-/default/authentication/`: the brand's authentication flow (else the first by

@@ -211,6 +211,37 @@ impl Service {
         Ok((user, fields))
     }
 
+    /// Where `/` sends a signed-in user (authentik's `RootRedirectView`): an external user or a
+    /// service account goes to the launch URL of the default application of the brand `host`
+    /// picks, as the library would link it ([`launch_url`]); `None` for an internal user, a
+    /// brand without a default application or one the library would not link, and then the
+    /// user's interface is where they land.
+    pub async fn default_application_launch(
+        &self,
+        host: Option<&str>,
+        user_id: &str,
+    ) -> ServiceResult<Option<String>> {
+        let Some(app_id) = crate::flows::lookup::brand_for_host(self.context(), host)
+            .await?
+            .and_then(|b| b.default_application_id)
+        else {
+            return Ok(None);
+        };
+        let (user, fields) = self.library_user(user_id).await?;
+        if user.user_type == crate::domain::UserType::Internal {
+            return Ok(None);
+        }
+        let mut conn = self.store().read().await?;
+        let Some(app) = store::applications::get(&mut conn, &app_id).await? else {
+            return Ok(None);
+        };
+        let provider = match &app.provider_id {
+            Some(id) => store::providers::get(&mut conn, id).await?,
+            None => None,
+        };
+        Ok(launch_url(&app, provider.as_ref(), &fields).filter(|u| shown_in_library(u)))
+    }
+
     /// This service acting for the signed-in `user_id` from `client_ip` (their account
     /// changes' events name them); not found when the user is gone or inactive.
     pub async fn acting_for_user(&self, user_id: &str, client_ip: &str) -> ServiceResult<Service> {

@@ -318,16 +318,17 @@ async fn a_flow_ending_without_next_sends_an_external_user_to_the_brands_default
     let r = get(&c, base, "/", "alpha.test").await;
     assert_eq!(r.status(), 302);
     assert_eq!(location(&r), "https://portal.alpha.test/start");
-    // Another host's brand has no default application: the signed-in page.
+    // Another host's brand has no default application: the user's interface.
     let r = get(&c, base, "/", "beta.test").await;
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.expect("html").contains("id=\"signed-in\""));
+    assert_eq!(r.status(), 302);
+    assert_eq!(location(&r), "/if/user/");
 
-    // An internal user stays (authentik sends them to its user interface).
+    // An internal user goes to the user's interface too (authentik's `if-user`).
     let c = jar();
     html_login(&c, base, "akadmin", ADMIN_PASSWORD).await;
     let r = get(&c, base, "/", "alpha.test").await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 302);
+    assert_eq!(location(&r), "/if/user/");
 }
 
 #[tokio::test]
