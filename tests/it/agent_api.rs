@@ -614,9 +614,16 @@ pub(crate) mod http_api {
             403,
             "a provider the connector does not federate"
         );
+        let mut connector = s
+            .service
+            .list_connectors()
+            .await
+            .expect("connectors")
+            .into_iter()
+            .find(|c| c.id == connector.id)
+            .expect("the agent connector, as saved");
         let latchkey::domain::ConnectorSettings::Agent(a) = &mut connector.settings;
         a.jwt_federation_providers = federated;
-        connector.version += 1;
         s.service
             .save(&latchkey::domain::Object::Connector(connector), false)
             .await

@@ -495,19 +495,6 @@ async fn facts_whose_newest_snapshot_expired_are_not_the_devices_facts() {
     );
 }
 
-/// The claims of the challenge the endpoint stage shows (its signature is checked by
-/// [`sign_as_ak_sysd`]'s callers).
-fn challenge_claims(challenge: &str) -> Value {
-    use base64::Engine;
-    let payload = challenge.split('.').nth(1).expect("a payload");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .expect("base64"),
-    )
-    .expect("json")
-}
-
 #[tokio::test]
 async fn the_connectors_check_in_trigger_and_idle_timeout_reach_the_challenge() {
     let s = platform_server().await;
@@ -528,7 +515,7 @@ async fn the_connectors_check_in_trigger_and_idle_timeout_reach_the_challenge() 
             panic!("the endpoint stage challenges first: {first:?}");
         };
         assert_eq!(ch.challenge_idle_timeout, if trigger { 9 } else { 3 });
-        let claims = challenge_claims(&ch.challenge);
+        let claims = crate::support::unverified_claims(&ch.challenge);
         assert_eq!(
             claims["goauthentik.io/device/check_in"],
             json!(trigger),

@@ -2,54 +2,10 @@
 
 use latchkey::domain::*;
 use latchkey::store;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::flows_support::*;
 use crate::support::{ADMIN_PASSWORD, spawn_server};
-
-async fn id_akadmin(c: &reqwest::Client, base: &str, slug: &str) -> Value {
-    api_get(c, base, slug).await;
-    api_post(
-        c,
-        base,
-        slug,
-        json!({"component": "ak-stage-identification", "uid_field": "akadmin"}),
-    )
-    .await
-}
-
-async fn json_login_to_mfa(c: &reqwest::Client, base: &str) -> Value {
-    id_akadmin(c, base, AUTH_FLOW).await;
-    api_post(
-        c,
-        base,
-        AUTH_FLOW,
-        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
-    )
-    .await
-}
-
-fn totp_for(secret_b32: &str) -> totp_rs::Totp {
-    totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret_b32).unwrap())
-        .with_account_name("akadmin".to_string())
-        .with_issuer(Some("latchkey".to_string()))
-        .build()
-        .unwrap()
-}
-
-async fn set_stage(service: &latchkey::service::Service, name: &str, settings: Value) {
-    let mut tx = service.store().write_tx().await.unwrap();
-    let mut s = store::stages::get_by_name(tx.conn(), name)
-        .await
-        .unwrap()
-        .unwrap();
-    s.settings = latchkey::domain::StageSettings::from_json(s.kind(), &settings);
-    store::stages::update(tx.conn(), &s).await.unwrap();
-    tx.commit().await.unwrap();
-}
-
-const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 #[tokio::test]
 async fn flows_totp_code_is_single_use_and_throttled() {
@@ -57,31 +13,12 @@ async fn flows_totp_code_is_single_use_and_throttled() {
     add_whoami(&srv.service).await;
     let base = &srv.base_url;
     let admin = admin(&srv.service).await;
-    {
-        let mut tx = srv.service.store().write_tx().await.unwrap();
-        store::authenticators::insert(
-            tx.conn(),
-            &store::authenticators::DeviceRow {
-                id: new_id(),
-                user_id: admin.id.clone(),
-                kind: "totp".into(),
-                name: "phone".into(),
-                secret: SECRET.into(),
-                confirmed: true,
-                last_used_step: None,
-                created_at: srv.service.now(),
-                digits: 6,
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
-    let code = totp_for(SECRET)
+    add_totp_device(&srv.service, &admin.id, "phone", 6).await;
+    let code = totp_for(TOTP_SECRET, 6)
         .generate(srv.service.now() as u64)
         .to_string();
     let c = jar();
-    let v = json_login_to_mfa(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-validate", "{v}");
     assert_eq!(v["device_challenges"][0]["device_class"], "totp");
     let v = api_post(
@@ -95,7 +32,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
     assert!(logged_in(&c, base).await);
     // Replay in the same window from another session: refused.
     let c2 = jar();
-    json_login_to_mfa(&c2, base).await;
+    json_login_admin(&c2, base).await;
     let v = api_post(
         &c2,
         base,
@@ -115,7 +52,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
     );
     // The next window's code works.
     srv.clock.advance(30);
-    let code2 = totp_for(SECRET)
+    let code2 = totp_for(TOTP_SECRET, 6)
         .generate(srv.service.now() as u64)
         .to_string();
     let v = api_post(
@@ -129,7 +66,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
     // Throttling: after 5 wrong codes even the right one is refused for the window.
     srv.clock.advance(30);
     let c3 = jar();
-    json_login_to_mfa(&c3, base).await;
+    json_login_admin(&c3, base).await;
     for _ in 0..5 {
         api_post(
             &c3,
@@ -139,7 +76,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
         )
         .await;
     }
-    let good = totp_for(SECRET)
+    let good = totp_for(TOTP_SECRET, 6)
         .generate(srv.service.now() as u64)
         .to_string();
     let v = api_post(
@@ -158,7 +95,7 @@ async fn flows_totp_code_is_single_use_and_throttled() {
         "{v}"
     );
     srv.clock.advance(301);
-    let good = totp_for(SECRET)
+    let good = totp_for(TOTP_SECRET, 6)
         .generate(srv.service.now() as u64)
         .to_string();
     let v = api_post(
@@ -194,7 +131,7 @@ async fn flows_totp_not_configured_actions_configure_and_deny() {
     );
     // JSON view: config_url carries the secret; a correct code confirms the device.
     let c = jar();
-    let v = json_login_to_mfa(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-totp", "{v}");
     let url = v["config_url"].as_str().unwrap().to_string();
     assert!(url.starts_with("otpauth://totp/"), "{url}");
@@ -214,7 +151,7 @@ async fn flows_totp_not_configured_actions_configure_and_deny() {
     )
     .await;
     assert_eq!(v["component"], "ak-stage-authenticator-totp");
-    let code = totp_for(&secret)
+    let code = totp_for(&secret, 6)
         .generate(srv.service.now() as u64)
         .to_string();
     let v = api_post(
@@ -236,7 +173,7 @@ async fn flows_totp_not_configured_actions_configure_and_deny() {
     drop(conn);
     // The setup code cannot be reused to validate in the same window.
     let c = jar();
-    let v = json_login_to_mfa(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-validate");
     let v = api_post(
         &c,
@@ -542,34 +479,12 @@ async fn flows_an_8_digit_totp_device_takes_its_8_digits_and_not_the_last_6() {
     let srv = spawn_clock_server(None).await;
     let base = &srv.base_url;
     let admin = admin(&srv.service).await;
-    let mut tx = srv.service.store().write_tx().await.expect("tx");
-    store::authenticators::insert(
-        tx.conn(),
-        &store::authenticators::DeviceRow {
-            id: new_id(),
-            user_id: admin.id.clone(),
-            kind: "totp".into(),
-            name: "hardware token".into(),
-            secret: SECRET.into(),
-            confirmed: true,
-            last_used_step: None,
-            created_at: srv.service.now(),
-            digits: 8,
-        },
-    )
-    .await
-    .expect("device");
-    tx.commit().await.expect("commit");
-    let code = totp_rs::Builder::new()
-        .with_digits(8)
-        .with_secret(totp_rs::Secret::try_from_base32(SECRET).expect("base32"))
-        .with_account_name("akadmin".to_string())
-        .build()
-        .expect("totp")
+    add_totp_device(&srv.service, &admin.id, "hardware token", 8).await;
+    let code = totp_for(TOTP_SECRET, 8)
         .generate(srv.service.now() as u64)
         .to_string();
     let c = jar();
-    let v = json_login_to_mfa(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-validate", "{v}");
     let v = api_post(
         &c,

@@ -421,3 +421,81 @@ pub async fn add_prompt(
     tx.commit().await.unwrap();
     p.id
 }
+
+/// POSTs an identification answer on the JSON executor.
+pub async fn identify(c: &reqwest::Client, base: &str, slug: &str, uid: &str) -> Value {
+    api_post(
+        c,
+        base,
+        slug,
+        json!({"component": "ak-stage-identification", "uid_field": uid}),
+    )
+    .await
+}
+
+/// Starts `slug` on the JSON executor and identifies as akadmin; returns the next challenge.
+pub async fn start_as_admin(c: &reqwest::Client, base: &str, slug: &str) -> Value {
+    api_get(c, base, slug).await;
+    identify(c, base, slug, "akadmin").await
+}
+
+/// Identification and password on the default authentication flow as akadmin, on the JSON
+/// executor; returns the challenge after the password (the MFA step, when there is one).
+pub async fn json_login_admin(c: &reqwest::Client, base: &str) -> Value {
+    start_as_admin(c, base, AUTH_FLOW).await;
+    api_post(
+        c,
+        base,
+        AUTH_FLOW,
+        json!({"component": "ak-stage-password", "password": ADMIN_PASSWORD}),
+    )
+    .await
+}
+
+/// Replaces the settings of the stage named `name` in the store.
+pub async fn set_stage(service: &Service, name: &str, settings: Value) {
+    let mut tx = service.store().write_tx().await.expect("tx");
+    let mut s = store::stages::get_by_name(tx.conn(), name)
+        .await
+        .expect("read")
+        .expect("the stage");
+    s.settings = StageSettings::from_json(s.kind(), &settings);
+    store::stages::update(tx.conn(), &s).await.expect("update");
+    tx.commit().await.expect("commit");
+}
+
+/// The TOTP secret the tests' devices share.
+pub const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// A TOTP generator for akadmin over `secret` with `digits` digits.
+pub fn totp_for(secret_b32: &str, digits: u8) -> totp_rs::Totp {
+    totp_rs::Builder::new()
+        .with_digits(digits)
+        .with_secret(totp_rs::Secret::try_from_base32(secret_b32).expect("base32"))
+        .with_account_name("akadmin".to_string())
+        .with_issuer(Some("latchkey".to_string()))
+        .build()
+        .expect("totp")
+}
+
+/// Gives `user_id` a confirmed TOTP device over [`TOTP_SECRET`] with `digits` digits.
+pub async fn add_totp_device(service: &Service, user_id: &str, name: &str, digits: i64) {
+    let mut tx = service.store().write_tx().await.expect("tx");
+    store::authenticators::insert(
+        tx.conn(),
+        &store::authenticators::DeviceRow {
+            id: new_id(),
+            user_id: user_id.into(),
+            kind: "totp".into(),
+            name: name.into(),
+            secret: TOTP_SECRET.into(),
+            confirmed: true,
+            last_used_step: None,
+            created_at: service.now(),
+            digits,
+        },
+    )
+    .await
+    .expect("device");
+    tx.commit().await.expect("commit");
+}

@@ -92,6 +92,5 @@ mod throttle_shared;
 mod tls;
 mod user_library_browser;
 mod user_page;
-mod user_write;
 mod webauthn_browser;
 mod webauthn_executor;

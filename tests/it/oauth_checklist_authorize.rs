@@ -16,7 +16,7 @@ use crate::flows_support::{hidden, html_login, jar, post_form};
 use crate::server::{
     add_keypair, browser_code_flow, create_oidc_app, flow_id, save_provider, verify_jwt,
 };
-use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server};
+use crate::support::{ADMIN_PASSWORD, TestServer, client, spawn_server, unverified_claims};
 
 const REDIRECT: &str = "http://localhost:8080/cb";
 const LOGGED_OUT: &str = "https://app.example.com/logged-out";
@@ -429,12 +429,6 @@ async fn no_jwk_of_any_key_type_carries_private_members() {
     }
 }
 
-/// The unverified claims of a JWT (its signature is checked elsewhere).
-fn jwt_claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).expect("a payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json")
-}
-
 #[tokio::test]
 async fn include_claims_in_id_token_decides_where_mapped_claims_go() {
     let s = spawn_server().await;
@@ -444,7 +438,7 @@ async fn include_claims_in_id_token_decides_where_mapped_claims_go() {
         p.oauth2.include_claims_in_id_token = include;
         save_provider(&s, &mut p).await;
         let body = browser_code_flow(&s, &b, &p, &[("scope", "openid email profile")]).await;
-        let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+        let id = unverified_claims(body["id_token"].as_str().expect("id token"));
         assert_eq!(id.get("email").is_some(), include, "{include}: {id}");
         assert_eq!(
             id.get("preferred_username").is_some(),
@@ -492,7 +486,7 @@ async fn the_issuer_is_per_provider_or_global_as_the_provider_says() {
             .expect("json");
         assert_eq!(discovery["issuer"], want, "{mode:?}");
         let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
-        let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+        let id = unverified_claims(body["id_token"].as_str().expect("id token"));
         assert_eq!(id["iss"], want, "{mode:?}");
     }
 }
@@ -506,8 +500,8 @@ async fn access_token_validity_sets_expires_in_and_exp() {
     save_provider(&s, &mut p).await;
     let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
     assert_eq!(body["expires_in"], 300, "{body}");
-    let access = jwt_claims(body["access_token"].as_str().expect("access token"));
-    let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+    let access = unverified_claims(body["access_token"].as_str().expect("access token"));
+    let id = unverified_claims(body["id_token"].as_str().expect("id token"));
     for claims in [access, id] {
         let (iat, exp) = (claims["iat"].as_i64(), claims["exp"].as_i64());
         assert_eq!(exp.zip(iat).map(|(e, i)| e - i), Some(300), "{claims}");
@@ -548,6 +542,6 @@ async fn a_users_upn_attribute_is_the_subject_in_upn_mode() {
         .expect("saved");
     let b = signed_in(&s).await;
     let body = browser_code_flow(&s, &b, &p, &[("scope", "openid")]).await;
-    let id = jwt_claims(body["id_token"].as_str().expect("id token"));
+    let id = unverified_claims(body["id_token"].as_str().expect("id token"));
     assert_eq!(id["sub"], "akadmin@corp.example", "{id}");
 }

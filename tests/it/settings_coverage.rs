@@ -135,10 +135,10 @@ const COVERAGE: &[(&str, &str, How)] = &[
     ("authentik_stages_user_login.userloginstage", "geoip_binding", Refused(r#""bind_continent""#)),
 
     ("authentik_stages_user_write.userwritestage", "user_creation_mode", Read("flows_prompt_user_write_and_password_policy_enrol_a_user")),
-    ("authentik_stages_user_write.userwritestage", "create_users_as_inactive", Read("a_created_user_gets_the_stages_type_path_group_activity_and_attributes")),
-    ("authentik_stages_user_write.userwritestage", "create_users_group", Read("a_created_user_gets_the_stages_type_path_group_activity_and_attributes")),
-    ("authentik_stages_user_write.userwritestage", "user_type", Read("a_created_user_gets_the_stages_type_path_group_activity_and_attributes")),
-    ("authentik_stages_user_write.userwritestage", "user_path_template", Read("a_created_user_gets_the_stages_type_path_group_activity_and_attributes")),
+    ("authentik_stages_user_write.userwritestage", "create_users_as_inactive", Read("user_write_type_path_group_and_nested_attributes_of_a_new_user")),
+    ("authentik_stages_user_write.userwritestage", "create_users_group", Read("user_write_type_path_group_and_nested_attributes_of_a_new_user")),
+    ("authentik_stages_user_write.userwritestage", "user_type", Read("user_write_type_path_group_and_nested_attributes_of_a_new_user")),
+    ("authentik_stages_user_write.userwritestage", "user_path_template", Read("user_write_type_path_group_and_nested_attributes_of_a_new_user")),
 
     ("authentik_stages_prompt.promptstage", "fields", Read("flows_prompt_user_write_and_password_policy_enrol_a_user")),
     ("authentik_stages_prompt.promptstage", "validation_policies", Read("flows_prompt_user_write_and_password_policy_enrol_a_user")),

@@ -9,17 +9,6 @@ use serde_json::{Value, json};
 use crate::flows_support::*;
 use crate::support::spawn_server;
 
-/// POSTs an identification answer on the JSON executor.
-async fn identify(c: &reqwest::Client, base: &str, slug: &str, uid: &str) -> Value {
-    api_post(
-        c,
-        base,
-        slug,
-        json!({"component": "ak-stage-identification", "uid_field": uid}),
-    )
-    .await
-}
-
 /// A stage with `settings` as it would be saved from the console or a blueprint.
 fn stage(kind: StageKind, settings: Value) -> Object {
     Object::Stage(Stage {
@@ -269,67 +258,16 @@ async fn identification_sources_and_captcha_are_refused_at_save() {
         .expect("empty sources saved");
 }
 
-const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const MFA_STAGE: &str = "default-authentication-mfa-validation";
 
 fn totp_code(at: i64) -> String {
-    totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(TOTP_SECRET).unwrap())
-        .with_account_name("akadmin".to_string())
-        .with_issuer(Some("latchkey".to_string()))
-        .build()
-        .unwrap()
-        .generate(at as u64)
-        .to_string()
-}
-
-/// Replaces the settings of the stage named `name`.
-async fn set_stage(service: &latchkey::service::Service, name: &str, settings: Value) {
-    let mut tx = service.store().write_tx().await.unwrap();
-    let mut s = store::stages::get_by_name(tx.conn(), name)
-        .await
-        .unwrap()
-        .unwrap();
-    s.settings = StageSettings::from_json(s.kind(), &settings);
-    store::stages::update(tx.conn(), &s).await.unwrap();
-    tx.commit().await.unwrap();
+    totp_for(TOTP_SECRET, 6).generate(at as u64).to_string()
 }
 
 /// Gives akadmin a confirmed TOTP device.
 async fn add_totp(service: &latchkey::service::Service) {
     let admin = admin(service).await;
-    let mut tx = service.store().write_tx().await.unwrap();
-    store::authenticators::insert(
-        tx.conn(),
-        &store::authenticators::DeviceRow {
-            id: new_id(),
-            user_id: admin.id.clone(),
-            kind: "totp".into(),
-            name: "phone".into(),
-            secret: TOTP_SECRET.into(),
-            confirmed: true,
-            last_used_step: None,
-            created_at: service.now(),
-            digits: 6,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
-/// Identification and password on the default authentication flow as akadmin, on the JSON
-/// executor; returns the challenge after the password.
-async fn past_password(c: &reqwest::Client, base: &str) -> Value {
-    api_get(c, base, AUTH_FLOW).await;
-    identify(c, base, AUTH_FLOW, "akadmin").await;
-    api_post(
-        c,
-        base,
-        AUTH_FLOW,
-        json!({"component": "ak-stage-password", "password": crate::support::ADMIN_PASSWORD}),
-    )
-    .await
+    add_totp_device(service, &admin.id, "phone", 6).await;
 }
 
 #[tokio::test]
@@ -346,7 +284,7 @@ async fn authenticator_validate_last_auth_threshold_skips_a_recent_validation() 
     .await;
     // The first login is asked for its code.
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-validate", "{v}");
     let v = api_post(
         &c,
@@ -359,13 +297,13 @@ async fn authenticator_validate_last_auth_threshold_skips_a_recent_validation() 
     // Five minutes later the stage is skipped.
     srv.clock.advance(300);
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "xak-flow-redirect", "skipped: {v}");
     assert!(logged_in(&c, base).await);
     // Eleven minutes after the validation it is asked again (HTML too).
     srv.clock.advance(360);
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-validate", "{v}");
     // A threshold of zero always asks, however recent the validation.
     let v = api_post(
@@ -395,7 +333,7 @@ async fn authenticator_validate_last_auth_threshold_skips_a_recent_validation() 
     .await;
     let c = jar();
     assert_eq!(
-        past_password(&c, base).await["component"],
+        json_login_admin(&c, base).await["component"],
         "xak-flow-redirect"
     );
     set_stage(
@@ -407,7 +345,7 @@ async fn authenticator_validate_last_auth_threshold_skips_a_recent_validation() 
     .await;
     let c = jar();
     assert_eq!(
-        past_password(&c, base).await["component"],
+        json_login_admin(&c, base).await["component"],
         "ak-stage-access-denied"
     );
 }
@@ -426,7 +364,7 @@ async fn authenticator_validate_not_configured_actions_skip_deny_configure() {
     .await;
     let c = jar();
     assert_eq!(
-        past_password(&c, base).await["component"],
+        json_login_admin(&c, base).await["component"],
         "xak-flow-redirect"
     );
     assert!(logged_in(&c, base).await);
@@ -438,7 +376,7 @@ async fn authenticator_validate_not_configured_actions_skip_deny_configure() {
     )
     .await;
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-access-denied", "{v}");
     assert!(!logged_in(&c, base).await);
     // configure: the configuration stage runs next (here: recovery codes).
@@ -457,7 +395,7 @@ async fn authenticator_validate_not_configured_actions_skip_deny_configure() {
     )
     .await;
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["component"], "ak-stage-authenticator-static", "{v}");
     let h = jar();
     html_login(&h, base, "akadmin", crate::support::ADMIN_PASSWORD).await;
@@ -758,7 +696,8 @@ async fn user_write_type_path_group_and_nested_attributes_of_a_new_user() {
             (
                 StageKind::UserWrite,
                 json!({"user_creation_mode": "always_create", "user_type": "internal",
-                       "user_path_template": "enrolled/web", "create_users_group": group.id}),
+                       "user_path_template": "enrolled/web", "create_users_group": group.id,
+                       "create_users_as_inactive": true}),
             ),
         ],
     )
@@ -791,6 +730,7 @@ async fn user_write_type_path_group_and_nested_attributes_of_a_new_user() {
     let u = user_named(&srv.service, "typed").await;
     assert_eq!(u.user_type, UserType::Internal);
     assert_eq!(u.path, "enrolled/web");
+    assert!(!u.is_active, "create_users_as_inactive");
     assert_eq!(
         u.attributes,
         json!({"phone": {"mobile": "+41 79 000 00 00"}, "team": "red"})
@@ -821,6 +761,7 @@ async fn user_write_type_path_group_and_nested_attributes_of_a_new_user() {
     let u = user_named(&srv.service, "plain").await;
     assert_eq!(u.user_type, UserType::External);
     assert_eq!(u.path, "users");
+    assert!(u.is_active);
     assert_eq!(
         u.attributes,
         json!({"phone": {"mobile": "1"}, "team": "blue"})
@@ -846,7 +787,7 @@ async fn authenticator_validate_device_classes_leave_out_totp_when_not_listed() 
     )
     .await;
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(
         v["component"], "ak-stage-access-denied",
         "a TOTP device is not offered: {v}"
@@ -858,6 +799,6 @@ async fn authenticator_validate_device_classes_leave_out_totp_when_not_listed() 
     )
     .await;
     let c = jar();
-    let v = past_password(&c, base).await;
+    let v = json_login_admin(&c, base).await;
     assert_eq!(v["device_challenges"][0]["device_class"], "totp", "{v}");
 }

@@ -245,3 +245,14 @@ pub async fn unblock_writes(store: &Store, name: &str, table: &str) {
         .expect("drop the blocking trigger");
     tx.commit().await.expect("commit");
 }
+
+/// The claims of a JWT without checking its signature (the tests that need it verified use
+/// `server::verify_jwt`).
+pub fn unverified_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64");
+    serde_json::from_slice(&bytes).expect("json")
+}
