@@ -246,27 +246,6 @@ fn check_static_codes(e: &mut FieldErrors, s: &super::AuthenticatorStaticSetting
     }
 }
 
-/// WebAuthn setup: authentik restricts device types by the FIDO Metadata Service's AAGUIDs,
-/// which latchkey does not carry; a restriction it cannot check is refused, not ignored.
-fn check_webauthn_setup(e: &mut FieldErrors, w: &super::AuthenticatorWebauthnSettings) {
-    if !w.device_type_restrictions.is_empty() {
-        e.add(
-            "device_type_restrictions",
-            "latchkey has no FIDO metadata to tell authenticator types apart: leave this empty \
-             (any authenticator may register) and limit who may register with a policy",
-        );
-    }
-    if w.max_attempts < 0 {
-        e.add(
-            "max_attempts",
-            format!(
-                "{} is negative: use 0 (no limit) or more, e.g. 3",
-                w.max_attempts
-            ),
-        );
-    }
-}
-
 /// A webhook transport needs an absolute http(s) URL to POST to (authentik's
 /// `DomainlessURLValidator`); other modes ignore the field.
 fn check_webhook_url(e: &mut FieldErrors, t: &NotificationTransport) {
@@ -304,20 +283,6 @@ pub fn validate(obj: &Object) -> Result<(), FieldErrors> {
             }
             if let StageSettings::AuthenticatorStatic(st) = &s.settings {
                 check_static_codes(&mut e, st);
-            }
-            if let StageSettings::AuthenticatorWebauthn(w) = &s.settings {
-                check_webauthn_setup(&mut e, w);
-            }
-            if let StageSettings::Email(m) = &s.settings
-                && m.recovery_max_attempts < 1
-            {
-                e.add(
-                    "recovery_max_attempts",
-                    format!(
-                        "{} would never send an email: use 1 or more, e.g. 5",
-                        m.recovery_max_attempts
-                    ),
-                );
             }
             for (field, message) in stage_refusals(&s.settings) {
                 e.add(field, message);

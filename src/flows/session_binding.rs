@@ -54,7 +54,7 @@ impl NetworkBound {
 
     /// Whether a request from `ip` breaks the binding.
     pub fn check(&self, ip: &str) -> Option<BindingBroken> {
-        if ip == self.ip {
+        if ip == self.ip || canonical(ip).is_some_and(|a| Some(a) == canonical(&self.ip)) {
             return None;
         }
         let broken = |reason| {
@@ -78,10 +78,15 @@ impl NetworkBound {
     }
 }
 
+/// The address as one spelling: an IPv4-mapped IPv6 address is its IPv4 address.
+fn canonical(ip: &str) -> Option<IpAddr> {
+    Some(ip.parse::<IpAddr>().ok()?.to_canonical())
+}
+
 /// The address's network: its /24 for IPv4 (an IPv4-mapped IPv6 address counts as IPv4), its
 /// /64 for IPv6.
 fn network(ip: &str) -> Option<(bool, u128)> {
-    match ip.parse::<IpAddr>().ok()?.to_canonical() {
+    match canonical(ip)? {
         IpAddr::V4(v4) => Some((false, u128::from(u32::from(v4) >> 8))),
         IpAddr::V6(v6) => Some((true, u128::from(v6) >> 64)),
     }
@@ -114,6 +119,11 @@ mod tests {
     fn the_ip_mode_keeps_a_session_on_its_address_and_no_binding_binds_nothing() {
         let b = bound(NetworkBinding::BindAsnNetworkIp, "192.0.2.10");
         assert_eq!(b.check("192.0.2.10"), None);
+        assert_eq!(
+            b.check("::ffff:192.0.2.10"),
+            None,
+            "the same address, mapped"
+        );
         let broken = b.check("192.0.2.11").expect("broken");
         assert_eq!(broken.reason, "network.ip");
         assert_eq!(broken.to_event()["ip"]["previous"], "192.0.2.10");

@@ -3,9 +3,9 @@
 //! answer is `(field, message)`.
 
 use super::{
-    AuthenticatorTotpSettings, DummySettings, EmailSettings, GeoipBinding, IdentificationSettings,
-    NetworkBinding, PasswordPolicySettings, PasswordSettings, RedirectMode, RedirectSettings,
-    UserLoginSettings,
+    AuthenticatorTotpSettings, AuthenticatorWebauthnSettings, DummySettings, EmailSettings,
+    GeoipBinding, IdentificationSettings, NetworkBinding, PasswordPolicySettings, PasswordSettings,
+    RedirectMode, RedirectSettings, UserLoginSettings,
 };
 use super::{PolicySettings, StageSettings};
 
@@ -24,6 +24,7 @@ pub fn stage_refusals(settings: &StageSettings) -> Vec<(&'static str, String)> {
         StageSettings::Identification(i) => identification_stage(i),
         StageSettings::UserLogin(l) => user_login_stage(l),
         StageSettings::Redirect(r) => redirect_stage(r),
+        StageSettings::AuthenticatorWebauthn(w) => webauthn_setup_stage(w),
         _ => Vec::new(),
     }
 }
@@ -74,6 +75,30 @@ fn user_login_stage(s: &UserLoginSettings) -> Vec<(&'static str, String)> {
             "latchkey has no GeoIP database to bind a session to a location: use no_binding \
              (network_binding can bind the session to the client's network)"
                 .to_string(),
+        ));
+    }
+    out
+}
+
+/// WebAuthn setup: authentik restricts device types by the FIDO Metadata Service's AAGUIDs,
+/// which latchkey does not carry; a restriction it cannot check is refused, not ignored.
+fn webauthn_setup_stage(w: &AuthenticatorWebauthnSettings) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !w.device_type_restrictions.is_empty() {
+        out.push((
+            "device_type_restrictions",
+            "latchkey has no FIDO metadata to tell authenticator types apart: leave this empty \
+             (any authenticator may register) and limit who may register with a policy"
+                .to_string(),
+        ));
+    }
+    if w.max_attempts < 0 {
+        out.push((
+            "max_attempts",
+            format!(
+                "{} is negative: use 0 (no limit) or more, e.g. 3",
+                w.max_attempts
+            ),
         ));
     }
     out
@@ -151,10 +176,19 @@ fn totp_stage(t: &AuthenticatorTotpSettings) -> Vec<(&'static str, String)> {
 }
 
 fn email_stage(m: &EmailSettings) -> Vec<(&'static str, String)> {
-    if m.use_global_settings {
-        return Vec::new();
-    }
     let mut out = Vec::new();
+    if m.recovery_max_attempts < 1 {
+        out.push((
+            "recovery_max_attempts",
+            format!(
+                "{} would never send an email: use 1 or more, e.g. 5",
+                m.recovery_max_attempts
+            ),
+        ));
+    }
+    if m.use_global_settings {
+        return out;
+    }
     if m.host.trim().is_empty() {
         out.push((
             "host",

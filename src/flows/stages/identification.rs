@@ -5,7 +5,7 @@
 //! opened with; `show_matched_user` decides whether later stages name the matched account or
 //! what was typed.
 
-use super::{Reply, Show, StageCtx, flow_page_url, password};
+use super::{Reply, Show, StageCtx, flow_url, password};
 use crate::domain::IdentificationSettings;
 use crate::flows::FlowResult;
 use crate::flows::challenge::{ChallengeKind, Response};
@@ -39,19 +39,6 @@ pub async fn challenge(sc: &StageCtx<'_>, s: &IdentificationSettings) -> FlowRes
         passwordless_url: flow_url(sc, s.passwordless_flow.as_deref()).await?,
         recovery_url: flow_url(sc, s.recovery_flow.as_deref()).await?,
     }))
-}
-
-/// The relative URL of the flow `id` names (authentik's `if-flow` URL) with the query this
-/// flow was opened with, so `next` survives the detour; `None` when unset or deleted.
-async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<String>> {
-    let Some(id) = id.filter(|i| !i.is_empty()) else {
-        return Ok(None);
-    };
-    let flow = {
-        let mut conn = sc.env.store.read().await?;
-        store::flows::get(&mut conn, id).await?
-    };
-    Ok(flow.map(|f| flow_page_url(&f.slug, &sc.plan.context.query)))
 }
 
 /// Matches the identifier; an unknown or inactive user continues anonymously when pretending.

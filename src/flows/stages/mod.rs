@@ -33,7 +33,6 @@ pub use authenticator_totp::BUILTIN_TOTP_SETUP;
 pub use consent::{CONSENT_GIVEN, CONSENT_HEADER, CONSENT_PERMISSIONS, DECLINED_MESSAGE};
 pub use email::{LinkMail, SEND_FAILED, send_link_mail};
 pub use password::{Backends, PasswordCheck, app_password_owner, verify_user_password};
-pub use redirect::{IS_REDIRECTED, REDIRECT_STAGE_TARGET};
 
 /// Everything a stage may look at and change.
 pub struct StageCtx<'a> {
@@ -73,6 +72,19 @@ impl StageCtx<'_> {
             .clone()
             .unwrap_or_default()
     }
+}
+
+/// The relative URL of the flow `id` names (authentik's `if-flow` URL) with the query this
+/// flow was opened with, so `next` survives the detour; `None` when unset or deleted.
+async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<String>> {
+    let Some(id) = id.filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let flow = {
+        let mut conn = sc.env.store.read().await?;
+        store::flows::get(&mut conn, id).await?
+    };
+    Ok(flow.map(|f| flow_page_url(&f.slug, &sc.plan.context.query)))
 }
 
 /// A flow's page (`/if/flow/<slug>/`) with `query`, the parameters the current flow was opened

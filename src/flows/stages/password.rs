@@ -8,10 +8,10 @@
 
 use serde_json::json;
 
-use super::{Reply, Show, StageCtx};
+use super::{Reply, Show, StageCtx, flow_url};
 use crate::crypto::password;
 use crate::crypto::secrets;
-use crate::domain::{INBUILT_BACKEND, PasswordSettings, TOKEN_BACKEND};
+use crate::domain::{INBUILT_BACKEND, PasswordSettings, TOKEN_BACKEND, brand_match};
 use crate::flows::challenge::{ChallengeKind, Response};
 use crate::flows::env::Env;
 use crate::flows::login_throttle::{self, Gate};
@@ -168,21 +168,18 @@ pub async fn challenge(sc: &mut StageCtx<'_>, s: &PasswordSettings) -> FlowResul
     }))
 }
 
-/// The absolute URL of the default brand's recovery flow (authentik builds it with
-/// `build_absolute_uri`), `None` when the brand names none.
+/// The absolute URL (authentik builds it with `build_absolute_uri`) of the recovery flow of the
+/// brand the request's host picks, with the flow's query; `None` when the brand names none.
 async fn recovery_url(sc: &StageCtx<'_>) -> FlowResult<Option<String>> {
-    let mut conn = sc.env.store.read().await?;
-    let Some(flow_id) = store::brands::list(&mut conn)
-        .await?
-        .into_iter()
-        .find(|b| b.default)
-        .and_then(|b| b.flow_recovery_id)
-    else {
-        return Ok(None);
+    let brands = {
+        let mut conn = sc.env.store.read().await?;
+        store::brands::list(&mut conn).await?
     };
-    Ok(store::flows::get(&mut conn, &flow_id)
+    let flow_id = brand_match::brand_for_host(&brands, sc.env.request.host())
+        .and_then(|b| b.flow_recovery_id.clone());
+    Ok(flow_url(sc, flow_id.as_deref())
         .await?
-        .map(|f| format!("{}/if/flow/{}/", sc.env.public_url, f.slug)))
+        .map(|path| format!("{}{path}", sc.env.public_url)))
 }
 
 /// Verifies the password; counts failures toward cancelling the flow.
