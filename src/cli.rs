@@ -175,7 +175,8 @@ pub struct GlobalArgs {
         global = true,
         env = "LATCHKEY_HIBP_URL",
         default_value = crate::context::DEFAULT_HIBP_URL,
-        value_name = "URL"
+        value_name = "URL",
+        value_parser = http_base_url
     )]
     pub hibp_url: String,
 }
@@ -191,7 +192,7 @@ impl GlobalArgs {
                 ..Default::default()
             },
             smtp: self.smtp(),
-            hibp_url: self.hibp_url.trim_end_matches('/').to_string(),
+            hibp_url: self.hibp_url.clone(),
             ..crate::context::Config::new(public_url)
         }
     }
@@ -239,6 +240,19 @@ impl GlobalArgs {
             ..Default::default()
         }
     }
+}
+
+/// An `http(s)://` base URL with a host (a mistyped one is refused at start, not reported as an
+/// unreachable service at the first password check).
+pub fn http_base_url(s: &str) -> Result<String, String> {
+    let ok = url::Url::parse(s)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !ok {
+        return Err(format!(
+            "'{s}' is not an http(s) URL with a host, e.g. https://api.pwnedpasswords.com"
+        ));
+    }
+    Ok(s.to_string())
 }
 
 /// Parses authentik's duration syntax (`hours=1;minutes=30`) into a positive duration.

@@ -26,6 +26,25 @@ fn unknown_flag_exits_2() {
 }
 
 #[test]
+fn a_hibp_url_that_is_not_an_http_url_exits_2_saying_what_to_give() {
+    let out = latchkey()
+        .args([
+            "--hibp-url",
+            "api.pwnedpasswords.com",
+            "serve",
+            "--db",
+            ":memory:",
+        ])
+        .output()
+        .expect("run");
+    let stderr = one_line_error(&out);
+    assert!(
+        stderr.contains("is not an http(s) URL with a host, e.g. https://"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn corrupt_store_exits_2_with_what_to_do() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("bad.db");
