@@ -3,7 +3,7 @@
 //! or service account to the brand's `default_application`, anyone else to the user's interface
 //! (`/if/user/`). Every flow that ends without a `next` lands here.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -17,22 +17,8 @@ use super::pages;
 use super::session::Session;
 use super::user_page::USER_PATH;
 use crate::flows::lookup;
+use crate::flows::stages::flow_page_url;
 use crate::service::ServiceError;
-
-/// Where the default authentication flow starts, with `next` to come back to.
-fn flow_url(slug: &str, query: &HashMap<String, String>) -> String {
-    let mut url = format!("/if/flow/{slug}/");
-    if !query.is_empty() {
-        let mut pairs: Vec<(&String, &String)> = query.iter().collect();
-        pairs.sort();
-        let q = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        url.push('?');
-        url.push_str(&q);
-    }
-    url
-}
 
 async fn no_flow(state: &AppState, host: &RequestHost, sess: &Session, what: &str) -> Response {
     let body = format!(
@@ -53,8 +39,14 @@ pub async fn root(
         let Some(slug) = lookup::default_authentication_flow(&state.ctx, host.get()).await? else {
             return Ok(no_flow(&state, &host, &sess, "authentication").await);
         };
-        let next = HashMap::from([("next".to_string(), "/".to_string())]);
-        return Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &next)).await);
+        let next = BTreeMap::from([("next".to_string(), "/".to_string())]);
+        return Ok(pages::redirect(
+            &state,
+            host.get(),
+            Some(&sess),
+            &flow_page_url(&slug, &next),
+        )
+        .await);
     };
     let launch = match state
         .service
@@ -72,13 +64,13 @@ pub async fn root(
 /// slug), keeping the query.
 pub async fn default_authentication(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<BTreeMap<String, String>>,
     host: RequestHost,
     sess: Session,
 ) -> Result<Response, HttpError> {
     match lookup::default_authentication_flow(&state.ctx, host.get()).await? {
         Some(slug) => {
-            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &q)).await)
+            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_page_url(&slug, &q)).await)
         }
         None => Ok(no_flow(&state, &host, &sess, "authentication").await),
     }
@@ -88,13 +80,13 @@ pub async fn default_authentication(
 /// slug), keeping the query.
 pub async fn default_invalidation(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<BTreeMap<String, String>>,
     host: RequestHost,
     sess: Session,
 ) -> Result<Response, HttpError> {
     match lookup::invalidation_flow(&state.ctx, host.get()).await? {
         Some(slug) => {
-            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_url(&slug, &q)).await)
+            Ok(pages::redirect(&state, host.get(), Some(&sess), &flow_page_url(&slug, &q)).await)
         }
         None => Ok(no_flow(&state, &host, &sess, "sign-out").await),
     }

@@ -527,6 +527,16 @@ impl Default for EmailSettings {
 }
 
 impl EmailSettings {
+    /// The window `recovery_max_attempts` counts sends in, in seconds (`recovery_cache_timeout`;
+    /// 5 minutes when it does not parse).
+    pub fn recovery_cache_seconds(&self) -> i64 {
+        crate::domain::Duration::parse(&self.recovery_cache_timeout)
+            .map(|d| d.seconds())
+            .ok()
+            .filter(|s| *s > 0)
+            .unwrap_or(5 * 60)
+    }
+
     /// The link's lifetime in seconds (`token_expiry`; 30 minutes when it does not parse).
     pub fn token_expiry_seconds(&self) -> i64 {
         crate::domain::Duration::parse(&self.token_expiry)

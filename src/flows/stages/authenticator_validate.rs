@@ -123,7 +123,7 @@ async fn offered_classes(
     {
         classes.push(TOTP_KIND.to_string());
     }
-    if accepts_static(s)
+    if accepts(s, STATIC_KIND)
         && !authenticators::confirmed_of_user(conn, user_id, STATIC_KIND)
             .await?
             .is_empty()
@@ -136,12 +136,9 @@ async fn offered_classes(
 /// The device class of TOTP authenticators.
 const TOTP_KIND: &str = "totp";
 
+/// Whether the stage lists the device class `class`.
 fn accepts(s: &AuthenticatorValidateSettings, class: &str) -> bool {
     s.device_classes.iter().any(|c| c == class)
-}
-
-fn accepts_static(s: &AuthenticatorValidateSettings) -> bool {
-    accepts(s, STATIC_KIND)
 }
 
 /// Uses a recovery code of the user: true when it was unused (and is now used). A dry run
@@ -183,9 +180,10 @@ pub async fn respond(
     let env = sc.env;
     let (devices, failures, username) = {
         let mut conn = env.store.read().await?;
-        let devices = match accepts(s, TOTP_KIND) {
-            true => authenticators::confirmed_of_user(&mut conn, &user_id, TOTP_KIND).await?,
-            false => Vec::new(),
+        let devices = if accepts(s, TOTP_KIND) {
+            authenticators::confirmed_of_user(&mut conn, &user_id, TOTP_KIND).await?
+        } else {
+            Vec::new()
         };
         (
             devices,
@@ -247,7 +245,7 @@ pub async fn respond(
             break;
         }
     }
-    if accepts_static(s) && use_static_code(sc, &user_id, &code).await? {
+    if accepts(s, STATIC_KIND) && use_static_code(sc, &user_id, &code).await? {
         sc.plan.context.auth_methods.push("otp".into());
         return Ok(Reply::Next);
     }

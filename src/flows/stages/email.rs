@@ -107,12 +107,9 @@ async fn within_send_limit(
     s: &EmailSettings,
     user_id: &str,
 ) -> FlowResult<bool> {
-    let period = crate::domain::Duration::parse(&s.recovery_cache_timeout)
-        .map(|d| d.seconds())
-        .unwrap_or(300);
     let rate = throttle_buckets::Rate::new(
         u32::try_from(s.recovery_max_attempts).unwrap_or(1),
-        u32::try_from(period).unwrap_or(300),
+        u32::try_from(s.recovery_cache_seconds()).unwrap_or(300),
     );
     let Some(mut tx) = sc.env.write_tx("email send counted").await? else {
         return Ok(true);

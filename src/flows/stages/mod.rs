@@ -89,7 +89,7 @@ async fn flow_url(sc: &StageCtx<'_>, id: Option<&str>) -> FlowResult<Option<Stri
 
 /// A flow's page (`/if/flow/<slug>/`) with `query`, the parameters the current flow was opened
 /// with (authentik's `reverse_with_qs` over the session's query), so `next` survives the move.
-fn flow_page_url(slug: &str, query: &std::collections::BTreeMap<String, String>) -> String {
+pub fn flow_page_url(slug: &str, query: &std::collections::BTreeMap<String, String>) -> String {
     let path = format!("/if/flow/{slug}/");
     if query.is_empty() {
         return path;

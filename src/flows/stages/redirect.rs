@@ -50,8 +50,8 @@ pub async fn challenge(sc: &mut StageCtx<'_>, s: &RedirectSettings) -> FlowResul
                     Some(f) => Target::Flow(f),
                     None => {
                         return Ok(Show::Deny(
-                            "No target found for Redirect stage. The stage's target_flow may \
-                             have been deleted."
+                            "No target found for Redirect stage: its target flow may have been \
+                             deleted. Ask an administrator to choose the stage's target_flow."
                                 .into(),
                         ));
                     }

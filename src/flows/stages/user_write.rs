@@ -201,26 +201,26 @@ fn write_attributes(attributes: &mut Value, data: &PromptData) {
         *attributes = json!({});
     }
     for (key, value) in data {
-        let path: Vec<String> = if key == "attributes" {
+        if key == "attributes" {
             if let (Some(target), Some(merged)) = (attributes.as_object_mut(), value.as_object()) {
                 target.extend(merged.clone());
             }
             continue;
-        } else if let Some(rest) = key
+        }
+        let Some(rest) = key
             .strip_prefix("attributes.")
             .or_else(|| key.strip_prefix("attributes_"))
-        {
-            rest.replace('_', ".")
-                .split('.')
-                .map(str::to_string)
-                .collect()
-        } else {
+        else {
             continue;
         };
-        if path.iter().any(String::is_empty) {
-            continue;
+        let path: Vec<String> = rest
+            .replace('_', ".")
+            .split('.')
+            .map(str::to_string)
+            .collect();
+        if !path.iter().any(String::is_empty) {
+            set_nested(attributes, &path, value.clone());
         }
-        set_nested(attributes, &path, value.clone());
     }
 }
 
