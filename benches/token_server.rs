@@ -17,6 +17,13 @@
 //! `postgres` process's CPU time over the run, read from /proc) and each engine's cold start
 //! (spawn to ready).
 //!
+//! With `TOKEN_BENCH_PEER=benches/peer` (after `npm ci --prefix benches/peer`), node's
+//! `oidc-provider` runs the same client_credentials, discovery and JWKS loads after latchkey, in
+//! the same run, pinned and measured the same way (`benches/peer/oidc-provider.mjs`).
+//!
+//! With `TOKEN_BENCH_PERF=DIR`, `perf record` samples the server over every timed run (see
+//! [`Profile`]).
+//!
 //! Run: `cargo bench --bench token_server` (args: CLIENTS REQUESTS_PER_CLIENT; default 32 250).
 
 use std::process::{Child, Command, Stdio};
@@ -206,25 +213,78 @@ async fn fresh_postgres(server: &str, name: &str) -> BenchResult<String> {
     Ok(url.to_string())
 }
 
-async fn start(db: &Db) -> BenchResult<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+/// Where the server's log goes: `TOKEN_BENCH_SERVER_LOG=FILE` appends it there (with the
+/// bench's `LATCHKEY_LOG`, e.g. `warn,latchkey::store::token_batch=debug` for the size of
+/// every group commit); nowhere by default.
+fn server_log() -> BenchResult<Stdio> {
+    match std::env::var_os("TOKEN_BENCH_SERVER_LOG").filter(|v| !v.is_empty()) {
+        Some(path) => Ok(std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .into()),
+        None => Ok(Stdio::null()),
+    }
+}
+
+/// A free port on loopback.
+fn free_port() -> BenchResult<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
-        .port();
-    let mut cmd = match pinned() {
-        // The server gets core 1 to itself; this process (the load generator) runs on core 0.
+        .port())
+}
+
+/// `program`, on core 1 when pinned (the server gets core 1 to itself; this process, the load
+/// generator, runs on core 0).
+fn server_command(program: &str) -> Command {
+    match pinned() {
         true => {
             let mut c = Command::new("taskset");
-            c.args(["-c", "1", env!("CARGO_BIN_EXE_latchkey")]);
+            c.args(["-c", "1", program]);
             c
         }
-        false => Command::new(env!("CARGO_BIN_EXE_latchkey")),
-    };
-    let child = cmd
+        false => Command::new(program),
+    }
+}
+
+async fn start(db: &Db) -> BenchResult<Server> {
+    let port = free_port()?;
+    let child = server_command(env!("CARGO_BIN_EXE_latchkey"))
         .args(["serve", "--db"])
         .arg(db.arg())
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("LATCHKEY_BOOTSTRAP_PASSWORD", "bench-admin-password")
-        .env("RUST_LOG", "warn")
+        .env(
+            "LATCHKEY_LOG",
+            std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(server_log()?)
+        .spawn()?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    ready(server, "/-/health/ready/", 204).await
+}
+
+/// Node's `oidc-provider` from `dir` (`benches/peer`, installed with `npm ci`), signing with
+/// `alg`, with the example app's client id and secret.
+async fn start_peer(dir: &std::path::Path, alg: &str) -> BenchResult<Server> {
+    if !dir.join("node_modules/oidc-provider").is_dir() {
+        return Err(format!(
+            "{} has no node_modules/oidc-provider: run `npm ci --prefix {}` first",
+            dir.display(),
+            dir.display()
+        )
+        .into());
+    }
+    let port = free_port()?;
+    let child = server_command("node")
+        .arg(dir.join("oidc-provider.mjs"))
+        .args([&port.to_string(), alg, "example-app", SECRET])
+        .env("NODE_ENV", "production")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -233,14 +293,16 @@ async fn start(db: &Db) -> BenchResult<Server> {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
+    ready(server, "/.well-known/openid-configuration", 200).await
+}
+
+/// `server` once `path` answers `status`.
+async fn ready(server: Server, path: &str, status: u16) -> BenchResult<Server> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = http
-            .get(format!("{}/-/health/ready/", server.base))
-            .send()
-            .await
-            && r.status().as_u16() == 204
+        if let Ok(r) = http.get(format!("{}{path}", server.base)).send().await
+            && r.status().as_u16() == status
         {
             return Ok(server);
         }
@@ -302,6 +364,7 @@ where
 {
     let make = Arc::new(make);
     let pid = server.child.id();
+    let profile = Profile::start(pid, clients * per_client)?;
     let cpu0 = cpu_seconds(pid);
     let pg0 = postgres_cpu_seconds();
     let started = Instant::now();
@@ -330,6 +393,9 @@ where
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu = (cpu_seconds(pid) - cpu0).max(1e-9);
+    if let Some(p) = profile {
+        p.stop()?;
+    }
     let pg = postgres_cpu_seconds() - pg0;
     let n = (clients * per_client) as f64;
     Ok(Measured {
@@ -338,6 +404,50 @@ where
         postgres_us_per_request: pg * 1e6 / n,
         distinct_id_tokens: seen.len(),
     })
+}
+
+/// `perf record` of the server over one timed run, when `TOKEN_BENCH_PERF=DIR` asks for it:
+/// `DIR/<n>-<requests>.data`, one per timed run in order (warm-ups of under 1 000 requests are
+/// not recorded). Call graphs from DWARF unwinding (`.eh_frame`), so a release build without
+/// frame pointers still gives whole stacks: `perf report -i FILE --no-children`, or a flame
+/// graph with `perf script -i FILE | inferno-collapse-perf | inferno-flamegraph`.
+struct Profile(Child);
+
+static PROFILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Profile {
+    fn start(pid: u32, requests: usize) -> BenchResult<Option<Profile>> {
+        let Some(dir) = std::env::var_os("TOKEN_BENCH_PERF").filter(|d| !d.is_empty()) else {
+            return Ok(None);
+        };
+        if requests < 1000 {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(&dir)?;
+        let n = PROFILES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let out = std::path::Path::new(&dir).join(format!("{n:02}-{requests}.data"));
+        // On the load generator's core, so perf's own work never preempts the server.
+        let child = Command::new("taskset")
+            .args(["-c", "0", "perf", "record", "-q", "-F", "1999"])
+            .args(["--call-graph", "dwarf,16384", "-p"])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        // perf needs a moment to attach before the load starts.
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(Some(Profile(child)))
+    }
+
+    fn stop(mut self) -> BenchResult<()> {
+        Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status()?;
+        self.0.wait()?;
+        Ok(())
+    }
 }
 
 /// Another process on the store: one short write transaction every 10 ms until `stop`;
@@ -372,9 +482,58 @@ fn client_credentials_profile(http: &reqwest::Client, base: &str) -> reqwest::Re
 }
 
 fn with_scope(http: &reqwest::Client, base: &str, scope: &str) -> reqwest::RequestBuilder {
-    http.post(format!("{base}/application/o/token/"))
+    token_request(http, &format!("{base}/application/o/token/"), scope)
+}
+
+/// The bench's client_credentials request (Basic authentication, a form body) to `url`.
+fn token_request(http: &reqwest::Client, url: &str, scope: &str) -> reqwest::RequestBuilder {
+    http.post(url)
         .basic_auth("example-app", Some(SECRET))
         .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+}
+
+/// The same loads against node's `oidc-provider` (see [`start_peer`]): client_credentials with
+/// a JWT access token per response for each algorithm, discovery and JWKS once.
+async fn run_peer(dir: &std::path::Path, clients: usize, per_client: usize) -> BenchResult<()> {
+    let n = clients * per_client;
+    let version = Command::new("node").arg("--version").output()?;
+    let engine = format!(
+        "oidc-provider (node {}, in memory)",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
+    for alg in ["RS256", "ES256"] {
+        let server = start_peer(dir, alg).await?;
+        let token =
+            |h: &reqwest::Client, b: &str| token_request(h, &format!("{b}/token"), "openid");
+        hammer(&server, 4, 50, token).await?;
+        let m = hammer(&server, clients, per_client, token).await?;
+        println!(
+            "| client_credentials | {engine} | {alg} | {n} | {:.0} | {:.0} | - | 1.000 | - |",
+            m.wall, m.per_core
+        );
+        if alg == "RS256" {
+            for (what, path) in [
+                ("discovery", "/.well-known/openid-configuration"),
+                ("JWKS", "/jwks"),
+            ] {
+                let m = hammer(&server, clients, per_client * 4, move |h, b| {
+                    h.get(format!("{b}{path}"))
+                })
+                .await?;
+                println!(
+                    "| {what} | {engine} | - | {} | {:.0} | {:.0} | - | - | - |",
+                    n * 4,
+                    m.wall,
+                    m.per_core
+                );
+            }
+        }
+        println!(
+            "| (RSS after the run above: {:.1} MB) | {engine} | {alg} | | | | | | |",
+            rss_mb(server.child.id())
+        );
+    }
+    Ok(())
 }
 
 /// A custom profile mapping, as an admin would write one: the interpreter runs it per token.
@@ -453,6 +612,9 @@ async fn run() -> BenchResult<()> {
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    if let Some(dir) = std::env::var_os("TOKEN_BENCH_PEER").filter(|v| !v.is_empty()) {
+        run_peer(std::path::Path::new(&dir), clients, per_client).await?;
     }
     println!();
     for note in notes {

@@ -33,6 +33,8 @@ pub struct SigningKey {
     pub decoding: DecodingKey,
     /// The public JWK (no private members).
     pub public_jwk: Value,
+    /// The encoded JWS header of the tokens it signs (`alg` and `kid`), built once.
+    pub jws_header: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -94,6 +96,10 @@ impl SigningKey {
         let signer = Arc::new(KeptKeyPair::new(&encoding, algorithm)?);
         let public_jwk = serde_json::to_value(&jwk)
             .map_err(|e| CryptoError::Unsupported(format!("JWK encoding: {e}")))?;
+        let mut header = jsonwebtoken::Header::new(algorithm);
+        header.kid = Some(kid.clone());
+        header.typ = None;
+        let jws_header = super::signer::encoded_header(&header)?;
         Ok(Self {
             keypair_id: kp.id.clone(),
             algorithm,
@@ -101,6 +107,7 @@ impl SigningKey {
             signer,
             decoding,
             public_jwk,
+            jws_header,
         })
     }
 

@@ -29,7 +29,7 @@ pub fn digest(value: &str) -> String {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Compares secrets without leaking, through timing, where they first differ.
@@ -37,6 +37,18 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     // Hash first so the length of the stored secret does not leak either.
     let (ha, hb) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
     ha.ct_eq(&hb).into()
+}
+
+/// The SHA-256 of a secret, kept where the secret is compared often (a client's secret in the
+/// OAuth snapshot) so each comparison hashes only what was presented.
+pub fn secret_digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Whether `presented` is the secret whose [`secret_digest`] is `expected`, in constant time
+/// (as [`constant_time_eq`]: the stored secret's length does not leak either).
+pub fn matches_digest(presented: &str, expected: &[u8; 32]) -> bool {
+    Sha256::digest(presented.as_bytes()).ct_eq(expected).into()
 }
 
 /// A new OAuth2 client id as authentik generates it (40 random letters and digits).

@@ -83,19 +83,35 @@ impl KeptKeyPair {
         header: &Header,
         claims: &T,
     ) -> Result<String, CryptoError> {
-        let encode = |v: Vec<u8>| URL_SAFE_NO_PAD.encode(v);
-        let header = serde_json::to_vec(header)
-            .map_err(|e| CryptoError::Generate(format!("header: {e}")))?;
         let claims = serde_json::to_vec(claims)
             .map_err(|e| CryptoError::Generate(format!("claims: {e}")))?;
-        let mut out = encode(header);
+        self.sign_compact(&encoded_header(header)?, &claims)
+    }
+
+    /// A compact JWS over claims already serialised (`payload`), under a header already
+    /// encoded ([`encoded_header`]): the token endpoint serialises each token's claims once, for
+    /// the record and the signature alike, and each key's header once.
+    pub fn sign_compact(
+        &self,
+        encoded_header: &str,
+        payload: &[u8],
+    ) -> Result<String, CryptoError> {
+        let mut out = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 352);
+        out.push_str(encoded_header);
         out.push('.');
-        out.push_str(&encode(claims));
+        URL_SAFE_NO_PAD.encode_string(payload, &mut out);
         let signature = self.sign(out.as_bytes())?;
         out.push('.');
-        out.push_str(&encode(signature));
+        URL_SAFE_NO_PAD.encode_string(signature, &mut out);
         Ok(out)
     }
+}
+
+/// The first part of a compact JWS: the header's JSON, base64url-encoded.
+pub fn encoded_header(header: &Header) -> Result<String, CryptoError> {
+    let json =
+        serde_json::to_vec(header).map_err(|e| CryptoError::Generate(format!("header: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
 #[cfg(test)]

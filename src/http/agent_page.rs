@@ -14,6 +14,7 @@ use axum::routing::get;
 use html_escape::encode_text as text;
 
 use super::AppState;
+use super::SharedState;
 use super::authorize::denied_page;
 use super::errors::HttpError;
 use super::extract::ClientIp;
@@ -25,7 +26,7 @@ use crate::service::agent::auth_ia::{
 };
 
 /// The sign-in pages' routes (merged into the router).
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new().route(FINISH_PATH, get(finish_get)).route(
         &format!("{AUTHENTICATE_PATH}{{identifier}}/"),
         get(open_get),
@@ -92,7 +93,7 @@ async fn render(
 
 /// `GET /endpoints/agent/authenticate/<identifier>/` (the URL `auth_ia/` answered).
 async fn open_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,
@@ -112,7 +113,7 @@ async fn open_get(
 /// `GET /endpoints/agent/authenticate/finish/?rid=…`: where the sign-in and the
 /// authorization flow return.
 async fn finish_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,

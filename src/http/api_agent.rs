@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::SharedState;
 use super::api_drf::{NOT_AUTHENTICATED, PERMISSION_DENIED, answer};
 use super::extract::ClientIp;
 use crate::context::Context;
@@ -79,7 +80,7 @@ impl Default for AgentThrottle {
 }
 
 /// The Agent's routes (merged into the router).
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new()
         .route(&format!("{PREFIX}/enroll/"), post(enroll))
         .route(&format!("{PREFIX}/agent_config/"), get(agent_config))
@@ -265,7 +266,7 @@ fn enroll_fields(body: &Value) -> Result<(String, String), Value> {
 
 /// `POST enroll/` (`Authorization: Bearer <enrollment token key>`).
 async fn enroll(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ip: ClientIp,
     headers: HeaderMap,
     body: Body,
@@ -289,7 +290,11 @@ async fn enroll(
 }
 
 /// `GET agent_config/` (`Authorization: Bearer+agent <device token>`).
-async fn agent_config(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Answer {
+async fn agent_config(
+    State(state): State<SharedState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Answer {
     let caller = agent_caller(&state, &ip, &headers).await?;
     let config = state.service.agent_config(&caller).await?;
     let body = serde_json::to_value(&config).map_err(|e| {
@@ -301,7 +306,7 @@ async fn agent_config(State(state): State<AppState>, ip: ClientIp, headers: Head
 
 /// `POST check_in/` (`Bearer+agent`): 204 once the facts are stored.
 async fn check_in(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ip: ClientIp,
     headers: HeaderMap,
     body: Body,
@@ -320,7 +325,7 @@ struct AuthFedQuery {
 
 /// `POST auth_fed/?device=<name>` (`Authorization: Bearer <federated access token>`).
 async fn auth_fed(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ip: ClientIp,
     headers: HeaderMap,
     Query(query): Query<AuthFedQuery>,
@@ -351,7 +356,7 @@ struct AuthIaQuery {
 /// `POST auth_ia/[?login_hint=…]` (`Bearer+agent`): the URL of an interactive sign-in for the
 /// Agent's browser (`AgentAuthenticationResponse`).
 async fn auth_ia(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ip: ClientIp,
     headers: HeaderMap,
     Query(query): Query<AuthIaQuery>,

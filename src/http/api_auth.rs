@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::SharedState;
 use super::api_drf::{self, NOT_AUTHENTICATED, PERMISSION_DENIED};
 use super::extract::ClientIp;
 use super::session;
@@ -128,12 +129,12 @@ async fn session_superuser(
     }
 }
 
-impl FromRequestParts<AppState> for ApiCaller {
+impl FromRequestParts<SharedState> for ApiCaller {
     type Rejection = ApiAuthRefusal;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         // Throttled before any lookup, in the Agent API's buckets (per IP, per key digest).
         let ClientIp(ip) = ClientIp::from_parts(parts);
@@ -166,12 +167,12 @@ impl FromRequestParts<AppState> for ApiCaller {
     }
 }
 
-impl FromRequestParts<AppState> for Superuser {
+impl FromRequestParts<SharedState> for Superuser {
     type Rejection = ApiAuthRefusal;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         match ApiCaller::from_request_parts(parts, state).await? {
             ApiCaller::Superuser { user_id } => Ok(Self { user_id }),

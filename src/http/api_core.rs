@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::SharedState;
 use super::api_auth::ApiCaller;
 use super::api_drf::{self, PageQuery};
 use super::extract::RequestHost;
@@ -42,7 +42,7 @@ pub async fn version(_caller: ApiCaller) -> Response {
 
 /// `GET /api/v3/core/brands/current/`: the brand the request's host picks (authentik's
 /// `get_brand_for_request`), its flows by slug.
-pub async fn current_brand(State(state): State<AppState>, host: RequestHost) -> Response {
+pub async fn current_brand(State(state): State<SharedState>, host: RequestHost) -> Response {
     match current_brand_json(&state.service, host.get()).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => api_drf::server_error(&e, "current brand"),
@@ -116,7 +116,7 @@ fn iso(at: i64) -> Value {
 
 /// `GET /api/v3/core/users/` (other filters than the page are ignored).
 pub async fn users(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     _caller: ApiCaller,
     Query(q): Query<PageQuery>,
 ) -> Response {
@@ -129,7 +129,7 @@ pub async fn users(
 
 /// `GET /api/v3/core/groups/` (other filters than the page are ignored).
 pub async fn groups(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     _caller: ApiCaller,
     Query(q): Query<PageQuery>,
 ) -> Response {

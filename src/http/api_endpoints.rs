@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::SharedState;
 use super::api_auth::Superuser;
 use super::api_drf::{self, PageQuery, answer, detail};
 use crate::domain::DeviceFactSnapshot;
@@ -24,7 +24,7 @@ use crate::service::devices::{DeviceDetail, DeviceRelations, DeviceSummary};
 const AGENT_VENDOR: &str = "goauthentik.io/platform";
 
 /// The devices routes (merged into the router).
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/api/v3/endpoints/devices/", get(list))
         .route("/api/v3/endpoints/devices/{device_uuid}/", get(retrieve))
@@ -167,7 +167,7 @@ impl ListQuery {
 
 /// `GET /api/v3/endpoints/devices/`.
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     _caller: Superuser,
     Query(query): Query<ListQuery>,
 ) -> Response {
@@ -206,7 +206,7 @@ async fn list(
 
 /// `GET /api/v3/endpoints/devices/{device_uuid}/`.
 async fn retrieve(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     _caller: Superuser,
     Path(device_uuid): Path<String>,
 ) -> Response {

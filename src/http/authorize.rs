@@ -13,6 +13,7 @@ use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::extract::{ClientIp, form_pairs};
 use super::pages::{origin_of, page, redirect};
@@ -114,7 +115,7 @@ async fn answer(
 
 /// `GET /application/o/authorize/`
 pub async fn authorize_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,
@@ -133,7 +134,7 @@ pub async fn authorize_get(
 
 /// `POST /application/o/authorize/` (form-encoded, OIDC Core §3.1.2.1).
 pub async fn authorize_post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,
@@ -152,7 +153,7 @@ pub async fn authorize_post(
 
 /// `GET /application/o/authorize/done/?rid=…`: where the authorization flow returns.
 pub async fn authorize_done(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,

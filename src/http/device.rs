@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::AppState;
+use super::SharedState;
 use super::oauth::{form_request, oauth_error, ok_json, snapshot};
 use crate::oauth::device;
 use crate::oauth::errors::OAuthError;
@@ -17,7 +17,7 @@ use crate::oauth::throttle::ThrottleError;
 
 /// `POST /application/o/device/`
 pub async fn authorize(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,

@@ -14,6 +14,7 @@ use axum::response::Response;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
+use super::SharedState;
 use super::challenge_html::permission_list;
 use super::errors::HttpError;
 use super::extract::ClientIp;
@@ -244,7 +245,7 @@ fn form(body: &Bytes) -> BTreeMap<String, String> {
 /// `GET /device[?code=…]`: the code entry form (the code from `verification_uri_complete`
 /// filled in, for the user to compare with the device), after signing in.
 pub async fn entry_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     http_request: RequestInfo,
     mut sess: Session,
     Query(q): Query<BTreeMap<String, String>>,
@@ -259,7 +260,7 @@ pub async fn entry_get(
 
 /// `POST /device`: checks the typed code (throttled per IP and session) and starts the steps.
 pub async fn entry_post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,
@@ -290,7 +291,7 @@ pub async fn entry_post(
 
 /// `GET /device/continue/?rid=…`: where the device-code and authorization flows return.
 pub async fn continue_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,
@@ -306,7 +307,7 @@ pub async fn continue_get(
 
 /// `POST /device/decide/`: Approve (runs the authorization flow, then approves) or Deny.
 pub async fn decide_post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,
     mut sess: Session,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::extract::{ClientIp, RequestHost, form_pairs};
 use super::headers::security_headers;
@@ -65,7 +66,7 @@ async fn frontchannel_page(
 
 /// GET.
 pub async fn end_session_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
     host: RequestHost,
@@ -78,7 +79,7 @@ pub async fn end_session_get(
 
 /// POST (form-encoded).
 pub async fn end_session_post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
     host: RequestHost,

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
-use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::session::{self, Session};
 use crate::flows::RequestInfo;
@@ -116,10 +116,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestInfo {
 
 /// The request's browser session: the live one its cookie names, or a fresh anonymous one
 /// (stored on its first save). Loading only reads; a store failure is an error page.
-impl FromRequestParts<AppState> for Session {
+impl FromRequestParts<SharedState> for Session {
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, HttpError> {
         let ClientIp(ip) = ClientIp::from_parts(parts);
         let cookie = session::request_cookie(&parts.headers);
         let value = cookie.as_ref().map(|c| c.value.as_str());

@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 
+use super::SharedState;
 use super::errors::{ApiError, HttpError};
 use super::extract::ClientIp;
 use super::headers::{base_security_headers, security_headers};
@@ -48,7 +49,7 @@ fn challenge_json(state: &AppState, sess: &Session, challenge: &Challenge) -> Ht
 
 /// GET: the current challenge as JSON.
 pub async fn get_challenge(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
@@ -90,7 +91,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// POST: a JSON response to the current challenge.
 pub async fn post_response(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::extract::RequestHost;
 use super::pages;
@@ -20,7 +20,7 @@ use crate::flows::{lookup, session};
 
 /// GET: cancels the session's flows and redirects.
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(q): Query<HashMap<String, String>>,
     host: RequestHost,
     sess: Result<Session, HttpError>,

@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 
 use super::AppState;
+use super::SharedState;
 use super::challenge_html::render_with_script;
 use super::errors::HttpError;
 use super::extract::{ClientIp, form_pairs};
@@ -70,7 +71,7 @@ async fn respond(
 
 /// GET: the current challenge. `next` is kept only when it is a same-origin relative path.
 pub async fn get_flow(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     ClientIp(ip): ClientIp,
@@ -108,7 +109,7 @@ pub async fn get_flow(
 /// POST: a form submission. A missing or wrong CSRF token is refused (403) without touching
 /// the flow.
 pub async fn post_flow(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Path(slug): Path<String>,
     ClientIp(ip): ClientIp,
     http_request: RequestInfo,

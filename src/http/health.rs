@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::AppState;
+use super::SharedState;
 
 /// The process is up.
 pub async fn live() -> StatusCode {
@@ -11,7 +11,7 @@ pub async fn live() -> StatusCode {
 }
 
 /// The store answers and the configuration loads.
-pub async fn ready(State(state): State<AppState>) -> StatusCode {
+pub async fn ready(State(state): State<SharedState>) -> StatusCode {
     match state.snapshot.get().await {
         Ok(_) => StatusCode::NO_CONTENT,
         Err(err) => {

@@ -61,6 +61,10 @@ pub const DEVICE_REQUESTS_PER_MINUTE: u32 = 30;
 /// The namespace of the device authorization throttle's buckets in the store.
 pub const DEVICE_AUTHORIZATION_THROTTLE: &str = "device_auth";
 
+/// The router's state: handlers extract it per request, so it is one reference count to
+/// clone, not the dozen handles (and the store path) inside [`AppState`].
+pub type SharedState = Arc<AppState>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -243,7 +247,7 @@ pub fn router(state: AppState) -> Router {
         .layer(timeout())
         .merge(oauth_json)
         .fallback(errors::not_found)
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
 
 /// Why the listener could not start.

@@ -14,6 +14,7 @@ use axum::routing::{MethodRouter, post};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::SharedState;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::grant::{self, TokenRequest};
 use crate::oauth::resource;
@@ -47,7 +48,24 @@ pub(super) fn oauth_error(err: &OAuthError) -> Response {
 }
 
 pub(super) fn ok_json(body: Value) -> Response {
-    no_store((StatusCode::OK, Json(body)).into_response())
+    serialised(&body)
+}
+
+/// `200` with `body` as JSON, never stored by caches.
+fn serialised<T: serde::Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => no_store(
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                bytes,
+            )
+                .into_response(),
+        ),
+        Err(e) => oauth_error(&OAuthError::internal("cannot encode the response", e)),
+    }
 }
 
 /// Parses a form body, refusing other content types and repeated parameters.
@@ -100,9 +118,9 @@ pub(super) enum FormEndpoint {
 
 /// The `POST` route of a form endpoint: token, revoke and introspect take the same extractors
 /// and differ only in what answers the parsed form.
-pub(super) fn form_route(endpoint: FormEndpoint) -> MethodRouter<AppState> {
+pub(super) fn form_route(endpoint: FormEndpoint) -> MethodRouter<SharedState> {
     post(
-        move |State(state): State<AppState>,
+        move |State(state): State<SharedState>,
               ConnectInfo(peer): ConnectInfo<SocketAddr>,
               headers: HeaderMap,
               body: Bytes| async move {
@@ -122,17 +140,14 @@ async fn handle_form(
         let req = form_request(headers, body, peer)?;
         let snapshot = snapshot(state).await?;
         let ctx = state.grant_context(&snapshot);
-        match endpoint {
-            FormEndpoint::Token => grant::token(&ctx, &req).await,
-            FormEndpoint::Revoke => resource::revoke(&ctx, &req).await,
-            FormEndpoint::Introspect => resource::introspect(&ctx, &req).await,
-        }
+        Ok(match endpoint {
+            FormEndpoint::Token => serialised(&grant::token(&ctx, &req).await?),
+            FormEndpoint::Revoke => serialised(&resource::revoke(&ctx, &req).await?),
+            FormEndpoint::Introspect => serialised(&resource::introspect(&ctx, &req).await?),
+        })
     }
     .await;
-    match result {
-        Ok(body) => ok_json(body),
-        Err(e) => oauth_error(&e),
-    }
+    result.unwrap_or_else(|e| oauth_error(&e))
 }
 
 fn bearer_error(err: &resource::BearerError) -> Response {
@@ -194,7 +209,7 @@ async fn userinfo_inner(state: &AppState, token: Option<String>) -> Response {
 
 /// `GET /application/o/userinfo/`
 pub async fn userinfo_get(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
@@ -206,7 +221,7 @@ pub async fn userinfo_get(
 
 /// `POST /application/o/userinfo/`
 pub async fn userinfo_post(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Bytes,
@@ -252,16 +267,16 @@ async fn github(state: &AppState, headers: &HeaderMap, which: GitHubResource) ->
 }
 
 /// `GET /user` (GitHub compatibility).
-pub async fn github_user(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn github_user(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     github(&state, &headers, GitHubResource::User).await
 }
 
 /// `GET /user/emails` (GitHub compatibility).
-pub async fn github_emails(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn github_emails(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     github(&state, &headers, GitHubResource::Emails).await
 }
 
 /// `GET /user/teams` (GitHub compatibility).
-pub async fn github_teams(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn github_teams(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     github(&state, &headers, GitHubResource::Teams).await
 }

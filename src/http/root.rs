@@ -11,6 +11,7 @@ use axum::response::Response;
 use html_escape::encode_text as text;
 
 use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::extract::RequestHost;
 use super::pages;
@@ -31,7 +32,7 @@ async fn no_flow(state: &AppState, host: &RequestHost, sess: &Session, what: &st
 
 /// `GET /`.
 pub async fn root(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     host: RequestHost,
     sess: Session,
 ) -> Result<Response, HttpError> {
@@ -63,7 +64,7 @@ pub async fn root(
 /// `GET /flows/-/default/authentication/`: the brand's authentication flow (else the first by
 /// slug), keeping the query.
 pub async fn default_authentication(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(q): Query<BTreeMap<String, String>>,
     host: RequestHost,
     sess: Session,
@@ -79,7 +80,7 @@ pub async fn default_authentication(
 /// `GET /flows/-/default/invalidation/`: the brand's invalidation flow (else the first by
 /// slug), keeping the query.
 pub async fn default_invalidation(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(q): Query<BTreeMap<String, String>>,
     host: RequestHost,
     sess: Session,

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
 use super::AppState;
+use super::SharedState;
 use super::errors::HttpError;
 use super::extract::ClientIp;
 use super::headers::security_headers;
@@ -41,7 +42,7 @@ const DELETE_TOKEN: &str = "/if/user/tokens/delete/";
 const STALE: &str = "Your session expired or the form was stale; nothing was changed. Try again.";
 
 /// The user's interface's routes (merged into the router).
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new()
         .route(USER_PATH, get(show))
         .route(REVOKE_SESSION, post(|p| change(p, Change::RevokeSession)))
@@ -422,7 +423,7 @@ async fn user_page(
 
 /// `GET /if/user/[?done=…]`: the page, after signing in.
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     ClientIp(ip): ClientIp,
     request: RequestInfo,
     sess: Session,
@@ -491,17 +492,17 @@ async fn caller(
 
 /// One POST to the user's interface: what every handler of it extracts.
 struct Post {
-    state: AppState,
+    state: SharedState,
     ip: String,
     request: RequestInfo,
     sess: Session,
     body: Bytes,
 }
 
-impl FromRequest<AppState> for Post {
+impl FromRequest<SharedState> for Post {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let ClientIp(ip) = ClientIp::from_parts(&parts);
         let request = RequestInfo::from_parts(&parts);

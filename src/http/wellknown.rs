@@ -1,13 +1,14 @@
-//! Discovery and JWKS per application, served from the snapshot (no database access).
+//! Discovery and JWKS per application: the bytes the snapshot prepared when it was built (no
+//! database access, no JSON work per request).
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::SharedState;
 use super::{AppState, json_error};
-use crate::crypto::jwk;
-use crate::oauth::discovery;
+use crate::oauth::snapshot::PublishedApplication;
 
 fn unknown_application(slug: &str) -> Response {
     json_error(
@@ -25,32 +26,40 @@ fn unavailable() -> Response {
     )
 }
 
-/// `/application/o/<slug>/.well-known/openid-configuration`
-pub async fn discovery(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+/// A prepared document of the application `slug`, readable from any origin.
+async fn published(
+    state: &AppState,
+    slug: &str,
+    document: fn(&PublishedApplication) -> &Bytes,
+) -> Response {
     let Ok(snapshot) = state.snapshot.get().await else {
         return unavailable();
     };
-    let Some(entry) = snapshot.by_application_slug(&slug) else {
-        return unknown_application(&slug);
+    let Some(app) = snapshot.published(slug) else {
+        return unknown_application(slug);
     };
-    match discovery::document(&state.ctx.config().public_url, entry) {
-        Some(doc) => ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(doc)).into_response(),
-        None => unknown_application(&slug),
-    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        document(app).clone(),
+    )
+        .into_response()
+}
+
+/// `/application/o/<slug>/.well-known/openid-configuration`
+pub async fn discovery(State(state): State<SharedState>, Path(slug): Path<String>) -> Response {
+    published(&state, &slug, |a| &a.discovery).await
 }
 
 /// `/application/o/<slug>/jwks/`
-pub async fn jwks(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let Ok(snapshot) = state.snapshot.get().await else {
-        return unavailable();
-    };
-    let Some(entry) = snapshot.by_application_slug(&slug) else {
-        return unknown_application(&slug);
-    };
-    let keys = entry.published_keys();
-    let mut doc = jwk::jwks(&keys);
-    if let (Some(enc), Some(list)) = (&entry.encryption_key, doc["keys"].as_array_mut()) {
-        list.push(enc.public_jwk.clone());
-    }
-    ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(doc)).into_response()
+pub async fn jwks(State(state): State<SharedState>, Path(slug): Path<String>) -> Response {
+    published(&state, &slug, |a| &a.jwks).await
 }

@@ -1,13 +1,14 @@
 //! Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3.1):
 //! HTTP Basic with Appendix B form-encoding, or `client_id`/`client_secret` in the body — never
-//! both — and secrets compared in constant time (no slow hash on this path: secrets are random).
+//! both — and secrets compared in constant time, as digests: the snapshot keeps each client's
+//! (no slow hash on this path: secrets are random).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::errors::OAuthError;
 use super::snapshot::{ClientEntry, Snapshot};
-use crate::crypto::secrets::constant_time_eq;
+use crate::crypto::secrets::matches_digest;
 use crate::domain::ClientType;
 
 /// Credentials as the client presented them.
@@ -82,9 +83,9 @@ pub fn authenticate<'s>(
     let presented = creds.client_secret.as_deref().filter(|s| !s.is_empty());
     match settings.client_type {
         ClientType::Confidential => {
-            let ok = presented.is_some_and(|s| {
-                !settings.client_secret.is_empty() && constant_time_eq(s, &settings.client_secret)
-            });
+            let ok = presented
+                .zip(client.secret_digest.as_ref())
+                .is_some_and(|(s, expected)| matches_digest(s, expected));
             if !ok {
                 return Err(OAuthError::invalid_client("unknown client or wrong secret"));
             }

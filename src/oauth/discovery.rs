@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::ProviderEntry;
+use crate::crypto::jwk;
 use crate::domain::IssuerMode;
 
 /// The issuer of a provider: per application (authentik's default) or global.
@@ -23,10 +24,22 @@ pub fn signing_algorithm(entry: &ProviderEntry) -> &'static str {
         .unwrap_or("HS256")
 }
 
-/// The discovery document for a provider with an application.
-pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
-    let app = entry.application.as_ref()?;
-    let issuer = issuer(public_url, entry)?;
+/// The provider's JWKS: its published signing keys, and its encryption key when it has one
+/// (authentik publishes that one too, so clients can encrypt to it).
+pub fn jwks_document(entry: &ProviderEntry) -> Value {
+    let mut doc = jwk::jwks(&entry.published_keys());
+    if let (Some(enc), Some(list)) = (&entry.encryption_key, doc["keys"].as_array_mut()) {
+        list.push(enc.public_jwk.clone());
+    }
+    doc
+}
+
+/// The discovery document for a provider with an application (`null` without one: such a
+/// provider is published nowhere).
+pub fn document(public_url: &str, entry: &ProviderEntry) -> Value {
+    let Some((app, issuer)) = entry.application.as_ref().zip(issuer(public_url, entry)) else {
+        return Value::Null;
+    };
     let base = format!("{public_url}/application/o");
     let mut scopes: Vec<String> = entry
         .scope_mappings
@@ -103,5 +116,5 @@ pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
             json!([crate::crypto::jwe::ENC]),
         );
     }
-    Some(doc)
+    doc
 }

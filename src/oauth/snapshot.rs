@@ -6,11 +6,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
+
+use super::discovery;
 use super::lifetimes::validity;
 use super::signature_memo::SignatureMemo;
 use crate::context::Context;
 use crate::crypto::jwe::EncryptionKey;
 use crate::crypto::jwk::SigningKey;
+use crate::crypto::secrets;
 use crate::domain::{Application, CertificateKeypair, Provider, ScopeMapping, User};
 use crate::store::{self, StoreResult};
 
@@ -63,12 +67,27 @@ impl ProviderEntry {
 pub struct ClientEntry {
     pub entry: Arc<ProviderEntry>,
     pub signature_memo: SignatureMemo,
+    /// The digest of the client's secret (`None` when it has none), so authenticating a client
+    /// hashes only what it presented.
+    pub secret_digest: Option<[u8; 32]>,
+}
+
+/// An application's provider with the documents published for it, serialised once per
+/// snapshot: discovery and JWKS answer these bytes as they are (a `Bytes` clone, no JSON work
+/// per request), and a configuration change builds a new snapshot, so they are never stale.
+#[derive(Debug)]
+pub struct PublishedApplication {
+    pub entry: Arc<ProviderEntry>,
+    /// `/.well-known/openid-configuration`.
+    pub discovery: Bytes,
+    /// `/jwks/`.
+    pub jwks: Bytes,
 }
 
 /// A consistent read-only view of the OAuth configuration.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    by_app_slug: HashMap<String, Arc<ProviderEntry>>,
+    by_app_slug: HashMap<String, PublishedApplication>,
     by_client_id: HashMap<String, ClientEntry>,
     by_provider_id: HashMap<String, Arc<ProviderEntry>>,
 }
@@ -76,6 +95,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// The provider behind the application with this slug.
     pub fn by_application_slug(&self, slug: &str) -> Option<&Arc<ProviderEntry>> {
+        self.by_app_slug.get(slug).map(|a| &a.entry)
+    }
+
+    /// The application with this slug and its prepared discovery and JWKS documents.
+    pub fn published(&self, slug: &str) -> Option<&PublishedApplication> {
         self.by_app_slug.get(slug)
     }
 
@@ -161,28 +185,40 @@ impl Snapshot {
                 encryption_key_error,
                 scope_mappings,
             });
-            snapshot.index(entry);
+            snapshot.index(entry, &ctx.config().public_url);
         }
         Ok(snapshot)
     }
 
-    /// Makes an entry findable by application slug, provider id and client id; a client gets
-    /// a fresh signature memo.
-    fn index(&mut self, entry: Arc<ProviderEntry>) {
+    /// Makes an entry findable by application slug (with its documents for `public_url`),
+    /// provider id and client id; a client gets a fresh signature memo.
+    fn index(&mut self, entry: Arc<ProviderEntry>, public_url: &str) {
         if let Some(app) = &entry.application {
-            self.by_app_slug.insert(app.slug.clone(), entry.clone());
+            let published = PublishedApplication {
+                discovery: json_bytes(&discovery::document(public_url, &entry)),
+                jwks: json_bytes(&discovery::jwks_document(&entry)),
+                entry: entry.clone(),
+            };
+            self.by_app_slug.insert(app.slug.clone(), published);
         }
         self.by_provider_id
             .insert(entry.provider.id.clone(), entry.clone());
         if !entry.provider.client_id.is_empty() {
             let client_id = entry.provider.client_id.clone();
+            let secret = &entry.provider.oauth2.client_secret;
             let client = ClientEntry {
+                secret_digest: (!secret.is_empty()).then(|| secrets::secret_digest(secret)),
                 entry,
                 signature_memo: SignatureMemo::default(),
             };
             self.by_client_id.insert(client_id, client);
         }
     }
+}
+
+/// A document's JSON (serialising a `Value` cannot fail; `null` stands for one that could).
+fn json_bytes<T: serde::Serialize>(doc: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(doc).unwrap_or_else(|_| b"null".to_vec()))
 }
 
 /// The provider's encryption key, or why the configured one cannot be used.

@@ -2,14 +2,16 @@
 //! (authentik's layout: the access token carries the ID token's claims plus `azp` and `uid`),
 //! refresh tokens are opaque. Only digests of what is issued are stored.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::claims::{self, IdTokenInput};
 use super::errors::OAuthError;
 use super::signature_memo::SignatureMemo;
 use super::snapshot::ProviderEntry;
-use crate::crypto::secrets;
+use crate::crypto::{secrets, signer};
 use crate::store::grants::{AccessToken, RefreshToken};
 
 /// The provider's validity settings in seconds (see [`super::lifetimes`]).
@@ -32,8 +34,14 @@ pub fn sign_with_typ(
     claims: &Map<String, Value>,
     typ: Option<&str>,
 ) -> Result<String, OAuthError> {
-    let jws = sign_jws(entry, claims, typ)?;
+    let jws = sign_payload(entry, &encode_claims(claims)?, typ)?;
     seal(entry, jws)
+}
+
+/// The claims' JSON: what a JWS signs, and what the store keeps of an access token.
+fn encode_claims(claims: &Map<String, Value>) -> Result<Vec<u8>, OAuthError> {
+    serde_json::to_vec(claims)
+        .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))
 }
 
 /// Wraps a signed JWT in the provider's JWE when it has an encryption key; a configured key
@@ -60,17 +68,17 @@ fn seal(entry: &ProviderEntry, jws: String) -> Result<String, OAuthError> {
 /// this only saves work for the same subject and scopes within one second — a busy service
 /// account — and the token is exactly what signing again would give (RS256 and EdDSA are
 /// deterministic; an ECDSA signature is as valid as a fresh one).
-/// `encoded` is `claims` serialised (the caller stores it anyway): the memo's key.
+/// `encoded` is the claims serialised (the caller stores it anyway): the memo's key, and what
+/// is signed on a miss.
 fn sign_memoized(
     entry: &ProviderEntry,
     memo: &SignatureMemo,
-    claims: &Map<String, Value>,
     encoded: &str,
 ) -> Result<String, OAuthError> {
     let jws = match memo.get(encoded.as_bytes()) {
         Some(jws) => jws,
         None => {
-            let jws = sign_jws(entry, claims, None)?;
+            let jws = sign_payload(entry, encoded.as_bytes(), None)?;
             memo.put(encoded.as_bytes().to_vec(), jws.clone());
             jws
         }
@@ -78,20 +86,32 @@ fn sign_memoized(
     seal(entry, jws)
 }
 
-/// The signed (never encrypted) JWT.
-fn sign_jws(
+/// The signed (never encrypted) JWT over serialised claims. A kept key's header is encoded
+/// once per snapshot ([`crate::crypto::jwk::SigningKey::jws_header`]); only a `typ` asks for
+/// another.
+fn sign_payload(
     entry: &ProviderEntry,
-    claims: &Map<String, Value>,
+    payload: &[u8],
     typ: Option<&str>,
 ) -> Result<String, OAuthError> {
+    let cannot_sign =
+        |e: &dyn std::fmt::Display| OAuthError::server_error(format!("cannot sign: {e}"));
     if let Some(key) = &entry.signing_key {
-        let mut header = Header::new(key.algorithm);
-        header.kid = Some(key.kid.clone());
-        header.typ = typ.map(str::to_string);
+        let typed;
+        let header = match typ {
+            None => key.jws_header.as_str(),
+            Some(t) => {
+                let mut header = Header::new(key.algorithm);
+                header.kid = Some(key.kid.clone());
+                header.typ = Some(t.to_string());
+                typed = signer::encoded_header(&header).map_err(|e| cannot_sign(&e))?;
+                typed.as_str()
+            }
+        };
         return key
             .signer
-            .sign_jwt(&header, claims)
-            .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")));
+            .sign_compact(header, payload)
+            .map_err(|e| cannot_sign(&e));
     }
     if let Some(err) = &entry.signing_key_error {
         tracing::error!(provider = %entry.provider.name, %err, "signing key unusable");
@@ -109,8 +129,18 @@ fn sign_jws(
     if let Some(t) = typ {
         header.typ = Some(t.to_string());
     }
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret))
-        .map_err(|e| OAuthError::server_error(format!("cannot sign: {e}")))
+    let mut message = signer::encoded_header(&header).map_err(|e| cannot_sign(&e))?;
+    message.push('.');
+    URL_SAFE_NO_PAD.encode_string(payload, &mut message);
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(secret),
+        Algorithm::HS256,
+    )
+    .map_err(|e| cannot_sign(&e))?;
+    message.push('.');
+    message.push_str(&signature);
+    Ok(message)
 }
 
 /// What a grant wants issued.
@@ -177,7 +207,10 @@ pub fn issue_with_memo(
         extra: Some(req.mapped),
     };
     let access_claims = claims::access_token_claims(&base, &secrets::random_alnum(40), req.scopes);
-    let access_token = sign(req.entry, &access_claims)?;
+    let access_token = seal(
+        req.entry,
+        sign_payload(req.entry, &encode_claims(&access_claims)?, None)?,
+    )?;
     let id_claims = claims::id_token_claims(&IdTokenInput {
         at_hash: req
             .id_token_at_hash
@@ -188,8 +221,11 @@ pub fn issue_with_memo(
     let claims_json = serde_json::to_string(&id_claims)
         .map_err(|e| OAuthError::server_error(format!("cannot encode claims: {e}")))?;
     let id_token = match memo.filter(|_| !req.id_token_at_hash) {
-        Some(memo) => sign_memoized(req.entry, memo, &id_claims, &claims_json)?,
-        None => sign(req.entry, &id_claims)?,
+        Some(memo) => sign_memoized(req.entry, memo, &claims_json)?,
+        None => seal(
+            req.entry,
+            sign_payload(req.entry, claims_json.as_bytes(), None)?,
+        )?,
     };
     let scope = req.scopes.join(" ");
     let access_record = AccessToken {
@@ -236,17 +272,28 @@ pub fn issue_with_memo(
     })
 }
 
-/// The token response body (RFC 6749 §5.1).
-pub fn response_body(issued: &Issued) -> Value {
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": issued.scope,
-        "id_token": issued.id_token,
-    });
-    if let (Some((token, _)), Some(obj)) = (&issued.refresh, body.as_object_mut()) {
-        obj.insert("refresh_token".into(), json!(token));
+/// The token response body (RFC 6749 §5.1), moved out of what was issued and serialised as it
+/// is: no intermediate JSON tree on the token endpoint's path.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl From<Issued> for TokenResponse {
+    fn from(issued: Issued) -> Self {
+        Self {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: issued.scope,
+            id_token: issued.id_token,
+            refresh_token: issued.refresh.map(|(token, _)| token),
+        }
     }
-    body
 }

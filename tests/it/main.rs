@@ -90,6 +90,7 @@ mod store_neighbours;
 mod store_postgres;
 mod throttle_shared;
 mod tls;
+mod token_recording;
 mod user_library_browser;
 mod user_page;
 mod webauthn_browser;

@@ -246,6 +246,52 @@ pub async fn unblock_writes(store: &Store, name: &str, table: &str) {
     tx.commit().await.expect("commit");
 }
 
+/// Makes every COMMIT of a transaction that inserted into `table` fail (the insert itself
+/// succeeds): SQLite through a deferred foreign key the trigger `name` breaks, PostgreSQL
+/// through a deferred constraint trigger that raises. How tests make a group commit fail for
+/// real, after its rows were written.
+pub async fn fail_commits_after_insert(store: &Store, name: &str, table: &str) {
+    let sql = match store.engine() {
+        latchkey::store::Engine::Sqlite => format!(
+            "CREATE TABLE {name}_parent (id INTEGER PRIMARY KEY); \
+             CREATE TABLE {name}_child (parent INTEGER \
+                 REFERENCES {name}_parent(id) DEFERRABLE INITIALLY DEFERRED); \
+             CREATE TRIGGER {name} AFTER INSERT ON {table} \
+             BEGIN INSERT INTO {name}_child (parent) VALUES (1); END"
+        ),
+        latchkey::store::Engine::Postgres => format!(
+            "CREATE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS \
+             $body$ BEGIN RAISE EXCEPTION 'commit refused by {name}'; END $body$; \
+             CREATE CONSTRAINT TRIGGER {name} AFTER INSERT ON {table} \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}_fn();"
+        ),
+    };
+    let mut tx = store.write_tx().await.expect("tx");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(tx.conn())
+        .await
+        .expect("create the commit guard");
+    tx.commit().await.expect("commit");
+}
+
+/// Removes what [`fail_commits_after_insert`] made.
+pub async fn allow_commits(store: &Store, name: &str, table: &str) {
+    let sql = match store.engine() {
+        latchkey::store::Engine::Sqlite => {
+            format!("DROP TRIGGER {name}; DROP TABLE {name}_child; DROP TABLE {name}_parent;")
+        }
+        latchkey::store::Engine::Postgres => {
+            format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}_fn();")
+        }
+    };
+    let mut tx = store.write_tx().await.expect("tx");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(tx.conn())
+        .await
+        .expect("drop the commit guard");
+    tx.commit().await.expect("commit");
+}
+
 /// The claims of a JWT without checking its signature (the tests that need it verified use
 /// `server::verify_jwt`).
 pub fn unverified_claims(jwt: &str) -> serde_json::Value {

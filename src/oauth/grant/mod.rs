@@ -19,7 +19,7 @@ mod testing;
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::claims::{self, ClaimsUser, ScopeEvaluator};
 use super::client_auth;
@@ -160,8 +160,11 @@ pub fn authenticate_client<'s>(
     Ok(client)
 }
 
-/// Handles `POST /application/o/token/` and returns the JSON body.
-pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, OAuthError> {
+/// Handles `POST /application/o/token/` and returns the response body.
+pub async fn token(
+    ctx: &GrantContext<'_>,
+    req: &TokenRequest,
+) -> Result<tokens::TokenResponse, OAuthError> {
     let grant = req.grant_type()?;
     let client = authenticate_client(ctx.snapshot, req, grant)?;
     let issued = match grant {
@@ -175,7 +178,7 @@ pub async fn token(ctx: &GrantContext<'_>, req: &TokenRequest) -> Result<Value, 
         GrantType::ClientCredentials => client_credentials::exchange(ctx, client, req).await?,
         GrantType::DeviceCode => device_code::exchange(ctx, client, req).await?,
     };
-    Ok(tokens::response_body(&issued))
+    Ok(issued.into())
 }
 
 /// The scopes of a space-separated list, in order.

@@ -261,7 +261,9 @@ impl Fixture {
         params: &[(&str, &str)],
     ) -> Result<Value, OAuthError> {
         let req = self.request(caller, params);
-        super::token(&self.grant_context(snapshot), &req).await
+        super::token(&self.grant_context(snapshot), &req)
+            .await
+            .map(as_json)
     }
 
     /// `POST /token` with exactly these body credentials (`(client_id, client_secret)`) or none.
@@ -275,7 +277,9 @@ impl Fixture {
             pairs.extend([("client_id", id), ("client_secret", secret)]);
         }
         let snapshot = self.snapshot().await;
-        super::token(&self.grant_context(&snapshot), &raw_request(&pairs)).await
+        super::token(&self.grant_context(&snapshot), &raw_request(&pairs))
+            .await
+            .map(as_json)
     }
 
     fn grant_context<'a>(&'a self, snapshot: &'a Snapshot) -> GrantContext<'a> {
@@ -509,4 +513,9 @@ fn raw_request(pairs: &[(&str, &str)]) -> TokenRequest {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     TokenRequest::from_pairs(pairs, None, "192.0.2.1".into()).expect("no repeated parameter")
+}
+
+/// A token response as the client reads it.
+fn as_json(response: crate::oauth::tokens::TokenResponse) -> Value {
+    serde_json::to_value(response).expect("a token response is JSON")
 }
