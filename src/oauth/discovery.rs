@@ -34,12 +34,10 @@ pub fn jwks_document(entry: &ProviderEntry) -> Value {
     doc
 }
 
-/// The discovery document for a provider with an application (`null` without one: such a
-/// provider is published nowhere).
-pub fn document(public_url: &str, entry: &ProviderEntry) -> Value {
-    let Some((app, issuer)) = entry.application.as_ref().zip(issuer(public_url, entry)) else {
-        return Value::Null;
-    };
+/// The discovery document for a provider with an application.
+pub fn document(public_url: &str, entry: &ProviderEntry) -> Option<Value> {
+    let app = entry.application.as_ref()?;
+    let issuer = issuer(public_url, entry)?;
     let base = format!("{public_url}/application/o");
     let mut scopes: Vec<String> = entry
         .scope_mappings
@@ -116,5 +114,5 @@ pub fn document(public_url: &str, entry: &ProviderEntry) -> Value {
             json!([crate::crypto::jwe::ENC]),
         );
     }
-    doc
+    Some(doc)
 }

@@ -193,9 +193,11 @@ impl Snapshot {
     /// Makes an entry findable by application slug (with its documents for `public_url`),
     /// provider id and client id; a client gets a fresh signature memo.
     fn index(&mut self, entry: Arc<ProviderEntry>, public_url: &str) {
-        if let Some(app) = &entry.application {
+        if let (Some(app), Some(document)) =
+            (&entry.application, discovery::document(public_url, &entry))
+        {
             let published = PublishedApplication {
-                discovery: json_bytes(&discovery::document(public_url, &entry)),
+                discovery: json_bytes(&document),
                 jwks: json_bytes(&discovery::jwks_document(&entry)),
                 entry: entry.clone(),
             };
@@ -216,9 +218,9 @@ impl Snapshot {
     }
 }
 
-/// A document's JSON (serialising a `Value` cannot fail; `null` stands for one that could).
-fn json_bytes<T: serde::Serialize>(doc: &T) -> Bytes {
-    Bytes::from(serde_json::to_vec(doc).unwrap_or_else(|_| b"null".to_vec()))
+/// A document's JSON, as it is answered.
+fn json_bytes(doc: &serde_json::Value) -> Bytes {
+    Bytes::from(doc.to_string())
 }
 
 /// The provider's encryption key, or why the configured one cannot be used.

@@ -171,33 +171,36 @@ async fn write(store: &Store, own: &mut Option<Conn>, batch: &[Job]) -> StoreRes
     Ok(outcomes)
 }
 
-/// [`write`]'s transaction on the recorder's own connection.
+/// [`write`]'s transaction on the recorder's own connection: the batch at once, or, when that
+/// fails (but for a lock that stayed busy: the whole busy timeout was waited already), rolled
+/// back and written again job by job.
 async fn in_transaction(store: &Store, conn: &mut Conn, batch: &[Job]) -> StoreResult<Outcomes> {
-    if store.engine == Engine::Sqlite && batch.iter().all(Job::is_access_token_only) {
-        match in_one_round_trip(conn, batch).await {
-            Ok(()) => return Ok(vec![Ok(Recorded::Stored); batch.len()]),
-            // Waited the whole busy timeout for the lock already: not again below.
-            Err(e) if e.is_busy() => return Err(e),
-            Err(_) => {
-                // The transaction is open when the INSERT or the COMMIT failed, and not when
-                // BEGIN did; SQLite refuses a ROLLBACK without one, which changes nothing.
-                // The jobs are then written one by one below, as after any failed batch.
-                if let Err(e) = conn.execute("ROLLBACK").await {
-                    tracing::debug!(error = %e, "no transaction to roll back");
-                }
-                begin_write(store, conn).await?;
-                return finish_one_by_one(conn, store.engine, batch).await;
+    match whole_batch(store, conn, batch).await {
+        Ok(recorded) => Ok(recorded.into_iter().map(Ok).collect()),
+        Err(e) if e.is_busy() => Err(e),
+        Err(_) => {
+            // The transaction is open when the INSERT or the COMMIT failed, and not when BEGIN
+            // did; a ROLLBACK without one is refused and changes nothing.
+            if let Err(e) = conn.execute("ROLLBACK").await {
+                tracing::debug!(error = %e, "no transaction to roll back");
             }
+            begin_write(store, conn).await?;
+            finish_one_by_one(conn, store.engine, batch).await
         }
     }
-    begin_write(store, conn).await?;
-    if let Ok(recorded) = insert_batch(conn, store.engine, batch).await {
-        conn.execute("COMMIT").await?;
-        return Ok(recorded.into_iter().map(Ok).collect());
+}
+
+/// The batch in one transaction: on SQLite, a batch of access tokens alone in one round trip
+/// ([`in_one_round_trip`]); otherwise `BEGIN`, the batch's statements and `COMMIT`.
+async fn whole_batch(store: &Store, conn: &mut Conn, batch: &[Job]) -> StoreResult<Vec<Recorded>> {
+    if store.engine == Engine::Sqlite && batch.iter().all(Job::is_access_token_only) {
+        in_one_round_trip(conn, batch).await?;
+        return Ok(vec![Recorded::Stored; batch.len()]);
     }
-    conn.execute("ROLLBACK").await?;
     begin_write(store, conn).await?;
-    finish_one_by_one(conn, store.engine, batch).await
+    let recorded = insert_batch(conn, store.engine, batch).await?;
+    conn.execute("COMMIT").await?;
+    Ok(recorded)
 }
 
 /// After a failed batch, in a fresh write transaction: every job under its own savepoint, then
@@ -302,8 +305,8 @@ pub async fn insert_access_tokens<'a>(
 /// SQLite only: `BEGIN IMMEDIATE`, the batch's INSERT and `COMMIT` as one statement string, so
 /// the whole transaction is one round trip to the connection's worker thread instead of three
 /// (each a pair of thread switches on a busy core). Only for batches of access tokens alone
-/// (no code to consume, no refresh token). On an error the transaction may be left open: the
-/// caller rolls it back.
+/// (no code to consume, no refresh token). On an error the transaction may be left open:
+/// [`in_transaction`] rolls it back.
 async fn in_one_round_trip(conn: &mut Conn, batch: &[Job]) -> StoreResult<()> {
     let mut sql = String::with_capacity(240 + batch.len() * 26);
     sql.push_str("BEGIN IMMEDIATE; ");

@@ -88,7 +88,7 @@ async fn refresh(base: &str, p: &Provider, rt: &str) -> (u16, Value) {
     (st, body)
 }
 
-async fn introspect(base: &str, p: &Provider, token: &str) -> Value {
+pub(crate) async fn introspect(base: &str, p: &Provider, token: &str) -> Value {
     oauth_post(
         &format!("{base}/application/o/introspect/"),
         Some((&p.client_id, &p.oauth2.client_secret)),

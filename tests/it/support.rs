@@ -222,11 +222,16 @@ pub async fn block_writes(store: &Store, name: &str, event: &str, table: &str, m
              FOR EACH ROW EXECUTE FUNCTION {name}_fn();"
         ),
     };
+    run_in_write_tx(store, sql, "create the blocking trigger").await;
+}
+
+/// Runs `sql` (DDL of a test's own) in one write transaction of `store`.
+async fn run_in_write_tx(store: &Store, sql: String, what: &str) {
     let mut tx = store.write_tx().await.expect("tx");
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(tx.conn())
         .await
-        .expect("create the blocking trigger");
+        .expect(what);
     tx.commit().await.expect("commit");
 }
 
@@ -238,12 +243,7 @@ pub async fn unblock_writes(store: &Store, name: &str, table: &str) {
             format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}_fn();")
         }
     };
-    let mut tx = store.write_tx().await.expect("tx");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(tx.conn())
-        .await
-        .expect("drop the blocking trigger");
-    tx.commit().await.expect("commit");
+    run_in_write_tx(store, sql, "drop the blocking trigger").await;
 }
 
 /// Makes every COMMIT of a transaction that inserted into `table` fail (the insert itself
@@ -266,12 +266,7 @@ pub async fn fail_commits_after_insert(store: &Store, name: &str, table: &str) {
              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}_fn();"
         ),
     };
-    let mut tx = store.write_tx().await.expect("tx");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(tx.conn())
-        .await
-        .expect("create the commit guard");
-    tx.commit().await.expect("commit");
+    run_in_write_tx(store, sql, "create the commit guard").await;
 }
 
 /// Removes what [`fail_commits_after_insert`] made.
@@ -284,12 +279,7 @@ pub async fn allow_commits(store: &Store, name: &str, table: &str) {
             format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}_fn();")
         }
     };
-    let mut tx = store.write_tx().await.expect("tx");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(tx.conn())
-        .await
-        .expect("drop the commit guard");
-    tx.commit().await.expect("commit");
+    run_in_write_tx(store, sql, "drop the commit guard").await;
 }
 
 /// The claims of a JWT without checking its signature (the tests that need it verified use

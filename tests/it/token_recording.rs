@@ -2,11 +2,11 @@
 //! commit (here its COMMIT fails after the rows were written, on either engine), the client gets
 //! the RFC's error and no token, nothing is left stored, and an authorization code stays unused.
 
-use latchkey::crypto::secrets;
-use latchkey::domain::{Provider, new_id};
-use latchkey::store::{self, Store, grants::AuthorizationCode};
+use latchkey::domain::Provider;
+use latchkey::store::Store;
 use serde_json::Value;
 
+use crate::oauth_checklist_token::introspect;
 use crate::server::create_oidc_app;
 use crate::support::{
     TestServer, allow_commits, fail_commits_after_insert, oauth_post, spawn_server,
@@ -34,16 +34,6 @@ async fn client_credentials(s: &TestServer, p: &Provider) -> (u16, Value) {
     )
     .await;
     (st, body)
-}
-
-async fn introspect(s: &TestServer, p: &Provider, token: &str) -> Value {
-    oauth_post(
-        &format!("{}/application/o/introspect/", s.base_url),
-        Some((&p.client_id, &p.oauth2.client_secret)),
-        &[("token", token)],
-    )
-    .await
-    .2
 }
 
 /// A refused answer: a server error with the RFC's JSON body, and no token in it.
@@ -85,11 +75,11 @@ async fn a_token_whose_commit_fails_is_never_answered() {
     let (st, body) = client_credentials(&s, &p).await;
     assert_eq!(st, 200, "{body}");
     let token = body["access_token"].as_str().expect("access_token");
-    assert_eq!(introspect(&s, &p, token).await["active"], true);
+    assert_eq!(introspect(&s.base_url, &p, token).await["active"], true);
     assert_eq!(stored_access_tokens(store).await, before + 1);
 }
 
-/// Stores an authorization code for the bootstrap admin, as the authorization endpoint would.
+/// An authorization code for the bootstrap admin, as the authorization endpoint stores one.
 async fn issue_code(s: &TestServer, p: &Provider) -> String {
     let admin = s
         .service
@@ -99,30 +89,7 @@ async fn issue_code(s: &TestServer, p: &Provider) -> String {
         .into_iter()
         .find(|u| u.username == "akadmin")
         .expect("admin");
-    let code = secrets::random_token(32);
-    let now = s.service.now();
-    let record = AuthorizationCode {
-        id: new_id(),
-        code_digest: secrets::digest(&code),
-        provider_id: p.id.clone(),
-        user_id: admin.id,
-        session_id: None,
-        redirect_uri: crate::server::APP_REDIRECT.into(),
-        scope: "openid".into(),
-        nonce: None,
-        code_challenge: None,
-        code_challenge_method: None,
-        auth_time: now,
-        expires_at: now + 60,
-        consumed_at: None,
-        created_at: now,
-    };
-    let mut tx = s.service.store().write_tx().await.expect("tx");
-    store::grants::insert_code(tx.conn(), &record)
-        .await
-        .expect("code");
-    tx.commit().await.expect("commit");
-    code
+    crate::oauth_checklist_token::issue_code(&s.service, p, &admin.id, "openid").await
 }
 
 #[tokio::test]
@@ -134,7 +101,7 @@ async fn a_code_exchange_whose_commit_fails_answers_no_token_and_keeps_the_code(
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
-        ("redirect_uri", crate::server::APP_REDIRECT),
+        ("redirect_uri", crate::oauth_checklist_token::REDIRECT),
     ];
     let exchange = || oauth_post(&url, Some((&p.client_id, &p.oauth2.client_secret)), &form);
     let store = s.service.store();
@@ -147,5 +114,5 @@ async fn a_code_exchange_whose_commit_fails_answers_no_token_and_keeps_the_code(
     let (st, _, body) = exchange().await;
     assert_eq!(st, 200, "{body}");
     let token = body["access_token"].as_str().expect("access_token");
-    assert_eq!(introspect(&s, &p, token).await["active"], true);
+    assert_eq!(introspect(&s.base_url, &p, token).await["active"], true);
 }
